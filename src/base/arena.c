@@ -1,0 +1,79 @@
+/* kg_arena: bump allocation for one request; freed all at once. */
+#include "base/base.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kg_arena_chunk {
+	kg_arena_chunk *next;
+	size_t used, size;
+	_Alignas(16) unsigned char data[];
+};
+
+void kg_arena_init(kg_arena *a, size_t chunk_bytes)
+{
+	a->head = NULL;
+	a->chunk_bytes = chunk_bytes ? chunk_bytes : 8192;
+	a->total_bytes = 0;
+}
+
+void kg_arena_release(kg_arena *a)
+{
+	kg_arena_chunk *c = a->head;
+	while (c) {
+		kg_arena_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	a->head = NULL;
+	a->total_bytes = 0;
+}
+
+void *kg_arena_alloc(kg_arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	kg_arena_chunk *c = a->head;
+	if (!c || c->size - c->used < n) {
+		size_t size = n > a->chunk_bytes ? n : a->chunk_bytes;
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			abort();
+		c->used = 0;
+		c->size = size;
+		c->next = a->head;
+		a->head = c;
+		a->total_bytes += size;
+	}
+	void *p = c->data + c->used;
+	c->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+char *kg_arena_strndup(kg_arena *a, const char *s, size_t n)
+{
+	char *p = kg_arena_alloc(a, n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *kg_arena_strdup(kg_arena *a, const char *s)
+{
+	return kg_arena_strndup(a, s, strlen(s));
+}
+
+char *kg_arena_printf(kg_arena *a, const char *fmt, ...)
+{
+	va_list ap, ap2;
+	va_start(ap, fmt);
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *p = kg_arena_alloc(a, n > 0 ? (size_t)n + 1 : 1);
+	if (n > 0)
+		vsnprintf(p, (size_t)n + 1, fmt, ap2);
+	va_end(ap2);
+	return p;
+}

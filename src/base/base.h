@@ -1,0 +1,190 @@
+/* kagi base: errors, growable buffers, arenas, time, logs, config.
+ * Everything here is self-contained and free of policy; other modules build
+ * on it. Not here: anything that knows about accounts, events or storage. */
+#ifndef KG_BASE_H
+#define KG_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/limits.h"
+
+#define KG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define KG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- errors ------------------------------------------------------------
+ * 0 is success; failures are negative kg_code values. Functions that can
+ * fail take a kg_err * (may be NULL) and fill it with the code, a message
+ * and, where known, the JSON field path or file:line:column. */
+enum kg_code {
+	KG_OK = 0,
+	KG_EINVAL = -1,     /* bad input from the caller */
+	KG_ENOMEM = -2,
+	KG_ELIMIT = -3,     /* a size limit of limits.h was hit */
+	KG_ENOTFOUND = -4,
+	KG_ECONFLICT = -5,  /* already exists / state does not allow it */
+	KG_EIO = -6,        /* storage or network failure */
+	KG_EAUTH = -7,      /* missing or bad credentials */
+	KG_EFORBIDDEN = -8, /* authenticated, but the role may not */
+	KG_EINTERNAL = -9,
+	KG_EBUSY = -10,     /* temporarily refused (rate limit, blocked) */
+	KG_EFULL = -11,     /* storage full */
+};
+
+typedef struct kg_err {
+	int code;
+	char msg[KG_ERR_MSG_MAX];
+	char field[KG_ERR_FIELD_MAX]; /* JSON path, e.g. "items[2].price" */
+	char file[KG_ERR_FILE_MAX];   /* source file of a parse error */
+	int line, col;                /* 1-based; 0 when unknown */
+} kg_err;
+
+/* Clears *e (no-op on NULL). */
+void kg_err_clear(kg_err *e);
+/* Sets code and message; returns code so callers can `return kg_err_set(...)`. */
+int kg_err_set(kg_err *e, int code, const char *fmt, ...) KG_PRINTF(3, 4);
+/* As kg_err_set, naming the input field at fault. */
+int kg_err_field(kg_err *e, int code, const char *field, const char *fmt, ...)
+	KG_PRINTF(4, 5);
+/* As kg_err_set, naming file, line and column (col 0: unknown). */
+int kg_err_at(kg_err *e, int code, const char *file, int line, int col,
+	      const char *fmt, ...) KG_PRINTF(6, 7);
+/* Stable lower-case name of a code ("invalid", "not_found", ...). */
+const char *kg_code_name(int code);
+/* Writes "file:line:col: msg" or "field \"f\": msg" or "msg" into out;
+ * returns out. */
+char *kg_err_format(const kg_err *e, char *out, size_t out_size);
+
+/* ---- growable buffer ---------------------------------------------------
+ * data is NUL-terminated whenever it is non-NULL. Appends beyond max fail
+ * with KG_ELIMIT and leave the buffer as it was. */
+typedef struct kg_buf {
+	char *data;
+	size_t len, cap, max;
+} kg_buf;
+
+#define KG_BUF_INIT(max_bytes) {NULL, 0, 0, (max_bytes)}
+void kg_buf_init(kg_buf *b, size_t max_bytes);
+void kg_buf_release(kg_buf *b);
+void kg_buf_reset(kg_buf *b); /* len = 0, keeps memory */
+int kg_buf_append(kg_buf *b, const void *data, size_t len);
+int kg_buf_puts(kg_buf *b, const char *s);
+int kg_buf_putc(kg_buf *b, char c);
+int kg_buf_printf(kg_buf *b, const char *fmt, ...) KG_PRINTF(2, 3);
+int kg_buf_vprintf(kg_buf *b, const char *fmt, va_list ap);
+/* Appends s as a JSON string literal, quotes included. */
+int kg_buf_json_str(kg_buf *b, const char *s, size_t len);
+/* Hands the memory to the caller (free()); the buffer is empty after. */
+char *kg_buf_detach(kg_buf *b, size_t *len_out);
+
+/* ---- arena -------------------------------------------------------------
+ * Bump allocator for one request or one analysed message; everything is
+ * freed at once by kg_arena_release. Allocation failure aborts: an arena
+ * is only used below its caller's size limits. */
+typedef struct kg_arena_chunk kg_arena_chunk;
+typedef struct kg_arena {
+	kg_arena_chunk *head;
+	size_t chunk_bytes;
+	size_t total_bytes;
+} kg_arena;
+
+void kg_arena_init(kg_arena *a, size_t chunk_bytes);
+void kg_arena_release(kg_arena *a);
+void *kg_arena_alloc(kg_arena *a, size_t n);   /* 16-byte aligned, zeroed */
+char *kg_arena_strndup(kg_arena *a, const char *s, size_t n);
+char *kg_arena_strdup(kg_arena *a, const char *s);
+char *kg_arena_printf(kg_arena *a, const char *fmt, ...) KG_PRINTF(2, 3);
+
+/* ---- time --------------------------------------------------------------
+ * kagi keeps time as milliseconds since the Unix epoch, UTC. */
+#define KG_TIME_STR_MAX 32
+int64_t kg_now_ms(void);
+uint64_t kg_mono_ns(void);
+/* Parses RFC 3339 ("2026-11-28T10:00:00Z", "...T10:00:00.123+09:00").
+ * Returns 0 or KG_EINVAL. */
+int kg_time_parse(const char *s, size_t len, int64_t *ms_out);
+/* Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ"; returns out. */
+char *kg_time_format(int64_t ms, char out[KG_TIME_STR_MAX]);
+/* Calendar year (UTC) of a time. */
+int kg_time_year(int64_t ms);
+
+/* ---- logs --------------------------------------------------------------
+ * One JSON object per line on stderr:
+ * {"ts":"...","level":"info","component":"http","msg":"..."} */
+enum kg_log_level { KG_LOG_DEBUG, KG_LOG_INFO, KG_LOG_WARN, KG_LOG_ERROR, KG_LOG_OFF };
+void kg_log_set_level(enum kg_log_level level);
+enum kg_log_level kg_log_get_level(void);
+/* Returns 0 and sets *out, or KG_EINVAL for an unknown name. */
+int kg_log_level_parse(const char *name, enum kg_log_level *out);
+void kg_log(enum kg_log_level level, const char *component, const char *fmt, ...)
+	KG_PRINTF(3, 4);
+
+/* ---- small helpers -----------------------------------------------------*/
+/* Strict decimal parse of the whole string; KG_EINVAL on junk or overflow. */
+int kg_parse_i64(const char *s, int64_t *out);
+/* Reads a whole file, at most max_bytes (KG_ELIMIT beyond). Caller frees. */
+int kg_read_file(const char *path, size_t max_bytes, char **data_out,
+		 size_t *len_out, kg_err *err);
+/* Constant-time equality of two byte strings of the same length. */
+bool kg_ct_equal(const void *a, const void *b, size_t len);
+/* Fills buf with cryptographically random bytes (libsodium). */
+void kg_random_bytes(void *buf, size_t len);
+/* Lower-case hex of data into out (2*len+1 bytes); returns out. */
+char *kg_hex(const void *data, size_t len, char *out);
+
+/* ---- config ------------------------------------------------------------
+ * The config file is lines of `key = value`; `#` starts a comment; blank
+ * lines are ignored. Every key has a default (docs/configuration.md lists
+ * them), and KAGI_<KEY> in the environment (dots as underscores, upper
+ * case: KAGI_HTTP_LISTEN) overrides the file. An unknown key or a bad value
+ * is an error naming the file and line. */
+#define KG_CONFIG_STR_MAX 512
+typedef struct kg_config {
+	char store_path[KG_CONFIG_STR_MAX];   /* store.path */
+	int64_t store_group_max;              /* store.group_max */
+	int64_t store_busy_timeout_ms;        /* store.busy_timeout_ms */
+	char http_listen[KG_CONFIG_STR_MAX];  /* http.listen host:port */
+	int64_t http_threads;                 /* http.threads */
+	int64_t http_body_max_bytes;          /* http.body_max_bytes */
+	char log_level[16];                   /* log.level */
+	char policy_file[KG_CONFIG_STR_MAX];  /* policy.file */
+	char reset_lifts[KG_CONFIG_STR_MAX];  /* policy.reset_lifts, comma list */
+	int64_t argon2_ops;                   /* password.argon2_ops */
+	int64_t argon2_mem_kib;               /* password.argon2_mem_kib */
+	int64_t code_ttl_s;                   /* recovery.code_ttl_s */
+	int64_t code_max_attempts;            /* recovery.code_max_attempts */
+	int64_t customer_token_ttl_s;         /* login.token_ttl_s */
+	int64_t lock_ticket_ttl_s;            /* login.ticket_ttl_s */
+	int64_t identity_max_failures;        /* identity.max_failures */
+	int64_t identity_block_s;             /* identity.block_s */
+	int64_t identity_unlock_window_s;     /* identity.unlock_window_s */
+	char shop_name[KG_CONFIG_STR_MAX];    /* shop.name */
+	char shop_profile[KG_CONFIG_STR_MAX]; /* shop.profile (mail analyser) */
+	char mail_from[KG_CONFIG_STR_MAX];    /* mail.from */
+	char smtp_url[KG_CONFIG_STR_MAX];     /* smtp.url, "" = no delivery */
+	char smtp_user[KG_CONFIG_STR_MAX];    /* smtp.user */
+	char smtp_password[KG_CONFIG_STR_MAX];/* smtp.password */
+	bool smtp_starttls;                   /* smtp.starttls */
+	char dkim_domain[KG_CONFIG_STR_MAX];  /* dkim.domain */
+	char dkim_selector[KG_CONFIG_STR_MAX];/* dkim.selector */
+	char dkim_key_file[KG_CONFIG_STR_MAX];/* dkim.key_file */
+	char webhook_url[KG_CONFIG_STR_MAX];  /* webhook.url */
+	char webhook_secret[KG_CONFIG_STR_MAX];/* webhook.secret */
+	int64_t breaker_window_s;             /* breaker.window_s */
+	int64_t breaker_max_locks;            /* breaker.max_locks */
+} kg_config;
+
+/* Sets every key to its default. */
+void kg_config_defaults(kg_config *c);
+/* Reads path (NULL: none) over the defaults, then applies KAGI_* overrides
+ * from the environment. Returns 0, or KG_EINVAL with err naming file:line
+ * (or the environment variable). */
+int kg_config_load(kg_config *c, const char *path, kg_err *err);
+/* Sets one key from text; `where` names the source for errors. */
+int kg_config_set(kg_config *c, const char *key, const char *value, kg_err *err);
+/* Writes every key and its current value as a config file. */
+int kg_config_dump(const kg_config *c, kg_buf *out);
+
+#endif

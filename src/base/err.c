@@ -1,0 +1,103 @@
+/* kg_err: the one error type of kagi (code, message, field or position). */
+#include "base/base.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void kg_err_clear(kg_err *e)
+{
+	if (e)
+		memset(e, 0, sizeof(*e));
+}
+
+static int err_vset(kg_err *e, int code, const char *fmt, va_list ap)
+{
+	if (!e)
+		return code;
+	e->code = code;
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	return code;
+}
+
+int kg_err_set(kg_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (e) {
+		e->field[0] = '\0';
+		e->file[0] = '\0';
+		e->line = e->col = 0;
+	}
+	va_start(ap, fmt);
+	err_vset(e, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int kg_err_field(kg_err *e, int code, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	if (e) {
+		snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+		e->file[0] = '\0';
+		e->line = e->col = 0;
+	}
+	va_start(ap, fmt);
+	err_vset(e, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int kg_err_at(kg_err *e, int code, const char *file, int line, int col,
+	      const char *fmt, ...)
+{
+	va_list ap;
+	if (e) {
+		e->field[0] = '\0';
+		snprintf(e->file, sizeof(e->file), "%s", file ? file : "");
+		e->line = line;
+		e->col = col;
+	}
+	va_start(ap, fmt);
+	err_vset(e, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *kg_code_name(int code)
+{
+	switch (code) {
+	case KG_OK: return "ok";
+	case KG_EINVAL: return "invalid";
+	case KG_ENOMEM: return "no_memory";
+	case KG_ELIMIT: return "too_large";
+	case KG_ENOTFOUND: return "not_found";
+	case KG_ECONFLICT: return "conflict";
+	case KG_EIO: return "io";
+	case KG_EAUTH: return "unauthorized";
+	case KG_EFORBIDDEN: return "forbidden";
+	case KG_EINTERNAL: return "internal";
+	case KG_EBUSY: return "busy";
+	case KG_EFULL: return "storage_full";
+	default: return "error";
+	}
+}
+
+char *kg_err_format(const kg_err *e, char *out, size_t out_size)
+{
+	if (!e || out_size == 0) {
+		if (out_size)
+			out[0] = '\0';
+		return out;
+	}
+	if (e->file[0] && e->col > 0)
+		snprintf(out, out_size, "%s:%d:%d: %s", e->file, e->line, e->col, e->msg);
+	else if (e->file[0] && e->line > 0)
+		snprintf(out, out_size, "%s:%d: %s", e->file, e->line, e->msg);
+	else if (e->file[0])
+		snprintf(out, out_size, "%s: %s", e->file, e->msg);
+	else if (e->field[0])
+		snprintf(out, out_size, "field \"%s\": %s", e->field, e->msg);
+	else
+		snprintf(out, out_size, "%s", e->msg);
+	return out;
+}

@@ -1,0 +1,57 @@
+/* Every size limit of kagi in one place. A parser that hits one of these
+ * fails with its own error naming the limit; nothing is silently truncated. */
+#ifndef KG_LIMITS_H
+#define KG_LIMITS_H
+
+/* errors */
+#define KG_ERR_MSG_MAX 256
+#define KG_ERR_FIELD_MAX 128
+#define KG_ERR_FILE_MAX 256
+
+/* config file */
+#define KG_CONFIG_FILE_MAX (256 * 1024)
+#define KG_CONFIG_LINE_MAX 4096
+
+/* HTTP */
+#define KG_HTTP_BODY_MAX (1024 * 1024)          /* one JSON request */
+#define KG_HTTP_BATCH_BODY_MAX (64 * 1024 * 1024) /* NDJSON batch */
+#define KG_HTTP_MAIL_BODY_MAX (10 * 1024 * 1024)  /* raw message to check */
+#define KG_HTTP_URL_MAX 2048
+#define KG_HTTP_HEADER_MAX 8192
+
+/* JSON */
+#define KG_JSON_DEPTH_MAX 16
+#define KG_JSON_TOKENS_MAX 4096
+
+/* events */
+#define KG_EVENT_BYTES_MAX (64 * 1024)
+#define KG_EVENT_ITEMS_MAX 256
+#define KG_EVENT_SELLERS_MAX 64
+#define KG_ID_MAX 128               /* event id, account id, order id, ... */
+#define KG_BATCH_EVENTS_MAX 100000
+
+/* rules */
+#define KG_RULES_FILE_MAX (1024 * 1024)
+#define KG_RULES_MAX 1024
+#define KG_RULE_EXPR_DEPTH_MAX 64
+
+/* accounts, cases */
+#define KG_NAME_MAX 256
+#define KG_EMAIL_MAX 254
+#define KG_PASSWORD_MAX 1024
+#define KG_CASE_TEXT_MAX (16 * 1024)
+#define KG_DOCUMENT_MAX (5 * 1024 * 1024)
+#define KG_DOCUMENTS_PER_CASE_MAX 32
+
+/* mail */
+#define KG_MAIL_BYTES_MAX (10 * 1024 * 1024)
+#define KG_MAIL_PARTS_MAX 256
+#define KG_MAIL_DEPTH_MAX 8
+#define KG_MAIL_LINKS_MAX 512
+#define KG_MAIL_HEADER_BYTES_MAX (256 * 1024)
+
+/* store */
+#define KG_STORE_GROUP_MAX 1024      /* transactions gathered into one commit */
+#define KG_STORE_QUEUE_MAX 65536     /* writers waiting */
+
+#endif

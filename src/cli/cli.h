@@ -1,0 +1,28 @@
+/* kagi CLI: one dispatch table of subcommands, one file per subcommand.
+ * The CLI uses only the public headers of the core modules. */
+#ifndef KG_CLI_H
+#define KG_CLI_H
+
+#include <stdio.h>
+
+#include "base/base.h"
+
+/* A subcommand: argv[0] is its own name. Returns the process exit code
+ * (0 ok, 1 failure, 2 usage). */
+typedef int (*kg_cli_fn)(int argc, char **argv);
+
+struct kg_cli_command {
+	const char *name;
+	kg_cli_fn run;
+	const char *summary;
+};
+
+/* true when argv holds -h or --help. */
+int kg_cli_wants_help(int argc, char **argv);
+/* Prints "kagi: <message>" for err to stderr; returns 1. */
+int kg_cli_fail(const kg_err *err);
+
+/* One declaration per subcommand (cmd_<name>.c). */
+int kg_cmd_version(int argc, char **argv);
+
+#endif

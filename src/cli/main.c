@@ -1,0 +1,45 @@
+/* kagi: the command-line entry point; dispatches to one file per command. */
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct kg_cli_command commands[] = {
+	{"version", kg_cmd_version, "print the version"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: kagi <command> [options]   (kagi <command> --help)\n\ncommands:\n");
+	for (size_t i = 0; i < KG_ARRAY_LEN(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int kg_cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return 1;
+	return 0;
+}
+
+int kg_cli_fail(const kg_err *err)
+{
+	char msg[KG_ERR_MSG_MAX + KG_ERR_FILE_MAX + KG_ERR_FIELD_MAX + 32];
+	fprintf(stderr, "kagi: %s\n", kg_err_format(err, msg, sizeof(msg)));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < KG_ARRAY_LEN(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "kagi: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,160 @@
+/* Unit tests of src/base: buffers, time, config errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+
+static void buf_respects_max(void **state)
+{
+	kg_buf b = KG_BUF_INIT(8);
+	assert_int_equal(kg_buf_puts(&b, "abcd"), 0);
+	assert_int_equal(kg_buf_puts(&b, "efghi"), KG_ELIMIT);
+	assert_string_equal(b.data, "abcd"); /* unchanged by the failed append */
+	assert_int_equal(kg_buf_puts(&b, "efgh"), 0);
+	assert_int_equal(b.len, 8);
+	assert_int_equal(kg_buf_json_str(&b, "x", 1), KG_ELIMIT);
+	assert_string_equal(b.data, "abcdefgh");
+	kg_buf_release(&b);
+}
+
+static void buf_json_escapes(void **state)
+{
+	kg_buf b = KG_BUF_INIT(1024);
+	assert_int_equal(kg_buf_json_str(&b, "a\"b\\\n\x01", 6), 0);
+	assert_string_equal(b.data, "\"a\\\"b\\\\\\n\\u0001\"");
+	kg_buf_release(&b);
+}
+
+static void time_round_trip(void **state)
+{
+	struct { const char *in; int64_t ms; } ok[] = {
+		{"1970-01-01T00:00:00Z", 0},
+		{"2026-11-28T10:00:00Z", 1795860000000},
+		{"2026-11-28T19:00:00+09:00", 1795860000000},
+		{"2026-11-28T10:00:00.123Z", 1795860000123},
+		{"2024-02-29T00:00:00Z", 1709164800000},
+		{"1969-12-31T23:59:59.5Z", -500},
+	};
+	for (size_t i = 0; i < KG_ARRAY_LEN(ok); i++) {
+		int64_t ms = 0;
+		assert_int_equal(kg_time_parse(ok[i].in, strlen(ok[i].in), &ms), 0);
+		assert_int_equal(ms, ok[i].ms);
+	}
+	char out[KG_TIME_STR_MAX];
+	assert_string_equal(kg_time_format(1795860000123, out), "2026-11-28T10:00:00.123Z");
+	assert_string_equal(kg_time_format(-500, out), "1969-12-31T23:59:59.500Z");
+	assert_int_equal(kg_time_year(1795860000123), 2026);
+
+	const char *bad[] = {"", "2026-11-28", "2026-11-28T10:00:00", "2026-13-01T00:00:00Z",
+			     "2026-02-29T00:00:00Z", "2026-11-28T24:00:00Z", "2026-11-28T10:00:00Zx",
+			     "2026-11-28T10:00:00.Z", "2026-11-28T10:00:00+0900"};
+	for (size_t i = 0; i < KG_ARRAY_LEN(bad); i++) {
+		int64_t ms;
+		assert_int_equal(kg_time_parse(bad[i], strlen(bad[i]), &ms), KG_EINVAL);
+	}
+}
+
+static char *write_temp(const char *text)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "/tmp/kg_test_cfg_XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void config_reads_and_names_line(void **state)
+{
+	kg_config c;
+	kg_err err;
+	kg_config_defaults(&c);
+	assert_string_equal(c.http_listen, "127.0.0.1:8080");
+	assert_int_equal(c.code_ttl_s, 600);
+
+	char *p = write_temp("# comment\n\nhttp.listen = 0.0.0.0:9000 # trailing\nrecovery.code_ttl_s=300\n");
+	assert_int_equal(kg_config_load(&c, p, &err), 0);
+	assert_string_equal(c.http_listen, "0.0.0.0:9000");
+	assert_int_equal(c.code_ttl_s, 300);
+	unlink(p);
+
+	struct { const char *text; int line; const char *needle; } bad[] = {
+		{"http.listen = a:1\nno.such.key = 1\n", 2, "unknown key \"no.such.key\""},
+		{"\n\nrecovery.code_ttl_s = ten\n", 3, "expected an integer"},
+		{"recovery.code_ttl_s = 5\n", 1, "outside"},
+		{"smtp.starttls = maybe\n", 1, "expected true or false"},
+		{"just words\n", 1, "expected `key = value`"},
+	};
+	for (size_t i = 0; i < KG_ARRAY_LEN(bad); i++) {
+		kg_config_defaults(&c);
+		p = write_temp(bad[i].text);
+		kg_err_clear(&err);
+		assert_int_equal(kg_config_load(&c, p, &err), KG_EINVAL);
+		assert_int_equal(err.line, bad[i].line);
+		assert_string_equal(err.file, p);
+		assert_non_null(strstr(err.msg, bad[i].needle));
+		/* a failed load changes nothing */
+		assert_string_equal(c.http_listen, "127.0.0.1:8080");
+		unlink(p);
+	}
+}
+
+static void config_env_overrides(void **state)
+{
+	kg_config c;
+	kg_err err;
+	kg_config_defaults(&c);
+	setenv("KAGI_HTTP_LISTEN", "127.0.0.1:1234", 1);
+	assert_int_equal(kg_config_load(&c, NULL, &err), 0);
+	assert_string_equal(c.http_listen, "127.0.0.1:1234");
+	setenv("KAGI_HTTP_THREADS", "many", 1);
+	assert_int_equal(kg_config_load(&c, NULL, &err), KG_EINVAL);
+	assert_string_equal(err.file, "KAGI_HTTP_THREADS");
+	unsetenv("KAGI_HTTP_THREADS");
+	unsetenv("KAGI_HTTP_LISTEN");
+}
+
+static void arena_allocates(void **state)
+{
+	kg_arena a;
+	kg_arena_init(&a, 64);
+	char *s = kg_arena_printf(&a, "%s-%d", "x", 42);
+	assert_string_equal(s, "x-42");
+	void *big = kg_arena_alloc(&a, 1000);
+	assert_non_null(big);
+	assert_int_equal(((uintptr_t)big) % 16, 0);
+	kg_arena_release(&a);
+}
+
+static void err_formats(void **state)
+{
+	kg_err e;
+	char out[512];
+	kg_err_field(&e, KG_EINVAL, "items[2].price", "expected integer");
+	assert_string_equal(kg_err_format(&e, out, sizeof(out)),
+			    "field \"items[2].price\": expected integer");
+	kg_err_at(&e, KG_EINVAL, "a.rules", 3, 7, "unexpected token");
+	assert_string_equal(kg_err_format(&e, out, sizeof(out)), "a.rules:3:7: unexpected token");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(buf_respects_max),
+		cmocka_unit_test(buf_json_escapes),
+		cmocka_unit_test(time_round_trip),
+		cmocka_unit_test(config_reads_and_names_line),
+		cmocka_unit_test(config_env_overrides),
+		cmocka_unit_test(arena_allocates),
+		cmocka_unit_test(err_formats),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
