@@ -7,7 +7,7 @@ BUILD_PKGS=(build-essential cmake pkg-config
   libmicrohttpd-dev libjansson-dev libjsmn-dev libsqlite3-dev libpq-dev libsodium-dev
   libssl-dev libgmime-3.0-dev libicu-dev libidn2-dev libpsl-dev libopendkim-dev
   libcurl4-openssl-dev libcmocka-dev sqlite3 python3)
-TEST_PKGS=(postgresql postfix)
+TEST_PKGS=(postfix)   # postfix: its smtp-sink is a real SMTP listener for tests
 BENCH_PKGS=(wrk hyperfine rspamd)
 
 want=("${BUILD_PKGS[@]}")
