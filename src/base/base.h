@@ -172,6 +172,14 @@ typedef struct kg_config {
 	char dkim_key_file[KG_CONFIG_STR_MAX];/* dkim.key_file */
 	char webhook_url[KG_CONFIG_STR_MAX];  /* webhook.url */
 	char webhook_secret[KG_CONFIG_STR_MAX];/* webhook.secret */
+	char notify_templates_dir[KG_CONFIG_STR_MAX]; /* notify.templates_dir */
+	int64_t notify_poll_ms;               /* notify.poll_ms */
+	int64_t notify_batch;                 /* notify.batch */
+	int64_t notify_lease_s;               /* notify.lease_s */
+	int64_t notify_timeout_s;             /* notify.timeout_s */
+	int64_t notify_retry_base_ms;         /* notify.retry_base_ms */
+	int64_t notify_retry_max_ms;          /* notify.retry_max_ms */
+	int64_t notify_max_attempts;          /* notify.max_attempts */
 	int64_t breaker_window_s;             /* breaker.window_s */
 	int64_t breaker_max_locks;            /* breaker.max_locks */
 } kg_config;

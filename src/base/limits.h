@@ -50,6 +50,15 @@
 #define KG_MAIL_LINKS_MAX 512
 #define KG_MAIL_HEADER_BYTES_MAX (256 * 1024)
 
+/* notify */
+#define KG_TEMPLATE_FILE_MAX (64 * 1024)      /* one template or texts file */
+#define KG_TEMPLATE_OPS_MAX 4096              /* compiled pieces of one section */
+#define KG_TEMPLATE_DEPTH_MAX 8               /* nested {{#sections}} */
+#define KG_NOTICE_BYTES_MAX (256 * 1024)      /* one rendered part */
+#define KG_NOTIFY_VALUE_MAX (16 * 1024)       /* one field value */
+#define KG_NOTIFY_MIME_MAX (1024 * 1024)      /* one built message */
+#define KG_WEBHOOK_BODY_MAX (256 * 1024)      /* one webhook body */
+
 /* store */
 #define KG_STORE_GROUP_MAX 1024      /* transactions gathered into one commit */
 #define KG_STORE_QUEUE_MAX 65536     /* writers waiting */

@@ -1,0 +1,141 @@
+/* kagi notify: official notices to customers and event webhooks to the shop.
+ * Templates (ja/en) → rendered notice → MIME message (DKIM-signed) → outbox
+ * → SMTP; events → signed JSON → webhook queue → HTTP POST. Not here: when
+ * to notify (account, guard decide that) or how rows are stored (store). */
+#ifndef KG_NOTIFY_H
+#define KG_NOTIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+
+/* ---- notices -----------------------------------------------------------*/
+enum kg_notify_kind {
+	KG_NOTICE_LOCK,             /* "アカウントロックに関するお知らせ" */
+	KG_NOTICE_UNLOCK,
+	KG_NOTICE_RECOVERY_CODE,
+	KG_NOTICE_CASE_UPDATE,
+	KG_NOTICE_INCIDENT_APOLOGY,
+	KG_NOTICE_KIND_COUNT
+};
+
+enum kg_notify_lang { KG_LANG_JA, KG_LANG_EN, KG_LANG_COUNT };
+
+/* "lock", "unlock", "recovery_code", "case_update", "incident_apology";
+ * the template file name without ".tmpl". */
+const char *kg_notify_kind_name(enum kg_notify_kind kind);
+/* Returns 0 and sets *out, or KG_EINVAL for an unknown name. */
+int kg_notify_kind_parse(const char *name, enum kg_notify_kind *out);
+/* "ja" / "en". */
+const char *kg_notify_lang_name(enum kg_notify_lang lang);
+int kg_notify_lang_parse(const char *name, enum kg_notify_lang *out);
+
+/* One named value for a template; arrays of these end with {NULL, NULL}.
+ * Fields every notice takes (docs/templates.md has the full list):
+ *   name        the customer's registered name (required)
+ *   reason      lock: the lock reason code (gift_card, compromised, ...);
+ *               unlock: the lifted lock's reason code
+ *   method      unlock: identity_check | password_reset | expired | support
+ *               | incident_revert
+ *   code, ttl_minutes   recovery_code (ttl_minutes defaults from config)
+ *   case_id, state, note, queue_position   case_update
+ *   incident_id  incident_apology
+ * Filled in by kagi unless given: year (current UTC year), shop_name
+ * (shop.name), reason_text and next_steps (plain words from the texts file
+ * of the language, chosen by kind and reason/method/state). */
+typedef struct kg_notify_field {
+	const char *key;
+	const char *value;
+} kg_notify_field;
+
+/* A rendered notice. All strings are UTF-8, NUL-terminated, malloc'd and
+ * owned by the struct (kg_notice_release frees them). */
+typedef struct kg_notice {
+	char *subject; /* one line */
+	char *text;    /* text/plain part */
+	char *html;    /* text/html part (values HTML-escaped) */
+} kg_notice;
+
+/* Loads and checks the templates: the built-in ones (shipped in templates/
+ * and compiled in), then every file found in cfg->notify_templates_dir over
+ * them; also keeps the cfg values notices need (shop.name, mail.from, dkim.*,
+ * recovery.code_ttl_s). Call once at start-up, before threads use notify.
+ * Returns 0, or KG_EINVAL with err naming the template file and line.
+ * Without it, the functions below use the built-in templates and defaults. */
+int kg_notify_init(const kg_config *cfg, kg_err *err);
+/* Frees what kg_notify_init loaded (back to the built-in defaults). */
+void kg_notify_shutdown(void);
+
+/* Checks the templates of dir (as an override over the built-in set) without
+ * installing them. Returns 0 or KG_EINVAL naming file:line. */
+int kg_notify_check_dir(const char *dir, kg_err *err);
+
+/* Renders a notice. out is initialised here; on success the caller owns its
+ * strings (kg_notice_release). A required field missing from fields is
+ * KG_EINVAL naming the field. Thread-safe after kg_notify_init. */
+int kg_notify_render(enum kg_notify_kind kind, enum kg_notify_lang lang,
+		     const kg_notify_field *fields, kg_notice *out, kg_err *err);
+void kg_notice_release(kg_notice *n);
+
+/* ---- mail messages -----------------------------------------------------*/
+#define KG_MESSAGE_ID_MAX 320
+
+/* A new Message-ID "<uuid@domain>" (domain: dkim.domain, else the domain of
+ * mail.from). Fix it once, when the outbox row is written, and record it with
+ * the message-center entry: a re-sent message keeps the same id. */
+void kg_notify_message_id(char out[KG_MESSAGE_ID_MAX]);
+
+/* Builds the RFC 5322 message of a notice: multipart/alternative text+HTML,
+ * UTF-8 (base64), encoded-word Subject, Date (date_ms), From (mail.from), To,
+ * the given Message-ID; DKIM-signed when dkim.* is configured. Appends to out
+ * (CRLF line ends). Returns 0 or a negative kg_code. */
+int kg_notify_build_mime(const kg_notice *n, const char *to, const char *message_id,
+			 int64_t date_ms, kg_buf *out, kg_err *err);
+
+/* Everything the accounts module needs to record one notice: render, fix a
+ * Message-ID and build the message, in one call. The caller writes
+ * mail->notice into the message center (with mail->message_id) and
+ * mail->raw into the outbox, in the same transaction as the change. */
+typedef struct kg_notify_mail {
+	char message_id[KG_MESSAGE_ID_MAX];
+	kg_notice notice;
+	char *raw;      /* the whole message, CRLF, malloc'd */
+	size_t raw_len;
+} kg_notify_mail;
+
+int kg_notify_compose(enum kg_notify_kind kind, enum kg_notify_lang lang,
+		      const kg_notify_field *fields, const char *to,
+		      kg_notify_mail *out, kg_err *err);
+void kg_notify_mail_release(kg_notify_mail *m);
+
+/* ---- webhooks ----------------------------------------------------------
+ * Event types: "lock", "unlock", "case", "incident". The body is
+ * {"id": "<uuid>", "type": ..., "account": ..., "ts": "<RFC 3339>",
+ *  "data": <data_json>}. Each POST carries
+ *   X-Kagi-Event: <type>, X-Kagi-Delivery: <id>, X-Kagi-Timestamp: <unix s>,
+ *   X-Kagi-Signature: v1=<hex HMAC-SHA256(secret, timestamp "." body)>.
+ * docs/operations.md ## Notifications has the receiver's recipe. */
+#define KG_WEBHOOK_ID_MAX 40
+#define KG_WEBHOOK_SIG_MAX 72 /* "v1=" + 64 hex + NUL */
+
+/* Builds the body of a webhook event (data_json: a JSON object or NULL for
+ * {}); writes the event id into id_out. Appends to out. */
+int kg_notify_webhook_body(const char *type, const char *account, const char *data_json,
+			   int64_t ts_ms, char id_out[KG_WEBHOOK_ID_MAX], kg_buf *out,
+			   kg_err *err);
+/* "v1=<hex>" of HMAC-SHA256(secret, "<ts_s>." body) into out. */
+void kg_notify_webhook_sign(const char *secret, int64_t ts_s, const char *body,
+			    size_t body_len, char out[KG_WEBHOOK_SIG_MAX]);
+/* Checks a signature header value in constant time; true when it matches. */
+bool kg_notify_webhook_verify(const char *secret, int64_t ts_s, const char *body,
+			      size_t body_len, const char *signature);
+
+/* ---- retry schedule ----------------------------------------------------*/
+/* Delay before attempt number `attempts`+1 after `attempts` failures:
+ * base_ms * 2^(attempts-1), capped at max_ms, then a random jitter that keeps
+ * it within [delay/2, delay]. */
+int64_t kg_notify_backoff_ms(int64_t attempts, int64_t base_ms, int64_t max_ms);
+
+#endif
