@@ -3,6 +3,12 @@
 #ifndef KG_BANNED_H
 #define KG_BANNED_H
 
+/* The system headers first: with optimisation glibc defines inline atoi/atol
+ * in <stdlib.h>, which the macros below would otherwise break. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #define KG_BANNED(func) sorry_##func##_is_banned_in_kagi
 
 #undef strcpy

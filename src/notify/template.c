@@ -131,7 +131,7 @@ static const char *const section_names[S_COUNT] = {"subject", "text", "html"};
 
 struct template {
 	char *src;   /* the file's bytes (ops point into it) */
-	char path[KG_ERR_FILE_MAX];
+	char path[KG_CONFIG_STR_MAX + 80];
 	struct section sec[S_COUNT];
 };
 
