@@ -1,0 +1,75 @@
+/* Private to the SQLite backend (src/store/sqlite_*.c): the connection
+ * struct, the statement cache and small helpers that every domain file
+ * uses. Pattern of an operation (see sqlite_accounts.c):
+ *
+ *   sqlite3_stmt *st = kg_sq_stmt(tx, SQL_CONSTANT, err);   // cached, reset
+ *   if (!st) return err->code;
+ *   kg_sq_bind_text(st, 1, id); ...
+ *   int rc = sqlite3_step(st);
+ *   if (rc == SQLITE_ROW) { ... kg_sq_col_text(a, st, 0) ... }
+ *   else if (rc != SQLITE_DONE) return kg_sq_fail(tx, rc, err, "account get");
+ *
+ * Statements must be string constants (the cache keys on the pointer). */
+#ifndef KG_SQLITE_IMPL_H
+#define KG_SQLITE_IMPL_H
+
+#include <sqlite3.h>
+
+#include "store/store_impl.h"
+
+#define KG_SQ_STMT_CACHE 128
+
+struct kg_store_conn {
+	sqlite3 *db;
+	bool write;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[KG_SQ_STMT_CACHE];
+};
+
+/* The connection of a transaction. */
+static inline sqlite3 *kg_sq_db(kg_tx *tx) { return tx->conn->db; }
+
+/* Returns the cached prepared statement for sql (reset, bindings cleared),
+ * or NULL with err set. */
+sqlite3_stmt *kg_sq_stmt(kg_tx *tx, const char *sql, kg_err *err);
+
+/* Maps a SQLite result to a kg_code and sets err: "<what>: <sqlite message>".
+ * SQLITE_FULL → KG_EFULL, IOERR/CORRUPT/NOTADB/CANTOPEN/READONLY → KG_EIO,
+ * CONSTRAINT → KG_ECONFLICT (FOREIGNKEY → KG_ENOTFOUND), BUSY/LOCKED →
+ * KG_EBUSY, NOMEM → KG_ENOMEM, else KG_EINTERNAL. Returns the code. */
+int kg_sq_fail(kg_tx *tx, int rc, kg_err *err, const char *what);
+int kg_sq_fail_db(sqlite3 *db, int rc, kg_err *err, const char *what);
+
+/* Steps a statement that returns no rows: 0 or the mapped error. */
+int kg_sq_exec_stmt(kg_tx *tx, sqlite3_stmt *st, kg_err *err, const char *what);
+
+/* Binding: NULL text binds NULL; 0 for an "optional" time binds NULL. */
+void kg_sq_bind_text(sqlite3_stmt *st, int i, const char *s);
+void kg_sq_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n);
+void kg_sq_bind_i64(sqlite3_stmt *st, int i, int64_t v);
+void kg_sq_bind_opt_ms(sqlite3_stmt *st, int i, int64_t ms);
+
+/* Column reading into the caller's arena: NULL for SQL NULL. */
+const char *kg_sq_col_text(kg_arena *a, sqlite3_stmt *st, int i);
+const uint8_t *kg_sq_col_blob(kg_arena *a, sqlite3_stmt *st, int i, size_t *len);
+/* Text of a column valid only until the next step (no copy). */
+static inline const char *kg_sq_col_peek(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+/* 0 for SQL NULL. */
+static inline int64_t kg_sq_col_i64(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_int64(st, i);
+}
+
+/* A growable arena array for list results: kg_sq_grow returns the next
+ * slot (zeroed), doubling capacity in the arena as needed. */
+void *kg_sq_grow(kg_arena *a, void **arr, size_t *n, size_t *cap, size_t elem);
+
+/* Current time if v is 0. */
+static inline int64_t kg_sq_or_now(int64_t v) { return v ? v : kg_now_ms(); }
+
+#endif

@@ -1,0 +1,464 @@
+/* kagi store: the one interface to persistent state. Everything kagi keeps
+ * (accounts, events, locks, audit, messages, cases, codes, outbox, ...) goes
+ * through the kg_tx_* operations below; nothing above the store writes SQL.
+ * Not here: policy (what to lock, when to send) — callers decide, the store
+ * keeps.
+ *
+ * Shape
+ *   kg_store_open()   opens a backend chosen by enum (KG_STORE_SQLITE today;
+ *                     KG_STORE_POSTGRES has a slot) and migrates its schema.
+ *   kg_store_write()  queues a job (a kg_tx_fn) to the ONE writer thread,
+ *                     which runs up to group_max waiting jobs in one
+ *                     transaction, each in its own savepoint, and commits
+ *                     them with one fsync (group commit). Returns when the
+ *                     commit is durable.
+ *   kg_store_read()   runs a kg_tx_fn on a pooled read connection, on one
+ *                     consistent snapshot.
+ *   Inside a job, use kg_tx_* operations; never call kg_store_write/read
+ *   from inside a job (it would deadlock).
+ *
+ * Results: 0 on success, a negative kg_code otherwise, with details in the
+ * kg_err. Storage errors map to KG_EFULL (disk full), KG_EIO (I/O error,
+ * corruption), KG_ECONFLICT (a uniqueness/state conflict), KG_ENOTFOUND.
+ *
+ * Ownership: every string or blob a kg_tx_* getter returns is allocated in
+ * the kg_arena the caller passes and lives until that arena is released.
+ * Structs given to insert/update are only read during the call.
+ * Optional times are int64 milliseconds since the epoch; 0 means "none"
+ * (stored as NULL). Optional strings are NULL for "none".
+ *
+ * ADDING OPERATIONS FOR A NEW DOMAIN (cases, codes, counters, ...):
+ *   1. Here: a section "---- <domain> ----" with the typed struct(s) and the
+ *      kg_tx_<domain>_<verb>() prototypes (same conventions as below).
+ *   2. src/store/store_impl.h: a `struct kg_store_<domain>_ops` of function
+ *      pointers (one per verb) in the per-domain section, and
+ *      `extern const struct kg_store_<domain>_ops kg_sqlite_<domain>_ops;`.
+ *   3. src/store/store_<domain>.c: the public kg_tx_* wrappers, each one line
+ *      through KG_TX_OPS(tx, <domain>) (see store_accounts.c) — they pick the
+ *      table of the running backend by its enum.
+ *   4. src/store/sqlite_<domain>.c: the SQLite implementation, using the
+ *      helpers of src/store/sqlite_impl.h (cached statements, binding,
+ *      error mapping). sqlite_accounts.c is the model to copy.
+ *   5. A schema change is a NEW migration appended to the array in
+ *      src/store/sqlite_schema.c; never edit one that is already there.
+ *   6. Tests in tests/unit/test_store_<domain>.c (see test_store.c).
+ */
+#ifndef KG_STORE_H
+#define KG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+
+typedef struct kg_store kg_store;
+typedef struct kg_tx kg_tx;
+
+/* ---- lifecycle -----------------------------------------------------------*/
+enum kg_store_backend {
+	KG_STORE_SQLITE = 0,
+	KG_STORE_POSTGRES = 1, /* reserved: kg_store_open answers KG_EINVAL */
+};
+
+typedef struct kg_store_options {
+	enum kg_store_backend backend;
+	int group_max;        /* jobs per commit; 0: 512; at most KG_STORE_GROUP_MAX */
+	int busy_timeout_ms;  /* wait on a database locked by another process; 0: 5000 */
+	/* Test-only fault injection, "full:N" or "ioerr:N": the Nth write to
+	 * the database files from now on, and every write and sync after it,
+	 * fails with SQLITE_FULL / SQLITE_IOERR. "" opens the store on the
+	 * fault-injection VFS unarmed (arm later with kg_store_fault). NULL:
+	 * the environment variable KG_STORE_FAULT if set, else no injection. */
+	const char *fault;
+} kg_store_options;
+
+/* Sets the defaults (SQLite, group_max 512, busy timeout 5000 ms). */
+void kg_store_options_init(kg_store_options *opt);
+
+/* Opens (creating if missing) the store at path, applies pending schema
+ * migrations, and starts the writer thread. opt may be NULL (defaults).
+ * Returns 0 and *out (free with kg_store_close), or KG_EIO / KG_EFULL /
+ * KG_EINVAL with err saying what and where. */
+int kg_store_open(kg_store **out, const char *path, const kg_store_options *opt,
+		  kg_err *err);
+
+/* Runs every job already queued, stops the writer, checkpoints the WAL and
+ * closes all connections. New writes after close started get KG_EBUSY.
+ * NULL is a no-op. */
+void kg_store_close(kg_store *s);
+
+/* Schema version the store is at (the number of applied migrations). */
+int kg_store_schema_version(kg_store *s);
+
+/* ---- transactions ---------------------------------------------------------
+ * A job: do kg_tx_* operations, return 0 to keep them or a negative kg_code
+ * (with err set) to roll back this job alone. err is never NULL inside a
+ * job. A job may run on the writer thread: it must not block on other
+ * writes. */
+typedef int (*kg_tx_fn)(kg_tx *tx, void *ctx, kg_err *err);
+
+/* Runs fn in a write transaction shared with other concurrent jobs (group
+ * commit). Returns fn's result once the commit is durable (0), fn's own
+ * error if fn failed (its changes rolled back, the others' kept), or the
+ * commit's error (KG_EFULL, KG_EIO, ...) — then nothing of the job was
+ * written. */
+int kg_store_write(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err);
+
+/* Runs fn on a read-only snapshot. Write operations inside fail with
+ * KG_EINVAL. Returns fn's result or a storage error. */
+int kg_store_read(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err);
+
+/* True if tx may write (it came from kg_store_write). */
+bool kg_tx_writable(const kg_tx *tx);
+
+/* ---- health, metrics ------------------------------------------------------*/
+#define KG_STORE_LATENCY_BUCKETS 12
+/* Upper bounds (seconds) of the commit-latency histogram buckets; a last,
+ * implicit bucket is +Inf. */
+extern const double kg_store_latency_bounds_s[KG_STORE_LATENCY_BUCKETS];
+
+typedef struct kg_store_stats {
+	uint64_t commits;        /* transactions committed */
+	uint64_t commit_errors;  /* commits that failed (every job got the error) */
+	uint64_t jobs;           /* write jobs run */
+	uint64_t job_errors;     /* jobs rolled back (their own error or the commit's) */
+	uint64_t reads;          /* read transactions */
+	uint64_t group_max_seen; /* largest group committed at once */
+	/* Commit latency (BEGIN .. durable COMMIT) per bucket, NOT cumulative:
+	 * latency[i] counts commits with bounds[i-1] < t <= bounds[i];
+	 * latency[KG_STORE_LATENCY_BUCKETS] counts the rest (+Inf). */
+	uint64_t latency[KG_STORE_LATENCY_BUCKETS + 1];
+	double latency_sum_s;
+} kg_store_stats;
+
+/* Copies the counters (thread-safe). */
+void kg_store_stats_get(kg_store *s, kg_store_stats *out);
+
+/* Runs the backend's integrity check (SQLite: PRAGMA integrity_check).
+ * Returns 0 if sound, KG_EIO with the first problem in err otherwise. */
+int kg_store_integrity_check(kg_store *s, kg_err *err);
+
+/* Test-only: arms fault injection as kg_store_options.fault ("full:N",
+ * "ioerr:N"; counting from now), or disarms it (NULL or ""). Returns 0 or
+ * KG_EINVAL for a bad spec. The fault affects every store of the process
+ * opened with a fault option or KG_STORE_FAULT (they use the fault VFS). */
+int kg_store_fault(kg_store *s, const char *spec, kg_err *err);
+
+/* ---- ids ------------------------------------------------------------------*/
+#define KG_STORE_ID_MAX 64
+/* Writes a new unique id "<prefix>_<32 hex>" (time-ordered: 48-bit ms time,
+ * then 80 random bits) into out; returns out. prefix: a few letters. */
+char *kg_store_new_id(char out[KG_STORE_ID_MAX], const char *prefix);
+
+/* ---- accounts -------------------------------------------------------------*/
+typedef struct kg_address {
+	const char *postal_code, *region, *city, *line1, *line2, *country;
+} kg_address;
+
+typedef struct kg_account {
+	const char *id;            /* the shop's account id */
+	const char *name;
+	const char *email;         /* unique, case-insensitive; NULL allowed */
+	const char *phone;
+	kg_address address;        /* registered address */
+	const char *password_hash; /* Argon2id string, NULL: none set */
+	const uint8_t *totp_secret; /* opaque to the store (encrypted by account) */
+	size_t totp_secret_len;
+	bool totp_enabled;
+	const char *lang;          /* "ja", "en", ... */
+	int64_t created_ms, updated_ms; /* 0 on insert/update: now */
+} kg_account;
+
+/* Returns 0 and fills *out, or KG_ENOTFOUND. */
+int kg_tx_account_get(kg_tx *tx, const char *id, kg_account *out, kg_arena *a,
+		      kg_err *err);
+/* Email match ignores ASCII case. Returns 0 or KG_ENOTFOUND. */
+int kg_tx_account_get_by_email(kg_tx *tx, const char *email, kg_account *out,
+			       kg_arena *a, kg_err *err);
+/* KG_ECONFLICT if the id or the email is taken. */
+int kg_tx_account_insert(kg_tx *tx, const kg_account *acc, kg_err *err);
+/* Replaces every column of account acc->id (get, change, update).
+ * KG_ENOTFOUND if missing, KG_ECONFLICT if the new email is taken. */
+int kg_tx_account_update(kg_tx *tx, const kg_account *acc, kg_err *err);
+
+/* Cards: never a full number. last4 is 4 digits, exp "MM/YY". */
+typedef struct kg_card {
+	const char *account_id;
+	const char *card_id;      /* NULL on add: the fingerprint is used */
+	const char *holder_name;
+	const char *last4;
+	const char *exp;          /* "MM/YY" */
+	const char *fingerprint;  /* the shop's card fingerprint */
+	int64_t created_ms;       /* 0 on add: now */
+} kg_card;
+
+/* Adds a card, or replaces the card with the same (account, card_id).
+ * KG_EINVAL for a bad last4/exp; KG_ENOTFOUND if the account is missing. */
+int kg_tx_card_add(kg_tx *tx, const kg_card *card, kg_err *err);
+/* All cards of an account, oldest first: *out is an arena array of *n. */
+int kg_tx_card_list(kg_tx *tx, const char *account_id, kg_arena *a,
+		    kg_card **out, size_t *n, kg_err *err);
+
+/* Extra (non-registered) addresses, e.g. shipping addresses seen. */
+typedef struct kg_account_address {
+	const char *account_id;
+	const char *address_id;   /* NULL on add: a new id */
+	const char *kind;         /* "shipping", "billing", ... */
+	kg_address address;
+	int64_t created_ms;
+} kg_account_address;
+
+int kg_tx_address_add(kg_tx *tx, const kg_account_address *addr, kg_err *err);
+int kg_tx_address_list(kg_tx *tx, const char *account_id, kg_arena *a,
+		       kg_account_address **out, size_t *n, kg_err *err);
+
+/* ---- credentials ------------------------------------------------------------
+ * API keys, customer tokens and lock tickets. Only a hash of the secret is
+ * stored (the caller hashes; compare with kg_ct_equal). */
+typedef struct kg_credential {
+	const char *id;            /* public part of the key */
+	const uint8_t *secret_hash;
+	size_t secret_hash_len;
+	const char *role;          /* service|agent|admin|customer|ticket */
+	const char *account_id;    /* customer/ticket: the account; else NULL */
+	int64_t expires_ms;        /* 0: never */
+	const char *label;
+	int64_t created_ms;        /* 0 on insert: now */
+	int64_t revoked_ms;        /* 0: not revoked */
+} kg_credential;
+
+/* KG_EINVAL for an unknown role; KG_ECONFLICT if the id exists. */
+int kg_tx_credential_insert(kg_tx *tx, const kg_credential *c, kg_err *err);
+/* Returns it even if revoked or expired (the caller decides). KG_ENOTFOUND. */
+int kg_tx_credential_get(kg_tx *tx, const char *id, kg_credential *out,
+			 kg_arena *a, kg_err *err);
+/* KG_ENOTFOUND; KG_ECONFLICT if already revoked. */
+int kg_tx_credential_revoke(kg_tx *tx, const char *id, int64_t now_ms, kg_err *err);
+
+/* ---- events (idempotency by (account, event id)) -------------------------*/
+typedef struct kg_event_rec {
+	const char *account_id;
+	const char *event_id;
+	const char *type;
+	int64_t ts_ms;            /* event time */
+	const char *body;         /* the event JSON as received */
+	const char *decision;     /* the decision JSON */
+	int64_t created_ms;       /* 0 on insert: now */
+} kg_event_rec;
+
+/* Returns 0 and the stored event (with its decision) or KG_ENOTFOUND. */
+int kg_tx_event_get(kg_tx *tx, const char *account_id, const char *event_id,
+		    kg_event_rec *out, kg_arena *a, kg_err *err);
+/* KG_ECONFLICT if (account, event id) exists. */
+int kg_tx_event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err);
+/* Calls cb for each event of account_id (NULL: all accounts) with
+ * from_ms <= ts_ms < to_ms (to_ms 0: no end), in (ts_ms, account, id) order.
+ * ev's strings live only during the callback. cb returns 0 to go on, or a
+ * kg_code to stop, which is returned. */
+typedef int (*kg_event_cb)(const kg_event_rec *ev, void *ctx);
+int kg_tx_event_scan(kg_tx *tx, const char *account_id, int64_t from_ms,
+		     int64_t to_ms, kg_event_cb cb, void *ctx, kg_err *err);
+
+/* ---- features (per-account risk state, opaque blob) ----------------------*/
+/* Returns 0 with *blob (arena; NULL if len 0) or KG_ENOTFOUND. */
+int kg_tx_features_get(kg_tx *tx, const char *account_id, kg_arena *a,
+		       const uint8_t **blob, size_t *len, int64_t *updated_ms,
+		       kg_err *err);
+/* Inserts or replaces. */
+int kg_tx_features_put(kg_tx *tx, const char *account_id, const void *blob,
+		       size_t len, int64_t now_ms, kg_err *err);
+
+/* ---- locks ----------------------------------------------------------------*/
+typedef struct kg_lock {
+	const char *account_id;
+	const char *lock_id;      /* NULL on insert: a new id (not reported back) */
+	const char *reason;       /* design.md lock reasons */
+	const char *kind;         /* "precaution" or "misuse" */
+	const char *evidence;     /* JSON: rules fired, values */
+	const char *state;        /* "active", "lifted", "expired"; NULL on insert: active */
+	int64_t created_ms;       /* 0 on insert: now */
+	int64_t expires_ms;       /* 0: no expiry */
+	int64_t lifted_ms;
+	const char *lifted_by;
+	const char *lift_method;  /* "agent", "password_reset", "revert", "expiry" ... */
+	const char *incident_id;
+} kg_lock;
+
+/* KG_ECONFLICT if the id exists; KG_EINVAL for a bad state. */
+int kg_tx_lock_insert(kg_tx *tx, const kg_lock *l, kg_err *err);
+int kg_tx_lock_get(kg_tx *tx, const char *account_id, const char *lock_id,
+		   kg_lock *out, kg_arena *a, kg_err *err);
+/* Active locks at now_ms (state active and not past expires_ms), oldest
+ * first. */
+int kg_tx_lock_list_active(kg_tx *tx, const char *account_id, int64_t now_ms,
+			   kg_arena *a, kg_lock **out, size_t *n, kg_err *err);
+/* Every lock of the account, newest first, at most limit (0: all). */
+int kg_tx_lock_list(kg_tx *tx, const char *account_id, size_t limit,
+		    kg_arena *a, kg_lock **out, size_t *n, kg_err *err);
+/* Active → lifted. KG_ENOTFOUND; KG_ECONFLICT if it is not active. */
+int kg_tx_lock_lift(kg_tx *tx, const char *account_id, const char *lock_id,
+		    int64_t now_ms, const char *by, const char *method, kg_err *err);
+/* Marks every active lock with expires_ms <= now_ms expired; *n: how many. */
+int kg_tx_lock_expire_due(kg_tx *tx, int64_t now_ms, size_t *n, kg_err *err);
+/* Locks created at or after since_ms (any state, all accounts). */
+int kg_tx_lock_count_since(kg_tx *tx, int64_t since_ms, int64_t *count, kg_err *err);
+/* Sets incident_id on active locks created in [from_ms, to_ms) that have
+ * none (an incident claims a wave); *n: how many. */
+int kg_tx_lock_tag_incident(kg_tx *tx, const char *incident_id, int64_t from_ms,
+			    int64_t to_ms, size_t *n, kg_err *err);
+/* Active locks of one incident, all accounts. */
+int kg_tx_lock_list_incident(kg_tx *tx, const char *incident_id, kg_arena *a,
+			     kg_lock **out, size_t *n, kg_err *err);
+
+/* ---- audit (append-only, hash-chained per account) ------------------------
+ * Each account (and "" for system-wide entries) has its own chain: entry
+ * hash = BLAKE2b-256(prev_hash || canonical(entry)), the first entry's
+ * prev_hash is 32 zero bytes. The store computes it; callers only append. */
+#define KG_AUDIT_HASH_BYTES 32
+typedef struct kg_audit_entry {
+	const char *account_id;   /* "" for system-wide */
+	int64_t seq;              /* 1, 2, ... per account; set by append */
+	int64_t ts_ms;            /* 0 on append: now */
+	const char *actor;        /* "system", "agent:<id>", "customer", ... */
+	const char *action;       /* "lock", "unlock", "password_change", ... */
+	const char *detail;       /* JSON */
+	uint8_t prev_hash[KG_AUDIT_HASH_BYTES];
+	uint8_t hash[KG_AUDIT_HASH_BYTES];
+} kg_audit_entry;
+
+/* Appends e (account_id, ts_ms, actor, action, detail are read); returns
+ * its seq in *seq_out (may be NULL). */
+int kg_tx_audit_append(kg_tx *tx, const kg_audit_entry *e, int64_t *seq_out,
+		       kg_err *err);
+/* Entries of account_id with seq > after_seq, ascending, at most limit
+ * (0: all). */
+int kg_tx_audit_list(kg_tx *tx, const char *account_id, int64_t after_seq,
+		     size_t limit, kg_arena *a, kg_audit_entry **out, size_t *n,
+		     kg_err *err);
+
+typedef struct kg_audit_report {
+	int64_t accounts;   /* chains checked */
+	int64_t entries;    /* entries checked */
+	int64_t altered;    /* entries whose content does not match their hash */
+	int64_t inserted;   /* entries that do not chain onto their predecessor */
+	int64_t removed;    /* entries missing (seq gaps, truncated tail) */
+} kg_audit_report;
+
+/* Called once per problem found; kind: "altered", "inserted", "removed". */
+typedef void (*kg_audit_problem_cb)(void *ctx, const char *account_id,
+				    int64_t seq, const char *kind,
+				    const char *detail);
+
+/* Verifies the chain of account_id (NULL: every chain). Returns 0 when the
+ * check ran (then rep says what it found; all zero counts = intact) or a
+ * storage error. cb may be NULL. */
+int kg_store_audit_verify(kg_store *s, const char *account_id,
+			  kg_audit_report *rep, kg_audit_problem_cb cb, void *ctx,
+			  kg_err *err);
+
+/* ---- message center ------------------------------------------------------*/
+typedef struct kg_message {
+	const char *account_id;
+	const char *id;           /* NULL on insert: a new id (not reported back) */
+	const char *kind;         /* "lock_notice", "unlock_notice", "code", ... */
+	const char *lang;
+	const char *subject;
+	const char *body_text;
+	const char *body_html;    /* may be NULL */
+	const char *message_id;   /* RFC 5322 Message-ID of the mail sent, unique */
+	const char *fingerprint;  /* content fingerprint (mail module) */
+	int64_t created_ms;       /* 0 on insert: now */
+} kg_message;
+
+/* KG_ECONFLICT if the id or Message-ID exists. */
+int kg_tx_message_insert(kg_tx *tx, const kg_message *m, kg_err *err);
+/* Messages of an account, newest first, at most limit (0: all). */
+int kg_tx_message_list(kg_tx *tx, const char *account_id, size_t limit,
+		       kg_arena *a, kg_message **out, size_t *n, kg_err *err);
+int kg_tx_message_get(kg_tx *tx, const char *account_id, const char *id,
+		      kg_message *out, kg_arena *a, kg_err *err);
+/* By Message-ID (angle brackets as stored), any account. KG_ENOTFOUND. */
+int kg_tx_message_find_by_message_id(kg_tx *tx, const char *message_id,
+				     kg_message *out, kg_arena *a, kg_err *err);
+/* Newest message with this fingerprint, in account_id (NULL: any account).
+ * KG_ENOTFOUND. */
+int kg_tx_message_find_by_fingerprint(kg_tx *tx, const char *account_id,
+				      const char *fingerprint, kg_message *out,
+				      kg_arena *a, kg_err *err);
+
+/* ---- outbox and webhooks (durable delivery queues) ------------------------
+ * Claiming does not change the state: it pushes next_attempt_ms forward by
+ * a lease and counts the attempt, so a crash mid-delivery retries later. */
+typedef struct kg_outbox {
+	const char *account_id;
+	const char *id;           /* NULL on insert: a new id (not reported back) */
+	const char *message_id;   /* Message-ID of the mail */
+	const char *rcpt;
+	const char *subject;
+	const char *mime;         /* the full message (headers + body) */
+	size_t mime_len;          /* 0 on insert: strlen(mime) */
+	const char *state;        /* "pending", "delivered", "failed" */
+	int64_t attempts;
+	int64_t next_attempt_ms;  /* 0 on insert: now */
+	int64_t delivered_ms;
+	const char *last_error;
+	int64_t created_ms;       /* 0 on insert: now */
+} kg_outbox;
+
+int kg_tx_outbox_insert(kg_tx *tx, const kg_outbox *o, kg_err *err);
+int kg_tx_outbox_get(kg_tx *tx, const char *account_id, const char *id,
+		     kg_outbox *out, kg_arena *a, kg_err *err);
+/* Pending entries due at now_ms, oldest due first, at most limit: counts an
+ * attempt and sets next_attempt_ms = now_ms + lease_ms on each. Write tx. */
+int kg_tx_outbox_claim_due(kg_tx *tx, int64_t now_ms, int64_t lease_ms,
+			   size_t limit, kg_arena *a, kg_outbox **out, size_t *n,
+			   kg_err *err);
+int kg_tx_outbox_mark_delivered(kg_tx *tx, const char *account_id, const char *id,
+				int64_t now_ms, kg_err *err);
+/* retry_at_ms 0: give up (state failed); else stays pending until then. */
+int kg_tx_outbox_mark_failed(kg_tx *tx, const char *account_id, const char *id,
+			     int64_t retry_at_ms, const char *error, kg_err *err);
+/* Entries of an account (any state), newest first, at most limit (0: all). */
+int kg_tx_outbox_list(kg_tx *tx, const char *account_id, size_t limit,
+		      kg_arena *a, kg_outbox **out, size_t *n, kg_err *err);
+
+typedef struct kg_webhook {
+	const char *account_id;   /* "" when not about one account */
+	const char *id;           /* NULL on insert: a new id */
+	const char *event;        /* "lock.created", ... */
+	const char *url;
+	const char *body;         /* JSON */
+	const char *state;        /* "pending", "delivered", "failed" */
+	int64_t attempts;
+	int64_t next_attempt_ms;
+	int64_t delivered_ms;
+	const char *last_error;
+	int64_t created_ms;
+} kg_webhook;
+
+int kg_tx_webhook_insert(kg_tx *tx, const kg_webhook *w, kg_err *err);
+int kg_tx_webhook_claim_due(kg_tx *tx, int64_t now_ms, int64_t lease_ms,
+			    size_t limit, kg_arena *a, kg_webhook **out, size_t *n,
+			    kg_err *err);
+int kg_tx_webhook_mark_delivered(kg_tx *tx, const char *account_id, const char *id,
+				 int64_t now_ms, kg_err *err);
+int kg_tx_webhook_mark_failed(kg_tx *tx, const char *account_id, const char *id,
+			      int64_t retry_at_ms, const char *error, kg_err *err);
+
+/* ---- lists (named value lists for rules) ----------------------------------*/
+int kg_tx_list_add(kg_tx *tx, const char *name, const char *value, kg_err *err);
+/* KG_ENOTFOUND if absent. */
+int kg_tx_list_remove(kg_tx *tx, const char *name, const char *value, kg_err *err);
+int kg_tx_list_contains(kg_tx *tx, const char *name, const char *value,
+			bool *found, kg_err *err);
+/* Values of a list, sorted: *out is an arena array of *n strings. */
+int kg_tx_list_values(kg_tx *tx, const char *name, kg_arena *a,
+		      const char ***out, size_t *n, kg_err *err);
+
+/* ---- (other domains: cases, codes, counters, identity checks, incidents) --
+ * Their tables exist in schema v1 (see src/store/sqlite_schema.c); their
+ * operations are added below by their modules, following the recipe at
+ * the top of this file. */
+
+#endif
