@@ -351,6 +351,7 @@ void kg_store_stats_get(kg_store *s, kg_store_stats *out)
 {
 	pthread_mutex_lock(&s->mu);
 	*out = s->stats;
+	out->queued = s->queued;
 	pthread_mutex_unlock(&s->mu);
 }
 

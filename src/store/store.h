@@ -125,6 +125,7 @@ typedef struct kg_store_stats {
 	uint64_t job_errors;     /* jobs rolled back (their own error or the commit's) */
 	uint64_t reads;          /* read transactions */
 	uint64_t group_max_seen; /* largest group committed at once */
+	uint64_t queued;         /* jobs waiting for the writer now (a gauge) */
 	/* Commit latency (BEGIN .. durable COMMIT) per bucket, NOT cumulative:
 	 * latency[i] counts commits with bounds[i-1] < t <= bounds[i];
 	 * latency[KG_STORE_LATENCY_BUCKETS] counts the rest (+Inf). */

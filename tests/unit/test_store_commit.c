@@ -1,0 +1,500 @@
+/* Unit tests of the store's write path on real SQLite files: group commit
+ * under 16 concurrent writers, a failing job rolled back alone, a failed
+ * commit failing its whole group, injected SQLITE_FULL / SQLITE_IOERR
+ * leaving nothing half-written, and audit-chain tamper detection. */
+#include <pthread.h>
+
+#include "store_testutil.h"
+
+/* ---- small jobs -------------------------------------------------------------*/
+struct ev_job {
+	const char *account;
+	char id[64];
+	int fail_with;      /* return this after inserting (0: succeed) */
+	kg_store *arm;      /* arm "full:1" inside the job (commit fails) */
+};
+
+static int insert_event(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct ev_job *j = ctx;
+	kg_event_rec ev = {.account_id = j->account, .event_id = j->id, .type = "login",
+			   .ts_ms = 1, .body = "{}", .decision = "{}"};
+	int rc = kg_tx_event_insert(tx, &ev, err);
+	if (rc)
+		return rc;
+	if (j->arm && kg_store_fault(j->arm, "full:1", err))
+		return err->code;
+	if (j->fail_with)
+		return kg_err_set(err, j->fail_with, "job %s fails on purpose", j->id);
+	return 0;
+}
+
+static int64_t count_rows(const char *path, const char *sql)
+{
+	sqlite3 *db = kg_test_raw(path);
+	int64_t n = kg_test_raw_int(db, sql);
+	sqlite3_close(db);
+	return n;
+}
+
+/* ---- 16 concurrent writers ----------------------------------------------------*/
+#define WRITERS 16
+#define PER_WRITER 100
+
+struct writer_arg {
+	kg_store *s;
+	int no;
+	int failures;
+};
+
+static void *writer_thread(void *p)
+{
+	struct writer_arg *w = p;
+	for (int i = 0; i < PER_WRITER; i++) {
+		struct ev_job j = {.account = "acc"};
+		snprintf(j.id, sizeof(j.id), "w%d-%d", w->no, i);
+		kg_err err;
+		if (kg_store_write(w->s, insert_event, &j, &err) != 0)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void concurrent_writers_are_grouped(void **state)
+{
+	(void)state;
+	const char *p = kg_test_db("concurrent");
+	char path[640];
+	snprintf(path, sizeof(path), "%s", p);
+	kg_store *s = kg_test_open(path, NULL);
+	pthread_t th[WRITERS];
+	struct writer_arg args[WRITERS];
+	for (int i = 0; i < WRITERS; i++) {
+		args[i] = (struct writer_arg){.s = s, .no = i};
+		assert_int_equal(pthread_create(&th[i], NULL, writer_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < WRITERS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(args[i].failures, 0);
+	}
+	kg_store_stats st;
+	kg_store_stats_get(s, &st);
+	assert_int_equal(st.jobs, WRITERS * PER_WRITER);
+	assert_int_equal(st.job_errors, 0);
+	assert_true(st.commits < st.jobs); /* grouped: fewer fsyncs than writes */
+	assert_true(st.group_max_seen > 1);
+	uint64_t in_buckets = 0;
+	for (int i = 0; i <= KG_STORE_LATENCY_BUCKETS; i++)
+		in_buckets += st.latency[i];
+	assert_int_equal(in_buckets, st.commits);
+	kg_store_close(s);
+	/* every acknowledged write is in the file */
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events"), WRITERS * PER_WRITER);
+}
+
+/* ---- one group, deterministically ---------------------------------------------
+ * A gate job holds the writer until `want` more jobs are queued, so those
+ * jobs are then committed as one group. */
+struct gate {
+	kg_store *s;
+	uint64_t want;
+	volatile int running; /* set by the gate job once the writer runs it */
+};
+
+static int gate_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)tx;
+	(void)err;
+	struct gate *g = ctx;
+	__atomic_store_n(&g->running, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		kg_store_stats st;
+		kg_store_stats_get(g->s, &st);
+		if (st.queued >= g->want)
+			return 0;
+		usleep(1000);
+	}
+}
+
+struct group_arg {
+	kg_store *s;
+	struct ev_job job;
+	int rc;
+	kg_err err;
+};
+
+static void *group_thread(void *p)
+{
+	struct group_arg *g = p;
+	g->rc = kg_store_write(g->s, insert_event, &g->job, &g->err);
+	return NULL;
+}
+
+static void *gate_thread(void *p)
+{
+	struct gate *g = p;
+	kg_err err;
+	assert_int_equal(kg_store_write(g->s, gate_job, g, &err), 0);
+	return NULL;
+}
+
+#define GROUP 8
+
+/* Starts the gate, waits until it runs, queues GROUP jobs and joins all. */
+static void run_group(kg_store *s, struct group_arg *args)
+{
+	struct gate g = {.s = s, .want = GROUP};
+	pthread_t gt, th[GROUP];
+	assert_int_equal(pthread_create(&gt, NULL, gate_thread, &g), 0);
+	while (!__atomic_load_n(&g.running, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	for (int i = 0; i < GROUP; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, group_thread, &args[i]), 0);
+	for (int i = 0; i < GROUP; i++)
+		pthread_join(th[i], NULL);
+	pthread_join(gt, NULL);
+}
+
+static void failing_job_rolls_back_alone(void **state)
+{
+	(void)state;
+	const char *p = kg_test_db("alone");
+	char path[640];
+	snprintf(path, sizeof(path), "%s", p);
+	kg_store *s = kg_test_open(path, NULL);
+	struct group_arg args[GROUP];
+	for (int i = 0; i < GROUP; i++) {
+		args[i] = (struct group_arg){.s = s, .job = {.account = "acc"}};
+		snprintf(args[i].job.id, sizeof(args[i].job.id), "g%d", i);
+		if (i == 3 || i == 6)
+			args[i].job.fail_with = KG_EINVAL;
+	}
+	run_group(s, args);
+	for (int i = 0; i < GROUP; i++) {
+		if (i == 3 || i == 6) {
+			assert_int_equal(args[i].rc, KG_EINVAL);
+			assert_non_null(strstr(args[i].err.msg, "on purpose"));
+		} else {
+			assert_int_equal(args[i].rc, 0);
+		}
+	}
+	kg_store_stats st;
+	kg_store_stats_get(s, &st);
+	assert_int_equal(st.group_max_seen, GROUP); /* they did share one commit */
+	assert_int_equal(st.job_errors, 2);
+	kg_store_close(s);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events"), GROUP - 2);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events WHERE event_id IN "
+					  "('g3', 'g6')"),
+			 0);
+}
+
+static void failed_commit_fails_the_whole_group(void **state)
+{
+	(void)state;
+	const char *p = kg_test_db("groupfail");
+	char path[640];
+	snprintf(path, sizeof(path), "%s", p);
+	kg_store *s = kg_test_open(path, ""); /* on the fault VFS, unarmed */
+	struct group_arg args[GROUP];
+	for (int i = 0; i < GROUP; i++) {
+		args[i] = (struct group_arg){.s = s, .job = {.account = "acc"}};
+		snprintf(args[i].job.id, sizeof(args[i].job.id), "f%d", i);
+	}
+	args[GROUP - 1].job.arm = s; /* the disk fills up before the commit */
+	run_group(s, args);
+	for (int i = 0; i < GROUP; i++) {
+		assert_int_equal(args[i].rc, KG_EFULL);
+		assert_non_null(strstr(args[i].err.msg, "storage full"));
+	}
+	kg_err err;
+	assert_int_equal(kg_store_fault(s, NULL, &err), 0);
+	/* the store recovers once there is room again */
+	struct ev_job j = {.account = "acc", .id = "after"};
+	assert_int_equal(kg_store_write(s, insert_event, &j, &err), 0);
+	assert_int_equal(kg_store_integrity_check(s, &err), 0);
+	kg_store_stats st;
+	kg_store_stats_get(s, &st);
+	assert_int_equal(st.commit_errors, 1);
+	kg_store_close(s);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events"), 1);
+}
+
+/* ---- fault injection: the Nth write fails ----------------------------------
+ * For N = 1, 2, ...: arm the fault, run one transaction that writes many
+ * rows in several tables; it must either succeed completely or fail with
+ * the mapped code and leave the database exactly as it was. */
+struct big_job {
+	int round;
+};
+
+static int big_write(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct big_job *b = ctx;
+	char id[64], email[96], lock[64];
+	snprintf(id, sizeof(id), "acc-%d", b->round);
+	snprintf(email, sizeof(email), "u%d@example.jp", b->round);
+	snprintf(lock, sizeof(lock), "lock-%d", b->round);
+	kg_account acc = {.id = id, .name = "User", .email = email, .lang = "ja"};
+	int rc = kg_tx_account_insert(tx, &acc, err);
+	kg_card card = {.account_id = id, .last4 = "4242", .exp = "12/29", .fingerprint = "fp"};
+	if (!rc)
+		rc = kg_tx_card_add(tx, &card, err);
+	char body[2048];
+	memset(body, 'x', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	for (int i = 0; !rc && i < 20; i++) {
+		char ev_id[32];
+		snprintf(ev_id, sizeof(ev_id), "ev-%d", i);
+		kg_event_rec ev = {.account_id = id, .event_id = ev_id, .type = "order",
+				   .ts_ms = i, .body = body, .decision = "{}"};
+		rc = kg_tx_event_insert(tx, &ev, err);
+	}
+	kg_lock l = {.account_id = id, .lock_id = lock, .reason = "manual"};
+	if (!rc)
+		rc = kg_tx_lock_insert(tx, &l, err);
+	kg_audit_entry e = {.account_id = id, .actor = "system", .action = "lock",
+			    .detail = "{}"};
+	if (!rc)
+		rc = kg_tx_audit_append(tx, &e, NULL, err);
+	kg_message m = {.account_id = id, .kind = "lock_notice", .subject = "s",
+			.body_text = body};
+	if (!rc)
+		rc = kg_tx_message_insert(tx, &m, err);
+	kg_outbox o = {.account_id = id, .rcpt = email, .mime = body};
+	if (!rc)
+		rc = kg_tx_outbox_insert(tx, &o, err);
+	return rc;
+}
+
+static void fault_round_trip(const char *kind, int want_code, const char *name)
+{
+	const char *p = kg_test_db(name);
+	char path[640];
+	snprintf(path, sizeof(path), "%s", p);
+	kg_store *s = kg_test_open(path, "");
+	kg_err err;
+	struct big_job b = {.round = 0};
+	assert_int_equal(kg_store_write(s, big_write, &b, &err), 0);
+
+	int failures = 0, round = 1;
+	bool succeeded = false;
+	for (int n = 1; n <= 200 && !succeeded; n++) {
+		char *before = kg_test_snapshot(path);
+		char spec[32];
+		snprintf(spec, sizeof(spec), "%s:%d", kind, n);
+		assert_int_equal(kg_store_fault(s, spec, &err), 0);
+		b.round = round;
+		kg_err_clear(&err);
+		int rc = kg_store_write(s, big_write, &b, &err);
+		assert_int_equal(kg_store_fault(s, NULL, NULL), 0);
+		if (rc == 0) {
+			succeeded = true; /* N is past the last write of the commit */
+		} else {
+			failures++;
+			if (rc != want_code)
+				fail_msg("%s: got %s (%s), want %s", spec, kg_code_name(rc), err.msg,
+					 kg_code_name(want_code));
+			char *after = kg_test_snapshot(path);
+			if (strcmp(before, after) != 0)
+				fail_msg("%s: the failed write changed the database", spec);
+			free(after);
+			assert_int_equal(kg_store_integrity_check(s, &err), 0);
+		}
+		free(before);
+	}
+	assert_true(succeeded);
+	if (getenv("KG_TEST_VERBOSE"))
+		printf("%s: %d injected failures before a write got through\n", kind, failures);
+	assert_true(failures >= 2); /* the loop did hit the commit's writes */
+	assert_int_equal(kg_store_integrity_check(s, &err), 0);
+	kg_store_close(s);
+	/* what succeeded is there; what failed is not */
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM accounts"), 2);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events"), 40);
+	kg_store *s2 = kg_test_open(path, NULL);
+	assert_int_equal(kg_store_integrity_check(s2, &err), 0);
+	kg_audit_report rep;
+	assert_int_equal(kg_store_audit_verify(s2, NULL, &rep, NULL, NULL, &err), 0);
+	assert_int_equal(rep.entries, 2);
+	assert_int_equal(rep.altered + rep.inserted + rep.removed, 0);
+	kg_store_close(s2);
+}
+
+static void disk_full_leaves_nothing_half_written(void **state)
+{
+	(void)state;
+	fault_round_trip("full", KG_EFULL, "fault_full");
+}
+
+static void io_error_leaves_nothing_half_written(void **state)
+{
+	(void)state;
+	fault_round_trip("ioerr", KG_EIO, "fault_ioerr");
+}
+
+static void fault_needs_the_fault_vfs(void **state)
+{
+	(void)state;
+	kg_store *s = kg_test_open(kg_test_db("nofault"), NULL);
+	kg_err err;
+	assert_int_equal(kg_store_fault(s, "full:1", &err), KG_EINVAL);
+	assert_int_equal(kg_store_fault(s, "bogus:1", &err), KG_EINVAL);
+	kg_store_close(s);
+}
+
+/* ---- audit chain ---------------------------------------------------------------*/
+static int audit_entries(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	static const char *const accounts[] = {"acc-1", "acc-2", ""};
+	for (int round = 0; round < 5; round++) {
+		for (size_t i = 0; i < KG_ARRAY_LEN(accounts); i++) {
+			char detail[64];
+			snprintf(detail, sizeof(detail), "{\"round\":%d}", round);
+			kg_audit_entry e = {.account_id = accounts[i], .actor = "agent:1",
+					    .action = "note", .detail = detail,
+					    .ts_ms = 1000 + round};
+			int64_t seq = 0;
+			int rc = kg_tx_audit_append(tx, &e, &seq, err);
+			if (rc)
+				return rc;
+			if (seq != round + 1)
+				return kg_err_set(err, KG_EINTERNAL, "seq %lld", (long long)seq);
+		}
+	}
+	return 0;
+}
+
+struct problems {
+	int n;
+	char last_kind[32];
+	int64_t last_seq;
+};
+
+static void on_problem(void *ctx, const char *account, int64_t seq, const char *kind,
+		       const char *detail)
+{
+	(void)account;
+	(void)detail;
+	struct problems *p = ctx;
+	p->n++;
+	snprintf(p->last_kind, sizeof(p->last_kind), "%s", kind);
+	p->last_seq = seq;
+}
+
+static kg_store *audit_db(const char *name, char *path, size_t path_size)
+{
+	snprintf(path, path_size, "%s", kg_test_db(name));
+	kg_store *s = kg_test_open(path, NULL);
+	kg_err err;
+	if (kg_store_write(s, audit_entries, NULL, &err))
+		fail_msg("audit setup: %s", err.msg);
+	return s;
+}
+
+static void tamper(kg_store *s, const char *path, const char *sql)
+{
+	(void)s;
+	sqlite3 *db = kg_test_raw(path);
+	kg_test_raw_exec(db, sql);
+	sqlite3_close(db);
+}
+
+static int list_audit(kg_tx *tx, void *ctx, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	kg_audit_entry *es = NULL;
+	size_t n = 0;
+	int rc = kg_tx_audit_list(tx, "acc-1", 2, 2, &a, &es, &n, err);
+	if (!rc) {
+		*(size_t *)ctx = n;
+		if (n != 2 || es[0].seq != 3 || strcmp(es[1].detail, "{\"round\":3}") != 0 ||
+		    memcmp(es[1].prev_hash, es[0].hash, KG_AUDIT_HASH_BYTES) != 0)
+			rc = kg_err_set(err, KG_EINTERNAL, "unexpected audit list");
+	}
+	kg_arena_release(&a);
+	return rc;
+}
+
+static void audit_chain_detects_tampering(void **state)
+{
+	(void)state;
+	char path[640];
+	kg_err err;
+	kg_audit_report rep;
+	struct problems pr;
+
+	/* intact */
+	kg_store *s = audit_db("audit_ok", path, sizeof(path));
+	assert_int_equal(kg_store_audit_verify(s, NULL, &rep, NULL, NULL, &err), 0);
+	assert_int_equal(rep.accounts, 3);
+	assert_int_equal(rep.entries, 15);
+	assert_int_equal(rep.altered + rep.inserted + rep.removed, 0);
+	size_t n = 0;
+	assert_int_equal(kg_store_read(s, list_audit, &n, &err), 0);
+	assert_int_equal(n, 2);
+	kg_store_close(s);
+
+	/* a detail edited in place */
+	s = audit_db("audit_alter", path, sizeof(path));
+	tamper(s, path, "UPDATE audit SET detail = '{\"round\":9}' WHERE account_id = 'acc-1' "
+			"AND seq = 3");
+	memset(&pr, 0, sizeof(pr));
+	assert_int_equal(kg_store_audit_verify(s, NULL, &rep, on_problem, &pr, &err), 0);
+	assert_int_equal(rep.altered, 1);
+	assert_int_equal(pr.n, 1);
+	assert_string_equal(pr.last_kind, "altered");
+	assert_int_equal(pr.last_seq, 3);
+	/* only that account's chain is affected */
+	assert_int_equal(kg_store_audit_verify(s, "acc-2", &rep, NULL, NULL, &err), 0);
+	assert_int_equal(rep.altered + rep.inserted + rep.removed, 0);
+	kg_store_close(s);
+
+	/* an entry removed from the middle, one from the end */
+	s = audit_db("audit_remove", path, sizeof(path));
+	tamper(s, path, "DELETE FROM audit WHERE account_id = 'acc-2' AND seq IN (2, 5)");
+	memset(&pr, 0, sizeof(pr));
+	assert_int_equal(kg_store_audit_verify(s, "acc-2", &rep, on_problem, &pr, &err), 0);
+	assert_int_equal(rep.removed, 2);
+	assert_int_equal(rep.altered, 0);
+	assert_int_equal(pr.n, 2);
+	kg_store_close(s);
+
+	/* an entry forged with a correct-looking hash of its own, and one
+	 * appended past the head */
+	s = audit_db("audit_insert", path, sizeof(path));
+	tamper(s, path,
+	       "UPDATE audit SET prev_hash = zeroblob(32) WHERE account_id = '' AND seq = 4;"
+	       "INSERT INTO audit SELECT account_id, 6, ts_ms, actor, action, detail, hash, hash "
+	       "FROM audit WHERE account_id = 'acc-1' AND seq = 5");
+	memset(&pr, 0, sizeof(pr));
+	assert_int_equal(kg_store_audit_verify(s, NULL, &rep, on_problem, &pr, &err), 0);
+	/* seq 4 of "": its hash no longer matches (prev_hash is hashed) */
+	assert_int_equal(rep.altered, 1);
+	assert_int_equal(rep.inserted, 1);
+	assert_int_equal(pr.n, 2);
+	kg_store_close(s);
+}
+
+static int teardown_all(void **state)
+{
+	(void)state;
+	kg_test_dir_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(concurrent_writers_are_grouped),
+		cmocka_unit_test(failing_job_rolls_back_alone),
+		cmocka_unit_test(failed_commit_fails_the_whole_group),
+		cmocka_unit_test(disk_full_leaves_nothing_half_written),
+		cmocka_unit_test(io_error_leaves_nothing_half_written),
+		cmocka_unit_test(fault_needs_the_fault_vfs),
+		cmocka_unit_test(audit_chain_detects_tampering),
+	};
+	return cmocka_run_group_tests(tests, NULL, teardown_all);
+}
