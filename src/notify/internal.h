@@ -7,7 +7,17 @@
 
 /* mime.c: takes mail.from, shop.name and dkim.* (NULL: the defaults). */
 void kg_notify_mime_configure(const kg_config *cfg);
+/* mime.c: true when kg_notify_init saw a webhook.url. */
+bool kg_notify_webhooks_enabled(void);
 /* mime.c: the bare address of mail.from, for the SMTP envelope. */
 void kg_notify_envelope_from(char *out, size_t size);
+
+/* send.c: one SMTP delivery of raw to `to` (smtp.* of cfg). 0, or KG_EIO
+ * with the server's or libcurl's reason in err. */
+int kg_notify_smtp_send(const kg_config *cfg, const char *to, const char *raw,
+			size_t raw_len, kg_err *err);
+/* send.c: one signed POST of a webhook body to webhook.url; 0 on a 2xx. */
+int kg_notify_webhook_post(const kg_config *cfg, const char *type, const char *id,
+			   const char *body, size_t body_len, kg_err *err);
 
 #endif

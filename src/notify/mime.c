@@ -16,7 +16,13 @@ static struct {
 	char dkim_domain[KG_CONFIG_STR_MAX];
 	char dkim_selector[KG_CONFIG_STR_MAX];
 	char dkim_key_file[KG_CONFIG_STR_MAX];
-} g_mime = {"no-reply@shop.example", "kagi shop", "", "", ""};
+	bool webhooks;
+} g_mime = {"no-reply@shop.example", "kagi shop", "", "", "", false};
+
+bool kg_notify_webhooks_enabled(void)
+{
+	return g_mime.webhooks;
+}
 
 void kg_notify_mime_configure(const kg_config *cfg)
 {
@@ -30,6 +36,7 @@ void kg_notify_mime_configure(const kg_config *cfg)
 	snprintf(g_mime.dkim_domain, sizeof(g_mime.dkim_domain), "%s", cfg->dkim_domain);
 	snprintf(g_mime.dkim_selector, sizeof(g_mime.dkim_selector), "%s", cfg->dkim_selector);
 	snprintf(g_mime.dkim_key_file, sizeof(g_mime.dkim_key_file), "%s", cfg->dkim_key_file);
+	g_mime.webhooks = cfg->webhook_url[0] != '\0';
 }
 
 /* The bare address of mail.from ("Shop <a@b>" → "a@b"), for the envelope. */
@@ -201,17 +208,43 @@ int kg_notify_compose(enum kg_notify_kind kind, enum kg_notify_lang lang,
 		      kg_notify_mail *out, kg_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	int rc = kg_notify_render(kind, lang, fields, &out->notice, err);
-	if (rc)
-		return rc;
-	kg_notify_message_id(out->message_id);
+	kg_notice sent = {0};
 	kg_buf b = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
-	rc = kg_notify_build_mime(&out->notice, to, out->message_id, kg_now_ms(), &b, err);
-	if (rc) {
-		kg_buf_release(&b);
-		kg_notify_mail_release(out);
-		return rc;
+	int rc = kg_notify_render(kind, lang, fields, &sent, err);
+	if (rc)
+		goto cleanup;
+	kg_notify_message_id(out->message_id);
+	rc = kg_notify_build_mime(&sent, to, out->message_id, kg_now_ms(), &b, err);
+	if (rc)
+		goto cleanup;
+	if (kind == KG_NOTICE_RECOVERY_CODE) {
+		/* the message center keeps the notice, never the code itself */
+		size_t n = 0;
+		while (fields[n].key)
+			n++;
+		kg_notify_field *masked = calloc(n + 1, sizeof(*masked));
+		if (!masked) {
+			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		for (size_t i = 0; i < n; i++) {
+			masked[i] = fields[i];
+			if (!strcmp(fields[i].key, "code"))
+				masked[i].value = "******";
+		}
+		rc = kg_notify_render(kind, lang, masked, &out->notice, err);
+		free(masked);
+		if (rc)
+			goto cleanup;
+	} else {
+		out->notice = sent;
+		memset(&sent, 0, sizeof(sent));
 	}
 	out->raw = kg_buf_detach(&b, &out->raw_len);
-	return 0;
+cleanup:
+	kg_notice_release(&sent);
+	kg_buf_release(&b);
+	if (rc)
+		kg_notify_mail_release(out);
+	return rc;
 }

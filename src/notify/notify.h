@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/base.h"
+#include "store/store.h"
 
 /* ---- notices -----------------------------------------------------------*/
 enum kg_notify_kind {
@@ -97,7 +98,9 @@ int kg_notify_build_mime(const kg_notice *n, const char *to, const char *message
 /* Everything the accounts module needs to record one notice: render, fix a
  * Message-ID and build the message, in one call. The caller writes
  * mail->notice into the message center (with mail->message_id) and
- * mail->raw into the outbox, in the same transaction as the change. */
+ * mail->raw into the outbox, in the same transaction as the change.
+ * For a recovery code, mail->notice shows "******" in place of the code:
+ * only the email carries it (and the outbox row until it is delivered). */
 typedef struct kg_notify_mail {
 	char message_id[KG_MESSAGE_ID_MAX];
 	kg_notice notice;
@@ -131,6 +134,40 @@ void kg_notify_webhook_sign(const char *secret, int64_t ts_s, const char *body,
 /* Checks a signature header value in constant time; true when it matches. */
 bool kg_notify_webhook_verify(const char *secret, int64_t ts_s, const char *body,
 			      size_t body_len, const char *signature);
+
+/* ---- queues and the delivery worker -----------------------------------
+ * Both are written inside the caller's write transaction (kg_store_write),
+ * so a notice exists exactly when the change that caused it was committed. */
+
+/* Inserts the outbox row of m for `to` (pending, due now). */
+int kg_notify_tx_enqueue_mail(kg_tx *tx, const char *account_id, const char *to,
+			      const kg_notify_mail *m, kg_err *err);
+/* Queues a webhook event ("lock", "unlock", "case", "incident"; data_json a
+ * JSON object or NULL). A no-op returning 0 when webhook.url is not set. */
+int kg_notify_tx_enqueue_webhook(kg_tx *tx, const char *type, const char *account_id,
+				 const char *data_json, kg_err *err);
+
+typedef struct kg_notify_stats {
+	uint64_t claimed, delivered, failed; /* failed: attempts that failed */
+} kg_notify_stats;
+
+/* One pass: claims the due rows (smtp.url / webhook.url set), sends each
+ * once, records delivered or the next try; adds to *stats. Returns 0, or
+ * the store's error when claiming failed. Used by the worker and by
+ * `kagi outbox deliver`. */
+int kg_notify_deliver_once(kg_store *store, const kg_config *cfg, kg_notify_stats *stats,
+			   kg_err *err);
+
+/* The delivery thread of kagid (`kagi serve`): runs kg_notify_deliver_once
+ * every notify.poll_ms (at once again while there is work). cfg is copied. */
+typedef struct kg_notify_worker kg_notify_worker;
+int kg_notify_worker_start(kg_store *store, const kg_config *cfg, kg_notify_worker **out,
+			   kg_err *err);
+/* Wakes the worker now (e.g. after committing a notice). NULL: no-op. */
+void kg_notify_worker_kick(kg_notify_worker *w);
+void kg_notify_worker_stats(kg_notify_worker *w, kg_notify_stats *out);
+/* Finishes the current send, stops and frees the worker. NULL: no-op. */
+void kg_notify_worker_stop(kg_notify_worker *w);
 
 /* ---- retry schedule ----------------------------------------------------*/
 /* Delay before attempt number `attempts`+1 after `attempts` failures:

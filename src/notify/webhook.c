@@ -3,6 +3,7 @@
  * (worker.c). */
 #include "notify/internal.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,15 @@ int kg_notify_webhook_body(const char *type, const char *account, const char *da
 	snprintf(id_out, KG_WEBHOOK_ID_MAX, "wh_%s", hex);
 	if (!type || !*type)
 		return kg_err_field(err, KG_EINVAL, "type", "a webhook event needs a type");
+	if (data_json && *data_json) {
+		json_error_t je;
+		json_t *j = json_loads(data_json, JSON_REJECT_DUPLICATES, &je);
+		bool object = j && json_is_object(j);
+		json_decref(j);
+		if (!object)
+			return kg_err_field(err, KG_EINVAL, "data", "webhook data must be a JSON object%s%s",
+					    j ? "" : ": ", j ? "" : je.text);
+	}
 	size_t start = out->len;
 	int rc = kg_buf_puts(out, "{\"id\":");
 	if (rc == 0)

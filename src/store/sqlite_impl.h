@@ -69,6 +69,17 @@ static inline int64_t kg_sq_col_i64(sqlite3_stmt *st, int i)
  * slot (zeroed), doubling capacity in the arena as needed. */
 void *kg_sq_grow(kg_arena *a, void **arr, size_t *n, size_t *cap, size_t elem);
 
+/* Reads a row of OUTBOX_COLS / WEBHOOK_COLS (sqlite_queue.c) into the arena;
+ * shared by sqlite_queue.c and sqlite_notify.c. */
+#define KG_SQ_OUTBOX_COLS                                                        \
+	"account_id, id, message_id, rcpt, subject, mime, state, attempts, "    \
+	"next_attempt_ms, delivered_ms, last_error, created_ms"
+#define KG_SQ_WEBHOOK_COLS                                                      \
+	"account_id, id, event, url, body, state, attempts, next_attempt_ms, " \
+	"delivered_ms, last_error, created_ms"
+void kg_sq_read_outbox(kg_arena *a, sqlite3_stmt *st, kg_outbox *o);
+void kg_sq_read_webhook(kg_arena *a, sqlite3_stmt *st, kg_webhook *w);
+
 /* Current time if v is 0. */
 static inline int64_t kg_sq_or_now(int64_t v) { return v ? v : kg_now_ms(); }
 

@@ -7,9 +7,7 @@
 #include <string.h>
 
 /* ---- outbox -----------------------------------------------------------------*/
-#define OUTBOX_COLS                                                              \
-	"account_id, id, message_id, rcpt, subject, mime, state, attempts, "    \
-	"next_attempt_ms, delivered_ms, last_error, created_ms"
+#define OUTBOX_COLS KG_SQ_OUTBOX_COLS
 
 static const char SQL_OUTBOX_INSERT[] =
 	"INSERT INTO outbox (" OUTBOX_COLS ") VALUES "
@@ -33,7 +31,7 @@ static const char SQL_OUTBOX_LIST[] =
 	"SELECT " OUTBOX_COLS " FROM outbox WHERE account_id = ?1 "
 	"ORDER BY created_ms DESC, id DESC LIMIT ?2";
 
-static void read_outbox(kg_arena *a, sqlite3_stmt *st, kg_outbox *o)
+void kg_sq_read_outbox(kg_arena *a, sqlite3_stmt *st, kg_outbox *o)
 {
 	o->account_id = kg_sq_col_text(a, st, 0);
 	o->id = kg_sq_col_text(a, st, 1);
@@ -83,7 +81,7 @@ static int outbox_get(kg_tx *tx, const char *account_id, const char *id, kg_outb
 	if (rc != SQLITE_ROW)
 		return kg_sq_fail(tx, rc, err, "outbox get");
 	memset(out, 0, sizeof(*out));
-	read_outbox(a, st, out);
+	kg_sq_read_outbox(a, st, out);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -114,7 +112,7 @@ static int outbox_claim_due(kg_tx *tx, int64_t now_ms, int64_t lease_ms, size_t 
 	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		read_outbox(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
+		kg_sq_read_outbox(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return kg_sq_fail(tx, rc, err, "outbox claim");
@@ -186,15 +184,13 @@ static int outbox_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena
 	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		read_outbox(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
+		kg_sq_read_outbox(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "outbox list");
 }
 
 /* ---- webhooks ---------------------------------------------------------------*/
-#define WEBHOOK_COLS                                                            \
-	"account_id, id, event, url, body, state, attempts, next_attempt_ms, " \
-	"delivered_ms, last_error, created_ms"
+#define WEBHOOK_COLS KG_SQ_WEBHOOK_COLS
 
 static const char SQL_WEBHOOK_INSERT[] =
 	"INSERT INTO webhooks (" WEBHOOK_COLS ") VALUES "
@@ -214,6 +210,21 @@ static const char SQL_WEBHOOK_FAILED[] =
 	"UPDATE webhooks SET state = CASE WHEN ?3 = 0 THEN 'failed' ELSE 'pending' END, "
 	"next_attempt_ms = CASE WHEN ?3 = 0 THEN next_attempt_ms ELSE ?3 END, "
 	"last_error = ?4 WHERE account_id = ?1 AND id = ?2 AND state = 'pending'";
+
+void kg_sq_read_webhook(kg_arena *a, sqlite3_stmt *st, kg_webhook *w)
+{
+	w->account_id = kg_sq_col_text(a, st, 0);
+	w->id = kg_sq_col_text(a, st, 1);
+	w->event = kg_sq_col_text(a, st, 2);
+	w->url = kg_sq_col_text(a, st, 3);
+	w->body = kg_sq_col_text(a, st, 4);
+	w->state = kg_sq_col_text(a, st, 5);
+	w->attempts = kg_sq_col_i64(st, 6);
+	w->next_attempt_ms = kg_sq_col_i64(st, 7);
+	w->delivered_ms = kg_sq_col_i64(st, 8);
+	w->last_error = kg_sq_col_text(a, st, 9);
+	w->created_ms = kg_sq_col_i64(st, 10);
+}
 
 static int webhook_insert(kg_tx *tx, const kg_webhook *w, kg_err *err)
 {
@@ -246,20 +257,8 @@ static int webhook_claim_due(kg_tx *tx, int64_t now_ms, int64_t lease_ms, size_t
 	kg_sq_bind_i64(st, 1, now_ms);
 	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		kg_webhook *w = kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out));
-		w->account_id = kg_sq_col_text(a, st, 0);
-		w->id = kg_sq_col_text(a, st, 1);
-		w->event = kg_sq_col_text(a, st, 2);
-		w->url = kg_sq_col_text(a, st, 3);
-		w->body = kg_sq_col_text(a, st, 4);
-		w->state = kg_sq_col_text(a, st, 5);
-		w->attempts = kg_sq_col_i64(st, 6);
-		w->next_attempt_ms = kg_sq_col_i64(st, 7);
-		w->delivered_ms = kg_sq_col_i64(st, 8);
-		w->last_error = kg_sq_col_text(a, st, 9);
-		w->created_ms = kg_sq_col_i64(st, 10);
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		kg_sq_read_webhook(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return kg_sq_fail(tx, rc, err, "webhook claim");

@@ -447,6 +447,21 @@ int kg_tx_webhook_mark_delivered(kg_tx *tx, const char *account_id, const char *
 int kg_tx_webhook_mark_failed(kg_tx *tx, const char *account_id, const char *id,
 			      int64_t retry_at_ms, const char *error, kg_err *err);
 
+/* ---- queues: operator views (notify) -------------------------------------
+ * For `kagi outbox|webhooks list/show/retry`: across accounts, by id. */
+/* By id alone (any account). KG_ENOTFOUND. */
+int kg_tx_outbox_find(kg_tx *tx, const char *id, kg_outbox *out, kg_arena *a, kg_err *err);
+/* Newest first; state and account_id NULL: any; limit 0: all. */
+int kg_tx_outbox_list_all(kg_tx *tx, const char *state, const char *account_id, size_t limit,
+			  kg_arena *a, kg_outbox **out, size_t *n, kg_err *err);
+/* Makes a pending or failed entry due at now_ms with attempts reset.
+ * KG_ENOTFOUND; KG_ECONFLICT when it was already delivered. */
+int kg_tx_outbox_retry(kg_tx *tx, const char *id, int64_t now_ms, kg_err *err);
+int kg_tx_webhook_find(kg_tx *tx, const char *id, kg_webhook *out, kg_arena *a, kg_err *err);
+int kg_tx_webhook_list_all(kg_tx *tx, const char *state, const char *account_id,
+			   size_t limit, kg_arena *a, kg_webhook **out, size_t *n, kg_err *err);
+int kg_tx_webhook_retry(kg_tx *tx, const char *id, int64_t now_ms, kg_err *err);
+
 /* ---- lists (named value lists for rules) ----------------------------------*/
 int kg_tx_list_add(kg_tx *tx, const char *name, const char *value, kg_err *err);
 /* KG_ENOTFOUND if absent. */

@@ -101,6 +101,17 @@ struct kg_store_queue_ops {
 				   kg_err *);
 };
 
+struct kg_store_notify_ops {
+	int (*outbox_find)(kg_tx *, const char *, kg_outbox *, kg_arena *, kg_err *);
+	int (*outbox_list_all)(kg_tx *, const char *, const char *, size_t, kg_arena *,
+			       kg_outbox **, size_t *, kg_err *);
+	int (*outbox_retry)(kg_tx *, const char *, int64_t, kg_err *);
+	int (*webhook_find)(kg_tx *, const char *, kg_webhook *, kg_arena *, kg_err *);
+	int (*webhook_list_all)(kg_tx *, const char *, const char *, size_t, kg_arena *,
+				kg_webhook **, size_t *, kg_err *);
+	int (*webhook_retry)(kg_tx *, const char *, int64_t, kg_err *);
+};
+
 /* (new domains: add `struct kg_store_<domain>_ops` here) */
 
 extern const struct kg_store_accounts_ops kg_sqlite_accounts_ops;
@@ -109,6 +120,7 @@ extern const struct kg_store_locks_ops kg_sqlite_locks_ops;
 extern const struct kg_store_audit_ops kg_sqlite_audit_ops;
 extern const struct kg_store_messages_ops kg_sqlite_messages_ops;
 extern const struct kg_store_queue_ops kg_sqlite_queue_ops;
+extern const struct kg_store_notify_ops kg_sqlite_notify_ops;
 
 /* ---- backend: connections and transaction control --------------------------*/
 typedef struct kg_store_conn kg_store_conn; /* backend-defined */
