@@ -30,6 +30,11 @@
 #define KG_ID_MAX 128               /* event id, account id, order id, ... */
 #define KG_BATCH_EVENTS_MAX 100000
 
+/* kagi simulate */
+#define KG_SIM_ACCOUNTS_MAX 10000000
+#define KG_SIM_DAYS_MAX 3660
+#define KG_SIM_EVENTS_MAX 40000000  /* ~56 bytes each in memory before sorting */
+
 /* rules */
 #define KG_RULES_FILE_MAX (1024 * 1024)
 #define KG_RULES_MAX 1024

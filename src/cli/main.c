@@ -5,6 +5,7 @@
 
 static const struct kg_cli_command commands[] = {
 	{"version", kg_cmd_version, "print the version"},
+	{"simulate", kg_cmd_simulate, "write a labelled, realistic event stream of a shop"},
 };
 
 static void usage(FILE *out)

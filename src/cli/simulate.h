@@ -1,0 +1,48 @@
+/* The shop simulator behind `kagi simulate`: writes a deterministic, labelled
+ * NDJSON event stream (design.md's event contract) of ordinary customers and
+ * fraud scenarios. Not the risk engine: nothing here decides anything.
+ * docs/simulate.md describes the customers, the scenarios and the labels. */
+#ifndef KG_CLI_SIMULATE_H
+#define KG_CLI_SIMULATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/base.h"
+
+enum kg_sim_scenario {
+	KG_SIM_NORMAL,
+	KG_SIM_GIFT_CARD_RING,
+	KG_SIM_RETURN_ABUSE,
+	KG_SIM_CARD_TESTING,
+	KG_SIM_ACCOUNT_TAKEOVER,
+	KG_SIM_SCENARIOS
+};
+
+struct kg_sim_opts {
+	uint64_t accounts;  /* 1..KG_SIM_ACCOUNTS_MAX */
+	int64_t days;       /* 1..KG_SIM_DAYS_MAX */
+	uint64_t seed;
+	int64_t start_ms;   /* first instant of the simulated window */
+	double fraud_rate;  /* share of accounts given a fraud scenario, 0..1 */
+};
+
+struct kg_sim_stats {
+	uint64_t events;
+	uint64_t bytes;
+	uint64_t accounts[KG_SIM_SCENARIOS];     /* accounts per scenario */
+	uint64_t fraud_events[KG_SIM_SCENARIOS]; /* events labelled fraud */
+	double generate_s, sort_s, write_s;      /* wall time per phase */
+};
+
+/* Stable name of a scenario as written in labels ("gift_card_ring"). */
+const char *kg_sim_scenario_name(int scenario);
+
+/* Generates the stream for opts and writes it to out, one event per line,
+ * sorted by ts. Fills *stats (may be NULL). Returns 0, KG_ELIMIT when the
+ * stream would exceed KG_SIM_EVENTS_MAX, KG_ENOMEM, or KG_EIO on a write
+ * error; err says which. */
+int kg_sim_run(const struct kg_sim_opts *opts, FILE *out, struct kg_sim_stats *stats,
+	       kg_err *err);
+
+#endif
