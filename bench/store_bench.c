@@ -1,0 +1,136 @@
+/* store_bench: durable small write transactions per second through
+ * kg_store_write, with N concurrent writer threads. Each transaction
+ * inserts one ~200-byte event row and commits with synchronous=FULL.
+ * Not a test: bench/store_group_commit.sh runs it and records figures.
+ *
+ *   store_bench --db PATH [--writers N] [--tx TOTAL] [--group-max G] */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "store/store.h"
+
+struct worker {
+	kg_store *s;
+	int no;
+	long count;
+	long failures;
+};
+
+struct job {
+	char id[48];
+	char account[32];
+};
+
+static const char body[] =
+	"{\"id\":\"e\",\"type\":\"login\",\"account\":\"a\",\"ts\":\"2026-11-28T10:00:00Z\","
+	"\"success\":true,\"ip\":\"192.0.2.10\",\"device_id\":\"dev-1234567890\","
+	"\"country\":\"JP\",\"user_agent\":\"Mozilla/5.0 (X11; Linux x86_64)\"}";
+
+static int insert_one(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct job *j = ctx;
+	kg_event_rec ev = {.account_id = j->account, .event_id = j->id, .type = "login",
+			   .ts_ms = kg_now_ms(), .body = body,
+			   .decision = "{\"action\":\"allow\",\"score\":0}"};
+	return kg_tx_event_insert(tx, &ev, err);
+}
+
+static void *run(void *p)
+{
+	struct worker *w = p;
+	for (long i = 0; i < w->count; i++) {
+		struct job j;
+		snprintf(j.account, sizeof(j.account), "acc-%d-%ld", w->no, i % 1000);
+		snprintf(j.id, sizeof(j.id), "ev-%d-%ld", w->no, i);
+		kg_err err;
+		if (kg_store_write(w->s, insert_one, &j, &err) != 0) {
+			if (w->failures++ == 0)
+				fprintf(stderr, "store_bench: write failed: %s\n", err.msg);
+		}
+	}
+	return NULL;
+}
+
+static long arg_long(const char *flag, const char *v)
+{
+	int64_t n = 0;
+	if (!v || kg_parse_i64(v, &n) || n < 1) {
+		fprintf(stderr, "store_bench: %s needs a positive integer\n", flag);
+		exit(2);
+	}
+	return (long)n;
+}
+
+int main(int argc, char **argv)
+{
+	const char *db = NULL;
+	long writers = 1, total = 2000, group_max = 512;
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(argv[i], "--db") == 0 && v) {
+			db = v;
+			i++;
+		} else if (strcmp(argv[i], "--writers") == 0) {
+			writers = arg_long(argv[i], v);
+			i++;
+		} else if (strcmp(argv[i], "--tx") == 0) {
+			total = arg_long(argv[i], v);
+			i++;
+		} else if (strcmp(argv[i], "--group-max") == 0) {
+			group_max = arg_long(argv[i], v);
+			i++;
+		} else {
+			fprintf(stderr,
+				"usage: store_bench --db PATH [--writers N] [--tx TOTAL] "
+				"[--group-max G]\n");
+			return 2;
+		}
+	}
+	if (!db) {
+		fprintf(stderr, "store_bench: --db PATH is required\n");
+		return 2;
+	}
+	unlink(db);
+	kg_store_options opt;
+	kg_store_options_init(&opt);
+	opt.group_max = (int)group_max;
+	kg_store *s = NULL;
+	kg_err err;
+	if (kg_store_open(&s, db, &opt, &err)) {
+		fprintf(stderr, "store_bench: %s\n", err.msg);
+		return 1;
+	}
+	struct worker *ws = calloc((size_t)writers, sizeof(*ws));
+	pthread_t *th = calloc((size_t)writers, sizeof(*th));
+	if (!ws || !th)
+		return 1;
+	uint64_t t0 = kg_mono_ns();
+	for (long i = 0; i < writers; i++) {
+		ws[i] = (struct worker){.s = s, .no = (int)i, .count = total / writers};
+		pthread_create(&th[i], NULL, run, &ws[i]);
+	}
+	long done = 0, failed = 0;
+	for (long i = 0; i < writers; i++) {
+		pthread_join(th[i], NULL);
+		done += ws[i].count;
+		failed += ws[i].failures;
+	}
+	double secs = (double)(kg_mono_ns() - t0) / 1e9;
+	kg_store_stats st;
+	kg_store_stats_get(s, &st);
+	kg_store_close(s);
+	/* one line, key=value, for the script */
+	printf("writers=%ld tx=%ld failed=%ld secs=%.3f tx_per_s=%.0f commits=%llu "
+	       "commits_per_s=%.0f avg_group=%.1f max_group=%llu\n",
+	       writers, done, failed, secs, (double)done / secs,
+	       (unsigned long long)st.commits, (double)st.commits / secs,
+	       st.commits ? (double)st.jobs / (double)st.commits : 0.0,
+	       (unsigned long long)st.group_max_seen);
+	free(ws);
+	free(th);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Group-commit write rate of the store: durable small transactions per
+# second (synchronous=FULL) with 1 writer, 16 writers without grouping
+# (group_max=1) and 16 writers with group commit. RUNS runs each; medians
+# go into docs/BENCHMARKS.md, section "store".
+#
+#   bash bench/store_group_commit.sh [BUILD_DIR]     (default build/release)
+#   RUNS=5 TX1=1000 TX16=8000 to change the sizes.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build/release}
+case $build in /*) ;; *) build=$here/$build ;; esac
+runs=${RUNS:-5}
+tx1=${TX1:-1000}
+tx16=${TX16:-8000}
+
+cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j2 --target store_bench >/dev/null
+bin=$build/bench/store_bench
+# on the same filesystem as the repository: /tmp may be a tmpfs, where
+# fsync costs nothing and the figures would mean nothing
+out=$here/bench/out
+mkdir -p "$out"
+db=$out/store_bench.db
+trap 'rm -f "$db" "$db-wal" "$db-shm"' EXIT
+
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# the configurations run interleaved (one round = each once), so that the
+# load of a shared machine drifting over time hits them alike
+names=(one nogroup group)
+declare -A args=([one]="1 $tx1 512" [nogroup]="16 $tx1 1" [group]="16 $tx16 512")
+declare -A t c a tps cps grp lo hi
+echo "store group commit: $runs rounds" >&2
+for ((r = 1; r <= runs; r++)); do
+	for name in "${names[@]}"; do
+		read -r w n g <<<"${args[$name]}"
+		line=$("$bin" --db "$db" --writers "$w" --tx "$n" --group-max "$g")
+		echo "  round $r $name: $line" >&2
+		t[$name]+="$(echo "$line" | field tx_per_s) "
+		c[$name]+="$(echo "$line" | field commits_per_s) "
+		a[$name]+="$(echo "$line" | field avg_group) "
+	done
+done
+for name in "${names[@]}"; do
+	tps[$name]=$(printf '%s\n' ${t[$name]} | median)
+	cps[$name]=$(printf '%s\n' ${c[$name]} | median)
+	grp[$name]=$(printf '%s\n' ${a[$name]} | median)
+	lo[$name]=$(printf '%s\n' ${t[$name]} | sort -n | head -1)
+	hi[$name]=$(printf '%s\n' ${t[$name]} | sort -n | tail -1)
+done
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+sqlite=$(pkg-config --modversion sqlite3 2>/dev/null || echo '?')
+fs=$(df -T "$out" | awk 'NR==2 {print $2}')
+section=$(cat <<EOF
+## store — group commit
+
+Durable small write transactions (one ~200-byte event row each) through
+\`kg_store_write\`, SQLite $sqlite, WAL, \`synchronous=FULL\`, database on $fs.
+Median of $runs interleaved rounds; measured $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), a
+machine shared with other builds.
+
+| writers | group commit | tx/s (median) | tx/s (min–max) | commits/s = fsyncs | jobs per commit |
+|---|---|---|---|---|---|
+| 1 | on (nothing to group) | ${tps[one]} | ${lo[one]}–${hi[one]} | ${cps[one]} | ${grp[one]} |
+| 16 | off (\`group_max=1\`) | ${tps[nogroup]} | ${lo[nogroup]}–${hi[nogroup]} | ${cps[nogroup]} | ${grp[nogroup]} |
+| 16 | on (\`group_max=512\`) | ${tps[group]} | ${lo[group]}–${hi[group]} | ${cps[group]} | ${grp[group]} |
+
+With one writer every transaction pays a full fsync, so the rate is the
+disk's fsync rate. With 16 writers the writer thread commits everything
+that queued up during the previous fsync in one commit, so the transaction
+rate grows with concurrency while the fsync rate stays the same.
+
+Command: \`bash bench/store_group_commit.sh\` (RUNS=$runs TX1=$tx1 TX16=$tx16).
+EOF
+)
+
+doc=$here/docs/BENCHMARKS.md
+python3 - "$doc" "$section" <<'PY'
+import os, sys
+path, body = sys.argv[1], sys.argv[2]
+start, end = "<!-- bench:store -->", "<!-- /bench:store -->"
+block = f"{start}\n{body}\n{end}"
+text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\nEach section is written by its script in bench/; see PROTOCOL.\n"
+if start in text and end in text:
+    a = text.index(start); b = text.index(end) + len(end)
+    text = text[:a] + block + text[b:]
+else:
+    text = text.rstrip("\n") + "\n\n" + block + "\n"
+open(path, "w").write(text)
+PY
+echo "wrote the store section of $doc" >&2
+printf '%s\n' "$section"
