@@ -1439,14 +1439,42 @@ const char *kg_sim_scenario_name(int scenario)
 	return scenario >= 0 && scenario < KG_SIM_SCENARIOS ? scenario_names[scenario] : "?";
 }
 
-static int ev_cmp(const void *x, const void *y)
+/* Output order: by ts, then account, then generation order within the
+ * account (so account.created stays first). A stable LSD radix sort on
+ * (ts - start) << 24 | account does exactly that: ts fits 39 bits for
+ * KG_SIM_DAYS_MAX days, the account 24 bits for KG_SIM_ACCOUNTS_MAX. */
+struct sort_key {
+	uint64_t key;
+	uint64_t idx;
+};
+
+static struct sort_key *sort_events(const struct gen *g)
 {
-	const struct sim_ev *a = x, *b = y;
-	if (a->ts_ms != b->ts_ms)
-		return a->ts_ms < b->ts_ms ? -1 : 1;
-	if (a->acct != b->acct)
-		return a->acct < b->acct ? -1 : 1;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
+	size_t n = g->n;
+	struct sort_key *a = malloc((n ? n : 1) * sizeof(*a)), *b = malloc((n ? n : 1) * sizeof(*b));
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		a[i] = (struct sort_key){(uint64_t)(g->ev[i].ts_ms - g->start) << 24 | g->ev[i].acct, i};
+	for (int shift = 0; shift < 64; shift += 8) {
+		size_t count[257] = {0};
+		for (size_t i = 0; i < n; i++)
+			count[((a[i].key >> shift) & 255) + 1]++;
+		if (count[((a[0].key >> shift) & 255) + 1] == n)
+			continue; /* every key has the same byte here */
+		for (int k = 0; k < 256; k++)
+			count[k + 1] += count[k];
+		for (size_t i = 0; i < n; i++)
+			b[count[(a[i].key >> shift) & 255]++] = a[i];
+		struct sort_key *t = a;
+		a = b;
+		b = t;
+	}
+	free(b);
+	return a;
 }
 
 /* Which accounts play which scenario: exactly round(accounts * fraud_rate)
@@ -1503,6 +1531,7 @@ int kg_sim_run(const struct kg_sim_opts *opts, FILE *f, struct kg_sim_stats *sta
 	struct out o = {NULL, 0, f, 0, 0};
 	uint8_t *scen = NULL;
 	uint32_t *ring = NULL;
+	struct sort_key *order = NULL;
 	int rc = 0;
 	if (!stats)
 		stats = &dummy;
@@ -1554,10 +1583,14 @@ int kg_sim_run(const struct kg_sim_opts *opts, FILE *f, struct kg_sim_stats *sta
 		goto cleanup;
 	}
 	uint64_t t1 = kg_mono_ns();
-	qsort(g.ev, g.n, sizeof(*g.ev), ev_cmp);
+	order = sort_events(&g);
+	if (!order) {
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory sorting %zu events", g.n);
+		goto cleanup;
+	}
 	uint64_t t2 = kg_mono_ns();
 	for (size_t i = 0; i < g.n && !o.rc; i++)
-		render(&o, &g, &g.ev[i], i);
+		render(&o, &g, &g.ev[order[i].idx], i);
 	o_flush(&o);
 	if (!o.rc && fflush(f) != 0)
 		o.rc = KG_EIO;
@@ -1573,6 +1606,7 @@ int kg_sim_run(const struct kg_sim_opts *opts, FILE *f, struct kg_sim_stats *sta
 	stats->sort_s = (double)(t2 - t1) / 1e9;
 	stats->write_s = (double)(t3 - t2) / 1e9;
 cleanup:
+	free(order);
 	free(g.ev);
 	free(g.sess);
 	free(o.buf);
