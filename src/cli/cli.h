@@ -25,5 +25,7 @@ int kg_cli_fail(const kg_err *err);
 /* One declaration per subcommand (cmd_<name>.c). */
 int kg_cmd_version(int argc, char **argv);
 int kg_cmd_simulate(int argc, char **argv);
+int kg_cmd_rules(int argc, char **argv);
+int kg_cmd_replay(int argc, char **argv);
 
 #endif

@@ -6,6 +6,8 @@
 static const struct kg_cli_command commands[] = {
 	{"version", kg_cmd_version, "print the version"},
 	{"simulate", kg_cmd_simulate, "write a labelled, realistic event stream of a shop"},
+	{"rules", kg_cmd_rules, "check a policy file, run decision test cases"},
+	{"replay", kg_cmd_replay, "decide an event stream (NDJSON), print decisions"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,370 @@
+/* kagi rules: check a policy file; run data-driven decision cases against
+ * it (format in docs/rules.md, "Test cases"). */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "risk/risk.h"
+
+static int usage(FILE *out, int code)
+{
+	fprintf(out, "usage: kagi rules check FILE\n"
+		     "       kagi rules test FILE CASES...\n\n"
+		     "check  compiles a policy file; errors name file:line:column.\n"
+		     "test   runs case files (events and expected decisions) against the\n"
+		     "       policy; exits 1 when an expectation fails.\n");
+	return code;
+}
+
+static int cmd_check(const char *path)
+{
+	kg_err err;
+	kg_err_clear(&err);
+	kg_policy *p = NULL;
+	if (kg_policy_load(path, &p, &err))
+		return kg_cli_fail(&err);
+	printf("%s: ok, %zu rules\n", path, kg_policy_rule_count(p));
+	kg_policy_unref(p);
+	return 0;
+}
+
+/* ---- case runner -------------------------------------------------------------- */
+struct tmpl {
+	char name[64];
+	json_t *obj;
+};
+
+struct runner {
+	const char *file;
+	int line;
+	kg_policy *pol;
+	kg_risk *risk;
+	char case_name[128];
+	struct tmpl tmpls[64];
+	int n_tmpls;
+	json_t *first;   /* event id -> first decision, per case */
+	json_t *last;    /* last decision or error */
+	bool last_error;
+	int cases, checks, failures;
+};
+
+static int fail_at(struct runner *r, const char *fmt, ...) KG_PRINTF(2, 3);
+static int fail_at(struct runner *r, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s:%d: case \"%s\": ", r->file, r->line, r->case_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	r->failures++;
+	return 0;
+}
+
+static void show_last(struct runner *r)
+{
+	char *s = r->last ? json_dumps(r->last, JSON_COMPACT) : NULL;
+	fprintf(stderr, "    got: %s\n", s ? s : "(no event yet)");
+	free(s);
+}
+
+static int new_engine(struct runner *r)
+{
+	kg_err err;
+	kg_err_clear(&err);
+	kg_risk_free(r->risk);
+	r->risk = NULL;
+	json_decref(r->first);
+	r->first = json_object();
+	json_decref(r->last);
+	r->last = NULL;
+	if (kg_risk_new(r->pol, NULL, &r->risk, &err))
+		return kg_cli_fail(&err);
+	return 0;
+}
+
+static char *next_word(char **s)
+{
+	while (**s == ' ' || **s == '\t')
+		(*s)++;
+	if (!**s)
+		return NULL;
+	char *w = *s;
+	while (**s && **s != ' ' && **s != '\t')
+		(*s)++;
+	if (**s)
+		*(*s)++ = '\0';
+	return w;
+}
+
+static json_t *find_tmpl(struct runner *r, const char *name)
+{
+	for (int i = 0; i < r->n_tmpls; i++)
+		if (!strcmp(r->tmpls[i].name, name))
+			return r->tmpls[i].obj;
+	return NULL;
+}
+
+static int do_event(struct runner *r, char *rest)
+{
+	while (*rest == ' ')
+		rest++;
+	json_t *base = NULL;
+	if (*rest != '{') {
+		char *name = next_word(&rest);
+		base = name ? find_tmpl(r, name) : NULL;
+		if (!base) {
+			fprintf(stderr, "%s:%d: unknown template \"%s\"\n", r->file, r->line,
+				name ? name : "");
+			return 2;
+		}
+	}
+	json_error_t je;
+	json_t *ev = json_loads(rest, JSON_DECODE_ANY, &je);
+	if (!ev || !json_is_object(ev)) {
+		fprintf(stderr, "%s:%d: bad event JSON: %s\n", r->file, r->line, je.text);
+		json_decref(ev);
+		return 2;
+	}
+	json_t *full = base ? json_deep_copy(base) : json_object();
+	json_object_update(full, ev);
+	json_decref(ev);
+	/* a key set to the string "$delete" removes it from the template */
+	const char *k;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(full, tmp, k, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), "$delete"))
+			json_object_del(full, k);
+	char *text = json_dumps(full, JSON_COMPACT);
+	json_decref(full);
+	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
+	kg_err err;
+	kg_err_clear(&err);
+	int rc = kg_risk_decide(r->risk, text, strlen(text), &out, &err);
+	free(text);
+	json_decref(r->last);
+	r->last = NULL;
+	r->last_error = rc != 0;
+	if (rc)
+		kg_risk_error_json(&err, &out);
+	r->last = json_loadb(out.data, out.len, 0, &je);
+	kg_buf_release(&out);
+	if (!r->last) {
+		fprintf(stderr, "%s:%d: engine wrote invalid JSON: %s\n", r->file, r->line, je.text);
+		return 2;
+	}
+	if (!rc) {
+		const char *id = json_string_value(json_object_get(r->last, "event"));
+		if (id && !json_object_get(r->first, id))
+			json_object_set(r->first, id, r->last);
+	}
+	return 0;
+}
+
+static bool fired(json_t *list, const char *rule)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(list, i, x) {
+		const char *n = json_string_value(json_object_get(x, "rule"));
+		if (n && !strcmp(n, rule))
+			return true;
+	}
+	return false;
+}
+
+/* expect ACTION RULE... : action and exactly these rules among reasons. */
+static int check_rules(struct runner *r, json_t *list, char *rest, const char *what)
+{
+	size_t want = 0;
+	for (char *w; (w = next_word(&rest));) {
+		want++;
+		if (!fired(list, w)) {
+			fail_at(r, "expected %s \"%s\" to fire", what, w);
+			show_last(r);
+			return 0;
+		}
+	}
+	if (json_array_size(list) != want) {
+		fail_at(r, "expected %zu %s to fire, %zu did", want, what, json_array_size(list));
+		show_last(r);
+	}
+	return 0;
+}
+
+static int do_expect(struct runner *r, const char *cmd, char *rest)
+{
+	r->checks++;
+	if (!r->last)
+		return fail_at(r, "%s before any event", cmd);
+	if (!strcmp(cmd, "expect-error")) {
+		char *field = next_word(&rest);
+		json_t *e = json_object_get(r->last, "error");
+		if (!r->last_error || !e) {
+			fail_at(r, "expected an error");
+			show_last(r);
+			return 0;
+		}
+		const char *f = json_string_value(json_object_get(e, "field"));
+		const char *m = json_string_value(json_object_get(e, "message"));
+		while (*rest == ' ')
+			rest++;
+		if (!field || !f || strcmp(field, f) || (*rest && (!m || !strstr(m, rest)))) {
+			fail_at(r, "expected error on field \"%s\"%s%s", field ? field : "",
+				*rest ? " saying " : "", rest);
+			show_last(r);
+		}
+		return 0;
+	}
+	if (r->last_error) {
+		fail_at(r, "the event was refused");
+		show_last(r);
+		return 0;
+	}
+	if (!strcmp(cmd, "expect")) {
+		char *action = next_word(&rest);
+		const char *got = json_string_value(json_object_get(r->last, "action"));
+		if (!action || !got || strcmp(action, got)) {
+			fail_at(r, "expected action %s", action ? action : "?");
+			show_last(r);
+			return 0;
+		}
+		return check_rules(r, json_object_get(r->last, "reasons"), rest, "rules");
+	}
+	if (!strcmp(cmd, "expect-shadow"))
+		return check_rules(r, json_object_get(r->last, "shadow"), rest, "shadow rules");
+	if (!strcmp(cmd, "expect-lock")) {
+		char *reason = next_word(&rest);
+		json_t *lk = json_object_get(r->last, "lock");
+		const char *got = json_string_value(json_object_get(lk, "reason"));
+		if (!reason || !got || strcmp(reason, got)) {
+			fail_at(r, "expected lock reason %s", reason ? reason : "?");
+			show_last(r);
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "expect-score")) {
+		char *n = next_word(&rest);
+		int64_t want;
+		json_t *s = json_object_get(r->last, "score");
+		if (!n || kg_parse_i64(n, &want) || !json_is_integer(s) ||
+		    json_integer_value(s) != want) {
+			fail_at(r, "expected score %s", n ? n : "?");
+			show_last(r);
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "expect-detail")) {
+		while (*rest == ' ')
+			rest++;
+		char *s = json_dumps(json_object_get(r->last, "reasons"), JSON_COMPACT);
+		if (!s || !strstr(s, rest)) {
+			fail_at(r, "expected the reasons to contain %s", rest);
+			show_last(r);
+		}
+		free(s);
+		return 0;
+	}
+	if (!strcmp(cmd, "expect-same")) {
+		const char *id = json_string_value(json_object_get(r->last, "event"));
+		json_t *first = id ? json_object_get(r->first, id) : NULL;
+		if (!first || !json_equal(first, r->last)) {
+			fail_at(r, "expected the stored decision of event \"%s\"", id ? id : "?");
+			show_last(r);
+		}
+		return 0;
+	}
+	fprintf(stderr, "%s:%d: unknown directive \"%s\"\n", r->file, r->line, cmd);
+	return 2;
+}
+
+static int run_cases(struct runner *r, const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	kg_err err;
+	kg_err_clear(&err);
+	if (kg_read_file(path, 16 * 1024 * 1024, &text, &len, &err))
+		return kg_cli_fail(&err);
+	r->file = path;
+	r->line = 0;
+	snprintf(r->case_name, sizeof(r->case_name), "(none)");
+	int rc = new_engine(r);
+	for (char *line = text, *next; !rc && line && *line; line = next) {
+		r->line++;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *rest = line;
+		char *cmd = next_word(&rest);
+		if (!cmd || cmd[0] == '#')
+			continue;
+		if (!strcmp(cmd, "case")) {
+			while (*rest == ' ')
+				rest++;
+			snprintf(r->case_name, sizeof(r->case_name), "%s", rest);
+			r->cases++;
+			rc = new_engine(r);
+		} else if (!strcmp(cmd, "template")) {
+			char *name = next_word(&rest);
+			json_error_t je;
+			json_t *obj = json_loads(rest, 0, &je);
+			if (!name || !obj || r->n_tmpls == (int)KG_ARRAY_LEN(r->tmpls)) {
+				fprintf(stderr, "%s:%d: bad template: %s\n", path, r->line, je.text);
+				json_decref(obj);
+				rc = 2;
+				break;
+			}
+			snprintf(r->tmpls[r->n_tmpls].name, sizeof(r->tmpls[0].name), "%s", name);
+			r->tmpls[r->n_tmpls++].obj = obj;
+		} else if (!strcmp(cmd, "event")) {
+			rc = do_event(r, rest);
+		} else if (!strcmp(cmd, "restart")) {
+			if (kg_risk_roundtrip_state(r->risk, &err))
+				rc = kg_cli_fail(&err);
+		} else if (!strncmp(cmd, "expect", 6)) {
+			rc = do_expect(r, cmd, rest);
+		} else {
+			fprintf(stderr, "%s:%d: unknown directive \"%s\"\n", path, r->line, cmd);
+			rc = 2;
+		}
+	}
+	free(text);
+	return rc;
+}
+
+static int cmd_test(const char *policy, int n, char **files)
+{
+	kg_err err;
+	kg_err_clear(&err);
+	struct runner r;
+	memset(&r, 0, sizeof(r));
+	if (kg_policy_load(policy, &r.pol, &err))
+		return kg_cli_fail(&err);
+	int rc = 0;
+	for (int i = 0; i < n && !rc; i++)
+		rc = run_cases(&r, files[i]);
+	for (int i = 0; i < r.n_tmpls; i++)
+		json_decref(r.tmpls[i].obj);
+	json_decref(r.first);
+	json_decref(r.last);
+	kg_risk_free(r.risk);
+	kg_policy_unref(r.pol);
+	if (rc)
+		return rc;
+	printf("%d cases, %d expectations, %d failed\n", r.cases, r.checks, r.failures);
+	return r.failures ? 1 : 0;
+}
+
+int kg_cmd_rules(int argc, char **argv)
+{
+	if (kg_cli_wants_help(argc, argv))
+		return usage(stdout, 0);
+	if (argc == 3 && !strcmp(argv[1], "check"))
+		return cmd_check(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "test"))
+		return cmd_test(argv[2], argc - 3, argv + 3);
+	return usage(stderr, 2);
+}

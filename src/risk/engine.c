@@ -1,0 +1,613 @@
+/* The risk engine: per-account striped locks over an in-memory feature
+ * cache, decisions made outside the store's writer thread, persistence of
+ * each event (or batch) as one store job. Idempotent by (account, event id).
+ * Not here: parsing (event.c), rules (rules.c), features (features.c). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "risk/risk_impl.h"
+#include "risk/persist.h"
+
+#define STRIPES 256
+
+struct acct {
+	struct acct *next;
+	uint64_t h;
+	char *id;
+	kg_features *f;
+};
+
+/* A decided event: in memory for good without a store, until committed
+ * with one. decision NULL means the plain allow (rebuilt on demand). */
+struct seen {
+	struct seen *next;
+	uint64_t h;
+	char *account, *id;
+	char *decision;
+};
+
+struct stripe {
+	pthread_mutex_t mu;
+	struct acct **accts;
+	size_t acap, an;
+	struct seen **seen;
+	size_t scap, sn;
+	kg_arena arena; /* seen entries (memory mode) */
+};
+
+struct scratch {
+	kg_event_parser *parser;
+	struct kg_verdict verdict;
+	kg_buf blob;
+};
+
+struct kg_risk {
+	pthread_mutex_t pol_mu;
+	kg_policy *pol;
+	struct kg_store *store;
+	pthread_key_t tls;
+	struct stripe stripes[STRIPES];
+	kg_risk_lock_hook lock_hook;
+	void *lock_ctx;
+	size_t events;
+};
+
+static void scratch_free(void *p)
+{
+	struct scratch *s = p;
+	if (!s)
+		return;
+	kg_event_parser_free(s->parser);
+	kg_verdict_release(&s->verdict);
+	kg_buf_release(&s->blob);
+	free(s);
+}
+
+static struct scratch *scratch_get(kg_risk *r)
+{
+	struct scratch *s = pthread_getspecific(r->tls);
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->parser = kg_event_parser_new();
+	if (!s->parser) {
+		free(s);
+		return NULL;
+	}
+	kg_verdict_init(&s->verdict);
+	kg_buf_init(&s->blob, 16 * 1024 * 1024);
+	pthread_setspecific(r->tls, s);
+	return s;
+}
+
+int kg_risk_new(kg_policy *policy, struct kg_store *store, kg_risk **out, kg_err *err)
+{
+	kg_risk *r = calloc(1, sizeof(*r));
+	if (!r)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	if (pthread_key_create(&r->tls, scratch_free)) {
+		free(r);
+		return kg_err_set(err, KG_ENOMEM, "no thread key");
+	}
+	pthread_mutex_init(&r->pol_mu, NULL);
+	r->pol = kg_policy_ref(policy);
+	r->store = store;
+	for (int i = 0; i < STRIPES; i++) {
+		pthread_mutex_init(&r->stripes[i].mu, NULL);
+		kg_arena_init(&r->stripes[i].arena, 64 * 1024);
+	}
+	*out = r;
+	return 0;
+}
+
+void kg_risk_free(kg_risk *r)
+{
+	if (!r)
+		return;
+	scratch_free(pthread_getspecific(r->tls));
+	pthread_setspecific(r->tls, NULL);
+	pthread_key_delete(r->tls);
+	for (int i = 0; i < STRIPES; i++) {
+		struct stripe *st = &r->stripes[i];
+		for (size_t k = 0; k < st->acap; k++)
+			for (struct acct *a = st->accts[k], *n; a; a = n) {
+				n = a->next;
+				kg_features_free(a->f);
+				free(a->id);
+				free(a);
+			}
+		free(st->accts);
+		for (size_t k = 0; k < st->scap; k++)
+			for (struct seen *s = st->seen[k], *n; s; s = n) {
+				n = s->next;
+				if (r->store) { /* heap-allocated while pending */
+					free(s->account);
+					free(s->id);
+					free(s->decision);
+					free(s);
+				}
+			}
+		free(st->seen);
+		kg_arena_release(&st->arena);
+		pthread_mutex_destroy(&st->mu);
+	}
+	kg_policy_unref(r->pol);
+	pthread_mutex_destroy(&r->pol_mu);
+	free(r);
+}
+
+void kg_risk_set_policy(kg_risk *r, kg_policy *policy)
+{
+	kg_policy_ref(policy);
+	pthread_mutex_lock(&r->pol_mu);
+	kg_policy *old = r->pol;
+	r->pol = policy;
+	pthread_mutex_unlock(&r->pol_mu);
+	kg_policy_unref(old);
+}
+
+kg_policy *kg_risk_policy(kg_risk *r)
+{
+	pthread_mutex_lock(&r->pol_mu);
+	kg_policy *p = kg_policy_ref(r->pol);
+	pthread_mutex_unlock(&r->pol_mu);
+	return p;
+}
+
+int kg_risk_reload(kg_risk *r, const char *path, kg_err *err)
+{
+	kg_policy *p = NULL;
+	int rc = kg_policy_load(path, &p, err);
+	if (rc)
+		return rc;
+	kg_risk_set_policy(r, p);
+	kg_policy_unref(p);
+	kg_log(KG_LOG_INFO, "risk", "policy %s loaded: %zu rules", path, kg_policy_rule_count(p));
+	return 0;
+}
+
+void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_hook fn, void *ctx)
+{
+	r->lock_hook = fn;
+	r->lock_ctx = ctx;
+}
+
+/* ---- hash tables (chained, power-of-two, per stripe) ----------------------- */
+static uint64_t pair_hash(kg_str account, kg_str id)
+{
+	return kg_risk_hash(account.p, account.n) * 31 + kg_risk_hash(id.p, id.n);
+}
+
+static bool str_eq(const char *s, kg_str k)
+{
+	return strncmp(s, k.p, k.n) == 0 && s[k.n] == '\0';
+}
+
+static struct seen *seen_find(struct stripe *st, uint64_t h, kg_str account, kg_str id)
+{
+	if (!st->scap)
+		return NULL;
+	for (struct seen *s = st->seen[(h >> 8) & (st->scap - 1)]; s; s = s->next)
+		if (s->h == h && str_eq(s->id, id) && str_eq(s->account, account))
+			return s;
+	return NULL;
+}
+
+static int grow_table(void ***tab, size_t *cap, size_t n, size_t next_off, size_t h_off)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 64;
+	void **nt = calloc(nc, sizeof(void *));
+	if (!nt)
+		return KG_ENOMEM;
+	for (size_t k = 0; k < *cap; k++)
+		for (void *e = (*tab)[k], *next; e; e = next) {
+			next = *(void **)((char *)e + next_off);
+			uint64_t h = *(uint64_t *)((char *)e + h_off);
+			size_t b = (h >> 8) & (nc - 1);
+			*(void **)((char *)e + next_off) = nt[b];
+			nt[b] = e;
+		}
+	free(*tab);
+	*tab = nt;
+	*cap = nc;
+	return 0;
+}
+
+static int seen_add(kg_risk *r, struct stripe *st, uint64_t h, kg_str account, kg_str id,
+		    const char *decision, size_t dlen, struct seen **out)
+{
+	int rc = grow_table((void ***)&st->seen, &st->scap, st->sn,
+			    offsetof(struct seen, next), offsetof(struct seen, h));
+	if (rc)
+		return rc;
+	struct seen *s;
+	if (r->store) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return KG_ENOMEM;
+		s->account = strndup(account.p, account.n);
+		s->id = strndup(id.p, id.n);
+		s->decision = decision ? strndup(decision, dlen) : NULL;
+		if (!s->account || !s->id || (decision && !s->decision)) {
+			free(s->account);
+			free(s->id);
+			free(s->decision);
+			free(s);
+			return KG_ENOMEM;
+		}
+	} else {
+		s = kg_arena_alloc(&st->arena, sizeof(*s));
+		s->account = kg_arena_strndup(&st->arena, account.p, account.n);
+		s->id = kg_arena_strndup(&st->arena, id.p, id.n);
+		s->decision = decision ? kg_arena_strndup(&st->arena, decision, dlen) : NULL;
+	}
+	s->h = h;
+	size_t b = (h >> 8) & (st->scap - 1);
+	s->next = st->seen[b];
+	st->seen[b] = s;
+	st->sn++;
+	*out = s;
+	return 0;
+}
+
+static void seen_remove(struct stripe *st, struct seen *x)
+{
+	struct seen **pp = &st->seen[(x->h >> 8) & (st->scap - 1)];
+	while (*pp && *pp != x)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = x->next;
+		st->sn--;
+		free(x->account);
+		free(x->id);
+		free(x->decision);
+		free(x);
+	}
+}
+
+static struct acct *acct_find(struct stripe *st, uint64_t h, kg_str id)
+{
+	if (!st->acap)
+		return NULL;
+	for (struct acct *a = st->accts[(h >> 8) & (st->acap - 1)]; a; a = a->next)
+		if (a->h == h && str_eq(a->id, id))
+			return a;
+	return NULL;
+}
+
+static int acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id, struct acct **out,
+		    kg_err *err)
+{
+	struct acct *a = acct_find(st, h, id);
+	if (a) {
+		*out = a;
+		return 0;
+	}
+	int rc = grow_table((void ***)&st->accts, &st->acap, st->an,
+			    offsetof(struct acct, next), offsetof(struct acct, h));
+	if (rc)
+		return kg_err_set(err, rc, "out of memory");
+	a = calloc(1, sizeof(*a));
+	if (!a || !(a->id = strndup(id.p, id.n)) || !(a->f = kg_features_new())) {
+		if (a)
+			free(a->id);
+		free(a);
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	}
+	a->h = h;
+	if (r->store && (rc = kg_risk_persist_load_features(r->store, a->id, a->f, err))) {
+		kg_features_free(a->f);
+		free(a->id);
+		free(a);
+		return rc;
+	}
+	size_t b = (h >> 8) & (st->acap - 1);
+	a->next = st->accts[b];
+	st->accts[b] = a;
+	st->an++;
+	*out = a;
+	return 0;
+}
+
+static void acct_drop(struct stripe *st, uint64_t h, const char *id)
+{
+	if (!st->acap)
+		return;
+	struct acct **pp = &st->accts[(h >> 8) & (st->acap - 1)];
+	for (; *pp; pp = &(*pp)->next) {
+		if ((*pp)->h == h && !strcmp((*pp)->id, id)) {
+			struct acct *a = *pp;
+			*pp = a->next;
+			st->an--;
+			kg_features_free(a->f);
+			free(a->id);
+			free(a);
+			return;
+		}
+	}
+}
+
+/* ---- decisions -------------------------------------------------------------- */
+static int put_plain_allow(kg_buf *out, const char *id, size_t idn, const char *acct,
+			   size_t an)
+{
+	int rc = kg_buf_puts(out, "{\"event\":");
+	rc = rc ? rc : kg_buf_json_str(out, id, idn);
+	rc = rc ? rc : kg_buf_puts(out, ",\"account\":");
+	rc = rc ? rc : kg_buf_json_str(out, acct, an);
+	rc = rc ? rc : kg_buf_puts(out, ",\"action\":\"allow\",\"score\":0,\"reasons\":[],\"shadow\":[]}");
+	return rc;
+}
+
+static void lock_id(const kg_event *ev, char out[24])
+{
+	uint64_t h = pair_hash(ev->account, ev->id);
+	snprintf(out, 24, "lk_%016llx", (unsigned long long)h);
+}
+
+static int put_decision(const kg_event *ev, const struct kg_verdict *v, kg_buf *out)
+{
+	if (v->action == KG_ACT_ALLOW && !v->n_reasons && !v->n_shadow)
+		return put_plain_allow(out, ev->id.p, ev->id.n, ev->account.p, ev->account.n);
+	int rc = kg_buf_puts(out, "{\"event\":");
+	rc = rc ? rc : kg_buf_json_str(out, ev->id.p, ev->id.n);
+	rc = rc ? rc : kg_buf_puts(out, ",\"account\":");
+	rc = rc ? rc : kg_buf_json_str(out, ev->account.p, ev->account.n);
+	rc = rc ? rc : kg_buf_printf(out, ",\"action\":\"%s\",\"score\":%lld,\"reasons\":[",
+				     kg_action_names[v->action], (long long)v->score);
+	rc = rc ? rc : kg_buf_append(out, v->reasons.data ? v->reasons.data : "", v->reasons.len);
+	rc = rc ? rc : kg_buf_putc(out, ']');
+	if (!rc && v->action == KG_ACT_LOCK) {
+		char id[24], ts[KG_TIME_STR_MAX];
+		lock_id(ev, id);
+		rc = kg_buf_printf(out, ",\"lock\":{\"id\":\"%s\",\"reason\":\"%s\"", id,
+				   v->lock_reason);
+		if (!rc && v->lock_ttl_s)
+			rc = kg_buf_printf(out, ",\"expires\":\"%s\"",
+					   kg_time_format(ev->ts_ms + v->lock_ttl_s * 1000, ts));
+		rc = rc ? rc : kg_buf_putc(out, '}');
+	}
+	rc = rc ? rc : kg_buf_puts(out, ",\"shadow\":[");
+	rc = rc ? rc : kg_buf_append(out, v->shadow.data ? v->shadow.data : "", v->shadow.len);
+	rc = rc ? rc : kg_buf_puts(out, "]}");
+	return rc;
+}
+
+int kg_risk_error_json(const kg_err *err, kg_buf *out)
+{
+	int rc = kg_buf_printf(out, "{\"error\":{\"code\":\"%s\",\"message\":",
+			       kg_code_name(err->code));
+	rc = rc ? rc : kg_buf_json_str(out, err->msg, strlen(err->msg));
+	rc = rc ? rc : kg_buf_puts(out, ",\"field\":");
+	rc = rc ? rc : kg_buf_json_str(out, err->field, strlen(err->field));
+	rc = rc ? rc : kg_buf_puts(out, "}}");
+	return rc;
+}
+
+/* Decides one parsed event under its stripe lock. Appends the decision to
+ * out; when persisting, fills rec (owned strings) for the store job. */
+static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_policy *pol,
+			 kg_buf *out, struct kg_risk_record *rec, bool *dup, kg_err *err)
+{
+	uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
+	uint64_t h = pair_hash(ev->account, ev->id);
+	struct stripe *st = &r->stripes[ah % STRIPES];
+	int rc = 0;
+	*dup = false;
+	pthread_mutex_lock(&st->mu);
+	struct seen *s = seen_find(st, h, ev->account, ev->id);
+	if (s) {
+		*dup = true;
+		rc = s->decision ? kg_buf_puts(out, s->decision)
+				 : put_plain_allow(out, s->id, strlen(s->id), s->account,
+						   strlen(s->account));
+		goto cleanup;
+	}
+	if (r->store) {
+		/* committed earlier (or by another node) */
+		rc = kg_risk_persist_find_decision(r->store, ev, out, dup, err);
+		if (rc || *dup)
+			goto cleanup;
+	}
+	struct acct *a;
+	if ((rc = acct_get(r, st, ah, ev->account, &a, err)))
+		goto cleanup;
+	struct kg_update_info info;
+	if ((rc = kg_features_update(a->f, ev, &info))) {
+		kg_err_set(err, rc, "feature update failed");
+		acct_drop(st, ah, a->id);
+		goto cleanup;
+	}
+	struct kg_eval_env env = {ev, a->f, &info, kg_risk_persist_list_lookup, r->store};
+	if ((rc = kg_policy_eval(pol, &env, &sc->verdict))) {
+		kg_err_set(err, rc, "policy evaluation failed");
+		acct_drop(st, ah, a->id);
+		goto cleanup;
+	}
+	size_t start = out->len;
+	if ((rc = put_decision(ev, &sc->verdict, out))) {
+		kg_err_set(err, rc, "decision too large");
+		acct_drop(st, ah, a->id);
+		goto cleanup;
+	}
+	bool plain = sc->verdict.action == KG_ACT_ALLOW && !sc->verdict.n_reasons &&
+		     !sc->verdict.n_shadow;
+	if ((rc = seen_add(r, st, h, ev->account, ev->id, plain ? NULL : out->data + start,
+			   out->len - start, &s))) {
+		kg_err_set(err, rc, "out of memory");
+		goto cleanup;
+	}
+	r->events++;
+	if (rec) {
+		kg_buf_reset(&sc->blob);
+		rc = kg_features_save(a->f, &sc->blob);
+		if (!rc)
+			rc = kg_risk_record_fill(rec, ev, out->data + start, out->len - start,
+						 sc->blob.data, sc->blob.len, &sc->verdict);
+		if (rc) {
+			kg_err_set(err, rc, "out of memory");
+			seen_remove(st, s);
+			acct_drop(st, ah, a->id);
+			goto cleanup;
+		}
+		if (sc->verdict.action == KG_ACT_LOCK)
+			lock_id(ev, rec->lock_id);
+		rec->pending = s;
+	}
+cleanup:
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+/* After the store job: forget pending entries; on failure also the
+ * accounts' cached state (it holds the events that were not stored). */
+static void settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!recs[i].pending)
+			continue;
+		uint64_t ah = kg_risk_hash(recs[i].account, strlen(recs[i].account));
+		struct stripe *st = &r->stripes[ah % STRIPES];
+		pthread_mutex_lock(&st->mu);
+		seen_remove(st, recs[i].pending);
+		if (!ok)
+			acct_drop(st, ah, recs[i].account);
+		pthread_mutex_unlock(&st->mu);
+		recs[i].pending = NULL;
+	}
+}
+
+int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err *err)
+{
+	const char *one[1] = {json};
+	size_t lens[1] = {len};
+	if (!r->store) {
+		struct scratch *sc = scratch_get(r);
+		const kg_event *ev;
+		bool dup;
+		if (!sc)
+			return kg_err_set(err, KG_ENOMEM, "out of memory");
+		int rc = kg_event_parse(sc->parser, json, len, &ev, err);
+		if (rc)
+			return rc;
+		kg_policy *pol = kg_risk_policy(r);
+		rc = decide_locked(r, sc, ev, pol, out, NULL, &dup, err);
+		kg_policy_unref(pol);
+		return rc;
+	}
+	/* with a store: a batch of one, so the error comes back as an error */
+	size_t start = out->len;
+	struct scratch *sc = scratch_get(r);
+	const kg_event *ev;
+	if (!sc)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	int rc = kg_event_parse(sc->parser, json, len, &ev, err);
+	if (rc)
+		return rc;
+	rc = kg_risk_decide_batch(r, one, lens, 1, out, err);
+	if (!rc && out->len > start && out->data[out->len - 1] == '\n')
+		out->data[--out->len] = '\0';
+	return rc;
+}
+
+int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
+			 kg_buf *out, kg_err *err)
+{
+	struct scratch *sc = scratch_get(r);
+	if (!sc)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	struct kg_risk_record *recs = NULL;
+	if (r->store && n && !(recs = calloc(n, sizeof(*recs))))
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	kg_policy *pol = kg_risk_policy(r);
+	size_t nrec = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const kg_event *ev;
+		kg_err e;
+		kg_err_clear(&e);
+		int prc = kg_event_parse(sc->parser, events[i], lens[i], &ev, &e);
+		if (prc) {
+			rc = kg_risk_error_json(&e, out);
+			rc = rc ? rc : kg_buf_printf(out, "\n");
+			continue;
+		}
+		bool dup;
+		prc = decide_locked(r, sc, ev, pol, out, recs ? &recs[nrec] : NULL, &dup, &e);
+		if (prc) {
+			if (prc == KG_EIO || prc == KG_ENOMEM) {
+				rc = kg_err_set(err, prc, "%s", e.msg);
+				break;
+			}
+			rc = kg_risk_error_json(&e, out);
+		} else if (recs && !dup) {
+			nrec++;
+		}
+		rc = rc ? rc : kg_buf_putc(out, '\n');
+	}
+	kg_policy_unref(pol);
+	if (recs) {
+		if (!rc && nrec)
+			rc = kg_risk_persist_records(r->store, recs, nrec, r->lock_hook, r->lock_ctx,
+						     err);
+		settle(r, recs, nrec, rc == 0);
+		for (size_t i = 0; i < n; i++)
+			kg_risk_record_release(&recs[i]);
+		free(recs);
+	}
+	return rc;
+}
+
+int kg_risk_roundtrip_state(kg_risk *r, kg_err *err)
+{
+	kg_buf b = KG_BUF_INIT(64 * 1024 * 1024);
+	int rc = 0;
+	for (int i = 0; i < STRIPES && !rc; i++) {
+		struct stripe *st = &r->stripes[i];
+		pthread_mutex_lock(&st->mu);
+		for (size_t k = 0; k < st->acap && !rc; k++)
+			for (struct acct *a = st->accts[k]; a && !rc; a = a->next) {
+				kg_buf_reset(&b);
+				rc = kg_features_save(a->f, &b);
+				kg_features *nf = rc ? NULL : kg_features_new();
+				if (!rc && !nf)
+					rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+				if (!rc && (rc = kg_features_load(nf, b.data, b.len, err)) == 0) {
+					kg_features_free(a->f);
+					a->f = nf;
+				} else {
+					kg_features_free(nf);
+				}
+			}
+		pthread_mutex_unlock(&st->mu);
+	}
+	kg_buf_release(&b);
+	return rc;
+}
+
+void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	kg_buf b = KG_BUF_INIT(64 * 1024 * 1024);
+	for (int i = 0; i < STRIPES; i++) {
+		struct stripe *st = &r->stripes[i];
+		pthread_mutex_lock(&st->mu);
+		for (size_t k = 0; k < st->acap; k++)
+			for (struct acct *a = st->accts[k]; a; a = a->next) {
+				out->accounts++;
+				out->feature_mem_bytes += kg_features_mem_bytes(a->f);
+				kg_buf_reset(&b);
+				if (!kg_features_save(a->f, &b))
+					out->feature_blob_bytes += b.len;
+			}
+		pthread_mutex_unlock(&st->mu);
+	}
+	out->events = r->events;
+	kg_buf_release(&b);
+}

@@ -1,0 +1,129 @@
+/* Normalised comparison of names and addresses: NFKC with case folding
+ * (ICU's nfkc_cf), dash/hyphen variants as '-', white-space runs as one
+ * space, trimmed. ASCII text takes a fast path with the same result. */
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+#include <unicode/utf16.h>
+
+#include "risk/risk.h"
+
+static bool is_dash(UChar32 c)
+{
+	switch (c) {
+	case 0x2d: case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014:
+	case 0x2015: case 0x2043: case 0x2212: case 0x02d7: case 0xfe58: case 0xfe63:
+	case 0xff0d: case 0x30fc: case 0xff70: case 0x2500: case 0x2501:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int put_cp(kg_buf *out, UChar32 c)
+{
+	char b[4];
+	size_t n;
+	if (c < 0x80) {
+		b[0] = (char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		b[0] = (char)(0xc0 | c >> 6);
+		b[1] = (char)(0x80 | (c & 0x3f));
+		n = 2;
+	} else if (c < 0x10000) {
+		b[0] = (char)(0xe0 | c >> 12);
+		b[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		b[2] = (char)(0x80 | (c & 0x3f));
+		n = 3;
+	} else {
+		b[0] = (char)(0xf0 | c >> 18);
+		b[1] = (char)(0x80 | (c >> 12 & 0x3f));
+		b[2] = (char)(0x80 | (c >> 6 & 0x3f));
+		b[3] = (char)(0x80 | (c & 0x3f));
+		n = 4;
+	}
+	return kg_buf_append(out, b, n);
+}
+
+static int norm_ascii(const char *s, size_t len, kg_buf *out)
+{
+	bool space = false, any = false;
+	int rc = 0;
+	for (size_t i = 0; i < len && !rc; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f && c != 0x1f)) {
+			space = any;
+			continue;
+		}
+		if (space)
+			rc = kg_buf_putc(out, ' ');
+		space = false;
+		any = true;
+		if (!rc)
+			rc = kg_buf_putc(out, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
+	}
+	return rc;
+}
+
+int kg_risk_normalize(const char *s, size_t len, kg_buf *out)
+{
+	size_t i = 0;
+	while (i < len && (unsigned char)s[i] < 0x80)
+		i++;
+	if (i == len)
+		return norm_ascii(s, len, out);
+	if (len > KG_EVENT_BYTES_MAX)
+		return KG_ELIMIT;
+
+	UErrorCode ec = U_ZERO_ERROR;
+	const UNormalizer2 *nf = unorm2_getNFKCCasefoldInstance(&ec);
+	if (U_FAILURE(ec))
+		return KG_EINTERNAL;
+	UChar stack_a[512], stack_b[1024];
+	UChar *a = stack_a, *b = stack_b;
+	int32_t alen = 0, cap_b = (int32_t)KG_ARRAY_LEN(stack_b);
+	int rc = 0;
+	if (len >= KG_ARRAY_LEN(stack_a)) {
+		a = malloc((len + 1) * sizeof(UChar));
+		b = malloc((len * 4 + 16) * sizeof(UChar));
+		cap_b = (int32_t)(len * 4 + 16);
+		if (!a || !b) {
+			rc = KG_ENOMEM;
+			goto cleanup;
+		}
+	}
+	u_strFromUTF8WithSub(a, (int32_t)len + 1, &alen, s, (int32_t)len, 0xfffd, NULL, &ec);
+	if (U_FAILURE(ec)) {
+		rc = KG_EINVAL;
+		goto cleanup;
+	}
+	int32_t blen = unorm2_normalize(nf, a, alen, b, cap_b, &ec);
+	if (U_FAILURE(ec)) {
+		rc = KG_ELIMIT;
+		goto cleanup;
+	}
+	bool space = false, any = false;
+	for (int32_t k = 0; k < blen && !rc;) {
+		UChar32 c;
+		U16_NEXT(b, k, blen, c);
+		if (u_isUWhiteSpace(c) || c == 0x1c || c == 0x1d || c == 0x1e) {
+			space = any;
+			continue;
+		}
+		if (space)
+			rc = kg_buf_putc(out, ' ');
+		space = false;
+		any = true;
+		if (!rc)
+			rc = put_cp(out, is_dash(c) ? '-' : c);
+	}
+cleanup:
+	if (a != stack_a)
+		free(a);
+	if (b != stack_b)
+		free(b);
+	return rc;
+}

@@ -1,0 +1,215 @@
+/* Store glue of the risk engine: what one decided event writes, in the
+ * transaction of the event. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "risk/persist.h"
+
+int kg_risk_record_fill(struct kg_risk_record *rec, const kg_event *ev, const char *decision,
+			size_t decision_len, const void *blob, size_t blob_len,
+			const struct kg_verdict *v)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->account = strndup(ev->account.p, ev->account.n);
+	rec->id = strndup(ev->id.p, ev->id.n);
+	rec->raw = strndup(ev->raw, ev->raw_len);
+	rec->raw_len = ev->raw_len;
+	rec->decision = strndup(decision, decision_len);
+	rec->decision_len = decision_len;
+	rec->blob = malloc(blob_len ? blob_len : 1);
+	if (!rec->account || !rec->id || !rec->raw || !rec->decision || !rec->blob) {
+		kg_risk_record_release(rec);
+		return KG_ENOMEM;
+	}
+	memcpy(rec->blob, blob, blob_len);
+	rec->blob_len = blob_len;
+	rec->type = ev->type;
+	rec->ts_ms = ev->ts_ms;
+	rec->action = v->action;
+	memcpy(rec->lock_reason, v->lock_reason, sizeof(rec->lock_reason));
+	rec->lock_ttl_s = v->lock_ttl_s;
+	return 0;
+}
+
+void kg_risk_record_release(struct kg_risk_record *rec)
+{
+	free(rec->account);
+	free(rec->id);
+	free(rec->raw);
+	free(rec->decision);
+	free(rec->blob);
+	memset(rec, 0, sizeof(*rec));
+}
+
+#if __has_include("store/store.h")
+#include "store/store.h"
+
+struct load_ctx {
+	const char *account;
+	kg_features *f;
+	const kg_event *ev;
+	kg_buf *out;
+	bool found;
+};
+
+static int load_job(kg_tx *tx, void *p, kg_err *err)
+{
+	struct load_ctx *c = p;
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	const uint8_t *blob = NULL;
+	size_t len = 0;
+	int64_t upd = 0;
+	int rc = kg_tx_features_get(tx, c->account, &a, &blob, &len, &upd, err);
+	if (rc == KG_ENOTFOUND) {
+		kg_err_clear(err);
+		rc = 0;
+	} else if (!rc) {
+		rc = kg_features_load(c->f, blob, len, err);
+	}
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_risk_persist_load_features(struct kg_store *s, const char *account, kg_features *f,
+				  kg_err *err)
+{
+	struct load_ctx c = {.account = account, .f = f};
+	return kg_store_read(s, load_job, &c, err);
+}
+
+static int find_job(kg_tx *tx, void *p, kg_err *err)
+{
+	struct load_ctx *c = p;
+	char acct[KG_ID_MAX + 1], id[KG_ID_MAX + 1];
+	snprintf(acct, sizeof(acct), "%.*s", (int)c->ev->account.n, c->ev->account.p);
+	snprintf(id, sizeof(id), "%.*s", (int)c->ev->id.n, c->ev->id.p);
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_event_rec rec;
+	int rc = kg_tx_event_get(tx, acct, id, &rec, &a, err);
+	if (rc == KG_ENOTFOUND) {
+		kg_err_clear(err);
+		rc = 0;
+	} else if (!rc) {
+		c->found = true;
+		rc = kg_buf_puts(c->out, rec.decision ? rec.decision : "{}");
+	}
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_risk_persist_find_decision(struct kg_store *s, const kg_event *ev, kg_buf *out,
+				  bool *found, kg_err *err)
+{
+	struct load_ctx c = {.ev = ev, .out = out};
+	int rc = kg_store_read(s, find_job, &c, err);
+	*found = c.found;
+	return rc;
+}
+
+struct write_ctx {
+	struct kg_risk_record *recs;
+	size_t n;
+	kg_risk_lock_hook hook;
+	void *hook_ctx;
+};
+
+static int write_job(kg_tx *tx, void *p, kg_err *err)
+{
+	struct write_ctx *c = p;
+	int64_t now = kg_now_ms();
+	for (size_t i = 0; i < c->n; i++) {
+		struct kg_risk_record *r = &c->recs[i];
+		kg_event_rec ev = {
+			.account_id = r->account, .event_id = r->id,
+			.type = kg_event_type_name(r->type), .ts_ms = r->ts_ms,
+			.body = r->raw, .decision = r->decision,
+		};
+		int rc = kg_tx_event_insert(tx, &ev, err);
+		if (rc == KG_ECONFLICT) { /* stored by another node meanwhile */
+			kg_err_clear(err);
+			continue;
+		}
+		if (rc)
+			return rc;
+		if ((rc = kg_tx_features_put(tx, r->account, r->blob, r->blob_len, now, err)))
+			return rc;
+		if (r->action != KG_ACT_LOCK)
+			continue;
+		kg_lock lk = {
+			.account_id = r->account, .lock_id = r->lock_id, .reason = r->lock_reason,
+			.kind = strcmp(r->lock_reason, "misuse") ? "precaution" : "misuse",
+			.evidence = r->decision,
+			.expires_ms = r->lock_ttl_s ? r->ts_ms + r->lock_ttl_s * 1000 : 0,
+		};
+		if ((rc = kg_risk_apply_lock(tx, &lk, c->hook, c->hook_ctx, err)))
+			return rc;
+	}
+	return 0;
+}
+
+int kg_risk_apply_lock(kg_tx *tx, const kg_lock *lk, kg_risk_lock_hook hook, void *hook_ctx,
+		       kg_err *err)
+{
+	int rc = kg_tx_lock_insert(tx, lk, err);
+	if (rc == KG_ECONFLICT) { /* the same event decided twice: one lock */
+		kg_err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	kg_buf detail = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 2);
+	rc = kg_buf_puts(&detail, "{\"lock_id\":");
+	rc = rc ? rc : kg_buf_json_str(&detail, lk->lock_id, strlen(lk->lock_id));
+	rc = rc ? rc : kg_buf_printf(&detail, ",\"reason\":\"%s\",\"decision\":", lk->reason);
+	rc = rc ? rc : kg_buf_puts(&detail, lk->evidence);
+	rc = rc ? rc : kg_buf_putc(&detail, '}');
+	if (rc) {
+		kg_buf_release(&detail);
+		return kg_err_set(err, rc, "audit detail too large");
+	}
+	kg_audit_entry ae = {.account_id = lk->account_id, .actor = "system:risk",
+			     .action = "lock", .detail = detail.data};
+	rc = kg_tx_audit_append(tx, &ae, NULL, err);
+	kg_buf_release(&detail);
+	/* the account module's official notice plugs in here */
+	if (!rc && hook)
+		rc = hook(hook_ctx, tx, lk->account_id, lk->lock_id, lk->reason, lk->evidence, err);
+	return rc;
+}
+
+int kg_risk_persist_records(struct kg_store *s, struct kg_risk_record *recs, size_t n,
+			    kg_risk_lock_hook hook, void *hook_ctx, kg_err *err)
+{
+	struct write_ctx c = {recs, n, hook, hook_ctx};
+	return kg_store_write(s, write_job, &c, err);
+}
+
+#else /* no store yet */
+int kg_risk_persist_load_features(struct kg_store *s, const char *account, kg_features *f,
+				  kg_err *err)
+{
+	return kg_err_set(err, KG_EINTERNAL, "no store");
+}
+
+int kg_risk_persist_find_decision(struct kg_store *s, const kg_event *ev, kg_buf *out,
+				  bool *found, kg_err *err)
+{
+	*found = false;
+	return kg_err_set(err, KG_EINTERNAL, "no store");
+}
+
+int kg_risk_persist_records(struct kg_store *s, struct kg_risk_record *recs, size_t n,
+			    kg_risk_lock_hook hook, void *hook_ctx, kg_err *err)
+{
+	return kg_err_set(err, KG_EINTERNAL, "no store");
+}
+#endif
+
+bool kg_risk_persist_list_lookup(void *ctx, const char *list, const char *value, size_t len)
+{
+	(void)ctx; (void)list; (void)value; (void)len;
+	return false;
+}

@@ -1,0 +1,127 @@
+/* Internal to src/risk: feature state layout and the compiled policy's
+ * evaluation entry points. Nothing outside src/risk includes this. */
+#ifndef KG_RISK_IMPL_H
+#define KG_RISK_IMPL_H
+
+#include "risk/risk.h"
+
+/* Counter streams: each holds time buckets of (count, sum). */
+enum kg_stream_id {
+	KG_S_EVENTS,
+	KG_S_LOGINS,
+	KG_S_LOGINS_FAILED,
+	KG_S_LOGINS_SUCCESS,
+	KG_S_ORDERS,
+	KG_S_ORDERS_GIFT_CARD,
+	KG_S_PAYMENTS,
+	KG_S_PAYMENTS_DECLINED,
+	KG_S_PAYMENTS_APPROVED,
+	KG_S_RETURNS,
+	KG_S_SELLER_REPORTS,
+	KG_S_PASSWORD_CHANGES,
+	KG_S_PROFILE_CHANGES,
+	KG_S_COUNT
+};
+extern const char *const kg_stream_names[KG_S_COUNT];
+
+/* Distinct-value sets: (hash, first seen, last seen). */
+enum kg_set_id {
+	KG_SET_DEVICES,
+	KG_SET_COUNTRIES,
+	KG_SET_IPS,
+	KG_SET_CARDS,
+	KG_SET_SELLERS,
+	KG_SET_SELLERS_REPORTING,
+	KG_SET_SELLERS_RETURNED,
+	KG_SET_COUNT
+};
+extern const char *const kg_set_names[KG_SET_COUNT];
+
+#define KG_SET_CAP 32          /* entries per set; least recently seen goes */
+#define KG_RECS_CAP 64         /* failed logins by IP, order amounts */
+#define KG_MARKS_MAX 8
+#define KG_STATE_HORIZON_S (367 * 86400) /* older buckets are dropped */
+
+typedef struct { uint32_t t, n; int64_t sum; } kg_bucket;
+typedef struct { kg_bucket *v; uint32_t n, cap; } kg_stream;
+typedef struct { uint64_t h; uint32_t first, last; } kg_setent;
+typedef struct { kg_setent *v; uint32_t n, cap; } kg_set;
+typedef struct { uint32_t t; uint32_t key; int64_t val; } kg_rec;
+typedef struct { kg_rec *v; uint32_t n, cap; } kg_recs;
+
+struct kg_features {
+	uint32_t first_seen, last_seen, now; /* s; now = latest event time seen */
+	uint32_t created_at;
+	uint32_t total[KG_S_COUNT];           /* lifetime counts */
+	kg_stream s[KG_S_COUNT];
+	kg_set sets[KG_SET_COUNT];
+	kg_recs failed_logins; /* key = IP hash */
+	kg_recs order_amounts; /* val = amount */
+	struct { uint32_t h, t; } marks[KG_MARKS_MAX];
+	uint32_t n_marks;
+	char *name; /* normalised registered name, or NULL */
+	uint32_t name_len;
+};
+
+/* What updating with an event learnt (for new(...) in rules). */
+struct kg_update_info {
+	bool new_set[KG_SET_COUNT]; /* this event's key was not in the set */
+	uint64_t key[KG_SET_COUNT]; /* this event's key per set (0: none) */
+	bool has_key[KG_SET_COUNT];
+	uint32_t ip_hash;
+};
+
+uint64_t kg_risk_hash(const char *s, size_t n);
+/* Adds ev to f (windows include the event being decided). */
+int kg_features_update(kg_features *f, const kg_event *ev, struct kg_update_info *info);
+/* Count/sum of stream over (now_s - window_s, now_s]. */
+void kg_features_window(const kg_features *f, enum kg_stream_id s, uint32_t now_s,
+			uint32_t window_s, int64_t *count, int64_t *sum);
+int64_t kg_features_failed_by_ip(const kg_features *f, uint32_t ip_hash, uint32_t now_s,
+				 uint32_t window_s);
+int64_t kg_features_distinct(const kg_features *f, enum kg_set_id s, uint32_t now_s,
+			     uint32_t window_s);
+/* Median of order amounts in the window; false when there are none. */
+bool kg_features_median(const kg_features *f, uint32_t now_s, uint32_t window_s,
+			double *out);
+/* Set entry of key, or NULL. */
+const kg_setent *kg_features_set_find(const kg_features *f, enum kg_set_id s, uint64_t h);
+/* Time of the mark (name hash), 0 when never set. */
+uint32_t kg_features_mark_time(const kg_features *f, uint32_t name_hash);
+void kg_features_set_mark(kg_features *f, uint32_t name_hash, uint32_t t);
+
+/* ---- policy evaluation ---------------------------------------------------- */
+/* Looks a value up in a named list kept in the store; false when absent. */
+typedef bool (*kg_list_lookup_fn)(void *ctx, const char *list, const char *value,
+				  size_t len);
+
+struct kg_eval_env {
+	const kg_event *ev;
+	kg_features *f;
+	const struct kg_update_info *info;
+	kg_list_lookup_fn list_lookup;
+	void *list_ctx;
+};
+
+enum kg_action { KG_ACT_ALLOW, KG_ACT_CHALLENGE, KG_ACT_HOLD, KG_ACT_LOCK };
+extern const char *const kg_action_names[4];
+
+/* Result of evaluating the policy on one event. */
+struct kg_verdict {
+	enum kg_action action;
+	int64_t score;
+	char lock_reason[32];
+	int64_t lock_ttl_s; /* 0: no expiry */
+	kg_buf reasons;     /* JSON array body (without brackets) */
+	kg_buf shadow;      /* JSON array body */
+	size_t n_reasons, n_shadow;
+	kg_buf rules;       /* rule names that fired, one per line (backtest) */
+};
+
+void kg_verdict_init(struct kg_verdict *v);
+void kg_verdict_reset(struct kg_verdict *v);
+void kg_verdict_release(struct kg_verdict *v);
+/* Evaluates every rule for env->ev; marks of fired rules are set in env->f. */
+int kg_policy_eval(const kg_policy *p, struct kg_eval_env *env, struct kg_verdict *out);
+
+#endif
