@@ -267,6 +267,24 @@ static int do_expect(struct runner *r, const char *cmd, char *rest)
 		free(s);
 		return 0;
 	}
+	if (!strcmp(cmd, "expect-field")) {
+		/* expect-field a.b VALUE: the string or integer at a.b */
+		char *path = next_word(&rest);
+		while (*rest == ' ')
+			rest++;
+		json_t *x = r->last;
+		for (char *part = path ? strtok(path, ".") : NULL; part && x; part = strtok(NULL, "."))
+			x = json_object_get(x, part);
+		char num[32] = "";
+		if (json_is_integer(x))
+			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(x));
+		const char *got = json_is_string(x) ? json_string_value(x) : num[0] ? num : NULL;
+		if (!got || strcmp(got, rest)) {
+			fail_at(r, "expected %s", rest);
+			show_last(r);
+		}
+		return 0;
+	}
 	if (!strcmp(cmd, "expect-same")) {
 		const char *id = json_string_value(json_object_get(r->last, "event"));
 		json_t *first = id ? json_object_get(r->first, id) : NULL;
