@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Durable replay: `kagi replay --db` writes events, decisions and feature
+state; a second process on the same file (a restart) continues the windows
+exactly: half + half decides like the whole stream in memory. Replaying
+again returns the stored decisions and counts nothing twice."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+KAGI = os.environ["KAGI_BIN"]
+POLICY = os.path.join(os.environ["KG_SOURCE_DIR"], "policy", "default.rules")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def replay(path, db=None, batch=None):
+    args = [KAGI, "replay", "--policy", POLICY]
+    if db:
+        args += ["--db", db]
+    if batch:
+        args += ["--batch", str(batch)]
+    p = subprocess.run(args + [path], capture_output=True, text=True, timeout=600)
+    check(p.returncode == 0, f"replay {args}: {p.stderr}")
+    return p.stdout.splitlines()
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    ev = os.path.join(tmp, "events.ndjson")
+    p = subprocess.run([KAGI, "simulate", "--accounts", "300", "--days", "10", "--seed", "7",
+                        "--out", ev], capture_output=True, text=True, timeout=600)
+    check(p.returncode == 0, f"simulate: {p.stderr}")
+    lines = open(ev).read().splitlines()
+    # brute-force bursts that straddle the restart, so windows must survive it
+    extra = [json.dumps({"id": f"bf{i}", "type": "login", "account": "acc_bf",
+                         "ts": f"2026-10-05T10:{i:02d}:00Z", "success": False,
+                         "ip": "203.0.113.5", "device_id": "x"}) for i in range(12)]
+    half = len(lines) // 2
+    lines = lines[:half] + extra[:6] + lines[half:] + extra[6:]
+    half += 6
+    open(ev, "w").write("\n".join(lines) + "\n")
+    a, b = os.path.join(tmp, "a.ndjson"), os.path.join(tmp, "b.ndjson")
+    open(a, "w").write("\n".join(lines[:half]) + "\n")
+    open(b, "w").write("\n".join(lines[half:]) + "\n")
+
+    whole = replay(ev)
+    db = os.path.join(tmp, "kagi.db")
+    first = replay(a, db, batch=50)
+    second = replay(b, db, batch=64)
+    check(len(whole) == len(lines), f"one decision per line: {len(whole)} vs {len(lines)}")
+    check(first + second == whole, "restart between the halves decides like one pass")
+    acts = [json.loads(x)["action"] for x in whole if json.loads(x).get("account") == "acc_bf"]
+    check(acts == ["allow"] * 4 + ["challenge"] * 5 + ["lock"] * 3, f"acc_bf: {acts}")
+    locks_before = None
+    with sqlite3.connect(db) as c:
+        n_events = c.execute("select count(*) from events").fetchone()[0]
+        locks_before = c.execute("select count(*) from locks").fetchone()[0]
+        n_audit = c.execute("select count(*) from audit where action='lock'").fetchone()[0]
+        bf = c.execute("select reason, expires_ms is not null and expires_ms > 0 from locks "
+                       "where account_id='acc_bf'").fetchall()
+    check(n_events == len(lines), f"events stored: {n_events}")
+    n_lock_dec = sum(1 for x in whole if json.loads(x).get("action") == "lock")
+    check(locks_before == n_lock_dec and n_audit == n_lock_dec,
+          f"a lock row and an audit entry per lock decision: {locks_before} {n_audit} {n_lock_dec}")
+    check(bf and all(r == ("brute_force", 1) for r in bf), f"brute_force locks expire: {bf}")
+
+    again = replay(ev, db)
+    check(again == whole, "a replay of stored events returns the stored decisions")
+    with sqlite3.connect(db) as c:
+        check(c.execute("select count(*) from events").fetchone()[0] == len(lines), "no new events")
+        check(c.execute("select count(*) from locks").fetchone()[0] == locks_before, "no new locks")
+
+if failures:
+    sys.exit(1)
+print("ok")
