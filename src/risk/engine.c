@@ -415,7 +415,7 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		if (rc || *dup)
 			goto cleanup;
 	}
-	struct acct *a;
+	struct acct *a = NULL;
 	if ((rc = acct_get(r, st, ah, ev->account, &a, err)))
 		goto cleanup;
 	struct kg_update_info info;
