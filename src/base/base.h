@@ -160,6 +160,7 @@ typedef struct kg_config {
 	int64_t identity_max_failures;        /* identity.max_failures */
 	int64_t identity_block_s;             /* identity.block_s */
 	int64_t identity_unlock_window_s;     /* identity.unlock_window_s */
+	char account_secret_key[KG_CONFIG_STR_MAX]; /* account.secret_key, 64 hex */
 	char shop_name[KG_CONFIG_STR_MAX];    /* shop.name */
 	char shop_profile[KG_CONFIG_STR_MAX]; /* shop.profile (mail analyser) */
 	char mail_from[KG_CONFIG_STR_MAX];    /* mail.from */

@@ -40,6 +40,7 @@ static const struct key keys[] = {
 	INT("identity.max_failures", identity_max_failures, "3", 1, 100),
 	INT("identity.block_s", identity_block_s, "86400", 60, 31536000),
 	INT("identity.unlock_window_s", identity_unlock_window_s, "900", 60, 86400),
+	STR("account.secret_key", account_secret_key, ""),
 	STR("shop.name", shop_name, "kagi shop"),
 	STR("shop.profile", shop_profile, ""),
 	STR("mail.from", mail_from, "no-reply@shop.example"),

@@ -1,0 +1,269 @@
+/* Unit tests of the account module's pure parts: TOTP (RFC 6238 vectors),
+ * normalisation (tests/data/normalize/cases.tsv), one-time codes (expiry,
+ * tries), the lock state machine, notices and sealing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "account/account.h"
+
+static void totp_rfc6238_vectors(void **state)
+{
+	static const struct {
+		int64_t t;
+		uint32_t sha1, sha256, sha512;
+	} v[] = {
+		{59, 94287082, 46119246, 90693936},
+		{1111111109, 7081804, 68084774, 25091201},
+		{1111111111, 14050471, 67062674, 99943326},
+		{1234567890, 89005924, 91819424, 93441116},
+		{2000000000, 69279037, 90698825, 38618901},
+		{20000000000LL, 65353130, 77737706, 47863826},
+	};
+	const char *s1 = "12345678901234567890";
+	const char *s256 = "12345678901234567890123456789012";
+	const char *s512 = "1234567890123456789012345678901234567890123456789012345678901234";
+	for (size_t i = 0; i < KG_ARRAY_LEN(v); i++) {
+		uint32_t c;
+		assert_int_equal(kg_totp_code((const uint8_t *)s1, 20, "sha1", v[i].t, 30, 8, &c), 0);
+		assert_int_equal(c, v[i].sha1);
+		assert_int_equal(kg_totp_code((const uint8_t *)s256, 32, "sha256", v[i].t, 30, 8, &c), 0);
+		assert_int_equal(c, v[i].sha256);
+		assert_int_equal(kg_totp_code((const uint8_t *)s512, 64, "sha512", v[i].t, 30, 8, &c), 0);
+		assert_int_equal(c, v[i].sha512);
+	}
+	/* 6 digits are the last six of the 8-digit value. */
+	uint32_t c6;
+	assert_int_equal(kg_totp_code((const uint8_t *)s1, 20, "sha1", 59, 30, 6, &c6), 0);
+	assert_int_equal(c6, 287082);
+	assert_int_equal(kg_totp_code((const uint8_t *)s1, 20, "md5", 59, 30, 6, &c6), KG_EINVAL);
+}
+
+static void totp_verify_window(void **state)
+{
+	const uint8_t *s = (const uint8_t *)"12345678901234567890";
+	int64_t step = 0;
+	assert_int_equal(kg_totp_verify(s, 20, "287082", 59, &step), 0);
+	assert_int_equal(step, 1);
+	assert_int_equal(kg_totp_verify(s, 20, "287082", 59 + 30, &step), 0); /* one step late */
+	assert_int_equal(kg_totp_verify(s, 20, "287082", 59 + 90, &step), KG_EAUTH);
+	assert_int_equal(kg_totp_verify(s, 20, "287083", 59, &step), KG_EAUTH);
+	assert_int_equal(kg_totp_verify(s, 20, "28708", 59, &step), KG_EAUTH);
+	assert_int_equal(kg_totp_verify(s, 20, "28708x", 59, &step), KG_EAUTH);
+	char b32[64];
+	assert_int_equal(kg_base32_encode(s, 20, b32, sizeof(b32)), 0);
+	assert_string_equal(b32, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+}
+
+static char *split(char **p, char sep)
+{
+	char *s = *p;
+	if (!s)
+		return NULL;
+	char *e = strchr(s, sep);
+	if (e) {
+		*e = '\0';
+		*p = e + 1;
+	} else {
+		*p = NULL;
+	}
+	return s;
+}
+
+static void parse_address(char *s, kg_address *a)
+{
+	a->postal_code = split(&s, '|');
+	a->region = split(&s, '|');
+	a->city = split(&s, '|');
+	a->line1 = split(&s, '|');
+	a->line2 = split(&s, '|');
+}
+
+static void normalize_cases(void **state)
+{
+	char path[1024];
+	const char *dir = getenv("KG_TEST_DATA");
+	snprintf(path, sizeof(path), "%s/normalize/cases.tsv", dir ? dir : "tests/data");
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char line[2048];
+	int n = 0, lineno = 0, bad = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		char *p = line;
+		char *kind = split(&p, '\t'), *a = split(&p, '\t'), *b = split(&p, '\t');
+		char *want = split(&p, '\t');
+		assert_non_null(want);
+		bool same = !strcmp(want, "same"), got;
+		if (!strcmp(kind, "text")) {
+			got = kg_text_equal(a, b);
+		} else {
+			kg_address x, y;
+			parse_address(a, &x);
+			parse_address(b, &y);
+			got = kg_address_equal(&x, &y);
+		}
+		if (got != same) {
+			fprintf(stderr, "%s:%d: expected %s\n", path, lineno, want);
+			bad++;
+		}
+		n++;
+	}
+	fclose(f);
+	assert_true(n >= 10);
+	assert_int_equal(bad, 0);
+	kg_buf out = KG_BUF_INIT(1024);
+	assert_int_equal(kg_text_normalize("  Ａｂｃ　 Ｄ－１ ", strlen("  Ａｂｃ　 Ｄ－１ "), &out), 0);
+	assert_string_equal(out.data, "abc d-1");
+	assert_int_equal(kg_postal_normalize("〒１００-０００１", strlen("〒１００-０００１"), &out), 0);
+	assert_string_equal(out.data, "1000001");
+	kg_buf_release(&out);
+}
+
+static void code_expiry_and_tries(void **state)
+{
+	kg_code_state st = {.expires_ms = 1000 + 600000, .max_attempts = 5};
+	assert_int_equal(kg_password_hash("123456", 6, 1, 8, st.hash, NULL), 0);
+	/* Four wrong tries leave one. */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(kg_code_check(&st, "000000", 2000), KG_CODE_WRONG);
+	assert_int_equal(st.attempts, 4);
+	assert_int_equal(kg_code_check(&st, "123456", 2000), KG_CODE_OK);
+	assert_int_equal(kg_code_check(&st, "123456", 2000), KG_CODE_USED);
+
+	kg_code_state st2 = {.expires_ms = 1000 + 600000, .max_attempts = 5};
+	memcpy(st2.hash, st.hash, sizeof(st.hash));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(kg_code_check(&st2, "999999", 2000), KG_CODE_WRONG);
+	assert_int_equal(kg_code_check(&st2, "999999", 2000), KG_CODE_EXHAUSTED);
+	/* Even the right code no longer works. */
+	assert_int_equal(kg_code_check(&st2, "123456", 2000), KG_CODE_EXHAUSTED);
+
+	kg_code_state st3 = {.expires_ms = 1000 + 600000, .max_attempts = 5};
+	memcpy(st3.hash, st.hash, sizeof(st.hash));
+	assert_int_equal(kg_code_check(&st3, "123456", 1000 + 600000), KG_CODE_EXPIRED);
+	assert_int_equal(st3.attempts, 0);
+	assert_int_equal(kg_code_check(&st3, "123456", 1000 + 599999), KG_CODE_OK);
+
+	char code[7];
+	for (int i = 0; i < 50; i++) {
+		kg_code_new(code);
+		assert_int_equal(strlen(code), 6);
+		assert_int_equal(strspn(code, "0123456789"), 6);
+	}
+}
+
+static void lock_state_machine(void **state)
+{
+	uint32_t mask = 0;
+	kg_err e;
+	assert_int_equal(kg_lock_reset_mask("compromised,brute_force", &mask, &e), 0);
+	assert_int_equal(mask, (1u << KG_LOCK_COMPROMISED) | (1u << KG_LOCK_BRUTE_FORCE));
+	assert_int_equal(kg_lock_reset_mask("compromised,misuse", &mask, &e), KG_EINVAL);
+	assert_int_equal(kg_lock_reset_mask("nope", &mask, &e), KG_EINVAL);
+	assert_int_equal(kg_lock_reset_mask("", &mask, &e), 0);
+	assert_int_equal(mask, 0);
+	kg_lock_reset_mask("compromised,brute_force", &mask, &e);
+
+	kg_lock_state comp = {KG_LOCK_COMPROMISED, 1000, 0, 0};
+	kg_lock_state misuse = {KG_LOCK_MISUSE, 1000, 0, 0};
+	kg_lock_state gift = {KG_LOCK_GIFT_CARD, 1000, 0, 0};
+	kg_lock_state brute = {KG_LOCK_BRUTE_FORCE, 1000, 1000 + 1800000, 0};
+	assert_true(kg_lock_active(&comp, 5000));
+	assert_int_equal(kg_lock_can_lift(&comp, KG_LIFT_PASSWORD_RESET, mask, 5000, &e), 0);
+	assert_int_equal(kg_lock_can_lift(&misuse, KG_LIFT_PASSWORD_RESET, mask, 5000, &e), KG_EFORBIDDEN);
+	assert_int_equal(kg_lock_can_lift(&misuse, KG_LIFT_PASSWORD_RESET, 0xffffffffu, 5000, &e),
+			 KG_EFORBIDDEN);
+	assert_int_equal(kg_lock_can_lift(&misuse, KG_LIFT_SUPPORT, mask, 5000, &e), 0);
+	assert_int_equal(kg_lock_can_lift(&gift, KG_LIFT_PASSWORD_RESET, mask, 5000, &e), KG_EFORBIDDEN);
+	assert_int_equal(kg_lock_can_lift(&gift, KG_LIFT_ADMIN, mask, 5000, &e), 0);
+	assert_int_equal(kg_lock_can_lift(&gift, KG_LIFT_EXPIRY, mask, 5000, &e), KG_EFORBIDDEN);
+	/* brute force expires by itself */
+	assert_true(kg_lock_active(&brute, 1000 + 1799999));
+	assert_false(kg_lock_active(&brute, 1000 + 1800000));
+	assert_int_equal(kg_lock_can_lift(&brute, KG_LIFT_EXPIRY, mask, 1000 + 1800000, &e), 0);
+	assert_int_equal(kg_lock_can_lift(&brute, KG_LIFT_EXPIRY, mask, 5000, &e), KG_EFORBIDDEN);
+	assert_int_equal(kg_lock_can_lift(&brute, KG_LIFT_SUPPORT, mask, 1000 + 1800000, &e), KG_ECONFLICT);
+	comp.lifted_ms = 6000;
+	assert_false(kg_lock_active(&comp, 7000));
+	assert_int_equal(kg_lock_can_lift(&comp, KG_LIFT_SUPPORT, mask, 7000, &e), KG_ECONFLICT);
+
+	enum kg_lock_reason r;
+	for (int i = 0; i < KG_LOCK_REASON_COUNT; i++) {
+		assert_int_equal(kg_lock_reason_parse(kg_lock_reason_name((enum kg_lock_reason)i), &r), 0);
+		assert_int_equal(r, i);
+	}
+	assert_int_equal(kg_lock_reason_parse("bogus", &r), KG_EINVAL);
+	assert_int_equal(kg_lock_reason_kind(KG_LOCK_MISUSE), KG_LOCK_KIND_MISUSE);
+	assert_int_equal(kg_lock_reason_kind(KG_LOCK_GIFT_CARD), KG_LOCK_KIND_PRECAUTION);
+}
+
+static void notices(void **state)
+{
+	kg_notice n;
+	kg_notice_init(&n);
+	kg_notice_ctx c = {.shop = "Example Shop", .name = "山田 太郎", .now_ms = 1795000000000LL,
+			   .reason = KG_LOCK_GIFT_CARD};
+	assert_int_equal(kg_notice_render(&n, KG_NOTICE_LOCK, &c), 0);
+	assert_string_equal(n.title_ja.data, "アカウントロックに関するお知らせ");
+	assert_string_equal(n.title_en.data, "Notice about your account lock");
+	assert_non_null(strstr(n.body_ja.data, "山田 太郎 様"));
+	assert_non_null(strstr(n.body_en.data, "Dear 山田 太郎"));
+	assert_non_null(strstr(n.body_ja.data, kg_lock_login_message_ja(KG_LOCK_KIND_PRECAUTION)));
+	assert_non_null(strstr(n.body_en.data, "gift cards"));
+	assert_non_null(strstr(n.body_ja.data, "© 2026 Example Shop"));
+	assert_non_null(strstr(n.body_en.data, "© 2026 Example Shop"));
+	c.reason = KG_LOCK_MISUSE;
+	assert_int_equal(kg_notice_render(&n, KG_NOTICE_LOCK, &c), 0);
+	assert_non_null(strstr(n.body_en.data, "misuse of our services"));
+	assert_non_null(strstr(n.body_en.data, "Only customer service"));
+	c.lifted = "compromised";
+	assert_int_equal(kg_notice_render(&n, KG_NOTICE_PASSWORD_RESET, &c), 0);
+	assert_non_null(strstr(n.body_en.data, "compromised"));
+	kg_notice_release(&n);
+}
+
+static void sealing(void **state)
+{
+	const char *key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+	kg_buf s = KG_BUF_INIT(4096), p = KG_BUF_INIT(4096);
+	kg_err e;
+	assert_int_equal(kg_account_seal(key, "123456", 6, &s, &e), 0);
+	assert_null(strstr(s.data, "123456"));
+	assert_int_equal(kg_account_unseal(key, s.data, &p, &e), 0);
+	assert_string_equal(p.data, "123456");
+	s.data[60] = s.data[60] == '0' ? '1' : '0';
+	assert_int_equal(kg_account_unseal(key, s.data, &p, &e), KG_EAUTH);
+	assert_int_equal(kg_account_seal("", "x", 1, &s, &e), KG_ECONFLICT);
+	assert_int_equal(kg_account_seal("abcd", "x", 1, &s, &e), KG_EINVAL);
+	char tok[KG_TOKEN_MAX], h[KG_TOKEN_HASH_HEX], h2[KG_TOKEN_HASH_HEX];
+	kg_token_new("kgc", tok, h);
+	assert_memory_equal(tok, "kgc_", 4);
+	kg_token_hash(tok, h2);
+	assert_string_equal(h, h2);
+	char pw[KG_PWHASH_MAX];
+	assert_int_equal(kg_password_hash("correct horse", 13, 1, 8, pw, &e), 0);
+	assert_true(kg_password_verify(pw, "correct horse", 13));
+	assert_false(kg_password_verify(pw, "correct horsE", 13));
+	assert_false(kg_password_verify(kg_password_dummy_hash(1, 8), "correct horse", 13));
+	kg_buf_release(&s);
+	kg_buf_release(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(totp_rfc6238_vectors), cmocka_unit_test(totp_verify_window),
+		cmocka_unit_test(normalize_cases),      cmocka_unit_test(code_expiry_and_tries),
+		cmocka_unit_test(lock_state_machine),   cmocka_unit_test(notices),
+		cmocka_unit_test(sealing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
