@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/base.h"
+#include "store/store.h"
 
 /* ---- locks: reasons, kinds, lift methods, the state machine ------------ */
 enum kg_lock_reason {
@@ -71,17 +72,17 @@ int kg_lock_can_lift(const kg_lock_state *l, enum kg_lift_method method,
  * Every notice is written in Japanese and English, greets the registered
  * name, names the specific reason in plain words and the next steps, and
  * ends with the current year. The texts are the shop's official wording. */
-enum kg_notice_kind {
-	KG_NOTICE_LOCK,          /* 「アカウントロックに関するお知らせ」 */
-	KG_NOTICE_UNLOCK,
-	KG_NOTICE_RECOVERY_CODE, /* a code was sent (the message center entry
+enum kg_account_notice_kind {
+	KG_ACCOUNT_NOTICE_LOCK,          /* 「アカウントロックに関するお知らせ」 */
+	KG_ACCOUNT_NOTICE_UNLOCK,
+	KG_ACCOUNT_NOTICE_RECOVERY_CODE, /* a code was sent (the message center entry
 	                          * never holds the code itself) */
-	KG_NOTICE_PASSWORD_RESET,/* password changed; which locks it lifted */
-	KG_NOTICE_CASE_UPDATE,
-	KG_NOTICE_KIND_COUNT
+	KG_ACCOUNT_NOTICE_PASSWORD_RESET,/* password changed; which locks it lifted */
+	KG_ACCOUNT_NOTICE_CASE_UPDATE,
+	KG_ACCOUNT_NOTICE_KIND_COUNT
 };
 
-typedef struct kg_notice_ctx {
+typedef struct kg_account_notice_ctx {
 	const char *shop;          /* shop.name */
 	const char *name;          /* registered name */
 	int64_t now_ms;            /* its year goes in the footer */
@@ -94,17 +95,17 @@ typedef struct kg_notice_ctx {
 	int64_t code_expires_ms;   /* RECOVERY_CODE */
 	const char *case_id;       /* CASE_UPDATE */
 	const char *case_state;    /* CASE_UPDATE */
-} kg_notice_ctx;
+} kg_account_notice_ctx;
 
-typedef struct kg_notice {
+typedef struct kg_account_notice {
 	kg_buf title_ja, body_ja, title_en, body_en;
-} kg_notice;
+} kg_account_notice;
 
-void kg_notice_init(kg_notice *n);
-void kg_notice_release(kg_notice *n);
+void kg_account_notice_init(kg_account_notice *n);
+void kg_account_notice_release(kg_account_notice *n);
 /* Renders the notice into n (previous contents replaced). 0 or KG_ENOMEM. */
-int kg_notice_render(kg_notice *n, enum kg_notice_kind kind, const kg_notice_ctx *ctx);
-const char *kg_notice_kind_name(enum kg_notice_kind k);
+int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind kind, const kg_account_notice_ctx *ctx);
+const char *kg_account_notice_kind_name(enum kg_account_notice_kind k);
 
 /* The login-screen lock message of S1 (ja and en), by kind. Static strings. */
 const char *kg_lock_login_message_ja(enum kg_lock_kind k);
@@ -128,8 +129,6 @@ int kg_base32_encode(const uint8_t *data, size_t len, char *out, size_t out_size
 
 /* ---- secrets: passwords, codes, tokens, sealed values ------------------ */
 #define KG_PWHASH_MAX 128   /* crypto_pwhash_STRBYTES */
-#define KG_TOKEN_MAX 64     /* printable token, NUL included */
-#define KG_TOKEN_HASH_HEX 65
 
 /* Argon2id string hash of pw (len bytes) with ops/mem from config. */
 int kg_password_hash(const char *pw, size_t len, int64_t ops, int64_t mem_kib,
@@ -141,13 +140,6 @@ bool kg_password_verify(const char *hash, const char *pw, size_t len);
 const char *kg_password_dummy_hash(int64_t ops, int64_t mem_kib);
 /* Password policy: 10..KG_PASSWORD_MAX bytes. 0 or KG_EINVAL naming field. */
 int kg_password_check(const char *pw, const char *field, kg_err *err);
-
-/* A new random token "<prefix>_<43 base64url chars>" and the hex of its
- * BLAKE2b-256 hash (what the store keeps). */
-void kg_token_new(const char *prefix, char token[KG_TOKEN_MAX],
-		  char hash_hex[KG_TOKEN_HASH_HEX]);
-/* The hex hash of a presented token. */
-void kg_token_hash(const char *token, char hash_hex[KG_TOKEN_HASH_HEX]);
 
 /* A uniformly random 6-digit code "000000".."999999". */
 void kg_code_new(char code[7]);
@@ -190,13 +182,245 @@ int kg_text_normalize_compact(const char *in, size_t len, kg_buf *out);
 /* Postal codes: the digits only (NFKC first, so ０１２ counts). */
 int kg_postal_normalize(const char *in, size_t len, kg_buf *out);
 
-typedef struct kg_address {
-	const char *postal_code, *region, *city, *line1, *line2; /* NULL = "" */
-} kg_address;
 /* true when both addresses have the same postal code digits and the same
  * compact normalised lines (region + city + line1 + line2, concatenated). */
 bool kg_address_equal(const kg_address *a, const kg_address *b);
 /* true when a and b are equal after kg_text_normalize. */
 bool kg_text_equal(const char *a, const char *b);
+
+
+/* ======================================================================
+ * The account service: operations on the store. Functions taking a kg_tx
+ * run inside the caller's write transaction (so the risk engine can lock in
+ * the same transaction as the event); the others run their own
+ * transactions. Times are milliseconds; now_ms 0 means the current time.
+ * Actors in audit entries: "system", "risk", "customer", "ticket",
+ * "agent:<credential id>", "admin:<credential id>".
+ * ====================================================================== */
+
+#define KG_ACCOUNT_LOCKS_MAX 16        /* locks reported in one answer */
+#define KG_BRUTE_FORCE_LOCK_S (30 * 60)
+
+typedef struct kg_lock_ref {
+	char id[KG_STORE_ID_MAX];
+	enum kg_lock_reason reason;
+	enum kg_lock_kind kind;
+	int64_t expires_ms;
+} kg_lock_ref;
+
+/* A list of locks in an answer. */
+typedef struct kg_lock_refs {
+	size_t n;
+	kg_lock_ref v[KG_ACCOUNT_LOCKS_MAX];
+} kg_lock_refs;
+
+typedef struct kg_account_lock_req {
+	const char *account_id;
+	enum kg_lock_reason reason;
+	const char *evidence;    /* JSON text (rules fired, values) or NULL */
+	const char *actor;
+	int64_t expires_ms;      /* 0: brute_force gets now + 30 min, others never */
+	const char *incident_id; /* NULL */
+	int64_t now_ms;
+} kg_account_lock_req;
+
+/* Locks the account: the lock row, an audit entry, the official lock notice
+ * (ja+en) in the message center and an outbox mail — all in tx. lock_id_out
+ * (may be NULL) gets the new lock's id. KG_ENOTFOUND without such an
+ * account. */
+int kg_account_lock_apply(kg_tx *tx, const kg_config *cfg, const kg_account_lock_req *req,
+			  char lock_id_out[KG_STORE_ID_MAX], kg_err *err);
+
+/* Lifts one lock (kg_lock_can_lift decides), with audit entry, unlock notice
+ * and outbox mail, in tx. note (may be NULL) goes into the audit entry.
+ * reason_out (may be NULL) gets the lifted lock's reason. */
+int kg_account_lock_lift(kg_tx *tx, const kg_config *cfg, const char *account_id,
+			 const char *lock_id, enum kg_lift_method method, const char *actor,
+			 const char *note, int64_t now_ms, enum kg_lock_reason *reason_out,
+			 kg_err *err);
+
+/* Lifts (method expiry) every lock of the account whose time ran out, with
+ * audit and notice; *n (may be NULL) gets how many. In tx. */
+int kg_account_settle_expired(kg_tx *tx, const kg_config *cfg, const char *account_id,
+			      int64_t now_ms, size_t *n, kg_err *err);
+
+/* Active locks of the account, oldest first. In tx (read or write). */
+int kg_account_active_locks(kg_tx *tx, const char *account_id, int64_t now_ms,
+			    kg_lock_refs *out, kg_err *err);
+
+/* ---- login gate -----------------------------------------------------------*/
+enum kg_login_result {
+	KG_LOGIN_OK,            /* token is a customer token */
+	KG_LOGIN_DENIED,        /* wrong email or password: the same either way */
+	KG_LOGIN_LOCKED,        /* right password, locked: token is a lock ticket */
+	KG_LOGIN_TOTP_REQUIRED, /* right password, 2-step code needed */
+	KG_LOGIN_TOTP_INVALID,  /* right password, wrong 2-step code */
+	KG_LOGIN_THROTTLED,     /* too many failures from this IP for this login */
+};
+const char *kg_login_result_name(enum kg_login_result r);
+
+typedef struct kg_login_req {
+	const char *email;
+	const char *password;
+	const char *totp;        /* NULL when not given */
+	const char *ip;
+	const char *device_id, *country, *user_agent; /* may be NULL */
+	/* The credential to create for a customer token or lock ticket (made by
+	 * the caller, e.g. kg_token_new of http): its id and secret hash. */
+	const char *cred_id;
+	const uint8_t *cred_hash;
+	size_t cred_hash_len;
+	int64_t now_ms;
+} kg_login_req;
+
+typedef struct kg_login_answer {
+	enum kg_login_result result;
+	char account_id[KG_ID_MAX + 1]; /* OK, LOCKED, TOTP_*: the account */
+	int64_t expires_ms;             /* of the token / ticket */
+	enum kg_lock_kind kind;         /* LOCKED: misuse if any lock is misuse */
+	kg_lock_refs locks;             /* LOCKED */
+} kg_login_answer;
+
+/* The login gate. Returns 0 with *out filled (every result above), or a
+ * storage error. The password is verified (Argon2id) before anything about
+ * the account is revealed; an unknown email is verified against a dummy
+ * hash and counted like a known one. */
+int kg_account_login(kg_store *s, const kg_config *cfg, const kg_login_req *req,
+		     kg_login_answer *out, kg_err *err);
+
+/* Sets or replaces the password of an account (admin/CLI, account creation). */
+int kg_account_set_password(kg_store *s, const kg_config *cfg, const char *account_id,
+			    const char *password, const char *actor, kg_err *err);
+
+/* ---- password reset (S4) ----------------------------------------------------*/
+/* Starts a reset for email. Always 0 for any email (known or not), unless the
+ * store fails. For a known account (and not over the per-hour limit): a new
+ * 6-digit code (stored as an Argon2id hash), expiring after
+ * recovery.code_ttl_s with recovery.code_max_attempts tries; the mail with the
+ * code goes to the outbox and a notice (without the code) to the message
+ * center. */
+int kg_account_recovery_start(kg_store *s, const kg_config *cfg, const char *email,
+			      const char *ip, int64_t now_ms, kg_err *err);
+
+typedef struct kg_recovery_answer {
+	char account_id[KG_ID_MAX + 1];
+	kg_lock_refs lifted;        /* locks the reset lifted */
+	kg_lock_refs still_locked;  /* locks that stand (misuse, gift_card, ...) */
+} kg_recovery_answer;
+
+/* Finishes a reset: checks the code, sets the new password, lifts the locks
+ * whose reason policy.reset_lifts names, and notifies. Returns 0; KG_EINVAL
+ * (field "password") for a password the policy refuses; KG_EAUTH for any
+ * wrong, expired or used-up code and for an unknown email (one message). */
+int kg_account_recovery_finish(kg_store *s, const kg_config *cfg, const char *email,
+			       const char *code, const char *new_password, const char *ip,
+			       int64_t now_ms, kg_recovery_answer *out, kg_err *err);
+
+/* ---- 2-step verification ----------------------------------------------------*/
+/* Makes a new TOTP secret for the account (sealed with account.secret_key,
+ * not yet enabled). secret_b32 gets it in base32, uri the otpauth:// URI. */
+int kg_account_totp_enrol(kg_store *s, const kg_config *cfg, const char *account_id,
+			  char secret_b32[64], char uri[512], kg_err *err);
+/* Enables it when code is right (KG_EAUTH otherwise; counted). */
+int kg_account_totp_confirm(kg_store *s, const kg_config *cfg, const char *account_id,
+			    const char *code, const char *ip, kg_err *err);
+/* Disables it; code required unless actor is staff (code NULL). */
+int kg_account_totp_disable(kg_store *s, const kg_config *cfg, const char *account_id,
+			    const char *code, const char *actor, kg_err *err);
+/* In tx: KG_EAUTH unless code is the account's current code (enabled TOTP). */
+int kg_account_totp_check(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
+			  const char *code, int64_t now_ms, kg_err *err);
+
+/* ---- support cases (S3, S8) ------------------------------------------------*/
+enum kg_case_state {
+	KG_CASE_OPEN,
+	KG_CASE_WAITING_ON_CUSTOMER,
+	KG_CASE_IN_REVIEW,
+	KG_CASE_RESOLVED,
+	KG_CASE_STATE_COUNT
+};
+const char *kg_case_state_name(enum kg_case_state s);
+int kg_case_state_parse(const char *name, enum kg_case_state *out);
+/* 0 when from → to is allowed (open → waiting/in_review/resolved, waiting →
+ * in_review/resolved, in_review → waiting/resolved, resolved → open), else
+ * KG_ECONFLICT with err saying why. */
+int kg_case_transition_check(enum kg_case_state from, enum kg_case_state to, kg_err *err);
+
+/* Opens a case on account_id. A ticket may open only one unresolved case:
+ * with one already there, *existing is set and case_id_out gets its id. */
+int kg_account_case_open(kg_store *s, const kg_config *cfg, const char *account_id,
+			 const char *subject, const char *text, const char *actor,
+			 bool one_only, char case_id_out[KG_STORE_ID_MAX], bool *existing,
+			 kg_err *err);
+/* The account of a case (for role checks). KG_ENOTFOUND. */
+int kg_account_case_owner(kg_store *s, const char *case_id, char account_out[KG_ID_MAX + 1],
+			  kg_err *err);
+/* Adds a note; from the customer side a waiting_on_customer case goes back
+ * to in_review. */
+int kg_account_case_note(kg_store *s, const kg_config *cfg, const char *case_id,
+			 const char *text, const char *actor, bool from_customer, kg_err *err);
+/* Adds a document (type image/png, image/jpeg, application/pdf, text/plain;
+ * at most KG_DOCUMENT_MAX bytes, KG_DOCUMENTS_PER_CASE_MAX per case), stored
+ * with its SHA-256 (hex into sha256_hex). */
+int kg_account_case_document(kg_store *s, const kg_config *cfg, const char *case_id,
+			     const char *name, const char *content_type, const void *data,
+			     size_t len, const char *actor, bool from_customer,
+			     char sha256_hex[65], kg_err *err);
+/* Moves a case to a new state with a note; notifies the customer. */
+int kg_account_case_set_state(kg_store *s, const kg_config *cfg, const char *case_id,
+			      enum kg_case_state to, const char *note, const char *actor,
+			      const char *assignee, kg_err *err);
+
+typedef struct kg_case_view {
+	kg_case c;
+	kg_case_event *history;
+	size_t nhistory;
+	kg_case_document *docs;
+	size_t ndocs;
+	int64_t queue_position;    /* 0: not waiting for staff */
+	int64_t wait_estimate_s;   /* -1: no estimate yet */
+	size_t handled_sample;     /* resolved cases the estimate rests on */
+} kg_case_view;
+
+/* A case with its history, documents, queue position and wait estimate
+ * (position × mean handling time of the last 20 resolved cases). Strings in
+ * arena a. */
+int kg_account_case_view(kg_store *s, const char *case_id, kg_arena *a, kg_case_view *out,
+			 kg_err *err);
+
+/* ---- identity check (S5) ---------------------------------------------------*/
+typedef struct kg_identity_claim {
+	const char *name;
+	kg_address address;
+	const char *card_last4, *card_exp;
+	const char *email;
+	const char *totp;         /* required when the account has TOTP on */
+} kg_identity_claim;
+
+typedef struct kg_identity_answer {
+	bool pass;
+	bool blocked;             /* checks are blocked (no check was made) */
+	int64_t tries_left;
+	int64_t blocked_until_ms; /* when blocked */
+	int64_t unlock_until_ms;  /* when passed: the agent may unlock until */
+} kg_identity_answer;
+
+/* Checks the claim against the account of case_id. Every field is compared
+ * (normalised) every time; the answer never says which one failed. */
+int kg_account_identity_check(kg_store *s, const kg_config *cfg, const char *case_id,
+			      const char *agent_id, const kg_identity_claim *claim,
+			      kg_identity_answer *out, kg_err *err);
+
+/* Unlock by staff. Agent (admin false): only after this agent passed an
+ * identity check on the account in the last identity.unlock_window_s
+ * (KG_EFORBIDDEN otherwise). Admin: reason required. lock_id NULL: every
+ * active lock. lifted gets what was lifted. */
+int kg_account_unlock(kg_store *s, const kg_config *cfg, const char *account_id,
+		      const char *lock_id, bool admin, const char *staff_id,
+		      const char *reason, kg_lock_refs *lifted, kg_err *err);
+
+/* Lock by staff (agent or admin): kg_account_lock_apply in its own tx. */
+int kg_account_lock(kg_store *s, const kg_config *cfg, const kg_account_lock_req *req,
+		    char lock_id_out[KG_STORE_ID_MAX], kg_err *err);
 
 #endif

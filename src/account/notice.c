@@ -70,36 +70,36 @@ static const struct {
 			    "We removed a lock that a fault in our system placed by mistake. We apologise for the trouble."},
 };
 
-static const char *const title_ja[KG_NOTICE_KIND_COUNT] = {
-	[KG_NOTICE_LOCK] = "アカウントロックに関するお知らせ",
-	[KG_NOTICE_UNLOCK] = "アカウントロック解除のお知らせ",
-	[KG_NOTICE_RECOVERY_CODE] = "パスワード再設定用の確認コードを送信しました",
-	[KG_NOTICE_PASSWORD_RESET] = "パスワード再設定のお知らせ",
-	[KG_NOTICE_CASE_UPDATE] = "お問い合わせの状況について",
+static const char *const title_ja[KG_ACCOUNT_NOTICE_KIND_COUNT] = {
+	[KG_ACCOUNT_NOTICE_LOCK] = "アカウントロックに関するお知らせ",
+	[KG_ACCOUNT_NOTICE_UNLOCK] = "アカウントロック解除のお知らせ",
+	[KG_ACCOUNT_NOTICE_RECOVERY_CODE] = "パスワード再設定用の確認コードを送信しました",
+	[KG_ACCOUNT_NOTICE_PASSWORD_RESET] = "パスワード再設定のお知らせ",
+	[KG_ACCOUNT_NOTICE_CASE_UPDATE] = "お問い合わせの状況について",
 };
 
-static const char *const title_en[KG_NOTICE_KIND_COUNT] = {
-	[KG_NOTICE_LOCK] = "Notice about your account lock",
-	[KG_NOTICE_UNLOCK] = "Your account lock has been lifted",
-	[KG_NOTICE_RECOVERY_CODE] = "We sent you a password reset code",
-	[KG_NOTICE_PASSWORD_RESET] = "Your password was reset",
-	[KG_NOTICE_CASE_UPDATE] = "An update on your support case",
+static const char *const title_en[KG_ACCOUNT_NOTICE_KIND_COUNT] = {
+	[KG_ACCOUNT_NOTICE_LOCK] = "Notice about your account lock",
+	[KG_ACCOUNT_NOTICE_UNLOCK] = "Your account lock has been lifted",
+	[KG_ACCOUNT_NOTICE_RECOVERY_CODE] = "We sent you a password reset code",
+	[KG_ACCOUNT_NOTICE_PASSWORD_RESET] = "Your password was reset",
+	[KG_ACCOUNT_NOTICE_CASE_UPDATE] = "An update on your support case",
 };
 
-static const char *const kind_names[KG_NOTICE_KIND_COUNT] = {
-	[KG_NOTICE_LOCK] = "lock",
-	[KG_NOTICE_UNLOCK] = "unlock",
-	[KG_NOTICE_RECOVERY_CODE] = "recovery_code",
-	[KG_NOTICE_PASSWORD_RESET] = "password_reset",
-	[KG_NOTICE_CASE_UPDATE] = "case_update",
+static const char *const kind_names[KG_ACCOUNT_NOTICE_KIND_COUNT] = {
+	[KG_ACCOUNT_NOTICE_LOCK] = "lock",
+	[KG_ACCOUNT_NOTICE_UNLOCK] = "unlock",
+	[KG_ACCOUNT_NOTICE_RECOVERY_CODE] = "recovery_code",
+	[KG_ACCOUNT_NOTICE_PASSWORD_RESET] = "password_reset",
+	[KG_ACCOUNT_NOTICE_CASE_UPDATE] = "case_update",
 };
 
-const char *kg_notice_kind_name(enum kg_notice_kind k)
+const char *kg_account_notice_kind_name(enum kg_account_notice_kind k)
 {
-	return (unsigned)k < KG_NOTICE_KIND_COUNT ? kind_names[k] : NULL;
+	return (unsigned)k < KG_ACCOUNT_NOTICE_KIND_COUNT ? kind_names[k] : NULL;
 }
 
-void kg_notice_init(kg_notice *n)
+void kg_account_notice_init(kg_account_notice *n)
 {
 	kg_buf_init(&n->title_ja, MSG_MAX);
 	kg_buf_init(&n->body_ja, MSG_MAX);
@@ -107,7 +107,7 @@ void kg_notice_init(kg_notice *n)
 	kg_buf_init(&n->body_en, MSG_MAX);
 }
 
-void kg_notice_release(kg_notice *n)
+void kg_account_notice_release(kg_account_notice *n)
 {
 	kg_buf_release(&n->title_ja);
 	kg_buf_release(&n->body_ja);
@@ -115,7 +115,7 @@ void kg_notice_release(kg_notice *n)
 	kg_buf_release(&n->body_en);
 }
 
-static void lock_steps(kg_buf *ja, kg_buf *en, const kg_notice_ctx *c, int *rc)
+static void lock_steps(kg_buf *ja, kg_buf *en, const kg_account_notice_ctx *c, int *rc)
 {
 	char when[KG_TIME_STR_MAX];
 	if (c->reason == KG_LOCK_MISUSE) {
@@ -144,9 +144,9 @@ static void lock_steps(kg_buf *ja, kg_buf *en, const kg_notice_ctx *c, int *rc)
 			       "2-step verification code if you set one up) and then lift the lock.\n");
 }
 
-int kg_notice_render(kg_notice *n, enum kg_notice_kind kind, const kg_notice_ctx *c)
+int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind kind, const kg_account_notice_ctx *c)
 {
-	if ((unsigned)kind >= KG_NOTICE_KIND_COUNT)
+	if ((unsigned)kind >= KG_ACCOUNT_NOTICE_KIND_COUNT)
 		return KG_EINVAL;
 	kg_buf *ja = &n->body_ja, *en = &n->body_en;
 	kg_buf_reset(&n->title_ja);
@@ -162,14 +162,14 @@ int kg_notice_render(kg_notice *n, enum kg_notice_kind kind, const kg_notice_ctx
 	char when[KG_TIME_STR_MAX];
 	unsigned r = (unsigned)c->reason < KG_LOCK_REASON_COUNT ? (unsigned)c->reason : KG_LOCK_MANUAL;
 	switch (kind) {
-	case KG_NOTICE_LOCK:
+	case KG_ACCOUNT_NOTICE_LOCK:
 		rc |= kg_buf_printf(ja, "%s\n\n理由: %s\n\n今後の手続き:\n",
 				    kg_lock_login_message_ja(kg_lock_reason_kind(c->reason)), reason_text[r].ja);
 		rc |= kg_buf_printf(en, "%s\n\nReason: %s\n\nWhat to do next:\n",
 				    kg_lock_login_message_en(kg_lock_reason_kind(c->reason)), reason_text[r].en);
 		lock_steps(ja, en, c, &rc);
 		break;
-	case KG_NOTICE_UNLOCK: {
+	case KG_ACCOUNT_NOTICE_UNLOCK: {
 		unsigned m = (unsigned)c->method < KG_LIFT_METHOD_COUNT ? (unsigned)c->method : KG_LIFT_ADMIN;
 		rc |= kg_buf_printf(ja, "お客様のアカウントのロックを解除しました。%s\n\nロックの理由: %s\n\n"
 					"これまでどおりログインしてご利用いただけます。\n",
@@ -179,7 +179,7 @@ int kg_notice_render(kg_notice *n, enum kg_notice_kind kind, const kg_notice_ctx
 				    method_text[m].en, reason_text[r].en);
 		break;
 	}
-	case KG_NOTICE_RECOVERY_CODE:
+	case KG_ACCOUNT_NOTICE_RECOVERY_CODE:
 		kg_time_format(c->code_expires_ms, when);
 		rc |= kg_buf_printf(ja, "パスワード再設定のため、ご登録のメールアドレスに6桁の確認コードを送信しました。"
 					"コードの有効期限は %s (UTC) です。当社がお電話やメッセージでこのコードをお尋ねすることはありません。"
@@ -190,7 +190,7 @@ int kg_notice_render(kg_notice *n, enum kg_notice_kind kind, const kg_notice_ctx
 					"If you did not ask for it, ignore this message.\n",
 				    when);
 		break;
-	case KG_NOTICE_PASSWORD_RESET:
+	case KG_ACCOUNT_NOTICE_PASSWORD_RESET:
 		rc |= kg_buf_puts(ja, "お客様のアカウントのパスワードが再設定されました。\n");
 		rc |= kg_buf_puts(en, "The password of your account was reset.\n");
 		if (c->lifted && *c->lifted) {
@@ -200,7 +200,7 @@ int kg_notice_render(kg_notice *n, enum kg_notice_kind kind, const kg_notice_ctx
 		rc |= kg_buf_puts(ja, "お心当たりがない場合は、直ちにカスタマーサービスにお問い合わせください。\n");
 		rc |= kg_buf_puts(en, "If this was not you, contact customer service at once.\n");
 		break;
-	case KG_NOTICE_CASE_UPDATE:
+	case KG_ACCOUNT_NOTICE_CASE_UPDATE:
 		rc |= kg_buf_printf(ja, "お問い合わせ %s の状況が「%s」になりました。メッセージセンターで進捗をご確認いただけます。\n",
 				    c->case_id ? c->case_id : "", c->case_state ? c->case_state : "");
 		rc |= kg_buf_printf(en, "Your support case %s is now \"%s\". You can follow its progress in your message center.\n",

@@ -59,28 +59,6 @@ int kg_password_check(const char *pw, const char *field, kg_err *err)
 	return 0;
 }
 
-void kg_token_hash(const char *token, char hash_hex[KG_TOKEN_HASH_HEX])
-{
-	unsigned char h[32];
-	crypto_generichash(h, sizeof(h), (const unsigned char *)token, strlen(token), NULL, 0);
-	kg_hex(h, sizeof(h), hash_hex);
-}
-
-void kg_token_new(const char *prefix, char token[KG_TOKEN_MAX], char hash_hex[KG_TOKEN_HASH_HEX])
-{
-	unsigned char raw[32];
-	kg_random_bytes(raw, sizeof(raw));
-	size_t p = strlen(prefix);
-	if (p > 8)
-		p = 8;
-	memcpy(token, prefix, p);
-	token[p] = '_';
-	sodium_bin2base64(token + p + 1, KG_TOKEN_MAX - p - 1, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	sodium_memzero(raw, sizeof(raw));
-	kg_token_hash(token, hash_hex);
-}
-
 void kg_code_new(char code[7])
 {
 	kg_random_bytes(code, 1); /* makes sure libsodium is set up */

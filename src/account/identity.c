@@ -1,0 +1,120 @@
+/* The identity check of S5: an agent relays what the customer says; kagi
+ * compares it (normalised) with what is registered and answers only pass or
+ * fail and the tries left. Three failures block checks for 24 hours; a pass
+ * lets that agent unlock within 15 minutes. */
+#include "account/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct check_job {
+	const kg_config *cfg;
+	const char *case_id, *agent_id;
+	const kg_identity_claim *claim;
+	kg_identity_answer *out;
+};
+
+/* Every field is compared, whatever the others gave, so neither the answer
+ * nor its time says which one failed. */
+static bool claim_matches(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
+			  const kg_card *cards, size_t ncards, const kg_identity_claim *cl,
+			  int64_t now, kg_err *err)
+{
+	bool ok = true;
+	ok &= cl->name && kg_text_equal(cl->name, acc->name);
+	ok &= kg_address_equal(&cl->address, &acc->address);
+	ok &= cl->email && acc->email && kg_text_equal(cl->email, acc->email);
+	bool card = false;
+	for (size_t i = 0; i < ncards; i++) {
+		bool last4 = cl->card_last4 && kg_text_equal(cl->card_last4, cards[i].last4);
+		bool exp = cl->card_exp && kg_text_equal(cl->card_exp, cards[i].exp);
+		card |= last4 & exp;
+	}
+	ok &= card;
+	if (acc->totp_enabled) {
+		kg_err e2;
+		ok &= cl->totp && kg_account_totp_check(tx, cfg, acc, cl->totp, now, &e2) == 0;
+	}
+	(void)err;
+	return ok;
+}
+
+static int check_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct check_job *j = ctx;
+	kg_identity_answer *out = j->out;
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	int64_t now = kg_now_ms();
+	int64_t max = j->cfg->identity_max_failures;
+	kg_case c;
+	kg_account acc;
+	kg_identity_state st;
+	kg_card *cards = NULL;
+	size_t ncards = 0;
+	char actor[KG_ID_MAX + 16];
+	snprintf(actor, sizeof(actor), "agent:%s", j->agent_id);
+	int rc = kg_tx_case_get(tx, j->case_id, &c, &a, err);
+	if (rc || (rc = kg_tx_account_get(tx, c.account_id, &acc, &a, err)) ||
+	    (rc = kg_tx_card_list(tx, acc.id, &a, &cards, &ncards, err)))
+		goto cleanup;
+	rc = kg_tx_identity_get(tx, acc.id, &st, &a, err);
+	if (rc == KG_ENOTFOUND) {
+		kg_err_clear(err);
+		memset(&st, 0, sizeof(st));
+		rc = 0;
+	}
+	if (rc)
+		goto cleanup;
+	st.account_id = acc.id;
+	if (st.blocked_until_ms > now) {
+		out->blocked = true;
+		out->tries_left = 0;
+		out->blocked_until_ms = st.blocked_until_ms;
+		goto cleanup;
+	}
+	if (st.blocked_until_ms && st.blocked_until_ms <= now) {
+		st.blocked_until_ms = 0; /* the block ran out: a fresh set of tries */
+		st.failures = 0;
+	}
+	out->pass = claim_matches(tx, j->cfg, &acc, cards, ncards, j->claim, now, err);
+	if (out->pass) {
+		st.failures = 0;
+		st.passed_by = j->agent_id;
+		st.pass_until_ms = now + j->cfg->identity_unlock_window_s * 1000;
+		out->unlock_until_ms = st.pass_until_ms;
+		out->tries_left = max;
+	} else {
+		st.failures++;
+		st.passed_by = NULL;
+		st.pass_until_ms = 0;
+		if (st.failures >= max)
+			st.blocked_until_ms = now + j->cfg->identity_block_s * 1000;
+		out->tries_left = max - st.failures > 0 ? max - st.failures : 0;
+		out->blocked_until_ms = st.blocked_until_ms;
+	}
+	st.updated_ms = now;
+	if ((rc = kg_tx_identity_put(tx, &st, err)))
+		goto cleanup;
+	json_t *d = json_pack("{s:s, s:s, s:I}", "case", c.case_id, "result", out->pass ? "pass" : "fail",
+			      "tries_left", (json_int_t)out->tries_left);
+	if ((rc = kg_account_audit_tx(tx, acc.id, actor, "identity_check", d, now, err)))
+		goto cleanup;
+	kg_case_event ev = {0, now, actor, NULL,
+			    out->pass ? "identity check passed"
+				      : (st.blocked_until_ms ? "identity check failed; checks blocked"
+							      : "identity check failed")};
+	rc = kg_tx_case_history_append(tx, acc.id, c.case_id, &ev, NULL, err);
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_account_identity_check(kg_store *s, const kg_config *cfg, const char *case_id,
+			      const char *agent_id, const kg_identity_claim *claim,
+			      kg_identity_answer *out, kg_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	struct check_job j = {cfg, case_id, agent_id, claim, out};
+	return kg_store_write(s, check_job, &j, err);
+}

@@ -1,0 +1,45 @@
+/* Private to src/account: helpers shared by the module's files (notices,
+ * audit entries, policy bits). Nothing outside src/account includes it. */
+#ifndef KG_ACCOUNT_INTERNAL_H
+#define KG_ACCOUNT_INTERNAL_H
+
+#include <jansson.h>
+
+#include "account/account.h"
+
+/* Failure limits of the login gate and password reset (fixed windows). */
+#define KG_LOGIN_FAIL_MAX 10
+#define KG_LOGIN_FAIL_WINDOW_MS (15 * 60 * 1000)
+#define KG_TOTP_FAIL_MAX 5
+#define KG_TOTP_FAIL_WINDOW_MS (15 * 60 * 1000)
+#define KG_RECOVERY_START_MAX 5
+#define KG_RECOVERY_FAIL_MAX 10
+#define KG_RECOVERY_WINDOW_MS (60 * 60 * 1000)
+#define KG_CASE_HANDLING_SAMPLE 20
+
+/* Records one official notice about acc: the message-center entry (ja+en)
+ * and the outbox mail to acc->email, with the same Message-ID. secret
+ * (recovery code; may be NULL) goes only into the mail, never into the
+ * message center. In tx. */
+int kg_account_notify_tx(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
+			 enum kg_account_notice_kind kind, const kg_account_notice_ctx *ctx,
+			 const char *secret, kg_err *err);
+
+/* Appends an audit entry; detail is stolen (may be NULL). In tx. */
+int kg_account_audit_tx(kg_tx *tx, const char *account_id, const char *actor,
+			const char *action, json_t *detail, int64_t now_ms, kg_err *err);
+
+/* policy.reset_lifts as a bit set (0 when the value is bad: then nothing is
+ * lifted by reset, the safe side; the config check reports it). */
+uint32_t kg_account_reset_mask(const kg_config *cfg);
+
+/* A notice context with shop, name and time filled in. */
+kg_account_notice_ctx kg_account_notice_base(const kg_config *cfg, const kg_account *acc,
+					     int64_t now_ms);
+
+static inline int64_t kg_account_now(int64_t now_ms) { return now_ms ? now_ms : kg_now_ms(); }
+
+/* Copies s into a fixed buffer (truncating; always NUL-terminated). */
+void kg_account_copy(char *dst, size_t size, const char *s);
+
+#endif

@@ -1,0 +1,243 @@
+/* The lock lifecycle on the store: apply a lock, lift one, let expired ones
+ * go — each with its audit entry and official notice in one transaction. */
+#include "account/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *evidence_json(const char *evidence)
+{
+	if (!evidence || !*evidence)
+		return json_null();
+	json_t *j = json_loads(evidence, JSON_DECODE_ANY, NULL);
+	return j ? j : json_string(evidence);
+}
+
+int kg_account_lock_apply(kg_tx *tx, const kg_config *cfg, const kg_account_lock_req *req,
+			  char lock_id_out[KG_STORE_ID_MAX], kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_account acc;
+	int rc;
+	const char *reason = kg_lock_reason_name(req->reason);
+	if (!reason) {
+		rc = kg_err_field(err, KG_EINVAL, "reason", "unknown lock reason");
+		goto cleanup;
+	}
+	if ((rc = kg_tx_account_get(tx, req->account_id, &acc, &a, err)))
+		goto cleanup;
+	int64_t now = kg_account_now(req->now_ms);
+	int64_t expires = req->expires_ms;
+	if (!expires && req->reason == KG_LOCK_BRUTE_FORCE)
+		expires = now + (int64_t)KG_BRUTE_FORCE_LOCK_S * 1000;
+	enum kg_lock_kind kind = kg_lock_reason_kind(req->reason);
+	char id[KG_STORE_ID_MAX];
+	kg_store_new_id(id, "lk");
+	kg_lock l;
+	memset(&l, 0, sizeof(l));
+	l.account_id = acc.id;
+	l.lock_id = id;
+	l.reason = reason;
+	l.kind = kind == KG_LOCK_KIND_MISUSE ? "misuse" : "precaution";
+	l.evidence = req->evidence;
+	l.created_ms = now;
+	l.expires_ms = expires;
+	l.incident_id = req->incident_id;
+	if ((rc = kg_tx_lock_insert(tx, &l, err)))
+		goto cleanup;
+	json_t *d = json_pack("{s:s, s:s, s:s, s:o}", "lock", id, "reason", reason, "kind", l.kind,
+			      "evidence", evidence_json(req->evidence));
+	if (d && expires)
+		json_object_set_new(d, "expires_ms", json_integer(expires));
+	if (d && req->incident_id)
+		json_object_set_new(d, "incident", json_string(req->incident_id));
+	if ((rc = kg_account_audit_tx(tx, acc.id, req->actor, "lock", d, now, err)))
+		goto cleanup;
+	kg_account_notice_ctx c = kg_account_notice_base(cfg, &acc, now);
+	c.reason = req->reason;
+	c.expires_ms = expires;
+	c.reset_lifts = (kg_account_reset_mask(cfg) >> req->reason) & 1u;
+	if ((rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_LOCK, &c, NULL, err)))
+		goto cleanup;
+	if (lock_id_out)
+		kg_account_copy(lock_id_out, KG_STORE_ID_MAX, id);
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_account_lock_lift(kg_tx *tx, const kg_config *cfg, const char *account_id,
+			 const char *lock_id, enum kg_lift_method method, const char *actor,
+			 const char *note, int64_t now_ms, enum kg_lock_reason *reason_out,
+			 kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_account acc;
+	kg_lock l;
+	int64_t now = kg_account_now(now_ms);
+	int rc = kg_tx_account_get(tx, account_id, &acc, &a, err);
+	if (rc || (rc = kg_tx_lock_get(tx, account_id, lock_id, &l, &a, err)))
+		goto cleanup;
+	kg_lock_state st = {KG_LOCK_MANUAL, l.created_ms, l.expires_ms, 0};
+	if (kg_lock_reason_parse(l.reason, &st.reason)) {
+		rc = kg_err_set(err, KG_EINTERNAL, "lock %s has an unknown reason \"%s\"", lock_id,
+				l.reason);
+		goto cleanup;
+	}
+	if (!l.state || strcmp(l.state, "active")) {
+		rc = kg_err_set(err, KG_ECONFLICT, "lock %s is %s, not active", lock_id,
+				l.state ? l.state : "?");
+		goto cleanup;
+	}
+	if ((rc = kg_lock_can_lift(&st, method, kg_account_reset_mask(cfg), now, err)))
+		goto cleanup;
+	const char *mname = kg_lift_method_name(method);
+	if ((rc = kg_tx_lock_lift(tx, account_id, lock_id, now, actor, mname, err)))
+		goto cleanup;
+	json_t *d = json_pack("{s:s, s:s, s:s}", "lock", lock_id, "reason", l.reason, "method", mname);
+	if (d && note && *note)
+		json_object_set_new(d, "note", json_string(note));
+	if ((rc = kg_account_audit_tx(tx, account_id, actor, "unlock", d, now, err)))
+		goto cleanup;
+	kg_account_notice_ctx c = kg_account_notice_base(cfg, &acc, now);
+	c.reason = st.reason;
+	c.method = method;
+	if ((rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_UNLOCK, &c, NULL, err)))
+		goto cleanup;
+	if (reason_out)
+		*reason_out = st.reason;
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_account_settle_expired(kg_tx *tx, const kg_config *cfg, const char *account_id,
+			      int64_t now_ms, size_t *n_out, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_lock *locks = NULL;
+	size_t n = 0, lifted = 0;
+	int64_t now = kg_account_now(now_ms);
+	int rc = kg_tx_lock_list(tx, account_id, 0, &a, &locks, &n, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (!locks[i].state || strcmp(locks[i].state, "active") || !locks[i].expires_ms ||
+		    locks[i].expires_ms > now)
+			continue;
+		rc = kg_account_lock_lift(tx, cfg, account_id, locks[i].lock_id, KG_LIFT_EXPIRY,
+					  "system", NULL, now, NULL, err);
+		lifted += rc == 0;
+	}
+	if (n_out)
+		*n_out = lifted;
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_account_active_locks(kg_tx *tx, const char *account_id, int64_t now_ms,
+			    kg_lock_refs *out, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_lock *locks = NULL;
+	size_t n = 0;
+	out->n = 0;
+	int rc = kg_tx_lock_list_active(tx, account_id, kg_account_now(now_ms), &a, &locks, &n, err);
+	for (size_t i = 0; !rc && i < n && out->n < KG_ACCOUNT_LOCKS_MAX; i++) {
+		kg_lock_ref *r = &out->v[out->n];
+		if (kg_lock_reason_parse(locks[i].reason, &r->reason))
+			r->reason = KG_LOCK_MANUAL;
+		r->kind = kg_lock_reason_kind(r->reason);
+		r->expires_ms = locks[i].expires_ms;
+		kg_account_copy(r->id, sizeof(r->id), locks[i].lock_id);
+		out->n++;
+	}
+	kg_arena_release(&a);
+	return rc;
+}
+
+struct lock_job {
+	const kg_config *cfg;
+	const kg_account_lock_req *req;
+	char *id_out;
+};
+
+static int lock_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct lock_job *j = ctx;
+	return kg_account_lock_apply(tx, j->cfg, j->req, j->id_out, err);
+}
+
+int kg_account_lock(kg_store *s, const kg_config *cfg, const kg_account_lock_req *req,
+		    char lock_id_out[KG_STORE_ID_MAX], kg_err *err)
+{
+	struct lock_job j = {cfg, req, lock_id_out};
+	return kg_store_write(s, lock_job, &j, err);
+}
+
+struct unlock_job {
+	const kg_config *cfg;
+	const char *account_id, *lock_id, *staff_id, *reason;
+	bool admin;
+	kg_lock_refs *lifted;
+};
+
+static int unlock_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct unlock_job *j = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 1024);
+	int64_t now = kg_now_ms();
+	char actor[KG_ID_MAX + 16];
+	snprintf(actor, sizeof(actor), "%s:%s", j->admin ? "admin" : "agent", j->staff_id);
+	int rc = 0;
+	if (!j->admin) {
+		kg_identity_state st;
+		rc = kg_tx_identity_get(tx, j->account_id, &st, &a, err);
+		if (rc == KG_ENOTFOUND || (!rc && (!st.passed_by || strcmp(st.passed_by, j->staff_id) ||
+						   st.pass_until_ms <= now))) {
+			rc = kg_err_set(err, KG_EFORBIDDEN,
+					"an agent may unlock only within %lld minutes after passing an "
+					"identity check on this account",
+					(long long)(j->cfg->identity_unlock_window_s / 60));
+			goto cleanup;
+		}
+		if (rc)
+			goto cleanup;
+	}
+	kg_lock_refs active;
+	if ((rc = kg_account_active_locks(tx, j->account_id, now, &active, err)))
+		goto cleanup;
+	j->lifted->n = 0;
+	size_t matched = 0;
+	for (size_t i = 0; i < active.n; i++) {
+		if (j->lock_id && strcmp(j->lock_id, active.v[i].id))
+			continue;
+		matched++;
+		rc = kg_account_lock_lift(tx, j->cfg, j->account_id, active.v[i].id,
+					  j->admin ? KG_LIFT_ADMIN : KG_LIFT_SUPPORT, actor, j->reason,
+					  now, NULL, err);
+		if (rc)
+			goto cleanup;
+		j->lifted->v[j->lifted->n++] = active.v[i];
+	}
+	if (!matched)
+		rc = j->lock_id ? kg_err_field(err, KG_ENOTFOUND, "lock", "no active lock %s on this account",
+					      j->lock_id)
+				: kg_err_set(err, KG_ECONFLICT, "the account has no active lock");
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_account_unlock(kg_store *s, const kg_config *cfg, const char *account_id,
+		      const char *lock_id, bool admin, const char *staff_id,
+		      const char *reason, kg_lock_refs *lifted, kg_err *err)
+{
+	if (admin && (!reason || !*reason))
+		return kg_err_field(err, KG_EINVAL, "reason", "an admin unlock needs a reason");
+	struct unlock_job j = {cfg, account_id, lock_id, staff_id, reason, admin, lifted};
+	return kg_store_write(s, unlock_job, &j, err);
+}

@@ -1,0 +1,224 @@
+/* The login gate (S1): password first (Argon2id, also for unknown emails
+ * against a dummy hash), then locks, then the 2-step code; failures counted
+ * per account+IP. Not here: HTTP, or deciding a brute-force lock (risk). */
+#include "account/internal.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const result_names[] = {
+	[KG_LOGIN_OK] = "ok",
+	[KG_LOGIN_DENIED] = "denied",
+	[KG_LOGIN_LOCKED] = "locked",
+	[KG_LOGIN_TOTP_REQUIRED] = "totp_required",
+	[KG_LOGIN_TOTP_INVALID] = "totp_invalid",
+	[KG_LOGIN_THROTTLED] = "throttled",
+};
+
+const char *kg_login_result_name(enum kg_login_result r)
+{
+	return (unsigned)r < KG_ARRAY_LEN(result_names) ? result_names[r] : "?";
+}
+
+/* The counter key of an email that names no account: a hash, so unknown
+ * and known emails are counted (and throttled) alike. */
+static void pseudo_id(const char *email, char out[KG_ID_MAX + 1])
+{
+	unsigned char h[16];
+	char lower[KG_EMAIL_MAX + 1];
+	size_t n = strlen(email);
+	if (n > KG_EMAIL_MAX)
+		n = KG_EMAIL_MAX;
+	for (size_t i = 0; i < n; i++)
+		lower[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] + 32) : email[i];
+	crypto_generichash(h, sizeof(h), (const unsigned char *)lower, n, NULL, 0);
+	char hex[33];
+	snprintf(out, KG_ID_MAX + 1, "?%s", kg_hex(h, sizeof(h), hex));
+}
+
+/* The single place where login outcomes reach the risk engine (design.md
+ * event `login`): once src/risk offers a public entry point for account
+ * events, call it here. Until then, logins are only counted here. */
+static void feed_risk(const kg_login_req *req, const char *account_id, bool success)
+{
+	(void)req;
+	(void)account_id;
+	(void)success;
+}
+
+struct login_read {
+	kg_arena *a;
+	const char *email;
+	kg_account acc;
+	bool known;
+	const char *counter_id;
+	const char *ip;
+	int64_t now;
+	int64_t fails;
+};
+
+static int login_read(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct login_read *r = ctx;
+	int rc = kg_tx_account_get_by_email(tx, r->email, &r->acc, r->a, err);
+	if (rc && rc != KG_ENOTFOUND)
+		return rc;
+	r->known = rc == 0;
+	if (r->known)
+		r->counter_id = r->acc.id;
+	kg_err_clear(err);
+	return kg_tx_counter_get(tx, r->counter_id, "login_fail", r->ip, KG_LOGIN_FAIL_WINDOW_MS,
+				 r->now, &r->fails, err);
+}
+
+struct login_write {
+	const kg_config *cfg;
+	const kg_login_req *req;
+	struct login_read *r;
+	bool pw_ok;
+	kg_login_answer *out;
+};
+
+static int issue(kg_tx *tx, struct login_write *w, const char *role, int64_t ttl_s, kg_err *err)
+{
+	kg_credential c;
+	memset(&c, 0, sizeof(c));
+	c.id = w->req->cred_id;
+	c.secret_hash = w->req->cred_hash;
+	c.secret_hash_len = w->req->cred_hash_len;
+	c.role = role;
+	c.account_id = w->r->acc.id;
+	c.expires_ms = w->r->now + ttl_s * 1000;
+	c.label = "login";
+	c.created_ms = w->r->now;
+	w->out->expires_ms = c.expires_ms;
+	return kg_tx_credential_insert(tx, &c, err);
+}
+
+static int login_write(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct login_write *w = ctx;
+	struct login_read *r = w->r;
+	const char *ip = r->ip;
+	int64_t now = r->now, count = 0;
+	kg_login_answer *out = w->out;
+	if (!w->pw_ok) {
+		out->result = KG_LOGIN_DENIED;
+		return kg_tx_counter_hit(tx, r->counter_id, "login_fail", ip, KG_LOGIN_FAIL_WINDOW_MS,
+					 now, &count, err);
+	}
+	kg_account_copy(out->account_id, sizeof(out->account_id), r->acc.id);
+	int rc = kg_account_settle_expired(tx, w->cfg, r->acc.id, now, NULL, err);
+	if (rc || (rc = kg_account_active_locks(tx, r->acc.id, now, &out->locks, err)))
+		return rc;
+	if (out->locks.n > 0) {
+		out->result = KG_LOGIN_LOCKED;
+		out->kind = KG_LOCK_KIND_PRECAUTION;
+		for (size_t i = 0; i < out->locks.n; i++)
+			if (out->locks.v[i].kind == KG_LOCK_KIND_MISUSE)
+				out->kind = KG_LOCK_KIND_MISUSE;
+		if ((rc = issue(tx, w, "ticket", w->cfg->lock_ticket_ttl_s, err)))
+			return rc;
+		return kg_account_audit_tx(tx, r->acc.id, "customer", "lock_ticket",
+					   json_pack("{s:s, s:s}", "ticket", w->req->cred_id, "ip", ip),
+					   now, err);
+	}
+	if (r->acc.totp_enabled) {
+		if (!w->req->totp || !*w->req->totp) {
+			out->result = KG_LOGIN_TOTP_REQUIRED;
+			return 0;
+		}
+		if ((rc = kg_tx_counter_get(tx, r->acc.id, "totp_fail", ip, KG_TOTP_FAIL_WINDOW_MS, now,
+					    &count, err)))
+			return rc;
+		if (count >= KG_TOTP_FAIL_MAX) {
+			out->result = KG_LOGIN_THROTTLED;
+			return 0;
+		}
+		rc = kg_account_totp_check(tx, w->cfg, &r->acc, w->req->totp, now, err);
+		if (rc == KG_EAUTH) {
+			kg_err_clear(err);
+			out->result = KG_LOGIN_TOTP_INVALID;
+			return kg_tx_counter_hit(tx, r->acc.id, "totp_fail", ip, KG_TOTP_FAIL_WINDOW_MS,
+						 now, &count, err);
+		}
+		if (rc)
+			return rc;
+		if ((rc = kg_tx_counter_reset(tx, r->acc.id, "totp_fail", ip, err)))
+			return rc;
+	}
+	out->result = KG_LOGIN_OK;
+	if ((rc = issue(tx, w, "customer", w->cfg->customer_token_ttl_s, err)))
+		return rc;
+	return kg_tx_counter_reset(tx, r->acc.id, "login_fail", ip, err);
+}
+
+int kg_account_login(kg_store *s, const kg_config *cfg, const kg_login_req *req,
+		     kg_login_answer *out, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	memset(out, 0, sizeof(*out));
+	char pseudo[KG_ID_MAX + 1];
+	const char *email = req->email ? req->email : "";
+	const char *password = req->password ? req->password : "";
+	pseudo_id(email, pseudo);
+	struct login_read r = {.a = &a, .email = email, .counter_id = pseudo,
+			       .ip = req->ip ? req->ip : "", .now = kg_account_now(req->now_ms)};
+	int rc = kg_store_read(s, login_read, &r, err);
+	if (rc)
+		goto cleanup;
+	if (r.fails >= KG_LOGIN_FAIL_MAX) {
+		out->result = KG_LOGIN_THROTTLED;
+		goto cleanup;
+	}
+	/* The slow hash runs outside any store transaction, and always runs:
+	 * an unknown email costs what a known one does. */
+	const char *hash = r.known && r.acc.password_hash && *r.acc.password_hash
+				   ? r.acc.password_hash
+				   : kg_password_dummy_hash(cfg->argon2_ops, cfg->argon2_mem_kib);
+	bool ok = kg_password_verify(hash, password, strlen(password));
+	struct login_write w = {cfg, req, &r, ok && r.known && r.acc.password_hash, out};
+	rc = kg_store_write(s, login_write, &w, err);
+	if (!rc && r.known)
+		feed_risk(req, r.acc.id, out->result == KG_LOGIN_OK);
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
+struct setpw_job {
+	const char *account_id, *hash, *actor;
+};
+
+static int setpw_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct setpw_job *j = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 2048);
+	kg_account acc;
+	int rc = kg_tx_account_get(tx, j->account_id, &acc, &a, err);
+	if (!rc) {
+		acc.password_hash = j->hash;
+		acc.updated_ms = 0;
+		rc = kg_tx_account_update(tx, &acc, err);
+	}
+	if (!rc)
+		rc = kg_account_audit_tx(tx, j->account_id, j->actor, "password_set",
+					 json_pack("{s:s}", "via", "staff"), kg_now_ms(), err);
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_account_set_password(kg_store *s, const kg_config *cfg, const char *account_id,
+			    const char *password, const char *actor, kg_err *err)
+{
+	char hash[KG_PWHASH_MAX];
+	int rc = kg_password_check(password, "password", err);
+	if (rc || (rc = kg_password_hash(password, strlen(password), cfg->argon2_ops,
+					 cfg->argon2_mem_kib, hash, err)))
+		return rc;
+	struct setpw_job j = {account_id, hash, actor};
+	return kg_store_write(s, setpw_job, &j, err);
+}

@@ -1,0 +1,154 @@
+/* 2-step verification on the store: enrol (a sealed secret), confirm,
+ * disable, and the check used by the login gate and the identity check. */
+#include "account/internal.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Opens the sealed secret of acc into raw (KG_TOTP_SECRET_BYTES). */
+static int open_secret(const kg_config *cfg, const kg_account *acc,
+		       uint8_t raw[KG_TOTP_SECRET_BYTES], kg_err *err)
+{
+	if (!acc->totp_secret || !acc->totp_secret_len)
+		return kg_err_set(err, KG_ECONFLICT, "2-step verification is not enrolled");
+	kg_buf hex = KG_BUF_INIT(1024), plain = KG_BUF_INIT(1024);
+	int rc = kg_buf_append(&hex, acc->totp_secret, acc->totp_secret_len);
+	if (!rc)
+		rc = kg_account_unseal(cfg->account_secret_key, hex.data, &plain, err);
+	if (!rc && plain.len != KG_TOTP_SECRET_BYTES)
+		rc = kg_err_set(err, KG_EINTERNAL, "stored 2-step secret has the wrong size");
+	if (!rc)
+		memcpy(raw, plain.data, KG_TOTP_SECRET_BYTES);
+	if (plain.data)
+		sodium_memzero(plain.data, plain.len);
+	kg_buf_release(&hex);
+	kg_buf_release(&plain);
+	return rc;
+}
+
+int kg_account_totp_check(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
+			  const char *code, int64_t now_ms, kg_err *err)
+{
+	uint8_t raw[KG_TOTP_SECRET_BYTES];
+	int rc = open_secret(cfg, acc, raw, err);
+	if (rc)
+		return rc;
+	rc = kg_totp_verify(raw, sizeof(raw), code, kg_account_now(now_ms) / 1000, NULL);
+	sodium_memzero(raw, sizeof(raw));
+	return rc ? kg_err_field(err, KG_EAUTH, "code", "the 2-step code is wrong") : 0;
+}
+
+struct enrol_job {
+	const kg_config *cfg;
+	const char *account_id;
+	const char *sealed;
+	const char *code, *ip, *actor;
+	enum { ENROL, CONFIRM, DISABLE } op;
+	bool wrong; /* the code was wrong (the failure is counted) */
+};
+
+static int enrol_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct enrol_job *j = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 2048);
+	kg_account acc;
+	int64_t now = kg_now_ms(), count = 0;
+	const char *action = "totp_enrol";
+	int rc = kg_tx_account_get(tx, j->account_id, &acc, &a, err);
+	if (rc)
+		goto cleanup;
+	if (j->op == ENROL) {
+		if (acc.totp_enabled) {
+			rc = kg_err_set(err, KG_ECONFLICT, "2-step verification is already on; disable it first");
+			goto cleanup;
+		}
+		acc.totp_secret = (const uint8_t *)j->sealed;
+		acc.totp_secret_len = strlen(j->sealed);
+	} else {
+		if (j->code) {
+			if ((rc = kg_tx_counter_get(tx, acc.id, "totp_fail", j->ip, KG_TOTP_FAIL_WINDOW_MS, now,
+						    &count, err)))
+				goto cleanup;
+			if (count >= KG_TOTP_FAIL_MAX) {
+				rc = kg_err_set(err, KG_EBUSY, "too many wrong 2-step codes; try again later");
+				goto cleanup;
+			}
+			rc = kg_account_totp_check(tx, j->cfg, &acc, j->code, now, err);
+			if (rc == KG_EAUTH) {
+				kg_tx_counter_hit(tx, acc.id, "totp_fail", j->ip, KG_TOTP_FAIL_WINDOW_MS, now,
+						  &count, NULL);
+				/* keep the count: a job's error would roll it back */
+				rc = 0;
+				j->wrong = true;
+				goto cleanup;
+			}
+			if (rc)
+				goto cleanup;
+		}
+		if (j->op == CONFIRM) {
+			if (acc.totp_enabled) {
+				rc = kg_err_set(err, KG_ECONFLICT, "2-step verification is already on");
+				goto cleanup;
+			}
+			acc.totp_enabled = true;
+			action = "totp_on";
+		} else {
+			acc.totp_enabled = false;
+			acc.totp_secret = NULL;
+			acc.totp_secret_len = 0;
+			action = "totp_off";
+		}
+	}
+	acc.updated_ms = now;
+	if ((rc = kg_tx_account_update(tx, &acc, err)))
+		goto cleanup;
+	rc = kg_account_audit_tx(tx, acc.id, j->actor, action, NULL, now, err);
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
+static int run(kg_store *s, struct enrol_job *j, kg_err *err)
+{
+	int rc = kg_store_write(s, enrol_job, j, err);
+	if (!rc && j->wrong)
+		return kg_err_field(err, KG_EAUTH, "code", "the 2-step code is wrong");
+	return rc;
+}
+
+int kg_account_totp_enrol(kg_store *s, const kg_config *cfg, const char *account_id,
+			  char secret_b32[64], char uri[512], kg_err *err)
+{
+	uint8_t raw[KG_TOTP_SECRET_BYTES];
+	kg_buf sealed = KG_BUF_INIT(1024);
+	kg_random_bytes(raw, sizeof(raw));
+	int rc = kg_account_seal(cfg->account_secret_key, raw, sizeof(raw), &sealed, err);
+	if (!rc)
+		rc = kg_base32_encode(raw, sizeof(raw), secret_b32, 64);
+	sodium_memzero(raw, sizeof(raw));
+	if (!rc) {
+		struct enrol_job j = {cfg, account_id, sealed.data, NULL, "", "customer", ENROL, false};
+		rc = run(s, &j, err);
+	}
+	if (!rc && snprintf(uri, 512, "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=6&period=30",
+			 cfg->shop_name, account_id, secret_b32, cfg->shop_name) >= 512)
+		uri[0] = '\0'; /* a shop name that long: the secret alone must do */
+	kg_buf_release(&sealed);
+	return rc;
+}
+
+int kg_account_totp_confirm(kg_store *s, const kg_config *cfg, const char *account_id,
+			    const char *code, const char *ip, kg_err *err)
+{
+	struct enrol_job j = {cfg, account_id, NULL, code ? code : "", ip ? ip : "", "customer", CONFIRM, false};
+	return run(s, &j, err);
+}
+
+int kg_account_totp_disable(kg_store *s, const kg_config *cfg, const char *account_id,
+			    const char *code, const char *actor, kg_err *err)
+{
+	struct enrol_job j = {cfg, account_id, NULL, code, "", actor ? actor : "customer", DISABLE, false};
+	return run(s, &j, err);
+}
