@@ -138,7 +138,7 @@ bool kg_password_verify(const char *hash, const char *pw, size_t len);
 /* A hash of a password nobody knows, with the same parameters, so that an
  * unknown account costs the same time as a wrong password. Computed once. */
 const char *kg_password_dummy_hash(int64_t ops, int64_t mem_kib);
-/* Password policy: 10..KG_PASSWORD_MAX bytes. 0 or KG_EINVAL naming field. */
+/* Password policy: 8..KG_PASSWORD_MAX bytes. 0 or KG_EINVAL naming field. */
 int kg_password_check(const char *pw, const char *field, kg_err *err);
 
 /* A uniformly random 6-digit code "000000".."999999". */

@@ -51,8 +51,8 @@ int kg_password_check(const char *pw, const char *field, kg_err *err)
 	if (!pw)
 		return kg_err_field(err, KG_EINVAL, field, "a password is required");
 	size_t n = strlen(pw);
-	if (n < 10)
-		return kg_err_field(err, KG_EINVAL, field, "the password must have at least 10 characters");
+	if (n < 8)
+		return kg_err_field(err, KG_EINVAL, field, "the password must have at least 8 characters");
 	if (n > KG_PASSWORD_MAX)
 		return kg_err_field(err, KG_EINVAL, field, "the password must have at most %d bytes",
 				    KG_PASSWORD_MAX);
