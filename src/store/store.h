@@ -477,4 +477,122 @@ int kg_tx_list_values(kg_tx *tx, const char *name, kg_arena *a,
  * operations are added below by their modules, following the recipe at
  * the top of this file. */
 
+/* ---- cases (support cases, their history and documents) -------------------
+ * States: "open", "waiting_on_customer", "in_review", "resolved". A case id
+ * is unique over all accounts (kg_store_new_id). */
+typedef struct kg_case {
+	const char *account_id;
+	const char *case_id;
+	const char *state;
+	const char *subject;
+	const char *body;        /* the customer's first text */
+	const char *contact;     /* who opened it: "ticket", "customer", "agent:<id>" */
+	const char *lock_id;     /* the lock it is about; NULL */
+	const char *assignee;    /* credential id of the agent; NULL */
+	int64_t created_ms;      /* 0 on insert: now */
+	int64_t updated_ms;      /* 0 on insert: now */
+} kg_case;
+
+typedef struct kg_case_event {
+	int64_t seq;             /* 1, 2, ... per case; set by append */
+	int64_t ts_ms;           /* 0 on append: now */
+	const char *actor;
+	const char *state;       /* the state after this event; NULL: unchanged */
+	const char *note;
+} kg_case_event;
+
+typedef struct kg_case_document {
+	const char *account_id;
+	const char *case_id;
+	const char *doc_id;      /* NULL on add: a new id (not reported back) */
+	const char *name;
+	const char *content_type;
+	uint8_t sha256[32];
+	const uint8_t *bytes;    /* NULL in lists */
+	size_t len;
+	int64_t created_ms;      /* 0 on add: now */
+} kg_case_document;
+
+/* KG_ECONFLICT if the case id exists. */
+int kg_tx_case_insert(kg_tx *tx, const kg_case *c, kg_err *err);
+/* By case id alone (any account). KG_ENOTFOUND. */
+int kg_tx_case_get(kg_tx *tx, const char *case_id, kg_case *out, kg_arena *a,
+		   kg_err *err);
+/* Sets state (NULL: unchanged) and assignee (NULL: unchanged), updated_ms.
+ * KG_ENOTFOUND. */
+int kg_tx_case_update(kg_tx *tx, const char *account_id, const char *case_id,
+		      const char *state, const char *assignee, int64_t now_ms,
+		      kg_err *err);
+/* Cases of account_id (NULL: all) in state (NULL: any), oldest first, at
+ * most limit (0: all). */
+int kg_tx_case_list(kg_tx *tx, const char *account_id, const char *state,
+		    size_t limit, kg_arena *a, kg_case **out, size_t *n, kg_err *err);
+/* Appends to the history; *seq_out (may be NULL) gets its seq. */
+int kg_tx_case_history_append(kg_tx *tx, const char *account_id, const char *case_id,
+			      const kg_case_event *ev, int64_t *seq_out, kg_err *err);
+/* The whole history, oldest first. */
+int kg_tx_case_history_list(kg_tx *tx, const char *account_id, const char *case_id,
+			    kg_arena *a, kg_case_event **out, size_t *n, kg_err *err);
+int kg_tx_case_document_add(kg_tx *tx, const kg_case_document *d, kg_err *err);
+/* Documents without their bytes (len is set), oldest first. */
+int kg_tx_case_document_list(kg_tx *tx, const char *account_id, const char *case_id,
+			     kg_arena *a, kg_case_document **out, size_t *n,
+			     kg_err *err);
+/* 1-based position of case_id among the cases waiting for staff (states open
+ * and in_review, oldest first); 0 when it is not waiting for staff. */
+int kg_tx_case_queue_position(kg_tx *tx, const char *account_id, const char *case_id,
+			      int64_t *pos, kg_err *err);
+/* Mean time from opening to resolution of the last `limit` resolved cases
+ * (*n of them; *mean_ms 0 when none). */
+int kg_tx_case_handling_time(kg_tx *tx, size_t limit, int64_t *mean_ms, size_t *n,
+			     kg_err *err);
+
+/* ---- checks: one-time codes, failure counters, identity-check state -------*/
+typedef struct kg_code_rec {
+	const char *account_id;
+	const char *purpose;      /* "password_reset", ... */
+	const char *code_hash;    /* Argon2id string; never the code */
+	int64_t expires_ms;
+	int64_t attempts_left;
+	int64_t created_ms;       /* 0 on put: now */
+} kg_code_rec;
+
+/* Inserts or replaces the code of (account, purpose). */
+int kg_tx_code_put(kg_tx *tx, const kg_code_rec *c, kg_err *err);
+/* KG_ENOTFOUND. */
+int kg_tx_code_get(kg_tx *tx, const char *account_id, const char *purpose,
+		   kg_code_rec *out, kg_arena *a, kg_err *err);
+int kg_tx_code_set_attempts(kg_tx *tx, const char *account_id, const char *purpose,
+			    int64_t attempts_left, kg_err *err);
+/* Deleting a missing code is not an error. */
+int kg_tx_code_delete(kg_tx *tx, const char *account_id, const char *purpose,
+		      kg_err *err);
+
+/* Fixed-window counters: a counter older than window_ms starts again at 0.
+ * account_id may be any key (also a pseudo id for an unknown account). */
+int kg_tx_counter_hit(kg_tx *tx, const char *account_id, const char *kind,
+		      const char *key, int64_t window_ms, int64_t now_ms,
+		      int64_t *count_out, kg_err *err);
+/* The current count (0 when none or the window has passed). */
+int kg_tx_counter_get(kg_tx *tx, const char *account_id, const char *kind,
+		      const char *key, int64_t window_ms, int64_t now_ms,
+		      int64_t *count_out, kg_err *err);
+int kg_tx_counter_reset(kg_tx *tx, const char *account_id, const char *kind,
+			const char *key, kg_err *err);
+
+typedef struct kg_identity_state {
+	const char *account_id;
+	int64_t failures;
+	int64_t blocked_until_ms;  /* 0: not blocked */
+	const char *passed_by;     /* credential id of the agent who passed; NULL */
+	int64_t pass_until_ms;
+	int64_t updated_ms;        /* 0 on put: now */
+} kg_identity_state;
+
+/* KG_ENOTFOUND when the account has no identity-check state yet. */
+int kg_tx_identity_get(kg_tx *tx, const char *account_id, kg_identity_state *out,
+		       kg_arena *a, kg_err *err);
+/* Inserts or replaces. */
+int kg_tx_identity_put(kg_tx *tx, const kg_identity_state *st, kg_err *err);
+
 #endif

@@ -113,6 +113,41 @@ struct kg_store_notify_ops {
 };
 
 /* (new domains: add `struct kg_store_<domain>_ops` here) */
+struct kg_store_cases_ops {
+	int (*insert)(kg_tx *, const kg_case *, kg_err *);
+	int (*get)(kg_tx *, const char *, kg_case *, kg_arena *, kg_err *);
+	int (*update)(kg_tx *, const char *, const char *, const char *, const char *, int64_t,
+		      kg_err *);
+	int (*list)(kg_tx *, const char *, const char *, size_t, kg_arena *, kg_case **, size_t *,
+		    kg_err *);
+	int (*history_append)(kg_tx *, const char *, const char *, const kg_case_event *,
+			      int64_t *, kg_err *);
+	int (*history_list)(kg_tx *, const char *, const char *, kg_arena *, kg_case_event **,
+			    size_t *, kg_err *);
+	int (*document_add)(kg_tx *, const kg_case_document *, kg_err *);
+	int (*document_list)(kg_tx *, const char *, const char *, kg_arena *,
+			     kg_case_document **, size_t *, kg_err *);
+	int (*queue_position)(kg_tx *, const char *, const char *, int64_t *, kg_err *);
+	int (*handling_time)(kg_tx *, size_t, int64_t *, size_t *, kg_err *);
+};
+
+struct kg_store_checks_ops {
+	int (*code_put)(kg_tx *, const kg_code_rec *, kg_err *);
+	int (*code_get)(kg_tx *, const char *, const char *, kg_code_rec *, kg_arena *, kg_err *);
+	int (*code_set_attempts)(kg_tx *, const char *, const char *, int64_t, kg_err *);
+	int (*code_delete)(kg_tx *, const char *, const char *, kg_err *);
+	int (*counter_hit)(kg_tx *, const char *, const char *, const char *, int64_t, int64_t,
+			   int64_t *, kg_err *);
+	int (*counter_get)(kg_tx *, const char *, const char *, const char *, int64_t, int64_t,
+			   int64_t *, kg_err *);
+	int (*counter_reset)(kg_tx *, const char *, const char *, const char *, kg_err *);
+	int (*identity_get)(kg_tx *, const char *, kg_identity_state *, kg_arena *, kg_err *);
+	int (*identity_put)(kg_tx *, const kg_identity_state *, kg_err *);
+};
+
+extern const struct kg_store_cases_ops kg_sqlite_cases_ops;
+extern const struct kg_store_checks_ops kg_sqlite_checks_ops;
+
 
 extern const struct kg_store_accounts_ops kg_sqlite_accounts_ops;
 extern const struct kg_store_events_ops kg_sqlite_events_ops;
