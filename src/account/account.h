@@ -69,14 +69,15 @@ int kg_lock_can_lift(const kg_lock_state *l, enum kg_lift_method method,
 		     uint32_t reset_mask, int64_t now_ms, kg_err *err);
 
 /* ---- official notices (S1, S6, S7) ----------------------------------------
- * Every notice is written in Japanese and English, greets the registered
- * name, names the specific reason in plain words and the next steps, and
- * ends with the current year. The texts are the shop's official wording. */
+ * Every notice is bilingual, Japanese and English (the account's language
+ * first), rendered from notify's templates (the shop's official wording:
+ * registered name, the specific reason in plain words, next steps, the
+ * current year); one message-center entry and one mail per notice. */
 enum kg_account_notice_kind {
 	KG_ACCOUNT_NOTICE_LOCK,          /* 「アカウントロックに関するお知らせ」 */
 	KG_ACCOUNT_NOTICE_UNLOCK,
-	KG_ACCOUNT_NOTICE_RECOVERY_CODE, /* a code was sent (the message center entry
-	                          * never holds the code itself) */
+	KG_ACCOUNT_NOTICE_RECOVERY_CODE, /* the mail holds the code; the message
+	                                  * center copy shows ****** */
 	KG_ACCOUNT_NOTICE_PASSWORD_RESET,/* password changed; which locks it lifted */
 	KG_ACCOUNT_NOTICE_CASE_UPDATE,
 	KG_ACCOUNT_NOTICE_KIND_COUNT
@@ -85,26 +86,33 @@ enum kg_account_notice_kind {
 typedef struct kg_account_notice_ctx {
 	const char *shop;          /* shop.name */
 	const char *name;          /* registered name */
+	const char *lang;          /* the account's language: "en" puts English first */
 	int64_t now_ms;            /* its year goes in the footer */
 	enum kg_lock_reason reason;/* LOCK, UNLOCK */
-	int64_t expires_ms;        /* LOCK of an expiring reason; 0 otherwise */
-	bool reset_lifts;          /* LOCK: does a password reset lift it */
+	const char *lock_id;       /* LOCK, UNLOCK */
 	enum kg_lift_method method;/* UNLOCK */
-	const char *lifted;        /* PASSWORD_RESET: "compromised, brute_force"
-	                            * or "" when none */
-	int64_t code_expires_ms;   /* RECOVERY_CODE */
+	const char *code;          /* RECOVERY_CODE */
+	const char *lifted;        /* PASSWORD_RESET: "compromised, brute_force" or "" */
 	const char *case_id;       /* CASE_UPDATE */
 	const char *case_state;    /* CASE_UPDATE */
+	const char *note;          /* CASE_UPDATE, may be NULL */
+	int64_t queue_position;    /* CASE_UPDATE, 0: none */
 } kg_account_notice_ctx;
 
+/* A bilingual notice. */
 typedef struct kg_account_notice {
-	kg_buf title_ja, body_ja, title_en, body_en;
+	kg_buf subject, text, html;
 } kg_account_notice;
 
 void kg_account_notice_init(kg_account_notice *n);
 void kg_account_notice_release(kg_account_notice *n);
-/* Renders the notice into n (previous contents replaced). 0 or KG_ENOMEM. */
-int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind kind, const kg_account_notice_ctx *ctx);
+/* Renders the notice into n (replacing what it held). with_secret: include
+ * the code of a RECOVERY_CODE notice (the mail); otherwise it is masked
+ * (the message center). 0 or a negative kg_code with err set. */
+int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind kind,
+			     const kg_account_notice_ctx *ctx, bool with_secret, kg_err *err);
+/* "lock_notice", "unlock_notice", "recovery_code", "password_reset",
+ * "case_update": the message-center kind. */
 const char *kg_account_notice_kind_name(enum kg_account_notice_kind k);
 
 /* The login-screen lock message of S1 (ja and en), by kind. Static strings. */

@@ -103,7 +103,7 @@ static int open_job(kg_tx *tx, void *ctx, kg_err *err)
 	kg_account_notice_ctx nc = kg_account_notice_base(j->cfg, &acc, now);
 	nc.case_id = id;
 	nc.case_state = "open";
-	if ((rc = kg_account_notify_tx(tx, j->cfg, &acc, KG_ACCOUNT_NOTICE_CASE_UPDATE, &nc, NULL, err)))
+	if ((rc = kg_account_notify_tx(tx, j->cfg, &acc, KG_ACCOUNT_NOTICE_CASE_UPDATE, &nc, err)))
 		goto cleanup;
 	kg_account_copy(j->id_out, KG_STORE_ID_MAX, id);
 cleanup:
@@ -228,7 +228,8 @@ static int change_job(kg_tx *tx, void *ctx, kg_err *err)
 		kg_account_notice_ctx nc = kg_account_notice_base(j->cfg, &acc, now);
 		nc.case_id = c.case_id;
 		nc.case_state = state_names[to];
-		rc = kg_account_notify_tx(tx, j->cfg, &acc, KG_ACCOUNT_NOTICE_CASE_UPDATE, &nc, NULL, err);
+		nc.note = j->note;
+		rc = kg_account_notify_tx(tx, j->cfg, &acc, KG_ACCOUNT_NOTICE_CASE_UPDATE, &nc, err);
 	}
 cleanup:
 	kg_arena_release(&a);

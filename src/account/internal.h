@@ -18,12 +18,12 @@
 #define KG_CASE_HANDLING_SAMPLE 20
 
 /* Records one official notice about acc: the message-center entry (ja+en)
- * and the outbox mail to acc->email, with the same Message-ID. secret
- * (recovery code; may be NULL) goes only into the mail, never into the
+ * and the outbox mail to acc->email, with the same Message-ID. The code of
+ * a recovery notice (ctx->code) goes only into the mail, never into the
  * message center. In tx. */
 int kg_account_notify_tx(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 			 enum kg_account_notice_kind kind, const kg_account_notice_ctx *ctx,
-			 const char *secret, kg_err *err);
+			 kg_err *err);
 
 /* Appends an audit entry; detail is stolen (may be NULL). In tx. */
 int kg_account_audit_tx(kg_tx *tx, const char *account_id, const char *actor,

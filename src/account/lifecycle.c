@@ -56,9 +56,8 @@ int kg_account_lock_apply(kg_tx *tx, const kg_config *cfg, const kg_account_lock
 		goto cleanup;
 	kg_account_notice_ctx c = kg_account_notice_base(cfg, &acc, now);
 	c.reason = req->reason;
-	c.expires_ms = expires;
-	c.reset_lifts = (kg_account_reset_mask(cfg) >> req->reason) & 1u;
-	if ((rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_LOCK, &c, NULL, err)))
+	c.lock_id = id;
+	if ((rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_LOCK, &c, err)))
 		goto cleanup;
 	if (lock_id_out)
 		kg_account_copy(lock_id_out, KG_STORE_ID_MAX, id);
@@ -103,8 +102,9 @@ int kg_account_lock_lift(kg_tx *tx, const kg_config *cfg, const char *account_id
 		goto cleanup;
 	kg_account_notice_ctx c = kg_account_notice_base(cfg, &acc, now);
 	c.reason = st.reason;
+	c.lock_id = lock_id;
 	c.method = method;
-	if ((rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_UNLOCK, &c, NULL, err)))
+	if ((rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_UNLOCK, &c, err)))
 		goto cleanup;
 	if (reason_out)
 		*reason_out = st.reason;

@@ -1,12 +1,15 @@
-/* The shop's official notices in Japanese and English: lock, unlock,
- * recovery code sent, password reset, case update. Each greets the
- * registered name, says the specific reason in plain words and the next
- * steps, and ends with the current year (S1, S6, S7). Not here: delivery. */
+/* The shop's official notices, bilingual: Japanese and English renders of
+ * notify's templates (or, for the password-reset notice that notify has no
+ * template for, the texts below) joined into one subject, text and HTML.
+ * Also the S1 login-screen lock messages. Not here: storing or sending. */
 #include "account/account.h"
 
+#include <stdio.h>
 #include <string.h>
 
-#define MSG_MAX (16 * 1024)
+#include "notify/notify.h"
+
+#define NOTICE_MAX (256 * 1024)
 
 static const char *const login_ja[] = {
 	[KG_LOCK_KIND_PRECAUTION] =
@@ -28,67 +31,17 @@ static const char *const login_en[] = {
 
 const char *kg_lock_login_message_ja(enum kg_lock_kind k)
 {
-	return k == KG_LOCK_KIND_MISUSE ? login_ja[KG_LOCK_KIND_MISUSE] : login_ja[KG_LOCK_KIND_PRECAUTION];
+	return login_ja[k == KG_LOCK_KIND_MISUSE ? KG_LOCK_KIND_MISUSE : KG_LOCK_KIND_PRECAUTION];
 }
 
 const char *kg_lock_login_message_en(enum kg_lock_kind k)
 {
-	return k == KG_LOCK_KIND_MISUSE ? login_en[KG_LOCK_KIND_MISUSE] : login_en[KG_LOCK_KIND_PRECAUTION];
+	return login_en[k == KG_LOCK_KIND_MISUSE ? KG_LOCK_KIND_MISUSE : KG_LOCK_KIND_PRECAUTION];
 }
 
-/* The specific reason, in plain words. */
-static const struct {
-	const char *ja, *en;
-} reason_text[KG_LOCK_REASON_COUNT] = {
-	[KG_LOCK_SYSTEM_ERROR] = {"当社システムの不具合により、お客様のアカウントが誤ってロックされた可能性があります。",
-				  "A fault in our own system may have locked your account by mistake."},
-	[KG_LOCK_GIFT_CARD] = {"短時間に高額のギフトカードが購入されました。ギフトカードは転売による不正に使われやすいため、確認が必要です。",
-			       "A large amount of gift cards was bought in a short time. Gift cards are often resold by fraudsters, so we need to confirm the purchase."},
-	[KG_LOCK_RETURN_ABUSE] = {"返品の状況（ご注文に対する返品の割合、または複数の販売者からの報告）が当社の基準を超えました。",
-				  "Your returns exceeded our limits (their share of your orders, or reports from several sellers)."},
-	[KG_LOCK_PAYMENT_FRAUD] = {"お支払いに不正利用の疑いがあります（配送先と請求先住所の不一致、登録名と異なるカード名義、承認されなかった決済、多数または高額の決済）。",
-				   "Your payments look like card fraud (shipping and billing addresses differ, a card in another name, declined payments, or many or very large payments)."},
-	[KG_LOCK_COMPROMISED] = {"第三者がお客様のアカウントにログインし、パスワードを変更した疑いがあります。",
-				 "Someone else may have signed in to your account and changed its password."},
-	[KG_LOCK_BRUTE_FORCE] = {"誤ったパスワードによるログインが繰り返し試みられました。",
-				 "Someone tried to sign in to your account with wrong passwords many times."},
-	[KG_LOCK_MISUSE] = {"当社サービスの不正使用が確認されました。",
-			    "We found misuse of our services on your account."},
-	[KG_LOCK_MANUAL] = {"当社の担当者がお客様のアカウントを確認するためにロックしました。",
-			    "Our staff locked your account to review it."},
-};
-
-static const struct {
-	const char *ja, *en;
-} method_text[KG_LIFT_METHOD_COUNT] = {
-	[KG_LIFT_SUPPORT] = {"カスタマーサービスによる本人確認が完了しました。",
-			     "Customer service has verified your identity."},
-	[KG_LIFT_ADMIN] = {"当社の担当者が確認を終えました。", "Our staff have finished their review."},
-	[KG_LIFT_PASSWORD_RESET] = {"パスワードが再設定されました。", "Your password was reset."},
-	[KG_LIFT_EXPIRY] = {"一時的なロックの期間が終了しました。", "The temporary lock has ended."},
-	[KG_LIFT_REVERT] = {"当社システムの不具合による誤ったロックを取り消しました。ご迷惑をおかけしたことをお詫び申し上げます。",
-			    "We removed a lock that a fault in our system placed by mistake. We apologise for the trouble."},
-};
-
-static const char *const title_ja[KG_ACCOUNT_NOTICE_KIND_COUNT] = {
-	[KG_ACCOUNT_NOTICE_LOCK] = "アカウントロックに関するお知らせ",
-	[KG_ACCOUNT_NOTICE_UNLOCK] = "アカウントロック解除のお知らせ",
-	[KG_ACCOUNT_NOTICE_RECOVERY_CODE] = "パスワード再設定用の確認コードを送信しました",
-	[KG_ACCOUNT_NOTICE_PASSWORD_RESET] = "パスワード再設定のお知らせ",
-	[KG_ACCOUNT_NOTICE_CASE_UPDATE] = "お問い合わせの状況について",
-};
-
-static const char *const title_en[KG_ACCOUNT_NOTICE_KIND_COUNT] = {
-	[KG_ACCOUNT_NOTICE_LOCK] = "Notice about your account lock",
-	[KG_ACCOUNT_NOTICE_UNLOCK] = "Your account lock has been lifted",
-	[KG_ACCOUNT_NOTICE_RECOVERY_CODE] = "We sent you a password reset code",
-	[KG_ACCOUNT_NOTICE_PASSWORD_RESET] = "Your password was reset",
-	[KG_ACCOUNT_NOTICE_CASE_UPDATE] = "An update on your support case",
-};
-
 static const char *const kind_names[KG_ACCOUNT_NOTICE_KIND_COUNT] = {
-	[KG_ACCOUNT_NOTICE_LOCK] = "lock",
-	[KG_ACCOUNT_NOTICE_UNLOCK] = "unlock",
+	[KG_ACCOUNT_NOTICE_LOCK] = "lock_notice",
+	[KG_ACCOUNT_NOTICE_UNLOCK] = "unlock_notice",
 	[KG_ACCOUNT_NOTICE_RECOVERY_CODE] = "recovery_code",
 	[KG_ACCOUNT_NOTICE_PASSWORD_RESET] = "password_reset",
 	[KG_ACCOUNT_NOTICE_CASE_UPDATE] = "case_update",
@@ -101,120 +54,175 @@ const char *kg_account_notice_kind_name(enum kg_account_notice_kind k)
 
 void kg_account_notice_init(kg_account_notice *n)
 {
-	kg_buf_init(&n->title_ja, MSG_MAX);
-	kg_buf_init(&n->body_ja, MSG_MAX);
-	kg_buf_init(&n->title_en, MSG_MAX);
-	kg_buf_init(&n->body_en, MSG_MAX);
+	kg_buf_init(&n->subject, 4096);
+	kg_buf_init(&n->text, NOTICE_MAX);
+	kg_buf_init(&n->html, NOTICE_MAX);
 }
 
 void kg_account_notice_release(kg_account_notice *n)
 {
-	kg_buf_release(&n->title_ja);
-	kg_buf_release(&n->body_ja);
-	kg_buf_release(&n->title_en);
-	kg_buf_release(&n->body_en);
+	kg_buf_release(&n->subject);
+	kg_buf_release(&n->text);
+	kg_buf_release(&n->html);
 }
 
-static void lock_steps(kg_buf *ja, kg_buf *en, const kg_account_notice_ctx *c, int *rc)
+/* notify's unlock methods for ours. */
+static const char *notify_method(enum kg_lift_method m)
 {
-	char when[KG_TIME_STR_MAX];
-	if (c->reason == KG_LOCK_MISUSE) {
-		*rc |= kg_buf_puts(ja, "このロックはカスタマーサービスのみが解除できます。パスワードを再設定しても解除されません。"
-				       "ログイン画面で表示されるロックチケットでお問い合わせを開始し、カスタマーサービスにご連絡ください。\n");
-		*rc |= kg_buf_puts(en, "Only customer service can lift this lock; a password reset does not. "
-				       "Open a support case with the lock ticket shown when you sign in, and contact customer service.\n");
-		return;
+	switch (m) {
+	case KG_LIFT_SUPPORT:
+		return "identity_check";
+	case KG_LIFT_PASSWORD_RESET:
+		return "password_reset";
+	case KG_LIFT_EXPIRY:
+		return "expired";
+	case KG_LIFT_REVERT:
+		return "incident_revert";
+	case KG_LIFT_ADMIN:
+	default:
+		return "support";
 	}
-	if (c->expires_ms > 0) {
-		kg_time_format(c->expires_ms, when);
-		*rc |= kg_buf_printf(ja, "このロックは %s (UTC) に自動的に解除されます。\n", when);
-		*rc |= kg_buf_printf(en, "This lock ends by itself at %s (UTC).\n", when);
-	}
-	if (c->reset_lifts) {
-		*rc |= kg_buf_puts(ja, "ご登録のメールアドレスでパスワードを再設定すると、このロックは解除されます。"
-				       "メールで届く6桁の確認コードを入力し、新しいパスワードを設定してください。\n");
-		*rc |= kg_buf_puts(en, "Reset your password with your registered email address to lift this lock: "
-				       "enter the 6-digit code we email you, then choose a new password.\n");
-	}
-	*rc |= kg_buf_puts(ja, "ログイン画面で表示されるロックチケットでお問い合わせを開始できます。カスタマーサービスが"
-			       "氏名、住所、クレジットカードの下4桁と有効期限（2段階認証を設定している場合はその確認コード）で"
-			       "ご本人確認を行い、ロックを解除します。\n");
-	*rc |= kg_buf_puts(en, "You can open a support case with the lock ticket shown when you sign in. Customer service "
-			       "will verify your identity with your name, address, card last 4 digits and expiry (and your "
-			       "2-step verification code if you set one up) and then lift the lock.\n");
 }
 
-int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind kind, const kg_account_notice_ctx *c)
+/* The password-reset notice (no notify template): subject and text. */
+static int password_reset_notice(enum kg_notify_lang lang, const kg_account_notice_ctx *c,
+				 kg_notice *out)
 {
-	if ((unsigned)kind >= KG_ACCOUNT_NOTICE_KIND_COUNT)
-		return KG_EINVAL;
-	kg_buf *ja = &n->body_ja, *en = &n->body_en;
-	kg_buf_reset(&n->title_ja);
-	kg_buf_reset(&n->title_en);
-	kg_buf_reset(ja);
-	kg_buf_reset(en);
+	kg_buf t = KG_BUF_INIT(NOTICE_MAX);
 	const char *shop = c->shop && *c->shop ? c->shop : "kagi";
-	const char *name = c->name && *c->name ? c->name : "";
-	int rc = kg_buf_puts(&n->title_ja, title_ja[kind]);
-	rc |= kg_buf_puts(&n->title_en, title_en[kind]);
-	rc |= kg_buf_printf(ja, "%s 様\n\n", name);
-	rc |= kg_buf_printf(en, "Dear %s,\n\n", name);
-	char when[KG_TIME_STR_MAX];
-	unsigned r = (unsigned)c->reason < KG_LOCK_REASON_COUNT ? (unsigned)c->reason : KG_LOCK_MANUAL;
+	int year = kg_time_year(c->now_ms ? c->now_ms : kg_now_ms());
+	bool lifted = c->lifted && *c->lifted;
+	int rc;
+	if (lang == KG_LANG_JA) {
+		rc = kg_buf_printf(&t, "%s 様\n\nお客様のアカウントのパスワードが再設定されました。\n", c->name);
+		if (lifted)
+			rc |= kg_buf_printf(&t, "これにより、次の理由のロックを解除しました: %s\n", c->lifted);
+		rc |= kg_buf_printf(&t, "\nお心当たりがない場合は、直ちにカスタマーサービスにお問い合わせください。\n"
+					"このお知らせは、アカウントのメッセージセンター（すべてのメッセージ）にも保存されています。\n\n"
+					"© %d %s\n", year, shop);
+		out->subject = strdup("パスワード再設定のお知らせ");
+	} else {
+		rc = kg_buf_printf(&t, "Dear %s,\n\nThe password of your account was reset.\n", c->name);
+		if (lifted)
+			rc |= kg_buf_printf(&t, "This lifted the locks with these reasons: %s\n", c->lifted);
+		rc |= kg_buf_printf(&t, "\nIf this was not you, contact customer service at once.\n"
+					"This notice is also kept in your account's message center (all messages).\n\n"
+					"© %d %s\n", year, shop);
+		out->subject = strdup("Your password was reset");
+	}
+	out->text = rc ? NULL : kg_buf_detach(&t, NULL);
+	out->html = NULL;
+	kg_buf_release(&t);
+	return out->subject && out->text ? 0 : KG_ENOMEM;
+}
+
+static int render_one(enum kg_account_notice_kind kind, enum kg_notify_lang lang,
+		      const kg_account_notice_ctx *c, bool with_secret, kg_notice *out, kg_err *err)
+{
+	if (kind == KG_ACCOUNT_NOTICE_PASSWORD_RESET) {
+		int rc = password_reset_notice(lang, c, out);
+		return rc ? kg_err_set(err, rc, "out of memory") : 0;
+	}
+	char year[16], pos[24];
+	snprintf(year, sizeof(year), "%d", kg_time_year(c->now_ms ? c->now_ms : kg_now_ms()));
+	kg_notify_field f[12];
+	size_t n = 0;
+	f[n++] = (kg_notify_field){"name", c->name};
+	f[n++] = (kg_notify_field){"year", year};
+	if (c->shop && *c->shop)
+		f[n++] = (kg_notify_field){"shop_name", c->shop};
+	enum kg_notify_kind nk = KG_NOTICE_LOCK;
 	switch (kind) {
 	case KG_ACCOUNT_NOTICE_LOCK:
-		rc |= kg_buf_printf(ja, "%s\n\n理由: %s\n\n今後の手続き:\n",
-				    kg_lock_login_message_ja(kg_lock_reason_kind(c->reason)), reason_text[r].ja);
-		rc |= kg_buf_printf(en, "%s\n\nReason: %s\n\nWhat to do next:\n",
-				    kg_lock_login_message_en(kg_lock_reason_kind(c->reason)), reason_text[r].en);
-		lock_steps(ja, en, c, &rc);
+		f[n++] = (kg_notify_field){"reason", kg_lock_reason_name(c->reason)};
+		f[n++] = (kg_notify_field){"lock_id", c->lock_id};
 		break;
-	case KG_ACCOUNT_NOTICE_UNLOCK: {
-		unsigned m = (unsigned)c->method < KG_LIFT_METHOD_COUNT ? (unsigned)c->method : KG_LIFT_ADMIN;
-		rc |= kg_buf_printf(ja, "お客様のアカウントのロックを解除しました。%s\n\nロックの理由: %s\n\n"
-					"これまでどおりログインしてご利用いただけます。\n",
-				    method_text[m].ja, reason_text[r].ja);
-		rc |= kg_buf_printf(en, "We have lifted the lock on your account. %s\n\nThe lock's reason: %s\n\n"
-					"You can sign in and use your account again.\n",
-				    method_text[m].en, reason_text[r].en);
+	case KG_ACCOUNT_NOTICE_UNLOCK:
+		nk = KG_NOTICE_UNLOCK;
+		f[n++] = (kg_notify_field){"reason", kg_lock_reason_name(c->reason)};
+		f[n++] = (kg_notify_field){"lock_id", c->lock_id};
+		f[n++] = (kg_notify_field){"method", notify_method(c->method)};
 		break;
-	}
 	case KG_ACCOUNT_NOTICE_RECOVERY_CODE:
-		kg_time_format(c->code_expires_ms, when);
-		rc |= kg_buf_printf(ja, "パスワード再設定のため、ご登録のメールアドレスに6桁の確認コードを送信しました。"
-					"コードの有効期限は %s (UTC) です。当社がお電話やメッセージでこのコードをお尋ねすることはありません。"
-					"お心当たりがない場合は、このメッセージを無視してください。\n",
-				    when);
-		rc |= kg_buf_printf(en, "We emailed a 6-digit code to your registered address to reset your password. "
-					"It is valid until %s (UTC). We will never ask you for this code by phone or message. "
-					"If you did not ask for it, ignore this message.\n",
-				    when);
-		break;
-	case KG_ACCOUNT_NOTICE_PASSWORD_RESET:
-		rc |= kg_buf_puts(ja, "お客様のアカウントのパスワードが再設定されました。\n");
-		rc |= kg_buf_puts(en, "The password of your account was reset.\n");
-		if (c->lifted && *c->lifted) {
-			rc |= kg_buf_printf(ja, "これにより次の理由のロックが解除されました: %s\n", c->lifted);
-			rc |= kg_buf_printf(en, "This lifted the locks with these reasons: %s\n", c->lifted);
-		}
-		rc |= kg_buf_puts(ja, "お心当たりがない場合は、直ちにカスタマーサービスにお問い合わせください。\n");
-		rc |= kg_buf_puts(en, "If this was not you, contact customer service at once.\n");
+		nk = KG_NOTICE_RECOVERY_CODE;
+		f[n++] = (kg_notify_field){"code", with_secret && c->code ? c->code : "******"};
 		break;
 	case KG_ACCOUNT_NOTICE_CASE_UPDATE:
-		rc |= kg_buf_printf(ja, "お問い合わせ %s の状況が「%s」になりました。メッセージセンターで進捗をご確認いただけます。\n",
-				    c->case_id ? c->case_id : "", c->case_state ? c->case_state : "");
-		rc |= kg_buf_printf(en, "Your support case %s is now \"%s\". You can follow its progress in your message center.\n",
-				    c->case_id ? c->case_id : "", c->case_state ? c->case_state : "");
+		nk = KG_NOTICE_CASE_UPDATE;
+		f[n++] = (kg_notify_field){"case_id", c->case_id};
+		f[n++] = (kg_notify_field){"state", c->case_state};
+		if (c->note && *c->note)
+			f[n++] = (kg_notify_field){"note", c->note};
+		if (c->queue_position > 0) {
+			snprintf(pos, sizeof(pos), "%lld", (long long)c->queue_position);
+			f[n++] = (kg_notify_field){"queue_position", pos};
+		}
 		break;
 	default:
-		break;
+		return kg_err_set(err, KG_EINVAL, "unknown notice kind");
 	}
-	rc |= kg_buf_printf(ja, "\nこのお知らせは%sのメッセージセンターにも保存されています。メッセージセンターにないお知らせは当社からのものではありません。\n",
-			    shop);
-	rc |= kg_buf_printf(en, "\nThis notice is also in your %s message center; a notice that is not there did not come from us.\n",
-			    shop);
-	int year = kg_time_year(c->now_ms);
-	rc |= kg_buf_printf(ja, "\n© %d %s\n", year, shop);
-	rc |= kg_buf_printf(en, "\n© %d %s\n", year, shop);
-	return rc ? KG_ENOMEM : 0;
+	f[n] = (kg_notify_field){NULL, NULL};
+	return kg_notify_render(nk, lang, f, out, err);
+}
+
+/* The inside of <body>…</body> (the whole text without one). */
+static int put_body(kg_buf *b, const char *html)
+{
+	const char *s = strstr(html, "<body");
+	const char *e = strstr(html, "</body>");
+	if (s && (s = strchr(s, '>')) && e && e > s)
+		return kg_buf_append(b, s + 1, (size_t)(e - s - 1));
+	return kg_buf_puts(b, html);
+}
+
+static int put_html(kg_buf *b, const kg_notice *x)
+{
+	if (x->html)
+		return put_body(b, x->html);
+	/* plain text only: escape it into a <pre> */
+	int rc = kg_buf_puts(b, "<pre>");
+	for (const char *p = x->text; !rc && *p; p++) {
+		switch (*p) {
+		case '<': rc = kg_buf_puts(b, "&lt;"); break;
+		case '>': rc = kg_buf_puts(b, "&gt;"); break;
+		case '&': rc = kg_buf_puts(b, "&amp;"); break;
+		default: rc = kg_buf_putc(b, *p);
+		}
+	}
+	return rc ? rc : kg_buf_puts(b, "</pre>");
+}
+
+int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind kind,
+			     const kg_account_notice_ctx *ctx, bool with_secret, kg_err *err)
+{
+	kg_notice parts[2];
+	memset(parts, 0, sizeof(parts));
+	bool en_first = ctx->lang && !strncmp(ctx->lang, "en", 2);
+	enum kg_notify_lang order[2] = {en_first ? KG_LANG_EN : KG_LANG_JA,
+					en_first ? KG_LANG_JA : KG_LANG_EN};
+	kg_buf_reset(&n->subject);
+	kg_buf_reset(&n->text);
+	kg_buf_reset(&n->html);
+	int rc = 0;
+	for (int i = 0; i < 2 && !rc; i++)
+		rc = render_one(kind, order[i], ctx, with_secret, &parts[i], err);
+	if (rc)
+		goto cleanup;
+	rc = kg_buf_printf(&n->subject, "%s / %s", parts[0].subject, parts[1].subject);
+	rc |= kg_buf_printf(&n->text, "%s\n――――――――――――――――――――\n\n%s", parts[0].text, parts[1].text);
+	rc |= kg_buf_puts(&n->html, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"></head>\n<body>\n<div lang=\"");
+	rc |= kg_buf_puts(&n->html, en_first ? "en" : "ja");
+	rc |= kg_buf_puts(&n->html, "\">");
+	rc |= put_html(&n->html, &parts[0]);
+	rc |= kg_buf_puts(&n->html, "</div>\n<hr>\n<div lang=\"");
+	rc |= kg_buf_puts(&n->html, en_first ? "ja" : "en");
+	rc |= kg_buf_puts(&n->html, "\">");
+	rc |= put_html(&n->html, &parts[1]);
+	rc |= kg_buf_puts(&n->html, "</div>\n</body>\n</html>\n");
+	if (rc)
+		rc = kg_err_set(err, KG_ELIMIT, "notice longer than %d bytes", NOTICE_MAX);
+cleanup:
+	kg_notice_release(&parts[0]);
+	kg_notice_release(&parts[1]);
+	return rc;
 }

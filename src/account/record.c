@@ -3,11 +3,11 @@
  * and to the outbox in the caller's transaction. Not here: delivery. */
 #include "account/internal.h"
 
+#include "notify/notify.h"
+
 #include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void kg_account_copy(char *dst, size_t size, const char *s)
 {
@@ -55,132 +55,61 @@ int kg_account_audit_tx(kg_tx *tx, const char *account_id, const char *actor,
 	return rc;
 }
 
-/* ---- the mail ------------------------------------------------------------*/
-static const char *mail_domain(const kg_config *cfg)
-{
-	if (cfg->dkim_domain[0])
-		return cfg->dkim_domain;
-	const char *at = strchr(cfg->mail_from, '@');
-	return at && at[1] ? at + 1 : "kagi.invalid";
-}
-
-static int put_b64(kg_buf *out, const void *data, size_t len, size_t line)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *b = malloc(cap);
-	if (!b)
-		return KG_ENOMEM;
-	sodium_bin2base64(b, cap, data, len, sodium_base64_VARIANT_ORIGINAL);
-	int rc = 0;
-	size_t n = strlen(b);
-	for (size_t i = 0; i < n && !rc; i += line) {
-		size_t k = n - i < line ? n - i : line;
-		rc = kg_buf_append(out, b + i, k);
-		if (!rc && line < n)
-			rc = kg_buf_puts(out, "\r\n");
-	}
-	free(b);
-	return rc;
-}
-
-/* A plain RFC 5322 message: UTF-8 text in base64. */
-static int build_mime(const kg_config *cfg, const char *to, const char *msgid,
-		      const char *subject, const char *text, int64_t now_ms, kg_buf *out)
-{
-	char date[64];
-	time_t t = (time_t)(now_ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	int rc = kg_buf_printf(out, "From: %s\r\nTo: %s\r\nDate: %s\r\nMessage-ID: %s\r\nSubject: =?UTF-8?B?",
-			       cfg->mail_from, to, date, msgid);
-	rc |= put_b64(out, subject, strlen(subject), (size_t)-1);
-	rc |= kg_buf_puts(out, "?=\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-			       "Content-Transfer-Encoding: base64\r\n\r\n");
-	rc |= put_b64(out, text, strlen(text), 76);
-	rc |= kg_buf_puts(out, "\r\n");
-	return rc ? KG_ENOMEM : 0;
-}
-
-static const char *const message_kinds[KG_ACCOUNT_NOTICE_KIND_COUNT] = {
-	[KG_ACCOUNT_NOTICE_LOCK] = "lock_notice",
-	[KG_ACCOUNT_NOTICE_UNLOCK] = "unlock_notice",
-	[KG_ACCOUNT_NOTICE_RECOVERY_CODE] = "recovery_code",
-	[KG_ACCOUNT_NOTICE_PASSWORD_RESET] = "password_reset",
-	[KG_ACCOUNT_NOTICE_CASE_UPDATE] = "case_update",
-};
-
+/* ---- notices: message center + outbox ---------------------------------------*/
 int kg_account_notify_tx(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 			 enum kg_account_notice_kind kind, const kg_account_notice_ctx *ctx,
-			 const char *secret, kg_err *err)
+			 kg_err *err)
 {
-	kg_account_notice n;
-	kg_account_notice_init(&n);
-	kg_buf subject = KG_BUF_INIT(4096), text = KG_BUF_INIT(64 * 1024),
-	       mail = KG_BUF_INIT(256 * 1024), mailtext = KG_BUF_INIT(64 * 1024);
-	char msgid[KG_STORE_ID_MAX + 256], idbuf[KG_STORE_ID_MAX];
-	int rc = kg_account_notice_render(&n, kind, ctx);
-	if (rc) {
-		kg_err_set(err, rc, "cannot render the %s notice", kg_account_notice_kind_name(kind));
+	kg_account_notice shown, mailed;
+	kg_account_notice_init(&shown);
+	kg_account_notice_init(&mailed);
+	kg_buf mime = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
+	char msgid[KG_MESSAGE_ID_MAX];
+	kg_account_notice_ctx c = *ctx;
+	c.lang = acc->lang;
+	bool secret = kind == KG_ACCOUNT_NOTICE_RECOVERY_CODE;
+	/* The message center copy never holds the code. */
+	int rc = kg_account_notice_render(&shown, kind, &c, false, err);
+	if (rc || (secret && (rc = kg_account_notice_render(&mailed, kind, &c, true, err))))
 		goto cleanup;
-	}
-	/* Japanese first, then English: the shop's official wording in both. */
-	rc = kg_buf_printf(&subject, "%s / %s", n.title_ja.data, n.title_en.data);
-	rc |= kg_buf_printf(&text, "%s\n\n%s\n――――――――――――――――――――\n\n%s\n\n%s", n.title_ja.data,
-			    n.body_ja.data, n.title_en.data, n.body_en.data);
-	if (rc) {
-		rc = kg_err_set(err, KG_ENOMEM, "notice too large");
-		goto cleanup;
-	}
-	kg_store_new_id(idbuf, "msg");
-	snprintf(msgid, sizeof(msgid), "<%s@%s>", idbuf, mail_domain(cfg));
+	kg_notify_message_id(msgid);
 
 	kg_message m;
 	memset(&m, 0, sizeof(m));
 	m.account_id = acc->id;
-	m.kind = message_kinds[kind];
+	m.kind = kg_account_notice_kind_name(kind);
 	m.lang = "ja,en";
-	m.subject = subject.data;
-	m.body_text = text.data;
+	m.subject = shown.subject.data;
+	m.body_text = shown.text.data;
+	m.body_html = shown.html.data;
 	m.message_id = msgid;
 	m.created_ms = ctx->now_ms;
 	if ((rc = kg_tx_message_insert(tx, &m, err)))
 		goto cleanup;
-
 	if (!acc->email || !*acc->email)
 		goto cleanup; /* no address: the message center is the only copy */
-	const char *body = text.data;
-	if (secret) {
-		/* The code goes only into the mail. */
-		rc = kg_buf_printf(&mailtext, "確認コード / Your code: %s\n\n%s", secret, text.data);
-		if (rc) {
-			rc = kg_err_set(err, KG_ENOMEM, "notice too large");
-			goto cleanup;
-		}
-		body = mailtext.data;
-	}
-	if ((rc = build_mime(cfg, acc->email, msgid, subject.data, body, ctx->now_ms, &mail))) {
-		rc = kg_err_set(err, rc, "cannot build the mail");
+	const kg_account_notice *src = secret ? &mailed : &shown;
+	kg_notice n = {src->subject.data, src->text.data, src->html.data};
+	if ((rc = kg_notify_build_mime(&n, acc->email, msgid, ctx->now_ms, &mime, err)))
 		goto cleanup;
-	}
 	kg_outbox o;
 	memset(&o, 0, sizeof(o));
 	o.account_id = acc->id;
 	o.message_id = msgid;
 	o.rcpt = acc->email;
-	o.subject = subject.data;
-	o.mime = mail.data;
-	o.mime_len = mail.len;
+	o.subject = shown.subject.data;
+	o.mime = mime.data;
+	o.mime_len = mime.len;
 	o.state = "pending";
 	o.created_ms = ctx->now_ms;
 	rc = kg_tx_outbox_insert(tx, &o, err);
 cleanup:
-	if (mailtext.data)
-		sodium_memzero(mailtext.data, mailtext.len);
-	kg_buf_release(&subject);
-	kg_buf_release(&text);
-	kg_buf_release(&mail);
-	kg_buf_release(&mailtext);
-	kg_account_notice_release(&n);
+	if (mailed.text.data)
+		sodium_memzero(mailed.text.data, mailed.text.len);
+	if (mailed.html.data)
+		sodium_memzero(mailed.html.data, mailed.html.len);
+	kg_account_notice_release(&shown);
+	kg_account_notice_release(&mailed);
+	kg_buf_release(&mime);
 	return rc;
 }

@@ -53,9 +53,8 @@ static int start_write(kg_tx *tx, void *ctx, kg_err *err)
 				      w->now, err)))
 		return rc;
 	kg_account_notice_ctx n = kg_account_notice_base(w->cfg, w->acc, w->now);
-	n.code_expires_ms = expires;
-	return kg_account_notify_tx(tx, w->cfg, w->acc, KG_ACCOUNT_NOTICE_RECOVERY_CODE, &n, w->code,
-				    err);
+	n.code = w->code;
+	return kg_account_notify_tx(tx, w->cfg, w->acc, KG_ACCOUNT_NOTICE_RECOVERY_CODE, &n, err);
 }
 
 int kg_account_recovery_start(kg_store *s, const kg_config *cfg, const char *email,
@@ -189,7 +188,7 @@ static int finish_write(kg_tx *tx, void *ctx, kg_err *err)
 		kg_buf_printf(&lifted, "%s%s", i ? ", " : "", kg_lock_reason_name(w->out->lifted.v[i].reason));
 	kg_account_notice_ctx n = kg_account_notice_base(w->cfg, &acc, r->now);
 	n.lifted = lifted.data ? lifted.data : "";
-	rc = kg_account_notify_tx(tx, w->cfg, &acc, KG_ACCOUNT_NOTICE_PASSWORD_RESET, &n, NULL, err);
+	rc = kg_account_notify_tx(tx, w->cfg, &acc, KG_ACCOUNT_NOTICE_PASSWORD_RESET, &n, err);
 	kg_buf_release(&lifted);
 	if (!rc)
 		rc = kg_tx_counter_reset(tx, acc.id, "recovery_fail", "", err);

@@ -209,24 +209,48 @@ static void notices(void **state)
 {
 	kg_account_notice n;
 	kg_account_notice_init(&n);
+	kg_err e;
 	kg_account_notice_ctx c = {.shop = "Example Shop", .name = "山田 太郎", .now_ms = 1795000000000LL,
-			   .reason = KG_LOCK_GIFT_CARD};
-	assert_int_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_LOCK, &c), 0);
-	assert_string_equal(n.title_ja.data, "アカウントロックに関するお知らせ");
-	assert_string_equal(n.title_en.data, "Notice about your account lock");
-	assert_non_null(strstr(n.body_ja.data, "山田 太郎 様"));
-	assert_non_null(strstr(n.body_en.data, "Dear 山田 太郎"));
-	assert_non_null(strstr(n.body_ja.data, kg_lock_login_message_ja(KG_LOCK_KIND_PRECAUTION)));
-	assert_non_null(strstr(n.body_en.data, "gift cards"));
-	assert_non_null(strstr(n.body_ja.data, "© 2026 Example Shop"));
-	assert_non_null(strstr(n.body_en.data, "© 2026 Example Shop"));
+				   .reason = KG_LOCK_GIFT_CARD, .lock_id = "lk_1"};
+	assert_int_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_LOCK, &c, false, &e), 0);
+	/* Japanese first, both titles in the subject */
+	assert_string_equal(n.subject.data, "アカウントロックに関するお知らせ / Notice about your account lock");
+	assert_non_null(strstr(n.text.data, "山田 太郎 様"));
+	assert_non_null(strstr(n.text.data, "山田 太郎"));
+	assert_non_null(strstr(n.text.data, "ギフトカード"));
+	assert_non_null(strstr(n.text.data, "gift card"));
+	assert_non_null(strstr(n.text.data, "© 2026 Example Shop"));
+	assert_true(strstr(n.text.data, "山田 太郎 様") < strstr(n.text.data, "Notice") ||
+		    !strstr(n.text.data, "Notice"));
+	assert_non_null(strstr(n.html.data, "<div lang=\"ja\">"));
+	assert_non_null(strstr(n.html.data, "<div lang=\"en\">"));
+	/* English first for an English-speaking account */
+	c.lang = "en";
+	assert_int_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_LOCK, &c, false, &e), 0);
+	assert_memory_equal(n.subject.data, "Notice about your account lock", 30);
+	c.lang = NULL;
+	/* the code only with_secret */
+	c.code = "123456";
+	assert_int_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_RECOVERY_CODE, &c, false, &e), 0);
+	assert_null(strstr(n.text.data, "123456"));
+	assert_null(strstr(n.html.data, "123456"));
+	assert_int_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_RECOVERY_CODE, &c, true, &e), 0);
+	assert_non_null(strstr(n.text.data, "123456"));
 	c.reason = KG_LOCK_MISUSE;
-	assert_int_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_LOCK, &c), 0);
-	assert_non_null(strstr(n.body_en.data, "misuse of our services"));
-	assert_non_null(strstr(n.body_en.data, "Only customer service"));
+	assert_int_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_LOCK, &c, false, &e), 0);
+	assert_non_null(strstr(n.text.data, "パスワードの再設定では解除されません"));
 	c.lifted = "compromised";
-	assert_int_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_PASSWORD_RESET, &c), 0);
-	assert_non_null(strstr(n.body_en.data, "compromised"));
+	assert_int_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_PASSWORD_RESET, &c, false, &e), 0);
+	assert_non_null(strstr(n.text.data, "compromised"));
+	assert_non_null(strstr(n.text.data, "Dear 山田 太郎"));
+	c.method = KG_LIFT_SUPPORT;
+	assert_int_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_UNLOCK, &c, false, &e), 0);
+	c.name = "";
+	assert_int_not_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_UNLOCK, &c, false, &e), 0);
+	/* the S1 wording */
+	assert_non_null(strstr(kg_lock_login_message_ja(KG_LOCK_KIND_PRECAUTION),
+			       "お客様のアカウントで不審なアクティビティが検出され、予防処置としてロックされました。"));
+	assert_non_null(strstr(kg_lock_login_message_en(KG_LOCK_KIND_MISUSE), "misuse of our services"));
 	kg_account_notice_release(&n);
 }
 
