@@ -56,6 +56,32 @@ int kg_account_audit_tx(kg_tx *tx, const char *account_id, const char *actor,
 }
 
 /* ---- notices: message center + outbox ---------------------------------------*/
+/* The shop's webhook for locks, unlocks and case changes (a no-op without
+ * webhook.url). */
+static int enqueue_webhook(kg_tx *tx, const char *account_id, enum kg_account_notice_kind kind,
+			   const kg_account_notice_ctx *c, kg_err *err)
+{
+	json_t *d = NULL;
+	const char *type = NULL;
+	if (kind == KG_ACCOUNT_NOTICE_LOCK || kind == KG_ACCOUNT_NOTICE_UNLOCK) {
+		type = kind == KG_ACCOUNT_NOTICE_LOCK ? "lock" : "unlock";
+		d = json_pack("{s:s?, s:s}", "lock", c->lock_id, "reason", kg_lock_reason_name(c->reason));
+		if (d && kind == KG_ACCOUNT_NOTICE_UNLOCK)
+			json_object_set_new(d, "method", json_string(kg_lift_method_name(c->method)));
+	} else if (kind == KG_ACCOUNT_NOTICE_CASE_UPDATE) {
+		type = "case";
+		d = json_pack("{s:s?, s:s?}", "case", c->case_id, "state", c->case_state);
+	} else {
+		return 0;
+	}
+	char *text = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(d);
+	int rc = text ? kg_notify_tx_enqueue_webhook(tx, type, account_id, text, err)
+		      : kg_err_set(err, KG_ENOMEM, "out of memory");
+	free(text);
+	return rc;
+}
+
 int kg_account_notify_tx(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 			 enum kg_account_notice_kind kind, const kg_account_notice_ctx *ctx,
 			 kg_err *err)
@@ -86,23 +112,21 @@ int kg_account_notify_tx(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 	m.created_ms = ctx->now_ms;
 	if ((rc = kg_tx_message_insert(tx, &m, err)))
 		goto cleanup;
+	if ((rc = enqueue_webhook(tx, acc->id, kind, &c, err)))
+		goto cleanup;
 	if (!acc->email || !*acc->email)
 		goto cleanup; /* no address: the message center is the only copy */
 	const kg_account_notice *src = secret ? &mailed : &shown;
 	kg_notice n = {src->subject.data, src->text.data, src->html.data};
 	if ((rc = kg_notify_build_mime(&n, acc->email, msgid, ctx->now_ms, &mime, err)))
 		goto cleanup;
-	kg_outbox o;
-	memset(&o, 0, sizeof(o));
-	o.account_id = acc->id;
-	o.message_id = msgid;
-	o.rcpt = acc->email;
-	o.subject = shown.subject.data;
-	o.mime = mime.data;
-	o.mime_len = mime.len;
-	o.state = "pending";
-	o.created_ms = ctx->now_ms;
-	rc = kg_tx_outbox_insert(tx, &o, err);
+	kg_notify_mail mail;
+	memset(&mail, 0, sizeof(mail));
+	memcpy(mail.message_id, msgid, sizeof(msgid));
+	mail.notice.subject = shown.subject.data;
+	mail.raw = mime.data;
+	mail.raw_len = mime.len;
+	rc = kg_notify_tx_enqueue_mail(tx, acc->id, acc->email, &mail, err);
 cleanup:
 	if (mailed.text.data)
 		sodium_memzero(mailed.text.data, mailed.text.len);
