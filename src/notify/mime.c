@@ -17,26 +17,52 @@ static struct {
 	char dkim_selector[KG_CONFIG_STR_MAX];
 	char dkim_key_file[KG_CONFIG_STR_MAX];
 	bool webhooks;
-} g_mime = {"no-reply@shop.example", "kagi shop", "", "", "", false};
+	char *dkim_key_pem; /* read from dkim.key_file by kg_notify_init */
+	char seal_key[KG_CONFIG_STR_MAX]; /* account.secret_key */
+} g_mime = {"no-reply@shop.example", "kagi shop", "", "", "", false, NULL, ""};
+
+const char *kg_notify_seal_key(void)
+{
+	return g_mime.seal_key;
+}
 
 bool kg_notify_webhooks_enabled(void)
 {
 	return g_mime.webhooks;
 }
 
-void kg_notify_mime_configure(const kg_config *cfg)
+int kg_notify_mime_configure(const kg_config *cfg, kg_err *err)
 {
 	kg_config dflt;
 	if (!cfg) {
 		kg_config_defaults(&dflt);
 		cfg = &dflt;
 	}
+	char *pem = NULL;
+	if (cfg->dkim_domain[0] || cfg->dkim_key_file[0]) {
+		if (!cfg->dkim_domain[0] || !cfg->dkim_selector[0] || !cfg->dkim_key_file[0])
+			return kg_err_set(err, KG_EINVAL,
+					  "dkim.domain, dkim.selector and dkim.key_file go together");
+		size_t len = 0;
+		int rc = kg_read_file(cfg->dkim_key_file, 64 * 1024, &pem, &len, err);
+		if (rc)
+			return rc;
+		if (!strstr(pem, "PRIVATE KEY")) {
+			free(pem);
+			return kg_err_at(err, KG_EINVAL, cfg->dkim_key_file, 0, 0,
+					 "dkim.key_file is not a PEM private key");
+		}
+	}
+	free(g_mime.dkim_key_pem);
+	g_mime.dkim_key_pem = pem;
 	snprintf(g_mime.mail_from, sizeof(g_mime.mail_from), "%s", cfg->mail_from);
 	snprintf(g_mime.shop_name, sizeof(g_mime.shop_name), "%s", cfg->shop_name);
 	snprintf(g_mime.dkim_domain, sizeof(g_mime.dkim_domain), "%s", cfg->dkim_domain);
 	snprintf(g_mime.dkim_selector, sizeof(g_mime.dkim_selector), "%s", cfg->dkim_selector);
 	snprintf(g_mime.dkim_key_file, sizeof(g_mime.dkim_key_file), "%s", cfg->dkim_key_file);
 	g_mime.webhooks = cfg->webhook_url[0] != '\0';
+	snprintf(g_mime.seal_key, sizeof(g_mime.seal_key), "%s", cfg->account_secret_key);
+	return 0;
 }
 
 /* The bare address of mail.from ("Shop <a@b>" → "a@b"), for the envelope. */

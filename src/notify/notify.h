@@ -139,9 +139,15 @@ bool kg_notify_webhook_verify(const char *secret, int64_t ts_s, const char *body
  * Both are written inside the caller's write transaction (kg_store_write),
  * so a notice exists exactly when the change that caused it was committed. */
 
-/* Inserts the outbox row of m for `to` (pending, due now). */
+/* Inserts the outbox row of m for `to` (pending, due now). With
+ * account.secret_key set (kg_notify_init) the stored message is sealed
+ * (libsodium secretbox): a one-time code is never at rest in clear. */
 int kg_notify_tx_enqueue_mail(kg_tx *tx, const char *account_id, const char *to,
 			      const kg_notify_mail *m, kg_err *err);
+/* The message of an outbox row as it is sent (opened with account.secret_key
+ * when sealed), appended to out. KG_EAUTH / KG_ECONFLICT when it cannot be
+ * opened with the configured key. */
+int kg_notify_outbox_message(const kg_outbox *o, kg_buf *out, kg_err *err);
 /* Queues a webhook event ("lock", "unlock", "case", "incident"; data_json a
  * JSON object or NULL). A no-op returning 0 when webhook.url is not set. */
 int kg_notify_tx_enqueue_webhook(kg_tx *tx, const char *type, const char *account_id,

@@ -730,13 +730,16 @@ int kg_notify_init(const kg_config *cfg, kg_err *err)
 {
 	struct notify_state *st = NULL;
 	int rc = state_load(cfg->notify_templates_dir, &st, err);
-	if (rc)
+	if (rc == 0)
+		rc = kg_notify_mime_configure(cfg, err);
+	if (rc) {
+		state_free(st);
 		return rc;
+	}
 	snprintf(st->shop_name, sizeof(st->shop_name), "%s", cfg->shop_name);
 	st->code_ttl_s = cfg->code_ttl_s;
 	state_free(g_installed);
 	g_installed = st;
-	kg_notify_mime_configure(cfg);
 	return 0;
 }
 
@@ -744,7 +747,7 @@ void kg_notify_shutdown(void)
 {
 	state_free(g_installed);
 	g_installed = NULL;
-	kg_notify_mime_configure(NULL);
+	kg_notify_mime_configure(NULL, NULL);
 }
 
 int kg_notify_check_dir(const char *dir, kg_err *err)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 int kg_notify_tx_enqueue_mail(kg_tx *tx, const char *account_id, const char *to,
 			      const kg_notify_mail *m, kg_err *err)
 {
+	kg_buf sealed = KG_BUF_INIT(KG_NOTIFY_MIME_MAX + 256);
 	kg_outbox o = {
 		.account_id = account_id,
 		.message_id = m->message_id,
@@ -25,7 +27,17 @@ int kg_notify_tx_enqueue_mail(kg_tx *tx, const char *account_id, const char *to,
 		.mime_len = m->raw_len,
 		.state = "pending",
 	};
-	return kg_tx_outbox_insert(tx, &o, err);
+	int rc = 0;
+	if (kg_notify_seal_key()[0]) { /* nothing secret at rest in clear (S11) */
+		if ((rc = kg_notify_seal(kg_notify_seal_key(), m->raw, m->raw_len, &sealed, err)))
+			goto cleanup;
+		o.mime = sealed.data;
+		o.mime_len = sealed.len;
+	}
+	rc = kg_tx_outbox_insert(tx, &o, err);
+cleanup:
+	kg_buf_release(&sealed);
+	return rc;
 }
 
 static const char *const webhook_types[] = {"lock", "unlock", "case", "incident"};
@@ -145,7 +157,13 @@ int kg_notify_deliver_once(kg_store *store, const kg_config *cfg, kg_notify_stat
 		kg_outbox *m = &c.mail[i];
 		kg_err e;
 		kg_err_clear(&e);
-		int src = kg_notify_smtp_send(cfg, m->rcpt, m->mime, m->mime_len, &e);
+		kg_buf plain = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
+		int src = kg_notify_unseal(cfg->account_secret_key, m->mime, m->mime_len, &plain, &e);
+		if (src == 0)
+			src = kg_notify_smtp_send(cfg, m->rcpt, plain.data, plain.len, &e);
+		if (plain.data)
+			sodium_memzero(plain.data, plain.len);
+		kg_buf_release(&plain);
 		record(store, cfg, false, m->account_id, m->id, m->attempts, src, &e, stats);
 	}
 	for (size_t i = 0; i < c.n_hooks; i++) {

@@ -23,15 +23,21 @@ import time
 
 class _SmtpHandler(socketserver.StreamRequestHandler):
     def _send(self, line):
-        self.wfile.write(line.encode() + b"\r\n")
-        self.wfile.flush()
+        try:
+            self.wfile.write(line.encode() + b"\r\n")
+            self.wfile.flush()
+        except OSError:  # the client went away (the crash test kills it)
+            pass
 
     def handle(self):
         sink = self.server.sink
         self._send("220 kagi-test-sink ESMTP")
         mail_from, rcpts = None, []
         while True:
-            line = self.rfile.readline()
+            try:
+                line = self.rfile.readline()
+            except OSError:
+                return
             if not line:
                 return
             cmd = line.decode("utf-8", "replace").strip()
@@ -53,7 +59,10 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
                 self._send("354 end with <CRLF>.<CRLF>")
                 lines = []
                 while True:
-                    dl = self.rfile.readline()
+                    try:
+                        dl = self.rfile.readline()
+                    except OSError:
+                        return
                     if not dl:
                         return
                     if dl in (b".\r\n", b".\n"):

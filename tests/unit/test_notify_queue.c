@@ -203,12 +203,53 @@ static void webhooks_queue_only_when_configured(void **state)
 	kg_notify_shutdown();
 }
 
+static void outbox_rows_are_sealed_at_rest(void **state)
+{
+	kg_config cfg;
+	kg_config_defaults(&cfg);
+	snprintf(cfg.account_secret_key, sizeof(cfg.account_secret_key), "%s",
+		 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	kg_err e;
+	kg_err_clear(&e);
+	assert_int_equal(kg_notify_init(&cfg, &e), 0);
+	kg_store *s = kg_test_open(kg_test_db("notify_seal"), NULL);
+	const kg_notify_field f[] = {{"name", "A"}, {"code", "987654"}, {NULL, NULL}};
+	kg_notify_mail m;
+	assert_int_equal(kg_notify_compose(KG_NOTICE_RECOVERY_CODE, KG_LANG_EN, f, "a@example.com",
+					   &m, &e), 0);
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	struct ctx c = {.mail = &m, .a = &a};
+	assert_int_equal(kg_store_write(s, enqueue_job, &c, &e), 0);
+	kg_outbox *o = only_row(s, &c);
+	/* stored: neither the headers nor the base64 body are readable */
+	assert_null(memmem(o->mime, o->mime_len, "Message-ID", 10));
+	assert_null(memmem(o->mime, o->mime_len, m.raw + m.raw_len - 40, 40));
+	kg_buf plain = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
+	assert_int_equal(kg_notify_outbox_message(o, &plain, &e), 0);
+	assert_int_equal(plain.len, m.raw_len);
+	assert_memory_equal(plain.data, m.raw, m.raw_len);
+	kg_buf_release(&plain);
+	/* another key does not open it */
+	snprintf(cfg.account_secret_key, sizeof(cfg.account_secret_key), "%s",
+		 "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	assert_int_equal(kg_notify_init(&cfg, &e), 0);
+	kg_buf_init(&plain, KG_NOTIFY_MIME_MAX);
+	assert_int_equal(kg_notify_outbox_message(o, &plain, &e), KG_EAUTH);
+	kg_buf_release(&plain);
+	kg_arena_release(&a);
+	kg_notify_mail_release(&m);
+	kg_store_close(s);
+	kg_notify_shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(failed_delivery_backs_off_then_gives_up),
 		cmocka_unit_test(no_smtp_url_keeps_notices_queued),
 		cmocka_unit_test(webhooks_queue_only_when_configured),
+		cmocka_unit_test(outbox_rows_are_sealed_at_rest),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	kg_test_dir_cleanup();
