@@ -67,5 +67,6 @@
 /* store */
 #define KG_STORE_GROUP_MAX 1024      /* transactions gathered into one commit */
 #define KG_STORE_QUEUE_MAX 65536     /* writers waiting */
+#define KG_STORE_READERS_IDLE_MAX 64 /* idle read connections kept open */
 
 #endif

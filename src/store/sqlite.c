@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern const char *const kg_sqlite_migrations[];
 extern const int kg_sqlite_migration_count;
@@ -566,6 +567,41 @@ static int sq_schema_version(kg_store_conn *c, int *version, kg_err *err)
 	return db_version(c->db, version, err);
 }
 
+static int sq_backup(kg_store_conn *c, const char *dest, kg_err *err)
+{
+	if (access(dest, F_OK) == 0)
+		return kg_err_set(err, KG_ECONFLICT, "backup: %s already exists", dest);
+	sqlite3 *out = NULL;
+	int rc = sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	int code = 0;
+	if (rc != SQLITE_OK) {
+		code = kg_err_set(err, KG_EIO, "backup: cannot create %s: %s", dest,
+				  out ? sqlite3_errmsg(out) : sqlite3_errstr(rc));
+		goto cleanup;
+	}
+	/* the read transaction is open: the copy is of its snapshot */
+	sqlite3_backup *b = sqlite3_backup_init(out, "main", c->db, "main");
+	if (!b) {
+		code = kg_sq_fail_db(out, sqlite3_extended_errcode(out), err, "backup");
+		goto cleanup;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		code = kg_sq_fail_db(out, rc, err, "backup");
+		goto cleanup;
+	}
+	rc = sqlite3_exec(out, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		code = kg_sq_fail_db(out, rc, err, "backup");
+cleanup:
+	if (out && sqlite3_close(out) != SQLITE_OK && !code)
+		code = kg_err_set(err, KG_EIO, "backup: closing %s failed", dest);
+	if (code)
+		unlink(dest);
+	return code;
+}
+
 const struct kg_store_driver kg_sqlite_backend = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -580,4 +616,5 @@ const struct kg_store_driver kg_sqlite_backend = {
 	.tx_aborted = sq_tx_aborted,
 	.integrity_check = sq_integrity_check,
 	.schema_version = sq_schema_version,
+	.backup = sq_backup,
 };

@@ -169,6 +169,9 @@ int kg_store_write(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err)
 {
 	if (!s || !fn)
 		return kg_err_set(err, KG_EINVAL, "kg_store_write: no store or job");
+	if (s->writer_started && pthread_equal(pthread_self(), s->writer))
+		return kg_err_set(err, KG_EINVAL,
+				  "kg_store_write called inside a write job (use the job's kg_tx)");
 	struct kg_store_job job = {.fn = fn, .ctx = ctx};
 	pthread_mutex_lock(&s->mu);
 	if (s->stopping) {
@@ -211,6 +214,11 @@ static int reader_take(kg_store *s, kg_store_conn **out, kg_err *err)
 static void reader_give(kg_store *s, kg_store_conn *c)
 {
 	pthread_mutex_lock(&s->mu);
+	if (s->n_idle >= KG_STORE_READERS_IDLE_MAX) {
+		pthread_mutex_unlock(&s->mu);
+		s->be->close_conn(c, false);
+		return;
+	}
 	if (s->n_idle == s->cap_idle) {
 		size_t ncap = s->cap_idle ? s->cap_idle * 2 : 8;
 		kg_store_conn **ni = realloc(s->idle, ncap * sizeof(*ni));
@@ -364,6 +372,24 @@ static int integrity_fn(kg_tx *tx, void *ctx, kg_err *err)
 int kg_store_integrity_check(kg_store *s, kg_err *err)
 {
 	return kg_store_read(s, integrity_fn, NULL, err);
+}
+
+struct backup_job {
+	const char *dest;
+};
+
+static int backup_fn(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct backup_job *b = ctx;
+	return tx->s->be->backup(tx->conn, b->dest, err);
+}
+
+int kg_store_backup(kg_store *s, const char *dest, kg_err *err)
+{
+	if (!s || !dest || !*dest)
+		return kg_err_set(err, KG_EINVAL, "backup needs a destination path");
+	struct backup_job b = {.dest = dest};
+	return kg_store_read(s, backup_fn, &b, err);
 }
 
 int kg_store_fault(kg_store *s, const char *spec, kg_err *err)

@@ -99,7 +99,7 @@ int kg_store_schema_version(kg_store *s);
 typedef int (*kg_tx_fn)(kg_tx *tx, void *ctx, kg_err *err);
 
 /* Runs fn in a write transaction shared with other concurrent jobs (group
- * commit). Returns fn's result once the commit is durable (0), fn's own
+ * commit). Must not be called from inside a job (KG_EINVAL). Returns fn's result once the commit is durable (0), fn's own
  * error if fn failed (its changes rolled back, the others' kept), or the
  * commit's error (KG_EFULL, KG_EIO, ...) — then nothing of the job was
  * written. */
@@ -139,6 +139,11 @@ void kg_store_stats_get(kg_store *s, kg_store_stats *out);
 /* Runs the backend's integrity check (SQLite: PRAGMA integrity_check).
  * Returns 0 if sound, KG_EIO with the first problem in err otherwise. */
 int kg_store_integrity_check(kg_store *s, kg_err *err);
+
+/* Writes a consistent copy of the whole store, as of one snapshot, to a
+ * new file at dest (which must not exist), while writes go on. Returns 0,
+ * KG_ECONFLICT if dest exists, or KG_EIO / KG_EFULL. */
+int kg_store_backup(kg_store *s, const char *dest, kg_err *err);
 
 /* Test-only: arms fault injection as kg_store_options.fault ("full:N",
  * "ioerr:N"; counting from now), or disarms it (NULL or ""). Returns 0 or

@@ -179,6 +179,8 @@ struct kg_store_driver {
 	bool (*tx_aborted)(kg_store_conn *c);
 	int (*integrity_check)(kg_store_conn *c, kg_err *err);
 	int (*schema_version)(kg_store_conn *c, int *version, kg_err *err);
+	/* Copies the database, as of one snapshot, into a new file at dest. */
+	int (*backup)(kg_store_conn *c, const char *dest, kg_err *err);
 };
 
 extern const struct kg_store_driver kg_sqlite_backend;

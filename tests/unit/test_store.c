@@ -590,6 +590,57 @@ static void reopen_keeps_data(void **state)
 	kg_store_close(s);
 }
 
+static void backup_is_a_consistent_copy(void **state)
+{
+	(void)state;
+	char src[640], dst[640];
+	snprintf(src, sizeof(src), "%s", kg_test_db("backup_src"));
+	snprintf(dst, sizeof(dst), "%s", kg_test_db("backup_dst"));
+	kg_store *s = kg_test_open(src, NULL);
+	write_body(s, reopen_insert);
+	kg_err err;
+	assert_int_equal(kg_store_backup(s, dst, &err), 0);
+	assert_int_equal(kg_store_backup(s, dst, &err), KG_ECONFLICT);
+	assert_int_equal(kg_store_backup(s, "/nonexistent-dir/b.db", &err), KG_EIO);
+	kg_store_close(s);
+	s = kg_test_open(dst, NULL);
+	read_body(s, reopen_check);
+	assert_int_equal(kg_store_integrity_check(s, &err), 0);
+	kg_store_close(s);
+}
+
+struct nested {
+	kg_store *s;
+	int rc;
+};
+
+static int noop_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)tx;
+	(void)ctx;
+	(void)err;
+	return 0;
+}
+
+static int nested_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)tx;
+	struct nested *n = ctx;
+	n->rc = kg_store_write(n->s, noop_job, NULL, err);
+	return 0;
+}
+
+static void write_inside_a_job_is_refused(void **state)
+{
+	(void)state;
+	kg_store *s = kg_test_open(kg_test_db("nested"), NULL);
+	struct nested n = {.s = s};
+	kg_err err;
+	assert_int_equal(kg_store_write(s, nested_job, &n, &err), 0);
+	assert_int_equal(n.rc, KG_EINVAL); /* instead of a deadlock */
+	kg_store_close(s);
+}
+
 static void ids_are_unique_and_prefixed(void **state)
 {
 	(void)state;
@@ -621,6 +672,8 @@ int main(void)
 		cmocka_unit_test(messages_work),
 		cmocka_unit_test(outbox_work),
 		cmocka_unit_test(reopen_keeps_data),
+		cmocka_unit_test(backup_is_a_consistent_copy),
+		cmocka_unit_test(write_inside_a_job_is_refused),
 		cmocka_unit_test(ids_are_unique_and_prefixed),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown_all);
