@@ -17,7 +17,7 @@
 
 #include "store/store_impl.h"
 
-#define KG_SQ_STMT_CACHE 128
+#define KG_SQ_STMT_CACHE 512 /* distinct statements per connection */
 
 struct kg_store_conn {
 	sqlite3 *db;

@@ -63,8 +63,15 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 			continue;
 		}
 		kg_err_clear(&j->err);
+		/* broken: this job's changes cannot be undone alone (the backend
+		 * aborted the transaction, or ending the savepoint failed), so
+		 * the whole group is rolled back and fails */
+		bool broken = false;
+		kg_err cause;
+		kg_err_clear(&cause);
 		if (be->savepoint(c, &j->err)) {
-			j->rc = j->err.code;
+			j->rc = j->err.code ? j->err.code : KG_EIO;
+			broken = be->tx_aborted(c);
 		} else {
 			kg_tx tx = {.s = s, .conn = c, .write = true};
 			j->rc = j->fn(&tx, j->ctx, &j->err);
@@ -73,27 +80,32 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 						   "write job returned %d (not a kg_code)", j->rc);
 			if (j->rc && !j->err.code)
 				j->err.code = j->rc;
-			if (!be->tx_aborted(c)) {
+			broken = be->tx_aborted(c);
+			if (!broken) {
 				kg_err e2;
+				kg_err_clear(&e2);
 				int rc2 = j->rc ? be->rollback_to(c, &e2) : be->release(c, &e2);
-				if (rc2 && !j->rc) {
-					j->rc = rc2;
-					j->err = e2;
+				if (rc2) {
+					broken = true;
+					cause = e2;
+					if (!j->rc) {
+						j->rc = rc2;
+						j->err = e2;
+					}
 				}
 			}
 		}
-		if (be->tx_aborted(c)) {
-			/* The backend rolled the whole transaction back (disk full,
-			 * I/O error): jobs before this one lost their changes too. */
+		if (broken) {
+			/* jobs before this one lose their changes too */
 			aborted = true;
 			if (!j->rc) {
 				j->rc = kg_err_set(&j->err, KG_EIO,
 						   "transaction aborted by the storage engine");
 			}
-			gerr = j->err;
+			gerr = cause.code ? cause : j->err;
 			char msg[KG_ERR_MSG_MAX];
 			snprintf(msg, sizeof(msg), "not written: the commit group failed: %.200s",
-				 j->err.msg);
+				 gerr.msg);
 			snprintf(gerr.msg, sizeof(gerr.msg), "%s", msg);
 			struct kg_store_job *k;
 			size_t x;

@@ -12,6 +12,7 @@ struct ev_job {
 	char id[64];
 	int fail_with;      /* return this after inserting (0: succeed) */
 	kg_store *arm;      /* arm "full:1" inside the job (commit fails) */
+	size_t big;         /* then write a blob this large (spills mid-job) */
 };
 
 static int insert_event(kg_tx *tx, void *ctx, kg_err *err)
@@ -24,6 +25,13 @@ static int insert_event(kg_tx *tx, void *ctx, kg_err *err)
 		return rc;
 	if (j->arm && kg_store_fault(j->arm, "full:1", err))
 		return err->code;
+	if (j->big) {
+		char *blob = calloc(1, j->big);
+		rc = blob ? kg_tx_features_put(tx, j->id, blob, j->big, 1, err) : KG_ENOMEM;
+		free(blob);
+		if (rc)
+			return rc;
+	}
 	if (j->fail_with)
 		return kg_err_set(err, j->fail_with, "job %s fails on purpose", j->id);
 	return 0;
@@ -189,10 +197,9 @@ static void failing_job_rolls_back_alone(void **state)
 			 0);
 }
 
-static void failed_commit_fails_the_whole_group(void **state)
+static void group_fails_whole(size_t big, const char *name)
 {
-	(void)state;
-	const char *p = kg_test_db("groupfail");
+	const char *p = kg_test_db(name);
 	char path[640];
 	snprintf(path, sizeof(path), "%s", p);
 	kg_store *s = kg_test_open(path, ""); /* on the fault VFS, unarmed */
@@ -201,10 +208,16 @@ static void failed_commit_fails_the_whole_group(void **state)
 		args[i] = (struct group_arg){.s = s, .job = {.account = "acc"}};
 		snprintf(args[i].job.id, sizeof(args[i].job.id), "f%d", i);
 	}
-	args[GROUP - 1].job.arm = s; /* the disk fills up before the commit */
+	/* the disk fills up: before the commit, or under a job that writes
+	 * so much that SQLite spills pages to the WAL in the middle */
+	args[GROUP / 2].job.arm = s;
+	args[GROUP / 2].job.big = big;
 	run_group(s, args);
 	for (int i = 0; i < GROUP; i++) {
-		assert_int_equal(args[i].rc, KG_EFULL);
+		if (args[i].rc != KG_EFULL)
+			fail_msg("job %d: %s (%s)", i, kg_code_name(args[i].rc), args[i].err.msg);
+		if (getenv("KG_TEST_VERBOSE"))
+			printf("%s job %d: %s\n", name, i, args[i].err.msg);
 		assert_non_null(strstr(args[i].err.msg, "storage full"));
 	}
 	kg_err err;
@@ -218,6 +231,19 @@ static void failed_commit_fails_the_whole_group(void **state)
 	assert_int_equal(st.commit_errors, 1);
 	kg_store_close(s);
 	assert_int_equal(count_rows(path, "SELECT count(*) FROM events"), 1);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM features"), 0);
+}
+
+static void failed_commit_fails_the_whole_group(void **state)
+{
+	(void)state;
+	group_fails_whole(0, "groupfail");
+}
+
+static void storage_error_mid_group_fails_the_whole_group(void **state)
+{
+	(void)state;
+	group_fails_whole(16 * 1024 * 1024, "groupspill");
 }
 
 /* ---- fault injection: the Nth write fails ----------------------------------
@@ -491,6 +517,7 @@ int main(void)
 		cmocka_unit_test(concurrent_writers_are_grouped),
 		cmocka_unit_test(failing_job_rolls_back_alone),
 		cmocka_unit_test(failed_commit_fails_the_whole_group),
+		cmocka_unit_test(storage_error_mid_group_fails_the_whole_group),
 		cmocka_unit_test(disk_full_leaves_nothing_half_written),
 		cmocka_unit_test(io_error_leaves_nothing_half_written),
 		cmocka_unit_test(fault_needs_the_fault_vfs),
