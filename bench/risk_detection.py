@@ -122,7 +122,7 @@ def main():
 
     sims = [json.load(open(p)) for p in a.sim_stats]
     L = []
-    L.append("## Risk detection on simulated labels (`risk-detection`)\n")
+    L.append("## risk-detection — precision and recall of hold+lock on simulated labels\n")
     L.append(f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
              f"commit `{a.commit}`, machine: {a.machine}")
     L.append(f"- commands: `{a.sim_cmd} --out events.ndjson` then "
