@@ -367,6 +367,7 @@ struct gen {
 struct acct {
 	uint32_t id, seq, orders;
 	uint8_t scen, variant, ndev, ncards;
+	uint16_t seen_dev; /* own devices already used to log in */
 	bool fullwidth_name;
 	int returns, disputes;
 	int64_t created;
@@ -760,6 +761,9 @@ static void gen_customer(struct gen *g, struct acct *a, int64_t attack_ms, int64
 			dev = a->ndev < 15 ? a->ndev++ : 15; /* a new phone, kept afterwards */
 			login_edge = tag;
 		}
+		if (tag == E_TRAVEL && a->seen_dev) /* abroad with a phone already in use */
+			for (dev = 0; !(a->seen_dev >> dev & 1); dev++)
+				;
 		if (tag == E_TRAVEL || tag == E_NEW_DEVICE_ABROAD || tag == E_LOST_PHONE_ABROAD) {
 			country = a->travel_country;
 			ip = ip_in(r, country);
@@ -777,6 +781,7 @@ static void gen_customer(struct gen *g, struct acct *a, int64_t attack_ms, int64
 					   false, 0, E_TYPO_LOGIN);
 		}
 		emit_login(g, a, t, dev, ip, country, true, 0, login_edge);
+		a->seen_dev |= (uint16_t)(1u << dev);
 		t += rng_range(r, 30000, 20 * MIN_MS);
 		if (tag == E_NEW_PHONE_PW || tag == E_LOST_PHONE_ABROAD) {
 			emit_password(g, a, t, dev, ip, tag == E_LOST_PHONE_ABROAD, 0, tag);
@@ -790,7 +795,7 @@ static void gen_customer(struct gen *g, struct acct *a, int64_t attack_ms, int64
 			shop(g, a, t, order_edge ? tag : E_NONE);
 		if (rng_chance(r, 0.01))
 			emit_profile(g, a, t + rng_range(r, MIN_MS, 10 * MIN_MS), (int)rng_below(r, 4), 0);
-		if (rng_chance(r, 0.004))
+		if (rng_chance(r, 0.004) && tag == E_NONE)
 			emit_password(g, a, t + rng_range(r, MIN_MS, 10 * MIN_MS), dev, ip, false, 0,
 				      E_NONE);
 	}

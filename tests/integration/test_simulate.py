@@ -221,6 +221,43 @@ def check_scenarios(events):
         check(seen[k] > 0, f"main variant of {k} checked")
 
 
+HARD_NEGATIVES = {"corporate_gift_cards", "size_exchange_returns", "lost_phone_abroad"}
+CAUGHT_VARIANTS = {"single_order", "split_orders", "multi_seller", "ratio_only", "burst",
+                   "foreign"}
+
+
+def check_default_policy(stream):
+    """The labels agree with design.md's default policy as kagi replay runs
+    it: ordinary customers, edge cases included, are never held or locked
+    (hard negatives aside), and the main variant of every scenario is."""
+    policy = os.path.join(os.environ.get("KG_SOURCE_DIR", "."), "policy", "default.rules")
+    if not os.path.exists(policy):
+        print("skip: no policy/default.rules")
+        return
+    r = subprocess.run([KAGI, "replay", "--policy", policy, "-"], input=stream,
+                       capture_output=True, timeout=600)
+    if not check(r.returncode == 0, f"replay exits 0: {r.stderr[-500:]!r}"):
+        return
+    lines, decisions = stream.decode().splitlines(), r.stdout.decode().splitlines()
+    check(len(lines) == len(decisions), "one decision per event")
+    flagged, exempt, variant = set(), set(), {}
+    for line, d in zip(lines, decisions):
+        ev, dec = json.loads(line), json.loads(d)
+        check(dec.get("event") == ev["id"], f"decision for {ev['id']}: {d[:200]}")
+        lab = ev["label"]
+        if lab["fraud"] or lab.get("edge") in HARD_NEGATIVES:
+            exempt.add(ev["account"])
+        if lab["fraud"]:
+            variant[ev["account"]] = lab.get("variant")
+        if dec.get("action") in ("hold", "lock"):
+            flagged.add(ev["account"])
+    wrong = sorted(flagged - exempt)
+    check(not wrong, f"ordinary accounts held or locked: {wrong[:5]}")
+    missed = sorted(a for a, v in variant.items() if v in CAUGHT_VARIANTS and a not in flagged)
+    check(not missed, f"main-variant fraud accounts not flagged: {missed[:5]}")
+    check(len(flagged & set(variant)) >= 20, "fraud accounts are flagged")
+
+
 def main():
     base = ["--accounts", "3000", "--days", "30"]
     a = run(*base, "--seed", "7")
@@ -236,6 +273,7 @@ def main():
     check(len({e["account"] for e in events}) == 3000, "every account appears")
     check(min(e["ts"] for e in events) >= "2026-10-01T00:00:00", "default start")
     check_scenarios(events)
+    check_default_policy(a.stdout)
 
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "ev.ndjson")
