@@ -239,6 +239,17 @@ typedef struct kg_account_lock_req {
 int kg_account_lock_apply(kg_tx *tx, const kg_config *cfg, const kg_account_lock_req *req,
 			  char lock_id_out[KG_STORE_ID_MAX], kg_err *err);
 
+/* The official lock notice (message center, outbox, webhook) for a lock
+ * already written in tx by someone else. An unknown account gets none
+ * (returns 0): events may name accounts kagi was never told about. */
+int kg_account_lock_notice_tx(kg_tx *tx, const kg_config *cfg, const char *account_id,
+			      const char *lock_id, const char *reason, int64_t now_ms, kg_err *err);
+/* kg_risk_lock_hook for the risk engine (ctx: the kg_config): the notice of
+ * a lock a rule decision wrote, in the event's transaction. Wire it with
+ * kg_risk_set_lock_hook(risk, kg_account_risk_lock_hook, (void *)config). */
+int kg_account_risk_lock_hook(void *ctx, void *txn, const char *account, const char *lock_id,
+			      const char *reason, const char *decision_json, kg_err *err);
+
 /* Lifts one lock (kg_lock_can_lift decides), with audit entry, unlock notice
  * and outbox mail, in tx. note (may be NULL) goes into the audit entry.
  * reason_out (may be NULL) gets the lifted lock's reason. */
@@ -279,6 +290,10 @@ typedef struct kg_login_req {
 	const uint8_t *cred_hash;
 	size_t cred_hash_len;
 	int64_t now_ms;
+	/* Optional: receives the design.md `login` event (JSON) of a known
+	 * account after the answer is decided, e.g. to feed the risk engine. */
+	void (*on_event)(void *ctx, const char *json, size_t len);
+	void *on_event_ctx;
 } kg_login_req;
 
 typedef struct kg_login_answer {

@@ -54,16 +54,46 @@ int kg_account_lock_apply(kg_tx *tx, const kg_config *cfg, const kg_account_lock
 		json_object_set_new(d, "incident", json_string(req->incident_id));
 	if ((rc = kg_account_audit_tx(tx, acc.id, req->actor, "lock", d, now, err)))
 		goto cleanup;
-	kg_account_notice_ctx c = kg_account_notice_base(cfg, &acc, now);
-	c.reason = req->reason;
-	c.lock_id = id;
-	if ((rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_LOCK, &c, err)))
+	if ((rc = kg_account_lock_notice_tx(tx, cfg, acc.id, id, reason, now, err)))
 		goto cleanup;
 	if (lock_id_out)
 		kg_account_copy(lock_id_out, KG_STORE_ID_MAX, id);
 cleanup:
 	kg_arena_release(&a);
 	return rc;
+}
+
+int kg_account_lock_notice_tx(kg_tx *tx, const kg_config *cfg, const char *account_id,
+			      const char *lock_id, const char *reason, int64_t now_ms, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_account acc;
+	int rc = kg_tx_account_get(tx, account_id, &acc, &a, err);
+	if (rc == KG_ENOTFOUND) {
+		kg_log(KG_LOG_INFO, "account", "lock %s on unknown account %s: no notice", lock_id,
+		       account_id);
+		kg_err_clear(err);
+		rc = 0;
+		goto cleanup;
+	}
+	if (rc)
+		goto cleanup;
+	kg_account_notice_ctx c = kg_account_notice_base(cfg, &acc, kg_account_now(now_ms));
+	if (kg_lock_reason_parse(reason, &c.reason))
+		c.reason = KG_LOCK_MANUAL;
+	c.lock_id = lock_id;
+	rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_LOCK, &c, err);
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_account_risk_lock_hook(void *ctx, void *txn, const char *account, const char *lock_id,
+			      const char *reason, const char *decision_json, kg_err *err)
+{
+	(void)decision_json;
+	return kg_account_lock_notice_tx(txn, ctx, account, lock_id, reason, 0, err);
 }
 
 int kg_account_lock_lift(kg_tx *tx, const kg_config *cfg, const char *account_id,

@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const result_names[] = {
@@ -37,14 +38,28 @@ static void pseudo_id(const char *email, char out[KG_ID_MAX + 1])
 	snprintf(out, KG_ID_MAX + 1, "?%s", kg_hex(h, sizeof(h), hex));
 }
 
-/* The single place where login outcomes reach the risk engine (design.md
- * event `login`): once src/risk offers a public entry point for account
- * events, call it here. Until then, logins are only counted here. */
-static void feed_risk(const kg_login_req *req, const char *account_id, bool success)
+/* The single place where login outcomes leave the module: the design.md
+ * `login` event of a known account goes to req->on_event (kagid feeds it to
+ * the risk engine, whose failed-login rule locks brute_force). */
+static void feed_risk(const kg_login_req *req, const char *account_id, bool success, int64_t now)
 {
-	(void)req;
-	(void)account_id;
-	(void)success;
+	if (!req->on_event)
+		return;
+	char idbuf[KG_STORE_ID_MAX], when[KG_TIME_STR_MAX];
+	kg_store_new_id(idbuf, "login");
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "id", idbuf, "type", "login",
+			       "account", account_id, "ts", kg_time_format(now, when), "success",
+			       success, "ip", req->ip ? req->ip : "", "device_id",
+			       req->device_id ? req->device_id : "");
+	if (ev && req->country)
+		json_object_set_new(ev, "country", json_string(req->country));
+	if (ev && req->user_agent)
+		json_object_set_new(ev, "user_agent", json_string(req->user_agent));
+	char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	json_decref(ev);
+	if (text)
+		req->on_event(req->on_event_ctx, text, strlen(text));
+	free(text);
 }
 
 struct login_read {
@@ -181,8 +196,10 @@ int kg_account_login(kg_store *s, const kg_config *cfg, const kg_login_req *req,
 	bool ok = kg_password_verify(hash, password, strlen(password));
 	struct login_write w = {cfg, req, &r, ok && r.known && r.acc.password_hash, out};
 	rc = kg_store_write(s, login_write, &w, err);
-	if (!rc && r.known)
-		feed_risk(req, r.acc.id, out->result == KG_LOGIN_OK);
+	/* A locked account or a pending 2-step code is neither a success nor a
+	 * failed password. */
+	if (!rc && r.known && out->result != KG_LOGIN_LOCKED && out->result != KG_LOGIN_TOTP_REQUIRED)
+		feed_risk(req, r.acc.id, out->result == KG_LOGIN_OK, r.now);
 cleanup:
 	kg_arena_release(&a);
 	return rc;

@@ -1,53 +1,20 @@
-/* Text normalisation for identity checks: ICU NFKC with case folding (which
- * also folds full/half width), hyphen variants to '-', white space runs to
- * one space. Addresses compare by postal code digits and compact lines. */
+/* Text normalisation for identity checks: the same normalisation as the
+ * risk engine's name and address comparisons (kg_risk_normalize: ICU NFKC
+ * with case folding, hyphen variants, white-space runs), plus a compact form
+ * and postal-code digits. Addresses compare by postal code and compact
+ * lines. */
 #include "account/account.h"
 
-#include <stdlib.h>
 #include <string.h>
-#include <unicode/uchar.h>
-#include <unicode/unorm2.h>
-#include <unicode/ustring.h>
-#include <unicode/utf16.h>
+
+#include "risk/risk.h"
 
 #define NORM_IN_MAX (64 * 1024)
 
-static bool is_hyphen(UChar32 c)
-{
-	return (c >= 0x2010 && c <= 0x2015) || c == 0x2212 || c == 0x2043 || c == 0xFE58 ||
-	       c == 0xFE63 || c == 0xFF0D || c == 0x30FC || c == 0xFF70 || c == 0x2500 ||
-	       c == 0x2501 || c == 0x02D7 || c == 0x2E3A || c == 0x2E3B;
-}
-
 enum mode { M_SPACED, M_COMPACT, M_DIGITS };
-
-static int put_cp(kg_buf *out, UChar32 c)
-{
-	char u[4];
-	int n = 0;
-	if (c < 0x80) {
-		u[n++] = (char)c;
-	} else if (c < 0x800) {
-		u[n++] = (char)(0xC0 | (c >> 6));
-		u[n++] = (char)(0x80 | (c & 0x3F));
-	} else if (c < 0x10000) {
-		u[n++] = (char)(0xE0 | (c >> 12));
-		u[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
-		u[n++] = (char)(0x80 | (c & 0x3F));
-	} else {
-		u[n++] = (char)(0xF0 | (c >> 18));
-		u[n++] = (char)(0x80 | ((c >> 12) & 0x3F));
-		u[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
-		u[n++] = (char)(0x80 | (c & 0x3F));
-	}
-	return kg_buf_append(out, u, (size_t)n);
-}
 
 static int normalize(const char *in, size_t len, kg_buf *out, enum mode mode)
 {
-	UErrorCode st = U_ZERO_ERROR;
-	UChar *src = NULL, *dst = NULL;
-	int rc = 0;
 	kg_buf_reset(out);
 	if (kg_buf_append(out, "", 0))
 		return KG_ENOMEM;
@@ -55,55 +22,22 @@ static int normalize(const char *in, size_t len, kg_buf *out, enum mode mode)
 		return 0;
 	if (len > NORM_IN_MAX)
 		return KG_ELIMIT;
-	const UNormalizer2 *nfkc_cf = unorm2_getNFKCCasefoldInstance(&st);
-	if (U_FAILURE(st))
-		return KG_EINTERNAL;
-	int32_t slen = 0;
-	src = malloc((len + 1) * sizeof(UChar));
-	if (!src)
-		return KG_ENOMEM;
-	u_strFromUTF8WithSub(src, (int32_t)len + 1, &slen, in, (int32_t)len, 0xFFFD, NULL, &st);
-	if (U_FAILURE(st)) {
-		rc = KG_EINVAL;
-		goto cleanup;
-	}
-	int32_t cap = slen * 4 + 16;
-	dst = malloc((size_t)cap * sizeof(UChar));
-	if (!dst) {
-		rc = KG_ENOMEM;
-		goto cleanup;
-	}
-	int32_t dlen = unorm2_normalize(nfkc_cf, src, slen, dst, cap, &st);
-	if (U_FAILURE(st)) {
-		rc = KG_EINTERNAL;
-		goto cleanup;
-	}
-	bool pending_space = false;
-	for (int32_t i = 0; i < dlen;) {
-		UChar32 c;
-		U16_NEXT(dst, i, dlen, c);
-		if (u_isUWhiteSpace(c) || c == 0x3000) {
-			pending_space = true;
-			continue;
+	kg_buf n = KG_BUF_INIT(NORM_IN_MAX * 4);
+	int rc = kg_risk_normalize(in, len, &n);
+	for (size_t i = 0; !rc && i < n.len; i++) {
+		const char *p = n.data + i;
+		if (mode == M_SPACED) {
+			rc = kg_buf_putc(out, *p);
+		} else if (mode == M_DIGITS) {
+			if (*p >= '0' && *p <= '9')
+				rc = kg_buf_putc(out, *p);
+		} else if (!strncmp(p, "\xe3\x80\x81", 3) || !strncmp(p, "\xe3\x80\x82", 3)) {
+			i += 2; /* 、。 */
+		} else if (*p != ' ' && *p != ',' && *p != '.') {
+			rc = kg_buf_putc(out, *p);
 		}
-		if (mode == M_DIGITS) {
-			if (c >= '0' && c <= '9' && (rc = put_cp(out, c)))
-				goto cleanup;
-			continue;
-		}
-		if (mode == M_COMPACT && (c == ',' || c == 0x3001 || c == '.' || c == 0x3002))
-			continue;
-		if (is_hyphen(c))
-			c = '-';
-		if (pending_space && mode == M_SPACED && out->len > 0 && (rc = put_cp(out, ' ')))
-			goto cleanup;
-		pending_space = false;
-		if ((rc = put_cp(out, c)))
-			goto cleanup;
 	}
-cleanup:
-	free(src);
-	free(dst);
+	kg_buf_release(&n);
 	return rc;
 }
 

@@ -1,0 +1,339 @@
+/* Unit tests of the account module on a real SQLite store: the store
+ * operations it added (cases, codes, counters, identity state), a lock with
+ * its audit entry, notice and mail in one transaction (and nothing of it when
+ * the notice cannot be made), the login gate and the identity check. */
+#include "store_testutil.h"
+
+#include "account/account.h"
+
+static kg_config cfg;
+
+/* The path of test database name, without removing it (kg_test_db does). */
+static const char *kg_test_db_path(const char *name)
+{
+	static char path[4][640];
+	static int next;
+	char *p = path[next++ % 4];
+	kg_test_dir_init();
+	snprintf(p, 640, "%s/%s.db", kg_test_dir, name);
+	return p;
+}
+
+static const kg_account yamada = {
+	.id = "acc-y",
+	.name = "山田 太郎",
+	.email = "taro@example.jp",
+	.address = {"150-0001", "東京都", "渋谷区", "神宮前1-2-3", NULL, "JP"},
+	.lang = "ja",
+};
+
+struct put_job {
+	const kg_account *acc;
+	const char *pw_hash;
+};
+
+static int put_account(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct put_job *j = ctx;
+	kg_account a = *j->acc;
+	a.password_hash = j->pw_hash;
+	int rc = kg_tx_account_insert(tx, &a, err);
+	kg_card c = {.account_id = a.id, .card_id = "c1", .holder_name = "TARO YAMADA",
+		     .last4 = "4242", .exp = "12/29", .fingerprint = "fp"};
+	return rc ? rc : kg_tx_card_add(tx, &c, err);
+}
+
+static kg_store *setup(const char *name, const kg_account *acc)
+{
+	kg_store *s = kg_test_open(kg_test_db(name), NULL);
+	char hash[KG_PWHASH_MAX];
+	kg_err err;
+	assert_int_equal(kg_password_hash("correct horse", 13, 1, 8, hash, &err), 0);
+	struct put_job j = {acc, hash};
+	assert_int_equal(kg_store_write(s, put_account, &j, &err), 0);
+	return s;
+}
+
+static int64_t count(const char *path, const char *sql)
+{
+	sqlite3 *db = kg_test_raw(path);
+	int64_t n = kg_test_raw_int(db, sql);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Inside a store job (on the writer thread) cmocka's asserts cannot be
+ * used: a failed check rolls the job back with the line in err. */
+#define CHECK(cond)                                                                     \
+	do {                                                                            \
+		if (!(cond))                                                            \
+			return kg_err_set(err, KG_EINTERNAL, "line %d: %s", __LINE__, #cond); \
+	} while (0)
+
+/* ---- store operations --------------------------------------------------------*/
+static int checks_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	int64_t n = 0;
+	/* counters: fixed windows */
+	CHECK((kg_tx_counter_hit(tx, "acc", "login_fail", "1.2.3.4", 1000, 10000, &n, err)) == (0));
+	CHECK((n) == (1));
+	CHECK((kg_tx_counter_hit(tx, "acc", "login_fail", "1.2.3.4", 1000, 10500, &n, err)) == (0));
+	CHECK((n) == (2));
+	CHECK((kg_tx_counter_hit(tx, "acc", "login_fail", "5.6.7.8", 1000, 10500, &n, err)) == (0));
+	CHECK((n) == (1)); /* per IP */
+	CHECK((kg_tx_counter_get(tx, "acc", "login_fail", "1.2.3.4", 1000, 10999, &n, err)) == (0));
+	CHECK((n) == (2));
+	CHECK((kg_tx_counter_get(tx, "acc", "login_fail", "1.2.3.4", 1000, 11000, &n, err)) == (0));
+	CHECK((n) == (0)); /* the window passed */
+	CHECK((kg_tx_counter_hit(tx, "acc", "login_fail", "1.2.3.4", 1000, 11000, &n, err)) == (0));
+	CHECK((n) == (1));
+	CHECK((kg_tx_counter_get(tx, "acc", "totp_fail", "1.2.3.4", 1000, 11000, &n, err)) == (0));
+	CHECK((n) == (0)); /* per kind */
+	CHECK((kg_tx_counter_reset(tx, "acc", "login_fail", "1.2.3.4", err)) == (0));
+	CHECK((kg_tx_counter_get(tx, "acc", "login_fail", "1.2.3.4", 1000, 11000, &n, err)) == (0));
+	CHECK((n) == (0));
+	/* codes */
+	kg_code_rec c = {"acc", "password_reset", "$argon2id$x", 5000, 5, 1000}, got;
+	CHECK((kg_tx_code_put(tx, &c, err)) == (0));
+	CHECK((kg_tx_code_set_attempts(tx, "acc", "password_reset", 3, err)) == (0));
+	CHECK((kg_tx_code_get(tx, "acc", "password_reset", &got, &a, err)) == (0));
+	CHECK(!strcmp(got.code_hash, "$argon2id$x"));
+	CHECK((got.attempts_left) == (3));
+	CHECK((got.expires_ms) == (5000));
+	CHECK((kg_tx_code_delete(tx, "acc", "password_reset", err)) == (0));
+	CHECK((kg_tx_code_get(tx, "acc", "password_reset", &got, &a, err)) == (KG_ENOTFOUND));
+	CHECK((kg_tx_code_set_attempts(tx, "acc", "password_reset", 1, err)) == (KG_ENOTFOUND));
+	/* identity state */
+	kg_identity_state st = {"acc", 2, 0, NULL, 0, 0}, is;
+	CHECK((kg_tx_identity_get(tx, "acc", &is, &a, err)) == (KG_ENOTFOUND));
+	CHECK((kg_tx_identity_put(tx, &st, err)) == (0));
+	st.passed_by = "agent1";
+	st.pass_until_ms = 9000;
+	st.failures = 0;
+	CHECK((kg_tx_identity_put(tx, &st, err)) == (0));
+	CHECK((kg_tx_identity_get(tx, "acc", &is, &a, err)) == (0));
+	CHECK(!strcmp(is.passed_by, "agent1"));
+	CHECK((is.pass_until_ms) == (9000));
+	CHECK((is.blocked_until_ms) == (0));
+	kg_err_clear(err);
+	kg_arena_release(&a);
+	return 0;
+}
+
+static void store_checks(void **state)
+{
+	(void)state;
+	kg_store *s = kg_test_open(kg_test_db("checks"), NULL);
+	kg_err err;
+	int rc = kg_store_write(s, checks_job, NULL, &err);
+	if (rc)
+		fail_msg("%s", err.msg);
+	kg_store_close(s);
+}
+
+static int cases_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	const char *ids[] = {"cs_1", "cs_2", "cs_3"};
+	for (int i = 0; i < 3; i++) {
+		kg_case c = {.account_id = i == 2 ? "acc-b" : "acc-a", .case_id = ids[i], .state = "open",
+			     .body = "help", .contact = "ticket", .created_ms = 1000 + i, .updated_ms = 1000 + i};
+		CHECK((kg_tx_case_insert(tx, &c, err)) == (0));
+	}
+	int64_t pos = 0, seq = 0;
+	CHECK((kg_tx_case_queue_position(tx, "acc-b", "cs_3", &pos, err)) == (0));
+	CHECK((pos) == (3));
+	CHECK((kg_tx_case_update(tx, "acc-a", "cs_1", "resolved", "agent1", 61000, err)) == (0));
+	CHECK((kg_tx_case_queue_position(tx, "acc-b", "cs_3", &pos, err)) == (0));
+	CHECK((pos) == (2));
+	CHECK((kg_tx_case_queue_position(tx, "acc-a", "cs_1", &pos, err)) == (0));
+	CHECK((pos) == (0)); /* resolved: not waiting */
+	int64_t mean = 0;
+	size_t n = 0;
+	CHECK((kg_tx_case_handling_time(tx, 20, &mean, &n, err)) == (0));
+	CHECK((n) == (1));
+	CHECK((mean) == (60000));
+	kg_case_event ev = {0, 2000, "agent:1", "in_review", "looking"};
+	CHECK((kg_tx_case_history_append(tx, "acc-b", "cs_3", &ev, &seq, err)) == (0));
+	CHECK((seq) == (1));
+	CHECK((kg_tx_case_history_append(tx, "acc-b", "cs_3", &ev, &seq, err)) == (0));
+	CHECK((seq) == (2));
+	kg_case_event *h = NULL;
+	CHECK((kg_tx_case_history_list(tx, "acc-b", "cs_3", &a, &h, &n, err)) == (0));
+	CHECK((n) == (2));
+	CHECK(!strcmp(h[1].note, "looking"));
+	kg_case_document d = {.account_id = "acc-b", .case_id = "cs_3", .name = "id.png",
+			      .content_type = "image/png", .bytes = (const uint8_t *)"PNGDATA", .len = 7};
+	d.sha256[0] = 0xab;
+	CHECK((kg_tx_case_document_add(tx, &d, err)) == (0));
+	kg_case_document *docs = NULL;
+	CHECK((kg_tx_case_document_list(tx, "acc-b", "cs_3", &a, &docs, &n, err)) == (0));
+	CHECK((n) == (1));
+	CHECK((docs[0].len) == (7));
+	CHECK((docs[0].sha256[0]) == (0xab));
+	CHECK((docs[0].bytes) == NULL);
+	kg_case got;
+	CHECK((kg_tx_case_get(tx, "cs_1", &got, &a, err)) == (0));
+	CHECK(!strcmp(got.state, "resolved"));
+	CHECK(!strcmp(got.assignee, "agent1"));
+	CHECK((kg_tx_case_get(tx, "cs_9", &got, &a, err)) == (KG_ENOTFOUND));
+	kg_case *list = NULL;
+	CHECK((kg_tx_case_list(tx, NULL, "open", 0, &a, &list, &n, err)) == (0));
+	CHECK((n) == (2)); /* cs_2, cs_3 */
+	CHECK((kg_tx_case_list(tx, "acc-a", NULL, 0, &a, &list, &n, err)) == (0));
+	CHECK((n) == (2));
+	kg_err_clear(err);
+	kg_arena_release(&a);
+	return 0;
+}
+
+static void store_cases(void **state)
+{
+	(void)state;
+	kg_store *s = kg_test_open(kg_test_db("cases"), NULL);
+	kg_err err;
+	int rc = kg_store_write(s, cases_job, NULL, &err);
+	if (rc)
+		fail_msg("%s", err.msg);
+	kg_store_close(s);
+}
+
+/* ---- the lock lifecycle, all or nothing --------------------------------------*/
+static void lock_is_atomic(void **state)
+{
+	(void)state;
+	kg_store *s = setup("lock", &yamada);
+	const char *path = kg_test_db_path("lock");
+	kg_err err;
+	char id[KG_STORE_ID_MAX];
+	kg_account_lock_req req = {.account_id = "acc-y", .reason = KG_LOCK_GIFT_CARD, .actor = "risk",
+				   .evidence = "{\"rule\":\"gift_card_day\"}"};
+	assert_int_equal(kg_account_lock(s, &cfg, &req, id, &err), 0);
+	kg_store_close(s);
+	assert_int_equal(count(path, "SELECT count(*) FROM locks WHERE state = 'active'"), 1);
+	assert_int_equal(count(path, "SELECT count(*) FROM audit WHERE action = 'lock'"), 1);
+	assert_int_equal(count(path, "SELECT count(*) FROM messages WHERE kind = 'lock_notice' AND "
+				     "subject LIKE 'アカウントロックに関するお知らせ / Notice about your account lock'"),
+			 1);
+	assert_int_equal(count(path, "SELECT count(*) FROM outbox o JOIN messages m ON "
+				     "m.message_id = o.message_id"),
+			 1);
+
+	/* A notice that cannot be made (no registered name) leaves nothing. */
+	kg_account nameless = yamada;
+	nameless.id = "acc-n";
+	nameless.name = "";
+	nameless.email = "n@example.jp";
+	s = setup("nameless", &nameless);
+	path = kg_test_db_path("nameless");
+	req.account_id = "acc-n";
+	assert_int_not_equal(kg_account_lock(s, &cfg, &req, id, &err), 0);
+	req.account_id = "nobody";
+	assert_int_equal(kg_account_lock(s, &cfg, &req, id, &err), KG_ENOTFOUND);
+	kg_store_close(s);
+	assert_int_equal(count(path, "SELECT count(*) FROM locks"), 0);
+	assert_int_equal(count(path, "SELECT count(*) FROM audit WHERE action = 'lock'"), 0);
+	assert_int_equal(count(path, "SELECT count(*) FROM messages"), 0);
+	assert_int_equal(count(path, "SELECT count(*) FROM outbox"), 0);
+}
+
+/* ---- login gate -------------------------------------------------------------*/
+static kg_login_answer login(kg_store *s, const char *email, const char *pw, const char *cred)
+{
+	static const uint8_t hash[32] = {1};
+	kg_login_req req = {.email = email, .password = pw, .ip = "10.0.0.1", .cred_id = cred,
+			    .cred_hash = hash, .cred_hash_len = sizeof(hash)};
+	kg_login_answer a;
+	kg_err err;
+	assert_int_equal(kg_account_login(s, &cfg, &req, &a, &err), 0);
+	return a;
+}
+
+static void login_gate(void **state)
+{
+	(void)state;
+	kg_store *s = setup("login", &yamada);
+	kg_err err;
+	assert_int_equal(login(s, "taro@example.jp", "correct horse", "c1").result, KG_LOGIN_OK);
+	assert_int_equal(login(s, "TARO@example.jp", "wrong", "c2").result, KG_LOGIN_DENIED);
+	assert_int_equal(login(s, "nobody@example.jp", "wrong", "c3").result, KG_LOGIN_DENIED);
+	char id[KG_STORE_ID_MAX];
+	kg_account_lock_req req = {.account_id = "acc-y", .reason = KG_LOCK_MISUSE, .actor = "admin:x"};
+	assert_int_equal(kg_account_lock(s, &cfg, &req, id, &err), 0);
+	/* wrong password: still just denied */
+	assert_int_equal(login(s, "taro@example.jp", "wrong", "c4").result, KG_LOGIN_DENIED);
+	kg_login_answer a = login(s, "taro@example.jp", "correct horse", "c5");
+	assert_int_equal(a.result, KG_LOGIN_LOCKED);
+	assert_int_equal(a.kind, KG_LOCK_KIND_MISUSE);
+	assert_int_equal(a.locks.n, 1);
+	assert_string_equal(a.locks.v[0].id, id);
+	/* the ticket is a credential of the account */
+	kg_store_close(s);
+	assert_int_equal(count(kg_test_db_path("login"), "SELECT count(*) FROM credentials WHERE id = 'c5' "
+							 "AND role = 'ticket' AND account_id = 'acc-y'"),
+			 1);
+	assert_int_equal(count(kg_test_db_path("login"), "SELECT count(*) FROM credentials WHERE id = 'c1' "
+							 "AND role = 'customer'"),
+			 1);
+	/* throttling: 10 failures from one IP, known or unknown alike */
+	s = kg_test_open(kg_test_db_path("login"), NULL);
+	for (int i = 0; i < 10; i++) {
+		login(s, "taro@example.jp", "guess", "x");
+		login(s, "nobody@example.jp", "guess", "x");
+	}
+	assert_int_equal(login(s, "taro@example.jp", "correct horse", "c6").result, KG_LOGIN_THROTTLED);
+	assert_int_equal(login(s, "nobody@example.jp", "guess", "c7").result, KG_LOGIN_THROTTLED);
+	kg_store_close(s);
+}
+
+/* ---- brute-force locks run out -------------------------------------------------*/
+static void brute_force_expires(void **state)
+{
+	(void)state;
+	kg_store *s = setup("brute", &yamada);
+	kg_err err;
+	char id[KG_STORE_ID_MAX];
+	int64_t now = kg_now_ms();
+	kg_account_lock_req req = {.account_id = "acc-y", .reason = KG_LOCK_BRUTE_FORCE, .actor = "risk",
+				   .now_ms = now - 31 * 60 * 1000};
+	assert_int_equal(kg_account_lock(s, &cfg, &req, id, &err), 0);
+	/* 31 minutes later the 30-minute lock has run out: login works and the
+	 * lock is recorded as lifted by expiry, with its notice. */
+	assert_int_equal(login(s, "taro@example.jp", "correct horse", "c1").result, KG_LOGIN_OK);
+	kg_store_close(s);
+	const char *path = kg_test_db_path("brute");
+	assert_int_equal(count(path, "SELECT count(*) FROM locks WHERE lift_method = 'expiry'"), 1);
+	assert_int_equal(count(path, "SELECT count(*) FROM messages WHERE kind = 'unlock_notice'"), 1);
+	assert_int_equal(count(path, "SELECT count(*) FROM audit WHERE action = 'unlock'"), 1);
+}
+
+static int setup_group(void **state)
+{
+	(void)state;
+	kg_config_defaults(&cfg);
+	cfg.argon2_ops = 1;
+	cfg.argon2_mem_kib = 8;
+	return 0;
+}
+
+static int teardown_group(void **state)
+{
+	(void)state;
+	kg_test_dir_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(store_checks),   cmocka_unit_test(store_cases),
+		cmocka_unit_test(lock_is_atomic), cmocka_unit_test(login_gate),
+		cmocka_unit_test(brute_force_expires),
+	};
+	return cmocka_run_group_tests(tests, setup_group, teardown_group);
+}
