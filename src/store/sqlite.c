@@ -51,9 +51,8 @@ int kg_sq_fail(kg_tx *tx, int rc, kg_err *err, const char *what)
 }
 
 /* ---- statements -----------------------------------------------------------*/
-sqlite3_stmt *kg_sq_stmt(kg_tx *tx, const char *sql, kg_err *err)
+static sqlite3_stmt *conn_stmt(kg_store_conn *c, const char *sql, kg_err *err)
 {
-	kg_store_conn *c = tx->conn;
 	size_t h = ((uintptr_t)sql >> 3) % KG_SQ_STMT_CACHE;
 	for (size_t i = 0; i < KG_SQ_STMT_CACHE; i++) {
 		size_t k = (h + i) % KG_SQ_STMT_CACHE;
@@ -78,6 +77,11 @@ sqlite3_stmt *kg_sq_stmt(kg_tx *tx, const char *sql, kg_err *err)
 	}
 	kg_err_set(err, KG_EINTERNAL, "statement cache full (raise KG_SQ_STMT_CACHE)");
 	return NULL;
+}
+
+sqlite3_stmt *kg_sq_stmt(kg_tx *tx, const char *sql, kg_err *err)
+{
+	return conn_stmt(tx->conn, sql, err);
 }
 
 int kg_sq_exec_stmt(kg_tx *tx, sqlite3_stmt *st, kg_err *err, const char *what)
@@ -479,10 +483,25 @@ static void sq_close_conn(kg_store_conn *c, bool checkpoint)
 	conn_free(c);
 }
 
+/* Runs one cached statement (sql must be a constant) that returns no rows. */
 static int sq_exec(kg_store_conn *c, const char *sql, kg_err *err, const char *what)
 {
-	return exec_sql(c->db, sql, err, what);
+	sqlite3_stmt *st = conn_stmt(c, sql, err);
+	if (!st)
+		return err ? err->code : KG_EINTERNAL;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return kg_sq_fail_db(c->db, rc, err, what);
+	return 0;
 }
+
+static const char SQL_BEGIN_WRITE[] = "BEGIN IMMEDIATE";
+static const char SQL_BEGIN_READ[] = "BEGIN";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT job";
+static const char SQL_RELEASE[] = "RELEASE job";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO job";
 
 /* Resets statements left mid-way by a job, so savepoint release, commit
  * and rollback never trip over a pending one. */
@@ -496,13 +515,13 @@ static void reset_busy(kg_store_conn *c)
 
 static int sq_begin(kg_store_conn *c, bool write, kg_err *err)
 {
-	return sq_exec(c, write ? "BEGIN IMMEDIATE" : "BEGIN", err, "begin transaction");
+	return sq_exec(c, write ? SQL_BEGIN_WRITE : SQL_BEGIN_READ, err, "begin transaction");
 }
 
 static int sq_commit(kg_store_conn *c, kg_err *err)
 {
 	reset_busy(c);
-	return sq_exec(c, "COMMIT", err, "commit");
+	return sq_exec(c, SQL_COMMIT, err, "commit");
 }
 
 static void sq_rollback(kg_store_conn *c)
@@ -514,19 +533,20 @@ static void sq_rollback(kg_store_conn *c)
 
 static int sq_savepoint(kg_store_conn *c, kg_err *err)
 {
-	return sq_exec(c, "SAVEPOINT job", err, "savepoint");
+	return sq_exec(c, SQL_SAVEPOINT, err, "savepoint");
 }
 
 static int sq_release(kg_store_conn *c, kg_err *err)
 {
 	reset_busy(c);
-	return sq_exec(c, "RELEASE job", err, "release savepoint");
+	return sq_exec(c, SQL_RELEASE, err, "release savepoint");
 }
 
 static int sq_rollback_to(kg_store_conn *c, kg_err *err)
 {
 	reset_busy(c);
-	return sq_exec(c, "ROLLBACK TO job; RELEASE job", err, "roll back savepoint");
+	int rc = sq_exec(c, SQL_ROLLBACK_TO, err, "roll back savepoint");
+	return rc ? rc : sq_exec(c, SQL_RELEASE, err, "release savepoint");
 }
 
 static bool sq_tx_aborted(kg_store_conn *c) { return sqlite3_get_autocommit(c->db) != 0; }
