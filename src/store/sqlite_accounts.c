@@ -44,6 +44,22 @@ static void bind_address(sqlite3_stmt *st, int col, const kg_address *ad)
 	kg_sq_bind_text(st, col + 5, ad->country);
 }
 
+/* One row of ACCOUNT_COLS into *out. */
+static void read_account(kg_arena *a, sqlite3_stmt *st, kg_account *out)
+{
+	out->id = kg_sq_col_text(a, st, 0);
+	out->name = kg_sq_col_text(a, st, 1);
+	out->email = kg_sq_col_text(a, st, 2);
+	out->phone = kg_sq_col_text(a, st, 3);
+	read_address(a, st, 4, &out->address);
+	out->password_hash = kg_sq_col_text(a, st, 10);
+	out->totp_secret = kg_sq_col_blob(a, st, 11, &out->totp_secret_len);
+	out->totp_enabled = kg_sq_col_i64(st, 12) != 0;
+	out->lang = kg_sq_col_text(a, st, 13);
+	out->created_ms = kg_sq_col_i64(st, 14);
+	out->updated_ms = kg_sq_col_i64(st, 15);
+}
+
 static int account_read_one(kg_tx *tx, const char *sql, const char *key, const char *what,
 			    kg_account *out, kg_arena *a, kg_err *err)
 {
@@ -57,17 +73,7 @@ static int account_read_one(kg_tx *tx, const char *sql, const char *key, const c
 	if (rc != SQLITE_ROW)
 		return kg_sq_fail(tx, rc, err, "account get");
 	memset(out, 0, sizeof(*out));
-	out->id = kg_sq_col_text(a, st, 0);
-	out->name = kg_sq_col_text(a, st, 1);
-	out->email = kg_sq_col_text(a, st, 2);
-	out->phone = kg_sq_col_text(a, st, 3);
-	read_address(a, st, 4, &out->address);
-	out->password_hash = kg_sq_col_text(a, st, 10);
-	out->totp_secret = kg_sq_col_blob(a, st, 11, &out->totp_secret_len);
-	out->totp_enabled = kg_sq_col_i64(st, 12) != 0;
-	out->lang = kg_sq_col_text(a, st, 13);
-	out->created_ms = kg_sq_col_i64(st, 14);
-	out->updated_ms = kg_sq_col_i64(st, 15);
+	read_account(a, st, out);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -128,6 +134,48 @@ static int account_insert(kg_tx *tx, const kg_account *acc, kg_err *err)
 static int account_update(kg_tx *tx, const kg_account *acc, kg_err *err)
 {
 	return account_write(tx, SQL_ACCOUNT_UPDATE, acc, false, err);
+}
+
+static const char SQL_ACCOUNT_SEARCH[] =
+	"SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1 OR email = ?1 OR phone = ?1 "
+	"OR name LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' "
+	"ORDER BY (id = ?1 OR email = ?1 OR phone = ?1) DESC, name, id LIMIT ?3";
+
+/* q with LIKE's wildcards escaped, then "%": a prefix pattern. */
+static char *like_prefix(kg_arena *a, const char *q)
+{
+	size_t n = strlen(q);
+	char *p = kg_arena_alloc(a, 2 * n + 2);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+			p[k++] = '\\';
+		p[k++] = q[i];
+	}
+	p[k++] = '%';
+	p[k] = '\0';
+	return p;
+}
+
+static int account_search(kg_tx *tx, const char *q, size_t limit, kg_arena *a,
+			  kg_account **out, size_t *n, kg_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	if (!q || !*q)
+		return kg_err_field(err, KG_EINVAL, "q", "search text is empty");
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_ACCOUNT_SEARCH, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, q);
+	kg_sq_bind_text(st, 2, like_prefix(a, q));
+	kg_sq_bind_i64(st, 3, limit ? (int64_t)limit : 50);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_account(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "account search");
 }
 
 /* ---- cards ------------------------------------------------------------------*/
@@ -415,4 +463,5 @@ const struct kg_store_accounts_ops kg_sqlite_accounts_ops = {
 	.list_remove = list_remove,
 	.list_contains = list_contains,
 	.list_values = list_values,
+	.search = account_search,
 };

@@ -16,12 +16,17 @@ static const char SQL_EVENT_SCAN_ALL[] =
 static const char SQL_EVENT_SCAN_ACCOUNT[] =
 	"SELECT account_id, event_id, type, ts_ms, body, decision, created_ms FROM events "
 	"WHERE account_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, event_id";
+static const char SQL_EVENT_LIST[] =
+	"SELECT account_id, event_id, type, ts_ms, body, decision, created_ms FROM events "
+	"WHERE account_id = ?1 ORDER BY ts_ms DESC, event_id DESC LIMIT ?2";
 static const char SQL_FEATURES_GET[] =
 	"SELECT state, updated_ms FROM features WHERE account_id = ?1";
 static const char SQL_FEATURES_PUT[] =
 	"INSERT INTO features (account_id, state, updated_ms) VALUES (?1, ?2, ?3) "
 	"ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, "
 	"updated_ms = excluded.updated_ms";
+
+static void read_event(kg_arena *a, sqlite3_stmt *st, kg_event_rec *out);
 
 static int event_get(kg_tx *tx, const char *account_id, const char *event_id,
 		     kg_event_rec *out, kg_arena *a, kg_err *err)
@@ -38,6 +43,13 @@ static int event_get(kg_tx *tx, const char *account_id, const char *event_id,
 	if (rc != SQLITE_ROW)
 		return kg_sq_fail(tx, rc, err, "event get");
 	memset(out, 0, sizeof(*out));
+	read_event(a, st, out);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static void read_event(kg_arena *a, sqlite3_stmt *st, kg_event_rec *out)
+{
 	out->account_id = kg_sq_col_text(a, st, 0);
 	out->event_id = kg_sq_col_text(a, st, 1);
 	out->type = kg_sq_col_text(a, st, 2);
@@ -45,8 +57,24 @@ static int event_get(kg_tx *tx, const char *account_id, const char *event_id,
 	out->body = kg_sq_col_text(a, st, 4);
 	out->decision = kg_sq_col_text(a, st, 5);
 	out->created_ms = kg_sq_col_i64(st, 6);
+}
+
+static int event_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
+		      kg_event_rec **out, size_t *n, kg_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_EVENT_LIST, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, account_id);
+	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_event(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
 	sqlite3_reset(st);
-	return 0;
+	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "event list");
 }
 
 static int event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err)
@@ -147,4 +175,5 @@ const struct kg_store_events_ops kg_sqlite_events_ops = {
 	.event_scan = event_scan,
 	.features_get = features_get,
 	.features_put = features_put,
+	.event_list = event_list,
 };

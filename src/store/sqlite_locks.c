@@ -208,6 +208,152 @@ static int lock_list_incident(kg_tx *tx, const char *incident_id, kg_arena *a,
 	return read_locks(tx, st, a, out, n, err);
 }
 
+static const char SQL_LOCK_RECENT[] =
+	"SELECT " LOCK_COLS " FROM locks WHERE created_ms >= ?2 AND (?1 IS NULL OR state = ?1) "
+	"ORDER BY created_ms DESC, account_id, lock_id LIMIT ?3";
+static const char SQL_LOCK_COUNTS[] =
+	"SELECT (created_ms - ?1) / ?2 AS bucket, count(*) FROM locks "
+	"WHERE created_ms >= ?1 AND created_ms < ?3 GROUP BY bucket";
+
+static int lock_list_recent(kg_tx *tx, const char *state, int64_t since_ms, size_t limit,
+			    kg_arena *a, kg_lock **out, size_t *n, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_LOCK_RECENT, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, state);
+	kg_sq_bind_i64(st, 2, since_ms);
+	kg_sq_bind_i64(st, 3, limit ? (int64_t)limit : -1);
+	return read_locks(tx, st, a, out, n, err);
+}
+
+static int lock_counts(kg_tx *tx, int64_t from_ms, int64_t bucket_ms, size_t nbuckets,
+		       int64_t *counts, kg_err *err)
+{
+	if (bucket_ms <= 0 || nbuckets == 0 || nbuckets > INT64_MAX / (size_t)bucket_ms)
+		return kg_err_set(err, KG_EINVAL, "lock counts: bad bucket size or count");
+	memset(counts, 0, nbuckets * sizeof(*counts));
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_LOCK_COUNTS, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_i64(st, 1, from_ms);
+	kg_sq_bind_i64(st, 2, bucket_ms);
+	kg_sq_bind_i64(st, 3, from_ms + (int64_t)nbuckets * bucket_ms);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t b = kg_sq_col_i64(st, 0);
+		if (b >= 0 && (size_t)b < nbuckets)
+			counts[b] = kg_sq_col_i64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "lock counts");
+}
+
+/* ---- incidents ---------------------------------------------------------------*/
+#define INCIDENT_COLS                                                             \
+	"id, kind, state, summary, detail, started_ms, detected_ms, resolved_ms, "   \
+	"resolved_by, created_ms, updated_ms"
+
+static const char SQL_INCIDENT_INSERT[] =
+	"INSERT INTO incidents (" INCIDENT_COLS ") VALUES "
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+static const char SQL_INCIDENT_GET[] = "SELECT " INCIDENT_COLS " FROM incidents WHERE id = ?1";
+static const char SQL_INCIDENT_UPDATE[] =
+	"UPDATE incidents SET state = ?3, summary = ?4, detail = ?5, detected_ms = ?7, "
+	"resolved_ms = ?8, resolved_by = ?9, updated_ms = ?11 WHERE id = ?1";
+static const char SQL_INCIDENT_LIST[] =
+	"SELECT " INCIDENT_COLS " FROM incidents WHERE (?1 IS NULL OR state = ?1) "
+	"ORDER BY started_ms DESC, id DESC LIMIT ?2";
+
+static void read_incident(kg_arena *a, sqlite3_stmt *st, kg_incident *inc)
+{
+	inc->id = kg_sq_col_text(a, st, 0);
+	inc->kind = kg_sq_col_text(a, st, 1);
+	inc->state = kg_sq_col_text(a, st, 2);
+	inc->summary = kg_sq_col_text(a, st, 3);
+	inc->detail = kg_sq_col_text(a, st, 4);
+	inc->started_ms = kg_sq_col_i64(st, 5);
+	inc->detected_ms = kg_sq_col_i64(st, 6);
+	inc->resolved_ms = kg_sq_col_i64(st, 7);
+	inc->resolved_by = kg_sq_col_text(a, st, 8);
+	inc->created_ms = kg_sq_col_i64(st, 9);
+	inc->updated_ms = kg_sq_col_i64(st, 10);
+}
+
+static int incident_write(kg_tx *tx, const char *sql, const kg_incident *inc, bool insert,
+			  kg_err *err)
+{
+	if (!inc->id || !*inc->id || !inc->state || (insert && !inc->kind))
+		return kg_err_set(err, KG_EINVAL, "an incident needs an id, a kind and a state");
+	int64_t now = kg_now_ms();
+	sqlite3_stmt *st = kg_sq_stmt(tx, sql, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, inc->id);
+	kg_sq_bind_text(st, 2, inc->kind);
+	kg_sq_bind_text(st, 3, inc->state);
+	kg_sq_bind_text(st, 4, inc->summary);
+	kg_sq_bind_text(st, 5, inc->detail);
+	kg_sq_bind_i64(st, 6, inc->started_ms ? inc->started_ms : now);
+	kg_sq_bind_opt_ms(st, 7, inc->detected_ms);
+	kg_sq_bind_opt_ms(st, 8, inc->resolved_ms);
+	kg_sq_bind_text(st, 9, inc->resolved_by);
+	kg_sq_bind_i64(st, 10, inc->created_ms ? inc->created_ms : now);
+	kg_sq_bind_i64(st, 11, inc->updated_ms ? inc->updated_ms : now);
+	int rc = kg_sq_exec_stmt(tx, st, err, insert ? "incident insert" : "incident update");
+	if (rc)
+		return rc;
+	if (!insert && sqlite3_changes(kg_sq_db(tx)) == 0)
+		return kg_err_set(err, KG_ENOTFOUND, "no incident \"%s\"", inc->id);
+	return 0;
+}
+
+static int incident_insert(kg_tx *tx, const kg_incident *inc, kg_err *err)
+{
+	return incident_write(tx, SQL_INCIDENT_INSERT, inc, true, err);
+}
+
+static int incident_update(kg_tx *tx, const kg_incident *inc, kg_err *err)
+{
+	return incident_write(tx, SQL_INCIDENT_UPDATE, inc, false, err);
+}
+
+static int incident_get(kg_tx *tx, const char *id, kg_incident *out, kg_arena *a,
+			kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_INCIDENT_GET, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return kg_err_set(err, KG_ENOTFOUND, "no incident \"%s\"", id);
+	if (rc != SQLITE_ROW)
+		return kg_sq_fail(tx, rc, err, "incident get");
+	memset(out, 0, sizeof(*out));
+	read_incident(a, st, out);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int incident_list(kg_tx *tx, const char *state, size_t limit, kg_arena *a,
+			 kg_incident **out, size_t *n, kg_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_INCIDENT_LIST, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, state);
+	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_incident(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "incident list");
+}
+
 const struct kg_store_locks_ops kg_sqlite_locks_ops = {
 	.insert = lock_insert,
 	.get = lock_get,
@@ -218,4 +364,10 @@ const struct kg_store_locks_ops kg_sqlite_locks_ops = {
 	.count_since = lock_count_since,
 	.tag_incident = lock_tag_incident,
 	.list_incident = lock_list_incident,
+	.list_recent = lock_list_recent,
+	.counts = lock_counts,
+	.incident_insert = incident_insert,
+	.incident_get = incident_get,
+	.incident_update = incident_update,
+	.incident_list = incident_list,
 };

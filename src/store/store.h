@@ -188,6 +188,13 @@ int kg_tx_account_insert(kg_tx *tx, const kg_account *acc, kg_err *err);
  * KG_ENOTFOUND if missing, KG_ECONFLICT if the new email is taken. */
 int kg_tx_account_update(kg_tx *tx, const kg_account *acc, kg_err *err);
 
+/* Agent search ("find an account"): accounts whose id, email or phone is
+ * exactly q (email ignoring ASCII case), or whose name or email starts
+ * with q (ASCII case ignored); exact matches first, then by name; at most
+ * limit (0: 50). */
+int kg_tx_account_search(kg_tx *tx, const char *q, size_t limit, kg_arena *a,
+			 kg_account **out, size_t *n, kg_err *err);
+
 /* Cards: never a full number. last4 is 4 digits, exp "MM/YY". */
 typedef struct kg_card {
 	const char *account_id;
@@ -258,6 +265,9 @@ int kg_tx_event_get(kg_tx *tx, const char *account_id, const char *event_id,
 		    kg_event_rec *out, kg_arena *a, kg_err *err);
 /* KG_ECONFLICT if (account, event id) exists. */
 int kg_tx_event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err);
+/* Events of an account, newest (ts_ms) first, at most limit (0: all). */
+int kg_tx_event_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
+		     kg_event_rec **out, size_t *n, kg_err *err);
 /* Calls cb for each event of account_id (NULL: all accounts) with
  * from_ms <= ts_ms < to_ms (to_ms 0: no end), in (ts_ms, account, id) order.
  * ev's strings live only during the callback. cb returns 0 to go on, or a
@@ -316,6 +326,43 @@ int kg_tx_lock_tag_incident(kg_tx *tx, const char *incident_id, int64_t from_ms,
 /* Active locks of one incident, all accounts. */
 int kg_tx_lock_list_incident(kg_tx *tx, const char *incident_id, kg_arena *a,
 			     kg_lock **out, size_t *n, kg_err *err);
+
+/* Locks of every account created in [since_ms, now), newest first, in
+ * state (NULL: any), at most limit (0: all): the operations view. */
+int kg_tx_lock_list_recent(kg_tx *tx, const char *state, int64_t since_ms,
+			   size_t limit, kg_arena *a, kg_lock **out, size_t *n,
+			   kg_err *err);
+/* Lock rate over time: counts[i] = locks created (any account, any state)
+ * in [from_ms + i*bucket_ms, from_ms + (i+1)*bucket_ms), for i < nbuckets.
+ * counts is the caller's array of nbuckets. */
+int kg_tx_lock_counts(kg_tx *tx, int64_t from_ms, int64_t bucket_ms, size_t nbuckets,
+		      int64_t *counts, kg_err *err);
+
+/* ---- incidents (waves of wrong locks, S9) -----------------------------------*/
+typedef struct kg_incident {
+	const char *id;           /* NULL on insert: an error (the caller names it) */
+	const char *kind;         /* "lock_wave", "manual", ... */
+	const char *state;        /* "open", "contained", "reverted", "closed" */
+	const char *summary;
+	const char *detail;       /* JSON */
+	int64_t started_ms;       /* when the wave began */
+	int64_t detected_ms;      /* 0: not yet */
+	int64_t resolved_ms;      /* 0: not yet */
+	const char *resolved_by;
+	int64_t created_ms;       /* 0 on insert: now */
+	int64_t updated_ms;       /* 0 on insert/update: now */
+} kg_incident;
+
+/* KG_ECONFLICT if the id exists; KG_EINVAL for a missing field. */
+int kg_tx_incident_insert(kg_tx *tx, const kg_incident *inc, kg_err *err);
+int kg_tx_incident_get(kg_tx *tx, const char *id, kg_incident *out, kg_arena *a,
+		       kg_err *err);
+/* Replaces state, summary, detail, detected_ms, resolved_ms, resolved_by
+ * and updated_ms of incident inc->id. KG_ENOTFOUND. */
+int kg_tx_incident_update(kg_tx *tx, const kg_incident *inc, kg_err *err);
+/* Newest first (started_ms), in state (NULL: any), at most limit (0: all). */
+int kg_tx_incident_list(kg_tx *tx, const char *state, size_t limit, kg_arena *a,
+			kg_incident **out, size_t *n, kg_err *err);
 
 /* ---- audit (append-only, hash-chained per account) ------------------------
  * Each account (and "" for system-wide entries) has its own chain: entry

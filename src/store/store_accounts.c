@@ -22,6 +22,11 @@ int kg_tx_account_update(kg_tx *tx, const kg_account *acc, kg_err *err)
 	return KG_TX_WCALL(tx, err, accounts, update, acc, err);
 }
 
+int kg_tx_account_search(kg_tx *tx, const char *q, size_t limit, kg_arena *a, kg_account **out, size_t *n, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, accounts, search, q, limit, a, out, n, err);
+}
+
 int kg_tx_card_add(kg_tx *tx, const kg_card *card, kg_err *err)
 {
 	return KG_TX_WCALL(tx, err, accounts, card_add, card, err);

@@ -30,6 +30,8 @@ struct kg_store_accounts_ops {
 	int (*list_contains)(kg_tx *, const char *, const char *, bool *, kg_err *);
 	int (*list_values)(kg_tx *, const char *, kg_arena *, const char ***, size_t *,
 			   kg_err *);
+	int (*search)(kg_tx *, const char *, size_t, kg_arena *, kg_account **, size_t *,
+		      kg_err *);
 };
 
 struct kg_store_events_ops {
@@ -41,6 +43,8 @@ struct kg_store_events_ops {
 	int (*features_get)(kg_tx *, const char *, kg_arena *, const uint8_t **, size_t *,
 			    int64_t *, kg_err *);
 	int (*features_put)(kg_tx *, const char *, const void *, size_t, int64_t, kg_err *);
+	int (*event_list)(kg_tx *, const char *, size_t, kg_arena *, kg_event_rec **, size_t *,
+			  kg_err *);
 };
 
 struct kg_store_locks_ops {
@@ -56,6 +60,14 @@ struct kg_store_locks_ops {
 	int (*tag_incident)(kg_tx *, const char *, int64_t, int64_t, size_t *, kg_err *);
 	int (*list_incident)(kg_tx *, const char *, kg_arena *, kg_lock **, size_t *,
 			     kg_err *);
+	int (*list_recent)(kg_tx *, const char *, int64_t, size_t, kg_arena *, kg_lock **,
+			   size_t *, kg_err *);
+	int (*counts)(kg_tx *, int64_t, int64_t, size_t, int64_t *, kg_err *);
+	int (*incident_insert)(kg_tx *, const kg_incident *, kg_err *);
+	int (*incident_get)(kg_tx *, const char *, kg_incident *, kg_arena *, kg_err *);
+	int (*incident_update)(kg_tx *, const kg_incident *, kg_err *);
+	int (*incident_list)(kg_tx *, const char *, size_t, kg_arena *, kg_incident **,
+			     size_t *, kg_err *);
 };
 
 struct kg_store_audit_ops {

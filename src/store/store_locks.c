@@ -46,3 +46,33 @@ int kg_tx_lock_list_incident(kg_tx *tx, const char *incident_id, kg_arena *a, kg
 {
 	return KG_TX_CALL(tx, err, locks, list_incident, incident_id, a, out, n, err);
 }
+
+int kg_tx_lock_list_recent(kg_tx *tx, const char *state, int64_t since_ms, size_t limit, kg_arena *a, kg_lock **out, size_t *n, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, locks, list_recent, state, since_ms, limit, a, out, n, err);
+}
+
+int kg_tx_lock_counts(kg_tx *tx, int64_t from_ms, int64_t bucket_ms, size_t nbuckets, int64_t *counts, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, locks, counts, from_ms, bucket_ms, nbuckets, counts, err);
+}
+
+int kg_tx_incident_insert(kg_tx *tx, const kg_incident *inc, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, locks, incident_insert, inc, err);
+}
+
+int kg_tx_incident_get(kg_tx *tx, const char *id, kg_incident *out, kg_arena *a, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, locks, incident_get, id, out, a, err);
+}
+
+int kg_tx_incident_update(kg_tx *tx, const kg_incident *inc, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, locks, incident_update, inc, err);
+}
+
+int kg_tx_incident_list(kg_tx *tx, const char *state, size_t limit, kg_arena *a, kg_incident **out, size_t *n, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, locks, incident_list, state, limit, a, out, n, err);
+}

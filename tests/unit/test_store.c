@@ -143,6 +143,42 @@ static void accounts_body(kg_tx *tx, kg_arena *a)
 	assert_int_equal(kg_tx_account_update(tx, &up, &err), KG_ENOTFOUND);
 }
 
+static void search_body(kg_tx *tx, kg_arena *a)
+{
+	kg_err err;
+	static const struct { const char *id, *name, *email, *phone; } people[] = {
+		{"acc-1", "Hanako Yamada", "hanako@example.jp", "0300000001"},
+		{"acc-2", "Hanae Sato", "sato@example.jp", "0300000002"},
+		{"acc-3", "Taro Suzuki", "taro@example.jp", "0300000003"},
+		{"h%_x", "Percent Person", "pp@example.jp", NULL},
+	};
+	for (size_t i = 0; i < KG_ARRAY_LEN(people); i++) {
+		kg_account acc = {.id = people[i].id, .name = people[i].name,
+				  .email = people[i].email, .phone = people[i].phone};
+		assert_int_equal(kg_tx_account_insert(tx, &acc, &err), 0);
+	}
+	kg_account *r = NULL;
+	size_t n = 0;
+	assert_int_equal(kg_tx_account_search(tx, "hana", 0, a, &r, &n, &err), 0);
+	assert_int_equal(n, 2); /* name prefix, ASCII case ignored */
+	assert_string_equal(r[0].id, "acc-2"); /* "Hanae" < "Hanako" */
+	assert_int_equal(kg_tx_account_search(tx, "TARO@example.jp", 0, a, &r, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].id, "acc-3");
+	assert_int_equal(kg_tx_account_search(tx, "0300000002", 0, a, &r, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].name, "Hanae Sato");
+	assert_int_equal(kg_tx_account_search(tx, "%", 0, a, &r, &n, &err), 0);
+	assert_int_equal(n, 0); /* wildcards are literal */
+	assert_int_equal(kg_tx_account_search(tx, "h%_x", 0, a, &r, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(kg_tx_account_search(tx, "", 0, a, &r, &n, &err), KG_EINVAL);
+	assert_int_equal(kg_tx_account_search(tx, "example", 1, a, &r, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(kg_tx_account_search(tx, "t", 1, a, &r, &n, &err), 0);
+	assert_int_equal(n, 1);
+}
+
 static void accounts_read_only(kg_tx *tx, kg_arena *a)
 {
 	kg_err err;
@@ -209,6 +245,14 @@ static void cards_body(kg_tx *tx, kg_arena *a)
 	assert_int_equal(n, 2);
 	assert_string_equal(ads[0].address.region, "Osaka");
 	assert_string_not_equal(ads[0].address_id, ads[1].address_id);
+}
+
+static void search_works(void **state)
+{
+	(void)state;
+	kg_store *s = kg_test_open(kg_test_db("search"), NULL);
+	write_body(s, search_body);
+	kg_store_close(s);
 }
 
 static void cards_work(void **state)
@@ -319,6 +363,15 @@ static void events_body(kg_tx *tx, kg_arena *a)
 	n = 99; /* the callback stops the scan: its code comes back */
 	assert_int_equal(kg_tx_event_scan(tx, NULL, 0, 0, count_event, &n, &err), KG_ELIMIT);
 
+	kg_event_rec *evs = NULL;
+	size_t nev = 0;
+	assert_int_equal(kg_tx_event_list(tx, "acc-1", 0, a, &evs, &nev, &err), 0);
+	assert_int_equal(nev, 2);
+	assert_string_equal(evs[0].event_id, "ev-2"); /* newest first */
+	assert_string_equal(evs[1].decision, "{\"action\":\"allow\"}");
+	assert_int_equal(kg_tx_event_list(tx, "acc-1", 1, a, &evs, &nev, &err), 0);
+	assert_int_equal(nev, 1);
+
 	const uint8_t *blob = NULL;
 	size_t len = 0;
 	int64_t at = 0;
@@ -404,11 +457,77 @@ static void locks_body(kg_tx *tx, kg_arena *a)
 	assert_int_equal(kg_tx_lock_list(tx, "acc-1", 1, a, &ls, &n, &err), 0);
 	assert_int_equal(n, 1);
 
+	assert_int_equal(kg_tx_lock_list_recent(tx, NULL, 0, 0, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ls[0].lock_id, "l2");
+	assert_int_equal(kg_tx_lock_list_recent(tx, "lifted", 0, 0, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(kg_tx_lock_list_recent(tx, NULL, 1500, 0, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 1);
+	int64_t counts[4] = {9, 9, 9, 9};
+	assert_int_equal(kg_tx_lock_counts(tx, 0, 1000, 4, counts, &err), 0);
+	assert_int_equal(counts[0], 0);
+	assert_int_equal(counts[1], 1); /* l1 at 1000 */
+	assert_int_equal(counts[2], 1); /* l2 at 2000 */
+	assert_int_equal(counts[3], 0);
+	assert_int_equal(kg_tx_lock_counts(tx, 0, 0, 4, counts, &err), KG_EINVAL);
+
 	l.lock_id = NULL; /* the store makes an id */
 	l.state = NULL;
 	assert_int_equal(kg_tx_lock_insert(tx, &l, &err), 0);
 	assert_int_equal(kg_tx_lock_list(tx, "acc-1", 0, a, &ls, &n, &err), 0);
 	assert_int_equal(n, 3);
+}
+
+static void incidents_body(kg_tx *tx, kg_arena *a)
+{
+	kg_err err;
+	kg_incident inc = {.id = "inc-1", .kind = "lock_wave", .state = "open",
+			   .summary = "120 locks in 60 s", .detail = "{\"locks\":120}",
+			   .started_ms = 1000, .detected_ms = 1500};
+	assert_int_equal(kg_tx_incident_insert(tx, &inc, &err), 0);
+	assert_int_equal(kg_tx_incident_insert(tx, &inc, &err), KG_ECONFLICT);
+	inc.id = "inc-2";
+	inc.started_ms = 5000;
+	inc.state = "closed";
+	assert_int_equal(kg_tx_incident_insert(tx, &inc, &err), 0);
+	inc.id = NULL;
+	assert_int_equal(kg_tx_incident_insert(tx, &inc, &err), KG_EINVAL);
+
+	kg_incident got;
+	assert_int_equal(kg_tx_incident_get(tx, "inc-1", &got, a, &err), 0);
+	assert_string_equal(got.kind, "lock_wave");
+	assert_int_equal(got.detected_ms, 1500);
+	assert_int_equal(got.resolved_ms, 0);
+	got.state = "reverted";
+	got.resolved_ms = 9000;
+	got.resolved_by = "admin:1";
+	got.updated_ms = 0;
+	assert_int_equal(kg_tx_incident_update(tx, &got, &err), 0);
+	assert_int_equal(kg_tx_incident_get(tx, "inc-1", &got, a, &err), 0);
+	assert_string_equal(got.state, "reverted");
+	assert_string_equal(got.resolved_by, "admin:1");
+	assert_int_equal(got.resolved_ms, 9000);
+	got.id = "inc-9";
+	assert_int_equal(kg_tx_incident_update(tx, &got, &err), KG_ENOTFOUND);
+	assert_int_equal(kg_tx_incident_get(tx, "inc-9", &got, a, &err), KG_ENOTFOUND);
+
+	kg_incident *list = NULL;
+	size_t n = 0;
+	assert_int_equal(kg_tx_incident_list(tx, NULL, 0, a, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].id, "inc-2"); /* newest first */
+	assert_int_equal(kg_tx_incident_list(tx, "reverted", 0, a, &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, "inc-1");
+}
+
+static void incidents_work(void **state)
+{
+	(void)state;
+	kg_store *s = kg_test_open(kg_test_db("incidents"), NULL);
+	write_body(s, incidents_body);
+	kg_store_close(s);
 }
 
 static void locks_work(void **state)
@@ -665,10 +784,12 @@ int main(void)
 		cmocka_unit_test(migrations_are_idempotent),
 		cmocka_unit_test(open_errors_are_clear),
 		cmocka_unit_test(accounts_work),
+		cmocka_unit_test(search_works),
 		cmocka_unit_test(cards_work),
 		cmocka_unit_test(credentials_work),
 		cmocka_unit_test(events_work),
 		cmocka_unit_test(locks_work),
+		cmocka_unit_test(incidents_work),
 		cmocka_unit_test(messages_work),
 		cmocka_unit_test(outbox_work),
 		cmocka_unit_test(reopen_keeps_data),
