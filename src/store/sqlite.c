@@ -4,6 +4,7 @@
  * operations (sqlite_<domain>.c) and group commit (store.c). */
 #include "store/sqlite_impl.h"
 
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,11 +413,70 @@ static int db_version(sqlite3 *db, int *version, kg_err *err)
 	return 0;
 }
 
+/* Hex BLAKE2b-128 of migration v's text, recorded when it is applied. */
+static void migration_checksum(int v, char out[33])
+{
+	uint8_t h[16];
+	const char *sql = kg_sqlite_migrations[v - 1];
+	crypto_generichash(h, sizeof(h), (const unsigned char *)sql, strlen(sql), NULL, 0);
+	kg_hex(h, sizeof(h), out);
+}
+
+/* Refuses a database on which an applied migration differs from the text
+ * compiled in (someone edited an applied migration); records checksums
+ * missing from databases made before they were kept. */
+static int check_applied(sqlite3 *db, const char *path, kg_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int code = 0;
+	int rc = sqlite3_prepare_v2(db,
+				    "SELECT count(*) FROM pragma_table_info('schema_migrations') "
+				    "WHERE name = 'checksum'",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
+		code = exec_sql(db, "ALTER TABLE schema_migrations ADD COLUMN checksum TEXT", err,
+				"add migration checksums");
+	sqlite3_finalize(st);
+	st = NULL;
+	if (code)
+		return code;
+	rc = sqlite3_prepare_v2(db, "SELECT version, checksum FROM schema_migrations "
+				    "ORDER BY version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return kg_sq_fail_db(db, rc, err, "read schema_migrations");
+	while (!code && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int v = sqlite3_column_int(st, 0);
+		const char *have = (const char *)sqlite3_column_text(st, 1);
+		if (v < 1 || v > kg_sqlite_migration_count)
+			continue; /* newer than this kagi: refused by the caller */
+		char want[33];
+		migration_checksum(v, want);
+		if (!have) {
+			char upd[160];
+			snprintf(upd, sizeof(upd),
+				 "UPDATE schema_migrations SET checksum = '%s' WHERE version = %d",
+				 want, v);
+			code = exec_sql(db, upd, err, "record migration checksum");
+		} else if (strcmp(have, want) != 0) {
+			code = kg_err_set(err, KG_EINVAL,
+					  "%s: schema migration %d differs from the one applied to "
+					  "this database (an applied migration was edited; add a "
+					  "new migration instead)",
+					  path, v);
+		}
+	}
+	if (!code && rc != SQLITE_DONE)
+		code = kg_sq_fail_db(db, rc, err, "read schema_migrations");
+	sqlite3_finalize(st);
+	return code;
+}
+
 static int migrate(sqlite3 *db, const char *path, kg_err *err)
 {
 	int code = exec_sql(db,
 			    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			    " version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
+			    " version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL,"
+			    " checksum TEXT)",
 			    err, "create schema_migrations");
 	if (code)
 		return code;
@@ -433,16 +493,22 @@ static int migrate(sqlite3 *db, const char *path, kg_err *err)
 				  version, kg_sqlite_migration_count);
 		goto cleanup;
 	}
+	code = check_applied(db, path, err);
+	if (code)
+		goto cleanup;
 	for (int v = version + 1; v <= kg_sqlite_migration_count; v++) {
 		char what[64];
 		snprintf(what, sizeof(what), "schema migration %d", v);
 		code = exec_sql(db, kg_sqlite_migrations[v - 1], err, what);
 		if (code)
 			goto cleanup;
-		char ins[128];
+		char sum[33];
+		migration_checksum(v, sum);
+		char ins[192];
 		snprintf(ins, sizeof(ins),
-			 "INSERT INTO schema_migrations(version, applied_ms) VALUES (%d, %lld)",
-			 v, (long long)kg_now_ms());
+			 "INSERT INTO schema_migrations(version, applied_ms, checksum) "
+			 "VALUES (%d, %lld, '%s')",
+			 v, (long long)kg_now_ms(), sum);
 		code = exec_sql(db, ins, err, what);
 		if (code)
 			goto cleanup;

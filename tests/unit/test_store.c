@@ -70,14 +70,50 @@ static void migrations_are_idempotent(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
+	/* every applied migration carries the checksum of its text ... */
+	assert_int_equal(kg_test_raw_int(db, "SELECT count(*) FROM schema_migrations "
+					     "WHERE length(checksum) = 32"),
+			 v);
+	/* ... and a database whose migration 1 differs from ours is refused */
+	kg_test_raw_exec(db, "UPDATE schema_migrations SET checksum = 'x' WHERE version = 1");
+	kg_store *s3 = NULL;
+	kg_err err3;
+	assert_int_equal(kg_store_open(&s3, path, NULL, &err3), KG_EINVAL);
+	assert_non_null(strstr(err3.msg, "migration 1 differs"));
+	/* a database made before checksums were kept gets them recorded */
+	kg_test_raw_exec(db, "UPDATE schema_migrations SET checksum = NULL");
+	s3 = kg_test_open(path, NULL);
+	kg_store_close(s3);
+	assert_int_equal(kg_test_raw_int(db, "SELECT count(*) FROM schema_migrations "
+					     "WHERE length(checksum) = 32"),
+			 v);
 	/* a database from a newer kagi is refused, not downgraded */
-	kg_test_raw_exec(db, "INSERT INTO schema_migrations VALUES (999, 0)");
+	kg_test_raw_exec(db, "INSERT INTO schema_migrations (version, applied_ms) VALUES (999, 0)");
 	sqlite3_close(db);
 	kg_store *s2 = NULL;
 	kg_err err;
 	assert_int_equal(kg_store_open(&s2, path, NULL, &err), KG_EINVAL);
 	assert_non_null(strstr(err.msg, "newer"));
 	assert_null(s2);
+}
+
+static void migrations_table_of_before_checksums_is_upgraded(void **state)
+{
+	(void)state;
+	char path[640];
+	snprintf(path, sizeof(path), "%s", kg_test_db("oldmig"));
+	sqlite3 *db = kg_test_raw(path);
+	kg_test_raw_exec(db, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+			     "applied_ms INTEGER NOT NULL)");
+	sqlite3_close(db);
+	kg_store *s = kg_test_open(path, NULL);
+	int v = kg_store_schema_version(s);
+	kg_store_close(s);
+	db = kg_test_raw(path);
+	assert_int_equal(kg_test_raw_int(db, "SELECT count(*) FROM schema_migrations "
+					     "WHERE length(checksum) = 32"),
+			 v);
+	sqlite3_close(db);
 }
 
 static void open_errors_are_clear(void **state)
@@ -782,6 +818,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(migrations_are_idempotent),
+		cmocka_unit_test(migrations_table_of_before_checksums_is_upgraded),
 		cmocka_unit_test(open_errors_are_clear),
 		cmocka_unit_test(accounts_work),
 		cmocka_unit_test(search_works),
