@@ -3,7 +3,9 @@
  * inserts one ~200-byte event row and commits with synchronous=FULL.
  * Not a test: bench/store_group_commit.sh runs it and records figures.
  *
- *   store_bench --db PATH [--writers N] [--tx TOTAL] [--group-max G] */
+ * With --rows R each transaction inserts R rows instead (a batch).
+ *
+ *   store_bench --db PATH [--writers N] [--tx TOTAL] [--group-max G] [--rows R] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +19,14 @@ struct worker {
 	kg_store *s;
 	int no;
 	long count;
+	long rows;
 	long failures;
 };
 
 struct job {
 	char id[48];
 	char account[32];
+	long rows;
 };
 
 static const char body[] =
@@ -36,14 +40,24 @@ static int insert_one(kg_tx *tx, void *ctx, kg_err *err)
 	kg_event_rec ev = {.account_id = j->account, .event_id = j->id, .type = "login",
 			   .ts_ms = kg_now_ms(), .body = body,
 			   .decision = "{\"action\":\"allow\",\"score\":0}"};
-	return kg_tx_event_insert(tx, &ev, err);
+	if (j->rows <= 1)
+		return kg_tx_event_insert(tx, &ev, err);
+	char id[80];
+	ev.event_id = id;
+	for (long r = 0; r < j->rows; r++) {
+		snprintf(id, sizeof(id), "%s.%ld", j->id, r);
+		int rc = kg_tx_event_insert(tx, &ev, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 static void *run(void *p)
 {
 	struct worker *w = p;
 	for (long i = 0; i < w->count; i++) {
-		struct job j;
+		struct job j = {.rows = w->rows};
 		snprintf(j.account, sizeof(j.account), "acc-%d-%ld", w->no, i % 1000);
 		snprintf(j.id, sizeof(j.id), "ev-%d-%ld", w->no, i);
 		kg_err err;
@@ -68,7 +82,7 @@ static long arg_long(const char *flag, const char *v)
 int main(int argc, char **argv)
 {
 	const char *db = NULL;
-	long writers = 1, total = 2000, group_max = 512;
+	long writers = 1, total = 2000, group_max = 512, rows = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(argv[i], "--db") == 0 && v) {
@@ -80,13 +94,16 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--tx") == 0) {
 			total = arg_long(argv[i], v);
 			i++;
+		} else if (strcmp(argv[i], "--rows") == 0) {
+			rows = arg_long(argv[i], v);
+			i++;
 		} else if (strcmp(argv[i], "--group-max") == 0) {
 			group_max = arg_long(argv[i], v);
 			i++;
 		} else {
 			fprintf(stderr,
 				"usage: store_bench --db PATH [--writers N] [--tx TOTAL] "
-				"[--group-max G]\n");
+				"[--group-max G] [--rows R]\n");
 			return 2;
 		}
 	}
@@ -110,7 +127,8 @@ int main(int argc, char **argv)
 		return 1;
 	uint64_t t0 = kg_mono_ns();
 	for (long i = 0; i < writers; i++) {
-		ws[i] = (struct worker){.s = s, .no = (int)i, .count = total / writers};
+		ws[i] = (struct worker){.s = s, .no = (int)i, .count = total / writers,
+				   .rows = rows};
 		pthread_create(&th[i], NULL, run, &ws[i]);
 	}
 	long done = 0, failed = 0;
@@ -124,9 +142,10 @@ int main(int argc, char **argv)
 	kg_store_stats_get(s, &st);
 	kg_store_close(s);
 	/* one line, key=value, for the script */
-	printf("writers=%ld tx=%ld failed=%ld secs=%.3f tx_per_s=%.0f commits=%llu "
-	       "commits_per_s=%.0f avg_group=%.1f max_group=%llu\n",
-	       writers, done, failed, secs, (double)done / secs,
+	printf("writers=%ld tx=%ld rows_per_tx=%ld failed=%ld secs=%.3f tx_per_s=%.0f "
+	       "rows_per_s=%.0f commits=%llu commits_per_s=%.0f avg_group=%.1f max_group=%llu\n",
+	       writers, done, rows, failed, secs, (double)done / secs,
+	       (double)(done * rows) / secs,
 	       (unsigned long long)st.commits, (double)st.commits / secs,
 	       st.commits ? (double)st.jobs / (double)st.commits : 0.0,
 	       (unsigned long long)st.group_max_seen);

@@ -29,24 +29,27 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 
 # the configurations run interleaved (one round = each once), so that the
 # load of a shared machine drifting over time hits them alike
-names=(one nogroup group)
-declare -A args=([one]="1 $tx1 512" [nogroup]="16 $tx1 1" [group]="16 $tx16 512")
-declare -A t c a tps cps grp lo hi
+names=(one nogroup group rows100 rows1000)
+declare -A args=([one]="1 $tx1 512 1" [nogroup]="16 $tx1 1 1" [group]="16 $tx16 512 1"
+	[rows100]="1 500 512 100" [rows1000]="1 100 512 1000")
+declare -A t c a rw tps cps grp rps lo hi
 echo "store group commit: $runs rounds" >&2
 for ((r = 1; r <= runs; r++)); do
 	for name in "${names[@]}"; do
-		read -r w n g <<<"${args[$name]}"
-		line=$("$bin" --db "$db" --writers "$w" --tx "$n" --group-max "$g")
+		read -r w n g rows <<<"${args[$name]}"
+		line=$("$bin" --db "$db" --writers "$w" --tx "$n" --group-max "$g" --rows "$rows")
 		echo "  round $r $name: $line" >&2
 		t[$name]+="$(echo "$line" | field tx_per_s) "
 		c[$name]+="$(echo "$line" | field commits_per_s) "
 		a[$name]+="$(echo "$line" | field avg_group) "
+		rw[$name]+="$(echo "$line" | field rows_per_s) "
 	done
 done
 for name in "${names[@]}"; do
 	tps[$name]=$(printf '%s\n' ${t[$name]} | median)
 	cps[$name]=$(printf '%s\n' ${c[$name]} | median)
 	grp[$name]=$(printf '%s\n' ${a[$name]} | median)
+	rps[$name]=$(printf '%s\n' ${rw[$name]} | median)
 	lo[$name]=$(printf '%s\n' ${t[$name]} | sort -n | head -1)
 	hi[$name]=$(printf '%s\n' ${t[$name]} | sort -n | tail -1)
 done
@@ -67,6 +70,15 @@ machine shared with other builds.
 | 1 | on (nothing to group) | ${tps[one]} | ${lo[one]}–${hi[one]} | ${cps[one]} | ${grp[one]} |
 | 16 | off (\`group_max=1\`) | ${tps[nogroup]} | ${lo[nogroup]}–${hi[nogroup]} | ${cps[nogroup]} | ${grp[nogroup]} |
 | 16 | on (\`group_max=512\`) | ${tps[group]} | ${lo[group]}–${hi[group]} | ${cps[group]} | ${grp[group]} |
+
+Rows per commit (one writer, one transaction of R event rows, as a batch
+of \`POST /v1/events/batch\` is): rows/s, median.
+
+| rows per commit | rows/s | commits/s |
+|---|---|---|
+| 1 | ${rps[one]} | ${cps[one]} |
+| 100 | ${rps[rows100]} | ${cps[rows100]} |
+| 1,000 | ${rps[rows1000]} | ${cps[rows1000]} |
 
 With one writer every transaction pays a full fsync, so the rate is the
 disk's fsync rate. With 16 writers the writer thread commits everything
