@@ -23,6 +23,7 @@ SIM_CMD="kagi simulate --accounts $ACCOUNTS --days $DAYS --seed $SEED"
 REPLAY_CMD="kagi replay --policy $POLICY"
 
 now() { date +%s.%N; }
+LOAD=$(cut -d" " -f1-3 /proc/loadavg)
 echo "simulating: $SIM_CMD" >&2
 t0=$(now)
 "$KAGI" simulate --accounts "$ACCOUNTS" --days "$DAYS" --seed "$SEED" --stats \
@@ -43,6 +44,6 @@ python3 bench/risk_detection.py \
 	--sim-stats "$OUT/simulate.json" "$OUT/simulate.null1.json" "$OUT/simulate.null2.json" \
 	--sim-wall "$t0" "$t1" --replay-wall "$t2" "$t3" \
 	--sim-cmd "$SIM_CMD" --replay-cmd "$REPLAY_CMD" \
-	--machine "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \
+	--machine "$(nproc) cores, $(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed "s/^ *//"), shared (load average $LOAD at the start)" \
 	--commit "$(git rev-parse --short HEAD)" \
 	--benchmarks docs/BENCHMARKS.md
