@@ -192,6 +192,17 @@ def main():
     for e, c in fp_edge.most_common():
         L.append(f"| {e} | {c:,} |")
     L.append("")
+    main_var = {"single_order", "split_orders", "multi_seller", "ratio_only", "burst", "foreign"}
+    hard = {"corporate_gift_cards", "size_exchange_returns", "lost_phone_abroad"}
+    main_missed = sum(1 for x in fraud_acct if acct_var.get(x) in main_var and x not in flagged_acct)
+    soft_fp = sum(1 for x in fp_accts if flag_edges[x] not in hard)
+    reading = (f"Reading: {main_missed} account(s) of the main variants "
+               f"({', '.join(sorted(main_var))}) were missed and {soft_fp} false positive "
+               "account(s) were not hard negatives")
+    if main_missed == 0 and soft_fp == 0:
+        reading += ("; so recall is lost only on the weaker variants and precision only "
+                    "on the hard negatives")
+    L.append(reading + ".\n")
     stopped = sum(flagged_fraud_ev_before.values())
     L.append(f"Fraud events that came after their account's first flag (a lock would "
              f"have stopped them): {stopped:,} of {tot_pos:,} ({pct(stopped, tot_pos)}).")
