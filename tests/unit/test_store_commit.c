@@ -369,6 +369,48 @@ static void fault_needs_the_fault_vfs(void **state)
 	kg_store_close(s);
 }
 
+static void fault_from_the_environment(void **state)
+{
+	(void)state;
+	char path[640];
+	snprintf(path, sizeof(path), "%s", kg_test_db("envfault"));
+	setenv("KG_STORE_FAULT", "ioerr:1", 1);
+	kg_store *s = NULL;
+	kg_err err;
+	int rc = kg_store_open(&s, path, NULL, &err); /* migrations are not counted */
+	unsetenv("KG_STORE_FAULT");
+	assert_int_equal(rc, 0);
+	struct ev_job j = {.account = "acc", .id = "e1"};
+	assert_int_equal(kg_store_write(s, insert_event, &j, &err), KG_EIO);
+	assert_non_null(strstr(err.msg, "I/O error"));
+	assert_int_equal(kg_store_fault(s, NULL, &err), 0);
+	assert_int_equal(kg_store_write(s, insert_event, &j, &err), 0);
+	kg_store_close(s);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events"), 1);
+}
+
+static void locked_by_another_process_is_busy_then_recovers(void **state)
+{
+	(void)state;
+	char path[640];
+	snprintf(path, sizeof(path), "%s", kg_test_db("busy"));
+	kg_store_options opt;
+	kg_store_options_init(&opt);
+	opt.busy_timeout_ms = 50;
+	kg_store *s = NULL;
+	kg_err err;
+	assert_int_equal(kg_store_open(&s, path, &opt, &err), 0);
+	sqlite3 *other = kg_test_raw(path); /* e.g. a `kagi` command writing */
+	kg_test_raw_exec(other, "BEGIN IMMEDIATE");
+	struct ev_job j = {.account = "acc", .id = "e1"};
+	assert_int_equal(kg_store_write(s, insert_event, &j, &err), KG_EBUSY);
+	assert_non_null(strstr(err.msg, "locked"));
+	kg_test_raw_exec(other, "ROLLBACK");
+	sqlite3_close(other);
+	assert_int_equal(kg_store_write(s, insert_event, &j, &err), 0);
+	kg_store_close(s);
+}
+
 /* ---- audit chain ---------------------------------------------------------------*/
 static int audit_entries(kg_tx *tx, void *ctx, kg_err *err)
 {
@@ -521,6 +563,8 @@ int main(void)
 		cmocka_unit_test(disk_full_leaves_nothing_half_written),
 		cmocka_unit_test(io_error_leaves_nothing_half_written),
 		cmocka_unit_test(fault_needs_the_fault_vfs),
+		cmocka_unit_test(fault_from_the_environment),
+		cmocka_unit_test(locked_by_another_process_is_busy_then_recovers),
 		cmocka_unit_test(audit_chain_detects_tampering),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown_all);
