@@ -148,6 +148,9 @@ typedef struct kg_config {
 	char http_listen[KG_CONFIG_STR_MAX];  /* http.listen host:port */
 	int64_t http_threads;                 /* http.threads */
 	int64_t http_body_max_bytes;          /* http.body_max_bytes */
+	int64_t http_max_connections;         /* http.max_connections */
+	int64_t http_timeout_s;               /* http.timeout_s (idle connection) */
+	int64_t http_shutdown_grace_ms;       /* http.shutdown_grace_ms */
 	char log_level[16];                   /* log.level */
 	char policy_file[KG_CONFIG_STR_MAX];  /* policy.file */
 	char reset_lifts[KG_CONFIG_STR_MAX];  /* policy.reset_lifts, comma list */

@@ -22,10 +22,22 @@ int kg_cli_wants_help(int argc, char **argv);
 /* Prints "kagi: <message>" for err to stderr; returns 1. */
 int kg_cli_fail(const kg_err *err);
 
+/* Defaults, then the config file (NULL: none), then KAGI_* overrides; sets
+ * the log level. Returns 0 or KG_EINVAL naming file:line. */
+int kg_cli_load_config(kg_config *cfg, const char *path, kg_err *err);
+/* Opens the store at db with the config's store.* settings. */
+struct kg_store;
+int kg_cli_open_store(const kg_config *cfg, const char *db, struct kg_store **out, kg_err *err);
+
 /* One declaration per subcommand (cmd_<name>.c). */
 int kg_cmd_version(int argc, char **argv);
 int kg_cmd_simulate(int argc, char **argv);
 int kg_cmd_rules(int argc, char **argv);
 int kg_cmd_replay(int argc, char **argv);
+int kg_cmd_init(int argc, char **argv);
+int kg_cmd_serve(int argc, char **argv);
+int kg_cmd_key(int argc, char **argv);
+int kg_cmd_account(int argc, char **argv);
+int kg_cmd_config(int argc, char **argv);
 
 #endif

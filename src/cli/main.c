@@ -4,6 +4,11 @@
 #include "cli/cli.h"
 
 static const struct kg_cli_command commands[] = {
+	{"init", kg_cmd_init, "create or migrate the store"},
+	{"serve", kg_cmd_serve, "run kagid, the HTTP server"},
+	{"key", kg_cmd_key, "create or revoke API keys"},
+	{"account", kg_cmd_account, "create or show an account"},
+	{"config", kg_cmd_config, "print the effective configuration"},
 	{"version", kg_cmd_version, "print the version"},
 	{"simulate", kg_cmd_simulate, "write a labelled, realistic event stream of a shop"},
 	{"rules", kg_cmd_rules, "check a policy file, run decision test cases"},

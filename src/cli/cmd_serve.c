@@ -1,0 +1,105 @@
+/* kagi serve: runs kagid, the HTTP server, until SIGTERM or SIGINT; then
+ * finishes in-flight requests, closes the store and exits 0. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "http/http.h"
+
+static const char usage[] =
+	"usage: kagi serve [--db PATH] [--listen HOST:PORT] [--config FILE]\n"
+	"                  [--port-file FILE] [--print-routes]\n"
+	"\n"
+	"Runs kagid: the HTTP API on HOST:PORT (default http.listen, 127.0.0.1:8080;\n"
+	"port 0 picks a free port) over the store at PATH (default store.path).\n"
+	"SIGTERM or SIGINT stops it: no new connections, in-flight requests finish\n"
+	"(up to http.shutdown_grace_ms), the store closes cleanly, exit status 0.\n"
+	"\n"
+	"  --db PATH          SQLite database (created and migrated if missing)\n"
+	"  --listen HOST:PORT address to listen on ([::1]:PORT for IPv6)\n"
+	"  --config FILE      config file (see docs/configuration.md)\n"
+	"  --port-file FILE   write the bound port to FILE once listening\n"
+	"  --print-routes     print the route table (METHOD, PATTERN, roles) and exit\n";
+
+static int write_port_file(const char *path, int port, kg_err *err)
+{
+	char tmp[KG_CONFIG_STR_MAX + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return kg_err_at(err, KG_EIO, tmp, 0, 0, "cannot write the port file");
+	fprintf(f, "%d\n", port);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return kg_err_at(err, KG_EIO, path, 0, 0, "cannot write the port file");
+	return 0;
+}
+
+int kg_cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"listen", required_argument, NULL, 'l'},
+		{"config", required_argument, NULL, 'c'},
+		{"port-file", required_argument, NULL, 'p'},
+		{"print-routes", no_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL, *listen = NULL, *config_path = NULL, *port_file = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'c': config_path = optarg; break;
+		case 'p': port_file = optarg; break;
+		case 'r': kg_http_print_routes(stdout); return 0;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	kg_config cfg;
+	kg_err err;
+	kg_err_clear(&err);
+	if (kg_cli_load_config(&cfg, config_path, &err))
+		return kg_cli_fail(&err);
+	if (listen && kg_config_set(&cfg, "http.listen", listen, &err))
+		return kg_cli_fail(&err);
+	if (!db)
+		db = cfg.store_path;
+
+	/* Signals go to this thread only: block them before any thread starts
+	 * (the server's threads inherit the mask), then wait for them here. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	kg_http_server *srv = NULL;
+	if (kg_http_start(&cfg, config_path, db, &srv, &err))
+		return kg_cli_fail(&err);
+	const char *colon = strrchr(cfg.http_listen, ':');
+	kg_log(KG_LOG_INFO, "kagid", "kagid %s listening on http://%.*s:%d/ (store %s, %lld threads)",
+	       KG_VERSION, (int)(colon - cfg.http_listen), cfg.http_listen, kg_http_port(srv), db,
+	       (long long)cfg.http_threads);
+	if (port_file && write_port_file(port_file, kg_http_port(srv), &err)) {
+		kg_http_stop(srv, 0);
+		return kg_cli_fail(&err);
+	}
+	int sig = 0;
+	sigwait(&set, &sig);
+	kg_log(KG_LOG_INFO, "kagid", "%s: stopping (in-flight requests finish first)",
+	       sig == SIGINT ? "SIGINT" : "SIGTERM");
+	kg_http_stop(srv, cfg.http_shutdown_grace_ms);
+	kg_log(KG_LOG_INFO, "kagid", "stopped cleanly");
+	return 0;
+}

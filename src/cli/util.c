@@ -1,0 +1,25 @@
+/* Helpers shared by the subcommands: config loading, output. */
+#include "cli/cli.h"
+#include "store/store.h"
+
+int kg_cli_load_config(kg_config *cfg, const char *path, kg_err *err)
+{
+	kg_config_defaults(cfg);
+	int rc = kg_config_load(cfg, path, err);
+	if (rc)
+		return rc;
+	enum kg_log_level level;
+	if (kg_log_level_parse(cfg->log_level, &level))
+		return kg_err_set(err, KG_EINVAL, "log.level: unknown level \"%s\"", cfg->log_level);
+	kg_log_set_level(level);
+	return 0;
+}
+
+int kg_cli_open_store(const kg_config *cfg, const char *db, struct kg_store **out, kg_err *err)
+{
+	kg_store_options opt;
+	kg_store_options_init(&opt);
+	opt.group_max = (int)cfg->store_group_max;
+	opt.busy_timeout_ms = (int)cfg->store_busy_timeout_ms;
+	return kg_store_open(out, db, &opt, err);
+}

@@ -1,0 +1,227 @@
+/* kagi http: kagid's HTTP server — route table, roles, credentials, limits,
+ * JSON errors, metrics. Handlers of other modules live in src/http/api_<module>.c
+ * and are plugged in with one line in the route table (src/http/routes.c).
+ * Not here: business logic (it lives in risk/account/mail/...) or SQL. */
+#ifndef KG_HTTP_H
+#define KG_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/base.h"
+
+struct kg_store;
+struct MHD_Connection;
+
+/* ---- roles (design.md "Roles") ---------------------------------------
+ * A route names the roles that may call it as a bitmask. */
+enum kg_role {
+	KG_ROLE_SERVICE = 1u << 0,  /* the shop's backend: events, login checks */
+	KG_ROLE_AGENT = 1u << 1,    /* customer service */
+	KG_ROLE_ADMIN = 1u << 2,    /* rules, incidents, keys */
+	KG_ROLE_CUSTOMER = 1u << 3, /* a token for one account */
+	KG_ROLE_TICKET = 1u << 4,   /* the lock ticket of one locked account */
+};
+#define KG_ROLES_PUBLIC 0u  /* no credential needed (only /healthz, /metrics) */
+#define KG_ROLES_STAFF (KG_ROLE_SERVICE | KG_ROLE_AGENT | KG_ROLE_ADMIN)
+#define KG_ROLES_ALL (KG_ROLES_STAFF | KG_ROLE_CUSTOMER | KG_ROLE_TICKET)
+
+/* "service", "agent", ... for one role bit; "?" otherwise. */
+const char *kg_role_name(unsigned role);
+/* Parses a role name; returns its bit, or 0 when unknown. */
+unsigned kg_role_parse(const char *name);
+
+/* Who is calling: the credential of the Authorization header. */
+typedef struct kg_principal {
+	unsigned role;                   /* exactly one KG_ROLE_* bit; 0 = anonymous */
+	char credential_id[KG_ID_MAX + 1];
+	char account_id[KG_ID_MAX + 1];  /* customer/ticket: the one account; else "" */
+} kg_principal;
+
+/* ---- credentials -------------------------------------------------------
+ * A credential is `kg_<id>_<secret>`: <id> is a random public id (the store's
+ * key), <secret> 43 characters of base64url (32 random bytes). The store keeps
+ * only BLAKE2b-256(secret); verification is constant-time. */
+#define KG_TOKEN_ID_LEN 16
+#define KG_TOKEN_MAX 80
+#define KG_TOKEN_HASH_LEN 32
+
+typedef struct kg_token {
+	char text[KG_TOKEN_MAX];            /* the whole token, shown once */
+	char id[KG_TOKEN_ID_LEN + 1];       /* the store key */
+	uint8_t hash[KG_TOKEN_HASH_LEN];    /* what the store keeps */
+} kg_token;
+
+/* Makes a fresh random token. Never fails. */
+void kg_token_new(kg_token *t);
+/* Splits `kg_<id>_<secret>`; hashes the secret into hash_out. Returns 0 or
+ * KG_EAUTH when text is not shaped like a token. */
+int kg_token_parse(const char *text, char id_out[KG_TOKEN_ID_LEN + 1],
+		   uint8_t hash_out[KG_TOKEN_HASH_LEN]);
+
+/* ---- the application ---------------------------------------------------
+ * What handlers share: config, store, and each module's long-lived state.
+ * Modules set their fields in their start hook (modules[] in routes.c). */
+typedef struct kg_app {
+	const kg_config *config;
+	struct kg_store *store;
+	int64_t started_ms;
+	const char *config_path;  /* NULL: defaults + environment */
+	/* module state: add `struct kg_<module> *<module>;` here */
+} kg_app;
+
+/* ---- requests and responses -------------------------------------------*/
+#define KG_HTTP_PARAMS_MAX 4
+
+typedef struct kg_http_req {
+	kg_app *app;
+	const char *method;             /* "GET", "POST", ... */
+	const char *path;               /* decoded path, no query */
+	const char *route;              /* the matched pattern, e.g. "/v1/accounts/{id}" */
+	size_t nparams;                 /* the {name} segments of the pattern */
+	const char *param_names[KG_HTTP_PARAMS_MAX];
+	const char *param_values[KG_HTTP_PARAMS_MAX];
+	const char *content_type;       /* NULL when absent */
+	const char *body;               /* NUL-terminated; "" when none */
+	size_t body_len;
+	json_t *json;                   /* parsed body (an object) for KG_HTTP_JSON
+	                                 * routes; borrowed: the server frees it */
+	const kg_principal *principal;
+	const char *client_ip;
+	kg_arena *arena;                /* freed when the request ends */
+	struct MHD_Connection *conn;    /* for kg_http_query / kg_http_header */
+} kg_http_req;
+
+#define KG_HTTP_RESP_HEADERS_MAX 4
+typedef struct kg_http_resp {
+	int status;                     /* default 200 */
+	json_t *json;                   /* owned; sent when set */
+	kg_buf body;                    /* raw body when json is NULL */
+	const char *content_type;       /* of the raw body (static string) */
+	size_t nheaders;
+	char *header_names[KG_HTTP_RESP_HEADERS_MAX]; /* owned copies */
+	char *header_values[KG_HTTP_RESP_HEADERS_MAX];
+} kg_http_resp;
+
+/* A handler fills resp and returns 0; or returns a negative kg_code with err
+ * set (kg_err_field names the input field), and the server answers with the
+ * error shape of design.md: {"error":{"code","message","field"}}, the HTTP
+ * status following the code (see kg_http_status_of). */
+typedef int (*kg_http_handler)(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+
+/* Route flags: how the body is taken. Without either, any body is ignored. */
+#define KG_HTTP_JSON 1u  /* body must be application/json holding an object;
+                          * parsed into req->json (empty body: 400) */
+#define KG_HTTP_RAW 2u   /* body bytes passed as they are; the handler checks
+                          * content_type */
+
+struct kg_http_route {
+	const char *method;
+	const char *pattern;    /* "/v1/accounts/{id}": {name} matches one segment */
+	unsigned roles;         /* KG_ROLE_* bits that may call; KG_ROLES_PUBLIC */
+	kg_http_handler handler;
+	unsigned flags;         /* KG_HTTP_JSON, KG_HTTP_RAW */
+	size_t body_max;        /* 0: http.body_max_bytes; else a limits.h value */
+};
+
+/* Modules with long-lived state (a compiled policy, an outbox worker) start
+ * after the store opens and stop before it closes; metrics (may be NULL)
+ * appends Prometheus text lines. */
+struct kg_http_module {
+	const char *name;
+	int (*start)(kg_app *app, kg_err *err);
+	void (*stop)(kg_app *app);
+	void (*metrics)(kg_app *app, kg_buf *out);
+};
+
+extern const struct kg_http_route kg_http_routes[];
+extern const size_t kg_http_nroutes;
+extern const struct kg_http_module kg_http_modules[];
+extern const size_t kg_http_nmodules;
+
+/* ---- handler helpers ---------------------------------------------------*/
+/* The value of path parameter {name}; NULL when the route has none. */
+const char *kg_http_param(const kg_http_req *req, const char *name);
+/* A query-string argument (decoded); NULL when absent. */
+const char *kg_http_query(const kg_http_req *req, const char *name);
+/* A request header; NULL when absent. */
+const char *kg_http_header(const kg_http_req *req, const char *name);
+
+/* 0 when the principal may act on account_id: staff roles always may;
+ * customer and ticket principals only on their own account. Otherwise
+ * KG_EFORBIDDEN with err set. */
+int kg_http_require_account(const kg_principal *p, const char *account_id, kg_err *err);
+
+/* Answers status with j (stolen, even on failure). Returns 0. */
+int kg_http_reply_json(kg_http_resp *resp, int status, json_t *j);
+/* Answers status with a copy of data. content_type must be a static string.
+ * Returns 0 or KG_ENOMEM. */
+int kg_http_reply_raw(kg_http_resp *resp, int status, const char *content_type,
+		      const void *data, size_t len);
+/* Answers with the error shape and an explicit status (e.g. 429, 423) and
+ * code name. field may be NULL. Returns 0. */
+int kg_http_reply_error(kg_http_resp *resp, int status, const char *code,
+			const char *field, const char *fmt, ...) KG_PRINTF(5, 6);
+/* Adds a response header (copied). Returns 0 or KG_ELIMIT. */
+int kg_http_resp_header(kg_http_resp *resp, const char *name, const char *value);
+
+/* HTTP status for a kg_code: EINVAL 400, EAUTH 401, EFORBIDDEN 403,
+ * ENOTFOUND 404, ECONFLICT 409, ELIMIT 413, EBUSY 503, EIO 503, EFULL 507,
+ * anything else 500. */
+int kg_http_status_of(int code);
+/* The error body for err ({"error":{...}}); new reference. */
+json_t *kg_http_error_json(const char *code, const char *message, const char *field);
+
+/* JSON field readers that name the field on error. prefix (may be NULL)
+ * is the path of obj, e.g. "address": errors then say "address.city".
+ * *out is borrowed from obj. Missing optional fields leave *out untouched
+ * and return 0. Strings: max bytes (UTF-8), no NUL. */
+int kg_json_str(const json_t *obj, const char *prefix, const char *key, bool required,
+		size_t max, const char **out, kg_err *err);
+int kg_json_int(const json_t *obj, const char *prefix, const char *key, bool required,
+		int64_t min, int64_t max, int64_t *out, kg_err *err);
+int kg_json_bool(const json_t *obj, const char *prefix, const char *key, bool required,
+		 bool *out, kg_err *err);
+/* Objects and arrays: *out borrowed. */
+int kg_json_obj(const json_t *obj, const char *prefix, const char *key, bool required,
+		json_t **out, kg_err *err);
+int kg_json_arr(const json_t *obj, const char *prefix, const char *key, bool required,
+		size_t max_items, json_t **out, kg_err *err);
+
+/* ---- foundation operations (shared by the handlers and the CLI) --------*/
+/* Creates an account from a JSON body (design: name, email, address, phone?,
+ * id?, lang?, password?, cards[]?) in one durable write, with an audit entry
+ * by actor. Errors name the field. On success *out (may be NULL) gets the
+ * account as kg_http_account_show gives it (new reference). */
+int kg_http_account_create(struct kg_store *store, const kg_config *cfg, const json_t *body,
+			   const char *actor, json_t **out, kg_err *err);
+/* The account's profile, cards and active locks as JSON (new reference);
+ * never the password hash or secrets. KG_ENOTFOUND when missing. */
+int kg_http_account_show(struct kg_store *store, const char *id, json_t **out, kg_err *err);
+/* Creates a credential of role (account_id: customer/ticket only; ttl_s 0:
+ * no expiry) in one durable write; *out gets the token, shown once. */
+int kg_http_credential_create(struct kg_store *store, unsigned role, const char *account_id,
+			      int64_t ttl_s, const char *label, kg_token *out, kg_err *err);
+
+/* ---- the server --------------------------------------------------------*/
+typedef struct kg_http_server kg_http_server;
+
+/* Opens the store at db_path (migrating it), starts the modules and listens
+ * on config->http_listen (port 0: any free port). Returns 0 and *out, or a
+ * negative code with err set. The server runs on its own threads. */
+int kg_http_start(const kg_config *config, const char *config_path,
+		  const char *db_path, kg_http_server **out, kg_err *err);
+/* The port actually bound. */
+int kg_http_port(const kg_http_server *s);
+/* Stops accepting, waits up to grace_ms for in-flight requests, stops the
+ * modules, closes the store, frees s. */
+void kg_http_stop(kg_http_server *s, int64_t grace_ms);
+
+/* Writes the route table as TSV lines "METHOD\tPATTERN\troles,..." ("public"
+ * for none). */
+void kg_http_print_routes(FILE *out);
+
+#endif

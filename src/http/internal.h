@@ -1,0 +1,37 @@
+/* Internals of src/http shared between its files (server, auth, metrics,
+ * api handlers). Nothing outside src/http includes this. */
+#ifndef KG_HTTP_INTERNAL_H
+#define KG_HTTP_INTERNAL_H
+
+#include "http/http.h"
+
+/* ---- metrics (metrics.c) ----------------------------------------------
+ * Request counts and latency histograms per route and status class; route
+ * index kg_http_nroutes stands for "no route" (404/405). */
+typedef struct kg_http_metrics kg_http_metrics;
+kg_http_metrics *kg_http_metrics_new(size_t nroutes);
+void kg_http_metrics_free(kg_http_metrics *m);
+void kg_http_metrics_observe(kg_http_metrics *m, size_t route, int status, uint64_t ns);
+/* Appends the Prometheus text of every observed series. */
+int kg_http_metrics_render(const kg_http_metrics *m, kg_buf *out);
+
+/* ---- authentication (auth.c) ------------------------------------------
+ * Resolves an Authorization header value into a principal. Returns 0, or
+ * KG_EAUTH (missing/unknown/expired/wrong secret) with err set. */
+int kg_http_authenticate(kg_app *app, const char *authorization, kg_principal *out,
+			 kg_err *err);
+
+/* ---- the running server, as handlers of src/http see it ---------------*/
+/* Metrics of the running server (for GET /metrics). */
+int kg_http_render_metrics(kg_app *app, kg_buf *out);
+/* true once shutdown began (healthz answers 503). */
+bool kg_http_stopping(const kg_app *app);
+
+/* ---- handlers of src/http (api_*.c), named in routes.c ----------------*/
+int kg_api_healthz(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_metrics(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_account_create(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_account_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+void kg_api_store_metrics(kg_app *app, kg_buf *out);
+
+#endif

@@ -1,0 +1,34 @@
+/* The route table of kagid: every HTTP endpoint in one place, with the
+ * roles that may call it. Adding an endpoint = one line here + a handler
+ * (declared in internal.h, defined in src/http/api_<module>.c).
+ * `kagi serve --print-routes` prints this table; the route × role test
+ * (tests/integration/test_http_routes.py) checks it against
+ * tests/data/http/routes.tsv. Not here: what handlers do. */
+#include "http/internal.h"
+
+#define SERVICE KG_ROLE_SERVICE
+#define AGENT KG_ROLE_AGENT
+#define ADMIN KG_ROLE_ADMIN
+#define CUSTOMER KG_ROLE_CUSTOMER
+#define TICKET KG_ROLE_TICKET
+#define PUBLIC KG_ROLES_PUBLIC
+#define JSON KG_HTTP_JSON
+#define RAW KG_HTTP_RAW
+
+const struct kg_http_route kg_http_routes[] = {
+	/* method, pattern, roles, handler, body flags, body limit (0: http.body_max_bytes) */
+	/* foundation (api_foundation.c) */
+	{"GET", "/healthz", PUBLIC, kg_api_healthz, 0, 0},
+	{"GET", "/metrics", PUBLIC, kg_api_metrics, 0, 0},
+	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON, 0},
+	{"GET", "/v1/accounts/{id}", AGENT | ADMIN, kg_api_account_get, 0, 0},
+};
+const size_t kg_http_nroutes = KG_ARRAY_LEN(kg_http_routes);
+
+/* Modules with long-lived state, started in this order after the store
+ * opens, stopped in reverse order before it closes:
+ * {"name", start, stop, metrics}. */
+const struct kg_http_module kg_http_modules[] = {
+	{"store", NULL, NULL, kg_api_store_metrics},
+};
+const size_t kg_http_nmodules = KG_ARRAY_LEN(kg_http_modules);

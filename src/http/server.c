@@ -1,0 +1,650 @@
+/* kagid's HTTP server on libmicrohttpd: matches a request to the route
+ * table, authenticates it, enforces the role and the body limit, parses
+ * JSON, calls the handler and answers; logs one access line per request.
+ * Not here: the routes themselves (routes.c) or what handlers do. */
+#include "http/internal.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+struct kg_http_server {
+	kg_app app; /* first: handlers reach the server from req->app */
+	kg_config config;
+	struct MHD_Daemon *daemon;
+	kg_http_metrics *metrics;
+	_Atomic int inflight;
+	_Atomic bool stopping;
+	size_t modules_started;
+	int port;
+};
+
+/* One request's state, from its first callback to "completed". */
+struct request {
+	uint64_t start_ns;
+	size_t route_index;           /* kg_http_nroutes: none */
+	const struct kg_http_route *route;
+	kg_principal principal;
+	kg_arena arena;
+	kg_buf body;
+	size_t body_max, body_seen;
+	bool answered;                /* a response is queued */
+	int status;
+	size_t bytes_out;
+	char client_ip[INET6_ADDRSTRLEN];
+	const char *method, *path;
+	kg_http_req req;
+};
+
+static kg_http_server *server_of(const kg_app *app)
+{
+	return (kg_http_server *)app; /* app is the first member */
+}
+
+bool kg_http_stopping(const kg_app *app)
+{
+	return atomic_load(&server_of(app)->stopping);
+}
+
+/* ---- route matching ----------------------------------------------------*/
+
+/* Matches path against pattern; fills names/values (arena copies) and
+ * returns the number of parameters, or -1 when it does not match. */
+static int match_pattern(const char *pattern, const char *path, kg_arena *a,
+			 const char **names, const char **values)
+{
+	int n = 0;
+	const char *p = pattern, *q = path;
+	while (*p && *q) {
+		if (*p != '/' || *q != '/')
+			return -1;
+		p++, q++;
+		size_t plen = strcspn(p, "/"), qlen = strcspn(q, "/");
+		if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
+			if (qlen == 0 || qlen > KG_ID_MAX || n >= KG_HTTP_PARAMS_MAX)
+				return -1;
+			if (names) {
+				names[n] = kg_arena_strndup(a, p + 1, plen - 2);
+				values[n] = kg_arena_strndup(a, q, qlen);
+			}
+			n++;
+		} else if (plen != qlen || memcmp(p, q, plen) != 0) {
+			return -1;
+		}
+		p += plen, q += qlen;
+	}
+	return (*p || *q) ? -1 : n;
+}
+
+/* Finds the route for method+path. Among matching routes, the one with
+ * fewer parameters wins ("/v1/cases/queue" before "/v1/cases/{id}").
+ * Returns the index, or -404 (no path matches) / -405 (path matches with
+ * another method; allow gets the methods). */
+static long find_route(const char *method, const char *path, kg_arena *a, kg_buf *allow)
+{
+	long best = -1;
+	int best_params = KG_HTTP_PARAMS_MAX + 1;
+	bool path_known = false;
+	for (size_t i = 0; i < kg_http_nroutes; i++) {
+		int n = match_pattern(kg_http_routes[i].pattern, path, a, NULL, NULL);
+		if (n < 0)
+			continue;
+		path_known = true;
+		if (strcmp(kg_http_routes[i].method, method) != 0) {
+			if (!strstr(allow->data ? allow->data : "", kg_http_routes[i].method)) {
+				if (allow->len)
+					kg_buf_puts(allow, ", ");
+				kg_buf_puts(allow, kg_http_routes[i].method);
+			}
+			continue;
+		}
+		if (n < best_params)
+			best = (long)i, best_params = n;
+	}
+	if (best >= 0)
+		return best;
+	return path_known ? -405 : -404;
+}
+
+/* ---- responses ---------------------------------------------------------*/
+
+static void add_header(struct MHD_Response *r, const char *name, const char *value)
+{
+	if (MHD_add_response_header(r, name, value) != MHD_YES)
+		kg_log(KG_LOG_WARN, "http", "cannot add header %s", name);
+}
+
+/* Queues resp on the connection. Consumes resp's contents. */
+static enum MHD_Result queue(kg_http_server *s, struct MHD_Connection *c,
+			     struct request *rq, kg_http_resp *resp)
+{
+	char *data = NULL;
+	size_t len = 0;
+	const char *ctype = resp->content_type;
+	if (resp->json) {
+		data = json_dumps(resp->json, JSON_COMPACT);
+		if (!data) {
+			resp->status = 500;
+			data = strdup("{\"error\":{\"code\":\"no_memory\",\"message\":\"out of memory\",\"field\":null}}");
+		}
+		len = data ? strlen(data) : 0;
+		ctype = "application/json";
+	} else if (resp->body.data) {
+		data = kg_buf_detach(&resp->body, &len);
+	}
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		len, data ? data : (void *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(data);
+		return MHD_NO;
+	}
+	if (ctype)
+		add_header(r, "Content-Type", ctype);
+	for (size_t i = 0; i < resp->nheaders; i++)
+		add_header(r, resp->header_names[i], resp->header_values[i]);
+	add_header(r, "Cache-Control", "no-store");
+	add_header(r, "X-Content-Type-Options", "nosniff");
+	if (atomic_load(&s->stopping))
+		add_header(r, "Connection", "close");
+	int status = resp->status ? resp->status : 200;
+	enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
+	MHD_destroy_response(r);
+	rq->answered = true;
+	rq->status = status;
+	rq->bytes_out = len;
+	return ok;
+}
+
+static void resp_release(kg_http_resp *resp)
+{
+	json_decref(resp->json);
+	resp->json = NULL;
+	kg_buf_release(&resp->body);
+	for (size_t i = 0; i < resp->nheaders; i++) {
+		free(resp->header_names[i]);
+		free(resp->header_values[i]);
+	}
+	resp->nheaders = 0;
+}
+
+static enum MHD_Result answer_error(kg_http_server *s, struct MHD_Connection *c,
+				    struct request *rq, int status, const char *code,
+				    const char *field, const char *msg, const char *hname,
+				    const char *hvalue)
+{
+	kg_http_resp resp = {0};
+	kg_http_reply_error(&resp, status, code, field, "%s", msg);
+	if (hname)
+		kg_http_resp_header(&resp, hname, hvalue);
+	enum MHD_Result ok = queue(s, c, rq, &resp);
+	resp_release(&resp);
+	return ok;
+}
+
+static enum MHD_Result answer_err(kg_http_server *s, struct MHD_Connection *c,
+				  struct request *rq, int rc, const kg_err *err)
+{
+	int code = err->code ? err->code : rc;
+	kg_http_resp resp = {0};
+	resp.status = kg_http_status_of(code);
+	resp.json = kg_http_error_json(kg_code_name(code), err->msg[0] ? err->msg : kg_code_name(code),
+				       err->field[0] ? err->field : NULL);
+	if (resp.status >= 500)
+		kg_log(KG_LOG_ERROR, "http", "%s %s: %s", rq->method, rq->path, err->msg);
+	if (resp.status == 401)
+		kg_http_resp_header(&resp, "WWW-Authenticate", "Bearer");
+	enum MHD_Result ok = queue(s, c, rq, &resp);
+	resp_release(&resp);
+	return ok;
+}
+
+/* ---- request phases ----------------------------------------------------*/
+
+static void client_ip(struct MHD_Connection *c, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	out[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)n);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)n);
+}
+
+/* First callback: route, credential, role, declared length. Answers at
+ * once when any of them refuses the request (the body is then not read). */
+static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
+{
+	kg_buf allow = KG_BUF_INIT(256);
+	long idx = find_route(rq->method, rq->path, &rq->arena, &allow);
+	enum MHD_Result ok = MHD_YES;
+	if (idx == -404) {
+		ok = answer_error(s, c, rq, 404, "not_found", NULL, "no such route", NULL, NULL);
+		goto cleanup;
+	}
+	if (idx == -405) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "method %s not allowed here (allowed: %s)", rq->method,
+			 allow.data ? allow.data : "");
+		ok = answer_error(s, c, rq, 405, "method_not_allowed", NULL, msg, "Allow",
+				  allow.data ? allow.data : "");
+		goto cleanup;
+	}
+	rq->route_index = (size_t)idx;
+	rq->route = &kg_http_routes[idx];
+	if (rq->route->roles != KG_ROLES_PUBLIC) {
+		kg_err err;
+		kg_err_clear(&err);
+		const char *auth =
+			MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		int rc = kg_http_authenticate(&s->app, auth, &rq->principal, &err);
+		if (rc) {
+			ok = answer_err(s, c, rq, rc, &err);
+			goto cleanup;
+		}
+		if (!(rq->principal.role & rq->route->roles)) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "role %s may not call %s %s",
+				 kg_role_name(rq->principal.role), rq->route->method, rq->route->pattern);
+			ok = answer_error(s, c, rq, 403, "forbidden", NULL, msg, NULL, NULL);
+			goto cleanup;
+		}
+	}
+	rq->body_max = rq->route->body_max ? rq->route->body_max
+					   : (size_t)s->config.http_body_max_bytes;
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	int64_t n;
+	if (cl && kg_parse_i64(cl, &n) == 0 && n > (int64_t)rq->body_max) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "request body of %lld bytes is over the limit of %zu bytes",
+			 (long long)n, rq->body_max);
+		ok = answer_error(s, c, rq, 413, "too_large", NULL, msg, NULL, NULL);
+		goto cleanup;
+	}
+	kg_buf_init(&rq->body, rq->body_max);
+cleanup:
+	kg_buf_release(&allow);
+	return ok;
+}
+
+static bool is_json_type(const char *ct)
+{
+	if (!ct)
+		return false;
+	size_t n = strlen("application/json");
+	return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static int json_depth(const json_t *j)
+{
+	int d = 0;
+	if (json_is_object(j)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)j, k, v) {
+			int x = json_depth(v);
+			if (x > d)
+				d = x;
+		}
+		return d + 1;
+	}
+	if (json_is_array(j)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v) {
+			int x = json_depth(v);
+			if (x > d)
+				d = x;
+		}
+		return d + 1;
+	}
+	return 0;
+}
+
+/* Last callback: body complete. Parses it and runs the handler. */
+static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
+{
+	kg_http_req *req = &rq->req;
+	const struct kg_http_route *rt = rq->route;
+	req->app = &s->app;
+	req->method = rq->method;
+	req->path = rq->path;
+	req->route = rt->pattern;
+	req->principal = &rq->principal;
+	req->client_ip = rq->client_ip;
+	req->arena = &rq->arena;
+	req->conn = c;
+	req->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	req->body = rq->body.data ? rq->body.data : "";
+	req->body_len = rq->body.len;
+	int np = match_pattern(rt->pattern, rq->path, &rq->arena, req->param_names, req->param_values);
+	req->nparams = np > 0 ? (size_t)np : 0;
+
+	if (rt->flags & KG_HTTP_JSON) {
+		if (!is_json_type(req->content_type))
+			return answer_error(s, c, rq, 415, "unsupported_media_type", NULL,
+					    "request body must be application/json", NULL, NULL);
+		if (req->body_len == 0)
+			return answer_error(s, c, rq, 400, "invalid", NULL, "request body is empty",
+					    NULL, NULL);
+		json_error_t jerr;
+		req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!req->json) {
+			kg_http_resp resp = {0};
+			resp.status = 400;
+			char msg[300];
+			snprintf(msg, sizeof(msg), "invalid JSON at line %d, column %d: %s", jerr.line,
+				 jerr.column, jerr.text);
+			resp.json = kg_http_error_json("invalid", msg, NULL);
+			json_t *e = json_object_get(resp.json, "error");
+			json_object_set_new(e, "line", json_integer(jerr.line));
+			json_object_set_new(e, "column", json_integer(jerr.column));
+			enum MHD_Result ok = queue(s, c, rq, &resp);
+			resp_release(&resp);
+			return ok;
+		}
+		if (!json_is_object(req->json))
+			return answer_error(s, c, rq, 400, "invalid", NULL,
+					    "request body must be a JSON object", NULL, NULL);
+		if (json_depth(req->json) > KG_JSON_DEPTH_MAX) {
+			char msg[100];
+			snprintf(msg, sizeof(msg), "JSON nested deeper than %d levels", KG_JSON_DEPTH_MAX);
+			return answer_error(s, c, rq, 400, "invalid", NULL, msg, NULL, NULL);
+		}
+	}
+
+	kg_http_resp resp = {0};
+	kg_err err;
+	kg_err_clear(&err);
+	int rc = rt->handler(req, &resp, &err);
+	enum MHD_Result ok;
+	if (rc) {
+		resp_release(&resp);
+		ok = answer_err(s, c, rq, rc, &err);
+	} else {
+		ok = queue(s, c, rq, &resp);
+	}
+	resp_release(&resp);
+	return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	kg_http_server *s = cls;
+	struct request *rq = *con_cls;
+	if (!rq) {
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		atomic_fetch_add(&s->inflight, 1);
+		rq->start_ns = kg_mono_ns();
+		rq->route_index = kg_http_nroutes;
+		kg_arena_init(&rq->arena, 8192);
+		rq->method = kg_arena_strdup(&rq->arena, method);
+		rq->path = kg_arena_strdup(&rq->arena, url);
+		client_ip(c, rq->client_ip, sizeof(rq->client_ip));
+		return begin(s, c, rq);
+	}
+	if (rq->answered) { /* refused in begin(): drop whatever body comes */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		size_t n = *upload_size;
+		*upload_size = 0;
+		rq->body_seen += n;
+		if (rq->body_seen <= rq->body_max) {
+			if (kg_buf_append(&rq->body, upload_data, n) != 0)
+				return MHD_NO; /* out of memory: drop the connection */
+		} else if (rq->body_seen > rq->body_max + KG_HTTP_BODY_MAX) {
+			return MHD_NO; /* far over the limit: stop reading, close */
+		}
+		return MHD_YES;
+	}
+	if (rq->body_seen > rq->body_max) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "request body is over the limit of %zu bytes", rq->body_max);
+		return answer_error(s, c, rq, 413, "too_large", NULL, msg, NULL, NULL);
+	}
+	return finish(s, c, rq);
+}
+
+static void access_log(const struct request *rq, uint64_t ns)
+{
+	if (kg_log_get_level() > KG_LOG_INFO)
+		return;
+	char ts[KG_TIME_STR_MAX];
+	kg_buf line = KG_BUF_INIT(4096);
+	kg_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"info\",\"component\":\"access\",\"method\":",
+		      kg_time_format(kg_now_ms(), ts));
+	kg_buf_json_str(&line, rq->method, strlen(rq->method));
+	kg_buf_puts(&line, ",\"path\":");
+	kg_buf_json_str(&line, rq->path, strlen(rq->path));
+	if (rq->route) {
+		kg_buf_puts(&line, ",\"route\":");
+		kg_buf_json_str(&line, rq->route->pattern, strlen(rq->route->pattern));
+	}
+	kg_buf_printf(&line, ",\"status\":%d,\"ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,\"ip\":\"%s\"",
+		      rq->status, (double)ns / 1e6, rq->body_seen, rq->bytes_out, rq->client_ip);
+	if (rq->principal.role) {
+		kg_buf_printf(&line, ",\"role\":\"%s\",\"credential\":", kg_role_name(rq->principal.role));
+		kg_buf_json_str(&line, rq->principal.credential_id, strlen(rq->principal.credential_id));
+	}
+	kg_buf_puts(&line, "}\n");
+	if (line.data)
+		fwrite(line.data, 1, line.len, stderr);
+	kg_buf_release(&line);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	kg_http_server *s = cls;
+	struct request *rq = *con_cls;
+	if (!rq)
+		return;
+	uint64_t ns = kg_mono_ns() - rq->start_ns;
+	if (!rq->answered)
+		rq->status = 499; /* client went away, or the server stopped it */
+	kg_http_metrics_observe(s->metrics, rq->route_index, rq->status, ns);
+	access_log(rq, ns);
+	json_decref(rq->req.json);
+	kg_buf_release(&rq->body);
+	kg_arena_release(&rq->arena);
+	free(rq);
+	*con_cls = NULL;
+	atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	kg_log(KG_LOG_WARN, "microhttpd", "%s", msg);
+}
+
+/* ---- start / stop ------------------------------------------------------*/
+
+/* "host:port", "[v6]:port" → sockaddr. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v6, kg_err *err)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	if (!colon || (size_t)(colon - listen) >= sizeof(host))
+		return kg_err_set(err, KG_EINVAL, "listen address \"%s\": expected HOST:PORT", listen);
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	int64_t port;
+	if (kg_parse_i64(colon + 1, &port) || port < 0 || port > 65535)
+		return kg_err_set(err, KG_EINVAL, "listen address \"%s\": bad port", listen);
+	memset(ss, 0, sizeof(*ss));
+	size_t hl = strlen(host);
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+			return kg_err_set(err, KG_EINVAL, "listen address \"%s\": bad IPv6 address", listen);
+		*v6 = true;
+		return 0;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	if (!strcmp(host, "localhost"))
+		memcpy(host, "127.0.0.1", 10);
+	if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		return kg_err_set(err, KG_EINVAL, "listen address \"%s\": bad IPv4 address", listen);
+	*v6 = false;
+	return 0;
+}
+
+static void stop_modules(kg_http_server *s)
+{
+	while (s->modules_started > 0) {
+		const struct kg_http_module *m = &kg_http_modules[--s->modules_started];
+		if (m->stop)
+			m->stop(&s->app);
+	}
+}
+
+int kg_http_start(const kg_config *config, const char *config_path, const char *db_path,
+		  kg_http_server **out, kg_err *err)
+{
+	int rc = 0;
+	kg_http_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	s->config = *config;
+	s->app.config = &s->config;
+	s->app.config_path = config_path;
+	s->app.started_ms = kg_now_ms();
+	s->metrics = kg_http_metrics_new(kg_http_nroutes);
+	if (!s->metrics) {
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	struct sockaddr_storage ss;
+	bool v6 = false;
+	rc = parse_listen(config->http_listen, &ss, &v6, err);
+	if (rc)
+		goto fail;
+	kg_store_options opt;
+	kg_store_options_init(&opt);
+	opt.group_max = (int)config->store_group_max;
+	opt.busy_timeout_ms = (int)config->store_busy_timeout_ms;
+	rc = kg_store_open(&s->app.store, db_path, &opt, err);
+	if (rc)
+		goto fail;
+	for (size_t i = 0; i < kg_http_nmodules; i++) {
+		if (kg_http_modules[i].start) {
+			rc = kg_http_modules[i].start(&s->app, err);
+			if (rc)
+				goto fail;
+		}
+		s->modules_started = i + 1;
+	}
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	s->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->http_threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)config->http_max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->http_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * KG_HTTP_HEADER_MAX + KG_HTTP_URL_MAX),
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_END);
+	if (!s->daemon) {
+		rc = kg_err_set(err, KG_EIO, "cannot listen on %s (address in use or not permitted?)",
+				config->http_listen);
+		goto fail;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : 0;
+	*out = s;
+	return 0;
+fail:
+	stop_modules(s);
+	if (s->app.store)
+		kg_store_close(s->app.store);
+	kg_http_metrics_free(s->metrics);
+	free(s);
+	return rc;
+}
+
+int kg_http_port(const kg_http_server *s)
+{
+	return s->port;
+}
+
+void kg_http_stop(kg_http_server *s, int64_t grace_ms)
+{
+	atomic_store(&s->stopping, true);
+	MHD_socket lfd = MHD_quiesce_daemon(s->daemon); /* stop accepting ... */
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd); /* ... and refuse new connections at once */
+	int64_t deadline = kg_now_ms() + grace_ms;
+	while (atomic_load(&s->inflight) > 0 && kg_now_ms() < deadline)
+		usleep(5000);
+	int left = atomic_load(&s->inflight);
+	if (left > 0)
+		kg_log(KG_LOG_WARN, "http", "stopping with %d requests still in flight", left);
+	MHD_stop_daemon(s->daemon);
+	stop_modules(s);
+	kg_store_close(s->app.store);
+	kg_http_metrics_free(s->metrics);
+	free(s);
+}
+
+int kg_http_render_metrics(kg_app *app, kg_buf *out)
+{
+	kg_http_server *s = server_of(app);
+	int rc = kg_http_metrics_render(s->metrics, out);
+	rc = rc ? rc : kg_buf_printf(out, "# TYPE kagi_http_inflight_requests gauge\nkagi_http_inflight_requests %d\n",
+				     atomic_load(&s->inflight));
+	for (size_t i = 0; i < s->modules_started && rc == 0; i++)
+		if (kg_http_modules[i].metrics)
+			kg_http_modules[i].metrics(app, out);
+	return rc;
+}
+
+void kg_http_print_routes(FILE *out)
+{
+	for (size_t i = 0; i < kg_http_nroutes; i++) {
+		const struct kg_http_route *r = &kg_http_routes[i];
+		fprintf(out, "%s\t%s\t", r->method, r->pattern);
+		if (r->roles == KG_ROLES_PUBLIC) {
+			fputs("public", out);
+		} else {
+			bool first = true;
+			for (unsigned bit = 1; bit <= KG_ROLE_TICKET; bit <<= 1)
+				if (r->roles & bit) {
+					fprintf(out, "%s%s", first ? "" : ",", kg_role_name(bit));
+					first = false;
+				}
+		}
+		fputc('\n', out);
+	}
+}

@@ -1,0 +1,279 @@
+"""Shared helper of kagi's integration tests (Python 3 stdlib only).
+
+Starts kagid (`kagi serve`, the binary named by env KAGI_BIN) on a temp SQLite
+file and a free loopback port, makes API keys with `kagi key create`, talks
+JSON over HTTP, and stops it with SIGTERM checking the exit code. Always
+kills the process on failure.
+
+    import kagitest as kt
+
+    with kt.Kagid() as k:                       # started, /healthz answered
+        svc = k.key("service")                  # a new API key of that role
+        r = k.request("POST", "/v1/accounts", {"name": ...}, key=svc)
+        kt.check(r.status == 201, "create", r)
+        r.json["id"]
+    # leaving the block: SIGTERM, exit status 0 required (raises otherwise)
+
+Environment: KAGI_BIN (required), KG_TEST_DATA, KG_SOURCE_DIR.
+Set KG_TEST_KEEP=1 to keep temp dirs; kagid's log is printed on failure.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+KAGI_BIN = os.environ.get("KAGI_BIN", "")
+TEST_DATA = os.environ.get("KG_TEST_DATA", "")
+SOURCE_DIR = os.environ.get("KG_SOURCE_DIR", "")
+ROLES = ("service", "agent", "admin", "customer", "ticket")
+START_TIMEOUT_S = 60  # ASan builds start slowly on a busy machine
+
+# Settings that keep tests fast: cheap Argon2 parameters.
+FAST_ENV = {
+    "KAGI_PASSWORD_ARGON2_OPS": "1",
+    "KAGI_PASSWORD_ARGON2_MEM_KIB": "64",
+}
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, what, detail=None):
+    """Raises TestFailure(what: detail) unless cond."""
+    if not cond:
+        raise TestFailure(f"{what}: {detail!r}" if detail is not None else what)
+
+
+def data_path(*parts):
+    return os.path.join(TEST_DATA, *parts)
+
+
+def kagi(*args, env=None, input=None, check_rc=True, timeout=120):
+    """Runs `kagi ARGS...`; returns CompletedProcess (text). check_rc: the
+    exit status must be 0."""
+    check(KAGI_BIN, "KAGI_BIN is not set")
+    e = dict(os.environ)
+    e.update(FAST_ENV)
+    e.update(env or {})
+    p = subprocess.run([KAGI_BIN, *args], capture_output=True, text=True, env=e,
+                       input=input, timeout=timeout)
+    if check_rc and p.returncode != 0:
+        raise TestFailure(f"kagi {' '.join(args)} exited {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.json = None
+        if body and headers.get("content-type", "").startswith("application/json"):
+            try:
+                self.json = json.loads(body)
+            except ValueError:
+                pass
+
+    def error(self):
+        """The {"code","message","field"} object of an error answer, or {}."""
+        return (self.json or {}).get("error") or {}
+
+    def __repr__(self):
+        text = self.body[:400].decode("utf-8", "replace") if self.body else ""
+        return f"<HTTP {self.status} {text}>"
+
+
+class Kagid:
+    """One kagid process on a temp directory. Use as a context manager, or
+    call start()/stop() and cleanup() yourself."""
+
+    def __init__(self, db=None, env=None, config=None, threads=None, tmpdir=None):
+        self.tmp = tmpdir or tempfile.mkdtemp(prefix="kagitest-")
+        self.own_tmp = tmpdir is None
+        self.db = db or os.path.join(self.tmp, "kagi.db")
+        self.env = dict(FAST_ENV)
+        if threads:
+            self.env["KAGI_HTTP_THREADS"] = str(threads)
+        self.env.update(env or {})
+        self.config = config
+        self.proc = None
+        self.port = None
+        self.log_path = None
+        self.starts = 0
+
+    # ---- lifecycle --------------------------------------------------------
+    def start(self, env=None):
+        check(KAGI_BIN, "KAGI_BIN is not set")
+        check(self.proc is None, "kagid already running")
+        self.starts += 1
+        self.log_path = os.path.join(self.tmp, f"kagid.{self.starts}.log")
+        port_file = os.path.join(self.tmp, f"port.{self.starts}")
+        e = dict(os.environ)
+        e.update(self.env)
+        e.update(env or {})
+        args = [KAGI_BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0",
+                "--port-file", port_file]
+        if self.config:
+            args += ["--config", self.config]
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=e)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.proc = None
+                raise TestFailure(f"kagid exited at start:\n{self.log()}")
+            if os.path.exists(port_file):
+                with open(port_file) as f:
+                    self.port = int(f.read().strip())
+                try:
+                    if self.request("GET", "/healthz").status == 200:
+                        return self
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        self.kill()
+        raise TestFailure(f"kagid did not answer /healthz in {START_TIMEOUT_S}s:\n{self.log()}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=60, expect_rc=0):
+        """Signals kagid and waits; checks the exit status (None: don't)."""
+        if not self.proc:
+            return None
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise TestFailure(f"kagid did not exit within {timeout}s of {sig!r}:\n{self.log()}")
+        self.proc = None
+        self._log.close()
+        if expect_rc is not None and rc != expect_rc:
+            raise TestFailure(f"kagid exited {rc}, expected {expect_rc}:\n{self.log()}")
+        return rc
+
+    def kill(self):
+        """SIGKILL, no questions asked (a crash)."""
+        if self.proc:
+            try:
+                self.proc.kill()
+                self.proc.wait(30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self.proc = None
+            self._log.close()
+
+    def restart(self, env=None):
+        self.stop()
+        return self.start(env)
+
+    def cleanup(self):
+        self.kill()
+        if self.own_tmp and not os.environ.get("KG_TEST_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def log(self, tail=200):
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        return "\n".join(lines[-tail:])
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def __exit__(self, etype, exc, tb):
+        try:
+            if etype is None:
+                self.stop()
+            else:
+                sys.stderr.write(f"---- kagid log ({self.log_path}) ----\n{self.log()}\n")
+        finally:
+            self.cleanup()
+        return False
+
+    # ---- CLI on this store -------------------------------------------------
+    def kagi(self, *args, **kw):
+        env = dict(self.env)
+        env.update(kw.pop("env", None) or {})
+        return kagi(*args, env=env, **kw)
+
+    def key(self, role, account=None, label=None, ttl=None):
+        """A new credential of role (customer/ticket: bound to account)."""
+        args = ["key", "create", "--db", self.db, "--role", role]
+        if account:
+            args += ["--account", account]
+        if label:
+            args += ["--label", label]
+        if ttl:
+            args += ["--ttl", str(ttl)]
+        return self.kagi(*args).stdout.strip()
+
+    def keys(self, account):
+        """One credential per role; customer and ticket bound to account."""
+        return {r: self.key(r, account if r in ("customer", "ticket") else None) for r in ROLES}
+
+    # ---- HTTP --------------------------------------------------------------
+    def request(self, method, path, body=None, key=None, headers=None, raw=None,
+                content_type=None, timeout=60):
+        """One request on a fresh connection. body: JSON-encoded (and
+        content type application/json) unless raw bytes are given."""
+        h = dict(headers or {})
+        data = None
+        if raw is not None:
+            data = raw if isinstance(raw, bytes) else raw.encode()
+            if content_type:
+                h["Content-Type"] = content_type
+        elif body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = content_type or "application/json"
+        if key:
+            h["Authorization"] = f"Bearer {key}"
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        finally:
+            conn.close()
+
+    def get(self, path, key=None, **kw):
+        return self.request("GET", path, key=key, **kw)
+
+    def post(self, path, body=None, key=None, **kw):
+        return self.request("POST", path, body, key=key, **kw)
+
+
+def demo_account(i=0, **over):
+    """A valid POST /v1/accounts body; i makes id and email unique."""
+    acc = {
+        "id": f"acc-{i}",
+        "name": "山田 太郎" if i % 2 == 0 else "Alice Smith",
+        "email": f"user{i}@example.jp",
+        "address": {"postal_code": "150-0001", "region": "東京都", "city": "渋谷区",
+                    "line1": "神宮前1-2-3", "country": "JP"},
+        "cards": [{"holder_name": "TARO YAMADA", "last4": "4242", "exp": "12/29",
+                   "fingerprint": f"fp-{i}"}],
+    }
+    acc.update(over)
+    return acc
+
+
+def main(tests):
+    """Runs test functions in order; exits non-zero on the first failure."""
+    for t in tests:
+        started = time.monotonic()
+        try:
+            t()
+        except Exception as e:  # noqa: BLE001 - report and fail
+            print(f"FAIL {t.__name__}: {type(e).__name__}: {e}", file=sys.stderr)
+            sys.exit(1)
+        print(f"ok   {t.__name__} ({time.monotonic() - started:.1f}s)")

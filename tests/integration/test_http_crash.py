@@ -1,0 +1,77 @@
+"""Crash safety (S11): writers POST accounts through kagid concurrently; kagid
+is SIGKILLed at a random moment; after a restart every write that was
+answered 201 is there, complete, and PRAGMA integrity_check is ok. Five
+rounds on the same database file."""
+import random
+import sqlite3
+import threading
+import time
+
+import kagitest as kt
+from kagitest import check
+
+ROUNDS = 5
+WRITERS = 6
+
+
+def writer(k, key, prefix, acked, stop, errors):
+    i = 0
+    while not stop.is_set():
+        i += 1
+        acc = kt.demo_account(0, id=f"{prefix}-{i}", email=f"{prefix}-{i}@example.com")
+        acc["cards"].append({"holder_name": "X", "last4": "0001", "exp": "01/30",
+                             "fingerprint": f"{prefix}-{i}-b"})
+        try:
+            r = k.post("/v1/accounts", acc, key=key, timeout=30)
+        except OSError:
+            continue  # killed mid-request: no answer, no promise
+        if r.status == 201:
+            acked.append(acc["id"])
+        else:
+            errors.append(r)
+
+
+def integrity(db):
+    with sqlite3.connect(db) as c:
+        return c.execute("PRAGMA integrity_check").fetchall()
+
+
+def test_crash_rounds():
+    rnd = random.Random()
+    k = kt.Kagid(threads=4)
+    try:
+        k.start()
+        svc, agent = k.key("service"), k.key("agent")
+        all_acked = []
+        for rnd_no in range(ROUNDS):
+            acked, errors, stop = [], [], threading.Event()
+            ts = [threading.Thread(target=writer, args=(k, svc, f"r{rnd_no}w{w}", acked, stop, errors))
+                  for w in range(WRITERS)]
+            for t in ts:
+                t.start()
+            time.sleep(rnd.uniform(0.3, 2.0))
+            k.kill()
+            stop.set()
+            for t in ts:
+                t.join(60)
+            check(not errors, "writes answered with an error before the crash", errors[:3])
+            check(acked, f"round {rnd_no}: some writes were acknowledged")
+            all_acked += acked
+            check(integrity(k.db) == [("ok",)], "integrity_check after SIGKILL", integrity(k.db))
+            k.start()
+            for acc_id in all_acked:
+                r = k.get(f"/v1/accounts/{acc_id}", key=agent)
+                check(r.status == 200, f"round {rnd_no}: acknowledged {acc_id} is there", r)
+                check(len(r.json["cards"]) == 2, f"{acc_id}: both cards are there", r)
+            print(f"  round {rnd_no}: {len(acked)} acknowledged writes survived SIGKILL")
+        k.stop()
+        check(integrity(k.db) == [("ok",)], "integrity_check at the end")
+    except BaseException:
+        print(k.log())
+        raise
+    finally:
+        k.cleanup()
+
+
+if __name__ == "__main__":
+    kt.main([test_crash_rounds])
