@@ -38,6 +38,9 @@ struct request {
 	kg_buf body;
 	size_t body_max, body_seen;
 	bool answered;                /* a response is queued */
+	bool in_begin;                /* in the first callback: refusals wait */
+	bool refused;                 /* deferred holds the answer; body dropped */
+	kg_http_resp deferred;
 	int status;
 	size_t bytes_out;
 	char client_ip[INET6_ADDRSTRLEN];
@@ -176,6 +179,21 @@ static void resp_release(kg_http_resp *resp)
 	resp->nheaders = 0;
 }
 
+/* Sends resp now, or, when the request is refused in its first callback,
+ * keeps it until the body is read (and dropped): a client still sending its
+ * body would otherwise see a reset instead of the answer. */
+static enum MHD_Result deliver(kg_http_server *s, struct MHD_Connection *c, struct request *rq,
+			       kg_http_resp *resp)
+{
+	if (rq->in_begin) {
+		rq->deferred = *resp;
+		memset(resp, 0, sizeof(*resp));
+		rq->refused = true;
+		return MHD_YES;
+	}
+	return queue(s, c, rq, resp);
+}
+
 static enum MHD_Result answer_error(kg_http_server *s, struct MHD_Connection *c,
 				    struct request *rq, int status, const char *code,
 				    const char *field, const char *msg, const char *hname,
@@ -185,7 +203,7 @@ static enum MHD_Result answer_error(kg_http_server *s, struct MHD_Connection *c,
 	kg_http_reply_error(&resp, status, code, field, "%s", msg);
 	if (hname)
 		kg_http_resp_header(&resp, hname, hvalue);
-	enum MHD_Result ok = queue(s, c, rq, &resp);
+	enum MHD_Result ok = deliver(s, c, rq, &resp);
 	resp_release(&resp);
 	return ok;
 }
@@ -202,7 +220,7 @@ static enum MHD_Result answer_err(kg_http_server *s, struct MHD_Connection *c,
 		kg_log(KG_LOG_ERROR, "http", "%s %s: %s", rq->method, rq->path, err->msg);
 	if (resp.status == 401)
 		kg_http_resp_header(&resp, "WWW-Authenticate", "Bearer");
-	enum MHD_Result ok = queue(s, c, rq, &resp);
+	enum MHD_Result ok = deliver(s, c, rq, &resp);
 	resp_release(&resp);
 	return ok;
 }
@@ -270,6 +288,8 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 		char msg[128];
 		snprintf(msg, sizeof(msg), "request body of %lld bytes is over the limit of %zu bytes",
 			 (long long)n, rq->body_max);
+		/* far over the limit: answer now and close rather than read it */
+		rq->in_begin = n <= (int64_t)(rq->body_max + KG_HTTP_BODY_MAX);
 		ok = answer_error(s, c, rq, 413, "too_large", NULL, msg, NULL, NULL);
 		goto cleanup;
 	}
@@ -398,11 +418,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rq->method = kg_arena_strdup(&rq->arena, method);
 		rq->path = kg_arena_strdup(&rq->arena, url);
 		client_ip(c, rq->client_ip, sizeof(rq->client_ip));
-		return begin(s, c, rq);
+		rq->in_begin = true;
+		enum MHD_Result ok = begin(s, c, rq);
+		rq->in_begin = false;
+		return ok;
 	}
-	if (rq->answered) { /* refused in begin(): drop whatever body comes */
+	if (rq->answered) { /* answered in begin(): drop whatever body comes */
 		*upload_size = 0;
 		return MHD_YES;
+	}
+	if (rq->refused) { /* read and drop the body, then answer */
+		rq->body_seen += *upload_size;
+		if (*upload_size == 0)
+			return queue(s, c, rq, &rq->deferred);
+		*upload_size = 0;
+		return rq->body_seen > rq->body_max + KG_HTTP_BODY_MAX ? MHD_NO : MHD_YES;
 	}
 	if (*upload_size) {
 		size_t n = *upload_size;
@@ -464,6 +494,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	kg_http_metrics_observe(s->metrics, rq->route_index, rq->status, ns);
 	access_log(rq, ns);
 	json_decref(rq->req.json);
+	resp_release(&rq->deferred);
 	kg_buf_release(&rq->body);
 	kg_arena_release(&rq->arena);
 	free(rq);
