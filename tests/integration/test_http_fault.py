@@ -9,8 +9,9 @@ import sqlite3
 import kagitest as kt
 from kagitest import check
 
-CASES = [("full", 1, 507, "storage_full"), ("full", 4, 507, "storage_full"),
-         ("full", 9, 507, "storage_full"), ("ioerr", 2, 503, "io"), ("ioerr", 6, 503, "io")]
+CASES = [("full", 1, 507, "storage_full"), ("full", 25, 507, "storage_full"),
+         ("full", 120, 507, "storage_full"), ("ioerr", 3, 503, "io"), ("ioerr", 60, 503, "io")]
+
 
 
 def rows_about(db, acc_id):
