@@ -163,6 +163,37 @@ void *kg_sq_grow(kg_arena *a, void **arr, size_t *n, size_t *cap, size_t elem)
 	return slot;
 }
 
+int kg_sq_rows(kg_tx *tx, sqlite3_stmt *st, kg_arena *a, kg_sq_row_fn read, size_t elem,
+	       void **out, size_t *n, kg_err *err, const char *what)
+{
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		read(a, st, kg_sq_grow(a, out, n, &cap, elem));
+	int code = rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, what);
+	sqlite3_reset(st);
+	return code;
+}
+
+int kg_sq_one(kg_tx *tx, sqlite3_stmt *st, kg_arena *a, kg_sq_row_fn read, void *row,
+	      size_t elem, kg_err *err, const char *what)
+{
+	int rc = sqlite3_step(st);
+	int code = 0;
+	if (rc == SQLITE_ROW) {
+		memset(row, 0, elem);
+		read(a, st, row);
+	} else if (rc == SQLITE_DONE) {
+		code = KG_ENOTFOUND;
+	} else {
+		code = kg_sq_fail(tx, rc, err, what);
+	}
+	sqlite3_reset(st);
+	return code;
+}
+
 /* ---- fault injection VFS (tests) -------------------------------------------
  * A shim over the default VFS: once armed, the Nth xWrite and every write
  * and sync after it fail with SQLITE_FULL or SQLITE_IOERR_WRITE, as a full

@@ -45,8 +45,9 @@ static void bind_address(sqlite3_stmt *st, int col, const kg_address *ad)
 }
 
 /* One row of ACCOUNT_COLS into *out. */
-static void read_account(kg_arena *a, sqlite3_stmt *st, kg_account *out)
+static void read_account(kg_arena *a, sqlite3_stmt *st, void *row)
 {
+	kg_account *out = row;
 	out->id = kg_sq_col_text(a, st, 0);
 	out->name = kg_sq_col_text(a, st, 1);
 	out->email = kg_sq_col_text(a, st, 2);
@@ -67,15 +68,10 @@ static int account_read_one(kg_tx *tx, const char *sql, const char *key, const c
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, key);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
+	int rc = kg_sq_one(tx, st, a, read_account, out, sizeof(*out), err, "account get");
+	if (rc == KG_ENOTFOUND)
 		return kg_err_set(err, KG_ENOTFOUND, "no account with %s \"%s\"", what, key);
-	if (rc != SQLITE_ROW)
-		return kg_sq_fail(tx, rc, err, "account get");
-	memset(out, 0, sizeof(*out));
-	read_account(a, st, out);
-	sqlite3_reset(st);
-	return 0;
+	return rc;
 }
 
 static int account_get(kg_tx *tx, const char *id, kg_account *out, kg_arena *a, kg_err *err)
@@ -162,7 +158,6 @@ static int account_search(kg_tx *tx, const char *q, size_t limit, kg_arena *a,
 {
 	*out = NULL;
 	*n = 0;
-	size_t cap = 0;
 	if (!q || !*q)
 		return kg_err_field(err, KG_EINVAL, "q", "search text is empty");
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_ACCOUNT_SEARCH, err);
@@ -171,11 +166,8 @@ static int account_search(kg_tx *tx, const char *q, size_t limit, kg_arena *a,
 	kg_sq_bind_text(st, 1, q);
 	kg_sq_bind_text(st, 2, like_prefix(a, q));
 	kg_sq_bind_i64(st, 3, limit ? (int64_t)limit : 50);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		read_account(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "account search");
+	return kg_sq_rows(tx, st, a, read_account, sizeof(**out), (void **)out, n, err,
+			  "account search");
 }
 
 /* ---- cards ------------------------------------------------------------------*/
@@ -225,29 +217,26 @@ static int card_add(kg_tx *tx, const kg_card *c, kg_err *err)
 	return rc;
 }
 
+static void read_card(kg_arena *a, sqlite3_stmt *st, void *row)
+{
+	kg_card *c = row;
+	c->account_id = kg_sq_col_text(a, st, 0);
+	c->card_id = kg_sq_col_text(a, st, 1);
+	c->holder_name = kg_sq_col_text(a, st, 2);
+	c->last4 = kg_sq_col_text(a, st, 3);
+	c->exp = kg_sq_col_text(a, st, 4);
+	c->fingerprint = kg_sq_col_text(a, st, 5);
+	c->created_ms = kg_sq_col_i64(st, 6);
+}
+
 static int card_list(kg_tx *tx, const char *account_id, kg_arena *a, kg_card **out,
 		     size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_CARD_LIST, err);
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, account_id);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		kg_card *c = kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out));
-		c->account_id = kg_sq_col_text(a, st, 0);
-		c->card_id = kg_sq_col_text(a, st, 1);
-		c->holder_name = kg_sq_col_text(a, st, 2);
-		c->last4 = kg_sq_col_text(a, st, 3);
-		c->exp = kg_sq_col_text(a, st, 4);
-		c->fingerprint = kg_sq_col_text(a, st, 5);
-		c->created_ms = kg_sq_col_i64(st, 6);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "card list");
+	return kg_sq_rows(tx, st, a, read_card, sizeof(**out), (void **)out, n, err, "card list");
 }
 
 /* ---- extra addresses --------------------------------------------------------*/
@@ -273,27 +262,25 @@ static int address_add(kg_tx *tx, const kg_account_address *ad, kg_err *err)
 	return kg_sq_exec_stmt(tx, st, err, "address add");
 }
 
+static void read_account_address(kg_arena *a, sqlite3_stmt *st, void *row)
+{
+	kg_account_address *ad = row;
+	ad->account_id = kg_sq_col_text(a, st, 0);
+	ad->address_id = kg_sq_col_text(a, st, 1);
+	ad->kind = kg_sq_col_text(a, st, 2);
+	read_address(a, st, 3, &ad->address);
+	ad->created_ms = kg_sq_col_i64(st, 9);
+}
+
 static int address_list(kg_tx *tx, const char *account_id, kg_arena *a,
 			kg_account_address **out, size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_ADDRESS_LIST, err);
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, account_id);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		kg_account_address *ad = kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out));
-		ad->account_id = kg_sq_col_text(a, st, 0);
-		ad->address_id = kg_sq_col_text(a, st, 1);
-		ad->kind = kg_sq_col_text(a, st, 2);
-		read_address(a, st, 3, &ad->address);
-		ad->created_ms = kg_sq_col_i64(st, 9);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "address list");
+	return kg_sq_rows(tx, st, a, read_account_address, sizeof(**out), (void **)out, n, err,
+			  "address list");
 }
 
 /* ---- credentials ------------------------------------------------------------*/
@@ -331,19 +318,9 @@ static int credential_insert(kg_tx *tx, const kg_credential *c, kg_err *err)
 	return kg_sq_exec_stmt(tx, st, err, "credential insert");
 }
 
-static int credential_get(kg_tx *tx, const char *id, kg_credential *out, kg_arena *a,
-			  kg_err *err)
+static void read_credential(kg_arena *a, sqlite3_stmt *st, void *row)
 {
-	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_CRED_GET, err);
-	if (!st)
-		return err->code;
-	kg_sq_bind_text(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return kg_err_set(err, KG_ENOTFOUND, "no credential \"%s\"", id);
-	if (rc != SQLITE_ROW)
-		return kg_sq_fail(tx, rc, err, "credential get");
-	memset(out, 0, sizeof(*out));
+	kg_credential *out = row;
 	out->id = kg_sq_col_text(a, st, 0);
 	out->secret_hash = kg_sq_col_blob(a, st, 1, &out->secret_hash_len);
 	out->role = kg_sq_col_text(a, st, 2);
@@ -352,8 +329,19 @@ static int credential_get(kg_tx *tx, const char *id, kg_credential *out, kg_aren
 	out->label = kg_sq_col_text(a, st, 5);
 	out->created_ms = kg_sq_col_i64(st, 6);
 	out->revoked_ms = kg_sq_col_i64(st, 7);
-	sqlite3_reset(st);
-	return 0;
+}
+
+static int credential_get(kg_tx *tx, const char *id, kg_credential *out, kg_arena *a,
+			  kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_CRED_GET, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, id);
+	int rc = kg_sq_one(tx, st, a, read_credential, out, sizeof(*out), err, "credential get");
+	if (rc == KG_ENOTFOUND)
+		return kg_err_set(err, KG_ENOTFOUND, "no credential \"%s\"", id);
+	return rc;
 }
 
 static int credential_revoke(kg_tx *tx, const char *id, int64_t now_ms, kg_err *err)
@@ -428,23 +416,20 @@ static int list_contains(kg_tx *tx, const char *name, const char *value, bool *f
 	return 0;
 }
 
+static void read_value(kg_arena *a, sqlite3_stmt *st, void *row)
+{
+	*(const char **)row = kg_sq_col_text(a, st, 0);
+}
+
 static int list_values(kg_tx *tx, const char *name, kg_arena *a, const char ***out,
 		       size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_LIST_VALUES, err);
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, name);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char **slot = kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out));
-		*slot = kg_sq_col_text(a, st, 0);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "list values");
+	return kg_sq_rows(tx, st, a, read_value, sizeof(**out), (void **)out, n, err,
+			  "list values");
 }
 
 const struct kg_store_accounts_ops kg_sqlite_accounts_ops = {

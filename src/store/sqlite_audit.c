@@ -97,32 +97,30 @@ static void read_hash(sqlite3_stmt *st, int col, uint8_t out[KG_AUDIT_HASH_BYTES
 		memcpy(out, p, n < KG_AUDIT_HASH_BYTES ? (size_t)n : KG_AUDIT_HASH_BYTES);
 }
 
+static void read_entry(kg_arena *a, sqlite3_stmt *st, void *row)
+{
+	kg_audit_entry *e = row;
+	e->account_id = kg_sq_col_text(a, st, 0);
+	e->seq = kg_sq_col_i64(st, 1);
+	e->ts_ms = kg_sq_col_i64(st, 2);
+	e->actor = kg_sq_col_text(a, st, 3);
+	e->action = kg_sq_col_text(a, st, 4);
+	e->detail = kg_sq_col_text(a, st, 5);
+	read_hash(st, 6, e->prev_hash);
+	read_hash(st, 7, e->hash);
+}
+
 static int audit_list(kg_tx *tx, const char *account_id, int64_t after_seq, size_t limit,
 		      kg_arena *a, kg_audit_entry **out, size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_AUDIT_LIST, err);
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, account_id);
 	kg_sq_bind_i64(st, 2, after_seq);
 	kg_sq_bind_i64(st, 3, limit ? (int64_t)limit : -1);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		kg_audit_entry *e = kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out));
-		e->account_id = kg_sq_col_text(a, st, 0);
-		e->seq = kg_sq_col_i64(st, 1);
-		e->ts_ms = kg_sq_col_i64(st, 2);
-		e->actor = kg_sq_col_text(a, st, 3);
-		e->action = kg_sq_col_text(a, st, 4);
-		e->detail = kg_sq_col_text(a, st, 5);
-		read_hash(st, 6, e->prev_hash);
-		read_hash(st, 7, e->hash);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "audit list");
+	return kg_sq_rows(tx, st, a, read_entry, sizeof(**out), (void **)out, n, err,
+			  "audit list");
 }
 
 static int audit_scan(kg_tx *tx, const char *account_id,
@@ -154,21 +152,18 @@ static int audit_scan(kg_tx *tx, const char *account_id,
 	return code;
 }
 
+static void read_chain(kg_arena *a, sqlite3_stmt *st, void *row)
+{
+	*(const char **)row = kg_sq_col_text(a, st, 0);
+}
+
 static int audit_chains(kg_tx *tx, kg_arena *a, const char ***out, size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_AUDIT_CHAINS, err);
 	if (!st)
 		return err->code;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char **slot = kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out));
-		*slot = kg_sq_col_text(a, st, 0);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "audit chains");
+	return kg_sq_rows(tx, st, a, read_chain, sizeof(**out), (void **)out, n, err,
+			  "audit chains");
 }
 
 const struct kg_store_audit_ops kg_sqlite_audit_ops = {

@@ -26,7 +26,7 @@ static const char SQL_FEATURES_PUT[] =
 	"ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, "
 	"updated_ms = excluded.updated_ms";
 
-static void read_event(kg_arena *a, sqlite3_stmt *st, kg_event_rec *out);
+static void read_event(kg_arena *a, sqlite3_stmt *st, void *row);
 
 static int event_get(kg_tx *tx, const char *account_id, const char *event_id,
 		     kg_event_rec *out, kg_arena *a, kg_err *err)
@@ -36,20 +36,16 @@ static int event_get(kg_tx *tx, const char *account_id, const char *event_id,
 		return err->code;
 	kg_sq_bind_text(st, 1, account_id);
 	kg_sq_bind_text(st, 2, event_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
+	int rc = kg_sq_one(tx, st, a, read_event, out, sizeof(*out), err, "event get");
+	if (rc == KG_ENOTFOUND)
 		return kg_err_set(err, KG_ENOTFOUND, "no event \"%s\" for account \"%s\"",
 				  event_id, account_id);
-	if (rc != SQLITE_ROW)
-		return kg_sq_fail(tx, rc, err, "event get");
-	memset(out, 0, sizeof(*out));
-	read_event(a, st, out);
-	sqlite3_reset(st);
-	return 0;
+	return rc;
 }
 
-static void read_event(kg_arena *a, sqlite3_stmt *st, kg_event_rec *out)
+static void read_event(kg_arena *a, sqlite3_stmt *st, void *row)
 {
+	kg_event_rec *out = row;
 	out->account_id = kg_sq_col_text(a, st, 0);
 	out->event_id = kg_sq_col_text(a, st, 1);
 	out->type = kg_sq_col_text(a, st, 2);
@@ -62,19 +58,13 @@ static void read_event(kg_arena *a, sqlite3_stmt *st, kg_event_rec *out)
 static int event_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
 		      kg_event_rec **out, size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_EVENT_LIST, err);
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, account_id);
 	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		read_event(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "event list");
+	return kg_sq_rows(tx, st, a, read_event, sizeof(**out), (void **)out, n, err,
+			  "event list");
 }
 
 static int event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err)

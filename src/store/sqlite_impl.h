@@ -5,9 +5,13 @@
  *   sqlite3_stmt *st = kg_sq_stmt(tx, SQL_CONSTANT, err);   // cached, reset
  *   if (!st) return err->code;
  *   kg_sq_bind_text(st, 1, id); ...
- *   int rc = sqlite3_step(st);
- *   if (rc == SQLITE_ROW) { ... kg_sq_col_text(a, st, 0) ... }
- *   else if (rc != SQLITE_DONE) return kg_sq_fail(tx, rc, err, "account get");
+ *   one row:  rc = kg_sq_one(tx, st, a, read_x, out, sizeof(*out), err, "x get");
+ *             if (rc == KG_ENOTFOUND) return kg_err_set(err, rc, "no x \"%s\"", id);
+ *   a list:   return kg_sq_rows(tx, st, a, read_x, sizeof(**out), (void **)out, n,
+ *                               err, "x list");
+ *   no rows:  return kg_sq_exec_stmt(tx, st, err, "x insert");
+ * where read_x(kg_arena *a, sqlite3_stmt *st, void *row) fills one struct
+ * with kg_sq_col_*(a, st, i).
  *
  * Statements must be string constants (the cache keys on the pointer). */
 #ifndef KG_SQLITE_IMPL_H
@@ -64,6 +68,21 @@ static inline int64_t kg_sq_col_i64(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_int64(st, i);
 }
+
+/* Reads the current row of st into row (a struct of the caller's type). */
+typedef void (*kg_sq_row_fn)(kg_arena *a, sqlite3_stmt *st, void *row);
+
+/* Steps st to the end, reading each row with read into a new arena array
+ * of elem-byte rows (*out, *n; NULL and 0 when none). Resets st. Returns 0
+ * or the mapped error ("<what>: ..."). */
+int kg_sq_rows(kg_tx *tx, sqlite3_stmt *st, kg_arena *a, kg_sq_row_fn read, size_t elem,
+	       void **out, size_t *n, kg_err *err, const char *what);
+
+/* Steps st once: 0 with the row read into *row (zeroed first),
+ * KG_ENOTFOUND with err untouched (the caller says what is missing), or
+ * the mapped error. Resets st. */
+int kg_sq_one(kg_tx *tx, sqlite3_stmt *st, kg_arena *a, kg_sq_row_fn read, void *row,
+	      size_t elem, kg_err *err, const char *what);
 
 /* A growable arena array for list results: kg_sq_grow returns the next
  * slot (zeroed), doubling capacity in the arena as needed. */

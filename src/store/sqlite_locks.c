@@ -34,8 +34,9 @@ static const char SQL_LOCK_INCIDENT[] =
 	"SELECT " LOCK_COLS " FROM locks WHERE incident_id = ?1 AND state = 'active' "
 	"ORDER BY created_ms, account_id, lock_id";
 
-static void read_lock(kg_arena *a, sqlite3_stmt *st, kg_lock *l)
+static void read_lock(kg_arena *a, sqlite3_stmt *st, void *row)
 {
+	kg_lock *l = row;
 	l->account_id = kg_sq_col_text(a, st, 0);
 	l->lock_id = kg_sq_col_text(a, st, 1);
 	l->reason = kg_sq_col_text(a, st, 2);
@@ -54,14 +55,8 @@ static void read_lock(kg_arena *a, sqlite3_stmt *st, kg_lock *l)
 static int read_locks(kg_tx *tx, sqlite3_stmt *st, kg_arena *a, kg_lock **out, size_t *n,
 		      kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		read_lock(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "lock list");
+	return kg_sq_rows(tx, st, a, read_lock, sizeof(**out), (void **)out, n, err,
+			  "lock list");
 }
 
 static int lock_insert(kg_tx *tx, const kg_lock *l, kg_err *err)
@@ -98,16 +93,11 @@ static int lock_get(kg_tx *tx, const char *account_id, const char *lock_id, kg_l
 		return err->code;
 	kg_sq_bind_text(st, 1, account_id);
 	kg_sq_bind_text(st, 2, lock_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
+	int rc = kg_sq_one(tx, st, a, read_lock, out, sizeof(*out), err, "lock get");
+	if (rc == KG_ENOTFOUND)
 		return kg_err_set(err, KG_ENOTFOUND, "no lock \"%s\" on account \"%s\"", lock_id,
 				  account_id);
-	if (rc != SQLITE_ROW)
-		return kg_sq_fail(tx, rc, err, "lock get");
-	memset(out, 0, sizeof(*out));
-	read_lock(a, st, out);
-	sqlite3_reset(st);
-	return 0;
+	return rc;
 }
 
 static int lock_list_active(kg_tx *tx, const char *account_id, int64_t now_ms, kg_arena *a,
@@ -265,8 +255,9 @@ static const char SQL_INCIDENT_LIST[] =
 	"SELECT " INCIDENT_COLS " FROM incidents WHERE (?1 IS NULL OR state = ?1) "
 	"ORDER BY started_ms DESC, id DESC LIMIT ?2";
 
-static void read_incident(kg_arena *a, sqlite3_stmt *st, kg_incident *inc)
+static void read_incident(kg_arena *a, sqlite3_stmt *st, void *row)
 {
+	kg_incident *inc = row;
 	inc->id = kg_sq_col_text(a, st, 0);
 	inc->kind = kg_sq_col_text(a, st, 1);
 	inc->state = kg_sq_col_text(a, st, 2);
@@ -325,33 +316,22 @@ static int incident_get(kg_tx *tx, const char *id, kg_incident *out, kg_arena *a
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
+	int rc = kg_sq_one(tx, st, a, read_incident, out, sizeof(*out), err, "incident get");
+	if (rc == KG_ENOTFOUND)
 		return kg_err_set(err, KG_ENOTFOUND, "no incident \"%s\"", id);
-	if (rc != SQLITE_ROW)
-		return kg_sq_fail(tx, rc, err, "incident get");
-	memset(out, 0, sizeof(*out));
-	read_incident(a, st, out);
-	sqlite3_reset(st);
-	return 0;
+	return rc;
 }
 
 static int incident_list(kg_tx *tx, const char *state, size_t limit, kg_arena *a,
 			 kg_incident **out, size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_INCIDENT_LIST, err);
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, state);
 	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		read_incident(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "incident list");
+	return kg_sq_rows(tx, st, a, read_incident, sizeof(**out), (void **)out, n, err,
+			  "incident list");
 }
 
 const struct kg_store_locks_ops kg_sqlite_locks_ops = {

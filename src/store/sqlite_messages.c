@@ -21,8 +21,9 @@ static const char SQL_MSG_BY_FP[] =
 	"SELECT " MSG_COLS " FROM messages WHERE fingerprint = ?2 "
 	"AND (?1 IS NULL OR account_id = ?1) ORDER BY created_ms DESC, id DESC LIMIT 1";
 
-static void read_msg(kg_arena *a, sqlite3_stmt *st, kg_message *m)
+static void read_msg(kg_arena *a, sqlite3_stmt *st, void *row)
 {
+	kg_message *m = row;
 	m->account_id = kg_sq_col_text(a, st, 0);
 	m->id = kg_sq_col_text(a, st, 1);
 	m->kind = kg_sq_col_text(a, st, 2);
@@ -60,34 +61,23 @@ static int msg_insert(kg_tx *tx, const kg_message *m, kg_err *err)
 static int msg_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
 		    kg_message **out, size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_MSG_LIST, err);
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, account_id);
 	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		read_msg(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "message list");
+	return kg_sq_rows(tx, st, a, read_msg, sizeof(**out), (void **)out, n, err,
+			  "message list");
 }
 
 /* Reads the one row st yields into out, or KG_ENOTFOUND naming what. */
 static int msg_one(kg_tx *tx, sqlite3_stmt *st, kg_message *out, kg_arena *a, kg_err *err,
 		   const char *what)
 {
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
+	int rc = kg_sq_one(tx, st, a, read_msg, out, sizeof(*out), err, "message get");
+	if (rc == KG_ENOTFOUND)
 		return kg_err_set(err, KG_ENOTFOUND, "no message with %s", what);
-	if (rc != SQLITE_ROW)
-		return kg_sq_fail(tx, rc, err, "message get");
-	memset(out, 0, sizeof(*out));
-	read_msg(a, st, out);
-	sqlite3_reset(st);
-	return 0;
+	return rc;
 }
 
 static int msg_get(kg_tx *tx, const char *account_id, const char *id, kg_message *out,

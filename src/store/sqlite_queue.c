@@ -4,6 +4,7 @@
  * by a process that then crashes is retried after the lease. */
 #include "store/sqlite_impl.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* ---- outbox -----------------------------------------------------------------*/
@@ -47,6 +48,11 @@ void kg_sq_read_outbox(kg_arena *a, sqlite3_stmt *st, kg_outbox *o)
 	o->created_ms = kg_sq_col_i64(st, 11);
 }
 
+static void rd_outbox(kg_arena *a, sqlite3_stmt *st, void *row)
+{
+	kg_sq_read_outbox(a, st, row);
+}
+
 static int outbox_insert(kg_tx *tx, const kg_outbox *o, kg_err *err)
 {
 	if (!o->account_id || !o->rcpt || !o->mime)
@@ -75,15 +81,10 @@ static int outbox_get(kg_tx *tx, const char *account_id, const char *id, kg_outb
 		return err->code;
 	kg_sq_bind_text(st, 1, account_id);
 	kg_sq_bind_text(st, 2, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
+	int rc = kg_sq_one(tx, st, a, rd_outbox, out, sizeof(*out), err, "outbox get");
+	if (rc == KG_ENOTFOUND)
 		return kg_err_set(err, KG_ENOTFOUND, "no outbox entry \"%s\"", id);
-	if (rc != SQLITE_ROW)
-		return kg_sq_fail(tx, rc, err, "outbox get");
-	memset(out, 0, sizeof(*out));
-	kg_sq_read_outbox(a, st, out);
-	sqlite3_reset(st);
-	return 0;
+	return rc;
 }
 
 /* Leases every row of a claimed batch: attempts + 1, next try after lease. */
@@ -99,32 +100,46 @@ static int lease(kg_tx *tx, const char *sql, const char *account_id, const char 
 	return kg_sq_exec_stmt(tx, st, err, "queue lease");
 }
 
-static int outbox_claim_due(kg_tx *tx, int64_t now_ms, int64_t lease_ms, size_t limit,
-			    kg_arena *a, kg_outbox **out, size_t *n, kg_err *err)
+/* One delivery queue's shape for claim(): its SQL and where the lease
+ * fields are in its row struct. */
+struct queue {
+	const char *due_sql, *lease_sql, *what;
+	kg_sq_row_fn read;
+	size_t elem, off_account, off_id, off_attempts, off_next;
+};
+
+/* Due entries of a queue, oldest first, each leased (see the top). */
+static int claim(kg_tx *tx, const struct queue *q, int64_t now_ms, int64_t lease_ms,
+		 size_t limit, kg_arena *a, void **out, size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
-	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_OUTBOX_DUE, err);
+	sqlite3_stmt *st = kg_sq_stmt(tx, q->due_sql, err);
 	if (!st)
 		return err->code;
 	kg_sq_bind_i64(st, 1, now_ms);
 	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		kg_sq_read_outbox(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return kg_sq_fail(tx, rc, err, "outbox claim");
-	for (size_t i = 0; i < *n; i++) {
-		kg_outbox *o = &(*out)[i];
-		o->attempts++;
-		o->next_attempt_ms = now_ms + lease_ms;
-		rc = lease(tx, SQL_OUTBOX_LEASE, o->account_id, o->id, o->next_attempt_ms, err);
-		if (rc)
-			return rc;
+	int rc = kg_sq_rows(tx, st, a, q->read, q->elem, out, n, err, q->what);
+	for (size_t i = 0; !rc && i < *n; i++) {
+		char *row = (char *)*out + i * q->elem;
+		int64_t *attempts = (int64_t *)(row + q->off_attempts);
+		int64_t *next = (int64_t *)(row + q->off_next);
+		(*attempts)++;
+		*next = now_ms + lease_ms;
+		rc = lease(tx, q->lease_sql, *(const char **)(row + q->off_account),
+			   *(const char **)(row + q->off_id), *next, err);
 	}
-	return 0;
+	return rc;
+}
+
+static const struct queue outbox_queue = {
+	SQL_OUTBOX_DUE, SQL_OUTBOX_LEASE, "outbox claim", rd_outbox, sizeof(kg_outbox),
+	offsetof(kg_outbox, account_id), offsetof(kg_outbox, id),
+	offsetof(kg_outbox, attempts), offsetof(kg_outbox, next_attempt_ms),
+};
+
+static int outbox_claim_due(kg_tx *tx, int64_t now_ms, int64_t lease_ms, size_t limit,
+			    kg_arena *a, kg_outbox **out, size_t *n, kg_err *err)
+{
+	return claim(tx, &outbox_queue, now_ms, lease_ms, limit, a, (void **)out, n, err);
 }
 
 /* Runs a state-changing UPDATE on one pending entry; KG_ENOTFOUND or
@@ -174,19 +189,13 @@ static int outbox_mark_failed(kg_tx *tx, const char *account_id, const char *id,
 static int outbox_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
 		       kg_outbox **out, size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_OUTBOX_LIST, err);
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, account_id);
 	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		kg_sq_read_outbox(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "outbox list");
+	return kg_sq_rows(tx, st, a, rd_outbox, sizeof(**out), (void **)out, n, err,
+			  "outbox list");
 }
 
 /* ---- webhooks ---------------------------------------------------------------*/
@@ -245,32 +254,21 @@ static int webhook_insert(kg_tx *tx, const kg_webhook *w, kg_err *err)
 	return kg_sq_exec_stmt(tx, st, err, "webhook insert");
 }
 
+static void rd_webhook(kg_arena *a, sqlite3_stmt *st, void *row)
+{
+	kg_sq_read_webhook(a, st, row);
+}
+
+static const struct queue webhook_queue = {
+	SQL_WEBHOOK_DUE, SQL_WEBHOOK_LEASE, "webhook claim", rd_webhook, sizeof(kg_webhook),
+	offsetof(kg_webhook, account_id), offsetof(kg_webhook, id),
+	offsetof(kg_webhook, attempts), offsetof(kg_webhook, next_attempt_ms),
+};
+
 static int webhook_claim_due(kg_tx *tx, int64_t now_ms, int64_t lease_ms, size_t limit,
 			     kg_arena *a, kg_webhook **out, size_t *n, kg_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	size_t cap = 0;
-	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_WEBHOOK_DUE, err);
-	if (!st)
-		return err->code;
-	kg_sq_bind_i64(st, 1, now_ms);
-	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		kg_sq_read_webhook(a, st, kg_sq_grow(a, (void **)out, n, &cap, sizeof(**out)));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return kg_sq_fail(tx, rc, err, "webhook claim");
-	for (size_t i = 0; i < *n; i++) {
-		kg_webhook *w = &(*out)[i];
-		w->attempts++;
-		w->next_attempt_ms = now_ms + lease_ms;
-		rc = lease(tx, SQL_WEBHOOK_LEASE, w->account_id, w->id, w->next_attempt_ms, err);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return claim(tx, &webhook_queue, now_ms, lease_ms, limit, a, (void **)out, n, err);
 }
 
 static int webhook_mark_delivered(kg_tx *tx, const char *account_id, const char *id,
