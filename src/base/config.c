@@ -26,7 +26,7 @@ static const struct key keys[] = {
 	INT("store.group_max", store_group_max, "512", 1, KG_STORE_GROUP_MAX),
 	INT("store.busy_timeout_ms", store_busy_timeout_ms, "5000", 0, 600000),
 	STR("http.listen", http_listen, "127.0.0.1:8080"),
-	INT("http.threads", http_threads, "8", 1, 256),
+	INT("http.threads", http_threads, "32", 1, 256),
 	INT("http.body_max_bytes", http_body_max_bytes, "1048576", 1024, KG_HTTP_BATCH_BODY_MAX),
 	INT("http.max_connections", http_max_connections, "1024", 1, 100000),
 	INT("http.timeout_s", http_timeout_s, "60", 1, 3600),

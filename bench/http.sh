@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# kagid over HTTP with wrk: requests per second and latency of
+#   GET /healthz (no auth, no store), GET /v1/accounts/{id} (auth + store
+#   read), POST /v1/accounts (auth + validation + durable group commit),
+# the last with http.threads 8 and 32 (handlers block until their commit is
+# durable, so the thread count bounds how many writes share a commit).
+# Writes its figures into docs/BENCHMARKS.md, section "http".
+#
+#   bash bench/http.sh [BUILD_DIR]          (default build/release)
+#   DURATION=5 CONNS=64 to change the load.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build/release}
+case $build in /*) ;; *) build=$here/$build ;; esac
+dur=${DURATION:-5}
+conns=${CONNS:-64}
+kagi=$build/kagi
+[[ -x $kagi ]] || { echo "bench/http.sh: $kagi not built" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "bench/http.sh: wrk missing (scripts/install-deps.sh bench)" >&2; exit 1; }
+# the database on the repository's filesystem: on a tmpfs fsync is free
+out=$here/bench/out/http
+rm -rf "$out"
+mkdir -p "$out"
+pid=
+cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$out"; }
+trap cleanup EXIT
+export KAGI_LOG_LEVEL=warn   # no access lines: they would measure stderr
+
+start() { # threads
+	rm -f "$out/port"
+	KAGI_HTTP_THREADS=$1 "$kagi" serve --db "$out/kagi.db" --listen 127.0.0.1:0 \
+		--port-file "$out/port" 2>>"$out/kagid.log" &
+	pid=$!
+	for _ in $(seq 100); do [[ -s $out/port ]] && break; sleep 0.1; done
+	port=$(cat "$out/port")
+}
+stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
+
+"$kagi" init --db "$out/kagi.db" >/dev/null
+svc=$("$kagi" key create --db "$out/kagi.db" --role service)
+agent=$("$kagi" key create --db "$out/kagi.db" --role agent)
+"$kagi" account create --db "$out/kagi.db" --id bench-1 --name "山田 太郎" --email b1@example.jp \
+	--postal-code 150-0001 --region 東京都 --city 渋谷区 --line1 "神宮前1-2-3" --country JP \
+	--card "TARO YAMADA|4242|12/29|fp-b1" >/dev/null
+
+cat >"$out/post.lua" <<'LUA'
+local n = 0
+local key = os.getenv("KEY")
+local run = os.getenv("RUN")
+function setup(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
+request = function()
+	n = n + 1
+	local id = run .. "-" .. tid .. "-" .. n
+	local body = '{"id":"' .. id .. '","name":"Bench User","email":"' .. id ..
+		'@example.com","address":{"postal_code":"150-0001","region":"Tokyo","city":"Shibuya",' ..
+		'"line1":"1-2-3","country":"JP"},"cards":[{"holder_name":"BENCH USER","last4":"4242",' ..
+		'"exp":"12/29","fingerprint":"fp-' .. id .. '"}]}'
+	return wrk.format("POST", "/v1/accounts", {["Content-Type"] = "application/json",
+		["Authorization"] = "Bearer " .. key}, body)
+end
+LUA
+
+declare -a rows
+run() { # label threads conns path [wrk args...]
+	local label=$1 threads=$2 c=$3 path=$4
+	shift 4
+	start "$threads"
+	export RUN="r$threads-$RANDOM"
+	local res
+	res=$(wrk -t2 -c"$c" -d"${dur}s" --latency "$@" "http://127.0.0.1:$port$path" 2>&1)
+	stop
+	local rps p50 p99 errs
+	rps=$(echo "$res" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+	p50=$(echo "$res" | awk '$1 == "50%" {print $2}')
+	p99=$(echo "$res" | awk '$1 == "99%" {print $2}')
+	errs=$(echo "$res" | awk '/Non-2xx/ {print $NF}')
+	echo "  $label threads=$threads c=$c: $rps req/s p50 $p50 p99 $p99 non-2xx ${errs:-0}" >&2
+	rows+=("| \`$label\` | $threads | $c | $rps | $p50 | $p99 | ${errs:-0} |")
+}
+
+echo "kagid over HTTP, ${dur}s per run, $conns connections" >&2
+run "GET /healthz" 8 "$conns" /healthz
+run "GET /v1/accounts/{id}" 8 "$conns" /v1/accounts/bench-1 -H "Authorization: Bearer $agent"
+export KEY=$svc
+run "POST /v1/accounts" 8 "$conns" /v1/accounts -s "$out/post.lua"
+run "POST /v1/accounts" 32 "$conns" /v1/accounts -s "$out/post.lua"
+run "POST /v1/accounts" 64 "$conns" /v1/accounts -s "$out/post.lua"
+
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')
+cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+section=$(
+	cat <<EOT
+## http — kagid requests per second (wrk)
+
+- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$commit\`, machine: $(nproc) cores, $cpu, shared (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)
+- command: \`bash bench/http.sh\` (DURATION=$dur CONNS=$conns): wrk -t2 on the same machine as kagid (release build, log level warn), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections
+- POST creates one account with one card and an audit entry per request (unique ids), answered only once durable
+
+| request | http.threads | connections | req/s | p50 | p99 | non-2xx |
+|---|---|---|---|---|---|---|
+$(printf '%s\n' "${rows[@]}")
+
+Reads and health checks are bound by the CPU (wrk and kagid share 2 cores). A
+write handler blocks until its group commit is durable, so at most
+\`http.threads\` writes can share one commit: more threads, bigger groups, more
+writes per fsync.
+EOT
+)
+python3 - "$here/docs/BENCHMARKS.md" "$section" <<'PY'
+import sys
+path, body = sys.argv[1], sys.argv[2]
+text = open(path, encoding="utf-8").read()
+start, end = "<!-- bench:http -->", "<!-- /bench:http -->"
+block = f"{start}\n{body}\n{end}"
+if start in text:
+    a, b = text.index(start), text.index(end) + len(end)
+    text = text[:a] + block + text[b:]
+else:
+    text = text.rstrip("\n") + "\n\n" + block + "\n"
+open(path, "w", encoding="utf-8").write(text)
+PY
+echo "docs/BENCHMARKS.md: section http written" >&2
