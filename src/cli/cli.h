@@ -39,5 +39,7 @@ int kg_cmd_serve(int argc, char **argv);
 int kg_cmd_key(int argc, char **argv);
 int kg_cmd_account(int argc, char **argv);
 int kg_cmd_config(int argc, char **argv);
+int kg_cmd_outbox(int argc, char **argv);
+int kg_cmd_webhooks(int argc, char **argv);
 
 #endif

@@ -9,6 +9,8 @@ static const struct kg_cli_command commands[] = {
 	{"key", kg_cmd_key, "create or revoke API keys"},
 	{"account", kg_cmd_account, "create or show an account"},
 	{"config", kg_cmd_config, "print the effective configuration"},
+	{"outbox", kg_cmd_outbox, "list, show, retry notice mails; send a test notice"},
+	{"webhooks", kg_cmd_webhooks, "list, show, retry webhook events"},
 	{"version", kg_cmd_version, "print the version"},
 	{"simulate", kg_cmd_simulate, "write a labelled, realistic event stream of a shop"},
 	{"rules", kg_cmd_rules, "check a policy file, run decision test cases"},

@@ -71,6 +71,7 @@ typedef struct kg_app {
 	int64_t started_ms;
 	const char *config_path;  /* NULL: defaults + environment */
 	/* module state: add `struct kg_<module> *<module>;` here */
+	struct kg_notify_worker *notify;   /* the delivery worker (api_notify.c) */
 } kg_app;
 
 /* ---- requests and responses -------------------------------------------*/

@@ -30,5 +30,6 @@ const size_t kg_http_nroutes = KG_ARRAY_LEN(kg_http_routes);
  * {"name", start, stop, metrics}. */
 const struct kg_http_module kg_http_modules[] = {
 	{"store", NULL, NULL, kg_api_store_metrics},
+	{"notify", kg_api_notify_start, kg_api_notify_stop, kg_api_notify_metrics},
 };
 const size_t kg_http_nmodules = KG_ARRAY_LEN(kg_http_modules);

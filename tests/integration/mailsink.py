@@ -50,7 +50,7 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
                 else:
                     self._send("250 kagi-test-sink")
             elif verb == "MAIL":
-                mail_from, rcpts = cmd[10:].strip(), []
+                mail_from, rcpts = (cmd[10:].split() or [""])[0], []
                 self._send("250 OK")
             elif verb == "RCPT":
                 rcpts.append(cmd[8:].strip().strip("<>"))
