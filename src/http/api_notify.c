@@ -1,7 +1,8 @@
 /* kagid's notify module: at start it loads and checks the notice templates
  * (a bad one stops kagid with file:line) and starts the delivery worker
  * (src/notify/worker.c); at stop the current send finishes first. Metrics:
- * the worker's counters. No routes: operators use `kagi outbox|webhooks`. */
+ * the worker's counters. Handlers that commit a notice may wake the worker
+ * (kg_api_notify_kick). No routes: operators use `kagi outbox|webhooks`. */
 #include "http/internal.h"
 #include "notify/notify.h"
 
@@ -21,6 +22,11 @@ void kg_api_notify_stop(kg_app *app)
 	kg_notify_worker_stop(app->notify);
 	app->notify = NULL;
 	kg_notify_shutdown();
+}
+
+void kg_api_notify_kick(kg_app *app)
+{
+	kg_notify_worker_kick(app->notify);
 }
 
 void kg_api_notify_metrics(kg_app *app, kg_buf *out)

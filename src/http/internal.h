@@ -37,5 +37,7 @@ void kg_api_store_metrics(kg_app *app, kg_buf *out);
 int kg_api_notify_start(kg_app *app, kg_err *err);
 void kg_api_notify_stop(kg_app *app);
 void kg_api_notify_metrics(kg_app *app, kg_buf *out);
+/* Wakes the delivery worker after a notice was committed. */
+void kg_api_notify_kick(kg_app *app);
 
 #endif
