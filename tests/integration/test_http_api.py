@@ -5,6 +5,7 @@ hold secrets, and the CLI's foundation commands."""
 import json
 import os
 import sqlite3
+import time
 
 import kagitest as kt
 from kagitest import check
@@ -108,6 +109,16 @@ def test_api():
               "request counter per route and class", m[:2000])
         check('route="/v1/accounts",class="4xx",le="+Inf"}' in m, "histogram per route", m[:2000])
         check("kagi_store_commit_duration_seconds_count" in m, "store commit latency", m[-2000:])
+
+        # expired and revoked keys stop working
+        short = k.key("agent", ttl=1)
+        check(k.get("/v1/accounts/acc-1", key=short).status == 200, "fresh ttl key works")
+        revoked = k.key("agent")
+        check(k.get("/v1/accounts/acc-1", key=revoked).status == 200, "key works before revoke")
+        k.kagi("key", "revoke", "--db", k.db, revoked[3:19])
+        error_shape(k.get("/v1/accounts/acc-1", key=revoked), 401, "unauthorized")
+        time.sleep(1.2)
+        error_shape(k.get("/v1/accounts/acc-1", key=short), 401, "unauthorized")
 
         # a customer key works only on its own account (helper used by modules)
         cust = k.key("customer", account="acc-1")

@@ -1,0 +1,169 @@
+/* Unit tests of src/http's pure parts: tokens, roles, status mapping, the
+ * JSON field readers (errors name the field), the account helper, and that
+ * the route table is well formed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "http/http.h"
+
+static void token_round_trip(void **state)
+{
+	kg_token t, u;
+	kg_token_new(&t);
+	kg_token_new(&u);
+	assert_int_equal(strlen(t.text), 3 + KG_TOKEN_ID_LEN + 1 + 43);
+	assert_memory_equal(t.text, "kg_", 3);
+	assert_string_not_equal(t.text, u.text);
+	char id[KG_TOKEN_ID_LEN + 1];
+	uint8_t hash[KG_TOKEN_HASH_LEN];
+	assert_int_equal(kg_token_parse(t.text, id, hash), 0);
+	assert_string_equal(id, t.id);
+	assert_memory_equal(hash, t.hash, KG_TOKEN_HASH_LEN);
+	/* one character of the secret changed: same id, other hash */
+	char bad[KG_TOKEN_MAX];
+	memcpy(bad, t.text, sizeof(bad));
+	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
+	assert_int_equal(kg_token_parse(bad, id, hash), 0);
+	assert_memory_not_equal(hash, t.hash, KG_TOKEN_HASH_LEN);
+	/* malformed */
+	assert_int_equal(kg_token_parse("", id, hash), KG_EAUTH);
+	assert_int_equal(kg_token_parse(NULL, id, hash), KG_EAUTH);
+	assert_int_equal(kg_token_parse("kg_short_x", id, hash), KG_EAUTH);
+	memcpy(bad, t.text, sizeof(bad));
+	bad[5] = 'Z'; /* ids are lower-case base32 */
+	assert_int_equal(kg_token_parse(bad, id, hash), KG_EAUTH);
+	memcpy(bad, t.text, sizeof(bad));
+	bad[0] = 'x';
+	assert_int_equal(kg_token_parse(bad, id, hash), KG_EAUTH);
+}
+
+static void roles_and_statuses(void **state)
+{
+	assert_int_equal(kg_role_parse("agent"), KG_ROLE_AGENT);
+	assert_int_equal(kg_role_parse("ticket"), KG_ROLE_TICKET);
+	assert_int_equal(kg_role_parse("root"), 0);
+	assert_int_equal(kg_role_parse(NULL), 0);
+	assert_string_equal(kg_role_name(KG_ROLE_CUSTOMER), "customer");
+	assert_string_equal(kg_role_name(KG_ROLE_AGENT | KG_ROLE_ADMIN), "?");
+	assert_int_equal(kg_http_status_of(KG_EINVAL), 400);
+	assert_int_equal(kg_http_status_of(KG_EAUTH), 401);
+	assert_int_equal(kg_http_status_of(KG_EFORBIDDEN), 403);
+	assert_int_equal(kg_http_status_of(KG_ENOTFOUND), 404);
+	assert_int_equal(kg_http_status_of(KG_ECONFLICT), 409);
+	assert_int_equal(kg_http_status_of(KG_ELIMIT), 413);
+	assert_int_equal(kg_http_status_of(KG_EIO), 503);
+	assert_int_equal(kg_http_status_of(KG_EFULL), 507);
+	assert_int_equal(kg_http_status_of(KG_EINTERNAL), 500);
+}
+
+static void require_account(void **state)
+{
+	kg_err err;
+	kg_principal staff = {.role = KG_ROLE_AGENT};
+	kg_principal cust = {.role = KG_ROLE_CUSTOMER};
+	snprintf(cust.account_id, sizeof(cust.account_id), "a1");
+	assert_int_equal(kg_http_require_account(&staff, "a1", &err), 0);
+	assert_int_equal(kg_http_require_account(&cust, "a1", &err), 0);
+	assert_int_equal(kg_http_require_account(&cust, "a2", &err), KG_EFORBIDDEN);
+	assert_int_equal(kg_http_require_account(&cust, NULL, &err), KG_EFORBIDDEN);
+	kg_principal nobody = {0};
+	assert_int_equal(kg_http_require_account(&nobody, "", &err), KG_EFORBIDDEN);
+}
+
+static void json_readers_name_fields(void **state)
+{
+	json_t *o = json_pack("{s:s,s:i,s:b,s:{s:i},s:[i,i,i],s:n}", "name", "太郎", "n", 7, "ok", 1,
+			      "address", "city", 5, "items", 1, 2, 3, "none");
+	kg_err err;
+	const char *s = NULL;
+	int64_t n = 0;
+	bool b = false;
+	json_t *sub = NULL;
+	kg_err_clear(&err);
+	assert_int_equal(kg_json_str(o, NULL, "name", true, 64, &s, &err), 0);
+	assert_string_equal(s, "太郎");
+	assert_int_equal(kg_json_str(o, NULL, "name", true, 3, &s, &err), KG_EINVAL);
+	assert_string_equal(err.field, "name");
+	assert_int_equal(kg_json_str(o, NULL, "missing", true, 3, &s, &err), KG_EINVAL);
+	assert_string_equal(err.field, "missing");
+	s = "untouched";
+	assert_int_equal(kg_json_str(o, NULL, "none", false, 3, &s, &err), 0); /* null = absent */
+	assert_string_equal(s, "untouched");
+	assert_int_equal(kg_json_obj(o, NULL, "address", true, &sub, &err), 0);
+	assert_int_equal(kg_json_str(sub, "address", "city", true, 64, &s, &err), KG_EINVAL);
+	assert_string_equal(err.field, "address.city");
+	assert_int_equal(kg_json_int(o, NULL, "n", true, 0, 10, &n, &err), 0);
+	assert_int_equal(n, 7);
+	assert_int_equal(kg_json_int(o, NULL, "n", true, 8, 10, &n, &err), KG_EINVAL);
+	assert_int_equal(kg_json_int(o, NULL, "name", true, 0, 10, &n, &err), KG_EINVAL);
+	assert_int_equal(kg_json_bool(o, NULL, "ok", true, &b, &err), 0);
+	assert_true(b);
+	assert_int_equal(kg_json_arr(o, NULL, "items", true, 3, &sub, &err), 0);
+	assert_int_equal(kg_json_arr(o, NULL, "items", true, 2, &sub, &err), KG_EINVAL);
+	assert_string_equal(err.field, "items");
+	json_decref(o);
+}
+
+static void replies(void **state)
+{
+	kg_http_resp r = {0};
+	assert_int_equal(kg_http_reply_error(&r, 423, "locked", "id", "account %s is locked", "a1"), 0);
+	assert_int_equal(r.status, 423);
+	json_t *e = json_object_get(r.json, "error");
+	assert_string_equal(json_string_value(json_object_get(e, "code")), "locked");
+	assert_string_equal(json_string_value(json_object_get(e, "message")), "account a1 is locked");
+	assert_string_equal(json_string_value(json_object_get(e, "field")), "id");
+	assert_int_equal(kg_http_reply_raw(&r, 200, "text/plain", "hi", 2), 0);
+	assert_null(r.json);
+	assert_string_equal(r.body.data, "hi");
+	for (int i = 0; i < KG_HTTP_RESP_HEADERS_MAX; i++)
+		assert_int_equal(kg_http_resp_header(&r, "X-A", "b"), 0);
+	assert_int_equal(kg_http_resp_header(&r, "X-A", "b"), KG_ELIMIT);
+	kg_buf_release(&r.body);
+	for (size_t i = 0; i < r.nheaders; i++) {
+		free(r.header_names[i]);
+		free(r.header_values[i]);
+	}
+}
+
+static void route_table_well_formed(void **state)
+{
+	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+	for (size_t i = 0; i < kg_http_nroutes; i++) {
+		const struct kg_http_route *r = &kg_http_routes[i];
+		bool known = false;
+		for (size_t m = 0; m < KG_ARRAY_LEN(methods); m++)
+			known |= !strcmp(r->method, methods[m]);
+		assert_true(known);
+		assert_true(r->pattern[0] == '/');
+		assert_non_null(r->handler);
+		assert_int_equal(r->roles & ~(unsigned)KG_ROLES_ALL, 0);
+		assert_false((r->flags & KG_HTTP_JSON) && (r->flags & KG_HTTP_RAW));
+		for (size_t j = 0; j < i; j++) /* no route twice */
+			assert_false(!strcmp(r->method, kg_http_routes[j].method) &&
+				     !strcmp(r->pattern, kg_http_routes[j].pattern));
+		/* nothing of the API is public: only GETs outside /v1/ (health,
+		 * metrics, static console files) may go without a key */
+		if (r->roles == KG_ROLES_PUBLIC) {
+			assert_string_equal(r->method, "GET");
+			assert_true(strncmp(r->pattern, "/v1/", 4) != 0);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(token_round_trip),
+		cmocka_unit_test(roles_and_statuses),
+		cmocka_unit_test(require_account),
+		cmocka_unit_test(json_readers_name_fields),
+		cmocka_unit_test(replies),
+		cmocka_unit_test(route_table_well_formed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
