@@ -42,6 +42,7 @@ struct request {
 	bool refused;                 /* deferred holds the answer; body dropped */
 	kg_http_resp deferred;
 	int status;
+	char error_code[32];          /* of an error answer, for the access log */
 	size_t bytes_out;
 	char client_ip[INET6_ADDRSTRLEN];
 	const char *method, *path;
@@ -134,6 +135,9 @@ static enum MHD_Result queue(kg_http_server *s, struct MHD_Connection *c,
 	size_t len = 0;
 	const char *ctype = resp->content_type;
 	if (resp->json) {
+		const char *code = json_string_value(json_object_get(json_object_get(resp->json, "error"), "code"));
+		if (code)
+			snprintf(rq->error_code, sizeof(rq->error_code), "%s", code);
 		data = json_dumps(resp->json, JSON_COMPACT);
 		if (!data) {
 			resp->status = 500;
@@ -471,6 +475,10 @@ static void access_log(const struct request *rq, uint64_t ns)
 	}
 	kg_buf_printf(&line, ",\"status\":%d,\"ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,\"ip\":\"%s\"",
 		      rq->status, (double)ns / 1e6, rq->body_seen, rq->bytes_out, rq->client_ip);
+	if (rq->error_code[0]) {
+		kg_buf_puts(&line, ",\"error\":");
+		kg_buf_json_str(&line, rq->error_code, strlen(rq->error_code));
+	}
 	if (rq->principal.role) {
 		kg_buf_printf(&line, ",\"role\":\"%s\",\"credential\":", kg_role_name(rq->principal.role));
 		kg_buf_json_str(&line, rq->principal.credential_id, strlen(rq->principal.credential_id));

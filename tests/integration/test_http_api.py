@@ -132,6 +132,8 @@ def test_api():
     for secret in (svc, agent, admin, cust, "correct horse", "4242424242424242"):
         check(secret not in log, "secret not in the log", secret[:12])
     check(any(x.get("role") == "service" for x in access), "access line names the role")
+    check(any(x.get("status") == 401 and x.get("error") == "unauthorized" for x in access),
+          "access line names the error code")
 
 
 def test_cli():
