@@ -3,6 +3,7 @@
  * each event (or batch) as one store job. Idempotent by (account, event id).
  * Not here: parsing (event.c), rules (rules.c), features (features.c). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ struct stripe {
 };
 
 struct scratch {
+	kg_policy *pol;   /* this thread's reference to the current policy */
+	unsigned pol_gen; /* ... as of this generation */
 	kg_event_parser *parser;
 	struct kg_verdict verdict;
 	kg_buf blob;
@@ -46,6 +49,7 @@ struct scratch {
 struct kg_risk {
 	pthread_mutex_t pol_mu;
 	kg_policy *pol;
+	atomic_uint pol_gen; /* bumped by every swap */
 	struct kg_store *store;
 	pthread_key_t tls;
 	struct stripe stripes[STRIPES];
@@ -59,6 +63,7 @@ static void scratch_free(void *p)
 	struct scratch *s = p;
 	if (!s)
 		return;
+	kg_policy_unref(s->pol);
 	kg_event_parser_free(s->parser);
 	kg_verdict_release(&s->verdict);
 	kg_buf_release(&s->blob);
@@ -146,6 +151,7 @@ void kg_risk_set_policy(kg_risk *r, kg_policy *policy)
 	pthread_mutex_lock(&r->pol_mu);
 	kg_policy *old = r->pol;
 	r->pol = policy;
+	atomic_fetch_add(&r->pol_gen, 1);
 	pthread_mutex_unlock(&r->pol_mu);
 	kg_policy_unref(old);
 }
@@ -156,6 +162,22 @@ kg_policy *kg_risk_policy(kg_risk *r)
 	kg_policy *p = kg_policy_ref(r->pol);
 	pthread_mutex_unlock(&r->pol_mu);
 	return p;
+}
+
+/* The policy for this thread's next event without taking the lock unless
+ * it changed: the scratch keeps a reference until the generation moves. */
+static kg_policy *scratch_policy(kg_risk *r, struct scratch *sc)
+{
+	unsigned gen = atomic_load(&r->pol_gen);
+	if (sc->pol && sc->pol_gen == gen)
+		return sc->pol;
+	kg_policy *old = sc->pol;
+	pthread_mutex_lock(&r->pol_mu);
+	sc->pol = kg_policy_ref(r->pol);
+	sc->pol_gen = atomic_load(&r->pol_gen);
+	pthread_mutex_unlock(&r->pol_mu);
+	kg_policy_unref(old);
+	return sc->pol;
 }
 
 int kg_risk_reload(kg_risk *r, const char *path, kg_err *err)
@@ -496,10 +518,7 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err
 		int rc = kg_event_parse(sc->parser, json, len, &ev, err);
 		if (rc)
 			return rc;
-		kg_policy *pol = kg_risk_policy(r);
-		rc = decide_locked(r, sc, ev, pol, out, NULL, &dup, err);
-		kg_policy_unref(pol);
-		return rc;
+		return decide_locked(r, sc, ev, scratch_policy(r, sc), out, NULL, &dup, err);
 	}
 	/* with a store: a batch of one, so the error comes back as an error */
 	size_t start = out->len;
@@ -525,7 +544,7 @@ int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *le
 	struct kg_risk_record *recs = NULL;
 	if (r->store && n && !(recs = calloc(n, sizeof(*recs))))
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	kg_policy *pol = kg_risk_policy(r);
+	kg_policy *pol = scratch_policy(r, sc);
 	size_t nrec = 0;
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -551,7 +570,6 @@ int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *le
 		}
 		rc = rc ? rc : kg_buf_putc(out, '\n');
 	}
-	kg_policy_unref(pol);
 	if (recs) {
 		if (!rc && nrec)
 			rc = kg_risk_persist_records(r->store, recs, nrec, r->lock_hook, r->lock_ctx,

@@ -521,7 +521,8 @@ static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *bas
 		size_t klen = (size_t)(kt->end - kt->start);
 		const char *ks = c->p->js + kt->start;
 		for (int d = 0; defs[d].name; d++) {
-			if (strlen(defs[d].name) != klen || memcmp(defs[d].name, ks, klen))
+			if (defs[d].name[0] != ks[0] || strncmp(defs[d].name, ks, klen) ||
+			    defs[d].name[klen] != '\0')
 				continue;
 			if (seen & (1ull << d))
 				return fail(c, defs[d].name, "duplicate field");

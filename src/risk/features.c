@@ -137,9 +137,11 @@ static int stream_add(kg_stream *st, uint32_t t, int64_t val, uint32_t ref)
 		st->v[i] = (kg_bucket){t, 1, val};
 		st->n++;
 	}
-	/* re-bucket once a few buckets exist, and when the oldest ages out;
-	 * this bounds a stream by its tiers (see STREAM_ENTRIES_MAX) */
-	if (st->n > 16 || (ref > st->v[0].t && ref - st->v[0].t > KG_STATE_HORIZON_S))
+	/* re-bucket every 8th bucket past 16, and when the oldest ages out:
+	 * this bounds a stream by its tiers (+8, see STREAM_ENTRIES_MAX) and
+	 * depends only on the stored state, so a restored blob behaves alike */
+	if ((st->n > 16 && st->n % 8 == 0) ||
+	    (ref > st->v[0].t && ref - st->v[0].t > KG_STATE_HORIZON_S))
 		stream_compact(st, ref);
 	return 0;
 }
