@@ -303,8 +303,8 @@ static struct acct *acct_find(struct stripe *st, uint64_t h, kg_str id)
 	return NULL;
 }
 
-static int acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id, struct acct **out,
-		    kg_err *err)
+static int acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id,
+		    const struct kg_risk_prefetch *pre, struct acct **out, kg_err *err)
 {
 	struct acct *a = acct_find(st, h, id);
 	if (a) {
@@ -323,7 +323,11 @@ static int acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id, struct
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	}
 	a->h = h;
-	if (r->store && (rc = kg_risk_persist_load_features(r->store, a->id, a->f, err))) {
+	if (pre && pre->have_blob)
+		rc = pre->blob ? kg_features_load(a->f, pre->blob, pre->blob_len, err) : 0;
+	else if (r->store)
+		rc = kg_risk_persist_load_features(r->store, a->id, a->f, err);
+	if (rc) {
 		kg_features_free(a->f);
 		free(a->id);
 		free(a);
@@ -415,6 +419,7 @@ int kg_risk_error_json(const kg_err *err, kg_buf *out)
 /* Decides one parsed event under its stripe lock. Appends the decision to
  * out; when persisting, fills rec (owned strings) for the store job. */
 static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_policy *pol,
+			 const struct kg_risk_prefetch *pre, const struct kg_risk_prefetch *blob,
 			 kg_buf *out, struct kg_risk_record *rec, bool *dup, kg_err *err)
 {
 	uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
@@ -431,14 +436,20 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 						   strlen(s->account));
 		goto cleanup;
 	}
-	if (r->store) {
-		/* committed earlier (or by another node) */
+	if (pre && pre->account) {
+		/* committed earlier (or by another node), as read before the batch */
+		if (pre->stored) {
+			*dup = true;
+			rc = kg_buf_puts(out, pre->stored);
+			goto cleanup;
+		}
+	} else if (r->store) {
 		rc = kg_risk_persist_find_decision(r->store, ev, out, dup, err);
 		if (rc || *dup)
 			goto cleanup;
 	}
 	struct acct *a = NULL;
-	if ((rc = acct_get(r, st, ah, ev->account, &a, err)))
+	if ((rc = acct_get(r, st, ah, ev->account, blob, &a, err)))
 		goto cleanup;
 	struct kg_update_info info;
 	if ((rc = kg_features_update(a->f, ev, &info))) {
@@ -518,7 +529,8 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err
 		int rc = kg_event_parse(sc->parser, json, len, &ev, err);
 		if (rc)
 			return rc;
-		return decide_locked(r, sc, ev, scratch_policy(r, sc), out, NULL, &dup, err);
+		return decide_locked(r, sc, ev, scratch_policy(r, sc), NULL, NULL, out, NULL, &dup,
+				     err);
 	}
 	/* with a store: a batch of one, so the error comes back as an error */
 	size_t start = out->len;
@@ -535,6 +547,58 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err
 	return rc;
 }
 
+/* Before a batch with a store: one read transaction for the stored
+ * decisions of its events and the blobs of accounts not in memory. first[i]
+ * is the index of the first line of the same account (its blob holder). */
+static int prefetch(kg_risk *r, struct scratch *sc, const char *const *events,
+		    const size_t *lens, size_t n, struct kg_risk_prefetch *pre, uint32_t *first,
+		    kg_err *err)
+{
+	size_t cap = 16;
+	while (cap < n * 2)
+		cap *= 2;
+	uint32_t *slot = malloc(cap * sizeof(uint32_t));
+	uint64_t *key = malloc(cap * sizeof(uint64_t));
+	int rc = 0;
+	if (!slot || !key) {
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	memset(slot, 0xff, cap * sizeof(uint32_t));
+	for (size_t i = 0; i < n; i++) {
+		const kg_event *ev;
+		kg_err e;
+		first[i] = (uint32_t)i;
+		if (kg_event_parse(sc->parser, events[i], lens[i], &ev, &e))
+			continue;
+		if (!(pre[i].account = strndup(ev->account.p, ev->account.n)) ||
+		    !(pre[i].id = strndup(ev->id.p, ev->id.n))) {
+			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
+		size_t k = ah & (cap - 1);
+		while (slot[k] != UINT32_MAX &&
+		       (key[k] != ah || strcmp(pre[slot[k]].account, pre[i].account)))
+			k = (k + 1) & (cap - 1);
+		if (slot[k] != UINT32_MAX) {
+			first[i] = slot[k];
+			continue;
+		}
+		slot[k] = (uint32_t)i;
+		key[k] = ah;
+		struct stripe *st = &r->stripes[ah % STRIPES];
+		pthread_mutex_lock(&st->mu);
+		pre[i].want_blob = acct_find(st, ah, ev->account) == NULL;
+		pthread_mutex_unlock(&st->mu);
+	}
+	rc = kg_risk_persist_prefetch(r->store, pre, n, err);
+cleanup:
+	free(slot);
+	free(key);
+	return rc;
+}
+
 int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
 			 kg_buf *out, kg_err *err)
 {
@@ -542,11 +606,22 @@ int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *le
 	if (!sc)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	struct kg_risk_record *recs = NULL;
-	if (r->store && n && !(recs = calloc(n, sizeof(*recs))))
-		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	struct kg_risk_prefetch *pre = NULL;
+	uint32_t *first = NULL;
+	int rc = 0;
+	if (r->store && n) {
+		recs = calloc(n, sizeof(*recs));
+		pre = calloc(n, sizeof(*pre));
+		first = calloc(n, sizeof(*first));
+		if (!recs || !pre || !first) {
+			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		if ((rc = prefetch(r, sc, events, lens, n, pre, first, err)))
+			goto cleanup;
+	}
 	kg_policy *pol = scratch_policy(r, sc);
 	size_t nrec = 0;
-	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const kg_event *ev;
 		kg_err e;
@@ -558,9 +633,10 @@ int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *le
 			continue;
 		}
 		bool dup;
-		prc = decide_locked(r, sc, ev, pol, out, recs ? &recs[nrec] : NULL, &dup, &e);
+		prc = decide_locked(r, sc, ev, pol, pre ? &pre[i] : NULL, pre ? &pre[first[i]] : NULL,
+				    out, recs ? &recs[nrec] : NULL, &dup, &e);
 		if (prc) {
-			if (prc == KG_EIO || prc == KG_ENOMEM) {
+			if (prc == KG_EIO || prc == KG_ENOMEM || prc == KG_EFULL) {
 				rc = kg_err_set(err, prc, "%s", e.msg);
 				break;
 			}
@@ -575,10 +651,15 @@ int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *le
 			rc = kg_risk_persist_records(r->store, recs, nrec, r->lock_hook, r->lock_ctx,
 						     err);
 		settle(r, recs, nrec, rc == 0);
-		for (size_t i = 0; i < n; i++)
-			kg_risk_record_release(&recs[i]);
-		free(recs);
 	}
+cleanup:
+	for (size_t i = 0; recs && i < n; i++)
+		kg_risk_record_release(&recs[i]);
+	free(recs);
+	if (pre)
+		kg_risk_prefetch_release(pre, n);
+	free(pre);
+	free(first);
 	return rc;
 }
 

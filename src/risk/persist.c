@@ -42,6 +42,16 @@ void kg_risk_record_release(struct kg_risk_record *rec)
 	memset(rec, 0, sizeof(*rec));
 }
 
+void kg_risk_prefetch_release(struct kg_risk_prefetch *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].account);
+		free(p[i].id);
+		free(p[i].stored);
+		free(p[i].blob);
+	}
+}
+
 #if __has_include("store/store.h")
 #include "store/store.h"
 
@@ -107,6 +117,57 @@ int kg_risk_persist_find_decision(struct kg_store *s, const kg_event *ev, kg_buf
 	int rc = kg_store_read(s, find_job, &c, err);
 	*found = c.found;
 	return rc;
+}
+
+static int prefetch_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct { struct kg_risk_prefetch *p; size_t n; } *c = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 64 * 1024);
+	int rc = 0;
+	for (size_t i = 0; i < c->n && !rc; i++) {
+		struct kg_risk_prefetch *p = &c->p[i];
+		if (!p->account)
+			continue;
+		kg_event_rec rec;
+		rc = kg_tx_event_get(tx, p->account, p->id, &rec, &a, err);
+		if (rc == KG_ENOTFOUND) {
+			kg_err_clear(err);
+			rc = 0;
+		} else if (!rc && !(p->stored = strdup(rec.decision ? rec.decision : "{}"))) {
+			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+		}
+		if (rc || !p->want_blob)
+			continue;
+		const uint8_t *blob = NULL;
+		size_t len = 0;
+		int64_t upd;
+		rc = kg_tx_features_get(tx, p->account, &a, &blob, &len, &upd, err);
+		if (rc == KG_ENOTFOUND) {
+			kg_err_clear(err);
+			rc = 0;
+		} else if (!rc && len) {
+			if (!(p->blob = malloc(len)))
+				rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+			else
+				memcpy(p->blob, blob, len);
+			p->blob_len = len;
+		}
+		p->have_blob = !rc;
+		if (a.total_bytes > 1 << 20) {
+			kg_arena_release(&a);
+			kg_arena_init(&a, 64 * 1024);
+		}
+	}
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_risk_persist_prefetch(struct kg_store *s, struct kg_risk_prefetch *p, size_t n,
+			     kg_err *err)
+{
+	struct { struct kg_risk_prefetch *p; size_t n; } c = {p, n};
+	return kg_store_read(s, prefetch_job, &c, err);
 }
 
 struct write_ctx {

@@ -30,6 +30,21 @@ int kg_risk_record_fill(struct kg_risk_record *rec, const kg_event *ev, const ch
 			const struct kg_verdict *v);
 void kg_risk_record_release(struct kg_risk_record *rec);
 
+/* What one read transaction learns about a batch before deciding it: the
+ * stored decision of each (account, event id), the blob of each account. */
+struct kg_risk_prefetch {
+	char *account, *id;  /* NULL: the line did not parse */
+	bool want_blob;      /* account not cached when the batch started */
+	char *stored;        /* stored decision, or NULL */
+	bool have_blob;      /* blob looked up (blob NULL: the account is new) */
+	void *blob;
+	size_t blob_len;
+};
+void kg_risk_prefetch_release(struct kg_risk_prefetch *p, size_t n);
+/* Fills stored/blob for every entry in one read transaction. */
+int kg_risk_persist_prefetch(struct kg_store *s, struct kg_risk_prefetch *p, size_t n,
+			     kg_err *err);
+
 /* Loads an account's feature blob (leaves f empty when there is none). */
 int kg_risk_persist_load_features(struct kg_store *s, const char *account, kg_features *f,
 				  kg_err *err);
