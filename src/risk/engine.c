@@ -21,11 +21,12 @@ struct acct {
 };
 
 /* A decided event: in memory for good without a store, until committed
- * with one. decision NULL means the plain allow (rebuilt on demand). */
+ * with one. It is known by two independent 64-bit hashes of (account, id)
+ * (a false match needs both to collide: about 2^-128). decision NULL means
+ * the plain allow, rebuilt from the retried event's own account and id. */
 struct seen {
 	struct seen *next;
-	uint64_t h;
-	char *account, *id;
+	uint64_t h, h2;
 	char *decision;
 };
 
@@ -130,8 +131,6 @@ void kg_risk_free(kg_risk *r)
 			for (struct seen *s = st->seen[k], *n; s; s = n) {
 				n = s->next;
 				if (r->store) { /* heap-allocated while pending */
-					free(s->account);
-					free(s->id);
 					free(s->decision);
 					free(s);
 				}
@@ -204,17 +203,34 @@ static uint64_t pair_hash(kg_str account, kg_str id)
 	return kg_risk_hash(account.p, account.n) * 31 + kg_risk_hash(id.p, id.n);
 }
 
+/* The second, independent hash of (account, id). */
+static uint64_t pair_hash2(kg_str account, kg_str id)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)account.n << 32 | id.n);
+	const kg_str parts[2] = {account, id};
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < parts[k].n; i++) {
+			h ^= (unsigned char)parts[k].p[i];
+			h *= 0x100000001b3ull ^ 0xa0761d6478bd642full;
+			h ^= h >> 29;
+		}
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	return h;
+}
+
 static bool str_eq(const char *s, kg_str k)
 {
 	return strncmp(s, k.p, k.n) == 0 && s[k.n] == '\0';
 }
 
-static struct seen *seen_find(struct stripe *st, uint64_t h, kg_str account, kg_str id)
+static struct seen *seen_find(struct stripe *st, uint64_t h, uint64_t h2)
 {
 	if (!st->scap)
 		return NULL;
 	for (struct seen *s = st->seen[(h >> 8) & (st->scap - 1)]; s; s = s->next)
-		if (s->h == h && str_eq(s->id, id) && str_eq(s->account, account))
+		if (s->h == h && s->h2 == h2)
 			return s;
 	return NULL;
 }
@@ -241,7 +257,7 @@ static int grow_table(void ***tab, size_t *cap, size_t n, size_t next_off, size_
 	return 0;
 }
 
-static int seen_add(kg_risk *r, struct stripe *st, uint64_t h, kg_str account, kg_str id,
+static int seen_add(kg_risk *r, struct stripe *st, uint64_t h, uint64_t h2,
 		    const char *decision, size_t dlen, struct seen **out)
 {
 	int rc = grow_table((void ***)&st->seen, &st->scap, st->sn,
@@ -251,25 +267,16 @@ static int seen_add(kg_risk *r, struct stripe *st, uint64_t h, kg_str account, k
 	struct seen *s;
 	if (r->store) {
 		s = calloc(1, sizeof(*s));
-		if (!s)
-			return KG_ENOMEM;
-		s->account = strndup(account.p, account.n);
-		s->id = strndup(id.p, id.n);
-		s->decision = decision ? strndup(decision, dlen) : NULL;
-		if (!s->account || !s->id || (decision && !s->decision)) {
-			free(s->account);
-			free(s->id);
-			free(s->decision);
+		if (!s || (decision && !(s->decision = strndup(decision, dlen)))) {
 			free(s);
 			return KG_ENOMEM;
 		}
 	} else {
 		s = kg_arena_alloc(&st->arena, sizeof(*s));
-		s->account = kg_arena_strndup(&st->arena, account.p, account.n);
-		s->id = kg_arena_strndup(&st->arena, id.p, id.n);
 		s->decision = decision ? kg_arena_strndup(&st->arena, decision, dlen) : NULL;
 	}
 	s->h = h;
+	s->h2 = h2;
 	size_t b = (h >> 8) & (st->scap - 1);
 	s->next = st->seen[b];
 	st->seen[b] = s;
@@ -286,8 +293,6 @@ static void seen_remove(struct stripe *st, struct seen *x)
 	if (*pp) {
 		*pp = x->next;
 		st->sn--;
-		free(x->account);
-		free(x->id);
 		free(x->decision);
 		free(x);
 	}
@@ -423,17 +428,17 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 			 kg_buf *out, struct kg_risk_record *rec, bool *dup, kg_err *err)
 {
 	uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
-	uint64_t h = pair_hash(ev->account, ev->id);
+	uint64_t h = pair_hash(ev->account, ev->id), h2 = pair_hash2(ev->account, ev->id);
 	struct stripe *st = &r->stripes[ah % STRIPES];
 	int rc = 0;
 	*dup = false;
 	pthread_mutex_lock(&st->mu);
-	struct seen *s = seen_find(st, h, ev->account, ev->id);
+	struct seen *s = seen_find(st, h, h2);
 	if (s) {
 		*dup = true;
 		rc = s->decision ? kg_buf_puts(out, s->decision)
-				 : put_plain_allow(out, s->id, strlen(s->id), s->account,
-						   strlen(s->account));
+				 : put_plain_allow(out, ev->id.p, ev->id.n, ev->account.p,
+						   ev->account.n);
 		goto cleanup;
 	}
 	if (pre && pre->account) {
@@ -471,7 +476,7 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 	}
 	bool plain = sc->verdict.action == KG_ACT_ALLOW && !sc->verdict.n_reasons &&
 		     !sc->verdict.n_shadow;
-	if ((rc = seen_add(r, st, h, ev->account, ev->id, plain ? NULL : out->data + start,
+	if ((rc = seen_add(r, st, h, h2, plain ? NULL : out->data + start,
 			   out->len - start, &s))) {
 		kg_err_set(err, rc, "out of memory");
 		goto cleanup;
