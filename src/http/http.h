@@ -72,6 +72,7 @@ typedef struct kg_app {
 	const char *config_path;  /* NULL: defaults + environment */
 	/* module state: add `struct kg_<module> *<module>;` here */
 	struct kg_notify_worker *notify;   /* the delivery worker (api_notify.c) */
+	struct kg_risk *risk;     /* risk engine (api_risk.c) */
 } kg_app;
 
 /* ---- requests and responses -------------------------------------------*/

@@ -39,5 +39,15 @@ void kg_api_notify_stop(kg_app *app);
 void kg_api_notify_metrics(kg_app *app, kg_buf *out);
 /* Wakes the delivery worker after a notice was committed. */
 void kg_api_notify_kick(kg_app *app);
+/* risk (api_risk.c) */
+int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_rules_reload(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_rules_backtest(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_risk_start(kg_app *app, kg_err *err);
+void kg_api_risk_stop(kg_app *app);
+void kg_api_risk_metrics(kg_app *app, kg_buf *out);
+/* Reloads policy.file into the running engine (SIGHUP, the admin route). */
+int kg_api_risk_reload_policy(kg_app *app, kg_err *err);
 
 #endif

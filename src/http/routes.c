@@ -22,6 +22,11 @@ const struct kg_http_route kg_http_routes[] = {
 	{"GET", "/metrics", PUBLIC, kg_api_metrics, 0, 0},
 	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON, 0},
 	{"GET", "/v1/accounts/{id}", AGENT | ADMIN, kg_api_account_get, 0, 0},
+	/* risk (api_risk.c) */
+	{"POST", "/v1/events", SERVICE, kg_api_events, RAW, KG_EVENT_BYTES_MAX},
+	{"POST", "/v1/events/batch", SERVICE, kg_api_events_batch, RAW, KG_HTTP_BATCH_BODY_MAX},
+	{"POST", "/v1/rules/reload", ADMIN, kg_api_rules_reload, 0, 0},
+	{"POST", "/v1/rules/backtest", ADMIN, kg_api_rules_backtest, JSON, KG_RULES_FILE_MAX + 4096},
 };
 const size_t kg_http_nroutes = KG_ARRAY_LEN(kg_http_routes);
 
@@ -31,5 +36,6 @@ const size_t kg_http_nroutes = KG_ARRAY_LEN(kg_http_routes);
 const struct kg_http_module kg_http_modules[] = {
 	{"store", NULL, NULL, kg_api_store_metrics},
 	{"notify", kg_api_notify_start, kg_api_notify_stop, kg_api_notify_metrics},
+	{"risk", kg_api_risk_start, kg_api_risk_stop, kg_api_risk_metrics},
 };
 const size_t kg_http_nmodules = KG_ARRAY_LEN(kg_http_modules);

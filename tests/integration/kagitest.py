@@ -38,6 +38,9 @@ FAST_ENV = {
     "KAGI_PASSWORD_ARGON2_OPS": "1",
     "KAGI_PASSWORD_ARGON2_MEM_KIB": "64",
 }
+# kagid runs in the build directory: the policy file by absolute path.
+if SOURCE_DIR:
+    FAST_ENV["KAGI_POLICY_FILE"] = os.path.join(SOURCE_DIR, "policy", "default.rules")
 
 
 class TestFailure(AssertionError):

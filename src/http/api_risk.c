@@ -1,0 +1,311 @@
+/* Risk endpoints of kagid: events (one, or an NDJSON batch), policy reload
+ * and back-tests; the risk module's start/stop (policy file, SIGHUP).
+ * Not here: deciding (src/risk), storing (src/store). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/internal.h"
+#include "risk/risk.h"
+#include "store/store.h"
+
+/* ---- module: engine, policy file, SIGHUP -------------------------------- */
+static int hup_pipe[2] = {-1, -1};
+static pthread_t hup_thread;
+static bool hup_running;
+static atomic_ulong reloads_ok, reloads_failed;
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	char c = 'h';
+	if (hup_pipe[1] >= 0 && write(hup_pipe[1], &c, 1) < 0) {
+		/* nothing to do in a signal handler */
+	}
+	errno = saved;
+}
+
+int kg_api_risk_reload_policy(kg_app *app, kg_err *err)
+{
+	int rc = kg_risk_reload(app->risk, app->config->policy_file, err);
+	atomic_fetch_add(rc ? &reloads_failed : &reloads_ok, 1);
+	if (rc) {
+		char msg[KG_ERR_MSG_MAX + KG_ERR_FILE_MAX + 32];
+		kg_log(KG_LOG_ERROR, "risk", "policy reload refused, the running policy stays: %s",
+		       kg_err_format(err, msg, sizeof(msg)));
+	}
+	return rc;
+}
+
+static void *hup_main(void *p)
+{
+	kg_app *app = p;
+	char c;
+	for (;;) {
+		ssize_t n = read(hup_pipe[0], &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || c == 'q')
+			break;
+		kg_err err;
+		kg_err_clear(&err);
+		kg_api_risk_reload_policy(app, &err);
+	}
+	return NULL;
+}
+
+int kg_api_risk_start(kg_app *app, kg_err *err)
+{
+	kg_policy *pol = NULL;
+	int rc = kg_policy_load(app->config->policy_file, &pol, err);
+	if (rc)
+		return rc;
+	rc = kg_risk_new(pol, app->store, &app->risk, err);
+	kg_policy_unref(pol);
+	if (rc)
+		return rc;
+	if (pipe(hup_pipe) == 0) {
+		fcntl(hup_pipe[1], F_SETFL, O_NONBLOCK);
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sighup;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGHUP, &sa, NULL);
+		hup_running = pthread_create(&hup_thread, NULL, hup_main, app) == 0;
+	}
+	return 0;
+}
+
+void kg_api_risk_stop(kg_app *app)
+{
+	if (hup_running) {
+		signal(SIGHUP, SIG_IGN);
+		char q = 'q';
+		if (write(hup_pipe[1], &q, 1) == 1)
+			pthread_join(hup_thread, NULL);
+		hup_running = false;
+	}
+	for (int i = 0; i < 2; i++)
+		if (hup_pipe[i] >= 0) {
+			close(hup_pipe[i]);
+			hup_pipe[i] = -1;
+		}
+	kg_risk_free(app->risk);
+	app->risk = NULL;
+}
+
+void kg_api_risk_metrics(kg_app *app, kg_buf *out)
+{
+	struct kg_risk_stats st;
+	kg_risk_stats(app->risk, &st);
+	kg_policy *p = kg_risk_policy(app->risk);
+	kg_buf_printf(out,
+		      "# TYPE kagi_risk_events_decided_total counter\n"
+		      "kagi_risk_events_decided_total %zu\n"
+		      "# TYPE kagi_risk_accounts_cached gauge\nkagi_risk_accounts_cached %zu\n"
+		      "# TYPE kagi_risk_policy_rules gauge\nkagi_risk_policy_rules %zu\n"
+		      "# TYPE kagi_risk_policy_reloads_total counter\n"
+		      "kagi_risk_policy_reloads_total{result=\"ok\"} %lu\n"
+		      "kagi_risk_policy_reloads_total{result=\"refused\"} %lu\n",
+		      st.events, st.accounts, kg_policy_rule_count(p),
+		      (unsigned long)atomic_load(&reloads_ok),
+		      (unsigned long)atomic_load(&reloads_failed));
+	kg_policy_unref(p);
+}
+
+/* ---- events --------------------------------------------------------------- */
+int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err)
+{
+	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
+	int rc = kg_risk_decide(req->app->risk, req->body, req->body_len, &out, err);
+	if (!rc)
+		rc = kg_http_reply_raw(resp, 200, "application/json", out.data, out.len);
+	kg_buf_release(&out);
+	return rc;
+}
+
+int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)
+{
+	size_t n = 0, cap = 0;
+	const char **lines = NULL;
+	size_t *lens = NULL;
+	kg_buf out = KG_BUF_INIT(KG_HTTP_BATCH_BODY_MAX * 2);
+	int rc = 0;
+	for (const char *p = req->body, *end = req->body + req->body_len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		size_t len = (size_t)(e - p);
+		while (len && (p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len) {
+			if (n == KG_BATCH_EVENTS_MAX) {
+				rc = kg_err_field(err, KG_ELIMIT, "", "more than %d events in a batch",
+						  KG_BATCH_EVENTS_MAX);
+				goto cleanup;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				const char **nlines = realloc(lines, cap * sizeof(*lines));
+				size_t *nlens = nlines ? realloc(lens, cap * sizeof(*lens)) : NULL;
+				if (nlines)
+					lines = nlines;
+				if (!nlines || !nlens) {
+					rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+					goto cleanup;
+				}
+				lens = nlens;
+			}
+			lines[n] = p;
+			lens[n++] = len;
+		}
+		p = e + 1;
+	}
+	rc = kg_risk_decide_batch(req->app->risk, lines, lens, n, &out, err);
+	if (!rc)
+		rc = kg_http_reply_raw(resp, 200, "application/x-ndjson", out.data ? out.data : "",
+				       out.len);
+cleanup:
+	free(lines);
+	free(lens);
+	kg_buf_release(&out);
+	return rc;
+}
+
+/* ---- rules ------------------------------------------------------------------ */
+int kg_api_rules_reload(kg_http_req *req, kg_http_resp *resp, kg_err *err)
+{
+	int rc = kg_api_risk_reload_policy(req->app, err);
+	if (rc) {
+		char msg[KG_ERR_MSG_MAX + KG_ERR_FILE_MAX + 32];
+		kg_err_format(err, msg, sizeof(msg));
+		return kg_http_reply_error(resp, 400, "invalid", "policy", "%s", msg);
+	}
+	kg_policy *p = kg_risk_policy(req->app->risk);
+	json_t *j = json_pack("{s:b,s:s,s:i}", "reloaded", 1, "policy", kg_policy_file(p),
+			      "rules", (json_int_t)kg_policy_rule_count(p));
+	kg_policy_unref(p);
+	return kg_http_reply_json(resp, 200, j);
+}
+
+struct backtest {
+	kg_risk *risk;
+	kg_buf out;
+	json_t *actions, *stored_actions, *rules, *shadow, *changes, *samples;
+	size_t events, changed, max_samples, refused;
+	int64_t from_ms, to_ms;
+};
+
+static void bump(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	json_object_set_new(obj, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+}
+
+static int backtest_event(const kg_event_rec *ev, void *ctx)
+{
+	struct backtest *b = ctx;
+	kg_err e;
+	kg_err_clear(&e);
+	kg_buf_reset(&b->out);
+	if (kg_risk_decide(b->risk, ev->body, strlen(ev->body), &b->out, &e)) {
+		b->refused++;
+		return 0;
+	}
+	b->events++;
+	json_t *d = json_loadb(b->out.data, b->out.len, 0, NULL);
+	json_t *old = ev->decision ? json_loads(ev->decision, 0, NULL) : NULL;
+	const char *act = json_string_value(json_object_get(d, "action"));
+	const char *was = json_string_value(json_object_get(old, "action"));
+	act = act ? act : "?";
+	was = was ? was : "none";
+	bump(b->actions, act);
+	bump(b->stored_actions, was);
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(d, "reasons"), i, x)
+		bump(b->rules, json_string_value(json_object_get(x, "rule")));
+	json_array_foreach(json_object_get(d, "shadow"), i, x)
+		bump(b->shadow, json_string_value(json_object_get(x, "rule")));
+	if (strcmp(act, was)) {
+		char key[64];
+		snprintf(key, sizeof(key), "%s->%s", was, act);
+		bump(b->changes, key);
+		b->changed++;
+		if (json_array_size(b->samples) < b->max_samples)
+			json_array_append_new(b->samples,
+					      json_pack("{s:s,s:s,s:s,s:s,s:O}", "account", ev->account_id,
+							"event", ev->event_id, "stored", was,
+							"candidate", act, "decision", d));
+	}
+	json_decref(d);
+	json_decref(old);
+	return 0;
+}
+
+static int backtest_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct backtest *b = ctx;
+	return kg_tx_event_scan(tx, NULL, b->from_ms, b->to_ms, backtest_event, b, err);
+}
+
+int kg_api_rules_backtest(kg_http_req *req, kg_http_resp *resp, kg_err *err)
+{
+	const char *text = NULL, *from_s = NULL, *to_s = NULL;
+	int64_t samples = 10, from = 0, to = 0;
+	int rc;
+	if ((rc = kg_json_str(req->json, NULL, "policy", true, KG_RULES_FILE_MAX, &text, err)) ||
+	    (rc = kg_json_str(req->json, NULL, "from", false, 64, &from_s, err)) ||
+	    (rc = kg_json_str(req->json, NULL, "to", false, 64, &to_s, err)) ||
+	    (rc = kg_json_int(req->json, NULL, "samples", false, 0, 1000, &samples, err)))
+		return rc;
+	if (from_s && kg_time_parse(from_s, strlen(from_s), &from))
+		return kg_err_field(err, KG_EINVAL, "from", "from: expected an RFC 3339 time");
+	if (to_s && kg_time_parse(to_s, strlen(to_s), &to))
+		return kg_err_field(err, KG_EINVAL, "to", "to: expected an RFC 3339 time");
+	kg_policy *pol = NULL;
+	kg_err perr;
+	kg_err_clear(&perr);
+	if (kg_policy_compile(text, strlen(text), "policy", &pol, &perr)) {
+		char msg[KG_ERR_MSG_MAX + KG_ERR_FILE_MAX + 32];
+		return kg_http_reply_error(resp, 400, "invalid", "policy", "%s",
+					   kg_err_format(&perr, msg, sizeof(msg)));
+	}
+	struct backtest b = {.max_samples = (size_t)samples, .from_ms = from, .to_ms = to};
+	kg_buf_init(&b.out, KG_EVENT_BYTES_MAX * 4);
+	b.actions = json_object();
+	b.stored_actions = json_object();
+	b.rules = json_object();
+	b.shadow = json_object();
+	b.changes = json_object();
+	b.samples = json_array();
+	/* a fresh in-memory engine: decides, never acts */
+	rc = kg_risk_new(pol, NULL, &b.risk, err);
+	kg_policy_unref(pol);
+	if (!rc)
+		rc = kg_store_read(req->app->store, backtest_job, &b, err);
+	if (!rc) {
+		json_t *j = json_pack("{s:s?,s:s?,s:I,s:I,s:O,s:O,s:O,s:O,s:{s:I,s:O},s:O}",
+				      "from", from_s, "to", to_s, "events", (json_int_t)b.events,
+				      "refused", (json_int_t)b.refused, "actions", b.actions,
+				      "stored_actions", b.stored_actions, "rules", b.rules,
+				      "shadow", b.shadow, "changes", "total", (json_int_t)b.changed,
+				      "by", b.changes, "samples", b.samples);
+		rc = kg_http_reply_json(resp, 200, j);
+	}
+	kg_risk_free(b.risk);
+	kg_buf_release(&b.out);
+	json_decref(b.actions);
+	json_decref(b.stored_actions);
+	json_decref(b.rules);
+	json_decref(b.shadow);
+	json_decref(b.changes);
+	json_decref(b.samples);
+	return rc;
+}
