@@ -49,7 +49,10 @@ def test_crash_rounds():
                   for w in range(WRITERS)]
             for t in ts:
                 t.start()
-            time.sleep(rnd.uniform(0.3, 2.0))
+            deadline = time.monotonic() + 120  # a slow machine: wait for the first writes
+            while len(acked) < 20 and time.monotonic() < deadline and not errors:
+                time.sleep(0.02)
+            time.sleep(rnd.uniform(0.0, 1.5))  # then a random moment
             k.kill()
             stop.set()
             for t in ts:
