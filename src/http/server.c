@@ -43,6 +43,7 @@ struct request {
 	kg_http_resp deferred;
 	int status;
 	char error_code[32];          /* of an error answer, for the access log */
+	char request_id[17];          /* X-Request-Id: in the answer and the log */
 	size_t bytes_out;
 	char client_ip[INET6_ADDRSTRLEN];
 	const char *method, *path;
@@ -159,6 +160,7 @@ static enum MHD_Result queue(kg_http_server *s, struct MHD_Connection *c,
 	for (size_t i = 0; i < resp->nheaders; i++)
 		add_header(r, resp->header_names[i], resp->header_values[i]);
 	add_header(r, "Cache-Control", "no-store");
+	add_header(r, "X-Request-Id", rq->request_id);
 	add_header(r, "X-Content-Type-Options", "nosniff");
 	if (atomic_load(&s->stopping))
 		add_header(r, "Connection", "close");
@@ -221,7 +223,8 @@ static enum MHD_Result answer_err(kg_http_server *s, struct MHD_Connection *c,
 	resp.json = kg_http_error_json(kg_code_name(code), err->msg[0] ? err->msg : kg_code_name(code),
 				       err->field[0] ? err->field : NULL);
 	if (resp.status >= 500)
-		kg_log(KG_LOG_ERROR, "http", "%s %s: %s", rq->method, rq->path, err->msg);
+		kg_log(KG_LOG_ERROR, "http", "%s %s (request %s): %s", rq->method, rq->path,
+		       rq->request_id, err->msg);
 	if (resp.status == 401)
 		kg_http_resp_header(&resp, "WWW-Authenticate", "Bearer");
 	enum MHD_Result ok = deliver(s, c, rq, &resp);
@@ -417,6 +420,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*con_cls = rq;
 		atomic_fetch_add(&s->inflight, 1);
 		rq->start_ns = kg_mono_ns();
+		uint8_t rid[8];
+		kg_random_bytes(rid, sizeof(rid));
+		kg_hex(rid, sizeof(rid), rq->request_id);
 		rq->route_index = kg_http_nroutes;
 		kg_arena_init(&rq->arena, 8192);
 		rq->method = kg_arena_strdup(&rq->arena, method);
@@ -473,6 +479,7 @@ static void access_log(const struct request *rq, uint64_t ns)
 		kg_buf_puts(&line, ",\"route\":");
 		kg_buf_json_str(&line, rq->route->pattern, strlen(rq->route->pattern));
 	}
+	kg_buf_printf(&line, ",\"request_id\":\"%s\"", rq->request_id);
 	kg_buf_printf(&line, ",\"status\":%d,\"ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,\"ip\":\"%s\"",
 		      rq->status, (double)ns / 1e6, rq->body_seen, rq->bytes_out, rq->client_ip);
 	if (rq->error_code[0]) {

@@ -28,6 +28,8 @@ def test_api():
 
         r = k.get("/healthz")
         check(r.status == 200 and r.json["status"] == "ok", "healthz", r)
+        rid = r.headers.get("x-request-id", "")
+        check(len(rid) == 16, "answers carry X-Request-Id", r.headers)
 
         # unknown route, wrong method, no key, bad key, wrong role
         error_shape(k.get("/v1/nope", key=admin), 404, "not_found")
@@ -132,6 +134,7 @@ def test_api():
     for secret in (svc, agent, admin, cust, "correct horse", "4242424242424242"):
         check(secret not in log, "secret not in the log", secret[:12])
     check(any(x.get("role") == "service" for x in access), "access line names the role")
+    check(any(x.get("request_id") == rid for x in access), "access line has the request id")
     check(any(x.get("status") == 401 and x.get("error") == "unauthorized" for x in access),
           "access line names the error code")
 
