@@ -591,6 +591,12 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 	}
 	struct sockaddr_storage ss;
 	bool v6 = false;
+	if (config->http_max_connections < config->http_threads) {
+		rc = kg_err_set(err, KG_EINVAL,
+				"http.max_connections (%lld) must be at least http.threads (%lld)",
+				(long long)config->http_max_connections, (long long)config->http_threads);
+		goto fail;
+	}
 	rc = parse_listen(config->http_listen, &ss, &v6, err);
 	if (rc)
 		goto fail;

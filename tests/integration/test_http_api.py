@@ -184,6 +184,9 @@ def test_cli():
             f.write("http.threads = 4\nsmtp.password = s3cret\n")
         p = kt.kagi("config", "dump", "--config", conf)
         check("http.threads = 4" in p.stdout and "s3cret" not in p.stdout, "config dump", p.stdout)
+        p = kt.kagi("serve", "--db", db, "--listen", "127.0.0.1:0", check_rc=False,
+                    env={"KAGI_HTTP_THREADS": "16", "KAGI_HTTP_MAX_CONNECTIONS": "4"})
+        check(p.returncode == 1 and "http.max_connections" in p.stderr, "too few connections", p.stderr)
         p = kt.kagi("serve", "--db", db, "--listen", "127.0.0.1:notaport", check_rc=False)
         check(p.returncode == 1 and "port" in p.stderr, "bad listen address", p.stderr)
     finally:
