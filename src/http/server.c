@@ -92,6 +92,7 @@ static int match_pattern(const char *pattern, const char *path, kg_arena *a,
 
 /* Finds the route for method+path. Among matching routes, the one with
  * fewer parameters wins ("/v1/cases/queue" before "/v1/cases/{id}").
+ * HEAD runs the GET route (libmicrohttpd drops the body).
  * Returns the index, or -404 (no path matches) / -405 (path matches with
  * another method; allow gets the methods). */
 static long find_route(const char *method, const char *path, kg_arena *a, kg_buf *allow)
@@ -104,7 +105,9 @@ static long find_route(const char *method, const char *path, kg_arena *a, kg_buf
 		if (n < 0)
 			continue;
 		path_known = true;
-		if (strcmp(kg_http_routes[i].method, method) != 0) {
+		bool same = !strcmp(kg_http_routes[i].method, method) ||
+			    (!strcmp(method, "HEAD") && !strcmp(kg_http_routes[i].method, "GET"));
+		if (!same) {
 			if (!strstr(allow->data ? allow->data : "", kg_http_routes[i].method)) {
 				if (allow->len)
 					kg_buf_puts(allow, ", ");

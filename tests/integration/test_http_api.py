@@ -28,6 +28,8 @@ def test_api():
 
         r = k.get("/healthz")
         check(r.status == 200 and r.json["status"] == "ok", "healthz", r)
+        r2 = k.request("HEAD", "/healthz")
+        check(r2.status == 200 and not r2.body, "HEAD runs the GET route without a body", r2)
         rid = r.headers.get("x-request-id", "")
         check(len(rid) == 16, "answers carry X-Request-Id", r.headers)
 
