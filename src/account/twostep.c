@@ -118,6 +118,20 @@ static int run(kg_store *s, struct enrol_job *j, kg_err *err)
 	return rc;
 }
 
+/* Percent-encodes s (RFC 3986 unreserved characters stay). */
+static int put_pct(kg_buf *b, const char *s)
+{
+	int rc = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~", *p))
+			rc = kg_buf_putc(b, (char)*p);
+		else
+			rc = kg_buf_printf(b, "%%%02X", *p);
+	}
+	return rc;
+}
+
 int kg_account_totp_enrol(kg_store *s, const kg_config *cfg, const char *account_id,
 			  char secret_b32[64], char uri[512], kg_err *err)
 {
@@ -132,9 +146,19 @@ int kg_account_totp_enrol(kg_store *s, const kg_config *cfg, const char *account
 		struct enrol_job j = {cfg, account_id, sealed.data, NULL, "", "customer", ENROL, false};
 		rc = run(s, &j, err);
 	}
-	if (!rc && snprintf(uri, 512, "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=6&period=30",
-			 cfg->shop_name, account_id, secret_b32, cfg->shop_name) >= 512)
-		uri[0] = '\0'; /* a shop name that long: the secret alone must do */
+	if (!rc) {
+		kg_buf u = KG_BUF_INIT(512);
+		int e = kg_buf_puts(&u, "otpauth://totp/");
+		e |= put_pct(&u, cfg->shop_name);
+		e |= kg_buf_putc(&u, ':');
+		e |= put_pct(&u, account_id);
+		e |= kg_buf_printf(&u, "?secret=%s&issuer=", secret_b32);
+		e |= put_pct(&u, cfg->shop_name);
+		e |= kg_buf_puts(&u, "&algorithm=SHA1&digits=6&period=30");
+		/* a shop name too long for the URI: the secret alone must do */
+		kg_account_copy(uri, 512, e ? "" : u.data);
+		kg_buf_release(&u);
+	}
 	kg_buf_release(&sealed);
 	return rc;
 }
