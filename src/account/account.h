@@ -333,8 +333,9 @@ typedef struct kg_recovery_answer {
 
 /* Finishes a reset: checks the code, sets the new password, lifts the locks
  * whose reason policy.reset_lifts names, and notifies. Returns 0; KG_EINVAL
- * (field "password") for a password the policy refuses; KG_EAUTH for any
- * wrong, expired or used-up code and for an unknown email (one message). */
+ * with field "password" for a password the policy refuses, with field "code"
+ * for any wrong, expired or used-up code and for an unknown email (one
+ * message). */
 int kg_account_recovery_finish(kg_store *s, const kg_config *cfg, const char *email,
 			       const char *code, const char *new_password, const char *ip,
 			       int64_t now_ms, kg_recovery_answer *out, kg_err *err);
@@ -344,7 +345,7 @@ int kg_account_recovery_finish(kg_store *s, const kg_config *cfg, const char *em
  * not yet enabled). secret_b32 gets it in base32, uri the otpauth:// URI. */
 int kg_account_totp_enrol(kg_store *s, const kg_config *cfg, const char *account_id,
 			  char secret_b32[64], char uri[512], kg_err *err);
-/* Enables it when code is right (KG_EAUTH otherwise; counted). */
+/* Enables it when code is right (KG_EINVAL naming "code" otherwise; counted). */
 int kg_account_totp_confirm(kg_store *s, const kg_config *cfg, const char *account_id,
 			    const char *code, const char *ip, kg_err *err);
 /* Disables it; code required unless actor is staff (code NULL). */
@@ -436,7 +437,7 @@ int kg_account_identity_check(kg_store *s, const kg_config *cfg, const char *cas
 
 /* Unlock by staff. Agent (admin false): only after this agent passed an
  * identity check on the account in the last identity.unlock_window_s
- * (KG_EFORBIDDEN otherwise). Admin: reason required. lock_id NULL: every
+ * (KG_ECONFLICT otherwise: the account's state does not allow it yet). Admin: reason required. lock_id NULL: every
  * active lock. lifted gets what was lifted. */
 int kg_account_unlock(kg_store *s, const kg_config *cfg, const char *account_id,
 		      const char *lock_id, bool admin, const char *staff_id,

@@ -228,7 +228,7 @@ static int unlock_job(kg_tx *tx, void *ctx, kg_err *err)
 		rc = kg_tx_identity_get(tx, j->account_id, &st, &a, err);
 		if (rc == KG_ENOTFOUND || (!rc && (!st.passed_by || strcmp(st.passed_by, j->staff_id) ||
 						   st.pass_until_ms <= now))) {
-			rc = kg_err_set(err, KG_EFORBIDDEN,
+			rc = kg_err_set(err, KG_ECONFLICT,
 					"an agent may unlock only within %lld minutes after passing an "
 					"identity check on this account",
 					(long long)(j->cfg->identity_unlock_window_s / 60));

@@ -199,7 +199,7 @@ cleanup:
 
 static int wrong_code(kg_err *err)
 {
-	return kg_err_field(err, KG_EAUTH, "code",
+	return kg_err_field(err, KG_EINVAL, "code",
 			    "the code is wrong, has expired or was used up; ask for a new one");
 }
 

@@ -114,7 +114,7 @@ static int run(kg_store *s, struct enrol_job *j, kg_err *err)
 {
 	int rc = kg_store_write(s, enrol_job, j, err);
 	if (!rc && j->wrong)
-		return kg_err_field(err, KG_EAUTH, "code", "the 2-step code is wrong");
+		return kg_err_field(err, KG_EINVAL, "code", "the 2-step code is wrong");
 	return rc;
 }
 

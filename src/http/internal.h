@@ -49,5 +49,24 @@ void kg_api_risk_stop(kg_app *app);
 void kg_api_risk_metrics(kg_app *app, kg_buf *out);
 /* Reloads policy.file into the running engine (SIGHUP, the admin route). */
 int kg_api_risk_reload_policy(kg_app *app, kg_err *err);
+/* accounts (api_account.c) */
+int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_recovery_start(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_recovery_finish(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_messages(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_locks(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_lock(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_unlock(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_totp_enrol(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_totp_confirm(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_totp_disable(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_account_cases(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_case_open(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_case_list(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_case_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_case_note(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_case_document(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_case_state(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_case_verify(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 
 #endif

@@ -27,6 +27,26 @@ const struct kg_http_route kg_http_routes[] = {
 	{"POST", "/v1/events/batch", SERVICE, kg_api_events_batch, RAW, KG_HTTP_BATCH_BODY_MAX},
 	{"POST", "/v1/rules/reload", ADMIN, kg_api_rules_reload, 0, 0},
 	{"POST", "/v1/rules/backtest", ADMIN, kg_api_rules_backtest, JSON, KG_RULES_FILE_MAX + 4096},
+	/* accounts: login gate, recovery, locks, message center, cases (api_account.c) */
+	{"POST", "/v1/login", SERVICE, kg_api_login, JSON, 0},
+	{"POST", "/v1/recovery/start", SERVICE, kg_api_recovery_start, JSON, 0},
+	{"POST", "/v1/recovery/finish", SERVICE, kg_api_recovery_finish, JSON, 0},
+	{"GET", "/v1/accounts/{id}/messages", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_messages, 0, 0},
+	{"GET", "/v1/accounts/{id}/locks", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_locks, 0, 0},
+	{"POST", "/v1/accounts/{id}/lock", AGENT | ADMIN, kg_api_lock, JSON, 0},
+	{"POST", "/v1/accounts/{id}/unlock", AGENT | ADMIN, kg_api_unlock, JSON, 0},
+	{"POST", "/v1/accounts/{id}/totp/enrol", CUSTOMER, kg_api_totp_enrol, 0, 0},
+	{"POST", "/v1/accounts/{id}/totp/confirm", CUSTOMER, kg_api_totp_confirm, JSON, 0},
+	{"POST", "/v1/accounts/{id}/totp/disable", CUSTOMER | ADMIN, kg_api_totp_disable, JSON, 0},
+	{"GET", "/v1/accounts/{id}/cases", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_account_cases, 0, 0},
+	{"POST", "/v1/cases", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_case_open, JSON, 0},
+	{"GET", "/v1/cases", AGENT | ADMIN, kg_api_case_list, 0, 0},
+	{"GET", "/v1/cases/{id}", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_case_get, 0, 0},
+	{"POST", "/v1/cases/{id}/notes", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_case_note, JSON, 0},
+	{"POST", "/v1/cases/{id}/documents", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_case_document, RAW,
+	 KG_DOCUMENT_MAX},
+	{"POST", "/v1/cases/{id}/state", AGENT | ADMIN, kg_api_case_state, JSON, 0},
+	{"POST", "/v1/cases/{id}/verify", AGENT, kg_api_case_verify, JSON, 0},
 };
 const size_t kg_http_nroutes = KG_ARRAY_LEN(kg_http_routes);
 
