@@ -15,6 +15,11 @@ static const struct kg_cli_command commands[] = {
 	{"simulate", kg_cmd_simulate, "write a labelled, realistic event stream of a shop"},
 	{"rules", kg_cmd_rules, "check a policy file, run decision test cases"},
 	{"replay", kg_cmd_replay, "decide an event stream (NDJSON), print decisions"},
+	{"lock", kg_cmd_lock, "lock an account (with its official notice)"},
+	{"unlock", kg_cmd_unlock, "lift an account's locks as an admin, with a reason"},
+	{"cases", kg_cmd_cases, "list, show or move support cases"},
+	{"messages", kg_cmd_messages, "print an account's message center"},
+	{"audit", kg_cmd_audit, "verify the audit hash chains, list an account's entries"},
 };
 
 static void usage(FILE *out)
