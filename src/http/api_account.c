@@ -82,6 +82,7 @@ int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	kg_login_answer a;
 	if ((rc = kg_account_login(req->app->store, cfg_of(req), &lr, &a, err)))
 		return rc;
+	kg_api_notify_kick(req->app);
 	char t[KG_TIME_STR_MAX];
 	json_t *j = NULL;
 	switch (a.result) {
@@ -121,6 +122,7 @@ int kg_api_recovery_start(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	if (rc || (rc = kg_account_recovery_start(req->app->store, cfg_of(req), email,
 						  ip ? ip : req->client_ip, 0, err)))
 		return rc;
+	kg_api_notify_kick(req->app);
 	return kg_http_reply_json(
 		resp, 202,
 		json_pack("{s:s, s:{s:s, s:s}}", "result", "accepted", "message", "ja",
@@ -141,6 +143,7 @@ int kg_api_recovery_finish(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	if ((rc = kg_account_recovery_finish(req->app->store, cfg_of(req), email, code, password,
 					     ip ? ip : req->client_ip, 0, &a, err)))
 		return rc;
+	kg_api_notify_kick(req->app);
 	return kg_http_reply_json(resp, 200,
 				  json_pack("{s:s, s:s, s:o, s:o}", "result", "ok", "account", a.account_id,
 					    "lifted", lock_refs_json(&a.lifted), "still_locked",
@@ -261,6 +264,7 @@ int kg_api_lock(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	char id[KG_STORE_ID_MAX];
 	if ((rc = kg_account_lock(req->app->store, cfg_of(req), &lr, id, err)))
 		return rc;
+	kg_api_notify_kick(req->app);
 	return kg_http_reply_json(resp, 201,
 				  json_pack("{s:s, s:{s:s, s:s, s:s}}", "account", lr.account_id, "lock", "id", id,
 					    "reason", reason, "kind",
@@ -280,6 +284,7 @@ int kg_api_unlock(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	if ((rc = kg_account_unlock(req->app->store, cfg_of(req), id, lock, admin,
 				    req->principal->credential_id, reason, &lifted, err)))
 		return rc;
+	kg_api_notify_kick(req->app);
 	return kg_http_reply_json(resp, 200,
 				  json_pack("{s:s, s:o}", "account", id, "lifted", lock_refs_json(&lifted)));
 }
@@ -400,6 +405,7 @@ int kg_api_case_open(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 				       actor_of(req), req->principal->role == KG_ROLE_TICKET, id,
 				       &existing, err)))
 		return rc;
+	kg_api_notify_kick(req->app);
 	return reply_case(req, resp, existing ? 200 : 201, id, err);
 }
 
@@ -464,6 +470,7 @@ int kg_api_case_note(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	if (rc || (rc = kg_account_case_note(req->app->store, cfg_of(req), id, text, actor_of(req),
 					     is_customer_side(req), err)))
 		return rc;
+	kg_api_notify_kick(req->app);
 	return reply_case(req, resp, 200, id, err);
 }
 
@@ -477,6 +484,7 @@ int kg_api_case_document(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 						 req->content_type, req->body, req->body_len,
 						 actor_of(req), is_customer_side(req), sha, err)))
 		return rc;
+	kg_api_notify_kick(req->app);
 	return reply_case(req, resp, 201, id, err);
 }
 
@@ -495,6 +503,7 @@ int kg_api_case_state(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	if ((rc = kg_account_case_set_state(req->app->store, cfg_of(req), id, to, note, actor_of(req),
 					    assign ? req->principal->credential_id : NULL, err)))
 		return rc;
+	kg_api_notify_kick(req->app);
 	return reply_case(req, resp, 200, id, err);
 }
 
