@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "account/account.h"
+#include "risk/risk.h"
 #include "store/store.h"
 
 #define TEXT_MAX 256
@@ -59,6 +60,19 @@ static json_t *lock_refs_json(const kg_lock_refs *r)
 }
 
 /* ---- POST /v1/login ------------------------------------------------------*/
+/* Login outcomes go to the risk engine as `login` events (its failed-login
+ * and takeover rules); a decision error is logged, never the login's. */
+static void feed_risk(void *ctx, const char *json, size_t len)
+{
+	kg_app *app = ctx;
+	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
+	kg_err e;
+	kg_err_clear(&e);
+	if (app->risk && kg_risk_decide(app->risk, json, len, &out, &e))
+		kg_log(KG_LOG_WARN, "account", "login event not decided: %s", e.msg);
+	kg_buf_release(&out);
+}
+
 int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	kg_login_req lr;
@@ -79,6 +93,8 @@ int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	lr.cred_id = tok.id;
 	lr.cred_hash = tok.hash;
 	lr.cred_hash_len = sizeof(tok.hash);
+	lr.on_event = feed_risk;
+	lr.on_event_ctx = req->app;
 	kg_login_answer a;
 	if ((rc = kg_account_login(req->app->store, cfg_of(req), &lr, &a, err)))
 		return rc;

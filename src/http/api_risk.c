@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "http/internal.h"
+
+#include "account/account.h"
 #include "risk/risk.h"
 #include "store/store.h"
 
@@ -70,6 +72,8 @@ int kg_api_risk_start(kg_app *app, kg_err *err)
 	kg_policy_unref(pol);
 	if (rc)
 		return rc;
+	/* every lock a decision writes gets the official notice (src/account) */
+	kg_risk_set_lock_hook(app->risk, kg_account_risk_lock_hook, (void *)app->config);
 	if (pipe(hup_pipe) == 0) {
 		fcntl(hup_pipe[1], F_SETFL, O_NONBLOCK);
 		struct sigaction sa;
@@ -125,6 +129,8 @@ int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
 	int rc = kg_risk_decide(req->app->risk, req->body, req->body_len, &out, err);
+	if (!rc)
+		kg_api_notify_kick(req->app); /* a lock's notice may be waiting */
 	if (!rc)
 		rc = kg_http_reply_raw(resp, 200, "application/json", out.data, out.len);
 	kg_buf_release(&out);
