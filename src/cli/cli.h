@@ -34,6 +34,7 @@ int kg_cmd_version(int argc, char **argv);
 int kg_cmd_simulate(int argc, char **argv);
 int kg_cmd_rules(int argc, char **argv);
 int kg_cmd_replay(int argc, char **argv);
+int kg_cmd_lists(int argc, char **argv);
 int kg_cmd_init(int argc, char **argv);
 int kg_cmd_serve(int argc, char **argv);
 int kg_cmd_key(int argc, char **argv);

@@ -14,6 +14,7 @@ static const struct kg_cli_command commands[] = {
 	{"version", kg_cmd_version, "print the version"},
 	{"simulate", kg_cmd_simulate, "write a labelled, realistic event stream of a shop"},
 	{"rules", kg_cmd_rules, "check a policy file, run decision test cases"},
+	{"lists", kg_cmd_lists, "edit the store's named lists used by policies"},
 	{"replay", kg_cmd_replay, "decide an event stream (NDJSON), print decisions"},
 	{"lock", kg_cmd_lock, "lock an account (with its official notice)"},
 	{"unlock", kg_cmd_unlock, "lift an account's locks as an admin, with a reason"},

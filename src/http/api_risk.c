@@ -10,9 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http/internal.h"
-
 #include "account/account.h"
+#include "http/internal.h"
 #include "risk/risk.h"
 #include "store/store.h"
 
@@ -129,8 +128,8 @@ int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
 	int rc = kg_risk_decide(req->app->risk, req->body, req->body_len, &out, err);
-	if (!rc)
-		kg_api_notify_kick(req->app); /* a lock's notice may be waiting */
+	if (!rc && strstr(out.data, "\"lock\":{"))
+		kg_api_notify_kick(req->app); /* a lock notice was committed */
 	if (!rc)
 		rc = kg_http_reply_raw(resp, 200, "application/json", out.data, out.len);
 	kg_buf_release(&out);
@@ -174,6 +173,8 @@ int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		p = e + 1;
 	}
 	rc = kg_risk_decide_batch(req->app->risk, lines, lens, n, &out, err);
+	if (!rc && out.data && strstr(out.data, "\"lock\":{"))
+		kg_api_notify_kick(req->app);
 	if (!rc)
 		rc = kg_http_reply_raw(resp, 200, "application/x-ndjson", out.data ? out.data : "",
 				       out.len);

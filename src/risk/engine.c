@@ -51,6 +51,10 @@ struct kg_risk {
 	pthread_mutex_t pol_mu;
 	kg_policy *pol;
 	atomic_uint pol_gen; /* bumped by every swap */
+	/* store lists of the current policy; earlier snapshots stay until free */
+	_Atomic(struct kg_risk_lists *) lists;
+	struct kg_risk_lists **old_lists;
+	size_t n_old_lists;
 	struct kg_store *store;
 	pthread_key_t tls;
 	struct stripe stripes[STRIPES];
@@ -106,6 +110,12 @@ int kg_risk_new(kg_policy *policy, struct kg_store *store, kg_risk **out, kg_err
 		pthread_mutex_init(&r->stripes[i].mu, NULL);
 		kg_arena_init(&r->stripes[i].arena, 64 * 1024);
 	}
+	struct kg_risk_lists *l = NULL;
+	if (store && kg_risk_lists_load(store, policy, &l, err)) {
+		kg_risk_free(r);
+		return err ? err->code : KG_EIO;
+	}
+	atomic_store(&r->lists, l);
 	*out = r;
 	return 0;
 }
@@ -140,14 +150,34 @@ void kg_risk_free(kg_risk *r)
 		pthread_mutex_destroy(&st->mu);
 	}
 	kg_policy_unref(r->pol);
+	kg_risk_lists_free(atomic_load(&r->lists));
+	for (size_t i = 0; i < r->n_old_lists; i++)
+		kg_risk_lists_free(r->old_lists[i]);
+	free(r->old_lists);
 	pthread_mutex_destroy(&r->pol_mu);
 	free(r);
 }
 
 void kg_risk_set_policy(kg_risk *r, kg_policy *policy)
 {
+	struct kg_risk_lists *l = NULL;
+	kg_err err;
+	kg_err_clear(&err);
+	if (r->store && kg_risk_lists_load(r->store, policy, &l, &err))
+		kg_log(KG_LOG_ERROR, "risk", "store lists not refreshed: %s", err.msg);
 	kg_policy_ref(policy);
 	pthread_mutex_lock(&r->pol_mu);
+	if (!err.code) {
+		struct kg_risk_lists *old = atomic_exchange(&r->lists, l);
+		struct kg_risk_lists **ol = old ? realloc(r->old_lists,
+							  (r->n_old_lists + 1) * sizeof(*ol)) : NULL;
+		if (ol) {
+			r->old_lists = ol;
+			r->old_lists[r->n_old_lists++] = old;
+		} else if (old) {
+			kg_log(KG_LOG_WARN, "risk", "out of memory: an old list snapshot leaks");
+		}
+	}
 	kg_policy *old = r->pol;
 	r->pol = policy;
 	atomic_fetch_add(&r->pol_gen, 1);
@@ -462,7 +492,7 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		acct_drop(st, ah, a->id);
 		goto cleanup;
 	}
-	struct kg_eval_env env = {ev, a->f, &info, kg_risk_persist_list_lookup, r->store};
+	struct kg_eval_env env = {ev, a->f, &info, kg_risk_lists_lookup, atomic_load(&r->lists)};
 	if ((rc = kg_policy_eval(pol, &env, &sc->verdict))) {
 		kg_err_set(err, rc, "policy evaluation failed");
 		acct_drop(st, ah, a->id);

@@ -269,8 +269,100 @@ int kg_risk_persist_records(struct kg_store *s, struct kg_risk_record *recs, siz
 }
 #endif
 
-bool kg_risk_persist_list_lookup(void *ctx, const char *list, const char *value, size_t len)
+struct kg_risk_lists {
+	size_t n;
+	struct {
+		char *name;
+		char **values; /* sorted */
+		size_t n;
+	} l[16];
+};
+
+void kg_risk_lists_free(struct kg_risk_lists *l)
 {
-	(void)ctx; (void)list; (void)value; (void)len;
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		for (size_t k = 0; k < l->l[i].n; k++)
+			free(l->l[i].values[k]);
+		free(l->l[i].values);
+		free(l->l[i].name);
+	}
+	free(l);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool kg_risk_lists_lookup(void *ctx, const char *list, const char *value, size_t len)
+{
+	struct kg_risk_lists *l = ctx;
+	char key[KG_ID_MAX * 4 + 1];
+	if (!l || len >= sizeof(key))
+		return false;
+	memcpy(key, value, len);
+	key[len] = '\0';
+	const char *k = key;
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->l[i].name, list))
+			return l->l[i].n &&
+			       bsearch(&k, l->l[i].values, l->l[i].n, sizeof(char *), cmp_str) != NULL;
 	return false;
+}
+
+#if __has_include("store/store.h")
+static int lists_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct kg_risk_lists *l = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 64 * 1024);
+	int rc = 0;
+	for (size_t i = 0; i < l->n && !rc; i++) {
+		const char **vals = NULL;
+		size_t n = 0;
+		if ((rc = kg_tx_list_values(tx, l->l[i].name, &a, &vals, &n, err)))
+			break;
+		if (n && !(l->l[i].values = calloc(n, sizeof(char *)))) {
+			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+			break;
+		}
+		for (size_t k = 0; k < n && !rc; k++)
+			if (!(l->l[i].values[l->l[i].n++] = strdup(vals[k])))
+				rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+		qsort(l->l[i].values, l->l[i].n, sizeof(char *), cmp_str);
+	}
+	kg_arena_release(&a);
+	return rc;
+}
+#endif
+
+int kg_risk_lists_load(struct kg_store *s, const kg_policy *p, struct kg_risk_lists **out,
+		       kg_err *err)
+{
+	const char *names[16];
+	size_t n = kg_policy_store_lists(p, names, 16);
+	*out = NULL;
+	if (!n || !s)
+		return 0;
+	struct kg_risk_lists *l = calloc(1, sizeof(*l));
+	if (!l)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!(l->l[l->n++].name = strdup(names[i]))) {
+			kg_risk_lists_free(l);
+			return kg_err_set(err, KG_ENOMEM, "out of memory");
+		}
+#if __has_include("store/store.h")
+	int rc = kg_store_read(s, lists_job, l, err);
+#else
+	int rc = kg_err_set(err, KG_EINTERNAL, "no store");
+#endif
+	if (rc) {
+		kg_risk_lists_free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
 }

@@ -51,8 +51,14 @@ int kg_risk_persist_load_features(struct kg_store *s, const char *account, kg_fe
 /* Looks up a stored decision for (account, event id); *found says. */
 int kg_risk_persist_find_decision(struct kg_store *s, const kg_event *ev, kg_buf *out,
 				  bool *found, kg_err *err);
-/* kg_list_lookup_fn over the store's named lists (ctx: the store, may be NULL). */
-bool kg_risk_persist_list_lookup(void *ctx, const char *list, const char *value, size_t len);
+/* A snapshot of the store's named lists that a policy uses (read at start
+ * and at each reload). */
+struct kg_risk_lists;
+int kg_risk_lists_load(struct kg_store *s, const kg_policy *p, struct kg_risk_lists **out,
+		       kg_err *err);
+void kg_risk_lists_free(struct kg_risk_lists *l);
+/* kg_list_lookup_fn over a snapshot (ctx: the snapshot, may be NULL). */
+bool kg_risk_lists_lookup(void *ctx, const char *list, const char *value, size_t len);
 /* Writes the records in one transaction (group commit): events with their
  * decisions, feature blobs, locks, audit entries. */
 int kg_risk_persist_records(struct kg_store *s, struct kg_risk_record *recs, size_t n,

@@ -103,6 +103,9 @@ struct kg_eval_env {
 	void *list_ctx;
 };
 
+/* Names of the policy's `list NAME from store` lists (at most max). */
+size_t kg_policy_store_lists(const kg_policy *p, const char **names, size_t max);
+
 enum kg_action { KG_ACT_ALLOW, KG_ACT_CHALLENGE, KG_ACT_HOLD, KG_ACT_LOCK };
 extern const char *const kg_action_names[4];
 

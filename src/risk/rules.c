@@ -1236,6 +1236,15 @@ void kg_policy_unref(kg_policy *p)
 	free(p);
 }
 
+size_t kg_policy_store_lists(const kg_policy *p, const char **names, size_t max)
+{
+	size_t n = 0;
+	for (uint32_t i = 0; i < p->n_lists; i++)
+		if (p->lists[i]->from_store && n < max)
+			names[n++] = p->lists[i]->name;
+	return n;
+}
+
 size_t kg_policy_rule_count(const kg_policy *p)
 {
 	return p->n_rules;

@@ -61,6 +61,25 @@ def run():
             kt.check(acts == ["allow"] * 4 + ["challenge"] * 5 + ["lock"] * 3, "batch decisions", acts)
             kt.check(out[-1]["lock"]["reason"] == "brute_force", "brute force lock", out[-1])
 
+            # a lock on a registered account: the official notice in its message center
+            r = k.post("/v1/accounts", kt.demo_account(7), key=svc)
+            kt.check(r.status in (200, 201), "account created", r)
+            acct = r.json.get("id", "acc-7")
+            for i in range(10):
+                r = k.post("/v1/events", login(i, acct=acct, minute=20), key=svc)
+            kt.check(r.json["action"] == "lock" and r.json["lock"]["reason"] == "brute_force",
+                     "registered account locked", r)
+            c = sqlite3.connect(k.db)
+            try:
+                notices = c.execute("select count(*) from messages where account_id=? and "
+                                    "kind='lock_notice'", (acct,)).fetchone()[0]
+                lk = c.execute("select lock_id, reason, state from locks where account_id=?",
+                               (acct,)).fetchall()
+            finally:
+                c.close()
+            kt.check(notices == 1, "one lock notice in the message center", notices)
+            kt.check(lk == [(r.json["lock"]["id"], "brute_force", "active")], "the lock row", lk)
+
             # reload under load: writers post while the policy is reloaded
             N_THREADS, PER = 4, 60
             statuses, errors = [], []
@@ -118,7 +137,7 @@ def run():
             r = k.post("/v1/rules/backtest", {"policy": cand, "samples": 3}, key=adm)
             kt.check(r.status == 200, "backtest", r)
             b = r.json
-            kt.check(b["events"] == 7 + 12 + N_THREADS * PER, "backtest saw every stored event", b["events"])
+            kt.check(b["events"] == 17 + 12 + N_THREADS * PER, "backtest saw every stored event", b["events"])
             kt.check(b["changes"]["by"].get("allow->challenge", 0) > 0, "backtest finds changes", b["changes"])
             kt.check(len(b["samples"]) == 3 and b["rules"]["failed_logins"] > 0, "samples, per rule", b)
             r = k.post("/v1/rules/backtest", {"policy": "rule x on login {"}, key=adm)
@@ -128,7 +147,7 @@ def run():
             c = sqlite3.connect(k.db)
             try:
                 n = c.execute("select count(*) from events").fetchone()[0]
-                kt.check(n == 7 + 12 + N_THREADS * PER, "every answered event stored once", n)
+                kt.check(n == 17 + 12 + N_THREADS * PER, "every answered event stored once", n)
                 locks = c.execute("select count(*) from locks where account_id='b1'").fetchone()[0]
                 kt.check(locks == 3, "lock rows of the batch", locks)
                 audit = c.execute("select count(*) from audit where account_id='b1' "

@@ -77,6 +77,33 @@ with tempfile.TemporaryDirectory() as tmp:
         check(c.execute("select count(*) from events").fetchone()[0] == len(lines), "no new events")
         check(c.execute("select count(*) from locks").fetchone()[0] == locks_before, "no new locks")
 
+# named lists in the store: `list NAME from store`, edited with `kagi lists`
+with tempfile.TemporaryDirectory() as tmp:
+    db = os.path.join(tmp, "lists.db")
+    pol = os.path.join(tmp, "lists.rules")
+    open(pol, "w").write('list blocked_ips from store\n'
+                         'rule blocked_ip on login { when ip in blocked_ips lock manual }\n')
+    for args in (["add", "--db", db, "blocked_ips", "203.0.113.66", "198.51.100.1"],
+                 ["remove", "--db", db, "blocked_ips", "198.51.100.1"]):
+        p = subprocess.run([KAGI, "lists", *args], capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0, f"kagi lists {args[0]}: {p.stderr}")
+    p = subprocess.run([KAGI, "lists", "show", "--db", db, "blocked_ips"], capture_output=True,
+                       text=True, timeout=60)
+    check(p.stdout.split() == ["203.0.113.66"], f"kagi lists show: {p.stdout!r} {p.stderr}")
+    evs = os.path.join(tmp, "ev.ndjson")
+    open(evs, "w").write("\n".join(json.dumps(
+        {"id": f"l{i}", "type": "login", "account": "a", "ts": "2026-03-01T10:00:00Z",
+         "success": True, "ip": ip, "device_id": "d"})
+        for i, ip in enumerate(["203.0.113.66", "198.51.100.1", "203.0.113.67"])) + "\n")
+    p = subprocess.run([KAGI, "replay", "--db", db, "--policy", pol, evs], capture_output=True,
+                       text=True, timeout=60)
+    acts = [json.loads(x)["action"] for x in p.stdout.splitlines()]
+    check(acts == ["lock", "allow", "allow"], f"store list membership: {acts} {p.stderr}")
+    p = subprocess.run([KAGI, "replay", "--policy", pol, evs], capture_output=True, text=True,
+                       timeout=60)
+    acts = [json.loads(x)["action"] for x in p.stdout.splitlines()]
+    check(acts == ["allow"] * 3, f"without a store the store list is empty: {acts}")
+
 if failures:
     sys.exit(1)
 print("ok")
