@@ -74,7 +74,7 @@ class Shop:
 
     def login(self, email_addr, password=PASSWORD, **extra):
         body = {"email": email_addr, "password": password, "ip": "198.51.100.7",
-                "device_id": "dev-1"}
+                "device_id": "dev-1", "country": "JP"}
         body.update(extra)
         return self.k.post("/v1/login", body, key=self.service)
 

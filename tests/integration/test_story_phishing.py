@@ -1,6 +1,9 @@
-"""Story (S2.5, S4): a phishing victim's account is locked as `compromised`;
-a password reset with the code emailed to the registered address lifts the
-lock; the code is in the mail, never in the message center."""
+"""Story (S2.5, S4): a phishing victim's account is locked as `compromised`
+by the risk engine (a login from a new device and country, then a password
+change); a password reset with the code emailed to the registered address
+lifts the lock; the code is in the mail, never in the message center."""
+import datetime
+
 import accountstory as st
 import kagitest as kt
 
@@ -12,9 +15,22 @@ def story():
         k = shop.k
         acc = shop.account(2)
         aid = acc["id"]
-        shop.lock(aid, "compromised", note="password changed right after a login from a new device and country")
+        # The customer's usual login, then the attacker's with the phished password.
+        r = shop.login(acc["email"], device_id="home-pc", country="JP")
+        kt.check(r.status == 200, "the customer's own login", r)
+        r = shop.login(acc["email"], device_id="evil-phone", country="RU", ip="203.0.113.66")
+        kt.check(r.status == 200, "the attacker gets in with the phished password", r)
+        # The shop reports the attacker's password change: the takeover rule locks.
+        ts = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        r = k.post("/v1/events", {"id": f"pwc-{aid}", "type": "password_change", "account": aid, "ts": ts,
+                                  "ip": "203.0.113.66", "device_id": "evil-phone", "via": "settings"},
+                   key=shop.service)
+        kt.check(r.status == 200 and r.json["action"] == "lock", "takeover locks", r)
+        kt.check(r.json["lock"]["reason"] == "compromised", "as compromised", r)
         r = shop.login(acc["email"])
-        kt.check(r.status == 423, "locked", r)
+        kt.check(r.status == 423 and [l["reason"] for l in r.json["locks"]] == ["compromised"], "locked", r)
+        kinds = [m["kind"] for m in shop.messages(aid, shop.agent)]
+        kt.check(kinds.count("lock_notice") == 1, "the risk engine's lock has its official notice", kinds)
 
         r = k.post("/v1/recovery/start", {"email": acc["email"]}, key=shop.service)
         kt.check(r.status == 202, "recovery start", r)
