@@ -38,6 +38,13 @@ for role in admin service agent; do
 	fi
 done
 
+# account.secret_key seals TOTP secrets and outbox mail at rest: one random
+# key per demo database, kept next to it.
+if [[ -z ${KAGI_ACCOUNT_SECRET_KEY:-} ]]; then
+	[[ -s var/secret.key ]] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >var/secret.key
+	export KAGI_ACCOUNT_SECRET_KEY=$(cat var/secret.key)
+fi
+
 cat <<MSG
 
 kagid: http://$LISTEN/   (health: http://$LISTEN/healthz)
