@@ -29,6 +29,23 @@ int kg_cli_load_config(kg_config *cfg, const char *path, kg_err *err);
 struct kg_store;
 int kg_cli_open_store(const kg_config *cfg, const char *db, struct kg_store **out, kg_err *err);
 
+/* One option of kg_cli_args: "--name VALUE" sets *value; with flag set,
+ * "--name" alone sets *flag. Arrays end with {NULL}. */
+struct kg_cli_opt {
+	const char *name;
+	const char **value;
+	bool *flag;
+};
+/* Parses argv[1..] into opts and up to max_pos positional arguments (*npos
+ * of them). Returns 0, or 2 after printing usage to stderr (an unknown
+ * option, a missing value, too many positional arguments). */
+int kg_cli_args(int argc, char **argv, const struct kg_cli_opt *opts, const char **pos,
+		size_t max_pos, size_t *npos, const char *usage);
+/* kg_cli_load_config(config) then kg_cli_open_store(db); *store is NULL on
+ * failure (kg_store_close(NULL) is a no-op). */
+int kg_cli_setup(const char *config, const char *db, kg_config *cfg, struct kg_store **store,
+		 kg_err *err);
+
 /* One declaration per subcommand (cmd_<name>.c). */
 int kg_cmd_version(int argc, char **argv);
 int kg_cmd_simulate(int argc, char **argv);

@@ -46,26 +46,20 @@ static int list_read(kg_tx *tx, void *ctx, kg_err *err)
 int kg_cmd_audit(int argc, char **argv)
 {
 	const char *db = NULL, *config = NULL;
+	const char *pos[2] = {NULL, NULL};
+	size_t np = 0;
+	const struct kg_cli_opt opts[] = {
+		{"db", &db, NULL}, {"config", &config, NULL}, {NULL, NULL, NULL},
+	};
 	if (kg_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	const char *pos[3] = {NULL, NULL, NULL};
-	size_t np = 0;
-	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "--db") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
-			*(argv[i][2] == 'd' ? &db : &config) = argv[i + 1];
-			i++;
-		} else if (argv[i][0] == '-' || np == KG_ARRAY_LEN(pos)) {
-			fputs(usage, stderr);
-			return 2;
-		} else {
-			pos[np++] = argv[i];
-		}
-	}
+	if (kg_cli_args(argc, argv, opts, pos, 2, &np, usage))
+		return 2;
 	bool verify = np >= 1 && !strcmp(pos[0], "verify");
 	bool list = np == 2 && !strcmp(pos[0], "list");
-	if (!db || (!verify && !list) || np > 2) {
+	if (!db || (!verify && !list)) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -73,12 +67,9 @@ int kg_cmd_audit(int argc, char **argv)
 	kg_err_clear(&err);
 	kg_config cfg;
 	kg_store *store = NULL;
-	int rc = kg_cli_load_config(&cfg, config, &err);
-	rc = rc ? rc : kg_cli_open_store(&cfg, db, &store, &err);
-	if (rc) {
-		kg_store_close(store);
+	int rc = kg_cli_setup(config, db, &cfg, &store, &err);
+	if (rc)
 		return kg_cli_fail(&err);
-	}
 	int status = 0;
 	if (verify) {
 		kg_audit_report rep;

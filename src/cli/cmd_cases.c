@@ -62,23 +62,16 @@ int kg_cmd_cases(int argc, char **argv)
 	const char *db = NULL, *config = NULL, *state = NULL, *account = NULL, *note = NULL;
 	const char *pos[3] = {NULL, NULL, NULL};
 	size_t np = 0;
+	const struct kg_cli_opt opts[] = {
+		{"db", &db, NULL},           {"config", &config, NULL}, {"state", &state, NULL},
+		{"account", &account, NULL}, {"note", &note, NULL},     {NULL, NULL, NULL},
+	};
 	if (kg_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	for (int i = 1; i < argc; i++) {
-		const char **opt = !strcmp(argv[i], "--db") ? &db : !strcmp(argv[i], "--config") ? &config
-				 : !strcmp(argv[i], "--state") ? &state : !strcmp(argv[i], "--account") ? &account
-				 : !strcmp(argv[i], "--note") ? &note : NULL;
-		if (opt && i + 1 < argc) {
-			*opt = argv[++i];
-		} else if (argv[i][0] == '-' || np == KG_ARRAY_LEN(pos)) {
-			fputs(usage, stderr);
-			return 2;
-		} else {
-			pos[np++] = argv[i];
-		}
-	}
+	if (kg_cli_args(argc, argv, opts, pos, 3, &np, usage))
+		return 2;
 	const char *verb = np ? pos[0] : "";
 	bool ok = (!strcmp(verb, "list") && np == 1) || (!strcmp(verb, "show") && np == 2) ||
 		  (!strcmp(verb, "state") && np == 3);
@@ -92,8 +85,7 @@ int kg_cmd_cases(int argc, char **argv)
 	kg_store *store = NULL;
 	kg_arena a;
 	kg_arena_init(&a, 64 * 1024);
-	int rc = kg_cli_load_config(&cfg, config, &err);
-	rc = rc ? rc : kg_cli_open_store(&cfg, db, &store, &err);
+	int rc = kg_cli_setup(config, db, &cfg, &store, &err);
 	if (!rc && !strcmp(verb, "list")) {
 		struct list_read r = {account, state, &a, NULL, 0};
 		rc = kg_store_read(store, list_read, &r, &err);

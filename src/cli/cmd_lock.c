@@ -1,6 +1,5 @@
 /* kagi lock: locks an account as an operator (reason, optional note and
  * expiry), with the same audit entry and official notice as the API. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -21,40 +20,26 @@ static const char usage[] =
 
 int kg_cmd_lock(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},   {"config", required_argument, NULL, 'C'},
-		{"reason", required_argument, NULL, 'r'}, {"note", required_argument, NULL, 'n'},
-		{"expires-s", required_argument, NULL, 'e'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *db = NULL, *config = NULL, *reason = NULL, *note = NULL, *expires = NULL;
+	const char *pos[1];
+	size_t np = 0;
+	const struct kg_cli_opt opts[] = {
+		{"db", &db, NULL},       {"config", &config, NULL}, {"reason", &reason, NULL},
+		{"note", &note, NULL},   {"expires-s", &expires, NULL}, {NULL, NULL, NULL},
+	};
 	if (kg_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': db = optarg; break;
-		case 'C': config = optarg; break;
-		case 'r': reason = optarg; break;
-		case 'n': note = optarg; break;
-		case 'e': expires = optarg; break;
-		default: fputs(usage, stderr); return 2;
-		}
-	}
-	if (!db || !reason || optind != argc - 1) {
+	if (kg_cli_args(argc, argv, opts, pos, 1, &np, usage))
+		return 2;
+	if (!db || !reason || np != 1) {
 		fputs(usage, stderr);
 		return 2;
 	}
-	kg_err err;
-	kg_err_clear(&err);
-	kg_config cfg;
-	kg_store *store = NULL;
 	kg_account_lock_req req;
 	memset(&req, 0, sizeof(req));
-	req.account_id = argv[optind];
+	req.account_id = pos[0];
 	req.actor = "operator";
 	req.now_ms = kg_now_ms();
 	int64_t exp_s = 0;
@@ -71,9 +56,12 @@ int kg_cmd_lock(int argc, char **argv)
 	char *evtext = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
 	json_decref(ev);
 	req.evidence = evtext;
+	kg_err err;
+	kg_err_clear(&err);
+	kg_config cfg;
+	kg_store *store = NULL;
 	char id[KG_STORE_ID_MAX];
-	int rc = kg_cli_load_config(&cfg, config, &err);
-	rc = rc ? rc : kg_cli_open_store(&cfg, db, &store, &err);
+	int rc = kg_cli_setup(config, db, &cfg, &store, &err);
 	rc = rc ? rc : kg_account_lock(store, &cfg, &req, id, &err);
 	kg_store_close(store);
 	free(evtext);

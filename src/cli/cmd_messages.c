@@ -30,29 +30,24 @@ static int msg_read(kg_tx *tx, void *ctx, kg_err *err)
 
 int kg_cmd_messages(int argc, char **argv)
 {
-	const char *db = NULL, *config = NULL, *account = NULL;
+	const char *db = NULL, *config = NULL;
+	const char *pos[1];
+	size_t np = 0;
 	bool full = false;
+	const struct kg_cli_opt opts[] = {
+		{"db", &db, NULL}, {"config", &config, NULL}, {"full", NULL, &full}, {NULL, NULL, NULL},
+	};
 	if (kg_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "--db") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
-			*(argv[i][2] == 'd' ? &db : &config) = argv[i + 1];
-			i++;
-		} else if (!strcmp(argv[i], "--full")) {
-			full = true;
-		} else if (argv[i][0] == '-' || account) {
-			fputs(usage, stderr);
-			return 2;
-		} else {
-			account = argv[i];
-		}
-	}
-	if (!db || !account) {
+	if (kg_cli_args(argc, argv, opts, pos, 1, &np, usage))
+		return 2;
+	if (!db || np != 1) {
 		fputs(usage, stderr);
 		return 2;
 	}
+	const char *account = pos[0];
 	kg_err err;
 	kg_err_clear(&err);
 	kg_config cfg;
@@ -60,8 +55,7 @@ int kg_cmd_messages(int argc, char **argv)
 	kg_arena a;
 	kg_arena_init(&a, 64 * 1024);
 	struct msg_read r = {account, &a, NULL, 0};
-	int rc = kg_cli_load_config(&cfg, config, &err);
-	rc = rc ? rc : kg_cli_open_store(&cfg, db, &store, &err);
+	int rc = kg_cli_setup(config, db, &cfg, &store, &err);
 	rc = rc ? rc : kg_store_read(store, msg_read, &r, &err);
 	for (size_t i = 0; !rc && i < r.n; i++) {
 		char t[KG_TIME_STR_MAX];

@@ -1,6 +1,5 @@
 /* kagi unlock: lifts an account's locks as an admin, with a written reason
  * (audited, the customer notified). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,28 +16,20 @@ static const char usage[] =
 
 int kg_cmd_unlock(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},   {"config", required_argument, NULL, 'C'},
-		{"reason", required_argument, NULL, 'r'}, {"lock", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
-	};
 	const char *db = NULL, *config = NULL, *reason = NULL, *lock = NULL;
+	const char *pos[1];
+	size_t np = 0;
+	const struct kg_cli_opt opts[] = {
+		{"db", &db, NULL},     {"config", &config, NULL}, {"reason", &reason, NULL},
+		{"lock", &lock, NULL}, {NULL, NULL, NULL},
+	};
 	if (kg_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': db = optarg; break;
-		case 'C': config = optarg; break;
-		case 'r': reason = optarg; break;
-		case 'l': lock = optarg; break;
-		default: fputs(usage, stderr); return 2;
-		}
-	}
-	if (!db || !reason || optind != argc - 1) {
+	if (kg_cli_args(argc, argv, opts, pos, 1, &np, usage))
+		return 2;
+	if (!db || !reason || np != 1) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -47,9 +38,8 @@ int kg_cmd_unlock(int argc, char **argv)
 	kg_config cfg;
 	kg_store *store = NULL;
 	kg_lock_refs lifted;
-	int rc = kg_cli_load_config(&cfg, config, &err);
-	rc = rc ? rc : kg_cli_open_store(&cfg, db, &store, &err);
-	rc = rc ? rc : kg_account_unlock(store, &cfg, argv[optind], lock, true, "cli", reason, &lifted, &err);
+	int rc = kg_cli_setup(config, db, &cfg, &store, &err);
+	rc = rc ? rc : kg_account_unlock(store, &cfg, pos[0], lock, true, "cli", reason, &lifted, &err);
 	kg_store_close(store);
 	if (rc)
 		return kg_cli_fail(&err);
