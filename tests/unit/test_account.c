@@ -205,6 +205,33 @@ static void lock_state_machine(void **state)
 	assert_int_equal(kg_lock_reason_kind(KG_LOCK_GIFT_CARD), KG_LOCK_KIND_PRECAUTION);
 }
 
+static void case_states(void **state)
+{
+	kg_err e;
+	static const struct {
+		enum kg_case_state from, to;
+		int want;
+	} t[] = {
+		{KG_CASE_OPEN, KG_CASE_WAITING_ON_CUSTOMER, 0},
+		{KG_CASE_OPEN, KG_CASE_IN_REVIEW, 0},
+		{KG_CASE_OPEN, KG_CASE_RESOLVED, 0},
+		{KG_CASE_WAITING_ON_CUSTOMER, KG_CASE_IN_REVIEW, 0},
+		{KG_CASE_IN_REVIEW, KG_CASE_WAITING_ON_CUSTOMER, 0},
+		{KG_CASE_IN_REVIEW, KG_CASE_RESOLVED, 0},
+		{KG_CASE_RESOLVED, KG_CASE_OPEN, 0},
+		{KG_CASE_IN_REVIEW, KG_CASE_OPEN, KG_ECONFLICT},
+		{KG_CASE_RESOLVED, KG_CASE_IN_REVIEW, KG_ECONFLICT},
+		{KG_CASE_OPEN, KG_CASE_OPEN, KG_ECONFLICT},
+		{KG_CASE_WAITING_ON_CUSTOMER, KG_CASE_OPEN, KG_ECONFLICT},
+	};
+	for (size_t i = 0; i < KG_ARRAY_LEN(t); i++)
+		assert_int_equal(kg_case_transition_check(t[i].from, t[i].to, &e), t[i].want);
+	enum kg_case_state s;
+	assert_int_equal(kg_case_state_parse("waiting_on_customer", &s), 0);
+	assert_int_equal(s, KG_CASE_WAITING_ON_CUSTOMER);
+	assert_int_equal(kg_case_state_parse("closed", &s), KG_EINVAL);
+}
+
 static void notices(void **state)
 {
 	kg_account_notice n;
@@ -282,6 +309,7 @@ int main(void)
 		cmocka_unit_test(totp_rfc6238_vectors), cmocka_unit_test(totp_verify_window),
 		cmocka_unit_test(normalize_cases),      cmocka_unit_test(code_expiry_and_tries),
 		cmocka_unit_test(lock_state_machine),   cmocka_unit_test(notices),
+		cmocka_unit_test(case_states),
 		cmocka_unit_test(sealing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
