@@ -141,14 +141,26 @@ int main(int argc, char **argv)
 	kg_store_stats st;
 	kg_store_stats_get(s, &st);
 	kg_store_close(s);
+	/* commit latency: the bucket bound under which 50 % / 99 % of commits fell */
+	double p50 = -1, p99 = -1;
+	uint64_t seen = 0;
+	for (int b = 0; b <= KG_STORE_LATENCY_BUCKETS; b++) {
+		seen += st.latency[b];
+		double bound = b < KG_STORE_LATENCY_BUCKETS ? kg_store_latency_bounds_s[b] * 1e3 : 1e9;
+		if (p50 < 0 && seen * 2 >= st.commits)
+			p50 = bound;
+		if (p99 < 0 && seen * 100 >= st.commits * 99)
+			p99 = bound;
+	}
 	/* one line, key=value, for the script */
 	printf("writers=%ld tx=%ld rows_per_tx=%ld failed=%ld secs=%.3f tx_per_s=%.0f "
-	       "rows_per_s=%.0f commits=%llu commits_per_s=%.0f avg_group=%.1f max_group=%llu\n",
+	       "rows_per_s=%.0f commits=%llu commits_per_s=%.0f avg_group=%.1f max_group=%llu "
+	       "commit_p50_ms_le=%g commit_p99_ms_le=%g\n",
 	       writers, done, rows, failed, secs, (double)done / secs,
 	       (double)(done * rows) / secs,
 	       (unsigned long long)st.commits, (double)st.commits / secs,
 	       st.commits ? (double)st.jobs / (double)st.commits : 0.0,
-	       (unsigned long long)st.group_max_seen);
+	       (unsigned long long)st.group_max_seen, p50, p99);
 	free(ws);
 	free(th);
 	return failed ? 1 : 0;

@@ -195,6 +195,7 @@ int kg_store_write(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err)
 		return kg_err_set(err, KG_EBUSY, "store write queue is full (%d waiting)",
 				  KG_STORE_QUEUE_MAX);
 	}
+	s->users++;
 	if (s->tail)
 		s->tail->next = &job;
 	else
@@ -204,6 +205,8 @@ int kg_store_write(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err)
 	pthread_cond_signal(&s->work_cv);
 	while (!job.done)
 		pthread_cond_wait(&s->done_cv, &s->mu);
+	if (--s->users == 0 && s->stopping)
+		pthread_cond_broadcast(&s->idle_cv);
 	pthread_mutex_unlock(&s->mu);
 	if (job.rc && err)
 		*err = job.err;
@@ -254,23 +257,34 @@ int kg_store_read(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err)
 	kg_err_clear(&local);
 	if (!err)
 		err = &local;
+	pthread_mutex_lock(&s->mu);
+	if (s->closing_reads) {
+		pthread_mutex_unlock(&s->mu);
+		return kg_err_set(err, KG_EBUSY, "store is closing");
+	}
+	s->users++;
+	pthread_mutex_unlock(&s->mu);
 	kg_store_conn *c = NULL;
 	int rc = reader_take(s, &c, err);
-	if (rc)
-		return rc;
-	rc = s->be->begin(c, false, err);
-	if (rc) {
-		s->be->close_conn(c, false);
-		return rc;
+	if (!rc) {
+		rc = s->be->begin(c, false, err);
+		if (rc) {
+			s->be->close_conn(c, false);
+			c = NULL;
+		}
 	}
-	kg_tx tx = {.s = s, .conn = c, .write = false};
-	rc = fn(&tx, ctx, err);
-	if (rc && !err->code)
-		err->code = rc;
-	s->be->rollback(c); /* read-only: ends the snapshot */
-	reader_give(s, c);
+	if (!rc) {
+		kg_tx tx = {.s = s, .conn = c, .write = false};
+		rc = fn(&tx, ctx, err);
+		if (rc && !err->code)
+			err->code = rc;
+		s->be->rollback(c); /* read-only: ends the snapshot */
+		reader_give(s, c);
+	}
 	pthread_mutex_lock(&s->mu);
 	s->stats.reads++;
+	if (--s->users == 0 && s->stopping)
+		pthread_cond_broadcast(&s->idle_cv);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -306,6 +320,7 @@ int kg_store_open(kg_store **out, const char *path, const kg_store_options *opt,
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
+	pthread_cond_init(&s->idle_cv, NULL);
 	int rc = 0;
 	if (!s->path) {
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
@@ -353,6 +368,13 @@ void kg_store_close(kg_store *s)
 	pthread_mutex_unlock(&s->mu);
 	if (s->writer_started)
 		pthread_join(s->writer, NULL);
+	/* the queue is drained; wait for callers still on their way out and
+	 * for reads in progress, then refuse new reads */
+	pthread_mutex_lock(&s->mu);
+	s->closing_reads = true;
+	while (s->users > 0)
+		pthread_cond_wait(&s->idle_cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 	for (size_t i = 0; i < s->n_idle; i++)
 		s->be->close_conn(s->idle[i], false);
 	free(s->idle);
@@ -360,6 +382,7 @@ void kg_store_close(kg_store *s)
 		s->be->close_conn(s->wconn, true);
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->done_cv);
+	pthread_cond_destroy(&s->idle_cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->path);
 	free(s);

@@ -83,9 +83,11 @@ void kg_store_options_init(kg_store_options *opt);
 int kg_store_open(kg_store **out, const char *path, const kg_store_options *opt,
 		  kg_err *err);
 
-/* Runs every job already queued, stops the writer, checkpoints the WAL and
- * closes all connections. New writes after close started get KG_EBUSY.
- * NULL is a no-op. */
+/* Runs every job already queued, waits for reads in progress, stops the
+ * writer, checkpoints the WAL and closes all connections. Writes that
+ * arrive once close has started get KG_EBUSY (reads too, once the queue is
+ * drained). Threads already inside kg_store_write/read finish normally; no
+ * thread may call into s after close returns. NULL is a no-op. */
 void kg_store_close(kg_store *s);
 
 /* Schema version the store is at (the number of applied migrations). */

@@ -224,7 +224,10 @@ struct kg_store {
 	pthread_cond_t done_cv;   /* waiters: a group finished */
 	struct kg_store_job *head, *tail;
 	size_t queued;
-	bool stopping;
+	bool stopping;            /* close started: writes are refused */
+	bool closing_reads;       /* writer stopped: reads are refused too */
+	size_t users;             /* threads inside kg_store_write/read */
+	pthread_cond_t idle_cv;   /* close: users dropped to 0 */
 
 	kg_store_conn **idle;     /* idle read connections */
 	size_t n_idle, cap_idle;

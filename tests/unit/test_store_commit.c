@@ -246,6 +246,88 @@ static void storage_error_mid_group_fails_the_whole_group(void **state)
 	group_fails_whole(16 * 1024 * 1024, "groupspill");
 }
 
+/* ---- closing under load ----------------------------------------------------------*/
+static void close_drains_queued_writes(void **state)
+{
+	(void)state;
+	char path[640];
+	snprintf(path, sizeof(path), "%s", kg_test_db("close_drain"));
+	kg_store *s = kg_test_open(path, NULL);
+	struct gate g = {.s = s, .want = GROUP};
+	pthread_t gt, th[GROUP];
+	struct group_arg args[GROUP];
+	assert_int_equal(pthread_create(&gt, NULL, gate_thread, &g), 0);
+	while (!__atomic_load_n(&g.running, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	for (int i = 0; i < GROUP; i++) {
+		args[i] = (struct group_arg){.s = s, .job = {.account = "acc"}};
+		snprintf(args[i].job.id, sizeof(args[i].job.id), "c%d", i);
+		assert_int_equal(pthread_create(&th[i], NULL, group_thread, &args[i]), 0);
+	}
+	for (;;) { /* all queued behind the gate */
+		kg_store_stats st;
+		kg_store_stats_get(s, &st);
+		if (st.queued >= GROUP)
+			break;
+		usleep(1000);
+	}
+	kg_store_close(s); /* returns once every queued job is committed */
+	for (int i = 0; i < GROUP; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(args[i].rc, 0);
+	}
+	pthread_join(gt, NULL);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events"), GROUP);
+}
+
+struct slow_read {
+	kg_store *s;
+	volatile int started;
+	int rc;
+	int64_t seen;
+};
+
+static int slow_read_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct slow_read *r = ctx;
+	__atomic_store_n(&r->started, 1, __ATOMIC_SEQ_CST);
+	usleep(100 * 1000); /* close is called meanwhile */
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	kg_event_rec *evs = NULL;
+	size_t n = 0;
+	int rc = kg_tx_event_list(tx, "acc", 0, &a, &evs, &n, err);
+	r->seen = (int64_t)n;
+	kg_arena_release(&a);
+	return rc;
+}
+
+static void *slow_read_thread(void *p)
+{
+	struct slow_read *r = p;
+	kg_err err;
+	r->rc = kg_store_read(r->s, slow_read_job, r, &err);
+	return NULL;
+}
+
+static void close_waits_for_reads_in_progress(void **state)
+{
+	(void)state;
+	kg_store *s = kg_test_open(kg_test_db("close_read"), NULL);
+	struct ev_job j = {.account = "acc", .id = "e1"};
+	kg_err err;
+	assert_int_equal(kg_store_write(s, insert_event, &j, &err), 0);
+	struct slow_read r = {.s = s};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, slow_read_thread, &r), 0);
+	while (!__atomic_load_n(&r.started, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	kg_store_close(s); /* must not pull the connection from under the read */
+	pthread_join(t, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.seen, 1);
+}
+
 /* ---- fault injection: the Nth write fails ----------------------------------
  * For N = 1, 2, ...: arm the fault, run one transaction that writes many
  * rows in several tables; it must either succeed completely or fail with
@@ -560,6 +642,8 @@ int main(void)
 		cmocka_unit_test(failing_job_rolls_back_alone),
 		cmocka_unit_test(failed_commit_fails_the_whole_group),
 		cmocka_unit_test(storage_error_mid_group_fails_the_whole_group),
+		cmocka_unit_test(close_drains_queued_writes),
+		cmocka_unit_test(close_waits_for_reads_in_progress),
 		cmocka_unit_test(disk_full_leaves_nothing_half_written),
 		cmocka_unit_test(io_error_leaves_nothing_half_written),
 		cmocka_unit_test(fault_needs_the_fault_vfs),
