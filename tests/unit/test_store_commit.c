@@ -107,6 +107,8 @@ struct gate {
 	kg_store *s;
 	uint64_t want;
 	volatile int running; /* set by the gate job once the writer runs it */
+	bool hold;            /* then also wait for release */
+	volatile int release;
 };
 
 static int gate_job(kg_tx *tx, void *ctx, kg_err *err)
@@ -118,7 +120,8 @@ static int gate_job(kg_tx *tx, void *ctx, kg_err *err)
 	for (;;) {
 		kg_store_stats st;
 		kg_store_stats_get(g->s, &st);
-		if (st.queued >= g->want)
+		if (st.queued >= g->want &&
+		    (!g->hold || __atomic_load_n(&g->release, __ATOMIC_SEQ_CST)))
 			return 0;
 		usleep(1000);
 	}
@@ -247,14 +250,20 @@ static void storage_error_mid_group_fails_the_whole_group(void **state)
 }
 
 /* ---- closing under load ----------------------------------------------------------*/
+static void *close_thread(void *p)
+{
+	kg_store_close(p);
+	return NULL;
+}
+
 static void close_drains_queued_writes(void **state)
 {
 	(void)state;
 	char path[640];
 	snprintf(path, sizeof(path), "%s", kg_test_db("close_drain"));
 	kg_store *s = kg_test_open(path, NULL);
-	struct gate g = {.s = s, .want = GROUP};
-	pthread_t gt, th[GROUP];
+	struct gate g = {.s = s, .want = GROUP, .hold = true};
+	pthread_t gt, th[GROUP], closer;
 	struct group_arg args[GROUP];
 	assert_int_equal(pthread_create(&gt, NULL, gate_thread, &g), 0);
 	while (!__atomic_load_n(&g.running, __ATOMIC_SEQ_CST))
@@ -264,14 +273,18 @@ static void close_drains_queued_writes(void **state)
 		snprintf(args[i].job.id, sizeof(args[i].job.id), "c%d", i);
 		assert_int_equal(pthread_create(&th[i], NULL, group_thread, &args[i]), 0);
 	}
-	for (;;) { /* all queued behind the gate */
+	for (;;) { /* all queued behind the gate, which holds until released */
 		kg_store_stats st;
 		kg_store_stats_get(s, &st);
 		if (st.queued >= GROUP)
 			break;
 		usleep(1000);
 	}
-	kg_store_close(s); /* returns once every queued job is committed */
+	/* close while they wait; it returns once every queued job is committed */
+	assert_int_equal(pthread_create(&closer, NULL, close_thread, s), 0);
+	usleep(50 * 1000);
+	__atomic_store_n(&g.release, 1, __ATOMIC_SEQ_CST);
+	pthread_join(closer, NULL);
 	for (int i = 0; i < GROUP; i++) {
 		pthread_join(th[i], NULL);
 		assert_int_equal(args[i].rc, 0);
