@@ -13,13 +13,19 @@ bool kg_notify_webhooks_enabled(void);
 /* mime.c: the bare address of mail.from, for the SMTP envelope. */
 void kg_notify_envelope_from(char *out, size_t size);
 
+/* send.c: the open connections of one delivery pass (libcurl handles,
+ * reused between sends); zero-initialise, close with kg_notify_conn_close. */
+typedef struct kg_notify_conn {
+	void *smtp, *http;
+} kg_notify_conn;
+void kg_notify_conn_close(kg_notify_conn *conn);
 /* send.c: one SMTP delivery of raw to `to` (smtp.* of cfg). 0, or KG_EIO
  * with the server's or libcurl's reason in err. */
-int kg_notify_smtp_send(const kg_config *cfg, const char *to, const char *raw,
-			size_t raw_len, kg_err *err);
+int kg_notify_smtp_send(const kg_config *cfg, kg_notify_conn *conn, const char *to,
+			const char *raw, size_t raw_len, kg_err *err);
 /* send.c: one signed POST of a webhook body to webhook.url; 0 on a 2xx. */
-int kg_notify_webhook_post(const kg_config *cfg, const char *type, const char *id,
-			   const char *body, size_t body_len, kg_err *err);
+int kg_notify_webhook_post(const kg_config *cfg, kg_notify_conn *conn, const char *type,
+			   const char *id, const char *body, size_t body_len, kg_err *err);
 
 /* seal.c: outbox rows at rest (see there). kg_notify_seal appends the sealed
  * form of data to out; kg_notify_unseal appends the plain form (data that is

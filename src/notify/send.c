@@ -1,6 +1,7 @@
 /* The two network sends of notify, over libcurl: one mail message by SMTP
  * (smtp.url, STARTTLS, auth) and one webhook POST (signed at send time).
- * Each call is one attempt; retry scheduling is the worker's. Not here:
+ * Each call is one attempt; retry scheduling is the worker's. A kg_notify_conn
+ * keeps the connections of one delivery pass open between sends. Not here:
  * building messages (mime.c, webhook.c). */
 #include "notify/internal.h"
 
@@ -38,13 +39,33 @@ static size_t discard_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return size * nmemb;
 }
 
-int kg_notify_smtp_send(const kg_config *cfg, const char *to, const char *raw, size_t raw_len,
-			kg_err *err)
+/* The handle of conn for one more transfer: made on first use, reset (its
+ * open connection kept for reuse) after. NULL when libcurl cannot. */
+static CURL *handle(void **slot)
 {
 	pthread_once(&curl_once, curl_setup);
+	if (*slot)
+		curl_easy_reset(*slot);
+	else
+		*slot = curl_easy_init();
+	return *slot;
+}
+
+void kg_notify_conn_close(kg_notify_conn *conn)
+{
+	if (conn->smtp)
+		curl_easy_cleanup(conn->smtp);
+	if (conn->http)
+		curl_easy_cleanup(conn->http);
+	conn->smtp = conn->http = NULL;
+}
+
+int kg_notify_smtp_send(const kg_config *cfg, kg_notify_conn *conn, const char *to,
+			const char *raw, size_t raw_len, kg_err *err)
+{
 	if (!cfg->smtp_url[0])
 		return kg_err_set(err, KG_ECONFLICT, "smtp.url is not set");
-	CURL *c = curl_easy_init();
+	CURL *c = handle(&conn->smtp);
 	if (!c)
 		return kg_err_set(err, KG_ENOMEM, "curl_easy_init failed");
 	char from[KG_CONFIG_STR_MAX + 2], rcpt_s[KG_EMAIL_MAX + 3], errbuf[CURL_ERROR_SIZE] = "";
@@ -81,17 +102,15 @@ int kg_notify_smtp_send(const kg_config *cfg, const char *to, const char *raw, s
 		rc = kg_err_set(err, KG_EIO, "smtp: %s (last reply %ld)",
 				errbuf[0] ? errbuf : curl_easy_strerror(cc), code);
 	curl_slist_free_all(rcpt);
-	curl_easy_cleanup(c);
 	return rc;
 }
 
-int kg_notify_webhook_post(const kg_config *cfg, const char *type, const char *id,
-			   const char *body, size_t body_len, kg_err *err)
+int kg_notify_webhook_post(const kg_config *cfg, kg_notify_conn *conn, const char *type,
+			   const char *id, const char *body, size_t body_len, kg_err *err)
 {
-	pthread_once(&curl_once, curl_setup);
 	if (!cfg->webhook_url[0])
 		return kg_err_set(err, KG_ECONFLICT, "webhook.url is not set");
-	CURL *c = curl_easy_init();
+	CURL *c = handle(&conn->http);
 	if (!c)
 		return kg_err_set(err, KG_ENOMEM, "curl_easy_init failed");
 	int64_t ts_s = kg_now_ms() / 1000;
@@ -126,6 +145,5 @@ int kg_notify_webhook_post(const kg_config *cfg, const char *type, const char *i
 	else if (status < 200 || status > 299)
 		rc = kg_err_set(err, KG_EIO, "webhook: the receiver answered HTTP %ld", status);
 	curl_slist_free_all(hs);
-	curl_easy_cleanup(c);
 	return rc;
 }

@@ -94,52 +94,66 @@ static int claim_job(kg_tx *tx, void *p, kg_err *err)
 	return rc;
 }
 
-struct outcome_ctx {
-	bool webhook;
+/* The outcome of one attempt, recorded with the others of its pass. */
+struct outcome {
+	bool webhook, delivered;
 	const char *account_id, *id;
-	int64_t retry_at_ms;  /* 0 with delivered: give up */
-	bool delivered;
+	int64_t retry_at_ms; /* failed: next try; 0: give up (state failed) */
 	const char *error;
 };
 
-static int outcome_job(kg_tx *tx, void *p, kg_err *err)
+struct outcomes_ctx {
+	struct outcome *o;
+	size_t n;
+};
+
+/* Records every outcome of a pass in one transaction (one fsync). A row that
+ * is no longer pending (delivered meanwhile by another node) is skipped. */
+static int outcomes_job(kg_tx *tx, void *p, kg_err *err)
 {
-	struct outcome_ctx *o = p;
-	if (o->delivered)
-		return o->webhook ? kg_tx_webhook_mark_delivered(tx, o->account_id, o->id, kg_now_ms(), err)
-				  : kg_tx_outbox_mark_delivered(tx, o->account_id, o->id, kg_now_ms(), err);
-	return o->webhook
-		       ? kg_tx_webhook_mark_failed(tx, o->account_id, o->id, o->retry_at_ms, o->error, err)
-		       : kg_tx_outbox_mark_failed(tx, o->account_id, o->id, o->retry_at_ms, o->error, err);
+	struct outcomes_ctx *c = p;
+	int64_t now = kg_now_ms();
+	for (size_t i = 0; i < c->n; i++) {
+		const struct outcome *o = &c->o[i];
+		int rc;
+		if (o->delivered)
+			rc = o->webhook ? kg_tx_webhook_mark_delivered(tx, o->account_id, o->id, now, err)
+					: kg_tx_outbox_mark_delivered(tx, o->account_id, o->id, now, err);
+		else
+			rc = o->webhook ? kg_tx_webhook_mark_failed(tx, o->account_id, o->id,
+								    o->retry_at_ms, o->error, err)
+					: kg_tx_outbox_mark_failed(tx, o->account_id, o->id,
+								   o->retry_at_ms, o->error, err);
+		if (rc == KG_ECONFLICT || rc == KG_ENOTFOUND)
+			kg_log(KG_LOG_WARN, "notify", "%s", err->msg);
+		else if (rc)
+			return rc;
+	}
+	return 0;
 }
 
-/* Records the outcome of one attempt (attempts already counts it). */
-static void record(kg_store *store, const kg_config *cfg, bool webhook, const char *account_id,
-		   const char *id, int64_t attempts, int send_rc, const kg_err *send_err,
-		   kg_notify_stats *stats)
+/* Notes the outcome of one attempt (attempts already counts it). */
+static void note(struct outcome *o, kg_arena *a, const kg_config *cfg, bool webhook,
+		 const char *account_id, const char *id, int64_t attempts, int send_rc,
+		 const kg_err *send_err, kg_notify_stats *stats)
 {
-	struct outcome_ctx o = {webhook, account_id, id, 0, send_rc == 0, NULL};
+	*o = (struct outcome){webhook, send_rc == 0, account_id, id, 0, NULL};
 	const char *what = webhook ? "webhook" : "mail";
 	if (send_rc) {
-		o.error = send_err->msg;
+		o->error = kg_arena_strdup(a, send_err->msg);
 		if (attempts < cfg->notify_max_attempts)
-			o.retry_at_ms = kg_now_ms() + kg_notify_backoff_ms(attempts,
-									  cfg->notify_retry_base_ms,
-									  cfg->notify_retry_max_ms);
+			o->retry_at_ms = kg_now_ms() + kg_notify_backoff_ms(attempts,
+									   cfg->notify_retry_base_ms,
+									   cfg->notify_retry_max_ms);
 		kg_log(KG_LOG_WARN, "notify", "%s %s attempt %lld failed: %s%s", what, id,
 		       (long long)attempts, send_err->msg,
-		       o.retry_at_ms ? "" : " (giving up: state failed)");
+		       o->retry_at_ms ? "" : " (giving up: state failed)");
 		stats->failed++;
 	} else {
 		kg_log(KG_LOG_INFO, "notify", "%s %s delivered (attempt %lld)", what, id,
 		       (long long)attempts);
 		stats->delivered++;
 	}
-	kg_err e;
-	kg_err_clear(&e);
-	if (kg_store_write(store, outcome_job, &o, &e))
-		/* the lease runs out and the row is tried again: sent at least once */
-		kg_log(KG_LOG_ERROR, "notify", "%s %s: cannot record the outcome: %s", what, id, e.msg);
 }
 
 int kg_notify_deliver_once(kg_store *store, const kg_config *cfg, kg_notify_stats *stats,
@@ -149,10 +163,12 @@ int kg_notify_deliver_once(kg_store *store, const kg_config *cfg, kg_notify_stat
 	kg_arena_init(&a, 64 * 1024);
 	struct claim_ctx c = {.cfg = cfg, .arena = &a};
 	int rc = kg_store_write(store, claim_job, &c, err);
-	if (rc) {
+	if (rc || c.n_mail + c.n_hooks == 0) {
 		kg_arena_release(&a);
 		return rc;
 	}
+	struct outcomes_ctx oc = {kg_arena_alloc(&a, (c.n_mail + c.n_hooks) * sizeof(struct outcome)), 0};
+	kg_notify_conn conn = {0};
 	for (size_t i = 0; i < c.n_mail; i++) {
 		kg_outbox *m = &c.mail[i];
 		kg_err e;
@@ -160,20 +176,26 @@ int kg_notify_deliver_once(kg_store *store, const kg_config *cfg, kg_notify_stat
 		kg_buf plain = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
 		int src = kg_notify_unseal(cfg->account_secret_key, m->mime, m->mime_len, &plain, &e);
 		if (src == 0)
-			src = kg_notify_smtp_send(cfg, m->rcpt, plain.data, plain.len, &e);
+			src = kg_notify_smtp_send(cfg, &conn, m->rcpt, plain.data, plain.len, &e);
 		if (plain.data)
 			sodium_memzero(plain.data, plain.len);
 		kg_buf_release(&plain);
-		record(store, cfg, false, m->account_id, m->id, m->attempts, src, &e, stats);
+		note(&oc.o[oc.n++], &a, cfg, false, m->account_id, m->id, m->attempts, src, &e, stats);
 	}
 	for (size_t i = 0; i < c.n_hooks; i++) {
 		kg_webhook *w = &c.hooks[i];
 		kg_err e;
 		kg_err_clear(&e);
-		int src = kg_notify_webhook_post(cfg, w->event, w->id, w->body, strlen(w->body), &e);
-		record(store, cfg, true, w->account_id, w->id, w->attempts, src, &e, stats);
+		int src = kg_notify_webhook_post(cfg, &conn, w->event, w->id, w->body, strlen(w->body), &e);
+		note(&oc.o[oc.n++], &a, cfg, true, w->account_id, w->id, w->attempts, src, &e, stats);
 	}
+	kg_notify_conn_close(&conn);
 	stats->claimed += c.n_mail + c.n_hooks;
+	kg_err e;
+	kg_err_clear(&e);
+	if (kg_store_write(store, outcomes_job, &oc, &e))
+		/* the leases run out and the rows are tried again: sent at least once */
+		kg_log(KG_LOG_ERROR, "notify", "cannot record %zu delivery outcomes: %s", oc.n, e.msg);
 	kg_arena_release(&a);
 	return 0;
 }
