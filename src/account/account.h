@@ -317,7 +317,8 @@ int kg_account_set_password(kg_store *s, const kg_config *cfg, const char *accou
 
 /* ---- password reset (S4) ----------------------------------------------------*/
 /* Starts a reset for email. Always 0 for any email (known or not), unless the
- * store fails. For a known account (and not over the per-hour limit): a new
+ * store fails or account.secret_key is not configured (KG_ECONFLICT: the
+ * mailed code would rest in the outbox in clear). For a known account (and not over the per-hour limit): a new
  * 6-digit code (stored as an Argon2id hash), expiring after
  * recovery.code_ttl_s with recovery.code_max_attempts tries; the mail with the
  * code goes to the outbox and a notice (without the code) to the message

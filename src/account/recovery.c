@@ -60,6 +60,12 @@ static int start_write(kg_tx *tx, void *ctx, kg_err *err)
 int kg_account_recovery_start(kg_store *s, const kg_config *cfg, const char *email,
 			      const char *ip, int64_t now_ms, kg_err *err)
 {
+	/* The mail with the code is sealed at rest with account.secret_key; with
+	 * no key it would sit in the outbox in clear (S11): refuse, for every
+	 * email alike. */
+	if (!cfg->account_secret_key[0])
+		return kg_err_set(err, KG_ECONFLICT,
+				  "password reset is off: account.secret_key is not configured");
 	kg_arena a;
 	kg_arena_init(&a, 4096);
 	char code[7], hash[KG_PWHASH_MAX];

@@ -312,6 +312,43 @@ static void brute_force_expires(void **state)
 	assert_int_equal(count(path, "SELECT count(*) FROM audit WHERE action = 'unlock'"), 1);
 }
 
+/* ---- password reset: key required, codes hashed, tries counted -------------------*/
+static void recovery(void **state)
+{
+	(void)state;
+	kg_store *s = setup("recovery", &yamada);
+	const char *path = kg_test_db_path("recovery");
+	kg_err err;
+	kg_config c = cfg;
+	c.account_secret_key[0] = '\0';
+	assert_int_equal(kg_account_recovery_start(s, &c, "taro@example.jp", "10.0.0.1", 0, &err), KG_ECONFLICT);
+	assert_int_equal(kg_account_recovery_start(s, &c, "nobody@example.jp", "10.0.0.1", 0, &err), KG_ECONFLICT);
+	snprintf(c.account_secret_key, sizeof(c.account_secret_key), "%s",
+		 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	assert_int_equal(kg_account_recovery_start(s, &c, "taro@example.jp", "10.0.0.1", 0, &err), 0);
+	assert_int_equal(kg_account_recovery_start(s, &c, "nobody@example.jp", "10.0.0.1", 0, &err), 0);
+	kg_recovery_answer a;
+	char e1[KG_ERR_MSG_MAX + KG_ERR_FIELD_MAX + 2], e2[KG_ERR_MSG_MAX + KG_ERR_FIELD_MAX + 2];
+	/* "12345x" can never be the code: a wrong try */
+	assert_int_equal(kg_account_recovery_finish(s, &c, "taro@example.jp", "12345x", "new passphrase", "ip", 0,
+						    &a, &err), KG_EINVAL);
+	snprintf(e1, sizeof(e1), "%s|%s", err.field, err.msg);
+	assert_int_equal(kg_account_recovery_finish(s, &c, "nobody@example.jp", "12345x", "new passphrase", "ip",
+						    0, &a, &err), KG_EINVAL);
+	snprintf(e2, sizeof(e2), "%s|%s", err.field, err.msg);
+	assert_string_equal(e1, e2); /* one answer for both */
+	assert_int_equal(kg_account_recovery_finish(s, &c, "taro@example.jp", "123456", "short", "ip", 0, &a, &err),
+			 KG_EINVAL);
+	assert_string_equal(err.field, "password");
+	kg_store_close(s);
+	assert_int_equal(count(path, "SELECT attempts_left FROM codes WHERE account_id = 'acc-y'"), 4);
+	assert_int_equal(count(path, "SELECT count(*) FROM codes WHERE code_hash LIKE '$argon2id$%'"), 1);
+	assert_int_equal(count(path, "SELECT count(*) FROM messages WHERE kind = 'recovery_code' AND "
+				     "body_text LIKE '%******%'"),
+			 1);
+	assert_int_equal(count(path, "SELECT count(*) FROM outbox"), 1);
+}
+
 static int setup_group(void **state)
 {
 	(void)state;
@@ -333,7 +370,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(store_checks),   cmocka_unit_test(store_cases),
 		cmocka_unit_test(lock_is_atomic), cmocka_unit_test(login_gate),
-		cmocka_unit_test(brute_force_expires),
+		cmocka_unit_test(brute_force_expires),  cmocka_unit_test(recovery),
 	};
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
