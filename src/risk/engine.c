@@ -13,31 +13,34 @@
 
 #define STRIPES 256
 
+/* A decided event of an account: in memory for good without a store,
+ * until committed with one. Known by two independent 64-bit hashes of
+ * (account, id) (a false match needs both to collide: about 2^-128).
+ * decision NULL is the plain allow, rebuilt from the retried event. */
+struct seen {
+	uint64_t h, h2;
+	char *decision;
+};
+
+/* One account in memory: its features and its decided events, together so
+ * that one lookup finds both. */
 struct acct {
 	struct acct *next;
 	uint64_t h;
 	char *id;
-	kg_features *f;
-};
-
-/* A decided event: in memory for good without a store, until committed
- * with one. It is known by two independent 64-bit hashes of (account, id)
- * (a false match needs both to collide: about 2^-128). decision NULL means
- * the plain allow, rebuilt from the retried event's own account and id. */
-struct seen {
-	struct seen *next;
-	uint64_t h, h2;
-	char *decision;
+	struct seen *seen;
+	uint32_t n_seen, cap_seen;
+	kg_features f;
 };
 
 struct stripe {
 	pthread_mutex_t mu;
 	struct acct **accts;
 	size_t acap, an;
-	struct seen **seen;
-	size_t scap, sn;
-	kg_arena arena; /* seen entries (memory mode) */
+	kg_arena arena; /* decisions of seen events (memory mode) */
 };
+
+static void acct_free(kg_risk *r, struct acct *a);
 
 struct scratch {
 	kg_policy *pol;   /* this thread's reference to the current policy */
@@ -132,20 +135,9 @@ void kg_risk_free(kg_risk *r)
 		for (size_t k = 0; k < st->acap; k++)
 			for (struct acct *a = st->accts[k], *n; a; a = n) {
 				n = a->next;
-				kg_features_free(a->f);
-				free(a->id);
-				free(a);
+				acct_free(r, a);
 			}
 		free(st->accts);
-		for (size_t k = 0; k < st->scap; k++)
-			for (struct seen *s = st->seen[k], *n; s; s = n) {
-				n = s->next;
-				if (r->store) { /* heap-allocated while pending */
-					free(s->decision);
-					free(s);
-				}
-			}
-		free(st->seen);
 		kg_arena_release(&st->arena);
 		pthread_mutex_destroy(&st->mu);
 	}
@@ -230,24 +222,14 @@ void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_hook fn, void *ctx)
 /* ---- hash tables (chained, power-of-two, per stripe) ----------------------- */
 static uint64_t pair_hash(kg_str account, kg_str id)
 {
-	return kg_risk_hash(account.p, account.n) * 31 + kg_risk_hash(id.p, id.n);
+	return kg_risk_hash(account.p, account.n) * 31 + kg_risk_hash_seed(id.p, id.n, 0x51);
 }
 
-/* The second, independent hash of (account, id). */
+/* The second, independent hash of (account, id): other seeds. */
 static uint64_t pair_hash2(kg_str account, kg_str id)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)account.n << 32 | id.n);
-	const kg_str parts[2] = {account, id};
-	for (int k = 0; k < 2; k++)
-		for (uint32_t i = 0; i < parts[k].n; i++) {
-			h ^= (unsigned char)parts[k].p[i];
-			h *= 0x100000001b3ull ^ 0xa0761d6478bd642full;
-			h ^= h >> 29;
-		}
-	h ^= h >> 31;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 27;
-	return h;
+	return kg_risk_hash_seed(account.p, account.n, 0x2d358dccaa6c78a5ull) * 0x9e3779b97f4a7c15ull ^
+	       kg_risk_hash_seed(id.p, id.n, 0x8bb84b93962eacc9ull);
 }
 
 static bool str_eq(const char *s, kg_str k)
@@ -255,16 +237,8 @@ static bool str_eq(const char *s, kg_str k)
 	return strncmp(s, k.p, k.n) == 0 && s[k.n] == '\0';
 }
 
-static struct seen *seen_find(struct stripe *st, uint64_t h, uint64_t h2)
-{
-	if (!st->scap)
-		return NULL;
-	for (struct seen *s = st->seen[(h >> 8) & (st->scap - 1)]; s; s = s->next)
-		if (s->h == h && s->h2 == h2)
-			return s;
-	return NULL;
-}
-
+/* Doubles a chained hash table when it holds as many entries as buckets.
+ * Entries carry their next pointer and 64-bit hash at the given offsets. */
 static int grow_table(void ***tab, size_t *cap, size_t n, size_t next_off, size_t h_off)
 {
 	if (n < *cap)
@@ -287,45 +261,58 @@ static int grow_table(void ***tab, size_t *cap, size_t n, size_t next_off, size_
 	return 0;
 }
 
-static int seen_add(kg_risk *r, struct stripe *st, uint64_t h, uint64_t h2,
-		    const char *decision, size_t dlen, struct seen **out)
+static struct seen *seen_find(struct acct *a, uint64_t h, uint64_t h2)
 {
-	int rc = grow_table((void ***)&st->seen, &st->scap, st->sn,
-			    offsetof(struct seen, next), offsetof(struct seen, h));
-	if (rc)
-		return rc;
-	struct seen *s;
-	if (r->store) {
-		s = calloc(1, sizeof(*s));
-		if (!s || (decision && !(s->decision = strndup(decision, dlen)))) {
-			free(s);
+	for (uint32_t i = a->n_seen; i > 0; i--)
+		if (a->seen[i - 1].h == h && a->seen[i - 1].h2 == h2)
+			return &a->seen[i - 1];
+	return NULL;
+}
+
+static int seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, uint64_t h2,
+		    const char *decision, size_t dlen)
+{
+	if (a->n_seen == a->cap_seen) {
+		uint32_t nc = a->cap_seen ? a->cap_seen * 2 : 8;
+		struct seen *ns = realloc(a->seen, nc * sizeof(*ns));
+		if (!ns)
 			return KG_ENOMEM;
-		}
-	} else {
-		s = kg_arena_alloc(&st->arena, sizeof(*s));
-		s->decision = decision ? kg_arena_strndup(&st->arena, decision, dlen) : NULL;
+		a->seen = ns;
+		a->cap_seen = nc;
 	}
+	struct seen *s = &a->seen[a->n_seen];
 	s->h = h;
 	s->h2 = h2;
-	size_t b = (h >> 8) & (st->scap - 1);
-	s->next = st->seen[b];
-	st->seen[b] = s;
-	st->sn++;
-	*out = s;
+	s->decision = NULL;
+	if (decision) {
+		s->decision = r->store ? strndup(decision, dlen)
+				       : kg_arena_strndup(&st->arena, decision, dlen);
+		if (!s->decision)
+			return KG_ENOMEM;
+	}
+	a->n_seen++;
 	return 0;
 }
 
-static void seen_remove(struct stripe *st, struct seen *x)
+static void seen_remove(kg_risk *r, struct acct *a, uint64_t h, uint64_t h2)
 {
-	struct seen **pp = &st->seen[(x->h >> 8) & (st->scap - 1)];
-	while (*pp && *pp != x)
-		pp = &(*pp)->next;
-	if (*pp) {
-		*pp = x->next;
-		st->sn--;
-		free(x->decision);
-		free(x);
-	}
+	struct seen *s = seen_find(a, h, h2);
+	if (!s)
+		return;
+	if (r->store)
+		free(s->decision);
+	*s = a->seen[--a->n_seen];
+}
+
+static void acct_free(kg_risk *r, struct acct *a)
+{
+	if (r->store)
+		for (uint32_t i = 0; i < a->n_seen; i++)
+			free(a->seen[i].decision);
+	free(a->seen);
+	kg_features_release(&a->f);
+	free(a->id);
+	free(a);
 }
 
 static struct acct *acct_find(struct stripe *st, uint64_t h, kg_str id)
@@ -351,21 +338,17 @@ static int acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id,
 	if (rc)
 		return kg_err_set(err, rc, "out of memory");
 	a = calloc(1, sizeof(*a));
-	if (!a || !(a->id = strndup(id.p, id.n)) || !(a->f = kg_features_new())) {
-		if (a)
-			free(a->id);
+	if (!a || !(a->id = strndup(id.p, id.n))) {
 		free(a);
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	}
 	a->h = h;
 	if (pre && pre->have_blob)
-		rc = pre->blob ? kg_features_load(a->f, pre->blob, pre->blob_len, err) : 0;
+		rc = pre->blob ? kg_features_load(&a->f, pre->blob, pre->blob_len, err) : 0;
 	else if (r->store)
-		rc = kg_risk_persist_load_features(r->store, a->id, a->f, err);
+		rc = kg_risk_persist_load_features(r->store, a->id, &a->f, err);
 	if (rc) {
-		kg_features_free(a->f);
-		free(a->id);
-		free(a);
+		acct_free(r, a);
 		return rc;
 	}
 	size_t b = (h >> 8) & (st->acap - 1);
@@ -376,7 +359,7 @@ static int acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id,
 	return 0;
 }
 
-static void acct_drop(struct stripe *st, uint64_t h, const char *id)
+static void acct_drop(kg_risk *r, struct stripe *st, uint64_t h, const char *id)
 {
 	if (!st->acap)
 		return;
@@ -386,9 +369,7 @@ static void acct_drop(struct stripe *st, uint64_t h, const char *id)
 			struct acct *a = *pp;
 			*pp = a->next;
 			st->an--;
-			kg_features_free(a->f);
-			free(a->id);
-			free(a);
+			acct_free(r, a);
 			return;
 		}
 	}
@@ -463,8 +444,11 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 	int rc = 0;
 	*dup = false;
 	pthread_mutex_lock(&st->mu);
-	struct seen *s = seen_find(st, h, h2);
-	if (s) {
+	struct acct *a = NULL;
+	if ((rc = acct_get(r, st, ah, ev->account, blob, &a, err)))
+		goto cleanup;
+	struct seen *s = seen_find(a, h, h2);
+	if (s) { /* decided in this process (and, with a store, maybe in flight) */
 		*dup = true;
 		rc = s->decision ? kg_buf_puts(out, s->decision)
 				 : put_plain_allow(out, ev->id.p, ev->id.n, ev->account.p,
@@ -483,50 +467,48 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		if (rc || *dup)
 			goto cleanup;
 	}
-	struct acct *a = NULL;
-	if ((rc = acct_get(r, st, ah, ev->account, blob, &a, err)))
-		goto cleanup;
 	struct kg_update_info info;
-	if ((rc = kg_features_update(a->f, ev, &info))) {
+	if ((rc = kg_features_update(&a->f, ev, &info))) {
 		kg_err_set(err, rc, "feature update failed");
-		acct_drop(st, ah, a->id);
+		acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
-	struct kg_eval_env env = {ev, a->f, &info, kg_risk_lists_lookup, atomic_load(&r->lists)};
+	struct kg_eval_env env = {ev, &a->f, &info, kg_risk_lists_lookup, atomic_load(&r->lists)};
 	if ((rc = kg_policy_eval(pol, &env, &sc->verdict))) {
 		kg_err_set(err, rc, "policy evaluation failed");
-		acct_drop(st, ah, a->id);
+		acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
 	size_t start = out->len;
 	if ((rc = put_decision(ev, &sc->verdict, out))) {
 		kg_err_set(err, rc, "decision too large");
-		acct_drop(st, ah, a->id);
+		acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
 	bool plain = sc->verdict.action == KG_ACT_ALLOW && !sc->verdict.n_reasons &&
 		     !sc->verdict.n_shadow;
-	if ((rc = seen_add(r, st, h, h2, plain ? NULL : out->data + start,
-			   out->len - start, &s))) {
+	if ((rc = seen_add(r, st, a, h, h2, plain ? NULL : out->data + start, out->len - start))) {
 		kg_err_set(err, rc, "out of memory");
+		acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
 	r->events++;
 	if (rec) {
 		kg_buf_reset(&sc->blob);
-		rc = kg_features_save(a->f, &sc->blob);
+		rc = kg_features_save(&a->f, &sc->blob);
 		if (!rc)
 			rc = kg_risk_record_fill(rec, ev, out->data + start, out->len - start,
 						 sc->blob.data, sc->blob.len, &sc->verdict);
 		if (rc) {
 			kg_err_set(err, rc, "out of memory");
-			seen_remove(st, s);
-			acct_drop(st, ah, a->id);
+			acct_drop(r, st, ah, a->id);
 			goto cleanup;
 		}
 		if (sc->verdict.action == KG_ACT_LOCK)
 			lock_id(ev, rec->lock_id);
-		rec->pending = s;
+		rec->pending = true;
+		rec->h = h;
+		rec->h2 = h2;
 	}
 cleanup:
 	pthread_mutex_unlock(&st->mu);
@@ -535,19 +517,25 @@ cleanup:
 
 /* After the store job: forget pending entries; on failure also the
  * accounts' cached state (it holds the events that were not stored). */
+/* After the store job: forget pending entries (the store has them now); on
+ * failure also the accounts' cached state (it holds the events that were
+ * not stored). */
 static void settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!recs[i].pending)
 			continue;
-		uint64_t ah = kg_risk_hash(recs[i].account, strlen(recs[i].account));
+		kg_str id = {recs[i].account, (uint32_t)strlen(recs[i].account)};
+		uint64_t ah = kg_risk_hash(id.p, id.n);
 		struct stripe *st = &r->stripes[ah % STRIPES];
 		pthread_mutex_lock(&st->mu);
-		seen_remove(st, recs[i].pending);
-		if (!ok)
-			acct_drop(st, ah, recs[i].account);
+		struct acct *a = acct_find(st, ah, id);
+		if (a && ok)
+			seen_remove(r, a, recs[i].h, recs[i].h2);
+		else if (a)
+			acct_drop(r, st, ah, recs[i].account);
 		pthread_mutex_unlock(&st->mu);
-		recs[i].pending = NULL;
+		recs[i].pending = false;
 	}
 }
 
@@ -708,16 +696,9 @@ int kg_risk_roundtrip_state(kg_risk *r, kg_err *err)
 		for (size_t k = 0; k < st->acap && !rc; k++)
 			for (struct acct *a = st->accts[k]; a && !rc; a = a->next) {
 				kg_buf_reset(&b);
-				rc = kg_features_save(a->f, &b);
-				kg_features *nf = rc ? NULL : kg_features_new();
-				if (!rc && !nf)
-					rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-				if (!rc && (rc = kg_features_load(nf, b.data, b.len, err)) == 0) {
-					kg_features_free(a->f);
-					a->f = nf;
-				} else {
-					kg_features_free(nf);
-				}
+				rc = kg_features_save(&a->f, &b);
+				if (!rc)
+					rc = kg_features_load(&a->f, b.data, b.len, err);
 			}
 		pthread_mutex_unlock(&st->mu);
 	}
@@ -735,9 +716,9 @@ void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out)
 		for (size_t k = 0; k < st->acap; k++)
 			for (struct acct *a = st->accts[k]; a; a = a->next) {
 				out->accounts++;
-				out->feature_mem_bytes += kg_features_mem_bytes(a->f);
+				out->feature_mem_bytes += kg_features_mem_bytes(&a->f);
 				kg_buf_reset(&b);
-				if (!kg_features_save(a->f, &b))
+				if (!kg_features_save(&a->f, &b))
 					out->feature_blob_bytes += b.len;
 			}
 		pthread_mutex_unlock(&st->mu);

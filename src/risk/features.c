@@ -19,18 +19,34 @@ const char *const kg_set_names[KG_SET_COUNT] = {
 
 #define STREAM_ENTRIES_MAX 8192 /* > 3600 + 1440 + 192 + 367: the tier bound */
 
+/* 64x64->128 multiply, folded: the mixing step of the hash below. */
+static inline uint64_t mix(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+uint64_t kg_risk_hash_seed(const char *s, size_t n, uint64_t seed)
+{
+	/* eight bytes per step (little-endian words); stable: blobs keep these
+	 * hashes of devices, IPs, marks */
+	uint64_t h = seed ^ mix(n + 0x9e3779b97f4a7c15ull, 0xa0761d6478bd642full);
+	for (; n >= 8; s += 8, n -= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = mix(h ^ w, 0xe7037ed1a0b428dbull);
+	}
+	uint64_t w = 0;
+	if (n)
+		memcpy(&w, s, n);
+	h = mix(h ^ w ^ ((uint64_t)n << 56), 0x8ebc6af09c88c6e3ull);
+	h = mix(h, 0x589965cc75374cc3ull);
+	return h ? h : 1;
+}
+
 uint64_t kg_risk_hash(const char *s, size_t n)
 {
-	/* FNV-1a 64 with a final avalanche */
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h ? h : 1;
+	return kg_risk_hash_seed(s, n, 0);
 }
 
 kg_features *kg_features_new(void)
@@ -38,7 +54,7 @@ kg_features *kg_features_new(void)
 	return calloc(1, sizeof(kg_features));
 }
 
-static void features_release(kg_features *f)
+void kg_features_release(kg_features *f)
 {
 	for (int i = 0; i < KG_S_COUNT; i++)
 		free(f->s[i].v);
@@ -54,7 +70,7 @@ void kg_features_free(kg_features *f)
 {
 	if (!f)
 		return;
-	features_release(f);
+	kg_features_release(f);
 	free(f);
 }
 
@@ -605,12 +621,12 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 	}
 	if (r.bad || r.p != r.e)
 		goto corrupt;
-	features_release(out);
+	kg_features_release(out);
 	*out = f;
 	return 0;
 corrupt:
 	rc = kg_err_set(err, KG_EINVAL, "feature blob: corrupt");
 cleanup:
-	features_release(&f);
+	kg_features_release(&f);
 	return rc;
 }

@@ -22,7 +22,8 @@ struct kg_risk_record {
 	char lock_reason[32];
 	int64_t lock_ttl_s;
 	char lock_id[24];
-	void *pending; /* engine's in-flight entry */
+	bool pending;    /* the engine holds it as in flight ... */
+	uint64_t h, h2;  /* ... under these hashes */
 };
 
 int kg_risk_record_fill(struct kg_risk_record *rec, const kg_event *ev, const char *decision,

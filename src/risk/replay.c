@@ -3,6 +3,7 @@
  * benchmark. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "risk/risk_impl.h"
 #if __has_include("store/store.h")
@@ -22,6 +23,13 @@ static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int flush_out(kg_buf *b, FILE *out, bool quiet, kg_err *err)
@@ -67,6 +75,7 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
 		}
 	}
 	uint64_t t0 = kg_mono_ns();
+	double c0 = cpu_seconds();
 	size_t lineno = 0, events = 0;
 	ssize_t n;
 	for (;;) {
@@ -139,13 +148,15 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
 		rc = kg_err_at(err, KG_EIO, o->input, (int)lineno, 0, "read error");
 	fflush(out);
 	if (!rc && o->stats) {
-		double secs = (double)(kg_mono_ns() - t0) / 1e9;
+		double secs = (double)(kg_mono_ns() - t0) / 1e9, cpu = cpu_seconds() - c0;
 		struct kg_risk_stats st;
 		kg_risk_stats(risk, &st);
 		fprintf(stderr,
-			"{\"events\":%zu,\"seconds\":%.3f,\"events_per_s\":%.0f,\"accounts\":%zu,"
+			"{\"events\":%zu,\"seconds\":%.3f,\"events_per_s\":%.0f,\"cpu_seconds\":%.3f,"
+			"\"events_per_cpu_s\":%.0f,\"accounts\":%zu,"
 			"\"feature_mem_bytes_per_account\":%.1f,\"feature_blob_bytes_per_account\":%.1f",
-			events, secs, secs > 0 ? (double)events / secs : 0.0, st.accounts,
+			events, secs, secs > 0 ? (double)events / secs : 0.0, cpu,
+			cpu > 0 ? (double)events / cpu : 0.0, st.accounts,
 			st.accounts ? (double)st.feature_mem_bytes / (double)st.accounts : 0.0,
 			st.accounts ? (double)st.feature_blob_bytes / (double)st.accounts : 0.0);
 		if (nlat) {

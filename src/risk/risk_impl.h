@@ -71,7 +71,10 @@ struct kg_update_info {
 	uint32_t ip_hash;
 };
 
+/* Frees what f holds (not f); f is empty after. */
+void kg_features_release(kg_features *f);
 uint64_t kg_risk_hash(const char *s, size_t n);
+uint64_t kg_risk_hash_seed(const char *s, size_t n, uint64_t seed);
 /* Adds ev to f (windows include the event being decided). */
 int kg_features_update(kg_features *f, const kg_event *ev, struct kg_update_info *info);
 /* Count/sum of stream over (now_s - window_s, now_s]. */
