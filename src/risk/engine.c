@@ -27,10 +27,11 @@ struct seen {
 struct acct {
 	struct acct *next;
 	uint64_t h;
-	char *id;
 	struct seen *seen;
 	uint32_t n_seen, cap_seen;
+	uint32_t id_len;
 	kg_features f;
+	char id[]; /* NUL-terminated */
 };
 
 struct stripe {
@@ -232,11 +233,6 @@ static uint64_t pair_hash2(kg_str account, kg_str id)
 	       kg_risk_hash_seed(id.p, id.n, 0x8bb84b93962eacc9ull);
 }
 
-static bool str_eq(const char *s, kg_str k)
-{
-	return strncmp(s, k.p, k.n) == 0 && s[k.n] == '\0';
-}
-
 /* Doubles a chained hash table when it holds as many entries as buckets.
  * Entries carry their next pointer and 64-bit hash at the given offsets. */
 static int grow_table(void ***tab, size_t *cap, size_t n, size_t next_off, size_t h_off)
@@ -311,7 +307,6 @@ static void acct_free(kg_risk *r, struct acct *a)
 			free(a->seen[i].decision);
 	free(a->seen);
 	kg_features_release(&a->f);
-	free(a->id);
 	free(a);
 }
 
@@ -320,7 +315,7 @@ static struct acct *acct_find(struct stripe *st, uint64_t h, kg_str id)
 	if (!st->acap)
 		return NULL;
 	for (struct acct *a = st->accts[(h >> 8) & (st->acap - 1)]; a; a = a->next)
-		if (a->h == h && str_eq(a->id, id))
+		if (a->h == h && a->id_len == id.n && !memcmp(a->id, id.p, id.n))
 			return a;
 	return NULL;
 }
@@ -337,11 +332,11 @@ static int acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id,
 			    offsetof(struct acct, next), offsetof(struct acct, h));
 	if (rc)
 		return kg_err_set(err, rc, "out of memory");
-	a = calloc(1, sizeof(*a));
-	if (!a || !(a->id = strndup(id.p, id.n))) {
-		free(a);
+	a = calloc(1, sizeof(*a) + id.n + 1);
+	if (!a)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	}
+	memcpy(a->id, id.p, id.n);
+	a->id_len = id.n;
 	a->h = h;
 	if (pre && pre->have_blob)
 		rc = pre->blob ? kg_features_load(&a->f, pre->blob, pre->blob_len, err) : 0;

@@ -216,6 +216,12 @@ static int hex4(const char *s, const char *e, unsigned *out)
 /* Checks UTF-8 well-formedness of [s, e). */
 static bool utf8_ok(const unsigned char *s, const unsigned char *e)
 {
+	/* ASCII runs eight bytes at a time */
+	for (uint64_t w; e - s >= 8; s += 8) {
+		memcpy(&w, s, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+	}
 	while (s < e) {
 		unsigned char ch = *s;
 		if (ch < 0x80) {
