@@ -332,8 +332,10 @@ typedef struct kg_recovery_answer {
 	kg_lock_refs still_locked;  /* locks that stand (misuse, gift_card, ...) */
 } kg_recovery_answer;
 
-/* Finishes a reset: checks the code, sets the new password, lifts the locks
- * whose reason policy.reset_lifts names, and notifies. Returns 0; KG_EINVAL
+/* Finishes a reset: checks the code, sets the new password, revokes the
+ * account's customer tokens and lock tickets (whoever held the old password
+ * is out), lifts the locks whose reason policy.reset_lifts names, and
+ * notifies. Returns 0; KG_EINVAL
  * with field "password" for a password the policy refuses, with field "code"
  * for any wrong, expired or used-up code and for an unknown email (one
  * message). */

@@ -184,8 +184,15 @@ static int finish_write(kg_tx *tx, void *ctx, kg_err *err)
 	acc.updated_ms = r->now;
 	if ((rc = kg_tx_account_update(tx, &acc, err)))
 		goto cleanup;
+	/* Whoever held the old password loses every session and ticket. */
+	size_t tokens = 0, tickets = 0;
+	if ((rc = kg_tx_credential_revoke_account(tx, acc.id, "customer", r->now, &tokens, err)) ||
+	    (rc = kg_tx_credential_revoke_account(tx, acc.id, "ticket", r->now, &tickets, err)))
+		goto cleanup;
 	if ((rc = kg_account_audit_tx(tx, acc.id, "customer", "password_reset",
-				      json_pack("{s:s}", "ip", w->ip), r->now, err)))
+				      json_pack("{s:s, s:I, s:I}", "ip", w->ip, "tokens_revoked",
+						(json_int_t)tokens, "tickets_revoked", (json_int_t)tickets),
+				      r->now, err)))
 		goto cleanup;
 	if ((rc = lift_allowed(tx, w, err)))
 		goto cleanup;

@@ -292,6 +292,9 @@ static const char SQL_CRED_GET[] =
 	"FROM credentials WHERE id = ?1";
 static const char SQL_CRED_REVOKE[] =
 	"UPDATE credentials SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL";
+static const char SQL_CRED_REVOKE_ACCOUNT[] =
+	"UPDATE credentials SET revoked_ms = ?3 WHERE account_id = ?1 AND (?2 IS NULL OR role = ?2) "
+	"AND revoked_ms IS NULL";
 
 static int credential_insert(kg_tx *tx, const kg_credential *c, kg_err *err)
 {
@@ -364,6 +367,21 @@ static int credential_revoke(kg_tx *tx, const char *id, int64_t now_ms, kg_err *
 	if (rc)
 		return rc;
 	return kg_err_set(err, KG_ECONFLICT, "credential \"%s\" is already revoked", id);
+}
+
+static int credential_revoke_account(kg_tx *tx, const char *account_id, const char *role,
+				     int64_t now_ms, size_t *n, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_CRED_REVOKE_ACCOUNT, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, account_id);
+	kg_sq_bind_text(st, 2, role);
+	kg_sq_bind_i64(st, 3, kg_sq_or_now(now_ms));
+	int rc = kg_sq_exec_stmt(tx, st, err, "credential revoke account");
+	if (!rc && n)
+		*n = (size_t)sqlite3_changes(kg_sq_db(tx));
+	return rc;
 }
 
 /* ---- rule lists -------------------------------------------------------------*/
@@ -444,6 +462,7 @@ const struct kg_store_accounts_ops kg_sqlite_accounts_ops = {
 	.credential_insert = credential_insert,
 	.credential_get = credential_get,
 	.credential_revoke = credential_revoke,
+	.credential_revoke_account = credential_revoke_account,
 	.list_add = list_add,
 	.list_remove = list_remove,
 	.list_contains = list_contains,

@@ -250,6 +250,10 @@ int kg_tx_credential_get(kg_tx *tx, const char *id, kg_credential *out,
 			 kg_arena *a, kg_err *err);
 /* KG_ENOTFOUND; KG_ECONFLICT if already revoked. */
 int kg_tx_credential_revoke(kg_tx *tx, const char *id, int64_t now_ms, kg_err *err);
+/* Revokes every credential of account_id with role (NULL: any role) that is
+ * not revoked yet; *n (may be NULL) gets how many. */
+int kg_tx_credential_revoke_account(kg_tx *tx, const char *account_id, const char *role,
+				    int64_t now_ms, size_t *n, kg_err *err);
 
 /* ---- events (idempotency by (account, event id)) -------------------------*/
 typedef struct kg_event_rec {

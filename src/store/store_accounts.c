@@ -68,6 +68,13 @@ int kg_tx_credential_revoke(kg_tx *tx, const char *id, int64_t now_ms, kg_err *e
 	return KG_TX_WCALL(tx, err, accounts, credential_revoke, id, now_ms, err);
 }
 
+int kg_tx_credential_revoke_account(kg_tx *tx, const char *account_id, const char *role,
+				    int64_t now_ms, size_t *n, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, accounts, credential_revoke_account, account_id, role, now_ms, n,
+			   err);
+}
+
 int kg_tx_list_add(kg_tx *tx, const char *name, const char *value, kg_err *err)
 {
 	return KG_TX_WCALL(tx, err, accounts, list_add, name, value, err);

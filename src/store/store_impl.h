@@ -25,6 +25,8 @@ struct kg_store_accounts_ops {
 	int (*credential_insert)(kg_tx *, const kg_credential *, kg_err *);
 	int (*credential_get)(kg_tx *, const char *, kg_credential *, kg_arena *, kg_err *);
 	int (*credential_revoke)(kg_tx *, const char *, int64_t, kg_err *);
+	int (*credential_revoke_account)(kg_tx *, const char *, const char *, int64_t, size_t *,
+					 kg_err *);
 	int (*list_add)(kg_tx *, const char *, const char *, kg_err *);
 	int (*list_remove)(kg_tx *, const char *, const char *, kg_err *);
 	int (*list_contains)(kg_tx *, const char *, const char *, bool *, kg_err *);

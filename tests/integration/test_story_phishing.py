@@ -20,6 +20,7 @@ def story():
         kt.check(r.status == 200, "the customer's own login", r)
         r = shop.login(acc["email"], device_id="evil-phone", country="RU", ip="203.0.113.66")
         kt.check(r.status == 200, "the attacker gets in with the phished password", r)
+        attacker = r.json["token"]
         # The shop reports the attacker's password change: the takeover rule locks.
         ts = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         r = k.post("/v1/events", {"id": f"pwc-{aid}", "type": "password_change", "account": aid, "ts": ts,
@@ -55,6 +56,8 @@ def story():
         kt.check(r.status == 200, "reset with the emailed code", r)
         kt.check([l["reason"] for l in r.json["lifted"]] == ["compromised"], "compromised lifted", r)
         kt.check(r.json["still_locked"] == [], "nothing else stands", r)
+        r = k.get(f"/v1/accounts/{aid}/messages", key=attacker)
+        kt.check(r.status == 401, "the attacker's session ended with the reset", r)
         # The code is used up.
         r = k.post("/v1/recovery/finish", {"email": acc["email"], "code": code, "password": NEW_PASSWORD},
                    key=shop.service)
