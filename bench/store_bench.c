@@ -4,9 +4,12 @@
  * Not a test: bench/store_group_commit.sh runs it and records figures.
  *
  * With --rows R each transaction inserts R rows instead (a batch).
+ * With --reads each "transaction" is instead a kg_store_read that fetches
+ * one of 1,000 accounts by id (a login check's read).
  *
  *   store_bench --db PATH [--writers N] [--tx TOTAL] [--group-max G] [--rows R] */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +23,38 @@ struct worker {
 	int no;
 	long count;
 	long rows;
+	bool reads;
 	long failures;
 };
+
+static int read_one(kg_tx *tx, void *ctx, kg_err *err)
+{
+	char id[32];
+	snprintf(id, sizeof(id), "acc-%ld", *(long *)ctx % 1000);
+	kg_arena a;
+	kg_arena_init(&a, 1024);
+	kg_account acc;
+	int rc = kg_tx_account_get(tx, id, &acc, &a, err);
+	kg_arena_release(&a);
+	return rc;
+}
+
+static int seed_accounts(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	for (int i = 0; i < 1000; i++) {
+		char id[32], email[64];
+		snprintf(id, sizeof(id), "acc-%d", i);
+		snprintf(email, sizeof(email), "user%d@example.jp", i);
+		kg_account acc = {.id = id, .name = "Hanako Yamada", .email = email,
+				  .lang = "ja", .address = {"100-0001", "Tokyo", "Chiyoda", "1-1",
+							    NULL, "JP"}};
+		int rc = kg_tx_account_insert(tx, &acc, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
 
 struct job {
 	char id[48];
@@ -56,7 +89,13 @@ static int insert_one(kg_tx *tx, void *ctx, kg_err *err)
 static void *run(void *p)
 {
 	struct worker *w = p;
-	for (long i = 0; i < w->count; i++) {
+	for (long i = 0; w->reads && i < w->count; i++) {
+		long k = i * 7919 + w->no;
+		kg_err err;
+		if (kg_store_read(w->s, read_one, &k, &err) != 0 && w->failures++ == 0)
+			fprintf(stderr, "store_bench: read failed: %s\n", err.msg);
+	}
+	for (long i = 0; !w->reads && i < w->count; i++) {
 		struct job j = {.rows = w->rows};
 		snprintf(j.account, sizeof(j.account), "acc-%d-%ld", w->no, i % 1000);
 		snprintf(j.id, sizeof(j.id), "ev-%d-%ld", w->no, i);
@@ -83,6 +122,7 @@ int main(int argc, char **argv)
 {
 	const char *db = NULL;
 	long writers = 1, total = 2000, group_max = 512, rows = 1;
+	bool reads = false;
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(argv[i], "--db") == 0 && v) {
@@ -94,6 +134,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--tx") == 0) {
 			total = arg_long(argv[i], v);
 			i++;
+		} else if (strcmp(argv[i], "--reads") == 0) {
+			reads = true;
 		} else if (strcmp(argv[i], "--rows") == 0) {
 			rows = arg_long(argv[i], v);
 			i++;
@@ -103,7 +145,7 @@ int main(int argc, char **argv)
 		} else {
 			fprintf(stderr,
 				"usage: store_bench --db PATH [--writers N] [--tx TOTAL] "
-				"[--group-max G] [--rows R]\n");
+				"[--group-max G] [--rows R] [--reads]\n");
 			return 2;
 		}
 	}
@@ -125,10 +167,14 @@ int main(int argc, char **argv)
 	pthread_t *th = calloc((size_t)writers, sizeof(*th));
 	if (!ws || !th)
 		return 1;
+	if (reads && kg_store_write(s, seed_accounts, NULL, &err)) {
+		fprintf(stderr, "store_bench: %s\n", err.msg);
+		return 1;
+	}
 	uint64_t t0 = kg_mono_ns();
 	for (long i = 0; i < writers; i++) {
 		ws[i] = (struct worker){.s = s, .no = (int)i, .count = total / writers,
-				   .rows = rows};
+				   .rows = rows, .reads = reads};
 		pthread_create(&th[i], NULL, run, &ws[i]);
 	}
 	long done = 0, failed = 0;

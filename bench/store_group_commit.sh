@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Group-commit write rate of the store: durable small transactions per
 # second (synchronous=FULL) with 1 writer, 16 writers without grouping
-# (group_max=1) and 16 writers with group commit. RUNS runs each; medians
+# (group_max=1) and 16 writers with group commit; rows per commit in
+# batches; pooled snapshot reads per second with 1 and 16 threads. RUNS runs each; medians
 # go into docs/BENCHMARKS.md, section "store".
 #
 #   bash bench/store_group_commit.sh [BUILD_DIR]     (default build/release)
@@ -29,15 +30,17 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 
 # the configurations run interleaved (one round = each once), so that the
 # load of a shared machine drifting over time hits them alike
-names=(one nogroup group rows100 rows1000)
+names=(one nogroup group rows100 rows1000 read1 read16)
 declare -A args=([one]="1 $tx1 512 1" [nogroup]="16 $tx1 1 1" [group]="16 $tx16 512 1"
-	[rows100]="1 500 512 100" [rows1000]="1 100 512 1000")
+	[rows100]="1 500 512 100" [rows1000]="1 100 512 1000"
+	[read1]="1 50000 512 1 --reads" [read16]="16 100000 512 1 --reads")
 declare -A t c a rw tps cps grp rps lo hi
 echo "store group commit: $runs rounds" >&2
 for ((r = 1; r <= runs; r++)); do
 	for name in "${names[@]}"; do
-		read -r w n g rows <<<"${args[$name]}"
-		line=$("$bin" --db "$db" --writers "$w" --tx "$n" --group-max "$g" --rows "$rows")
+		read -r w n g rows extra <<<"${args[$name]}"
+		# shellcheck disable=SC2086
+		line=$("$bin" --db "$db" --writers "$w" --tx "$n" --group-max "$g" --rows "$rows" $extra)
 		echo "  round $r $name: $line" >&2
 		t[$name]+="$(echo "$line" | field tx_per_s) "
 		c[$name]+="$(echo "$line" | field commits_per_s) "
@@ -79,6 +82,14 @@ of \`POST /v1/events/batch\` is): rows/s, median.
 | 1 | ${rps[one]} | ${cps[one]} |
 | 100 | ${rps[rows100]} | ${cps[rows100]} |
 | 1,000 | ${rps[rows1000]} | ${cps[rows1000]} |
+
+Reads (\`kg_store_read\` fetching one of 1,000 accounts by id, pooled read
+connections on WAL snapshots): reads/s, median.
+
+| threads | reads/s |
+|---|---|
+| 1 | ${tps[read1]} |
+| 16 | ${tps[read16]} |
 
 With one writer every transaction pays a full fsync, so the rate is the
 disk's fsync rate. With 16 writers the writer thread commits everything

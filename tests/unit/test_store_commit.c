@@ -341,6 +341,65 @@ static void close_waits_for_reads_in_progress(void **state)
 	assert_int_equal(r.seen, 1);
 }
 
+/* ---- reads see one snapshot ------------------------------------------------------*/
+struct snap {
+	kg_store *s;
+	size_t before, after;
+	int write_rc;
+};
+
+static size_t count_events(kg_tx *tx, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	kg_event_rec *evs = NULL;
+	size_t n = 0;
+	if (kg_tx_event_list(tx, "acc", 0, &a, &evs, &n, err))
+		n = (size_t)-1;
+	kg_arena_release(&a);
+	return n;
+}
+
+static void *snap_writer(void *p)
+{
+	struct snap *sn = p;
+	struct ev_job j = {.account = "acc", .id = "during"};
+	kg_err err;
+	sn->write_rc = kg_store_write(sn->s, insert_event, &j, &err);
+	return NULL;
+}
+
+static int snapshot_read(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct snap *sn = ctx;
+	sn->before = count_events(tx, err);
+	/* a write commits (durably) while this read transaction is open */
+	pthread_t t;
+	if (pthread_create(&t, NULL, snap_writer, sn) != 0)
+		return kg_err_set(err, KG_EINTERNAL, "pthread_create");
+	pthread_join(t, NULL);
+	sn->after = count_events(tx, err);
+	return 0;
+}
+
+static void reads_see_one_snapshot(void **state)
+{
+	(void)state;
+	kg_store *s = kg_test_open(kg_test_db("snapshot"), NULL);
+	struct ev_job j = {.account = "acc", .id = "first"};
+	kg_err err;
+	assert_int_equal(kg_store_write(s, insert_event, &j, &err), 0);
+	struct snap sn = {.s = s};
+	assert_int_equal(kg_store_read(s, snapshot_read, &sn, &err), 0);
+	assert_int_equal(sn.write_rc, 0);     /* reads never block writes ... */
+	assert_int_equal(sn.before, 1);
+	assert_int_equal(sn.after, 1);        /* ... nor see them mid-read */
+	struct snap sn2 = {.s = s};
+	assert_int_equal(kg_store_read(s, snapshot_read, &sn2, &err), 0);
+	assert_int_equal(sn2.before, 2);      /* the next read does */
+	kg_store_close(s);
+}
+
 /* ---- fault injection: the Nth write fails ----------------------------------
  * For N = 1, 2, ...: arm the fault, run one transaction that writes many
  * rows in several tables; it must either succeed completely or fail with
@@ -655,6 +714,7 @@ int main(void)
 		cmocka_unit_test(failing_job_rolls_back_alone),
 		cmocka_unit_test(failed_commit_fails_the_whole_group),
 		cmocka_unit_test(storage_error_mid_group_fails_the_whole_group),
+		cmocka_unit_test(reads_see_one_snapshot),
 		cmocka_unit_test(close_drains_queued_writes),
 		cmocka_unit_test(close_waits_for_reads_in_progress),
 		cmocka_unit_test(disk_full_leaves_nothing_half_written),
