@@ -41,6 +41,26 @@ static void fail_job(struct kg_store_job *j, const kg_err *e)
 	j->err.code = j->rc;
 }
 
+/* Logs a failed commit; under a lasting failure (disk full) at most one
+ * line a second, saying how many were not logged. Writer thread only. */
+static void log_commit_error(kg_store *s, size_t n, const kg_err *e)
+{
+	uint64_t now = kg_mono_ns();
+	if (s->log_next_ns && now < s->log_next_ns) {
+		s->log_suppressed++;
+		return;
+	}
+	if (s->log_suppressed)
+		kg_log(KG_LOG_ERROR, "store",
+		       "commit of %zu jobs failed (%s): %s (and %llu more failed commits)", n,
+		       kg_code_name(e->code), e->msg, (unsigned long long)s->log_suppressed);
+	else
+		kg_log(KG_LOG_ERROR, "store", "commit of %zu jobs failed (%s): %s", n,
+		       kg_code_name(e->code), e->msg);
+	s->log_suppressed = 0;
+	s->log_next_ns = now + 1000000000ull;
+}
+
 static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 {
 	const struct kg_store_driver *be = s->be;
@@ -125,11 +145,20 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 	}
 stats:;
 	double dt = (double)(kg_mono_ns() - t0) / 1e9;
+	if (gerr.code)
+		log_commit_error(s, n, &gerr);
+	else if (dt > 1.0)
+		kg_log(KG_LOG_WARN, "store", "slow commit: %zu jobs took %.3f s", n, dt);
 	pthread_mutex_lock(&s->mu);
 	if (gerr.code) {
 		s->stats.commit_errors++;
+		s->stats.last_commit_error_ms = kg_now_ms();
+		s->stats.last_commit_error_code = gerr.code;
+		snprintf(s->stats.last_commit_error, sizeof(s->stats.last_commit_error), "%s",
+			 gerr.msg);
 	} else {
 		s->stats.commits++;
+		s->stats.last_commit_ms = kg_now_ms();
 		size_t b = 0;
 		while (b < KG_STORE_LATENCY_BUCKETS && dt > kg_store_latency_bounds_s[b])
 			b++;

@@ -133,6 +133,12 @@ typedef struct kg_store_stats {
 	 * latency[KG_STORE_LATENCY_BUCKETS] counts the rest (+Inf). */
 	uint64_t latency[KG_STORE_LATENCY_BUCKETS + 1];
 	double latency_sum_s;
+	/* The last failed commit (0 / "": none yet), e.g. for a health check:
+	 * failing since last_commit_error_ms if it is later than last_commit_ms. */
+	int64_t last_commit_ms;
+	int64_t last_commit_error_ms;
+	int last_commit_error_code;
+	char last_commit_error[KG_ERR_MSG_MAX];
 } kg_store_stats;
 
 /* Copies the counters (thread-safe). */

@@ -236,6 +236,8 @@ struct kg_store {
 
 	kg_store_stats stats;
 	int schema_version;
+	uint64_t log_next_ns;     /* writer: commit errors logged at most 1/s */
+	uint64_t log_suppressed;
 };
 
 struct kg_tx {
