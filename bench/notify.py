@@ -43,9 +43,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="kagi-bench-notify-", dir=os.path.join(HERE, "bench"))
     db = os.path.join(tmp, "kagi.db")
     sink = mailsink.SmtpSink()
-    hooks = mailsink.WebhookSink("bench-secret")
+    hooks = mailsink.WebhookSink("bench-webhook-secret-0123")
     env = dict(os.environ, KAGI_SMTP_URL=sink.url, KAGI_WEBHOOK_URL=hooks.url,
-               KAGI_WEBHOOK_SECRET="bench-secret", KAGI_NOTIFY_POLL_MS="50",
+               KAGI_WEBHOOK_SECRET="bench-webhook-secret-0123", KAGI_NOTIFY_POLL_MS="50",
                KAGI_NOTIFY_BATCH="64", KAGI_LOG_LEVEL="warn",
                KAGI_ACCOUNT_SECRET_KEY="5a" * 32)
     proc = None

@@ -39,6 +39,9 @@ int kg_notify_mime_configure(const kg_config *cfg, kg_err *err)
 		cfg = &dflt;
 	}
 	char *pem = NULL;
+	if (cfg->webhook_url[0] && strlen(cfg->webhook_secret) < 16)
+		return kg_err_set(err, KG_EINVAL, "webhook.secret: at least 16 characters are needed "
+				  "with webhook.url (the receiver checks the signature with it)");
 	if (cfg->dkim_domain[0] || cfg->dkim_key_file[0]) {
 		if (!cfg->dkim_domain[0] || !cfg->dkim_selector[0] || !cfg->dkim_key_file[0])
 			return kg_err_set(err, KG_EINVAL,

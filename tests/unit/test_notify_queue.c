@@ -189,6 +189,9 @@ static void webhooks_queue_only_when_configured(void **state)
 	assert_int_equal(c.n, 0); /* no webhook.url: nothing queued */
 
 	snprintf(cfg.webhook_url, sizeof(cfg.webhook_url), "http://127.0.0.1:9/hook");
+	assert_int_equal(kg_notify_init(&cfg, &e), KG_EINVAL); /* no secret to sign with */
+	assert_non_null(strstr(e.msg, "webhook.secret"));
+	snprintf(cfg.webhook_secret, sizeof(cfg.webhook_secret), "0123456789abcdef");
 	assert_int_equal(kg_notify_init(&cfg, &e), 0);
 	assert_int_equal(kg_store_write(s, enqueue_job, &c, &e), 0);
 	c.webhook_type = "unlocked"; /* not a webhook type */
