@@ -263,6 +263,13 @@ int kg_account_lock_lift(kg_tx *tx, const kg_config *cfg, const char *account_id
 int kg_account_settle_expired(kg_tx *tx, const kg_config *cfg, const char *account_id,
 			      int64_t now_ms, size_t *n, kg_err *err);
 
+/* Lifts (method expiry, with audit and notice) up to `limit` locks of any
+ * account whose time ran out, in one transaction; *n (may be NULL) gets how
+ * many. kagid runs it every KG_ACCOUNT_SWEEP_S seconds. */
+#define KG_ACCOUNT_SWEEP_S 30
+int kg_account_expire_due(kg_store *s, const kg_config *cfg, int64_t now_ms, size_t limit,
+			  size_t *n, kg_err *err);
+
 /* Active locks of the account, oldest first. In tx (read or write). */
 int kg_account_active_locks(kg_tx *tx, const char *account_id, int64_t now_ms,
 			    kg_lock_refs *out, kg_err *err);

@@ -166,6 +166,45 @@ int kg_account_settle_expired(kg_tx *tx, const kg_config *cfg, const char *accou
 	return rc;
 }
 
+struct due_job {
+	const kg_config *cfg;
+	int64_t now;
+	size_t limit, lifted;
+};
+
+static int due_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct due_job *j = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_lock *locks = NULL;
+	size_t n = 0;
+	j->lifted = 0;
+	int rc = kg_tx_lock_list_due(tx, j->now, j->limit, &a, &locks, &n, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		rc = kg_account_lock_lift(tx, j->cfg, locks[i].account_id, locks[i].lock_id, KG_LIFT_EXPIRY,
+					  "system", NULL, j->now, NULL, err);
+		if (rc == KG_ENOTFOUND) { /* a lock on an account kagi does not know */
+			kg_err_clear(err);
+			rc = kg_tx_lock_lift(tx, locks[i].account_id, locks[i].lock_id, j->now, "system",
+					     kg_lift_method_name(KG_LIFT_EXPIRY), err);
+		}
+		j->lifted += rc == 0;
+	}
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_account_expire_due(kg_store *s, const kg_config *cfg, int64_t now_ms, size_t limit,
+			  size_t *n, kg_err *err)
+{
+	struct due_job j = {cfg, kg_account_now(now_ms), limit, 0};
+	int rc = kg_store_write(s, due_job, &j, err);
+	if (n)
+		*n = rc ? 0 : j.lifted;
+	return rc;
+}
+
 int kg_account_active_locks(kg_tx *tx, const char *account_id, int64_t now_ms,
 			    kg_lock_refs *out, kg_err *err)
 {

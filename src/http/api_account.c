@@ -4,6 +4,8 @@
  * src/account; no business rules here. docs/api.md "## Accounts". */
 #include "http/internal.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,73 @@ static json_t *lock_refs_json(const kg_lock_refs *r)
 		json_array_append_new(a, o);
 	}
 	return a;
+}
+
+/* ---- the account module: lifting expired locks on time -------------------
+ * Every KG_ACCOUNT_SWEEP_S seconds, locks whose time ran out (brute_force)
+ * are lifted with their audit entry and unlock notice, even if the customer
+ * never logs in again. */
+static pthread_t sweeper;
+static pthread_mutex_t sweep_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sweep_cv = PTHREAD_COND_INITIALIZER;
+static bool sweep_stop, sweep_running;
+static atomic_ulong swept;
+
+static void *sweep_main(void *p)
+{
+	kg_app *app = p;
+	pthread_mutex_lock(&sweep_mu);
+	while (!sweep_stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += KG_ACCOUNT_SWEEP_S;
+		pthread_cond_timedwait(&sweep_cv, &sweep_mu, &until);
+		if (sweep_stop)
+			break;
+		pthread_mutex_unlock(&sweep_mu);
+		size_t n = 0;
+		kg_err e;
+		kg_err_clear(&e);
+		if (kg_account_expire_due(app->store, app->config, 0, 100, &n, &e))
+			kg_log(KG_LOG_WARN, "account", "lifting expired locks failed: %s", e.msg);
+		else if (n) {
+			atomic_fetch_add(&swept, n);
+			kg_api_notify_kick(app);
+		}
+		pthread_mutex_lock(&sweep_mu);
+	}
+	pthread_mutex_unlock(&sweep_mu);
+	return NULL;
+}
+
+int kg_api_account_start(kg_app *app, kg_err *err)
+{
+	sweep_stop = false;
+	if (pthread_create(&sweeper, NULL, sweep_main, app))
+		return kg_err_set(err, KG_EINTERNAL, "cannot start the expired-lock sweeper");
+	sweep_running = true;
+	return 0;
+}
+
+void kg_api_account_stop(kg_app *app)
+{
+	(void)app;
+	if (!sweep_running)
+		return;
+	pthread_mutex_lock(&sweep_mu);
+	sweep_stop = true;
+	pthread_cond_signal(&sweep_cv);
+	pthread_mutex_unlock(&sweep_mu);
+	pthread_join(sweeper, NULL);
+	sweep_running = false;
+}
+
+void kg_api_account_metrics(kg_app *app, kg_buf *out)
+{
+	(void)app;
+	kg_buf_printf(out, "# HELP kagi_account_locks_expired_total Locks lifted because their time ran out.\n"
+			   "# TYPE kagi_account_locks_expired_total counter\nkagi_account_locks_expired_total %lu\n",
+		      (unsigned long)atomic_load(&swept));
 }
 
 /* ---- POST /v1/login ------------------------------------------------------*/

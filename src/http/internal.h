@@ -49,7 +49,10 @@ void kg_api_risk_stop(kg_app *app);
 void kg_api_risk_metrics(kg_app *app, kg_buf *out);
 /* Reloads policy.file into the running engine (SIGHUP, the admin route). */
 int kg_api_risk_reload_policy(kg_app *app, kg_err *err);
-/* accounts (api_account.c) */
+/* accounts (api_account.c): the module lifts expired locks on time */
+int kg_api_account_start(kg_app *app, kg_err *err);
+void kg_api_account_stop(kg_app *app);
+void kg_api_account_metrics(kg_app *app, kg_buf *out);
 int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_recovery_start(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_recovery_finish(kg_http_req *req, kg_http_resp *resp, kg_err *err);

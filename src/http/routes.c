@@ -57,5 +57,6 @@ const struct kg_http_module kg_http_modules[] = {
 	{"store", NULL, NULL, kg_api_store_metrics},
 	{"notify", kg_api_notify_start, kg_api_notify_stop, kg_api_notify_metrics},
 	{"risk", kg_api_risk_start, kg_api_risk_stop, kg_api_risk_metrics},
+	{"account", kg_api_account_start, kg_api_account_stop, kg_api_account_metrics},
 };
 const size_t kg_http_nmodules = KG_ARRAY_LEN(kg_http_modules);

@@ -25,6 +25,9 @@ static const char SQL_LOCK_LIFT[] =
 static const char SQL_LOCK_EXPIRE[] =
 	"UPDATE locks SET state = 'expired', lifted_ms = expires_ms, lift_method = 'expiry' "
 	"WHERE state = 'active' AND expires_ms IS NOT NULL AND expires_ms <= ?1";
+static const char SQL_LOCK_DUE[] =
+	"SELECT " LOCK_COLS " FROM locks WHERE state = 'active' AND expires_ms IS NOT NULL "
+	"AND expires_ms <= ?1 ORDER BY expires_ms, account_id, lock_id LIMIT ?2";
 static const char SQL_LOCK_COUNT_SINCE[] =
 	"SELECT count(*) FROM locks WHERE created_ms >= ?1";
 static const char SQL_LOCK_TAG[] =
@@ -162,6 +165,17 @@ static int lock_expire_due(kg_tx *tx, int64_t now_ms, size_t *n, kg_err *err)
 		return err->code;
 	kg_sq_bind_i64(st, 1, kg_sq_or_now(now_ms));
 	return count_changes(tx, st, n, err, "lock expiry");
+}
+
+static int lock_list_due(kg_tx *tx, int64_t now_ms, size_t limit, kg_arena *a, kg_lock **out,
+			 size_t *n, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_LOCK_DUE, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_i64(st, 1, kg_sq_or_now(now_ms));
+	kg_sq_bind_i64(st, 2, limit ? (int64_t)limit : -1);
+	return read_locks(tx, st, a, out, n, err);
 }
 
 static int lock_count_since(kg_tx *tx, int64_t since_ms, int64_t *count, kg_err *err)
@@ -341,6 +355,7 @@ const struct kg_store_locks_ops kg_sqlite_locks_ops = {
 	.list = lock_list,
 	.lift = lock_lift,
 	.expire_due = lock_expire_due,
+	.list_due = lock_list_due,
 	.count_since = lock_count_since,
 	.tag_incident = lock_tag_incident,
 	.list_incident = lock_list_incident,

@@ -327,6 +327,10 @@ int kg_tx_lock_list(kg_tx *tx, const char *account_id, size_t limit,
 /* Active → lifted. KG_ENOTFOUND; KG_ECONFLICT if it is not active. */
 int kg_tx_lock_lift(kg_tx *tx, const char *account_id, const char *lock_id,
 		    int64_t now_ms, const char *by, const char *method, kg_err *err);
+/* Active locks (any account) whose expires_ms <= now_ms, soonest first, at
+ * most limit (0: all): the ones to lift with a notice (account module). */
+int kg_tx_lock_list_due(kg_tx *tx, int64_t now_ms, size_t limit, kg_arena *a, kg_lock **out,
+			size_t *n, kg_err *err);
 /* Marks every active lock with expires_ms <= now_ms expired; *n: how many. */
 int kg_tx_lock_expire_due(kg_tx *tx, int64_t now_ms, size_t *n, kg_err *err);
 /* Locks created at or after since_ms (any state, all accounts). */

@@ -58,6 +58,7 @@ struct kg_store_locks_ops {
 	int (*lift)(kg_tx *, const char *, const char *, int64_t, const char *, const char *,
 		    kg_err *);
 	int (*expire_due)(kg_tx *, int64_t, size_t *, kg_err *);
+	int (*list_due)(kg_tx *, int64_t, size_t, kg_arena *, kg_lock **, size_t *, kg_err *);
 	int (*count_since)(kg_tx *, int64_t, int64_t *, kg_err *);
 	int (*tag_incident)(kg_tx *, const char *, int64_t, int64_t, size_t *, kg_err *);
 	int (*list_incident)(kg_tx *, const char *, kg_arena *, kg_lock **, size_t *,

@@ -31,6 +31,12 @@ int kg_tx_lock_lift(kg_tx *tx, const char *account_id, const char *lock_id, int6
 	return KG_TX_WCALL(tx, err, locks, lift, account_id, lock_id, now_ms, by, method, err);
 }
 
+int kg_tx_lock_list_due(kg_tx *tx, int64_t now_ms, size_t limit, kg_arena *a, kg_lock **out,
+			size_t *n, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, locks, list_due, now_ms, limit, a, out, n, err);
+}
+
 int kg_tx_lock_expire_due(kg_tx *tx, int64_t now_ms, size_t *n, kg_err *err)
 {
 	return KG_TX_WCALL(tx, err, locks, expire_due, now_ms, n, err);

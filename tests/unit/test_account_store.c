@@ -310,6 +310,25 @@ static void brute_force_expires(void **state)
 	assert_int_equal(count(path, "SELECT count(*) FROM locks WHERE lift_method = 'expiry'"), 1);
 	assert_int_equal(count(path, "SELECT count(*) FROM messages WHERE kind = 'unlock_notice'"), 1);
 	assert_int_equal(count(path, "SELECT count(*) FROM audit WHERE action = 'unlock'"), 1);
+
+	/* Without a login, the sweep lifts it on time; a lock that still runs
+	 * and one that never expires stay. */
+	s = kg_test_open(path, NULL);
+	req.now_ms = now - 31 * 60 * 1000;
+	assert_int_equal(kg_account_lock(s, &cfg, &req, id, &err), 0);
+	req.now_ms = now;
+	assert_int_equal(kg_account_lock(s, &cfg, &req, id, &err), 0);
+	req.reason = KG_LOCK_MANUAL;
+	assert_int_equal(kg_account_lock(s, &cfg, &req, id, &err), 0);
+	size_t n = 9;
+	assert_int_equal(kg_account_expire_due(s, &cfg, 0, 100, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(kg_account_expire_due(s, &cfg, 0, 100, &n, &err), 0);
+	assert_int_equal(n, 0);
+	kg_store_close(s);
+	assert_int_equal(count(path, "SELECT count(*) FROM locks WHERE lift_method = 'expiry'"), 2);
+	assert_int_equal(count(path, "SELECT count(*) FROM locks WHERE state = 'active'"), 2);
+	assert_int_equal(count(path, "SELECT count(*) FROM messages WHERE kind = 'unlock_notice'"), 2);
 }
 
 /* ---- password reset: key required, codes hashed, tries counted -------------------*/
