@@ -1,5 +1,5 @@
-/* kagi key: creates an API key (printed once; only its hash is stored) or
- * revokes one. */
+/* kagi key: creates an API key (printed once; only its hash is stored),
+ * lists the API keys, or revokes one. Every change is audited. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,21 +11,34 @@
 static const char usage[] =
 	"usage: kagi key create --db PATH --role ROLE [--label TEXT]\n"
 	"                       [--account ID] [--ttl SECONDS] [--config FILE]\n"
+	"       kagi key list --db PATH [--json]\n"
 	"       kagi key revoke --db PATH KEY-ID\n"
 	"\n"
 	"create: makes a credential and prints it once (kg_<id>_<secret>); the\n"
 	"store keeps only a hash. ROLE: service, agent, admin (API keys), or\n"
 	"customer, ticket (need --account). --ttl: expires after SECONDS.\n"
-	"revoke: the key (by its id, the part after kg_) stops working at once.\n";
+	"list: the API keys (id, role, state, label, dates), newest first; never\n"
+	"a secret.\n"
+	"revoke: the key (by its id, the 16 characters after kg_) stops working\n"
+	"at once.\n";
 
-struct revoke {
-	const char *id;
-};
-
-static int revoke_job(kg_tx *tx, void *ctx, kg_err *err)
+static void print_list(const json_t *keys, bool as_json)
 {
-	struct revoke *r = ctx;
-	return kg_tx_credential_revoke(tx, r->id, kg_now_ms(), err);
+	if (as_json) {
+		json_dumpf(keys, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		return;
+	}
+	size_t i;
+	json_t *k;
+	printf("%-16s  %-7s  %-7s  %-24s  %s\n", "ID", "ROLE", "STATE", "CREATED", "LABEL");
+	json_array_foreach(json_object_get(keys, "keys"), i, k) {
+		const char *label = json_string_value(json_object_get(k, "label"));
+		printf("%-16s  %-7s  %-7s  %-24s  %s\n", json_string_value(json_object_get(k, "id")),
+		       json_string_value(json_object_get(k, "role")),
+		       json_string_value(json_object_get(k, "state")),
+		       json_string_value(json_object_get(k, "created")), label ? label : "");
+	}
 }
 
 int kg_cmd_key(int argc, char **argv)
@@ -37,16 +50,19 @@ int kg_cmd_key(int argc, char **argv)
 		{"account", required_argument, NULL, 'a'},
 		{"ttl", required_argument, NULL, 't'},
 		{"config", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = NULL, *role = NULL, *label = NULL, *account = NULL, *ttl = NULL,
 		   *config_path = NULL;
+	bool as_json = false;
 	if (kg_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "revoke"))) {
+	if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "revoke") &&
+			 strcmp(argv[1], "list"))) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -61,11 +77,12 @@ int kg_cmd_key(int argc, char **argv)
 		case 'a': account = optarg; break;
 		case 't': ttl = optarg; break;
 		case 'c': config_path = optarg; break;
+		case 'j': as_json = true; break;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
-	bool create = !strcmp(verb, "create");
-	if (!db || (create && (!role || optind != argc)) || (!create && optind != argc - 1)) {
+	bool create = !strcmp(verb, "create"), revoke = !strcmp(verb, "revoke");
+	if (!db || (create && !role) || optind != argc - (revoke ? 1 : 0)) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -89,15 +106,20 @@ int kg_cmd_key(int argc, char **argv)
 	int rc;
 	if (create) {
 		kg_token tok;
-		rc = kg_http_credential_create(store, r, account, ttl_s, label, &tok, &err);
+		rc = kg_http_credential_create(store, r, account, ttl_s, label, "cli", &tok, &err);
 		if (rc == 0)
 			printf("%s\n", tok.text);
 		memset(&tok, 0, sizeof(tok));
-	} else {
-		struct revoke rv = {argv[optind]};
-		rc = kg_store_write(store, revoke_job, &rv, &err);
+	} else if (revoke) {
+		rc = kg_http_credential_revoke(store, argv[optind], "cli", &err);
 		if (rc == 0)
-			printf("revoked %s\n", rv.id);
+			printf("revoked %s\n", argv[optind]);
+	} else {
+		json_t *keys = NULL;
+		rc = kg_http_keys_list(store, &keys, &err);
+		if (rc == 0)
+			print_list(keys, as_json);
+		json_decref(keys);
 	}
 	kg_store_close(store);
 	return rc ? kg_cli_fail(&err) : 0;

@@ -204,9 +204,17 @@ int kg_http_account_create(struct kg_store *store, const kg_config *cfg, const j
  * never the password hash or secrets. KG_ENOTFOUND when missing. */
 int kg_http_account_show(struct kg_store *store, const char *id, json_t **out, kg_err *err);
 /* Creates a credential of role (account_id: customer/ticket only; ttl_s 0:
- * no expiry) in one durable write; *out gets the token, shown once. */
+ * no expiry) in one durable write with an audit entry by actor; *out gets
+ * the token, shown once. */
 int kg_http_credential_create(struct kg_store *store, unsigned role, const char *account_id,
-			      int64_t ttl_s, const char *label, kg_token *out, kg_err *err);
+			      int64_t ttl_s, const char *label, const char *actor, kg_token *out,
+			      kg_err *err);
+/* Revokes credential id (audited). KG_ENOTFOUND, KG_ECONFLICT (already). */
+int kg_http_credential_revoke(struct kg_store *store, const char *id, const char *actor,
+			      kg_err *err);
+/* {"keys":[{id, role, label, state, created, expires, revoked}]}, API keys
+ * newest first (new reference). Never a secret or its hash. */
+int kg_http_keys_list(struct kg_store *store, json_t **out, kg_err *err);
 
 /* ---- the server --------------------------------------------------------*/
 typedef struct kg_http_server kg_http_server;

@@ -33,6 +33,9 @@ int kg_api_metrics(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_account_create(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_account_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 void kg_api_store_metrics(kg_app *app, kg_buf *out);
+int kg_api_keys_list(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_keys_create(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_keys_revoke(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 /* notify (api_notify.c): templates checked at start, the delivery worker. */
 int kg_api_notify_start(kg_app *app, kg_err *err);
 void kg_api_notify_stop(kg_app *app);

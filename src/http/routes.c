@@ -22,6 +22,9 @@ const struct kg_http_route kg_http_routes[] = {
 	{"GET", "/metrics", PUBLIC, kg_api_metrics, 0, 0},
 	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON, 0},
 	{"GET", "/v1/accounts/{id}", AGENT | ADMIN, kg_api_account_get, 0, 0},
+	{"GET", "/v1/keys", ADMIN, kg_api_keys_list, 0, 0},
+	{"POST", "/v1/keys", ADMIN, kg_api_keys_create, JSON, 0},
+	{"DELETE", "/v1/keys/{id}", ADMIN, kg_api_keys_revoke, 0, 0},
 	/* risk (api_risk.c) */
 	{"POST", "/v1/events", SERVICE, kg_api_events, RAW, KG_EVENT_BYTES_MAX},
 	{"POST", "/v1/events/batch", SERVICE, kg_api_events_batch, RAW, KG_HTTP_BATCH_BODY_MAX},

@@ -540,6 +540,12 @@ int kg_tx_list_contains(kg_tx *tx, const char *name, const char *value,
 int kg_tx_list_values(kg_tx *tx, const char *name, kg_arena *a,
 		      const char ***out, size_t *n, kg_err *err);
 
+/* ---- keys (listing credentials, for operators) -------------------------------*/
+/* API keys (roles service, agent, admin; no customer tokens or tickets),
+ * newest first, at most limit (0: all), revoked ones included. */
+int kg_tx_credential_list_keys(kg_tx *tx, size_t limit, kg_arena *a,
+			       kg_credential **out, size_t *n, kg_err *err);
+
 /* ---- (other domains: cases, codes, counters, identity checks, incidents) --
  * Their tables exist in schema v1 (see src/store/sqlite_schema.c); their
  * operations are added below by their modules, following the recipe at

@@ -128,6 +128,10 @@ struct kg_store_notify_ops {
 };
 
 /* (new domains: add `struct kg_store_<domain>_ops` here) */
+struct kg_store_keys_ops {
+	int (*list)(kg_tx *, size_t, kg_arena *, kg_credential **, size_t *, kg_err *);
+};
+
 struct kg_store_cases_ops {
 	int (*insert)(kg_tx *, const kg_case *, kg_err *);
 	int (*get)(kg_tx *, const char *, kg_case *, kg_arena *, kg_err *);
@@ -162,6 +166,7 @@ struct kg_store_checks_ops {
 
 extern const struct kg_store_cases_ops kg_sqlite_cases_ops;
 extern const struct kg_store_checks_ops kg_sqlite_checks_ops;
+extern const struct kg_store_keys_ops kg_sqlite_keys_ops;
 
 
 extern const struct kg_store_accounts_ops kg_sqlite_accounts_ops;

@@ -109,7 +109,7 @@ def test_api():
         r = k.get("/metrics")
         check(r.status == 200 and r.headers["content-type"].startswith("text/plain"), "metrics", r)
         m = r.body.decode()
-        check('kagi_http_requests_total{method="POST",route="/v1/accounts",class="2xx"} 2' in m,
+        check('kagi_http_requests_total{method="POST",route="/v1/accounts",class="2xx"} 2\n' in m,
               "request counter per route and class", m[:2000])
         check('route="/v1/accounts",class="4xx",le="+Inf"}' in m, "histogram per route", m[:2000])
         check("kagi_store_commit_duration_seconds_count" in m, "store commit latency", m[-2000:])
@@ -123,6 +123,32 @@ def test_api():
         error_shape(k.get("/v1/accounts/acc-1", key=revoked), 401, "unauthorized")
         time.sleep(1.2)
         error_shape(k.get("/v1/accounts/acc-1", key=short), 401, "unauthorized")
+
+        # admins manage API keys over HTTP; secrets are shown once, never listed
+        r = k.post("/v1/keys", {"role": "service", "label": "shop backend"}, key=admin)
+        check(r.status == 201 and r.json["key"].startswith("kg_" + r.json["id"] + "_"), "key create", r)
+        new_key, new_id = r.json["key"], r.json["id"]
+        check(k.post("/v1/accounts", kt.demo_account(3), key=new_key).status == 201, "new key works")
+        error_shape(k.post("/v1/keys", {"role": "customer"}, key=admin), 400, "invalid", "role")
+        error_shape(k.post("/v1/keys", {"role": "agent", "ttl_s": 0}, key=admin), 400, "invalid", "ttl_s")
+        r = k.get("/v1/keys", key=admin)
+        mine = [x for x in r.json["keys"] if x["id"] == new_id]
+        check(r.status == 200 and mine and mine[0]["state"] == "active" and
+              mine[0]["label"] == "shop backend", "key listed", r)
+        check(new_key[20:] not in r.body.decode() and "hash" not in r.body.decode(), "no secrets listed")
+        r = k.request("DELETE", f"/v1/keys/{new_id}", key=admin)
+        check(r.status == 200 and r.json["state"] == "revoked", "key revoke", r)
+        error_shape(k.post("/v1/accounts", kt.demo_account(4), key=new_key), 401, "unauthorized")
+        error_shape(k.request("DELETE", f"/v1/keys/{new_id}", key=admin), 409, "conflict")
+        error_shape(k.request("DELETE", "/v1/keys/nosuchkey", key=admin), 404, "not_found", "id")
+        r = k.get("/v1/keys", key=admin)
+        check([x["state"] for x in r.json["keys"] if x["id"] == new_id] == ["revoked"], "listed revoked", r)
+        p = k.kagi("key", "list", "--db", k.db)
+        check(new_id in p.stdout and "revoked" in p.stdout, "kagi key list", p.stdout)
+        with sqlite3.connect(k.db) as c:
+            acts = [a for (a,) in c.execute("SELECT action FROM audit WHERE detail LIKE ?",
+                                             (f'%{new_id}%',))]
+        check(acts == ["credential_create", "credential_revoke"], "key changes audited", acts)
 
         # a customer key works only on its own account (helper used by modules)
         cust = k.key("customer", account="acc-1")
