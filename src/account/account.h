@@ -297,8 +297,10 @@ typedef struct kg_login_req {
 	const uint8_t *cred_hash;
 	size_t cred_hash_len;
 	int64_t now_ms;
-	/* Optional: receives the design.md `login` event (JSON) of a known
-	 * account after the answer is decided, e.g. to feed the risk engine. */
+	/* Optional: receives the design.md `login` event (JSON) after the
+	 * answer is decided, e.g. to feed the risk engine. An unknown email's
+	 * event names the pseudo account "?<hash of the email>", so both cost
+	 * the same. */
 	void (*on_event)(void *ctx, const char *json, size_t len);
 	void *on_event_ctx;
 } kg_login_req;

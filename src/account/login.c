@@ -39,7 +39,8 @@ static void pseudo_id(const char *email, char out[KG_ID_MAX + 1])
 }
 
 /* The single place where login outcomes leave the module: the design.md
- * `login` event of a known account goes to req->on_event (kagid feeds it to
+ * `login` event (account: the id, or for an unknown email its pseudo id
+ * "?<hash>") goes to req->on_event (kagid feeds it to
  * the risk engine, whose failed-login rule locks brute_force). */
 static void feed_risk(const kg_login_req *req, const char *account_id, bool success, int64_t now)
 {
@@ -197,9 +198,10 @@ int kg_account_login(kg_store *s, const kg_config *cfg, const kg_login_req *req,
 	struct login_write w = {cfg, req, &r, ok && r.known && r.acc.password_hash, out};
 	rc = kg_store_write(s, login_write, &w, err);
 	/* A locked account or a pending 2-step code is neither a success nor a
-	 * failed password. */
-	if (!rc && r.known && out->result != KG_LOGIN_LOCKED && out->result != KG_LOGIN_TOTP_REQUIRED)
-		feed_risk(req, r.acc.id, out->result == KG_LOGIN_OK, r.now);
+	 * failed password. An unknown email's failure goes out too, under its
+	 * pseudo id: the same work either way, so the time does not tell. */
+	if (!rc && out->result != KG_LOGIN_LOCKED && out->result != KG_LOGIN_TOTP_REQUIRED)
+		feed_risk(req, r.counter_id, out->result == KG_LOGIN_OK, r.now);
 cleanup:
 	kg_arena_release(&a);
 	return rc;
