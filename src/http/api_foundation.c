@@ -10,6 +10,7 @@
 
 #define MAX_CARDS 16
 #define FIELD_MAX 256
+#define HEALTH_FAIL_WINDOW_MS 30000 /* /healthz: 503 this long after a failed commit */
 
 /* ---- healthz, metrics --------------------------------------------------*/
 
@@ -18,6 +19,15 @@ int kg_api_healthz(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	char ts[KG_TIME_STR_MAX];
 	if (kg_http_stopping(req->app))
 		return kg_http_reply_error(resp, 503, "shutting_down", NULL, "kagid is shutting down");
+	kg_store_stats st;
+	kg_store_stats_get(req->app->store, &st);
+	if (st.last_commit_error_ms && st.last_commit_error_ms >= st.last_commit_ms &&
+	    kg_now_ms() - st.last_commit_error_ms < HEALTH_FAIL_WINDOW_MS)
+		/* writes fail (disk full, I/O): out of rotation for a while; after the
+		 * window writes are let in again to find out whether they work */
+		return kg_http_reply_error(resp, 503, kg_code_name(st.last_commit_error_code), NULL,
+					   "store writes failing since %s: %s",
+					   kg_time_format(st.last_commit_error_ms, ts), st.last_commit_error);
 	return kg_http_reply_json(resp, 200,
 				  json_pack("{s:s,s:s,s:s,s:i}", "status", "ok", "version", KG_VERSION,
 					    "started", kg_time_format(req->app->started_ms, ts),
@@ -46,11 +56,15 @@ void kg_api_store_metrics(kg_app *app, kg_buf *out)
 		      "# TYPE kagi_store_job_errors_total counter\nkagi_store_job_errors_total %llu\n"
 		      "# TYPE kagi_store_reads_total counter\nkagi_store_reads_total %llu\n"
 		      "# TYPE kagi_store_group_max_seen gauge\nkagi_store_group_max_seen %llu\n"
+		      "# TYPE kagi_store_queued gauge\nkagi_store_queued %llu\n"
+		      "# TYPE kagi_store_last_commit_error_timestamp_seconds gauge\n"
+		      "kagi_store_last_commit_error_timestamp_seconds %.3f\n"
 		      "# HELP kagi_store_commit_duration_seconds Group commit latency, BEGIN to durable COMMIT.\n"
 		      "# TYPE kagi_store_commit_duration_seconds histogram\n",
 		      (unsigned long long)st.commits, (unsigned long long)st.commit_errors,
 		      (unsigned long long)st.jobs, (unsigned long long)st.job_errors,
-		      (unsigned long long)st.reads, (unsigned long long)st.group_max_seen);
+		      (unsigned long long)st.reads, (unsigned long long)st.group_max_seen,
+		      (unsigned long long)st.queued, (double)st.last_commit_error_ms / 1e3);
 	uint64_t cum = 0;
 	for (size_t i = 0; i <= KG_STORE_LATENCY_BUCKETS; i++) {
 		cum += st.latency[i];

@@ -54,8 +54,12 @@ def test_failed_writes_leave_nothing():
             check(failed, f"{kind}:{nth}: a write failed within 50 requests")
             r = k.get(f"/v1/accounts/{failed}", key=agent)
             check(r.status == 404, "the failed account is not visible", r)
+            r = k.get("/healthz")
+            check(r.status == 503 and r.error().get("code") == code,
+                  "healthz takes the node out of rotation while writes fail", r)
             k.stop(expect_rc=None)  # the store may fail to checkpoint: no exit-code promise
             k.start()
+            check(k.get("/healthz").status == 200, "healthy again without the fault")
             for acc_id in acked:
                 check(k.get(f"/v1/accounts/{acc_id}", key=agent).status == 200,
                       f"acknowledged {acc_id} survived the fault")
