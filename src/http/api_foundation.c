@@ -405,16 +405,10 @@ cleanup:
 
 /* ---- handlers ----------------------------------------------------------*/
 
-static const char *actor_of(const kg_http_req *req)
-{
-	return kg_arena_printf(req->arena, "%s:%s", kg_role_name(req->principal->role),
-			       req->principal->credential_id);
-}
-
 int kg_api_account_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	json_t *acc = NULL;
-	int rc = kg_http_account_create(req->app->store, req->app->config, req->json, actor_of(req),
+	int rc = kg_http_account_create(req->app->store, req->app->config, req->json, kg_http_actor(req),
 					&acc, err);
 	return rc ? rc : kg_http_reply_json(resp, 201, acc);
 }

@@ -5,12 +5,6 @@
 
 #include <string.h>
 
-static const char *actor_of(const kg_http_req *req)
-{
-	return kg_arena_printf(req->arena, "%s:%s", kg_role_name(req->principal->role),
-			       req->principal->credential_id);
-}
-
 int kg_api_keys_list(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	json_t *keys = NULL;
@@ -31,7 +25,7 @@ int kg_api_keys_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	if (!(r & KG_ROLES_STAFF))
 		return kg_err_field(err, KG_EINVAL, "role", "expected service, agent or admin");
 	kg_token tok;
-	rc = kg_http_credential_create(req->app->store, r, NULL, ttl_s, label, actor_of(req), &tok, err);
+	rc = kg_http_credential_create(req->app->store, r, NULL, ttl_s, label, kg_http_actor(req), &tok, err);
 	if (rc == 0) {
 		char ts[KG_TIME_STR_MAX];
 		rc = kg_http_reply_json(resp, 201,
@@ -47,6 +41,6 @@ int kg_api_keys_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 int kg_api_keys_revoke(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	const char *id = kg_http_param(req, "id");
-	int rc = kg_http_credential_revoke(req->app->store, id, actor_of(req), err);
+	int rc = kg_http_credential_revoke(req->app->store, id, kg_http_actor(req), err);
 	return rc ? rc : kg_http_reply_json(resp, 200, json_pack("{s:s,s:s}", "id", id, "state", "revoked"));
 }

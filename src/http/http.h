@@ -152,6 +152,9 @@ const char *kg_http_query(const kg_http_req *req, const char *name);
 /* A request header; NULL when absent. */
 const char *kg_http_header(const kg_http_req *req, const char *name);
 
+/* "<role>:<credential id>" of the caller, for audit entries ("anonymous"
+ * on public routes); in req->arena. */
+const char *kg_http_actor(const kg_http_req *req);
 /* 0 when the principal may act on account_id: staff roles always may;
  * customer and ticket principals only on their own account. Otherwise
  * KG_EFORBIDDEN with err set. */

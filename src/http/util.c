@@ -89,6 +89,14 @@ const char *kg_http_header(const kg_http_req *req, const char *name)
 	return req->conn ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name) : NULL;
 }
 
+const char *kg_http_actor(const kg_http_req *req)
+{
+	if (!req->principal || !req->principal->role)
+		return "anonymous";
+	return kg_arena_printf(req->arena, "%s:%s", kg_role_name(req->principal->role),
+			       req->principal->credential_id);
+}
+
 int kg_http_require_account(const kg_principal *p, const char *account_id, kg_err *err)
 {
 	if (p->role & KG_ROLES_STAFF)
