@@ -49,6 +49,30 @@ def run():
             kt.check(r.json["reasons"][0]["values"]["count(logins.failed, 15m, ip)"] == 6,
                      "the retry counted nothing", r)
 
+            # two (eight) copies of one event racing: one decision, counted once
+            race = login(40, acct="race", minute=40)
+            answers, alock = [], threading.Lock()
+
+            def copy():
+                a = k.post("/v1/events", race, key=svc)
+                with alock:
+                    answers.append((a.status, a.body))
+            cs = [threading.Thread(target=copy) for _ in range(8)]
+            for t in cs:
+                t.start()
+            for t in cs:
+                t.join()
+            kt.check(len(answers) == 8 and all(a == answers[0] for a in answers)
+                     and answers[0][0] == 200, "racing copies get one decision", answers[:2])
+            r = k.post("/v1/events", login(41, acct="race", minute=40), key=svc)
+            kt.check(r.status == 200 and r.json["action"] == "allow", "next event", r)
+            cr = sqlite3.connect(k.db)
+            try:
+                kt.check(cr.execute("select count(*) from events where account_id='race'")
+                         .fetchone()[0] == 2, "the racing event stored once")
+            finally:
+                cr.close()
+
             # batch: NDJSON in, NDJSON out, errors inline
             lines = [json.dumps(login(i, acct="b1")) for i in range(12)]
             lines.insert(3, '{"id":"x","type":"login"}')
@@ -137,7 +161,7 @@ def run():
             r = k.post("/v1/rules/backtest", {"policy": cand, "samples": 3}, key=adm)
             kt.check(r.status == 200, "backtest", r)
             b = r.json
-            kt.check(b["events"] == 17 + 12 + N_THREADS * PER, "backtest saw every stored event", b["events"])
+            kt.check(b["events"] == 19 + 12 + N_THREADS * PER, "backtest saw every stored event", b["events"])
             kt.check(b["changes"]["by"].get("allow->challenge", 0) > 0, "backtest finds changes", b["changes"])
             kt.check(len(b["samples"]) == 3 and b["rules"]["failed_logins"] > 0, "samples, per rule", b)
             r = k.post("/v1/rules/backtest", {"policy": "rule x on login {"}, key=adm)
@@ -147,7 +171,7 @@ def run():
             c = sqlite3.connect(k.db)
             try:
                 n = c.execute("select count(*) from events").fetchone()[0]
-                kt.check(n == 17 + 12 + N_THREADS * PER, "every answered event stored once", n)
+                kt.check(n == 19 + 12 + N_THREADS * PER, "every answered event stored once", n)
                 locks = c.execute("select count(*) from locks where account_id='b1'").fetchone()[0]
                 kt.check(locks == 3, "lock rows of the batch", locks)
                 audit = c.execute("select count(*) from audit where account_id='b1' "
