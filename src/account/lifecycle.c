@@ -292,10 +292,18 @@ static int unlock_job(kg_tx *tx, void *ctx, kg_err *err)
 			goto cleanup;
 		j->lifted->v[j->lifted->n++] = active.v[i];
 	}
-	if (!matched)
+	if (!matched) {
 		rc = j->lock_id ? kg_err_field(err, KG_ENOTFOUND, "lock", "no active lock %s on this account",
 					      j->lock_id)
 				: kg_err_set(err, KG_ECONFLICT, "the account has no active lock");
+		goto cleanup;
+	}
+	/* Nothing locked any more: the lock tickets have done their job (the
+	 * customer logs in and follows the case with a customer token). */
+	if ((rc = kg_account_active_locks(tx, j->account_id, now, &active, err)))
+		goto cleanup;
+	if (active.n == 0)
+		rc = kg_tx_credential_revoke_account(tx, j->account_id, "ticket", now, NULL, err);
 cleanup:
 	kg_arena_release(&a);
 	return rc;

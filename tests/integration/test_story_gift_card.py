@@ -81,6 +81,7 @@ def story():
         r = k.post(f"/v1/accounts/{aid}/unlock", {}, key=shop.agent)
         kt.check(r.status == 200 and [l["reason"] for l in r.json["lifted"]] == ["gift_card"], "unlock", r)
 
+        kt.check(k.get(f"/v1/cases/{case}", key=ticket).status == 401, "the ticket ended with the lock")
         r = shop.login(acc["email"])
         kt.check(r.status == 200 and r.json["result"] == "ok", "login after the unlock", r)
         token = r.json["token"]
