@@ -501,6 +501,8 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		}
 		if (sc->verdict.action == KG_ACT_LOCK)
 			lock_id(ev, rec->lock_id);
+		rec->out_off = start;
+		rec->out_len = out->len - start;
 		rec->pending = true;
 		rec->h = h;
 		rec->h2 = h2;
@@ -617,6 +619,36 @@ cleanup:
 	return rc;
 }
 
+/* Puts the stored form of decisions whose lock was an existing one (the
+ * write named it) into the answer. */
+static int patch_reused_locks(kg_buf *out, size_t out_start, struct kg_risk_record *recs,
+			      size_t n, kg_err *err)
+{
+	size_t k = 0;
+	while (k < n && !recs[k].lock_reused)
+		k++;
+	if (k == n)
+		return 0;
+	kg_buf nb = KG_BUF_INIT(out->max);
+	size_t at = out_start;
+	int rc = kg_buf_append(&nb, out->data, out_start);
+	for (; !rc && k < n; k++) {
+		if (!recs[k].lock_reused)
+			continue;
+		rc = kg_buf_append(&nb, out->data + at, recs[k].out_off - at);
+		rc = rc ? rc : kg_buf_append(&nb, recs[k].decision, recs[k].decision_len);
+		at = recs[k].out_off + recs[k].out_len;
+	}
+	rc = rc ? rc : kg_buf_append(&nb, out->data + at, out->len - at);
+	if (rc) {
+		kg_buf_release(&nb);
+		return kg_err_set(err, rc, "answer too large");
+	}
+	kg_buf_release(out);
+	*out = nb;
+	return 0;
+}
+
 int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
 			 kg_buf *out, kg_err *err)
 {
@@ -639,7 +671,7 @@ int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *le
 			goto cleanup;
 	}
 	kg_policy *pol = scratch_policy(r, sc);
-	size_t nrec = 0;
+	size_t nrec = 0, out_start = out->len;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const kg_event *ev;
 		kg_err e;
@@ -669,6 +701,8 @@ int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *le
 			rc = kg_risk_persist_records(r->store, recs, nrec, r->lock_hook, r->lock_ctx,
 						     err);
 		settle(r, recs, nrec, rc == 0);
+		if (!rc)
+			rc = patch_reused_locks(out, out_start, recs, nrec, err);
 	}
 cleanup:
 	for (size_t i = 0; recs && i < n; i++)

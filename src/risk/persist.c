@@ -177,18 +177,57 @@ struct write_ctx {
 	void *hook_ctx;
 };
 
+/* A lock decision on an account that already has an active lock of the same
+ * reason names that lock (in r->decision) instead of writing a second one:
+ * one lock, one notice, however often the rule fires while it stands. */
+static int reuse_active_lock(kg_tx *tx, struct kg_risk_record *r, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_lock *act = NULL;
+	size_t n = 0;
+	int rc = kg_tx_lock_list_active(tx, r->account, r->ts_ms, &a, &act, &n, err);
+	const char *found = NULL;
+	for (size_t k = 0; !rc && k < n && !found; k++)
+		if (!strcmp(act[k].reason, r->lock_reason))
+			found = act[k].lock_id;
+	char old[40];
+	snprintf(old, sizeof(old), "\"id\":\"%s\"", r->lock_id);
+	char *at = found ? strstr(r->decision, old) : NULL;
+	if (at) {
+		kg_buf nd = KG_BUF_INIT(r->decision_len + 256);
+		rc = kg_buf_append(&nd, r->decision, (size_t)(at - r->decision));
+		rc = rc ? rc : kg_buf_puts(&nd, "\"id\":");
+		rc = rc ? rc : kg_buf_json_str(&nd, found, strlen(found));
+		rc = rc ? rc : kg_buf_puts(&nd, at + strlen(old));
+		if (rc) {
+			kg_buf_release(&nd);
+			rc = kg_err_set(err, rc, "out of memory");
+		} else {
+			free(r->decision);
+			r->decision = kg_buf_detach(&nd, &r->decision_len);
+			r->lock_reused = true;
+		}
+	}
+	kg_arena_release(&a);
+	return rc;
+}
+
 static int write_job(kg_tx *tx, void *p, kg_err *err)
 {
 	struct write_ctx *c = p;
 	int64_t now = kg_now_ms();
 	for (size_t i = 0; i < c->n; i++) {
 		struct kg_risk_record *r = &c->recs[i];
+		int rc;
+		if (r->action == KG_ACT_LOCK && (rc = reuse_active_lock(tx, r, err)))
+			return rc;
 		kg_event_rec ev = {
 			.account_id = r->account, .event_id = r->id,
 			.type = kg_event_type_name(r->type), .ts_ms = r->ts_ms,
 			.body = r->raw, .decision = r->decision,
 		};
-		int rc = kg_tx_event_insert(tx, &ev, err);
+		rc = kg_tx_event_insert(tx, &ev, err);
 		if (rc == KG_ECONFLICT) { /* stored by another node meanwhile */
 			kg_err_clear(err);
 			continue;
@@ -197,7 +236,7 @@ static int write_job(kg_tx *tx, void *p, kg_err *err)
 			return rc;
 		if ((rc = kg_tx_features_put(tx, r->account, r->blob, r->blob_len, now, err)))
 			return rc;
-		if (r->action != KG_ACT_LOCK)
+		if (r->action != KG_ACT_LOCK || r->lock_reused)
 			continue;
 		kg_lock lk = {
 			.account_id = r->account, .lock_id = r->lock_id, .reason = r->lock_reason,

@@ -22,6 +22,10 @@ struct kg_risk_record {
 	char lock_reason[32];
 	int64_t lock_ttl_s;
 	char lock_id[24];
+	/* set by the write: an active lock of the same reason existed, so the
+	 * decision names it instead and no second lock (or notice) is written */
+	bool lock_reused;
+	size_t out_off, out_len; /* where the decision is in the answer */
 	bool pending;    /* the engine holds it as in flight ... */
 	uint64_t h, h2;  /* ... under these hashes */
 };
