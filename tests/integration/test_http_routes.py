@@ -2,7 +2,9 @@
 --print-routes` must match tests/data/http/routes.tsv exactly (so a new route
 without expectations fails), and over HTTP each route refuses a missing key
 (401), a bad key (401) and every role not listed (403), and does not refuse
-the roles listed (customer and ticket keys call with their own account id)."""
+the roles listed (customer and ticket keys call with their own account id);
+customer and ticket keys are refused (403) on another account's
+/v1/accounts/{id}/... routes."""
 import re
 
 import kagitest as kt
@@ -78,6 +80,23 @@ def test_every_route_every_role():
                     check(r.status == 403 and r.error().get("code") == "forbidden",
                           f"{where}: role {role} must be 403", r)
         check(calls >= 5 * 2, "calls made", calls)
+
+        # customer and ticket keys are bound to one account: on every route
+        # they may call that names an account, another account is refused
+        r = k.post("/v1/accounts", kt.demo_account(1, id="acc-other"), key=svc)
+        check(r.status == 201, "second account", r)
+        bound = 0
+        for (method, pattern), allowed in sorted(routes.items()):
+            if not pattern.startswith("/v1/accounts/{"):
+                continue
+            path = re.sub(r"\{[^}]+\}", "acc-other", pattern)
+            body = {} if method in ("POST", "PUT", "PATCH") else None
+            for role in ("customer", "ticket"):
+                if role in allowed:
+                    r = k.request(method, path, body, key=keys[role])
+                    check(r.status == 403, f"{method} {pattern}: {role} key on another account", r)
+                    bound += 1
+        print(f"  {calls} route x role calls, {bound} calls on another account refused")
 
 
 if __name__ == "__main__":
