@@ -181,12 +181,15 @@ void kg_features_window(const kg_features *f, enum kg_stream_id s, uint32_t now_
 	*sum = m;
 }
 
-static int set_add(kg_set *st, uint64_t h, uint32_t t, uint32_t ref, bool *was_new)
+static int set_add(kg_set *st, uint64_t h, uint32_t t, uint32_t ref, bool *was_new,
+		   uint32_t *prev_last)
 {
+	*prev_last = 0;
 	for (uint32_t i = 0; i < st->n; i++) {
 		kg_setent *e = &st->v[i];
 		if (e->h != h)
 			continue;
+		*prev_last = e->last;
 		if (t < e->first)
 			e->first = t;
 		if (t > e->last)
@@ -332,7 +335,7 @@ static int see(kg_features *f, enum kg_set_id s, kg_str v, uint32_t t,
 	uint64_t h = kg_risk_hash(v.p, v.n);
 	info->key[s] = h;
 	info->has_key[s] = true;
-	return set_add(&f->sets[s], h, t, f->now, &info->new_set[s]);
+	return set_add(&f->sets[s], h, t, f->now, &info->new_set[s], &info->prev_last[s]);
 }
 
 int kg_features_update(kg_features *f, const kg_event *ev, struct kg_update_info *info)

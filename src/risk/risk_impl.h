@@ -68,6 +68,7 @@ struct kg_update_info {
 	bool new_set[KG_SET_COUNT]; /* this event's key was not in the set */
 	uint64_t key[KG_SET_COUNT]; /* this event's key per set (0: none) */
 	bool has_key[KG_SET_COUNT];
+	uint32_t prev_last[KG_SET_COUNT]; /* when the key was last seen before (0: new) */
 	uint32_t ip_hash;
 };
 

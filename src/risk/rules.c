@@ -34,7 +34,7 @@ enum op {
 	N_EQ, N_NE, N_LT, N_LE, N_GT, N_GE,
 	N_AND, N_OR, N_NOT, N_IN,
 	N_COUNT, N_SUM, N_COUNT_IP, N_DISTINCT, N_MEDIAN, N_RATIO, N_SAME, N_NEW,
-	N_FIRST_SEEN, N_SINCE, N_CONTAINS, N_HAS, N_MIN, N_MAX,
+	N_FIRST_SEEN, N_LAST_SEEN, N_SINCE, N_CONTAINS, N_HAS, N_MIN, N_MAX,
 };
 
 struct list {
@@ -516,8 +516,10 @@ static int parse_call(struct parser *ps, struct tok fn, struct node **out)
 		if ((rc = name_arg(ps, med, 1, "stream (median knows orders)", &n->i)) ||
 		    (rc = expect_p(ps, ",")) || (rc = window_arg(ps, &n->window_s)))
 			return rc;
-	} else if (!strcmp(name, "new") || !strcmp(name, "first_seen")) {
-		n = mk(ps, name[0] == 'n' ? N_NEW : N_FIRST_SEEN, name[0] == 'n' ? V_BOOL : V_INT, &fn);
+	} else if (!strcmp(name, "new") || !strcmp(name, "first_seen") ||
+		   !strcmp(name, "last_seen")) {
+		n = mk(ps, name[0] == 'n' ? N_NEW : name[0] == 'f' ? N_FIRST_SEEN : N_LAST_SEEN,
+		       name[0] == 'n' ? V_BOOL : V_INT, &fn);
 		if ((rc = name_arg(ps, kg_set_names, KG_SET_COUNT, "set", &n->i)))
 			return rc;
 	} else if (!strcmp(name, "since")) {
@@ -1493,6 +1495,9 @@ static void eval(const struct node *n, struct env *env, struct val *out)
 		out->i = se ? se->first : 0;
 		return;
 	}
+	case N_LAST_SEEN:
+		out->i = env->e->info->has_key[n->i] ? env->e->info->prev_last[n->i] : 0;
+		return;
 	case N_SINCE: {
 		uint32_t t = kg_features_mark_time(f, (uint32_t)n->i);
 		out->i = t && t <= env->now ? (int64_t)env->now - t : INT64_MAX / 2;
