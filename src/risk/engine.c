@@ -371,13 +371,27 @@ static void acct_drop(kg_risk *r, struct stripe *st, uint64_t h, const char *id)
 }
 
 /* ---- decisions -------------------------------------------------------------- */
+/* kg_buf_json_str with a fast path for the common string that needs no
+ * escaping (ids, account ids). */
+static int put_json_str(kg_buf *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\')
+			return kg_buf_json_str(out, s, n);
+	}
+	int rc = kg_buf_putc(out, '"');
+	rc = rc ? rc : kg_buf_append(out, s, n);
+	return rc ? rc : kg_buf_putc(out, '"');
+}
+
 static int put_plain_allow(kg_buf *out, const char *id, size_t idn, const char *acct,
 			   size_t an)
 {
 	int rc = kg_buf_puts(out, "{\"event\":");
-	rc = rc ? rc : kg_buf_json_str(out, id, idn);
+	rc = rc ? rc : put_json_str(out, id, idn);
 	rc = rc ? rc : kg_buf_puts(out, ",\"account\":");
-	rc = rc ? rc : kg_buf_json_str(out, acct, an);
+	rc = rc ? rc : put_json_str(out, acct, an);
 	rc = rc ? rc : kg_buf_puts(out, ",\"action\":\"allow\",\"score\":0,\"reasons\":[],\"shadow\":[]}");
 	return rc;
 }
@@ -393,9 +407,9 @@ static int put_decision(const kg_event *ev, const struct kg_verdict *v, kg_buf *
 	if (v->action == KG_ACT_ALLOW && !v->n_reasons && !v->n_shadow)
 		return put_plain_allow(out, ev->id.p, ev->id.n, ev->account.p, ev->account.n);
 	int rc = kg_buf_puts(out, "{\"event\":");
-	rc = rc ? rc : kg_buf_json_str(out, ev->id.p, ev->id.n);
+	rc = rc ? rc : put_json_str(out, ev->id.p, ev->id.n);
 	rc = rc ? rc : kg_buf_puts(out, ",\"account\":");
-	rc = rc ? rc : kg_buf_json_str(out, ev->account.p, ev->account.n);
+	rc = rc ? rc : put_json_str(out, ev->account.p, ev->account.n);
 	rc = rc ? rc : kg_buf_printf(out, ",\"action\":\"%s\",\"score\":%lld,\"reasons\":[",
 				     kg_action_names[v->action], (long long)v->score);
 	rc = rc ? rc : kg_buf_append(out, v->reasons.data ? v->reasons.data : "", v->reasons.len);
