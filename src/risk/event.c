@@ -213,8 +213,9 @@ static int hex4(const char *s, const char *e, unsigned *out)
 	return 0;
 }
 
-/* Checks UTF-8 well-formedness of [s, e). */
-static bool utf8_ok(const unsigned char *s, const unsigned char *e)
+/* Checks UTF-8 well-formedness of [s, e); with raw_json, also that no
+ * control character appears unescaped (JSON forbids them in strings). */
+static bool utf8_ok(const unsigned char *s, const unsigned char *e, bool raw_json)
 {
 	/* ASCII runs eight bytes at a time */
 	for (uint64_t w; e - s >= 8; s += 8) {
@@ -225,6 +226,8 @@ static bool utf8_ok(const unsigned char *s, const unsigned char *e)
 	while (s < e) {
 		unsigned char ch = *s;
 		if (ch < 0x80) {
+			if (ch < 0x20 && raw_json)
+				return false;
 			s++;
 			continue;
 		}
@@ -253,8 +256,8 @@ static int get_str(struct ctx *c, int i, const char *name, kg_str *out)
 		return fail(c, name, "expected string");
 	const char *s = c->p->js + t->start, *e = c->p->js + t->end;
 	if (!memchr(s, '\\', (size_t)(e - s))) {
-		if (!utf8_ok((const unsigned char *)s, (const unsigned char *)e))
-			return fail(c, name, "invalid UTF-8");
+		if (!utf8_ok((const unsigned char *)s, (const unsigned char *)e, true))
+			return fail(c, name, "invalid UTF-8 or unescaped control character");
 		out->p = s;
 		out->n = (uint32_t)(e - s);
 		return 0;
@@ -263,6 +266,8 @@ static int get_str(struct ctx *c, int i, const char *name, kg_str *out)
 	char *d = p->scratch + p->scratch_used, *d0 = d;
 	for (; s < e; s++) {
 		if (*s != '\\') {
+			if ((unsigned char)*s < 0x20)
+				return fail(c, name, "unescaped control character");
 			*d++ = *s;
 			continue;
 		}
@@ -311,7 +316,7 @@ static int get_str(struct ctx *c, int i, const char *name, kg_str *out)
 			return fail(c, name, "bad escape");
 		}
 	}
-	if (!utf8_ok((const unsigned char *)d0, (const unsigned char *)d))
+	if (!utf8_ok((const unsigned char *)d0, (const unsigned char *)d, false))
 		return fail(c, name, "invalid UTF-8");
 	out->p = d0;
 	out->n = (uint32_t)(d - d0);
@@ -513,6 +518,30 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 	return KG_EINTERNAL;
 }
 
+/* An unknown field is kept in the raw text, so it must be valid JSON text
+ * too: every string of tokens [key, end) decodes (escapes, surrogates,
+ * UTF-8, no raw control characters). Errors name the key when it is short
+ * and plain. */
+static int check_unknown(struct ctx *c, int key, int end)
+{
+	kg_str tmp;
+	size_t used = c->p->scratch_used;
+	int rc = get_str(c, key, "", &tmp);
+	if (rc)
+		return kg_err_field(c->err, KG_EINVAL, c->path, "%s%sa field name is not valid text",
+				    c->path, c->path_len ? ": " : "");
+	char name[65] = "";
+	const jsmntok_t *kt = &c->p->tok[key];
+	if (kt->end - kt->start < (int)sizeof(name) &&
+	    !memchr(c->p->js + kt->start, '\\', (size_t)(kt->end - kt->start)))
+		memcpy(name, c->p->js + kt->start, (size_t)(kt->end - kt->start));
+	for (int t = key + 1; t < end && !rc; t++)
+		if (c->p->tok[t].type == JSMN_STRING)
+			rc = get_str(c, t, name[0] ? name : NULL, &tmp);
+	c->p->scratch_used = used; /* the decoded text is not kept */
+	return rc;
+}
+
 /* Walks object token i, filling fields of `base` per defs; unknown keys are
  * skipped (kept in the raw text). */
 static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *base,
@@ -526,6 +555,7 @@ static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *bas
 		const jsmntok_t *kt = &c->p->tok[key];
 		size_t klen = (size_t)(kt->end - kt->start);
 		const char *ks = c->p->js + kt->start;
+		bool known = false;
 		for (int d = 0; defs[d].name; d++) {
 			if (defs[d].name[0] != ks[0] || strncmp(defs[d].name, ks, klen) ||
 			    defs[d].name[klen] != '\0')
@@ -536,9 +566,16 @@ static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *bas
 			int rc = parse_value(c, val, &defs[d], base);
 			if (rc)
 				return rc;
+			known = true;
 			break;
 		}
-		j = skip(c, val);
+		int next = skip(c, val);
+		if (!known) {
+			int rc = check_unknown(c, key, next);
+			if (rc)
+				return rc;
+		}
+		j = next;
 	}
 	for (int d = 0; defs[d].name; d++)
 		if (defs[d].required && !(seen & (1ull << d)))
@@ -599,6 +636,67 @@ static int check_tokens(struct ctx *c)
 	return 0;
 }
 
+/* jsmn, even strict, lets through text that is not JSON (missing or doubled
+ * ',' and ':', trailing commas, a key inside an array, "a" "b" in an
+ * object), and then token sizes no longer pair keys with values. This walk
+ * checks the text between the tokens of container i against the grammar
+ * and every key's pairing; returns the index after i's subtree, or -1 with
+ * *bad the byte offset of the fault. Depth is bounded by check_tokens. */
+static bool gap_ok(const char *s, int from, int to, char sep)
+{
+	for (int k = from; k < to; k++) {
+		if (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r')
+			continue;
+		if (s[k] != sep)
+			return false;
+		sep = 0; /* the separator once, at most */
+	}
+	return sep == 0;
+}
+
+static int outer_start(const jsmntok_t *t)
+{
+	return t->type == JSMN_STRING ? t->start - 1 : t->start;
+}
+
+static int outer_end(const jsmntok_t *t)
+{
+	return t->type == JSMN_STRING ? t->end + 1 : t->end;
+}
+
+static int check_syntax(const struct ctx *c, int i, int *bad)
+{
+	const jsmntok_t *tok = c->p->tok, *t = &tok[i];
+	const char *s = c->p->js;
+	int j = i + 1, pos = t->start + 1;
+	for (int k = 0; k < t->size; k++) {
+		if (j >= c->ntok)
+			goto fail;
+		if (!gap_ok(s, pos, outer_start(&tok[j]), k ? ',' : 0))
+			goto fail;
+		if (t->type == JSMN_OBJECT) {
+			if (tok[j].type != JSMN_STRING || tok[j].size != 1 || j + 1 >= c->ntok ||
+			    !gap_ok(s, outer_end(&tok[j]), outer_start(&tok[j + 1]), ':'))
+				goto fail;
+			j++;
+		}
+		pos = outer_end(&tok[j]);
+		if (tok[j].type == JSMN_OBJECT || tok[j].type == JSMN_ARRAY) {
+			if ((j = check_syntax(c, j, bad)) < 0)
+				return -1;
+		} else if (tok[j].size != 0) {
+			goto fail;
+		} else {
+			j++;
+		}
+	}
+	if (gap_ok(s, pos, t->end - 1, 0))
+		return j;
+fail:
+	*bad = j < c->ntok ? outer_start(&tok[j]) : pos;
+	return -1;
+}
+
 int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_event **out,
 		   kg_err *err)
 {
@@ -623,11 +721,15 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	if (n == 0 || p->tok[0].type != JSMN_OBJECT)
 		return kg_err_field(err, KG_EINVAL, "", "expected a JSON object");
 	c.ntok = n;
-	if (skip(&c, 0) != n)
+	if (skip(&c, 0) != n || memchr(json, '\0', len))
 		return kg_err_field(err, KG_EINVAL, "", "unexpected data after the JSON object");
 	int rc = check_tokens(&c);
 	if (rc)
 		return rc;
+	int bad = 0;
+	if (!gap_ok(json, 0, p->tok[0].start, 0) || p->tok[0].end != (int)len ||
+	    check_syntax(&c, 0, &bad) != n)
+		return kg_err_field(err, KG_EINVAL, "", "invalid JSON near byte %d", bad);
 
 	kg_event *ev = &p->ev;
 	memset(ev, 0, sizeof(*ev));

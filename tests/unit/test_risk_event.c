@@ -1,0 +1,122 @@
+/* Unit tests of the event parser's text checks (src/risk/event.c): every
+ * string an accepted event holds, known field or not, is valid JSON text,
+ * since the raw event is what gets stored and served. Found by
+ * tests/fuzz/fuzz_event.c; its regression seeds are in
+ * tests/fuzz/corpus/event/regress_*. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "risk/risk.h"
+
+#define HEAD "{\"id\":\"e1\",\"type\":\"profile_change\",\"account\":\"a1\"," \
+	     "\"ts\":\"2026-03-01T10:00:00Z\",\"field\":\"email\""
+
+static int parse(const char *json, kg_err *err)
+{
+	kg_event_parser *p = kg_event_parser_new();
+	const kg_event *ev;
+	assert_non_null(p);
+	kg_err_clear(err);
+	int rc = kg_event_parse(p, json, strlen(json), &ev, err);
+	kg_event_parser_free(p);
+	return rc;
+}
+
+static void refused(const char *json, const char *field, const char *text)
+{
+	kg_err err;
+	assert_int_equal(parse(json, &err), KG_EINVAL);
+	assert_string_equal(err.field, field);
+	if (!strstr(err.msg, text))
+		fail_msg("message \"%s\" does not say \"%s\"", err.msg, text);
+}
+
+static void raw_control_characters_refused(void **state)
+{
+	refused("{\"id\":\"e\x14\",\"type\":\"login\"}", "id", "control character");
+	refused(HEAD ",\"extra\":\"a\x01z\"}", "extra", "control character");
+	refused(HEAD ",\"extra\":{\"deep\":[1,\"\\n\x1f\"]}}", "extra", "control character");
+	refused(HEAD ",\"x\":\"tab\there\"}", "x", "control character");
+	/* in a known field after an escape (the decoding path) */
+	refused("{\"id\":\"e1\",\"type\":\"account.created\",\"account\":\"a1\","
+		"\"ts\":\"2026-03-01T10:00:00Z\",\"name\":\"a\\\"b\x02\"}",
+		"name", "control character");
+}
+
+static void unknown_fields_must_be_valid_text(void **state)
+{
+	refused(HEAD ",\"extra\":\"\xff\"}", "extra", "UTF-8");
+	refused(HEAD ",\"extra\":[\"ok\",\"\xed\xa0\x80\"]}", "extra", "UTF-8"); /* encoded surrogate */
+	refused(HEAD ",\"extra\":\"\\ud800\"}", "extra", "surrogate");
+	refused(HEAD ",\"extra\":\"\\q\"}", "", "invalid JSON"); /* jsmn checks escapes */
+	refused(HEAD ",\"k\xc3\":1}", "", "field name"); /* the key itself */
+	refused(HEAD ",\"extra\":{\"\x01\":1}}", "extra", "control character");
+}
+
+static void escaped_and_multibyte_text_accepted(void **state)
+{
+	kg_err err;
+	assert_int_equal(parse(HEAD ",\"extra\":\"\\u0001\\n\\t\\ud83d\\ude00 鍵\","
+			       "\"n\":[1,2.5,null,true,{\"鍵\":\"\xe3\x81\x82\"}]}", &err), 0);
+	assert_int_equal(parse("{\"id\":\"e1\",\"type\":\"account.created\",\"account\":\"a1\","
+			       "\"ts\":\"2026-03-01T10:00:00Z\",\"name\":\"山田\\t太郎\","
+			       "\"email\":\"t@example.jp\",\"address\":{\"postal_code\":\"1\","
+			       "\"region\":\"r\",\"city\":\"c\",\"line1\":\"l\",\"country\":\"JP\","
+			       "\"note\":\"\\\"kept\\\"\"}}", &err), 0);
+}
+
+/* jsmn lets these through; they are not JSON, and its token sizes then
+ * pair keys with the wrong values (a decision could depend on the tokens
+ * of the previous event). */
+static void lax_jsmn_syntax_refused(void **state)
+{
+	static const char *const bad[] = {
+		HEAD ",\"x\" \"y\"}",          /* missing ':' */
+		HEAD " \"x\":1}",              /* missing ',' */
+		HEAD ",,\"x\":1}",             /* doubled ',' */
+		HEAD ",\"x\"::1}",             /* doubled ':' */
+		HEAD ",}",                     /* trailing ',' */
+		HEAD ",\"x\":[1 2]}",          /* missing ',' in an array */
+		HEAD ",\"x\":[1,]}",           /* trailing ',' in an array */
+		HEAD ",\"x\":[\"k\":1]}",      /* a key in an array */
+		"{,\"id\":\"e1\"}",            /* leading ',' */
+		HEAD "} ,",                    /* data after the object */
+		HEAD "}\0",                    /* a NUL after the object (length below) */
+		"{\"id\"\"f0\", \"type\": \"login\", \"account\": \"a1\", \"ts\": \"2026-03-01T09:00:00Z\", "
+		"\"success\": false, \"ip\": \"2001:db8::1\", \"device_id\": \"d2\"}",
+	};
+	kg_event_parser *p = kg_event_parser_new();
+	assert_non_null(p);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const kg_event *ev;
+		kg_err err;
+		kg_err_clear(&err);
+		size_t len = strlen(bad[i]) + (i == 10); /* the NUL case includes its NUL */
+		if (kg_event_parse(p, bad[i], len, &ev, &err) != KG_EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+		assert_string_equal(err.field, "");
+		if (!strstr(err.msg, "JSON"))
+			fail_msg("%s: %s", bad[i], err.msg);
+	}
+	kg_event_parser_free(p);
+	kg_err err;
+	assert_int_equal(parse(" \r\n\t" HEAD " , \"x\" :\t[ 1 , {\"y\" : \"z\" } ] , \"w\":{ }, \"v\":[]\n}\n",
+			       &err), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(raw_control_characters_refused),
+		cmocka_unit_test(unknown_fields_must_be_valid_text),
+		cmocka_unit_test(escaped_and_multibyte_text_accepted),
+		cmocka_unit_test(lax_jsmn_syntax_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
