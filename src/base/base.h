@@ -133,6 +133,10 @@ bool kg_ct_equal(const void *a, const void *b, size_t len);
 void kg_random_bytes(void *buf, size_t len);
 /* Lower-case hex of data into out (2*len+1 bytes); returns out. */
 char *kg_hex(const void *data, size_t len, char *out);
+/* Length of the longest well-formed UTF-8 prefix of s (RFC 3629: no
+ * overlongs, surrogates or code points above U+10FFFF); len when all of s
+ * is valid. */
+size_t kg_utf8_valid_prefix(const char *s, size_t len);
 
 /* ---- config ------------------------------------------------------------
  * The config file is lines of `key = value`; `#` starts a comment; blank

@@ -81,3 +81,27 @@ char *kg_hex(const void *data, size_t len, char *out)
 	out[2 * len] = '\0';
 	return out;
 }
+
+size_t kg_utf8_valid_prefix(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + len;
+	while (p < e) {
+		unsigned char ch = *p;
+		if (ch < 0x80) {
+			p++;
+			continue;
+		}
+		int n = ch >= 0xc2 && ch <= 0xdf ? 1 : ch >= 0xe0 && ch <= 0xef ? 2
+			: ch >= 0xf0 && ch <= 0xf4 ? 3 : -1;
+		if (n < 0 || e - p <= n)
+			break;
+		bool ok = true;
+		for (int k = 1; k <= n; k++)
+			ok = ok && (p[k] & 0xc0) == 0x80;
+		if (!ok || (ch == 0xe0 && p[1] < 0xa0) || (ch == 0xed && p[1] >= 0xa0) ||
+		    (ch == 0xf0 && p[1] < 0x90) || (ch == 0xf4 && p[1] >= 0x90))
+			break;
+		p += n + 1;
+	}
+	return (size_t)(p - (const unsigned char *)s);
+}

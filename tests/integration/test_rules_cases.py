@@ -61,7 +61,7 @@ with tempfile.TemporaryDirectory() as tmp:
           f"failures name file:line: {err}")
 
 for f in sorted(glob.glob(os.path.join(DATA, "errors", "*.rules"))):
-    first = open(f, encoding="utf-8").readline()
+    first = open(f, encoding="utf-8", errors="replace").readline()
     want = first.split("# error: ", 1)[1].strip()
     rc, out, err = run("rules", "check", f)
     check(rc == 1 and f"{f}:{want}" in err, f"{os.path.basename(f)}: want {want!r}, got rc={rc} {err!r}")

@@ -145,6 +145,20 @@ static void err_formats(void **state)
 	assert_string_equal(kg_err_format(&e, out, sizeof(out)), "a.rules:3:7: unexpected token");
 }
 
+static void utf8_valid_prefix(void **state)
+{
+	assert_int_equal(kg_utf8_valid_prefix("", 0), 0);
+	assert_int_equal(kg_utf8_valid_prefix("abc", 3), 3);
+	assert_int_equal(kg_utf8_valid_prefix("鍵 \xf0\x9f\x98\x80", 8), 8);
+	assert_int_equal(kg_utf8_valid_prefix("ab\xff", 3), 2);
+	assert_int_equal(kg_utf8_valid_prefix("a\xc0\x80", 3), 1);         /* overlong NUL */
+	assert_int_equal(kg_utf8_valid_prefix("a\xe0\x80\x80", 4), 1);     /* overlong */
+	assert_int_equal(kg_utf8_valid_prefix("a\xed\xa0\x80", 4), 1);     /* surrogate */
+	assert_int_equal(kg_utf8_valid_prefix("a\xf4\x90\x80\x80", 5), 1); /* > U+10FFFF */
+	assert_int_equal(kg_utf8_valid_prefix("a\xe3\x81", 3), 1);         /* truncated */
+	assert_int_equal(kg_utf8_valid_prefix("a\xe3\x41\x81", 4), 1);     /* bad continuation */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +169,7 @@ int main(void)
 		cmocka_unit_test(config_env_overrides),
 		cmocka_unit_test(arena_allocates),
 		cmocka_unit_test(err_formats),
+		cmocka_unit_test(utf8_valid_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
