@@ -31,5 +31,26 @@ bench: build
 	@bash scripts/install-deps.sh bench
 	@bash bench/run.sh $(BUILD)
 
+# libFuzzer (clang, ASan+UBSan) on every tests/fuzz/fuzz_<name>.c, each for
+# FUZZ_SECONDS; FUZZ_TARGETS="rules event" picks some. New inputs are kept in
+# build/fuzz/corpus-<name>, crashes in build/fuzz/crash-<name>-*. `make test`
+# replays the seed corpora (tests/fuzz/corpus/<name>) without libFuzzer.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz:
+	@bash scripts/install-deps.sh fuzz
+	@CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DKG_DEV=ON -DKG_FUZZ=ON >/dev/null
+	@cmake --build build/fuzz -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@failed=; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus-$$t; \
+		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+		data=; [ -d tests/data/$$t ] && data=tests/data/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		build/fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+			-artifact_prefix=build/fuzz/crash-$$t- $$dict \
+			build/fuzz/corpus-$$t tests/fuzz/corpus/$$t $$data || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in:$$failed (build/fuzz/crash-*)"; exit 1; fi
+
 clean:
 	rm -rf build

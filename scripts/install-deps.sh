@@ -9,13 +9,15 @@ BUILD_PKGS=(build-essential cmake pkg-config
   libcurl4-openssl-dev libcmocka-dev sqlite3 python3)
 TEST_PKGS=(postfix)   # postfix: its smtp-sink is a real SMTP listener for tests
 BENCH_PKGS=(wrk hyperfine rspamd)
+FUZZ_PKGS=(clang libclang-rt-14-dev)
 
 want=("${BUILD_PKGS[@]}")
 case "${1:-build}" in
   build) ;;
   test) want+=("${TEST_PKGS[@]}") ;;
   bench) want+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  fuzz) want+=("${FUZZ_PKGS[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|fuzz]" >&2; exit 2 ;;
 esac
 
 missing=()
