@@ -217,10 +217,13 @@ static int hex4(const char *s, const char *e, unsigned *out)
  * control character appears unescaped (JSON forbids them in strings). */
 static bool utf8_ok(const unsigned char *s, const unsigned char *e, bool raw_json)
 {
-	/* ASCII runs eight bytes at a time */
+	/* ASCII runs eight bytes at a time; with raw_json, only runs without a
+	 * control character (for bytes below 0x80, b + 0x60 has its top bit
+	 * set exactly when b >= 0x20, and no byte carries into the next) */
+	const uint64_t hi = 0x8080808080808080ull;
 	for (uint64_t w; e - s >= 8; s += 8) {
 		memcpy(&w, s, 8);
-		if (w & 0x8080808080808080ull)
+		if ((w & hi) || (raw_json && ((w + 0x6060606060606060ull) & hi) != hi))
 			break;
 	}
 	while (s < e) {

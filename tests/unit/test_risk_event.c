@@ -43,6 +43,15 @@ static void raw_control_characters_refused(void **state)
 	refused(HEAD ",\"extra\":\"a\x01z\"}", "extra", "control character");
 	refused(HEAD ",\"extra\":{\"deep\":[1,\"\\n\x1f\"]}}", "extra", "control character");
 	refused(HEAD ",\"x\":\"tab\there\"}", "x", "control character");
+	/* in every position of an eight-byte run (utf8_ok's ASCII fast path) */
+	for (int k = 0; k < 17; k++) {
+		char json[256], text[18] = "abcdefghijklmnopq";
+		text[k] = k % 2 ? '\x1f' : '\n';
+		snprintf(json, sizeof(json), HEAD ",\"x\":\"%s\"}", text);
+		refused(json, "x", "control character");
+		snprintf(json, sizeof(json), "{\"id\":\"%s\",\"type\":\"login\"}", text);
+		refused(json, "id", "control character");
+	}
 	/* in a known field after an escape (the decoding path) */
 	refused("{\"id\":\"e1\",\"type\":\"account.created\",\"account\":\"a1\","
 		"\"ts\":\"2026-03-01T10:00:00Z\",\"name\":\"a\\\"b\x02\"}",
