@@ -363,7 +363,8 @@ int kg_account_totp_confirm(kg_store *s, const kg_config *cfg, const char *accou
 /* Disables it; code required unless actor is staff (code NULL). */
 int kg_account_totp_disable(kg_store *s, const kg_config *cfg, const char *account_id,
 			    const char *code, const char *actor, kg_err *err);
-/* In tx: KG_EAUTH unless code is the account's current code (enabled TOTP). */
+/* In a write tx: KG_EAUTH unless code is the account's current code and its
+ * step is newer than the last accepted one (a code works once). */
 int kg_account_totp_check(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 			  const char *code, int64_t now_ms, kg_err *err);
 

@@ -27,16 +27,39 @@ static int open_secret(const kg_config *cfg, const kg_account *acc,
 	return rc;
 }
 
+/* The last accepted step is kept as a "totp_step" row of the codes table
+ * (attempts_left holds the step): a code is accepted once, and never one
+ * older than the last accepted (RFC 6238 section 5.2). */
+#define TOTP_STEP_PURPOSE "totp_step"
+
 int kg_account_totp_check(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 			  const char *code, int64_t now_ms, kg_err *err)
 {
 	uint8_t raw[KG_TOTP_SECRET_BYTES];
+	int64_t now = kg_account_now(now_ms), step = 0;
 	int rc = open_secret(cfg, acc, raw, err);
 	if (rc)
 		return rc;
-	rc = kg_totp_verify(raw, sizeof(raw), code, kg_account_now(now_ms) / 1000, NULL);
+	rc = kg_totp_verify(raw, sizeof(raw), code, now / 1000, &step);
 	sodium_memzero(raw, sizeof(raw));
-	return rc ? kg_err_field(err, KG_EAUTH, "code", "the 2-step code is wrong") : 0;
+	if (rc)
+		return kg_err_field(err, KG_EAUTH, "code", "the 2-step code is wrong");
+	kg_arena a;
+	kg_arena_init(&a, 512);
+	kg_code_rec last;
+	rc = kg_tx_code_get(tx, acc->id, TOTP_STEP_PURPOSE, &last, &a, err);
+	if (rc == KG_ENOTFOUND) {
+		kg_err_clear(err);
+		rc = 0;
+	} else if (!rc && last.attempts_left >= step) {
+		rc = kg_err_field(err, KG_EAUTH, "code", "the 2-step code is wrong");
+	}
+	if (!rc) {
+		kg_code_rec used = {acc->id, TOTP_STEP_PURPOSE, "-", now + 3 * KG_TOTP_STEP_S * 1000, step, now};
+		rc = kg_tx_code_put(tx, &used, err);
+	}
+	kg_arena_release(&a);
+	return rc;
 }
 
 struct enrol_job {

@@ -149,6 +149,13 @@ def this_year():
     return str(datetime.datetime.now(datetime.timezone.utc).year)
 
 
+def away_from_step_edge(step=30, margin=8):
+    """Waits, if needed, until a TOTP step has at least margin seconds left."""
+    left = step - time.time() % step
+    if left < margin:
+        time.sleep(left + 0.5)
+
+
 def totp(secret_b32, t=None, step=30, digits=6):
     """RFC 6238 with SHA-1 (the customer's authenticator app)."""
     key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
