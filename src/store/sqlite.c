@@ -575,8 +575,14 @@ static void sq_close_conn(kg_store_conn *c, bool checkpoint)
 {
 	if (!c)
 		return;
-	if (checkpoint)
+	if (checkpoint) {
+		/* Without waiting: if another process (kagid, while a `kagi`
+		 * command closes) is reading or writing, a TRUNCATE checkpoint
+		 * would hold its writes back until its readers are done; then
+		 * the WAL is simply left for the next checkpoint. */
+		sqlite3_busy_timeout(c->db, 0);
 		sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	}
 	conn_free(c);
 }
 

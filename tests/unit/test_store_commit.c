@@ -405,6 +405,69 @@ static void reads_see_one_snapshot(void **state)
 	kg_store_close(s);
 }
 
+/* ---- a second process closing does not stall the first -------------------------*/
+struct held_read {
+	kg_store *s;
+	volatile int holding, release;
+};
+
+static int hold_read_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct held_read *h = ctx;
+	if (count_events(tx, err) == (size_t)-1) /* the snapshot is taken */
+		return err->code;
+	__atomic_store_n(&h->holding, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&h->release, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	return 0;
+}
+
+static void *hold_read_thread(void *p)
+{
+	struct held_read *h = p;
+	kg_err err;
+	kg_store_read(h->s, hold_read_job, h, &err);
+	return NULL;
+}
+
+static void closing_beside_a_busy_store_does_not_wait_for_it(void **state)
+{
+	(void)state;
+	char path[640];
+	snprintf(path, sizeof(path), "%s", kg_test_db("two_stores"));
+	kg_store *daemon = kg_test_open(path, NULL); /* kagid */
+	kg_err err;
+	struct ev_job j = {.account = "acc", .id = "e1"};
+	assert_int_equal(kg_store_write(daemon, insert_event, &j, &err), 0);
+	struct held_read h = {.s = daemon};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, hold_read_thread, &h), 0);
+	while (!__atomic_load_n(&h.holding, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	struct ev_job j2 = {.account = "acc", .id = "e2"};
+	assert_int_equal(kg_store_write(daemon, insert_event, &j2, &err), 0);
+
+	/* a `kagi` command opens the same file, writes, and closes while the
+	 * daemon's reader still uses the WAL: its closing checkpoint must not
+	 * wait for that reader (if it did, with this busy timeout, this test
+	 * would hang until the CTest timeout) */
+	kg_store_options opt;
+	kg_store_options_init(&opt);
+	opt.busy_timeout_ms = 600000;
+	kg_store *cli = NULL;
+	assert_int_equal(kg_store_open(&cli, path, &opt, &err), 0);
+	struct ev_job j3 = {.account = "acc", .id = "e3"};
+	assert_int_equal(kg_store_write(cli, insert_event, &j3, &err), 0);
+	kg_store_close(cli);
+
+	__atomic_store_n(&h.release, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	struct ev_job j4 = {.account = "acc", .id = "e4"};
+	assert_int_equal(kg_store_write(daemon, insert_event, &j4, &err), 0);
+	kg_store_close(daemon);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events"), 4);
+}
+
 /* ---- fault injection: the Nth write fails ----------------------------------
  * For N = 1, 2, ...: arm the fault, run one transaction that writes many
  * rows in several tables; it must either succeed completely or fail with
@@ -724,6 +787,7 @@ int main(void)
 		cmocka_unit_test(storage_error_mid_group_fails_the_whole_group),
 		cmocka_unit_test(reads_see_one_snapshot),
 		cmocka_unit_test(close_drains_queued_writes),
+		cmocka_unit_test(closing_beside_a_busy_store_does_not_wait_for_it),
 		cmocka_unit_test(close_waits_for_reads_in_progress),
 		cmocka_unit_test(disk_full_leaves_nothing_half_written),
 		cmocka_unit_test(io_error_leaves_nothing_half_written),
