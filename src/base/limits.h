@@ -54,6 +54,10 @@
 #define KG_MAIL_DEPTH_MAX 8
 #define KG_MAIL_LINKS_MAX 512
 #define KG_MAIL_HEADER_BYTES_MAX (256 * 1024)
+#define KG_MAIL_TEXT_MAX (4 * 1024 * 1024)     /* decoded body text analysed */
+#define KG_MAIL_PROFILE_MAX (256 * 1024)       /* shop profile file */
+#define KG_MAIL_PROFILE_ENTRIES_MAX 512        /* values per profile key */
+#define KG_MAIL_DKIM_KEY_MAX 8192              /* one DKIM key (PEM or base64) */
 
 /* notify */
 #define KG_TEMPLATE_FILE_MAX (64 * 1024)      /* one template or texts file */

@@ -64,5 +64,6 @@ int kg_cmd_unlock(int argc, char **argv);
 int kg_cmd_cases(int argc, char **argv);
 int kg_cmd_messages(int argc, char **argv);
 int kg_cmd_audit(int argc, char **argv);
+int kg_cmd_mail(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const struct kg_cli_command commands[] = {
 	{"cases", kg_cmd_cases, "list, show or move support cases"},
 	{"messages", kg_cmd_messages, "print an account's message center"},
 	{"audit", kg_cmd_audit, "verify the audit hash chains, list an account's entries"},
+	{"mail", kg_cmd_mail, "is this email really from the shop? (mail check FILE...)"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,145 @@
+/* Private to src/mail: the parsed-message view, the profile's insides and
+ * the text helpers shared by parse.c, text.c, signals.c and dkim.c.
+ * Nothing outside src/mail includes this; the public face is mail.h. */
+#ifndef KG_MAIL_INTERNAL_H
+#define KG_MAIL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "mail/mail.h"
+
+/* ---- a list of strings ---------------------------------------------------*/
+typedef struct mail_strs {
+	char **v;
+	size_t n, cap;
+} mail_strs;
+
+/* ---- profile ----------------------------------------------------------------*/
+typedef struct mail_key {
+	char *domain;   /* lower case */
+	char *selector;
+	char *record;   /* "v=DKIM1; k=rsa; p=..." as DNS would serve it */
+} mail_key;
+
+struct kg_mail_profile {
+	char *name;
+	mail_strs brands;        /* as written */
+	mail_strs brand_folds;   /* NFKC-casefolded, for plain text search */
+	mail_strs brand_skels;   /* folded TR39 skeletons, for confusable search */
+	mail_strs brand_tokens;  /* ASCII letters-only, >= 4 chars, for lookalikes */
+	mail_strs sender_domains;
+	mail_strs link_domains;  /* includes the sender domains */
+	mail_strs authserv_ids;
+	mail_key *keys;
+	size_t n_keys;
+	struct dkim_lib *dkim;   /* DKIM_LIB for verification with the keys */
+};
+
+/* ---- parsed message ------------------------------------------------------*/
+typedef struct mail_addr {
+	const char *name;   /* display name, UTF-8, "" when none */
+	const char *addr;   /* local@domain */
+	const char *local;  /* local part */
+	const char *domain; /* lower case, "" when none */
+} mail_addr;
+
+typedef struct mail_link {
+	const char *href;
+	const char *text;   /* shown text (HTML anchors), "" for bare URLs */
+	const char *host;   /* lower case, no port/userinfo; "" when none */
+	bool userinfo;      /* http://shown@real-host/ */
+} mail_link;
+
+typedef struct mail_auth {
+	const char *authserv_id; /* lower case */
+	const char *method;      /* "spf", "dkim", "dmarc" */
+	const char *result;      /* "pass", "fail", ... */
+	const char *domain;      /* header.d / header.from / smtp.mailfrom domain */
+} mail_auth;
+
+#define MAIL_ADDRS_MAX 8
+#define MAIL_AUTH_MAX 32
+
+typedef struct mail_view {
+	mail_addr from;          /* the effective author (list rewrites undone) */
+	bool has_from;
+	mail_addr others[MAIL_ADDRS_MAX]; /* Reply-To, Sender, Return-Path... */
+	const char *other_role[MAIL_ADDRS_MAX];
+	size_t n_others;
+	const char *subject;
+	int64_t date_ms;
+	bool has_date;
+	const char *message_id;
+	const char *text;        /* all text of the body, UTF-8 */
+	size_t text_len;
+	const char *fp_text;     /* the text the fingerprint is taken of */
+	size_t fp_len;
+	mail_link *links;
+	size_t n_links;
+	mail_auth auth[MAIL_AUTH_MAX];
+	size_t n_auth;
+	bool via_list;           /* arrived through a mailing list */
+	const char *list_detail; /* how the list rewrite was undone */
+	const char *raw;         /* bytes for DKIM verification (NULL: none) */
+	size_t raw_len;
+	bool has_dkim_sig;
+	const char *dkim_domains; /* space-separated d= values seen */
+} mail_view;
+
+typedef struct mail_parsed {
+	mail_view outer;
+	mail_view inner;       /* the forwarded original */
+	bool has_inner;
+	const char *inner_how; /* "attached" or "inline" */
+} mail_parsed;
+
+/* Parses msg into p (all memory in arena). Returns 0, KG_ELIMIT or KG_EINVAL. */
+int mail_parse(kg_arena *a, const char *msg, size_t len, mail_parsed *p, kg_err *err);
+/* Module set-up (GMime, ICU, libpsl) once per process. */
+void mail_global_init(void);
+
+/* ---- text helpers (text.c) ------------------------------------------------*/
+/* NFKC + case fold; returns arena string ("" on failure). */
+char *mail_fold(kg_arena *a, const char *s, size_t len);
+/* Folded TR39 skeleton of s. */
+char *mail_skeleton(kg_arena *a, const char *s);
+/* Registrable domain (eTLD+1) of a lower-case host, or host itself. */
+const char *mail_registrable(kg_arena *a, const char *host);
+/* host, with xn-- labels turned into Unicode (arena), or host. */
+const char *mail_idn_unicode(kg_arena *a, const char *host);
+/* First word with letters of two of Latin/Cyrillic/Greek mixed, or NULL. */
+const char *mail_mixed_script_word(kg_arena *a, const char *s, size_t len);
+/* HTML to text; anchors are appended to links (up to max; *over set when more). */
+char *mail_html_text(kg_arena *a, const char *html, size_t len, mail_link **links,
+		     size_t *n_links, size_t *cap, bool *over);
+/* Finds bare URLs in plain text and appends them. */
+void mail_text_urls(kg_arena *a, const char *text, size_t len, mail_link **links,
+		    size_t *n_links, size_t *cap, bool *over);
+/* Host of a URL (lower case, arena); sets *userinfo. "" when none. */
+const char *mail_url_host(kg_arena *a, const char *url, bool *userinfo);
+/* Damerau-Levenshtein distance of two short ASCII strings (cap at 9). */
+int mail_edit_distance(const char *x, size_t xl, const char *y, size_t yl);
+/* Whether domain is d or a subdomain of one of list. */
+bool mail_domain_in(const char *domain, const mail_strs *list);
+
+/* ---- DKIM (dkim.c) ----------------------------------------------------------*/
+enum mail_dkim_status { MAIL_DKIM_NONE, MAIL_DKIM_PASS, MAIL_DKIM_FAIL };
+/* Verifies the DKIM signatures of raw whose d= is in the profile's keys.
+ * Fills domain/selector of the first passing (or failing) official one and a
+ * reason on failure. Never uses the network. */
+enum mail_dkim_status mail_dkim_verify(const kg_mail_profile *p, const char *raw,
+				       size_t len, char *domain, size_t dlen,
+				       char *why, size_t wlen);
+int mail_dkim_lib_new(kg_mail_profile *p, kg_err *err);
+void mail_dkim_lib_free(kg_mail_profile *p);
+
+/* ---- signals (signals.c) ------------------------------------------------*/
+int mail_analyse(const kg_mail_profile *p, kg_arena *a, mail_parsed *m,
+		 const kg_mail_query *q, kg_mail_result *r, kg_err *err);
+/* Fingerprint of a view's text into out[65]. */
+void mail_view_fingerprint(kg_arena *a, const mail_view *v, char out[65]);
+
+#endif

@@ -1,0 +1,557 @@
+/* MIME parsing for the mail analyser (GMime 3): headers, addresses with list
+ * rewrites undone, Authentication-Results, text of every text part in UTF-8,
+ * links, and a forwarded original (attached or inline). Enforces the
+ * KG_MAIL_* limits, each with its own error. Judges nothing. */
+#include <ctype.h>
+#include <gmime/gmime.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mail/internal.h"
+
+static pthread_once_t g_mime_once = PTHREAD_ONCE_INIT;
+static GMimeParserOptions *g_opts;
+static const char *g_fallback[] = {"UTF-8", "ISO-2022-JP", "Shift_JIS", "EUC-JP",
+				   "windows-1252", NULL};
+
+static void mime_init(void)
+{
+	g_mime_init();
+	g_opts = g_mime_parser_options_new();
+	g_mime_parser_options_set_fallback_charsets(g_opts, g_fallback);
+	g_mime_parser_options_set_rfc2047_compliance_mode(g_opts, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(g_opts, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(g_opts, GMIME_RFC_COMPLIANCE_LOOSE);
+}
+
+void mail_global_init(void)
+{
+	pthread_once(&g_mime_once, mime_init);
+}
+
+typedef struct pctx {
+	kg_arena *a;
+	kg_err *err;
+	int parts;
+	int rc;
+	bool links_over;
+} pctx;
+
+typedef struct vbuild {
+	kg_buf text;
+	mail_link *links;
+	size_t n_links, cap_links;
+	const char *fp_text;
+	size_t fp_len;
+	bool fp_plain;
+} vbuild;
+
+static char *lower_dup(kg_arena *a, const char *s)
+{
+	char *d = kg_arena_strdup(a, s ? s : "");
+	for (char *c = d; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return d;
+}
+
+static void set_addr(kg_arena *a, mail_addr *out, const char *name, const char *addr)
+{
+	out->name = kg_arena_strdup(a, name ? name : "");
+	out->addr = kg_arena_strdup(a, addr ? addr : "");
+	const char *at = strrchr(out->addr, '@');
+	out->local = at ? kg_arena_strndup(a, out->addr, (size_t)(at - out->addr)) : out->addr;
+	char *d = lower_dup(a, at ? at + 1 : "");
+	size_t n = strlen(d);
+	while (n && (d[n - 1] == '.' || d[n - 1] == '>' || d[n - 1] == ' '))
+		d[--n] = '\0';
+	out->domain = d;
+}
+
+/* First mailbox of an address list; false when there is none. */
+static bool first_mailbox(kg_arena *a, InternetAddressList *l, mail_addr *out)
+{
+	if (!l)
+		return false;
+	int n = internet_address_list_length(l);
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia = internet_address_list_get_address(l, i);
+		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+			set_addr(a, out, internet_address_get_name(ia),
+				 internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)));
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool parse_mailbox(kg_arena *a, const char *value, mail_addr *out)
+{
+	if (!value)
+		return false;
+	InternetAddressList *l = internet_address_list_parse(g_opts, value);
+	bool ok = first_mailbox(a, l, out);
+	if (l)
+		g_object_unref(l);
+	return ok;
+}
+
+static void add_other(mail_view *v, const char *role, const mail_addr *ad)
+{
+	if (v->n_others >= MAIL_ADDRS_MAX || !*ad->domain)
+		return;
+	v->other_role[v->n_others] = role;
+	v->others[v->n_others++] = *ad;
+}
+
+/* "authserv-id; spf=pass smtp.mailfrom=x; dkim=pass header.d=y" */
+static void parse_auth_results(kg_arena *a, mail_view *v, const char *value)
+{
+	char *s = kg_arena_strdup(a, value);
+	/* drop (comments) */
+	char *w = s;
+	int depth = 0;
+	for (char *r = s; *r; r++) {
+		if (*r == '(')
+			depth++;
+		else if (*r == ')' && depth)
+			depth--;
+		else if (!depth)
+			*w++ = (char)tolower((unsigned char)(*r == '\r' || *r == '\n' || *r == '\t' ? ' ' : *r));
+	}
+	*w = '\0';
+	const char *authserv = "";
+	bool first = true;
+	for (char *seg = strtok_r(s, ";", &w); seg; seg = strtok_r(NULL, ";", &w)) {
+		while (*seg == ' ')
+			seg++;
+		if (first) {
+			first = false;
+			char *sp = seg + strcspn(seg, " ");
+			char *eq = strchr(seg, '=');
+			if (!eq || eq > sp) { /* an authserv-id [version] */
+				*sp = '\0';
+				authserv = seg;
+				continue;
+			}
+		}
+		if (v->n_auth >= MAIL_AUTH_MAX)
+			break;
+		char *eq = strchr(seg, '=');
+		if (!eq)
+			continue;
+		mail_auth *au = &v->auth[v->n_auth];
+		au->authserv_id = authserv;
+		au->method = kg_arena_strndup(a, seg, (size_t)(eq - seg));
+		char *res = eq + 1;
+		size_t rl = strcspn(res, " ");
+		au->result = kg_arena_strndup(a, res, rl);
+		au->domain = "";
+		for (char *tok = res + rl; *tok;) {
+			while (*tok == ' ')
+				tok++;
+			size_t tl = strcspn(tok, " ");
+			char *te = strchr(tok, '=');
+			if (te && te < tok + tl) {
+				size_t kl = (size_t)(te - tok);
+				const char *val = te + 1;
+				size_t vl = tl - kl - 1;
+				const char *at = memchr(val, '@', vl);
+				if (at) {
+					vl -= (size_t)(at + 1 - val);
+					val = at + 1;
+				}
+				if ((kl == 8 && !strncmp(tok, "header.d", 8)) ||
+				    (kl == 11 && !strncmp(tok, "header.from", 11)) ||
+				    (kl == 13 && !strncmp(tok, "smtp.mailfrom", 13)) ||
+				    (kl == 8 && !strncmp(tok, "header.i", 8) && !*au->domain))
+					au->domain = kg_arena_strndup(a, val, vl);
+			}
+			tok += tl;
+		}
+		if (*au->method && *au->result)
+			v->n_auth++;
+	}
+}
+
+static const char *dkim_sig_domain(kg_arena *a, const char *value)
+{
+	const char *p = value;
+	while (p && *p) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ';')
+			p++;
+		if (p[0] == 'd' && (p[1] == '=' || p[1] == ' ')) {
+			p++;
+			while (*p == ' ' || *p == '=')
+				p++;
+			size_t n = strcspn(p, "; \t\r\n");
+			char *d = kg_arena_strndup(a, p, n);
+			for (char *c = d; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			return d;
+		}
+		p = strchr(p, ';');
+	}
+	return "";
+}
+
+static bool is_ascii_cs(const char *cs)
+{
+	return !cs || !strcasecmp(cs, "us-ascii") || !strcasecmp(cs, "ascii") ||
+	       !strcasecmp(cs, "utf-8") || !strcasecmp(cs, "utf8");
+}
+
+/* Bytes in a declared charset -> UTF-8 (g_malloc'd). */
+static char *to_utf8(const char *b, size_t n, const char *cs)
+{
+	char *out = NULL;
+	gsize ol = 0;
+	if (is_ascii_cs(cs) && memchr(b, 0x1b, n) && n >= 3) /* ESC $ B: ISO-2022-JP */
+		cs = "ISO-2022-JP";
+	if (!is_ascii_cs(cs)) {
+		out = g_convert(b, (gssize)n, "UTF-8", cs, NULL, &ol, NULL);
+		if (out)
+			return out;
+	} else if (g_utf8_validate(b, (gssize)n, NULL)) {
+		return g_strndup(b, n);
+	}
+	return g_mime_utils_decode_8bit(g_opts, b, n);
+}
+
+static int append_text(pctx *c, vbuild *vb, const char *t, size_t n)
+{
+	if (kg_buf_append(&vb->text, t, n) || kg_buf_putc(&vb->text, '\n'))
+		return c->rc = kg_err_set(c->err, KG_ELIMIT,
+					  "decoded text is larger than %d bytes (KG_MAIL_TEXT_MAX)",
+					  KG_MAIL_TEXT_MAX);
+	return 0;
+}
+
+static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
+			     mail_parsed *top);
+
+static int walk(pctx *c, GMimeObject *obj, vbuild *vb, int depth, mail_parsed *top)
+{
+	if (!obj)
+		return 0;
+	if (++c->parts > KG_MAIL_PARTS_MAX)
+		return c->rc = kg_err_set(c->err, KG_ELIMIT,
+					  "more than %d MIME parts (KG_MAIL_PARTS_MAX)", KG_MAIL_PARTS_MAX);
+	if (depth > KG_MAIL_DEPTH_MAX)
+		return c->rc = kg_err_set(c->err, KG_ELIMIT,
+					  "MIME nesting deeper than %d (KG_MAIL_DEPTH_MAX)", KG_MAIL_DEPTH_MAX);
+	if (GMIME_IS_MULTIPART(obj)) {
+		int n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (int i = 0; i < n && !c->rc; i++)
+			walk(c, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), vb, depth + 1, top);
+		return c->rc;
+	}
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		if (!inner)
+			return 0;
+		if (top && !top->has_inner) {
+			top->has_inner = true;
+			top->inner_how = "attached";
+			return view_from_message(c, inner, &top->inner, depth + 1, NULL);
+		}
+		return walk(c, g_mime_message_get_mime_part(inner), vb, depth + 1, NULL);
+	}
+	if (!GMIME_IS_PART(obj))
+		return 0;
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	bool html = ct && g_mime_content_type_is_type(ct, "text", "html");
+	bool plain = ct && g_mime_content_type_is_type(ct, "text", "plain");
+	if (!html && !plain)
+		return 0;
+	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
+	if (!w)
+		return 0;
+	GMimeStream *ms = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(w, ms);
+	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+	char *u = to_utf8(ba && ba->len ? (const char *)ba->data : "", ba ? ba->len : 0,
+			  g_mime_object_get_content_type_parameter(obj, "charset"));
+	g_object_unref(ms);
+	if (!u)
+		return 0;
+	size_t ul = strlen(u);
+	const char *t = u;
+	size_t tl = ul;
+	if (html) {
+		t = mail_html_text(c->a, u, ul, &vb->links, &vb->n_links, &vb->cap_links,
+				   &c->links_over);
+		tl = strlen(t);
+	} else {
+		t = kg_arena_strndup(c->a, u, ul);
+		mail_text_urls(c->a, t, tl, &vb->links, &vb->n_links, &vb->cap_links,
+			       &c->links_over);
+	}
+	g_free(u);
+	if (c->links_over)
+		return c->rc = kg_err_set(c->err, KG_ELIMIT, "more than %d links (KG_MAIL_LINKS_MAX)",
+					  KG_MAIL_LINKS_MAX);
+	if (!vb->fp_text || (plain && !vb->fp_plain)) {
+		vb->fp_text = t;
+		vb->fp_len = tl;
+		vb->fp_plain = plain;
+	}
+	return append_text(c, vb, t, tl);
+}
+
+/* "Name via List" -> "Name" */
+static const char *strip_via(kg_arena *a, const char *name)
+{
+	const char *via = strstr(name, " via ");
+	return via ? kg_arena_strndup(a, name, (size_t)(via - name)) : name;
+}
+
+static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
+			     mail_parsed *top)
+{
+	kg_arena *a = c->a;
+	mail_addr from = {0}, reply = {0}, sender = {0}, rpath = {0}, mm_from = {0},
+		  mm_reply = {0};
+	bool has_reply = false, has_sender = false, has_rpath = false, has_mm_from = false,
+	     has_mm_reply = false, has_list = false;
+	kg_buf dk = KG_BUF_INIT(4096);
+
+	v->has_from = first_mailbox(a, g_mime_message_get_from(m), &from);
+	has_reply = first_mailbox(a, g_mime_message_get_reply_to(m), &reply);
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+	int nh = hl ? g_mime_header_list_get_count(hl) : 0;
+	for (int i = 0; i < nh; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *name = g_mime_header_get_name(h);
+		const char *val = g_mime_header_get_value(h);
+		const char *raw = g_mime_header_get_raw_value(h);
+		if (!name)
+			continue;
+		if (!strcasecmp(name, "Authentication-Results") && val)
+			parse_auth_results(a, v, val);
+		else if (!strcasecmp(name, "DKIM-Signature") && raw) {
+			v->has_dkim_sig = true;
+			kg_buf_puts(&dk, dkim_sig_domain(a, raw));
+			kg_buf_putc(&dk, ' ');
+		} else if (!strcasecmp(name, "Sender") && !has_sender)
+			has_sender = parse_mailbox(a, raw, &sender);
+		else if (!strcasecmp(name, "Return-Path") && !has_rpath)
+			has_rpath = parse_mailbox(a, raw, &rpath);
+		else if ((!strcasecmp(name, "X-Mailman-Original-From") ||
+			  !strcasecmp(name, "X-Original-From")) && !has_mm_from)
+			has_mm_from = parse_mailbox(a, raw, &mm_from);
+		else if (!strcasecmp(name, "X-Mailman-Original-Reply-To") && !has_mm_reply)
+			has_mm_reply = parse_mailbox(a, raw, &mm_reply);
+		else if (!strcasecmp(name, "List-Id") || !strcasecmp(name, "List-Post"))
+			has_list = true;
+	}
+	v->dkim_domains = kg_arena_strndup(a, dk.data ? dk.data : "", dk.len);
+	kg_buf_release(&dk);
+
+	/* Undo mailing-list rewrites: "X via List" with the original in
+	 * X-Mailman-Original-From or Reply-To. */
+	bool via = v->has_from && strstr(from.name, " via ") != NULL;
+	if (has_mm_from) {
+		v->via_list = true;
+		v->list_detail = "author taken from X-Mailman-Original-From";
+		v->from = mm_from;
+		v->has_from = true;
+	} else if (via && (has_list || has_reply)) {
+		v->via_list = true;
+		if (has_reply) {
+			v->from = reply;
+			if (!*v->from.name)
+				v->from.name = strip_via(a, from.name);
+			v->list_detail = "author taken from Reply-To of a \"via\" list rewrite";
+			has_reply = false;
+		} else {
+			v->from = from;
+			v->from.name = strip_via(a, from.name);
+			v->list_detail = "\"via\" list rewrite without the original address";
+		}
+	} else {
+		v->from = from;
+		if (has_list) {
+			v->via_list = true;
+			v->list_detail = "arrived through a mailing list";
+		}
+	}
+	if (has_reply)
+		add_other(v, "Reply-To", &reply);
+	if (has_mm_reply)
+		add_other(v, "X-Mailman-Original-Reply-To", &mm_reply);
+	if (!v->via_list) {
+		if (has_sender)
+			add_other(v, "Sender", &sender);
+		if (has_rpath)
+			add_other(v, "Return-Path", &rpath);
+	}
+
+	const char *subj = g_mime_message_get_subject(m);
+	v->subject = kg_arena_strdup(a, subj ? subj : "");
+	GDateTime *dt = g_mime_message_get_date(m);
+	if (dt) {
+		v->has_date = true;
+		v->date_ms = (int64_t)g_date_time_to_unix(dt) * 1000;
+	}
+	const char *mid = g_mime_message_get_message_id(m);
+	v->message_id = kg_arena_strdup(a, mid ? mid : "");
+
+	if (!top) { /* an attached original: keep its bytes for DKIM */
+		char *s = g_mime_object_to_string(GMIME_OBJECT(m), NULL);
+		if (s) {
+			v->raw_len = strlen(s);
+			v->raw = kg_arena_strndup(a, s, v->raw_len);
+			g_free(s);
+		}
+	}
+
+	vbuild vb = {.text = KG_BUF_INIT(KG_MAIL_TEXT_MAX)};
+	walk(c, g_mime_message_get_mime_part(m), &vb, depth, top);
+	v->text = kg_arena_strndup(a, vb.text.data ? vb.text.data : "", vb.text.len);
+	v->text_len = vb.text.len;
+	kg_buf_release(&vb.text);
+	v->fp_text = vb.fp_text ? vb.fp_text : "";
+	v->fp_len = vb.fp_len;
+	v->links = vb.links;
+	v->n_links = vb.n_links;
+	return c->rc;
+}
+
+/* ---- inline forwards --------------------------------------------------------*/
+static const char *const fwd_markers[] = {
+	"-----original message-----", "----- original message -----",
+	"forwarded message", "begin forwarded message", "forwarded message ---",
+	"weitergeleitete nachricht", "ursprüngliche nachricht", "mensagem encaminhada",
+	"mensaje reenviado", "message transféré", "転送メッセージ", "転送されたメッセージ",
+	"________________________________",
+};
+static const char *const from_keys[] = {"from:", "de:", "von:", "差出人:", "van:", "da:",
+					"送信者:", "expéditeur:"};
+static const char *const subj_keys[] = {"subject:", "assunto:", "betreff:", "件名:",
+					"asunto:", "oggetto:", "objet:", "onderwerp:"};
+
+static const char *line_value(const char *line, size_t n, const char *const *keys,
+			      size_t nkeys, size_t *vl)
+{
+	while (n && (*line == ' ' || *line == '>' || *line == '*' || *line == '\t')) {
+		line++;
+		n--;
+	}
+	for (size_t k = 0; k < nkeys; k++) {
+		size_t kl = strlen(keys[k]);
+		if (n >= kl && !strncasecmp(line, keys[k], kl)) {
+			const char *v = line + kl;
+			size_t r = n - kl;
+			while (r && (*v == ' ' || *v == '*')) {
+				v++;
+				r--;
+			}
+			*vl = r;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static void find_inline_forward(kg_arena *a, mail_parsed *p)
+{
+	const mail_view *o = &p->outer;
+	const char *t = o->text, *end = o->text + o->text_len;
+	const char *hit = NULL;
+	for (const char *line = t; line < end && !hit;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		if (n < 200)
+			for (size_t k = 0; k < KG_ARRAY_LEN(fwd_markers) && !hit; k++) {
+				size_t ml = strlen(fwd_markers[k]);
+				for (size_t i = 0; i + ml <= n; i++)
+					if (!strncasecmp(line + i, fwd_markers[k], ml)) {
+						hit = nl ? nl + 1 : end;
+						break;
+					}
+			}
+		line = nl ? nl + 1 : end;
+	}
+	if (!hit)
+		return;
+	const char *fv = NULL, *sv = NULL, *body = hit;
+	size_t fl = 0, sl = 0;
+	int lines = 0;
+	for (const char *line = hit; line < end && lines < 14; lines++) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		size_t vl;
+		const char *v;
+		if (!fv && (v = line_value(line, n, from_keys, KG_ARRAY_LEN(from_keys), &vl))) {
+			fv = v;
+			fl = vl;
+			body = nl ? nl + 1 : end;
+		} else if (!sv && (v = line_value(line, n, subj_keys, KG_ARRAY_LEN(subj_keys), &vl))) {
+			sv = v;
+			sl = vl;
+			body = nl ? nl + 1 : end;
+		}
+		line = nl ? nl + 1 : end;
+	}
+	if (!fv)
+		return;
+	mail_view *in = &p->inner;
+	char *fs = kg_arena_strndup(a, fv, fl);
+	in->has_from = parse_mailbox(a, fs, &in->from);
+	if (!in->has_from)
+		return;
+	in->subject = sv ? kg_arena_strndup(a, sv, sl) : "";
+	in->has_date = o->has_date;
+	in->date_ms = o->date_ms;
+	in->message_id = "";
+	in->text = body;
+	in->text_len = (size_t)(end - body);
+	in->fp_text = in->text;
+	in->fp_len = in->text_len;
+	in->links = o->links;
+	in->n_links = o->n_links;
+	in->dkim_domains = "";
+	p->has_inner = true;
+	p->inner_how = "inline";
+}
+
+int mail_parse(kg_arena *a, const char *msg, size_t len, mail_parsed *p, kg_err *err)
+{
+	memset(p, 0, sizeof(*p));
+	if (len > KG_MAIL_BYTES_MAX)
+		return kg_err_set(err, KG_ELIMIT, "message is %zu bytes; the limit is %d (KG_MAIL_BYTES_MAX)",
+				  len, KG_MAIL_BYTES_MAX);
+	size_t hdr = len;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (msg[i] == '\n' && (msg[i + 1] == '\n' ||
+				       (msg[i + 1] == '\r' && i + 2 < len && msg[i + 2] == '\n'))) {
+			hdr = i;
+			break;
+		}
+		if (i > KG_MAIL_HEADER_BYTES_MAX)
+			break;
+	}
+	if (hdr > KG_MAIL_HEADER_BYTES_MAX)
+		return kg_err_set(err, KG_ELIMIT, "header is larger than %d bytes (KG_MAIL_HEADER_BYTES_MAX)",
+				  KG_MAIL_HEADER_BYTES_MAX);
+	mail_global_init();
+	pctx c = {.a = a, .err = err};
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(msg, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(st);
+	GMimeMessage *m = g_mime_parser_construct_message(parser, g_opts);
+	if (!m) {
+		c.rc = kg_err_set(err, KG_EINVAL, "not an RFC 5322 message (no header found)");
+	} else {
+		p->outer.raw = msg;
+		p->outer.raw_len = len;
+		view_from_message(&c, m, &p->outer, 0, p);
+		if (!c.rc && !p->has_inner)
+			find_inline_forward(a, p);
+		g_object_unref(m);
+	}
+	g_object_unref(parser);
+	g_object_unref(st);
+	return c.rc;
+}

@@ -1,0 +1,820 @@
+/* The signals of the mail analyser and the verdict: each signal is a general
+ * rule with a weight and a plain explanation (docs/mail.md lists them). The
+ * parsed view comes from parse.c; nothing here touches MIME or the store. */
+#include <ctype.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mail/internal.h"
+
+/* Weights: positive points say "phishing", negative say "from the shop".
+ * A message that claims the shop is phishing from PHISHING_MIN on. */
+enum {
+	PHISHING_MIN = 50,
+	W_SENDER_LOOKALIKE = 60,
+	W_SENDER_BRAND_DOMAIN = 50,
+	W_SENDER_BRAND_LOCAL = 25,
+	W_BRAND_DISPLAY = 50,
+	W_BRAND_SUBJECT = 35,
+	W_REPLY_TO_FOREIGN = 15,
+	W_OFFICIAL_UNAUTH = 25,
+	W_AUTH_FAIL = 60,
+	W_DKIM_INVALID = 60,
+	W_AUTH_PASS = -40,
+	W_LINK_IP = 30,
+	W_LINK_SHORTENER = 15,
+	W_LINK_USERINFO = 40,
+	W_LINK_LOOKALIKE = 50,
+	W_LINK_BRAND_HOST = 40,
+	W_LINK_TEXT_MISMATCH = 35,
+	W_LINK_FOREIGN = 20,
+	W_LINK_LOGIN_FOREIGN = 30,
+	W_GREETING_GENERIC = 10,
+	W_GREETING_NOT_NAME = 20,
+	W_GREETING_NAME = -10,
+	W_COPYRIGHT_YEAR = 15,
+	W_VAGUE = 15,
+	W_PRESSURE = 15,
+	W_MIXED_SCRIPT = 30,
+	W_MACHINE_TRANSLATION = 15,
+	W_NOT_IN_MC = 40,
+	W_IN_MC = -30,
+	W_LOCK_NOT_LOCKED = 50,
+};
+
+typedef struct an {
+	const kg_mail_profile *p;
+	kg_arena *a;
+	kg_mail_result *r;
+	const mail_view *v;
+	const kg_mail_query *q;
+	const kg_mail_account *acct; /* NULL: no account facts */
+	const char *ftext;           /* folded body text */
+	size_t flen;
+	const char *fsubject;
+	bool from_official;
+	bool hard;                   /* a signal that rules out "genuine" */
+	bool pressure, vague, login_link;
+} an;
+
+static bool has_signal(const kg_mail_result *r, const char *id)
+{
+	for (size_t i = 0; i < r->n_signals; i++)
+		if (!strcmp(r->signals[i].id, id))
+			return true;
+	return false;
+}
+
+/* Adds signal id once; hard ones rule out a genuine verdict. */
+static void KG_PRINTF(5, 6) sig(an *x, const char *id, int weight, bool hard, const char *fmt, ...)
+{
+	kg_mail_result *r = x->r;
+	if (has_signal(r, id) || r->n_signals >= KG_MAIL_SIGNALS_MAX)
+		return;
+	kg_mail_signal *s = &r->signals[r->n_signals++];
+	s->id = id;
+	s->weight = weight;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+	va_end(ap);
+	/* never cut a UTF-8 sequence in half */
+	size_t n = strlen(s->detail);
+	if (n == sizeof(s->detail) - 1) {
+		while (n && ((unsigned char)s->detail[n - 1] & 0xC0) == 0x80)
+			n--;
+		if (n && ((unsigned char)s->detail[n - 1] & 0xC0) == 0xC0)
+			n--;
+		s->detail[n] = '\0';
+	}
+	r->score += weight;
+	if (hard)
+		x->hard = true;
+}
+
+/* ---- brand and lookalike matching ---------------------------------------- */
+
+/* Undoes digit/letter swaps: 0->o 1->l 3->e 4->a 5->s 7->t 8->b 9->g,
+ * rn->m, vv->w. */
+static void demangle(const char *s, size_t n, char *out, size_t cap)
+{
+	static const char from[] = "01345789$@!|";
+	static const char to[] = "oleastbgsail";
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < cap; i++) {
+		char c = (char)tolower((unsigned char)s[i]);
+		const char *f = strchr(from, c);
+		if (f && c)
+			c = to[f - from];
+		if (c == 'r' && i + 1 < n && s[i + 1] == 'n') {
+			c = 'm';
+			i++;
+		} else if (c == 'v' && i + 1 < n && s[i + 1] == 'v') {
+			c = 'w';
+			i++;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+enum { LOOK_NONE = 0, LOOK_BRAND = 1, LOOK_ALIKE = 2 };
+
+/* Whether token tok (ASCII) holds brand b (LOOK_BRAND) or something one edit
+ * or one swap away from it (LOOK_ALIKE). */
+static int token_vs_brand(const char *tok, size_t tl, const char *b)
+{
+	size_t bl = strlen(b);
+	if (tl < bl - 1 || tl > 63)
+		return LOOK_NONE;
+	char t[64];
+	snprintf(t, sizeof(t), "%.*s", (int)tl, tok);
+	for (char *c = t; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	if (strstr(t, b))
+		return LOOK_BRAND;
+	char d[64];
+	demangle(t, tl, d, sizeof(d));
+	if (strstr(d, b))
+		return LOOK_ALIKE;
+	if (bl < 5)
+		return LOOK_NONE;
+	size_t dl = strlen(d);
+	for (size_t i = 0; i + bl - 1 <= dl; i++)
+		for (size_t wl = bl - 1; wl <= bl + 1; wl++) {
+			if (i + wl > dl)
+				break;
+			/* the window must start and end on the brand's letters to
+			 * keep ordinary words out */
+			if (d[i] != b[0] && d[i + wl - 1] != b[bl - 1])
+				continue;
+			if (mail_edit_distance(d + i, wl, b, bl) <= 1)
+				return LOOK_ALIKE;
+		}
+	return LOOK_NONE;
+}
+
+/* Best LOOK_* of the ASCII alphanumeric tokens of s against the brand
+ * tokens; *which gets the brand token. */
+static int text_tokens_vs_brand(const kg_mail_profile *p, const char *s, const char **which,
+				const char **tok_out, kg_arena *a)
+{
+	int best = LOOK_NONE;
+	const char *t = s;
+	while (*t) {
+		while (*t && !isalnum((unsigned char)*t))
+			t++;
+		const char *st = t;
+		while (*t && (isalnum((unsigned char)*t) || *t == '$' || *t == '@' || *t == '|'))
+			t++;
+		size_t tl = (size_t)(t - st);
+		if (tl < 3)
+			continue;
+		for (size_t i = 0; i < p->brand_tokens.n; i++) {
+			int k = token_vs_brand(st, tl, p->brand_tokens.v[i]);
+			if (k > best || (k && best == LOOK_NONE)) {
+				best = k;
+				*which = p->brand_tokens.v[i];
+				if (tok_out)
+					*tok_out = kg_arena_strndup(a, st, tl);
+			}
+		}
+	}
+	return best;
+}
+
+/* Whether s names the brand in any script (TR39 skeletons see through
+ * Cyrillic "а" and friends), or a near miss of it. */
+static bool names_brand(an *x, const char *s, const char **how)
+{
+	if (!*s)
+		return false;
+	const char *sk = mail_skeleton(x->a, s);
+	for (size_t i = 0; i < x->p->brand_skels.n; i++)
+		if (strstr(sk, x->p->brand_skels.v[i])) {
+			*how = x->p->brands.v[i < x->p->brands.n ? i : 0];
+			return true;
+		}
+	const char *b = NULL, *tok = NULL;
+	const char *f = mail_fold(x->a, s, strlen(s));
+	if (text_tokens_vs_brand(x->p, f, &b, &tok, x->a) != LOOK_NONE) {
+		*how = kg_arena_printf(x->a, "%s (looks like %s)", tok, b);
+		return true;
+	}
+	return false;
+}
+
+/* LOOK_* of a host (sender domain or link host) that is not official. */
+static int host_lookalike(an *x, const char *host, const char **why)
+{
+	const char *uni = mail_idn_unicode(x->a, host);
+	const char *sk = mail_skeleton(x->a, uni);
+	const mail_strs *off = &x->p->sender_domains;
+	for (size_t i = 0; i < off->n; i++)
+		if (strcmp(uni, off->v[i]) && !strcmp(sk, mail_skeleton(x->a, off->v[i]))) {
+			*why = kg_arena_printf(x->a, "confusable with %s", off->v[i]);
+			return LOOK_ALIKE;
+		}
+	const char *b = NULL, *tok = NULL;
+	int k = text_tokens_vs_brand(x->p, uni, &b, &tok, x->a);
+	if (k == LOOK_ALIKE)
+		*why = kg_arena_printf(x->a, "\"%s\" looks like \"%s\"", tok, b);
+	else if (k == LOOK_BRAND)
+		*why = kg_arena_printf(x->a, "the brand \"%s\" inside a foreign domain", b);
+	if (k == LOOK_NONE && strcmp(uni, host)) {
+		/* an IDN host whose skeleton spells the brand */
+		k = text_tokens_vs_brand(x->p, sk, &b, &tok, x->a) ? LOOK_ALIKE : LOOK_NONE;
+		if (k)
+			*why = kg_arena_printf(x->a, "internationalised name %s spells \"%s\"", uni, b);
+	}
+	return k;
+}
+
+static bool same_org(an *x, const char *d1, const char *d2)
+{
+	return *d1 && *d2 && !strcmp(mail_registrable(x->a, d1), mail_registrable(x->a, d2));
+}
+
+/* ---- senders ------------------------------------------------------------ */
+static void check_sender(an *x, const char *role, const mail_addr *ad)
+{
+	if (!*ad->domain || mail_domain_in(ad->domain, &x->p->sender_domains))
+		return;
+	const char *why = NULL;
+	int k = host_lookalike(x, ad->domain, &why);
+	if (k == LOOK_ALIKE)
+		sig(x, "sender_lookalike", W_SENDER_LOOKALIKE, true,
+		    "%s address %s: the domain %s imitates the shop's (%s)", role, ad->addr,
+		    ad->domain, why);
+	else if (k == LOOK_BRAND)
+		sig(x, "sender_brand_domain", W_SENDER_BRAND_DOMAIN, true,
+		    "%s address %s: %s, not an official domain", role, ad->addr, why);
+	const char *b = NULL, *tok = NULL;
+	if (text_tokens_vs_brand(x->p, ad->local, &b, &tok, x->a))
+		sig(x, "sender_brand_local", W_SENDER_BRAND_LOCAL, true,
+		    "%s address %s puts \"%s\" before the @ of a domain that is not the shop's",
+		    role, ad->addr, tok);
+}
+
+/* ---- authentication ------------------------------------------------------- */
+static bool trusted_id(an *x, const char *id)
+{
+	for (size_t i = 0; i < x->p->authserv_ids.n; i++)
+		if (!strcmp(id, x->p->authserv_ids.v[i]))
+			return true;
+	return false;
+}
+
+static bool check_auth(an *x)
+{
+	const mail_view *v = x->v;
+	const char *fd = v->from.domain;
+	bool pass = false, fail = false;
+	for (size_t i = 0; i < v->n_auth; i++) {
+		const mail_auth *au = &v->auth[i];
+		if (!*au->authserv_id || !trusted_id(x, au->authserv_id))
+			continue;
+		bool official = mail_domain_in(au->domain, &x->p->sender_domains);
+		bool aligned = official && x->from_official && same_org(x, au->domain, fd);
+		bool is_pass = !strcmp(au->result, "pass");
+		bool is_fail = !strcmp(au->result, "fail") || !strcmp(au->result, "permerror") ||
+			       (!strcmp(au->method, "spf") && !strcmp(au->result, "softfail"));
+		if (strcmp(au->method, "dmarc") && strcmp(au->method, "dkim") &&
+		    strcmp(au->method, "spf"))
+			continue;
+		if (is_pass && aligned) {
+			if (!pass)
+				sig(x, "auth_pass", W_AUTH_PASS, false,
+				    "%s says %s=pass for %s, aligned with the From domain", au->authserv_id,
+				    au->method, au->domain);
+			pass = true;
+		} else if (is_fail && (official || (x->from_official && !strcmp(au->method, "dmarc")))) {
+			sig(x, "auth_fail", W_AUTH_FAIL, true, "%s says %s=%s for %s", au->authserv_id,
+			    au->method, au->result, *au->domain ? au->domain : fd);
+			fail = true;
+		}
+	}
+	if (v->raw && v->has_dkim_sig && x->p->n_keys) {
+		bool ours = false;
+		for (size_t i = 0; i < x->p->n_keys && !ours; i++) {
+			const char *d = strstr(v->dkim_domains, x->p->keys[i].domain);
+			ours = d && (d == v->dkim_domains || d[-1] == ' ') &&
+			       d[strlen(x->p->keys[i].domain)] == ' ';
+		}
+		if (ours) {
+			char dom[300] = "", why[160] = "";
+			enum mail_dkim_status st =
+				mail_dkim_verify(x->p, v->raw, v->raw_len, dom, sizeof(dom), why, sizeof(why));
+			char sd[256];
+			snprintf(sd, sizeof(sd), "%.*s", (int)strcspn(dom, " "), dom);
+			if (st == MAIL_DKIM_PASS && x->from_official && same_org(x, sd, fd)) {
+				sig(x, "dkim_verified", W_AUTH_PASS, false,
+				    "DKIM signature of %s verified with the shop profile's key", dom);
+				pass = true;
+			} else if (st == MAIL_DKIM_PASS) {
+				sig(x, "dkim_not_aligned", W_OFFICIAL_UNAUTH, true,
+				    "DKIM signature of %s verifies but the From domain is %s", dom, fd);
+				fail = true;
+			} else if (st == MAIL_DKIM_FAIL) {
+				sig(x, "dkim_invalid", W_DKIM_INVALID, true,
+				    "DKIM signature of %s does not verify: %s", dom, why);
+				fail = true;
+			}
+		}
+	}
+	if (x->from_official && !pass && !fail)
+		sig(x, "official_unauthenticated", W_OFFICIAL_UNAUTH, false,
+		    "From uses the official domain %s, but no trusted authentication result "
+		    "or DKIM signature with the shop's key confirms it", fd);
+	return pass && !fail;
+}
+
+/* ---- links ----------------------------------------------------------------- */
+static const char *const shorteners[] = {
+	"bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly", "rebrand.ly",
+	"cutt.ly", "shorturl.at", "tiny.cc", "rb.gy", "s.id", "t.ly", "x.gd", "v.gd",
+	"bitly.com", "shorte.st", "adf.ly", "lnkd.in", "tinyurl.hu", "qr.net", "urlz.fr",
+	"share.google", "amzn.to",
+};
+static const char *const login_words[] = {
+	"login", "log-in", "signin", "sign-in", "sign in", "log in", "logon", "verify",
+	"verification", "update", "confirm", "account", "secure", "password", "billing",
+	"ログイン", "サインイン", "確認", "更新", "認証", "アカウント", "anmelden", "bestätigen",
+	"konto", "verifizieren", "aktualisieren",
+};
+
+static bool is_ip_host(const char *h)
+{
+	if (*h == '[')
+		return true;
+	int dots = 0;
+	for (const char *c = h; *c; c++) {
+		if (*c == '.')
+			dots++;
+		else if (!isdigit((unsigned char)*c))
+			return false;
+	}
+	return dots == 3 || (dots == 0 && *h); /* dotted quad or a bare integer */
+}
+
+static bool has_any(const char *s, const char *const *words, size_t n, const char **which)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strstr(s, words[i])) {
+			if (which)
+				*which = words[i];
+			return true;
+		}
+	return false;
+}
+
+/* Host named by a link's shown text when it looks like a URL or a domain. */
+static const char *shown_host(an *x, const char *text)
+{
+	if (!*text || strlen(text) > 200)
+		return NULL;
+	bool ui;
+	if (!strncasecmp(text, "http://", 7) || !strncasecmp(text, "https://", 8) ||
+	    !strncasecmp(text, "www.", 4)) {
+		const char *h = mail_url_host(x->a, text, &ui);
+		return *h ? h : NULL;
+	}
+	if (strchr(text, ' ') || !strchr(text, '.'))
+		return NULL;
+	size_t n = strcspn(text, "/");
+	char *h = kg_arena_strndup(x->a, text, n);
+	int letters = 0;
+	for (char *c = h; *c; c++) {
+		*c = (char)tolower((unsigned char)*c);
+		if (isalpha((unsigned char)*c))
+			letters++;
+		else if (!isdigit((unsigned char)*c) && *c != '.' && *c != '-')
+			return NULL;
+	}
+	const char *dot = strrchr(h, '.');
+	return letters && dot && strlen(dot + 1) >= 2 && isalpha((unsigned char)dot[1]) ? h : NULL;
+}
+
+static void check_links(an *x)
+{
+	const mail_view *v = x->v;
+	size_t foreign = 0, total = 0;
+	const char *foreign_ex = NULL;
+	for (size_t i = 0; i < v->n_links; i++) {
+		const mail_link *l = &v->links[i];
+		if (!*l->host)
+			continue;
+		total++;
+		bool official = mail_domain_in(l->host, &x->p->link_domains);
+		if (l->userinfo)
+			sig(x, "link_userinfo", W_LINK_USERINFO, true,
+			    "link %.80s hides its real host %s behind a user name", l->href, l->host);
+		if (official)
+			continue;
+		foreign++;
+		if (!foreign_ex)
+			foreign_ex = l->host;
+		const char *reg = mail_registrable(x->a, l->host);
+		if (is_ip_host(l->host))
+			sig(x, "link_ip", W_LINK_IP, true, "link goes to the bare IP address %s", l->host);
+		for (size_t k = 0; k < KG_ARRAY_LEN(shorteners); k++)
+			if (!strcmp(reg, shorteners[k]))
+				sig(x, "link_shortener", W_LINK_SHORTENER, true,
+				    "link goes through the URL shortener %s, hiding where it leads", reg);
+		const char *why = NULL;
+		int k = host_lookalike(x, l->host, &why);
+		if (k == LOOK_ALIKE)
+			sig(x, "link_lookalike", W_LINK_LOOKALIKE, true, "link host %s: %s", l->host, why);
+		else if (k == LOOK_BRAND)
+			sig(x, "link_brand_host", W_LINK_BRAND_HOST, true, "link host %s: %s", l->host, why);
+		const char *sh = shown_host(x, l->text);
+		if (sh && !same_org(x, sh, l->host))
+			sig(x, "link_text_mismatch", W_LINK_TEXT_MISMATCH, true,
+			    "link shows %s but goes to %s", sh, l->host);
+		const char *ft = mail_fold(x->a, l->text, strlen(l->text));
+		for (size_t b = 0; b < x->p->brand_folds.n && !sh; b++)
+			if (*x->p->brand_folds.v[b] && strstr(ft, x->p->brand_folds.v[b])) {
+				sig(x, "link_text_mismatch", W_LINK_TEXT_MISMATCH, true,
+				    "link text \"%.60s\" names the shop but goes to %s", l->text, l->host);
+				break;
+			}
+		const char *lw = NULL;
+		const char *fh = mail_fold(x->a, l->href, strlen(l->href));
+		const char *path = strstr(fh, "://");
+		path = path ? path + 3 + strcspn(path + 3, "/") : fh;
+		if (has_any(path, login_words, KG_ARRAY_LEN(login_words), &lw) ||
+		    has_any(ft, login_words, KG_ARRAY_LEN(login_words), &lw)) {
+			x->login_link = true;
+			sig(x, "link_login_foreign", W_LINK_LOGIN_FOREIGN, true,
+			    "a \"%s\" link leads outside the shop's domains, to %s", lw, l->host);
+		}
+	}
+	if (foreign)
+		sig(x, "link_foreign", W_LINK_FOREIGN, true,
+		    "%zu of %zu links go outside the shop's official domains (e.g. %s)", foreign,
+		    total, foreign_ex);
+}
+
+/* ---- wording ------------------------------------------------------------ */
+/* All lists are in NFKC-casefolded form (ß -> ss). */
+static const char *const pressure_words[] = {
+	"24時間以内", "48時間以内", "72時間以内", "時間以内に", "時間内に", "至急", "直ちに",
+	"ただちに", "速やかに", "今すぐ", "停止", "制限", "一時的に", "更新してください",
+	"凍結", "無効に", "利用できなく", "削除され", "期限切れ", "失効",
+	"within 24 hours", "within 48 hours", "within 72 hours", "immediately", "urgent",
+	"suspended", "suspend", "on hold", "verify now", "verify your", "confirm your identity",
+	"update your payment", "update your account", "update your information",
+	"permanently", "last chance", "act now", "failure to", "will be closed",
+	"will be terminated", "restricted", "gesperrt", "sperrung", "eingeschränkt", "sofort",
+	"innerhalb von 24 stunden", "innerhalb von 48 stunden", "umgehend", "bestätigen sie",
+	"verifizieren", "aktualisieren sie", "abgelaufen", "läuft ab", "letzte chance",
+	"jetzt bestätigen", "dringend",
+};
+static const char *const vague_words[] = {
+	"更新できません", "承認されません", "問題があり", "問題が発生", "何らかの理由",
+	"セキュリティ上の理由", "確認できません", "確認できませんでした", "異常なログイン",
+	"異常なアクティビティ", "不正アクセス", "could not be updated", "could not be verified",
+	"could not be processed", "unable to verify", "unable to process", "problem with your",
+	"unusual activity", "unusual sign-in", "security reasons", "irregular activity",
+	"was declined", "payment decline", "was failed", "konnte nicht",
+	"ungewöhnliche aktivität", "verdächtige aktivität", "problem mit",
+	"aus sicherheitsgründen", "unregelmässigkeiten", "sicherheitsüberprüfung",
+	"sicherheits-pin",
+};
+static const char *const lock_words[] = {
+	"ロック", "停止", "凍結", "利用制限", "locked", "suspended", "on hold", "disabled",
+	"gesperrt", "sperrung",
+};
+/* Simplified-Chinese forms that Japanese does not use. */
+static const char *const simplified_han[] = {
+	"您", "们", "这", "帐", "账", "户", "请", "说", "没", "认", "证", "录", "购", "订",
+	"单", "务", "费", "邮", "确", "码", "个", "经",
+};
+
+static void find_words(an *x, const char *id, int w, const char *const *words, size_t n,
+		       bool *flag, const char *what)
+{
+	const char *hit = NULL;
+	if (has_any(x->fsubject, words, n, &hit) || has_any(x->ftext, words, n, &hit)) {
+		*flag = true;
+		sig(x, id, w, false, "%s: \"%s\"", what, hit);
+	}
+}
+
+static bool has_kana(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 2 < n; i++)
+		if ((unsigned char)s[i] == 0xE3 && ((unsigned char)s[i + 1] == 0x81 ||
+						    (unsigned char)s[i + 1] == 0x82 ||
+						    (unsigned char)s[i + 1] == 0x83))
+			return true;
+	return false;
+}
+
+/* Hiragana followed by the katakana long-vowel mark ("じょーほー"). */
+static int hiragana_long_vowel(const char *s, size_t n)
+{
+	int count = 0;
+	for (size_t i = 0; i + 5 < n; i++) {
+		const unsigned char *u = (const unsigned char *)s + i;
+		bool hira = u[0] == 0xE3 && ((u[1] == 0x81 && u[2] >= 0x81) ||
+					     (u[1] == 0x82 && u[2] <= 0x96));
+		if (hira && u[3] == 0xE3 && u[4] == 0x83 && u[5] == 0xBC)
+			count++;
+	}
+	return count;
+}
+
+static void check_language(an *x)
+{
+	find_words(x, "pressure", W_PRESSURE, pressure_words, KG_ARRAY_LEN(pressure_words),
+		   &x->pressure, "pressure to act now");
+	find_words(x, "vague_reason", W_VAGUE, vague_words, KG_ARRAY_LEN(vague_words), &x->vague,
+		   "a vague or invented reason");
+	const char *all = kg_arena_printf(x->a, "%s\n%.65536s", x->v->subject, x->v->text);
+	const char *w = mail_mixed_script_word(x->a, all, strlen(all));
+	if (!w && *x->v->from.name)
+		w = mail_mixed_script_word(x->a, x->v->from.name, strlen(x->v->from.name));
+	if (w)
+		sig(x, "mixed_script", W_MIXED_SCRIPT, true,
+		    "the word \"%s\" mixes alphabets (e.g. Cyrillic letters among Latin ones)", w);
+	if (has_kana(x->ftext, x->flen) || has_kana(x->fsubject, strlen(x->fsubject))) {
+		const char *hit = NULL;
+		int lv = hiragana_long_vowel(x->ftext, x->flen) +
+			 hiragana_long_vowel(x->fsubject, strlen(x->fsubject));
+		if (strstr(x->ftext, "親愛なる"))
+			sig(x, "machine_translation", W_MACHINE_TRANSLATION, false,
+			    "\"親愛なる\" is a word-for-word translation of \"Dear\"");
+		else if (has_any(x->ftext, simplified_han, KG_ARRAY_LEN(simplified_han), &hit) ||
+			 has_any(x->fsubject, simplified_han, KG_ARRAY_LEN(simplified_han), &hit))
+			sig(x, "machine_translation", W_MACHINE_TRANSLATION, false,
+			    "Japanese text with the Simplified Chinese character \"%s\"", hit);
+		else if (lv >= 2)
+			sig(x, "machine_translation", W_MACHINE_TRANSLATION, false,
+			    "hiragana written with the katakana long-vowel mark \"ー\" (%d times)", lv);
+	}
+}
+
+static void strip_spaces(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++)
+		if (!isspace((unsigned char)*r) && *r != ',' && *r != '.')
+			*w++ = *r;
+	*w = '\0';
+}
+
+static void check_greeting(an *x)
+{
+	static const char *const en_de[] = {"dear ", "hello", "hi ", "greetings", "sehr geehrte",
+					    "liebe ", "lieber ", "hallo", "guten tag", "estimado",
+					    "caro ", "cher "};
+	static const char *const generic[] = {"customer", "member", "user", "client", "valued",
+					      "sir", "madam", "account holder", "kunde", "kundin",
+					      "nutzer", "mitglied", "cliente", "@", "お客", "会員",
+					      "各位", "ユーザー", "利用者"};
+	const char *t = x->ftext, *end = x->ftext + x->flen;
+	int lines = 0;
+	for (const char *line = t; line < end && lines < 10;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		while (n && isspace((unsigned char)*line)) {
+			line++;
+			n--;
+		}
+		const char *next = nl ? nl + 1 : end;
+		if (!n) {
+			line = next;
+			continue;
+		}
+		lines++;
+		while (n && isspace((unsigned char)line[n - 1]))
+			n--;
+		char *l = kg_arena_strndup(x->a, line, n > 160 ? 160 : n);
+		bool greet = false;
+		for (size_t i = 0; i < KG_ARRAY_LEN(en_de) && !greet; i++)
+			greet = !strncmp(l, en_de[i], strlen(en_de[i]));
+		const char *sama = strstr(l, "様");
+		if (!sama)
+			sama = strstr(l, "さま");
+		if (sama && strlen(l) < 90)
+			greet = true;
+		if (!greet) {
+			line = next;
+			continue;
+		}
+		const char *which = NULL;
+		bool gen = has_any(l, generic, KG_ARRAY_LEN(generic), &which) ||
+			   strstr(l, "親愛なる") != NULL;
+		if (x->acct && x->acct->name[0]) {
+			char *name = mail_fold(x->a, x->acct->name, strlen(x->acct->name));
+			char *ll = kg_arena_strdup(x->a, l);
+			strip_spaces(name);
+			strip_spaces(ll);
+			if (*name && strstr(ll, name))
+				sig(x, "greeting_name", W_GREETING_NAME, false,
+				    "greets the customer by the registered name");
+			else
+				sig(x, "greeting_not_name", W_GREETING_NOT_NAME, false,
+				    "greets with \"%.60s\" instead of the registered name", l);
+		} else if (gen) {
+			sig(x, "greeting_generic", W_GREETING_GENERIC, false,
+			    "greets with \"%.60s\" instead of the customer's name", l);
+		}
+		return;
+	}
+}
+
+static void check_copyright(an *x)
+{
+	const char *keys[] = {"©", "(c)", "copyright"};
+	int year = 0;
+	for (size_t k = 0; k < KG_ARRAY_LEN(keys); k++) {
+		for (const char *p = strstr(x->ftext, keys[k]); p; p = strstr(p + 1, keys[k])) {
+			const char *e = p + strlen(keys[k]) + 60;
+			if (e > x->ftext + x->flen)
+				e = x->ftext + x->flen;
+			for (const char *d = p; d + 4 <= e; d++) {
+				if ((d[0] == '1' && d[1] == '9') || (d[0] == '2' && d[1] == '0')) {
+					if (isdigit((unsigned char)d[2]) && isdigit((unsigned char)d[3]) &&
+					    !isdigit((unsigned char)d[4]) &&
+					    (d == x->ftext || !isdigit((unsigned char)d[-1]))) {
+						int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 +
+							(d[2] - '0') * 10 + (d[3] - '0');
+						if (y > year)
+							year = y;
+					}
+				}
+			}
+		}
+	}
+	if (!year)
+		return;
+	int64_t when = x->v->has_date ? x->v->date_ms
+		       : (x->q && x->q->now_ms ? x->q->now_ms : kg_now_ms());
+	int dy = kg_time_year(when);
+	if (dy != year)
+		sig(x, "copyright_year", W_COPYRIGHT_YEAR, false,
+		    "the footer says © %d but the message is dated %d", year, dy);
+}
+
+static void check_account(an *x)
+{
+	const kg_mail_account *ac = x->acct;
+	if (!ac)
+		return;
+	if (ac->in_message_center == 1)
+		sig(x, "in_message_center", W_IN_MC, false,
+		    "the same message is in the account's message center");
+	else if (ac->in_message_center == 0)
+		sig(x, "not_in_message_center", W_NOT_IN_MC, false,
+		    "no such message in the account's message center: every real notice is there");
+	const char *hit = NULL;
+	if (ac->locked == 0 && (has_any(x->ftext, lock_words, KG_ARRAY_LEN(lock_words), &hit) ||
+				has_any(x->fsubject, lock_words, KG_ARRAY_LEN(lock_words), &hit)))
+		sig(x, "lock_claim_not_locked", W_LOCK_NOT_LOCKED, true,
+		    "the message says the account is \"%s\", but it is not locked and can log in", hit);
+}
+
+/* ---- one view --------------------------------------------------------- */
+static void analyse_view(an *x)
+{
+	const mail_view *v = x->v;
+	kg_mail_result *r = x->r;
+	x->ftext = mail_fold(x->a, v->text, v->text_len > 262144 ? 262144 : v->text_len);
+	x->flen = strlen(x->ftext);
+	x->fsubject = mail_fold(x->a, v->subject, strlen(v->subject));
+	x->from_official = v->has_from && mail_domain_in(v->from.domain, &x->p->sender_domains);
+	snprintf(r->message_id, sizeof(r->message_id), "%s", v->message_id ? v->message_id : "");
+	mail_view_fingerprint(x->a, v, r->fingerprint);
+	if (v->via_list)
+		sig(x, "list_rewrite", 0, false, "%s; judged on %s", v->list_detail,
+		    v->has_from ? v->from.addr : "no author");
+
+	const char *claim = NULL;
+	if (x->from_official)
+		claim = kg_arena_printf(x->a, "From address %s is in an official domain", v->from.addr);
+	if (v->has_from)
+		check_sender(x, "From", &v->from);
+	for (size_t i = 0; i < v->n_others; i++) {
+		check_sender(x, v->other_role[i], &v->others[i]);
+		if (x->from_official && !mail_domain_in(v->others[i].domain, &x->p->sender_domains) &&
+		    !same_org(x, v->others[i].domain, v->from.domain))
+			sig(x, "reply_to_foreign", W_REPLY_TO_FOREIGN, true,
+			    "%s %s is not an official address", v->other_role[i], v->others[i].addr);
+	}
+	if (!claim && (has_signal(r, "sender_lookalike") || has_signal(r, "sender_brand_domain") ||
+		       has_signal(r, "sender_brand_local")))
+		claim = "a sender address imitates the shop";
+	const char *how = NULL;
+	if (v->has_from && !x->from_official && names_brand(x, v->from.name, &how)) {
+		sig(x, "brand_display_name", W_BRAND_DISPLAY, true,
+		    "the sender is called \"%s\" (%s) but writes from %s, not an official domain",
+		    v->from.name, how, *v->from.domain ? v->from.domain : "no domain");
+		claim = claim ? claim : "the sender's name is the shop's";
+	}
+	if (!x->from_official && names_brand(x, v->subject, &how)) {
+		sig(x, "brand_subject", W_BRAND_SUBJECT, true,
+		    "the subject names the shop (%s) but the sender %s is not official", how,
+		    v->has_from && *v->from.domain ? v->from.domain : "(none)");
+		claim = claim ? claim : "the subject names the shop";
+	}
+	check_language(x);
+	check_links(x);
+	if (!claim) {
+		for (size_t i = 0; i < x->p->brand_folds.n; i++)
+			if (strstr(x->ftext, x->p->brand_folds.v[i]) &&
+			    (x->pressure || x->vague || x->login_link)) {
+				claim = "the text speaks for the shop and asks the reader to act";
+				break;
+			}
+	}
+	r->claims_shop = claim != NULL;
+	if (!r->claims_shop)
+		return;
+	r->authenticated = v->has_from && check_auth(x);
+	check_copyright(x);
+}
+
+static void decide(an *x)
+{
+	kg_mail_result *r = x->r;
+	if (!r->claims_shop)
+		r->verdict = KG_MAIL_UNRELATED;
+	else if (r->authenticated && !x->hard)
+		r->verdict = x->q && x->q->account_id && (!x->acct || x->acct->in_message_center != 1)
+			     ? KG_MAIL_SUSPICIOUS : KG_MAIL_GENUINE;
+	else if (r->authenticated)
+		r->verdict = KG_MAIL_SUSPICIOUS; /* from the shop's servers, but something is off */
+	else
+		r->verdict = r->score >= PHISHING_MIN ? KG_MAIL_PHISHING : KG_MAIL_SUSPICIOUS;
+}
+
+void mail_view_fingerprint(kg_arena *a, const mail_view *v, char out[65])
+{
+	char *f = mail_fold(a, v->fp_text, v->fp_len);
+	char *w = f;
+	for (char *r = f; *r; r++)
+		if (!isspace((unsigned char)*r))
+			*w++ = *r;
+	*w = '\0';
+	unsigned char h[32];
+	crypto_generichash(h, sizeof(h), (const unsigned char *)f, (size_t)(w - f), NULL, 0);
+	kg_hex(h, sizeof(h), out);
+}
+
+static int run_view(const kg_mail_profile *p, kg_arena *a, const mail_view *v,
+		    const kg_mail_query *q, kg_mail_result *r, kg_mail_account *acct_buf,
+		    kg_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	an x = {.p = p, .a = a, .r = r, .v = v, .q = q};
+	analyse_view(&x);
+	if (!r->claims_shop) {
+		decide(&x);
+		return 0;
+	}
+	if (q && q->account_id && q->lookup) {
+		memset(acct_buf, 0, sizeof(*acct_buf));
+		acct_buf->exists = acct_buf->locked = acct_buf->in_message_center = -1;
+		int rc = q->lookup(q->lookup_ctx, q->account_id, r->message_id, r->fingerprint,
+				   acct_buf, err);
+		if (rc)
+			return rc;
+		x.acct = acct_buf;
+		if (acct_buf->exists == 0)
+			sig(&x, "account_unknown", 0, false, "no account \"%s\"", q->account_id);
+	}
+	check_account(&x);
+	check_greeting(&x);
+	decide(&x);
+	return 0;
+}
+
+int mail_analyse(const kg_mail_profile *p, kg_arena *a, mail_parsed *m,
+		 const kg_mail_query *q, kg_mail_result *r, kg_err *err)
+{
+	kg_mail_account acct;
+	int rc = run_view(p, a, &m->outer, q, r, &acct, err);
+	if (rc || !m->has_inner)
+		return rc;
+	kg_mail_result *in = kg_arena_alloc(a, sizeof(*in));
+	rc = run_view(p, a, &m->inner, q, in, &acct, err);
+	if (rc)
+		return rc;
+	/* A forwarded original decides when it claims the shop and the outer
+	 * message does not, or when it is the more alarming of the two. */
+	if (in->claims_shop && (!r->claims_shop || in->verdict == KG_MAIL_PHISHING ||
+				in->score > r->score)) {
+		*r = *in;
+		r->forwarded = true;
+		an x = {.p = p, .a = a, .r = r, .v = &m->inner, .q = q};
+		sig(&x, "forwarded", 0, false, "judged on the forwarded original (%s) from %s",
+		    m->inner_how, m->inner.from.addr);
+	}
+	return 0;
+}
