@@ -2,6 +2,8 @@
  * profile's keys (supplied through the key-lookup callback: never DNS), and
  * signing of kagi's own notices. */
 #include <opendkim/dkim.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +77,7 @@ enum mail_dkim_status mail_dkim_verify(const kg_mail_profile *p, const char *raw
 		dkim_eom(d, NULL);
 	DKIM_SIGINFO **sigs = NULL;
 	int n = 0;
+
 	if (dkim_getsiglist(d, &sigs, &n) == DKIM_STAT_OK) {
 		for (int i = 0; i < n; i++) {
 			const char *sd = (const char *)dkim_sig_getdomain(sigs[i]);
@@ -82,6 +85,7 @@ enum mail_dkim_status mail_dkim_verify(const kg_mail_profile *p, const char *raw
 			if (!sd || !ss || !find_key(p, sd, ss))
 				continue; /* not a signature we hold a key for */
 			unsigned int fl = dkim_sig_getflags(sigs[i]);
+
 			bool bh_ok = dkim_sig_getbh(sigs[i]) == DKIM_SIGBH_MATCH;
 			if ((fl & DKIM_SIGFLAG_PASSED) && bh_ok) {
 				snprintf(domain, dlen, "%s (selector %s)", sd, ss);
@@ -114,8 +118,14 @@ int kg_mail_dkim_sign(const char *msg, size_t len, const char *domain,
 	size_t hl = 0;
 	if (!msg || !domain || !*domain || !selector || !*selector || !key_pem)
 		return kg_err_set(err, KG_EINVAL, "DKIM signing needs a message, domain, selector and key");
-	if (!strstr(key_pem, "PRIVATE KEY"))
-		return kg_err_set(err, KG_EINVAL, "DKIM key is not a PEM private key");
+	/* check the key first: opendkim leaks on a bad one, and says less */
+	BIO *bio = BIO_new_mem_buf(key_pem, -1);
+	EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	bool rsa = pk && EVP_PKEY_base_id(pk) == EVP_PKEY_RSA;
+	EVP_PKEY_free(pk);
+	BIO_free(bio);
+	if (!rsa)
+		return kg_err_set(err, KG_EINVAL, "DKIM key is not a PEM RSA private key");
 	DKIM_LIB *lib = lib_new();
 	if (!lib)
 		return kg_err_set(err, KG_ENOMEM, "cannot initialise libopendkim");
@@ -143,8 +153,11 @@ int kg_mail_dkim_sign(const char *msg, size_t len, const char *domain,
 	}
 	bool crlf = memchr(msg, '\r', len < 4096 ? len : 4096) != NULL;
 	rc = kg_buf_puts(out, "DKIM-Signature: ");
+	/* opendkim folds with CRLF: use the message's own line ends */
 	for (size_t i = 0; i < hl && !rc; i++) {
-		if (hdr[i] == '\n' && crlf && (i == 0 || hdr[i - 1] != '\r'))
+		if (hdr[i] == '\r')
+			continue;
+		if (hdr[i] == '\n' && crlf)
 			rc = kg_buf_putc(out, '\r');
 		if (!rc)
 			rc = kg_buf_putc(out, (char)hdr[i]);

@@ -120,6 +120,8 @@ void mail_text_urls(kg_arena *a, const char *text, size_t len, mail_link **links
 		    size_t *n_links, size_t *cap, bool *over);
 /* Host of a URL (lower case, arena); sets *userinfo. "" when none. */
 const char *mail_url_host(kg_arena *a, const char *url, bool *userinfo);
+/* Replaces invalid or cut UTF-8 sequences in s (in place) with '?'. */
+void mail_utf8_clean(char *s);
 /* Damerau-Levenshtein distance of two short ASCII strings (cap at 9). */
 int mail_edit_distance(const char *x, size_t xl, const char *y, size_t yl);
 /* Whether domain is d or a subdomain of one of list. */

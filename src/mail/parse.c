@@ -377,6 +377,8 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 			v->list_detail = "arrived through a mailing list";
 		}
 	}
+	if (!v->from.addr)
+		set_addr(a, &v->from, "", "");
 	if (has_reply)
 		add_other(v, "Reply-To", &reply);
 	if (has_mm_reply)
@@ -460,19 +462,20 @@ static void find_inline_forward(kg_arena *a, mail_parsed *p)
 	const mail_view *o = &p->outer;
 	const char *t = o->text, *end = o->text + o->text_len;
 	const char *hit = NULL;
-	for (const char *line = t; line < end && !hit;) {
-		const char *nl = memchr(line, '\n', (size_t)(end - line));
-		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
-		if (n < 200)
-			for (size_t k = 0; k < KG_ARRAY_LEN(fwd_markers) && !hit; k++) {
-				size_t ml = strlen(fwd_markers[k]);
-				for (size_t i = 0; i + ml <= n; i++)
-					if (!strncasecmp(line + i, fwd_markers[k], ml)) {
-						hit = nl ? nl + 1 : end;
-						break;
-					}
-			}
-		line = nl ? nl + 1 : end;
+	/* one lower-cased copy, then a fast substring search per marker */
+	char *low = kg_arena_strndup(a, t, o->text_len);
+	for (char *c = low; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c + 32);
+	const char *first = NULL;
+	for (size_t k = 0; k < KG_ARRAY_LEN(fwd_markers); k++) {
+		const char *f = strstr(low, fwd_markers[k]);
+		if (f && (!first || f < first))
+			first = f;
+	}
+	if (first) {
+		const char *nl = memchr(first, '\n', (size_t)(low + o->text_len - first));
+		hit = t + (nl ? (size_t)(nl + 1 - low) : o->text_len);
 	}
 	if (!hit)
 		return;

@@ -44,6 +44,8 @@ enum {
 	W_NOT_IN_MC = 40,
 	W_IN_MC = -30,
 	W_LOCK_NOT_LOCKED = 50,
+	W_CALLBACK_PHONE = 20,
+	W_OFFICIAL_LINKS_ELSEWHERE = 25,
 };
 
 typedef struct an {
@@ -82,15 +84,8 @@ static void KG_PRINTF(5, 6) sig(an *x, const char *id, int weight, bool hard, co
 	va_start(ap, fmt);
 	vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
 	va_end(ap);
-	/* never cut a UTF-8 sequence in half */
-	size_t n = strlen(s->detail);
-	if (n == sizeof(s->detail) - 1) {
-		while (n && ((unsigned char)s->detail[n - 1] & 0xC0) == 0x80)
-			n--;
-		if (n && ((unsigned char)s->detail[n - 1] & 0xC0) == 0xC0)
-			n--;
-		s->detail[n] = '\0';
-	}
+	/* keep the detail valid UTF-8: "%.60s" may cut a character in half */
+	mail_utf8_clean(s->detail);
 	r->score += weight;
 	if (hard)
 		x->hard = true;
@@ -453,6 +448,10 @@ static void check_links(an *x)
 			    "a \"%s\" link leads outside the shop's domains, to %s", lw, l->host);
 		}
 	}
+	if (foreign && foreign == total && x->from_official)
+		sig(x, "official_links_elsewhere", W_OFFICIAL_LINKS_ELSEWHERE, true,
+		    "the From address is official, yet every link (%zu) leaves the shop's domains",
+		    total);
 	if (foreign)
 		sig(x, "link_foreign", W_LINK_FOREIGN, true,
 		    "%zu of %zu links go outside the shop's official domains (e.g. %s)", foreign,
@@ -529,8 +528,43 @@ static int hiragana_long_vowel(const char *s, size_t n)
 	return count;
 }
 
+/* "call us at +1 818 492 9813": a phone number the reader is asked to call. */
+static void check_callback(an *x)
+{
+	static const char *const asks[] = {"call us", "call our", "please call", "call the number",
+					   "call customer", "call at", "contact us at", "rufen sie",
+					   "anrufen", "お電話", "電話番号", "までお電話"};
+	const char *hit = NULL;
+	for (size_t i = 0; i < KG_ARRAY_LEN(asks); i++) {
+		for (const char *p = strstr(x->ftext, asks[i]); p; p = strstr(p + 1, asks[i])) {
+			const char *e = p + strlen(asks[i]) + 80;
+			if (e > x->ftext + x->flen)
+				e = x->ftext + x->flen;
+			int digits = 0;
+			for (const char *d = p; d < e; d++) {
+				if (isdigit((unsigned char)*d))
+					digits++;
+				else if (!strchr(" -+().", *d) && digits)
+					digits = digits >= 9 ? digits : 0;
+				if (digits >= 9)
+					break;
+			}
+			if (digits >= 9) {
+				hit = asks[i];
+				break;
+			}
+		}
+		if (hit)
+			break;
+	}
+	if (hit)
+		sig(x, "callback_phone", W_CALLBACK_PHONE, true,
+		    "asks the reader to phone a number (\"%s ...\"): a call-back scam pattern", hit);
+}
+
 static void check_language(an *x)
 {
+	check_callback(x);
 	find_words(x, "pressure", W_PRESSURE, pressure_words, KG_ARRAY_LEN(pressure_words),
 		   &x->pressure, "pressure to act now");
 	find_words(x, "vague_reason", W_VAGUE, vague_words, KG_ARRAY_LEN(vague_words), &x->vague,
@@ -690,7 +724,7 @@ static void analyse_view(an *x)
 	x->fsubject = mail_fold(x->a, v->subject, strlen(v->subject));
 	x->from_official = v->has_from && mail_domain_in(v->from.domain, &x->p->sender_domains);
 	snprintf(r->message_id, sizeof(r->message_id), "%s", v->message_id ? v->message_id : "");
-	mail_view_fingerprint(x->a, v, r->fingerprint);
+	mail_utf8_clean(r->message_id);
 	if (v->via_list)
 		sig(x, "list_rewrite", 0, false, "%s; judged on %s", v->list_detail,
 		    v->has_from ? v->from.addr : "no author");
@@ -723,19 +757,19 @@ static void analyse_view(an *x)
 		    v->has_from && *v->from.domain ? v->from.domain : "(none)");
 		claim = claim ? claim : "the subject names the shop";
 	}
+	bool body_brand = false;
+	for (size_t i = 0; i < x->p->brand_folds.n && !claim && !body_brand; i++)
+		body_brand = strstr(x->ftext, x->p->brand_folds.v[i]) != NULL;
+	if (!claim && !body_brand)
+		return; /* claims nothing: unrelated, no need to look further */
 	check_language(x);
 	check_links(x);
-	if (!claim) {
-		for (size_t i = 0; i < x->p->brand_folds.n; i++)
-			if (strstr(x->ftext, x->p->brand_folds.v[i]) &&
-			    (x->pressure || x->vague || x->login_link)) {
-				claim = "the text speaks for the shop and asks the reader to act";
-				break;
-			}
-	}
+	if (!claim && (x->pressure || x->vague || x->login_link))
+		claim = "the text speaks for the shop and asks the reader to act";
 	r->claims_shop = claim != NULL;
 	if (!r->claims_shop)
 		return;
+	mail_view_fingerprint(x->a, v, r->fingerprint);
 	r->authenticated = v->has_from && check_auth(x);
 	check_copyright(x);
 }

@@ -260,14 +260,20 @@ void mail_text_urls(kg_arena *a, const char *t, size_t len, mail_link **links,
 	const char *end = t + len;
 	const char *p = t;
 	while (p < end) {
-		const char *h = memchr(p, 'h', (size_t)(end - p));
+		const char *h = memchr(p, ':', (size_t)(end - p));
 		if (!h)
 			break;
+		if (end - h < 3 || h[1] != '/' || h[2] != '/' || h - t < 4) {
+			p = h + 1;
+			continue;
+		}
+		const char *colon = h;
+		h -= (h - t >= 5 && (h[-1] == 's' || h[-1] == 'S')) ? 5 : 4;
 		size_t rest = (size_t)(end - h);
 		size_t skip = rest >= 8 && !strncasecmp(h, "https://", 8) ? 8
 			      : rest >= 7 && !strncasecmp(h, "http://", 7) ? 7 : 0;
 		if (!skip) {
-			p = h + 1;
+			p = colon + 1;
 			continue;
 		}
 		const char *q = h + skip;
@@ -278,7 +284,7 @@ void mail_text_urls(kg_arena *a, const char *t, size_t len, mail_link **links,
 			q--;
 		if (q > h + skip)
 			push_link(a, links, n, cap, over, h, (size_t)(q - h), "", 0);
-		p = q > h ? q : h + 1;
+		p = q > colon ? q : colon + 1;
 	}
 }
 
@@ -541,4 +547,17 @@ int mail_edit_distance(const char *x, size_t xl, const char *y, size_t yl)
 		}
 	}
 	return d[xl][yl] > 9 ? 9 : d[xl][yl];
+}
+
+void mail_utf8_clean(char *s)
+{
+	int32_t n = (int32_t)strlen(s), i = 0;
+	while (i < n) {
+		int32_t at = i;
+		UChar32 c;
+		U8_NEXT((const uint8_t *)s, i, n, c);
+		if (c < 0)
+			for (int32_t k = at; k < i; k++)
+				s[k] = '?';
+	}
 }
