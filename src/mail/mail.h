@@ -109,4 +109,12 @@ int kg_mail_dkim_sign(const char *msg, size_t len, const char *domain,
 		      const char *selector, const char *key_pem, kg_buf *out,
 		      kg_err *err);
 
+/* ---- the store cross-check ------------------------------------------------
+ * A kg_mail_lookup_fn over kagi's store (src/store/store.h); ctx is the
+ * `kg_store *`. Fills exists, locked (an active lock now), in_message_center
+ * (a message of this account with the same Message-ID, else the same
+ * fingerprint) and the registered name. Returns 0 or the store's error. */
+int kg_mail_store_lookup(void *ctx, const char *account_id, const char *message_id,
+			 const char *fingerprint, kg_mail_account *out, kg_err *err);
+
 #endif

@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include "mail/mail.h"
+#include "store/store.h"
+#include <unistd.h>
 
 static char *g_priv, *g_pub;       /* PEM */
 static kg_mail_profile *g_profile;
@@ -270,6 +272,90 @@ static void message_center_cross_check(void **state)
 	free(s);
 }
 
+/* ---- the real store ------------------------------------------------------*/
+typedef struct seed {
+	const char *account, *message_id, *fingerprint;
+	bool lock;
+} seed;
+
+static int seed_tx(kg_tx *tx, void *ctx, kg_err *err)
+{
+	const seed *sd = ctx;
+	kg_account acc = {.id = sd->account, .name = "山田 太郎", .lang = "ja"};
+	int rc = kg_tx_account_insert(tx, &acc, err);
+	if (!rc && sd->lock) {
+		kg_lock l = {.account_id = sd->account, .reason = "compromised",
+			     .kind = "precaution", .evidence = "{}"};
+		rc = kg_tx_lock_insert(tx, &l, err);
+	}
+	if (!rc && (sd->message_id || sd->fingerprint)) {
+		kg_message m = {.account_id = sd->account, .kind = "lock_notice", .lang = "ja",
+				.subject = "アカウントロックに関するお知らせ", .body_text = "...",
+				.message_id = sd->message_id, .fingerprint = sd->fingerprint};
+		rc = kg_tx_message_insert(tx, &m, err);
+	}
+	return rc;
+}
+
+static void store_cross_check(void **state)
+{
+	char path[] = "/tmp/kg_mail_storeXXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	kg_store *st = NULL;
+	kg_err err = {0};
+	assert_int_equal(kg_store_open(&st, path, NULL, &err), 0);
+	char *n = notice(false), *s = sign(n);
+	char fp[65];
+	assert_int_equal(kg_mail_fingerprint(n, strlen(n), fp, &err), 0);
+	seed seeds[] = {
+		{"locked-with-notice", "<notice-42@amazon.co.jp>", NULL, true},
+		{"locked-by-fingerprint", NULL, fp, true},
+		{"locked-no-notice", NULL, NULL, true},
+		{"not-locked", NULL, NULL, false},
+	};
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		assert_int_equal(kg_store_write(st, seed_tx, &seeds[i], &err), 0);
+	struct {
+		const char *account;
+		enum kg_mail_verdict v;
+		const char *must;
+	} cases[] = {
+		{"locked-with-notice", KG_MAIL_GENUINE, "in_message_center"},
+		{"locked-by-fingerprint", KG_MAIL_GENUINE, "in_message_center"},
+		{"locked-no-notice", KG_MAIL_SUSPICIOUS, "not_in_message_center"},
+		{"not-locked", KG_MAIL_SUSPICIOUS, "lock_claim_not_locked"},
+		{"nobody", KG_MAIL_SUSPICIOUS, "account_unknown"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		kg_mail_query q = {.account_id = cases[i].account, .lookup = kg_mail_store_lookup,
+				   .lookup_ctx = st};
+		kg_mail_result r;
+		check(s, &q, &r);
+		if (r.verdict != cases[i].v || !has(&r, cases[i].must))
+			fprintf(stderr, "%s: %s\n", cases[i].account, kg_mail_verdict_name(r.verdict));
+		assert_int_equal(r.verdict, cases[i].v);
+		assert_true(has(&r, cases[i].must));
+	}
+	/* the same notice unsigned: in the message center, but never genuine */
+	kg_mail_query q = {.account_id = "locked-with-notice", .lookup = kg_mail_store_lookup,
+			   .lookup_ctx = st};
+	kg_mail_result r;
+	check(n, &q, &r);
+	assert_int_not_equal(r.verdict, KG_MAIL_GENUINE);
+	kg_store_close(st);
+	unlink(path);
+	char side[sizeof(path) + 8];
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+	free(n);
+	free(s);
+}
+
 static void signing_errors(void **state)
 {
 	kg_buf out = KG_BUF_INIT(65536);
@@ -382,6 +468,7 @@ int main(void)
 		cmocka_unit_test(notice_round_trips_as_genuine),
 		cmocka_unit_test(tampered_notice_is_not_genuine),
 		cmocka_unit_test(message_center_cross_check),
+		cmocka_unit_test(store_cross_check),
 		cmocka_unit_test(signing_errors),
 		cmocka_unit_test(profile_errors),
 		cmocka_unit_test(parser_limits),
