@@ -74,5 +74,9 @@ int kg_api_case_note(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_document(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_state(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_verify(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+/* api_mail.c */
+int kg_api_mail_check(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_mail_start(kg_app *app, kg_err *err);
+void kg_api_mail_stop(kg_app *app);
 
 #endif

@@ -50,6 +50,8 @@ const struct kg_http_route kg_http_routes[] = {
 	 KG_DOCUMENT_MAX},
 	{"POST", "/v1/cases/{id}/state", AGENT | ADMIN, kg_api_case_state, JSON, 0},
 	{"POST", "/v1/cases/{id}/verify", AGENT, kg_api_case_verify, JSON, 0},
+	/* mail analyser (api_mail.c) */
+	{"POST", "/v1/mail/check", SERVICE | CUSTOMER, kg_api_mail_check, RAW, KG_HTTP_MAIL_BODY_MAX},
 };
 const size_t kg_http_nroutes = KG_ARRAY_LEN(kg_http_routes);
 
@@ -61,5 +63,6 @@ const struct kg_http_module kg_http_modules[] = {
 	{"notify", kg_api_notify_start, kg_api_notify_stop, kg_api_notify_metrics},
 	{"risk", kg_api_risk_start, kg_api_risk_stop, kg_api_risk_metrics},
 	{"account", kg_api_account_start, kg_api_account_stop, kg_api_account_metrics},
+	{"mail", kg_api_mail_start, kg_api_mail_stop, NULL},
 };
 const size_t kg_http_nmodules = KG_ARRAY_LEN(kg_http_modules);
