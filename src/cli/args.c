@@ -32,8 +32,7 @@ int kg_cli_args(int argc, char **argv, const struct kg_cli_opt *opts, const char
 	}
 	return 0;
 bad:
-	fputs(usage, stderr);
-	return 2;
+	return kg_cli_usage(usage, 2);
 }
 
 int kg_cli_setup(const char *config, const char *db, kg_config *cfg, struct kg_store **store,

@@ -21,6 +21,9 @@ struct kg_cli_command {
 int kg_cli_wants_help(int argc, char **argv);
 /* Prints "kagi: <message>" for err to stderr; returns 1. */
 int kg_cli_fail(const kg_err *err);
+/* Prints usage to stdout when status is 0 (--help), else to stderr (a usage
+ * error); returns status, the subcommand's exit code. */
+int kg_cli_usage(const char *usage, int status);
 
 /* Defaults, then the config file (NULL: none), then KAGI_* overrides; sets
  * the log level. Returns 0 or KG_EINVAL naming file:line. */
@@ -41,6 +44,9 @@ struct kg_cli_opt {
  * option, a missing value, too many positional arguments). */
 int kg_cli_args(int argc, char **argv, const struct kg_cli_opt *opts, const char **pos,
 		size_t max_pos, size_t *npos, const char *usage);
+/* Prints o as one compact JSON line on stdout; takes the reference. */
+struct json_t;
+void kg_cli_print_json_line(struct json_t *o);
 /* kg_cli_load_config(config) then kg_cli_open_store(db); *store is NULL on
  * failure (kg_store_close(NULL) is a no-op). */
 int kg_cli_setup(const char *config, const char *db, kg_config *cfg, struct kg_store **store,

@@ -72,14 +72,10 @@ int kg_cmd_account(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	if (kg_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "show"))) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (kg_cli_wants_help(argc, argv))
+		return kg_cli_usage(usage, 0);
+	if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "show")))
+		return kg_cli_usage(usage, 2);
 	bool create = !strcmp(argv[1], "create");
 	argc--, argv++;
 	const char *db = NULL, *json_file = NULL, *config_path = NULL;

@@ -51,18 +51,14 @@ int kg_cmd_audit(int argc, char **argv)
 	const struct kg_cli_opt opts[] = {
 		{"db", &db, NULL}, {"config", &config, NULL}, {NULL, NULL, NULL},
 	};
-	if (kg_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return 0;
-	}
+	if (kg_cli_wants_help(argc, argv))
+		return kg_cli_usage(usage, 0);
 	if (kg_cli_args(argc, argv, opts, pos, 2, &np, usage))
 		return 2;
 	bool verify = np >= 1 && !strcmp(pos[0], "verify");
 	bool list = np == 2 && !strcmp(pos[0], "list");
-	if (!db || (!verify && !list)) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (!db || (!verify && !list))
+		return kg_cli_usage(usage, 2);
 	kg_err err;
 	kg_err_clear(&err);
 	kg_config cfg;
@@ -95,9 +91,7 @@ int kg_cmd_audit(int argc, char **argv)
 			json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o}", "seq", (json_int_t)r.e[i].seq, "ts",
 					      kg_time_format(r.e[i].ts_ms, t), "actor", r.e[i].actor, "action",
 					      r.e[i].action, "detail", d ? d : json_null());
-			json_dumpf(o, stdout, JSON_COMPACT);
-			fputc('\n', stdout);
-			json_decref(o);
+			kg_cli_print_json_line(o);
 		}
 		kg_arena_release(&a);
 	}

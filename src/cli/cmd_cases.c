@@ -66,19 +66,15 @@ int kg_cmd_cases(int argc, char **argv)
 		{"db", &db, NULL},           {"config", &config, NULL}, {"state", &state, NULL},
 		{"account", &account, NULL}, {"note", &note, NULL},     {NULL, NULL, NULL},
 	};
-	if (kg_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return 0;
-	}
+	if (kg_cli_wants_help(argc, argv))
+		return kg_cli_usage(usage, 0);
 	if (kg_cli_args(argc, argv, opts, pos, 3, &np, usage))
 		return 2;
 	const char *verb = np ? pos[0] : "";
 	bool ok = (!strcmp(verb, "list") && np == 1) || (!strcmp(verb, "show") && np == 2) ||
 		  (!strcmp(verb, "state") && np == 3);
-	if (!db || !ok) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (!db || !ok)
+		return kg_cli_usage(usage, 2);
 	kg_err err;
 	kg_err_clear(&err);
 	kg_config cfg;
@@ -94,9 +90,7 @@ int kg_cmd_cases(int argc, char **argv)
 			json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s}", "id", r.c[i].case_id, "account",
 					      r.c[i].account_id, "state", r.c[i].state, "subject",
 					      r.c[i].subject, "created", kg_time_format(r.c[i].created_ms, t));
-			json_dumpf(o, stdout, JSON_COMPACT);
-			fputc('\n', stdout);
-			json_decref(o);
+			kg_cli_print_json_line(o);
 		}
 	} else if (!rc) {
 		if (!strcmp(verb, "state")) {

@@ -20,29 +20,21 @@ int kg_cmd_config(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	if (kg_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (argc < 2 || strcmp(argv[1], "dump")) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (kg_cli_wants_help(argc, argv))
+		return kg_cli_usage(usage, 0);
+	if (argc < 2 || strcmp(argv[1], "dump"))
+		return kg_cli_usage(usage, 2);
 	argc--, argv++;
 	const char *config_path = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'c')
 			config_path = optarg;
-		else {
-			fputs(usage, stderr);
-			return 2;
-		}
+		else
+			return kg_cli_usage(usage, 2);
 	}
-	if (optind != argc) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (optind != argc)
+		return kg_cli_usage(usage, 2);
 	kg_config cfg;
 	kg_err err;
 	kg_err_clear(&err);

@@ -25,14 +25,12 @@ int kg_cmd_init(int argc, char **argv)
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 'c': config_path = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'h': return kg_cli_usage(usage, 0);
+		default: return kg_cli_usage(usage, 2);
 		}
 	}
-	if (!db || optind != argc) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (!db || optind != argc)
+		return kg_cli_usage(usage, 2);
 	kg_config cfg;
 	kg_err err;
 	kg_err_clear(&err);

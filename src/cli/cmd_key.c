@@ -57,15 +57,11 @@ int kg_cmd_key(int argc, char **argv)
 	const char *db = NULL, *role = NULL, *label = NULL, *account = NULL, *ttl = NULL,
 		   *config_path = NULL;
 	bool as_json = false;
-	if (kg_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return 0;
-	}
+	if (kg_cli_wants_help(argc, argv))
+		return kg_cli_usage(usage, 0);
 	if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "revoke") &&
-			 strcmp(argv[1], "list"))) {
-		fputs(usage, stderr);
-		return 2;
-	}
+			 strcmp(argv[1], "list")))
+		return kg_cli_usage(usage, 2);
 	const char *verb = argv[1];
 	argc--, argv++;
 	int c;
@@ -78,14 +74,12 @@ int kg_cmd_key(int argc, char **argv)
 		case 't': ttl = optarg; break;
 		case 'c': config_path = optarg; break;
 		case 'j': as_json = true; break;
-		default: fputs(usage, stderr); return 2;
+		default: return kg_cli_usage(usage, 2);
 		}
 	}
 	bool create = !strcmp(verb, "create"), revoke = !strcmp(verb, "revoke");
-	if (!db || (create && !role) || optind != argc - (revoke ? 1 : 0)) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (!db || (create && !role) || optind != argc - (revoke ? 1 : 0))
+		return kg_cli_usage(usage, 2);
 	kg_err err;
 	kg_err_clear(&err);
 	unsigned r = create ? kg_role_parse(role) : 0;

@@ -27,16 +27,12 @@ int kg_cmd_lock(int argc, char **argv)
 		{"db", &db, NULL},       {"config", &config, NULL}, {"reason", &reason, NULL},
 		{"note", &note, NULL},   {"expires-s", &expires, NULL}, {NULL, NULL, NULL},
 	};
-	if (kg_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return 0;
-	}
+	if (kg_cli_wants_help(argc, argv))
+		return kg_cli_usage(usage, 0);
 	if (kg_cli_args(argc, argv, opts, pos, 1, &np, usage))
 		return 2;
-	if (!db || !reason || np != 1) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (!db || !reason || np != 1)
+		return kg_cli_usage(usage, 2);
 	kg_account_lock_req req;
 	memset(&req, 0, sizeof(req));
 	req.account_id = pos[0];

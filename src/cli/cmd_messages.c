@@ -37,16 +37,12 @@ int kg_cmd_messages(int argc, char **argv)
 	const struct kg_cli_opt opts[] = {
 		{"db", &db, NULL}, {"config", &config, NULL}, {"full", NULL, &full}, {NULL, NULL, NULL},
 	};
-	if (kg_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return 0;
-	}
+	if (kg_cli_wants_help(argc, argv))
+		return kg_cli_usage(usage, 0);
 	if (kg_cli_args(argc, argv, opts, pos, 1, &np, usage))
 		return 2;
-	if (!db || np != 1) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (!db || np != 1)
+		return kg_cli_usage(usage, 2);
 	const char *account = pos[0];
 	kg_err err;
 	kg_err_clear(&err);
@@ -64,9 +60,7 @@ int kg_cmd_messages(int argc, char **argv)
 				      r.m[i].subject, "message_id", r.m[i].message_id);
 		if (full)
 			json_object_set_new(o, "text", json_string(r.m[i].body_text));
-		json_dumpf(o, stdout, JSON_COMPACT);
-		fputc('\n', stdout);
-		json_decref(o);
+		kg_cli_print_json_line(o);
 	}
 	kg_arena_release(&a);
 	kg_store_close(store);

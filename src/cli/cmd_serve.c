@@ -57,14 +57,12 @@ int kg_cmd_serve(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case 'p': port_file = optarg; break;
 		case 'r': kg_http_print_routes(stdout); return 0;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'h': return kg_cli_usage(usage, 0);
+		default: return kg_cli_usage(usage, 2);
 		}
 	}
-	if (optind != argc) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (optind != argc)
+		return kg_cli_usage(usage, 2);
 	kg_config cfg;
 	kg_err err;
 	kg_err_clear(&err);

@@ -23,16 +23,12 @@ int kg_cmd_unlock(int argc, char **argv)
 		{"db", &db, NULL},     {"config", &config, NULL}, {"reason", &reason, NULL},
 		{"lock", &lock, NULL}, {NULL, NULL, NULL},
 	};
-	if (kg_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return 0;
-	}
+	if (kg_cli_wants_help(argc, argv))
+		return kg_cli_usage(usage, 0);
 	if (kg_cli_args(argc, argv, opts, pos, 1, &np, usage))
 		return 2;
-	if (!db || !reason || np != 1) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (!db || !reason || np != 1)
+		return kg_cli_usage(usage, 2);
 	kg_err err;
 	kg_err_clear(&err);
 	kg_config cfg;

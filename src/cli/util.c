@@ -1,6 +1,21 @@
 /* Helpers shared by the subcommands: config loading, output. */
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "store/store.h"
+
+int kg_cli_usage(const char *usage, int status)
+{
+	fputs(usage, status ? stderr : stdout);
+	return status;
+}
+
+void kg_cli_print_json_line(json_t *o)
+{
+	json_dumpf(o, stdout, JSON_COMPACT);
+	fputc('\n', stdout);
+	json_decref(o);
+}
 
 int kg_cli_load_config(kg_config *cfg, const char *path, kg_err *err)
 {
