@@ -35,6 +35,7 @@ declare -A args=([one]="1 $tx1 512 1" [nogroup]="16 $tx1 1 1" [group]="16 $tx16 
 	[rows100]="1 500 512 100" [rows1000]="1 100 512 1000"
 	[read1]="1 50000 512 1 --reads" [read16]="16 100000 512 1 --reads")
 declare -A t c a rw tps cps grp rps lo hi
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "store group commit: $runs rounds" >&2
 for ((r = 1; r <= runs; r++)); do
 	for name in "${names[@]}"; do
@@ -66,7 +67,10 @@ section=$(cat <<EOF
 Durable small write transactions (one ~200-byte event row each) through
 \`kg_store_write\`, SQLite $sqlite, WAL, \`synchronous=FULL\`, database on $fs.
 Median of $runs interleaved rounds; measured $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), a
-machine shared with other builds.
+machine shared with other builds (load average $load when it started). The fsync
+rate of this disk swings by 10x from one minute to the next (design.md's
+≈3,500 commits/s was measured on a quiet machine), so compare rows within
+one run, not across runs.
 
 | writers | group commit | tx/s (median) | tx/s (min–max) | commits/s = fsyncs | jobs per commit |
 |---|---|---|---|---|---|
