@@ -690,6 +690,11 @@ static int sq_schema_version(kg_store_conn *c, int *version, kg_err *err)
 	return db_version(c->db, version, err);
 }
 
+static uint64_t sq_changes(kg_store_conn *c)
+{
+	return (uint64_t)sqlite3_total_changes64(c->db);
+}
+
 static int sq_backup(kg_store_conn *c, const char *dest, kg_err *err)
 {
 	if (access(dest, F_OK) == 0)
@@ -740,4 +745,5 @@ const struct kg_store_driver kg_sqlite_backend = {
 	.integrity_check = sq_integrity_check,
 	.schema_version = sq_schema_version,
 	.backup = sq_backup,
+	.changes = sq_changes,
 };

@@ -70,6 +70,7 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 	kg_err_clear(&gerr);
 	struct kg_store_job *j;
 	size_t i;
+	uint64_t wrote = 0; /* rows changed by the jobs that succeeded */
 
 	if (be->begin(c, true, &gerr)) {
 		for (j = first, i = 0; i < n; j = j->next, i++)
@@ -94,7 +95,10 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 			broken = be->tx_aborted(c);
 		} else {
 			kg_tx tx = {.s = s, .conn = c, .write = true};
+			uint64_t changes0 = be->changes(c);
 			j->rc = j->fn(&tx, j->ctx, &j->err);
+			if (!j->rc)
+				wrote += be->changes(c) - changes0;
 			if (j->rc > 0)
 				j->rc = kg_err_set(&j->err, KG_EINTERNAL,
 						   "write job returned %d (not a kg_code)", j->rc);
@@ -158,7 +162,8 @@ stats:;
 			 gerr.msg);
 	} else {
 		s->stats.commits++;
-		s->stats.last_commit_ms = kg_now_ms();
+		if (wrote) /* a commit that wrote nothing proves nothing */
+			s->stats.last_commit_ms = kg_now_ms();
 		size_t b = 0;
 		while (b < KG_STORE_LATENCY_BUCKETS && dt > kg_store_latency_bounds_s[b])
 			b++;

@@ -134,7 +134,9 @@ typedef struct kg_store_stats {
 	uint64_t latency[KG_STORE_LATENCY_BUCKETS + 1];
 	double latency_sum_s;
 	/* The last failed commit (0 / "": none yet), e.g. for a health check:
-	 * failing since last_commit_error_ms if it is later than last_commit_ms. */
+	 * failing since last_commit_error_ms if it is later than last_commit_ms,
+	 * the last commit that wrote rows (one that wrote nothing, e.g. a
+	 * worker finding no work, proves nothing about the storage). */
 	int64_t last_commit_ms;
 	int64_t last_commit_error_ms;
 	int last_commit_error_code;

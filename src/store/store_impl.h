@@ -199,6 +199,9 @@ struct kg_store_driver {
 	bool (*tx_aborted)(kg_store_conn *c);
 	int (*integrity_check)(kg_store_conn *c, kg_err *err);
 	int (*schema_version)(kg_store_conn *c, int *version, kg_err *err);
+	/* Rows changed so far on this connection (a counter; differences
+	 * tell whether a job wrote anything). */
+	uint64_t (*changes)(kg_store_conn *c);
 	/* Copies the database, as of one snapshot, into a new file at dest. */
 	int (*backup)(kg_store_conn *c, const char *dest, kg_err *err);
 };

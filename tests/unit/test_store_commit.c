@@ -200,6 +200,14 @@ static void failing_job_rolls_back_alone(void **state)
 			 0);
 }
 
+static int nothing_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)tx;
+	(void)ctx;
+	(void)err;
+	return 0;
+}
+
 static void group_fails_whole(size_t big, const char *name)
 {
 	const char *p = kg_test_db(name);
@@ -224,6 +232,13 @@ static void group_fails_whole(size_t big, const char *name)
 		assert_non_null(strstr(args[i].err.msg, "storage full"));
 	}
 	kg_err err;
+	/* a job that writes nothing still commits (no page to write), but
+	 * must not make the store look healthy to a health check */
+	assert_int_equal(kg_store_write(s, nothing_job, NULL, &err), 0);
+	kg_store_stats st0;
+	kg_store_stats_get(s, &st0);
+	assert_true(st0.last_commit_error_ms > 0);
+	assert_true(st0.last_commit_ms <= st0.last_commit_error_ms);
 	assert_int_equal(kg_store_fault(s, NULL, &err), 0);
 	/* the store recovers once there is room again */
 	struct ev_job j = {.account = "acc", .id = "after"};
