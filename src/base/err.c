@@ -10,11 +10,18 @@ void kg_err_clear(kg_err *e)
 		memset(e, 0, sizeof(*e));
 }
 
-static int err_vset(kg_err *e, int code, const char *fmt, va_list ap)
+/* Sets every part of e: the position (field, or file:line:col; the others
+ * empty) and the formatted message. Returns code. */
+static int err_vset(kg_err *e, int code, const char *field, const char *file, int line, int col,
+		    const char *fmt, va_list ap)
 {
 	if (!e)
 		return code;
 	e->code = code;
+	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+	snprintf(e->file, sizeof(e->file), "%s", file ? file : "");
+	e->line = line;
+	e->col = col;
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	return code;
 }
@@ -22,13 +29,8 @@ static int err_vset(kg_err *e, int code, const char *fmt, va_list ap)
 int kg_err_set(kg_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
-	if (e) {
-		e->field[0] = '\0';
-		e->file[0] = '\0';
-		e->line = e->col = 0;
-	}
 	va_start(ap, fmt);
-	err_vset(e, code, fmt, ap);
+	err_vset(e, code, NULL, NULL, 0, 0, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -36,13 +38,8 @@ int kg_err_set(kg_err *e, int code, const char *fmt, ...)
 int kg_err_field(kg_err *e, int code, const char *field, const char *fmt, ...)
 {
 	va_list ap;
-	if (e) {
-		snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
-		e->file[0] = '\0';
-		e->line = e->col = 0;
-	}
 	va_start(ap, fmt);
-	err_vset(e, code, fmt, ap);
+	err_vset(e, code, field, NULL, 0, 0, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -51,14 +48,8 @@ int kg_err_at(kg_err *e, int code, const char *file, int line, int col,
 	      const char *fmt, ...)
 {
 	va_list ap;
-	if (e) {
-		e->field[0] = '\0';
-		snprintf(e->file, sizeof(e->file), "%s", file ? file : "");
-		e->line = line;
-		e->col = col;
-	}
 	va_start(ap, fmt);
-	err_vset(e, code, fmt, ap);
+	err_vset(e, code, NULL, file, line, col, fmt, ap);
 	va_end(ap);
 	return code;
 }
