@@ -11,20 +11,11 @@
 #   DURATION=5 CONNS=8 to change the load.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-build/release}
-case $build in /*) ;; *) build=$here/$build ;; esac
+source "$here/bench/lib.sh"
+bench_init account_login "${1:-}"
 dur=${DURATION:-5}
 conns=${CONNS:-8}
 naccounts=${ACCOUNTS:-60}
-kagi=$build/kagi
-[[ -x $kagi ]] || { echo "bench/account_login.sh: $kagi not built" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "bench/account_login.sh: wrk missing (scripts/install-deps.sh bench)" >&2; exit 1; }
-out=$here/bench/out/account_login
-rm -rf "$out"
-mkdir -p "$out"
-pid=
-cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$out"; }
-trap cleanup EXIT
 export KAGI_LOG_LEVEL=warn
 export KAGI_ACCOUNT_SECRET_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 
@@ -36,11 +27,7 @@ for i in $(seq 0 $((naccounts - 1))); do
 		--postal-code 150-0001 --region Tokyo --city Shibuya --line1 "1-2-3" --country JP \
 		--password "bench password $i" --card "BENCH|4242|12/29|fp-$i" >/dev/null
 done
-rm -f "$out/port"
-"$kagi" serve --db "$out/kagi.db" --listen 127.0.0.1:0 --port-file "$out/port" 2>>"$out/kagid.log" &
-pid=$!
-for _ in $(seq 100); do [[ -s $out/port ]] && break; sleep 0.1; done
-port=$(cat "$out/port")
+bench_serve
 
 cat >"$out/login.lua" <<'LUA'
 -- MODE: right | wrong | unknown | reset_known | reset_unknown
@@ -79,12 +66,9 @@ run() { # label mode
 	local res
 	res=$(wrk -t2 -c"$conns" -d"${dur}s" --latency -s "$out/login.lua" "http://127.0.0.1:$port/" 2>&1)
 	local rps p50 p99 codes
-	rps=$(echo "$res" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-	p50=$(echo "$res" | awk '$1 == "50%" {print $2}')
-	p99=$(echo "$res" | awk '$1 == "99%" {print $2}')
-	codes=$(echo "$res" | awk '/Non-2xx/ {print $NF}')
-	echo "  $label: $rps req/s p50 $p50 p99 $p99 non-2xx ${codes:-0}" >&2
-	rows+=("| $label | $rps | $p50 | $p99 | ${codes:-0} |")
+	IFS='|' read -r rps p50 p99 codes <<<"$(bench_wrk_figures "$res")"
+	echo "  $label: $rps req/s p50 $p50 p99 $p99 non-2xx $codes" >&2
+	rows+=("| $label | $rps | $p50 | $p99 | $codes |")
 }
 
 echo "login gate, ${dur}s per run, $conns connections" >&2
@@ -93,17 +77,13 @@ run "login, wrong password (401)" wrong
 run "login, unknown email (401)" unknown
 run "recovery start, known email (202, code mailed)" reset_known
 run "recovery start, unknown email (202)" reset_unknown
-kill -TERM "$pid"
-wait "$pid"
-pid=
+bench_stop
 
-commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')
-cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 section=$(
 	cat <<EOT
 ## account-login — the login gate and password reset (wrk)
 
-- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$commit\`, machine: $(nproc) cores, $cpu, shared (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)
+- $(bench_machine)
 - command: \`bash bench/account_login.sh\` (DURATION=$dur CONNS=$conns, $naccounts accounts): release build, default Argon2id (2 passes, 19 MiB), http.threads default; wrk -t2 on the same machine
 - every wrong try uses another account/IP or email, so Argon2id answers, not the throttle; wrk counts the 401 answers as non-2xx
 
@@ -119,17 +99,4 @@ Recovery start hashes a fresh code for every email, known or not; for a known
 one it also writes the code, the message-center entry and the sealed mail.
 EOT
 )
-python3 - "$here/docs/BENCHMARKS.md" "$section" <<'PY'
-import sys
-path, body = sys.argv[1], sys.argv[2]
-text = open(path, encoding="utf-8").read()
-start, end = "<!-- bench:account-login -->", "<!-- /bench:account-login -->"
-block = f"{start}\n{body}\n{end}"
-if start in text:
-    a, b = text.index(start), text.index(end) + len(end)
-    text = text[:a] + block + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(path, "w", encoding="utf-8").write(text)
-PY
-echo "docs/BENCHMARKS.md: section account-login written" >&2
+bench_write_section account-login "$section"

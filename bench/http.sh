@@ -10,31 +10,13 @@
 #   DURATION=5 CONNS=64 to change the load.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-build/release}
-case $build in /*) ;; *) build=$here/$build ;; esac
+source "$here/bench/lib.sh"
+bench_init http "${1:-}"
 dur=${DURATION:-5}
 conns=${CONNS:-64}
-kagi=$build/kagi
-[[ -x $kagi ]] || { echo "bench/http.sh: $kagi not built" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "bench/http.sh: wrk missing (scripts/install-deps.sh bench)" >&2; exit 1; }
-# the database on the repository's filesystem: on a tmpfs fsync is free
-out=$here/bench/out/http
-rm -rf "$out"
-mkdir -p "$out"
-pid=
-cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$out"; }
-trap cleanup EXIT
 export KAGI_LOG_LEVEL=warn   # no access lines: they would measure stderr
 
-start() { # threads
-	rm -f "$out/port"
-	KAGI_HTTP_THREADS=$1 "$kagi" serve --db "$out/kagi.db" --listen 127.0.0.1:0 \
-		--port-file "$out/port" 2>>"$out/kagid.log" &
-	pid=$!
-	for _ in $(seq 100); do [[ -s $out/port ]] && break; sleep 0.1; done
-	port=$(cat "$out/port")
-}
-stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
+start() { bench_serve KAGI_HTTP_THREADS="$1"; } # threads
 
 "$kagi" init --db "$out/kagi.db" >/dev/null
 svc=$("$kagi" key create --db "$out/kagi.db" --role service)
@@ -68,14 +50,11 @@ run() { # label threads conns path [wrk args...]
 	export RUN="r$threads-$RANDOM"
 	local res
 	res=$(wrk -t2 -c"$c" -d"${dur}s" --latency "$@" "http://127.0.0.1:$port$path" 2>&1)
-	stop
+	bench_stop
 	local rps p50 p99 errs
-	rps=$(echo "$res" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-	p50=$(echo "$res" | awk '$1 == "50%" {print $2}')
-	p99=$(echo "$res" | awk '$1 == "99%" {print $2}')
-	errs=$(echo "$res" | awk '/Non-2xx/ {print $NF}')
-	echo "  $label threads=$threads c=$c: $rps req/s p50 $p50 p99 $p99 non-2xx ${errs:-0}" >&2
-	rows+=("| \`$label\` | $threads | $c | $rps | $p50 | $p99 | ${errs:-0} |")
+	IFS='|' read -r rps p50 p99 errs <<<"$(bench_wrk_figures "$res")"
+	echo "  $label threads=$threads c=$c: $rps req/s p50 $p50 p99 $p99 non-2xx $errs" >&2
+	rows+=("| \`$label\` | $threads | $c | $rps | $p50 | $p99 | $errs |")
 }
 
 echo "kagid over HTTP, ${dur}s per run, $conns connections" >&2
@@ -86,13 +65,11 @@ run "POST /v1/accounts" 8 "$conns" /v1/accounts -s "$out/post.lua"
 run "POST /v1/accounts" 32 "$conns" /v1/accounts -s "$out/post.lua"
 run "POST /v1/accounts" 64 "$conns" /v1/accounts -s "$out/post.lua"
 
-commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')
-cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 section=$(
 	cat <<EOT
 ## http — kagid requests per second (wrk)
 
-- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit \`$commit\`, machine: $(nproc) cores, $cpu, shared (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)
+- $(bench_machine)
 - command: \`bash bench/http.sh\` (DURATION=$dur CONNS=$conns): wrk -t2 on the same machine as kagid (release build, log level warn), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections
 - POST creates one account with one card and an audit entry per request (unique ids), answered only once durable
 
@@ -106,17 +83,4 @@ write handler blocks until its group commit is durable, so at most
 writes per fsync.
 EOT
 )
-python3 - "$here/docs/BENCHMARKS.md" "$section" <<'PY'
-import sys
-path, body = sys.argv[1], sys.argv[2]
-text = open(path, encoding="utf-8").read()
-start, end = "<!-- bench:http -->", "<!-- /bench:http -->"
-block = f"{start}\n{body}\n{end}"
-if start in text:
-    a, b = text.index(start), text.index(end) + len(end)
-    text = text[:a] + block + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(path, "w", encoding="utf-8").write(text)
-PY
-echo "docs/BENCHMARKS.md: section http written" >&2
+bench_write_section http "$section"
