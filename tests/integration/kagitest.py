@@ -17,11 +17,13 @@ kills the process on failure.
 Environment: KAGI_BIN (required), KG_TEST_DATA, KG_SOURCE_DIR.
 Set KG_TEST_KEEP=1 to keep temp dirs; kagid's log is printed on failure.
 """
+import contextlib
 import http.client
 import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -186,6 +188,19 @@ class Kagid:
             lines = f.read().decode("utf-8", "replace").splitlines()
         return "\n".join(lines[-tail:])
 
+    @contextlib.contextmanager
+    def managed(self):
+        """For tests that start, kill and restart kagid themselves: yields self
+        as it is; on a failure prints kagid's log; always kills kagid and
+        removes the temp dir (unlike `with Kagid()`, no start, no stop check)."""
+        try:
+            yield self
+        except BaseException:
+            print(self.log())
+            raise
+        finally:
+            self.cleanup()
+
     def __enter__(self):
         try:
             return self.start()
@@ -253,6 +268,13 @@ class Kagid:
 
     def post(self, path, body=None, key=None, **kw):
         return self.request("POST", path, body, key=key, **kw)
+
+
+def integrity(db):
+    """The rows of PRAGMA integrity_check on the SQLite file db ([("ok",)]
+    when the file is sound)."""
+    with sqlite3.connect(db) as c:
+        return c.execute("PRAGMA integrity_check").fetchall()
 
 
 def demo_account(i=0, **over):

@@ -3,7 +3,6 @@ is SIGKILLed at a random moment; after a restart every write that was
 answered 201 is there, complete, and PRAGMA integrity_check is ok. Five
 rounds on the same database file."""
 import random
-import sqlite3
 import threading
 import time
 
@@ -31,15 +30,9 @@ def writer(k, key, prefix, acked, stop, errors):
             errors.append(r)
 
 
-def integrity(db):
-    with sqlite3.connect(db) as c:
-        return c.execute("PRAGMA integrity_check").fetchall()
-
-
 def test_crash_rounds():
     rnd = random.Random()
-    k = kt.Kagid(threads=4)
-    try:
+    with kt.Kagid(threads=4).managed() as k:
         k.start()
         svc, agent = k.key("service"), k.key("agent")
         all_acked = []
@@ -60,7 +53,7 @@ def test_crash_rounds():
             check(not errors, "writes answered with an error before the crash", errors[:3])
             check(acked, f"round {rnd_no}: some writes were acknowledged")
             all_acked += acked
-            check(integrity(k.db) == [("ok",)], "integrity_check after SIGKILL", integrity(k.db))
+            check(kt.integrity(k.db) == [("ok",)], "integrity_check after SIGKILL", kt.integrity(k.db))
             k.start()
             for acc_id in all_acked:
                 r = k.get(f"/v1/accounts/{acc_id}", key=agent)
@@ -68,12 +61,7 @@ def test_crash_rounds():
                 check(len(r.json["cards"]) == 2, f"{acc_id}: both cards are there", r)
             print(f"  round {rnd_no}: {len(acked)} acknowledged writes survived SIGKILL")
         k.stop()
-        check(integrity(k.db) == [("ok",)], "integrity_check at the end")
-    except BaseException:
-        print(k.log())
-        raise
-    finally:
-        k.cleanup()
+        check(kt.integrity(k.db) == [("ok",)], "integrity_check at the end")
 
 
 if __name__ == "__main__":

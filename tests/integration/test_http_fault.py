@@ -13,7 +13,6 @@ CASES = [("full", 1, 507, "storage_full"), ("full", 25, 507, "storage_full"),
          ("full", 120, 507, "storage_full"), ("ioerr", 3, 503, "io"), ("ioerr", 60, 503, "io")]
 
 
-
 def rows_about(db, acc_id):
     """Rows anywhere in the database that mention acc_id."""
     found = []
@@ -31,8 +30,7 @@ def rows_about(db, acc_id):
 
 
 def test_failed_writes_leave_nothing():
-    k = kt.Kagid(threads=2)
-    try:
+    with kt.Kagid(threads=2).managed() as k:
         k.kagi("init", "--db", k.db)
         svc, agent = k.key("service"), k.key("agent")
         acked, n = [], 0
@@ -67,14 +65,8 @@ def test_failed_writes_leave_nothing():
                   f"{failed} absent after restart")
             k.stop()
             check(rows_about(k.db, failed) == [], f"no row about {failed}", rows_about(k.db, failed))
-            with sqlite3.connect(k.db) as c:
-                check(c.execute("PRAGMA integrity_check").fetchall() == [("ok",)], "integrity")
+            check(kt.integrity(k.db) == [("ok",)], "integrity")
             print(f"  {kind}:{nth}: {len(acked)} ok so far, {failed} refused with {status}")
-    except BaseException:
-        print(k.log())
-        raise
-    finally:
-        k.cleanup()
 
 
 if __name__ == "__main__":
