@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "mail/mail.h"
 #include "notify/notify.h"
 
 static char data_dir[400];
@@ -205,6 +206,23 @@ static void mime_message_is_well_formed(void **state)
 	assert_string_equal(e.field, "to");
 }
 
+static void dkim_settings_are_checked_at_init(void **state)
+{
+	kg_config c;
+	kg_err e;
+	kg_config_defaults(&c);
+	snprintf(c.dkim_domain, sizeof(c.dkim_domain), "shop.example");
+	assert_int_equal(kg_notify_init(&c, &e), KG_EINVAL); /* selector and key missing */
+	assert_non_null(strstr(e.msg, "dkim.selector"));
+	snprintf(c.dkim_selector, sizeof(c.dkim_selector), "kagi");
+	snprintf(c.dkim_key_file, sizeof(c.dkim_key_file), "%s/bad/unknown_field.expect", data_dir);
+	assert_int_equal(kg_notify_init(&c, &e), KG_EINVAL); /* not a PEM private key */
+	assert_non_null(strstr(e.file, "unknown_field.expect"));
+	snprintf(c.dkim_key_file, sizeof(c.dkim_key_file), "%s/no-such-key.pem", data_dir);
+	assert_int_equal(kg_notify_init(&c, &e), KG_EIO);
+	kg_notify_shutdown();
+}
+
 static void webhook_signature_matches_recipe(void **state)
 {
 	char sig[KG_WEBHOOK_SIG_MAX];
@@ -240,6 +258,70 @@ static void backoff_grows_with_jitter_and_cap(void **state)
 	}
 }
 
+/* The account the analyser asks about: locked, the message on record. */
+static int lookup_locked(void *ctx, const char *account_id, const char *message_id,
+			 const char *fingerprint, kg_mail_account *out, kg_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", (const char *)ctx);
+	out->exists = 1;
+	out->locked = 1;
+	out->in_message_center = 1;
+	return 0;
+}
+
+/* Every shipped notice, each reason, method and state, in both languages,
+ * passes the shop's own phishing analyser without a wording signal (pressure,
+ * vague reason, generic greeting, wrong year, ...): only the signal about
+ * the missing DKIM key (no key in this test) may count against it. */
+static void shipped_notices_do_not_look_like_phishing(void **state)
+{
+	static const char profile[] = "name = kagi shop\nbrand = kagi shop\nsender_domain = shop.example\n";
+	kg_mail_profile *p = NULL;
+	kg_err e;
+	kg_err_clear(&e);
+	assert_int_equal(kg_mail_profile_parse(profile, strlen(profile), "test", &p, &e), 0);
+	static const char *const reasons[] = {"system_error", "gift_card", "return_abuse",
+		"payment_fraud", "compromised", "brute_force", "misuse", "manual"};
+	static const char *const methods[] = {"identity_check", "password_reset", "expired",
+		"support", "incident_revert"};
+	static const char *const states[] = {"open", "waiting_on_customer", "in_review", "resolved"};
+	const char *name = "山田 太郎";
+	kg_mail_query q = {.account_id = "acc-1", .lookup = lookup_locked, .lookup_ctx = (void *)name};
+	int checked = 0;
+	for (int k = 0; k < KG_NOTICE_KIND_COUNT; k++)
+		for (int l = 0; l < KG_LANG_COUNT; l++)
+			for (size_t v = 0; v < 8; v++) {
+				const char *val = k == KG_NOTICE_LOCK ? (v < 8 ? reasons[v] : NULL)
+						  : k == KG_NOTICE_UNLOCK ? (v < 5 ? methods[v] : NULL)
+						  : k == KG_NOTICE_CASE_UPDATE ? (v < 4 ? states[v] : NULL)
+						  : (v == 0 ? "x" : NULL);
+				if (!val)
+					continue;
+				const kg_notify_field f[] = {{"name", name}, {"reason", reasons[v % 8]},
+					{"method", k == KG_NOTICE_UNLOCK ? val : "support"},
+					{"state", k == KG_NOTICE_CASE_UPDATE ? val : "open"},
+					{"code", "482913"}, {"case_id", "c_1"}, {NULL, NULL}};
+				kg_notify_mail m;
+				if (kg_notify_compose((enum kg_notify_kind)k, (enum kg_notify_lang)l, f,
+						      "taro@example.jp", &m, &e))
+					fail_msg("compose: %s", e.msg);
+				kg_mail_result *r = calloc(1, sizeof(*r));
+				assert_int_equal(kg_mail_check(p, m.raw, m.raw_len, &q, r, &e), 0);
+				for (size_t i = 0; i < r->n_signals; i++)
+					if (r->signals[i].weight > 0 &&
+					    strcmp(r->signals[i].id, "official_unauthenticated"))
+						fail_msg("%s/%s (%s): signal %s: %s", kg_notify_kind_name(k),
+							 kg_notify_lang_name(l), val, r->signals[i].id,
+							 r->signals[i].detail);
+				free(r);
+				kg_notify_mail_release(&m);
+				checked++;
+			}
+	assert_int_equal(checked, 2 * (8 + 5 + 1 + 4 + 1));
+	kg_mail_profile_free(p);
+}
+
 int main(void)
 {
 	setup_paths();
@@ -250,8 +332,10 @@ int main(void)
 		cmocka_unit_test(broken_templates_refuse_to_load),
 		cmocka_unit_test(shop_override_replaces_one_template),
 		cmocka_unit_test(mime_message_is_well_formed),
+		cmocka_unit_test(dkim_settings_are_checked_at_init),
 		cmocka_unit_test(webhook_signature_matches_recipe),
 		cmocka_unit_test(backoff_grows_with_jitter_and_cap),
+		cmocka_unit_test(shipped_notices_do_not_look_like_phishing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
