@@ -53,6 +53,26 @@ nun=$(grep -c $'\tunrelated$' "$tmp/files.tsv")
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+# rspamd replies (one JSON per line): "FLAGGED REPLIES", flagged = action
+# add header or worse.
+count_flagged() {
+  python3 - "$1" <<'PY'
+import json, sys
+flag = {"add header", "rewrite subject", "soft reject", "reject"}
+n = replies = 0
+for line in open(sys.argv[1], errors="replace"):
+    line = line.strip()
+    if line.startswith("{"):
+        try:
+            o = json.loads(line)
+        except ValueError:
+            continue
+        replies += 1
+        n += o.get("action") in flag
+print(n, replies)
+PY
+}
+
 # ---- kagi: CPU of the whole process (start-up and profile load included) ----
 : > "$tmp/kagi_cpu"
 for ((i = 0; i < runs; i++)); do
@@ -73,8 +93,8 @@ if [[ -z ${NO_RSPAMD:-} ]] && command -v rspamd >/dev/null && [[ -d $peers/rspam
     > "$R/stdout.log" 2>&1 &
   rspamd_pid=$!
   ready=
-  for ((t = 0; t < 600; t++)); do
-    if rspamc -h 127.0.0.1:11333 stat >/dev/null 2>&1 &&
+  for ((t = 0; t < 300; t++)); do
+    if rspamc -h 127.0.0.1:11334 stat >/dev/null 2>&1 &&
        grep -qs "rspamd_rs_compile_cb" "$R/log/rspamd.log" "$R/stdout.log"; then
       ready=1; break
     fi
@@ -89,37 +109,26 @@ if [[ -z ${NO_RSPAMD:-} ]] && command -v rspamd >/dev/null && [[ -d $peers/rspam
   if [[ -n $worker ]]; then
     tick=$(getconf CLK_TCK)
     cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+    mapfile -t phfiles < <(awk -F'\t' '$2 == "phishing" {print $1}' "$tmp/files.tsv")
+    mapfile -t unfiles < <(awk -F'\t' '$2 != "phishing" {print $1}' "$tmp/files.tsv")
     : > "$tmp/rspamd_cpu"
     for ((i = 0; i < runs; i++)); do
       before=$(cpu_of "$worker")
-      rspamc -h 127.0.0.1:11333 --compact -n 8 symbols "${files[@]}" > "$tmp/rspamd.out" 2>&1 || true
+      # one call per label: replies come back in completion order, not file order
+      rspamc -h 127.0.0.1:11333 --compact -n 8 symbols "${phfiles[@]}" > "$tmp/rspamd_ph.out" 2>&1 || true
+      rspamc -h 127.0.0.1:11333 --compact -n 8 symbols "${unfiles[@]}" > "$tmp/rspamd_un.out" 2>&1 || true
       after=$(cpu_of "$worker")
       echo "$before $after $tick" | awk '{print ($2 - $1) / $3}' >> "$tmp/rspamd_cpu"
     done
+    mkdir -p "$here/bench/out"
+    cp "$tmp/rspamd_ph.out" "$here/bench/out/mail_rspamd_phishing.jsonl"
+    cp "$tmp/rspamd_un.out" "$here/bench/out/mail_rspamd_unrelated.jsonl"
     rspamd_cpu=$(median < "$tmp/rspamd_cpu")
-    read -r rspamd_flag rspamd_fp < <(python3 - "$tmp/files.tsv" "$tmp/rspamd.out" <<'PY'
-import json, sys
-label = dict(l.rstrip("\n").split("\t") for l in open(sys.argv[1]))
-flag = {"add header", "rewrite subject", "soft reject", "reject"}
-ph = fp = 0
-cur = None
-for line in open(sys.argv[2], errors="replace"):
-    line = line.strip()
-    if line.startswith("Results for file:"):
-        cur = line.split("Results for file:", 1)[1].strip().split(" (")[0]
-        continue
-    if not line.startswith("{"):
-        continue
-    try:
-        o = json.loads(line)
-    except ValueError:
-        continue
-    if o.get("action") in flag and cur in label:
-        if label[cur] == "phishing": ph += 1
-        else: fp += 1
-print(ph, fp)
-PY
-)
+    read -r rspamd_flag rspamd_ph_replies < <(count_flagged "$tmp/rspamd_ph.out")
+    read -r rspamd_fp rspamd_un_replies < <(count_flagged "$tmp/rspamd_un.out")
+    if [[ $rspamd_ph_replies != "$nph" || $rspamd_un_replies != "$nun" ]]; then
+      echo "bench/mail.sh: rspamd answered $rspamd_ph_replies/$nph and $rspamd_un_replies/$nun" >&2
+    fi
     kill "$rspamd_pid" 2>/dev/null || true
     wait "$rspamd_pid" 2>/dev/null || true
     rspamd_pid=
@@ -145,10 +154,10 @@ for line in open(sys.argv[2]):
 print(rec, gen, fp, un, ",".join(other) or "-")
 PY
 )
-kagi_rate=$(awk -v n="$n" -v c="$kagi_cpu" 'BEGIN {printf "%.0f", c > 0 ? n / c : 0}')
+kagi_rate=$(awk -v n="$n" -v c="$kagi_cpu" 'BEGIN {printf "%.0f", (c > 0 ? n / c : 0)}')
 if [[ $rspamd_cpu != "–" ]]; then
-  rspamd_rate=$(awk -v n="$n" -v c="$rspamd_cpu" 'BEGIN {printf "%.0f", c > 0 ? n / c : 0}')
-  ratio=$(awk -v a="$kagi_rate" -v b="$rspamd_rate" 'BEGIN {printf "%.1f×", b > 0 ? a / b : 0}')
+  rspamd_rate=$(awk -v n="$n" -v c="$rspamd_cpu" 'BEGIN {printf "%.0f", (c > 0 ? n / c : 0)}')
+  ratio=$(awk -v a="$kagi_rate" -v b="$rspamd_rate" 'BEGIN {printf "%.1f×", (b > 0 ? a / b : 0)}')
 fi
 recall=$(awk -v a="$recall_n" -v b="$nph" 'BEGIN {printf "%.1f", 100 * a / b}')
 cpu_model=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')

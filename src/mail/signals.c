@@ -715,12 +715,27 @@ static void check_account(an *x)
 }
 
 /* ---- one view --------------------------------------------------------- */
+/* Whether raw (unfolded) text may name the brand: an ASCII brand token in
+ * any case, a non-ASCII brand as written, or full/half-width forms that only
+ * folding can read. False lets an unrelated message skip Unicode folding. */
+static bool raw_may_name_brand(const kg_mail_profile *p, const char *t)
+{
+	if (strstr(t, "\xEF\xBC") || strstr(t, "\xEF\xBD") || strstr(t, "\xEF\xBE"))
+		return true;
+	for (size_t i = 0; i < p->brand_tokens.n; i++)
+		if (strcasestr(t, p->brand_tokens.v[i]))
+			return true;
+	for (size_t i = 0; i < p->brand_folds.n; i++)
+		if (strstr(t, p->brand_folds.v[i]))
+			return true;
+	return false;
+}
+
 static void analyse_view(an *x)
 {
 	const mail_view *v = x->v;
 	kg_mail_result *r = x->r;
-	x->ftext = mail_fold(x->a, v->text, v->text_len > 262144 ? 262144 : v->text_len);
-	x->flen = strlen(x->ftext);
+	x->ftext = "";
 	x->fsubject = mail_fold(x->a, v->subject, strlen(v->subject));
 	x->from_official = v->has_from && mail_domain_in(v->from.domain, &x->p->sender_domains);
 	snprintf(r->message_id, sizeof(r->message_id), "%s", v->message_id ? v->message_id : "");
@@ -757,6 +772,10 @@ static void analyse_view(an *x)
 		    v->has_from && *v->from.domain ? v->from.domain : "(none)");
 		claim = claim ? claim : "the subject names the shop";
 	}
+	if (!claim && !raw_may_name_brand(x->p, v->text))
+		return; /* cheap: no brand spelling and nothing to fold */
+	x->ftext = mail_fold(x->a, v->text, v->text_len > 262144 ? 262144 : v->text_len);
+	x->flen = strlen(x->ftext);
 	bool body_brand = false;
 	for (size_t i = 0; i < x->p->brand_folds.n && !claim && !body_brand; i++)
 		body_brand = strstr(x->ftext, x->p->brand_folds.v[i]) != NULL;
