@@ -6,7 +6,8 @@
 # docs/BENCHMARKS.md, section "mail".
 #
 # usage: bash bench/mail.sh [BUILD_DIR]      (default build/release)
-# env:   RUNS=3 (timed runs per tool; median), CORPUS=<dir with mail/labels.csv>,
+# env:   RUNS=3 (timed runs per tool; median), REPEAT=5 (corpus passes per kagi
+#        run), CORPUS=<dir with mail/labels.csv>,
 #        PEERS=<dir with rspamd/>, NO_RSPAMD=1 to skip the peer.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build/release}
 [[ $build = /* ]] || build=$here/$build
 runs=${RUNS:-3}
+repeat=${REPEAT:-5}
 corpus=${CORPUS:-}
 for c in "$corpus" "$here/../shared/corpus" "$here/../../shared/corpus" /work/shared/corpus; do
   if [[ -n $c && -f $c/mail/labels.csv ]]; then corpus=$(cd "$c" && pwd); break; fi
@@ -76,8 +78,13 @@ PY
 # ---- kagi: CPU of the whole process (start-up and profile load included) ----
 : > "$tmp/kagi_cpu"
 for ((i = 0; i < runs; i++)); do
-  /usr/bin/time -f "%U %S" -o "$tmp/time" "$kagi" mail check --shop "$profile" "${files[@]}" \
-    > "$tmp/kagi.jsonl"
+  # the corpus REPEAT times in one process, for a CPU time well above the
+  # 10 ms clock tick; the verdicts are read from the first pass
+  args=()
+  for ((k = 0; k < repeat; k++)); do args+=("${files[@]}"); done
+  /usr/bin/time -f "%U %S" -o "$tmp/time" "$kagi" mail check --shop "$profile" "${args[@]}" \
+    > "$tmp/kagi_all.jsonl"
+  head -n "$n" "$tmp/kagi_all.jsonl" > "$tmp/kagi.jsonl"
   awk '{print $1 + $2}' "$tmp/time" >> "$tmp/kagi_cpu"
 done
 kagi_cpu=$(median < "$tmp/kagi_cpu")
@@ -151,10 +158,10 @@ for line in open(sys.argv[2]):
         if v != "phishing": other.append(v)
     else:
         fp += v == "phishing"; un += v == "unrelated"
-print(rec, gen, fp, un, ",".join(other) or "-")
+print(rec, gen, fp, un, ",".join(other) or "none")
 PY
 )
-kagi_rate=$(awk -v n="$n" -v c="$kagi_cpu" 'BEGIN {printf "%.0f", (c > 0 ? n / c : 0)}')
+kagi_rate=$(awk -v n="$((n * repeat))" -v c="$kagi_cpu" 'BEGIN {printf "%.0f", (c > 0 ? n / c : 0)}')
 if [[ $rspamd_cpu != "–" ]]; then
   rspamd_rate=$(awk -v n="$n" -v c="$rspamd_cpu" 'BEGIN {printf "%.0f", (c > 0 ? n / c : 0)}')
   ratio=$(awk -v a="$kagi_rate" -v b="$rspamd_rate" 'BEGIN {printf "%.1f×", (b > 0 ? a / b : 0)}')
@@ -178,7 +185,7 @@ Redis module off), on the same messages. Measured $(date -u +%Y-%m-%d) on $(npro
 | phishing flagged | **$recall_n/$nph ($recall %)** as \`phishing\` | $rspamd_flag/$nph (action add header or worse) |
 | phishing judged genuine | **$genuine_n** | – |
 | unrelated flagged | **$fp_n/$nun** judged phishing ($unrel_ok/$nun \`unrelated\`) | $rspamd_fp/$nun |
-| CPU for the $n messages | $kagi_cpu s (whole process: start, profile, parse, analyse, JSON) | $rspamd_cpu s (worker utime+stime) |
+| CPU | $kagi_cpu s for $repeat × $n messages (whole process: start, profile, parse, analyse, JSON) | $rspamd_cpu s for $n messages (worker utime+stime) |
 | messages per CPU-second | **$kagi_rate** | $rspamd_rate |
 
 kagi is $ratio rspamd's throughput per CPU-second. Targets: recall ≥ 95 %, no
@@ -190,10 +197,14 @@ it?" — brand, lookalike domains, links, wording and authentication against
 the shop's profile — which is why it flags the shop's impersonations that a
 general filter lets through, and why it is cheap: one GMime parse and string
 checks, no regex engine. None of the signals names a corpus file; each one is
-proven by a fixture in \`tests/data/mail\` (docs/mail.md). rspamd's
+proven by a fixture in \`tests/data/mail\` (docs/mail.md). Caveat: this corpus
+was read while the signals were designed (a first version caught 70/72; the
+call-back-number and official-From-with-only-foreign-links signals came after
+looking at the two misses), so the recall here is optimistic; a corpus kagi
+has never seen would measure how the signals generalise. rspamd's
 DATE_IN_PAST fires on this old corpus (+1 to its scores), which can only raise its flag count.
 
-Command: \`bash bench/mail.sh\` (RUNS=$runs).
+Command: \`bash bench/mail.sh\` (RUNS=$runs REPEAT=$repeat).
 EOF
 )
 
