@@ -208,19 +208,7 @@ Command: \`bash bench/mail.sh\` (RUNS=$runs REPEAT=$repeat).
 EOF
 )
 
-doc=$here/docs/BENCHMARKS.md
-python3 - "$doc" "$section" <<'PY'
-import os, sys
-path, body = sys.argv[1], sys.argv[2]
-start, end = "<!-- bench:mail -->", "<!-- /bench:mail -->"
-block = f"{start}\n{body}\n{end}"
-text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\nEach section is written by its script in bench/; see PROTOCOL.\n"
-if start in text and end in text:
-    a = text.index(start); b = text.index(end) + len(end)
-    text = text[:a] + block + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(path, "w").write(text)
-PY
-echo "wrote the mail section of $doc" >&2
+source "$here/bench/lib.sh"
+bench_write_section mail "$section"
+echo "wrote the mail section of $here/docs/BENCHMARKS.md" >&2
 printf '%s\n' "$section"
