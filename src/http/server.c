@@ -62,10 +62,17 @@ bool kg_http_stopping(const kg_app *app)
 
 /* ---- route matching ----------------------------------------------------*/
 
-/* Matches path against pattern; fills names/values (arena copies) and
- * returns the number of parameters, or -1 when it does not match. */
-static int match_pattern(const char *pattern, const char *path, kg_arena *a,
-			 const char **names, const char **values)
+/* A {name} segment of a route pattern and the path segment it matched, both
+ * pointing into their strings (copied only for the route that wins). */
+struct param_span {
+	const char *name, *value;
+	size_t name_len, value_len;
+};
+
+/* Matches path against pattern; fills spans and returns the number of
+ * parameters, or -1 when it does not match. */
+static int match_pattern(const char *pattern, const char *path,
+			 struct param_span spans[KG_HTTP_PARAMS_MAX])
 {
 	int n = 0;
 	const char *p = pattern, *q = path;
@@ -77,10 +84,7 @@ static int match_pattern(const char *pattern, const char *path, kg_arena *a,
 		if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
 			if (qlen == 0 || qlen > KG_ID_MAX || n >= KG_HTTP_PARAMS_MAX)
 				return -1;
-			if (names) {
-				names[n] = kg_arena_strndup(a, p + 1, plen - 2);
-				values[n] = kg_arena_strndup(a, q, qlen);
-			}
+			spans[n] = (struct param_span){p + 1, q, plen - 2, qlen};
 			n++;
 		} else if (plen != qlen || memcmp(p, q, plen) != 0) {
 			return -1;
@@ -93,15 +97,18 @@ static int match_pattern(const char *pattern, const char *path, kg_arena *a,
 /* Finds the route for method+path. Among matching routes, the one with
  * fewer parameters wins ("/v1/cases/queue" before "/v1/cases/{id}").
  * HEAD runs the GET route (libmicrohttpd drops the body).
- * Returns the index, or -404 (no path matches) / -405 (path matches with
- * another method; allow gets the methods). */
-static long find_route(const char *method, const char *path, kg_arena *a, kg_buf *allow)
+ * Returns the index and sets req's parameters (arena copies), or -404 (no
+ * path matches) / -405 (path matches with another method; allow gets the
+ * methods). */
+static long find_route(const char *method, const char *path, kg_arena *a, kg_buf *allow,
+		       kg_http_req *req)
 {
 	long best = -1;
 	int best_params = KG_HTTP_PARAMS_MAX + 1;
 	bool path_known = false;
+	struct param_span spans[KG_HTTP_PARAMS_MAX], best_spans[KG_HTTP_PARAMS_MAX];
 	for (size_t i = 0; i < kg_http_nroutes; i++) {
-		int n = match_pattern(kg_http_routes[i].pattern, path, a, NULL, NULL);
+		int n = match_pattern(kg_http_routes[i].pattern, path, spans);
 		if (n < 0)
 			continue;
 		path_known = true;
@@ -115,12 +122,19 @@ static long find_route(const char *method, const char *path, kg_arena *a, kg_buf
 			}
 			continue;
 		}
-		if (n < best_params)
+		if (n < best_params) {
 			best = (long)i, best_params = n;
+			memcpy(best_spans, spans, (size_t)n * sizeof(spans[0]));
+		}
 	}
-	if (best >= 0)
-		return best;
-	return path_known ? -405 : -404;
+	if (best < 0)
+		return path_known ? -405 : -404;
+	for (int k = 0; k < best_params; k++) {
+		req->param_names[k] = kg_arena_strndup(a, best_spans[k].name, best_spans[k].name_len);
+		req->param_values[k] = kg_arena_strndup(a, best_spans[k].value, best_spans[k].value_len);
+	}
+	req->nparams = (size_t)best_params;
+	return best;
 }
 
 /* ---- responses ---------------------------------------------------------*/
@@ -256,7 +270,7 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t n)
 static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
 {
 	kg_buf allow = KG_BUF_INIT(256);
-	long idx = find_route(rq->method, rq->path, &rq->arena, &allow);
+	long idx = find_route(rq->method, rq->path, &rq->arena, &allow, &rq->req);
 	enum MHD_Result ok = MHD_YES;
 	if (idx == -404) {
 		ok = answer_error(s, c, rq, 404, "not_found", NULL, "no such route", NULL, NULL);
@@ -359,8 +373,6 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 	req->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	req->body = rq->body.data ? rq->body.data : "";
 	req->body_len = rq->body.len;
-	int np = match_pattern(rt->pattern, rq->path, &rq->arena, req->param_names, req->param_values);
-	req->nparams = np > 0 ? (size_t)np : 0;
 
 	if (rt->flags & KG_HTTP_JSON) {
 		if (!is_json_type(req->content_type))
