@@ -44,6 +44,10 @@
 #define KG_NAME_MAX 256
 #define KG_EMAIL_MAX 254
 #define KG_PASSWORD_MAX 1024
+#define KG_CARDS_PER_ACCOUNT_MAX 16  /* cards in one account create */
+#define KG_ADDRESS_FIELD_MAX 256     /* region, city, line1, line2 */
+#define KG_CODE_TEXT_MAX 16          /* a reset or 2-step code as sent */
+#define KG_IP_TEXT_MAX 64            /* a client IP as sent in a body */
 #define KG_CASE_TEXT_MAX (16 * 1024)
 #define KG_DOCUMENT_MAX (5 * 1024 * 1024)
 #define KG_DOCUMENTS_PER_CASE_MAX 32

@@ -14,8 +14,6 @@
 #include "risk/risk.h"
 #include "store/store.h"
 
-#define TEXT_MAX 256
-
 static const kg_config *cfg_of(const kg_http_req *req) { return req->app->config; }
 
 static char *ts(int64_t ms, char out[KG_TIME_STR_MAX])
@@ -148,8 +146,8 @@ int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	memset(&lr, 0, sizeof(lr));
 	int rc = kg_json_str(req->json, NULL, "email", true, KG_EMAIL_MAX, &lr.email, err);
 	rc = rc ? rc : kg_json_str(req->json, NULL, "password", true, KG_PASSWORD_MAX, &lr.password, err);
-	rc = rc ? rc : kg_json_str(req->json, NULL, "totp", false, 16, &lr.totp, err);
-	rc = rc ? rc : kg_json_str(req->json, NULL, "ip", false, 64, &lr.ip, err);
+	rc = rc ? rc : kg_json_str(req->json, NULL, "totp", false, KG_CODE_TEXT_MAX, &lr.totp, err);
+	rc = rc ? rc : kg_json_str(req->json, NULL, "ip", false, KG_IP_TEXT_MAX, &lr.ip, err);
 	rc = rc ? rc : kg_json_str(req->json, NULL, "device_id", false, KG_ID_MAX, &lr.device_id, err);
 	rc = rc ? rc : kg_json_str(req->json, NULL, "country", false, 8, &lr.country, err);
 	rc = rc ? rc : kg_json_str(req->json, NULL, "user_agent", false, 1024, &lr.user_agent, err);
@@ -203,7 +201,7 @@ int kg_api_recovery_start(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	const char *email = NULL, *ip = NULL;
 	int rc = kg_json_str(req->json, NULL, "email", true, KG_EMAIL_MAX, &email, err);
-	rc = rc ? rc : kg_json_str(req->json, NULL, "ip", false, 64, &ip, err);
+	rc = rc ? rc : kg_json_str(req->json, NULL, "ip", false, KG_IP_TEXT_MAX, &ip, err);
 	if (rc || (rc = kg_account_recovery_start(req->app->store, cfg_of(req), email,
 						  ip ? ip : req->client_ip, 0, err)))
 		return rc;
@@ -219,9 +217,9 @@ int kg_api_recovery_finish(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	const char *email = NULL, *code = NULL, *password = NULL, *ip = NULL;
 	int rc = kg_json_str(req->json, NULL, "email", true, KG_EMAIL_MAX, &email, err);
-	rc = rc ? rc : kg_json_str(req->json, NULL, "code", true, 16, &code, err);
+	rc = rc ? rc : kg_json_str(req->json, NULL, "code", true, KG_CODE_TEXT_MAX, &code, err);
 	rc = rc ? rc : kg_json_str(req->json, NULL, "password", true, KG_PASSWORD_MAX, &password, err);
-	rc = rc ? rc : kg_json_str(req->json, NULL, "ip", false, 64, &ip, err);
+	rc = rc ? rc : kg_json_str(req->json, NULL, "ip", false, KG_IP_TEXT_MAX, &ip, err);
 	if (rc)
 		return rc;
 	kg_recovery_answer a;
@@ -389,7 +387,7 @@ int kg_api_totp_confirm(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	const char *id = kg_http_param(req, "id"), *code = NULL;
 	int rc = kg_http_require_account(req->principal, id, err);
-	rc = rc ? rc : kg_json_str(req->json, NULL, "code", true, 16, &code, err);
+	rc = rc ? rc : kg_json_str(req->json, NULL, "code", true, KG_CODE_TEXT_MAX, &code, err);
 	if (rc || (rc = kg_account_totp_confirm(req->app->store, cfg_of(req), id, code, req->client_ip,
 						err)))
 		return rc;
@@ -401,7 +399,7 @@ int kg_api_totp_disable(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	const char *id = kg_http_param(req, "id"), *code = NULL;
 	bool staff = !is_customer_side(req);
 	int rc = kg_http_require_account(req->principal, id, err);
-	rc = rc ? rc : kg_json_str(req->json, NULL, "code", !staff, 16, &code, err);
+	rc = rc ? rc : kg_json_str(req->json, NULL, "code", !staff, KG_CODE_TEXT_MAX, &code, err);
 	if (rc || (rc = kg_account_totp_disable(req->app->store, cfg_of(req), id, staff ? NULL : code,
 						actor_of(req), err)))
 		return rc;
@@ -603,15 +601,15 @@ int kg_api_case_verify(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	int rc = kg_json_str(b, NULL, "name", true, KG_NAME_MAX, &c.name, err);
 	rc = rc ? rc : kg_json_str(b, NULL, "email", true, KG_EMAIL_MAX, &c.email, err);
 	rc = rc ? rc : kg_json_obj(b, NULL, "address", true, &addr, err);
-	rc = rc ? rc : kg_json_str(addr, "address", "postal_code", true, TEXT_MAX, &c.address.postal_code, err);
-	rc = rc ? rc : kg_json_str(addr, "address", "region", false, TEXT_MAX, &c.address.region, err);
-	rc = rc ? rc : kg_json_str(addr, "address", "city", false, TEXT_MAX, &c.address.city, err);
-	rc = rc ? rc : kg_json_str(addr, "address", "line1", true, TEXT_MAX, &c.address.line1, err);
-	rc = rc ? rc : kg_json_str(addr, "address", "line2", false, TEXT_MAX, &c.address.line2, err);
+	rc = rc ? rc : kg_json_str(addr, "address", "postal_code", true, KG_ADDRESS_FIELD_MAX, &c.address.postal_code, err);
+	rc = rc ? rc : kg_json_str(addr, "address", "region", false, KG_ADDRESS_FIELD_MAX, &c.address.region, err);
+	rc = rc ? rc : kg_json_str(addr, "address", "city", false, KG_ADDRESS_FIELD_MAX, &c.address.city, err);
+	rc = rc ? rc : kg_json_str(addr, "address", "line1", true, KG_ADDRESS_FIELD_MAX, &c.address.line1, err);
+	rc = rc ? rc : kg_json_str(addr, "address", "line2", false, KG_ADDRESS_FIELD_MAX, &c.address.line2, err);
 	rc = rc ? rc : kg_json_obj(b, NULL, "card", true, &card, err);
 	rc = rc ? rc : kg_json_str(card, "card", "last4", true, 32, &c.card_last4, err);
 	rc = rc ? rc : kg_json_str(card, "card", "exp", true, 32, &c.card_exp, err);
-	rc = rc ? rc : kg_json_str(b, NULL, "totp", false, 16, &c.totp, err);
+	rc = rc ? rc : kg_json_str(b, NULL, "totp", false, KG_CODE_TEXT_MAX, &c.totp, err);
 	if (rc)
 		return rc;
 	kg_identity_answer a;

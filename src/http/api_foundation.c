@@ -8,8 +8,6 @@
 
 #include "store/store.h"
 
-#define MAX_CARDS 16
-#define FIELD_MAX 256
 #define HEALTH_FAIL_WINDOW_MS 30000 /* /healthz: 503 this long after a failed commit */
 
 /* ---- healthz, metrics --------------------------------------------------*/
@@ -180,10 +178,10 @@ static int parse_address(const json_t *body, kg_address *a, kg_err *err)
 	json_t *o = NULL;
 	int rc = kg_json_obj(body, NULL, "address", true, &o, err);
 	rc = rc ? rc : req_text(o, "address", "postal_code", 32, &a->postal_code, err);
-	rc = rc ? rc : req_text(o, "address", "region", FIELD_MAX, &a->region, err);
-	rc = rc ? rc : req_text(o, "address", "city", FIELD_MAX, &a->city, err);
-	rc = rc ? rc : req_text(o, "address", "line1", FIELD_MAX, &a->line1, err);
-	rc = rc ? rc : opt_text(o, "address", "line2", FIELD_MAX, &a->line2, err);
+	rc = rc ? rc : req_text(o, "address", "region", KG_ADDRESS_FIELD_MAX, &a->region, err);
+	rc = rc ? rc : req_text(o, "address", "city", KG_ADDRESS_FIELD_MAX, &a->city, err);
+	rc = rc ? rc : req_text(o, "address", "line1", KG_ADDRESS_FIELD_MAX, &a->line1, err);
+	rc = rc ? rc : opt_text(o, "address", "line2", KG_ADDRESS_FIELD_MAX, &a->line2, err);
 	rc = rc ? rc : req_text(o, "address", "country", 2, &a->country, err);
 	if (rc == 0 && (strlen(a->country) != 2 || a->country[0] < 'A' || a->country[0] > 'Z' ||
 			a->country[1] < 'A' || a->country[1] > 'Z'))
@@ -239,7 +237,7 @@ static int parse_card(const json_t *c, size_t i, kg_card *card, kg_err *err)
 
 struct create_job {
 	kg_account acc;
-	kg_card cards[MAX_CARDS];
+	kg_card cards[KG_CARDS_PER_ACCOUNT_MAX];
 	size_t ncards;
 	const char *actor;
 };
@@ -279,7 +277,7 @@ int kg_http_account_create(struct kg_store *store, const kg_config *cfg, const j
 	rc = rc ? rc : opt_text(body, NULL, "lang", 8, &j.acc.lang, err);
 	rc = rc ? rc : parse_address(body, &j.acc.address, err);
 	rc = rc ? rc : kg_json_str(body, NULL, "password", false, KG_PASSWORD_MAX, &password, err);
-	rc = rc ? rc : kg_json_arr(body, NULL, "cards", false, MAX_CARDS, &cards, err);
+	rc = rc ? rc : kg_json_arr(body, NULL, "cards", false, KG_CARDS_PER_ACCOUNT_MAX, &cards, err);
 	if (rc)
 		goto cleanup;
 	if (has_long_digit_run(j.acc.name)) {
