@@ -131,27 +131,30 @@ static int check_text(const char *field, const char *v, kg_err *err)
 	return 0;
 }
 
-static int req_text(const json_t *o, const char *prefix, const char *key, size_t max,
-		    const char **out, kg_err *err)
+/* A text field: at most max bytes, not empty, no control characters. *out
+ * stays NULL when an optional field is absent. */
+static int text_field(const json_t *o, const char *prefix, const char *key, bool required,
+		      size_t max, const char **out, kg_err *err)
 {
-	int rc = kg_json_str(o, prefix, key, true, max, out, err);
-	if (rc)
+	*out = NULL;
+	int rc = kg_json_str(o, prefix, key, required, max, out, err);
+	if (rc || !*out)
 		return rc;
 	char path[KG_ERR_FIELD_MAX];
 	snprintf(path, sizeof(path), "%s%s%s", prefix ? prefix : "", prefix ? "." : "", key);
 	return check_text(path, *out, err);
 }
 
+static int req_text(const json_t *o, const char *prefix, const char *key, size_t max,
+		    const char **out, kg_err *err)
+{
+	return text_field(o, prefix, key, true, max, out, err);
+}
+
 static int opt_text(const json_t *o, const char *prefix, const char *key, size_t max,
 		    const char **out, kg_err *err)
 {
-	*out = NULL;
-	int rc = kg_json_str(o, prefix, key, false, max, out, err);
-	if (rc || !*out)
-		return rc;
-	char path[KG_ERR_FIELD_MAX];
-	snprintf(path, sizeof(path), "%s%s%s", prefix ? prefix : "", prefix ? "." : "", key);
-	return check_text(path, *out, err);
+	return text_field(o, prefix, key, false, max, out, err);
 }
 
 static int check_email(const char *e, kg_err *err)
