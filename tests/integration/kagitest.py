@@ -150,15 +150,21 @@ class Kagid:
         if not self.proc:
             return None
         self.proc.send_signal(sig)
+        rc = self.wait(timeout, f"of {sig!r}")
+        if expect_rc is not None and rc != expect_rc:
+            raise TestFailure(f"kagid exited {rc}, expected {expect_rc}:\n{self.log()}")
+        return rc
+
+    def wait(self, timeout=60, after="a signal"):
+        """Waits for kagid to exit (signalled by stop() or by the test itself);
+        returns its exit status, kills it and fails when it takes longer."""
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise TestFailure(f"kagid did not exit within {timeout}s of {sig!r}:\n{self.log()}")
+            raise TestFailure(f"kagid did not exit within {timeout}s {after}:\n{self.log()}")
         self.proc = None
         self._log.close()
-        if expect_rc is not None and rc != expect_rc:
-            raise TestFailure(f"kagid exited {rc}, expected {expect_rc}:\n{self.log()}")
         return rc
 
     def kill(self):

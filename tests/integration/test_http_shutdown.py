@@ -78,9 +78,7 @@ def test_sigterm_under_load():
         stop.set()
         for t in ts:
             t.join(60)
-        rc = k.proc.wait(60)
-        k.proc = None
-        k._log.close()
+        rc = k.wait(60, "of SIGTERM")
         check(rc == 0, f"exit status after SIGTERM is 0, got {rc}")
         check("stopped cleanly" in k.log(), "clean stop logged")
         k.start()
