@@ -130,8 +130,7 @@ int kg_cmd_account(int argc, char **argv)
 	}
 	kg_config cfg;
 	kg_store *store = NULL;
-	if (kg_cli_load_config(&cfg, config_path, &err) ||
-	    kg_cli_open_store(&cfg, db, &store, &err)) {
+	if (kg_cli_setup(config_path, db, &cfg, &store, &err)) {
 		exit_code = kg_cli_fail(&err);
 		goto cleanup;
 	}

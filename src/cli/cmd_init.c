@@ -35,8 +35,7 @@ int kg_cmd_init(int argc, char **argv)
 	kg_err err;
 	kg_err_clear(&err);
 	kg_store *store = NULL;
-	if (kg_cli_load_config(&cfg, config_path, &err) ||
-	    kg_cli_open_store(&cfg, db, &store, &err))
+	if (kg_cli_setup(config_path, db, &cfg, &store, &err))
 		return kg_cli_fail(&err);
 	printf("%s: schema version %d\n", db, kg_store_schema_version(store));
 	kg_store_close(store);

@@ -94,8 +94,7 @@ int kg_cmd_key(int argc, char **argv)
 	}
 	kg_config cfg;
 	kg_store *store = NULL;
-	if (kg_cli_load_config(&cfg, config_path, &err) ||
-	    kg_cli_open_store(&cfg, db, &store, &err))
+	if (kg_cli_setup(config_path, db, &cfg, &store, &err))
 		return kg_cli_fail(&err);
 	int rc;
 	if (create) {
