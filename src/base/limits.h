@@ -38,7 +38,8 @@
 /* rules */
 #define KG_RULES_FILE_MAX (1024 * 1024)
 #define KG_RULES_MAX 1024
-#define KG_RULE_EXPR_DEPTH_MAX 64
+#define KG_RULE_EXPR_DEPTH_MAX 64    /* nesting: ( ), not, unary - */
+#define KG_RULE_EXPR_HEIGHT_MAX 256  /* levels of one expression tree (chains) */
 
 /* accounts, cases */
 #define KG_NAME_MAX 256

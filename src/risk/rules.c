@@ -648,7 +648,13 @@ static int parse_primary(struct parser *ps, struct node **out)
 			return 0;
 		}
 		if (is_p(ps, "-")) {
-			if ((rc = lex(ps)) || (rc = parse_primary(ps, out)))
+			if (++ps->depth > KG_RULE_EXPR_DEPTH_MAX)
+				return perr(ps, t.line, t.col, "expression nested deeper than %d",
+					    KG_RULE_EXPR_DEPTH_MAX);
+			rc = lex(ps);
+			rc = rc ? rc : parse_primary(ps, out);
+			ps->depth--;
+			if (rc)
 				return rc;
 			if (!numeric((*out)->t))
 				return perr(ps, t.line, t.col, "'-' needs a number");
@@ -822,13 +828,30 @@ static int parse_and(struct parser *ps, struct node **out)
 	return parse_bool(ps, out, "and", N_AND, parse_not);
 }
 
+/* True when the tree under n is more than `left` levels high; looks no
+ * deeper than that, so it is safe on any tree. */
+static bool too_high(const struct node *n, int left)
+{
+	if (!n)
+		return false;
+	if (left <= 0)
+		return true;
+	return too_high(n->l, left - 1) || too_high(n->r, left - 1);
+}
+
 static int parse_expr(struct parser *ps, struct node **out)
 {
+	struct tok t0 = ps->t;
 	if (++ps->depth > KG_RULE_EXPR_DEPTH_MAX)
 		return perr(ps, ps->t.line, ps->t.col, "expression nested deeper than %d",
 			    KG_RULE_EXPR_DEPTH_MAX);
 	int rc = parse_bool(ps, out, "or", N_OR, parse_and);
 	ps->depth--;
+	/* Chains (a and b and ...; 1 + 1 + ...) are parsed in a loop but
+	 * evaluated recursively: bound the height of the whole tree. */
+	if (!rc && ps->depth == 0 && too_high(*out, KG_RULE_EXPR_HEIGHT_MAX))
+		return perr(ps, t0.line, t0.col, "expression has more than %d levels (split it)",
+			    KG_RULE_EXPR_HEIGHT_MAX);
 	return rc;
 }
 
