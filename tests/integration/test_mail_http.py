@@ -72,6 +72,37 @@ def test_check():
         check(r.status == 400 and r.error()["field"] == "account", "account too long", r)
 
 
+def test_concurrent():
+    """Many threads of kagid analyse at once (one profile shared, GMime, ICU,
+    libopendkim): every answer is the one a lone request gets."""
+    import threading
+    names = ["sender_one_edit.eml", "auth_trusted_pass.eml", "forward_attached.eml",
+             "pressure_ja_iso2022jp.eml", "unrelated_patch.eml", "charset_shift_jis.eml"]
+    with kt.Kagid(env={"KAGI_SHOP_PROFILE": SHOP}) as k:
+        svc = k.key("service")
+        want = {}
+        for n in names:
+            r = k.request("POST", "/v1/mail/check", raw=fixture(n), key=svc)
+            check(r.status == 200, n, r)
+            want[n] = (r.json["verdict"], r.json["score"])
+        errors = []
+
+        def worker(i):
+            for j in range(12):
+                n = names[(i + j) % len(names)]
+                r = k.request("POST", "/v1/mail/check", raw=fixture(n), key=svc)
+                got = (r.json or {}).get("verdict"), (r.json or {}).get("score")
+                if r.status != 200 or got != want[n]:
+                    errors.append((n, r.status, got))
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        check(not errors, "concurrent answers equal the lone ones", errors[:5])
+
+
 def test_no_profile():
     with kt.Kagid() as k:
         r = k.request("POST", "/v1/mail/check", raw=fixture("auth_trusted_pass.eml"),
@@ -80,4 +111,4 @@ def test_no_profile():
 
 
 if __name__ == "__main__":
-    kt.main([test_check, test_no_profile])
+    kt.main([test_check, test_concurrent, test_no_profile])
