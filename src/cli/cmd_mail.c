@@ -13,11 +13,12 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kagi mail check [--shop FILE] [--db PATH --account ID] FILE...\n\n"
+		"usage: kagi mail check [--shop FILE | --config FILE] [--db PATH --account ID] FILE...\n\n"
 		"Analyses each message (raw RFC 5322 file, \"-\" for stdin) and prints one JSON\n"
 		"object per file: {\"file\",\"verdict\",\"score\",\"signals\",...}. verdict is\n"
 		"genuine, phishing, suspicious or unrelated.\n\n"
 		"  --shop FILE    shop profile (default: shop.profile of the configuration)\n"
+		"  --config FILE  configuration file (for shop.profile; KAGI_* variables apply)\n"
 		"  --db PATH      kagi's SQLite store, for the message-center cross-check\n"
 		"  --account ID   the account that received the messages (with --db)\n"
 		"Exit status: 0 all analysed, 1 some file could not be analysed, 2 usage.\n");
@@ -63,13 +64,14 @@ static void store_close(void *store)
 
 static int mail_check(int argc, char **argv)
 {
-	const char *shop = NULL, *db = NULL, *account = NULL;
+	const char *shop = NULL, *db = NULL, *account = NULL, *config = NULL;
 	int first = 1;
 	for (; first < argc; first++) {
 		const char *a = argv[first];
-		if ((!strcmp(a, "--shop") || !strcmp(a, "--db") || !strcmp(a, "--account")) &&
-		    first + 1 < argc) {
-			const char **dst = a[2] == 's' ? &shop : a[2] == 'd' ? &db : &account;
+		if ((!strcmp(a, "--shop") || !strcmp(a, "--db") || !strcmp(a, "--account") ||
+		     !strcmp(a, "--config")) && first + 1 < argc) {
+			const char **dst = a[2] == 's' ? &shop : a[2] == 'd' ? &db
+					   : a[2] == 'a' ? &account : &config;
 			*dst = argv[++first];
 		} else if (!strcmp(a, "--")) {
 			first++;
@@ -89,7 +91,7 @@ static int mail_check(int argc, char **argv)
 	kg_err err = {0};
 	kg_config cfg;
 	if (!shop) {
-		if (kg_config_load(&cfg, getenv("KAGI_CONFIG"), &err))
+		if (kg_config_load(&cfg, config, &err))
 			return kg_cli_fail(&err);
 		shop = cfg.shop_profile;
 	}

@@ -98,6 +98,22 @@ with tempfile.TemporaryDirectory() as tmp:
 
 p = run("mail", "check", "--shop", SHOP)
 check(p.returncode == 2, "no files: usage, exit 2")
+with tempfile.TemporaryDirectory() as tmp:
+    conf = os.path.join(tmp, "kagi.conf")
+    with open(conf, "w") as f:
+        f.write("shop.profile = %s\n" % SHOP)
+    p = run("mail", "check", "--config", conf, os.path.join(DATA, "sender_one_edit.eml"))
+    check(p.returncode == 0 and json.loads(p.stdout)["verdict"] == "phishing",
+          "profile from --config: %s" % p.stderr)
+    env = dict(os.environ, KAGI_SHOP_PROFILE=SHOP)
+    p = subprocess.run([KAGI, "mail", "check", os.path.join(DATA, "sender_one_edit.eml")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    check(p.returncode == 0 and json.loads(p.stdout)["verdict"] == "phishing",
+          "profile from KAGI_SHOP_PROFILE: %s" % p.stderr)
+env = {k: v for k, v in os.environ.items() if k != "KAGI_SHOP_PROFILE"}
+p = subprocess.run([KAGI, "mail", "check", os.path.join(DATA, "sender_one_edit.eml")],
+                   capture_output=True, text=True, env=env, timeout=120)
+check(p.returncode == 2 and "no shop profile" in p.stderr, "no profile anywhere: %r" % p.stderr)
 p = run("mail", "check", "--bogus", "x")
 check(p.returncode == 2, "unknown option: exit 2")
 p = run("mail", "check", "--shop", SHOP, "--db", "x.db", "f.eml")
