@@ -4,7 +4,7 @@
 # included; throughput, p50/p99 decision latency, feature bytes per account)
 # and durable into SQLite with group commit. Writes docs/BENCHMARKS.md
 # section `risk`. Usage: bench/risk_replay.sh [BUILD_DIR] (default build/release)
-# Env: ACCOUNTS (100000) DAYS (30) SEED (1) RUNS (3) BATCH (10000 events per
+# Env: ACCOUNTS (100000) DAYS (30) SEED (1) RUNS (3) BATCH (100000 events per
 # transaction in the durable run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ ACCOUNTS=${ACCOUNTS:-100000}
 DAYS=${DAYS:-30}
 SEED=${SEED:-1}
 RUNS=${RUNS:-3}
-BATCH=${BATCH:-10000}
+BATCH=${BATCH:-100000}
 POLICY=policy/default.rules
 OUT=bench/out/risk_replay
 mkdir -p "$OUT"

@@ -213,41 +213,98 @@ static int reuse_active_lock(kg_tx *tx, struct kg_risk_record *r, kg_err *err)
 	return rc;
 }
 
+static int cmp_rec_account(const void *x, const void *y)
+{
+	const struct kg_risk_record *a = *(struct kg_risk_record *const *)x,
+				    *b = *(struct kg_risk_record *const *)y;
+	return strcmp(a->account, b->account);
+}
+
+/* The feature blob of each account as of its last stored record of the
+ * group, written once per account (in account order, so the B-tree is
+ * walked once) instead of once per event: the transaction ends with the
+ * same rows either way. */
+static int put_last_blobs(kg_tx *tx, struct write_ctx *c, const bool *stored, int64_t now,
+			  kg_err *err)
+{
+	size_t cap = 16;
+	while (cap < c->n * 2)
+		cap *= 2;
+	struct kg_risk_record **slot = calloc(cap, sizeof(*slot));
+	struct kg_risk_record **last = malloc(c->n * sizeof(*last));
+	int rc = 0;
+	if (!slot || !last) {
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	size_t nl = 0;
+	for (size_t i = c->n; i-- > 0;) {
+		struct kg_risk_record *r = &c->recs[i];
+		if (!stored[i])
+			continue;
+		size_t k = kg_risk_hash(r->account, strlen(r->account)) & (cap - 1);
+		while (slot[k] && strcmp(slot[k]->account, r->account))
+			k = (k + 1) & (cap - 1);
+		if (slot[k])
+			continue; /* a later record of the account holds its blob */
+		slot[k] = last[nl++] = r;
+	}
+	qsort(last, nl, sizeof(*last), cmp_rec_account);
+	for (size_t i = 0; i < nl && !rc; i++)
+		rc = kg_tx_features_put(tx, last[i]->account, last[i]->blob, last[i]->blob_len,
+					now, err);
+cleanup:
+	free(slot);
+	free(last);
+	return rc;
+}
+
+/* One record's event, lock and audit entry (its blob: put_last_blobs).
+ * *stored: the event row was written (not already there). */
+static int write_record(kg_tx *tx, struct write_ctx *c, struct kg_risk_record *r, bool *stored,
+			kg_err *err)
+{
+	int rc;
+	if (r->action == KG_ACT_LOCK && (rc = reuse_active_lock(tx, r, err)))
+		return rc;
+	kg_event_rec ev = {
+		.account_id = r->account, .event_id = r->id,
+		.type = kg_event_type_name(r->type), .ts_ms = r->ts_ms,
+		.body = r->raw, .decision = r->decision,
+	};
+	rc = kg_tx_event_insert(tx, &ev, err);
+	if (rc == KG_ECONFLICT) { /* stored by another node meanwhile */
+		kg_err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	*stored = true;
+	if (r->action != KG_ACT_LOCK || r->lock_reused)
+		return 0;
+	kg_lock lk = {
+		.account_id = r->account, .lock_id = r->lock_id, .reason = r->lock_reason,
+		.kind = strcmp(r->lock_reason, "misuse") ? "precaution" : "misuse",
+		.evidence = r->decision,
+		.expires_ms = r->lock_ttl_s ? r->ts_ms + r->lock_ttl_s * 1000 : 0,
+	};
+	return kg_risk_apply_lock(tx, &lk, c->hook, c->hook_ctx, err);
+}
+
 static int write_job(kg_tx *tx, void *p, kg_err *err)
 {
 	struct write_ctx *c = p;
 	int64_t now = kg_now_ms();
-	for (size_t i = 0; i < c->n; i++) {
-		struct kg_risk_record *r = &c->recs[i];
-		int rc;
-		if (r->action == KG_ACT_LOCK && (rc = reuse_active_lock(tx, r, err)))
-			return rc;
-		kg_event_rec ev = {
-			.account_id = r->account, .event_id = r->id,
-			.type = kg_event_type_name(r->type), .ts_ms = r->ts_ms,
-			.body = r->raw, .decision = r->decision,
-		};
-		rc = kg_tx_event_insert(tx, &ev, err);
-		if (rc == KG_ECONFLICT) { /* stored by another node meanwhile */
-			kg_err_clear(err);
-			continue;
-		}
-		if (rc)
-			return rc;
-		if ((rc = kg_tx_features_put(tx, r->account, r->blob, r->blob_len, now, err)))
-			return rc;
-		if (r->action != KG_ACT_LOCK || r->lock_reused)
-			continue;
-		kg_lock lk = {
-			.account_id = r->account, .lock_id = r->lock_id, .reason = r->lock_reason,
-			.kind = strcmp(r->lock_reason, "misuse") ? "precaution" : "misuse",
-			.evidence = r->decision,
-			.expires_ms = r->lock_ttl_s ? r->ts_ms + r->lock_ttl_s * 1000 : 0,
-		};
-		if ((rc = kg_risk_apply_lock(tx, &lk, c->hook, c->hook_ctx, err)))
-			return rc;
-	}
-	return 0;
+	bool *stored = calloc(c->n ? c->n : 1, sizeof(*stored));
+	if (!stored)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; i < c->n && !rc; i++)
+		rc = write_record(tx, c, &c->recs[i], &stored[i], err);
+	if (!rc)
+		rc = put_last_blobs(tx, c, stored, now, err);
+	free(stored);
+	return rc;
 }
 
 int kg_risk_apply_lock(kg_tx *tx, const kg_lock *lk, kg_risk_lock_hook hook, void *hook_ctx,

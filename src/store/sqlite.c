@@ -403,7 +403,7 @@ static int conn_open(kg_store *s, const char *path, bool write, kg_store_conn **
 	sqlite3_busy_timeout(c->db, s->busy_timeout_ms);
 	char pragmas[256];
 	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; %s",
+		 "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536; %s",
 		 write ? "PRAGMA journal_mode=WAL;" : "PRAGMA query_only=1;");
 	code = exec_sql(c->db, pragmas, err, path);
 	if (code)

@@ -226,6 +226,12 @@ const char *const kg_sqlite_migrations[] = {
 	"  created_ms INTEGER NOT NULL,"
 	"  PRIMARY KEY (name, value)"
 	") WITHOUT ROWID;",
+	/* 2: events_account_ts goes: the primary key (account_id, event_id)
+	 * already serves an account's events (a few hundred, sorted in
+	 * memory), and a second random-key index on the hottest insert path
+	 * doubled the pages each group commit rewrites (docs/BENCHMARKS.md,
+	 * risk). */
+	"DROP INDEX IF EXISTS events_account_ts;",
 };
 
 const int kg_sqlite_migration_count =
