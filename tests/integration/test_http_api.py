@@ -105,12 +105,18 @@ def test_api():
         check(r.status == 201 and r.json["id"].startswith("acc_"), "generated id", r)
         error_shape(k.get("/v1/accounts/nobody", key=admin), 404, "not_found")
 
-        # metrics: the requests above, per route and class; store commits
-        r = k.get("/metrics")
-        check(r.status == 200 and r.headers["content-type"].startswith("text/plain"), "metrics", r)
-        m = r.body.decode()
-        check('kagi_http_requests_total{method="POST",route="/v1/accounts",class="2xx"} 2\n' in m,
-              "request counter per route and class", m[:2000])
+        # metrics: the requests above, per route and class; store commits.
+        # A request is counted when libmicrohttpd reports it completed, which
+        # may come just after its answer reached us: read until it shows.
+        want = 'kagi_http_requests_total{method="POST",route="/v1/accounts",class="2xx"} 2\n'
+        for _ in range(50):
+            r = k.get("/metrics")
+            check(r.status == 200 and r.headers["content-type"].startswith("text/plain"), "metrics", r)
+            m = r.body.decode()
+            if want in m:
+                break
+            time.sleep(0.1)
+        check(want in m, "request counter per route and class", m[:2000])
         check('route="/v1/accounts",class="4xx",le="+Inf"}' in m, "histogram per route", m[:2000])
         check("kagi_store_commit_duration_seconds_count" in m, "store commit latency", m[-2000:])
 
