@@ -137,6 +137,10 @@ char *kg_hex(const void *data, size_t len, char *out);
  * overlongs, surrogates or code points above U+10FFFF); len when all of s
  * is valid. */
 size_t kg_utf8_valid_prefix(const char *s, size_t len);
+/* 0 when s is valid UTF-8, else KG_EINVAL with err at file:line:col of the
+ * first bad byte ("invalid UTF-8 (byte 0xff)"). For text files that end up
+ * in JSON, notices or mail. */
+int kg_utf8_check(const char *s, size_t len, const char *file, kg_err *err);
 
 /* ---- config ------------------------------------------------------------
  * The config file is lines of `key = value`; `#` starts a comment; blank

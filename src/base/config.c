@@ -86,6 +86,8 @@ static int set_key(kg_config *c, const struct key *k, const char *value, kg_err 
 		if (strlen(value) >= k->size)
 			return kg_err_set(err, KG_EINVAL, "%s: value longer than %zu bytes",
 					  k->name, k->size - 1);
+		if (kg_utf8_valid_prefix(value, strlen(value)) != strlen(value))
+			return kg_err_set(err, KG_EINVAL, "%s: value is not valid UTF-8", k->name);
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
 	case T_INT: {

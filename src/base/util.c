@@ -105,3 +105,16 @@ size_t kg_utf8_valid_prefix(const char *s, size_t len)
 	}
 	return (size_t)(p - (const unsigned char *)s);
 }
+
+int kg_utf8_check(const char *s, size_t len, const char *file, kg_err *err)
+{
+	size_t valid = kg_utf8_valid_prefix(s, len);
+	if (valid == len)
+		return 0;
+	int line = 1, col = 1;
+	for (size_t k = 0; k < valid; k++, col++)
+		if (s[k] == '\n')
+			line++, col = 0;
+	return kg_err_at(err, KG_EINVAL, file, line, col, "invalid UTF-8 (byte 0x%02x)",
+			 (unsigned char)s[valid]);
+}

@@ -309,6 +309,8 @@ static int template_parse(struct template *t, char *src, size_t len, const char 
 		rc = kg_err_at(err, KG_EINVAL, path, 0, 0, "file contains a NUL byte");
 		goto cleanup;
 	}
+	if ((rc = kg_utf8_check(src, len, path, err)))
+		goto cleanup; /* notices are UTF-8 */
 	int cur = -1, line = 1, body_line = 1;
 	size_t body = 0;
 	struct section pre = {0};
@@ -503,6 +505,8 @@ static int texts_parse(struct texts *t, char *src, size_t len, const char *path,
 {
 	if (memchr(src, '\0', len))
 		return kg_err_at(err, KG_EINVAL, path, 0, 0, "file contains a NUL byte");
+	if (kg_utf8_check(src, len, path, err))
+		return KG_EINVAL; /* notices are UTF-8 */
 	char seen[TEXT_KEYS_MAX][64];
 	int nseen = 0, lineno = 0;
 	for (char *line = src, *next; line && *line; line = next) {

@@ -1188,15 +1188,8 @@ int kg_policy_compile(const char *text, size_t len, const char *file, kg_policy 
 				 KG_RULES_FILE_MAX);
 	if (memchr(text, '\0', len))
 		return kg_err_at(err, KG_EINVAL, file, 0, 0, "policy contains a NUL byte");
-	size_t valid = kg_utf8_valid_prefix(text, len);
-	if (valid < len) {
-		int line = 1, col = 1;
-		for (size_t k = 0; k < valid; k++, col++)
-			if (text[k] == '\n')
-				line++, col = 0;
-		return kg_err_at(err, KG_EINVAL, file ? file : "<policy>", line, col,
-				 "invalid UTF-8 (byte 0x%02x)", (unsigned char)text[valid]);
-	}
+	if (kg_utf8_check(text, len, file ? file : "<policy>", err))
+		return KG_EINVAL;
 	kg_policy *pol = calloc(1, sizeof(*pol));
 	if (!pol)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");

@@ -92,6 +92,7 @@ static void config_reads_and_names_line(void **state)
 		{"recovery.code_ttl_s = 5\n", 1, "outside"},
 		{"smtp.starttls = maybe\n", 1, "expected true or false"},
 		{"just words\n", 1, "expected `key = value`"},
+		{"shop.name = ok\nshop.name = Sh\xffop\n", 2, "not valid UTF-8"},
 	};
 	for (size_t i = 0; i < KG_ARRAY_LEN(bad); i++) {
 		kg_config_defaults(&c);
@@ -157,6 +158,14 @@ static void utf8_valid_prefix(void **state)
 	assert_int_equal(kg_utf8_valid_prefix("a\xf4\x90\x80\x80", 5), 1); /* > U+10FFFF */
 	assert_int_equal(kg_utf8_valid_prefix("a\xe3\x81", 3), 1);         /* truncated */
 	assert_int_equal(kg_utf8_valid_prefix("a\xe3\x41\x81", 4), 1);     /* bad continuation */
+	kg_err e;
+	kg_err_clear(&e);
+	assert_int_equal(kg_utf8_check("ok\n\xe9\x8d\xb5\n12\xc3(", 12, "t.txt", &e), KG_EINVAL);
+	assert_string_equal(e.file, "t.txt");
+	assert_int_equal(e.line, 3);
+	assert_int_equal(e.col, 3);
+	assert_non_null(strstr(e.msg, "0xc3"));
+	assert_int_equal(kg_utf8_check("鍵\n", 4, "t.txt", &e), 0);
 }
 
 int main(void)
