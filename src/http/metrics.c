@@ -54,6 +54,14 @@ void kg_http_metrics_observe(kg_http_metrics *m, size_t route, int status, uint6
 	atomic_fetch_add_explicit(&s->bucket[b], 1, memory_order_relaxed);
 }
 
+/* The method and route labels of route index r ("", "(none)" for requests
+ * that matched no route). */
+static void labels_of(const kg_http_metrics *m, size_t r, const char **method, const char **route)
+{
+	*method = r < m->nroutes ? kg_http_routes[r].method : "";
+	*route = r < m->nroutes ? kg_http_routes[r].pattern : "(none)";
+}
+
 int kg_http_metrics_render(const kg_http_metrics *m, kg_buf *out)
 {
 	int rc = kg_buf_puts(out,
@@ -65,8 +73,8 @@ int kg_http_metrics_render(const kg_http_metrics *m, kg_buf *out)
 			uint64_t n = atomic_load(&s->count);
 			if (!n)
 				continue;
-			const char *method = r < m->nroutes ? kg_http_routes[r].method : "";
-			const char *route = r < m->nroutes ? kg_http_routes[r].pattern : "(none)";
+			const char *method, *route;
+			labels_of(m, r, &method, &route);
 			rc = kg_buf_printf(out,
 					   "kagi_http_requests_total{method=\"%s\",route=\"%s\",class=\"%zuxx\"} %llu\n",
 					   method, route, c + 1, (unsigned long long)n);
@@ -80,8 +88,8 @@ int kg_http_metrics_render(const kg_http_metrics *m, kg_buf *out)
 			uint64_t n = atomic_load(&s->count);
 			if (!n)
 				continue;
-			const char *method = r < m->nroutes ? kg_http_routes[r].method : "";
-			const char *route = r < m->nroutes ? kg_http_routes[r].pattern : "(none)";
+			const char *method, *route;
+			labels_of(m, r, &method, &route);
 			uint64_t cum = 0;
 			for (size_t b = 0; b < NBUCKETS && rc == 0; b++) {
 				cum += atomic_load(&s->bucket[b]);
