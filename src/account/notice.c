@@ -7,9 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account/internal.h"
 #include "notify/notify.h"
-
-#define NOTICE_MAX (256 * 1024)
 
 static const char *const login_ja[] = {
 	[KG_LOCK_KIND_PRECAUTION] =
@@ -55,8 +54,8 @@ const char *kg_account_notice_kind_name(enum kg_account_notice_kind k)
 void kg_account_notice_init(kg_account_notice *n)
 {
 	kg_buf_init(&n->subject, 4096);
-	kg_buf_init(&n->text, NOTICE_MAX);
-	kg_buf_init(&n->html, NOTICE_MAX);
+	kg_buf_init(&n->text, KG_ACCOUNT_NOTICE_BYTES_MAX);
+	kg_buf_init(&n->html, KG_ACCOUNT_NOTICE_BYTES_MAX);
 }
 
 void kg_account_notice_release(kg_account_notice *n)
@@ -88,9 +87,9 @@ static const char *notify_method(enum kg_lift_method m)
 static int password_reset_notice(enum kg_notify_lang lang, const kg_account_notice_ctx *c,
 				 kg_notice *out)
 {
-	kg_buf t = KG_BUF_INIT(NOTICE_MAX);
+	kg_buf t = KG_BUF_INIT(KG_ACCOUNT_NOTICE_BYTES_MAX);
 	const char *shop = c->shop && *c->shop ? c->shop : "kagi";
-	int year = kg_time_year(c->now_ms ? c->now_ms : kg_now_ms());
+	int year = kg_time_year(kg_account_now(c->now_ms));
 	bool lifted = c->lifted && *c->lifted;
 	int rc;
 	if (lang == KG_LANG_JA) {
@@ -124,7 +123,7 @@ static int render_one(enum kg_account_notice_kind kind, enum kg_notify_lang lang
 		return rc ? kg_err_set(err, rc, "out of memory") : 0;
 	}
 	char year[16], pos[24];
-	snprintf(year, sizeof(year), "%d", kg_time_year(c->now_ms ? c->now_ms : kg_now_ms()));
+	snprintf(year, sizeof(year), "%d", kg_time_year(kg_account_now(c->now_ms)));
 	kg_notify_field f[12];
 	size_t n = 0;
 	f[n++] = (kg_notify_field){"name", c->name};
@@ -220,7 +219,7 @@ int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind k
 	rc |= put_html(&n->html, &parts[1]);
 	rc |= kg_buf_puts(&n->html, "</div>\n</body>\n</html>\n");
 	if (rc)
-		rc = kg_err_set(err, KG_ELIMIT, "notice longer than %d bytes", NOTICE_MAX);
+		rc = kg_err_set(err, KG_ELIMIT, "notice longer than %d bytes", KG_ACCOUNT_NOTICE_BYTES_MAX);
 cleanup:
 	kg_notice_release(&parts[0]);
 	kg_notice_release(&parts[1]);

@@ -49,6 +49,7 @@
 #define KG_ADDRESS_FIELD_MAX 256     /* region, city, line1, line2 */
 #define KG_CODE_TEXT_MAX 16          /* a reset or 2-step code as sent */
 #define KG_IP_TEXT_MAX 64            /* a client IP as sent in a body */
+#define KG_ACCOUNT_NOTICE_BYTES_MAX (256 * 1024) /* one notice, ja and en joined */
 #define KG_CASE_TEXT_MAX (16 * 1024)
 #define KG_DOCUMENT_MAX (5 * 1024 * 1024)
 #define KG_DOCUMENTS_PER_CASE_MAX 32
