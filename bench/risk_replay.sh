@@ -99,22 +99,45 @@ tokenizer for the fixed shape of events (one pass that validates while it
 tokenizes instead of jsmn + a second walk). The p99 of 6–8 µs is within its
 target; p99.9 and max are scheduling noise of the shared machine.
 
-**Why durable replay is slow, and what would fix it.** CPU is a small part
-of the durable run (see the per-CPU-second figure); the rest is SQLite
-writing pages. Each event inserts into `events` (rowid table plus its
-primary-key index on (account_id, event_id)) and replaces the account's row
-in `features` (keyed by account_id): both are random-key B-trees, so a
-transaction of 10,000 events from 100,000 accounts dirties most of their
-leaf pages, and every commit rewrites them into the WAL (then again at
-checkpoint) — write volume per event grows with the database, and
-`perf` shows pwrite/pread/fdatasync, not kagi, on top. Larger groups help
-(`--batch 100000` was ~30 % faster than 10,000 on a 300k-event run), a
-larger page cache or mmap did not. What would reach 100,000 events/s: an
-append-only event log keyed by time (idempotency kept by the per-account
-decided-id hashes already in memory, checked against the log only for
-accounts not cached), feature blobs written once per account per group
-instead of once per event, or sharding accounts across several database
-files / PostgreSQL (requirement S12).
+**Durable replay: what changed, where the time goes, what is left.** Before
+(commit e7e3a48, 10,000 events per transaction): 7,837 events/s. Each event
+inserted into `events` (rowid table plus two random-key indexes,
+(account_id, event_id) and (account_id, ts_ms)) and rewrote its account's
+`features` row; a group dirtied most leaf pages of three random-key
+B-trees and every commit (and its checkpoint) rewrote them. Now: (1) the
+feature blob of an account is written once per group — its state after
+its last event of the group, in account order — instead of once per
+event (same rows at commit; on the 220k-event stream, 10,000 per group,
+same sitting: 14,865 → 16,379 events/s); (2) migration 2 drops
+`events_account_ts` — the primary key serves an account's events — so
+one random-key index is left on the insert path, and it stays as the
+unique constraint that makes a retried id count once, also after a
+restart; (3) 64 MiB page cache per connection (fewer re-reads of index
+pages: system time of that run 2.4 s → 1.3 s); (4) the replay bench commits
+100,000 events per group (`--batch`), so each B-tree page is rewritten
+once per 100,000 events rather than per 10,000. Guarantees are unchanged:
+the decisions of a group are printed only after its commit is durable
+(`synchronous=FULL`, WAL). A larger `wal_autocheckpoint` did not help.
+
+Where the time goes now (`perf` on the first 500,000 events, 100,000 per
+group): `fdatasync` is under 1 s of a ~17 s run (strace); the run is
+CPU-bound, and wall-clock is ~2× its CPU time because the 2 cores are
+shared (compare the per-CPU-second figure). CPU splits ~55 % deciding
+(JSON parse — each line is parsed twice, once for the prefetch of stored
+decisions and blobs —, the account lookup, a feature-blob snapshot per
+event, malloc/free of the per-event record copies) and ~45 % in the
+writer thread (event inserts with their one index ~19 %, feature
+upserts ~12 %, WAL frames and checkpoint ~14 %), and the two run one
+after the other. What would close the gap to 100,000 events/s: decide
+group N+1 while group N commits (printing N+1 only after its own commit;
+a failed commit fails the groups decided on top of it) — the halves would
+overlap on two cores; snapshot the blob only for an account's last event
+of the group; parse each line once; pass known lengths to the SQLite
+binds (strlen is ~5 %); beyond that, shard accounts over several
+database files or PostgreSQL (requirement S12). The disk itself does
+~137 MB/s with fdatasync (dd); a durable event costs ~620 bytes in
+`events`, written twice (WAL, then checkpoint), so the disk alone would
+allow ~100,000 events/s.
 <!-- /bench:risk -->"""
 path = "docs/BENCHMARKS.md"
 doc = open(path).read()
