@@ -107,22 +107,31 @@ inserted into `events` (rowid table plus two random-key indexes,
 B-trees and every commit (and its checkpoint) rewrote them. Now: (1) the
 feature blob of an account is written once per group — its state after
 its last event of the group, in account order — instead of once per
-event (same rows at commit; on the 220k-event stream, 10,000 per group,
-same sitting: 14,865 → 16,379 events/s); (2) migration 2 drops
+event (same rows at commit); (2) migration 2 drops
 `events_account_ts` — the primary key serves an account's events — so
 one random-key index is left on the insert path, and it stays as the
 unique constraint that makes a retried id count once, also after a
 restart; (3) 64 MiB page cache per connection (fewer re-reads of index
-pages: system time of that run 2.4 s → 1.3 s); (4) the replay bench commits
+pages: on a 220k-event stream, system time 2.4 s → 1.3 s); (4) the replay bench commits
 100,000 events per group (`--batch`), so each B-tree page is rewritten
 once per 100,000 events rather than per 10,000. Guarantees are unchanged:
 the decisions of a group are printed only after its commit is durable
 (`synchronous=FULL`, WAL). A larger `wal_autocheckpoint` did not help.
+Same sitting, first 500,000 events of this stream, before (4562891) and
+after (2491d51), wall / per CPU-second:
+
+| events per group | before | after |
+|---|---|---|
+| 10,000 | 23,472 / 27,069 | 36,575 / 40,836 |
+| 100,000 | 37,337 / 39,409 | 56,169 / 60,232 |
+
+(The full stream is slower per event than its first half: the B-trees are
+larger, so each group rewrites more pages.)
 
 Where the time goes now (`perf` on the first 500,000 events, 100,000 per
 group): `fdatasync` is under 1 s of a ~17 s run (strace); the run is
-CPU-bound, and wall-clock is ~2× its CPU time because the 2 cores are
-shared (compare the per-CPU-second figure). CPU splits ~55 % deciding
+CPU-bound (on a quiet machine wall ≈ CPU time; when the 2 shared cores
+are loaded, wall was up to ~2× CPU time). CPU splits ~55 % deciding
 (JSON parse — each line is parsed twice, once for the prefetch of stored
 decisions and blobs —, the account lookup, a feature-blob snapshot per
 event, malloc/free of the per-event record copies) and ~45 % in the
