@@ -70,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* a failed load changes nothing */
 		goto cleanup;
 	}
-	if (kg_config_dump(&c, &d1))
-		abort();
+	if (kg_config_dump(&c, &d1) || kg_utf8_valid_prefix(d1.data, d1.len) != d1.len)
+		abort(); /* values reach notices and JSON: UTF-8 only */
 	write_file(path, d1.data, d1.len);
 	kg_config defaults;
 	kg_config_defaults(&defaults);
