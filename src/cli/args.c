@@ -1,6 +1,7 @@
 /* A small argument parser for subcommands ("--name VALUE" options, "--flag"
  * switches and positional arguments in any order) and the usual setup of a
  * command that works on the store (config, then the store file). */
+#include <stdint.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -41,4 +42,25 @@ int kg_cli_setup(const char *config, const char *db, kg_config *cfg, struct kg_s
 	*store = NULL;
 	int rc = kg_cli_load_config(cfg, config, err);
 	return rc ? rc : kg_cli_open_store(cfg, db, store, err);
+}
+
+int kg_cli_queue_opt(int c, const char *arg, struct kg_cli_queue_opts *o, const char *cmd)
+{
+	int64_t v;
+	switch (c) {
+	case 'd': o->db = arg; return 1;
+	case 'c': o->config = arg; return 1;
+	case 's': o->state = arg; return 1;
+	case 'a': o->account = arg; return 1;
+	case 'n':
+		if (kg_parse_i64(arg, &v) || v < 0) {
+			fprintf(stderr, "kagi %s: --limit: expected a count, got \"%s\"\n", cmd, arg);
+			return 2;
+		}
+		o->limit = (size_t)v;
+		return 1;
+	case 'j': o->json = true; return 1;
+	case 'F': o->failed = true; return 1;
+	default: return 0;
+	}
 }

@@ -52,6 +52,24 @@ void kg_cli_print_json_line(struct json_t *o);
 int kg_cli_setup(const char *config, const char *db, kg_config *cfg, struct kg_store **store,
 		 kg_err *err);
 
+/* The options "kagi outbox" and "kagi webhooks" share, for getopt_long:
+ * put KG_CLI_QUEUE_OPTIONS in the struct option table and hand each result
+ * to kg_cli_queue_opt. */
+struct kg_cli_queue_opts {
+	const char *db, *config, *state, *account;
+	size_t limit; /* --limit N, a count */
+	bool json, failed;
+};
+#define KG_CLI_QUEUE_OPTIONS                                                                      \
+	{"db", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},           \
+	    {"state", required_argument, NULL, 's'}, {"account", required_argument, NULL, 'a'},   \
+	    {"limit", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},            \
+	    {"failed", no_argument, NULL, 'F'}
+/* Applies getopt_long's result c (value arg) if it is one of those options.
+ * Returns 1 when it was, 0 when c is some other option, 2 after printing
+ * "kagi <cmd>: --limit: ..." to stderr (not a count). */
+int kg_cli_queue_opt(int c, const char *arg, struct kg_cli_queue_opts *o, const char *cmd);
+
 /* One declaration per subcommand (cmd_<name>.c). */
 int kg_cmd_version(int argc, char **argv);
 int kg_cmd_simulate(int argc, char **argv);

@@ -78,9 +78,9 @@ static void print_row(const kg_outbox *o, bool json)
 
 /* The options of every action (each action uses its own). */
 struct opts {
-	const char *db, *config, *state, *account, *to, *kind, *lang;
-	size_t limit;
-	bool json, raw, failed;
+	struct kg_cli_queue_opts q;
+	const char *to, *kind, *lang;
+	bool raw;
 	kg_notify_field fields[24];
 	size_t nfields;
 	char **args; /* positional arguments after the action */
@@ -91,13 +91,13 @@ static int cmd_list(kg_store *st, const struct opts *o)
 {
 	kg_arena a;
 	kg_arena_init(&a, 64 * 1024);
-	struct list_ctx c = {.state = o->state, .account = o->account, .limit = o->limit, .a = &a};
+	struct list_ctx c = {.state = o->q.state, .account = o->q.account, .limit = o->q.limit, .a = &a};
 	kg_err e;
 	kg_err_clear(&e);
 	int rc = kg_store_read(st, list_job, &c, &e);
 	if (rc == 0)
 		for (size_t i = 0; i < c.n; i++)
-			print_row(&c.rows[i], o->json);
+			print_row(&c.rows[i], o->q.json);
 	kg_arena_release(&a);
 	return rc ? kg_cli_fail(&e) : 0;
 }
@@ -184,11 +184,11 @@ static int retry_job(kg_tx *tx, void *p, kg_err *err)
 
 static int cmd_retry(kg_store *st, const struct opts *o)
 {
-	if ((o->nargs == 0) == !o->failed)
+	if ((o->nargs == 0) == !o->q.failed)
 		return fprintf(stderr, "%s", usage_text), 2;
 	kg_arena a;
 	kg_arena_init(&a, 64 * 1024);
-	struct retry_ctx c = {o->args, o->nargs, o->failed, 0, &a};
+	struct retry_ctx c = {o->args, o->nargs, o->q.failed, 0, &a};
 	kg_err e;
 	kg_err_clear(&e);
 	int rc = kg_store_write(st, retry_job, &c, &e);
@@ -231,7 +231,7 @@ static int cmd_send_test(kg_store *st, struct opts *o)
 	kg_notify_mail m;
 	if (kg_notify_compose(kind, lang, o->fields, o->to, &m, &e))
 		return kg_cli_fail(&e);
-	struct enqueue_ctx c = {o->account ? o->account : "test", o->to, &m};
+	struct enqueue_ctx c = {o->q.account ? o->q.account : "test", o->to, &m};
 	int rc = kg_store_write(st, enqueue_job, &c, &e);
 	if (rc == 0)
 		printf("%s\n", m.message_id);
@@ -242,14 +242,8 @@ static int cmd_send_test(kg_store *st, struct opts *o)
 int kg_cmd_outbox(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"config", required_argument, NULL, 'c'},
-		{"state", required_argument, NULL, 's'},
-		{"account", required_argument, NULL, 'a'},
-		{"limit", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},
+		KG_CLI_QUEUE_OPTIONS,
 		{"raw", no_argument, NULL, 'r'},
-		{"failed", no_argument, NULL, 'F'},
 		{"to", required_argument, NULL, 't'},
 		{"name", required_argument, NULL, 'N'},
 		{"kind", required_argument, NULL, 'k'},
@@ -264,23 +258,16 @@ int kg_cmd_outbox(int argc, char **argv)
 	}
 	const char *verb = argv[1];
 	argc--, argv++;
-	struct opts o = {.limit = 100};
+	struct opts o = {.q.limit = 100};
 	int c;
-	int64_t v;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		int r = kg_cli_queue_opt(c, optarg, &o.q, "outbox");
+		if (r == 2)
+			return 2;
+		if (r)
+			continue;
 		switch (c) {
-		case 'd': o.db = optarg; break;
-		case 'c': o.config = optarg; break;
-		case 's': o.state = optarg; break;
-		case 'a': o.account = optarg; break;
-		case 'n':
-			if (kg_parse_i64(optarg, &v) || v < 0)
-				return bad_usage("--limit: expected a count, got \"%s\"", optarg);
-			o.limit = (size_t)v;
-			break;
-		case 'j': o.json = true; break;
 		case 'r': o.raw = true; break;
-		case 'F': o.failed = true; break;
 		case 't': o.to = optarg; break;
 		case 'k': o.kind = optarg; break;
 		case 'l': o.lang = optarg; break;
@@ -303,7 +290,7 @@ int kg_cmd_outbox(int argc, char **argv)
 	kg_config cfg;
 	kg_err e;
 	kg_err_clear(&e);
-	if (kg_cli_load_config(&cfg, o.config, &e))
+	if (kg_cli_load_config(&cfg, o.q.config, &e))
 		return kg_cli_fail(&e);
 	if (!strcmp(verb, "check-templates")) {
 		const char *dir = o.nargs ? o.args[0] : cfg.notify_templates_dir;
@@ -315,7 +302,7 @@ int kg_cmd_outbox(int argc, char **argv)
 	if (kg_notify_init(&cfg, &e))
 		return kg_cli_fail(&e);
 	kg_store *st = NULL;
-	if (kg_cli_open_store(&cfg, o.db ? o.db : cfg.store_path, &st, &e)) {
+	if (kg_cli_open_store(&cfg, o.q.db ? o.q.db : cfg.store_path, &st, &e)) {
 		kg_notify_shutdown();
 		return kg_cli_fail(&e);
 	}

@@ -35,9 +35,8 @@ static int bad_usage(const char *fmt, ...)
 }
 
 struct opts {
-	const char *db, *config, *state, *account, *type, *data;
-	size_t limit;
-	bool json, failed;
+	struct kg_cli_queue_opts q;
+	const char *type, *data;
 	char **args;
 	int nargs;
 };
@@ -53,7 +52,7 @@ struct job {
 static int list_job(kg_tx *tx, void *p, kg_err *err)
 {
 	struct job *j = p;
-	return kg_tx_webhook_list_all(tx, j->o->state, j->o->account, j->o->limit, j->a, &j->rows,
+	return kg_tx_webhook_list_all(tx, j->o->q.state, j->o->q.account, j->o->q.limit, j->a, &j->rows,
 				      &j->n, err);
 }
 
@@ -68,7 +67,7 @@ static int retry_job(kg_tx *tx, void *p, kg_err *err)
 	struct job *j = p;
 	int64_t now = kg_now_ms();
 	int rc = 0;
-	if (j->o->failed) {
+	if (j->o->q.failed) {
 		rc = kg_tx_webhook_list_all(tx, "failed", NULL, 0, j->a, &j->rows, &j->n, err);
 		for (size_t i = 0; rc == 0 && i < j->n; i++, j->done++)
 			rc = kg_tx_webhook_retry(tx, j->rows[i].id, now, err);
@@ -82,7 +81,7 @@ static int retry_job(kg_tx *tx, void *p, kg_err *err)
 static int send_job(kg_tx *tx, void *p, kg_err *err)
 {
 	struct job *j = p;
-	return kg_notify_tx_enqueue_webhook(tx, j->o->type, j->o->account ? j->o->account : "test",
+	return kg_notify_tx_enqueue_webhook(tx, j->o->type, j->o->q.account ? j->o->q.account : "test",
 					    j->o->data, err);
 }
 
@@ -119,7 +118,7 @@ static int run(kg_store *st, const char *verb, const struct opts *o)
 	if (!strcmp(verb, "list")) {
 		if ((rc = kg_store_read(st, list_job, &j, &e)) == 0)
 			for (size_t i = 0; i < j.n; i++)
-				print_row(&j.rows[i], o->json);
+				print_row(&j.rows[i], o->q.json);
 	} else if (!strcmp(verb, "show")) {
 		if (o->nargs != 1) {
 			kg_arena_release(&a);
@@ -130,7 +129,7 @@ static int run(kg_store *st, const char *verb, const struct opts *o)
 			printf("%s\n", j.row.body);
 		}
 	} else if (!strcmp(verb, "retry")) {
-		if ((o->nargs == 0) == !o->failed) {
+		if ((o->nargs == 0) == !o->q.failed) {
 			kg_arena_release(&a);
 			return bad_usage("retry takes webhook ids or --failed");
 		}
@@ -156,13 +155,7 @@ static int run(kg_store *st, const char *verb, const struct opts *o)
 int kg_cmd_webhooks(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"config", required_argument, NULL, 'c'},
-		{"state", required_argument, NULL, 's'},
-		{"account", required_argument, NULL, 'a'},
-		{"limit", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},
-		{"failed", no_argument, NULL, 'F'},
+		KG_CLI_QUEUE_OPTIONS,
 		{"type", required_argument, NULL, 't'},
 		{"data", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
@@ -174,22 +167,15 @@ int kg_cmd_webhooks(int argc, char **argv)
 	}
 	const char *verb = argv[1];
 	argc--, argv++;
-	struct opts o = {.limit = 100};
+	struct opts o = {.q.limit = 100};
 	int c;
-	int64_t v;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		int r = kg_cli_queue_opt(c, optarg, &o.q, "webhooks");
+		if (r == 2)
+			return 2;
+		if (r)
+			continue;
 		switch (c) {
-		case 'd': o.db = optarg; break;
-		case 'c': o.config = optarg; break;
-		case 's': o.state = optarg; break;
-		case 'a': o.account = optarg; break;
-		case 'n':
-			if (kg_parse_i64(optarg, &v) || v < 0)
-				return bad_usage("--limit: expected a count, got \"%s\"", optarg);
-			o.limit = (size_t)v;
-			break;
-		case 'j': o.json = true; break;
-		case 'F': o.failed = true; break;
 		case 't': o.type = optarg; break;
 		case 'D': o.data = optarg; break;
 		default: fputs(usage_text, stderr); return 2;
@@ -200,10 +186,10 @@ int kg_cmd_webhooks(int argc, char **argv)
 	kg_config cfg;
 	kg_err e;
 	kg_err_clear(&e);
-	if (kg_cli_load_config(&cfg, o.config, &e) || kg_notify_init(&cfg, &e))
+	if (kg_cli_load_config(&cfg, o.q.config, &e) || kg_notify_init(&cfg, &e))
 		return kg_cli_fail(&e);
 	kg_store *st = NULL;
-	if (kg_cli_open_store(&cfg, o.db ? o.db : cfg.store_path, &st, &e)) {
+	if (kg_cli_open_store(&cfg, o.q.db ? o.q.db : cfg.store_path, &st, &e)) {
 		kg_notify_shutdown();
 		return kg_cli_fail(&e);
 	}
