@@ -33,8 +33,6 @@ int kg_cli_load_config(kg_config *cfg, const char *path, kg_err *err)
 int kg_cli_open_store(const kg_config *cfg, const char *db, struct kg_store **out, kg_err *err)
 {
 	kg_store_options opt;
-	kg_store_options_init(&opt);
-	opt.group_max = (int)cfg->store_group_max;
-	opt.busy_timeout_ms = (int)cfg->store_busy_timeout_ms;
+	kg_store_options_from_config(&opt, cfg);
 	return kg_store_open(out, db, &opt, err);
 }

@@ -616,9 +616,7 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 	if (rc)
 		goto fail;
 	kg_store_options opt;
-	kg_store_options_init(&opt);
-	opt.group_max = (int)config->store_group_max;
-	opt.busy_timeout_ms = (int)config->store_busy_timeout_ms;
+	kg_store_options_from_config(&opt, config);
 	rc = kg_store_open(&s->app.store, db_path, &opt, err);
 	if (rc)
 		goto fail;

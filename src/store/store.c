@@ -30,6 +30,13 @@ void kg_store_options_init(kg_store_options *opt)
 	opt->busy_timeout_ms = 5000;
 }
 
+void kg_store_options_from_config(kg_store_options *opt, const kg_config *c)
+{
+	kg_store_options_init(opt);
+	opt->group_max = (int)c->store_group_max;
+	opt->busy_timeout_ms = (int)c->store_busy_timeout_ms;
+}
+
 /* ---- group commit -----------------------------------------------------------
  * One writer thread owns the write connection. It takes up to group_max
  * queued jobs, runs them in one transaction (each in a savepoint, so a

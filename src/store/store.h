@@ -75,6 +75,8 @@ typedef struct kg_store_options {
 
 /* Sets the defaults (SQLite, group_max 512, busy timeout 5000 ms). */
 void kg_store_options_init(kg_store_options *opt);
+/* Sets the defaults, then the store.* keys of a loaded configuration. */
+void kg_store_options_from_config(kg_store_options *opt, const kg_config *c);
 
 /* Opens (creating if missing) the store at path, applies pending schema
  * migrations, and starts the writer thread. opt may be NULL (defaults).
