@@ -14,9 +14,11 @@
 #define STRIPES 256
 
 /* A decided event of an account: in memory for good without a store,
- * until committed with one. Known by two independent 64-bit hashes of
- * (account, id) (a false match needs both to collide: about 2^-128).
- * decision NULL is the plain allow, rebuilt from the retried event. */
+ * until committed with one. Looked up in its account's list (the account
+ * id already matched exactly), by two independent 64-bit hashes of the
+ * event id (a false match needs both to collide: about 2^-128); h also
+ * mixes in the account, as pair_hash. decision NULL is the plain allow,
+ * rebuilt from the retried event. */
 struct seen {
 	uint64_t h, h2;
 	char *decision;
@@ -221,16 +223,23 @@ void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_hook fn, void *ctx)
 }
 
 /* ---- hash tables (chained, power-of-two, per stripe) ----------------------- */
-static uint64_t pair_hash(kg_str account, kg_str id)
+/* (account, id) from the account's hash ah: lock ids are made of it, so it
+ * must not change. */
+static uint64_t pair_hash_ah(uint64_t ah, kg_str id)
 {
-	return kg_risk_hash(account.p, account.n) * 31 + kg_risk_hash_seed(id.p, id.n, 0x51);
+	return ah * 31 + kg_risk_hash_seed(id.p, id.n, 0x51);
 }
 
-/* The second, independent hash of (account, id): other seeds. */
-static uint64_t pair_hash2(kg_str account, kg_str id)
+static uint64_t pair_hash(kg_str account, kg_str id)
 {
-	return kg_risk_hash_seed(account.p, account.n, 0x2d358dccaa6c78a5ull) * 0x9e3779b97f4a7c15ull ^
-	       kg_risk_hash_seed(id.p, id.n, 0x8bb84b93962eacc9ull);
+	return pair_hash_ah(kg_risk_hash(account.p, account.n), id);
+}
+
+/* The second, independent hash of an event id (another seed); seen entries
+ * are per account, so the account need not be in it. */
+static uint64_t id_hash2(kg_str id)
+{
+	return kg_risk_hash_seed(id.p, id.n, 0x8bb84b93962eacc9ull);
 }
 
 /* Doubles a chained hash table when it holds as many entries as buckets.
@@ -448,7 +457,7 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 			 kg_buf *out, struct kg_risk_record *rec, bool *dup, kg_err *err)
 {
 	uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
-	uint64_t h = pair_hash(ev->account, ev->id), h2 = pair_hash2(ev->account, ev->id);
+	uint64_t h = pair_hash_ah(ah, ev->id), h2 = id_hash2(ev->id);
 	struct stripe *st = &r->stripes[ah % STRIPES];
 	int rc = 0;
 	*dup = false;
