@@ -379,6 +379,42 @@ static void acct_drop(kg_risk *r, struct stripe *st, uint64_t h, const char *id)
 	}
 }
 
+/* ---- warming the caches ahead of a decision --------------------------------
+ * Deciding in memory is bound by cache misses on the account's state (100,000
+ * accounts do not fit in the caches), and each of them waits for the one
+ * before: table slot -> account record -> its vectors. A caller that knows
+ * the next events' accounts (replay) calls this once per stage per event,
+ * events apart, so that each stage only reads what the stage before it
+ * loaded an event earlier and none of them waits on memory. A wrong hint
+ * (an account that is not there yet) only wastes a prefetch. */
+void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage)
+{
+	struct stripe *st = &r->stripes[ah % STRIPES];
+	pthread_mutex_lock(&st->mu);
+	if (!st->acap)
+		goto cleanup;
+	struct acct **slot = &st->accts[(ah >> 8) & (st->acap - 1)];
+	if (stage == 0) {
+		__builtin_prefetch(slot);
+	} else if (stage == 1) {
+		/* the chain's first record (most chains have one): its head, id
+		 * and feature header */
+		const char *a = (const char *)*slot;
+		if (a)
+			for (size_t off = 0; off < sizeof(struct acct) + account.n + 63; off += 64)
+				__builtin_prefetch(a + off);
+	} else {
+		struct acct *a = acct_find(st, ah, account);
+		if (a) {
+			kg_features_prefetch(&a->f);
+			for (size_t off = 0; off < a->n_seen * sizeof(struct seen); off += 64)
+				__builtin_prefetch((const char *)a->seen + off);
+		}
+	}
+cleanup:
+	pthread_mutex_unlock(&st->mu);
+}
+
 /* ---- decisions -------------------------------------------------------------- */
 /* kg_buf_json_str with a fast path for the common string that needs no
  * escaping (ids, account ids). */

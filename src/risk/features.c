@@ -85,6 +85,30 @@ size_t kg_features_mem_bytes(const kg_features *f)
 	return n;
 }
 
+/* Prefetches up to max_lines cache lines of a vector, from its end (where
+ * window sums and inserts start). */
+static void prefetch_tail(const void *v, size_t bytes, size_t max_lines)
+{
+	if (!bytes)
+		return;
+	uintptr_t first = (uintptr_t)v & ~(uintptr_t)63;
+	uintptr_t line = ((uintptr_t)v + bytes - 1) & ~(uintptr_t)63;
+	for (size_t k = 0; k < max_lines && line >= first; k++, line -= 64)
+		__builtin_prefetch((const void *)line);
+}
+
+void kg_features_prefetch(const kg_features *f)
+{
+	for (int i = 0; i < KG_S_COUNT; i++)
+		prefetch_tail(f->s[i].v, f->s[i].n * sizeof(kg_bucket), 4);
+	for (int i = 0; i < KG_SET_COUNT; i++)
+		prefetch_tail(f->sets[i].v, f->sets[i].n * sizeof(kg_setent), 8);
+	prefetch_tail(f->failed_logins.v, f->failed_logins.n * sizeof(kg_rec), 4);
+	prefetch_tail(f->order_amounts.v, f->order_amounts.n * sizeof(kg_rec), 4);
+	if (f->name)
+		__builtin_prefetch(f->name);
+}
+
 /* Grows a vector of elements of size sz to hold at least need. */
 static int grow(void **v, uint32_t *cap, uint32_t need, size_t sz)
 {

@@ -40,6 +40,219 @@ static int flush_out(kg_buf *b, FILE *out, bool quiet, kg_err *err)
 	return 0;
 }
 
+/* Decision latencies for --stats. */
+struct lats {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static int lats_add(struct lats *l, uint64_t ns, kg_err *err)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 1 << 16;
+		uint32_t *nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return kg_err_set(err, KG_ENOMEM, "out of memory");
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+	return 0;
+}
+
+/* ---- in memory -------------------------------------------------------------
+ * The input is read in large blocks and split into lines in place, so the
+ * lines after the one being decided are at hand: their accounts are warmed
+ * (kg_risk_warm) while it is decided. */
+#define READ_BLOCK_BYTES (1 << 20) /* > KG_EVENT_BYTES_MAX: a line that does
+				    * not fit is refused as too large */
+
+struct line {
+	size_t off, len; /* in the reader's buffer, without the newline */
+	bool too_long;
+	bool hinted; /* ah, acct_off, acct_len hold the account hint */
+	uint64_t ah;
+	uint32_t acct_off, acct_len;
+};
+
+struct reader {
+	FILE *in;
+	char *buf;
+	size_t len;  /* bytes in buf */
+	size_t done; /* bytes of buf split into lines */
+	bool eof, skipping; /* skipping: inside a too long line */
+	struct line *lines;
+	size_t n_lines, lines_cap;
+};
+
+static int add_line(struct reader *rd, size_t off, size_t len, bool too_long)
+{
+	if (rd->n_lines == rd->lines_cap) {
+		size_t nc = rd->lines_cap ? rd->lines_cap * 2 : 4096;
+		struct line *nl = realloc(rd->lines, nc * sizeof(*nl));
+		if (!nl)
+			return KG_ENOMEM;
+		rd->lines = nl;
+		rd->lines_cap = nc;
+	}
+	rd->lines[rd->n_lines++] = (struct line){.off = off, .len = len, .too_long = too_long};
+	return 0;
+}
+
+/* Replaces the lines at hand with the complete lines of the next block;
+ * none at the end of the input. Returns 0, KG_EIO or KG_ENOMEM. */
+static int reader_next(struct reader *rd)
+{
+	memmove(rd->buf, rd->buf + rd->done, rd->len - rd->done);
+	rd->len -= rd->done;
+	rd->done = 0;
+	rd->n_lines = 0;
+	int rc = 0;
+	while (!rd->n_lines && !rc) {
+		if (rd->eof) {
+			if (rd->len && !rd->skipping) /* a last line without a newline */
+				rc = add_line(rd, 0, rd->len, false);
+			rd->done = rd->len;
+			break;
+		}
+		if (rd->len == READ_BLOCK_BYTES) {
+			/* one line fills the block: it is refused, the rest of it
+			 * skipped */
+			rd->len = 0;
+			if (!rd->skipping && (rc = add_line(rd, 0, 0, true)))
+				break;
+			rd->skipping = true;
+		}
+		size_t got = fread(rd->buf + rd->len, 1, READ_BLOCK_BYTES - rd->len, rd->in);
+		if (!got) {
+			if (ferror(rd->in))
+				return KG_EIO;
+			rd->eof = true;
+			continue;
+		}
+		size_t scan = rd->len;
+		rd->len += got;
+		for (char *nl; !rc && (nl = memchr(rd->buf + scan, '\n', rd->len - scan));) {
+			size_t end = (size_t)(nl - rd->buf);
+			if (rd->skipping)
+				rd->skipping = false;
+			else
+				rc = add_line(rd, rd->done, end - rd->done, false);
+			rd->done = scan = end + 1;
+		}
+		if (rd->skipping) /* no end of the too long line yet */
+			rd->len = rd->done = 0;
+	}
+	return rc;
+}
+
+/* The account of an event line, found by looking for its "account" key
+ * without parsing: only a hint for warming (the parser decides). */
+static void hint_line(const struct reader *rd, struct line *l)
+{
+	static const char key[] = "\"account\":\"";
+	const size_t kn = sizeof(key) - 1;
+	const char *s = rd->buf + l->off, *e = s + l->len;
+	for (const char *p = s; (p = memchr(p, '"', (size_t)(e - p))); p++) {
+		if ((size_t)(e - p) < kn || memcmp(p, key, kn))
+			continue;
+		const char *a = p + kn, *q = memchr(a, '"', (size_t)(e - a));
+		if (!q)
+			return;
+		l->hinted = true;
+		l->acct_off = (uint32_t)(a - s);
+		l->acct_len = (uint32_t)(q - a);
+		l->ah = kg_risk_hash(a, l->acct_len);
+		return;
+	}
+}
+
+static void warm(kg_risk *risk, const struct reader *rd, const struct line *l, int stage)
+{
+	if (l->hinted)
+		kg_risk_warm(risk, l->ah,
+			     (kg_str){rd->buf + l->off + l->acct_off, l->acct_len}, stage);
+}
+
+static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *in,
+			 FILE *out, struct lats *lat, size_t *events, kg_err *err)
+{
+	struct reader rd = {.in = in};
+	kg_buf ob = KG_BUF_INIT(KG_HTTP_BATCH_BODY_MAX);
+	size_t lineno = 0;
+	int rc = 0;
+	if (!(rd.buf = malloc(READ_BLOCK_BYTES + 1))) { /* + the NUL of a last line */
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	while (!(rc = reader_next(&rd)) && rd.n_lines) {
+		struct line *ls = rd.lines;
+		size_t n = rd.n_lines;
+		for (size_t i = 0; i < n && i < 2; i++)
+			hint_line(&rd, &ls[i]);
+		if (n > 1)
+			warm(risk, &rd, &ls[1], 0);
+		if (n)
+			warm(risk, &rd, &ls[0], 1);
+		for (size_t i = 0; i < n && !rc; i++) {
+			/* three stages, one event apart; the last one's loads land
+			 * while line i is parsed */
+			if (i + 2 < n) {
+				hint_line(&rd, &ls[i + 2]);
+				warm(risk, &rd, &ls[i + 2], 0);
+			}
+			if (i + 1 < n)
+				warm(risk, &rd, &ls[i + 1], 1);
+			warm(risk, &rd, &ls[i], 2);
+
+			char *line = rd.buf + ls[i].off;
+			size_t len = ls[i].len;
+			lineno++;
+			while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+				len--;
+			if (len == 0 && !ls[i].too_long)
+				continue;
+			if (!ls[i].too_long)
+				line[len] = '\0';
+			(*events)++;
+			uint64_t s = o->stats ? kg_mono_ns() : 0;
+			kg_err e;
+			kg_err_clear(&e);
+			if (ls[i].too_long)
+				kg_err_field(&e, KG_ELIMIT, "", "event larger than %d bytes",
+					     KG_EVENT_BYTES_MAX);
+			if (e.code || kg_risk_decide(risk, line, len, &ob, &e)) {
+				if (e.code == KG_ENOMEM || e.code == KG_EIO) {
+					rc = kg_err_set(err, e.code, "line %zu: %s", lineno, e.msg);
+					break;
+				}
+				kg_risk_error_json(&e, &ob);
+			}
+			if (o->stats && (rc = lats_add(lat, kg_mono_ns() - s, err)))
+				break;
+			if ((rc = kg_buf_putc(&ob, '\n'))) {
+				kg_err_set(err, rc, "output buffer full");
+				break;
+			}
+			if (ob.len > 1 << 20 && (rc = flush_out(&ob, out, o->quiet, err)))
+				break;
+		}
+		if (rc)
+			break;
+	}
+	if (rc == KG_EIO && !err->code)
+		rc = kg_err_at(err, KG_EIO, o->input, (int)lineno, 0, "read error");
+	else if (rc == KG_ENOMEM && !err->code)
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+	if (!rc)
+		rc = flush_out(&ob, out, o->quiet, err);
+cleanup:
+	free(rd.buf);
+	free(rd.lines);
+	kg_buf_release(&ob);
+	return rc;
+}
+
 int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
 {
 	FILE *in = NULL;
@@ -48,8 +261,7 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
 	kg_store *store = NULL;
 	char *line = NULL;
 	size_t cap = 0;
-	uint32_t *lat = NULL;
-	size_t nlat = 0, latcap = 0;
+	struct lats lat = {0};
 	kg_buf ob = KG_BUF_INIT(KG_HTTP_BATCH_BODY_MAX);
 	char **batch = NULL;
 	size_t *blens = NULL, nb = 0;
@@ -66,17 +278,19 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
 		rc = kg_err_at(err, KG_EIO, o->input, 0, 0, "cannot open");
 		goto cleanup;
 	}
-	if (o->db) {
-		batch = calloc(o->batch, sizeof(char *));
-		blens = calloc(o->batch, sizeof(size_t));
-		if (!batch || !blens) {
-			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-			goto cleanup;
-		}
-	}
 	uint64_t t0 = kg_mono_ns();
 	double c0 = cpu_seconds();
 	size_t lineno = 0, events = 0;
+	if (!o->db) {
+		rc = replay_memory(o, risk, in, out, &lat, &events, err);
+		goto stats;
+	}
+	batch = calloc(o->batch, sizeof(char *));
+	blens = calloc(o->batch, sizeof(size_t));
+	if (!batch || !blens) {
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
 	ssize_t n;
 	for (;;) {
 		n = getline(&line, &cap, in);
@@ -87,65 +301,30 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
 			if (n == 0)
 				continue;
 			events++;
-		}
-		if (o->db) {
-			if (n >= 0) {
-				if (!(batch[nb] = malloc((size_t)n + 1))) {
-					rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-					break;
-				}
-				memcpy(batch[nb], line, (size_t)n + 1);
-				blens[nb++] = (size_t)n;
-			}
-			if (nb && (nb == o->batch || n < 0)) {
-				rc = kg_risk_decide_batch(risk, (const char *const *)batch, blens, nb, &ob,
-							  err);
-				for (size_t k = 0; k < nb; k++)
-					free(batch[k]);
-				nb = 0;
-				if (rc || (rc = flush_out(&ob, out, o->quiet, err)))
-					break;
-			}
-			if (n < 0)
+			if (!(batch[nb] = malloc((size_t)n + 1))) {
+				rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 				break;
-			continue;
+			}
+			memcpy(batch[nb], line, (size_t)n + 1);
+			blens[nb++] = (size_t)n;
+		}
+		if (nb && (nb == o->batch || n < 0)) {
+			rc = kg_risk_decide_batch(risk, (const char *const *)batch, blens, nb, &ob,
+						  err);
+			for (size_t k = 0; k < nb; k++)
+				free(batch[k]);
+			nb = 0;
+			if (rc || (rc = flush_out(&ob, out, o->quiet, err)))
+				break;
 		}
 		if (n < 0)
-			break;
-		uint64_t s = o->stats ? kg_mono_ns() : 0;
-		kg_err e;
-		kg_err_clear(&e);
-		if (kg_risk_decide(risk, line, (size_t)n, &ob, &e)) {
-			if (e.code == KG_ENOMEM || e.code == KG_EIO) {
-				rc = kg_err_set(err, e.code, "line %zu: %s", lineno, e.msg);
-				break;
-			}
-			kg_risk_error_json(&e, &ob);
-		}
-		if (o->stats) {
-			uint64_t d = kg_mono_ns() - s;
-			if (nlat == latcap) {
-				latcap = latcap ? latcap * 2 : 1 << 16;
-				uint32_t *nl = realloc(lat, latcap * sizeof(*lat));
-				if (!nl) {
-					rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-					break;
-				}
-				lat = nl;
-			}
-			lat[nlat++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
-		}
-		if ((rc = kg_buf_putc(&ob, '\n'))) {
-			kg_err_set(err, rc, "output buffer full");
-			break;
-		}
-		if (ob.len > 1 << 20 && (rc = flush_out(&ob, out, o->quiet, err)))
 			break;
 	}
 	if (!rc)
 		rc = flush_out(&ob, out, o->quiet, err);
 	if (!rc && ferror(in))
 		rc = kg_err_at(err, KG_EIO, o->input, (int)lineno, 0, "read error");
+stats:
 	fflush(out);
 	if (!rc && o->stats) {
 		double secs = (double)(kg_mono_ns() - t0) / 1e9, cpu = cpu_seconds() - c0;
@@ -159,11 +338,11 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
 			cpu > 0 ? (double)events / cpu : 0.0, st.accounts,
 			st.accounts ? (double)st.feature_mem_bytes / (double)st.accounts : 0.0,
 			st.accounts ? (double)st.feature_blob_bytes / (double)st.accounts : 0.0);
-		if (nlat) {
-			qsort(lat, nlat, sizeof(*lat), cmp_u32);
+		if (lat.n) {
+			qsort(lat.v, lat.n, sizeof(*lat.v), cmp_u32);
 			fprintf(stderr, ",\"latency_us\":{\"p50\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f}",
-				lat[nlat / 2] / 1e3, lat[nlat * 99 / 100] / 1e3,
-				lat[nlat * 999 / 1000] / 1e3, lat[nlat - 1] / 1e3);
+				lat.v[lat.n / 2] / 1e3, lat.v[lat.n * 99 / 100] / 1e3,
+				lat.v[lat.n * 999 / 1000] / 1e3, lat.v[lat.n - 1] / 1e3);
 		}
 		fprintf(stderr, "}\n");
 	}
@@ -172,7 +351,7 @@ cleanup:
 		free(batch[k]);
 	free(batch);
 	free(blens);
-	free(lat);
+	free(lat.v);
 	free(line);
 	kg_buf_release(&ob);
 	if (in && in != stdin)

@@ -72,6 +72,12 @@ struct kg_update_info {
 	uint32_t ip_hash;
 };
 
+/* Starts loading (prefetch) the vectors f points to. */
+void kg_features_prefetch(const kg_features *f);
+/* Replay's cache warming: stage 0, 1, 2 for an account (hash ah =
+ * kg_risk_hash of its id), one event apart, the last just before the event
+ * is decided (engine.c says why). Reads only; any hint is safe. */
+void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage);
 /* Frees what f holds (not f); f is empty after. */
 void kg_features_release(kg_features *f);
 uint64_t kg_risk_hash(const char *s, size_t n);
