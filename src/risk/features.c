@@ -56,12 +56,7 @@ kg_features *kg_features_new(void)
 
 void kg_features_release(kg_features *f)
 {
-	for (int i = 0; i < KG_S_COUNT; i++)
-		free(f->s[i].v);
-	for (int i = 0; i < KG_SET_COUNT; i++)
-		free(f->sets[i].v);
-	free(f->failed_logins.v);
-	free(f->order_amounts.v);
+	free(f->mem);
 	free(f->name);
 	memset(f, 0, sizeof(*f));
 }
@@ -76,53 +71,76 @@ void kg_features_free(kg_features *f)
 
 size_t kg_features_mem_bytes(const kg_features *f)
 {
-	size_t n = sizeof(*f) + f->name_len;
-	for (int i = 0; i < KG_S_COUNT; i++)
-		n += f->s[i].cap * sizeof(kg_bucket);
-	for (int i = 0; i < KG_SET_COUNT; i++)
-		n += f->sets[i].cap * sizeof(kg_setent);
-	n += (f->failed_logins.cap + f->order_amounts.cap) * sizeof(kg_rec);
-	return n;
+	return sizeof(*f) + f->name_len + f->cap * sizeof(kg_slot);
 }
 
-/* Prefetches up to max_lines cache lines of a vector, from its end (where
- * window sums and inserts start). */
-static void prefetch_tail(const void *v, size_t bytes, size_t max_lines)
+/* ---- the block of vectors ------------------------------------------------- */
+#define SLOTS_MIN 16 /* first block: 256 bytes */
+
+static uint32_t vlen(const kg_features *f, int k)
 {
-	if (!bytes)
+	return f->off[k + 1] - f->off[k];
+}
+
+static kg_slot *vec(const kg_features *f, int k)
+{
+	return f->mem ? f->mem + f->off[k] : NULL;
+}
+
+/* Makes the block hold at least need slots. */
+static int reserve(kg_features *f, uint32_t need)
+{
+	if (need <= f->cap)
+		return 0;
+	uint32_t nc = f->cap ? f->cap * 2 : SLOTS_MIN;
+	while (nc < need)
+		nc *= 2;
+	kg_slot *nm = realloc(f->mem, nc * sizeof(kg_slot));
+	if (!nm)
+		return KG_ENOMEM;
+	f->mem = nm;
+	f->cap = nc;
+	return 0;
+}
+
+/* Opens a slot at index i of vector k (0 <= i <= its length), moving the
+ * vectors after it up by one; *out points at the new slot. */
+static int vec_insert(kg_features *f, int k, uint32_t i, kg_slot **out)
+{
+	uint32_t used = f->off[KG_V_COUNT];
+	int rc = reserve(f, used + 1);
+	if (rc)
+		return rc;
+	uint32_t at = f->off[k] + i;
+	memmove(&f->mem[at + 1], &f->mem[at], (used - at) * sizeof(kg_slot));
+	for (int j = k + 1; j <= KG_V_COUNT; j++)
+		f->off[j]++;
+	*out = &f->mem[at];
+	return 0;
+}
+
+/* Removes n slots from index i of vector k. */
+static void vec_remove(kg_features *f, int k, uint32_t i, uint32_t n)
+{
+	if (!n)
 		return;
-	uintptr_t first = (uintptr_t)v & ~(uintptr_t)63;
-	uintptr_t line = ((uintptr_t)v + bytes - 1) & ~(uintptr_t)63;
-	for (size_t k = 0; k < max_lines && line >= first; k++, line -= 64)
-		__builtin_prefetch((const void *)line);
+	uint32_t at = f->off[k] + i, used = f->off[KG_V_COUNT];
+	memmove(&f->mem[at], &f->mem[at + n], (used - at - n) * sizeof(kg_slot));
+	for (int j = k + 1; j <= KG_V_COUNT; j++)
+		f->off[j] -= n;
 }
 
 void kg_features_prefetch(const kg_features *f)
 {
-	for (int i = 0; i < KG_S_COUNT; i++)
-		prefetch_tail(f->s[i].v, f->s[i].n * sizeof(kg_bucket), 4);
-	for (int i = 0; i < KG_SET_COUNT; i++)
-		prefetch_tail(f->sets[i].v, f->sets[i].n * sizeof(kg_setent), 8);
-	prefetch_tail(f->failed_logins.v, f->failed_logins.n * sizeof(kg_rec), 4);
-	prefetch_tail(f->order_amounts.v, f->order_amounts.n * sizeof(kg_rec), 4);
+	/* the whole block (a typical account's is a few lines), up to 16 lines */
+	if (f->mem) {
+		uintptr_t line = (uintptr_t)f->mem & ~(uintptr_t)63;
+		uintptr_t end = (uintptr_t)(f->mem + f->off[KG_V_COUNT]);
+		for (int k = 0; k < 16 && line < end; k++, line += 64)
+			__builtin_prefetch((const void *)line);
+	}
 	if (f->name)
 		__builtin_prefetch(f->name);
-}
-
-/* Grows a vector of elements of size sz to hold at least need. */
-static int grow(void **v, uint32_t *cap, uint32_t need, size_t sz)
-{
-	if (need <= *cap)
-		return 0;
-	uint32_t nc = *cap ? *cap * 2 : 4;
-	while (nc < need)
-		nc *= 2;
-	void *nv = realloc(*v, nc * sz);
-	if (!nv)
-		return KG_ENOMEM;
-	*v = nv;
-	*cap = nc;
-	return 0;
 }
 
 static uint32_t granularity(uint32_t ref, uint32_t t)
@@ -131,69 +149,73 @@ static uint32_t granularity(uint32_t ref, uint32_t t)
 	return age < 3600 ? 1 : age < 25 * 3600 ? 60 : age < 8 * 86400 ? 3600 : 86400;
 }
 
-/* Re-buckets by age relative to ref, merging equal keys; drops what is
- * beyond the horizon. Entries stay sorted by t. */
-static void stream_compact(kg_stream *st, uint32_t ref)
+/* Re-buckets stream k by age relative to ref, merging equal keys; drops
+ * what is beyond the horizon. Entries stay sorted by t. */
+static void stream_compact(kg_features *f, int k, uint32_t ref)
 {
-	uint32_t w = 0;
-	for (uint32_t r = 0; r < st->n; r++) {
-		kg_bucket b = st->v[r];
+	kg_slot *v = vec(f, k);
+	uint32_t n = vlen(f, k), w = 0;
+	for (uint32_t r = 0; r < n; r++) {
+		kg_bucket b = v[r].b;
 		if (ref > b.t && ref - b.t > KG_STATE_HORIZON_S)
 			continue;
 		uint32_t g = granularity(ref, b.t);
 		b.t -= b.t % g;
-		if (w > 0 && st->v[w - 1].t == b.t) {
-			st->v[w - 1].n += b.n;
-			st->v[w - 1].sum += b.sum;
+		if (w > 0 && v[w - 1].b.t == b.t) {
+			v[w - 1].b.n += b.n;
+			v[w - 1].b.sum += b.sum;
 		} else {
-			st->v[w++] = b;
+			v[w++].b = b;
 		}
 	}
-	st->n = w;
+	vec_remove(f, k, w, n - w);
 }
 
-static int stream_add(kg_stream *st, uint32_t t, int64_t val, uint32_t ref)
+static int stream_add(kg_features *f, enum kg_stream_id s, uint32_t t, int64_t val)
 {
+	int k = KG_V_STREAMS + s;
+	uint32_t ref = f->now;
 	uint32_t g = granularity(ref, t);
 	t -= t % g;
-	uint32_t i = st->n;
-	while (i > 0 && st->v[i - 1].t > t)
+	kg_slot *v = vec(f, k);
+	uint32_t n = vlen(f, k), i = n;
+	while (i > 0 && v[i - 1].b.t > t)
 		i--;
-	if (i > 0 && st->v[i - 1].t == t) {
-		st->v[i - 1].n++;
-		st->v[i - 1].sum += val;
+	if (i > 0 && v[i - 1].b.t == t) {
+		v[i - 1].b.n++;
+		v[i - 1].b.sum += val;
 	} else {
-		if (st->n >= STREAM_ENTRIES_MAX) {
+		if (n >= STREAM_ENTRIES_MAX) {
 			/* cannot happen within the tier bound; merge into the neighbour */
-			uint32_t k = i > 0 ? i - 1 : 0;
-			st->v[k].n++;
-			st->v[k].sum += val;
+			uint32_t m = i > 0 ? i - 1 : 0;
+			v[m].b.n++;
+			v[m].b.sum += val;
 			return 0;
 		}
-		int rc = grow((void **)&st->v, &st->cap, st->n + 1, sizeof(kg_bucket));
+		kg_slot *e;
+		int rc = vec_insert(f, k, i, &e);
 		if (rc)
 			return rc;
-		memmove(&st->v[i + 1], &st->v[i], (st->n - i) * sizeof(kg_bucket));
-		st->v[i] = (kg_bucket){t, 1, val};
-		st->n++;
+		e->b = (kg_bucket){t, 1, val};
+		n++;
+		v = vec(f, k);
 	}
 	/* re-bucket every 8th bucket past 16, and when the oldest ages out:
 	 * this bounds a stream by its tiers (+8, see STREAM_ENTRIES_MAX) and
 	 * depends only on the stored state, so a restored blob behaves alike */
-	if ((st->n > 16 && st->n % 8 == 0) ||
-	    (ref > st->v[0].t && ref - st->v[0].t > KG_STATE_HORIZON_S))
-		stream_compact(st, ref);
+	if ((n > 16 && n % 8 == 0) || (ref > v[0].b.t && ref - v[0].b.t > KG_STATE_HORIZON_S))
+		stream_compact(f, k, ref);
 	return 0;
 }
 
 void kg_features_window(const kg_features *f, enum kg_stream_id s, uint32_t now_s,
 			uint32_t window_s, int64_t *count, int64_t *sum)
 {
-	const kg_stream *st = &f->s[s];
+	const kg_slot *v = vec(f, KG_V_STREAMS + s);
 	int64_t c = 0, m = 0;
 	int64_t lo = (int64_t)now_s - window_s;
-	for (uint32_t i = st->n; i > 0; i--) {
-		const kg_bucket *b = &st->v[i - 1];
+	for (uint32_t i = vlen(f, KG_V_STREAMS + s); i > 0; i--) {
+		const kg_bucket *b = &v[i - 1].b;
 		if (b->t > now_s)
 			continue;
 		if ((int64_t)b->t <= lo)
@@ -205,12 +227,16 @@ void kg_features_window(const kg_features *f, enum kg_stream_id s, uint32_t now_
 	*sum = m;
 }
 
-static int set_add(kg_set *st, uint64_t h, uint32_t t, uint32_t ref, bool *was_new,
+static int set_add(kg_features *f, enum kg_set_id s, uint64_t h, uint32_t t, bool *was_new,
 		   uint32_t *prev_last)
 {
+	int k = KG_V_SETS + s;
+	uint32_t ref = f->now;
+	kg_slot *v = vec(f, k);
+	uint32_t n = vlen(f, k);
 	*prev_last = 0;
-	for (uint32_t i = 0; i < st->n; i++) {
-		kg_setent *e = &st->v[i];
+	for (uint32_t i = 0; i < n; i++) {
+		kg_setent *e = &v[i].e;
 		if (e->h != h)
 			continue;
 		*prev_last = e->last;
@@ -224,39 +250,44 @@ static int set_add(kg_set *st, uint64_t h, uint32_t t, uint32_t ref, bool *was_n
 	*was_new = true;
 	/* drop entries beyond the horizon, then the least recently seen */
 	uint32_t w = 0;
-	for (uint32_t r = 0; r < st->n; r++)
-		if (!(ref > st->v[r].last && ref - st->v[r].last > KG_STATE_HORIZON_S))
-			st->v[w++] = st->v[r];
-	st->n = w;
-	if (st->n >= KG_SET_CAP) {
+	for (uint32_t r = 0; r < n; r++)
+		if (!(ref > v[r].e.last && ref - v[r].e.last > KG_STATE_HORIZON_S))
+			v[w++] = v[r];
+	vec_remove(f, k, w, n - w);
+	n = w;
+	if (n >= KG_SET_CAP) {
 		uint32_t old = 0;
-		for (uint32_t i = 1; i < st->n; i++)
-			if (st->v[i].last < st->v[old].last)
+		for (uint32_t i = 1; i < n; i++)
+			if (v[i].e.last < v[old].e.last)
 				old = i;
-		st->v[old] = st->v[--st->n];
+		v[old] = v[n - 1];
+		vec_remove(f, k, --n, 1);
 	}
-	int rc = grow((void **)&st->v, &st->cap, st->n + 1, sizeof(kg_setent));
+	kg_slot *e;
+	int rc = vec_insert(f, k, n, &e);
 	if (rc)
 		return rc;
-	st->v[st->n++] = (kg_setent){h, t, t};
+	e->e = (kg_setent){h, t, t};
 	return 0;
 }
 
-static int recs_add(kg_recs *r, kg_rec rec, uint32_t keep_s, uint32_t ref)
+static int recs_add(kg_features *f, int k, kg_rec rec, uint32_t keep_s)
 {
-	uint32_t w = 0;
-	for (uint32_t i = 0; i < r->n; i++)
-		if (!(ref > r->v[i].t && ref - r->v[i].t >= keep_s))
-			r->v[w++] = r->v[i];
-	r->n = w;
-	if (r->n >= KG_RECS_CAP) {
-		memmove(&r->v[0], &r->v[1], (r->n - 1) * sizeof(kg_rec));
-		r->n--;
-	}
-	int rc = grow((void **)&r->v, &r->cap, r->n + 1, sizeof(kg_rec));
+	uint32_t ref = f->now;
+	kg_slot *v = vec(f, k);
+	uint32_t n = vlen(f, k), w = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (!(ref > v[i].r.t && ref - v[i].r.t >= keep_s))
+			v[w++] = v[i];
+	vec_remove(f, k, w, n - w);
+	n = w;
+	if (n >= KG_RECS_CAP)
+		vec_remove(f, k, 0, 1), n--;
+	kg_slot *e;
+	int rc = vec_insert(f, k, n, &e);
 	if (rc)
 		return rc;
-	r->v[r->n++] = rec;
+	e->r = rec;
 	return 0;
 }
 
@@ -264,8 +295,9 @@ int64_t kg_features_failed_by_ip(const kg_features *f, uint32_t ip_hash, uint32_
 				 uint32_t window_s)
 {
 	int64_t c = 0;
-	for (uint32_t i = 0; i < f->failed_logins.n; i++) {
-		const kg_rec *r = &f->failed_logins.v[i];
+	const kg_slot *v = vec(f, KG_V_FAILED_LOGINS);
+	for (uint32_t i = 0; i < vlen(f, KG_V_FAILED_LOGINS); i++) {
+		const kg_rec *r = &v[i].r;
 		if (r->key == ip_hash && r->t <= now_s && (int64_t)r->t > (int64_t)now_s - window_s)
 			c++;
 	}
@@ -276,9 +308,9 @@ int64_t kg_features_distinct(const kg_features *f, enum kg_set_id s, uint32_t no
 			     uint32_t window_s)
 {
 	int64_t c = 0;
-	const kg_set *st = &f->sets[s];
-	for (uint32_t i = 0; i < st->n; i++)
-		if (st->v[i].first <= now_s && (int64_t)st->v[i].last > (int64_t)now_s - window_s)
+	const kg_slot *v = vec(f, KG_V_SETS + s);
+	for (uint32_t i = 0; i < vlen(f, KG_V_SETS + s); i++)
+		if (v[i].e.first <= now_s && (int64_t)v[i].e.last > (int64_t)now_s - window_s)
 			c++;
 	return c;
 }
@@ -293,8 +325,9 @@ bool kg_features_median(const kg_features *f, uint32_t now_s, uint32_t window_s,
 {
 	int64_t v[KG_RECS_CAP];
 	size_t n = 0;
-	for (uint32_t i = 0; i < f->order_amounts.n; i++) {
-		const kg_rec *r = &f->order_amounts.v[i];
+	const kg_slot *o = vec(f, KG_V_ORDER_AMOUNTS);
+	for (uint32_t i = 0; i < vlen(f, KG_V_ORDER_AMOUNTS); i++) {
+		const kg_rec *r = &o[i].r;
 		if (r->t <= now_s && (int64_t)r->t > (int64_t)now_s - window_s)
 			v[n++] = r->val;
 	}
@@ -307,10 +340,10 @@ bool kg_features_median(const kg_features *f, uint32_t now_s, uint32_t window_s,
 
 const kg_setent *kg_features_set_find(const kg_features *f, enum kg_set_id s, uint64_t h)
 {
-	const kg_set *st = &f->sets[s];
-	for (uint32_t i = 0; i < st->n; i++)
-		if (st->v[i].h == h)
-			return &st->v[i];
+	const kg_slot *v = vec(f, KG_V_SETS + s);
+	for (uint32_t i = 0; i < vlen(f, KG_V_SETS + s); i++)
+		if (v[i].e.h == h)
+			return &v[i].e;
 	return NULL;
 }
 
@@ -348,7 +381,7 @@ void kg_features_set_mark(kg_features *f, uint32_t name_hash, uint32_t t)
 static int count(kg_features *f, enum kg_stream_id s, uint32_t t, int64_t val)
 {
 	f->total[s]++;
-	return stream_add(&f->s[s], t, val, f->now);
+	return stream_add(f, s, t, val);
 }
 
 static int see(kg_features *f, enum kg_set_id s, kg_str v, uint32_t t,
@@ -359,7 +392,7 @@ static int see(kg_features *f, enum kg_set_id s, kg_str v, uint32_t t,
 	uint64_t h = kg_risk_hash(v.p, v.n);
 	info->key[s] = h;
 	info->has_key[s] = true;
-	return set_add(&f->sets[s], h, t, f->now, &info->new_set[s], &info->prev_last[s]);
+	return set_add(f, s, h, t, &info->new_set[s], &info->prev_last[s]);
 }
 
 int kg_features_update(kg_features *f, const kg_event *ev, struct kg_update_info *info)
@@ -402,15 +435,15 @@ int kg_features_update(kg_features *f, const kg_event *ev, struct kg_update_info
 				rc = see(f, KG_SET_COUNTRIES, ev->country, t, info);
 		}
 		if (!rc && !ev->success)
-			rc = recs_add(&f->failed_logins, (kg_rec){t, info->ip_hash, 0}, 3600, f->now);
+			rc = recs_add(f, KG_V_FAILED_LOGINS, (kg_rec){t, info->ip_hash, 0}, 3600);
 		break;
 	case KG_EV_ORDER:
 		rc = count(f, KG_S_ORDERS, t, ev->amount);
 		if (!rc && ev->gift_card_amount > 0)
 			rc = count(f, KG_S_ORDERS_GIFT_CARD, t, ev->gift_card_amount);
 		if (!rc)
-			rc = recs_add(&f->order_amounts, (kg_rec){t, 0, ev->amount},
-				      KG_STATE_HORIZON_S, f->now);
+			rc = recs_add(f, KG_V_ORDER_AMOUNTS, (kg_rec){t, 0, ev->amount},
+				      KG_STATE_HORIZON_S);
 		for (uint32_t i = 0; !rc && i < ev->n_seller_ids; i++)
 			rc = see(f, KG_SET_SELLERS, ev->seller_ids[i], t, info);
 		if (!rc)
@@ -484,36 +517,39 @@ int kg_features_save(const kg_features *f, kg_buf *b)
 	if (!rc && f->name_len)
 		rc = kg_buf_append(b, f->name, f->name_len);
 	for (int s = 0; s < KG_S_COUNT && !rc; s++) {
-		const kg_stream *st = &f->s[s];
+		const kg_slot *v = vec(f, KG_V_STREAMS + s);
+		uint32_t n = vlen(f, KG_V_STREAMS + s);
 		rc = put_u(b, f->total[s]);
-		rc = rc ? rc : put_u(b, st->n);
+		rc = rc ? rc : put_u(b, n);
 		uint32_t prev = 0;
-		for (uint32_t i = 0; i < st->n && !rc; i++) {
-			rc = put_u(b, st->v[i].t - prev);
-			rc = rc ? rc : put_u(b, st->v[i].n);
-			rc = rc ? rc : put_u(b, zz(st->v[i].sum));
-			prev = st->v[i].t;
+		for (uint32_t i = 0; i < n && !rc; i++) {
+			rc = put_u(b, v[i].b.t - prev);
+			rc = rc ? rc : put_u(b, v[i].b.n);
+			rc = rc ? rc : put_u(b, zz(v[i].b.sum));
+			prev = v[i].b.t;
 		}
 	}
 	for (int s = 0; s < KG_SET_COUNT && !rc; s++) {
-		const kg_set *st = &f->sets[s];
-		rc = put_u(b, st->n);
-		for (uint32_t i = 0; i < st->n && !rc; i++) {
+		const kg_slot *v = vec(f, KG_V_SETS + s);
+		uint32_t n = vlen(f, KG_V_SETS + s);
+		rc = put_u(b, n);
+		for (uint32_t i = 0; i < n && !rc; i++) {
 			unsigned char h[8];
 			for (int k = 0; k < 8; k++)
-				h[k] = (unsigned char)(st->v[i].h >> (8 * k));
+				h[k] = (unsigned char)(v[i].e.h >> (8 * k));
 			rc = kg_buf_append(b, h, 8);
-			rc = rc ? rc : put_u(b, st->v[i].first);
-			rc = rc ? rc : put_u(b, st->v[i].last - st->v[i].first);
+			rc = rc ? rc : put_u(b, v[i].e.first);
+			rc = rc ? rc : put_u(b, v[i].e.last - v[i].e.first);
 		}
 	}
-	const kg_recs *rs[2] = {&f->failed_logins, &f->order_amounts};
-	for (int k = 0; k < 2 && !rc; k++) {
-		rc = put_u(b, rs[k]->n);
-		for (uint32_t i = 0; i < rs[k]->n && !rc; i++) {
-			rc = put_u(b, rs[k]->v[i].t);
-			rc = rc ? rc : put_u(b, rs[k]->v[i].key);
-			rc = rc ? rc : put_u(b, zz(rs[k]->v[i].val));
+	for (int k = KG_V_FAILED_LOGINS; k <= KG_V_ORDER_AMOUNTS && !rc; k++) {
+		const kg_slot *v = vec(f, k);
+		uint32_t n = vlen(f, k);
+		rc = put_u(b, n);
+		for (uint32_t i = 0; i < n && !rc; i++) {
+			rc = put_u(b, v[i].r.t);
+			rc = rc ? rc : put_u(b, v[i].r.key);
+			rc = rc ? rc : put_u(b, zz(v[i].r.val));
 		}
 	}
 	rc = rc ? rc : put_u(b, f->n_marks);
@@ -587,16 +623,19 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 		f.name[f.name_len] = '\0';
 		r.p += f.name_len;
 	}
+	/* the vectors come in their block order: each is appended */
 	for (int s = 0; s < KG_S_COUNT; s++) {
+		int k = KG_V_STREAMS + s;
 		f.total[s] = get_u32(&r);
 		uint32_t n = get_u32(&r);
 		if (r.bad || n > STREAM_ENTRIES_MAX)
 			goto corrupt;
-		if (n && (rc = grow((void **)&f.s[s].v, &f.s[s].cap, n, sizeof(kg_bucket))))
+		if ((rc = reserve(&f, f.off[k] + n)))
 			goto cleanup;
+		f.off[k + 1] = f.off[k] + n;
 		uint32_t prev = 0;
 		for (uint32_t i = 0; i < n; i++) {
-			kg_bucket *bk = &f.s[s].v[i];
+			kg_bucket *bk = &f.mem[f.off[k] + i].b;
 			bk->t = prev + get_u32(&r);
 			bk->n = get_u32(&r);
 			bk->sum = unzz(get_u(&r));
@@ -604,16 +643,17 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 				r.bad = true;
 			prev = bk->t;
 		}
-		f.s[s].n = n;
 	}
 	for (int s = 0; s < KG_SET_COUNT; s++) {
+		int k = KG_V_SETS + s;
 		uint32_t n = get_u32(&r);
 		if (r.bad || n > KG_SET_CAP)
 			goto corrupt;
-		if (n && (rc = grow((void **)&f.sets[s].v, &f.sets[s].cap, n, sizeof(kg_setent))))
+		if ((rc = reserve(&f, f.off[k] + n)))
 			goto cleanup;
+		f.off[k + 1] = f.off[k] + n;
 		for (uint32_t i = 0; i < n; i++) {
-			kg_setent *e = &f.sets[s].v[i];
+			kg_setent *e = &f.mem[f.off[k] + i].e;
 			if (r.e - r.p < 8)
 				goto corrupt;
 			e->h = 0;
@@ -623,21 +663,20 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 			e->first = get_u32(&r);
 			e->last = e->first + get_u32(&r);
 		}
-		f.sets[s].n = n;
 	}
-	kg_recs *rs[2] = {&f.failed_logins, &f.order_amounts};
-	for (int k = 0; k < 2; k++) {
+	for (int k = KG_V_FAILED_LOGINS; k <= KG_V_ORDER_AMOUNTS; k++) {
 		uint32_t n = get_u32(&r);
 		if (r.bad || n > KG_RECS_CAP)
 			goto corrupt;
-		if (n && (rc = grow((void **)&rs[k]->v, &rs[k]->cap, n, sizeof(kg_rec))))
+		if ((rc = reserve(&f, f.off[k] + n)))
 			goto cleanup;
+		f.off[k + 1] = f.off[k] + n;
 		for (uint32_t i = 0; i < n; i++) {
-			rs[k]->v[i].t = get_u32(&r);
-			rs[k]->v[i].key = get_u32(&r);
-			rs[k]->v[i].val = unzz(get_u(&r));
+			kg_rec *rec = &f.mem[f.off[k] + i].r;
+			rec->t = get_u32(&r);
+			rec->key = get_u32(&r);
+			rec->val = unzz(get_u(&r));
 		}
-		rs[k]->n = n;
 	}
 	f.n_marks = get_u32(&r);
 	if (r.bad || f.n_marks > KG_MARKS_MAX)

@@ -43,24 +43,36 @@ extern const char *const kg_set_names[KG_SET_COUNT];
 #define KG_STATE_HORIZON_S (367 * 86400) /* older buckets are dropped */
 
 typedef struct { uint32_t t, n; int64_t sum; } kg_bucket;
-typedef struct { kg_bucket *v; uint32_t n, cap; } kg_stream;
 typedef struct { uint64_t h; uint32_t first, last; } kg_setent;
-typedef struct { kg_setent *v; uint32_t n, cap; } kg_set;
 typedef struct { uint32_t t; uint32_t key; int64_t val; } kg_rec;
-typedef struct { kg_rec *v; uint32_t n, cap; } kg_recs;
+/* Every vector element is 16 bytes, so all of them share one block. */
+typedef union { kg_bucket b; kg_setent e; kg_rec r; } kg_slot;
 
+/* The vectors of an account, in their order in the block. */
+enum {
+	KG_V_STREAMS = 0,                       /* + kg_stream_id */
+	KG_V_SETS = KG_V_STREAMS + KG_S_COUNT, /* + kg_set_id */
+	KG_V_FAILED_LOGINS = KG_V_SETS + KG_SET_COUNT, /* key = IP hash */
+	KG_V_ORDER_AMOUNTS,                            /* val = amount */
+	KG_V_COUNT
+};
+
+/* An account's feature state. Its vectors (buckets of each stream, set
+ * entries, records) lie one after the other in one block, vector k at
+ * slots [off[k], off[k + 1]), so that deciding an event touches a few
+ * adjacent cache lines and no allocation happens until the block is full
+ * (then it doubles). */
 struct kg_features {
 	uint32_t first_seen, last_seen, now; /* s; now = latest event time seen */
 	uint32_t created_at;
 	uint32_t total[KG_S_COUNT];           /* lifetime counts */
-	kg_stream s[KG_S_COUNT];
-	kg_set sets[KG_SET_COUNT];
-	kg_recs failed_logins; /* key = IP hash */
-	kg_recs order_amounts; /* val = amount */
+	uint32_t off[KG_V_COUNT + 1];         /* off[KG_V_COUNT]: slots in use */
+	uint32_t cap;                         /* slots in mem */
+	kg_slot *mem;
 	struct { uint32_t h, t; } marks[KG_MARKS_MAX];
 	uint32_t n_marks;
-	char *name; /* normalised registered name, or NULL */
 	uint32_t name_len;
+	char *name; /* normalised registered name, or NULL */
 };
 
 /* What updating with an event learnt (for new(...) in rules). */
