@@ -105,6 +105,15 @@ void kg_sq_bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
+void kg_sq_bind_textn(sqlite3_stmt *st, int i, const char *s, size_t n)
+{
+	if (s)
+		sqlite3_bind_text64(st, i, s, n ? (sqlite3_uint64)n : strlen(s), SQLITE_STATIC,
+				    SQLITE_UTF8);
+	else
+		sqlite3_bind_null(st, i);
+}
+
 void kg_sq_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
 {
 	if (p)

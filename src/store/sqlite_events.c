@@ -7,6 +7,8 @@
 static const char SQL_EVENT_GET[] =
 	"SELECT account_id, event_id, type, ts_ms, body, decision, created_ms FROM events "
 	"WHERE account_id = ?1 AND event_id = ?2";
+static const char SQL_EVENT_DECISION[] =
+	"SELECT decision FROM events WHERE account_id = ?1 AND event_id = ?2";
 static const char SQL_EVENT_INSERT[] =
 	"INSERT INTO events (account_id, event_id, type, ts_ms, body, decision, created_ms) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -75,19 +77,49 @@ static int event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err)
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_EVENT_INSERT, err);
 	if (!st)
 		return err->code;
-	kg_sq_bind_text(st, 1, ev->account_id);
-	kg_sq_bind_text(st, 2, ev->event_id);
+	kg_sq_bind_textn(st, 1, ev->account_id, ev->account_id_len);
+	kg_sq_bind_textn(st, 2, ev->event_id, ev->event_id_len);
 	kg_sq_bind_text(st, 3, ev->type);
 	kg_sq_bind_i64(st, 4, ev->ts_ms);
-	kg_sq_bind_text(st, 5, ev->body);
-	kg_sq_bind_text(st, 6, ev->decision);
+	kg_sq_bind_textn(st, 5, ev->body, ev->body_len);
+	kg_sq_bind_textn(st, 6, ev->decision, ev->decision_len);
 	kg_sq_bind_i64(st, 7, kg_sq_or_now(ev->created_ms));
 	int rc = kg_sq_exec_stmt(tx, st, err, "event insert");
 	if (rc == KG_ECONFLICT)
 		return kg_err_field(err, KG_ECONFLICT, "id",
-				    "event \"%s\" of account \"%s\" is already stored",
-				    ev->event_id, ev->account_id);
+				    "event \"%.*s\" of account \"%.*s\" is already stored",
+				    (int)(ev->event_id_len ? ev->event_id_len : strlen(ev->event_id)),
+				    ev->event_id,
+				    (int)(ev->account_id_len ? ev->account_id_len
+							     : strlen(ev->account_id)),
+				    ev->account_id);
 	return rc;
+}
+
+static int event_decision(kg_tx *tx, const char *account_id, size_t account_len,
+			  const char *event_id, size_t event_id_len, kg_arena *a,
+			  const char **decision, size_t *decision_len, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_EVENT_DECISION, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_text64(st, 1, account_id, account_len, SQLITE_STATIC, SQLITE_UTF8);
+	sqlite3_bind_text64(st, 2, event_id, event_id_len, SQLITE_STATIC, SQLITE_UTF8);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return KG_ENOTFOUND;
+	}
+	if (rc != SQLITE_ROW) {
+		int code = kg_sq_fail(tx, rc, err, "event decision");
+		sqlite3_reset(st);
+		return code;
+	}
+	const char *d = kg_sq_col_text(a, st, 0);
+	*decision = d ? d : "{}";
+	*decision_len = strlen(*decision);
+	sqlite3_reset(st);
+	return 0;
 }
 
 static int event_scan(kg_tx *tx, const char *account_id, int64_t from_ms, int64_t to_ms,
@@ -162,6 +194,7 @@ static int features_put(kg_tx *tx, const char *account_id, const void *blob, siz
 const struct kg_store_events_ops kg_sqlite_events_ops = {
 	.event_get = event_get,
 	.event_insert = event_insert,
+	.event_decision = event_decision,
 	.event_scan = event_scan,
 	.features_get = features_get,
 	.features_put = features_put,

@@ -51,6 +51,8 @@ int kg_sq_exec_stmt(kg_tx *tx, sqlite3_stmt *st, kg_err *err, const char *what);
 
 /* Binding: NULL text binds NULL; 0 for an "optional" time binds NULL. */
 void kg_sq_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Binds n bytes of s (n 0: up to its NUL); NULL binds NULL. */
+void kg_sq_bind_textn(sqlite3_stmt *st, int i, const char *s, size_t n);
 void kg_sq_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n);
 void kg_sq_bind_i64(sqlite3_stmt *st, int i, int64_t v);
 void kg_sq_bind_opt_ms(sqlite3_stmt *st, int i, int64_t ms);

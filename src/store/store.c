@@ -91,6 +91,14 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 			continue;
 		}
 		kg_err_clear(&j->err);
+		if (j->after && j->after->rc) {
+			/* the job it was computed on top of failed (earlier in this
+			 * group, or its group failed): it fails unrun */
+			j->rc = kg_err_set(&j->err, j->after->rc,
+					   "not written: an earlier write it depends on failed: %.200s",
+					   j->after->err.msg);
+			continue;
+		}
 		/* broken: this job's changes cannot be undone alone (the backend
 		 * aborted the transaction, or ending the savepoint failed), so
 		 * the whole group is rolled back and fails */
@@ -218,14 +226,15 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int kg_store_write(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err)
+/* Queues job (refused while closing or when the queue is full); the caller
+ * then waits for job->done under s->mu. */
+static int queue_job(kg_store *s, struct kg_store_job *job, kg_err *err)
 {
-	if (!s || !fn)
+	if (!s || !job->fn)
 		return kg_err_set(err, KG_EINVAL, "kg_store_write: no store or job");
 	if (s->writer_started && pthread_equal(pthread_self(), s->writer))
 		return kg_err_set(err, KG_EINVAL,
 				  "kg_store_write called inside a write job (use the job's kg_tx)");
-	struct kg_store_job job = {.fn = fn, .ctx = ctx};
 	pthread_mutex_lock(&s->mu);
 	if (s->stopping) {
 		pthread_mutex_unlock(&s->mu);
@@ -238,20 +247,69 @@ int kg_store_write(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err)
 	}
 	s->users++;
 	if (s->tail)
-		s->tail->next = &job;
+		s->tail->next = job;
 	else
-		s->head = &job;
-	s->tail = &job;
+		s->head = job;
+	s->tail = job;
 	s->queued++;
 	pthread_cond_signal(&s->work_cv);
-	while (!job.done)
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+static int wait_job(kg_store *s, struct kg_store_job *job, kg_err *err)
+{
+	pthread_mutex_lock(&s->mu);
+	while (!job->done)
 		pthread_cond_wait(&s->done_cv, &s->mu);
 	if (--s->users == 0 && s->stopping)
 		pthread_cond_broadcast(&s->idle_cv);
 	pthread_mutex_unlock(&s->mu);
-	if (job.rc && err)
-		*err = job.err;
-	return job.rc;
+	if (job->rc && err)
+		*err = job->err;
+	return job->rc;
+}
+
+int kg_store_write(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err)
+{
+	struct kg_store_job job = {.fn = fn, .ctx = ctx};
+	int rc = queue_job(s, &job, err);
+	return rc ? rc : wait_job(s, &job, err);
+}
+
+int kg_store_write_start(kg_store *s, kg_tx_fn fn, void *ctx, kg_store_ticket *after,
+			 kg_store_ticket **out, kg_err *err)
+{
+	*out = NULL;
+	struct kg_store_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	*job = (struct kg_store_job){.fn = fn, .ctx = ctx, .after = after};
+	int rc = queue_job(s, job, err);
+	if (rc) {
+		free(job);
+		return rc;
+	}
+	*out = job;
+	return 0;
+}
+
+int kg_store_write_wait(kg_store *s, kg_store_ticket *t, kg_err *err)
+{
+	if (!t)
+		return kg_err_set(err, KG_EINVAL, "kg_store_write_wait: no ticket");
+	if (t->waited) { /* waited for already: its result again */
+		if (t->rc && err)
+			*err = t->err;
+		return t->rc;
+	}
+	t->waited = true;
+	return wait_job(s, t, err);
+}
+
+void kg_store_ticket_free(kg_store_ticket *t)
+{
+	free(t);
 }
 
 /* ---- reads ------------------------------------------------------------------*/

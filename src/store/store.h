@@ -109,6 +109,22 @@ typedef int (*kg_tx_fn)(kg_tx *tx, void *ctx, kg_err *err);
  * written. */
 int kg_store_write(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err);
 
+/* kg_store_write in two halves, so that a caller can prepare its next job
+ * while this one commits. kg_store_write_start queues fn (ctx must live
+ * until the wait) and returns at once with a ticket in *out; after, when
+ * not NULL, is the ticket of a job queued earlier whose failure (its own
+ * or its commit's) fails this job too, unrun (a job computed on top of
+ * another's result). after must not be freed before this job is waited
+ * for. Returns 0 (queued) or KG_EBUSY/KG_EINVAL/KG_ENOMEM (not queued). */
+typedef struct kg_store_job kg_store_ticket;
+int kg_store_write_start(kg_store *s, kg_tx_fn fn, void *ctx, kg_store_ticket *after,
+			 kg_store_ticket **out, kg_err *err);
+/* Waits for the job of ticket t; returns what kg_store_write would have.
+ * The ticket stays valid (for other jobs' after) until kg_store_ticket_free. */
+int kg_store_write_wait(kg_store *s, kg_store_ticket *t, kg_err *err);
+/* Frees a waited-for ticket; NULL is a no-op. */
+void kg_store_ticket_free(kg_store_ticket *t);
+
 /* Runs fn on a read-only snapshot. Write operations inside fail with
  * KG_EINVAL. Returns fn's result or a storage error. */
 int kg_store_read(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err);
@@ -274,6 +290,9 @@ typedef struct kg_event_rec {
 	const char *body;         /* the event JSON as received */
 	const char *decision;     /* the decision JSON */
 	int64_t created_ms;       /* 0 on insert: now */
+	/* on insert, lengths of the strings above when known (the strings then
+	 * need no NUL); 0: NUL-terminated. Reads leave them 0. */
+	size_t account_id_len, event_id_len, body_len, decision_len;
 } kg_event_rec;
 
 /* Returns 0 and the stored event (with its decision) or KG_ENOTFOUND. */
@@ -281,6 +300,12 @@ int kg_tx_event_get(kg_tx *tx, const char *account_id, const char *event_id,
 		    kg_event_rec *out, kg_arena *a, kg_err *err);
 /* KG_ECONFLICT if (account, event id) exists. */
 int kg_tx_event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err);
+/* The stored decision of (account, event id), strings of known length:
+ * 0 and *decision (NUL-terminated, in a; "{}" when none was stored), or
+ * KG_ENOTFOUND without a message (the cheap miss of an idempotency check). */
+int kg_tx_event_decision(kg_tx *tx, const char *account_id, size_t account_len,
+			 const char *event_id, size_t event_id_len, kg_arena *a,
+			 const char **decision, size_t *decision_len, kg_err *err);
 /* Events of an account, newest (ts_ms) first, at most limit (0: all). */
 int kg_tx_event_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
 		     kg_event_rec **out, size_t *n, kg_err *err);

@@ -14,6 +14,14 @@ int kg_tx_event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err)
 	return KG_TX_WCALL(tx, err, events, event_insert, ev, err);
 }
 
+int kg_tx_event_decision(kg_tx *tx, const char *account_id, size_t account_len,
+			 const char *event_id, size_t event_id_len, kg_arena *a,
+			 const char **decision, size_t *decision_len, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, events, event_decision, account_id, account_len, event_id,
+			  event_id_len, a, decision, decision_len, err);
+}
+
 int kg_tx_event_scan(kg_tx *tx, const char *account_id, int64_t from_ms, int64_t to_ms,
 		     kg_event_cb cb, void *ctx, kg_err *err)
 {

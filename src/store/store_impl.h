@@ -40,6 +40,8 @@ struct kg_store_events_ops {
 	int (*event_get)(kg_tx *, const char *, const char *, kg_event_rec *, kg_arena *,
 			 kg_err *);
 	int (*event_insert)(kg_tx *, const kg_event_rec *, kg_err *);
+	int (*event_decision)(kg_tx *, const char *, size_t, const char *, size_t, kg_arena *,
+			      const char **, size_t *, kg_err *);
 	int (*event_scan)(kg_tx *, const char *, int64_t, int64_t, kg_event_cb, void *,
 			  kg_err *);
 	int (*features_get)(kg_tx *, const char *, kg_arena *, const uint8_t **, size_t *,
@@ -215,6 +217,8 @@ struct kg_store_job {
 	kg_err err;
 	int rc;
 	bool done;
+	bool waited;               /* the ticket's owner has its result */
+	struct kg_store_job *after; /* queued earlier; its failure fails this job */
 	struct kg_store_job *next;
 };
 
