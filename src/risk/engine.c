@@ -10,6 +10,7 @@
 
 #include "risk/risk_impl.h"
 #include "risk/persist.h"
+#include "store/store.h"
 
 #define STRIPES 256
 
@@ -573,17 +574,7 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		goto cleanup;
 	}
 	r->events++;
-	if (rec) {
-		kg_buf_reset(&sc->blob);
-		rc = kg_features_save(&a->f, &sc->blob);
-		if (!rc)
-			rc = kg_risk_record_fill(rec, ev, out->data + start, out->len - start,
-						 sc->blob.data, sc->blob.len, &sc->verdict);
-		if (rc) {
-			kg_err_set(err, rc, "out of memory");
-			acct_drop(r, st, ah, a->id);
-			goto cleanup;
-		}
+	if (rec) { /* the batch fills the rest (kg_risk_record_fill) */
 		if (sc->verdict.action == KG_ACT_LOCK)
 			lock_id(ev, rec->lock_id);
 		rec->out_off = start;
@@ -591,14 +582,13 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		rec->pending = true;
 		rec->h = h;
 		rec->h2 = h2;
+		rec->acct = a;
 	}
 cleanup:
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }
 
-/* After the store job: forget pending entries; on failure also the
- * accounts' cached state (it holds the events that were not stored). */
 /* After the store job: forget pending entries (the store has them now); on
  * failure also the accounts' cached state (it holds the events that were
  * not stored). */
@@ -607,7 +597,7 @@ static void settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok)
 	for (size_t i = 0; i < n; i++) {
 		if (!recs[i].pending)
 			continue;
-		kg_str id = {recs[i].account, (uint32_t)strlen(recs[i].account)};
+		kg_str id = {recs[i].account, recs[i].account_len};
 		uint64_t ah = kg_risk_hash(id.p, id.n);
 		struct stripe *st = &r->stripes[ah % STRIPES];
 		pthread_mutex_lock(&st->mu);
@@ -615,7 +605,7 @@ static void settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok)
 		if (a && ok)
 			seen_remove(r, a, recs[i].h, recs[i].h2);
 		else if (a)
-			acct_drop(r, st, ah, recs[i].account);
+			acct_drop(r, st, ah, a->id);
 		pthread_mutex_unlock(&st->mu);
 		recs[i].pending = false;
 	}
@@ -652,56 +642,299 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err
 	return rc;
 }
 
-/* Before a batch with a store: one read transaction for the stored
- * decisions of its events and the blobs of accounts not in memory. first[i]
- * is the index of the first line of the same account (its blob holder). */
-static int prefetch(kg_risk *r, struct scratch *sc, const char *const *events,
-		    const size_t *lens, size_t n, struct kg_risk_prefetch *pre, uint32_t *first,
-		    kg_err *err)
+/* ---- batches with a store -----------------------------------------------------
+ * A batch is decided in one read transaction of the store (one snapshot):
+ * each line is parsed once, its stored decision looked up (a retry of an
+ * event committed earlier, maybe by another process), the blob of an
+ * account not in memory read, then the event decided. The feature blob of
+ * each account is taken once, after the batch's last event of it. Then the
+ * whole batch is queued as one write job; its answer is given out only
+ * once that commit is durable (kg_risk_batch_finish). A caller may decide
+ * its next batch while this one commits, on top of this one's in-memory
+ * state: that batch's job is queued "after" this one and fails unrun if
+ * this one fails (the store checks), so nothing decided on lost state is
+ * ever written or answered. */
+
+/* An account of the batch: whether the snapshot has it at all, and its
+ * last record. */
+struct batch_acct {
+	uint64_t ah;        /* 0: free slot */
+	const char *id;     /* the first record's copy (NUL-terminated) */
+	uint32_t id_len;
+	bool absent;        /* no blob in the snapshot: no stored events either */
+	uint32_t last;      /* its last record, UINT32_MAX: none yet */
+};
+
+struct kg_risk_batch {
+	kg_risk *r;
+	const char *const *events;
+	const size_t *lens;
+	size_t n;
+	struct kg_risk_record *recs;
+	size_t nrec;
+	kg_arena arena;   /* account and id copies, looked-up decisions */
+	kg_arena scratch; /* blobs read from the store (reset as it grows) */
+	kg_buf out;       /* the answer */
+	kg_buf blobs;     /* the accounts' feature blobs */
+	struct batch_acct *accts;
+	size_t acap;
+	uint32_t *blob_recs;
+	size_t n_blob;
+	struct kg_risk_write w;
+	kg_store_ticket *ticket;
+	struct kg_risk_batch *after;
+	bool settled;
+};
+
+static struct batch_acct *batch_acct(struct kg_risk_batch *b, uint64_t ah, kg_str id, bool *fresh)
 {
-	size_t cap = 16;
-	while (cap < n * 2)
-		cap *= 2;
-	uint32_t *slot = malloc(cap * sizeof(uint32_t));
-	uint64_t *key = malloc(cap * sizeof(uint64_t));
-	int rc = 0;
-	if (!slot || !key) {
-		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-		goto cleanup;
+	uint64_t key = ah ? ah : 1;
+	size_t k = key & (b->acap - 1);
+	while (b->accts[k].ah && (b->accts[k].ah != key || b->accts[k].id_len != id.n ||
+				  memcmp(b->accts[k].id, id.p, id.n)))
+		k = (k + 1) & (b->acap - 1);
+	*fresh = !b->accts[k].ah;
+	if (*fresh) {
+		b->accts[k].ah = key;
+		b->accts[k].id = kg_arena_strndup(&b->arena, id.p, id.n);
+		b->accts[k].id_len = id.n;
+		b->accts[k].last = UINT32_MAX;
 	}
-	memset(slot, 0xff, cap * sizeof(uint32_t));
-	for (size_t i = 0; i < n; i++) {
-		const kg_event *ev;
-		kg_err e;
-		first[i] = (uint32_t)i;
-		if (kg_event_parse(sc->parser, events[i], lens[i], &ev, &e))
-			continue;
-		if (!(pre[i].account = strndup(ev->account.p, ev->account.n)) ||
-		    !(pre[i].id = strndup(ev->id.p, ev->id.n))) {
-			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-			goto cleanup;
-		}
-		uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
-		size_t k = ah & (cap - 1);
-		while (slot[k] != UINT32_MAX &&
-		       (key[k] != ah || strcmp(pre[slot[k]].account, pre[i].account)))
-			k = (k + 1) & (cap - 1);
-		if (slot[k] != UINT32_MAX) {
-			first[i] = slot[k];
-			continue;
-		}
-		slot[k] = (uint32_t)i;
-		key[k] = ah;
+	return &b->accts[k];
+}
+
+/* What the snapshot says about ev before it is decided (pre), reading
+ * through tx. */
+static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev, uint64_t ah,
+			struct batch_acct *ba, bool fresh, struct kg_risk_prefetch *pre,
+			kg_err *err)
+{
+	kg_risk *r = b->r;
+	int rc = 0;
+	*pre = (struct kg_risk_prefetch){.account = (char *)ba->id};
+	if (fresh) {
 		struct stripe *st = &r->stripes[ah % STRIPES];
 		pthread_mutex_lock(&st->mu);
-		pre[i].want_blob = acct_find(st, ah, ev->account) == NULL;
+		bool cached = acct_find(st, ah, ev->account) != NULL;
 		pthread_mutex_unlock(&st->mu);
+		if (!cached) {
+			bool found;
+			if (b->scratch.total_bytes > (1u << 22)) {
+				kg_arena_release(&b->scratch);
+				kg_arena_init(&b->scratch, 64 * 1024);
+			}
+			rc = kg_risk_persist_blob(tx, ba->id, &b->scratch, &pre->blob,
+						  &pre->blob_len, &found, err);
+			if (rc)
+				return rc;
+			pre->have_blob = true;
+			ba->absent = !found;
+		}
 	}
-	rc = kg_risk_persist_prefetch(r->store, pre, n, err);
-cleanup:
-	free(slot);
-	free(key);
+	if (!ba->absent) {
+		bool found;
+		rc = kg_risk_persist_lookup(tx, ev->account.p, ev->account.n, ev->id.p, ev->id.n,
+					    &b->arena, &pre->stored, &found, err);
+		if (!found)
+			pre->stored = NULL;
+	}
 	return rc;
+}
+
+static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
+{
+	kg_risk *r = b->r;
+	struct scratch *sc = scratch_get(r);
+	if (!sc)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	kg_policy *pol = scratch_policy(r, sc);
+	int rc = 0;
+	for (size_t i = 0; i < b->n && !rc; i++) {
+		const kg_event *ev;
+		kg_err e;
+		kg_err_clear(&e);
+		int prc = kg_event_parse(sc->parser, b->events[i], b->lens[i], &ev, &e);
+		if (prc) {
+			rc = kg_risk_error_json(&e, &b->out);
+			rc = rc ? rc : kg_buf_putc(&b->out, '\n');
+			continue;
+		}
+		struct kg_risk_prefetch pre = {0};
+		struct batch_acct *ba = NULL;
+		struct kg_risk_record *rec = NULL;
+		if (tx) {
+			uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
+			bool fresh;
+			ba = batch_acct(b, ah, ev->account, &fresh);
+			if ((rc = batch_lookup(b, tx, ev, ah, ba, fresh, &pre, err)))
+				break;
+			rec = &b->recs[b->nrec];
+		}
+		bool dup;
+		size_t start = b->out.len;
+		prc = decide_locked(r, sc, ev, pol, tx ? &pre : NULL, tx ? &pre : NULL, &b->out, rec,
+				    &dup, &e);
+		if (prc) {
+			if (prc == KG_EIO || prc == KG_ENOMEM || prc == KG_EFULL) {
+				rc = kg_err_set(err, prc, "%s", e.msg);
+				break;
+			}
+			rc = kg_risk_error_json(&e, &b->out);
+		} else if (rec && !dup) {
+			b->nrec++; /* pending from here: settle() forgets it */
+			int frc = kg_risk_record_fill(rec, ev, &b->arena, b->out.data + start,
+						      b->out.len - start, &sc->verdict);
+			if (frc) {
+				rc = kg_err_set(err, frc, "out of memory");
+				break;
+			}
+			ba->last = (uint32_t)(b->nrec - 1);
+		}
+		rc = rc ? rc : kg_buf_putc(&b->out, '\n');
+	}
+	return rc;
+}
+
+static int batch_decide_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	return batch_decide(ctx, tx, err);
+}
+
+struct blob_key {
+	const char *account;
+	uint32_t rec;
+};
+
+static int cmp_blob_key(const void *x, const void *y)
+{
+	return strcmp(((const struct blob_key *)x)->account, ((const struct blob_key *)y)->account);
+}
+
+/* The blob of each account after its last event of the batch, on that
+ * event's record; the write takes them in account order. An account whose
+ * record went (or came back) from under the batch — a failed write of
+ * another caller dropped it — fails the batch: its events may be missing
+ * from what would be written. */
+static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
+{
+	kg_risk *r = b->r;
+	struct scratch *sc = scratch_get(r);
+	if (!sc)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	if (!(b->blob_recs = malloc((b->nrec ? b->nrec : 1) * sizeof(*b->blob_recs))))
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	size_t *offs = malloc((b->nrec ? b->nrec : 1) * sizeof(*offs));
+	if (!offs)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	int rc = 0;
+	for (size_t k = 0; k < b->acap && !rc; k++) {
+		struct batch_acct *ba = &b->accts[k];
+		if (!ba->ah || ba->last == UINT32_MAX)
+			continue;
+		struct kg_risk_record *rec = &b->recs[ba->last];
+		kg_str id = {rec->account, rec->account_len};
+		uint64_t ah = kg_risk_hash(id.p, id.n);
+		struct stripe *st = &r->stripes[ah % STRIPES];
+		pthread_mutex_lock(&st->mu);
+		struct acct *a = acct_find(st, ah, id);
+		size_t off = b->blobs.len;
+		if (a != rec->acct)
+			rc = kg_err_set(err, KG_EBUSY,
+					"account %s changed under the batch (a concurrent write "
+					"failed); nothing of the batch was written", rec->account);
+		else if ((rc = kg_features_save(&a->f, &b->blobs)))
+			kg_err_set(err, rc, "feature state too large");
+		pthread_mutex_unlock(&st->mu);
+		offs[b->n_blob] = off;
+		rec->blob_len = b->blobs.len - off;
+		b->blob_recs[b->n_blob++] = ba->last;
+	}
+	for (size_t i = 0; i < b->n_blob && !rc; i++) /* blobs has stopped moving */
+		b->recs[b->blob_recs[i]].blob = b->blobs.data + offs[i];
+	free(offs);
+	struct blob_key *keys = rc ? NULL : malloc((b->n_blob ? b->n_blob : 1) * sizeof(*keys));
+	if (!rc && !keys)
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < b->n_blob; i++)
+		keys[i] = (struct blob_key){b->recs[b->blob_recs[i]].account, b->blob_recs[i]};
+	if (!rc)
+		qsort(keys, b->n_blob, sizeof(*keys), cmp_blob_key);
+	for (size_t i = 0; !rc && i < b->n_blob; i++)
+		b->blob_recs[i] = keys[i].rec;
+	free(keys);
+	return rc;
+}
+
+void kg_risk_batch_free(kg_risk_batch *b)
+{
+	if (!b)
+		return;
+	if (b->ticket && !b->settled) /* not finished: wait (the write reads b) */
+		kg_risk_batch_finish(b->r, b, NULL, NULL);
+	kg_store_ticket_free(b->ticket);
+	for (size_t i = 0; i < b->nrec; i++)
+		kg_risk_record_release(&b->recs[i]);
+	free(b->recs);
+	free(b->accts);
+	free(b->blob_recs);
+	kg_arena_release(&b->arena);
+	kg_arena_release(&b->scratch);
+	kg_buf_release(&b->out);
+	kg_buf_release(&b->blobs);
+	free(b);
+}
+
+int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
+			kg_risk_batch *after, kg_risk_batch **out, kg_err *err)
+{
+	*out = NULL;
+	kg_risk_batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	b->r = r;
+	b->events = events;
+	b->lens = lens;
+	b->n = n;
+	b->after = after;
+	kg_arena_init(&b->arena, 256 * 1024);
+	kg_arena_init(&b->scratch, 64 * 1024);
+	kg_buf_init(&b->out, KG_HTTP_BATCH_BODY_MAX);
+	kg_buf_init(&b->blobs, SIZE_MAX / 2);
+	int rc = 0;
+	if (!r->store) {
+		rc = batch_decide(b, NULL, err);
+		goto done;
+	}
+	b->acap = 16;
+	while (b->acap < n * 2)
+		b->acap *= 2;
+	b->recs = calloc(n ? n : 1, sizeof(*b->recs));
+	b->accts = calloc(b->acap, sizeof(*b->accts));
+	if (!b->recs || !b->accts) {
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = kg_store_read(r->store, batch_decide_job, b, err);
+	if (!rc)
+		rc = batch_snapshot(b, err);
+	if (!rc && (b->nrec || after)) {
+		for (size_t i = 0; i < b->nrec; i++)
+			if (!b->recs[i].own_decision)
+				b->recs[i].decision = b->out.data + b->recs[i].out_off;
+		b->w = (struct kg_risk_write){b->recs, b->nrec, b->blob_recs, b->n_blob,
+					      r->lock_hook, r->lock_ctx};
+		rc = kg_risk_persist_start(r->store, &b->w, after ? after->ticket : NULL,
+					   &b->ticket, err);
+	}
+done:
+	if (rc) {
+		settle(r, b->recs, b->nrec, false);
+		b->settled = true;
+		kg_risk_batch_free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
 }
 
 /* Puts the stored form of decisions whose lock was an existing one (the
@@ -734,69 +967,32 @@ static int patch_reused_locks(kg_buf *out, size_t out_start, struct kg_risk_reco
 	return 0;
 }
 
+int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_buf *out, kg_err *err)
+{
+	int rc = 0;
+	/* a batch queued after this one may still point at the ticket: it is
+	 * freed with the batch */
+	if (b->ticket)
+		rc = kg_store_write_wait(r->store, b->ticket, err);
+	if (!b->settled) {
+		settle(r, b->recs, b->nrec, rc == 0);
+		b->settled = true;
+	}
+	if (!rc)
+		rc = patch_reused_locks(&b->out, 0, b->recs, b->nrec, err);
+	if (!rc && out && (rc = kg_buf_append(out, b->out.data ? b->out.data : "", b->out.len)))
+		kg_err_set(err, rc, "answer too large");
+	return rc;
+}
+
 int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
 			 kg_buf *out, kg_err *err)
 {
-	struct scratch *sc = scratch_get(r);
-	if (!sc)
-		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	struct kg_risk_record *recs = NULL;
-	struct kg_risk_prefetch *pre = NULL;
-	uint32_t *first = NULL;
-	int rc = 0;
-	if (r->store && n) {
-		recs = calloc(n, sizeof(*recs));
-		pre = calloc(n, sizeof(*pre));
-		first = calloc(n, sizeof(*first));
-		if (!recs || !pre || !first) {
-			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-			goto cleanup;
-		}
-		if ((rc = prefetch(r, sc, events, lens, n, pre, first, err)))
-			goto cleanup;
-	}
-	kg_policy *pol = scratch_policy(r, sc);
-	size_t nrec = 0, out_start = out->len;
-	for (size_t i = 0; i < n && !rc; i++) {
-		const kg_event *ev;
-		kg_err e;
-		kg_err_clear(&e);
-		int prc = kg_event_parse(sc->parser, events[i], lens[i], &ev, &e);
-		if (prc) {
-			rc = kg_risk_error_json(&e, out);
-			rc = rc ? rc : kg_buf_printf(out, "\n");
-			continue;
-		}
-		bool dup;
-		prc = decide_locked(r, sc, ev, pol, pre ? &pre[i] : NULL, pre ? &pre[first[i]] : NULL,
-				    out, recs ? &recs[nrec] : NULL, &dup, &e);
-		if (prc) {
-			if (prc == KG_EIO || prc == KG_ENOMEM || prc == KG_EFULL) {
-				rc = kg_err_set(err, prc, "%s", e.msg);
-				break;
-			}
-			rc = kg_risk_error_json(&e, out);
-		} else if (recs && !dup) {
-			nrec++;
-		}
-		rc = rc ? rc : kg_buf_putc(out, '\n');
-	}
-	if (recs) {
-		if (!rc && nrec)
-			rc = kg_risk_persist_records(r->store, recs, nrec, r->lock_hook, r->lock_ctx,
-						     err);
-		settle(r, recs, nrec, rc == 0);
-		if (!rc)
-			rc = patch_reused_locks(out, out_start, recs, nrec, err);
-	}
-cleanup:
-	for (size_t i = 0; recs && i < n; i++)
-		kg_risk_record_release(&recs[i]);
-	free(recs);
-	if (pre)
-		kg_risk_prefetch_release(pre, n);
-	free(pre);
-	free(first);
+	kg_risk_batch *b = NULL;
+	int rc = kg_risk_batch_start(r, events, lens, n, NULL, &b, err);
+	if (!rc)
+		rc = kg_risk_batch_finish(r, b, out, err);
+	kg_risk_batch_free(b);
 	return rc;
 }
 

@@ -6,24 +6,25 @@
 
 #include "risk/persist.h"
 
-int kg_risk_record_fill(struct kg_risk_record *rec, const kg_event *ev, const char *decision,
-			size_t decision_len, const void *blob, size_t blob_len,
-			const struct kg_verdict *v)
+int kg_risk_record_fill(struct kg_risk_record *rec, const kg_event *ev, kg_arena *a,
+			const char *decision, size_t decision_len, const struct kg_verdict *v)
 {
-	memset(rec, 0, sizeof(*rec));
-	rec->account = strndup(ev->account.p, ev->account.n);
-	rec->id = strndup(ev->id.p, ev->id.n);
-	rec->raw = strndup(ev->raw, ev->raw_len);
+	char *acct = kg_arena_strndup(a, ev->account.p, ev->account.n);
+	char *id = kg_arena_strndup(a, ev->id.p, ev->id.n);
+	rec->account = acct;
+	rec->account_len = ev->account.n;
+	rec->id = id;
+	rec->id_len = ev->id.n;
+	rec->raw = ev->raw;
 	rec->raw_len = ev->raw_len;
-	rec->decision = strndup(decision, decision_len);
+	rec->decision = NULL;
 	rec->decision_len = decision_len;
-	rec->blob = malloc(blob_len ? blob_len : 1);
-	if (!rec->account || !rec->id || !rec->raw || !rec->decision || !rec->blob) {
-		kg_risk_record_release(rec);
-		return KG_ENOMEM;
+	rec->own_decision = NULL;
+	if (v->action == KG_ACT_LOCK) {
+		if (!(rec->own_decision = strndup(decision, decision_len)))
+			return KG_ENOMEM;
+		rec->decision = rec->own_decision;
 	}
-	memcpy(rec->blob, blob, blob_len);
-	rec->blob_len = blob_len;
 	rec->type = ev->type;
 	rec->ts_ms = ev->ts_ms;
 	rec->action = v->action;
@@ -34,22 +35,8 @@ int kg_risk_record_fill(struct kg_risk_record *rec, const kg_event *ev, const ch
 
 void kg_risk_record_release(struct kg_risk_record *rec)
 {
-	free(rec->account);
-	free(rec->id);
-	free(rec->raw);
-	free(rec->decision);
-	free(rec->blob);
+	free(rec->own_decision);
 	memset(rec, 0, sizeof(*rec));
-}
-
-void kg_risk_prefetch_release(struct kg_risk_prefetch *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(p[i].account);
-		free(p[i].id);
-		free(p[i].stored);
-		free(p[i].blob);
-	}
 }
 
 #if __has_include("store/store.h")
@@ -119,63 +106,37 @@ int kg_risk_persist_find_decision(struct kg_store *s, const kg_event *ev, kg_buf
 	return rc;
 }
 
-static int prefetch_job(kg_tx *tx, void *ctx, kg_err *err)
+int kg_risk_persist_lookup(kg_tx *tx, const char *account, size_t account_len,
+			   const char *id, size_t id_len, kg_arena *a, const char **decision,
+			   bool *found, kg_err *err)
 {
-	struct { struct kg_risk_prefetch *p; size_t n; } *c = ctx;
-	kg_arena a;
-	kg_arena_init(&a, 64 * 1024);
-	int rc = 0;
-	for (size_t i = 0; i < c->n && !rc; i++) {
-		struct kg_risk_prefetch *p = &c->p[i];
-		if (!p->account)
-			continue;
-		kg_event_rec rec;
-		rc = kg_tx_event_get(tx, p->account, p->id, &rec, &a, err);
-		if (rc == KG_ENOTFOUND) {
-			kg_err_clear(err);
-			rc = 0;
-		} else if (!rc && !(p->stored = strdup(rec.decision ? rec.decision : "{}"))) {
-			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-		}
-		if (rc || !p->want_blob)
-			continue;
-		const uint8_t *blob = NULL;
-		size_t len = 0;
-		int64_t upd;
-		rc = kg_tx_features_get(tx, p->account, &a, &blob, &len, &upd, err);
-		if (rc == KG_ENOTFOUND) {
-			kg_err_clear(err);
-			rc = 0;
-		} else if (!rc && len) {
-			if (!(p->blob = malloc(len)))
-				rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-			else
-				memcpy(p->blob, blob, len);
-			p->blob_len = len;
-		}
-		p->have_blob = !rc;
-		if (a.total_bytes > 1 << 20) {
-			kg_arena_release(&a);
-			kg_arena_init(&a, 64 * 1024);
-		}
-	}
-	kg_arena_release(&a);
+	size_t len = 0;
+	*found = false;
+	int rc = kg_tx_event_decision(tx, account, account_len, id, id_len, a, decision, &len,
+				      err);
+	if (rc == KG_ENOTFOUND)
+		return 0;
+	*found = !rc;
 	return rc;
 }
 
-int kg_risk_persist_prefetch(struct kg_store *s, struct kg_risk_prefetch *p, size_t n,
-			     kg_err *err)
+int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void **blob,
+			 size_t *len, bool *found, kg_err *err)
 {
-	struct { struct kg_risk_prefetch *p; size_t n; } c = {p, n};
-	return kg_store_read(s, prefetch_job, &c, err);
+	const uint8_t *b = NULL;
+	int64_t upd;
+	*found = false;
+	*blob = NULL;
+	*len = 0;
+	int rc = kg_tx_features_get(tx, account, a, &b, len, &upd, err);
+	if (rc == KG_ENOTFOUND) {
+		kg_err_clear(err);
+		return 0;
+	}
+	*found = !rc;
+	*blob = b;
+	return rc;
 }
-
-struct write_ctx {
-	struct kg_risk_record *recs;
-	size_t n;
-	kg_risk_lock_hook hook;
-	void *hook_ctx;
-};
 
 /* A lock decision on an account that already has an active lock of the same
  * reason names that lock (in r->decision) instead of writing a second one:
@@ -193,10 +154,10 @@ static int reuse_active_lock(kg_tx *tx, struct kg_risk_record *r, kg_err *err)
 			found = act[k].lock_id;
 	char old[40];
 	snprintf(old, sizeof(old), "\"id\":\"%s\"", r->lock_id);
-	char *at = found ? strstr(r->decision, old) : NULL;
+	char *at = found ? strstr(r->own_decision, old) : NULL;
 	if (at) {
 		kg_buf nd = KG_BUF_INIT(r->decision_len + 256);
-		rc = kg_buf_append(&nd, r->decision, (size_t)(at - r->decision));
+		rc = kg_buf_append(&nd, r->own_decision, (size_t)(at - r->own_decision));
 		rc = rc ? rc : kg_buf_puts(&nd, "\"id\":");
 		rc = rc ? rc : kg_buf_json_str(&nd, found, strlen(found));
 		rc = rc ? rc : kg_buf_puts(&nd, at + strlen(old));
@@ -204,8 +165,9 @@ static int reuse_active_lock(kg_tx *tx, struct kg_risk_record *r, kg_err *err)
 			kg_buf_release(&nd);
 			rc = kg_err_set(err, rc, "out of memory");
 		} else {
-			free(r->decision);
-			r->decision = kg_buf_detach(&nd, &r->decision_len);
+			free(r->own_decision);
+			r->own_decision = kg_buf_detach(&nd, &r->decision_len);
+			r->decision = r->own_decision;
 			r->lock_reused = true;
 		}
 	}
@@ -213,64 +175,20 @@ static int reuse_active_lock(kg_tx *tx, struct kg_risk_record *r, kg_err *err)
 	return rc;
 }
 
-static int cmp_rec_account(const void *x, const void *y)
-{
-	const struct kg_risk_record *a = *(struct kg_risk_record *const *)x,
-				    *b = *(struct kg_risk_record *const *)y;
-	return strcmp(a->account, b->account);
-}
-
-/* The feature blob of each account as of its last stored record of the
- * group, written once per account (in account order, so the B-tree is
- * walked once) instead of once per event: the transaction ends with the
- * same rows either way. */
-static int put_last_blobs(kg_tx *tx, struct write_ctx *c, const bool *stored, int64_t now,
-			  kg_err *err)
-{
-	size_t cap = 16;
-	while (cap < c->n * 2)
-		cap *= 2;
-	struct kg_risk_record **slot = calloc(cap, sizeof(*slot));
-	struct kg_risk_record **last = malloc(c->n * sizeof(*last));
-	int rc = 0;
-	if (!slot || !last) {
-		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	size_t nl = 0;
-	for (size_t i = c->n; i-- > 0;) {
-		struct kg_risk_record *r = &c->recs[i];
-		if (!stored[i])
-			continue;
-		size_t k = kg_risk_hash(r->account, strlen(r->account)) & (cap - 1);
-		while (slot[k] && strcmp(slot[k]->account, r->account))
-			k = (k + 1) & (cap - 1);
-		if (slot[k])
-			continue; /* a later record of the account holds its blob */
-		slot[k] = last[nl++] = r;
-	}
-	qsort(last, nl, sizeof(*last), cmp_rec_account);
-	for (size_t i = 0; i < nl && !rc; i++)
-		rc = kg_tx_features_put(tx, last[i]->account, last[i]->blob, last[i]->blob_len,
-					now, err);
-cleanup:
-	free(slot);
-	free(last);
-	return rc;
-}
-
-/* One record's event, lock and audit entry (its blob: put_last_blobs).
- * *stored: the event row was written (not already there). */
-static int write_record(kg_tx *tx, struct write_ctx *c, struct kg_risk_record *r, bool *stored,
+/* One record's event, lock and audit entry (its blob: write_job). */
+static int write_record(kg_tx *tx, struct kg_risk_write *w, struct kg_risk_record *r,
 			kg_err *err)
 {
 	int rc;
+	r->stored = false;
 	if (r->action == KG_ACT_LOCK && (rc = reuse_active_lock(tx, r, err)))
 		return rc;
 	kg_event_rec ev = {
 		.account_id = r->account, .event_id = r->id,
 		.type = kg_event_type_name(r->type), .ts_ms = r->ts_ms,
 		.body = r->raw, .decision = r->decision,
+		.account_id_len = r->account_len, .event_id_len = r->id_len,
+		.body_len = r->raw_len, .decision_len = r->decision_len,
 	};
 	rc = kg_tx_event_insert(tx, &ev, err);
 	if (rc == KG_ECONFLICT) { /* stored by another node meanwhile */
@@ -279,31 +197,41 @@ static int write_record(kg_tx *tx, struct write_ctx *c, struct kg_risk_record *r
 	}
 	if (rc)
 		return rc;
-	*stored = true;
+	r->stored = true;
 	if (r->action != KG_ACT_LOCK || r->lock_reused)
 		return 0;
 	kg_lock lk = {
 		.account_id = r->account, .lock_id = r->lock_id, .reason = r->lock_reason,
 		.kind = strcmp(r->lock_reason, "misuse") ? "precaution" : "misuse",
-		.evidence = r->decision,
+		.evidence = r->own_decision,
 		.expires_ms = r->lock_ttl_s ? r->ts_ms + r->lock_ttl_s * 1000 : 0,
 	};
-	return kg_risk_apply_lock(tx, &lk, c->hook, c->hook_ctx, err);
+	return kg_risk_apply_lock(tx, &lk, w->hook, w->hook_ctx, err);
 }
 
+/* The events, then the feature blob of each account once — its state
+ * after its last event of the batch, in account order so the B-tree is
+ * walked once — instead of once per event: the same rows either way. An
+ * account none of whose events was stored (all there already, written by
+ * another process) keeps its row. */
 static int write_job(kg_tx *tx, void *p, kg_err *err)
 {
-	struct write_ctx *c = p;
+	struct kg_risk_write *w = p;
 	int64_t now = kg_now_ms();
-	bool *stored = calloc(c->n ? c->n : 1, sizeof(*stored));
-	if (!stored)
-		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	int rc = 0;
-	for (size_t i = 0; i < c->n && !rc; i++)
-		rc = write_record(tx, c, &c->recs[i], &stored[i], err);
-	if (!rc)
-		rc = put_last_blobs(tx, c, stored, now, err);
-	free(stored);
+	for (size_t i = 0; i < w->n && !rc; i++)
+		rc = write_record(tx, w, &w->recs[i], err);
+	for (size_t i = 0; i < w->n_blob && !rc; i++) {
+		const struct kg_risk_record *last = &w->recs[w->blob_recs[i]];
+		bool any = false;
+		for (size_t k = 0; k < w->n && !any; k++) /* rare: only when the last was not */
+			any = last->stored ||
+			      (w->recs[k].stored && w->recs[k].account_len == last->account_len &&
+			       !memcmp(w->recs[k].account, last->account, last->account_len));
+		if (any)
+			rc = kg_tx_features_put(tx, last->account, last->blob, last->blob_len, now,
+						err);
+	}
 	return rc;
 }
 
@@ -337,11 +265,10 @@ int kg_risk_apply_lock(kg_tx *tx, const kg_lock *lk, kg_risk_lock_hook hook, voi
 	return rc;
 }
 
-int kg_risk_persist_records(struct kg_store *s, struct kg_risk_record *recs, size_t n,
-			    kg_risk_lock_hook hook, void *hook_ctx, kg_err *err)
+int kg_risk_persist_start(struct kg_store *s, struct kg_risk_write *w, kg_store_ticket *after,
+			  kg_store_ticket **out, kg_err *err)
 {
-	struct write_ctx c = {recs, n, hook, hook_ctx};
-	return kg_store_write(s, write_job, &c, err);
+	return kg_store_write_start(s, write_job, w, after, out, err);
 }
 
 #else /* no store yet */
@@ -358,11 +285,6 @@ int kg_risk_persist_find_decision(struct kg_store *s, const kg_event *ev, kg_buf
 	return kg_err_set(err, KG_EINTERNAL, "no store");
 }
 
-int kg_risk_persist_records(struct kg_store *s, struct kg_risk_record *recs, size_t n,
-			    kg_risk_lock_hook hook, void *hook_ctx, kg_err *err)
-{
-	return kg_err_set(err, KG_EINTERNAL, "no store");
-}
 #endif
 
 struct kg_risk_lists {

@@ -7,16 +7,22 @@
 
 struct kg_store;
 
-/* Everything one decided event writes; strings are owned (malloc). */
+/* Everything one decided event writes. Strings live in the batch that
+ * decided it (its arena and answer) or in the caller's event text, which
+ * outlive the write. */
 struct kg_risk_record {
-	char *account, *id;
+	const char *account, *id; /* NUL-terminated */
+	uint32_t account_len, id_len;
 	enum kg_event_type type;
 	int64_t ts_ms;
-	char *raw;
+	const char *raw;          /* the event as received (not NUL-terminated) */
 	size_t raw_len;
-	char *decision;
+	const char *decision;     /* in the batch's answer, or own_decision */
 	size_t decision_len;
-	void *blob;
+	char *own_decision;       /* malloc'd copy of a lock decision (the write may
+				   * rename its lock), NULL otherwise */
+	const void *blob;         /* the account's feature blob after its last
+				   * event of the batch: on that event's record only */
 	size_t blob_len;
 	enum kg_action action;
 	char lock_reason[32];
@@ -25,30 +31,41 @@ struct kg_risk_record {
 	/* set by the write: an active lock of the same reason existed, so the
 	 * decision names it instead and no second lock (or notice) is written */
 	bool lock_reused;
-	size_t out_off, out_len; /* where the decision is in the answer */
-	bool pending;    /* the engine holds it as in flight ... */
-	uint64_t h, h2;  /* ... under these hashes */
+	bool stored;              /* set by the write: the event row is new */
+	size_t out_off, out_len;  /* where the decision is in the answer */
+	bool pending;             /* the engine holds it as in flight ... */
+	uint64_t h, h2;           /* ... under these hashes */
+	const void *acct;         /* ... in this account record (identity only) */
 };
 
-int kg_risk_record_fill(struct kg_risk_record *rec, const kg_event *ev, const char *decision,
-			size_t decision_len, const void *blob, size_t blob_len,
-			const struct kg_verdict *v);
+/* Fills rec's event fields from ev, copying account and id into a, and a
+ * lock decision into own_decision. */
+int kg_risk_record_fill(struct kg_risk_record *rec, const kg_event *ev, kg_arena *a,
+			const char *decision, size_t decision_len, const struct kg_verdict *v);
 void kg_risk_record_release(struct kg_risk_record *rec);
 
-/* What one read transaction learns about a batch before deciding it: the
- * stored decision of each (account, event id), the blob of each account. */
+/* What a kg_risk_prefetch gives the engine about one event before it is
+ * decided (read in the batch's snapshot): its stored decision, and the
+ * blob of its account when that was not in memory. */
 struct kg_risk_prefetch {
-	char *account, *id;  /* NULL: the line did not parse */
-	bool want_blob;      /* account not cached when the batch started */
-	char *stored;        /* stored decision, or NULL */
+	char *account, *id;  /* NULL: not looked up */
+	bool want_blob;
+	const char *stored;  /* stored decision, or NULL */
 	bool have_blob;      /* blob looked up (blob NULL: the account is new) */
-	void *blob;
+	const void *blob;
 	size_t blob_len;
 };
-void kg_risk_prefetch_release(struct kg_risk_prefetch *p, size_t n);
-/* Fills stored/blob for every entry in one read transaction. */
-int kg_risk_persist_prefetch(struct kg_store *s, struct kg_risk_prefetch *p, size_t n,
-			     kg_err *err);
+
+/* One batch's write: its records, and which of them carry their
+ * account's blob (indexes into recs, in account order). */
+struct kg_risk_write {
+	struct kg_risk_record *recs;
+	size_t n;
+	const uint32_t *blob_recs;
+	size_t n_blob;
+	kg_risk_lock_hook hook;
+	void *hook_ctx;
+};
 
 /* Loads an account's feature blob (leaves f empty when there is none). */
 int kg_risk_persist_load_features(struct kg_store *s, const char *account, kg_features *f,
@@ -64,11 +81,6 @@ int kg_risk_lists_load(struct kg_store *s, const kg_policy *p, struct kg_risk_li
 void kg_risk_lists_free(struct kg_risk_lists *l);
 /* kg_list_lookup_fn over a snapshot (ctx: the snapshot, may be NULL). */
 bool kg_risk_lists_lookup(void *ctx, const char *list, const char *value, size_t len);
-/* Writes the records in one transaction (group commit): events with their
- * decisions, feature blobs, locks, audit entries. */
-int kg_risk_persist_records(struct kg_store *s, struct kg_risk_record *recs, size_t n,
-			    kg_risk_lock_hook hook, void *hook_ctx, kg_err *err);
-
 #if __has_include("store/store.h")
 #include "store/store.h"
 /* Writes a lock row, its audit entry, and calls the lock hook (the account
@@ -76,6 +88,20 @@ int kg_risk_persist_records(struct kg_store *s, struct kg_risk_record *recs, siz
  * (the same event decided twice) is not an error. */
 int kg_risk_apply_lock(kg_tx *tx, const kg_lock *lk, kg_risk_lock_hook hook, void *hook_ctx,
 		       kg_err *err);
+/* Queues w's write (events with their decisions, blobs, locks, audit) as
+ * one store job (group commit) after the job of ticket after (NULL: none):
+ * kg_store_write_start. w must live until the wait. */
+int kg_risk_persist_start(struct kg_store *s, struct kg_risk_write *w, kg_store_ticket *after,
+			  kg_store_ticket **out, kg_err *err);
+/* In a read transaction: the stored decision of (account, id), *found
+ * says; the decision (NUL-terminated) lives in a. */
+int kg_risk_persist_lookup(kg_tx *tx, const char *account, size_t account_len,
+			   const char *id, size_t id_len, kg_arena *a, const char **decision,
+			   bool *found, kg_err *err);
+/* In a read transaction: the blob of an account (NUL-terminated id), in
+ * a; *found false when it has none. */
+int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void **blob,
+			 size_t *len, bool *found, kg_err *err);
 #endif
 
 #endif

@@ -253,18 +253,130 @@ cleanup:
 	return rc;
 }
 
+/* ---- into a store ------------------------------------------------------------
+ * Batches of o->batch lines, each one transaction (group commit), in a
+ * pipeline of two: batch N+1 is decided (one core) while batch N commits
+ * (the store's writer thread, the other core). N+1's answer is printed only
+ * after its own commit; if N's fails, N+1 fails unwritten with it. */
+struct lines {
+	kg_buf text;         /* the lines, each NUL-terminated */
+	size_t *offs, *lens; /* where each line starts in text, its length */
+	const char **ptrs;
+	size_t n, cap;
+};
+
+static void lines_release(struct lines *l)
+{
+	kg_buf_release(&l->text);
+	free(l->offs);
+	free(l->lens);
+	free(l->ptrs);
+}
+
+/* Reads up to max non-blank lines into l; *eof at the end of the input. */
+static int read_lines(FILE *in, struct lines *l, size_t max, char **line, size_t *cap,
+		      size_t *lineno, size_t *events, bool *eof, kg_err *err)
+{
+	kg_buf_reset(&l->text);
+	l->n = 0;
+	*eof = false;
+	if (l->cap < max) {
+		size_t *no = realloc(l->offs, max * sizeof(*no));
+		if (no)
+			l->offs = no;
+		size_t *nl = no ? realloc(l->lens, max * sizeof(*nl)) : NULL;
+		if (nl)
+			l->lens = nl;
+		const char **np = nl ? realloc(l->ptrs, max * sizeof(*np)) : NULL;
+		if (!np)
+			return kg_err_set(err, KG_ENOMEM, "out of memory");
+		l->ptrs = np;
+		l->cap = max;
+	}
+	while (l->n < max) {
+		ssize_t n = getline(line, cap, in);
+		if (n < 0) {
+			*eof = true;
+			break;
+		}
+		(*lineno)++;
+		while (n > 0 && ((*line)[n - 1] == '\n' || (*line)[n - 1] == '\r'))
+			n--;
+		if (n == 0)
+			continue;
+		(*events)++;
+		l->offs[l->n] = l->text.len;
+		l->lens[l->n++] = (size_t)n;
+		int rc = kg_buf_append(&l->text, *line, (size_t)n + 1); /* with a NUL */
+		if (rc)
+			return kg_err_set(err, rc, "out of memory");
+		l->text.data[l->text.len - 1] = '\0';
+	}
+	for (size_t i = 0; i < l->n; i++)
+		l->ptrs[i] = l->text.data + l->offs[i];
+	return 0;
+}
+
+static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *in, FILE *out,
+		     size_t *lineno, size_t *events, kg_err *err)
+{
+	struct lines sl[2];
+	memset(sl, 0, sizeof(sl));
+	kg_buf_init(&sl[0].text, SIZE_MAX / 2);
+	kg_buf_init(&sl[1].text, SIZE_MAX / 2);
+	kg_buf ob = KG_BUF_INIT(KG_HTTP_BATCH_BODY_MAX);
+	kg_risk_batch *inflight = NULL, *finished = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = 0, cur = 0;
+	for (;;) {
+		bool eof = false;
+		kg_risk_batch *b = NULL;
+		rc = read_lines(in, &sl[cur], o->batch, &line, &cap, lineno, events, &eof, err);
+		if (!rc && sl[cur].n)
+			rc = kg_risk_batch_start(risk, sl[cur].ptrs, sl[cur].lens, sl[cur].n, inflight,
+						 &b, err);
+		if (inflight) {
+			/* the batch before b: wait for its commit, print it */
+			kg_err e2;
+			kg_err_clear(&e2);
+			int frc = kg_risk_batch_finish(risk, inflight, rc ? NULL : &ob, rc ? &e2 : err);
+			rc = rc ? rc : frc;
+			kg_risk_batch_free(finished); /* b's job no longer needs it */
+			finished = inflight;
+			inflight = NULL;
+			if (!rc)
+				rc = flush_out(&ob, out, o->quiet, err);
+		}
+		inflight = b;
+		cur ^= 1; /* the finished batch's lines are free for the next one */
+		if (rc || eof)
+			break;
+	}
+	if (inflight) {
+		kg_err e2;
+		kg_err_clear(&e2);
+		int frc = kg_risk_batch_finish(risk, inflight, rc ? NULL : &ob, rc ? &e2 : err);
+		rc = rc ? rc : frc;
+		if (!rc)
+			rc = flush_out(&ob, out, o->quiet, err);
+	}
+	kg_risk_batch_free(finished);
+	kg_risk_batch_free(inflight);
+	lines_release(&sl[0]);
+	lines_release(&sl[1]);
+	kg_buf_release(&ob);
+	free(line);
+	return rc;
+}
+
 int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
 {
 	FILE *in = NULL;
 	kg_policy *pol = NULL;
 	kg_risk *risk = NULL;
 	kg_store *store = NULL;
-	char *line = NULL;
-	size_t cap = 0;
 	struct lats lat = {0};
-	kg_buf ob = KG_BUF_INIT(KG_HTTP_BATCH_BODY_MAX);
-	char **batch = NULL;
-	size_t *blens = NULL, nb = 0;
 	int rc = 0;
 
 	if ((rc = kg_policy_load(o->policy, &pol, err)))
@@ -281,50 +393,12 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
 	uint64_t t0 = kg_mono_ns();
 	double c0 = cpu_seconds();
 	size_t lineno = 0, events = 0;
-	if (!o->db) {
+	if (o->db)
+		rc = replay_db(o, risk, in, out, &lineno, &events, err);
+	else
 		rc = replay_memory(o, risk, in, out, &lat, &events, err);
-		goto stats;
-	}
-	batch = calloc(o->batch, sizeof(char *));
-	blens = calloc(o->batch, sizeof(size_t));
-	if (!batch || !blens) {
-		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	ssize_t n;
-	for (;;) {
-		n = getline(&line, &cap, in);
-		if (n >= 0) {
-			lineno++;
-			while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-				line[--n] = '\0';
-			if (n == 0)
-				continue;
-			events++;
-			if (!(batch[nb] = malloc((size_t)n + 1))) {
-				rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-				break;
-			}
-			memcpy(batch[nb], line, (size_t)n + 1);
-			blens[nb++] = (size_t)n;
-		}
-		if (nb && (nb == o->batch || n < 0)) {
-			rc = kg_risk_decide_batch(risk, (const char *const *)batch, blens, nb, &ob,
-						  err);
-			for (size_t k = 0; k < nb; k++)
-				free(batch[k]);
-			nb = 0;
-			if (rc || (rc = flush_out(&ob, out, o->quiet, err)))
-				break;
-		}
-		if (n < 0)
-			break;
-	}
-	if (!rc)
-		rc = flush_out(&ob, out, o->quiet, err);
-	if (!rc && ferror(in))
+	if (!rc && o->db && ferror(in))
 		rc = kg_err_at(err, KG_EIO, o->input, (int)lineno, 0, "read error");
-stats:
 	fflush(out);
 	if (!rc && o->stats) {
 		double secs = (double)(kg_mono_ns() - t0) / 1e9, cpu = cpu_seconds() - c0;
@@ -347,13 +421,7 @@ stats:
 		fprintf(stderr, "}\n");
 	}
 cleanup:
-	for (size_t k = 0; k < nb; k++)
-		free(batch[k]);
-	free(batch);
-	free(blens);
 	free(lat.v);
-	free(line);
-	kg_buf_release(&ob);
 	if (in && in != stdin)
 		fclose(in);
 	kg_risk_free(risk);

@@ -150,6 +150,26 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err
 int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *lens,
 			 size_t n, kg_buf *out, kg_err *err);
 
+/* kg_risk_decide_batch in two halves, so that a caller (replay) decides
+ * its next batch while this one commits. kg_risk_batch_start decides the
+ * events (which must stay valid until the batch is freed) and queues their
+ * write; after is the caller's previous batch, not finished yet, or NULL:
+ * this batch was decided on top of its state, so if its write fails this
+ * one fails too (nothing written). Returns 0 and *out, or an error (then
+ * nothing of the batch is kept). Without a store the batch is decided in
+ * memory and finish just gives the answer. */
+typedef struct kg_risk_batch kg_risk_batch;
+int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *lens,
+			size_t n, kg_risk_batch *after, kg_risk_batch **out, kg_err *err);
+/* Waits until the batch's write is durable and appends its answer to out
+ * (as kg_risk_decide_batch does; out NULL: dropped). On a storage failure
+ * returns the error and appends nothing. Finish batches in the order they
+ * were started. */
+int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_buf *out, kg_err *err);
+/* Frees a batch (finishing it first if needed). A batch that another was
+ * started after must be freed only once that one is finished. */
+void kg_risk_batch_free(kg_risk_batch *b);
+
 /* Writes {"error":{"code","message","field"}} for err into out. */
 int kg_risk_error_json(const kg_err *err, kg_buf *out);
 
