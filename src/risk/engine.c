@@ -703,33 +703,36 @@ static struct batch_acct *batch_acct(struct kg_risk_batch *b, uint64_t ah, kg_st
 	return &b->accts[k];
 }
 
+static bool acct_cached(kg_risk *r, kg_str account)
+{
+	uint64_t ah = kg_risk_hash(account.p, account.n);
+	struct stripe *st = &r->stripes[ah % STRIPES];
+	pthread_mutex_lock(&st->mu);
+	bool cached = acct_find(st, ah, account) != NULL;
+	pthread_mutex_unlock(&st->mu);
+	return cached;
+}
+
 /* What the snapshot says about ev before it is decided (pre), reading
  * through tx. */
-static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev, uint64_t ah,
+static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 			struct batch_acct *ba, bool fresh, struct kg_risk_prefetch *pre,
 			kg_err *err)
 {
-	kg_risk *r = b->r;
 	int rc = 0;
 	*pre = (struct kg_risk_prefetch){.account = (char *)ba->id};
-	if (fresh) {
-		struct stripe *st = &r->stripes[ah % STRIPES];
-		pthread_mutex_lock(&st->mu);
-		bool cached = acct_find(st, ah, ev->account) != NULL;
-		pthread_mutex_unlock(&st->mu);
-		if (!cached) {
-			bool found;
-			if (b->scratch.total_bytes > (1u << 22)) {
-				kg_arena_release(&b->scratch);
-				kg_arena_init(&b->scratch, 64 * 1024);
-			}
-			rc = kg_risk_persist_blob(tx, ba->id, &b->scratch, &pre->blob,
-						  &pre->blob_len, &found, err);
-			if (rc)
-				return rc;
-			pre->have_blob = true;
-			ba->absent = !found;
+	if (fresh && !acct_cached(b->r, ev->account)) {
+		bool found;
+		if (b->scratch.total_bytes > (1u << 22)) {
+			kg_arena_release(&b->scratch);
+			kg_arena_init(&b->scratch, 64 * 1024);
 		}
+		rc = kg_risk_persist_blob(tx, ba->id, &b->scratch, &pre->blob, &pre->blob_len,
+					  &found, err);
+		if (rc)
+			return rc;
+		pre->have_blob = true;
+		ba->absent = !found;
 	}
 	if (!ba->absent) {
 		bool found;
@@ -766,7 +769,7 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
 			bool fresh;
 			ba = batch_acct(b, ah, ev->account, &fresh);
-			if ((rc = batch_lookup(b, tx, ev, ah, ba, fresh, &pre, err)))
+			if ((rc = batch_lookup(b, tx, ev, ba, fresh, &pre, err)))
 				break;
 			rec = &b->recs[b->nrec];
 		}
@@ -777,6 +780,14 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 		if (prc) {
 			if (prc == KG_EIO || prc == KG_ENOMEM || prc == KG_EFULL) {
 				rc = kg_err_set(err, prc, "%s", e.msg);
+				break;
+			}
+			if (tx && (ba->last != UINT32_MAX || b->after) && !acct_cached(r, ev->account)) {
+				/* the failure dropped the account's state, which held
+				 * events of this batch (or of the one committing before
+				 * it, which this snapshot does not show): deciding on
+				 * would count without them */
+				rc = kg_err_set(err, prc, "%s (nothing of the batch was written)", e.msg);
 				break;
 			}
 			rc = kg_risk_error_json(&e, &b->out);

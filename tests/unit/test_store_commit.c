@@ -257,6 +257,77 @@ static void group_fails_whole(size_t big, const char *name)
 	assert_int_equal(count_rows(path, "SELECT count(*) FROM features"), 0);
 }
 
+/* ---- a job queued after another (kg_store_write_start) -------------------------
+ * One job per group, the writer held by a gate until all are queued: A
+ * fails (its own error, or its commit), a job in between disarms the
+ * fault, then B (after A) must fail unrun though the disk works again,
+ * and D (after nothing) commits. */
+static int disarm_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)tx;
+	return kg_store_fault(ctx, NULL, err);
+}
+
+static void dependent_case(bool commit_fails, const char *name)
+{
+	const char *p = kg_test_db(name);
+	char path[640];
+	snprintf(path, sizeof(path), "%s", p);
+	kg_store_options opt;
+	kg_store_options_init(&opt);
+	opt.fault = "";
+	opt.group_max = 1;
+	kg_store *s = NULL;
+	kg_err err;
+	kg_err_clear(&err);
+	assert_int_equal(kg_store_open(&s, path, &opt, &err), 0);
+	struct gate g = {.s = s, .want = 4, .hold = true};
+	struct ev_job a = {.account = "acc", .id = "a"}, b = {.account = "acc", .id = "b"},
+		      d = {.account = "acc", .id = "d"};
+	if (commit_fails)
+		a.arm = s;
+	else
+		a.fail_with = KG_EINVAL;
+	kg_store_ticket *tg, *ta, *tc, *tb, *td;
+	assert_int_equal(kg_store_write_start(s, gate_job, &g, NULL, &tg, &err), 0);
+	while (!__atomic_load_n(&g.running, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	assert_int_equal(kg_store_write_start(s, insert_event, &a, NULL, &ta, &err), 0);
+	assert_int_equal(kg_store_write_start(s, disarm_job, s, NULL, &tc, &err), 0);
+	assert_int_equal(kg_store_write_start(s, insert_event, &b, ta, &tb, &err), 0);
+	assert_int_equal(kg_store_write_start(s, insert_event, &d, NULL, &td, &err), 0);
+	__atomic_store_n(&g.release, 1, __ATOMIC_SEQ_CST);
+	assert_int_equal(kg_store_write_wait(s, tg, &err), 0);
+	int want = commit_fails ? KG_EFULL : KG_EINVAL;
+	assert_int_equal(kg_store_write_wait(s, ta, &err), want);
+	assert_int_equal(kg_store_write_wait(s, tc, &err), 0);
+	kg_err_clear(&err);
+	assert_int_equal(kg_store_write_wait(s, tb, &err), want);
+	assert_non_null(strstr(err.msg, "depends on"));
+	assert_int_equal(kg_store_write_wait(s, tb, &err), want); /* again: the same */
+	assert_int_equal(kg_store_write_wait(s, td, &err), 0);
+	kg_store_ticket_free(tg);
+	kg_store_ticket_free(ta);
+	kg_store_ticket_free(tc);
+	kg_store_ticket_free(tb);
+	kg_store_ticket_free(td);
+	kg_store_close(s);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events"), 1);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events WHERE event_id = 'd'"), 1);
+}
+
+static void job_after_a_failed_job_fails_unrun(void **state)
+{
+	(void)state;
+	dependent_case(false, "after-job");
+}
+
+static void job_after_a_failed_commit_fails_unrun(void **state)
+{
+	(void)state;
+	dependent_case(true, "after-commit");
+}
+
 static void failed_commit_fails_the_whole_group(void **state)
 {
 	(void)state;
@@ -799,6 +870,8 @@ int main(void)
 		cmocka_unit_test(concurrent_writers_are_grouped),
 		cmocka_unit_test(failing_job_rolls_back_alone),
 		cmocka_unit_test(failed_commit_fails_the_whole_group),
+		cmocka_unit_test(job_after_a_failed_job_fails_unrun),
+		cmocka_unit_test(job_after_a_failed_commit_fails_unrun),
 		cmocka_unit_test(storage_error_mid_group_fails_the_whole_group),
 		cmocka_unit_test(reads_see_one_snapshot),
 		cmocka_unit_test(close_drains_queued_writes),
