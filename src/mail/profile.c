@@ -320,6 +320,12 @@ int kg_mail_profile_parse(const char *text, size_t len, const char *where,
 			rc = kg_err_at(err, KG_EINVAL, where, line, 0, "NUL byte in line");
 			break;
 		}
+		size_t ok = kg_utf8_valid_prefix(buf, n);
+		if (ok != n) {
+			rc = kg_err_at(err, KG_EINVAL, where, line, (int)ok + 1,
+				       "invalid UTF-8 at byte %zu of the line", ok + 1);
+			break;
+		}
 		char *s = buf, *e = buf + n;
 		while (*s == ' ' || *s == '\t')
 			s++;

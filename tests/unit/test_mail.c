@@ -443,6 +443,8 @@ static void profile_errors(void **state)
 		 KG_EINVAL, 3, "not a DKIM public key"},
 		{"brand = A\nsender_domain = a.example\ndkim_key_file = a.example s1 /nonexistent.pem\n",
 		 KG_EIO, 0, "cannot open"},
+		{"name = Sh\xffp\nbrand = A\nsender_domain = a.example\n", KG_EINVAL, 1,
+		 "invalid UTF-8 at byte 10"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		kg_mail_profile *p = NULL;
