@@ -128,10 +128,26 @@ static size_t exchange(const char *req, size_t len, char *ans, size_t max, int w
 	return got;
 }
 
+static char dir[64], db[96];
+static kg_http_server *srv;
+
+/* At exit: the server stops and its temp dir goes. */
+static void teardown(void)
+{
+	kg_http_stop(srv, 1000);
+	const char *const suffix[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		char f[128];
+		snprintf(f, sizeof(f), "%s%s", db, suffix[i]);
+		unlink(f);
+	}
+	rmdir(dir);
+}
+
 static void setup(void)
 {
 	signal(SIGPIPE, SIG_IGN);
-	static char dir[64], db[96], profile[128];
+	char profile[128];
 	snprintf(dir, sizeof(dir), "/tmp/kg-fuzz-http-%ld", (long)getpid());
 	snprintf(db, sizeof(db), "%s/kagi.db", dir);
 	snprintf(profile, sizeof(profile), "%s/examples/shops/amazon.profile", KG_FUZZ_SOURCE_DIR);
@@ -150,10 +166,10 @@ static void setup(void)
 	kg_log_set_level(KG_LOG_OFF);
 	kg_err err;
 	kg_err_clear(&err);
-	kg_http_server *srv;
 	if (kg_http_start(&cfg, NULL, db, &srv, &err))
 		die("start", &err);
 	port = kg_http_port(srv);
+	atexit(teardown);
 
 	kg_store *store;
 	if (kg_store_open(&store, db, NULL, &err))
@@ -187,7 +203,6 @@ static void setup(void)
 		snprintf(tokens[r], sizeof(tokens[r]), "%s", t.text);
 	}
 	kg_store_close(store);
-	/* the server runs until the process exits */
 }
 
 /* The input with its markers replaced, into out (at most max bytes). */
