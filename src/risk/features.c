@@ -103,20 +103,25 @@ static int reserve(kg_features *f, uint32_t need)
 	return 0;
 }
 
-/* Opens a slot at index i of vector k (0 <= i <= its length), moving the
- * vectors after it up by one; *out points at the new slot. */
-static int vec_insert(kg_features *f, int k, uint32_t i, kg_slot **out)
+/* Opens n slots at index i of vector k (0 <= i <= its length), moving the
+ * vectors after it up; *out points at the first new slot. */
+static int vec_open(kg_features *f, int k, uint32_t i, uint32_t n, kg_slot **out)
 {
 	uint32_t used = f->off[KG_V_COUNT];
-	int rc = reserve(f, used + 1);
+	int rc = reserve(f, used + n);
 	if (rc)
 		return rc;
 	uint32_t at = f->off[k] + i;
-	memmove(&f->mem[at + 1], &f->mem[at], (used - at) * sizeof(kg_slot));
+	memmove(&f->mem[at + n], &f->mem[at], (used - at) * sizeof(kg_slot));
 	for (int j = k + 1; j <= KG_V_COUNT; j++)
-		f->off[j]++;
+		f->off[j] += n;
 	*out = &f->mem[at];
 	return 0;
+}
+
+static int vec_insert(kg_features *f, int k, uint32_t i, kg_slot **out)
+{
+	return vec_open(f, k, i, 1, out);
 }
 
 /* Removes n slots from index i of vector k. */
@@ -132,11 +137,13 @@ static void vec_remove(kg_features *f, int k, uint32_t i, uint32_t n)
 
 void kg_features_prefetch(const kg_features *f)
 {
-	/* the whole block (a typical account's is a few lines), up to 16 lines */
-	if (f->mem) {
-		uintptr_t line = (uintptr_t)f->mem & ~(uintptr_t)63;
-		uintptr_t end = (uintptr_t)(f->mem + f->off[KG_V_COUNT]);
-		for (int k = 0; k < 16 && line < end; k++, line += 64)
+	/* the whole block (a typical account's is a few lines), or its last
+	 * 16 lines: the streams, newest buckets last */
+	uint32_t used = f->off[KG_V_COUNT];
+	if (used) {
+		uintptr_t first = (uintptr_t)f->mem & ~(uintptr_t)63;
+		uintptr_t line = (uintptr_t)(f->mem + used - 1) & ~(uintptr_t)63;
+		for (int k = 0; k < 16 && line >= first; k++, line -= 64)
 			__builtin_prefetch((const void *)line);
 	}
 	if (f->name)
@@ -173,7 +180,7 @@ static void stream_compact(kg_features *f, int k, uint32_t ref)
 
 static int stream_add(kg_features *f, enum kg_stream_id s, uint32_t t, int64_t val)
 {
-	int k = KG_V_STREAMS + s;
+	int k = KG_V_STREAM(s);
 	uint32_t ref = f->now;
 	uint32_t g = granularity(ref, t);
 	t -= t % g;
@@ -211,10 +218,10 @@ static int stream_add(kg_features *f, enum kg_stream_id s, uint32_t t, int64_t v
 void kg_features_window(const kg_features *f, enum kg_stream_id s, uint32_t now_s,
 			uint32_t window_s, int64_t *count, int64_t *sum)
 {
-	const kg_slot *v = vec(f, KG_V_STREAMS + s);
+	const kg_slot *v = vec(f, KG_V_STREAM(s));
 	int64_t c = 0, m = 0;
 	int64_t lo = (int64_t)now_s - window_s;
-	for (uint32_t i = vlen(f, KG_V_STREAMS + s); i > 0; i--) {
+	for (uint32_t i = vlen(f, KG_V_STREAM(s)); i > 0; i--) {
 		const kg_bucket *b = &v[i - 1].b;
 		if (b->t > now_s)
 			continue;
@@ -517,8 +524,8 @@ int kg_features_save(const kg_features *f, kg_buf *b)
 	if (!rc && f->name_len)
 		rc = kg_buf_append(b, f->name, f->name_len);
 	for (int s = 0; s < KG_S_COUNT && !rc; s++) {
-		const kg_slot *v = vec(f, KG_V_STREAMS + s);
-		uint32_t n = vlen(f, KG_V_STREAMS + s);
+		const kg_slot *v = vec(f, KG_V_STREAM(s));
+		uint32_t n = vlen(f, KG_V_STREAM(s));
 		rc = put_u(b, f->total[s]);
 		rc = rc ? rc : put_u(b, n);
 		uint32_t prev = 0;
@@ -623,19 +630,18 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 		f.name[f.name_len] = '\0';
 		r.p += f.name_len;
 	}
-	/* the vectors come in their block order: each is appended */
 	for (int s = 0; s < KG_S_COUNT; s++) {
-		int k = KG_V_STREAMS + s;
+		int k = KG_V_STREAM(s);
 		f.total[s] = get_u32(&r);
 		uint32_t n = get_u32(&r);
 		if (r.bad || n > STREAM_ENTRIES_MAX)
 			goto corrupt;
-		if ((rc = reserve(&f, f.off[k] + n)))
+		kg_slot *v = NULL;
+		if (n && (rc = vec_open(&f, k, 0, n, &v)))
 			goto cleanup;
-		f.off[k + 1] = f.off[k] + n;
 		uint32_t prev = 0;
 		for (uint32_t i = 0; i < n; i++) {
-			kg_bucket *bk = &f.mem[f.off[k] + i].b;
+			kg_bucket *bk = &v[i].b;
 			bk->t = prev + get_u32(&r);
 			bk->n = get_u32(&r);
 			bk->sum = unzz(get_u(&r));
@@ -649,11 +655,11 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 		uint32_t n = get_u32(&r);
 		if (r.bad || n > KG_SET_CAP)
 			goto corrupt;
-		if ((rc = reserve(&f, f.off[k] + n)))
+		kg_slot *v = NULL;
+		if (n && (rc = vec_open(&f, k, 0, n, &v)))
 			goto cleanup;
-		f.off[k + 1] = f.off[k] + n;
 		for (uint32_t i = 0; i < n; i++) {
-			kg_setent *e = &f.mem[f.off[k] + i].e;
+			kg_setent *e = &v[i].e;
 			if (r.e - r.p < 8)
 				goto corrupt;
 			e->h = 0;
@@ -668,11 +674,11 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 		uint32_t n = get_u32(&r);
 		if (r.bad || n > KG_RECS_CAP)
 			goto corrupt;
-		if ((rc = reserve(&f, f.off[k] + n)))
+		kg_slot *v = NULL;
+		if (n && (rc = vec_open(&f, k, 0, n, &v)))
 			goto cleanup;
-		f.off[k + 1] = f.off[k] + n;
 		for (uint32_t i = 0; i < n; i++) {
-			kg_rec *rec = &f.mem[f.off[k] + i].r;
+			kg_rec *rec = &v[i].r;
 			rec->t = get_u32(&r);
 			rec->key = get_u32(&r);
 			rec->val = unzz(get_u(&r));

@@ -50,12 +50,16 @@ typedef union { kg_bucket b; kg_setent e; kg_rec r; } kg_slot;
 
 /* The vectors of an account, in their order in the block. */
 enum {
-	KG_V_STREAMS = 0,                       /* + kg_stream_id */
-	KG_V_SETS = KG_V_STREAMS + KG_S_COUNT, /* + kg_set_id */
+	KG_V_SETS = 0,                                 /* + kg_set_id */
 	KG_V_FAILED_LOGINS = KG_V_SETS + KG_SET_COUNT, /* key = IP hash */
 	KG_V_ORDER_AMOUNTS,                            /* val = amount */
-	KG_V_COUNT
+	KG_V_STREAMS,                                  /* see KG_V_STREAM */
+	KG_V_COUNT = KG_V_STREAMS + KG_S_COUNT
 };
+/* Stream s's vector: streams lie in reverse order, so that "events", which
+ * every event adds to, is the block's last vector and adding a bucket to
+ * it moves nothing. */
+#define KG_V_STREAM(s) (KG_V_COUNT - 1 - (int)(s))
 
 /* An account's feature state. Its vectors (buckets of each stream, set
  * entries, records) lie one after the other in one block, vector k at
