@@ -8,7 +8,7 @@ BUILD_PKGS=(build-essential cmake pkg-config
   libssl-dev libgmime-3.0-dev libicu-dev libidn2-dev libpsl-dev libopendkim-dev
   libcurl4-openssl-dev libcmocka-dev sqlite3 python3)
 TEST_PKGS=(postfix openssl)   # postfix: its smtp-sink is a real SMTP listener for tests; openssl: test DKIM keys
-BENCH_PKGS=(wrk hyperfine rspamd)
+BENCH_PKGS=(wrk hyperfine rspamd fail2ban)
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 
 want=("${BUILD_PKGS[@]}")
