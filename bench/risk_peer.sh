@@ -57,10 +57,12 @@ for l in open(f"{out}/decisions.ndjson"):
     for r in d.get("reasons", []):
         reasons[r.get("rule", "?")] += 1
 med = statistics.median
-f2b_wall = med(lines / t["wall"] for t in f2b_t)
-f2b_cpu = med(lines / (t["user"] + t["sys"]) for t in f2b_t)
-k_wall = med(lines / t["wall"] for t in k_t)          # whole process: start, policy, output
-k_cpu = med(lines / (t["user"] + t["sys"]) for t in k_t)
+def rate(secs):  # /usr/bin/time has 10 ms resolution
+    return lines / max(secs, 0.01)
+f2b_wall = med(rate(t["wall"]) for t in f2b_t)
+f2b_cpu = med(rate(t["user"] + t["sys"]) for t in f2b_t)
+k_wall = med(rate(t["wall"]) for t in k_t)          # whole process: start, policy, output
+k_cpu = med(rate(t["user"] + t["sys"]) for t in k_t)
 k_loop = med(s["events_per_s"] for s in k_s)          # the replay loop only
 today = datetime.date.today().isoformat()
 acts = ", ".join(f"{k} {v:,}" for k, v in sorted(actions.items()))
