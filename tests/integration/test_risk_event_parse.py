@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Event parsing, data-driven: every case of tests/data/events/parse.jsonl
+through `kagi replay`, one input line each. A case with "error": null is
+accepted (its answer is a decision); any other gets exactly that error
+object: code, message and field. The expected errors were taken from the
+parser as it was before its passes were fused (src/risk/event.c), so that
+a faster parser keeps every message. "in" is the line: a string (code
+points U+DC80..U+DCFF stand for the raw bytes 0x80..0xFF, as Python's
+surrogateescape) or a list of strings and [text, count] repeats."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+KAGI = os.environ["KAGI_BIN"]
+SRC = os.environ["KG_SOURCE_DIR"]
+CASES = os.path.join(os.environ["KG_TEST_DATA"], "events", "parse.jsonl")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def line_of(spec):
+    if isinstance(spec, str):
+        spec = [spec]
+    text = "".join(p if isinstance(p, str) else p[0] * p[1] for p in spec)
+    return text.encode("utf-8", "surrogateescape")
+
+
+with open(CASES, encoding="utf-8") as f:
+    cases = [json.loads(line) for line in f if line.strip()]
+check(len(cases) >= 100, f"cases found: {len(cases)}")
+lines = [line_of(c["in"]) for c in cases]
+for c, line in zip(cases, lines):
+    check(b"\n" not in line and line.strip(b"\r"), f"{c['case']}: one non-empty line")
+
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "events.ndjson")
+    with open(path, "wb") as f:
+        f.write(b"\n".join(lines) + b"\n")
+    p = subprocess.run([KAGI, "replay", "--policy", os.path.join(SRC, "policy", "default.rules"),
+                        path], capture_output=True, timeout=300)
+check(p.returncode == 0, f"replay exit {p.returncode}: {p.stderr.decode(errors='replace')}")
+answers = p.stdout.decode().splitlines()
+check(len(answers) == len(cases), f"{len(answers)} answers to {len(cases)} lines")
+
+accepted = 0
+for c, answer in zip(cases, answers):
+    got = json.loads(answer)
+    if c["error"] is None:
+        accepted += 1
+        check("error" not in got and "action" in got, f"{c['case']}: accepted, got {answer}")
+    else:
+        check(got.get("error") == c["error"], f"{c['case']}: expected {c['error']}, got {answer}")
+check(10 <= accepted < len(cases), f"both kinds of case: {accepted} accepted")
+
+print(f"{len(cases)} cases, {accepted} accepted, {len(failures)} failures")
+sys.exit(1 if failures else 0)
