@@ -1,6 +1,7 @@
-/* Event parsing and validation on the hot path: jsmn tokenizes, a table per
- * event type says which fields exist and what they hold. Errors name the
- * field; unknown fields are kept (the raw text is what gets stored). */
+/* Event parsing and validation on the hot path: jsmn tokenizes, one walk
+ * over the tokens checks what jsmn lets through, a table per event type says
+ * which fields exist and what they hold. Errors name the field; unknown
+ * fields are kept (the raw text is what gets stored). */
 #define JSMN_STATIC
 #define JSMN_STRICT
 #include <jsmn.h>
@@ -12,8 +13,8 @@
 #include "risk/risk.h"
 
 struct kg_event_parser {
-	jsmn_parser jp;
 	jsmntok_t tok[KG_JSON_TOKENS_MAX];
+	int next[KG_JSON_TOKENS_MAX]; /* of an object or array: the index after it */
 	const char *js;
 	char scratch[KG_EVENT_BYTES_MAX];
 	size_t scratch_used;
@@ -22,14 +23,18 @@ struct kg_event_parser {
 	kg_event ev;
 };
 
-static const char *const type_names[KG_EV_TYPE_COUNT] = {
-	"account.created", "login", "order", "payment",
-	"return", "seller_report", "password_change", "profile_change",
+#define TYPE(name) {name, sizeof(name) - 1}
+static const struct {
+	const char *name;
+	uint32_t len;
+} types[KG_EV_TYPE_COUNT] = {
+	TYPE("account.created"), TYPE("login"), TYPE("order"), TYPE("payment"),
+	TYPE("return"), TYPE("seller_report"), TYPE("password_change"), TYPE("profile_change"),
 };
 
 const char *kg_event_type_name(enum kg_event_type t)
 {
-	return (unsigned)t < KG_EV_TYPE_COUNT ? type_names[t] : NULL;
+	return (unsigned)t < KG_EV_TYPE_COUNT ? types[t].name : NULL;
 }
 
 kg_event_parser *kg_event_parser_new(void)
@@ -58,6 +63,7 @@ enum fkind {
 
 struct fdef {
 	const char *name;
+	size_t len; /* strlen(name) */
 	enum fkind kind;
 	bool required;
 	size_t off;
@@ -70,57 +76,58 @@ static const char *const kind_values[] = {"item_swap", "empty_box", "other", NUL
 static const char *const via_values[] = {"reset", "settings", NULL};
 static const char *const field_values[] = {"email", "phone", "address", "name", NULL};
 
-#define END {NULL, 0, 0, 0, NULL}
+#define FD(name, kind, required, off, values) {name, sizeof(name) - 1, kind, required, off, values}
+#define END {NULL, 0, 0, 0, 0, NULL}
 static const struct fdef f_created[] = {
-	{"name", F_STR, true, OFF(name), NULL},
-	{"email", F_STR, true, OFF(email), NULL},
-	{"phone", F_STR, false, OFF(phone), NULL},
-	{"address", F_ADDRESS, true, OFF(address), NULL},
+	FD("name", F_STR, true, OFF(name), NULL),
+	FD("email", F_STR, true, OFF(email), NULL),
+	FD("phone", F_STR, false, OFF(phone), NULL),
+	FD("address", F_ADDRESS, true, OFF(address), NULL),
 	END};
 static const struct fdef f_login[] = {
-	{"success", F_BOOL, true, OFF(success), NULL},
-	{"ip", F_ID, true, OFF(ip), NULL},
-	{"device_id", F_ID, true, OFF(device_id), NULL},
-	{"country", F_STR, false, OFF(country), NULL},
-	{"user_agent", F_STR, false, OFF(user_agent), NULL},
+	FD("success", F_BOOL, true, OFF(success), NULL),
+	FD("ip", F_ID, true, OFF(ip), NULL),
+	FD("device_id", F_ID, true, OFF(device_id), NULL),
+	FD("country", F_STR, false, OFF(country), NULL),
+	FD("user_agent", F_STR, false, OFF(user_agent), NULL),
 	END};
 static const struct fdef f_order[] = {
-	{"order_id", F_ID, true, OFF(order_id), NULL},
-	{"amount", F_INT, true, OFF(amount), NULL},
-	{"currency", F_CURRENCY, true, OFF(currency), NULL},
-	{"items", F_ITEMS, true, 0, NULL},
-	{"shipping_address", F_ADDRESS, true, OFF(shipping_address), NULL},
-	{"billing_address", F_ADDRESS, true, OFF(billing_address), NULL},
-	{"card", F_CARD, true, OFF(card), NULL},
-	{"seller_ids", F_SELLERS, true, 0, NULL},
+	FD("order_id", F_ID, true, OFF(order_id), NULL),
+	FD("amount", F_INT, true, OFF(amount), NULL),
+	FD("currency", F_CURRENCY, true, OFF(currency), NULL),
+	FD("items", F_ITEMS, true, 0, NULL),
+	FD("shipping_address", F_ADDRESS, true, OFF(shipping_address), NULL),
+	FD("billing_address", F_ADDRESS, true, OFF(billing_address), NULL),
+	FD("card", F_CARD, true, OFF(card), NULL),
+	FD("seller_ids", F_SELLERS, true, 0, NULL),
 	END};
 static const struct fdef f_payment[] = {
-	{"order_id", F_ID, true, OFF(order_id), NULL},
-	{"amount", F_INT, true, OFF(amount), NULL},
-	{"currency", F_CURRENCY, true, OFF(currency), NULL},
-	{"card", F_CARD, true, OFF(card), NULL},
-	{"result", F_ENUM, true, OFF(result), result_values},
-	{"decline_code", F_STR, false, OFF(decline_code), NULL},
+	FD("order_id", F_ID, true, OFF(order_id), NULL),
+	FD("amount", F_INT, true, OFF(amount), NULL),
+	FD("currency", F_CURRENCY, true, OFF(currency), NULL),
+	FD("card", F_CARD, true, OFF(card), NULL),
+	FD("result", F_ENUM, true, OFF(result), result_values),
+	FD("decline_code", F_STR, false, OFF(decline_code), NULL),
 	END};
 static const struct fdef f_return[] = {
-	{"order_id", F_ID, true, OFF(order_id), NULL},
-	{"amount", F_INT, true, OFF(amount), NULL},
-	{"currency", F_CURRENCY, true, OFF(currency), NULL},
-	{"seller_id", F_ID, true, OFF(seller_id), NULL},
-	{"reason", F_STR, false, OFF(reason), NULL},
+	FD("order_id", F_ID, true, OFF(order_id), NULL),
+	FD("amount", F_INT, true, OFF(amount), NULL),
+	FD("currency", F_CURRENCY, true, OFF(currency), NULL),
+	FD("seller_id", F_ID, true, OFF(seller_id), NULL),
+	FD("reason", F_STR, false, OFF(reason), NULL),
 	END};
 static const struct fdef f_report[] = {
-	{"seller_id", F_ID, true, OFF(seller_id), NULL},
-	{"order_id", F_ID, false, OFF(order_id), NULL},
-	{"kind", F_ENUM, true, OFF(kind), kind_values},
+	FD("seller_id", F_ID, true, OFF(seller_id), NULL),
+	FD("order_id", F_ID, false, OFF(order_id), NULL),
+	FD("kind", F_ENUM, true, OFF(kind), kind_values),
 	END};
 static const struct fdef f_password[] = {
-	{"ip", F_ID, true, OFF(ip), NULL},
-	{"device_id", F_ID, true, OFF(device_id), NULL},
-	{"via", F_ENUM, true, OFF(via), via_values},
+	FD("ip", F_ID, true, OFF(ip), NULL),
+	FD("device_id", F_ID, true, OFF(device_id), NULL),
+	FD("via", F_ENUM, true, OFF(via), via_values),
 	END};
 static const struct fdef f_profile[] = {
-	{"field", F_ENUM, true, OFF(field), field_values},
+	FD("field", F_ENUM, true, OFF(field), field_values),
 	END};
 static const struct fdef *const type_fields[KG_EV_TYPE_COUNT] = {
 	f_created, f_login, f_order, f_payment, f_return, f_report, f_password, f_profile,
@@ -128,26 +135,26 @@ static const struct fdef *const type_fields[KG_EV_TYPE_COUNT] = {
 
 #define AOFF(f) offsetof(kg_ev_address, f)
 static const struct fdef f_address[] = {
-	{"postal_code", F_STR, true, AOFF(postal_code), NULL},
-	{"region", F_STR, true, AOFF(region), NULL},
-	{"city", F_STR, true, AOFF(city), NULL},
-	{"line1", F_STR, true, AOFF(line1), NULL},
-	{"line2", F_STR, false, AOFF(line2), NULL},
-	{"country", F_STR, true, AOFF(country), NULL},
+	FD("postal_code", F_STR, true, AOFF(postal_code), NULL),
+	FD("region", F_STR, true, AOFF(region), NULL),
+	FD("city", F_STR, true, AOFF(city), NULL),
+	FD("line1", F_STR, true, AOFF(line1), NULL),
+	FD("line2", F_STR, false, AOFF(line2), NULL),
+	FD("country", F_STR, true, AOFF(country), NULL),
 	END};
 #define COFF(f) offsetof(kg_ev_card, f)
 static const struct fdef f_card[] = {
-	{"holder_name", F_STR, true, COFF(holder_name), NULL},
-	{"last4", F_STR, true, COFF(last4), NULL},
-	{"exp", F_STR, true, COFF(exp), NULL},
-	{"fingerprint", F_ID, true, COFF(fingerprint), NULL},
+	FD("holder_name", F_STR, true, COFF(holder_name), NULL),
+	FD("last4", F_STR, true, COFF(last4), NULL),
+	FD("exp", F_STR, true, COFF(exp), NULL),
+	FD("fingerprint", F_ID, true, COFF(fingerprint), NULL),
 	END};
 #define IOFF(f) offsetof(kg_ev_item, f)
 static const struct fdef f_item[] = {
-	{"sku", F_ID, true, IOFF(sku), NULL},
-	{"category", F_STR, true, IOFF(category), NULL},
-	{"price", F_INT, true, IOFF(price), NULL},
-	{"qty", F_INT, true, IOFF(qty), NULL},
+	FD("sku", F_ID, true, IOFF(sku), NULL),
+	FD("category", F_STR, true, IOFF(category), NULL),
+	FD("price", F_INT, true, IOFF(price), NULL),
+	FD("qty", F_INT, true, IOFF(qty), NULL),
 	END};
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -155,30 +162,46 @@ struct ctx {
 	kg_event_parser *p;
 	int ntok;
 	kg_err *err;
-	char path[KG_ERR_FIELD_MAX];
-	size_t path_len;
+	/* the object being read, for error messages: NULL at the top, else a
+	 * field name, with an index when pidx >= 0 ("card", "items[2]") */
+	const char *pname;
+	int pidx;
+	/* the text has no escape, no control character and is UTF-8: every
+	 * string in it is valid as it stands */
+	bool plain;
 };
 
+/* Writes the JSON path of the object being read ("", "card", "items[2]")
+ * into buf, only when an error message needs it; returns its length. */
+static size_t put_path(const struct ctx *c, char buf[KG_ERR_FIELD_MAX])
+{
+	int n = 0;
+	if (!c->pname)
+		buf[0] = '\0';
+	else if (c->pidx < 0)
+		n = snprintf(buf, KG_ERR_FIELD_MAX, "%s", c->pname);
+	else
+		n = snprintf(buf, KG_ERR_FIELD_MAX, "%s[%d]", c->pname, c->pidx);
+	return n < 0 ? 0 : (size_t)n < KG_ERR_FIELD_MAX ? (size_t)n : KG_ERR_FIELD_MAX - 1;
+}
+
+/* An error in field `name` of the object being read (the object itself
+ * when name is NULL). */
 static int fail(struct ctx *c, const char *name, const char *msg)
 {
 	char field[KG_ERR_FIELD_MAX];
-	if (name && c->path_len)
-		snprintf(field, sizeof(field), "%.*s.%s", (int)c->path_len, c->path, name);
-	else if (name)
-		snprintf(field, sizeof(field), "%s", name);
-	else
-		snprintf(field, sizeof(field), "%.*s", (int)c->path_len, c->path);
+	size_t n = put_path(c, field);
+	if (name)
+		snprintf(field + n, sizeof(field) - n, "%s%s", n ? "." : "", name);
 	return kg_err_field(c->err, KG_EINVAL, field, "%s: %s", field, msg);
 }
 
-/* Index of the token after the subtree rooted at i. */
-static int skip(const struct ctx *c, int i)
+/* Index of the token after the subtree rooted at i (once the walk of
+ * check_syntax has succeeded). */
+static int after(const struct ctx *c, int i)
 {
-	int end = c->p->tok[i].end;
-	int j = i + 1;
-	while (j < c->ntok && c->p->tok[j].start < end)
-		j++;
-	return j;
+	jsmntype_t type = c->p->tok[i].type;
+	return type == JSMN_OBJECT || type == JSMN_ARRAY ? c->p->next[i] : i + 1;
 }
 
 static bool tok_is(const struct ctx *c, int i, const char *s, size_t n)
@@ -213,46 +236,92 @@ static int hex4(const char *s, const char *e, unsigned *out)
 	return 0;
 }
 
+/* Length of the well-formed UTF-8 sequence of two to four bytes at s (whose
+ * first byte is >= 0x80), or 0. */
+static inline int utf8_seq(const unsigned char *s, const unsigned char *e)
+{
+	unsigned char ch = *s;
+	int n = ch >= 0xf0 && ch <= 0xf4 ? 3 : ch >= 0xe0 ? (ch < 0xf0 ? 2 : -1)
+		: ch >= 0xc2 ? 1 : -1;
+	if (n < 0 || e - s <= n)
+		return 0;
+	for (int k = 1; k <= n; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	if (n == 2 && ((ch == 0xe0 && s[1] < 0xa0) || (ch == 0xed && s[1] >= 0xa0)))
+		return 0;
+	if (n == 3 && ((ch == 0xf0 && s[1] < 0x90) || (ch == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return n + 1;
+}
+
+/* Eight bytes at a time: nonzero when one of the bytes at s is not ASCII or
+ * is a control character, or, with bs, is a backslash. Exact: below the
+ * lowest such byte no subtraction borrows, and that byte sets its top bit
+ * (b >= 0x80 by itself, b < 0x20 in b - 0x20, '\\' in (b ^ '\\') - 1). */
+#define ONES 0x0101010101010101ull
+static inline uint64_t word_odd(const unsigned char *s, bool bs)
+{
+	uint64_t w;
+	memcpy(&w, s, 8);
+	uint64_t odd = w | (w - 0x20 * ONES);
+	if (bs)
+		odd |= (w ^ '\\' * ONES) - ONES;
+	return odd & 0x80 * ONES;
+}
+
 /* Checks UTF-8 well-formedness of [s, e); with raw_json, also that no
  * control character appears unescaped (JSON forbids them in strings). */
 static bool utf8_ok(const unsigned char *s, const unsigned char *e, bool raw_json)
 {
-	/* ASCII runs eight bytes at a time; with raw_json, only runs without a
-	 * control character (for bytes below 0x80, b + 0x60 has its top bit
-	 * set exactly when b >= 0x20, and no byte carries into the next) */
-	const uint64_t hi = 0x8080808080808080ull;
-	for (uint64_t w; e - s >= 8; s += 8) {
-		memcpy(&w, s, 8);
-		if ((w & hi) || (raw_json && ((w + 0x6060606060606060ull) & hi) != hi))
-			break;
-	}
+	while (e - s >= 8 && !word_odd(s, false))
+		s += 8;
 	while (s < e) {
-		unsigned char ch = *s;
-		if (ch < 0x80) {
-			if (ch < 0x20 && raw_json)
+		if (*s < 0x80) {
+			if (*s < 0x20 && raw_json)
 				return false;
 			s++;
 			continue;
 		}
-		int n = ch >= 0xf0 && ch <= 0xf4 ? 3 : ch >= 0xe0 ? (ch < 0xf0 ? 2 : -1)
-			: ch >= 0xc2 ? 1 : -1;
-		if (n < 0 || e - s <= n)
+		int n = utf8_seq(s, e);
+		if (!n)
 			return false;
-		for (int k = 1; k <= n; k++)
-			if ((s[k] & 0xc0) != 0x80)
-				return false;
-		if (n == 2 && ((ch == 0xe0 && s[1] < 0xa0) || (ch == 0xed && s[1] >= 0xa0)))
-			return false;
-		if (n == 3 && ((ch == 0xf0 && s[1] < 0x90) || (ch == 0xf4 && s[1] >= 0x90)))
-			return false;
-		s += n + 1;
+		s += n;
 	}
 	return true;
 }
 
+/* True when [s, e) has no backslash and no control character and is
+ * well-formed UTF-8: then every JSON string in it is valid text as it
+ * stands (nothing to decode or refuse). */
+static bool text_plain(const unsigned char *s, const unsigned char *e)
+{
+	for (;;) {
+		while (e - s >= 16 && !(word_odd(s, true) | word_odd(s + 8, true)))
+			s += 16;
+		if (s == e)
+			return true;
+		/* byte by byte through the next 16 (or to the end of the
+		 * sequence that crosses them) */
+		const unsigned char *stop = s + (e - s < 16 ? e - s : 16);
+		while (s < stop) {
+			if (*s < 0x80) {
+				if (*s < 0x20 || *s == '\\')
+					return false;
+				s++;
+				continue;
+			}
+			int n = utf8_seq(s, e);
+			if (!n)
+				return false;
+			s += n;
+		}
+	}
+}
+
 /* Decodes the string token i into *out (pointing into the input when it has
  * no escapes, into scratch otherwise). */
-static int get_str(struct ctx *c, int i, const char *name, kg_str *out)
+static int decode_str(struct ctx *c, int i, const char *name, kg_str *out)
 {
 	const jsmntok_t *t = &c->p->tok[i];
 	if (t->type != JSMN_STRING)
@@ -327,6 +396,17 @@ static int get_str(struct ctx *c, int i, const char *name, kg_str *out)
 	return 0;
 }
 
+/* decode_str, at once for a string of plain text. */
+static inline int get_str(struct ctx *c, int i, const char *name, kg_str *out)
+{
+	const jsmntok_t *t = &c->p->tok[i];
+	if (!c->plain || t->type != JSMN_STRING)
+		return decode_str(c, i, name, out);
+	out->p = c->p->js + t->start;
+	out->n = (uint32_t)(t->end - t->start);
+	return 0;
+}
+
 static int get_int(struct ctx *c, int i, const char *name, int64_t *out)
 {
 	const jsmntok_t *t = &c->p->tok[i];
@@ -353,22 +433,7 @@ static int get_int(struct ctx *c, int i, const char *name, int64_t *out)
 }
 
 static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *base,
-			const char *name);
-
-static int push_path(struct ctx *c, const char *name, int index, size_t *saved)
-{
-	*saved = c->path_len;
-	int n;
-	if (index >= 0)
-		n = snprintf(c->path + c->path_len, sizeof(c->path) - c->path_len, "[%d]", index);
-	else
-		n = snprintf(c->path + c->path_len, sizeof(c->path) - c->path_len, "%s%s",
-			     c->path_len ? "." : "", name);
-	if (n < 0 || (size_t)n >= sizeof(c->path) - c->path_len)
-		return kg_err_field(c->err, KG_ELIMIT, c->path, "field path too long");
-	c->path_len += (size_t)n;
-	return 0;
-}
+			uint64_t skip);
 
 static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 {
@@ -376,7 +441,6 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 	const jsmntok_t *t = &p->tok[i];
 	char *at = (char *)base + d->off;
 	int rc = 0;
-	size_t saved;
 	switch (d->kind) {
 	case F_STR:
 		return get_str(c, i, d->name, (kg_str *)at);
@@ -430,9 +494,9 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 	case F_CARD:
 		if (t->type != JSMN_OBJECT)
 			return fail(c, d->name, "expected object");
-		if ((rc = push_path(c, d->name, -1, &saved)))
-			return rc;
-		rc = parse_fields(c, i, d->kind == F_ADDRESS ? f_address : f_card, at, d->name);
+		c->pname = d->name;
+		c->pidx = -1;
+		rc = parse_fields(c, i, d->kind == F_ADDRESS ? f_address : f_card, at, 0);
 		if (!rc && d->kind == F_CARD) {
 			kg_ev_card *cd = (kg_ev_card *)at;
 			const char *x = cd->last4.p;
@@ -446,8 +510,7 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 				    (x[0] - '0') * 10 + x[1] - '0' > 12))
 				rc = fail(c, "exp", "expected \"MM/YY\"");
 		}
-		c->path_len = saved;
-		c->path[saved] = '\0';
+		c->pname = NULL;
 		return rc;
 	case F_ITEMS: {
 		if (t->type != JSMN_ARRAY)
@@ -455,24 +518,21 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 		if (t->size > KG_EVENT_ITEMS_MAX)
 			return kg_err_field(c->err, KG_ELIMIT, d->name,
 					    "%s: more than %d items", d->name, KG_EVENT_ITEMS_MAX);
-		if ((rc = push_path(c, d->name, -1, &saved)))
-			return rc;
 		int j = i + 1;
 		kg_event *ev = &p->ev;
 		ev->items = p->items;
 		ev->n_items = 0;
 		ev->gift_card_amount = 0;
+		c->pname = d->name;
 		for (int k = 0; k < t->size && !rc; k++) {
-			size_t s2;
-			if ((rc = push_path(c, NULL, k, &s2)))
-				break;
+			c->pidx = k;
 			if (p->tok[j].type != JSMN_OBJECT) {
 				rc = fail(c, NULL, "expected object");
 				break;
 			}
 			kg_ev_item *it = &p->items[ev->n_items++];
 			memset(it, 0, sizeof(*it));
-			rc = parse_fields(c, j, f_item, it, NULL);
+			rc = parse_fields(c, j, f_item, it, 0);
 			if (!rc && it->qty > 0 && it->price > INT64_MAX / it->qty)
 				rc = fail(c, "qty", "price * qty out of range");
 			if (!rc && it->category.n == 9 && !memcmp(it->category.p, "gift_card", 9)) {
@@ -481,12 +541,9 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 				else
 					ev->gift_card_amount += it->price * it->qty;
 			}
-			c->path_len = s2;
-			c->path[s2] = '\0';
-			j = skip(c, j);
+			j = after(c, j);
 		}
-		c->path_len = saved;
-		c->path[saved] = '\0';
+		c->pname = NULL;
 		return rc;
 	}
 	case F_SELLERS: {
@@ -498,23 +555,17 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 		kg_event *ev = &p->ev;
 		ev->seller_ids = p->sellers;
 		ev->n_seller_ids = 0;
-		if ((rc = push_path(c, d->name, -1, &saved)))
-			return rc;
+		c->pname = d->name;
 		int j = i + 1;
 		for (int k = 0; k < t->size && !rc; k++) {
-			size_t s2;
-			if ((rc = push_path(c, NULL, k, &s2)))
-				break;
+			c->pidx = k;
 			kg_str *s = &p->sellers[ev->n_seller_ids++];
 			rc = get_str(c, j, NULL, s);
 			if (!rc && (s->n == 0 || s->n > KG_ID_MAX))
 				rc = fail(c, NULL, "expected a non-empty seller id of at most 128 bytes");
-			c->path_len = s2;
-			c->path[s2] = '\0';
-			j = skip(c, j);
+			j = after(c, j);
 		}
-		c->path_len = saved;
-		c->path[saved] = '\0';
+		c->pname = NULL;
 		return rc;
 	}
 	}
@@ -527,12 +578,17 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
  * and plain. */
 static int check_unknown(struct ctx *c, int key, int end)
 {
+	if (c->plain)
+		return 0; /* every string is valid as it stands */
 	kg_str tmp;
 	size_t used = c->p->scratch_used;
 	int rc = get_str(c, key, "", &tmp);
-	if (rc)
-		return kg_err_field(c->err, KG_EINVAL, c->path, "%s%sa field name is not valid text",
-				    c->path, c->path_len ? ": " : "");
+	if (rc) {
+		char path[KG_ERR_FIELD_MAX];
+		size_t n = put_path(c, path);
+		return kg_err_field(c->err, KG_EINVAL, path, "%s%sa field name is not valid text",
+				    path, n ? ": " : "");
+	}
 	char name[65] = "";
 	const jsmntok_t *kt = &c->p->tok[key];
 	if (kt->end - kt->start < (int)sizeof(name) &&
@@ -545,49 +601,96 @@ static int check_unknown(struct ctx *c, int key, int end)
 	return rc;
 }
 
-/* Walks object token i, filling fields of `base` per defs; unknown keys are
- * skipped (kept in the raw text). */
-static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *base,
-			const char *name)
+/* Index in defs of the field named [ks, ks + klen), or that of the END
+ * entry. Fields mostly come in the order of the table: `hint` is tried
+ * first. */
+static int find_def(const struct fdef *defs, int hint, const char *ks, size_t klen)
 {
-	const jsmntok_t *obj = &c->p->tok[i];
+	const struct fdef *d = &defs[hint];
+	if (d->name && d->len == klen && !memcmp(d->name, ks, klen))
+		return hint;
+	for (d = defs; d->name; d++)
+		if (d->len == klen && d->name[0] == ks[0] && !memcmp(d->name, ks, klen))
+			break;
+	return (int)(d - defs);
+}
+
+/* Walks object token i, filling fields of `base` per defs; unknown keys are
+ * skipped (kept in the raw text), and so are the members k < 64 whose bit k
+ * is set in `skip` (read already). */
+static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *base,
+			uint64_t skip)
+{
+	const jsmntok_t *tok = c->p->tok;
 	uint64_t seen = 0;
-	int j = i + 1;
-	for (int k = 0; k < obj->size; k++) {
+	int j = i + 1, d = 0;
+	for (int k = 0; k < tok[i].size; k++) {
 		int key = j, val = j + 1;
-		const jsmntok_t *kt = &c->p->tok[key];
-		size_t klen = (size_t)(kt->end - kt->start);
-		const char *ks = c->p->js + kt->start;
-		bool known = false;
-		for (int d = 0; defs[d].name; d++) {
-			if (defs[d].name[0] != ks[0] || strncmp(defs[d].name, ks, klen) ||
-			    defs[d].name[klen] != '\0')
-				continue;
+		if (k < 64 && (skip >> k & 1)) {
+			j = after(c, val);
+			continue;
+		}
+		d = find_def(defs, defs[d].name ? d : 0, c->p->js + tok[key].start,
+			     (size_t)(tok[key].end - tok[key].start));
+		if (defs[d].name) {
 			if (seen & (1ull << d))
 				return fail(c, defs[d].name, "duplicate field");
 			seen |= 1ull << d;
 			int rc = parse_value(c, val, &defs[d], base);
 			if (rc)
 				return rc;
-			known = true;
-			break;
 		}
-		int next = skip(c, val);
-		if (!known) {
+		int next = after(c, val);
+		if (!defs[d].name) {
 			int rc = check_unknown(c, key, next);
 			if (rc)
 				return rc;
+			d = 0;
+		} else {
+			d++;
 		}
 		j = next;
 	}
-	for (int d = 0; defs[d].name; d++)
+	for (d = 0; defs[d].name; d++)
 		if (defs[d].required && !(seen & (1ull << d)))
 			return fail(c, defs[d].name, "missing");
 	return 0;
 }
 
 /* Checks the primitives jsmn let through (it validates only their first
- * character) and the nesting depth. */
+ * character): true, false, null or a number
+ * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool primitive_ok(const char *s, size_t n)
+{
+	if ((n == 4 && !memcmp(s, "true", 4)) || (n == 5 && !memcmp(s, "false", 5)) ||
+	    (n == 4 && !memcmp(s, "null", 4)))
+		return true;
+	size_t k = 0;
+	if (k < n && s[k] == '-')
+		k++;
+	size_t d0 = k;
+	while (k < n && s[k] >= '0' && s[k] <= '9')
+		k++;
+	bool ok = k > d0 && !(s[d0] == '0' && k - d0 > 1);
+	if (ok && k < n && s[k] == '.') {
+		size_t f0 = ++k;
+		while (k < n && s[k] >= '0' && s[k] <= '9')
+			k++;
+		ok = k > f0;
+	}
+	if (ok && k < n && (s[k] == 'e' || s[k] == 'E')) {
+		k++;
+		if (k < n && (s[k] == '+' || s[k] == '-'))
+			k++;
+		size_t e0 = k;
+		while (k < n && s[k] >= '0' && s[k] <= '9')
+			k++;
+		ok = k > e0;
+	}
+	return ok && k == n;
+}
+
+/* Checks the primitives and the nesting depth, token by token. */
 static int check_tokens(struct ctx *c)
 {
 	int ends[KG_JSON_DEPTH_MAX + 1], depth = 0;
@@ -602,37 +705,8 @@ static int check_tokens(struct ctx *c)
 			ends[depth++] = t->end;
 			continue;
 		}
-		if (t->type != JSMN_PRIMITIVE)
-			continue;
-		const char *s = c->p->js + t->start;
-		size_t n = (size_t)(t->end - t->start);
-		if ((n == 4 && !memcmp(s, "true", 4)) || (n == 5 && !memcmp(s, "false", 5)) ||
-		    (n == 4 && !memcmp(s, "null", 4)))
-			continue;
-		/* number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-		size_t k = 0;
-		if (k < n && s[k] == '-')
-			k++;
-		size_t d0 = k;
-		while (k < n && s[k] >= '0' && s[k] <= '9')
-			k++;
-		bool ok = k > d0 && !(s[d0] == '0' && k - d0 > 1);
-		if (ok && k < n && s[k] == '.') {
-			size_t f0 = ++k;
-			while (k < n && s[k] >= '0' && s[k] <= '9')
-				k++;
-			ok = k > f0;
-		}
-		if (ok && k < n && (s[k] == 'e' || s[k] == 'E')) {
-			k++;
-			if (k < n && (s[k] == '+' || s[k] == '-'))
-				k++;
-			size_t e0 = k;
-			while (k < n && s[k] >= '0' && s[k] <= '9')
-				k++;
-			ok = k > e0;
-		}
-		if (!ok || k != n)
+		if (t->type == JSMN_PRIMITIVE &&
+		    !primitive_ok(c->p->js + t->start, (size_t)(t->end - t->start)))
 			return kg_err_field(c->err, KG_EINVAL, "", "invalid JSON value at byte %d",
 					    t->start);
 	}
@@ -643,8 +717,9 @@ static int check_tokens(struct ctx *c)
  * ',' and ':', trailing commas, a key inside an array, "a" "b" in an
  * object), and then token sizes no longer pair keys with values. This walk
  * checks the text between the tokens of container i against the grammar
- * and every key's pairing; returns the index after i's subtree, or -1 with
- * *bad the byte offset of the fault. Depth is bounded by check_tokens. */
+ * and every key's pairing; returns the index after i's subtree (and notes
+ * it in next[i]), or -1 with *bad the byte offset of the fault. Depth is
+ * bounded by check_tokens. */
 static bool gap_ok(const char *s, int from, int to, char sep)
 {
 	for (int k = from; k < to; k++) {
@@ -655,6 +730,15 @@ static bool gap_ok(const char *s, int from, int to, char sep)
 		sep = 0; /* the separator once, at most */
 	}
 	return sep == 0;
+}
+
+/* gap_ok, answering at once for compact text (nothing or just the
+ * separator between two tokens). */
+static inline bool gap_ok_fast(const char *s, int from, int to, char sep)
+{
+	if (to - from == (sep != 0))
+		return sep == 0 || s[from] == sep;
+	return gap_ok(s, from, to, sep);
 }
 
 static int outer_start(const jsmntok_t *t)
@@ -693,11 +777,73 @@ static int check_syntax(const struct ctx *c, int i, int *bad)
 			j++;
 		}
 	}
-	if (gap_ok(s, pos, t->end - 1, 0))
+	if (gap_ok(s, pos, t->end - 1, 0)) {
+		c->p->next[i] = j;
 		return j;
+	}
 fail:
 	*bad = j < c->ntok ? outer_start(&tok[j]) : pos;
 	return -1;
+}
+
+/* The same rules as check_tokens and check_syntax for text whose depth
+ * stays within the limit, in one loop over the tokens (the nesting of the
+ * tokens then is that of the text); notes next[] too. True when the text
+ * passes them all; false when it may not (then those two tell). */
+static bool walk_fast(const struct ctx *c, size_t len)
+{
+	const jsmntok_t *tok = c->p->tok;
+	const char *s = c->p->js;
+	int *next = c->p->next;
+	int open[KG_JSON_DEPTH_MAX], left[KG_JSON_DEPTH_MAX]; /* containers, children to come */
+	int depth = 1, j = 1, n = c->ntok;
+	int pos = tok[0].start + 1; /* where the text after the last token starts */
+	bool first = true;          /* no child yet in the innermost container */
+	open[0] = 0;
+	left[0] = tok[0].size;
+	if (!gap_ok_fast(s, 0, tok[0].start, 0) || tok[0].end != (int)len)
+		return false;
+	while (depth > 0) {
+		int f = open[depth - 1];
+		if (left[depth - 1] == 0) {
+			if (!gap_ok_fast(s, pos, tok[f].end - 1, 0))
+				return false;
+			next[f] = j;
+			pos = tok[f].end;
+			depth--;
+			first = false;
+			continue;
+		}
+		left[depth - 1]--;
+		if (j >= n || !gap_ok_fast(s, pos, outer_start(&tok[j]), first ? 0 : ','))
+			return false;
+		if (tok[f].type == JSMN_OBJECT) {
+			if (tok[j].type != JSMN_STRING || tok[j].size != 1 || j + 1 >= n ||
+			    !gap_ok_fast(s, tok[j].end + 1, outer_start(&tok[j + 1]), ':'))
+				return false;
+			j++;
+		}
+		const jsmntok_t *t = &tok[j];
+		first = false;
+		if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
+			if (depth >= KG_JSON_DEPTH_MAX)
+				return false;
+			open[depth] = j;
+			left[depth++] = t->size;
+			pos = t->start + 1;
+			first = true;
+		} else if (t->size != 0) {
+			return false;
+		} else if (t->type == JSMN_STRING) {
+			pos = t->end + 1;
+		} else if (primitive_ok(s + t->start, (size_t)(t->end - t->start))) {
+			pos = t->end;
+		} else {
+			return false;
+		}
+		j++;
+	}
+	return j == n;
 }
 
 int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_event **out,
@@ -710,30 +856,37 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	while (len && (json[len - 1] == '\n' || json[len - 1] == '\r' || json[len - 1] == ' ' ||
 		       json[len - 1] == '\t'))
 		len--;
-	jsmn_init(&p->jp);
+	jsmn_parser jp; /* a local: the compiler keeps its fields in registers */
+	jsmn_init(&jp);
 	p->js = json;
 	p->scratch_used = 0;
-	int n = jsmn_parse(&p->jp, json, len, p->tok, KG_JSON_TOKENS_MAX);
+	int n = jsmn_parse(&jp, json, len, p->tok, KG_JSON_TOKENS_MAX);
 	if (n == JSMN_ERROR_NOMEM)
 		return kg_err_field(err, KG_ELIMIT, "", "more than %d JSON tokens",
 				    KG_JSON_TOKENS_MAX);
 	if (n < 0)
 		return kg_err_field(err, KG_EINVAL, "", "invalid JSON (%s) near byte %u",
 				    n == JSMN_ERROR_PART ? "truncated" : "unexpected character",
-				    p->jp.pos);
+				    jp.pos);
 	if (n == 0 || p->tok[0].type != JSMN_OBJECT)
 		return kg_err_field(err, KG_EINVAL, "", "expected a JSON object");
 	c.ntok = n;
-	if (skip(&c, 0) != n || memchr(json, '\0', len))
+	/* Tokens come in text order, so one after the object starts past its
+	 * end. jsmn stops at a NUL byte: it ends the text early. */
+	if (p->tok[n - 1].start >= p->tok[0].end || jp.pos < len)
 		return kg_err_field(err, KG_EINVAL, "", "unexpected data after the JSON object");
-	int rc = check_tokens(&c);
-	if (rc)
-		return rc;
-	int bad = 0;
-	if (!gap_ok(json, 0, p->tok[0].start, 0) || p->tok[0].end != (int)len ||
-	    check_syntax(&c, 0, &bad) != n)
-		return kg_err_field(err, KG_EINVAL, "", "invalid JSON near byte %d", bad);
+	if (!walk_fast(&c, len)) {
+		int rc = check_tokens(&c);
+		if (rc)
+			return rc;
+		int bad = 0;
+		if (!gap_ok(json, 0, p->tok[0].start, 0) || p->tok[0].end != (int)len ||
+		    check_syntax(&c, 0, &bad) != n)
+			return kg_err_field(err, KG_EINVAL, "", "invalid JSON near byte %d", bad);
+	}
+	c.plain = text_plain((const unsigned char *)json, (const unsigned char *)json + len);
 
+	int rc;
 	kg_event *ev = &p->ev;
 	memset(ev, 0, sizeof(*ev));
 	ev->raw = json;
@@ -742,6 +895,7 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	ev->seller_ids = p->sellers;
 	/* common fields first, wherever they are in the object */
 	int type_tok = -1, id_tok = -1, acct_tok = -1, ts_tok = -1;
+	uint64_t common = 0; /* members k < 64 that are one of those */
 	int j = 1;
 	for (int k = 0; k < p->tok[0].size; k++) {
 		int *slot = tok_is(&c, j, "type", 4) ? &type_tok
@@ -749,19 +903,16 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 			: tok_is(&c, j, "account", 7) ? &acct_tok
 			: tok_is(&c, j, "ts", 2) ? &ts_tok : NULL;
 		if (slot) {
-			if (*slot >= 0) {
-				kg_str key = {json + p->tok[j].start,
-					      (uint32_t)(p->tok[j].end - p->tok[j].start)};
-				char nm[16];
-				snprintf(nm, sizeof(nm), "%.*s", (int)key.n, key.p);
-				return fail(&c, nm, "duplicate field");
-			}
+			if (*slot >= 0)
+				return fail(&c, slot == &type_tok ? "type" : slot == &id_tok ? "id"
+					    : slot == &acct_tok ? "account" : "ts", "duplicate field");
 			*slot = j + 1;
+			common |= k < 64 ? 1ull << k : 0;
 		}
-		j = skip(&c, j + 1);
+		j = after(&c, j + 1);
 	}
-	static const struct fdef f_id = {"id", F_ID, true, OFF(id), NULL};
-	static const struct fdef f_acct = {"account", F_ID, true, OFF(account), NULL};
+	static const struct fdef f_id = FD("id", F_ID, true, OFF(id), NULL);
+	static const struct fdef f_acct = FD("account", F_ID, true, OFF(account), NULL);
 	if (id_tok < 0)
 		return fail(&c, "id", "missing");
 	if ((rc = parse_value(&c, id_tok, &f_id, ev)))
@@ -773,7 +924,7 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 		return rc;
 	ev->type = KG_EV_TYPE_COUNT;
 	for (int t = 0; t < KG_EV_TYPE_COUNT; t++)
-		if (strlen(type_names[t]) == type.n && !memcmp(type_names[t], type.p, type.n))
+		if (types[t].len == type.n && !memcmp(types[t].name, type.p, type.n))
 			ev->type = (enum kg_event_type)t;
 	if (ev->type == KG_EV_TYPE_COUNT) {
 		char msg[KG_ERR_MSG_MAX];
@@ -793,7 +944,7 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	if (kg_time_parse(ts.p, ts.n, &ev->ts_ms) || ev->ts_ms < 0 ||
 	    ev->ts_ms / 1000 > (int64_t)UINT32_MAX - 400 * 86400)
 		return fail(&c, "ts", "expected an RFC 3339 time like \"2026-11-28T10:00:00Z\"");
-	rc = parse_fields(&c, 0, type_fields[ev->type], ev, NULL);
+	rc = parse_fields(&c, 0, type_fields[ev->type], ev, common);
 	if (rc)
 		return rc;
 	*out = ev;
