@@ -224,23 +224,14 @@ void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_hook fn, void *ctx)
 }
 
 /* ---- hash tables (chained, power-of-two, per stripe) ----------------------- */
-/* (account, id) from the account's hash ah: lock ids are made of it, so it
- * must not change. */
-static uint64_t pair_hash_ah(uint64_t ah, kg_str id)
-{
-	return ah * 31 + kg_risk_hash_seed(id.p, id.n, 0x51);
-}
+/* Seeds of the two hashes of an event id. */
+#define ID_SEED 0x51
+#define ID_SEED2 0x8bb84b93962eacc9ull
 
+/* (account, id): lock ids are made of it, so it must not change. */
 static uint64_t pair_hash(kg_str account, kg_str id)
 {
-	return pair_hash_ah(kg_risk_hash(account.p, account.n), id);
-}
-
-/* The second, independent hash of an event id (another seed); seen entries
- * are per account, so the account need not be in it. */
-static uint64_t id_hash2(kg_str id)
-{
-	return kg_risk_hash_seed(id.p, id.n, 0x8bb84b93962eacc9ull);
+	return kg_risk_hash(account.p, account.n) * 31 + kg_risk_hash_seed(id.p, id.n, ID_SEED);
 }
 
 /* Doubles a chained hash table when it holds as many entries as buckets.
@@ -520,7 +511,9 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 			 kg_buf *out, struct kg_risk_record *rec, bool *dup, kg_err *err)
 {
 	uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
-	uint64_t h = pair_hash_ah(ah, ev->id), h2 = id_hash2(ev->id);
+	uint64_t idh[2];
+	kg_risk_hash_seed2(ev->id.p, ev->id.n, ID_SEED, ID_SEED2, idh);
+	uint64_t h = ah * 31 + idh[0], h2 = idh[1]; /* h is pair_hash */
 	struct stripe *st = &r->stripes[ah % STRIPES];
 	int rc = 0;
 	*dup = false;

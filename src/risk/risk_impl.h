@@ -98,6 +98,9 @@ void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage);
 void kg_features_release(kg_features *f);
 uint64_t kg_risk_hash(const char *s, size_t n);
 uint64_t kg_risk_hash_seed(const char *s, size_t n, uint64_t seed);
+/* out[0], out[1]: kg_risk_hash_seed of s with seed_a, seed_b (one pass). */
+void kg_risk_hash_seed2(const char *s, size_t n, uint64_t seed_a, uint64_t seed_b,
+			uint64_t out[2]);
 /* Adds ev to f (windows include the event being decided). */
 int kg_features_update(kg_features *f, const kg_event *ev, struct kg_update_info *info);
 /* Count/sum of stream over (now_s - window_s, now_s]. */
