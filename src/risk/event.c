@@ -4,13 +4,14 @@
  * fields are kept (the raw text is what gets stored). */
 #define JSMN_STATIC
 #define JSMN_STRICT
+#define JSMN_PARENT_LINKS /* no backward scan at ',' and '}'; see event_lax.c */
 #include <jsmn.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "risk/risk.h"
+#include "risk/risk_impl.h"
 
 struct kg_event_parser {
 	jsmntok_t tok[KG_JSON_TOKENS_MAX];
@@ -21,6 +22,7 @@ struct kg_event_parser {
 	kg_ev_item items[KG_EVENT_ITEMS_MAX];
 	kg_str sellers[KG_EVENT_SELLERS_MAX];
 	kg_event ev;
+	kg_event_lax *lax; /* tokens without parent links, for messages */
 };
 
 #define TYPE(name) {name, sizeof(name) - 1}
@@ -39,11 +41,18 @@ const char *kg_event_type_name(enum kg_event_type t)
 
 kg_event_parser *kg_event_parser_new(void)
 {
-	return calloc(1, sizeof(kg_event_parser));
+	kg_event_parser *p = calloc(1, sizeof(kg_event_parser));
+	if (p && !(p->lax = kg_event_lax_new())) {
+		free(p);
+		return NULL;
+	}
+	return p;
 }
 
 void kg_event_parser_free(kg_event_parser *p)
 {
+	if (p)
+		kg_event_lax_free(p->lax);
 	free(p);
 }
 
@@ -786,10 +795,11 @@ fail:
 	return -1;
 }
 
-/* The same rules as check_tokens and check_syntax for text whose depth
- * stays within the limit, in one loop over the tokens (the nesting of the
- * tokens then is that of the text); notes next[] too. True when the text
- * passes them all; false when it may not (then those two tell). */
+/* The rules of check_tokens and check_syntax for text whose depth stays
+ * within the limit, in one loop over the tokens (the nesting of the tokens
+ * then is that of the text); notes next[] too. True when the text passes
+ * them all: it is JSON, on which jsmn with and without parent links agree.
+ * False when it may not: check_text then tells. */
 static bool walk_fast(const struct ctx *c, size_t len)
 {
 	const jsmntok_t *tok = c->p->tok;
@@ -846,6 +856,43 @@ static bool walk_fast(const struct ctx *c, size_t len)
 	return j == n;
 }
 
+/* The text checks on the tokens of jsmn without parent links (whose
+ * messages they define), for text that walk_fast did not pass: 0, or the
+ * error; c->ntok is their count. */
+static int check_text(struct ctx *c, const char *json, size_t len)
+{
+	kg_event_parser *p = c->p;
+	unsigned pos;
+	int n = kg_event_lax_parse(p->lax, json, len, &pos);
+	if (n == JSMN_ERROR_NOMEM)
+		return kg_err_field(c->err, KG_ELIMIT, "", "more than %d JSON tokens",
+				    KG_JSON_TOKENS_MAX);
+	if (n < 0)
+		return kg_err_field(c->err, KG_EINVAL, "", "invalid JSON (%s) near byte %u",
+				    n == JSMN_ERROR_PART ? "truncated" : "unexpected character", pos);
+	for (int i = 0; i < n; i++) {
+		int q[4];
+		kg_event_lax_token(p->lax, i, q);
+		p->tok[i] = (jsmntok_t){.type = (jsmntype_t)q[0], .start = q[1], .end = q[2],
+					.size = q[3], .parent = -1};
+	}
+	c->ntok = n;
+	if (n == 0 || p->tok[0].type != JSMN_OBJECT)
+		return kg_err_field(c->err, KG_EINVAL, "", "expected a JSON object");
+	/* Tokens come in text order, so one after the object starts past its
+	 * end. jsmn stops at a NUL byte: it ends the text early. */
+	if (p->tok[n - 1].start >= p->tok[0].end || pos < len)
+		return kg_err_field(c->err, KG_EINVAL, "", "unexpected data after the JSON object");
+	int rc = check_tokens(c);
+	if (rc)
+		return rc;
+	int bad = 0;
+	if (!gap_ok(json, 0, p->tok[0].start, 0) || p->tok[0].end != (int)len ||
+	    check_syntax(c, 0, &bad) != n)
+		return kg_err_field(c->err, KG_EINVAL, "", "invalid JSON near byte %d", bad);
+	return 0;
+}
+
 int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_event **out,
 		   kg_err *err)
 {
@@ -860,33 +907,15 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	jsmn_init(&jp);
 	p->js = json;
 	p->scratch_used = 0;
-	int n = jsmn_parse(&jp, json, len, p->tok, KG_JSON_TOKENS_MAX);
-	if (n == JSMN_ERROR_NOMEM)
-		return kg_err_field(err, KG_ELIMIT, "", "more than %d JSON tokens",
-				    KG_JSON_TOKENS_MAX);
-	if (n < 0)
-		return kg_err_field(err, KG_EINVAL, "", "invalid JSON (%s) near byte %u",
-				    n == JSMN_ERROR_PART ? "truncated" : "unexpected character",
-				    jp.pos);
-	if (n == 0 || p->tok[0].type != JSMN_OBJECT)
-		return kg_err_field(err, KG_EINVAL, "", "expected a JSON object");
+	int n = jsmn_parse(&jp, json, len, p->tok, KG_JSON_TOKENS_MAX), rc;
 	c.ntok = n;
-	/* Tokens come in text order, so one after the object starts past its
-	 * end. jsmn stops at a NUL byte: it ends the text early. */
-	if (p->tok[n - 1].start >= p->tok[0].end || jp.pos < len)
-		return kg_err_field(err, KG_EINVAL, "", "unexpected data after the JSON object");
-	if (!walk_fast(&c, len)) {
-		int rc = check_tokens(&c);
-		if (rc)
+	if (n <= 0 || p->tok[0].type != JSMN_OBJECT || p->tok[n - 1].start >= p->tok[0].end ||
+	    jp.pos < len || !walk_fast(&c, len)) {
+		if ((rc = check_text(&c, json, len)))
 			return rc;
-		int bad = 0;
-		if (!gap_ok(json, 0, p->tok[0].start, 0) || p->tok[0].end != (int)len ||
-		    check_syntax(&c, 0, &bad) != n)
-			return kg_err_field(err, KG_EINVAL, "", "invalid JSON near byte %d", bad);
 	}
 	c.plain = text_plain((const unsigned char *)json, (const unsigned char *)json + len);
 
-	int rc;
 	kg_event *ev = &p->ev;
 	memset(ev, 0, sizeof(*ev));
 	ev->raw = json;

@@ -156,4 +156,16 @@ void kg_verdict_release(struct kg_verdict *v);
 /* Evaluates every rule for env->ev; marks of fired rules are set in env->f. */
 int kg_policy_eval(const kg_policy *p, struct kg_eval_env *env, struct kg_verdict *out);
 
+/* event_lax.c: jsmn (strict) without parent links, whose tokens define
+ * kg_event_parse's messages about text that is not JSON (event.c tokenizes
+ * with parent links). */
+typedef struct kg_event_lax kg_event_lax;
+kg_event_lax *kg_event_lax_new(void); /* NULL on allocation failure */
+void kg_event_lax_free(kg_event_lax *l);
+/* jsmn_parse over [js, js + len) into KG_JSON_TOKENS_MAX tokens: returns
+ * what it returns; *pos is where it stopped. */
+int kg_event_lax_parse(kg_event_lax *l, const char *js, size_t len, unsigned *pos);
+/* Token i of the last parse as type (a jsmntype_t), start, end, size. */
+void kg_event_lax_token(const kg_event_lax *l, int i, int out[4]);
+
 #endif
