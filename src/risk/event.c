@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "risk/risk_impl.h"
 
 struct kg_event_parser {
 	jsmntok_t tok[KG_JSON_TOKENS_MAX];
-	int next[KG_JSON_TOKENS_MAX]; /* of an object or array: the index after it */
+	int next[KG_JSON_TOKENS_MAX]; /* of a value: the index of the token after it */
 	const char *js;
 	char scratch[KG_EVENT_BYTES_MAX];
 	size_t scratch_used;
@@ -205,12 +208,32 @@ static int fail(struct ctx *c, const char *name, const char *msg)
 	return kg_err_field(c->err, KG_EINVAL, field, "%s: %s", field, msg);
 }
 
-/* Index of the token after the subtree rooted at i (once the walk of
- * check_syntax has succeeded). */
+/* Index of the token after the subtree rooted at value i (once the walk
+ * of the text has succeeded). */
 static int after(const struct ctx *c, int i)
 {
-	jsmntype_t type = c->p->tok[i].type;
-	return type == JSMN_OBJECT || type == JSMN_ARRAY ? c->p->next[i] : i + 1;
+	return c->p->next[i];
+}
+
+/* memcmp(a, b, n) == 0 for the short names of this file: two loads from
+ * each side that overlap, within [0, n) of both. */
+static inline bool same(const char *a, const char *b, size_t n)
+{
+	if (n >= 8 && n <= 16) {
+		uint64_t a0, a1, b0, b1;
+		memcpy(&a0, a, 8), memcpy(&a1, a + n - 8, 8);
+		memcpy(&b0, b, 8), memcpy(&b1, b + n - 8, 8);
+		return !((a0 ^ b0) | (a1 ^ b1));
+	}
+	if (n >= 4 && n < 8) {
+		uint32_t a0, a1, b0, b1;
+		memcpy(&a0, a, 4), memcpy(&a1, a + n - 4, 4);
+		memcpy(&b0, b, 4), memcpy(&b1, b + n - 4, 4);
+		return !((a0 ^ b0) | (a1 ^ b1));
+	}
+	if (n == 2 || n == 3)
+		return a[0] == b[0] && a[1] == b[1] && a[n - 1] == b[n - 1];
+	return !memcmp(a, b, n);
 }
 
 static bool tok_is(const struct ctx *c, int i, const char *s, size_t n)
@@ -250,6 +273,10 @@ static int hex4(const char *s, const char *e, unsigned *out)
 static inline int utf8_seq(const unsigned char *s, const unsigned char *e)
 {
 	unsigned char ch = *s;
+	/* most of CJK: three bytes led by E1..EC or EE..EF (no further rule) */
+	if (ch >= 0xe1 && ch <= 0xef && ch != 0xed && e - s > 2 &&
+	    (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80)
+		return 3;
 	int n = ch >= 0xf0 && ch <= 0xf4 ? 3 : ch >= 0xe0 ? (ch < 0xf0 ? 2 : -1)
 		: ch >= 0xc2 ? 1 : -1;
 	if (n < 0 || e - s <= n)
@@ -300,32 +327,49 @@ static bool utf8_ok(const unsigned char *s, const unsigned char *e, bool raw_jso
 	return true;
 }
 
+/* Index of the first of the sixteen bytes at s that is not ASCII, is a
+ * control character or a backslash; 16 when none is. */
+static inline int first_odd(const unsigned char *s)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	/* compared as signed, the bytes >= 0x80 are below 0x20 too */
+	__m128i odd = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+				   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	unsigned m = (unsigned)_mm_movemask_epi8(odd);
+	return m ? __builtin_ctz(m) : 16;
+#else
+	/* byte by byte from the first word that has one */
+	return word_odd(s, true) ? 0 : word_odd(s + 8, true) ? 8 : 16;
+#endif
+}
+
 /* True when [s, e) has no backslash and no control character and is
  * well-formed UTF-8: then every JSON string in it is valid text as it
  * stands (nothing to decode or refuse). */
 static bool text_plain(const unsigned char *s, const unsigned char *e)
 {
-	for (;;) {
-		while (e - s >= 16 && !(word_odd(s, true) | word_odd(s + 8, true)))
-			s += 16;
-		if (s == e)
-			return true;
-		/* byte by byte through the next 16 (or to the end of the
-		 * sequence that crosses them) */
-		const unsigned char *stop = s + (e - s < 16 ? e - s : 16);
-		while (s < stop) {
-			if (*s < 0x80) {
-				if (*s < 0x20 || *s == '\\')
-					return false;
-				s++;
+	while (s < e) {
+		if (e - s >= 16) {
+			int k = first_odd(s);
+			s += k;
+			if (k == 16)
 				continue;
-			}
+		}
+		if (*s < 0x80) {
+			if (*s < 0x20 || *s == '\\')
+				return false;
+			s++;
+			continue;
+		}
+		do {
 			int n = utf8_seq(s, e);
 			if (!n)
 				return false;
 			s += n;
-		}
+		} while (s < e && *s >= 0x80);
 	}
+	return true;
 }
 
 /* Decodes the string token i into *out (pointing into the input when it has
@@ -444,6 +488,24 @@ static int get_int(struct ctx *c, int i, const char *name, int64_t *out)
 static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *base,
 			uint64_t skip);
 
+/* The messages of parse_value that take some writing, kept out of it. */
+static int fail_long(struct ctx *c, const char *name)
+{
+	char msg[64];
+	snprintf(msg, sizeof(msg), "longer than %d bytes", KG_ID_MAX);
+	return fail(c, name, msg);
+}
+
+static int fail_enum(struct ctx *c, const struct fdef *d)
+{
+	char msg[160];
+	size_t n = (size_t)snprintf(msg, sizeof(msg), "expected one of");
+	for (const char *const *v = d->values; *v && n < sizeof(msg); v++)
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s \"%s\"",
+				      v == d->values ? "" : ",", *v);
+	return fail(c, d->name, msg);
+}
+
 static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 {
 	kg_event_parser *p = c->p;
@@ -459,11 +521,8 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 			return rc;
 		if (s->n == 0)
 			return fail(c, d->name, "must not be empty");
-		if (s->n > KG_ID_MAX) {
-			char msg[64];
-			snprintf(msg, sizeof(msg), "longer than %d bytes", KG_ID_MAX);
-			return fail(c, d->name, msg);
-		}
+		if (s->n > KG_ID_MAX)
+			return fail_long(c, d->name);
 		return 0;
 	}
 	case F_INT:
@@ -492,12 +551,7 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 		for (const char *const *v = d->values; *v; v++)
 			if (strlen(*v) == s->n && !memcmp(*v, s->p, s->n))
 				return 0;
-		char msg[160];
-		size_t n = (size_t)snprintf(msg, sizeof(msg), "expected one of");
-		for (const char *const *v = d->values; *v && n < sizeof(msg); v++)
-			n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s \"%s\"",
-					      v == d->values ? "" : ",", *v);
-		return fail(c, d->name, msg);
+		return fail_enum(c, d);
 	}
 	case F_ADDRESS:
 	case F_CARD:
@@ -616,10 +670,10 @@ static int check_unknown(struct ctx *c, int key, int end)
 static int find_def(const struct fdef *defs, int hint, const char *ks, size_t klen)
 {
 	const struct fdef *d = &defs[hint];
-	if (d->name && d->len == klen && !memcmp(d->name, ks, klen))
+	if (d->name && d->len == klen && same(d->name, ks, klen))
 		return hint;
 	for (d = defs; d->name; d++)
-		if (d->len == klen && d->name[0] == ks[0] && !memcmp(d->name, ks, klen))
+		if (d->len == klen && same(d->name, ks, klen))
 			break;
 	return (int)(d - defs);
 }
@@ -631,34 +685,37 @@ static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *bas
 			uint64_t skip)
 {
 	const jsmntok_t *tok = c->p->tok;
+	const char *js = c->p->js;
 	uint64_t seen = 0;
-	int j = i + 1, d = 0;
+	int j = i + 1, d = 0, rc;
 	for (int k = 0; k < tok[i].size; k++) {
+		const jsmntok_t *kt = &tok[j], *vt = kt + 1;
 		int key = j, val = j + 1;
-		if (k < 64 && (skip >> k & 1)) {
-			j = after(c, val);
+		j = after(c, val);
+		if (k < 64 && (skip >> k & 1))
 			continue;
-		}
-		d = find_def(defs, defs[d].name ? d : 0, c->p->js + tok[key].start,
-			     (size_t)(tok[key].end - tok[key].start));
-		if (defs[d].name) {
-			if (seen & (1ull << d))
-				return fail(c, defs[d].name, "duplicate field");
-			seen |= 1ull << d;
-			int rc = parse_value(c, val, &defs[d], base);
-			if (rc)
-				return rc;
-		}
-		int next = after(c, val);
-		if (!defs[d].name) {
-			int rc = check_unknown(c, key, next);
-			if (rc)
+		d = find_def(defs, defs[d].name ? d : 0, js + kt->start,
+			     (size_t)(kt->end - kt->start));
+		const struct fdef *df = &defs[d];
+		if (!df->name) {
+			if ((rc = check_unknown(c, key, j)))
 				return rc;
 			d = 0;
-		} else {
-			d++;
+			continue;
 		}
-		j = next;
+		if (seen & (1ull << d))
+			return fail(c, df->name, "duplicate field");
+		seen |= 1ull << d++;
+		/* a string of plain text at once (what parse_value would do) */
+		uint32_t n = (uint32_t)(vt->end - vt->start);
+		if (c->plain && vt->type == JSMN_STRING &&
+		    (df->kind == F_STR || (df->kind == F_ID && n - 1 < KG_ID_MAX))) {
+			kg_str *out = (kg_str *)((char *)base + df->off);
+			out->p = js + vt->start;
+			out->n = n;
+		} else if ((rc = parse_value(c, val, df, base))) {
+			return rc;
+		}
 	}
 	for (d = 0; defs[d].name; d++)
 		if (defs[d].required && !(seen & (1ull << d)))
@@ -727,8 +784,8 @@ static int check_tokens(struct ctx *c)
  * object), and then token sizes no longer pair keys with values. This walk
  * checks the text between the tokens of container i against the grammar
  * and every key's pairing; returns the index after i's subtree (and notes
- * it in next[i]), or -1 with *bad the byte offset of the fault. Depth is
- * bounded by check_tokens. */
+ * next[] of the values in it), or -1 with *bad the byte offset of the
+ * fault. Depth is bounded by check_tokens. */
 static bool gap_ok(const char *s, int from, int to, char sep)
 {
 	for (int k = from; k < to; k++) {
@@ -783,6 +840,7 @@ static int check_syntax(const struct ctx *c, int i, int *bad)
 		} else if (tok[j].size != 0) {
 			goto fail;
 		} else {
+			c->p->next[j] = j + 1;
 			j++;
 		}
 	}
@@ -805,50 +863,72 @@ static bool walk_fast(const struct ctx *c, size_t len)
 	const jsmntok_t *tok = c->p->tok;
 	const char *s = c->p->js;
 	int *next = c->p->next;
-	int open[KG_JSON_DEPTH_MAX], left[KG_JSON_DEPTH_MAX]; /* containers, children to come */
-	int depth = 1, j = 1, n = c->ntok;
-	int pos = tok[0].start + 1; /* where the text after the last token starts */
-	bool first = true;          /* no child yet in the innermost container */
-	open[0] = 0;
-	left[0] = tok[0].size;
+	struct {
+		int i, left;
+	} open[KG_JSON_DEPTH_MAX]; /* the containers around the innermost one */
+	int depth = 0, j = 1, n = c->ntok;
+	int f = 0, left = tok[0].size; /* the innermost container, children to come */
+	bool obj = true;               /* f is an object */
+	bool first = true;             /* no child of f yet */
+	int pos = tok[0].start + 1;    /* where the text after the last token starts */
 	if (!gap_ok_fast(s, 0, tok[0].start, 0) || tok[0].end != (int)len)
 		return false;
-	while (depth > 0) {
-		int f = open[depth - 1];
-		if (left[depth - 1] == 0) {
+	for (;;) {
+		if (left == 0) {
 			if (!gap_ok_fast(s, pos, tok[f].end - 1, 0))
 				return false;
 			next[f] = j;
 			pos = tok[f].end;
+			if (depth == 0)
+				break;
 			depth--;
+			f = open[depth].i;
+			left = open[depth].left;
+			obj = tok[f].type == JSMN_OBJECT;
 			first = false;
 			continue;
 		}
-		left[depth - 1]--;
-		if (j >= n || !gap_ok_fast(s, pos, outer_start(&tok[j]), first ? 0 : ','))
+		left--;
+		if (j >= n)
 			return false;
-		if (tok[f].type == JSMN_OBJECT) {
-			if (tok[j].type != JSMN_STRING || tok[j].size != 1 || j + 1 >= n ||
-			    !gap_ok_fast(s, tok[j].end + 1, outer_start(&tok[j + 1]), ':'))
-				return false;
-			j++;
-		}
 		const jsmntok_t *t = &tok[j];
-		first = false;
-		if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
-			if (depth >= KG_JSON_DEPTH_MAX)
+		if (obj) {
+			if (t->type != JSMN_STRING || t->size != 1 || j + 1 >= n ||
+			    !gap_ok_fast(s, pos, t->start - 1, first ? 0 : ',') ||
+			    !gap_ok_fast(s, t->end + 1, outer_start(t + 1), ':'))
 				return false;
-			open[depth] = j;
-			left[depth++] = t->size;
-			pos = t->start + 1;
-			first = true;
-		} else if (t->size != 0) {
+			t++;
+			j++;
+		} else if (!gap_ok_fast(s, pos, outer_start(t), first ? 0 : ',')) {
 			return false;
-		} else if (t->type == JSMN_STRING) {
+		}
+		first = false;
+		switch (t->type) {
+		case JSMN_STRING:
+			if (t->size != 0)
+				return false;
+			next[j] = j + 1;
 			pos = t->end + 1;
-		} else if (primitive_ok(s + t->start, (size_t)(t->end - t->start))) {
+			break;
+		case JSMN_PRIMITIVE:
+			if (t->size != 0 || !primitive_ok(s + t->start, (size_t)(t->end - t->start)))
+				return false;
+			next[j] = j + 1;
 			pos = t->end;
-		} else {
+			break;
+		case JSMN_OBJECT:
+		case JSMN_ARRAY:
+			if (depth + 1 >= KG_JSON_DEPTH_MAX)
+				return false;
+			open[depth].i = f;
+			open[depth++].left = left;
+			f = j;
+			left = t->size;
+			obj = t->type == JSMN_OBJECT;
+			first = true;
+			pos = t->start + 1;
+			break;
+		default:
 			return false;
 		}
 		j++;
@@ -927,10 +1007,19 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	uint64_t common = 0; /* members k < 64 that are one of those */
 	int j = 1;
 	for (int k = 0; k < p->tok[0].size; k++) {
-		int *slot = tok_is(&c, j, "type", 4) ? &type_tok
-			: tok_is(&c, j, "id", 2) ? &id_tok
-			: tok_is(&c, j, "account", 7) ? &acct_tok
-			: tok_is(&c, j, "ts", 2) ? &ts_tok : NULL;
+		const char *ks = json + p->tok[j].start;
+		int *slot = NULL;
+		switch (p->tok[j].end - p->tok[j].start) {
+		case 2:
+			slot = !memcmp(ks, "id", 2) ? &id_tok : !memcmp(ks, "ts", 2) ? &ts_tok : NULL;
+			break;
+		case 4:
+			slot = !memcmp(ks, "type", 4) ? &type_tok : NULL;
+			break;
+		case 7:
+			slot = !memcmp(ks, "account", 7) ? &acct_tok : NULL;
+			break;
+		}
 		if (slot) {
 			if (*slot >= 0)
 				return fail(&c, slot == &type_tok ? "type" : slot == &id_tok ? "id"
@@ -953,8 +1042,10 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 		return rc;
 	ev->type = KG_EV_TYPE_COUNT;
 	for (int t = 0; t < KG_EV_TYPE_COUNT; t++)
-		if (types[t].len == type.n && !memcmp(types[t].name, type.p, type.n))
+		if (types[t].len == type.n && same(types[t].name, type.p, type.n)) {
 			ev->type = (enum kg_event_type)t;
+			break;
+		}
 	if (ev->type == KG_EV_TYPE_COUNT) {
 		char msg[KG_ERR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "unknown event type \"%.*s\"",
