@@ -85,6 +85,12 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 		goto stats;
 	}
 	bool aborted = false;
+	/* A job alone in its group needs no savepoint: the transaction's own
+	 * rollback undoes it. (A savepoint makes SQLite copy every page a job
+	 * changes into a statement journal first, for a rollback to it: for a
+	 * job that rewrites most of an index, as a durable replay batch does,
+	 * that is a second copy of everything it writes.) */
+	bool solo = n == 1, solo_rolled_back = false;
 	for (j = first, i = 0; i < n; j = j->next, i++) {
 		if (aborted) {
 			fail_job(j, &gerr);
@@ -105,7 +111,7 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 		bool broken = false;
 		kg_err cause;
 		kg_err_clear(&cause);
-		if (be->savepoint(c, &j->err)) {
+		if (!solo && be->savepoint(c, &j->err)) {
 			j->rc = j->err.code ? j->err.code : KG_EIO;
 			broken = be->tx_aborted(c);
 		} else {
@@ -120,7 +126,12 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 			if (j->rc && !j->err.code)
 				j->err.code = j->rc;
 			broken = be->tx_aborted(c);
-			if (!broken) {
+			if (!broken && solo) {
+				if (j->rc) {
+					be->rollback(c);
+					solo_rolled_back = true;
+				}
+			} else if (!broken) {
 				kg_err e2;
 				kg_err_clear(&e2);
 				int rc2 = j->rc ? be->rollback_to(c, &e2) : be->release(c, &e2);
@@ -155,6 +166,9 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 	}
 	if (aborted) {
 		be->rollback(c);
+	} else if (solo_rolled_back) {
+		/* nothing left to commit: the job failed alone, as it would have
+		 * in a group (its savepoint rolled back, the rest committed) */
 	} else if (be->commit(c, &gerr)) {
 		be->rollback(c);
 		for (j = first, i = 0; i < n; j = j->next, i++)

@@ -200,6 +200,37 @@ static void failing_job_rolls_back_alone(void **state)
 			 0);
 }
 
+/* A job alone in its group runs without a savepoint: when it fails, the
+ * transaction's rollback must undo exactly it. */
+static void failing_job_alone_rolls_back(void **state)
+{
+	(void)state;
+	const char *p = kg_test_db("solo");
+	char path[640];
+	snprintf(path, sizeof(path), "%s", p);
+	kg_store *s = kg_test_open(path, NULL);
+	kg_err err;
+	struct ev_job ok1 = {.account = "acc", .id = "s1"};
+	assert_int_equal(kg_store_write(s, insert_event, &ok1, &err), 0);
+	struct ev_job bad = {.account = "acc", .id = "s2", .fail_with = KG_EINVAL, .big = 200000};
+	kg_err_clear(&err);
+	assert_int_equal(kg_store_write(s, insert_event, &bad, &err), KG_EINVAL);
+	assert_non_null(strstr(err.msg, "on purpose"));
+	struct ev_job dup = {.account = "acc", .id = "s1"}; /* its own error: a conflict */
+	assert_int_equal(kg_store_write(s, insert_event, &dup, &err), KG_ECONFLICT);
+	struct ev_job ok2 = {.account = "acc", .id = "s3"};
+	assert_int_equal(kg_store_write(s, insert_event, &ok2, &err), 0);
+	kg_store_stats st;
+	kg_store_stats_get(s, &st);
+	assert_int_equal(st.job_errors, 2);
+	assert_int_equal(st.commit_errors, 0);
+	assert_int_equal(kg_store_integrity_check(s, &err), 0);
+	kg_store_close(s);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events"), 2);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events WHERE event_id = 's2'"), 0);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM features"), 0);
+}
+
 static int nothing_job(kg_tx *tx, void *ctx, kg_err *err)
 {
 	(void)tx;
@@ -869,6 +900,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(concurrent_writers_are_grouped),
 		cmocka_unit_test(failing_job_rolls_back_alone),
+		cmocka_unit_test(failing_job_alone_rolls_back),
 		cmocka_unit_test(failed_commit_fails_the_whole_group),
 		cmocka_unit_test(job_after_a_failed_job_fails_unrun),
 		cmocka_unit_test(job_after_a_failed_commit_fails_unrun),
