@@ -22,50 +22,66 @@ static bool is_dash(UChar32 c)
 	}
 }
 
-static int put_cp(kg_buf *out, UChar32 c)
-{
-	char b[4];
+/* Output gathered on the stack and appended in pieces (a kg_buf append
+ * per character cost more than the rest of the ASCII path). */
+struct wr {
+	kg_buf *out;
+	int rc;
 	size_t n;
+	char b[256];
+};
+
+static void wr_flush(struct wr *w)
+{
+	if (w->n && !w->rc)
+		w->rc = kg_buf_append(w->out, w->b, w->n);
+	w->n = 0;
+}
+
+static void wr_putc(struct wr *w, char c)
+{
+	if (w->n == sizeof(w->b))
+		wr_flush(w);
+	w->b[w->n++] = c;
+}
+
+static void put_cp(struct wr *w, UChar32 c)
+{
 	if (c < 0x80) {
-		b[0] = (char)c;
-		n = 1;
+		wr_putc(w, (char)c);
 	} else if (c < 0x800) {
-		b[0] = (char)(0xc0 | c >> 6);
-		b[1] = (char)(0x80 | (c & 0x3f));
-		n = 2;
+		wr_putc(w, (char)(0xc0 | c >> 6));
+		wr_putc(w, (char)(0x80 | (c & 0x3f)));
 	} else if (c < 0x10000) {
-		b[0] = (char)(0xe0 | c >> 12);
-		b[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		b[2] = (char)(0x80 | (c & 0x3f));
-		n = 3;
+		wr_putc(w, (char)(0xe0 | c >> 12));
+		wr_putc(w, (char)(0x80 | (c >> 6 & 0x3f)));
+		wr_putc(w, (char)(0x80 | (c & 0x3f)));
 	} else {
-		b[0] = (char)(0xf0 | c >> 18);
-		b[1] = (char)(0x80 | (c >> 12 & 0x3f));
-		b[2] = (char)(0x80 | (c >> 6 & 0x3f));
-		b[3] = (char)(0x80 | (c & 0x3f));
-		n = 4;
+		wr_putc(w, (char)(0xf0 | c >> 18));
+		wr_putc(w, (char)(0x80 | (c >> 12 & 0x3f)));
+		wr_putc(w, (char)(0x80 | (c >> 6 & 0x3f)));
+		wr_putc(w, (char)(0x80 | (c & 0x3f)));
 	}
-	return kg_buf_append(out, b, n);
 }
 
 static int norm_ascii(const char *s, size_t len, kg_buf *out)
 {
+	struct wr w = {.out = out};
 	bool space = false, any = false;
-	int rc = 0;
-	for (size_t i = 0; i < len && !rc; i++) {
+	for (size_t i = 0; i < len && !w.rc; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f && c != 0x1f)) {
 			space = any;
 			continue;
 		}
 		if (space)
-			rc = kg_buf_putc(out, ' ');
+			wr_putc(&w, ' ');
 		space = false;
 		any = true;
-		if (!rc)
-			rc = kg_buf_putc(out, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
+		wr_putc(&w, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
 	}
-	return rc;
+	wr_flush(&w);
+	return w.rc;
 }
 
 int kg_risk_normalize(const char *s, size_t len, kg_buf *out)
@@ -106,7 +122,8 @@ int kg_risk_normalize(const char *s, size_t len, kg_buf *out)
 		goto cleanup;
 	}
 	bool space = false, any = false;
-	for (int32_t k = 0; k < blen && !rc;) {
+	struct wr w = {.out = out};
+	for (int32_t k = 0; k < blen && !w.rc;) {
 		UChar32 c;
 		U16_NEXT(b, k, blen, c);
 		if (u_isUWhiteSpace(c) || c == 0x1c || c == 0x1d || c == 0x1e) {
@@ -114,12 +131,13 @@ int kg_risk_normalize(const char *s, size_t len, kg_buf *out)
 			continue;
 		}
 		if (space)
-			rc = kg_buf_putc(out, ' ');
+			wr_putc(&w, ' ');
 		space = false;
 		any = true;
-		if (!rc)
-			rc = put_cp(out, is_dash(c) ? '-' : c);
+		put_cp(&w, is_dash(c) ? '-' : c);
 	}
+	wr_flush(&w);
+	rc = w.rc;
 cleanup:
 	if (a != stack_a)
 		free(a);
