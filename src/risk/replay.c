@@ -189,6 +189,8 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 		goto cleanup;
 	}
 	uint64_t t_prev = 0; /* end of the previous event, with --stats */
+	kg_err e;
+	kg_err_clear(&e);
 	while (!(rc = reader_next(&rd)) && rd.n_lines) {
 		struct line *ls = rd.lines;
 		t_prev = o->stats ? kg_mono_ns() : 0;
@@ -220,8 +222,6 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 			if (!ls[i].too_long)
 				line[len] = '\0';
 			(*events)++;
-			kg_err e;
-			kg_err_clear(&e);
 			if (ls[i].too_long)
 				kg_err_field(&e, KG_ELIMIT, "", "event larger than %d bytes",
 					     KG_EVENT_BYTES_MAX);
@@ -231,6 +231,7 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 					break;
 				}
 				kg_risk_error_json(&e, &ob);
+				kg_err_clear(&e); /* cleared after use, not per event (~800 bytes) */
 			}
 			if ((rc = kg_buf_putc(&ob, '\n'))) {
 				kg_err_set(err, rc, "output buffer full");
