@@ -198,14 +198,14 @@ static size_t put_path(const struct ctx *c, char buf[KG_ERR_FIELD_MAX])
 }
 
 /* An error in field `name` of the object being read (the object itself
- * when name is NULL). */
+ * when name is NULL; at the top, the message alone). */
 static int fail(struct ctx *c, const char *name, const char *msg)
 {
 	char field[KG_ERR_FIELD_MAX];
 	size_t n = put_path(c, field);
 	if (name)
 		snprintf(field + n, sizeof(field) - n, "%s%s", n ? "." : "", name);
-	return kg_err_field(c->err, KG_EINVAL, field, "%s: %s", field, msg);
+	return kg_err_field(c->err, KG_EINVAL, field, "%s%s%s", field, field[0] ? ": " : "", msg);
 }
 
 /* Index of the token after the subtree rooted at value i (once the walk

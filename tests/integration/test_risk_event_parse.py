@@ -4,7 +4,8 @@ through `kagi replay`, one input line each. A case with "error": null is
 accepted (its answer is a decision); any other gets exactly that error
 object: code, message and field. The expected errors were taken from the
 parser as it was before its passes were fused (src/risk/event.c), so that
-a faster parser keeps every message. "in" is the line: a string (code
+a faster parser keeps every message; one fix since: an error with no field
+name (a long or escaped unknown key) no longer starts with ": ". "in" is the line: a string (code
 points U+DC80..U+DCFF stand for the raw bytes 0x80..0xFF, as Python's
 surrogateescape) or a list of strings and [text, count] repeats."""
 import json
