@@ -335,6 +335,23 @@ static void fault_register(void)
 	sqlite3_vfs_register(&fault_vfs, 0);
 }
 
+/* ---- process-wide settings ---------------------------------------------------*/
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init(void)
+{
+	/* No memory statistics: keeping them takes a global mutex around every
+	 * allocation SQLite makes (this build has no lookaside), and nothing
+	 * reads them. Possible only before SQLite initialises; later it is
+	 * refused, harmlessly. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+void kg_sqlite_global_init(void)
+{
+	pthread_once(&global_once, global_init);
+}
+
 /* Parses "full:N" / "ioerr:N" (N >= 1) and arms it; "" or NULL disarms. */
 int kg_sqlite_fault_arm(const char *spec, kg_err *err)
 {

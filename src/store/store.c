@@ -9,6 +9,7 @@
 #include <string.h>
 
 int kg_sqlite_fault_arm(const char *spec, kg_err *err);
+void kg_sqlite_global_init(void);
 
 const double kg_store_latency_bounds_s[KG_STORE_LATENCY_BUCKETS] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -418,6 +419,7 @@ int kg_store_open(kg_store **out, const char *path, const kg_store_options *opt,
 				  (int)opt->backend);
 	if (sodium_init() < 0)
 		return kg_err_set(err, KG_EINTERNAL, "libsodium failed to initialise");
+	kg_sqlite_global_init();
 	const char *fault = opt->fault ? opt->fault : getenv("KG_STORE_FAULT");
 
 	kg_store *s = calloc(1, sizeof(*s));
