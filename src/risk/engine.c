@@ -19,9 +19,12 @@
  * id already matched exactly), by two independent 64-bit hashes of the
  * event id (a false match needs both to collide: about 2^-128); h also
  * mixes in the account, as pair_hash. decision NULL is the plain allow,
- * rebuilt from the retried event. */
+ * rebuilt from the retried event.
+ * An account's entries are one block: cap_seen first hashes h (what every
+ * new event scans: 8 bytes an entry), then cap_seen of the rest, read on a
+ * match only. */
 struct seen {
-	uint64_t h, h2;
+	uint64_t h2;
 	char *decision;
 };
 
@@ -30,7 +33,7 @@ struct seen {
 struct acct {
 	struct acct *next;
 	uint64_t h;
-	struct seen *seen;
+	uint64_t *seen_h; /* the block of decided events (see struct seen) */
 	uint32_t n_seen, cap_seen;
 	uint32_t id_len;
 	kg_features f;
@@ -258,11 +261,16 @@ static int grow_table(void ***tab, size_t *cap, size_t n, size_t next_off, size_
 	return 0;
 }
 
+static struct seen *seen_rest(const struct acct *a)
+{
+	return (struct seen *)(a->seen_h + a->cap_seen);
+}
+
 static struct seen *seen_find(struct acct *a, uint64_t h, uint64_t h2)
 {
 	for (uint32_t i = a->n_seen; i > 0; i--)
-		if (a->seen[i - 1].h == h && a->seen[i - 1].h2 == h2)
-			return &a->seen[i - 1];
+		if (a->seen_h[i - 1] == h && seen_rest(a)[i - 1].h2 == h2)
+			return &seen_rest(a)[i - 1];
 	return NULL;
 }
 
@@ -271,14 +279,19 @@ static int seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, u
 {
 	if (a->n_seen == a->cap_seen) {
 		uint32_t nc = a->cap_seen ? a->cap_seen * 2 : 8;
-		struct seen *ns = realloc(a->seen, nc * sizeof(*ns));
-		if (!ns)
+		uint64_t *nh = malloc(nc * (sizeof(uint64_t) + sizeof(struct seen)));
+		if (!nh)
 			return KG_ENOMEM;
-		a->seen = ns;
+		if (a->n_seen) {
+			memcpy(nh, a->seen_h, a->n_seen * sizeof(uint64_t));
+			memcpy(nh + nc, seen_rest(a), a->n_seen * sizeof(struct seen));
+		}
+		free(a->seen_h);
+		a->seen_h = nh;
 		a->cap_seen = nc;
 	}
-	struct seen *s = &a->seen[a->n_seen];
-	s->h = h;
+	a->seen_h[a->n_seen] = h;
+	struct seen *s = &seen_rest(a)[a->n_seen];
 	s->h2 = h2;
 	s->decision = NULL;
 	if (decision) {
@@ -298,15 +311,18 @@ static void seen_remove(kg_risk *r, struct acct *a, uint64_t h, uint64_t h2)
 		return;
 	if (r->store)
 		free(s->decision);
-	*s = a->seen[--a->n_seen];
+	size_t i = (size_t)(s - seen_rest(a));
+	a->n_seen--;
+	a->seen_h[i] = a->seen_h[a->n_seen];
+	*s = seen_rest(a)[a->n_seen];
 }
 
 static void acct_free(kg_risk *r, struct acct *a)
 {
 	if (r->store)
 		for (uint32_t i = 0; i < a->n_seen; i++)
-			free(a->seen[i].decision);
-	free(a->seen);
+			free(seen_rest(a)[i].decision);
+	free(a->seen_h);
 	kg_features_release(&a->f);
 	free(a);
 }
@@ -399,8 +415,9 @@ void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage)
 		struct acct *a = acct_find(st, ah, account);
 		if (a) {
 			kg_features_prefetch(&a->f);
-			for (size_t off = 0; off < a->n_seen * sizeof(struct seen); off += 64)
-				__builtin_prefetch((const char *)a->seen + off);
+			for (size_t off = 0; a->n_seen && off < a->n_seen * sizeof(uint64_t) + 63;
+			     off += 64)
+				__builtin_prefetch((const char *)a->seen_h + off);
 		}
 	}
 cleanup:
