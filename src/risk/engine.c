@@ -621,37 +621,6 @@ static void settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok)
 	}
 }
 
-int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err *err)
-{
-	const char *one[1] = {json};
-	size_t lens[1] = {len};
-	if (!r->store) {
-		struct scratch *sc = scratch_get(r);
-		const kg_event *ev;
-		bool dup;
-		if (!sc)
-			return kg_err_set(err, KG_ENOMEM, "out of memory");
-		int rc = kg_event_parse(sc->parser, json, len, &ev, err);
-		if (rc)
-			return rc;
-		return decide_locked(r, sc, ev, scratch_policy(r, sc), NULL, NULL, out, NULL, &dup,
-				     err);
-	}
-	/* with a store: a batch of one, so the error comes back as an error */
-	size_t start = out->len;
-	struct scratch *sc = scratch_get(r);
-	const kg_event *ev;
-	if (!sc)
-		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	int rc = kg_event_parse(sc->parser, json, len, &ev, err);
-	if (rc)
-		return rc;
-	rc = kg_risk_decide_batch(r, one, lens, 1, out, err);
-	if (!rc && out->len > start && out->data[out->len - 1] == '\n')
-		out->data[--out->len] = '\0';
-	return rc;
-}
-
 /* ---- batches with a store -----------------------------------------------------
  * A batch is decided in one read transaction of the store (one snapshot):
  * each line is parsed once, its stored decision looked up (a retry of an
@@ -694,6 +663,7 @@ struct kg_risk_batch {
 	kg_store_ticket *ticket;
 	struct kg_risk_batch *after;
 	bool settled;
+	kg_err parse_err; /* a batch of one: why its line did not parse */
 };
 
 static struct batch_acct *batch_acct(struct kg_risk_batch *b, uint64_t ah, kg_str id, bool *fresh)
@@ -768,6 +738,8 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 		kg_err_clear(&e);
 		int prc = kg_event_parse(sc->parser, b->events[i], b->lens[i], &ev, &e);
 		if (prc) {
+			if (b->n == 1)
+				b->parse_err = e;
 			rc = kg_risk_error_json(&e, &b->out);
 			rc = rc ? rc : kg_buf_putc(&b->out, '\n');
 			continue;
@@ -917,7 +889,7 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
 	b->lens = lens;
 	b->n = n;
 	b->after = after;
-	kg_arena_init(&b->arena, 256 * 1024);
+	kg_arena_init(&b->arena, n < 1024 ? 16 * 1024 : 256 * 1024); /* ids, decisions */
 	kg_arena_init(&b->scratch, 64 * 1024);
 	kg_buf_init(&b->out, KG_HTTP_BATCH_BODY_MAX);
 	kg_buf_init(&b->blobs, SIZE_MAX / 2);
@@ -1014,6 +986,40 @@ int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *le
 	if (!rc)
 		rc = kg_risk_batch_finish(r, b, out, err);
 	kg_risk_batch_free(b);
+	return rc;
+}
+
+int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err *err)
+{
+	const char *one[1] = {json};
+	size_t lens[1] = {len};
+	if (!r->store) {
+		struct scratch *sc = scratch_get(r);
+		const kg_event *ev;
+		bool dup;
+		if (!sc)
+			return kg_err_set(err, KG_ENOMEM, "out of memory");
+		int rc = kg_event_parse(sc->parser, json, len, &ev, err);
+		if (rc)
+			return rc;
+		return decide_locked(r, sc, ev, scratch_policy(r, sc), NULL, NULL, out, NULL, &dup,
+				     err);
+	}
+	/* with a store: a batch of one, whose parse error comes back as an
+	 * error (nothing was stored for it) */
+	size_t start = out->len;
+	kg_risk_batch *b = NULL;
+	int rc = kg_risk_batch_start(r, one, lens, 1, NULL, &b, err);
+	if (!rc && b->parse_err.code) {
+		rc = b->parse_err.code;
+		if (err)
+			*err = b->parse_err;
+	} else if (!rc) {
+		rc = kg_risk_batch_finish(r, b, out, err);
+	}
+	kg_risk_batch_free(b);
+	if (!rc && out->len > start && out->data[out->len - 1] == '\n')
+		out->data[--out->len] = '\0';
 	return rc;
 }
 
