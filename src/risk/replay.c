@@ -146,28 +146,17 @@ static int reader_next(struct reader *rd)
 	return rc;
 }
 
-/* The account of an event line, found by looking for its "account" key
- * without parsing: only a hint for warming (the parser decides). Keys are
- * found by their colon: an event has fewer colons than quotes before it. */
+/* The account of an event line as a hint for warming (kg_risk_account_hint). */
 static void hint_line(const struct reader *rd, struct line *l)
 {
-	static const char key[] = "\"account\"";
-	const size_t kn = sizeof(key) - 1;
-	const char *s = rd->buf + l->off, *e = s + l->len;
-	for (const char *p = s; (p = memchr(p, ':', (size_t)(e - p))); p++) {
-		if ((size_t)(p - s) < kn || memcmp(p - kn, key, kn))
-			continue;
-		if (e - p < 2 || p[1] != '"')
-			return;
-		const char *a = p + 2, *q = memchr(a, '"', (size_t)(e - a));
-		if (!q)
-			return;
-		l->hinted = true;
-		l->acct_off = (uint32_t)(a - s);
-		l->acct_len = (uint32_t)(q - a);
-		l->ah = kg_risk_hash(a, l->acct_len);
+	const char *s = rd->buf + l->off;
+	kg_str a;
+	if (!kg_risk_account_hint(s, l->len, &a))
 		return;
-	}
+	l->hinted = true;
+	l->acct_off = (uint32_t)(a.p - s);
+	l->acct_len = a.n;
+	l->ah = kg_risk_hash(a.p, a.n);
 }
 
 static void warm(kg_risk *risk, const struct reader *rd, const struct line *l, int stage)

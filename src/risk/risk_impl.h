@@ -94,6 +94,10 @@ void kg_features_prefetch(const kg_features *f);
  * kg_risk_hash of its id), one event apart, the last just before the event
  * is decided (engine.c says why). Reads only; any hint is safe. */
 void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage);
+/* The account of an event line, found by looking for its "account" key
+ * without parsing: only a hint for warming (the parser decides). Returns
+ * false when there is none; *account points into line. */
+bool kg_risk_account_hint(const char *line, size_t len, kg_str *account);
 /* Frees what f holds (not f); f is empty after. */
 void kg_features_release(kg_features *f);
 uint64_t kg_risk_hash(const char *s, size_t n);
