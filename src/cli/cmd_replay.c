@@ -14,7 +14,8 @@ static int usage(FILE *out, int code)
 		"Decides every event in order and prints one decision (or error) JSON per\n"
 		"input line. Without --db everything stays in memory; with --db the events,\n"
 		"decisions and feature state are written to that SQLite file, N events per\n"
-		"transaction (default 1000).\n"
+		"transaction (default 1000); a batch is printed once its commit is durable,\n"
+		"and the next one is decided meanwhile.\n"
 		"  --policy FILE  policy (default policy/default.rules)\n"
 		"  --quiet        print no decisions\n"
 		"  --stats        print throughput, latency and feature-state size to stderr\n");
