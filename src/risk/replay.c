@@ -341,16 +341,17 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 			rc = kg_risk_batch_start(risk, sl[cur].ptrs, sl[cur].lens, sl[cur].n, inflight,
 						 &b, err);
 		if (inflight) {
-			/* the batch before b: wait for its commit, print it */
+			/* the batch before b: wait for its commit, print it (also when
+			 * b failed: it is stored) */
 			kg_err e2;
 			kg_err_clear(&e2);
-			int frc = kg_risk_batch_finish(risk, inflight, rc ? NULL : &ob, rc ? &e2 : err);
+			int frc = kg_risk_batch_finish(risk, inflight, &ob, rc ? &e2 : err);
+			if (!frc)
+				frc = flush_out(&ob, out, o->quiet, rc ? &e2 : err);
 			rc = rc ? rc : frc;
 			kg_risk_batch_free(finished); /* b's job no longer needs it */
 			finished = inflight;
 			inflight = NULL;
-			if (!rc)
-				rc = flush_out(&ob, out, o->quiet, err);
 		}
 		inflight = b;
 		cur ^= 1; /* the finished batch's lines are free for the next one */
@@ -360,10 +361,10 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 	if (inflight) {
 		kg_err e2;
 		kg_err_clear(&e2);
-		int frc = kg_risk_batch_finish(risk, inflight, rc ? NULL : &ob, rc ? &e2 : err);
+		int frc = kg_risk_batch_finish(risk, inflight, &ob, rc ? &e2 : err);
+		if (!frc)
+			frc = flush_out(&ob, out, o->quiet, rc ? &e2 : err);
 		rc = rc ? rc : frc;
-		if (!rc)
-			rc = flush_out(&ob, out, o->quiet, err);
 	}
 	kg_risk_batch_free(finished);
 	kg_risk_batch_free(inflight);
