@@ -64,8 +64,10 @@ static int lats_add(struct lats *l, uint64_t ns, kg_err *err)
  * The input is read in large blocks and split into lines in place, so the
  * lines after the one being decided are at hand: their accounts are warmed
  * (kg_risk_warm) while it is decided. */
-#define READ_BLOCK_BYTES (1 << 20) /* > KG_EVENT_BYTES_MAX: a line that does
-				    * not fit is refused as too large */
+/* > KG_EVENT_BYTES_MAX: a line that does not fit is refused as too large.
+ * Small enough that a block split into lines is still in the caches when
+ * its lines are decided (256 KiB: ~3 % faster than 1 MiB). */
+#define READ_BLOCK_BYTES (1 << 18)
 
 struct line {
 	size_t off, len; /* in the reader's buffer, without the newline */
