@@ -664,6 +664,22 @@ static int check_unknown(struct ctx *c, int key, int end)
 	return rc;
 }
 
+/* What parse_value does for a string of plain text in a field of kind
+ * F_STR, or F_ID when its length is allowed, at once; false for anything
+ * else (parse_value reads it). */
+static inline bool plain_field(const struct ctx *c, int i, const struct fdef *d, void *base)
+{
+	const jsmntok_t *t = &c->p->tok[i];
+	uint32_t n = (uint32_t)(t->end - t->start);
+	if (!c->plain || t->type != JSMN_STRING ||
+	    !(d->kind == F_STR || (d->kind == F_ID && n - 1 < KG_ID_MAX)))
+		return false;
+	kg_str *out = (kg_str *)((char *)base + d->off);
+	out->p = c->p->js + t->start;
+	out->n = n;
+	return true;
+}
+
 /* Index in defs of the field named [ks, ks + klen), or that of the END
  * entry. Fields mostly come in the order of the table: `hint` is tried
  * first. */
@@ -689,7 +705,7 @@ static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *bas
 	uint64_t seen = 0;
 	int j = i + 1, d = 0, rc;
 	for (int k = 0; k < tok[i].size; k++) {
-		const jsmntok_t *kt = &tok[j], *vt = kt + 1;
+		const jsmntok_t *kt = &tok[j];
 		int key = j, val = j + 1;
 		j = after(c, val);
 		if (k < 64 && (skip >> k & 1))
@@ -706,16 +722,8 @@ static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *bas
 		if (seen & (1ull << d))
 			return fail(c, df->name, "duplicate field");
 		seen |= 1ull << d++;
-		/* a string of plain text at once (what parse_value would do) */
-		uint32_t n = (uint32_t)(vt->end - vt->start);
-		if (c->plain && vt->type == JSMN_STRING &&
-		    (df->kind == F_STR || (df->kind == F_ID && n - 1 < KG_ID_MAX))) {
-			kg_str *out = (kg_str *)((char *)base + df->off);
-			out->p = js + vt->start;
-			out->n = n;
-		} else if ((rc = parse_value(c, val, df, base))) {
+		if (!plain_field(c, val, df, base) && (rc = parse_value(c, val, df, base)))
 			return rc;
-		}
 	}
 	for (d = 0; defs[d].name; d++)
 		if (defs[d].required && !(seen & (1ull << d)))
@@ -1033,7 +1041,7 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	static const struct fdef f_acct = FD("account", F_ID, true, OFF(account), NULL);
 	if (id_tok < 0)
 		return fail(&c, "id", "missing");
-	if ((rc = parse_value(&c, id_tok, &f_id, ev)))
+	if (!plain_field(&c, id_tok, &f_id, ev) && (rc = parse_value(&c, id_tok, &f_id, ev)))
 		return rc;
 	if (type_tok < 0)
 		return fail(&c, "type", "missing");
@@ -1054,7 +1062,8 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	}
 	if (acct_tok < 0)
 		return fail(&c, "account", "missing");
-	if ((rc = parse_value(&c, acct_tok, &f_acct, ev)))
+	if (!plain_field(&c, acct_tok, &f_acct, ev) &&
+	    (rc = parse_value(&c, acct_tok, &f_acct, ev)))
 		return rc;
 	if (ts_tok < 0)
 		return fail(&c, "ts", "missing");
