@@ -58,19 +58,4 @@ bench_machine() {
 
 # bench_write_section NAME BODY: replaces docs/BENCHMARKS.md's section between
 # <!-- bench:NAME --> and <!-- /bench:NAME --> with BODY (appends it if absent).
-bench_write_section() {
-	python3 - "$here/docs/BENCHMARKS.md" "$1" "$2" <<'PY'
-import sys
-path, name, body = sys.argv[1:4]
-text = open(path, encoding="utf-8").read()
-start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-block = f"{start}\n{body}\n{end}"
-if start in text:
-    a, b = text.index(start), text.index(end) + len(end)
-    text = text[:a] + block + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n" + block + "\n"
-open(path, "w", encoding="utf-8").write(text)
-PY
-	echo "docs/BENCHMARKS.md: section $1 written" >&2
-}
+bench_write_section() { python3 "$here/bench/section.py" "$1" "$2"; }

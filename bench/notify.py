@@ -12,7 +12,6 @@ section "notify" of docs/BENCHMARKS.md.
 """
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -95,16 +94,9 @@ Mail and webhooks are sent by the same worker thread, one after the other
 within each pass, so the two figures overlap: together they are the worker's
 rate. The receivers are single Python processes and are part of what is measured.
 <!-- /bench:notify -->"""
-        path = os.path.join(HERE, "docs", "BENCHMARKS.md")
-        with open(path) as f:
-            doc = f.read()
-        if "<!-- bench:notify -->" in doc:
-            doc = re.sub(r"<!-- bench:notify -->.*?<!-- /bench:notify -->", lambda m: section, doc,
-                         flags=re.S)
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + section + "\n"
-        with open(path, "w") as f:
-            f.write(doc)
+        sys.path.insert(0, os.path.join(HERE, "bench"))
+        import section as bench_section
+        bench_section.write_block(section)
         print(section)
     finally:
         if proc:

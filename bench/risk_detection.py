@@ -7,7 +7,7 @@ import argparse
 import collections
 import datetime
 import json
-import re
+import os
 import sys
 
 SCEN = ["gift_card_ring", "return_abuse", "card_testing", "account_takeover"]
@@ -209,20 +209,9 @@ def main():
     text = "\n".join(L) + "\n"
     print(text)
     if a.benchmarks:
-        begin, end = "<!-- bench:risk-detection -->", "<!-- /bench:risk-detection -->"
-        try:
-            doc = open(a.benchmarks, encoding="utf-8").read()
-        except FileNotFoundError:
-            doc = "# Benchmarks\n\nMeasured figures; each section is written by its script in bench/.\n"
-        block = f"{begin}\n{text}{end}"
-        if begin in doc and end in doc:
-            doc = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda m: block, doc,
-                         flags=re.S)
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-        with open(a.benchmarks, "w", encoding="utf-8") as f:
-            f.write(doc)
-
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import section
+        section.write("risk-detection", text.rstrip("\n"), a.benchmarks)
 
 if __name__ == "__main__":
     main()

@@ -93,12 +93,8 @@ kagi parses and validates each event, updates the account's sliding windows
 and writes a decision JSON with its reasons. Command: `bash bench/risk_peer.sh`
 (LINES={lines} RUNS={runs}).
 <!-- /bench:risk-peer -->"""
-path = "docs/BENCHMARKS.md"
-doc = open(path).read()
-if "<!-- bench:risk-peer -->" in doc:
-    doc = re.sub(r"<!-- bench:risk-peer -->.*?<!-- /bench:risk-peer -->", lambda _: sec, doc, flags=re.S)
-else:
-    doc = doc.rstrip("\n") + "\n\n" + sec + "\n"
-open(path, "w").write(doc)
+sys.path.insert(0, "bench")
+import section
+section.write_block(sec)
 print(sec)
 PY

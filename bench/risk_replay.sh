@@ -134,12 +134,8 @@ Latency is measured from the end of one event's decision to the end of the
 next (so it includes reading the line and warming the next accounts); p99.9
 and max are scheduling noise of the shared machine.
 <!-- /bench:risk -->"""
-path = "docs/BENCHMARKS.md"
-doc = open(path).read()
-if "<!-- bench:risk -->" in doc:
-    doc = re.sub(r"<!-- bench:risk -->.*?<!-- /bench:risk -->", lambda m: sec, doc, flags=re.S)
-else:
-    doc = doc.rstrip("\n") + "\n\n" + sec + "\n"
-open(path, "w").write(doc)
+sys.path.insert(0, "bench")
+import section
+section.write_block(sec)
 print(sec)
 PY

@@ -279,6 +279,21 @@ static void lines_release(struct lines *l)
 	free(l->ptrs);
 }
 
+/* Waits for batch b's commit and prints its answer; rc is the error so far
+ * (a later batch may have failed after b was stored: b is printed all the
+ * same, and rc stays the first error). Returns the first error. */
+static int finish_batch(kg_risk *risk, kg_risk_batch *b, kg_buf *ob, FILE *out, bool quiet,
+			int rc, kg_err *err)
+{
+	kg_err later;
+	kg_err_clear(&later);
+	kg_err *e = rc ? &later : err; /* err already holds the first error */
+	int frc = kg_risk_batch_finish(risk, b, ob, e);
+	if (!frc)
+		frc = flush_out(ob, out, quiet, e);
+	return rc ? rc : frc;
+}
+
 /* Reads up to max non-blank lines into l; *eof at the end of the input. */
 static int read_lines(FILE *in, struct lines *l, size_t max, char **line, size_t *cap,
 		      size_t *lineno, size_t *events, bool *eof, kg_err *err)
@@ -345,12 +360,7 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 		if (inflight) {
 			/* the batch before b: wait for its commit, print it (also when
 			 * b failed: it is stored) */
-			kg_err e2;
-			kg_err_clear(&e2);
-			int frc = kg_risk_batch_finish(risk, inflight, &ob, rc ? &e2 : err);
-			if (!frc)
-				frc = flush_out(&ob, out, o->quiet, rc ? &e2 : err);
-			rc = rc ? rc : frc;
+			rc = finish_batch(risk, inflight, &ob, out, o->quiet, rc, err);
 			kg_risk_batch_free(finished); /* b's job no longer needs it */
 			finished = inflight;
 			inflight = NULL;
@@ -360,14 +370,8 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 		if (rc || eof)
 			break;
 	}
-	if (inflight) {
-		kg_err e2;
-		kg_err_clear(&e2);
-		int frc = kg_risk_batch_finish(risk, inflight, &ob, rc ? &e2 : err);
-		if (!frc)
-			frc = flush_out(&ob, out, o->quiet, rc ? &e2 : err);
-		rc = rc ? rc : frc;
-	}
+	if (inflight)
+		rc = finish_batch(risk, inflight, &ob, out, o->quiet, rc, err);
 	kg_risk_batch_free(finished);
 	kg_risk_batch_free(inflight);
 	lines_release(&sl[0]);
