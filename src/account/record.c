@@ -3,6 +3,7 @@
  * and to the outbox in the caller's transaction. Not here: delivery. */
 #include "account/internal.h"
 
+#include "mail/mail.h"
 #include "notify/notify.h"
 
 #include <sodium.h>
@@ -99,6 +100,19 @@ int kg_account_notify_tx(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 	if (rc || (secret && (rc = kg_account_notice_render(&mailed, kind, &c, true, err))))
 		goto cleanup;
 	kg_notify_message_id(msgid);
+	const kg_account_notice *src = secret ? &mailed : &shown;
+	bool mailing = acc->email && *acc->email;
+	char fp[65] = "";
+	if (mailing) {
+		kg_notice n = {src->subject.data, src->text.data, src->html.data};
+		if ((rc = kg_notify_build_mime(&n, acc->email, msgid, ctx->now_ms, &mime, err)))
+			goto cleanup;
+		/* The content fingerprint finds the notice when a forward or a
+		 * mail client changed its Message-ID. Not of a mail carrying a
+		 * code: a hash of a short secret would give the secret away. */
+		if (!secret && (rc = kg_mail_fingerprint(mime.data, mime.len, fp, err)))
+			goto cleanup;
+	}
 
 	kg_message m;
 	memset(&m, 0, sizeof(m));
@@ -109,17 +123,14 @@ int kg_account_notify_tx(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 	m.body_text = shown.text.data;
 	m.body_html = shown.html.data;
 	m.message_id = msgid;
+	m.fingerprint = fp[0] ? fp : NULL;
 	m.created_ms = ctx->now_ms;
 	if ((rc = kg_tx_message_insert(tx, &m, err)))
 		goto cleanup;
 	if ((rc = enqueue_webhook(tx, acc->id, kind, &c, err)))
 		goto cleanup;
-	if (!acc->email || !*acc->email)
+	if (!mailing)
 		goto cleanup; /* no address: the message center is the only copy */
-	const kg_account_notice *src = secret ? &mailed : &shown;
-	kg_notice n = {src->subject.data, src->text.data, src->html.data};
-	if ((rc = kg_notify_build_mime(&n, acc->email, msgid, ctx->now_ms, &mime, err)))
-		goto cleanup;
 	kg_notify_mail mail;
 	memset(&mail, 0, sizeof(mail));
 	memcpy(mail.message_id, msgid, sizeof(msgid));

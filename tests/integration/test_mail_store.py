@@ -1,11 +1,15 @@
 """End to end through the CLI and a real store: `kagi lock` writes the
 official notice (message center + outbox mail); that very mail, checked with
 `kagi mail check --db --account`, is found in the account's message center
-(by Message-ID); with a trusted Authentication-Results pass it is genuine;
+(by Message-ID, or by content fingerprint when the Message-ID was
+replaced; an edited copy is not); with a trusted Authentication-Results pass it is genuine;
 for another, unlocked account it is not (not in its message center, and it
 claims a lock that account does not have)."""
+import email
+import email.policy
 import json
 import os
+import re
 import tempfile
 
 import kagitest as kt
@@ -59,6 +63,32 @@ def main():
 
         v, ids, r = mail_check(None, db, profile, "a1", trusted)
         check(v == "genuine", "authenticated and in the message center", r)
+
+        # A copy whose Message-ID a forward or mail client replaced: found by
+        # its content fingerprint. The same copy with its text changed (a
+        # phishing mail built from the real notice) is not.
+        check(re.search(r"^Message-ID: ", raw, re.M), "notice has a Message-ID", raw[:400])
+        reid = re.sub(r"^Message-ID: .*$", "Message-ID: <forwarded-1@mail.example>", raw,
+                      count=1, flags=re.M)
+        forwarded = os.path.join(tmp, "forwarded.eml")
+        with open(forwarded, "w", encoding="utf-8", newline="") as f:
+            f.write(reid)
+        v, ids, r = mail_check(None, db, profile, "a1", forwarded)
+        check("in_message_center" in ids, "found by content fingerprint", r)
+
+        msg = email.message_from_string(reid, policy=email.policy.default)
+        for part in msg.walk():
+            if part.get_content_type() in ("text/plain", "text/html"):
+                text = part.get_content()
+                check("password" in text, "the notice speaks of the password", text[:300])
+                part.set_content(text.replace("password", "passw0rd"),
+                                 subtype=part.get_content_subtype())
+        edited = os.path.join(tmp, "edited.eml")
+        with open(edited, "w", encoding="utf-8", newline="") as f:
+            f.write(msg.as_string())
+        v, ids, r = mail_check(None, db, profile, "a1", edited)
+        check("in_message_center" not in ids and "not_in_message_center" in ids,
+              "an edited copy is not in the message center", r)
 
         v, ids, r = mail_check(None, db, profile, "b2", trusted)
         check(v != "genuine" and "not_in_message_center" in ids and
