@@ -96,12 +96,35 @@ size_t kg_features_mem_bytes(const kg_features *f)
 	return sizeof(*f) + f->name_len + f->cap * sizeof(kg_slot);
 }
 
-/* ---- the block of vectors ------------------------------------------------- */
-#define SLOTS_MIN 16 /* first block: 256 bytes */
+/* ---- the block of vectors -------------------------------------------------
+ * Vector k owns slots [off[k], off[k + 1]) of the block (its capacity) and
+ * uses the first len[k] of them. Adding to a vector with room moves only its
+ * own elements after the insertion point (streams add at their end: none);
+ * a full vector grows by half its capacity (at least VEC_GROW_MIN, at most
+ * its bound), moving the vectors after it once; removing never moves other
+ * vectors. A full vector with at most VEC_TAIL_CHEAP slots after it (every
+ * vector of a typical account; the last one, "events", always) grows by
+ * what it needs only: no slack where moving is cheap. */
+#define SLOTS_MIN 16   /* first block: 256 bytes */
+#define VEC_GROW_MIN 2     /* slots a full vector gains at least */
+#define VEC_TAIL_CHEAP 64  /* slots after a full vector that are cheap to
+			    * move on every insert: it grows by just one */
 
 static uint32_t vlen(const kg_features *f, int k)
 {
+	return f->len[k];
+}
+
+static uint32_t vcap(const kg_features *f, int k)
+{
 	return f->off[k + 1] - f->off[k];
+}
+
+/* Most elements vector k ever holds. */
+static uint32_t vbound(int k)
+{
+	return k < KG_V_FAILED_LOGINS ? KG_SET_CAP : k < KG_V_STREAMS ? KG_RECS_CAP
+								   : STREAM_ENTRIES_MAX;
 }
 
 static kg_slot *vec(const kg_features *f, int k)
@@ -125,48 +148,79 @@ static int reserve(kg_features *f, uint32_t need)
 	return 0;
 }
 
-/* Opens n slots at index i of vector k (0 <= i <= its length), moving the
- * vectors after it up; *out points at the first new slot. */
-static int vec_open(kg_features *f, int k, uint32_t i, uint32_t n, kg_slot **out)
+/* Makes vector k's capacity at least need (exactly need when exact, as
+ * when loading), moving the vectors after it up. */
+static int vec_grow(kg_features *f, int k, uint32_t need, bool exact)
 {
-	uint32_t used = f->off[KG_V_COUNT];
-	int rc = reserve(f, used + n);
+	uint32_t c = vcap(f, k);
+	if (need <= c)
+		return 0;
+	uint32_t nc = need, used = f->off[KG_V_COUNT], end = f->off[k + 1];
+	if (!exact && used - end > VEC_TAIL_CHEAP) {
+		nc = c + (c / 2 > VEC_GROW_MIN ? c / 2 : VEC_GROW_MIN);
+		if (nc > vbound(k))
+			nc = vbound(k);
+		if (nc < need)
+			nc = need;
+	}
+	uint32_t d = nc - c;
+	int rc = reserve(f, used + d);
 	if (rc)
 		return rc;
-	uint32_t at = f->off[k] + i;
-	memmove(&f->mem[at + n], &f->mem[at], (used - at) * sizeof(kg_slot));
+	memmove(&f->mem[end + d], &f->mem[end], (used - end) * sizeof(kg_slot));
 	for (int j = k + 1; j <= KG_V_COUNT; j++)
-		f->off[j] += n;
-	*out = &f->mem[at];
+		f->off[j] += d;
+	return 0;
+}
+
+/* Opens n slots at index i of vector k (0 <= i <= its length); *out points
+ * at the first new slot. */
+static int vec_open(kg_features *f, int k, uint32_t i, uint32_t n, bool exact, kg_slot **out)
+{
+	uint32_t len = vlen(f, k);
+	int rc = vec_grow(f, k, len + n, exact);
+	if (rc)
+		return rc;
+	kg_slot *v = vec(f, k);
+	memmove(&v[i + n], &v[i], (len - i) * sizeof(kg_slot));
+	f->len[k] = (uint16_t)(len + n);
+	*out = &v[i];
 	return 0;
 }
 
 static int vec_insert(kg_features *f, int k, uint32_t i, kg_slot **out)
 {
-	return vec_open(f, k, i, 1, out);
+	return vec_open(f, k, i, 1, false, out);
 }
 
-/* Removes n slots from index i of vector k. */
+/* Removes n slots from index i of vector k (its capacity stays). */
 static void vec_remove(kg_features *f, int k, uint32_t i, uint32_t n)
 {
 	if (!n)
 		return;
-	uint32_t at = f->off[k] + i, used = f->off[KG_V_COUNT];
-	memmove(&f->mem[at], &f->mem[at + n], (used - at - n) * sizeof(kg_slot));
-	for (int j = k + 1; j <= KG_V_COUNT; j++)
-		f->off[j] -= n;
+	kg_slot *v = vec(f, k);
+	memmove(&v[i], &v[i + n], (vlen(f, k) - i - n) * sizeof(kg_slot));
+	f->len[k] = (uint16_t)(vlen(f, k) - n);
 }
 
 void kg_features_prefetch(const kg_features *f)
 {
-	/* the whole block (a typical account's is a few lines), or its last
-	 * 16 lines: the streams, newest buckets last */
+	/* the whole block (a typical account's is a few lines), or else the
+	 * line of each vector's newest elements, the streams' first ("events",
+	 * the last vector, first of all), at most 16 lines */
 	uint32_t used = f->off[KG_V_COUNT];
-	if (used) {
+	if (used && used <= 16 * 64 / sizeof(kg_slot)) {
 		uintptr_t first = (uintptr_t)f->mem & ~(uintptr_t)63;
 		uintptr_t line = (uintptr_t)(f->mem + used - 1) & ~(uintptr_t)63;
-		for (int k = 0; k < 16 && line >= first; k++, line -= 64)
+		for (; line >= first; line -= 64)
 			__builtin_prefetch((const void *)line);
+	} else if (used) {
+		int lines = 0;
+		for (int k = KG_V_COUNT - 1; k >= 0 && lines < 16; k--)
+			if (f->len[k]) {
+				__builtin_prefetch(&f->mem[f->off[k] + f->len[k] - 1]);
+				lines++;
+			}
 	}
 	if (f->name)
 		__builtin_prefetch(f->name);
@@ -665,7 +719,7 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 		if (r.bad || n > STREAM_ENTRIES_MAX)
 			goto corrupt;
 		kg_slot *v = NULL;
-		if (n && (rc = vec_open(&f, k, 0, n, &v)))
+		if (n && (rc = vec_open(&f, k, 0, n, true, &v)))
 			goto cleanup;
 		uint32_t prev = 0;
 		for (uint32_t i = 0; i < n; i++) {
@@ -684,7 +738,7 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 		if (r.bad || n > KG_SET_CAP)
 			goto corrupt;
 		kg_slot *v = NULL;
-		if (n && (rc = vec_open(&f, k, 0, n, &v)))
+		if (n && (rc = vec_open(&f, k, 0, n, true, &v)))
 			goto cleanup;
 		for (uint32_t i = 0; i < n; i++) {
 			kg_setent *e = &v[i].e;
@@ -703,7 +757,7 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 		if (r.bad || n > KG_RECS_CAP)
 			goto corrupt;
 		kg_slot *v = NULL;
-		if (n && (rc = vec_open(&f, k, 0, n, &v)))
+		if (n && (rc = vec_open(&f, k, 0, n, true, &v)))
 			goto cleanup;
 		for (uint32_t i = 0; i < n; i++) {
 			kg_rec *rec = &v[i].r;

@@ -62,16 +62,19 @@ enum {
 #define KG_V_STREAM(s) (KG_V_COUNT - 1 - (int)(s))
 
 /* An account's feature state. Its vectors (buckets of each stream, set
- * entries, records) lie one after the other in one block, vector k at
- * slots [off[k], off[k + 1]), so that deciding an event touches a few
- * adjacent cache lines and no allocation happens until the block is full
- * (then it doubles). */
+ * entries, records) lie one after the other in one block, so that deciding
+ * an event touches a few adjacent cache lines and no allocation happens
+ * until the block is full (then it doubles). Vector k owns slots
+ * [off[k], off[k + 1]) and uses the first len[k]: a vector grows
+ * geometrically, so adding to or removing from a long one (an account
+ * under attack) does not move the others. */
 struct kg_features {
 	uint32_t first_seen, last_seen, now; /* s; now = latest event time seen */
 	uint32_t created_at;
 	uint32_t total[KG_S_COUNT];           /* lifetime counts */
-	uint32_t off[KG_V_COUNT + 1];         /* off[KG_V_COUNT]: slots in use */
+	uint32_t off[KG_V_COUNT + 1];         /* off[KG_V_COUNT]: slots owned */
 	uint32_t cap;                         /* slots in mem */
+	uint16_t len[KG_V_COUNT];             /* slots in use, at most 8192 */
 	kg_slot *mem;
 	struct { uint32_t h, t; } marks[KG_MARKS_MAX];
 	uint32_t n_marks;
