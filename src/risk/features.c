@@ -149,12 +149,20 @@ static int reserve(kg_features *f, uint32_t need)
 }
 
 /* Makes vector k's capacity at least need (exactly need when exact, as
- * when loading), moving the vectors after it up. */
+ * when loading): takes back the free slots before it (the previous
+ * vector's slack, left by removals from its front) when that is worth
+ * moving it, else grows, moving the vectors after it up. */
 static int vec_grow(kg_features *f, int k, uint32_t need, bool exact)
 {
 	uint32_t c = vcap(f, k);
 	if (need <= c)
 		return 0;
+	uint32_t gap = k > 0 ? vcap(f, k - 1) - vlen(f, k - 1) : 0;
+	if (gap >= need - c && (vlen(f, k) <= VEC_TAIL_CHEAP || gap >= vlen(f, k) / 4)) {
+		memmove(&f->mem[f->off[k] - gap], &f->mem[f->off[k]], vlen(f, k) * sizeof(kg_slot));
+		f->off[k] -= gap;
+		return 0;
+	}
 	uint32_t nc = need, used = f->off[KG_V_COUNT], end = f->off[k + 1];
 	if (!exact && used - end > VEC_TAIL_CHEAP) {
 		nc = c + (c / 2 > VEC_GROW_MIN ? c / 2 : VEC_GROW_MIN);
@@ -193,13 +201,22 @@ static int vec_insert(kg_features *f, int k, uint32_t i, kg_slot **out)
 	return vec_open(f, k, i, 1, false, out);
 }
 
-/* Removes n slots from index i of vector k (its capacity stays). */
+/* Removes n slots from index i of vector k, moving the fewer of the
+ * elements before and after them: when those before move up, vector k
+ * starts n slots later and the previous vector owns them (vec_grow takes
+ * them back). */
 static void vec_remove(kg_features *f, int k, uint32_t i, uint32_t n)
 {
 	if (!n)
 		return;
 	kg_slot *v = vec(f, k);
-	memmove(&v[i], &v[i + n], (vlen(f, k) - i - n) * sizeof(kg_slot));
+	uint32_t after = vlen(f, k) - i - n;
+	if (k > 0 && i < after) {
+		memmove(&v[n], &v[0], i * sizeof(kg_slot));
+		f->off[k] += n;
+	} else {
+		memmove(&v[i], &v[i + n], after * sizeof(kg_slot));
+	}
 	f->len[k] = (uint16_t)(vlen(f, k) - n);
 }
 
@@ -233,13 +250,17 @@ static uint32_t granularity(uint32_t ref, uint32_t t)
 }
 
 /* Re-buckets stream k by age relative to ref, merging equal keys; drops
- * what is beyond the horizon. Entries stay sorted by t. */
+ * what is beyond the horizon. Entries stay sorted by t. Buckets under 1 h
+ * old (1 s wide) stay as they are: times strictly increase, so none of
+ * them merges with the bucket before; only the older ones are visited. */
 static void stream_compact(kg_features *f, int k, uint32_t ref)
 {
 	kg_slot *v = vec(f, k);
-	uint32_t n = vlen(f, k), w = 0;
-	for (uint32_t r = 0; r < n; r++) {
+	uint32_t n = vlen(f, k), w = 0, r;
+	for (r = 0; r < n; r++) {
 		kg_bucket b = v[r].b;
+		if (!(ref > b.t && ref - b.t >= 3600))
+			break;
 		if (ref > b.t && ref - b.t > KG_STATE_HORIZON_S)
 			continue;
 		uint32_t g = granularity(ref, b.t);
@@ -251,7 +272,7 @@ static void stream_compact(kg_features *f, int k, uint32_t ref)
 			v[w++].b = b;
 		}
 	}
-	vec_remove(f, k, w, n - w);
+	vec_remove(f, k, w, r - w);
 }
 
 static int stream_add(kg_features *f, enum kg_stream_id s, uint32_t t, int64_t val)
@@ -338,6 +359,7 @@ static int set_add(kg_features *f, enum kg_set_id s, uint64_t h, uint32_t t, boo
 			v[w++] = v[r];
 	vec_remove(f, k, w, n - w);
 	n = w;
+	v = vec(f, k);
 	if (n >= KG_SET_CAP) {
 		uint32_t old = 0;
 		for (uint32_t i = 1; i < n; i++)
@@ -727,8 +749,8 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 			bk->t = prev + get_u32(&r);
 			bk->n = get_u32(&r);
 			bk->sum = unzz(get_u(&r));
-			if (bk->t < prev)
-				r.bad = true;
+			if (i > 0 && bk->t <= prev)
+				r.bad = true; /* times strictly increase (stream_compact) */
 			prev = bk->t;
 		}
 	}

@@ -399,10 +399,51 @@ static void hot_account_matches_reference(void **state)
 	kg_features_free(f);
 }
 
+/* A blob whose "events" buckets are at times 100 and 100 + delta. */
+static size_t blob_two_buckets(unsigned char *b, unsigned char delta)
+{
+	size_t n = 0;
+	const unsigned char head[] = {1, 100, 101, 101, 0, 0}; /* version .. name_len */
+	memcpy(b, head, sizeof(head));
+	n += sizeof(head);
+	for (int s = 0; s < KG_S_COUNT; s++) {
+		b[n++] = s == KG_S_EVENTS ? 2 : 0; /* total */
+		b[n++] = s == KG_S_EVENTS ? 2 : 0; /* buckets */
+		if (s == KG_S_EVENTS) {
+			const unsigned char bk[] = {100, 1, 0, delta, 1, 0};
+			memcpy(b + n, bk, sizeof(bk));
+			n += sizeof(bk);
+		}
+	}
+	for (int k = 0; k < KG_SET_COUNT + 2 + 1; k++)
+		b[n++] = 0; /* sets, records, marks */
+	return n;
+}
+
+/* Bucket times strictly increase in every blob kagi writes (stream_compact
+ * relies on it): a blob with two buckets at one time is corrupt. */
+static void blob_with_equal_bucket_times_refused(void **state)
+{
+	(void)state;
+	unsigned char b[128];
+	kg_features *f = kg_features_new();
+	kg_err err;
+	assert_non_null(f);
+	size_t n = blob_two_buckets(b, 1);
+	assert_int_equal(kg_features_load(f, b, n, &err), 0);
+	int64_t c, sum;
+	kg_features_window(f, KG_S_EVENTS, 101, 60, &c, &sum);
+	assert_int_equal(c, 2);
+	n = blob_two_buckets(b, 0);
+	assert_int_equal(kg_features_load(f, b, n, &err), KG_EINVAL);
+	kg_features_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hot_account_matches_reference),
+		cmocka_unit_test(blob_with_equal_bucket_times_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
