@@ -99,16 +99,21 @@ size_t kg_features_mem_bytes(const kg_features *f)
 /* ---- the block of vectors -------------------------------------------------
  * Vector k owns slots [off[k], off[k + 1]) of the block (its capacity) and
  * uses the first len[k] of them. Adding to a vector with room moves only its
- * own elements after the insertion point (streams add at their end: none);
- * a full vector grows by half its capacity (at least VEC_GROW_MIN, at most
- * its bound), moving the vectors after it once; removing never moves other
- * vectors. A full vector with at most VEC_TAIL_CHEAP slots after it (every
- * vector of a typical account; the last one, "events", always) grows by
- * what it needs only: no slack where moving is cheap. */
-#define SLOTS_MIN 16   /* first block: 256 bytes */
-#define VEC_GROW_MIN 2     /* slots a full vector gains at least */
-#define VEC_TAIL_CHEAP 64  /* slots after a full vector that are cheap to
-			    * move on every insert: it grows by just one */
+ * own elements after the insertion point (streams add at their end: none).
+ * Removing moves only its own elements too, the fewer side: when the ones
+ * before move up, the freed slots at its start go to the previous vector,
+ * and a full vector takes them back if there are at least 1/VEC_RECLAIM of
+ * its length (or it is short); else it grows by a quarter (at least
+ * VEC_GROW_MIN, at most its bound), moving the vectors after it once: each
+ * is amortised O(1) per element. A full vector with at most VEC_TAIL_CHEAP
+ * slots after it (every vector of a typical account; the last one,
+ * "events", always) grows by what it needs only: no slack where moving is
+ * cheap. The block itself grows by half. */
+#define SLOTS_MIN 16      /* first block: 256 bytes */
+#define VEC_GROW_MIN 2    /* slots a full vector gains at least */
+#define VEC_RECLAIM 16    /* see above */
+#define VEC_TAIL_CHEAP 64 /* slots after a full vector (or in it) that are
+			   * cheap to move on every insert */
 
 static uint32_t vlen(const kg_features *f, int k)
 {
@@ -132,14 +137,15 @@ static kg_slot *vec(const kg_features *f, int k)
 	return f->mem ? f->mem + f->off[k] : NULL;
 }
 
-/* Makes the block hold at least need slots. */
+/* Makes the block hold at least need slots (whole cache lines). */
 static int reserve(kg_features *f, uint32_t need)
 {
 	if (need <= f->cap)
 		return 0;
-	uint32_t nc = f->cap ? f->cap * 2 : SLOTS_MIN;
-	while (nc < need)
-		nc *= 2;
+	uint32_t nc = f->cap ? f->cap + f->cap / 2 : SLOTS_MIN;
+	if (nc < need)
+		nc = need;
+	nc = (nc + 3) & ~3u;
 	kg_slot *nm = realloc(f->mem, nc * sizeof(kg_slot));
 	if (!nm)
 		return KG_ENOMEM;
@@ -158,14 +164,14 @@ static int vec_grow(kg_features *f, int k, uint32_t need, bool exact)
 	if (need <= c)
 		return 0;
 	uint32_t gap = k > 0 ? vcap(f, k - 1) - vlen(f, k - 1) : 0;
-	if (gap >= need - c && (vlen(f, k) <= VEC_TAIL_CHEAP || gap >= vlen(f, k) / 4)) {
+	if (gap >= need - c && (vlen(f, k) <= VEC_TAIL_CHEAP || gap >= vlen(f, k) / VEC_RECLAIM)) {
 		memmove(&f->mem[f->off[k] - gap], &f->mem[f->off[k]], vlen(f, k) * sizeof(kg_slot));
 		f->off[k] -= gap;
 		return 0;
 	}
 	uint32_t nc = need, used = f->off[KG_V_COUNT], end = f->off[k + 1];
 	if (!exact && used - end > VEC_TAIL_CHEAP) {
-		nc = c + (c / 2 > VEC_GROW_MIN ? c / 2 : VEC_GROW_MIN);
+		nc = c + (c / 4 > VEC_GROW_MIN ? c / 4 : VEC_GROW_MIN);
 		if (nc > vbound(k))
 			nc = vbound(k);
 		if (nc < need)
@@ -797,6 +803,14 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 	}
 	if (r.bad || r.p != r.e)
 		goto corrupt;
+	uint32_t fit = (f.off[KG_V_COUNT] + 3) & ~3u; /* no slack: vectors grow when used */
+	if (fit && fit < f.cap) {
+		kg_slot *nm = realloc(f.mem, fit * sizeof(kg_slot));
+		if (nm) {
+			f.mem = nm;
+			f.cap = fit;
+		}
+	}
 	kg_features_release(out);
 	*out = f;
 	return 0;

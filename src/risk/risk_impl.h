@@ -64,7 +64,7 @@ enum {
 /* An account's feature state. Its vectors (buckets of each stream, set
  * entries, records) lie one after the other in one block, so that deciding
  * an event touches a few adjacent cache lines and no allocation happens
- * until the block is full (then it doubles). Vector k owns slots
+ * until the block is full (then it grows by half). Vector k owns slots
  * [off[k], off[k + 1]) and uses the first len[k]: a vector grows
  * geometrically, so adding to or removing from a long one (an account
  * under attack) does not move the others. */

@@ -2,7 +2,9 @@
  * thousands of events of every type, interleaved, dense and sparse, some
  * late; every stream, set and record list is checked against a plain
  * reference (all events kept, windows counted by brute force) and the blob
- * round-trips. Not here: the rules (test_risk.c, tests/data/rules). */
+ * round-trips to the bytes it always had; a blob kagi cannot have written
+ * (bucket times that do not increase) is refused. Not here: the rules
+ * (test_risk.c, tests/data/rules). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
