@@ -97,8 +97,8 @@ size_t kg_features_mem_bytes(const kg_features *f)
 }
 
 /* ---- the block of vectors -------------------------------------------------
- * Vector k owns slots [off[k], off[k + 1]) of the block (its capacity) and
- * uses the first len[k] of them. Adding to a vector with room moves only its
+ * Vector k owns the slots from its start to the next vector's (the last
+ * one: to used), its capacity, and uses the first len of them. Adding to a vector with room moves only its
  * own elements after the insertion point (streams add at their end: none).
  * Removing moves only its own elements too, the fewer side: when the ones
  * before move up, the freed slots at its start go to the previous vector,
@@ -115,14 +115,22 @@ size_t kg_features_mem_bytes(const kg_features *f)
 #define VEC_TAIL_CHEAP 64 /* slots after a full vector (or in it) that are
 			   * cheap to move on every insert */
 
+#define VEC_LEN_MASK ((1u << KG_VEC_LEN_BITS) - 1)
+#define VEC_START_MAX (UINT32_MAX >> KG_VEC_LEN_BITS) /* slots in a block */
+
+static uint32_t vstart(const kg_features *f, int k)
+{
+	return f->vecs[k] >> KG_VEC_LEN_BITS;
+}
+
 static uint32_t vlen(const kg_features *f, int k)
 {
-	return f->len[k];
+	return f->vecs[k] & VEC_LEN_MASK;
 }
 
 static uint32_t vcap(const kg_features *f, int k)
 {
-	return f->off[k + 1] - f->off[k];
+	return (k + 1 < KG_V_COUNT ? vstart(f, k + 1) : f->used) - vstart(f, k);
 }
 
 /* Most elements vector k ever holds. */
@@ -134,7 +142,7 @@ static uint32_t vbound(int k)
 
 static kg_slot *vec(const kg_features *f, int k)
 {
-	return f->mem ? f->mem + f->off[k] : NULL;
+	return f->mem ? f->mem + vstart(f, k) : NULL;
 }
 
 /* Makes the block hold at least need slots (whole cache lines). */
@@ -142,6 +150,8 @@ static int reserve(kg_features *f, uint32_t need)
 {
 	if (need <= f->cap)
 		return 0;
+	if (need > VEC_START_MAX)
+		return KG_ELIMIT; /* cannot happen within the vectors' bounds */
 	uint32_t nc = f->cap ? f->cap + f->cap / 2 : SLOTS_MIN;
 	if (nc < need)
 		nc = need;
@@ -165,11 +175,11 @@ static int vec_grow(kg_features *f, int k, uint32_t need, bool exact)
 		return 0;
 	uint32_t gap = k > 0 ? vcap(f, k - 1) - vlen(f, k - 1) : 0;
 	if (gap >= need - c && (vlen(f, k) <= VEC_TAIL_CHEAP || gap >= vlen(f, k) / VEC_RECLAIM)) {
-		memmove(&f->mem[f->off[k] - gap], &f->mem[f->off[k]], vlen(f, k) * sizeof(kg_slot));
-		f->off[k] -= gap;
+		memmove(&f->mem[vstart(f, k) - gap], &f->mem[vstart(f, k)], vlen(f, k) * sizeof(kg_slot));
+		f->vecs[k] -= gap << KG_VEC_LEN_BITS;
 		return 0;
 	}
-	uint32_t nc = need, used = f->off[KG_V_COUNT], end = f->off[k + 1];
+	uint32_t nc = need, used = f->used, end = vstart(f, k) + c;
 	if (!exact && used - end > VEC_TAIL_CHEAP) {
 		nc = c + (c / 4 > VEC_GROW_MIN ? c / 4 : VEC_GROW_MIN);
 		if (nc > vbound(k))
@@ -182,8 +192,9 @@ static int vec_grow(kg_features *f, int k, uint32_t need, bool exact)
 	if (rc)
 		return rc;
 	memmove(&f->mem[end + d], &f->mem[end], (used - end) * sizeof(kg_slot));
-	for (int j = k + 1; j <= KG_V_COUNT; j++)
-		f->off[j] += d;
+	for (int j = k + 1; j < KG_V_COUNT; j++)
+		f->vecs[j] += d << KG_VEC_LEN_BITS;
+	f->used += d;
 	return 0;
 }
 
@@ -192,12 +203,15 @@ static int vec_grow(kg_features *f, int k, uint32_t need, bool exact)
 static int vec_open(kg_features *f, int k, uint32_t i, uint32_t n, bool exact, kg_slot **out)
 {
 	uint32_t len = vlen(f, k);
-	int rc = vec_grow(f, k, len + n, exact);
-	if (rc)
-		return rc;
+	if (len + n > vcap(f, k)) {
+		int rc = vec_grow(f, k, len + n, exact);
+		if (rc)
+			return rc;
+	}
 	kg_slot *v = vec(f, k);
-	memmove(&v[i + n], &v[i], (len - i) * sizeof(kg_slot));
-	f->len[k] = (uint16_t)(len + n);
+	if (i < len)
+		memmove(&v[i + n], &v[i], (len - i) * sizeof(kg_slot));
+	f->vecs[k] += n;
 	*out = &v[i];
 	return 0;
 }
@@ -219,11 +233,11 @@ static void vec_remove(kg_features *f, int k, uint32_t i, uint32_t n)
 	uint32_t after = vlen(f, k) - i - n;
 	if (k > 0 && i < after) {
 		memmove(&v[n], &v[0], i * sizeof(kg_slot));
-		f->off[k] += n;
+		f->vecs[k] += n << KG_VEC_LEN_BITS;
 	} else {
 		memmove(&v[i], &v[i + n], after * sizeof(kg_slot));
 	}
-	f->len[k] = (uint16_t)(vlen(f, k) - n);
+	f->vecs[k] -= n;
 }
 
 void kg_features_prefetch(const kg_features *f)
@@ -231,7 +245,7 @@ void kg_features_prefetch(const kg_features *f)
 	/* the whole block (a typical account's is a few lines), or else the
 	 * line of each vector's newest elements, the streams' first ("events",
 	 * the last vector, first of all), at most 16 lines */
-	uint32_t used = f->off[KG_V_COUNT];
+	uint32_t used = f->used;
 	if (used && used <= 16 * 64 / sizeof(kg_slot)) {
 		uintptr_t first = (uintptr_t)f->mem & ~(uintptr_t)63;
 		uintptr_t line = (uintptr_t)(f->mem + used - 1) & ~(uintptr_t)63;
@@ -240,8 +254,8 @@ void kg_features_prefetch(const kg_features *f)
 	} else if (used) {
 		int lines = 0;
 		for (int k = KG_V_COUNT - 1; k >= 0 && lines < 16; k--)
-			if (f->len[k]) {
-				__builtin_prefetch(&f->mem[f->off[k] + f->len[k] - 1]);
+			if (vlen(f, k)) {
+				__builtin_prefetch(&f->mem[vstart(f, k) + vlen(f, k) - 1]);
 				lines++;
 			}
 	}
@@ -803,7 +817,7 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 	}
 	if (r.bad || r.p != r.e)
 		goto corrupt;
-	uint32_t fit = (f.off[KG_V_COUNT] + 3) & ~3u; /* no slack: vectors grow when used */
+	uint32_t fit = (f.used + 3) & ~3u; /* no slack: vectors grow when used */
 	if (fit && fit < f.cap) {
 		kg_slot *nm = realloc(f.mem, fit * sizeof(kg_slot));
 		if (nm) {

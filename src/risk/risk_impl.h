@@ -61,20 +61,22 @@ enum {
  * it moves nothing. */
 #define KG_V_STREAM(s) (KG_V_COUNT - 1 - (int)(s))
 
+#define KG_VEC_LEN_BITS 14 /* a vector holds at most 8192 (+1) elements */
+
 /* An account's feature state. Its vectors (buckets of each stream, set
  * entries, records) lie one after the other in one block, so that deciding
  * an event touches a few adjacent cache lines and no allocation happens
- * until the block is full (then it grows by half). Vector k owns slots
- * [off[k], off[k + 1]) and uses the first len[k]: a vector grows
- * geometrically, so adding to or removing from a long one (an account
- * under attack) does not move the others. */
+ * until the block is full (then it grows by half). Vector k owns the
+ * slots from its start to the next one's and uses the first of them: a
+ * vector grows geometrically, so adding to or removing from a long one (an
+ * account under attack) does not move the others. */
 struct kg_features {
 	uint32_t first_seen, last_seen, now; /* s; now = latest event time seen */
 	uint32_t created_at;
 	uint32_t total[KG_S_COUNT];           /* lifetime counts */
-	uint32_t off[KG_V_COUNT + 1];         /* off[KG_V_COUNT]: slots owned */
+	uint32_t vecs[KG_V_COUNT];            /* start slot << KG_VEC_LEN_BITS | length */
+	uint32_t used;                        /* slots owned by vectors */
 	uint32_t cap;                         /* slots in mem */
-	uint16_t len[KG_V_COUNT];             /* slots in use, at most 8192 */
 	kg_slot *mem;
 	struct { uint32_t h, t; } marks[KG_MARKS_MAX];
 	uint32_t n_marks;
