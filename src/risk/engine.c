@@ -20,9 +20,17 @@
  * event id (a false match needs both to collide: about 2^-128); h also
  * mixes in the account, as pair_hash. decision NULL is the plain allow,
  * rebuilt from the retried event.
- * An account's entries are one block: cap_seen first hashes h (what every
- * new event scans: 8 bytes an entry), then cap_seen of the rest, read on a
- * match only. */
+ * An account's entries are one block: cap_seen first hashes h (8 bytes an
+ * entry), then cap_seen of the rest, read on a match only. Up to
+ * SEEN_LINEAR_MAX entries every new event scans the hashes (a few cache
+ * lines). A bigger block (a hot account: thousands of failed logins, or a
+ * batch's in-flight entries) also holds an index of 2 * cap_seen slots
+ * after the rest (8 more bytes an entry, load at most 1/2): open
+ * addressing with linear probing by h, a slot 0 when empty, else the
+ * entry's position + 1 in its low bits (below the slot mask) and h's top
+ * bits above them, so that most slots of other entries are passed without
+ * reading their hash. Deletion shifts the probe run back (no tombstones);
+ * the index is rebuilt when the block grows. */
 struct seen {
 	uint64_t h2;
 	char *decision;
@@ -266,30 +274,139 @@ static struct seen *seen_rest(const struct acct *a)
 	return (struct seen *)(a->seen_h + a->cap_seen);
 }
 
+/* Linear below this capacity, indexed above (see struct seen). */
+#define SEEN_LINEAR_MAX 32u
+/* A block's largest capacity: its index (2 * cap_seen slots) and an
+ * entry's position + 1 in a slot both fit 32 bits. */
+#define SEEN_CAP_MAX (1u << 30)
+
+static bool seen_indexed(const struct acct *a)
+{
+	return a->cap_seen > SEEN_LINEAR_MAX;
+}
+
+/* The index of a block of cap entries (after its rest) and its slot mask. */
+static uint32_t *seen_index(const struct acct *a)
+{
+	return (uint32_t *)(seen_rest(a) + a->cap_seen);
+}
+
+static uint32_t seen_mask(uint32_t cap)
+{
+	return 2 * cap - 1;
+}
+
+/* The slot where h's probe run starts; its tag (the bits of a slot above
+ * the position). */
+static uint32_t seen_home(uint64_t h, uint32_t mask)
+{
+	return (uint32_t)h & mask;
+}
+
+static uint32_t seen_tag(uint64_t h, uint32_t mask)
+{
+	return (uint32_t)(h >> 32) & ~mask;
+}
+
+/* The slot of h's entry at position pos (which is indexed). */
+static uint32_t seen_slot_of(const struct acct *a, uint64_t h, uint32_t pos)
+{
+	const uint32_t *idx = seen_index(a);
+	uint32_t mask = seen_mask(a->cap_seen);
+	uint32_t j = seen_home(h, mask);
+	while ((idx[j] & mask) != pos + 1)
+		j = (j + 1) & mask;
+	return j;
+}
+
+static void seen_index_put(struct acct *a, uint64_t h, uint32_t pos)
+{
+	uint32_t *idx = seen_index(a);
+	uint32_t mask = seen_mask(a->cap_seen);
+	uint32_t j = seen_home(h, mask);
+	while (idx[j])
+		j = (j + 1) & mask;
+	idx[j] = seen_tag(h, mask) | (pos + 1);
+}
+
+/* Empties slot j, moving later entries of its probe run back so that
+ * every entry stays reachable from its home slot. */
+static void seen_index_del(struct acct *a, uint32_t j)
+{
+	uint32_t *idx = seen_index(a);
+	uint32_t mask = seen_mask(a->cap_seen);
+	for (uint32_t k = (j + 1) & mask; idx[k]; k = (k + 1) & mask) {
+		uint32_t home = seen_home(a->seen_h[(idx[k] & mask) - 1], mask);
+		if (((k - home) & mask) >= ((k - j) & mask)) {
+			idx[j] = idx[k];
+			j = k;
+		}
+	}
+	idx[j] = 0;
+}
+
+/* The entry of (h, h2), or NULL; with the index, *slot is its slot. */
+static struct seen *seen_find_slot(struct acct *a, uint64_t h, uint64_t h2, uint32_t *slot)
+{
+	if (!seen_indexed(a)) {
+		for (uint32_t i = a->n_seen; i > 0; i--)
+			if (a->seen_h[i - 1] == h && seen_rest(a)[i - 1].h2 == h2)
+				return &seen_rest(a)[i - 1];
+		return NULL;
+	}
+	const uint32_t *idx = seen_index(a);
+	uint32_t mask = seen_mask(a->cap_seen), tag = seen_tag(h, mask);
+	for (uint32_t j = seen_home(h, mask); idx[j]; j = (j + 1) & mask) {
+		if ((idx[j] & ~mask) != tag)
+			continue;
+		uint32_t i = (idx[j] & mask) - 1;
+		if (a->seen_h[i] == h && seen_rest(a)[i].h2 == h2) {
+			*slot = j;
+			return &seen_rest(a)[i];
+		}
+	}
+	return NULL;
+}
+
 static struct seen *seen_find(struct acct *a, uint64_t h, uint64_t h2)
 {
-	for (uint32_t i = a->n_seen; i > 0; i--)
-		if (a->seen_h[i - 1] == h && seen_rest(a)[i - 1].h2 == h2)
-			return &seen_rest(a)[i - 1];
-	return NULL;
+	uint32_t slot;
+	return seen_find_slot(a, h, h2, &slot);
+}
+
+/* Doubles a full block (re-indexing it when the new one is indexed). */
+static int seen_grow(struct acct *a)
+{
+	if (a->cap_seen >= SEEN_CAP_MAX)
+		return KG_ENOMEM;
+	uint32_t nc = a->cap_seen ? a->cap_seen * 2 : 8;
+	size_t bytes = (size_t)nc * (sizeof(uint64_t) + sizeof(struct seen));
+	if (nc > SEEN_LINEAR_MAX)
+		bytes += (size_t)2 * nc * sizeof(uint32_t);
+	uint64_t *nh = malloc(bytes);
+	if (!nh)
+		return KG_ENOMEM;
+	if (a->n_seen) {
+		memcpy(nh, a->seen_h, a->n_seen * sizeof(uint64_t));
+		memcpy(nh + nc, seen_rest(a), a->n_seen * sizeof(struct seen));
+	}
+	free(a->seen_h);
+	a->seen_h = nh;
+	a->cap_seen = nc;
+	if (seen_indexed(a)) {
+		memset(seen_index(a), 0, (size_t)2 * nc * sizeof(uint32_t));
+		for (uint32_t i = 0; i < a->n_seen; i++)
+			seen_index_put(a, a->seen_h[i], i);
+	}
+	return 0;
 }
 
 static int seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, uint64_t h2,
 		    const char *decision, size_t dlen)
 {
-	if (a->n_seen == a->cap_seen) {
-		uint32_t nc = a->cap_seen ? a->cap_seen * 2 : 8;
-		uint64_t *nh = malloc(nc * (sizeof(uint64_t) + sizeof(struct seen)));
-		if (!nh)
-			return KG_ENOMEM;
-		if (a->n_seen) {
-			memcpy(nh, a->seen_h, a->n_seen * sizeof(uint64_t));
-			memcpy(nh + nc, seen_rest(a), a->n_seen * sizeof(struct seen));
-		}
-		free(a->seen_h);
-		a->seen_h = nh;
-		a->cap_seen = nc;
-	}
+	int rc;
+	if (a->n_seen == a->cap_seen && (rc = seen_grow(a)))
+		return rc;
 	a->seen_h[a->n_seen] = h;
 	struct seen *s = &seen_rest(a)[a->n_seen];
 	s->h2 = h2;
@@ -300,21 +417,34 @@ static int seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, u
 		if (!s->decision)
 			return KG_ENOMEM;
 	}
+	if (seen_indexed(a))
+		seen_index_put(a, h, a->n_seen);
 	a->n_seen++;
 	return 0;
 }
 
+/* Forgets (h, h2): the last entry moves into its place. */
 static void seen_remove(kg_risk *r, struct acct *a, uint64_t h, uint64_t h2)
 {
-	struct seen *s = seen_find(a, h, h2);
+	uint32_t slot = 0;
+	struct seen *s = seen_find_slot(a, h, h2, &slot);
 	if (!s)
 		return;
 	if (r->store)
 		free(s->decision);
-	size_t i = (size_t)(s - seen_rest(a));
+	uint32_t i = (uint32_t)(s - seen_rest(a)), last = a->n_seen - 1;
+	if (seen_indexed(a)) {
+		seen_index_del(a, slot);
+		if (i != last) {
+			uint32_t *idx = seen_index(a);
+			uint32_t mask = seen_mask(a->cap_seen);
+			uint32_t j = seen_slot_of(a, a->seen_h[last], last);
+			idx[j] = (idx[j] & ~mask) | (i + 1);
+		}
+	}
 	a->n_seen--;
-	a->seen_h[i] = a->seen_h[a->n_seen];
-	*s = seen_rest(a)[a->n_seen];
+	a->seen_h[i] = a->seen_h[last];
+	*s = seen_rest(a)[last];
 }
 
 static void acct_free(kg_risk *r, struct acct *a)
@@ -415,7 +545,10 @@ void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage)
 		struct acct *a = acct_find(st, ah, account);
 		if (a) {
 			kg_features_prefetch(&a->f);
-			for (size_t off = 0; a->n_seen && off < a->n_seen * sizeof(uint64_t) + 63;
+			/* the hashes a new event scans; an indexed block is read at
+			 * the event's own slot, not known here */
+			for (size_t off = 0; !seen_indexed(a) && a->n_seen &&
+					     off < a->n_seen * sizeof(uint64_t) + 63;
 			     off += 64)
 				__builtin_prefetch((const char *)a->seen_h + off);
 		}
