@@ -345,15 +345,9 @@ static void seen_index_del(struct acct *a, uint32_t j)
 	idx[j] = 0;
 }
 
-/* The entry of (h, h2), or NULL; with the index, *slot is its slot. */
-static struct seen *seen_find_slot(struct acct *a, uint64_t h, uint64_t h2, uint32_t *slot)
+/* The entry of (h, h2) in an indexed block, or NULL; *slot is its slot. */
+static struct seen *seen_index_find(struct acct *a, uint64_t h, uint64_t h2, uint32_t *slot)
 {
-	if (!seen_indexed(a)) {
-		for (uint32_t i = a->n_seen; i > 0; i--)
-			if (a->seen_h[i - 1] == h && seen_rest(a)[i - 1].h2 == h2)
-				return &seen_rest(a)[i - 1];
-		return NULL;
-	}
 	const uint32_t *idx = seen_index(a);
 	uint32_t mask = seen_mask(a->cap_seen), tag = seen_tag(h, mask);
 	for (uint32_t j = seen_home(h, mask); idx[j]; j = (j + 1) & mask) {
@@ -368,10 +362,17 @@ static struct seen *seen_find_slot(struct acct *a, uint64_t h, uint64_t h2, uint
 	return NULL;
 }
 
+/* The entry of (h, h2), or NULL. */
 static struct seen *seen_find(struct acct *a, uint64_t h, uint64_t h2)
 {
-	uint32_t slot;
-	return seen_find_slot(a, h, h2, &slot);
+	if (seen_indexed(a)) {
+		uint32_t slot;
+		return seen_index_find(a, h, h2, &slot);
+	}
+	for (uint32_t i = a->n_seen; i > 0; i--)
+		if (a->seen_h[i - 1] == h && seen_rest(a)[i - 1].h2 == h2)
+			return &seen_rest(a)[i - 1];
+	return NULL;
 }
 
 /* Doubles a full block (re-indexing it when the new one is indexed). */
@@ -427,7 +428,13 @@ static int seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, u
 static void seen_remove(kg_risk *r, struct acct *a, uint64_t h, uint64_t h2)
 {
 	uint32_t slot = 0;
-	struct seen *s = seen_find_slot(a, h, h2, &slot);
+	struct seen *s = NULL;
+	if (seen_indexed(a)) /* (seen_find stays inlined in decide_locked) */
+		s = seen_index_find(a, h, h2, &slot);
+	else
+		for (uint32_t k = 0; k < a->n_seen && !s; k++)
+			if (a->seen_h[k] == h && seen_rest(a)[k].h2 == h2)
+				s = &seen_rest(a)[k];
 	if (!s)
 		return;
 	if (r->store)
