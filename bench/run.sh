@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build/release}
-ALL="store_group_commit risk_replay event_parse risk_detection risk_peer http account_login notify mail"
+ALL="store_group_commit risk_replay risk_hot_account event_parse risk_detection risk_peer http account_login notify mail"
 failed=
 for b in ${BENCHES:-$ALL}; do
 	echo "== bench/$b ($(date -u +%H:%M:%S))" >&2
