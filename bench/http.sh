@@ -2,18 +2,21 @@
 # kagid over HTTP with wrk: requests per second and latency of
 #   GET /healthz (no auth, no store), GET /v1/accounts/{id} (auth + store
 #   read), POST /v1/accounts (auth + validation + durable group commit),
-# the last with http.threads 8 and 32 (handlers block until their commit is
-# durable, so the thread count bounds how many writes share a commit).
+# the last with http.threads 8, 32 and 64 (handlers block until their commit
+# is durable, so the thread count bounds how many writes share a commit);
+# POST /v1/events (one login event per request: decided and stored durably)
+# and POST /v1/events/batch (BATCH events per request, one transaction).
 # Writes its figures into docs/BENCHMARKS.md, section "http".
 #
 #   bash bench/http.sh [BUILD_DIR]          (default build/release)
-#   DURATION=5 CONNS=64 to change the load.
+#   DURATION=5 CONNS=64 BATCH=100 to change the load.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/bench/lib.sh"
 bench_init http "${1:-}"
 dur=${DURATION:-5}
 conns=${CONNS:-64}
+batch=${BATCH:-100}
 export KAGI_LOG_LEVEL=warn   # no access lines: they would measure stderr
 
 start() { bench_serve KAGI_HTTP_THREADS="$1"; } # threads
@@ -42,6 +45,33 @@ request = function()
 end
 LUA
 
+# POST /v1/events: one login per request; /v1/events/batch: BATCH logins per
+# request (NDJSON). Unique ids, accounts spread over 10,000.
+cat >"$out/events.lua" <<'LUA'
+local n = 0
+local key = os.getenv("KEY")
+local run = os.getenv("RUN")
+local per = tonumber(os.getenv("PER") or "1")
+function setup(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
+local function event()
+	n = n + 1
+	local id = run .. "-" .. tid .. "-" .. n
+	return '{"id":"' .. id .. '","type":"login","account":"acc-' .. (n % 10000) ..
+		'","ts":"2026-11-29T00:00:00Z","success":true,"ip":"10.0.' .. (n % 250) ..
+		'.1","device_id":"d-' .. (n % 10000) .. '"}'
+end
+request = function()
+	if per == 1 then
+		return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json",
+			["Authorization"] = "Bearer " .. key}, event())
+	end
+	local lines = {}
+	for i = 1, per do lines[i] = event() end
+	return wrk.format("POST", "/v1/events/batch", {["Content-Type"] = "application/x-ndjson",
+		["Authorization"] = "Bearer " .. key}, table.concat(lines, "\n") .. "\n")
+end
+LUA
+
 declare -a rows
 run() { # label threads conns path [wrk args...]
 	local label=$1 threads=$2 c=$3 path=$4
@@ -64,6 +94,10 @@ export KEY=$svc
 run "POST /v1/accounts" 8 "$conns" /v1/accounts -s "$out/post.lua"
 run "POST /v1/accounts" 32 "$conns" /v1/accounts -s "$out/post.lua"
 run "POST /v1/accounts" 64 "$conns" /v1/accounts -s "$out/post.lua"
+export PER=1
+run "POST /v1/events" 64 "$conns" /v1/events -s "$out/events.lua"
+export PER=$batch
+run "POST /v1/events/batch ($batch events)" 8 8 /v1/events/batch -s "$out/events.lua"
 
 section=$(
 	cat <<EOT
@@ -71,7 +105,7 @@ section=$(
 
 - $(bench_machine)
 - command: \`bash bench/http.sh\` (DURATION=$dur CONNS=$conns): wrk -t2 on the same machine as kagid (release build, log level warn), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections
-- POST creates one account with one card and an audit entry per request (unique ids), answered only once durable
+- POST /v1/accounts creates one account with one card and an audit entry per request; POST /v1/events decides one login event (unique ids, 10,000 accounts) through policy/default.rules and stores it with its decision; /v1/events/batch does $batch such events per request in one transaction (events/s = req/s × $batch). Every answer only once durable
 
 | request | http.threads | connections | req/s | p50 | p99 | non-2xx |
 |---|---|---|---|---|---|---|

@@ -4,7 +4,7 @@
 # included; throughput, p50/p99 decision latency, feature bytes per account)
 # and durable into SQLite with group commit. Writes docs/BENCHMARKS.md
 # section `risk`. Usage: bench/risk_replay.sh [BUILD_DIR] (default build/release)
-# Env: ACCOUNTS (100000) DAYS (30) SEED (1) RUNS (3 in-memory runs) DB_RUNS (3
+# Env: ACCOUNTS (100000) DAYS (30) SEED (1) RUNS (5 in-memory runs) DB_RUNS (3
 # durable runs) BATCH (100000 events per transaction in the durable run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ KAGI=$BUILD/kagi
 ACCOUNTS=${ACCOUNTS:-100000}
 DAYS=${DAYS:-30}
 SEED=${SEED:-1}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 BATCH=${BATCH:-100000}
 DB_RUNS=${DB_RUNS:-3}
 POLICY=policy/default.rules
@@ -96,12 +96,14 @@ passes run only to word an error, and a whole-text scan for plain text (SSE2,
 else 8 bytes at a time) spares most per-string checks: ~21,300 → ~11,000
 instructions per event (section `event-parse`); (2) all of an account's
 windows, sets and records lie in one block (one allocation instead of up to
-22; 1,560 → 1,168 bytes per account), the window every event adds to last,
-so adding moves nothing; (3) the input is read in 256 KiB blocks split in
+22; 1,560 → 1,068 bytes per account), each vector with its own capacity in
+the block, so adding to one moves only its own elements (an account with
+thousands of events stays O(1) per event: section `risk-hot-account`); (3) the input is read in 256 KiB blocks split in
 place, and while one event is decided the accounts of the next lines are
 warmed (table slot, record, block; a line apart each); (4) an event needs
 three hashes instead of five, and the ids an account has seen keep their
-first hashes in an array of their own. Last-level cache misses −39 %.
+first hashes in an array of their own (indexed by open addressing once there
+are more than 32). Last-level cache misses −39 %.
 Durable: (1) replay decides group N+1 while group N commits and prints N+1
 only after its own commit (a failed commit of N fails N+1 unwritten and drops
 the cached state of its accounts; tests/integration/test_risk_replay_pipeline.py
