@@ -276,6 +276,31 @@ class Kagid:
         return self.request("POST", path, body, key=key, **kw)
 
 
+def replay(path, db=None, batch=None, env=None):
+    """`kagi replay` of the NDJSON file path through the default policy, in
+    memory or into db (batch events per group commit); returns the finished
+    process (text: one decision per line on stdout). The exit status is the
+    caller's to check: failures are what some tests are about."""
+    args = ["replay", "--policy", os.path.join(SOURCE_DIR, "policy", "default.rules")]
+    if db:
+        args += ["--db", db]
+    if batch:
+        args += ["--batch", str(batch)]
+    return kagi(*args, path, env=env, check_rc=False, timeout=600)
+
+
+def without_lock_ids(lines):
+    """Decision lines as objects with lock.id dropped: a lock's id is new in
+    every store, so decisions of two runs compare without it."""
+    out = []
+    for x in lines:
+        d = json.loads(x)
+        if "lock" in d:
+            d["lock"].pop("id")
+        out.append(d)
+    return out
+
+
 def integrity(db):
     """The rows of PRAGMA integrity_check on the SQLite file db ([("ok",)]
     when the file is sound)."""

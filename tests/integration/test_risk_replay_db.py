@@ -10,8 +10,9 @@ import subprocess
 import sys
 import tempfile
 
+import kagitest as kt
+
 KAGI = os.environ["KAGI_BIN"]
-POLICY = os.path.join(os.environ["KG_SOURCE_DIR"], "policy", "default.rules")
 failures = []
 
 
@@ -22,13 +23,8 @@ def check(cond, what):
 
 
 def replay(path, db=None, batch=None):
-    args = [KAGI, "replay", "--policy", POLICY]
-    if db:
-        args += ["--db", db]
-    if batch:
-        args += ["--batch", str(batch)]
-    p = subprocess.run(args + [path], capture_output=True, text=True, timeout=600)
-    check(p.returncode == 0, f"replay {args}: {p.stderr}")
+    p = kt.replay(path, db, batch)
+    check(p.returncode == 0, f"replay {path} db={db} batch={batch}: {p.stderr}")
     return p.stdout.splitlines()
 
 
@@ -55,18 +51,10 @@ with tempfile.TemporaryDirectory() as tmp:
     first = replay(a, db, batch=50)
     second = replay(b, db, batch=64)
     check(len(whole) == len(lines), f"one decision per line: {len(whole)} vs {len(lines)}")
-    def no_lock_id(lines_):
-        out = []
-        for x in lines_:
-            d = json.loads(x)
-            if "lock" in d:
-                d["lock"].pop("id")
-            out.append(d)
-        return out
     durable = first + second
     # with a store, a lock that stands is named again instead of written
     # again, so only lock ids may differ from the in-memory pass
-    check(no_lock_id(durable) == no_lock_id(whole),
+    check(kt.without_lock_ids(durable) == kt.without_lock_ids(whole),
           "restart between the halves decides like one pass")
     acts = [json.loads(x)["action"] for x in whole if json.loads(x).get("account") == "acc_bf"]
     check(acts == ["allow"] * 4 + ["challenge"] * 5 + ["lock"] * 3, f"acc_bf: {acts}")

@@ -9,12 +9,11 @@ before migration 2 migrates."""
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 
-KAGI = os.environ["KAGI_BIN"]
-POLICY = os.path.join(os.environ["KG_SOURCE_DIR"], "policy", "default.rules")
+import kagitest as kt
+
 failures = []
 
 
@@ -27,24 +26,9 @@ def check(cond, what):
 def replay(lines, tmp, name, db=None, batch=None):
     path = os.path.join(tmp, name)
     open(path, "w").write("\n".join(lines) + "\n")
-    args = [KAGI, "replay", "--policy", POLICY]
-    if db:
-        args += ["--db", db]
-    if batch:
-        args += ["--batch", str(batch)]
-    p = subprocess.run(args + [path], capture_output=True, text=True, timeout=600)
-    check(p.returncode == 0, f"replay {args}: {p.stderr}")
+    p = kt.replay(path, db, batch)
+    check(p.returncode == 0, f"replay {name} db={db} batch={batch}: {p.stderr}")
     return p.stdout.splitlines()
-
-
-def no_lock_id(lines):
-    out = []
-    for x in lines:
-        d = json.loads(x)
-        if "lock" in d:
-            d["lock"].pop("id")
-        out.append(d)
-    return out
 
 
 def fail_login(i, account="acc_g"):
@@ -82,7 +66,7 @@ with tempfile.TemporaryDirectory() as tmp:
     second = replay(g2, tmp, "g2.ndjson", db, batch=1000)
     # with a store, a lock that stands is named again instead of written
     # again, so only lock ids may differ from the in-memory pass
-    check(no_lock_id(first + second) == no_lock_id(whole),
+    check(kt.without_lock_ids(first + second) == kt.without_lock_ids(whole),
           "restart after one group decides like one pass in memory:\n"
           + "\n".join(first + second) + "\nvs\n" + "\n".join(whole))
     acts = [json.loads(x)["action"] for x in first + second

@@ -14,8 +14,9 @@ import subprocess
 import sys
 import tempfile
 
+import kagitest as kt
+
 KAGI = os.environ["KAGI_BIN"]
-POLICY = os.path.join(os.environ["KG_SOURCE_DIR"], "policy", "default.rules")
 BATCH = 150
 failures = []
 
@@ -27,23 +28,8 @@ def check(cond, what):
 
 
 def run(path, db=None, env=None):
-    args = [KAGI, "replay", "--policy", POLICY]
-    if db:
-        args += ["--db", db, "--batch", str(BATCH)]
-    e = dict(os.environ)
-    e.update(env or {})
-    p = subprocess.run(args + [path], capture_output=True, text=True, timeout=600, env=e)
+    p = kt.replay(path, db, BATCH if db else None, env)
     return p.returncode, p.stdout.splitlines(), p.stderr
-
-
-def no_lock_id(lines):
-    out = []
-    for x in lines:
-        d = json.loads(x)
-        if "lock" in d:
-            d["lock"].pop("id")
-        out.append(d)
-    return out
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -80,13 +66,13 @@ with tempfile.TemporaryDirectory() as tmp:
         check(len(first) % BATCH == 0, f"{spec}: only whole batches printed: {len(first)}")
         check(sorted(stored) == sorted(ids[:len(first)]),
               f"{spec}: stored exactly the printed batches: {len(stored)} vs {len(first)}")
-        check(no_lock_id(first) == no_lock_id(whole[:len(first)]),
+        check(kt.without_lock_ids(first) == kt.without_lock_ids(whole[:len(first)]),
               f"{spec}: printed decisions are those of one pass")
         check((feats == 0) == (len(first) == 0), f"{spec}: feature rows with the events")
         rc, second, err = run(ev, db)
         check(rc == 0, f"{spec}: replay after the failure: {err}")
         check(second[:len(first)] == first, f"{spec}: stored decisions come back")
-        check(no_lock_id(second) == no_lock_id(whole),
+        check(kt.without_lock_ids(second) == kt.without_lock_ids(whole),
               f"{spec}: failed run + rerun decide like one pass")
         with sqlite3.connect(db) as c:
             n = c.execute("select count(*) from events").fetchone()[0]
