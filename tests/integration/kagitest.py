@@ -55,6 +55,18 @@ def check(cond, what, detail=None):
         raise TestFailure(f"{what}: {detail!r}" if detail is not None else what)
 
 
+# For tests that report every failed expectation rather than stop at the
+# first: expect() records into failures; the test exits non-zero when any.
+failures = []
+
+
+def expect(cond, what):
+    """Records what (and prints it) unless cond; see failures."""
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
 def data_path(*parts):
     return os.path.join(TEST_DATA, *parts)
 

@@ -14,16 +14,13 @@ import subprocess
 import sys
 import tempfile
 
+import kagitest as kt
+
 KAGI = os.environ["KAGI_BIN"]
 SRC = os.environ["KG_SOURCE_DIR"]
 CASES = os.path.join(os.environ["KG_TEST_DATA"], "events", "parse.jsonl")
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+failures = kt.failures  # the test's failed expectations
+check = kt.expect
 
 
 def line_of(spec):

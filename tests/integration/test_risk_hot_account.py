@@ -13,8 +13,11 @@ import sys
 import tempfile
 import time
 
+import kagitest as kt
+
 KAGI = os.environ["KAGI_BIN"]
-failures = []
+failures = kt.failures  # the test's failed expectations
+check = kt.expect
 
 POLICY = """rule failed on login {
   when not success
@@ -23,12 +26,6 @@ POLICY = """rule failed on login {
 }
 """
 N = 6000  # events of the hot account
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def event(i, account="hot", success=None):

@@ -13,13 +13,8 @@ import tempfile
 import kagitest as kt
 
 KAGI = os.environ["KAGI_BIN"]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+failures = kt.failures  # the test's failed expectations
+check = kt.expect
 
 
 def replay(path, db=None, batch=None):

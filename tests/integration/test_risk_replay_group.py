@@ -14,13 +14,8 @@ import tempfile
 
 import kagitest as kt
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+failures = kt.failures  # the test's failed expectations
+check = kt.expect
 
 
 def replay(lines, tmp, name, db=None, batch=None):

@@ -18,13 +18,8 @@ import kagitest as kt
 
 KAGI = os.environ["KAGI_BIN"]
 BATCH = 150
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
+failures = kt.failures  # the test's failed expectations
+check = kt.expect
 
 
 def run(path, db=None, env=None):
