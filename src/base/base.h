@@ -192,8 +192,6 @@ typedef struct kg_config {
 	int64_t notify_retry_base_ms;         /* notify.retry_base_ms */
 	int64_t notify_retry_max_ms;          /* notify.retry_max_ms */
 	int64_t notify_max_attempts;          /* notify.max_attempts */
-	int64_t breaker_window_s;             /* breaker.window_s */
-	int64_t breaker_max_locks;            /* breaker.max_locks */
 } kg_config;
 
 /* Sets every key to its default. */
