@@ -6,8 +6,9 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config
   libmicrohttpd-dev libjansson-dev libjsmn-dev libsqlite3-dev libpq-dev libsodium-dev
   libssl-dev libgmime-3.0-dev libicu-dev libidn2-dev libpsl-dev libopendkim-dev
-  libcurl4-openssl-dev libcmocka-dev sqlite3 python3)
-TEST_PKGS=(postfix openssl)   # postfix: its smtp-sink is a real SMTP listener for tests; openssl: test DKIM keys
+  libcurl4-openssl-dev libcmocka-dev sqlite3 python3
+  openssl)   # openssl: make run's DKIM key (scripts/run.sh), the tests' DKIM keys
+TEST_PKGS=(postfix)   # postfix: its smtp-sink is a real SMTP listener for tests
 BENCH_PKGS=(wrk hyperfine rspamd fail2ban)
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 

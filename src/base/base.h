@@ -97,6 +97,23 @@ char *kg_arena_strndup(kg_arena *a, const char *s, size_t n);
 char *kg_arena_strdup(kg_arena *a, const char *s);
 char *kg_arena_printf(kg_arena *a, const char *fmt, ...) KG_PRINTF(2, 3);
 
+/* ---- progress of a long command ------------------------------------------
+ * A line on stderr, rewritten in place at most once a second ("replay:
+ * 120000 events, 15210 events/s"), and a last one when the work ends; only
+ * when stderr is a terminal, never on a pipe or file. */
+typedef struct kg_progress {
+	bool on;           /* stderr is a terminal */
+	const char *what;  /* "replay" */
+	uint64_t start_ns, next_ns;
+	uint64_t check_at; /* the count at which the clock is read next */
+	size_t width;      /* of the last line printed, to clear it */
+} kg_progress;
+void kg_progress_start(kg_progress *p, const char *what);
+/* done: events so far; cheap enough to call for every event. */
+void kg_progress_update(kg_progress *p, uint64_t done);
+/* Prints the final count, rate and time, and ends the line. */
+void kg_progress_end(kg_progress *p, uint64_t done);
+
 /* ---- time --------------------------------------------------------------
  * kagi keeps time as milliseconds since the Unix epoch, UTC. */
 #define KG_TIME_STR_MAX 32
@@ -192,8 +209,6 @@ typedef struct kg_config {
 	int64_t notify_retry_base_ms;         /* notify.retry_base_ms */
 	int64_t notify_retry_max_ms;          /* notify.retry_max_ms */
 	int64_t notify_max_attempts;          /* notify.max_attempts */
-	int64_t breaker_window_s;             /* breaker.window_s */
-	int64_t breaker_max_locks;            /* breaker.max_locks */
 } kg_config;
 
 /* Sets every key to its default. */

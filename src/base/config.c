@@ -64,8 +64,6 @@ static const struct key keys[] = {
 	INT("notify.retry_base_ms", notify_retry_base_ms, "30000", 10, 86400000),
 	INT("notify.retry_max_ms", notify_retry_max_ms, "3600000", 10, 604800000),
 	INT("notify.max_attempts", notify_max_attempts, "50", 1, 100000),
-	INT("breaker.window_s", breaker_window_s, "60", 10, 86400),
-	INT("breaker.max_locks", breaker_max_locks, "100", 1, 100000000),
 };
 
 static const struct key *find_key(const char *name)

@@ -160,8 +160,13 @@ char *kg_time_format(int64_t ms, char out[KG_TIME_STR_MAX])
 	int64_t rem = secs - days * 86400;
 	int y, m, d;
 	civil_from_days(days, &y, &m, &d);
-	snprintf(out, KG_TIME_STR_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
-		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), msec);
+	/* Month, day, hour, minute, second and millisecond are in range by
+	 * construction; the unsigned remainders say so to the compiler, whose
+	 * -Wformat-truncation would otherwise count 11 bytes for each. The year of
+	 * an int64 of milliseconds has at most 9 digits and a sign: 30 bytes in all. */
+	snprintf(out, KG_TIME_STR_MAX, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, (unsigned)m % 13u,
+		 (unsigned)d % 32u, (unsigned)(rem / 3600) % 24u, (unsigned)(rem / 60 % 60) % 60u,
+		 (unsigned)(rem % 60) % 60u, (unsigned)msec % 1000u);
 	return out;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "notify/notify.h"
 
 int kg_cli_args(int argc, char **argv, const struct kg_cli_opt *opts, const char **pos,
 		size_t max_pos, size_t *npos, const char *usage)
@@ -41,6 +42,9 @@ int kg_cli_setup(const char *config, const char *db, kg_config *cfg, struct kg_s
 {
 	*store = NULL;
 	int rc = kg_cli_load_config(cfg, config, err);
+	/* the notices these commands write (lock, unlock, case) are built as
+	 * kagid builds them: the shop's templates, mail.from, DKIM, sealing */
+	rc = rc ? rc : kg_notify_init(cfg, err);
 	return rc ? rc : kg_cli_open_store(cfg, db, store, err);
 }
 

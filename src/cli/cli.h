@@ -47,7 +47,8 @@ int kg_cli_args(int argc, char **argv, const struct kg_cli_opt *opts, const char
 /* Prints o as one compact JSON line on stdout; takes the reference. */
 struct json_t;
 void kg_cli_print_json_line(struct json_t *o);
-/* kg_cli_load_config(config) then kg_cli_open_store(db); *store is NULL on
+/* kg_cli_load_config(config), kg_notify_init (notices as kagid builds them),
+ * then kg_cli_open_store(db); *store is NULL on
  * failure (kg_store_close(NULL) is a no-op). */
 int kg_cli_setup(const char *config, const char *db, kg_config *cfg, struct kg_store **store,
 		 kg_err *err);

@@ -5,14 +5,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
+#include "mail/mail.h"
 #include "notify/notify.h"
 #include "store/store.h"
 
 static const char usage_text[] =
 	"usage: kagi outbox list [--state pending|delivered|failed] [--account ID] [--limit N] [--json]\n"
-	"       kagi outbox show ID [--raw]\n"
+	"       kagi outbox show ID|--to ADDR [--text|--raw]\n"
 	"       kagi outbox retry ID... | --failed\n"
 	"       kagi outbox send-test --to ADDR --name NAME [--kind KIND] [--lang ja|en]\n"
 	"                             [--account ID] [--field KEY=VALUE]...\n"
@@ -20,7 +22,11 @@ static const char usage_text[] =
 	"       kagi outbox check-templates [DIR]\n"
 	"  all: [--db PATH] [--config FILE]   (default store: store.path)\n\n"
 	"The outbox holds every notice mail until it is delivered (docs/operations.md\n"
-	"## Notifications). retry makes rows due now with their attempts reset.\n"
+	"## Notifications). show prints a row and its mail's headers; --to ADDR picks\n"
+	"the newest mail to ADDR; --text adds the mail's text as the customer reads it\n"
+	"(decoded; a one-time code included), --raw prints the whole message instead.\n"
+	"Both open sealed rows with account.secret_key. retry makes rows due now with\n"
+	"their attempts reset.\n"
 	"send-test renders a notice (kinds: lock, unlock, recovery_code, case_update,\n"
 	"incident_apology), fixes its Message-ID and queues it like the accounts module\n"
 	"does. check-templates loads DIR (default: notify.templates_dir) over the shipped\n"
@@ -80,7 +86,7 @@ static void print_row(const kg_outbox *o, bool json)
 struct opts {
 	struct kg_cli_queue_opts q;
 	const char *to, *kind, *lang;
-	bool raw;
+	bool raw, text;
 	kg_notify_field fields[24];
 	size_t nfields;
 	char **args; /* positional arguments after the action */
@@ -103,7 +109,8 @@ static int cmd_list(kg_store *st, const struct opts *o)
 }
 
 struct get_ctx {
-	const char *id;
+	const char *id, *to; /* by id, or the newest row to this address */
+	const char *account;
 	kg_arena *a;
 	kg_outbox row;
 };
@@ -111,45 +118,80 @@ struct get_ctx {
 static int get_job(kg_tx *tx, void *p, kg_err *err)
 {
 	struct get_ctx *c = p;
-	return kg_tx_outbox_find(tx, c->id, &c->row, c->a, err);
+	if (c->id)
+		return kg_tx_outbox_find(tx, c->id, &c->row, c->a, err);
+	kg_outbox *rows = NULL;
+	size_t n = 0;
+	int rc = kg_tx_outbox_list_all(tx, NULL, c->account, 0, c->a, &rows, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) /* newest first */
+		if (!strcasecmp(rows[i].rcpt, c->to)) {
+			c->row = rows[i];
+			return kg_tx_outbox_find(tx, rows[i].id, &c->row, c->a, err);
+		}
+	return rc ? rc : kg_err_field(err, KG_ENOTFOUND, "to", "no mail to %s in the outbox", c->to);
+}
+
+/* The message of a row, opened with account.secret_key when sealed; a row
+ * that does not open says which key it needs. */
+static int row_message(const kg_outbox *o, kg_buf *msg, kg_err *err)
+{
+	int rc = kg_notify_outbox_message(o, msg, err);
+	if (rc && o->mime_len >= 8 && !memcmp(o->mime, "KGSEAL1", 8)) {
+		char why[KG_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "%s", err->msg);
+		kg_err_set(err, rc, "%s (the row is sealed: give the key kagid runs with, e.g. "
+			   "--config var/kagi.conf under make run)", why);
+	}
+	return rc;
 }
 
 static int cmd_show(kg_store *st, const struct opts *op)
 {
-	if (op->nargs != 1)
+	if ((op->nargs == 1) == (op->to != NULL) || op->nargs > 1 || (op->raw && op->text))
 		return fprintf(stderr, "%s", usage_text), 2;
-	bool raw = op->raw;
 	kg_arena a;
 	kg_arena_init(&a, 64 * 1024);
-	struct get_ctx c = {.id = op->args[0], .a = &a};
+	struct get_ctx c = {.id = op->nargs ? op->args[0] : NULL, .to = op->to,
+			    .account = op->q.account, .a = &a};
 	kg_err e;
 	kg_err_clear(&e);
+	kg_buf msg = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
+	kg_buf text = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
 	int rc = kg_store_read(st, get_job, &c, &e);
-	if (rc == 0) {
-		const kg_outbox *o = &c.row;
-		char t[KG_TIME_STR_MAX];
-		printf("id:          %s\naccount:     %s\nstate:       %s\nattempts:    %lld\n", o->id,
-		       o->account_id, o->state, (long long)o->attempts);
-		printf("to:          %s\nmessage-id:  %s\nsubject:     %s\n", o->rcpt,
-		       o->message_id ? o->message_id : "-", o->subject ? o->subject : "");
-		printf("created:     %s\n", kg_time_format(o->created_ms, t));
-		printf("next try:    %s\n", kg_time_format(o->next_attempt_ms, t));
-		printf("delivered:   %s\n", o->delivered_ms ? kg_time_format(o->delivered_ms, t) : "-");
-		printf("last error:  %s\nsize:        %zu bytes\n", o->last_error ? o->last_error : "-",
-		       o->mime_len);
-		kg_buf msg = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
-		printf("stored:      %s\n", o->mime_len >= 8 && !memcmp(o->mime, "KGSEAL1", 8)
-						   ? "sealed (account.secret_key)" : "plain");
-		if ((rc = kg_notify_outbox_message(o, &msg, &e)) == 0) {
-			if (raw) /* the whole message: its body may hold a one-time code */
-				fwrite(msg.data, 1, msg.len, stdout);
-			else {
-				const char *end = memmem(msg.data, msg.len, "\r\n\r\n", 4);
-				printf("\n%.*s\n", (int)(end ? end - msg.data : 0), msg.data);
-			}
-		}
-		kg_buf_release(&msg);
+	if (rc)
+		goto cleanup;
+	const kg_outbox *o = &c.row;
+	if ((rc = row_message(o, &msg, &e)))
+		goto cleanup;
+	if (op->raw) { /* the whole message: its body may hold a one-time code */
+		fwrite(msg.data, 1, msg.len, stdout);
+		goto cleanup;
 	}
+	if (op->text && (rc = kg_mail_text(msg.data, msg.len, &text, &e)))
+		goto cleanup;
+	char t[KG_TIME_STR_MAX];
+	printf("id:          %s\naccount:     %s\nstate:       %s\nattempts:    %lld\n", o->id,
+	       o->account_id, o->state, (long long)o->attempts);
+	printf("to:          %s\nmessage-id:  %s\nsubject:     %s\n", o->rcpt,
+	       o->message_id ? o->message_id : "-", o->subject ? o->subject : "");
+	printf("created:     %s\n", kg_time_format(o->created_ms, t));
+	printf("next try:    %s\n", kg_time_format(o->next_attempt_ms, t));
+	printf("delivered:   %s\n", o->delivered_ms ? kg_time_format(o->delivered_ms, t) : "-");
+	printf("last error:  %s\nsize:        %zu bytes\n", o->last_error ? o->last_error : "-",
+	       o->mime_len);
+	printf("stored:      %s\n", o->mime_len >= 8 && !memcmp(o->mime, "KGSEAL1", 8)
+					   ? "sealed (account.secret_key)" : "plain");
+	if (op->text) {
+		printf("\n%.*s", (int)text.len, text.data);
+		if (text.len && text.data[text.len - 1] != '\n')
+			putchar('\n');
+	} else {
+		const char *end = memmem(msg.data, msg.len, "\r\n\r\n", 4);
+		printf("\n%.*s\n", (int)(end ? end - msg.data : 0), msg.data);
+	}
+cleanup:
+	kg_buf_release(&text);
+	kg_buf_release(&msg);
 	kg_arena_release(&a);
 	return rc ? kg_cli_fail(&e) : 0;
 }
@@ -244,6 +286,7 @@ int kg_cmd_outbox(int argc, char **argv)
 	static const struct option options[] = {
 		KG_CLI_QUEUE_OPTIONS,
 		{"raw", no_argument, NULL, 'r'},
+		{"text", no_argument, NULL, 'T'},
 		{"to", required_argument, NULL, 't'},
 		{"name", required_argument, NULL, 'N'},
 		{"kind", required_argument, NULL, 'k'},
@@ -268,6 +311,7 @@ int kg_cmd_outbox(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'r': o.raw = true; break;
+		case 'T': o.text = true; break;
 		case 't': o.to = optarg; break;
 		case 'k': o.kind = optarg; break;
 		case 'l': o.lang = optarg; break;

@@ -18,7 +18,9 @@ static int usage(FILE *out, int code)
 		"and the next one is decided meanwhile.\n"
 		"  --policy FILE  policy (default policy/default.rules)\n"
 		"  --quiet        print no decisions\n"
-		"  --stats        print throughput, latency and feature-state size to stderr\n");
+		"  --stats        print throughput, latency and feature-state size to stderr\n"
+		"On a terminal, stderr shows the events decided so far and their rate, once a\n"
+		"second; never on a pipe or file.\n");
 	return code;
 }
 
@@ -50,6 +52,9 @@ int kg_cmd_replay(int argc, char **argv)
 	if (i != argc - 1)
 		return usage(stderr, 2);
 	o.input = argv[i];
+	kg_progress progress;
+	kg_progress_start(&progress, "replay");
+	o.progress = &progress;
 	kg_err err;
 	kg_err_clear(&err);
 	if (kg_risk_replay(&o, stdout, &err))

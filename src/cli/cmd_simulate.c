@@ -42,6 +42,8 @@ static void simulate_help(void)
 	       "            single_order, split_orders, low_and_slow\n"
 	       "  edge      (optional) a legitimate edge case that must not be locked,\n"
 	       "            e.g. birthday_gift_card, new_device, declined_once\n"
+	       "On a terminal, stderr shows the events made and written so far, once a\n"
+	       "second; never on a pipe or file.\n"
 	       "See docs/simulate.md.\n",
 	       KG_SIM_ACCOUNTS_MAX, KG_SIM_DAYS_MAX, SIM_DEFAULT_START);
 }
@@ -69,7 +71,7 @@ static int parse_u64(const char *s, uint64_t *out)
 
 int kg_cmd_simulate(int argc, char **argv)
 {
-	struct kg_sim_opts o = {1000, 30, 1, 0, 0.03};
+	struct kg_sim_opts o = {.accounts = 1000, .days = 30, .seed = 1, .fraud_rate = 0.03};
 	const char *out_path = NULL, *start = SIM_DEFAULT_START;
 	bool want_stats = false;
 	if (kg_cli_wants_help(argc, argv)) {
@@ -147,6 +149,9 @@ int kg_cmd_simulate(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
+	kg_progress progress;
+	kg_progress_start(&progress, "simulate");
+	o.progress = &progress;
 	struct kg_sim_stats st;
 	kg_err err;
 	kg_err_clear(&err);

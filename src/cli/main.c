@@ -26,7 +26,8 @@ static const struct kg_cli_command commands[] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: kagi <command> [options]   (kagi <command> --help)\n\ncommands:\n");
+	fprintf(out, "usage: kagi <command> [options]   (kagi <command> --help, kagi --version)\n\n"
+		     "commands:\n");
 	for (size_t i = 0; i < KG_ARRAY_LEN(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return kg_cmd_version(argc - 1, argv + 1);
 	for (size_t i = 0; i < KG_ARRAY_LEN(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

@@ -1576,7 +1576,7 @@ int kg_sim_run(const struct kg_sim_opts *opts, FILE *f, struct kg_sim_stats *sta
 		case KG_SIM_CARD_TESTING: gen_card_tester(&g, &a); break;
 		case KG_SIM_ACCOUNT_TAKEOVER: gen_takeover(&g, &a); break;
 		default: gen_customer(&g, &a, 0, 0); break;
-		}
+		}	kg_progress_update(opts->progress, g.n);
 	}
 	if (g.rc == KG_ELIMIT) {
 		rc = kg_err_set(err, KG_ELIMIT,
@@ -1594,8 +1594,12 @@ int kg_sim_run(const struct kg_sim_opts *opts, FILE *f, struct kg_sim_stats *sta
 		goto cleanup;
 	}
 	uint64_t t2 = kg_mono_ns();
-	for (size_t i = 0; i < g.n && !o.rc; i++)
+	if (opts->progress) /* the write phase counts from 0 again */
+		kg_progress_start(opts->progress, "simulate (write)");
+	for (size_t i = 0; i < g.n && !o.rc; i++) {
 		render(&o, &g, &g.ev[order[i].idx], i);
+		kg_progress_update(opts->progress, i + 1);
+	}
 	o_flush(&o);
 	if (!o.rc && fflush(f) != 0)
 		o.rc = KG_EIO;
@@ -1604,6 +1608,7 @@ int kg_sim_run(const struct kg_sim_opts *opts, FILE *f, struct kg_sim_stats *sta
 				(unsigned long long)o.bytes);
 		goto cleanup;
 	}
+	kg_progress_end(opts->progress, g.n);
 	uint64_t t3 = kg_mono_ns();
 	stats->events = g.n;
 	stats->bytes = o.bytes;

@@ -25,6 +25,7 @@ struct kg_sim_opts {
 	uint64_t seed;
 	int64_t start_ms;   /* first instant of the simulated window */
 	double fraud_rate;  /* share of accounts given a fraud scenario, 0..1 */
+	kg_progress *progress; /* NULL, or shown while events are made and written */
 };
 
 struct kg_sim_stats {

@@ -1,5 +1,6 @@
 /* The mail analyser's entry points: kg_mail_check (parse -> signals ->
- * verdict), the JSON form of a result and the content fingerprint. */
+ * verdict), the JSON form of a result, the content fingerprint and the
+ * readable text of a message. */
 #include <string.h>
 
 #include "mail/internal.h"
@@ -58,6 +59,18 @@ int kg_mail_fingerprint(const char *msg, size_t len, char out[65], kg_err *err)
 	int rc = mail_parse(&a, msg, len, &m, err);
 	if (!rc)
 		mail_view_fingerprint(&a, &m.outer, out);
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_mail_text(const char *msg, size_t len, kg_buf *out, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 64 * 1024);
+	mail_parsed m;
+	int rc = mail_parse(&a, msg, len, &m, err);
+	if (!rc && (rc = kg_buf_append(out, m.outer.fp_text, m.outer.fp_len)))
+		kg_err_set(err, rc, "text larger than the output buffer");
 	kg_arena_release(&a);
 	return rc;
 }

@@ -100,6 +100,12 @@ int kg_mail_result_json(const kg_mail_result *r, kg_buf *out);
  * stores it with the message-center entry. out gets 64 hex digits + NUL. */
 int kg_mail_fingerprint(const char *msg, size_t len, char out[65], kg_err *err);
 
+/* The readable text of a message, as a person would see it: its text/plain
+ * body (else its HTML as text), decoded from its transfer encoding and
+ * charset to UTF-8 (the text the fingerprint is taken of). Appends it to out.
+ * Returns 0, or the parse error (KG_EINVAL, KG_ELIMIT) with err. */
+int kg_mail_text(const char *msg, size_t len, kg_buf *out, kg_err *err);
+
 /* ---- DKIM signing of kagi's own notices ------------------------------------
  * Signs msg (RFC 5322, LF or CRLF line ends) for domain/selector with the
  * PEM private key (RSA; rsa-sha256, relaxed/relaxed, From over-signed) and

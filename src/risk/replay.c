@@ -213,6 +213,7 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 			if (!ls[i].too_long)
 				line[len] = '\0';
 			(*events)++;
+			kg_progress_update(o->progress, *events);
 			if (ls[i].too_long)
 				kg_err_field(&e, KG_ELIMIT, "", "event larger than %d bytes",
 					     KG_EVENT_BYTES_MAX);
@@ -366,6 +367,7 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 			inflight = NULL;
 		}
 		inflight = b;
+		kg_progress_update(o->progress, *events - (b ? sl[cur].n : 0));
 		cur ^= 1; /* the finished batch's lines are free for the next one */
 		if (rc || eof)
 			break;
@@ -411,6 +413,8 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
 	if (!rc && o->db && ferror(in))
 		rc = kg_err_at(err, KG_EIO, o->input, (int)lineno, 0, "read error");
 	fflush(out);
+	if (!rc)
+		kg_progress_end(o->progress, events);
 	if (!rc && o->stats) {
 		double secs = (double)(kg_mono_ns() - t0) / 1e9, cpu = cpu_seconds() - c0;
 		struct kg_risk_stats st;

@@ -192,6 +192,7 @@ struct kg_risk_replay_opts {
 	size_t batch;       /* events per transaction with db */
 	bool quiet;         /* no decisions on out */
 	bool stats;         /* throughput, latency, state size on stderr */
+	kg_progress *progress; /* NULL, or updated with the events decided */
 };
 /* Decides every line of the input in order, writing one decision or error
  * JSON line per non-blank input line to out. Returns 0, or an error for

@@ -42,10 +42,8 @@ def main():
         kt.kagi("lock", "--db", db, "a1", "--reason", "compromised")
         rows = kt.kagi("outbox", "list", "--db", db, "--account", "a1").stdout.split()
         check(rows and rows[0].startswith("out_"), "the lock notice is in the outbox", rows)
-        shown = kt.kagi("outbox", "show", "--db", db, "--raw", rows[0]).stdout
-        lines = shown.splitlines(keepends=True)
-        start = next(i for i, l in enumerate(lines) if l.startswith("stored:")) + 1
-        raw = "".join(lines[start:])
+        # --raw prints the message alone, as sent (a file a mail program opens)
+        raw = kt.kagi("outbox", "show", "--db", db, "--raw", rows[0]).stdout
         check(raw.startswith("Date:") or raw.startswith("From:"), "raw message", raw[:200])
         notice = os.path.join(tmp, "notice.eml")
         with open(notice, "w", encoding="utf-8", newline="") as f:

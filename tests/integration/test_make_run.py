@@ -1,7 +1,9 @@
 """`make run` (scripts/run.sh): the first run creates the demo database (
 Japanese and English accounts, one locked), the admin/service/agent keys,
 starts kagid and prints the URL and the admin key; Ctrl-C (SIGINT) stops it
-with exit status 0; a second run keeps the data and prints the same key.
+with exit status 0; a second run keeps the data and prints the same key, and
+keeps the demo's config, sealing key and DKIM key (var/kagi.conf, secret.key,
+dkim.key).
 Runs on a temp var directory (KAGI_VAR_DIR) and a free loopback port."""
 import os
 import signal
@@ -80,8 +82,16 @@ def test_make_run():
     try:
         first, key1 = run_once(tmp, free_port(), 1)
         check("Created" in first and "yamada-demo-pass" in first, "first run makes the demo data")
+        check("outbox show --config" in first, "the mailbox command is printed", first[-1500:])
+        var = os.path.join(tmp, "var")
+        made = {f: open(os.path.join(var, f), "rb").read()
+                for f in ("kagi.conf", "dkim.key", "dkim.pub.pem", "secret.key")}
+        check(b"dkim_key_file = kagi-demo.example demo dkim.pub.pem" in
+              open(os.path.join(var, "shop.profile"), "rb").read(), "the demo profile has the key")
         second, key2 = run_once(tmp, free_port(), 2)
         check("Created" not in second and key1 == key2, "second run keeps data and key")
+        for f, data in made.items():  # notices signed before must still verify
+            check(open(os.path.join(var, f), "rb").read() == data, f"second run keeps var/{f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
