@@ -78,7 +78,7 @@ struct kg_risk {
 	struct stripe stripes[STRIPES];
 	kg_risk_lock_hook lock_hook;
 	void *lock_ctx;
-	size_t events;
+	atomic_size_t events; /* decided, counted under any stripe's lock */
 };
 
 static void scratch_free(void *p)
@@ -744,7 +744,7 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
-	r->events++;
+	atomic_fetch_add_explicit(&r->events, 1, memory_order_relaxed);
 	if (rec) { /* the batch fills the rest (kg_risk_record_fill) */
 		if (sc->verdict.action == KG_ACT_LOCK)
 			lock_id(ev, rec->lock_id);
@@ -1238,6 +1238,6 @@ void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out)
 			}
 		pthread_mutex_unlock(&st->mu);
 	}
-	out->events = r->events;
+	out->events = atomic_load_explicit(&r->events, memory_order_relaxed);
 	kg_buf_release(&b);
 }
