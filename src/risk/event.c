@@ -99,7 +99,7 @@ static const struct fdef f_created[] = {
 static const struct fdef f_login[] = {
 	FD("success", F_BOOL, true, OFF(success), NULL),
 	FD("ip", F_ID, true, OFF(ip), NULL),
-	FD("device_id", F_ID, true, OFF(device_id), NULL),
+	FD("device_id", F_ID, false, OFF(device_id), NULL), /* absent: no device seen */
 	FD("country", F_STR, false, OFF(country), NULL),
 	FD("user_agent", F_STR, false, OFF(user_agent), NULL),
 	END};
