@@ -292,9 +292,10 @@ static inline int utf8_seq(const unsigned char *s, const unsigned char *e)
 }
 
 /* Eight bytes at a time: nonzero when one of the bytes at s is not ASCII or
- * is a control character, or, with bs, is a backslash. Exact: below the
- * lowest such byte no subtraction borrows, and that byte sets its top bit
- * (b >= 0x80 by itself, b < 0x20 in b - 0x20, '\\' in (b ^ '\\') - 1). */
+ * is a control character, or, with bs, is a backslash or DEL. Exact: below
+ * the lowest such byte no subtraction borrows, and that byte sets its top
+ * bit (b >= 0x80 by itself, b < 0x20 in b - 0x20, '\\' in (b ^ '\\') - 1,
+ * DEL in (b ^ 0x7f) - 1). */
 #define ONES 0x0101010101010101ull
 static inline uint64_t word_odd(const unsigned char *s, bool bs)
 {
@@ -302,7 +303,7 @@ static inline uint64_t word_odd(const unsigned char *s, bool bs)
 	memcpy(&w, s, 8);
 	uint64_t odd = w | (w - 0x20 * ONES);
 	if (bs)
-		odd |= (w ^ '\\' * ONES) - ONES;
+		odd |= ((w ^ '\\' * ONES) - ONES) | ((w ^ 0x7f * ONES) - ONES);
 	return odd & 0x80 * ONES;
 }
 
@@ -328,14 +329,15 @@ static bool utf8_ok(const unsigned char *s, const unsigned char *e, bool raw_jso
 }
 
 /* Index of the first of the sixteen bytes at s that is not ASCII, is a
- * control character or a backslash; 16 when none is. */
+ * control character (DEL included) or a backslash; 16 when none is. */
 static inline int first_odd(const unsigned char *s)
 {
 #ifdef __SSE2__
 	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
 	/* compared as signed, the bytes >= 0x80 are below 0x20 too */
 	__m128i odd = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-				   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+				   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+						_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
 	unsigned m = (unsigned)_mm_movemask_epi8(odd);
 	return m ? __builtin_ctz(m) : 16;
 #else
@@ -344,9 +346,9 @@ static inline int first_odd(const unsigned char *s)
 #endif
 }
 
-/* True when [s, e) has no backslash and no control character and is
- * well-formed UTF-8: then every JSON string in it is valid text as it
- * stands (nothing to decode or refuse). */
+/* True when [s, e) has no backslash, no control character (C0 or DEL) and
+ * is well-formed UTF-8: then every JSON string in it is valid text as it
+ * stands, an identifier too (nothing to decode or refuse). */
 static bool text_plain(const unsigned char *s, const unsigned char *e)
 {
 	while (s < e) {
@@ -357,7 +359,7 @@ static bool text_plain(const unsigned char *s, const unsigned char *e)
 				continue;
 		}
 		if (*s < 0x80) {
-			if (*s < 0x20 || *s == '\\')
+			if (*s < 0x20 || *s == '\\' || *s == 0x7f)
 				return false;
 			s++;
 			continue;
@@ -488,6 +490,16 @@ static int get_int(struct ctx *c, int i, const char *name, int64_t *out)
 static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *base,
 			uint64_t skip);
 
+/* An identifier is UTF-8 (decode_str checked) without control characters:
+ * no C0 control (NUL included) and no DEL. */
+static bool has_control(kg_str s)
+{
+	for (uint32_t k = 0; k < s.n; k++)
+		if ((unsigned char)s.p[k] < 0x20 || s.p[k] == 0x7f)
+			return true;
+	return false;
+}
+
 /* The messages of parse_value that take some writing, kept out of it. */
 static int fail_long(struct ctx *c, const char *name)
 {
@@ -523,6 +535,8 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 			return fail(c, d->name, "must not be empty");
 		if (s->n > KG_ID_MAX)
 			return fail_long(c, d->name);
+		if (has_control(*s))
+			return fail(c, d->name, "must not contain a control character");
 		return 0;
 	}
 	case F_INT:
@@ -626,6 +640,8 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 			rc = get_str(c, j, NULL, s);
 			if (!rc && (s->n == 0 || s->n > KG_ID_MAX))
 				rc = fail(c, NULL, "expected a non-empty seller id of at most 128 bytes");
+			if (!rc && has_control(*s))
+				rc = fail(c, NULL, "must not contain a control character");
 			j = after(c, j);
 		}
 		c->pname = NULL;

@@ -44,7 +44,7 @@ with tempfile.TemporaryDirectory() as tmp:
     p = subprocess.run([KAGI, "replay", "--policy", os.path.join(SRC, "policy", "default.rules"),
                         path], capture_output=True, timeout=300)
 check(p.returncode == 0, f"replay exit {p.returncode}: {p.stderr.decode(errors='replace')}")
-answers = p.stdout.decode().splitlines()
+answers = p.stdout.decode().rstrip("\n").split("\n")  # NDJSON: only \n ends a line (not U+0085)
 check(len(answers) == len(cases), f"{len(answers)} answers to {len(cases)} lines")
 
 accepted = 0
