@@ -79,6 +79,7 @@ struct kg_risk {
 	kg_risk_lock_hook lock_hook;
 	void *lock_ctx;
 	atomic_size_t events; /* decided, counted under any stripe's lock */
+	int64_t ts_ahead_max_ms; /* 0: any ts */
 };
 
 static void scratch_free(void *p)
@@ -226,6 +227,21 @@ int kg_risk_reload(kg_risk *r, const char *path, kg_err *err)
 	kg_policy_unref(p);
 	kg_log(KG_LOG_INFO, "risk", "policy %s loaded: %zu rules", path, kg_policy_rule_count(p));
 	return 0;
+}
+
+void kg_risk_set_ts_ahead_max(kg_risk *r, int64_t ms)
+{
+	r->ts_ahead_max_ms = ms;
+}
+
+/* A parsed event's ts against the clock bound (kg_risk_set_ts_ahead_max). */
+static int check_ts(const kg_risk *r, const kg_event *ev, kg_err *err)
+{
+	if (!r->ts_ahead_max_ms || ev->ts_ms <= kg_now_ms() + r->ts_ahead_max_ms)
+		return 0;
+	return kg_err_field(err, KG_EINVAL, "ts",
+			    "ts: more than %lld s ahead of the server's clock",
+			    (long long)(r->ts_ahead_max_ms / 1000));
 }
 
 void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_hook fn, void *ctx)
@@ -915,6 +931,8 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 		kg_err e;
 		kg_err_clear(&e);
 		int prc = kg_event_parse(sc->parser, b->events[i], b->lens[i], &ev, &e);
+		if (!prc)
+			prc = check_ts(r, ev, &e);
 		if (prc) {
 			if (b->n == 1)
 				b->parse_err = e;
@@ -1178,6 +1196,8 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err
 		if (!sc)
 			return kg_err_set(err, KG_ENOMEM, "out of memory");
 		int rc = kg_event_parse(sc->parser, json, len, &ev, err);
+		if (!rc)
+			rc = check_ts(r, ev, err);
 		if (rc)
 			return rc;
 		return decide_locked(r, sc, ev, scratch_policy(r, sc), NULL, NULL, out, NULL, &dup,

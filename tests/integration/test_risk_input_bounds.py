@@ -8,6 +8,7 @@ database file."""
 import datetime
 import json
 import os
+import sqlite3
 import tempfile
 
 import kagitest as kt
@@ -52,8 +53,60 @@ def login_without_device_is_decided():
                  "undecided login events: a metric, 0")
 
 
+def rfc3339(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def login_event(i, ts, acct="ts1"):
+    return {"id": f"t{i}", "type": "login", "account": acct, "ts": ts, "success": False,
+            "ip": "192.0.2.1", "device_id": "d1"}
+
+
+def ts_ahead_of_the_clock_refused_live():
+    """Live endpoints: ts more than 5 minutes ahead of the clock is refused
+    (400 naming ts; in a batch that line's error), 4 minutes ahead is
+    accepted. Replay runs on event time: a 2099 event is decided."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ahead6, ahead4 = rfc3339(now + datetime.timedelta(minutes=6)), rfc3339(
+        now + datetime.timedelta(minutes=4))
+    with kt.Kagid() as k:
+        svc = k.key("service")
+        r = k.post("/v1/events", login_event(1, ahead6), key=svc)
+        kt.check(r.status == 400 and r.error().get("field") == "ts", "ts now+6 min refused", r)
+        r = k.post("/v1/events", login_event(2, "2099-01-01T00:00:00Z"), key=svc)
+        kt.check(r.status == 400 and r.error().get("field") == "ts", "ts 2099 refused", r)
+        r = k.post("/v1/events", login_event(3, ahead4), key=svc)
+        kt.check(r.status == 200 and "action" in r.json, "ts now+4 min accepted", r)
+        body = "\n".join(json.dumps(e) for e in [login_event(4, ahead6), login_event(5, ahead4)])
+        r = k.post("/v1/events/batch", raw=body.encode(), content_type="application/x-ndjson",
+                   key=svc)
+        kt.check(r.status == 200, "batch", r)
+        lines = [json.loads(x) for x in r.body.decode().splitlines()]
+        kt.check(len(lines) == 2 and lines[0].get("error", {}).get("field") == "ts"
+                 and "action" in lines[1], "batch: the line ahead refused, the other decided",
+                 lines)
+        ids = sorted(x[0] for x in rows(k.db, "SELECT event_id FROM events "
+                                              "WHERE account_id = 'ts1'"))
+        kt.check(ids == ["t3", "t5"], "only the accepted events are stored", ids)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ev.ndjson")
+        with open(path, "w") as f:
+            f.write(json.dumps(login_event(9, "2099-01-01T00:00:00Z")) + "\n")
+        out = kt.kagi("replay", "--policy", POLICY, path).stdout
+        got = json.loads(out.splitlines()[0])
+        kt.check("action" in got, "replay decides a 2099 event", out)
+
+
+def rows(db, sql):
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def main():
-    kt.main([login_without_device_is_decided])
+    kt.main([login_without_device_is_decided, ts_ahead_of_the_clock_refused_live])
 
 
 if __name__ == "__main__":
