@@ -489,6 +489,7 @@ static int get_int(struct ctx *c, int i, const char *name, int64_t *out)
 
 static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *base,
 			uint64_t skip);
+static int check_card(struct ctx *c, int i);
 
 /* An identifier is UTF-8 (decode_str checked) without control characters:
  * no C0 control (NUL included) and no DEL. */
@@ -574,6 +575,8 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 		c->pname = d->name;
 		c->pidx = -1;
 		rc = parse_fields(c, i, d->kind == F_ADDRESS ? f_address : f_card, at, 0);
+		if (!rc && d->kind == F_CARD)
+			rc = check_card(c, i);
 		if (!rc && d->kind == F_CARD) {
 			kg_ev_card *cd = (kg_ev_card *)at;
 			const char *x = cd->last4.p;
@@ -680,6 +683,79 @@ static int check_unknown(struct ctx *c, int key, int end)
 	return rc;
 }
 
+/* ---- card objects: no full card number, no CVC (docs/api.md) -------------- */
+/* True when [s, s + n) is 13 to 19 digits (spaces and hyphens between
+ * them allowed) that pass the Luhn check: it looks like a card number. */
+static bool looks_like_pan(const char *s, size_t n)
+{
+	int digits = 0, sum = 0;
+	if (n < 13 || n > 64)
+		return false;
+	for (size_t k = n; k > 0; k--) {
+		char ch = s[k - 1];
+		if (ch == ' ' || ch == '-')
+			continue;
+		if (ch < '0' || ch > '9')
+			return false;
+		int d = ch - '0';
+		if (digits++ % 2 == 1)
+			d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+		sum += d;
+	}
+	return digits >= 13 && digits <= 19 && sum % 10 == 0;
+}
+
+static bool key_is(kg_str k, const char *name)
+{
+	size_t n = strlen(name);
+	if (k.n != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = k.p[i];
+		if ((ch >= 'A' && ch <= 'Z' ? ch + 32 : ch) != name[i])
+			return false;
+	}
+	return true;
+}
+
+/* Refuses card object i (c->pname names it) when a member is named number,
+ * pan, cvc or cvv, or any value in it looks like a full card number; the
+ * error names the member, never its value. */
+static int check_card(struct ctx *c, int i)
+{
+	static const char *const banned[] = {"number", "pan", "cvc", "cvv", NULL};
+	const jsmntok_t *tok = c->p->tok;
+	size_t used = c->p->scratch_used;
+	int j = i + 1, rc = 0;
+	for (int k = 0; k < tok[i].size && !rc; k++) {
+		int key = j, end = after(c, j + 1);
+		kg_str name;
+		if ((rc = get_str(c, key, "", &name)))
+			break;
+		char field[65];
+		snprintf(field, sizeof(field), "%.*s", (int)(name.n < 64 ? name.n : 64), name.p);
+		for (const char *const *b = banned; *b && !rc; b++)
+			if (key_is(name, *b))
+				rc = fail(c, field, "a full card number or CVC is never accepted "
+						    "(send last4, exp and fingerprint)");
+		for (int t = key + 1; t < end && !rc; t++) {
+			kg_str v;
+			if (tok[t].type == JSMN_PRIMITIVE)
+				v = (kg_str){c->p->js + tok[t].start, (uint32_t)(tok[t].end - tok[t].start)};
+			else if (tok[t].type != JSMN_STRING)
+				continue;
+			else if ((rc = get_str(c, t, field, &v)))
+				break;
+			if (looks_like_pan(v.p, v.n))
+				rc = fail(c, field, "looks like a full card number, which is never "
+						    "accepted (send last4, exp and fingerprint)");
+		}
+		j = end;
+	}
+	c->p->scratch_used = used; /* the decoded text is not kept */
+	return rc;
+}
+
 /* What parse_value does for a string of plain text in a field of kind
  * F_STR, or F_ID when its length is allowed, at once; false for anything
  * else (parse_value reads it). */
@@ -732,6 +808,16 @@ static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *bas
 		if (!df->name) {
 			if ((rc = check_unknown(c, key, j)))
 				return rc;
+			if (!c->pname && tok[val].type == JSMN_OBJECT &&
+			    (size_t)(kt->end - kt->start) == 4 && !memcmp(js + kt->start, "card", 4)) {
+				/* a card object of an event type that has none */
+				c->pname = "card";
+				c->pidx = -1;
+				rc = check_card(c, val);
+				c->pname = NULL;
+				if (rc)
+					return rc;
+			}
 			d = 0;
 			continue;
 		}

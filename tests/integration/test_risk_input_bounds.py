@@ -105,8 +105,56 @@ def rows(db, sql):
         con.close()
 
 
+ADDR = {"postal_code": "100-0001", "region": "Tokyo", "city": "Chiyoda", "line1": "1-1-1",
+        "country": "JP"}
+CARD = {"holder_name": "TARO YAMADA", "last4": "4242", "exp": "12/29", "fingerprint": "fp1"}
+
+
+def order(i, card):
+    return {"id": f"o{i}", "type": "order", "account": "card1", "ts": "2026-03-01T10:00:00Z",
+            "order_id": f"o{i}", "amount": 1000, "currency": "JPY",
+            "items": [{"sku": "b1", "category": "books", "price": 1000, "qty": 1}],
+            "shipping_address": ADDR, "billing_address": ADDR, "card": card, "seller_ids": ["s1"]}
+
+
+def card_number_refused_never_stored():
+    """card.number / card.cvc, or a Luhn-valid number anywhere in a card
+    object, are refused with 400 naming the field, in one event and in a
+    batch line; their text reaches neither the database file nor the log."""
+    pan, pan2, cvc = "4111111111111111", "5555 5555 5555 4444", "739"
+    with kt.Kagid() as k:
+        svc = k.key("service")
+        r = k.post("/v1/events", order(1, {**CARD, "number": pan}), key=svc)
+        kt.check(r.status == 400 and r.error().get("field") == "card.number", "card.number", r)
+        pay = {"id": "p1", "type": "payment", "account": "card1", "ts": "2026-03-01T10:00:00Z",
+               "order_id": "o1", "amount": 1000, "currency": "JPY",
+               "card": {**CARD, "cvc": cvc}, "result": "approved"}
+        r = k.post("/v1/events", pay, key=svc)
+        kt.check(r.status == 400 and r.error().get("field") == "card.cvc", "card.cvc", r)
+        r = k.post("/v1/events", order(2, {**CARD, "memo": pan2}), key=svc)
+        kt.check(r.status == 400 and r.error().get("field") == "card.memo", "Luhn number", r)
+        lines = [json.dumps(order(3, {**CARD, "pan": pan})), json.dumps(order(4, CARD))]
+        r = k.post("/v1/events/batch", raw="\n".join(lines), content_type="application/x-ndjson",
+                   key=svc)
+        out = [json.loads(x) for x in r.body.decode().splitlines()]
+        kt.check(r.status == 200 and out[0].get("error", {}).get("field") == "card.pan"
+                 and "action" in out[1], "batch: the card line refused, the other decided", out)
+        log = k.log(tail=100000)
+        data = b""
+        for suffix in ("", "-wal"):
+            if os.path.exists(k.db + suffix):
+                with open(k.db + suffix, "rb") as f:
+                    data += f.read()
+    kt.check(len(data) > 0, "database file read")
+    kt.check(b"o4" in data, "the accepted order is in the file")
+    for secret in (pan, pan2, cvc):
+        kt.check(secret.encode() not in data, f"{secret} not in the database file")
+        kt.check(secret not in log, f"{secret} not in the log")
+
+
 def main():
-    kt.main([login_without_device_is_decided, ts_ahead_of_the_clock_refused_live])
+    kt.main([login_without_device_is_decided, ts_ahead_of_the_clock_refused_live,
+             card_number_refused_never_stored])
 
 
 if __name__ == "__main__":
