@@ -20,8 +20,17 @@ struct kg_event_parser {
 	jsmntok_t tok[KG_JSON_TOKENS_MAX];
 	int next[KG_JSON_TOKENS_MAX]; /* of a value: the index of the token after it */
 	const char *js;
-	char scratch[KG_EVENT_BYTES_MAX];
+	/* decoded strings: of the parse, then of kg_event_body_hash (each at
+	 * most the text's length) */
+	char scratch[2 * KG_EVENT_BYTES_MAX];
 	size_t scratch_used;
+	/* kg_event_body_hash: the canonical form, members' keys as sorted */
+	unsigned char canon[KG_EVENT_BYTES_MAX + 5 * KG_JSON_TOKENS_MAX];
+	int order[KG_JSON_TOKENS_MAX];
+	kg_str keys[KG_JSON_TOKENS_MAX];
+	uint64_t prefix[KG_JSON_TOKENS_MAX];
+	int ntok;
+	bool plain;
 	kg_ev_item items[KG_EVENT_ITEMS_MAX];
 	kg_str sellers[KG_EVENT_SELLERS_MAX];
 	kg_event ev;
@@ -1178,6 +1187,144 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	rc = parse_fields(&c, 0, type_fields[ev->type], ev, common);
 	if (rc)
 		return rc;
+	p->ntok = c.ntok;
+	p->plain = c.plain;
 	*out = ev;
+	return 0;
+}
+
+/* ---- the body hash --------------------------------------------------------
+ * The canonical form of a value: an object is 'o', its member count and
+ * its members sorted by key (bytes of the decoded key, then length), each
+ * the key as a string and its value; an array 'a', its count and its
+ * values in order; a string 's', its length and its decoded bytes; any
+ * other value 'p', its length and its text. Counts and lengths are 4 bytes
+ * little-endian. So whitespace, the order of keys and the spelling of
+ * escapes do not change it; anything else does. */
+#define BODY_SEED_A 0x6b61676962647931ull /* stable: stored with the events */
+#define BODY_SEED_B 0x9d2c5680a3f1e4b7ull
+
+struct canon {
+	struct ctx *c;
+	unsigned char *at;
+	int stack; /* next free slot of order[] and keys[] */
+};
+
+static void put_len(struct canon *k, unsigned char tag, uint32_t n)
+{
+	k->at[0] = tag;
+	k->at[1] = (unsigned char)n;
+	k->at[2] = (unsigned char)(n >> 8);
+	k->at[3] = (unsigned char)(n >> 16);
+	k->at[4] = (unsigned char)(n >> 24);
+	k->at += 5;
+}
+
+static int canon_str(struct canon *k, int i)
+{
+	kg_str s;
+	int rc = get_str(k->c, i, NULL, &s);
+	if (rc)
+		return rc;
+	put_len(k, 's', s.n);
+	memcpy(k->at, s.p, s.n);
+	k->at += s.n;
+	return 0;
+}
+
+/* The first eight bytes of s as a big-endian number (zeros after its end):
+ * comparing two of them orders most keys at once. */
+static inline uint64_t key_prefix(kg_str s)
+{
+	uint32_t n = s.n < 8 ? s.n : 8;
+	uint64_t w = 0;
+	for (uint32_t i = 0; i < n; i++)
+		w = w << 8 | (unsigned char)s.p[i];
+	return n ? w << (8 * (8 - n)) : 0;
+}
+
+static bool key_less(kg_str a, uint64_t pa, kg_str b, uint64_t pb)
+{
+	if (pa != pb)
+		return pa < pb;
+	int d = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
+	return d < 0 || (d == 0 && a.n < b.n);
+}
+
+static int canon_value(struct canon *k, int i)
+{
+	kg_event_parser *p = k->c->p;
+	const jsmntok_t *t = &p->tok[i];
+	int rc = 0;
+	if (t->type == JSMN_STRING)
+		return canon_str(k, i);
+	if (t->type == JSMN_PRIMITIVE) {
+		uint32_t n = (uint32_t)(t->end - t->start);
+		put_len(k, 'p', n);
+		memcpy(k->at, p->js + t->start, n);
+		k->at += n;
+		return 0;
+	}
+	put_len(k, t->type == JSMN_OBJECT ? 'o' : 'a', (uint32_t)t->size);
+	int j = i + 1;
+	if (t->type == JSMN_ARRAY) {
+		for (int m = 0; m < t->size && !rc; m++) {
+			rc = canon_value(k, j);
+			j = after(k->c, j);
+		}
+		return rc;
+	}
+	/* the members' key tokens, by insertion sort of their decoded keys */
+	int *ord = p->order + k->stack;
+	kg_str *keys = p->keys + k->stack;
+	uint64_t *pre = p->prefix + k->stack;
+	k->stack += t->size;
+	for (int m = 0; m < t->size && !rc; m++) {
+		kg_str key;
+		if ((rc = get_str(k->c, j, NULL, &key)))
+			break;
+		uint64_t kp = key_prefix(key);
+		int at = m;
+		while (at > 0 && key_less(key, kp, keys[at - 1], pre[at - 1])) {
+			keys[at] = keys[at - 1];
+			ord[at] = ord[at - 1];
+			pre[at] = pre[at - 1];
+			at--;
+		}
+		keys[at] = key;
+		ord[at] = j;
+		pre[at] = kp;
+		j = after(k->c, j + 1);
+	}
+	for (int m = 0; m < t->size && !rc; m++) {
+		put_len(k, 's', keys[m].n);
+		memcpy(k->at, keys[m].p, keys[m].n);
+		k->at += keys[m].n;
+		rc = canon_value(k, ord[m] + 1);
+	}
+	k->stack -= t->size;
+	return rc;
+}
+
+int kg_event_body_hash(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES])
+{
+	kg_err err;
+	struct ctx c = {.p = p, .ntok = p->ntok, .err = &err, .plain = p->plain};
+	struct canon k = {.c = &c, .at = p->canon};
+	size_t used = p->scratch_used;
+	int rc = canon_value(&k, 0);
+	p->scratch_used = used; /* the event's own strings stay */
+	if (rc)
+		return rc;
+	/* two independent 64-bit hashes: a retry of an id tells its body apart
+	 * (2^-128 to mistake one), it authenticates nothing, so the fast hash
+	 * of the ids is enough */
+	uint64_t h[2];
+	kg_risk_hash_seed2((const char *)p->canon, (size_t)(k.at - p->canon), BODY_SEED_A,
+			   BODY_SEED_B, h);
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t)(h[0] >> (8 * i));
+		out[8 + i] = (uint8_t)(h[1] >> (8 * i));
+	}
 	return 0;
 }

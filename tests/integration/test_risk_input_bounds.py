@@ -152,9 +152,54 @@ def card_number_refused_never_stored():
         kt.check(secret not in log, f"{secret} not in the log")
 
 
+def same_id_other_body_conflicts():
+    """An event id sent again: the same body (byte for byte, or with other
+    whitespace and key order) answers 200 with the stored decision and
+    counts once; another body answers 409 conflict naming id, also as a
+    batch line, also after a restart (the hash is stored with the event)."""
+    ev = order(10, CARD)
+    first = json.dumps(ev)
+    with kt.Kagid() as k:
+        svc = k.key("service")
+        r = k.post("/v1/events", raw=first, content_type="application/json", key=svc)
+        kt.check(r.status == 200 and "action" in r.json, "first", r)
+        decision = r.json
+        r = k.post("/v1/events", raw=first, content_type="application/json", key=svc)
+        kt.check(r.status == 200 and r.json == decision, "same body: stored decision", r)
+        reordered = "{\n  " + ",\n  ".join(f"{json.dumps(key)} : {json.dumps(ev[key])}"
+                                           for key in reversed(list(ev))) + "\n}"
+        reordered = reordered.replace('"card1"', '"card\\u0031"')  # an escape too
+        r = k.post("/v1/events", raw=reordered, content_type="application/json", key=svc)
+        kt.check(r.status == 200 and r.json == decision, "keys reordered: stored decision", r)
+        other = json.dumps({**ev, "amount": 999})
+        r = k.post("/v1/events", raw=other, content_type="application/json", key=svc)
+        err = r.json.get("error", {}) if r.json else {}
+        kt.check(r.status == 409 and err.get("code") == "conflict" and err.get("field") == "id"
+                 and err.get("message"), "another amount: 409 naming id", r)
+        lines = [other, first, json.dumps(order(11, CARD))]
+        r = k.post("/v1/events/batch", raw="\n".join(lines),
+                   content_type="application/x-ndjson", key=svc)
+        out = [json.loads(x) for x in r.body.decode().splitlines()]
+        kt.check(r.status == 200 and len(out) == 3, "batch", r)
+        kt.check(out[0].get("error", {}).get("code") == "conflict"
+                 and out[0]["error"].get("field") == "id", "batch: the conflicting line", out)
+        kt.check(out[1] == decision and "action" in out[2], "batch: the others", out)
+        k.stop()
+        k.start()
+        r = k.post("/v1/events", raw=other, content_type="application/json", key=svc)
+        kt.check(r.status == 409, "after a restart: still a conflict", r)
+        r = k.post("/v1/events", raw=reordered, content_type="application/json", key=svc)
+        kt.check(r.status == 200 and r.json == decision, "after a restart: same body", r)
+        got = rows(k.db, "SELECT event_id, length(body_hash) FROM events "
+                         "WHERE account_id = 'card1' ORDER BY event_id")
+        kt.check(got == [("o10", 16), ("o11", 16)], "each event stored once, with its hash", got)
+        got = rows(k.db, "SELECT body FROM events WHERE event_id = 'o10'")
+        kt.check(got == [(first,)], "the first body is the stored one", got)
+
+
 def main():
     kt.main([login_without_device_is_decided, ts_ahead_of_the_clock_refused_live,
-             card_number_refused_never_stored])
+             card_number_refused_never_stored, same_id_other_body_conflicts])
 
 
 if __name__ == "__main__":
