@@ -2,8 +2,12 @@
 JOBS ?= $(shell nproc)
 BUILD ?= build/release
 TEST_BUILD ?= build/asan
+# ThreadSanitizer build of the unit tests that run threads (only those are
+# built and run there: TSAN_TESTS)
+TSAN_BUILD ?= build/tsan
+TSAN_TESTS ?= test_risk_concurrent test_store_commit
 
-.PHONY: all run test deps test-deps build test-build bench clean fuzz
+.PHONY: all run test deps test-deps build test-build tsan-build test-tsan bench clean fuzz
 
 all: build
 
@@ -24,8 +28,18 @@ test-build: test-deps
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKG_DEV=ON -DKG_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 
-test: test-build build
+tsan-build: test-deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKG_DEV=ON -DKG_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TESTS)
+
+# halt_on_error: a race fails the test (TSan's exit code 66)
+test-tsan: tsan-build
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		ctest --output-on-failure -j $(JOBS) -R '^unit\.($(subst $() ,|,$(strip $(TSAN_TESTS))))$$'
+
+test: test-build build tsan-build
 	@cd $(TEST_BUILD) && KAGI_RELEASE_BIN=$(CURDIR)/$(BUILD)/kagi ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	@$(MAKE) --no-print-directory test-tsan
 
 bench: build
 	@bash scripts/install-deps.sh bench

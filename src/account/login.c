@@ -48,10 +48,12 @@ static void feed_risk(const kg_login_req *req, const char *account_id, bool succ
 		return;
 	char idbuf[KG_STORE_ID_MAX], when[KG_TIME_STR_MAX];
 	kg_store_new_id(idbuf, "login");
-	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "id", idbuf, "type", "login",
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "id", idbuf, "type", "login",
 			       "account", account_id, "ts", kg_time_format(now, when), "success",
-			       success, "ip", req->ip ? req->ip : "", "device_id",
-			       req->device_id ? req->device_id : "");
+			       success, "ip", req->ip ? req->ip : "");
+	/* optional fields only when given: the event is decided without them */
+	if (ev && req->device_id && req->device_id[0])
+		json_object_set_new(ev, "device_id", json_string(req->device_id));
 	if (ev && req->country)
 		json_object_set_new(ev, "country", json_string(req->country));
 	if (ev && req->user_agent)

@@ -28,6 +28,7 @@
 #define KG_EVENT_ITEMS_MAX 256
 #define KG_EVENT_SELLERS_MAX 64
 #define KG_ID_MAX 128               /* event id, account id, order id, ... */
+#define KG_EVENT_TS_AHEAD_MAX_S 300 /* live events: ts at most this ahead of the clock */
 #define KG_BATCH_EVENTS_MAX 100000
 
 /* kagi simulate */

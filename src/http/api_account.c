@@ -68,6 +68,7 @@ static pthread_mutex_t sweep_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sweep_cv = PTHREAD_COND_INITIALIZER;
 static bool sweep_stop, sweep_running;
 static atomic_ulong swept;
+static atomic_ulong login_undecided; /* login events not decided (feed_risk) */
 
 static void *sweep_main(void *p)
 {
@@ -124,19 +125,26 @@ void kg_api_account_metrics(kg_app *app, kg_buf *out)
 	kg_buf_printf(out, "# HELP kagi_account_locks_expired_total Locks lifted because their time ran out.\n"
 			   "# TYPE kagi_account_locks_expired_total counter\nkagi_account_locks_expired_total %lu\n",
 		      (unsigned long)atomic_load(&swept));
+	kg_buf_printf(out, "# HELP kagi_risk_login_events_undecided_total Login events kagid built that the risk engine could not decide (logged at error level).\n"
+			   "# TYPE kagi_risk_login_events_undecided_total counter\nkagi_risk_login_events_undecided_total %lu\n",
+		      (unsigned long)atomic_load(&login_undecided));
 }
 
 /* ---- POST /v1/login ------------------------------------------------------*/
 /* Login outcomes go to the risk engine as `login` events (its failed-login
- * and takeover rules); a decision error is logged, never the login's. */
+ * and takeover rules); a decision error does not fail the login, but an
+ * event kagid built itself is never dropped silently: it is logged at error
+ * level and counted (kagi_risk_login_events_undecided_total). */
 static void feed_risk(void *ctx, const char *json, size_t len)
 {
 	kg_app *app = ctx;
 	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
 	kg_err e;
 	kg_err_clear(&e);
-	if (app->risk && kg_risk_decide(app->risk, json, len, &out, &e))
-		kg_log(KG_LOG_WARN, "account", "login event not decided: %s", e.msg);
+	if (app->risk && kg_risk_decide(app->risk, json, len, &out, &e)) {
+		atomic_fetch_add(&login_undecided, 1);
+		kg_log(KG_LOG_ERROR, "account", "login event not decided: %s", e.msg);
+	}
 	kg_buf_release(&out);
 }
 
@@ -153,8 +161,8 @@ int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	rc = rc ? rc : kg_json_str(req->json, NULL, "user_agent", false, 1024, &lr.user_agent, err);
 	if (rc)
 		return rc;
-	if (!lr.ip)
-		lr.ip = req->client_ip ? req->client_ip : "";
+	if (!lr.ip || !lr.ip[0])
+		lr.ip = req->client_ip && req->client_ip[0] ? req->client_ip : "unknown";
 	kg_token tok;
 	kg_token_new(&tok);
 	lr.cred_id = tok.id;

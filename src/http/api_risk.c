@@ -71,6 +71,9 @@ int kg_api_risk_start(kg_app *app, kg_err *err)
 	kg_policy_unref(pol);
 	if (rc)
 		return rc;
+	/* live events are on the clock: a ts far ahead would open windows and
+	 * locks that last until then (replay and back-tests accept any) */
+	kg_risk_set_ts_ahead_max(app->risk, (int64_t)KG_EVENT_TS_AHEAD_MAX_S * 1000);
 	/* every lock a decision writes gets the official notice (src/account) */
 	kg_risk_set_lock_hook(app->risk, kg_account_risk_lock_hook, (void *)app->config);
 	if (pipe(hup_pipe) == 0) {

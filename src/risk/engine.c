@@ -34,6 +34,7 @@
 struct seen {
 	uint64_t h2;
 	char *decision;
+	uint8_t body[KG_EVENT_HASH_BYTES]; /* the event's body hash */
 };
 
 /* One account in memory: its features and its decided events, together so
@@ -78,7 +79,8 @@ struct kg_risk {
 	struct stripe stripes[STRIPES];
 	kg_risk_lock_hook lock_hook;
 	void *lock_ctx;
-	size_t events;
+	atomic_size_t events; /* decided, counted under any stripe's lock */
+	int64_t ts_ahead_max_ms; /* 0: any ts */
 };
 
 static void scratch_free(void *p)
@@ -226,6 +228,21 @@ int kg_risk_reload(kg_risk *r, const char *path, kg_err *err)
 	kg_policy_unref(p);
 	kg_log(KG_LOG_INFO, "risk", "policy %s loaded: %zu rules", path, kg_policy_rule_count(p));
 	return 0;
+}
+
+void kg_risk_set_ts_ahead_max(kg_risk *r, int64_t ms)
+{
+	r->ts_ahead_max_ms = ms;
+}
+
+/* A parsed event's ts against the clock bound (kg_risk_set_ts_ahead_max). */
+static int check_ts(const kg_risk *r, const kg_event *ev, kg_err *err)
+{
+	if (!r->ts_ahead_max_ms || ev->ts_ms <= kg_now_ms() + r->ts_ahead_max_ms)
+		return 0;
+	return kg_err_field(err, KG_EINVAL, "ts",
+			    "ts: more than %lld s ahead of the server's clock",
+			    (long long)(r->ts_ahead_max_ms / 1000));
 }
 
 void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_hook fn, void *ctx)
@@ -403,7 +420,7 @@ static int seen_grow(struct acct *a)
 }
 
 static int seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, uint64_t h2,
-		    const char *decision, size_t dlen)
+		    const uint8_t *body, const char *decision, size_t dlen)
 {
 	int rc;
 	if (a->n_seen == a->cap_seen && (rc = seen_grow(a)))
@@ -412,6 +429,7 @@ static int seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, u
 	struct seen *s = &seen_rest(a)[a->n_seen];
 	s->h2 = h2;
 	s->decision = NULL;
+	memcpy(s->body, body, KG_EVENT_HASH_BYTES);
 	if (decision) {
 		s->decision = r->store ? strndup(decision, dlen)
 				       : kg_arena_strndup(&st->arena, decision, dlen);
@@ -682,11 +700,29 @@ int kg_risk_error_json(const kg_err *err, kg_buf *out)
 	return rc;
 }
 
-/* Decides one parsed event under its stripe lock. Appends the decision to
- * out; when persisting, fills rec (owned strings) for the store job. */
+/* A retry of an event id must carry the body it was decided on: another
+ * body (by hash; a stored event without one, from before hashes were kept,
+ * compares equal) is a conflict naming the id, and the first decision
+ * stands. */
+static int check_body(const kg_event *ev, const uint8_t *stored, size_t stored_len,
+		      const uint8_t *body, kg_err *err)
+{
+	if (!stored || stored_len != KG_EVENT_HASH_BYTES ||
+	    !memcmp(stored, body, KG_EVENT_HASH_BYTES))
+		return 0;
+	return kg_err_field(err, KG_ECONFLICT, "id",
+			    "id: event \"%.*s\" of account \"%.*s\" was sent before with another "
+			    "body (the first one was decided)",
+			    (int)ev->id.n, ev->id.p, (int)ev->account.n, ev->account.p);
+}
+
+/* Decides one parsed event (body: its body hash) under its stripe lock.
+ * Appends the decision to out; when persisting, fills rec (owned strings)
+ * for the store job. */
 static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_policy *pol,
-			 const struct kg_risk_prefetch *pre, const struct kg_risk_prefetch *blob,
-			 kg_buf *out, struct kg_risk_record *rec, bool *dup, kg_err *err)
+			 const uint8_t *body, const struct kg_risk_prefetch *pre,
+			 const struct kg_risk_prefetch *blob, kg_buf *out,
+			 struct kg_risk_record *rec, bool *dup, kg_err *err)
 {
 	uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
 	uint64_t idh[2];
@@ -701,6 +737,8 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		goto cleanup;
 	struct seen *s = seen_find(a, h, h2);
 	if (s) { /* decided in this process (and, with a store, maybe in flight) */
+		if ((rc = check_body(ev, s->body, sizeof(s->body), body, err)))
+			goto cleanup;
 		*dup = true;
 		rc = s->decision ? kg_buf_puts(out, s->decision)
 				 : put_plain_allow(out, ev->id.p, ev->id.n, ev->account.p,
@@ -710,12 +748,23 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 	if (pre && pre->account) {
 		/* committed earlier (or by another node), as read before the batch */
 		if (pre->stored) {
+			if ((rc = check_body(ev, pre->stored_hash, pre->stored_hash_len, body, err)))
+				goto cleanup;
 			*dup = true;
 			rc = kg_buf_puts(out, pre->stored);
 			goto cleanup;
 		}
 	} else if (r->store) {
-		rc = kg_risk_persist_find_decision(r->store, ev, out, dup, err);
+		size_t at = out->len;
+		uint8_t stored[KG_EVENT_HASH_BYTES];
+		size_t stored_len = 0;
+		rc = kg_risk_persist_find_decision(r->store, ev, out, stored, &stored_len, dup, err);
+		if (!rc && *dup && (rc = check_body(ev, stored, stored_len, body, err))) {
+			*dup = false;
+			out->len = at;
+			if (out->data)
+				out->data[at] = '\0';
+		}
 		if (rc || *dup)
 			goto cleanup;
 	}
@@ -739,12 +788,13 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 	}
 	bool plain = sc->verdict.action == KG_ACT_ALLOW && !sc->verdict.n_reasons &&
 		     !sc->verdict.n_shadow;
-	if ((rc = seen_add(r, st, a, h, h2, plain ? NULL : out->data + start, out->len - start))) {
+	if ((rc = seen_add(r, st, a, h, h2, body, plain ? NULL : out->data + start,
+			   out->len - start))) {
 		kg_err_set(err, rc, "out of memory");
 		acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
-	r->events++;
+	atomic_fetch_add_explicit(&r->events, 1, memory_order_relaxed);
 	if (rec) { /* the batch fills the rest (kg_risk_record_fill) */
 		if (sc->verdict.action == KG_ACT_LOCK)
 			lock_id(ev, rec->lock_id);
@@ -754,6 +804,7 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		rec->h = h;
 		rec->h2 = h2;
 		rec->acct = a;
+		memcpy(rec->body_hash, body, KG_EVENT_HASH_BYTES);
 	}
 cleanup:
 	pthread_mutex_unlock(&st->mu);
@@ -824,7 +875,7 @@ struct kg_risk_batch {
 	kg_store_ticket *ticket;
 	struct kg_risk_batch *after;
 	bool settled;
-	kg_err parse_err; /* a batch of one: why its line did not parse */
+	kg_err parse_err; /* a batch of one: why its line was refused */
 };
 
 static struct batch_acct *batch_acct(struct kg_risk_batch *b, uint64_t ah, kg_str id, bool *fresh)
@@ -878,7 +929,8 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 	if (!ba->absent) {
 		bool found;
 		rc = kg_risk_persist_lookup(tx, ev->account.p, ev->account.n, ev->id.p, ev->id.n,
-					    &b->arena, &pre->stored, &found, err);
+					    &b->arena, &pre->stored, &pre->stored_hash,
+					    &pre->stored_hash_len, &found, err);
 		if (!found)
 			pre->stored = NULL;
 	}
@@ -915,6 +967,11 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 		kg_err e;
 		kg_err_clear(&e);
 		int prc = kg_event_parse(sc->parser, b->events[i], b->lens[i], &ev, &e);
+		uint8_t body[KG_EVENT_HASH_BYTES];
+		if (!prc)
+			prc = check_ts(r, ev, &e);
+		if (!prc && (prc = kg_event_body_hash(sc->parser, body)))
+			kg_err_field(&e, prc, "", "the event cannot be hashed");
 		if (prc) {
 			if (b->n == 1)
 				b->parse_err = e;
@@ -935,8 +992,8 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 		}
 		bool dup;
 		size_t start = b->out.len;
-		prc = decide_locked(r, sc, ev, pol, tx ? &pre : NULL, tx ? &pre : NULL, &b->out, rec,
-				    &dup, &e);
+		prc = decide_locked(r, sc, ev, pol, body, tx ? &pre : NULL, tx ? &pre : NULL, &b->out,
+				    rec, &dup, &e);
 		if (prc) {
 			if (prc == KG_EIO || prc == KG_ENOMEM || prc == KG_EFULL) {
 				rc = kg_err_set(err, prc, "%s", e.msg);
@@ -950,6 +1007,8 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 				rc = kg_err_set(err, prc, "%s (nothing of the batch was written)", e.msg);
 				break;
 			}
+			if (b->n == 1)
+				b->parse_err = e;
 			rc = kg_risk_error_json(&e, &b->out);
 		} else if (rec && !dup) {
 			b->nrec++; /* pending from here: settle() forgets it */
@@ -1177,14 +1236,19 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err
 		bool dup;
 		if (!sc)
 			return kg_err_set(err, KG_ENOMEM, "out of memory");
+		uint8_t body[KG_EVENT_HASH_BYTES];
 		int rc = kg_event_parse(sc->parser, json, len, &ev, err);
+		if (!rc)
+			rc = check_ts(r, ev, err);
+		if (!rc && (rc = kg_event_body_hash(sc->parser, body)))
+			kg_err_field(err, rc, "", "the event cannot be hashed");
 		if (rc)
 			return rc;
-		return decide_locked(r, sc, ev, scratch_policy(r, sc), NULL, NULL, out, NULL, &dup,
-				     err);
+		return decide_locked(r, sc, ev, scratch_policy(r, sc), body, NULL, NULL, out, NULL,
+				     &dup, err);
 	}
-	/* with a store: a batch of one, whose parse error comes back as an
-	 * error (nothing was stored for it) */
+	/* with a store: a batch of one, whose refusal (parse error, conflict)
+	 * comes back as an error (nothing was stored for it) */
 	size_t start = out->len;
 	kg_risk_batch *b = NULL;
 	int rc = kg_risk_batch_start(r, one, lens, 1, NULL, &b, err);
@@ -1238,6 +1302,6 @@ void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out)
 			}
 		pthread_mutex_unlock(&st->mu);
 	}
-	out->events = r->events;
+	out->events = atomic_load_explicit(&r->events, memory_order_relaxed);
 	kg_buf_release(&b);
 }

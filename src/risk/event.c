@@ -20,8 +20,17 @@ struct kg_event_parser {
 	jsmntok_t tok[KG_JSON_TOKENS_MAX];
 	int next[KG_JSON_TOKENS_MAX]; /* of a value: the index of the token after it */
 	const char *js;
-	char scratch[KG_EVENT_BYTES_MAX];
+	/* decoded strings: of the parse, then of kg_event_body_hash (each at
+	 * most the text's length) */
+	char scratch[2 * KG_EVENT_BYTES_MAX];
 	size_t scratch_used;
+	/* kg_event_body_hash: the canonical form, members' keys as sorted */
+	unsigned char canon[KG_EVENT_BYTES_MAX + 5 * KG_JSON_TOKENS_MAX];
+	int order[KG_JSON_TOKENS_MAX];
+	kg_str keys[KG_JSON_TOKENS_MAX];
+	uint64_t prefix[KG_JSON_TOKENS_MAX];
+	int ntok;
+	bool plain;
 	kg_ev_item items[KG_EVENT_ITEMS_MAX];
 	kg_str sellers[KG_EVENT_SELLERS_MAX];
 	kg_event ev;
@@ -99,7 +108,7 @@ static const struct fdef f_created[] = {
 static const struct fdef f_login[] = {
 	FD("success", F_BOOL, true, OFF(success), NULL),
 	FD("ip", F_ID, true, OFF(ip), NULL),
-	FD("device_id", F_ID, true, OFF(device_id), NULL),
+	FD("device_id", F_ID, false, OFF(device_id), NULL), /* absent: no device seen */
 	FD("country", F_STR, false, OFF(country), NULL),
 	FD("user_agent", F_STR, false, OFF(user_agent), NULL),
 	END};
@@ -292,9 +301,10 @@ static inline int utf8_seq(const unsigned char *s, const unsigned char *e)
 }
 
 /* Eight bytes at a time: nonzero when one of the bytes at s is not ASCII or
- * is a control character, or, with bs, is a backslash. Exact: below the
- * lowest such byte no subtraction borrows, and that byte sets its top bit
- * (b >= 0x80 by itself, b < 0x20 in b - 0x20, '\\' in (b ^ '\\') - 1). */
+ * is a control character, or, with bs, is a backslash or DEL. Exact: below
+ * the lowest such byte no subtraction borrows, and that byte sets its top
+ * bit (b >= 0x80 by itself, b < 0x20 in b - 0x20, '\\' in (b ^ '\\') - 1,
+ * DEL in (b ^ 0x7f) - 1). */
 #define ONES 0x0101010101010101ull
 static inline uint64_t word_odd(const unsigned char *s, bool bs)
 {
@@ -302,7 +312,7 @@ static inline uint64_t word_odd(const unsigned char *s, bool bs)
 	memcpy(&w, s, 8);
 	uint64_t odd = w | (w - 0x20 * ONES);
 	if (bs)
-		odd |= (w ^ '\\' * ONES) - ONES;
+		odd |= ((w ^ '\\' * ONES) - ONES) | ((w ^ 0x7f * ONES) - ONES);
 	return odd & 0x80 * ONES;
 }
 
@@ -328,14 +338,15 @@ static bool utf8_ok(const unsigned char *s, const unsigned char *e, bool raw_jso
 }
 
 /* Index of the first of the sixteen bytes at s that is not ASCII, is a
- * control character or a backslash; 16 when none is. */
+ * control character (DEL included) or a backslash; 16 when none is. */
 static inline int first_odd(const unsigned char *s)
 {
 #ifdef __SSE2__
 	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
 	/* compared as signed, the bytes >= 0x80 are below 0x20 too */
 	__m128i odd = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-				   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+				   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+						_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
 	unsigned m = (unsigned)_mm_movemask_epi8(odd);
 	return m ? __builtin_ctz(m) : 16;
 #else
@@ -344,9 +355,9 @@ static inline int first_odd(const unsigned char *s)
 #endif
 }
 
-/* True when [s, e) has no backslash and no control character and is
- * well-formed UTF-8: then every JSON string in it is valid text as it
- * stands (nothing to decode or refuse). */
+/* True when [s, e) has no backslash, no control character (C0 or DEL) and
+ * is well-formed UTF-8: then every JSON string in it is valid text as it
+ * stands, an identifier too (nothing to decode or refuse). */
 static bool text_plain(const unsigned char *s, const unsigned char *e)
 {
 	while (s < e) {
@@ -357,7 +368,7 @@ static bool text_plain(const unsigned char *s, const unsigned char *e)
 				continue;
 		}
 		if (*s < 0x80) {
-			if (*s < 0x20 || *s == '\\')
+			if (*s < 0x20 || *s == '\\' || *s == 0x7f)
 				return false;
 			s++;
 			continue;
@@ -487,6 +498,17 @@ static int get_int(struct ctx *c, int i, const char *name, int64_t *out)
 
 static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *base,
 			uint64_t skip);
+static int check_card(struct ctx *c, int i);
+
+/* An identifier is UTF-8 (decode_str checked) without control characters:
+ * no C0 control (NUL included) and no DEL. */
+static bool has_control(kg_str s)
+{
+	for (uint32_t k = 0; k < s.n; k++)
+		if ((unsigned char)s.p[k] < 0x20 || s.p[k] == 0x7f)
+			return true;
+	return false;
+}
 
 /* The messages of parse_value that take some writing, kept out of it. */
 static int fail_long(struct ctx *c, const char *name)
@@ -523,6 +545,8 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 			return fail(c, d->name, "must not be empty");
 		if (s->n > KG_ID_MAX)
 			return fail_long(c, d->name);
+		if (has_control(*s))
+			return fail(c, d->name, "must not contain a control character");
 		return 0;
 	}
 	case F_INT:
@@ -560,6 +584,8 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 		c->pname = d->name;
 		c->pidx = -1;
 		rc = parse_fields(c, i, d->kind == F_ADDRESS ? f_address : f_card, at, 0);
+		if (!rc && d->kind == F_CARD)
+			rc = check_card(c, i);
 		if (!rc && d->kind == F_CARD) {
 			kg_ev_card *cd = (kg_ev_card *)at;
 			const char *x = cd->last4.p;
@@ -626,6 +652,8 @@ static int parse_value(struct ctx *c, int i, const struct fdef *d, void *base)
 			rc = get_str(c, j, NULL, s);
 			if (!rc && (s->n == 0 || s->n > KG_ID_MAX))
 				rc = fail(c, NULL, "expected a non-empty seller id of at most 128 bytes");
+			if (!rc && has_control(*s))
+				rc = fail(c, NULL, "must not contain a control character");
 			j = after(c, j);
 		}
 		c->pname = NULL;
@@ -660,6 +688,79 @@ static int check_unknown(struct ctx *c, int key, int end)
 	for (int t = key + 1; t < end && !rc; t++)
 		if (c->p->tok[t].type == JSMN_STRING)
 			rc = get_str(c, t, name[0] ? name : NULL, &tmp);
+	c->p->scratch_used = used; /* the decoded text is not kept */
+	return rc;
+}
+
+/* ---- card objects: no full card number, no CVC (docs/api.md) -------------- */
+/* True when [s, s + n) is 13 to 19 digits (spaces and hyphens between
+ * them allowed) that pass the Luhn check: it looks like a card number. */
+static bool looks_like_pan(const char *s, size_t n)
+{
+	int digits = 0, sum = 0;
+	if (n < 13 || n > 64)
+		return false;
+	for (size_t k = n; k > 0; k--) {
+		char ch = s[k - 1];
+		if (ch == ' ' || ch == '-')
+			continue;
+		if (ch < '0' || ch > '9')
+			return false;
+		int d = ch - '0';
+		if (digits++ % 2 == 1)
+			d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+		sum += d;
+	}
+	return digits >= 13 && digits <= 19 && sum % 10 == 0;
+}
+
+static bool key_is(kg_str k, const char *name)
+{
+	size_t n = strlen(name);
+	if (k.n != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = k.p[i];
+		if ((ch >= 'A' && ch <= 'Z' ? ch + 32 : ch) != name[i])
+			return false;
+	}
+	return true;
+}
+
+/* Refuses card object i (c->pname names it) when a member is named number,
+ * pan, cvc or cvv, or any value in it looks like a full card number; the
+ * error names the member, never its value. */
+static int check_card(struct ctx *c, int i)
+{
+	static const char *const banned[] = {"number", "pan", "cvc", "cvv", NULL};
+	const jsmntok_t *tok = c->p->tok;
+	size_t used = c->p->scratch_used;
+	int j = i + 1, rc = 0;
+	for (int k = 0; k < tok[i].size && !rc; k++) {
+		int key = j, end = after(c, j + 1);
+		kg_str name;
+		if ((rc = get_str(c, key, "", &name)))
+			break;
+		char field[65];
+		snprintf(field, sizeof(field), "%.*s", (int)(name.n < 64 ? name.n : 64), name.p);
+		for (const char *const *b = banned; *b && !rc; b++)
+			if (key_is(name, *b))
+				rc = fail(c, field, "a full card number or CVC is never accepted "
+						    "(send last4, exp and fingerprint)");
+		for (int t = key + 1; t < end && !rc; t++) {
+			kg_str v;
+			if (tok[t].type == JSMN_PRIMITIVE)
+				v = (kg_str){c->p->js + tok[t].start, (uint32_t)(tok[t].end - tok[t].start)};
+			else if (tok[t].type != JSMN_STRING)
+				continue;
+			else if ((rc = get_str(c, t, field, &v)))
+				break;
+			if (looks_like_pan(v.p, v.n))
+				rc = fail(c, field, "looks like a full card number, which is never "
+						    "accepted (send last4, exp and fingerprint)");
+		}
+		j = end;
+	}
 	c->p->scratch_used = used; /* the decoded text is not kept */
 	return rc;
 }
@@ -716,6 +817,16 @@ static int parse_fields(struct ctx *c, int i, const struct fdef *defs, void *bas
 		if (!df->name) {
 			if ((rc = check_unknown(c, key, j)))
 				return rc;
+			if (!c->pname && tok[val].type == JSMN_OBJECT &&
+			    (size_t)(kt->end - kt->start) == 4 && !memcmp(js + kt->start, "card", 4)) {
+				/* a card object of an event type that has none */
+				c->pname = "card";
+				c->pidx = -1;
+				rc = check_card(c, val);
+				c->pname = NULL;
+				if (rc)
+					return rc;
+			}
 			d = 0;
 			continue;
 		}
@@ -1076,6 +1187,144 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	rc = parse_fields(&c, 0, type_fields[ev->type], ev, common);
 	if (rc)
 		return rc;
+	p->ntok = c.ntok;
+	p->plain = c.plain;
 	*out = ev;
+	return 0;
+}
+
+/* ---- the body hash --------------------------------------------------------
+ * The canonical form of a value: an object is 'o', its member count and
+ * its members sorted by key (bytes of the decoded key, then length), each
+ * the key as a string and its value; an array 'a', its count and its
+ * values in order; a string 's', its length and its decoded bytes; any
+ * other value 'p', its length and its text. Counts and lengths are 4 bytes
+ * little-endian. So whitespace, the order of keys and the spelling of
+ * escapes do not change it; anything else does. */
+#define BODY_SEED_A 0x6b61676962647931ull /* stable: stored with the events */
+#define BODY_SEED_B 0x9d2c5680a3f1e4b7ull
+
+struct canon {
+	struct ctx *c;
+	unsigned char *at;
+	int stack; /* next free slot of order[] and keys[] */
+};
+
+static void put_len(struct canon *k, unsigned char tag, uint32_t n)
+{
+	k->at[0] = tag;
+	k->at[1] = (unsigned char)n;
+	k->at[2] = (unsigned char)(n >> 8);
+	k->at[3] = (unsigned char)(n >> 16);
+	k->at[4] = (unsigned char)(n >> 24);
+	k->at += 5;
+}
+
+static int canon_str(struct canon *k, int i)
+{
+	kg_str s;
+	int rc = get_str(k->c, i, NULL, &s);
+	if (rc)
+		return rc;
+	put_len(k, 's', s.n);
+	memcpy(k->at, s.p, s.n);
+	k->at += s.n;
+	return 0;
+}
+
+/* The first eight bytes of s as a big-endian number (zeros after its end):
+ * comparing two of them orders most keys at once. */
+static inline uint64_t key_prefix(kg_str s)
+{
+	uint32_t n = s.n < 8 ? s.n : 8;
+	uint64_t w = 0;
+	for (uint32_t i = 0; i < n; i++)
+		w = w << 8 | (unsigned char)s.p[i];
+	return n ? w << (8 * (8 - n)) : 0;
+}
+
+static bool key_less(kg_str a, uint64_t pa, kg_str b, uint64_t pb)
+{
+	if (pa != pb)
+		return pa < pb;
+	int d = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
+	return d < 0 || (d == 0 && a.n < b.n);
+}
+
+static int canon_value(struct canon *k, int i)
+{
+	kg_event_parser *p = k->c->p;
+	const jsmntok_t *t = &p->tok[i];
+	int rc = 0;
+	if (t->type == JSMN_STRING)
+		return canon_str(k, i);
+	if (t->type == JSMN_PRIMITIVE) {
+		uint32_t n = (uint32_t)(t->end - t->start);
+		put_len(k, 'p', n);
+		memcpy(k->at, p->js + t->start, n);
+		k->at += n;
+		return 0;
+	}
+	put_len(k, t->type == JSMN_OBJECT ? 'o' : 'a', (uint32_t)t->size);
+	int j = i + 1;
+	if (t->type == JSMN_ARRAY) {
+		for (int m = 0; m < t->size && !rc; m++) {
+			rc = canon_value(k, j);
+			j = after(k->c, j);
+		}
+		return rc;
+	}
+	/* the members' key tokens, by insertion sort of their decoded keys */
+	int *ord = p->order + k->stack;
+	kg_str *keys = p->keys + k->stack;
+	uint64_t *pre = p->prefix + k->stack;
+	k->stack += t->size;
+	for (int m = 0; m < t->size && !rc; m++) {
+		kg_str key;
+		if ((rc = get_str(k->c, j, NULL, &key)))
+			break;
+		uint64_t kp = key_prefix(key);
+		int at = m;
+		while (at > 0 && key_less(key, kp, keys[at - 1], pre[at - 1])) {
+			keys[at] = keys[at - 1];
+			ord[at] = ord[at - 1];
+			pre[at] = pre[at - 1];
+			at--;
+		}
+		keys[at] = key;
+		ord[at] = j;
+		pre[at] = kp;
+		j = after(k->c, j + 1);
+	}
+	for (int m = 0; m < t->size && !rc; m++) {
+		put_len(k, 's', keys[m].n);
+		memcpy(k->at, keys[m].p, keys[m].n);
+		k->at += keys[m].n;
+		rc = canon_value(k, ord[m] + 1);
+	}
+	k->stack -= t->size;
+	return rc;
+}
+
+int kg_event_body_hash(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES])
+{
+	kg_err err;
+	struct ctx c = {.p = p, .ntok = p->ntok, .err = &err, .plain = p->plain};
+	struct canon k = {.c = &c, .at = p->canon};
+	size_t used = p->scratch_used;
+	int rc = canon_value(&k, 0);
+	p->scratch_used = used; /* the event's own strings stay */
+	if (rc)
+		return rc;
+	/* two independent 64-bit hashes: a retry of an id tells its body apart
+	 * (2^-128 to mistake one), it authenticates nothing, so the fast hash
+	 * of the ids is enough */
+	uint64_t h[2];
+	kg_risk_hash_seed2((const char *)p->canon, (size_t)(k.at - p->canon), BODY_SEED_A,
+			   BODY_SEED_B, h);
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t)(h[0] >> (8 * i));
+		out[8 + i] = (uint8_t)(h[1] >> (8 * i));
+	}
 	return 0;
 }

@@ -263,6 +263,21 @@ void kg_features_prefetch(const kg_features *f)
 		__builtin_prefetch(f->name);
 }
 
+/* Counts and sums saturate: at UINT32_MAX events a bucket, at INT64_MAX
+ * (INT64_MIN) a sum; they never wrap (an overflowing total would fall
+ * under a rule's threshold). */
+static inline int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+static inline uint32_t sat_add_u32(uint32_t a, uint32_t b)
+{
+	uint32_t r;
+	return __builtin_add_overflow(a, b, &r) ? UINT32_MAX : r;
+}
+
 static uint32_t granularity(uint32_t ref, uint32_t t)
 {
 	uint32_t age = ref > t ? ref - t : 0;
@@ -286,8 +301,8 @@ static void stream_compact(kg_features *f, int k, uint32_t ref)
 		uint32_t g = granularity(ref, b.t);
 		b.t -= b.t % g;
 		if (w > 0 && v[w - 1].b.t == b.t) {
-			v[w - 1].b.n += b.n;
-			v[w - 1].b.sum += b.sum;
+			v[w - 1].b.n = sat_add_u32(v[w - 1].b.n, b.n);
+			v[w - 1].b.sum = sat_add(v[w - 1].b.sum, b.sum);
 		} else {
 			v[w++].b = b;
 		}
@@ -306,14 +321,14 @@ static int stream_add(kg_features *f, enum kg_stream_id s, uint32_t t, int64_t v
 	while (i > 0 && v[i - 1].b.t > t)
 		i--;
 	if (i > 0 && v[i - 1].b.t == t) {
-		v[i - 1].b.n++;
-		v[i - 1].b.sum += val;
+		v[i - 1].b.n = sat_add_u32(v[i - 1].b.n, 1);
+		v[i - 1].b.sum = sat_add(v[i - 1].b.sum, val);
 	} else {
 		if (n >= STREAM_ENTRIES_MAX) {
 			/* cannot happen within the tier bound; merge into the neighbour */
 			uint32_t m = i > 0 ? i - 1 : 0;
-			v[m].b.n++;
-			v[m].b.sum += val;
+			v[m].b.n = sat_add_u32(v[m].b.n, 1);
+			v[m].b.sum = sat_add(v[m].b.sum, val);
 			return 0;
 		}
 		kg_slot *e;
@@ -344,8 +359,8 @@ void kg_features_window(const kg_features *f, enum kg_stream_id s, uint32_t now_
 			continue;
 		if ((int64_t)b->t <= lo)
 			break;
-		c += b->n;
-		m += b->sum;
+		c += b->n; /* at most 2^14 buckets of 2^32: no overflow */
+		m = sat_add(m, b->sum);
 	}
 	*count = c;
 	*sum = m;
@@ -505,7 +520,7 @@ void kg_features_set_mark(kg_features *f, uint32_t name_hash, uint32_t t)
 
 static int count(kg_features *f, enum kg_stream_id s, uint32_t t, int64_t val)
 {
-	f->total[s]++;
+	f->total[s] = sat_add_u32(f->total[s], 1);
 	return stream_add(f, s, t, val);
 }
 
@@ -769,6 +784,9 @@ int kg_features_load(kg_features *out, const void *blob, size_t len, kg_err *err
 			bk->t = prev + get_u32(&r);
 			bk->n = get_u32(&r);
 			bk->sum = unzz(get_u(&r));
+			if (bk->sum < 0) /* every value added is >= 0: a blob saved
+					  * before sums saturated held a wrapped one */
+				bk->sum = INT64_MAX;
 			if (i > 0 && bk->t <= prev)
 				r.bad = true; /* times strictly increase (stream_compact) */
 			prev = bk->t;

@@ -47,6 +47,8 @@ struct load_ctx {
 	kg_features *f;
 	const kg_event *ev;
 	kg_buf *out;
+	uint8_t *hash;
+	size_t hash_len;
 	bool found;
 };
 
@@ -92,28 +94,36 @@ static int find_job(kg_tx *tx, void *p, kg_err *err)
 	} else if (!rc) {
 		c->found = true;
 		rc = kg_buf_puts(c->out, rec.decision ? rec.decision : "{}");
+		if (rec.body_hash && rec.body_hash_len == KG_EVENT_HASH_BYTES) {
+			memcpy(c->hash, rec.body_hash, KG_EVENT_HASH_BYTES);
+			c->hash_len = KG_EVENT_HASH_BYTES;
+		}
 	}
 	kg_arena_release(&a);
 	return rc;
 }
 
 int kg_risk_persist_find_decision(struct kg_store *s, const kg_event *ev, kg_buf *out,
+				  uint8_t hash[KG_EVENT_HASH_BYTES], size_t *hash_len,
 				  bool *found, kg_err *err)
 {
-	struct load_ctx c = {.ev = ev, .out = out};
+	struct load_ctx c = {.ev = ev, .out = out, .hash = hash};
 	int rc = kg_store_read(s, find_job, &c, err);
 	*found = c.found;
+	*hash_len = c.hash_len;
 	return rc;
 }
 
 int kg_risk_persist_lookup(kg_tx *tx, const char *account, size_t account_len,
 			   const char *id, size_t id_len, kg_arena *a, const char **decision,
-			   bool *found, kg_err *err)
+			   const uint8_t **hash, size_t *hash_len, bool *found, kg_err *err)
 {
 	size_t len = 0;
 	*found = false;
+	*hash = NULL;
+	*hash_len = 0;
 	int rc = kg_tx_event_decision(tx, account, account_len, id, id_len, a, decision, &len,
-				      err);
+				      hash, hash_len, err);
 	if (rc == KG_ENOTFOUND)
 		return 0;
 	*found = !rc;
@@ -189,6 +199,7 @@ static int write_record(kg_tx *tx, struct kg_risk_write *w, struct kg_risk_recor
 		.body = r->raw, .decision = r->decision,
 		.account_id_len = r->account_len, .event_id_len = r->id_len,
 		.body_len = r->raw_len, .decision_len = r->decision_len,
+		.body_hash = r->body_hash, .body_hash_len = sizeof(r->body_hash),
 	};
 	rc = kg_tx_event_insert(tx, &ev, err);
 	if (rc == KG_ECONFLICT) { /* stored by another node meanwhile */

@@ -36,6 +36,7 @@ struct kg_risk_record {
 	bool pending;             /* the engine holds it as in flight ... */
 	uint64_t h, h2;           /* ... under these hashes */
 	const void *acct;         /* ... in this account record (identity only) */
+	uint8_t body_hash[KG_EVENT_HASH_BYTES]; /* kg_event_body_hash, stored with it */
 };
 
 /* Fills rec's event fields from ev, copying account and id into a, and a
@@ -51,6 +52,8 @@ struct kg_risk_prefetch {
 	char *account, *id;  /* NULL: not looked up */
 	bool want_blob;
 	const char *stored;  /* stored decision, or NULL */
+	const uint8_t *stored_hash; /* its event's body hash, NULL: none stored */
+	size_t stored_hash_len;
 	bool have_blob;      /* blob looked up (blob NULL: the account is new) */
 	const void *blob;
 	size_t blob_len;
@@ -70,8 +73,10 @@ struct kg_risk_write {
 /* Loads an account's feature blob (leaves f empty when there is none). */
 int kg_risk_persist_load_features(struct kg_store *s, const char *account, kg_features *f,
 				  kg_err *err);
-/* Looks up a stored decision for (account, event id); *found says. */
+/* Looks up a stored decision for (account, event id) into out, its body
+ * hash into hash (*hash_len 0: none stored); *found says. */
 int kg_risk_persist_find_decision(struct kg_store *s, const kg_event *ev, kg_buf *out,
+				  uint8_t hash[KG_EVENT_HASH_BYTES], size_t *hash_len,
 				  bool *found, kg_err *err);
 /* A snapshot of the store's named lists that a policy uses (read at start
  * and at each reload). */
@@ -93,11 +98,12 @@ int kg_risk_apply_lock(kg_tx *tx, const kg_lock *lk, kg_risk_lock_hook hook, voi
  * kg_store_write_start. w must live until the wait. */
 int kg_risk_persist_start(struct kg_store *s, struct kg_risk_write *w, kg_store_ticket *after,
 			  kg_store_ticket **out, kg_err *err);
-/* In a read transaction: the stored decision of (account, id), *found
- * says; the decision (NUL-terminated) lives in a. */
+/* In a read transaction: the stored decision of (account, id) and its
+ * event's body hash (NULL when none was stored), *found says; both live in
+ * a (the decision NUL-terminated). */
 int kg_risk_persist_lookup(kg_tx *tx, const char *account, size_t account_len,
 			   const char *id, size_t id_len, kg_arena *a, const char **decision,
-			   bool *found, kg_err *err);
+			   const uint8_t **hash, size_t *hash_len, bool *found, kg_err *err);
 /* In a read transaction: the blob of an account (NUL-terminated id), in
  * a; *found false when it has none. */
 int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void **blob,

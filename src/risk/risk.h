@@ -137,6 +137,11 @@ kg_policy *kg_risk_policy(kg_risk *r);
 /* Compiles path and swaps it in; on error the running policy stays. */
 int kg_risk_reload(kg_risk *r, const char *path, kg_err *err);
 
+/* Refuses events whose ts is more than ms ahead of the clock (KG_EINVAL
+ * naming "ts"), as the live endpoints do; 0 (the default) accepts any ts,
+ * as replay and back-tests do (they run on event time). */
+void kg_risk_set_ts_ahead_max(kg_risk *r, int64_t ms);
+
 /* Decides one event (JSON text); appends the decision JSON (one line, no
  * newline) to out. A repeated event id appends the stored decision and
  * changes nothing. Bad input: KG_EINVAL/KG_ELIMIT with err naming the

@@ -165,6 +165,16 @@ void kg_verdict_release(struct kg_verdict *v);
 /* Evaluates every rule for env->ev; marks of fired rules are set in env->f. */
 int kg_policy_eval(const kg_policy *p, struct kg_eval_env *env, struct kg_verdict *out);
 
+/* The body hash of the event kg_event_parse parsed last with p (call it
+ * before the next parse): a 128-bit hash (two kg_risk_hash_seed, stable
+ * across versions: it is stored) of the event's canonical form (the
+ * whole object, unknown fields included, with keys sorted and strings
+ * decoded; event.c says exactly), so that a retry with other whitespace or
+ * key order has the same hash. 0, or KG_EINVAL (cannot happen after a
+ * successful parse). */
+#define KG_EVENT_HASH_BYTES 16
+int kg_event_body_hash(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES]);
+
 /* event_lax.c: jsmn (strict) without parent links, whose tokens define
  * kg_event_parse's messages about text that is not JSON (event.c tokenizes
  * with parent links). */

@@ -1424,14 +1424,21 @@ static void eval(const struct node *n, struct env *env, struct val *out)
 		if (a.t == V_FLOAT)
 			out->f = -a.f;
 		else
-			out->i = -a.i;
+			out->i = a.i == INT64_MIN ? INT64_MAX : -a.i;
 		return;
 	case N_ADD: case N_SUB: case N_MUL: case N_DIV:
 		eval(n->l, env, &a);
 		eval(n->r, env, &b);
 		if (n->t == V_INT) {
-			uint64_t x = (uint64_t)a.i, y = (uint64_t)b.i;
-			out->i = (int64_t)(n->op == N_ADD ? x + y : n->op == N_SUB ? x - y : x * y);
+			/* saturating, as the sums of the windows are */
+			int64_t x = a.i, y = b.i, r;
+			bool ovf = n->op == N_ADD   ? __builtin_add_overflow(x, y, &r)
+				   : n->op == N_SUB ? __builtin_sub_overflow(x, y, &r)
+						    : __builtin_mul_overflow(x, y, &r);
+			if (ovf)
+				r = (n->op == N_ADD ? y > 0 : n->op == N_SUB ? y < 0 : (x < 0) == (y < 0))
+					    ? INT64_MAX : INT64_MIN;
+			out->i = r;
 		} else {
 			double x = as_f(&a), y = as_f(&b);
 			out->f = n->op == N_ADD ? x + y : n->op == N_SUB ? x - y : n->op == N_MUL ? x * y
@@ -1640,7 +1647,8 @@ int kg_policy_eval(const kg_policy *pol, struct kg_eval_env *e, struct kg_verdic
 			kg_features_set_mark(e->f, r->mark, env.now);
 		if (r->action == KG_ACT_ALLOW && r->points == 0)
 			continue; /* a signal-only rule (mark) is not a reason */
-		out->score += r->points;
+		if (__builtin_add_overflow(out->score, r->points, &out->score))
+			out->score = r->points > 0 ? INT64_MAX : INT64_MIN;
 		if (r->action > out->action)
 			out->action = r->action;
 		if (r->action == KG_ACT_LOCK && !out->lock_reason[0]) {

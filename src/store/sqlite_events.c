@@ -5,13 +5,13 @@
 #include <string.h>
 
 static const char SQL_EVENT_GET[] =
-	"SELECT account_id, event_id, type, ts_ms, body, decision, created_ms FROM events "
-	"WHERE account_id = ?1 AND event_id = ?2";
+	"SELECT account_id, event_id, type, ts_ms, body, decision, created_ms, body_hash "
+	"FROM events WHERE account_id = ?1 AND event_id = ?2";
 static const char SQL_EVENT_DECISION[] =
-	"SELECT decision FROM events WHERE account_id = ?1 AND event_id = ?2";
+	"SELECT decision, body_hash FROM events WHERE account_id = ?1 AND event_id = ?2";
 static const char SQL_EVENT_INSERT[] =
-	"INSERT INTO events (account_id, event_id, type, ts_ms, body, decision, created_ms) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	"INSERT INTO events (account_id, event_id, type, ts_ms, body, decision, created_ms, "
+	"body_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char SQL_EVENT_SCAN_ALL[] =
 	"SELECT account_id, event_id, type, ts_ms, body, decision, created_ms FROM events "
 	"WHERE ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, account_id, event_id";
@@ -55,6 +55,10 @@ static void read_event(kg_arena *a, sqlite3_stmt *st, void *row)
 	out->body = kg_sq_col_text(a, st, 4);
 	out->decision = kg_sq_col_text(a, st, 5);
 	out->created_ms = kg_sq_col_i64(st, 6);
+	out->body_hash = NULL;
+	out->body_hash_len = 0;
+	if (sqlite3_column_count(st) > 7) /* (event get) */
+		out->body_hash = kg_sq_col_blob(a, st, 7, &out->body_hash_len);
 }
 
 static int event_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
@@ -84,6 +88,7 @@ static int event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err)
 	kg_sq_bind_textn(st, 5, ev->body, ev->body_len);
 	kg_sq_bind_textn(st, 6, ev->decision, ev->decision_len);
 	kg_sq_bind_i64(st, 7, kg_sq_or_now(ev->created_ms));
+	kg_sq_bind_blob(st, 8, ev->body_hash_len ? ev->body_hash : NULL, ev->body_hash_len);
 	int rc = kg_sq_exec_stmt(tx, st, err, "event insert");
 	if (rc == KG_ECONFLICT)
 		return kg_err_field(err, KG_ECONFLICT, "id",
@@ -98,8 +103,11 @@ static int event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err)
 
 static int event_decision(kg_tx *tx, const char *account_id, size_t account_len,
 			  const char *event_id, size_t event_id_len, kg_arena *a,
-			  const char **decision, size_t *decision_len, kg_err *err)
+			  const char **decision, size_t *decision_len, const uint8_t **body_hash,
+			  size_t *body_hash_len, kg_err *err)
 {
+	*body_hash = NULL;
+	*body_hash_len = 0;
 	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_EVENT_DECISION, err);
 	if (!st)
 		return err->code;
@@ -118,6 +126,7 @@ static int event_decision(kg_tx *tx, const char *account_id, size_t account_len,
 	const char *d = kg_sq_col_text(a, st, 0);
 	*decision = d ? d : "{}";
 	*decision_len = strlen(*decision);
+	*body_hash = kg_sq_col_blob(a, st, 1, body_hash_len);
 	sqlite3_reset(st);
 	return 0;
 }

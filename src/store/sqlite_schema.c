@@ -245,6 +245,10 @@ const char *const kg_sqlite_migrations[] = {
 	"  SELECT account_id, state, updated_ms FROM features;"
 	"DROP TABLE features;"
 	"ALTER TABLE features_v3 RENAME TO features;",
+	/* 4: each event keeps the hash of its body's canonical form, so that a
+	 * retry of its id with another body is told apart (409). Rows from
+	 * before have none and compare as before (the stored decision). */
+	"ALTER TABLE events ADD COLUMN body_hash BLOB;",
 };
 
 const int kg_sqlite_migration_count =

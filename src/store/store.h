@@ -293,6 +293,11 @@ typedef struct kg_event_rec {
 	/* on insert, lengths of the strings above when known (the strings then
 	 * need no NUL); 0: NUL-terminated. Reads leave them 0. */
 	size_t account_id_len, event_id_len, body_len, decision_len;
+	/* the hash of the body's canonical form (the risk engine's; a retry of
+	 * the id with another body is a conflict); NULL: none (rows stored
+	 * before hashes were kept) */
+	const uint8_t *body_hash;
+	size_t body_hash_len;
 } kg_event_rec;
 
 /* Returns 0 and the stored event (with its decision) or KG_ENOTFOUND. */
@@ -301,11 +306,13 @@ int kg_tx_event_get(kg_tx *tx, const char *account_id, const char *event_id,
 /* KG_ECONFLICT if (account, event id) exists. */
 int kg_tx_event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err);
 /* The stored decision of (account, event id), strings of known length:
- * 0 and *decision (NUL-terminated, in a; "{}" when none was stored), or
+ * 0 and *decision (NUL-terminated, in a; "{}" when none was stored) with
+ * the event's *body_hash (in a; NULL and 0 when none was stored), or
  * KG_ENOTFOUND without a message (the cheap miss of an idempotency check). */
 int kg_tx_event_decision(kg_tx *tx, const char *account_id, size_t account_len,
 			 const char *event_id, size_t event_id_len, kg_arena *a,
-			 const char **decision, size_t *decision_len, kg_err *err);
+			 const char **decision, size_t *decision_len, const uint8_t **body_hash,
+			 size_t *body_hash_len, kg_err *err);
 /* Events of an account, newest (ts_ms) first, at most limit (0: all). */
 int kg_tx_event_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
 		     kg_event_rec **out, size_t *n, kg_err *err);

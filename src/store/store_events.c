@@ -16,10 +16,11 @@ int kg_tx_event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err)
 
 int kg_tx_event_decision(kg_tx *tx, const char *account_id, size_t account_len,
 			 const char *event_id, size_t event_id_len, kg_arena *a,
-			 const char **decision, size_t *decision_len, kg_err *err)
+			 const char **decision, size_t *decision_len, const uint8_t **body_hash,
+			 size_t *body_hash_len, kg_err *err)
 {
 	return KG_TX_CALL(tx, err, events, event_decision, account_id, account_len, event_id,
-			  event_id_len, a, decision, decision_len, err);
+			  event_id_len, a, decision, decision_len, body_hash, body_hash_len, err);
 }
 
 int kg_tx_event_scan(kg_tx *tx, const char *account_id, int64_t from_ms, int64_t to_ms,

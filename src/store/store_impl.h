@@ -41,7 +41,7 @@ struct kg_store_events_ops {
 			 kg_err *);
 	int (*event_insert)(kg_tx *, const kg_event_rec *, kg_err *);
 	int (*event_decision)(kg_tx *, const char *, size_t, const char *, size_t, kg_arena *,
-			      const char **, size_t *, kg_err *);
+			      const char **, size_t *, const uint8_t **, size_t *, kg_err *);
 	int (*event_scan)(kg_tx *, const char *, int64_t, int64_t, kg_event_cb, void *,
 			  kg_err *);
 	int (*features_get)(kg_tx *, const char *, kg_arena *, const uint8_t **, size_t *,

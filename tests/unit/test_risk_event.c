@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "risk/risk.h"
+#include "risk/risk_impl.h"
 
 #define HEAD "{\"id\":\"e1\",\"type\":\"profile_change\",\"account\":\"a1\"," \
 	     "\"ts\":\"2026-03-01T10:00:00Z\",\"field\":\"email\""
@@ -119,6 +119,58 @@ static void lax_jsmn_syntax_refused(void **state)
 			       &err), 0);
 }
 
+/* The body hash of one event text. */
+static void body_hash(const char *json, uint8_t out[KG_EVENT_HASH_BYTES])
+{
+	kg_event_parser *p = kg_event_parser_new();
+	const kg_event *ev;
+	kg_err err;
+	assert_non_null(p);
+	if (kg_event_parse(p, json, strlen(json), &ev, &err))
+		fail_msg("%s: %s", json, err.msg);
+	assert_int_equal(kg_event_body_hash(p, out), 0);
+	kg_event_parser_free(p);
+}
+
+/* The body hash is of the canonical form: whitespace, the order of keys
+ * (nested ones too) and the spelling of escapes do not change it; a value,
+ * an unknown field, the order of an array or a number's text do. */
+static void body_hash_of_canonical_form(void **state)
+{
+	(void)state;
+	static const char *const same[] = {
+		HEAD ",\"x\":{\"a\":[1,\"b\"],\"c\":null}}",
+		"{ \"x\" : { \"c\" : null , \"a\" : [ 1 , \"b\" ] } ,\n\t\"field\":\"email\","
+		"\"ts\":\"2026-03-01T10:00:00Z\",\"account\":\"a\\u0031\",\"type\":\"profile_change\","
+		"\"id\":\"e1\"}\n",
+		HEAD ",\"x\":{\"c\":null,\"a\":[1,\"\\u0062\"]}}",
+	};
+	static const char *const other[] = {
+		HEAD ",\"x\":{\"a\":[\"b\",1],\"c\":null}}",   /* array order */
+		HEAD ",\"x\":{\"a\":[1,\"b\"],\"c\":false}}",  /* a value */
+		HEAD ",\"x\":{\"a\":[1.0,\"b\"],\"c\":null}}", /* a number's text */
+		HEAD ",\"x\":{\"a\":[1,\"b\"],\"cc\":null}}",  /* a key */
+		HEAD ",\"x\":{\"a\":[1,\"b\"],\"c\":null},\"y\":1}", /* an unknown field */
+		HEAD ",\"x\":{\"a\":[1,\"b\"]},\"c\":null}",   /* the nesting */
+		HEAD ",\"x\":{\"a\":[1,\"b\"],\"c\":null}}",   /* (the same: checked last) */
+	};
+	uint8_t h0[KG_EVENT_HASH_BYTES], h[KG_EVENT_HASH_BYTES];
+	body_hash(same[0], h0);
+	for (size_t i = 1; i < sizeof(same) / sizeof(same[0]); i++) {
+		body_hash(same[i], h);
+		if (memcmp(h, h0, sizeof(h)))
+			fail_msg("not the same body: %s", same[i]);
+	}
+	size_t n = sizeof(other) / sizeof(other[0]);
+	for (size_t i = 0; i + 1 < n; i++) {
+		body_hash(other[i], h);
+		if (!memcmp(h, h0, sizeof(h)))
+			fail_msg("the same body: %s", other[i]);
+	}
+	body_hash(other[n - 1], h);
+	assert_memory_equal(h, h0, sizeof(h));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +178,7 @@ int main(void)
 		cmocka_unit_test(unknown_fields_must_be_valid_text),
 		cmocka_unit_test(escaped_and_multibyte_text_accepted),
 		cmocka_unit_test(lax_jsmn_syntax_refused),
+		cmocka_unit_test(body_hash_of_canonical_form),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -401,8 +401,9 @@ static void hot_account_matches_reference(void **state)
 	kg_features_free(f);
 }
 
-/* A blob whose "events" buckets are at times 100 and 100 + delta. */
-static size_t blob_two_buckets(unsigned char *b, unsigned char delta)
+/* A blob whose "events" buckets are at times 100 and 100 + delta, each
+ * with the sum whose zig-zag varint is the byte zsum. */
+static size_t blob_two_buckets(unsigned char *b, unsigned char delta, unsigned char zsum)
 {
 	size_t n = 0;
 	const unsigned char head[] = {1, 100, 101, 101, 0, 0}; /* version .. name_len */
@@ -412,7 +413,7 @@ static size_t blob_two_buckets(unsigned char *b, unsigned char delta)
 		b[n++] = s == KG_S_EVENTS ? 2 : 0; /* total */
 		b[n++] = s == KG_S_EVENTS ? 2 : 0; /* buckets */
 		if (s == KG_S_EVENTS) {
-			const unsigned char bk[] = {100, 1, 0, delta, 1, 0};
+			const unsigned char bk[] = {100, 1, zsum, delta, 1, zsum};
 			memcpy(b + n, bk, sizeof(bk));
 			n += sizeof(bk);
 		}
@@ -431,13 +432,69 @@ static void blob_with_equal_bucket_times_refused(void **state)
 	kg_features *f = kg_features_new();
 	kg_err err;
 	assert_non_null(f);
-	size_t n = blob_two_buckets(b, 1);
+	size_t n = blob_two_buckets(b, 1, 0);
 	assert_int_equal(kg_features_load(f, b, n, &err), 0);
 	int64_t c, sum;
 	kg_features_window(f, KG_S_EVENTS, 101, 60, &c, &sum);
 	assert_int_equal(c, 2);
-	n = blob_two_buckets(b, 0);
+	n = blob_two_buckets(b, 0, 0);
 	assert_int_equal(kg_features_load(f, b, n, &err), KG_EINVAL);
+	kg_features_free(f);
+}
+
+/* Sums and counts saturate, never wrap: two orders of INT64_MAX in one
+ * bucket, another in the next, and many more an hour on (merged as buckets
+ * age) all sum to INT64_MAX, in memory and after a round trip of the blob.
+ * A blob saved before sums saturated (a wrapped, negative sum; every value
+ * added is >= 0) loads as saturated. */
+static void sums_saturate(void **state)
+{
+	(void)state;
+	kg_features *f = kg_features_new();
+	assert_non_null(f);
+	kg_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = KG_EV_ORDER;
+	ev.amount = INT64_MAX;
+	ev.gift_card_amount = INT64_MAX;
+	ev.card.fingerprint = (kg_str){"fp", 2};
+	uint32_t ts[40];
+	size_t nts = 0;
+	ts[nts++] = T0;
+	ts[nts++] = T0;
+	ts[nts++] = T0 + 1;
+	for (uint32_t k = 0; k < 30; k++)
+		ts[nts++] = T0 + 7200 + k * 61;
+	struct kg_update_info info;
+	for (size_t i = 0; i < nts; i++) {
+		ev.ts_ms = (int64_t)ts[i] * 1000;
+		assert_int_equal(kg_features_update(f, &ev, &info), 0);
+		int64_t c, sum;
+		kg_features_window(f, KG_S_ORDERS_GIFT_CARD, ts[i], 86400, &c, &sum);
+		assert_int_equal(c, (int64_t)i + 1);
+		assert_true(sum == INT64_MAX);
+		kg_features_window(f, KG_S_ORDERS, ts[i], 1, &c, &sum);
+		assert_true(sum == INT64_MAX);
+	}
+	kg_buf blob = KG_BUF_INIT(1 << 20);
+	assert_int_equal(kg_features_save(f, &blob), 0);
+	kg_features *g = kg_features_new();
+	kg_err err;
+	assert_non_null(g);
+	assert_int_equal(kg_features_load(g, blob.data, blob.len, &err), 0);
+	int64_t c, sum;
+	kg_features_window(g, KG_S_ORDERS, ts[nts - 1], 86400, &c, &sum);
+	assert_int_equal(c, (int64_t)nts);
+	assert_true(sum == INT64_MAX);
+
+	unsigned char b[128];
+	size_t n = blob_two_buckets(b, 1, 3); /* zig-zag 3: -2 */
+	assert_int_equal(kg_features_load(g, b, n, &err), 0);
+	kg_features_window(g, KG_S_EVENTS, 101, 60, &c, &sum);
+	assert_int_equal(c, 2);
+	assert_true(sum == INT64_MAX);
+	kg_buf_release(&blob);
+	kg_features_free(g);
 	kg_features_free(f);
 }
 
@@ -446,6 +503,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hot_account_matches_reference),
 		cmocka_unit_test(blob_with_equal_bucket_times_refused),
+		cmocka_unit_test(sums_saturate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,175 @@
+/* Unit test of the risk engine under concurrent callers, in memory and on a
+ * real SQLite store: threads decide events of accounts that share stripes
+ * (and of one account they all share) while another reads the counts and
+ * swaps the policy; every event is counted once and every account's
+ * failed-login count is exact. `make test` also runs this program under
+ * ThreadSanitizer (build/tsan), which reports any data race in those paths.
+ * Not here: decisions themselves (tests/data/rules). */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "store_testutil.h"
+#include "risk/risk.h"
+
+#define THREADS 4
+#define ACCOUNTS 8 /* per thread, and one shared by all */
+#define PER_ACCOUNT 12
+
+static const char POLICY[] =
+	"rule failed_logins on login {\n"
+	"  when not success and count(logins.failed, 1h) >= 5\n"
+	"  challenge\n"
+	"  reason \"{count(logins.failed, 1h)} failed logins in 1 h\"\n"
+	"}\n";
+
+struct worker {
+	kg_risk *r;
+	int no;
+	bool batch; /* decide in batches of 4 (else one by one) */
+	int failures;
+};
+
+static int login_json(char *out, size_t n, const char *account, int no, int i)
+{
+	return snprintf(out, n,
+			"{\"id\":\"e%d-%d\",\"type\":\"login\",\"account\":\"%s\","
+			"\"ts\":\"2026-03-01T10:%02d:%02dZ\",\"success\":false,"
+			"\"ip\":\"192.0.2.%d\",\"device_id\":\"d%d\"}",
+			no, i, account, i / 60 % 60, i % 60, no + 1, no);
+}
+
+static void *worker_main(void *p)
+{
+	struct worker *w = p;
+	char ev[4][512];
+	const char *evs[4];
+	size_t lens[4];
+	int pending = 0;
+	for (int i = 0; i < PER_ACCOUNT * (ACCOUNTS + 1); i++) {
+		char account[32];
+		int k = i % (ACCOUNTS + 1);
+		if (k == ACCOUNTS)
+			snprintf(account, sizeof(account), "shared");
+		else
+			snprintf(account, sizeof(account), "t%d-a%d", w->no, k);
+		int len = login_json(ev[pending], sizeof(ev[pending]), account, w->no, i);
+		evs[pending] = ev[pending];
+		lens[pending++] = (size_t)len;
+		kg_buf out = KG_BUF_INIT(1 << 20);
+		kg_err err;
+		kg_err_clear(&err);
+		if (!w->batch) {
+			if (kg_risk_decide(w->r, evs[0], lens[0], &out, &err))
+				w->failures++;
+			pending = 0;
+		} else if (pending == 4) {
+			if (kg_risk_decide_batch(w->r, evs, lens, 4, &out, &err) ||
+			    strstr(out.data, "\"error\""))
+				w->failures++;
+			pending = 0;
+		}
+		kg_buf_release(&out);
+	}
+	return NULL;
+}
+
+struct watcher {
+	kg_risk *r;
+	kg_policy *pol;
+	atomic_bool stop;
+	size_t reads;
+};
+
+static void *watch_main(void *p)
+{
+	struct watcher *w = p;
+	while (!atomic_load(&w->stop)) {
+		struct kg_risk_stats st;
+		kg_risk_stats(w->r, &st);
+		kg_risk_set_policy(w->r, w->pol);
+		w->reads++;
+	}
+	return NULL;
+}
+
+/* The failed logins of account counted by the engine: its next failed
+ * login's decision names the count. */
+static long failed_count(kg_risk *r, const char *account)
+{
+	char ev[512];
+	int len = login_json(ev, sizeof(ev), account, 99, 3599);
+	kg_buf out = KG_BUF_INIT(1 << 20);
+	kg_err err;
+	assert_int_equal(kg_risk_decide(r, ev, (size_t)len, &out, &err), 0);
+	const char *at = strstr(out.data, "\"count(logins.failed, 1h)\":");
+	long n = at ? strtol(at + strlen("\"count(logins.failed, 1h)\":"), NULL, 10) : -1;
+	kg_buf_release(&out);
+	return n;
+}
+
+static void run(kg_store *store, bool batch)
+{
+	kg_err err;
+	kg_policy *pol = NULL;
+	assert_int_equal(kg_policy_compile(POLICY, strlen(POLICY), "t", &pol, &err), 0);
+	kg_risk *r = NULL;
+	assert_int_equal(kg_risk_new(pol, store, &r, &err), 0);
+	pthread_t th[THREADS], wt;
+	struct worker w[THREADS];
+	struct watcher wa = {.r = r, .pol = pol};
+	atomic_init(&wa.stop, false);
+	assert_int_equal(pthread_create(&wt, NULL, watch_main, &wa), 0);
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){.r = r, .no = i, .batch = batch};
+		assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].failures, 0);
+	}
+	atomic_store(&wa.stop, true);
+	pthread_join(wt, NULL);
+	struct kg_risk_stats st;
+	kg_risk_stats(r, &st);
+	if (!store) /* with a store, committed accounts may leave the cache */
+		assert_int_equal(st.events, (size_t)THREADS * (ACCOUNTS + 1) * PER_ACCOUNT);
+	assert_int_equal(failed_count(r, "shared"), THREADS * PER_ACCOUNT + 1);
+	assert_int_equal(failed_count(r, "t1-a3"), PER_ACCOUNT + 1);
+	kg_risk_free(r);
+	kg_policy_unref(pol);
+}
+
+static void concurrent_decides_in_memory(void **state)
+{
+	(void)state;
+	run(NULL, false);
+}
+
+static void concurrent_batches_in_memory(void **state)
+{
+	(void)state;
+	run(NULL, true);
+}
+
+static void concurrent_decides_on_a_store(void **state)
+{
+	(void)state;
+	kg_store *s = kg_test_open(kg_test_db("concurrent"), NULL);
+	run(s, false);
+	kg_store_close(s);
+	s = kg_test_open(kg_test_db("concurrent_batch"), NULL);
+	run(s, true);
+	kg_store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(concurrent_decides_in_memory),
+		cmocka_unit_test(concurrent_batches_in_memory),
+		cmocka_unit_test(concurrent_decides_on_a_store),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	kg_test_dir_cleanup();
+	return rc;
+}
