@@ -281,7 +281,9 @@ enum kg_login_result {
 	KG_LOGIN_LOCKED,        /* right password, locked: token is a lock ticket */
 	KG_LOGIN_TOTP_REQUIRED, /* right password, 2-step code needed */
 	KG_LOGIN_TOTP_INVALID,  /* right password, wrong 2-step code */
-	KG_LOGIN_THROTTLED,     /* too many failures from this IP for this login */
+	KG_LOGIN_THROTTLED,     /* too many failures for this login from this IP, or
+	                         * on this account from anywhere (bruteforce.*): no
+	                         * check was made */
 };
 const char *kg_login_result_name(enum kg_login_result r);
 
@@ -311,6 +313,7 @@ typedef struct kg_login_answer {
 	int64_t expires_ms;             /* of the token / ticket */
 	enum kg_lock_kind kind;         /* LOCKED: misuse if any lock is misuse */
 	kg_lock_refs locks;             /* LOCKED */
+	int64_t retry_after_ms;         /* THROTTLED: how long until a try is let through */
 } kg_login_answer;
 
 /* The login gate. Returns 0 with *out filled (every result above), or a
@@ -339,6 +342,7 @@ typedef struct kg_recovery_answer {
 	char account_id[KG_ID_MAX + 1];
 	kg_lock_refs lifted;        /* locks the reset lifted */
 	kg_lock_refs still_locked;  /* locks that stand (misuse, gift_card, ...) */
+	int64_t retry_after_ms;     /* KG_EBUSY: how long until a try is let through */
 } kg_recovery_answer;
 
 /* Finishes a reset: checks the code, sets the new password, revokes the
@@ -347,7 +351,9 @@ typedef struct kg_recovery_answer {
  * notifies. Returns 0; KG_EINVAL
  * with field "password" for a password the policy refuses, with field "code"
  * for any wrong, expired or used-up code and for an unknown email (one
- * message). */
+ * message); KG_EBUSY with out->retry_after_ms when too many wrong codes
+ * came from this IP (10 an hour) or on this account from anywhere
+ * (bruteforce.*): then no code was checked. */
 int kg_account_recovery_finish(kg_store *s, const kg_config *cfg, const char *email,
 			       const char *code, const char *new_password, const char *ip,
 			       int64_t now_ms, kg_recovery_answer *out, kg_err *err);
@@ -383,12 +389,21 @@ int kg_case_state_parse(const char *name, enum kg_case_state *out);
  * KG_ECONFLICT with err saying why. */
 int kg_case_transition_check(enum kg_case_state from, enum kg_case_state to, kg_err *err);
 
-/* Opens a case on account_id. A ticket may open only one unresolved case:
- * with one already there, *existing is set and case_id_out gets its id. */
+/* Who opens a case, and so which bound applies. */
+enum kg_case_open_mode {
+	KG_CASE_OPEN_STAFF,    /* an agent or admin: no bound */
+	KG_CASE_OPEN_CUSTOMER, /* a customer token: at most cases.open_max
+	                        * unresolved cases on the account, else
+	                        * KG_ECONFLICT naming the newest open one */
+	KG_CASE_OPEN_ONE,      /* a lock ticket: with an unresolved case there,
+	                        * *existing is set and case_id_out gets its id */
+};
+
+/* Opens a case on account_id (audit entry, case_update notice). */
 int kg_account_case_open(kg_store *s, const kg_config *cfg, const char *account_id,
 			 const char *subject, const char *text, const char *actor,
-			 bool one_only, char case_id_out[KG_STORE_ID_MAX], bool *existing,
-			 kg_err *err);
+			 enum kg_case_open_mode mode, char case_id_out[KG_STORE_ID_MAX],
+			 bool *existing, kg_err *err);
 /* The account of a case (for role checks). KG_ENOTFOUND. */
 int kg_account_case_owner(kg_store *s, const char *case_id, char account_out[KG_ID_MAX + 1],
 			  kg_err *err);

@@ -50,7 +50,8 @@ int kg_case_transition_check(enum kg_case_state from, enum kg_case_state to, kg_
 struct open_job {
 	const kg_config *cfg;
 	const char *account_id, *subject, *text, *actor;
-	bool one_only, existing;
+	enum kg_case_open_mode mode;
+	bool existing;
 	char *id_out;
 };
 
@@ -65,16 +66,29 @@ static int open_job(kg_tx *tx, void *ctx, kg_err *err)
 	if (rc)
 		goto cleanup;
 	kg_case *cases = NULL;
-	size_t n = 0;
-	if (j->one_only) {
+	size_t n = 0, open = 0;
+	const char *newest = NULL;
+	if (j->mode != KG_CASE_OPEN_STAFF) {
 		if ((rc = kg_tx_case_list(tx, j->account_id, NULL, 0, &a, &cases, &n, err)))
 			goto cleanup;
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(cases[i].state, "resolved")) {
-				kg_account_copy(j->id_out, KG_STORE_ID_MAX, cases[i].case_id);
-				j->existing = true;
-				goto cleanup;
+				open++;
+				newest = cases[i].case_id;
 			}
+	}
+	if (j->mode == KG_CASE_OPEN_ONE && newest) {
+		kg_account_copy(j->id_out, KG_STORE_ID_MAX, newest);
+		j->existing = true;
+		goto cleanup;
+	}
+	/* Each case mails a notice: a customer gets a few open ones, not 50. */
+	if (j->mode == KG_CASE_OPEN_CUSTOMER && (int64_t)open >= j->cfg->cases_open_max) {
+		rc = kg_err_set(err, KG_ECONFLICT,
+				"%zu cases of this account are open (the newest: %s): add a note to "
+				"an open case instead",
+				open, newest);
+		goto cleanup;
 	}
 	/* The lock it is about: the newest active one. */
 	kg_lock_refs locks;
@@ -113,8 +127,8 @@ cleanup:
 
 int kg_account_case_open(kg_store *s, const kg_config *cfg, const char *account_id,
 			 const char *subject, const char *text, const char *actor,
-			 bool one_only, char case_id_out[KG_STORE_ID_MAX], bool *existing,
-			 kg_err *err)
+			 enum kg_case_open_mode mode, char case_id_out[KG_STORE_ID_MAX],
+			 bool *existing, kg_err *err)
 {
 	if (!text || !*text)
 		return kg_err_field(err, KG_EINVAL, "text", "say what the case is about");
@@ -122,7 +136,7 @@ int kg_account_case_open(kg_store *s, const kg_config *cfg, const char *account_
 		return kg_err_field(err, KG_ELIMIT, "text", "at most %d bytes", KG_CASE_TEXT_MAX);
 	if (subject && strlen(subject) > KG_NAME_MAX)
 		return kg_err_field(err, KG_ELIMIT, "subject", "at most %d bytes", KG_NAME_MAX);
-	struct open_job j = {cfg, account_id, subject, text, actor, one_only, false, case_id_out};
+	struct open_job j = {cfg, account_id, subject, text, actor, mode, false, case_id_out};
 	int rc = kg_store_write(s, open_job, &j, err);
 	if (existing)
 		*existing = j.existing;

@@ -44,6 +44,16 @@ static bool is_customer_side(const kg_http_req *req)
 	return req->principal->role == KG_ROLE_CUSTOMER || req->principal->role == KG_ROLE_TICKET;
 }
 
+/* The 429 of a limit: Retry-After in whole seconds (rounded up, at least
+ * 1) and the error shape. */
+static int reply_limited(kg_http_resp *resp, int64_t retry_ms, const char *message)
+{
+	char secs[32];
+	snprintf(secs, sizeof(secs), "%lld", (long long)(retry_ms > 0 ? (retry_ms + 999) / 1000 : 1));
+	kg_http_resp_header(resp, "Retry-After", secs);
+	return kg_http_reply_error(resp, 429, "throttled", NULL, message);
+}
+
 static json_t *lock_refs_json(const kg_lock_refs *r)
 {
 	json_t *a = json_array();
@@ -188,8 +198,8 @@ int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	case KG_LOGIN_TOTP_INVALID:
 		return kg_http_reply_error(resp, 401, "totp_invalid", "totp", "the 2-step code is wrong");
 	case KG_LOGIN_THROTTLED:
-		return kg_http_reply_error(resp, 429, "throttled", NULL,
-					   "too many failed sign-ins; try again later");
+		return reply_limited(resp, a.retry_after_ms,
+				     "too many failed sign-ins; try again after Retry-After seconds");
 	case KG_LOGIN_DENIED:
 	default:
 		return kg_http_reply_error(resp, 401, "auth", NULL, "wrong email or password");
@@ -223,8 +233,12 @@ int kg_api_recovery_finish(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	if (rc)
 		return rc;
 	kg_recovery_answer a;
-	if ((rc = kg_account_recovery_finish(req->app->store, cfg_of(req), email, code, password,
-					     ip ? ip : req->client_ip, 0, &a, err)))
+	rc = kg_account_recovery_finish(req->app->store, cfg_of(req), email, code, password,
+					ip ? ip : req->client_ip, 0, &a, err);
+	if (rc == KG_EBUSY && a.retry_after_ms > 0)
+		return reply_limited(resp, a.retry_after_ms,
+				     "too many wrong codes; try again after Retry-After seconds");
+	if (rc)
 		return rc;
 	kg_api_notify_kick(req->app);
 	return kg_http_reply_json(resp, 200,
@@ -469,6 +483,18 @@ static int case_access(kg_http_req *req, const char *case_id, kg_err *err)
 	return rc ? rc : kg_http_require_account(req->principal, owner, err);
 }
 
+static enum kg_case_open_mode case_open_mode(const kg_http_req *req)
+{
+	switch (req->principal->role) {
+	case KG_ROLE_TICKET:
+		return KG_CASE_OPEN_ONE;
+	case KG_ROLE_CUSTOMER:
+		return KG_CASE_OPEN_CUSTOMER;
+	default:
+		return KG_CASE_OPEN_STAFF;
+	}
+}
+
 int kg_api_case_open(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	const char *account = NULL, *subject = NULL, *text = NULL;
@@ -485,8 +511,7 @@ int kg_api_case_open(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	char id[KG_STORE_ID_MAX];
 	bool existing = false;
 	if ((rc = kg_account_case_open(req->app->store, cfg_of(req), account, subject, text,
-				       actor_of(req), req->principal->role == KG_ROLE_TICKET, id,
-				       &existing, err)))
+				       actor_of(req), case_open_mode(req), id, &existing, err)))
 		return rc;
 	kg_api_notify_kick(req->app);
 	return reply_case(req, resp, existing ? 200 : 201, id, err);

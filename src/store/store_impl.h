@@ -162,6 +162,10 @@ struct kg_store_checks_ops {
 	int (*counter_get)(kg_tx *, const char *, const char *, const char *, int64_t, int64_t,
 			   int64_t *, kg_err *);
 	int (*counter_reset)(kg_tx *, const char *, const char *, const char *, kg_err *);
+	int (*counter_read)(kg_tx *, const char *, const char *, const char *, kg_counter_row *,
+			    kg_err *);
+	int (*counter_put)(kg_tx *, const char *, const char *, const char *,
+			   const kg_counter_row *, kg_err *);
 	int (*identity_get)(kg_tx *, const char *, kg_identity_state *, kg_arena *, kg_err *);
 	int (*identity_put)(kg_tx *, const kg_identity_state *, kg_err *);
 };
