@@ -47,6 +47,15 @@ int kg_lock_reason_parse(const char *name, enum kg_lock_reason *out);
 int kg_lift_method_parse(const char *name, enum kg_lift_method *out);
 /* The kind a reason's lock has: misuse for KG_LOCK_MISUSE, else precaution. */
 enum kg_lock_kind kg_lock_reason_kind(enum kg_lock_reason r);
+/* What lifts a lock, as the customer is told (login answer and notice):
+ * a password reset for the reasons policy.reset_lifts names, support for
+ * every other reason (misuse always). */
+enum kg_lock_remedy { KG_REMEDY_SUPPORT, KG_REMEDY_PASSWORD_RESET };
+/* "support" / "password_reset". */
+const char *kg_lock_remedy_name(enum kg_lock_remedy r);
+/* The remedy of a reason under cfg's policy.reset_lifts. */
+enum kg_lock_remedy kg_lock_remedy_of(const kg_config *cfg, enum kg_lock_reason r);
+
 /* Parses policy.reset_lifts ("compromised,brute_force") into a bit set of
  * reasons (bit r). misuse is never accepted: 0 or KG_EINVAL naming it. */
 int kg_lock_reset_mask(const char *list, uint32_t *mask_out, kg_err *err);
@@ -89,6 +98,7 @@ typedef struct kg_account_notice_ctx {
 	const char *lang;          /* the account's language: "en" puts English first */
 	int64_t now_ms;            /* its year goes in the footer */
 	enum kg_lock_reason reason;/* LOCK, UNLOCK */
+	enum kg_lock_remedy remedy;/* LOCK: the next steps it gives */
 	const char *lock_id;       /* LOCK, UNLOCK */
 	enum kg_lift_method method;/* UNLOCK */
 	const char *code;          /* RECOVERY_CODE */
@@ -115,9 +125,12 @@ int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind k
  * "case_update": the message-center kind. */
 const char *kg_account_notice_kind_name(enum kg_account_notice_kind k);
 
-/* The login-screen lock message of S1 (ja and en), by kind. Static strings. */
-const char *kg_lock_login_message_ja(enum kg_lock_kind k);
-const char *kg_lock_login_message_en(enum kg_lock_kind k);
+/* The login-screen lock message of S1 (ja and en), by kind and remedy: the
+ * official precaution wording ends "contact customer service"; when a
+ * password reset lifts every standing lock it says so instead. The misuse
+ * wording is the same for both. Static strings. */
+const char *kg_lock_login_message_ja(enum kg_lock_kind k, enum kg_lock_remedy r);
+const char *kg_lock_login_message_en(enum kg_lock_kind k, enum kg_lock_remedy r);
 
 /* ---- TOTP (RFC 6238: HMAC-SHA-1, 30 s steps, 6 digits) ----------------- */
 #define KG_TOTP_SECRET_BYTES 20
@@ -312,6 +325,7 @@ typedef struct kg_login_answer {
 	char account_id[KG_ID_MAX + 1]; /* OK, LOCKED, TOTP_*: the account */
 	int64_t expires_ms;             /* of the token / ticket */
 	enum kg_lock_kind kind;         /* LOCKED: misuse if any lock is misuse */
+	enum kg_lock_remedy remedy;     /* LOCKED: password_reset when it lifts every lock */
 	kg_lock_refs locks;             /* LOCKED */
 	int64_t retry_after_ms;         /* THROTTLED: how long until a try is let through */
 } kg_login_answer;

@@ -82,6 +82,7 @@ int kg_account_lock_notice_tx(kg_tx *tx, const kg_config *cfg, const char *accou
 	kg_account_notice_ctx c = kg_account_notice_base(cfg, &acc, kg_account_now(now_ms));
 	if (kg_lock_reason_parse(reason, &c.reason))
 		c.reason = KG_LOCK_MANUAL;
+	c.remedy = kg_lock_remedy_of(cfg, c.reason);
 	c.lock_id = lock_id;
 	rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_LOCK, &c, err);
 cleanup:

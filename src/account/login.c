@@ -137,9 +137,13 @@ static int login_write(kg_tx *tx, void *ctx, kg_err *err)
 	if (out->locks.n > 0) {
 		out->result = KG_LOGIN_LOCKED;
 		out->kind = KG_LOCK_KIND_PRECAUTION;
-		for (size_t i = 0; i < out->locks.n; i++)
+		out->remedy = KG_REMEDY_PASSWORD_RESET;
+		for (size_t i = 0; i < out->locks.n; i++) {
 			if (out->locks.v[i].kind == KG_LOCK_KIND_MISUSE)
 				out->kind = KG_LOCK_KIND_MISUSE;
+			if (kg_lock_remedy_of(w->cfg, out->locks.v[i].reason) != KG_REMEDY_PASSWORD_RESET)
+				out->remedy = KG_REMEDY_SUPPORT; /* a reset would not lift them all */
+		}
 		if ((rc = issue(tx, w, "ticket", w->cfg->lock_ticket_ttl_s, err)))
 			return rc;
 		return kg_account_audit_tx(tx, r->acc.id, "customer", "lock_ticket",

@@ -54,14 +54,15 @@ static int reply_limited(kg_http_resp *resp, int64_t retry_ms, const char *messa
 	return kg_http_reply_error(resp, 429, "throttled", NULL, message);
 }
 
-static json_t *lock_refs_json(const kg_lock_refs *r)
+static json_t *lock_refs_json(const kg_config *cfg, const kg_lock_refs *r)
 {
 	json_t *a = json_array();
 	char t[KG_TIME_STR_MAX];
 	for (size_t i = 0; i < r->n; i++) {
-		json_t *o = json_pack("{s:s, s:s, s:s}", "id", r->v[i].id, "reason",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", r->v[i].id, "reason",
 				      kg_lock_reason_name(r->v[i].reason), "kind",
-				      r->v[i].kind == KG_LOCK_KIND_MISUSE ? "misuse" : "precaution");
+				      r->v[i].kind == KG_LOCK_KIND_MISUSE ? "misuse" : "precaution",
+				      "remedy", kg_lock_remedy_name(kg_lock_remedy_of(cfg, r->v[i].reason)));
 		if (r->v[i].expires_ms)
 			json_object_set_new(o, "expires", json_string(ts(r->v[i].expires_ms, t)));
 		json_array_append_new(a, o);
@@ -185,12 +186,14 @@ int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 						    a.account_id, "token", tok.text, "expires",
 						    ts(a.expires_ms, t)));
 	case KG_LOGIN_LOCKED:
-		j = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:s, s:o}", "result", "locked",
-			      "account", a.account_id, "error", "code", "locked", "message",
-			      kg_lock_login_message_en(a.kind), "message", "ja",
-			      kg_lock_login_message_ja(a.kind), "en", kg_lock_login_message_en(a.kind),
-			      "ticket", tok.text, "ticket_expires", ts(a.expires_ms, t), "locks",
-			      lock_refs_json(&a.locks));
+		j = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:s, s:s, s:o}", "result",
+			      "locked", "account", a.account_id, "error", "code", "locked", "message",
+			      kg_lock_login_message_en(a.kind, a.remedy), "message", "ja",
+			      kg_lock_login_message_ja(a.kind, a.remedy), "en",
+			      kg_lock_login_message_en(a.kind, a.remedy), "remedy",
+			      kg_lock_remedy_name(a.remedy), "ticket", tok.text, "ticket_expires",
+			      ts(a.expires_ms, t), "locks",
+			      lock_refs_json(cfg_of(req), &a.locks));
 		return kg_http_reply_json(resp, 423, j);
 	case KG_LOGIN_TOTP_REQUIRED:
 		return kg_http_reply_error(resp, 401, "totp_required", "totp",
@@ -243,8 +246,8 @@ int kg_api_recovery_finish(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	kg_api_notify_kick(req->app);
 	return kg_http_reply_json(resp, 200,
 				  json_pack("{s:s, s:s, s:o, s:o}", "result", "ok", "account", a.account_id,
-					    "lifted", lock_refs_json(&a.lifted), "still_locked",
-					    lock_refs_json(&a.still_locked)));
+					    "lifted", lock_refs_json(cfg_of(req), &a.lifted), "still_locked",
+					    lock_refs_json(cfg_of(req), &a.still_locked)));
 }
 
 /* ---- message center --------------------------------------------------------*/
@@ -383,7 +386,8 @@ int kg_api_unlock(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		return rc;
 	kg_api_notify_kick(req->app);
 	return kg_http_reply_json(resp, 200,
-				  json_pack("{s:s, s:o}", "account", id, "lifted", lock_refs_json(&lifted)));
+				  json_pack("{s:s, s:o}", "account", id, "lifted",
+					    lock_refs_json(cfg_of(req), &lifted)));
 }
 
 /* ---- 2-step verification ---------------------------------------------------*/

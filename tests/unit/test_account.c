@@ -275,9 +275,9 @@ static void notices(void **state)
 	c.name = "";
 	assert_int_not_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_UNLOCK, &c, false, &e), 0);
 	/* the S1 wording */
-	assert_non_null(strstr(kg_lock_login_message_ja(KG_LOCK_KIND_PRECAUTION),
+	assert_non_null(strstr(kg_lock_login_message_ja(KG_LOCK_KIND_PRECAUTION, KG_REMEDY_SUPPORT),
 			       "お客様のアカウントで不審なアクティビティが検出され、予防処置としてロックされました。"));
-	assert_non_null(strstr(kg_lock_login_message_en(KG_LOCK_KIND_MISUSE), "misuse of our services"));
+	assert_non_null(strstr(kg_lock_login_message_en(KG_LOCK_KIND_MISUSE, KG_REMEDY_PASSWORD_RESET), "misuse of our services"));
 	kg_account_notice_release(&n);
 }
 
