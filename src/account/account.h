@@ -444,7 +444,8 @@ typedef struct kg_case_view {
 	kg_case_document *docs;
 	size_t ndocs;
 	int64_t queue_position;    /* 0: not waiting for staff */
-	int64_t wait_estimate_s;   /* -1: no estimate yet */
+	int64_t wait_estimate_s;   /* -1: none (not waiting for staff, or no
+	                            * resolved cases to estimate from yet) */
 	size_t handled_sample;     /* resolved cases the estimate rests on */
 } kg_case_view;
 
@@ -453,6 +454,9 @@ typedef struct kg_case_view {
  * arena a. */
 int kg_account_case_view(kg_store *s, const char *case_id, kg_arena *a, kg_case_view *out,
 			 kg_err *err);
+/* One document of a case with its bytes (in arena a). KG_ENOTFOUND. */
+int kg_account_case_document_get(kg_store *s, const char *case_id, const char *doc_id,
+				 kg_arena *a, kg_case_document *out, kg_err *err);
 
 /* ---- identity check (S5) ---------------------------------------------------*/
 typedef struct kg_identity_claim {
@@ -480,7 +484,8 @@ int kg_account_identity_check(kg_store *s, const kg_config *cfg, const char *cas
 /* Unlock by staff. Agent (admin false): only after this agent passed an
  * identity check on the account in the last identity.unlock_window_s
  * (KG_ECONFLICT otherwise: the account's state does not allow it yet). Admin: reason required. lock_id NULL: every
- * active lock. lifted gets what was lifted. */
+ * active lock. lifted gets what was lifted. The unresolved cases opened
+ * about a lifted lock are resolved (history, audit entry, notice). */
 int kg_account_unlock(kg_store *s, const kg_config *cfg, const char *account_id,
 		      const char *lock_id, bool admin, const char *staff_id,
 		      const char *reason, kg_lock_refs *lifted, kg_err *err);

@@ -305,6 +305,31 @@ int kg_account_case_document(kg_store *s, const kg_config *cfg, const char *case
 	return kg_store_write(s, change_job, &j, err);
 }
 
+int kg_account_cases_resolve_lock_tx(kg_tx *tx, const kg_config *cfg, const char *account_id,
+				     const char *lock_id, const char *actor, size_t *n_out,
+				     kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_case *cases = NULL;
+	size_t n = 0, resolved = 0;
+	int rc = kg_tx_case_list(tx, account_id, NULL, 0, &a, &cases, &n, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (!cases[i].lock_id || strcmp(cases[i].lock_id, lock_id) ||
+		    !strcmp(cases[i].state, state_names[KG_CASE_RESOLVED]))
+			continue;
+		struct change_job j = {cfg, cases[i].case_id, actor,
+				       "The lock this case is about was lifted.", NULL,
+				       false, true, KG_CASE_RESOLVED, NULL};
+		rc = change_job(tx, &j, err);
+		resolved += rc == 0;
+	}
+	if (n_out)
+		*n_out = resolved;
+	kg_arena_release(&a);
+	return rc;
+}
+
 int kg_account_case_set_state(kg_store *s, const kg_config *cfg, const char *case_id,
 			      enum kg_case_state to, const char *note, const char *actor,
 			      const char *assignee, kg_err *err)
@@ -338,11 +363,11 @@ static int view_read(kg_tx *tx, void *ctx, kg_err *err)
 		return rc;
 	if ((rc = kg_tx_case_handling_time(tx, KG_CASE_HANDLING_SAMPLE, &mean, &v->handled_sample, err)))
 		return rc;
+	/* A case that does not wait for staff (waiting on the customer,
+	 * resolved) has no estimate, not an estimate of 0. */
 	v->wait_estimate_s = -1;
 	if (v->queue_position > 0 && v->handled_sample > 0)
 		v->wait_estimate_s = v->queue_position * mean / 1000;
-	else if (v->queue_position == 0)
-		v->wait_estimate_s = 0;
 	return 0;
 }
 
@@ -352,4 +377,25 @@ int kg_account_case_view(kg_store *s, const char *case_id, kg_arena *a, kg_case_
 	memset(out, 0, sizeof(*out));
 	struct view_read r = {case_id, a, out};
 	return kg_store_read(s, view_read, &r, err);
+}
+
+struct doc_read {
+	const char *case_id, *doc_id;
+	kg_arena *a;
+	kg_case_document *out;
+};
+
+static int doc_read(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct doc_read *r = ctx;
+	kg_case c;
+	int rc = kg_tx_case_get(tx, r->case_id, &c, r->a, err);
+	return rc ? rc : kg_tx_case_document_get(tx, c.account_id, c.case_id, r->doc_id, r->out, r->a, err);
+}
+
+int kg_account_case_document_get(kg_store *s, const char *case_id, const char *doc_id,
+				 kg_arena *a, kg_case_document *out, kg_err *err)
+{
+	struct doc_read r = {case_id, doc_id, a, out};
+	return kg_store_read(s, doc_read, &r, err);
 }

@@ -57,6 +57,13 @@ int kg_account_notify_tx(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 			 enum kg_account_notice_kind kind, const kg_account_notice_ctx *ctx,
 			 kg_err *err);
 
+/* Resolves the unresolved cases of the account opened about lock_id (the
+ * lock was lifted), each with history, audit entry and case_update notice;
+ * *n_out (may be NULL) gets how many. In tx. */
+int kg_account_cases_resolve_lock_tx(kg_tx *tx, const kg_config *cfg, const char *account_id,
+				     const char *lock_id, const char *actor, size_t *n_out,
+				     kg_err *err);
+
 /* Appends an audit entry; detail is stolen (may be NULL). In tx. */
 int kg_account_audit_tx(kg_tx *tx, const char *account_id, const char *actor,
 			const char *action, json_t *detail, int64_t now_ms, kg_err *err);

@@ -289,7 +289,9 @@ static int unlock_job(kg_tx *tx, void *ctx, kg_err *err)
 		rc = kg_account_lock_lift(tx, j->cfg, j->account_id, active.v[i].id,
 					  j->admin ? KG_LIFT_ADMIN : KG_LIFT_SUPPORT, actor, j->reason,
 					  now, NULL, err);
-		if (rc)
+		/* The case the customer opened about this lock is done. */
+		if (rc || (rc = kg_account_cases_resolve_lock_tx(tx, j->cfg, j->account_id,
+								 active.v[i].id, actor, NULL, err)))
 			goto cleanup;
 		j->lifted->v[j->lifted->n++] = active.v[i];
 	}

@@ -462,8 +462,11 @@ static json_t *case_json(const kg_http_req *req, const kg_case_view *v)
 	json_object_set_new(o, "updated", json_string(ts(v->c.updated_ms, t)));
 	json_object_set_new(o, "queue_position",
 			    v->queue_position ? json_integer(v->queue_position) : json_null());
+	/* null unless the case waits for staff and there is an estimate */
 	json_object_set_new(o, "wait_estimate_s",
-			    v->wait_estimate_s >= 0 ? json_integer(v->wait_estimate_s) : json_null());
+			    v->queue_position > 0 && v->wait_estimate_s >= 0
+				    ? json_integer(v->wait_estimate_s)
+				    : json_null());
 	if (!is_customer_side(req) && v->c.assignee)
 		json_object_set_new(o, "assignee", json_string(v->c.assignee));
 	return o;
@@ -598,6 +601,58 @@ int kg_api_case_document(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		return rc;
 	kg_api_notify_kick(req->app);
 	return reply_case(req, resp, 201, id, err);
+}
+
+/* The Content-Type a stored document is served with: one of the types an
+ * upload may have (a static string), else application/octet-stream —
+ * never anything a browser would render as a page. */
+static const char *served_type(const char *stored)
+{
+	static const char *const types[] = {"application/pdf", "image/png", "image/jpeg",
+					    "text/plain; charset=utf-8"};
+	for (size_t i = 0; stored && i < KG_ARRAY_LEN(types); i++)
+		if (!strncmp(stored, types[i], strcspn(types[i], ";")) &&
+		    stored[strcspn(types[i], ";")] == '\0')
+			return types[i];
+	return "application/octet-stream";
+}
+
+/* A file name safe in a quoted Content-Disposition parameter and on any
+ * file system: ASCII letters, digits, '.', '-', '_' (others become '_'),
+ * no leading dot, at most 100 bytes; "document" when nothing is left. */
+static void safe_filename(const char *name, char out[101])
+{
+	size_t n = 0;
+	for (const char *p = name ? name : ""; *p && n < 100; p++) {
+		unsigned char ch = (unsigned char)*p;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || (ch == '.' && n > 0);
+		if (!ok && ch >= 0x80)
+			while ((p[1] & 0xC0) == 0x80) /* one '_' per UTF-8 character */
+				p++;
+		out[n++] = ok ? (char)ch : '_';
+	}
+	out[n] = '\0';
+	if (!n || strspn(out, "_") == n)
+		snprintf(out, 101, "document");
+}
+
+int kg_api_case_document_get(kg_http_req *req, kg_http_resp *resp, kg_err *err)
+{
+	const char *id = kg_http_param(req, "id"), *doc_id = kg_http_param(req, "doc");
+	kg_case_document d;
+	int rc = case_access(req, id, err);
+	if (rc || (rc = kg_account_case_document_get(req->app->store, id, doc_id, req->arena, &d, err)))
+		return rc;
+	char file[101], disposition[160];
+	safe_filename(d.name, file);
+	snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s\"", file);
+	if ((rc = kg_http_resp_header(resp, "Content-Disposition", disposition)) ||
+	    (rc = kg_http_resp_header(resp, "X-Content-Type-Options", "nosniff")) ||
+	    (rc = kg_http_resp_header(resp, "Content-Security-Policy", "sandbox")) ||
+	    (rc = kg_http_resp_header(resp, "Cache-Control", "no-store")))
+		return kg_err_set(err, rc, "too many response headers");
+	return kg_http_reply_raw(resp, 200, served_type(d.content_type), d.bytes, d.len);
 }
 
 int kg_api_case_state(kg_http_req *req, kg_http_resp *resp, kg_err *err)

@@ -72,6 +72,7 @@ int kg_api_case_list(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_note(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_document(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_case_document_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_state(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_verify(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 /* api_mail.c */
