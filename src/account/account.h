@@ -481,6 +481,28 @@ int kg_account_identity_check(kg_store *s, const kg_config *cfg, const char *cas
 			      const char *agent_id, const kg_identity_claim *claim,
 			      kg_identity_answer *out, kg_err *err);
 
+/* The registered values an identity check asks for, which an agent must
+ * not be able to read (S5): the name and each part of it, email, phone,
+ * postal code, city, address lines, and each card's last 4, expiry and
+ * holder name (values under 3 bytes are left out). Longest first, in a. */
+#define KG_IDENTITY_SECRETS_MAX 64
+typedef struct kg_identity_secrets {
+	size_t n;
+	const char *v[KG_IDENTITY_SECRETS_MAX];
+} kg_identity_secrets;
+int kg_account_identity_secrets(kg_store *s, const char *account_id, kg_arena *a,
+				kg_identity_secrets *out, kg_err *err);
+int kg_account_identity_secrets_tx(kg_tx *tx, const char *account_id, kg_arena *a,
+				   kg_identity_secrets *out, kg_err *err);
+/* text with every secret replaced by "***" (a copy in a, or text itself
+ * when none occurs). NULL stays NULL. */
+const char *kg_identity_scrub(const kg_identity_secrets *s, const char *text, kg_arena *a);
+/* The agent's view of a name: its first character and "…" ("山…"); of an
+ * email: the first character of the local part, "***" and the domain
+ * ("t***@example.jp"). In a; NULL stays NULL. */
+const char *kg_mask_name(const char *name, kg_arena *a);
+const char *kg_mask_email(const char *email, kg_arena *a);
+
 /* Unlock by staff. Agent (admin false): only after this agent passed an
  * identity check on the account in the last identity.unlock_window_s
  * (KG_ECONFLICT otherwise: the account's state does not allow it yet). Admin: reason required. lock_id NULL: every

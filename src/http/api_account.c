@@ -44,6 +44,52 @@ static bool is_customer_side(const kg_http_req *req)
 	return req->principal->role == KG_ROLE_CUSTOMER || req->principal->role == KG_ROLE_TICKET;
 }
 
+/* ---- what an agent sees (S5) ----------------------------------------------*/
+static void scrub_value(const kg_identity_secrets *s, json_t *j, kg_arena *a)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+	if (json_is_object(j)) {
+		json_object_foreach(j, key, v) {
+			if (json_is_string(v)) {
+				const char *t = json_string_value(v);
+				const char *u = kg_identity_scrub(s, t, a);
+				if (u != t)
+					json_string_set(v, u);
+			} else {
+				scrub_value(s, v, a);
+			}
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			if (json_is_string(v)) {
+				const char *t = json_string_value(v);
+				const char *u = kg_identity_scrub(s, t, a);
+				if (u != t)
+					json_string_set(v, u);
+			} else {
+				scrub_value(s, v, a);
+			}
+		}
+	}
+}
+
+int kg_api_agent_scrub(kg_http_req *req, const char *account_id, json_t *j, kg_err *err)
+{
+	if (req->principal->role != KG_ROLE_AGENT || !j)
+		return 0;
+	kg_identity_secrets s;
+	int rc = kg_account_identity_secrets(req->app->store, account_id, req->arena, &s, err);
+	if (rc == KG_ENOTFOUND) { /* nothing registered to hide */
+		kg_err_clear(err);
+		return 0;
+	}
+	if (!rc)
+		scrub_value(&s, j, req->arena);
+	return rc;
+}
+
 /* The 429 of a limit: Retry-After in whole seconds (rounded up, at least
  * 1) and the error shape. */
 static int reply_limited(kg_http_resp *resp, int64_t retry_ms, const char *message)
@@ -284,7 +330,12 @@ int kg_api_messages(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 						     "body", m->body_text, "message_id", m->message_id,
 						     "created", ts(m->created_ms, t)));
 	}
-	return kg_http_reply_json(resp, 200, json_pack("{s:s, s:o}", "account", id, "messages", arr));
+	json_t *o = json_pack("{s:s, s:o}", "account", id, "messages", arr);
+	if ((rc = kg_api_agent_scrub(req, id, o, err))) {
+		json_decref(o);
+		return rc;
+	}
+	return kg_http_reply_json(resp, 200, o);
 }
 
 /* ---- locks -----------------------------------------------------------------*/
@@ -332,7 +383,12 @@ int kg_api_locks(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 			json_object_set_new(o, "evidence", json_string(l->evidence));
 		json_array_append_new(arr, o);
 	}
-	return kg_http_reply_json(resp, 200, json_pack("{s:s, s:o}", "account", id, "locks", arr));
+	json_t *o = json_pack("{s:s, s:o}", "account", id, "locks", arr);
+	if ((rc = kg_api_agent_scrub(req, id, o, err))) {
+		json_decref(o);
+		return rc;
+	}
+	return kg_http_reply_json(resp, 200, o);
 }
 
 int kg_api_lock(kg_http_req *req, kg_http_resp *resp, kg_err *err)
@@ -479,7 +535,12 @@ static int reply_case(kg_http_req *req, kg_http_resp *resp, int status, const ch
 	int rc = kg_account_case_view(req->app->store, case_id, req->arena, &v, err);
 	if (rc)
 		return rc;
-	return kg_http_reply_json(resp, status, case_json(req, &v));
+	json_t *o = case_json(req, &v);
+	if ((rc = kg_api_agent_scrub(req, v.c.account_id, o, err))) {
+		json_decref(o);
+		return rc;
+	}
+	return kg_http_reply_json(resp, status, o);
 }
 
 /* The case's account must be the caller's (customer, ticket). */
@@ -553,11 +614,17 @@ static int reply_case_list(kg_http_req *req, kg_http_resp *resp, const char *acc
 		return rc;
 	json_t *arr = json_array();
 	char t[KG_TIME_STR_MAX];
-	for (size_t i = 0; i < r.n; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s?, s:s}", "id", r.cases[i].case_id,
-						     "account", r.cases[i].account_id, "state",
-						     r.cases[i].state, "subject", r.cases[i].subject,
-						     "created", ts(r.cases[i].created_ms, t)));
+	for (size_t i = 0; i < r.n && !rc; i++) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s}", "id", r.cases[i].case_id, "account",
+				      r.cases[i].account_id, "state", r.cases[i].state, "subject",
+				      r.cases[i].subject, "created", ts(r.cases[i].created_ms, t));
+		rc = kg_api_agent_scrub(req, r.cases[i].account_id, o, err);
+		json_array_append_new(arr, o);
+	}
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
 	return kg_http_reply_json(resp, 200, json_pack("{s:o}", "cases", arr));
 }
 
