@@ -2,6 +2,8 @@
 cannot open case after case (each mails a notice); an unlock after a passed
 identity check resolves the case of that lock; agents download a case's
 documents safely; a resolved case shows no wait estimate."""
+import json
+
 import accountstory as st
 import kagitest as kt
 
@@ -64,6 +66,9 @@ def unlock_resolves_the_case():
         kt.check(r.json["history"][-1]["state"] == "resolved", "in its history", r.json["history"])
         kt.check(r.json["queue_position"] is None and r.json["wait_estimate_s"] is None,
                  "a resolved case has no queue position and no wait estimate", r.json)
+        shown = json.loads(k.kagi("cases", "show", "--db", k.db, case).stdout)
+        kt.check(shown["queue_position"] is None and shown["wait_estimate_s"] is None,
+                 "kagi cases show says the same", shown)
         audit = k.kagi("audit", "list", "--db", k.db, aid).stdout
         kt.check('"case_state"' in audit and case in audit and '"resolved"' in audit,
                  "the resolution is audited", audit)
