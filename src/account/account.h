@@ -495,7 +495,8 @@ int kg_account_identity_secrets(kg_store *s, const char *account_id, kg_arena *a
 int kg_account_identity_secrets_tx(kg_tx *tx, const char *account_id, kg_arena *a,
 				   kg_identity_secrets *out, kg_err *err);
 /* text with every secret replaced by "***" (a copy in a, or text itself
- * when none occurs). NULL stays NULL. */
+ * when none occurs); a secret that begins or ends with a letter or digit
+ * only as a whole word there ("4242" not inside "142420"). NULL stays NULL. */
 const char *kg_identity_scrub(const kg_identity_secrets *s, const char *text, kg_arena *a);
 /* The agent's view of a name: its first character and "…" ("山…"); of an
  * email: the first character of the local part, "***" and the domain

@@ -195,19 +195,37 @@ int kg_account_identity_secrets(kg_store *s, const char *account_id, kg_arena *a
 	return kg_store_read(s, secrets_read, &r, err);
 }
 
+static bool ascii_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The next occurrence of v in text from p that is a whole word where v's
+ * edge is a letter or digit ("4242" not inside "142420" or an id). */
+static const char *find_word(const char *text, const char *p, const char *v, size_t vlen)
+{
+	for (const char *hit = strstr(p, v); hit; hit = strstr(hit + 1, v)) {
+		bool before = hit > text && ascii_alnum(hit[-1]) && ascii_alnum(v[0]);
+		bool after = ascii_alnum(hit[vlen]) && ascii_alnum(v[vlen - 1]);
+		if (!before && !after)
+			return hit;
+	}
+	return NULL;
+}
+
 const char *kg_identity_scrub(const kg_identity_secrets *s, const char *text, kg_arena *a)
 {
 	if (!text)
 		return NULL;
 	const char *cur = text;
 	for (size_t i = 0; i < s->n; i++) {
-		const char *hit = strstr(cur, s->v[i]);
+		size_t vlen = strlen(s->v[i]);
+		const char *hit = find_word(cur, cur, s->v[i], vlen);
 		if (!hit)
 			continue;
 		kg_buf b = KG_BUF_INIT(strlen(cur) + 16);
-		size_t vlen = strlen(s->v[i]);
 		const char *p = cur;
-		for (; hit; p = hit + vlen, hit = strstr(p, s->v[i])) {
+		for (; hit; p = hit + vlen, hit = find_word(cur, p, s->v[i], vlen)) {
 			kg_buf_append(&b, p, (size_t)(hit - p));
 			kg_buf_puts(&b, "***");
 		}
