@@ -4,6 +4,7 @@ card last 4, expiry or holder name — not the account view, the message
 center (notices greet by name), the locks (evidence), the cases, their
 lists — while admins see the record and customers their own notices."""
 import json
+import re
 
 import accountstory as st
 import kagitest as kt
@@ -17,10 +18,16 @@ def secrets_of(acc):
 
 
 def leaks(r, secrets):
+    """The secrets found in the answer: as whole words (digits of a last 4
+    may occur inside a random id), in the raw and the decoded JSON."""
     text = r.body.decode("utf-8")
-    # The JSON may escape non-ASCII; compare decoded text too.
     decoded = json.dumps(r.json, ensure_ascii=False) if r.json is not None else ""
-    return [s for s in secrets if s in text or s in decoded]
+    found = []
+    for s in secrets:
+        pat = re.compile(r"(?<![0-9A-Za-z])" + re.escape(s) + r"(?![0-9A-Za-z])")
+        if pat.search(text) or pat.search(decoded):
+            found.append(s)
+    return found
 
 
 def story():
