@@ -47,6 +47,15 @@ int kg_lock_reason_parse(const char *name, enum kg_lock_reason *out);
 int kg_lift_method_parse(const char *name, enum kg_lift_method *out);
 /* The kind a reason's lock has: misuse for KG_LOCK_MISUSE, else precaution. */
 enum kg_lock_kind kg_lock_reason_kind(enum kg_lock_reason r);
+/* What lifts a lock, as the customer is told (login answer and notice):
+ * a password reset for the reasons policy.reset_lifts names, support for
+ * every other reason (misuse always). */
+enum kg_lock_remedy { KG_REMEDY_SUPPORT, KG_REMEDY_PASSWORD_RESET };
+/* "support" / "password_reset". */
+const char *kg_lock_remedy_name(enum kg_lock_remedy r);
+/* The remedy of a reason under cfg's policy.reset_lifts. */
+enum kg_lock_remedy kg_lock_remedy_of(const kg_config *cfg, enum kg_lock_reason r);
+
 /* Parses policy.reset_lifts ("compromised,brute_force") into a bit set of
  * reasons (bit r). misuse is never accepted: 0 or KG_EINVAL naming it. */
 int kg_lock_reset_mask(const char *list, uint32_t *mask_out, kg_err *err);
@@ -89,6 +98,7 @@ typedef struct kg_account_notice_ctx {
 	const char *lang;          /* the account's language: "en" puts English first */
 	int64_t now_ms;            /* its year goes in the footer */
 	enum kg_lock_reason reason;/* LOCK, UNLOCK */
+	enum kg_lock_remedy remedy;/* LOCK: the next steps it gives */
 	const char *lock_id;       /* LOCK, UNLOCK */
 	enum kg_lift_method method;/* UNLOCK */
 	const char *code;          /* RECOVERY_CODE */
@@ -115,9 +125,12 @@ int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind k
  * "case_update": the message-center kind. */
 const char *kg_account_notice_kind_name(enum kg_account_notice_kind k);
 
-/* The login-screen lock message of S1 (ja and en), by kind. Static strings. */
-const char *kg_lock_login_message_ja(enum kg_lock_kind k);
-const char *kg_lock_login_message_en(enum kg_lock_kind k);
+/* The login-screen lock message of S1 (ja and en), by kind and remedy: the
+ * official precaution wording ends "contact customer service"; when a
+ * password reset lifts every standing lock it says so instead. The misuse
+ * wording is the same for both. Static strings. */
+const char *kg_lock_login_message_ja(enum kg_lock_kind k, enum kg_lock_remedy r);
+const char *kg_lock_login_message_en(enum kg_lock_kind k, enum kg_lock_remedy r);
 
 /* ---- TOTP (RFC 6238: HMAC-SHA-1, 30 s steps, 6 digits) ----------------- */
 #define KG_TOTP_SECRET_BYTES 20
@@ -281,7 +294,9 @@ enum kg_login_result {
 	KG_LOGIN_LOCKED,        /* right password, locked: token is a lock ticket */
 	KG_LOGIN_TOTP_REQUIRED, /* right password, 2-step code needed */
 	KG_LOGIN_TOTP_INVALID,  /* right password, wrong 2-step code */
-	KG_LOGIN_THROTTLED,     /* too many failures from this IP for this login */
+	KG_LOGIN_THROTTLED,     /* too many failures for this login from this IP, or
+	                         * on this account from anywhere (bruteforce.*): no
+	                         * check was made */
 };
 const char *kg_login_result_name(enum kg_login_result r);
 
@@ -310,7 +325,9 @@ typedef struct kg_login_answer {
 	char account_id[KG_ID_MAX + 1]; /* OK, LOCKED, TOTP_*: the account */
 	int64_t expires_ms;             /* of the token / ticket */
 	enum kg_lock_kind kind;         /* LOCKED: misuse if any lock is misuse */
+	enum kg_lock_remedy remedy;     /* LOCKED: password_reset when it lifts every lock */
 	kg_lock_refs locks;             /* LOCKED */
+	int64_t retry_after_ms;         /* THROTTLED: how long until a try is let through */
 } kg_login_answer;
 
 /* The login gate. Returns 0 with *out filled (every result above), or a
@@ -339,6 +356,7 @@ typedef struct kg_recovery_answer {
 	char account_id[KG_ID_MAX + 1];
 	kg_lock_refs lifted;        /* locks the reset lifted */
 	kg_lock_refs still_locked;  /* locks that stand (misuse, gift_card, ...) */
+	int64_t retry_after_ms;     /* KG_EBUSY: how long until a try is let through */
 } kg_recovery_answer;
 
 /* Finishes a reset: checks the code, sets the new password, revokes the
@@ -347,7 +365,9 @@ typedef struct kg_recovery_answer {
  * notifies. Returns 0; KG_EINVAL
  * with field "password" for a password the policy refuses, with field "code"
  * for any wrong, expired or used-up code and for an unknown email (one
- * message). */
+ * message); KG_EBUSY with out->retry_after_ms when too many wrong codes
+ * came from this IP (10 an hour) or on this account from anywhere
+ * (bruteforce.*): then no code was checked. */
 int kg_account_recovery_finish(kg_store *s, const kg_config *cfg, const char *email,
 			       const char *code, const char *new_password, const char *ip,
 			       int64_t now_ms, kg_recovery_answer *out, kg_err *err);
@@ -383,12 +403,21 @@ int kg_case_state_parse(const char *name, enum kg_case_state *out);
  * KG_ECONFLICT with err saying why. */
 int kg_case_transition_check(enum kg_case_state from, enum kg_case_state to, kg_err *err);
 
-/* Opens a case on account_id. A ticket may open only one unresolved case:
- * with one already there, *existing is set and case_id_out gets its id. */
+/* Who opens a case, and so which bound applies. */
+enum kg_case_open_mode {
+	KG_CASE_OPEN_STAFF,    /* an agent or admin: no bound */
+	KG_CASE_OPEN_CUSTOMER, /* a customer token: at most cases.open_max
+	                        * unresolved cases on the account, else
+	                        * KG_ECONFLICT naming the newest open one */
+	KG_CASE_OPEN_ONE,      /* a lock ticket: with an unresolved case there,
+	                        * *existing is set and case_id_out gets its id */
+};
+
+/* Opens a case on account_id (audit entry, case_update notice). */
 int kg_account_case_open(kg_store *s, const kg_config *cfg, const char *account_id,
 			 const char *subject, const char *text, const char *actor,
-			 bool one_only, char case_id_out[KG_STORE_ID_MAX], bool *existing,
-			 kg_err *err);
+			 enum kg_case_open_mode mode, char case_id_out[KG_STORE_ID_MAX],
+			 bool *existing, kg_err *err);
 /* The account of a case (for role checks). KG_ENOTFOUND. */
 int kg_account_case_owner(kg_store *s, const char *case_id, char account_out[KG_ID_MAX + 1],
 			  kg_err *err);
@@ -415,7 +444,8 @@ typedef struct kg_case_view {
 	kg_case_document *docs;
 	size_t ndocs;
 	int64_t queue_position;    /* 0: not waiting for staff */
-	int64_t wait_estimate_s;   /* -1: no estimate yet */
+	int64_t wait_estimate_s;   /* -1: none (not waiting for staff, or no
+	                            * resolved cases to estimate from yet) */
 	size_t handled_sample;     /* resolved cases the estimate rests on */
 } kg_case_view;
 
@@ -424,6 +454,9 @@ typedef struct kg_case_view {
  * arena a. */
 int kg_account_case_view(kg_store *s, const char *case_id, kg_arena *a, kg_case_view *out,
 			 kg_err *err);
+/* One document of a case with its bytes (in arena a). KG_ENOTFOUND. */
+int kg_account_case_document_get(kg_store *s, const char *case_id, const char *doc_id,
+				 kg_arena *a, kg_case_document *out, kg_err *err);
 
 /* ---- identity check (S5) ---------------------------------------------------*/
 typedef struct kg_identity_claim {
@@ -448,10 +481,34 @@ int kg_account_identity_check(kg_store *s, const kg_config *cfg, const char *cas
 			      const char *agent_id, const kg_identity_claim *claim,
 			      kg_identity_answer *out, kg_err *err);
 
+/* The registered values an identity check asks for, which an agent must
+ * not be able to read (S5): the name and each part of it, email, phone,
+ * postal code, city, address lines, and each card's last 4, expiry and
+ * holder name (values under 3 bytes are left out). Longest first, in a. */
+#define KG_IDENTITY_SECRETS_MAX 64
+typedef struct kg_identity_secrets {
+	size_t n;
+	const char *v[KG_IDENTITY_SECRETS_MAX];
+} kg_identity_secrets;
+int kg_account_identity_secrets(kg_store *s, const char *account_id, kg_arena *a,
+				kg_identity_secrets *out, kg_err *err);
+int kg_account_identity_secrets_tx(kg_tx *tx, const char *account_id, kg_arena *a,
+				   kg_identity_secrets *out, kg_err *err);
+/* text with every secret replaced by "***" (a copy in a, or text itself
+ * when none occurs); a secret that begins or ends with a letter or digit
+ * only as a whole word there ("4242" not inside "142420"). NULL stays NULL. */
+const char *kg_identity_scrub(const kg_identity_secrets *s, const char *text, kg_arena *a);
+/* The agent's view of a name: its first character and "…" ("山…"); of an
+ * email: the first character of the local part, "***" and the domain
+ * ("t***@example.jp"). In a; NULL stays NULL. */
+const char *kg_mask_name(const char *name, kg_arena *a);
+const char *kg_mask_email(const char *email, kg_arena *a);
+
 /* Unlock by staff. Agent (admin false): only after this agent passed an
  * identity check on the account in the last identity.unlock_window_s
  * (KG_ECONFLICT otherwise: the account's state does not allow it yet). Admin: reason required. lock_id NULL: every
- * active lock. lifted gets what was lifted. */
+ * active lock. lifted gets what was lifted. The unresolved cases opened
+ * about a lifted lock are resolved (history, audit entry, notice). */
 int kg_account_unlock(kg_store *s, const kg_config *cfg, const char *account_id,
 		      const char *lock_id, bool admin, const char *staff_id,
 		      const char *reason, kg_lock_refs *lifted, kg_err *err);

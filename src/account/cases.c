@@ -50,7 +50,8 @@ int kg_case_transition_check(enum kg_case_state from, enum kg_case_state to, kg_
 struct open_job {
 	const kg_config *cfg;
 	const char *account_id, *subject, *text, *actor;
-	bool one_only, existing;
+	enum kg_case_open_mode mode;
+	bool existing;
 	char *id_out;
 };
 
@@ -65,16 +66,29 @@ static int open_job(kg_tx *tx, void *ctx, kg_err *err)
 	if (rc)
 		goto cleanup;
 	kg_case *cases = NULL;
-	size_t n = 0;
-	if (j->one_only) {
+	size_t n = 0, open = 0;
+	const char *newest = NULL;
+	if (j->mode != KG_CASE_OPEN_STAFF) {
 		if ((rc = kg_tx_case_list(tx, j->account_id, NULL, 0, &a, &cases, &n, err)))
 			goto cleanup;
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(cases[i].state, "resolved")) {
-				kg_account_copy(j->id_out, KG_STORE_ID_MAX, cases[i].case_id);
-				j->existing = true;
-				goto cleanup;
+				open++;
+				newest = cases[i].case_id;
 			}
+	}
+	if (j->mode == KG_CASE_OPEN_ONE && newest) {
+		kg_account_copy(j->id_out, KG_STORE_ID_MAX, newest);
+		j->existing = true;
+		goto cleanup;
+	}
+	/* Each case mails a notice: a customer gets a few open ones, not 50. */
+	if (j->mode == KG_CASE_OPEN_CUSTOMER && (int64_t)open >= j->cfg->cases_open_max) {
+		rc = kg_err_set(err, KG_ECONFLICT,
+				"%zu cases of this account are open (the newest: %s): add a note to "
+				"an open case instead",
+				open, newest);
+		goto cleanup;
 	}
 	/* The lock it is about: the newest active one. */
 	kg_lock_refs locks;
@@ -113,8 +127,8 @@ cleanup:
 
 int kg_account_case_open(kg_store *s, const kg_config *cfg, const char *account_id,
 			 const char *subject, const char *text, const char *actor,
-			 bool one_only, char case_id_out[KG_STORE_ID_MAX], bool *existing,
-			 kg_err *err)
+			 enum kg_case_open_mode mode, char case_id_out[KG_STORE_ID_MAX],
+			 bool *existing, kg_err *err)
 {
 	if (!text || !*text)
 		return kg_err_field(err, KG_EINVAL, "text", "say what the case is about");
@@ -122,7 +136,7 @@ int kg_account_case_open(kg_store *s, const kg_config *cfg, const char *account_
 		return kg_err_field(err, KG_ELIMIT, "text", "at most %d bytes", KG_CASE_TEXT_MAX);
 	if (subject && strlen(subject) > KG_NAME_MAX)
 		return kg_err_field(err, KG_ELIMIT, "subject", "at most %d bytes", KG_NAME_MAX);
-	struct open_job j = {cfg, account_id, subject, text, actor, one_only, false, case_id_out};
+	struct open_job j = {cfg, account_id, subject, text, actor, mode, false, case_id_out};
 	int rc = kg_store_write(s, open_job, &j, err);
 	if (existing)
 		*existing = j.existing;
@@ -291,6 +305,31 @@ int kg_account_case_document(kg_store *s, const kg_config *cfg, const char *case
 	return kg_store_write(s, change_job, &j, err);
 }
 
+int kg_account_cases_resolve_lock_tx(kg_tx *tx, const kg_config *cfg, const char *account_id,
+				     const char *lock_id, const char *actor, size_t *n_out,
+				     kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_case *cases = NULL;
+	size_t n = 0, resolved = 0;
+	int rc = kg_tx_case_list(tx, account_id, NULL, 0, &a, &cases, &n, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (!cases[i].lock_id || strcmp(cases[i].lock_id, lock_id) ||
+		    !strcmp(cases[i].state, state_names[KG_CASE_RESOLVED]))
+			continue;
+		struct change_job j = {cfg, cases[i].case_id, actor,
+				       "The lock this case is about was lifted.", NULL,
+				       false, true, KG_CASE_RESOLVED, NULL};
+		rc = change_job(tx, &j, err);
+		resolved += rc == 0;
+	}
+	if (n_out)
+		*n_out = resolved;
+	kg_arena_release(&a);
+	return rc;
+}
+
 int kg_account_case_set_state(kg_store *s, const kg_config *cfg, const char *case_id,
 			      enum kg_case_state to, const char *note, const char *actor,
 			      const char *assignee, kg_err *err)
@@ -324,11 +363,11 @@ static int view_read(kg_tx *tx, void *ctx, kg_err *err)
 		return rc;
 	if ((rc = kg_tx_case_handling_time(tx, KG_CASE_HANDLING_SAMPLE, &mean, &v->handled_sample, err)))
 		return rc;
+	/* A case that does not wait for staff (waiting on the customer,
+	 * resolved) has no estimate, not an estimate of 0. */
 	v->wait_estimate_s = -1;
 	if (v->queue_position > 0 && v->handled_sample > 0)
 		v->wait_estimate_s = v->queue_position * mean / 1000;
-	else if (v->queue_position == 0)
-		v->wait_estimate_s = 0;
 	return 0;
 }
 
@@ -338,4 +377,25 @@ int kg_account_case_view(kg_store *s, const char *case_id, kg_arena *a, kg_case_
 	memset(out, 0, sizeof(*out));
 	struct view_read r = {case_id, a, out};
 	return kg_store_read(s, view_read, &r, err);
+}
+
+struct doc_read {
+	const char *case_id, *doc_id;
+	kg_arena *a;
+	kg_case_document *out;
+};
+
+static int doc_read(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct doc_read *r = ctx;
+	kg_case c;
+	int rc = kg_tx_case_get(tx, r->case_id, &c, r->a, err);
+	return rc ? rc : kg_tx_case_document_get(tx, c.account_id, c.case_id, r->doc_id, r->out, r->a, err);
+}
+
+int kg_account_case_document_get(kg_store *s, const char *case_id, const char *doc_id,
+				 kg_arena *a, kg_case_document *out, kg_err *err)
+{
+	struct doc_read r = {case_id, doc_id, a, out};
+	return kg_store_read(s, doc_read, &r, err);
 }

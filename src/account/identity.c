@@ -5,6 +5,7 @@
 #include "account/internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct check_job {
@@ -117,4 +118,146 @@ int kg_account_identity_check(kg_store *s, const kg_config *cfg, const char *cas
 	memset(out, 0, sizeof(*out));
 	struct check_job j = {cfg, case_id, agent_id, claim, out};
 	return kg_store_write(s, check_job, &j, err);
+}
+
+/* ---- what an agent must not read (S5) --------------------------------------*/
+static void add_secret(kg_identity_secrets *s, const char *v)
+{
+	if (v && strlen(v) >= 3 && s->n < KG_IDENTITY_SECRETS_MAX)
+		s->v[s->n++] = v;
+}
+
+/* Each part of a name split at ASCII or ideographic (U+3000) spaces. */
+static void add_name_parts(kg_identity_secrets *s, const char *name, kg_arena *a)
+{
+	const char *p = name;
+	while (p && *p) {
+		size_t n = 0;
+		while (p[n] && p[n] != ' ' && strncmp(p + n, "\xE3\x80\x80", 3))
+			n++;
+		if (n)
+			add_secret(s, kg_arena_strndup(a, p, n));
+		p += n;
+		p += *p == ' ' ? 1 : (*p ? 3 : 0);
+	}
+}
+
+static int by_length_desc(const void *x, const void *y)
+{
+	size_t a = strlen(*(const char *const *)x), b = strlen(*(const char *const *)y);
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+int kg_account_identity_secrets_tx(kg_tx *tx, const char *account_id, kg_arena *a,
+				   kg_identity_secrets *out, kg_err *err)
+{
+	kg_account acc;
+	kg_card *cards = NULL;
+	size_t ncards = 0;
+	out->n = 0;
+	int rc = kg_tx_account_get(tx, account_id, &acc, a, err);
+	if (rc || (rc = kg_tx_card_list(tx, account_id, a, &cards, &ncards, err)))
+		return rc;
+	add_secret(out, acc.name);
+	add_name_parts(out, acc.name, a);
+	add_secret(out, acc.email);
+	add_secret(out, acc.phone);
+	add_secret(out, acc.address.postal_code);
+	add_secret(out, acc.address.city);
+	add_secret(out, acc.address.line1);
+	add_secret(out, acc.address.line2);
+	for (size_t i = 0; i < ncards; i++) {
+		add_secret(out, cards[i].last4);
+		add_secret(out, cards[i].exp);
+		add_secret(out, cards[i].holder_name);
+		add_name_parts(out, cards[i].holder_name, a);
+	}
+	qsort(out->v, out->n, sizeof(out->v[0]), by_length_desc);
+	return 0;
+}
+
+struct secrets_read {
+	const char *account_id;
+	kg_arena *a;
+	kg_identity_secrets *out;
+};
+
+static int secrets_read(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct secrets_read *r = ctx;
+	return kg_account_identity_secrets_tx(tx, r->account_id, r->a, r->out, err);
+}
+
+int kg_account_identity_secrets(kg_store *s, const char *account_id, kg_arena *a,
+				kg_identity_secrets *out, kg_err *err)
+{
+	struct secrets_read r = {account_id, a, out};
+	return kg_store_read(s, secrets_read, &r, err);
+}
+
+static bool ascii_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The next occurrence of v in text from p that is a whole word where v's
+ * edge is a letter or digit ("4242" not inside "142420" or an id). */
+static const char *find_word(const char *text, const char *p, const char *v, size_t vlen)
+{
+	for (const char *hit = strstr(p, v); hit; hit = strstr(hit + 1, v)) {
+		bool before = hit > text && ascii_alnum(hit[-1]) && ascii_alnum(v[0]);
+		bool after = ascii_alnum(hit[vlen]) && ascii_alnum(v[vlen - 1]);
+		if (!before && !after)
+			return hit;
+	}
+	return NULL;
+}
+
+const char *kg_identity_scrub(const kg_identity_secrets *s, const char *text, kg_arena *a)
+{
+	if (!text)
+		return NULL;
+	const char *cur = text;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t vlen = strlen(s->v[i]);
+		const char *hit = find_word(cur, cur, s->v[i], vlen);
+		if (!hit)
+			continue;
+		kg_buf b = KG_BUF_INIT(strlen(cur) + 16);
+		const char *p = cur;
+		for (; hit; p = hit + vlen, hit = find_word(cur, p, s->v[i], vlen)) {
+			kg_buf_append(&b, p, (size_t)(hit - p));
+			kg_buf_puts(&b, "***");
+		}
+		kg_buf_puts(&b, p);
+		cur = kg_arena_strdup(a, b.data ? b.data : "");
+		kg_buf_release(&b);
+	}
+	return cur;
+}
+
+/* The length of the UTF-8 character at s (1 for a stray byte). */
+static size_t utf8_len(const char *s)
+{
+	unsigned char c = (unsigned char)*s;
+	size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+	for (size_t i = 1; i < n; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			return 1;
+	return n;
+}
+
+const char *kg_mask_name(const char *name, kg_arena *a)
+{
+	if (!name || !*name)
+		return NULL;
+	return kg_arena_printf(a, "%.*s…", (int)utf8_len(name), name);
+}
+
+const char *kg_mask_email(const char *email, kg_arena *a)
+{
+	const char *at = email ? strrchr(email, '@') : NULL;
+	if (!at || at == email)
+		return email ? "***" : NULL;
+	return kg_arena_printf(a, "%.*s***%s", (int)utf8_len(email), email, at);
 }

@@ -17,6 +17,38 @@
 #define KG_RECOVERY_WINDOW_MS (60 * 60 * 1000)
 #define KG_CASE_HANDLING_SAMPLE 20
 
+/* Counter kinds of the account-wide delay (limits.c). */
+#define KG_BACKOFF_LOGIN "login_backoff"
+#define KG_BACKOFF_TOTP "totp_backoff"
+#define KG_BACKOFF_RECOVERY "recovery_backoff"
+
+/* The counter key of an email that names no account: "?<hash>", so unknown
+ * and known emails are counted (and limited) alike. */
+void kg_account_pseudo_id(const char *email, char out[KG_ID_MAX + 1]);
+
+/* Reserves one try of (id, kind, key) in a fixed window of window_ms with
+ * at most max tries, before the slow check. *retry_ms: 0 when reserved,
+ * else how long until the window ends (nothing written). In tx. */
+int kg_limit_take(kg_tx *tx, const char *id, const char *kind, const char *key, int64_t max,
+		  int64_t window_ms, int64_t now, int64_t *retry_ms, kg_err *err);
+/* Gives a reserved try back (the check passed). In tx. */
+int kg_limit_give(kg_tx *tx, const char *id, const char *kind, const char *key,
+		  int64_t window_ms, int64_t now, kg_err *err);
+/* The account-wide delay (bruteforce.*): reserves a try of (id, kind) when
+ * the delay after the failures so far has passed; else *retry_ms is the
+ * time left (nothing written). In tx. */
+int kg_backoff_take(kg_tx *tx, const kg_config *cfg, const char *id, const char *kind,
+		    int64_t now, int64_t *retry_ms, kg_err *err);
+/* Clears it (a success). In tx. */
+int kg_backoff_clear(kg_tx *tx, const char *id, const char *kind, kg_err *err);
+/* Has the account signed in successfully from this IP or device within
+ * bruteforce.known_source_s? Such a source is not held by the delay. */
+int kg_source_known(kg_tx *tx, const kg_config *cfg, const char *id, const char *ip,
+		    const char *device_id, int64_t now, bool *known, kg_err *err);
+/* Remembers a successful sign-in's IP and device. In tx. */
+int kg_source_remember(kg_tx *tx, const kg_config *cfg, const char *id, const char *ip,
+		       const char *device_id, int64_t now, kg_err *err);
+
 /* Records one official notice about acc: the message-center entry (ja+en)
  * and the outbox mail to acc->email, with the same Message-ID. The code of
  * a recovery notice (ctx->code) goes only into the mail, never into the
@@ -24,6 +56,13 @@
 int kg_account_notify_tx(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 			 enum kg_account_notice_kind kind, const kg_account_notice_ctx *ctx,
 			 kg_err *err);
+
+/* Resolves the unresolved cases of the account opened about lock_id (the
+ * lock was lifted), each with history, audit entry and case_update notice;
+ * *n_out (may be NULL) gets how many. In tx. */
+int kg_account_cases_resolve_lock_tx(kg_tx *tx, const kg_config *cfg, const char *account_id,
+				     const char *lock_id, const char *actor, size_t *n_out,
+				     kg_err *err);
 
 /* Appends an audit entry; detail is stolen (may be NULL). In tx. */
 int kg_account_audit_tx(kg_tx *tx, const char *account_id, const char *actor,

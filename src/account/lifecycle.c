@@ -82,6 +82,7 @@ int kg_account_lock_notice_tx(kg_tx *tx, const kg_config *cfg, const char *accou
 	kg_account_notice_ctx c = kg_account_notice_base(cfg, &acc, kg_account_now(now_ms));
 	if (kg_lock_reason_parse(reason, &c.reason))
 		c.reason = KG_LOCK_MANUAL;
+	c.remedy = kg_lock_remedy_of(cfg, c.reason);
 	c.lock_id = lock_id;
 	rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_LOCK, &c, err);
 cleanup:
@@ -288,7 +289,9 @@ static int unlock_job(kg_tx *tx, void *ctx, kg_err *err)
 		rc = kg_account_lock_lift(tx, j->cfg, j->account_id, active.v[i].id,
 					  j->admin ? KG_LIFT_ADMIN : KG_LIFT_SUPPORT, actor, j->reason,
 					  now, NULL, err);
-		if (rc)
+		/* The case the customer opened about this lock is done. */
+		if (rc || (rc = kg_account_cases_resolve_lock_tx(tx, j->cfg, j->account_id,
+								 active.v[i].id, actor, NULL, err)))
 			goto cleanup;
 		j->lifted->v[j->lifted->n++] = active.v[i];
 	}

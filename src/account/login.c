@@ -3,7 +3,6 @@
  * per account+IP. Not here: HTTP, or deciding a brute-force lock (risk). */
 #include "account/internal.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,22 +19,6 @@ static const char *const result_names[] = {
 const char *kg_login_result_name(enum kg_login_result r)
 {
 	return (unsigned)r < KG_ARRAY_LEN(result_names) ? result_names[r] : "?";
-}
-
-/* The counter key of an email that names no account: a hash, so unknown
- * and known emails are counted (and throttled) alike. */
-static void pseudo_id(const char *email, char out[KG_ID_MAX + 1])
-{
-	unsigned char h[16];
-	char lower[KG_EMAIL_MAX + 1];
-	size_t n = strlen(email);
-	if (n > KG_EMAIL_MAX)
-		n = KG_EMAIL_MAX;
-	for (size_t i = 0; i < n; i++)
-		lower[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] + 32) : email[i];
-	crypto_generichash(h, sizeof(h), (const unsigned char *)lower, n, NULL, 0);
-	char hex[33];
-	snprintf(out, KG_ID_MAX + 1, "?%s", kg_hex(h, sizeof(h), hex));
 }
 
 /* The single place where login outcomes leave the module: the design.md
@@ -66,28 +49,48 @@ static void feed_risk(const kg_login_req *req, const char *account_id, bool succ
 }
 
 struct login_read {
+	const kg_config *cfg;
+	const kg_login_req *req;
 	kg_arena *a;
 	const char *email;
 	kg_account acc;
 	bool known;
+	bool known_source; /* the account signed in from this IP or device before */
 	const char *counter_id;
 	const char *ip;
 	int64_t now;
-	int64_t fails;
+	int64_t retry_ms;  /* > 0: throttled before any check */
 };
 
-static int login_read(kg_tx *tx, void *ctx, kg_err *err)
+/* The first job: finds the account and reserves this try in both limits
+ * (per account+IP, and the account-wide delay unless the source is known)
+ * before the slow hash runs, so parallel tries cannot all pass one count. */
+static int login_reserve(kg_tx *tx, void *ctx, kg_err *err)
 {
 	struct login_read *r = ctx;
+	r->known = r->known_source = false;
 	int rc = kg_tx_account_get_by_email(tx, r->email, &r->acc, r->a, err);
 	if (rc && rc != KG_ENOTFOUND)
 		return rc;
+	kg_err_clear(err);
 	r->known = rc == 0;
 	if (r->known)
 		r->counter_id = r->acc.id;
-	kg_err_clear(err);
-	return kg_tx_counter_get(tx, r->counter_id, "login_fail", r->ip, KG_LOGIN_FAIL_WINDOW_MS,
-				 r->now, &r->fails, err);
+	if ((rc = kg_limit_take(tx, r->counter_id, "login_fail", r->ip, KG_LOGIN_FAIL_MAX,
+				KG_LOGIN_FAIL_WINDOW_MS, r->now, &r->retry_ms, err)) ||
+	    r->retry_ms > 0)
+		return rc;
+	if (r->known && (rc = kg_source_known(tx, r->cfg, r->acc.id, r->ip, r->req->device_id,
+					      r->now, &r->known_source, err)))
+		return rc;
+	if (r->known_source)
+		return 0;
+	if ((rc = kg_backoff_take(tx, r->cfg, r->counter_id, KG_BACKOFF_LOGIN, r->now, &r->retry_ms,
+				  err)) ||
+	    r->retry_ms == 0)
+		return rc;
+	return kg_limit_give(tx, r->counter_id, "login_fail", r->ip, KG_LOGIN_FAIL_WINDOW_MS,
+			     r->now, err);
 }
 
 struct login_write {
@@ -119,23 +122,30 @@ static int login_write(kg_tx *tx, void *ctx, kg_err *err)
 	struct login_write *w = ctx;
 	struct login_read *r = w->r;
 	const char *ip = r->ip;
-	int64_t now = r->now, count = 0;
+	int64_t now = r->now;
 	kg_login_answer *out = w->out;
 	if (!w->pw_ok) {
-		out->result = KG_LOGIN_DENIED;
-		return kg_tx_counter_hit(tx, r->counter_id, "login_fail", ip, KG_LOGIN_FAIL_WINDOW_MS,
-					 now, &count, err);
+		out->result = KG_LOGIN_DENIED; /* the reserved tries stand as failures */
+		return 0;
 	}
+	/* A right password is no failure: its reservations go back. */
+	int rc = kg_limit_give(tx, r->acc.id, "login_fail", ip, KG_LOGIN_FAIL_WINDOW_MS, now, err);
+	if (rc || (rc = kg_backoff_clear(tx, r->acc.id, KG_BACKOFF_LOGIN, err)))
+		return rc;
 	kg_account_copy(out->account_id, sizeof(out->account_id), r->acc.id);
-	int rc = kg_account_settle_expired(tx, w->cfg, r->acc.id, now, NULL, err);
+	rc = kg_account_settle_expired(tx, w->cfg, r->acc.id, now, NULL, err);
 	if (rc || (rc = kg_account_active_locks(tx, r->acc.id, now, &out->locks, err)))
 		return rc;
 	if (out->locks.n > 0) {
 		out->result = KG_LOGIN_LOCKED;
 		out->kind = KG_LOCK_KIND_PRECAUTION;
-		for (size_t i = 0; i < out->locks.n; i++)
+		out->remedy = KG_REMEDY_PASSWORD_RESET;
+		for (size_t i = 0; i < out->locks.n; i++) {
 			if (out->locks.v[i].kind == KG_LOCK_KIND_MISUSE)
 				out->kind = KG_LOCK_KIND_MISUSE;
+			if (kg_lock_remedy_of(w->cfg, out->locks.v[i].reason) != KG_REMEDY_PASSWORD_RESET)
+				out->remedy = KG_REMEDY_SUPPORT; /* a reset would not lift them all */
+		}
 		if ((rc = issue(tx, w, "ticket", w->cfg->lock_ticket_ttl_s, err)))
 			return rc;
 		return kg_account_audit_tx(tx, r->acc.id, "customer", "lock_ticket",
@@ -147,10 +157,17 @@ static int login_write(kg_tx *tx, void *ctx, kg_err *err)
 			out->result = KG_LOGIN_TOTP_REQUIRED;
 			return 0;
 		}
-		if ((rc = kg_tx_counter_get(tx, r->acc.id, "totp_fail", ip, KG_TOTP_FAIL_WINDOW_MS, now,
-					    &count, err)))
+		/* Both limits are taken before the code is checked, in this
+		 * transaction: per account+IP, and account-wide unless the
+		 * source is known. */
+		if ((rc = kg_limit_take(tx, r->acc.id, "totp_fail", ip, KG_TOTP_FAIL_MAX,
+					KG_TOTP_FAIL_WINDOW_MS, now, &out->retry_after_ms, err)))
 			return rc;
-		if (count >= KG_TOTP_FAIL_MAX) {
+		if (!out->retry_after_ms && !r->known_source &&
+		    (rc = kg_backoff_take(tx, w->cfg, r->acc.id, KG_BACKOFF_TOTP, now,
+					  &out->retry_after_ms, err)))
+			return rc;
+		if (out->retry_after_ms) {
 			out->result = KG_LOGIN_THROTTLED;
 			return 0;
 		}
@@ -158,16 +175,15 @@ static int login_write(kg_tx *tx, void *ctx, kg_err *err)
 		if (rc == KG_EAUTH) {
 			kg_err_clear(err);
 			out->result = KG_LOGIN_TOTP_INVALID;
-			return kg_tx_counter_hit(tx, r->acc.id, "totp_fail", ip, KG_TOTP_FAIL_WINDOW_MS,
-						 now, &count, err);
+			return 0;
 		}
-		if (rc)
-			return rc;
-		if ((rc = kg_tx_counter_reset(tx, r->acc.id, "totp_fail", ip, err)))
+		if (rc || (rc = kg_tx_counter_reset(tx, r->acc.id, "totp_fail", ip, err)) ||
+		    (rc = kg_backoff_clear(tx, r->acc.id, KG_BACKOFF_TOTP, err)))
 			return rc;
 	}
 	out->result = KG_LOGIN_OK;
-	if ((rc = issue(tx, w, "customer", w->cfg->customer_token_ttl_s, err)))
+	if ((rc = issue(tx, w, "customer", w->cfg->customer_token_ttl_s, err)) ||
+	    (rc = kg_source_remember(tx, w->cfg, r->acc.id, ip, w->req->device_id, now, err)))
 		return rc;
 	return kg_tx_counter_reset(tx, r->acc.id, "login_fail", ip, err);
 }
@@ -181,14 +197,15 @@ int kg_account_login(kg_store *s, const kg_config *cfg, const kg_login_req *req,
 	char pseudo[KG_ID_MAX + 1];
 	const char *email = req->email ? req->email : "";
 	const char *password = req->password ? req->password : "";
-	pseudo_id(email, pseudo);
-	struct login_read r = {.a = &a, .email = email, .counter_id = pseudo,
+	kg_account_pseudo_id(email, pseudo);
+	struct login_read r = {.cfg = cfg, .req = req, .a = &a, .email = email, .counter_id = pseudo,
 			       .ip = req->ip ? req->ip : "", .now = kg_account_now(req->now_ms)};
-	int rc = kg_store_read(s, login_read, &r, err);
+	int rc = kg_store_write(s, login_reserve, &r, err);
 	if (rc)
 		goto cleanup;
-	if (r.fails >= KG_LOGIN_FAIL_MAX) {
+	if (r.retry_ms > 0) {
 		out->result = KG_LOGIN_THROTTLED;
+		out->retry_after_ms = r.retry_ms;
 		goto cleanup;
 	}
 	/* The slow hash runs outside any store transaction, and always runs:

@@ -28,14 +28,27 @@ static const char *const login_en[] = {
 		"more information.",
 };
 
-const char *kg_lock_login_message_ja(enum kg_lock_kind k)
+/* The precaution wording when a password reset lifts the lock. */
+static const char login_reset_ja[] =
+	"アカウントがロックされました。お客様のアカウントで不審なアクティビティが検出され、"
+	"予防処置としてロックされました。パスワードアシスタントでパスワードを再設定すると、ロックは解除されます。";
+static const char login_reset_en[] =
+	"Your account has been locked. Suspicious activity was detected on your account and "
+	"it was locked as a precaution. Reset your password with the password assistant to lift "
+	"the lock.";
+
+const char *kg_lock_login_message_ja(enum kg_lock_kind k, enum kg_lock_remedy r)
 {
-	return login_ja[k == KG_LOCK_KIND_MISUSE ? KG_LOCK_KIND_MISUSE : KG_LOCK_KIND_PRECAUTION];
+	if (k == KG_LOCK_KIND_MISUSE)
+		return login_ja[KG_LOCK_KIND_MISUSE];
+	return r == KG_REMEDY_PASSWORD_RESET ? login_reset_ja : login_ja[KG_LOCK_KIND_PRECAUTION];
 }
 
-const char *kg_lock_login_message_en(enum kg_lock_kind k)
+const char *kg_lock_login_message_en(enum kg_lock_kind k, enum kg_lock_remedy r)
 {
-	return login_en[k == KG_LOCK_KIND_MISUSE ? KG_LOCK_KIND_MISUSE : KG_LOCK_KIND_PRECAUTION];
+	if (k == KG_LOCK_KIND_MISUSE)
+		return login_en[KG_LOCK_KIND_MISUSE];
+	return r == KG_REMEDY_PASSWORD_RESET ? login_reset_en : login_en[KG_LOCK_KIND_PRECAUTION];
 }
 
 static const char *const kind_names[KG_ACCOUNT_NOTICE_KIND_COUNT] = {
@@ -135,6 +148,7 @@ static int render_one(enum kg_account_notice_kind kind, enum kg_notify_lang lang
 	case KG_ACCOUNT_NOTICE_LOCK:
 		f[n++] = (kg_notify_field){"reason", kg_lock_reason_name(c->reason)};
 		f[n++] = (kg_notify_field){"lock_id", c->lock_id};
+		f[n++] = (kg_notify_field){"remedy", kg_lock_remedy_name(c->remedy)};
 		break;
 	case KG_ACCOUNT_NOTICE_UNLOCK:
 		nk = KG_NOTICE_UNLOCK;

@@ -28,6 +28,18 @@ uint32_t kg_account_reset_mask(const kg_config *cfg)
 	return mask;
 }
 
+const char *kg_lock_remedy_name(enum kg_lock_remedy r)
+{
+	return r == KG_REMEDY_PASSWORD_RESET ? "password_reset" : "support";
+}
+
+enum kg_lock_remedy kg_lock_remedy_of(const kg_config *cfg, enum kg_lock_reason r)
+{
+	if (r == KG_LOCK_MISUSE || (unsigned)r >= KG_LOCK_REASON_COUNT)
+		return KG_REMEDY_SUPPORT;
+	return (kg_account_reset_mask(cfg) >> r) & 1u ? KG_REMEDY_PASSWORD_RESET : KG_REMEDY_SUPPORT;
+}
+
 kg_account_notice_ctx kg_account_notice_base(const kg_config *cfg, const kg_account *acc,
 					     int64_t now_ms)
 {

@@ -89,32 +89,53 @@ cleanup:
 
 /* ---- finish ----------------------------------------------------------------*/
 struct finish_read {
+	const kg_config *cfg;
 	kg_arena *a;
-	const char *email;
+	const char *email, *ip;
 	kg_account acc;
 	kg_code_rec code;
 	bool known, has_code;
-	int64_t fails, now;
+	const char *counter_id; /* the account, or the pseudo id of an unknown email */
+	int64_t now;
+	int64_t retry_ms;       /* > 0: limited before any check */
 };
 
-static int finish_read(kg_tx *tx, void *ctx, kg_err *err)
+/* The first job: finds the account and its code and reserves this try in
+ * both limits (per account+IP, and the account-wide delay unless the IP is
+ * one the account signed in from) before the slow hash runs. An unknown
+ * email is limited alike, under its pseudo id. */
+static int finish_reserve(kg_tx *tx, void *ctx, kg_err *err)
 {
 	struct finish_read *r = ctx;
+	bool known_source = false;
 	int rc = kg_tx_account_get_by_email(tx, r->email, &r->acc, r->a, err);
-	if (rc == KG_ENOTFOUND) {
-		kg_err_clear(err);
-		return 0;
-	}
-	if (rc)
-		return rc;
-	r->known = true;
-	rc = kg_tx_code_get(tx, r->acc.id, PURPOSE, &r->code, r->a, err);
 	if (rc && rc != KG_ENOTFOUND)
 		return rc;
-	r->has_code = rc == 0;
 	kg_err_clear(err);
-	return kg_tx_counter_get(tx, r->acc.id, "recovery_fail", "", KG_RECOVERY_WINDOW_MS, r->now,
-				 &r->fails, err);
+	r->known = rc == 0;
+	if (r->known) {
+		r->counter_id = r->acc.id;
+		rc = kg_tx_code_get(tx, r->acc.id, PURPOSE, &r->code, r->a, err);
+		if (rc && rc != KG_ENOTFOUND)
+			return rc;
+		r->has_code = rc == 0;
+		kg_err_clear(err);
+	}
+	if ((rc = kg_limit_take(tx, r->counter_id, "recovery_fail", r->ip, KG_RECOVERY_FAIL_MAX,
+				KG_RECOVERY_WINDOW_MS, r->now, &r->retry_ms, err)) ||
+	    r->retry_ms > 0)
+		return rc;
+	if (r->known && (rc = kg_source_known(tx, r->cfg, r->acc.id, r->ip, NULL, r->now,
+					      &known_source, err)))
+		return rc;
+	if (known_source)
+		return 0;
+	if ((rc = kg_backoff_take(tx, r->cfg, r->counter_id, KG_BACKOFF_RECOVERY, r->now,
+				  &r->retry_ms, err)) ||
+	    r->retry_ms == 0)
+		return rc;
+	return kg_limit_give(tx, r->counter_id, "recovery_fail", r->ip, KG_RECOVERY_WINDOW_MS,
+			     r->now, err);
 }
 
 struct finish_write {
@@ -153,7 +174,6 @@ static int finish_write(kg_tx *tx, void *ctx, kg_err *err)
 	kg_arena a;
 	kg_arena_init(&a, 2048);
 	kg_code_rec now_code;
-	int64_t count = 0;
 	w->out->lifted.n = w->out->still_locked.n = 0;
 	/* The code must be the one checked: a concurrent try or a new code
 	 * makes this attempt stale (answered like a wrong code). */
@@ -172,10 +192,7 @@ static int finish_write(kg_tx *tx, void *ctx, kg_err *err)
 			rc = kg_tx_code_delete(tx, r->acc.id, PURPOSE, err);
 		else
 			rc = kg_tx_code_set_attempts(tx, r->acc.id, PURPOSE, w->attempts_left, err);
-		if (!rc)
-			rc = kg_tx_counter_hit(tx, r->acc.id, "recovery_fail", "", KG_RECOVERY_WINDOW_MS,
-					       r->now, &count, err);
-		goto cleanup;
+		goto cleanup; /* the reserved tries stand as failures */
 	}
 	if ((rc = kg_tx_code_delete(tx, r->acc.id, PURPOSE, err)))
 		goto cleanup;
@@ -203,8 +220,13 @@ static int finish_write(kg_tx *tx, void *ctx, kg_err *err)
 	n.lifted = lifted.data ? lifted.data : "";
 	rc = kg_account_notify_tx(tx, w->cfg, &acc, KG_ACCOUNT_NOTICE_PASSWORD_RESET, &n, err);
 	kg_buf_release(&lifted);
+	/* The customer proved the mailbox and chose a new password: what was
+	 * guessed against the old one no longer holds them back. */
 	if (!rc)
-		rc = kg_tx_counter_reset(tx, acc.id, "recovery_fail", "", err);
+		rc = kg_tx_counter_reset(tx, acc.id, "recovery_fail", w->ip, err);
+	const char *const backoffs[] = {KG_BACKOFF_RECOVERY, KG_BACKOFF_LOGIN, KG_BACKOFF_TOTP};
+	for (size_t i = 0; !rc && i < KG_ARRAY_LEN(backoffs); i++)
+		rc = kg_backoff_clear(tx, acc.id, backoffs[i], err);
 cleanup:
 	kg_arena_release(&a);
 	return rc;
@@ -227,10 +249,19 @@ int kg_account_recovery_finish(kg_store *s, const kg_config *cfg, const char *em
 	int rc = kg_password_check(new_password, "password", err);
 	if (rc)
 		goto cleanup;
-	struct finish_read r = {.a = &a, .email = email ? email : "", .now = kg_account_now(now_ms)};
-	if ((rc = kg_store_read(s, finish_read, &r, err)))
+	char pseudo[KG_ID_MAX + 1];
+	kg_account_pseudo_id(email ? email : "", pseudo);
+	struct finish_read r = {.cfg = cfg, .a = &a, .email = email ? email : "",
+				.ip = ip ? ip : "", .counter_id = pseudo,
+				.now = kg_account_now(now_ms)};
+	if ((rc = kg_store_write(s, finish_reserve, &r, err)))
 		goto cleanup;
-	if (!r.known || !r.has_code || r.fails >= KG_RECOVERY_FAIL_MAX) {
+	if (r.retry_ms > 0) {
+		out->retry_after_ms = r.retry_ms;
+		rc = kg_err_set(err, KG_EBUSY, "too many wrong codes; try again later");
+		goto cleanup;
+	}
+	if (!r.known || !r.has_code) {
 		/* Same work as a real check, same answer. */
 		kg_password_verify(kg_password_dummy_hash(cfg->argon2_ops, cfg->argon2_mem_kib),
 				   code ? code : "", code ? strlen(code) : 0);

@@ -185,6 +185,12 @@ typedef struct kg_config {
 	int64_t code_max_attempts;            /* recovery.code_max_attempts */
 	int64_t customer_token_ttl_s;         /* login.token_ttl_s */
 	int64_t lock_ticket_ttl_s;            /* login.ticket_ttl_s */
+	int64_t bf_failures;                  /* bruteforce.failures */
+	int64_t bf_wait_increment_s;          /* bruteforce.wait_increment_s */
+	int64_t bf_max_wait_s;                /* bruteforce.max_wait_s */
+	int64_t bf_reset_s;                   /* bruteforce.reset_s */
+	int64_t bf_known_source_s;            /* bruteforce.known_source_s */
+	int64_t cases_open_max;               /* cases.open_max */
 	int64_t identity_max_failures;        /* identity.max_failures */
 	int64_t identity_block_s;             /* identity.block_s */
 	int64_t identity_unlock_window_s;     /* identity.unlock_window_s */

@@ -47,11 +47,16 @@ static void print_case(const kg_case_view *v)
 						      v->docs[i].content_type, "sha256",
 						      kg_hex(v->docs[i].sha256, 32, hex), "bytes",
 						      (json_int_t)v->docs[i].len));
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:I, s:I, s:o, s:o}", "id", v->c.case_id,
-			      "account", v->c.account_id, "state", v->c.state, "subject", v->c.subject,
-			      "lock", v->c.lock_id, "created", kg_time_format(v->c.created_ms, t),
-			      "queue_position", (json_int_t)v->queue_position, "wait_estimate_s",
-			      (json_int_t)v->wait_estimate_s, "history", hist, "documents", docs);
+	/* As the API shows them: null when the case does not wait for staff. */
+	json_t *pos = v->queue_position > 0 ? json_integer(v->queue_position) : json_null();
+	json_t *wait = v->queue_position > 0 && v->wait_estimate_s >= 0
+			       ? json_integer(v->wait_estimate_s)
+			       : json_null();
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:o, s:o, s:o, s:o}", "id",
+			      v->c.case_id, "account", v->c.account_id, "state", v->c.state, "subject",
+			      v->c.subject, "lock", v->c.lock_id, "created",
+			      kg_time_format(v->c.created_ms, t), "queue_position", pos,
+			      "wait_estimate_s", wait, "history", hist, "documents", docs);
 	json_dumpf(o, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);
 	json_decref(o);

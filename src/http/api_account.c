@@ -44,14 +44,88 @@ static bool is_customer_side(const kg_http_req *req)
 	return req->principal->role == KG_ROLE_CUSTOMER || req->principal->role == KG_ROLE_TICKET;
 }
 
-static json_t *lock_refs_json(const kg_lock_refs *r)
+/* ---- what an agent sees (S5) ----------------------------------------------*/
+/* Members that hold ids, times and codes kagi made, never an answer: left
+ * as they are (a last 4 may be digits of a time or an id). */
+static bool structural_key(const char *key)
+{
+	static const char *const keys[] = {
+		"id", "account", "lock", "case", "message_id", "fingerprint", "sha256", "created",
+		"updated", "ts", "expires", "lifted", "added", "ticket_expires", "unlock_until",
+		"blocked_until", "actor", "assignee", "kind", "state", "reason", "lift_method",
+		"lang", "content_type", "result", "remedy"};
+	for (size_t i = 0; i < KG_ARRAY_LEN(keys); i++)
+		if (!strcmp(key, keys[i]))
+			return true;
+	return false;
+}
+
+static void scrub_value(const kg_identity_secrets *s, json_t *j, kg_arena *a)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+	if (json_is_object(j)) {
+		json_object_foreach(j, key, v) {
+			if (structural_key(key))
+				continue;
+			if (json_is_string(v)) {
+				const char *t = json_string_value(v);
+				const char *u = kg_identity_scrub(s, t, a);
+				if (u != t)
+					json_string_set(v, u);
+			} else {
+				scrub_value(s, v, a);
+			}
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			if (json_is_string(v)) {
+				const char *t = json_string_value(v);
+				const char *u = kg_identity_scrub(s, t, a);
+				if (u != t)
+					json_string_set(v, u);
+			} else {
+				scrub_value(s, v, a);
+			}
+		}
+	}
+}
+
+int kg_api_agent_scrub(kg_http_req *req, const char *account_id, json_t *j, kg_err *err)
+{
+	if (req->principal->role != KG_ROLE_AGENT || !j)
+		return 0;
+	kg_identity_secrets s;
+	int rc = kg_account_identity_secrets(req->app->store, account_id, req->arena, &s, err);
+	if (rc == KG_ENOTFOUND) { /* nothing registered to hide */
+		kg_err_clear(err);
+		return 0;
+	}
+	if (!rc)
+		scrub_value(&s, j, req->arena);
+	return rc;
+}
+
+/* The 429 of a limit: Retry-After in whole seconds (rounded up, at least
+ * 1) and the error shape. */
+static int reply_limited(kg_http_resp *resp, int64_t retry_ms, const char *message)
+{
+	char secs[32];
+	snprintf(secs, sizeof(secs), "%lld", (long long)(retry_ms > 0 ? (retry_ms + 999) / 1000 : 1));
+	kg_http_resp_header(resp, "Retry-After", secs);
+	return kg_http_reply_error(resp, 429, "throttled", NULL, message);
+}
+
+static json_t *lock_refs_json(const kg_config *cfg, const kg_lock_refs *r)
 {
 	json_t *a = json_array();
 	char t[KG_TIME_STR_MAX];
 	for (size_t i = 0; i < r->n; i++) {
-		json_t *o = json_pack("{s:s, s:s, s:s}", "id", r->v[i].id, "reason",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", r->v[i].id, "reason",
 				      kg_lock_reason_name(r->v[i].reason), "kind",
-				      r->v[i].kind == KG_LOCK_KIND_MISUSE ? "misuse" : "precaution");
+				      r->v[i].kind == KG_LOCK_KIND_MISUSE ? "misuse" : "precaution",
+				      "remedy", kg_lock_remedy_name(kg_lock_remedy_of(cfg, r->v[i].reason)));
 		if (r->v[i].expires_ms)
 			json_object_set_new(o, "expires", json_string(ts(r->v[i].expires_ms, t)));
 		json_array_append_new(a, o);
@@ -183,12 +257,14 @@ int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 						    a.account_id, "token", tok.text, "expires",
 						    ts(a.expires_ms, t)));
 	case KG_LOGIN_LOCKED:
-		j = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:s, s:o}", "result", "locked",
-			      "account", a.account_id, "error", "code", "locked", "message",
-			      kg_lock_login_message_en(a.kind), "message", "ja",
-			      kg_lock_login_message_ja(a.kind), "en", kg_lock_login_message_en(a.kind),
-			      "ticket", tok.text, "ticket_expires", ts(a.expires_ms, t), "locks",
-			      lock_refs_json(&a.locks));
+		j = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:s, s:s, s:o}", "result",
+			      "locked", "account", a.account_id, "error", "code", "locked", "message",
+			      kg_lock_login_message_en(a.kind, a.remedy), "message", "ja",
+			      kg_lock_login_message_ja(a.kind, a.remedy), "en",
+			      kg_lock_login_message_en(a.kind, a.remedy), "remedy",
+			      kg_lock_remedy_name(a.remedy), "ticket", tok.text, "ticket_expires",
+			      ts(a.expires_ms, t), "locks",
+			      lock_refs_json(cfg_of(req), &a.locks));
 		return kg_http_reply_json(resp, 423, j);
 	case KG_LOGIN_TOTP_REQUIRED:
 		return kg_http_reply_error(resp, 401, "totp_required", "totp",
@@ -196,8 +272,8 @@ int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	case KG_LOGIN_TOTP_INVALID:
 		return kg_http_reply_error(resp, 401, "totp_invalid", "totp", "the 2-step code is wrong");
 	case KG_LOGIN_THROTTLED:
-		return kg_http_reply_error(resp, 429, "throttled", NULL,
-					   "too many failed sign-ins; try again later");
+		return reply_limited(resp, a.retry_after_ms,
+				     "too many failed sign-ins; try again after Retry-After seconds");
 	case KG_LOGIN_DENIED:
 	default:
 		return kg_http_reply_error(resp, 401, "auth", NULL, "wrong email or password");
@@ -231,14 +307,18 @@ int kg_api_recovery_finish(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	if (rc)
 		return rc;
 	kg_recovery_answer a;
-	if ((rc = kg_account_recovery_finish(req->app->store, cfg_of(req), email, code, password,
-					     ip ? ip : req->client_ip, 0, &a, err)))
+	rc = kg_account_recovery_finish(req->app->store, cfg_of(req), email, code, password,
+					ip ? ip : req->client_ip, 0, &a, err);
+	if (rc == KG_EBUSY && a.retry_after_ms > 0)
+		return reply_limited(resp, a.retry_after_ms,
+				     "too many wrong codes; try again after Retry-After seconds");
+	if (rc)
 		return rc;
 	kg_api_notify_kick(req->app);
 	return kg_http_reply_json(resp, 200,
 				  json_pack("{s:s, s:s, s:o, s:o}", "result", "ok", "account", a.account_id,
-					    "lifted", lock_refs_json(&a.lifted), "still_locked",
-					    lock_refs_json(&a.still_locked)));
+					    "lifted", lock_refs_json(cfg_of(req), &a.lifted), "still_locked",
+					    lock_refs_json(cfg_of(req), &a.still_locked)));
 }
 
 /* ---- message center --------------------------------------------------------*/
@@ -275,7 +355,12 @@ int kg_api_messages(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 						     "body", m->body_text, "message_id", m->message_id,
 						     "created", ts(m->created_ms, t)));
 	}
-	return kg_http_reply_json(resp, 200, json_pack("{s:s, s:o}", "account", id, "messages", arr));
+	json_t *o = json_pack("{s:s, s:o}", "account", id, "messages", arr);
+	if ((rc = kg_api_agent_scrub(req, id, o, err))) {
+		json_decref(o);
+		return rc;
+	}
+	return kg_http_reply_json(resp, 200, o);
 }
 
 /* ---- locks -----------------------------------------------------------------*/
@@ -323,7 +408,12 @@ int kg_api_locks(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 			json_object_set_new(o, "evidence", json_string(l->evidence));
 		json_array_append_new(arr, o);
 	}
-	return kg_http_reply_json(resp, 200, json_pack("{s:s, s:o}", "account", id, "locks", arr));
+	json_t *o = json_pack("{s:s, s:o}", "account", id, "locks", arr);
+	if ((rc = kg_api_agent_scrub(req, id, o, err))) {
+		json_decref(o);
+		return rc;
+	}
+	return kg_http_reply_json(resp, 200, o);
 }
 
 int kg_api_lock(kg_http_req *req, kg_http_resp *resp, kg_err *err)
@@ -377,7 +467,8 @@ int kg_api_unlock(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		return rc;
 	kg_api_notify_kick(req->app);
 	return kg_http_reply_json(resp, 200,
-				  json_pack("{s:s, s:o}", "account", id, "lifted", lock_refs_json(&lifted)));
+				  json_pack("{s:s, s:o}", "account", id, "lifted",
+					    lock_refs_json(cfg_of(req), &lifted)));
 }
 
 /* ---- 2-step verification ---------------------------------------------------*/
@@ -452,8 +543,11 @@ static json_t *case_json(const kg_http_req *req, const kg_case_view *v)
 	json_object_set_new(o, "updated", json_string(ts(v->c.updated_ms, t)));
 	json_object_set_new(o, "queue_position",
 			    v->queue_position ? json_integer(v->queue_position) : json_null());
+	/* null unless the case waits for staff and there is an estimate */
 	json_object_set_new(o, "wait_estimate_s",
-			    v->wait_estimate_s >= 0 ? json_integer(v->wait_estimate_s) : json_null());
+			    v->queue_position > 0 && v->wait_estimate_s >= 0
+				    ? json_integer(v->wait_estimate_s)
+				    : json_null());
 	if (!is_customer_side(req) && v->c.assignee)
 		json_object_set_new(o, "assignee", json_string(v->c.assignee));
 	return o;
@@ -466,7 +560,12 @@ static int reply_case(kg_http_req *req, kg_http_resp *resp, int status, const ch
 	int rc = kg_account_case_view(req->app->store, case_id, req->arena, &v, err);
 	if (rc)
 		return rc;
-	return kg_http_reply_json(resp, status, case_json(req, &v));
+	json_t *o = case_json(req, &v);
+	if ((rc = kg_api_agent_scrub(req, v.c.account_id, o, err))) {
+		json_decref(o);
+		return rc;
+	}
+	return kg_http_reply_json(resp, status, o);
 }
 
 /* The case's account must be the caller's (customer, ticket). */
@@ -475,6 +574,18 @@ static int case_access(kg_http_req *req, const char *case_id, kg_err *err)
 	char owner[KG_ID_MAX + 1];
 	int rc = kg_account_case_owner(req->app->store, case_id, owner, err);
 	return rc ? rc : kg_http_require_account(req->principal, owner, err);
+}
+
+static enum kg_case_open_mode case_open_mode(const kg_http_req *req)
+{
+	switch (req->principal->role) {
+	case KG_ROLE_TICKET:
+		return KG_CASE_OPEN_ONE;
+	case KG_ROLE_CUSTOMER:
+		return KG_CASE_OPEN_CUSTOMER;
+	default:
+		return KG_CASE_OPEN_STAFF;
+	}
 }
 
 int kg_api_case_open(kg_http_req *req, kg_http_resp *resp, kg_err *err)
@@ -493,8 +604,7 @@ int kg_api_case_open(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	char id[KG_STORE_ID_MAX];
 	bool existing = false;
 	if ((rc = kg_account_case_open(req->app->store, cfg_of(req), account, subject, text,
-				       actor_of(req), req->principal->role == KG_ROLE_TICKET, id,
-				       &existing, err)))
+				       actor_of(req), case_open_mode(req), id, &existing, err)))
 		return rc;
 	kg_api_notify_kick(req->app);
 	return reply_case(req, resp, existing ? 200 : 201, id, err);
@@ -529,11 +639,17 @@ static int reply_case_list(kg_http_req *req, kg_http_resp *resp, const char *acc
 		return rc;
 	json_t *arr = json_array();
 	char t[KG_TIME_STR_MAX];
-	for (size_t i = 0; i < r.n; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s?, s:s}", "id", r.cases[i].case_id,
-						     "account", r.cases[i].account_id, "state",
-						     r.cases[i].state, "subject", r.cases[i].subject,
-						     "created", ts(r.cases[i].created_ms, t)));
+	for (size_t i = 0; i < r.n && !rc; i++) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s}", "id", r.cases[i].case_id, "account",
+				      r.cases[i].account_id, "state", r.cases[i].state, "subject",
+				      r.cases[i].subject, "created", ts(r.cases[i].created_ms, t));
+		rc = kg_api_agent_scrub(req, r.cases[i].account_id, o, err);
+		json_array_append_new(arr, o);
+	}
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
 	return kg_http_reply_json(resp, 200, json_pack("{s:o}", "cases", arr));
 }
 
@@ -577,6 +693,58 @@ int kg_api_case_document(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		return rc;
 	kg_api_notify_kick(req->app);
 	return reply_case(req, resp, 201, id, err);
+}
+
+/* The Content-Type a stored document is served with: one of the types an
+ * upload may have (a static string), else application/octet-stream —
+ * never anything a browser would render as a page. */
+static const char *served_type(const char *stored)
+{
+	static const char *const types[] = {"application/pdf", "image/png", "image/jpeg",
+					    "text/plain; charset=utf-8"};
+	for (size_t i = 0; stored && i < KG_ARRAY_LEN(types); i++)
+		if (!strncmp(stored, types[i], strcspn(types[i], ";")) &&
+		    stored[strcspn(types[i], ";")] == '\0')
+			return types[i];
+	return "application/octet-stream";
+}
+
+/* A file name safe in a quoted Content-Disposition parameter and on any
+ * file system: ASCII letters, digits, '.', '-', '_' (others become '_'),
+ * no leading dot, at most 100 bytes; "document" when nothing is left. */
+static void safe_filename(const char *name, char out[101])
+{
+	size_t n = 0;
+	for (const char *p = name ? name : ""; *p && n < 100; p++) {
+		unsigned char ch = (unsigned char)*p;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || (ch == '.' && n > 0);
+		if (!ok && ch >= 0x80)
+			while ((p[1] & 0xC0) == 0x80) /* one '_' per UTF-8 character */
+				p++;
+		out[n++] = ok ? (char)ch : '_';
+	}
+	out[n] = '\0';
+	if (!n || strspn(out, "_") == n)
+		snprintf(out, 101, "document");
+}
+
+int kg_api_case_document_get(kg_http_req *req, kg_http_resp *resp, kg_err *err)
+{
+	const char *id = kg_http_param(req, "id"), *doc_id = kg_http_param(req, "doc");
+	kg_case_document d;
+	int rc = case_access(req, id, err);
+	if (rc || (rc = kg_account_case_document_get(req->app->store, id, doc_id, req->arena, &d, err)))
+		return rc;
+	char file[101], disposition[160];
+	safe_filename(d.name, file);
+	snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s\"", file);
+	if ((rc = kg_http_resp_header(resp, "Content-Disposition", disposition)) ||
+	    (rc = kg_http_resp_header(resp, "X-Content-Type-Options", "nosniff")) ||
+	    (rc = kg_http_resp_header(resp, "Content-Security-Policy", "sandbox")) ||
+	    (rc = kg_http_resp_header(resp, "Cache-Control", "no-store")))
+		return kg_err_set(err, rc, "too many response headers");
+	return kg_http_reply_raw(resp, 200, served_type(d.content_type), d.bytes, d.len);
 }
 
 int kg_api_case_state(kg_http_req *req, kg_http_resp *resp, kg_err *err)

@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "account/account.h"
 #include "store/store.h"
 
 #define HEALTH_FAIL_WINDOW_MS 30000 /* /healthz: 503 this long after a failed commit */
@@ -414,9 +415,45 @@ int kg_api_account_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	return rc ? rc : kg_http_reply_json(resp, 201, acc);
 }
 
+/* The agent's view of an account (S5): the agent runs the identity check
+ * blind, so the answers it asks for are masked — the name's first
+ * character, the email's first character and domain, no phone digits, the
+ * address's region and country only, cards without holder, digits or
+ * expiry — and scrubbed from every other string (lock evidence). */
+static int mask_for_agent(kg_http_req *req, const char *id, json_t *acc, kg_err *err)
+{
+	json_t *v;
+	const char *s;
+	if ((v = json_object_get(acc, "name")) && (s = json_string_value(v)))
+		json_object_set_new(acc, "name", json_string(kg_mask_name(s, req->arena)));
+	if ((v = json_object_get(acc, "email")) && (s = json_string_value(v)))
+		json_object_set_new(acc, "email", json_string(kg_mask_email(s, req->arena)));
+	if ((v = json_object_get(acc, "phone")) && json_is_string(v))
+		json_object_set_new(acc, "phone", json_string("***"));
+	json_t *addr = json_object_get(acc, "address");
+	const char *const hidden[] = {"postal_code", "city", "line1", "line2"};
+	for (size_t i = 0; json_is_object(addr) && i < KG_ARRAY_LEN(hidden); i++)
+		json_object_del(addr, hidden[i]);
+	size_t i;
+	json_array_foreach(json_object_get(acc, "cards"), i, v) {
+		json_object_del(v, "holder_name");
+		json_object_del(v, "last4");
+		json_object_del(v, "exp");
+	}
+	json_object_set_new(acc, "masked", json_true());
+	return kg_api_agent_scrub(req, id, acc, err);
+}
+
 int kg_api_account_get(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	json_t *acc = NULL;
-	int rc = kg_http_account_show(req->app->store, kg_http_param(req, "id"), &acc, err);
-	return rc ? rc : kg_http_reply_json(resp, 200, acc);
+	const char *id = kg_http_param(req, "id");
+	int rc = kg_http_account_show(req->app->store, id, &acc, err);
+	if (!rc && req->principal->role == KG_ROLE_AGENT)
+		rc = mask_for_agent(req, id, acc, err);
+	if (rc) {
+		json_decref(acc);
+		return rc;
+	}
+	return kg_http_reply_json(resp, 200, acc);
 }

@@ -72,6 +72,11 @@ int kg_api_case_list(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_note(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_document(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_case_document_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+/* For an agent: replaces in every string of j the account's identity-check
+ * answers (kg_account_identity_secrets) with "***" (S5). Other roles: j is
+ * left as it is. 0 or a storage error. */
+int kg_api_agent_scrub(kg_http_req *req, const char *account_id, json_t *j, kg_err *err);
 int kg_api_case_state(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_verify(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 /* api_mail.c */

@@ -48,6 +48,8 @@ const struct kg_http_route kg_http_routes[] = {
 	{"POST", "/v1/cases/{id}/notes", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_case_note, JSON, 0},
 	{"POST", "/v1/cases/{id}/documents", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_case_document, RAW,
 	 KG_DOCUMENT_MAX},
+	{"GET", "/v1/cases/{id}/documents/{doc}", AGENT | ADMIN | CUSTOMER | TICKET,
+	 kg_api_case_document_get, 0, 0},
 	{"POST", "/v1/cases/{id}/state", AGENT | ADMIN, kg_api_case_state, JSON, 0},
 	{"POST", "/v1/cases/{id}/verify", AGENT, kg_api_case_verify, JSON, 0},
 	/* mail analyser (api_mail.c) */

@@ -37,6 +37,8 @@ typedef struct kg_mail_account {
 	int exists;              /* 1 / 0 / -1 */
 	int locked;              /* 1 locked now, 0 can log in, -1 unknown */
 	int in_message_center;   /* 1 a matching official message, 0 none, -1 unknown */
+	int lock_lifted;         /* 1: that message is a lock notice and the account's
+	                          * lock has since been lifted (or ran out); else 0 */
 } kg_mail_account;
 
 /* Looks up account_id; message_id (may be "") and fingerprint identify the

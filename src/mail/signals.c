@@ -708,6 +708,11 @@ static void check_account(an *x)
 		sig(x, "not_in_message_center", W_NOT_IN_MC, false,
 		    "no such message in the account's message center: every real notice is there");
 	const char *hit = NULL;
+	if (ac->in_message_center == 1 && ac->lock_lifted == 1) {
+		sig(x, "lock_lifted_since", 0, false,
+		    "an official lock notice; the lock it announced has since been lifted");
+		return;
+	}
 	if (ac->locked == 0 && (has_any(x->ftext, lock_words, KG_ARRAY_LEN(lock_words), &hit) ||
 				has_any(x->fsubject, lock_words, KG_ARRAY_LEN(lock_words), &hit)))
 		sig(x, "lock_claim_not_locked", W_LOCK_NOT_LOCKED, true,

@@ -1,6 +1,7 @@
 /* The cross-check with kagi's store (S6, S7): does the account exist, is it
  * locked now, and is the analysed message in its message center (by
- * Message-ID, else by content fingerprint)? Read-only. */
+ * Message-ID, else by content fingerprint)? And when it is a lock notice
+ * of a lock lifted since, say so. Read-only. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,21 @@ typedef struct xq {
 	const char *account_id, *message_id, *fingerprint;
 	kg_mail_account *out;
 } xq;
+
+/* *out = 1 when a lock of the account was lifted, or ran out, after since_ms. */
+static int lifted_since(kg_tx *tx, const char *account_id, int64_t since_ms, kg_arena *a,
+			int *out, kg_err *err)
+{
+	kg_lock *locks = NULL;
+	size_t n = 0;
+	int64_t now = kg_now_ms();
+	int rc = kg_tx_lock_list(tx, account_id, 0, a, &locks, &n, err);
+	for (size_t i = 0; !rc && i < n; i++)
+		if ((locks[i].lifted_ms && locks[i].lifted_ms >= since_ms) ||
+		    (locks[i].expires_ms && locks[i].expires_ms >= since_ms && locks[i].expires_ms <= now))
+			*out = 1;
+	return rc;
+}
 
 static int xcheck_tx(kg_tx *tx, void *ctx, kg_err *err)
 {
@@ -60,6 +76,10 @@ static int xcheck_tx(kg_tx *tx, void *ctx, kg_err *err)
 		rc = 0;
 		kg_err_clear(err);
 	}
+	/* A real lock notice stays real after its lock was lifted. */
+	if (!rc && o->in_message_center == 1 && !o->locked && m.kind &&
+	    !strcmp(m.kind, "lock_notice"))
+		rc = lifted_since(tx, q->account_id, m.created_ms, &a, &o->lock_lifted, err);
 cleanup:
 	kg_arena_release(&a);
 	return rc;

@@ -26,13 +26,14 @@ enum field {
 	F_NAME, F_YEAR, F_SHOP_NAME, F_REASON_TEXT, F_NEXT_STEPS, F_ACCOUNT,
 	F_REASON, F_REASON_LABEL, F_DETAIL, F_LOCK_ID, F_METHOD, F_CODE,
 	F_TTL_MINUTES, F_CASE_ID, F_STATE, F_NOTE, F_QUEUE_POSITION, F_INCIDENT_ID,
-	F_COUNT
+	F_REMEDY, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
 	"name", "year", "shop_name", "reason_text", "next_steps", "account",
 	"reason", "reason_label", "detail", "lock_id", "method", "code",
 	"ttl_minutes", "case_id", "state", "note", "queue_position", "incident_id",
+	"remedy",
 };
 
 #define BIT(f) (1u << (f))
@@ -46,7 +47,8 @@ static const struct kind_info {
 	unsigned required; /* fields the @text and @html sections must show */
 } kinds[KG_NOTICE_KIND_COUNT] = {
 	[KG_NOTICE_LOCK] = {"lock",
-		COMMON | BIT(F_REASON) | BIT(F_REASON_LABEL) | BIT(F_DETAIL) | BIT(F_LOCK_ID),
+		COMMON | BIT(F_REASON) | BIT(F_REASON_LABEL) | BIT(F_DETAIL) | BIT(F_LOCK_ID) |
+			BIT(F_REMEDY),
 		REQUIRED_ALL},
 	[KG_NOTICE_UNLOCK] = {"unlock",
 		COMMON | BIT(F_REASON) | BIT(F_REASON_LABEL) | BIT(F_METHOD) | BIT(F_LOCK_ID),
@@ -135,7 +137,7 @@ struct template {
 	struct section sec[S_COUNT];
 };
 
-#define TEXT_KEYS_MAX 64
+#define TEXT_KEYS_MAX 96
 struct texts {
 	int n;
 	char *key[TEXT_KEYS_MAX];
@@ -437,7 +439,16 @@ static bool text_key_known(const char *key)
 		snprintf(buf, sizeof(buf), "label.%s", lock_reasons[i]);
 		if (!strcmp(key, buf))
 			return true;
+		/* optional: the next steps for one remedy (lock.gift_card.next.support) */
+		snprintf(buf, sizeof(buf), "lock.%s.next.password_reset", lock_reasons[i]);
+		if (!strcmp(key, buf))
+			return true;
+		snprintf(buf, sizeof(buf), "lock.%s.next.support", lock_reasons[i]);
+		if (!strcmp(key, buf))
+			return true;
 	}
+	if (!strcmp(key, "remedy.password_reset") || !strcmp(key, "remedy.support"))
+		return true;
 	for (size_t i = 0; i < KG_ARRAY_LEN(unlock_methods); i++) {
 		snprintf(buf, sizeof(buf), "unlock.%s", unlock_methods[i]);
 		if (!strcmp(key, buf))
@@ -568,7 +579,7 @@ static const char *texts_missing(const struct texts *t)
 			return buf;
 	}
 	const char *plain[] = {"recovery_code", "recovery_code.next", "incident_apology",
-			       "incident_apology.next"};
+			       "incident_apology.next", "remedy.password_reset", "remedy.support"};
 	for (size_t i = 0; i < KG_ARRAY_LEN(plain); i++)
 		if (!texts_get(t, plain[i]))
 			return plain[i];
@@ -890,6 +901,21 @@ int kg_notify_render(enum kg_notify_kind kind, enum kg_notify_lang lang,
 			why = text_for(tx, "lock.%s", vals[F_REASON], k1, sizeof(k1));
 			next = text_for(tx, "lock.%s.next", vals[F_REASON], k2, sizeof(k2));
 			bad = why ? NULL : "reason";
+		}
+		/* With a remedy (what lifts the lock under the shop's policy) the
+		 * next steps are lock.<reason>.next.<remedy>, else remedy.<remedy>. */
+		if (vals[F_REMEDY]) {
+			if (strcmp(vals[F_REMEDY], "password_reset") && strcmp(vals[F_REMEDY], "support"))
+				return kg_err_field(err, KG_EINVAL, "remedy",
+						    "remedy is password_reset or support");
+			if (vals[F_REASON]) {
+				snprintf(k2, sizeof(k2), "lock.%.40s.next.%s", vals[F_REASON], vals[F_REMEDY]);
+				next = texts_get(tx, k2);
+			}
+			if (!next) {
+				snprintf(k2, sizeof(k2), "remedy.%s", vals[F_REMEDY]);
+				next = texts_get(tx, k2);
+			}
 		}
 		break;
 	case KG_NOTICE_UNLOCK:

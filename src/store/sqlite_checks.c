@@ -24,6 +24,12 @@ static const char SQL_COUNTER_GET[] =
 	"WHERE account_id = ?1 AND kind = ?2 AND key = ?3";
 static const char SQL_COUNTER_RESET[] =
 	"DELETE FROM counters WHERE account_id = ?1 AND kind = ?2 AND key = ?3";
+static const char SQL_COUNTER_READ[] =
+	"SELECT count, window_start_ms, updated_ms FROM counters "
+	"WHERE account_id = ?1 AND kind = ?2 AND key = ?3";
+static const char SQL_COUNTER_PUT[] =
+	"INSERT OR REPLACE INTO counters (account_id, kind, key, window_start_ms, count, updated_ms) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_IDENTITY_GET[] =
 	"SELECT failures, blocked_until_ms, passed_by, pass_until_ms, updated_ms "
 	"FROM identity_checks WHERE account_id = ?1";
@@ -152,6 +158,45 @@ static int counter_reset(kg_tx *tx, const char *account_id, const char *kind, co
 	return kg_sq_exec_stmt(tx, st, err, "counter reset");
 }
 
+static int counter_read(kg_tx *tx, const char *account_id, const char *kind, const char *key,
+			kg_counter_row *out, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_COUNTER_READ, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, account_id);
+	kg_sq_bind_text(st, 2, kind);
+	kg_sq_bind_text(st, 3, key ? key : "");
+	memset(out, 0, sizeof(*out));
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->count = kg_sq_col_i64(st, 0);
+		out->window_start_ms = kg_sq_col_i64(st, 1);
+		out->updated_ms = kg_sq_col_i64(st, 2);
+	} else if (rc != SQLITE_DONE) {
+		return kg_sq_fail(tx, rc, err, "counter read");
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int counter_put(kg_tx *tx, const char *account_id, const char *kind, const char *key,
+		       const kg_counter_row *row, kg_err *err)
+{
+	if (row->count <= 0)
+		return counter_reset(tx, account_id, kind, key, err);
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_COUNTER_PUT, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, account_id);
+	kg_sq_bind_text(st, 2, kind);
+	kg_sq_bind_text(st, 3, key ? key : "");
+	kg_sq_bind_i64(st, 4, row->window_start_ms);
+	kg_sq_bind_i64(st, 5, row->count);
+	kg_sq_bind_i64(st, 6, kg_sq_or_now(row->updated_ms));
+	return kg_sq_exec_stmt(tx, st, err, "counter put");
+}
+
 static int identity_get(kg_tx *tx, const char *account_id, kg_identity_state *out, kg_arena *a,
 			kg_err *err)
 {
@@ -199,6 +244,8 @@ const struct kg_store_checks_ops kg_sqlite_checks_ops = {
 	.counter_hit = counter_hit,
 	.counter_get = counter_get,
 	.counter_reset = counter_reset,
+	.counter_read = counter_read,
+	.counter_put = counter_put,
 	.identity_get = identity_get,
 	.identity_put = identity_put,
 };

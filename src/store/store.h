@@ -648,6 +648,9 @@ int kg_tx_case_document_add(kg_tx *tx, const kg_case_document *d, kg_err *err);
 int kg_tx_case_document_list(kg_tx *tx, const char *account_id, const char *case_id,
 			     kg_arena *a, kg_case_document **out, size_t *n,
 			     kg_err *err);
+/* One document with its bytes (in a). KG_ENOTFOUND. */
+int kg_tx_case_document_get(kg_tx *tx, const char *account_id, const char *case_id,
+			    const char *doc_id, kg_case_document *out, kg_arena *a, kg_err *err);
 /* 1-based position of case_id among the cases waiting for staff (states open
  * and in_review, oldest first); 0 when it is not waiting for staff. */
 int kg_tx_case_queue_position(kg_tx *tx, const char *account_id, const char *case_id,
@@ -689,6 +692,19 @@ int kg_tx_counter_get(kg_tx *tx, const char *account_id, const char *kind,
 		      int64_t *count_out, kg_err *err);
 int kg_tx_counter_reset(kg_tx *tx, const char *account_id, const char *kind,
 			const char *key, kg_err *err);
+/* One counter row as stored, for limits that keep their own window rules
+ * (a reservation taken before a slow check, a quiet period since the last
+ * failure): all 0 when there is no row. */
+typedef struct kg_counter_row {
+	int64_t count;
+	int64_t window_start_ms;
+	int64_t updated_ms;
+} kg_counter_row;
+int kg_tx_counter_read(kg_tx *tx, const char *account_id, const char *kind,
+		       const char *key, kg_counter_row *out, kg_err *err);
+/* Inserts or replaces the row (a count of 0 deletes it). */
+int kg_tx_counter_put(kg_tx *tx, const char *account_id, const char *kind,
+		      const char *key, const kg_counter_row *row, kg_err *err);
 
 typedef struct kg_identity_state {
 	const char *account_id;

@@ -45,6 +45,18 @@ int kg_tx_counter_reset(kg_tx *tx, const char *account_id, const char *kind, con
 	return KG_TX_WCALL(tx, err, checks, counter_reset, account_id, kind, key, err);
 }
 
+int kg_tx_counter_read(kg_tx *tx, const char *account_id, const char *kind, const char *key,
+		       kg_counter_row *out, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, checks, counter_read, account_id, kind, key, out, err);
+}
+
+int kg_tx_counter_put(kg_tx *tx, const char *account_id, const char *kind, const char *key,
+		      const kg_counter_row *row, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, checks, counter_put, account_id, kind, key, row, err);
+}
+
 int kg_tx_identity_get(kg_tx *tx, const char *account_id, kg_identity_state *out, kg_arena *a,
 		       kg_err *err)
 {

@@ -148,6 +148,8 @@ struct kg_store_cases_ops {
 	int (*document_add)(kg_tx *, const kg_case_document *, kg_err *);
 	int (*document_list)(kg_tx *, const char *, const char *, kg_arena *,
 			     kg_case_document **, size_t *, kg_err *);
+	int (*document_get)(kg_tx *, const char *, const char *, const char *, kg_case_document *,
+			    kg_arena *, kg_err *);
 	int (*queue_position)(kg_tx *, const char *, const char *, int64_t *, kg_err *);
 	int (*handling_time)(kg_tx *, size_t, int64_t *, size_t *, kg_err *);
 };
@@ -162,6 +164,10 @@ struct kg_store_checks_ops {
 	int (*counter_get)(kg_tx *, const char *, const char *, const char *, int64_t, int64_t,
 			   int64_t *, kg_err *);
 	int (*counter_reset)(kg_tx *, const char *, const char *, const char *, kg_err *);
+	int (*counter_read)(kg_tx *, const char *, const char *, const char *, kg_counter_row *,
+			    kg_err *);
+	int (*counter_put)(kg_tx *, const char *, const char *, const char *,
+			   const kg_counter_row *, kg_err *);
 	int (*identity_get)(kg_tx *, const char *, kg_identity_state *, kg_arena *, kg_err *);
 	int (*identity_put)(kg_tx *, const kg_identity_state *, kg_err *);
 };

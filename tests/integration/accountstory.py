@@ -32,9 +32,12 @@ class Story:
     path); `with Story() as shop:` gives a Shop with service, agent and admin
     keys. stop_kagid() leaves the database for offline checks."""
 
+    def __init__(self, env=None):
+        self.extra_env = dict(env or {})
+
     def __enter__(self):
         self.sink = mailsink.SmtpSink()
-        env = dict(ENV, KAGI_SMTP_URL=self.sink.url)
+        env = dict(ENV, KAGI_SMTP_URL=self.sink.url, **self.extra_env)
         self.k = kt.Kagid(env=env)
         try:
             self.k.start()

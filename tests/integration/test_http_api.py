@@ -92,7 +92,13 @@ def test_api():
         r = k.post("/v1/accounts", a, key=svc)
         check(r.status == 201, "create account", r)
         check(r.json["id"] == "acc-1" and r.json["name"] == "Alice Smith", "created body", r)
+        # An agent's view masks the identity-check answers (docs/api.md);
+        # the admin's is the record.
         r = k.get("/v1/accounts/acc-1", key=agent)
+        check(r.status == 200 and r.json["masked"] is True and r.json["name"] == "A…"
+              and "city" not in r.json["address"] and "last4" not in r.json["cards"][0],
+              "the agent's masked view", r)
+        r = k.get("/v1/accounts/acc-1", key=admin)
         check(r.status == 200, "show account", r)
         acc = r.json
         check(acc["email"] == "user1@example.jp" and acc["address"]["city"] == "渋谷区", "fields", acc)

@@ -275,9 +275,9 @@ static void notices(void **state)
 	c.name = "";
 	assert_int_not_equal(kg_account_notice_render(&n, KG_ACCOUNT_NOTICE_UNLOCK, &c, false, &e), 0);
 	/* the S1 wording */
-	assert_non_null(strstr(kg_lock_login_message_ja(KG_LOCK_KIND_PRECAUTION),
+	assert_non_null(strstr(kg_lock_login_message_ja(KG_LOCK_KIND_PRECAUTION, KG_REMEDY_SUPPORT),
 			       "お客様のアカウントで不審なアクティビティが検出され、予防処置としてロックされました。"));
-	assert_non_null(strstr(kg_lock_login_message_en(KG_LOCK_KIND_MISUSE), "misuse of our services"));
+	assert_non_null(strstr(kg_lock_login_message_en(KG_LOCK_KIND_MISUSE, KG_REMEDY_PASSWORD_RESET), "misuse of our services"));
 	kg_account_notice_release(&n);
 }
 
@@ -303,6 +303,34 @@ static void sealing(void **state)
 	kg_buf_release(&p);
 }
 
+/* What an agent sees of the identity-check answers (S5). */
+static void agent_masks(void **state)
+{
+	(void)state;
+	kg_arena a;
+	kg_arena_init(&a, 1024);
+	assert_string_equal(kg_mask_name("山田 太郎", &a), "山…");
+	assert_string_equal(kg_mask_name("Alice Smith", &a), "A…");
+	assert_null(kg_mask_name(NULL, &a));
+	assert_string_equal(kg_mask_email("taro@example.jp", &a), "t***@example.jp");
+	assert_string_equal(kg_mask_email("@example.jp", &a), "***");
+	kg_identity_secrets s = {4, {"山田 太郎", "神宮前1-2-3", "12/29", "4242"}};
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"山田 太郎 様", "*** 様"},
+		{"card 4242, exp 12/29", "card ***, exp ***"},
+		{"order 142420 at 2026-12-01T10:42:42Z", "order 142420 at 2026-12-01T10:42:42Z"},
+		{"id cs_4242ab", "id cs_4242ab"},
+		{"東京都渋谷区神宮前1-2-3", "東京都渋谷区***"},
+		{"nothing here", "nothing here"},
+	};
+	for (size_t i = 0; i < KG_ARRAY_LEN(cases); i++)
+		assert_string_equal(kg_identity_scrub(&s, cases[i].in, &a), cases[i].out);
+	assert_null(kg_identity_scrub(&s, NULL, &a));
+	kg_arena_release(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,7 +338,7 @@ int main(void)
 		cmocka_unit_test(normalize_cases),      cmocka_unit_test(code_expiry_and_tries),
 		cmocka_unit_test(lock_state_machine),   cmocka_unit_test(notices),
 		cmocka_unit_test(case_states),
-		cmocka_unit_test(sealing),
+		cmocka_unit_test(sealing),              cmocka_unit_test(agent_masks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -291,6 +291,71 @@ static void login_gate(void **state)
 	kg_store_close(s);
 }
 
+/* ---- the account-wide delay (bruteforce.*) on event time -----------------------
+ * Each row: seconds after t0, source IP, device, password, expected result
+ * and Retry-After (ms; 0 when checked). failures 3, wait 10 s doubled up to
+ * 40 s, 100 quiet seconds start over; "known" signed in before. */
+static const struct delay_row {
+	int64_t t_s;
+	const char *ip, *device, *password;
+	enum kg_login_result want;
+	int64_t retry_ms;
+} delay_rows[] = {
+	{0, "10.9.9.9", "known-dev", "correct horse", KG_LOGIN_OK, 0}, /* a known source */
+	{1, "10.1.0.1", NULL, "guess", KG_LOGIN_DENIED, 0},
+	{1, "10.1.0.2", NULL, "guess", KG_LOGIN_DENIED, 0},
+	{1, "10.1.0.3", NULL, "guess", KG_LOGIN_DENIED, 0},   /* 3 failures: wait 10 s */
+	{2, "10.1.0.4", NULL, "guess", KG_LOGIN_THROTTLED, 9000},
+	{2, "10.1.0.5", NULL, "correct horse", KG_LOGIN_THROTTLED, 9000}, /* unchecked */
+	{2, "10.9.9.9", NULL, "correct horse", KG_LOGIN_OK, 0},   /* known IP: clears it */
+	{3, "10.2.0.1", NULL, "guess", KG_LOGIN_DENIED, 0},
+	{3, "10.2.0.2", NULL, "guess", KG_LOGIN_DENIED, 0},
+	{3, "10.2.0.3", NULL, "guess", KG_LOGIN_DENIED, 0},
+	{4, "10.2.0.4", "known-dev", "correct horse", KG_LOGIN_OK, 0}, /* known device */
+	{5, "10.3.0.1", NULL, "guess", KG_LOGIN_DENIED, 0},
+	{5, "10.3.0.2", NULL, "guess", KG_LOGIN_DENIED, 0},
+	{5, "10.3.0.3", NULL, "guess", KG_LOGIN_DENIED, 0},   /* wait 10 s from 5 */
+	{15, "10.3.0.4", NULL, "guess", KG_LOGIN_DENIED, 0},  /* 4: wait 20 s */
+	{34, "10.3.0.5", NULL, "guess", KG_LOGIN_THROTTLED, 1000},
+	{35, "10.3.0.6", NULL, "guess", KG_LOGIN_DENIED, 0},  /* 5: wait 40 s */
+	{75, "10.3.0.7", NULL, "guess", KG_LOGIN_DENIED, 0},  /* 6: 80 s capped at 40 */
+	{114, "10.3.0.8", NULL, "guess", KG_LOGIN_THROTTLED, 1000},
+	{215, "10.3.0.9", NULL, "guess", KG_LOGIN_DENIED, 0}, /* 100 s quiet: over */
+	{215, "10.3.0.10", NULL, "guess", KG_LOGIN_DENIED, 0},
+	{215, "10.4.0.1", NULL, "correct horse", KG_LOGIN_OK, 0}, /* 2 < 3: a new source too */
+};
+
+static void account_wide_delay(void **state)
+{
+	(void)state;
+	kg_store *s = setup("delay", &yamada);
+	kg_config c = cfg;
+	c.bf_failures = 3;
+	c.bf_wait_increment_s = 10;
+	c.bf_max_wait_s = 40;
+	c.bf_reset_s = 100;
+	const int64_t t0 = 1800000000000;
+	static const uint8_t hash[32] = {1};
+	for (size_t i = 0; i < sizeof(delay_rows) / sizeof(delay_rows[0]); i++) {
+		const struct delay_row *row = &delay_rows[i];
+		char cred[32];
+		snprintf(cred, sizeof(cred), "d%zu", i);
+		kg_login_req req = {.email = "taro@example.jp", .password = row->password,
+				    .ip = row->ip, .device_id = row->device, .cred_id = cred,
+				    .cred_hash = hash, .cred_hash_len = sizeof(hash),
+				    .now_ms = t0 + row->t_s * 1000};
+		kg_login_answer a;
+		kg_err err;
+		assert_int_equal(kg_account_login(s, &c, &req, &a, &err), 0);
+		if (a.result != row->want || a.retry_after_ms != row->retry_ms)
+			fail_msg("row %zu (t+%llds %s): %s retry %lld, want %s retry %lld", i,
+				 (long long)row->t_s, row->ip, kg_login_result_name(a.result),
+				 (long long)a.retry_after_ms, kg_login_result_name(row->want),
+				 (long long)row->retry_ms);
+	}
+	kg_store_close(s);
+}
+
 /* ---- brute-force locks run out -------------------------------------------------*/
 static void brute_force_expires(void **state)
 {
@@ -390,6 +455,7 @@ int main(void)
 		cmocka_unit_test(store_checks),   cmocka_unit_test(store_cases),
 		cmocka_unit_test(lock_is_atomic), cmocka_unit_test(login_gate),
 		cmocka_unit_test(brute_force_expires),  cmocka_unit_test(recovery),
+		cmocka_unit_test(account_wide_delay),
 	};
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
