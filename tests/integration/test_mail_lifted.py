@@ -45,8 +45,7 @@ def main():
         kt.kagi("lock", "--db", db, "a1", "--reason", "gift_card")
         rows = kt.kagi("outbox", "list", "--db", db, "--account", "a1").stdout.split()
         shown = kt.kagi("outbox", "show", "--db", db, "--raw", rows[0]).stdout
-        lines = shown.splitlines(keepends=True)
-        raw = "".join(lines[next(i for i, l in enumerate(lines) if l.startswith("stored:")) + 1:])
+        raw = shown  # --raw prints the stored message alone
         notice = write(os.path.join(tmp, "notice.eml"), AR + raw)
         v, sigs, r = mail_check(db, profile, "a1", notice)
         check(v == "genuine" and "lock_lifted_since" not in sigs, "genuine while locked", r)

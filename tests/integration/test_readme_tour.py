@@ -53,8 +53,11 @@ def expect_login(out, d):
 
 def expect_messages(out, d):
     msgs = json_lines(out)[0]["messages"]
-    check(any(m["kind"] == "lock_notice" and "山田 太郎" in m["body"] for m in msgs),
-          "the message center has the lock notice, greeting by name", msgs)
+    # the tour reads it with the agent key: the name is masked (S5); the
+    # customer's mailbox (below) greets by name
+    check(any(m["kind"] == "lock_notice" and "*** 様" in m["body"] for m in msgs),
+          "the message center has the lock notice, the name masked for an agent", msgs)
+    check(not any("山田" in m["body"] for m in msgs), "no registered name for an agent", msgs)
     check("山田 太郎 様" in out and "Kagi Demo Shop" in out and "message-id:" in out,
           "the mailbox shows the notice's text", out[-1500:])
 
