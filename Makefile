@@ -7,7 +7,7 @@ TEST_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 TSAN_TESTS ?= test_risk_concurrent test_store_commit
 
-.PHONY: all run test deps test-deps build test-build tsan-build test-tsan bench clean fuzz
+.PHONY: all run test deps test-deps build test-build tsan-build test-tsan bench clean fuzz install deb
 
 all: build
 
@@ -40,6 +40,18 @@ test-tsan: tsan-build
 test: test-build build tsan-build
 	@cd $(TEST_BUILD) && KAGI_RELEASE_BIN=$(CURDIR)/$(BUILD)/kagi ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 	@$(MAKE) --no-print-directory test-tsan
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the default policy,
+# templates, console files, a sample config and the systemd unit
+# (docs/operations.md "Installing"). make deb: the Debian package (debian/).
+PREFIX ?= /usr/local
+install: deps
+	@cmake -S . -B build/install -DCMAKE_BUILD_TYPE=Release -DKG_DEV=OFF -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build build/install -j $(JOBS) --target kagi
+	@DESTDIR=$(DESTDIR) cmake --install build/install
+
+deb: deps
+	@bash scripts/build-deb.sh
 
 bench: build
 	@bash scripts/install-deps.sh bench

@@ -8,7 +8,9 @@ BUILD_PKGS=(build-essential cmake pkg-config
   libssl-dev libgmime-3.0-dev libicu-dev libidn2-dev libpsl-dev libopendkim-dev
   libcurl4-openssl-dev libcmocka-dev sqlite3 python3
   openssl)   # openssl: make run's DKIM key (scripts/run.sh), the tests' DKIM keys
-TEST_PKGS=(postfix)   # postfix: its smtp-sink is a real SMTP listener for tests
+# postfix: its smtp-sink is a real SMTP listener for tests;
+# nodejs/npm: the third-party checkers of package.json (npm ci below)
+TEST_PKGS=(postfix nodejs npm)
 BENCH_PKGS=(wrk hyperfine rspamd fail2ban)
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 
@@ -21,11 +23,28 @@ case "${1:-build}" in
   *) echo "usage: $0 [build|test|bench|fuzz]" >&2; exit 2 ;;
 esac
 
+# The npm packages of package.json (test tools), when the lock file is newer
+# than what node_modules holds. Node.js and npm may come from Debian or be on
+# the machine already.
+npm_deps() {
+  [[ ${1:-build} == test || ${1:-build} == bench ]] || return 0
+  local stamp=node_modules/.package-lock.json
+  if [[ -f $stamp && $stamp -nt package-lock.json ]]; then return 0; fi
+  echo "install-deps: npm ci (package-lock.json)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+}
+cd "$(dirname "$0")/.."
+
+have() { command -v "$1" >/dev/null 2>&1; }
 missing=()
 for p in "${want[@]}"; do
+  case $p in  # a Node.js the machine already has will do
+    nodejs) have node && continue ;;
+    npm) have npm && continue ;;
+  esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then npm_deps "${1:-build}"; exit 0; fi
 
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -35,3 +54,4 @@ export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections 2>/dev/null || true
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+npm_deps "${1:-build}"

@@ -16,11 +16,13 @@ static const char usage_text[] =
 	"       kagi webhooks show ID\n"
 	"       kagi webhooks retry ID... | --failed\n"
 	"       kagi webhooks send-test --type lock|unlock|case|incident [--account ID] [--data JSON]\n"
-	"  all: [--db PATH] [--config FILE]   (default store: store.path)\n\n"
+	"       kagi webhooks new-secret\n"
+	"  all but new-secret: [--db PATH] [--config FILE]   (default store: store.path)\n\n"
 	"Every lock, unlock, case and incident event is queued for webhook.url and\n"
-	"POSTed signed (X-Kagi-Signature: v1=HMAC-SHA256(webhook.secret,\n"
-	"timestamp \".\" body)), retried with backoff until the receiver answers 2xx.\n"
-	"retry makes rows due now with their attempts reset.\n";
+	"POSTed signed per the Standard Webhooks specification (webhook-id,\n"
+	"webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with\n"
+	"backoff until the receiver answers 2xx. retry makes rows due now with their\n"
+	"attempts reset. new-secret prints a fresh whsec_ secret for webhook.secret.\n";
 
 static int bad_usage(const char *fmt, ...) KG_PRINTF(1, 2);
 static int bad_usage(const char *fmt, ...)
@@ -166,6 +168,14 @@ int kg_cmd_webhooks(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	const char *verb = argv[1];
+	if (!strcmp(verb, "new-secret")) { /* touches no store */
+		if (argc != 2)
+			return bad_usage("new-secret takes no arguments");
+		char secret[KG_WEBHOOK_SECRET_MAX];
+		kg_notify_webhook_new_secret(secret);
+		printf("%s\n", secret);
+		return 0;
+	}
 	argc--, argv++;
 	struct opts o = {.q.limit = 100};
 	int c;

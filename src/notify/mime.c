@@ -41,9 +41,17 @@ int kg_notify_mime_configure(const kg_config *cfg, kg_err *err)
 		cfg = &dflt;
 	}
 	char *pem = NULL;
-	if (cfg->webhook_url[0] && strlen(cfg->webhook_secret) < 16)
-		return kg_err_set(err, KG_EINVAL, "webhook.secret: at least 16 characters are needed "
-				  "with webhook.url (the receiver checks the signature with it)");
+	if (cfg->webhook_url[0]) { /* the receiver checks the signature with it */
+		unsigned char key[KG_WEBHOOK_KEY_MAX];
+		size_t key_len = 0;
+		if (!cfg->webhook_secret[0])
+			return kg_err_field(err, KG_EINVAL, "webhook.secret",
+					    "webhook.url needs webhook.secret (make one: kagi webhooks new-secret)");
+		int rc = kg_notify_webhook_key(cfg->webhook_secret, key, &key_len, err);
+		sodium_memzero(key, sizeof(key));
+		if (rc)
+			return rc;
+	}
 	if (cfg->dkim_domain[0] || cfg->dkim_key_file[0]) {
 		if (!cfg->dkim_domain[0] || !cfg->dkim_selector[0] || !cfg->dkim_key_file[0])
 			return kg_err_set(err, KG_EINVAL,

@@ -115,23 +115,45 @@ void kg_notify_mail_release(kg_notify_mail *m);
 
 /* ---- webhooks ----------------------------------------------------------
  * Event types: "lock", "unlock", "case", "incident". The body is
- * {"id": "<uuid>", "type": ..., "account": ..., "ts": "<RFC 3339>",
- *  "data": <data_json>}. Each POST carries
- *   X-Kagi-Event: <type>, X-Kagi-Delivery: <id>, X-Kagi-Timestamp: <unix s>,
+ * {"id": "wh_<hex>", "type": ..., "account": ..., "ts": "<RFC 3339>",
+ *  "data": <data_json>}. Each POST is signed per the Standard Webhooks
+ * specification:
+ *   webhook-id: <id>, webhook-timestamp: <unix s>,
+ *   webhook-signature: v1,<base64 HMAC-SHA256(key, id "." timestamp "." body)>
+ * where key is the base64 after "whsec_" in webhook.secret (or, for a secret
+ * without that prefix, its bytes). Deprecated, kept for one release:
+ *   X-Kagi-Event, X-Kagi-Delivery, X-Kagi-Timestamp,
  *   X-Kagi-Signature: v1=<hex HMAC-SHA256(secret, timestamp "." body)>.
  * docs/operations.md ## Notifications has the receiver's recipe. */
 #define KG_WEBHOOK_ID_MAX 40
-#define KG_WEBHOOK_SIG_MAX 72 /* "v1=" + 64 hex + NUL */
+#define KG_WEBHOOK_SIG_MAX 72     /* "v1=" + 64 hex + NUL */
+#define KG_WEBHOOK_STD_SIG_MAX 48 /* "v1," + 44 base64 + NUL */
+#define KG_WEBHOOK_KEY_MAX 64     /* bytes of a signing key */
+#define KG_WEBHOOK_SECRET_MAX 56  /* "whsec_" + 44 base64 of 32 bytes + NUL */
 
 /* Builds the body of a webhook event (data_json: a JSON object or NULL for
  * {}); writes the event id into id_out. Appends to out. */
 int kg_notify_webhook_body(const char *type, const char *account, const char *data_json,
 			   int64_t ts_ms, char id_out[KG_WEBHOOK_ID_MAX], kg_buf *out,
 			   kg_err *err);
-/* "v1=<hex>" of HMAC-SHA256(secret, "<ts_s>." body) into out. */
+/* The signing key of webhook.secret: "whsec_" + standard base64 of 16 to 64
+ * bytes, or (kagi's older form) 16 to 64 characters taken as bytes. Returns 0,
+ * or KG_EINVAL naming webhook.secret. */
+int kg_notify_webhook_key(const char *secret, unsigned char key[KG_WEBHOOK_KEY_MAX],
+			  size_t *key_len, kg_err *err);
+/* The Standard Webhooks webhook-signature value "v1,<base64>" of
+ * HMAC-SHA256(key of secret, id "." ts_s "." body) into out. Returns 0, or
+ * the error of kg_notify_webhook_key. */
+int kg_notify_webhook_sign_std(const char *secret, const char *id, int64_t ts_s,
+			       const char *body, size_t body_len,
+			       char out[KG_WEBHOOK_STD_SIG_MAX], kg_err *err);
+/* A new random secret "whsec_<base64 of 32 bytes>" into out. Returns 0. */
+int kg_notify_webhook_new_secret(char out[KG_WEBHOOK_SECRET_MAX]);
+/* Deprecated X-Kagi-Signature: "v1=<hex>" of HMAC-SHA256(secret, "<ts_s>."
+ * body) into out. */
 void kg_notify_webhook_sign(const char *secret, int64_t ts_s, const char *body,
 			    size_t body_len, char out[KG_WEBHOOK_SIG_MAX]);
-/* Checks a signature header value in constant time; true when it matches. */
+/* Checks an X-Kagi-Signature value in constant time; true when it matches. */
 bool kg_notify_webhook_verify(const char *secret, int64_t ts_s, const char *body,
 			      size_t body_len, const char *signature);
 

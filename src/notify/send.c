@@ -114,14 +114,22 @@ int kg_notify_webhook_post(const kg_config *cfg, kg_notify_conn *conn, const cha
 	if (!c)
 		return kg_err_set(err, KG_ENOMEM, "curl_easy_init failed");
 	int64_t ts_s = kg_now_ms() / 1000;
-	char sig[KG_WEBHOOK_SIG_MAX], h[4][KG_WEBHOOK_SIG_MAX + 64], errbuf[CURL_ERROR_SIZE] = "";
+	char sig[KG_WEBHOOK_SIG_MAX], std[KG_WEBHOOK_STD_SIG_MAX];
+	char h[7][KG_WEBHOOK_SIG_MAX + 64], errbuf[CURL_ERROR_SIZE] = "";
+	int rc = kg_notify_webhook_sign_std(cfg->webhook_secret, id, ts_s, body, body_len, std, err);
+	if (rc)
+		return rc;
 	kg_notify_webhook_sign(cfg->webhook_secret, ts_s, body, body_len, sig);
-	snprintf(h[0], sizeof(h[0]), "X-Kagi-Event: %s", type);
-	snprintf(h[1], sizeof(h[1]), "X-Kagi-Delivery: %s", id);
-	snprintf(h[2], sizeof(h[2]), "X-Kagi-Timestamp: %lld", (long long)ts_s);
-	snprintf(h[3], sizeof(h[3]), "X-Kagi-Signature: %s", sig);
+	snprintf(h[0], sizeof(h[0]), "webhook-id: %s", id);
+	snprintf(h[1], sizeof(h[1]), "webhook-timestamp: %lld", (long long)ts_s);
+	snprintf(h[2], sizeof(h[2]), "webhook-signature: %s", std);
+	/* deprecated: kagi's own scheme, kept for one release */
+	snprintf(h[3], sizeof(h[3]), "X-Kagi-Event: %s", type);
+	snprintf(h[4], sizeof(h[4]), "X-Kagi-Delivery: %s", id);
+	snprintf(h[5], sizeof(h[5]), "X-Kagi-Timestamp: %lld", (long long)ts_s);
+	snprintf(h[6], sizeof(h[6]), "X-Kagi-Signature: %s", sig);
 	struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/json");
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < KG_ARRAY_LEN(h); i++)
 		hs = curl_slist_append(hs, h[i]);
 	hs = curl_slist_append(hs, "Expect:");
 	curl_easy_setopt(c, CURLOPT_URL, cfg->webhook_url);
@@ -139,7 +147,6 @@ int kg_notify_webhook_post(const kg_config *cfg, kg_notify_conn *conn, const cha
 	CURLcode cc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	int rc = 0;
 	if (cc != CURLE_OK)
 		rc = kg_err_set(err, KG_EIO, "webhook: %s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	else if (status < 200 || status > 299)

@@ -21,7 +21,7 @@ import kagitest as kt
 import mailsink
 
 YEAR = datetime.datetime.now(datetime.timezone.utc).year
-SECRET = "whsec_kagi_test_0123456789"
+SECRET = "whsec_a2FnaV90ZXN0XzAxMjM0NTY3ODlfa2V5"  # whsec_ + base64 of 24 bytes
 
 FAST = {
     "KAGI_NOTIFY_POLL_MS": "50",

@@ -246,6 +246,41 @@ static void webhook_signature_matches_recipe(void **state)
 	kg_buf_release(&b);
 }
 
+/* The example of the Standard Webhooks specification (its README's
+ * "Signature scheme"), then the secret forms kagi refuses. */
+static void webhook_standard_signature(void **state)
+{
+	(void)state;
+	char sig[KG_WEBHOOK_STD_SIG_MAX];
+	kg_err e;
+	kg_err_clear(&e);
+	const char *body = "{\"test\": 2432232314}";
+	assert_int_equal(kg_notify_webhook_sign_std("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+						    "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body,
+						    strlen(body), sig, &e),
+			 0);
+	assert_string_equal(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+	/* an older secret without the prefix: its bytes are the key */
+	assert_int_equal(kg_notify_webhook_sign_std("0123456789abcdef", "id", 1, "{}", 2, sig, &e), 0);
+	/* python3: base64(hmac.new(b"0123456789abcdef", b"id.1.{}", sha256)) */
+	assert_string_equal(sig, "v1,yeZaAZsMj+p9HYOuD1F+F/7d48vEptDLSKbEg9Q37pk=");
+	static const char *const bad[] = {"whsec_", "whsec_not base64!", "whsec_AAAA", "short"};
+	for (size_t i = 0; i < KG_ARRAY_LEN(bad); i++) {
+		kg_err_clear(&e);
+		assert_int_not_equal(kg_notify_webhook_sign_std(bad[i], "id", 1, "{}", 2, sig, &e), 0);
+		assert_string_equal(e.field, "webhook.secret");
+	}
+	char secret[KG_WEBHOOK_SECRET_MAX], other[KG_WEBHOOK_SECRET_MAX];
+	kg_notify_webhook_new_secret(secret);
+	kg_notify_webhook_new_secret(other);
+	assert_int_equal(strncmp(secret, "whsec_", 6), 0);
+	assert_string_not_equal(secret, other);
+	unsigned char key[KG_WEBHOOK_KEY_MAX];
+	size_t key_len = 0;
+	assert_int_equal(kg_notify_webhook_key(secret, key, &key_len, &e), 0);
+	assert_int_equal(key_len, 32);
+}
+
 static void backoff_grows_with_jitter_and_cap(void **state)
 {
 	for (int i = 0; i < 200; i++) {
@@ -334,6 +369,7 @@ int main(void)
 		cmocka_unit_test(mime_message_is_well_formed),
 		cmocka_unit_test(dkim_settings_are_checked_at_init),
 		cmocka_unit_test(webhook_signature_matches_recipe),
+		cmocka_unit_test(webhook_standard_signature),
 		cmocka_unit_test(backoff_grows_with_jitter_and_cap),
 		cmocka_unit_test(shipped_notices_do_not_look_like_phishing),
 	};
