@@ -114,7 +114,7 @@ static int reply_limited(kg_http_resp *resp, int64_t retry_ms, const char *messa
 	char secs[32];
 	snprintf(secs, sizeof(secs), "%lld", (long long)(retry_ms > 0 ? (retry_ms + 999) / 1000 : 1));
 	kg_http_resp_header(resp, "Retry-After", secs);
-	return kg_http_reply_error(resp, 429, "throttled", NULL, message);
+	return kg_http_reply_error(resp, 429, "throttled", NULL, "%s", message);
 }
 
 static json_t *lock_refs_json(const kg_config *cfg, const kg_lock_refs *r)
