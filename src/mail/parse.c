@@ -41,6 +41,8 @@ typedef struct pctx {
 
 typedef struct vbuild {
 	kg_buf text;
+	kg_buf own;  /* the sender's own words: no quotes, patches, patch files */
+	bool patch;  /* carries a patch (inline or as a file) */
 	mail_link *links;
 	size_t n_links, cap_links;
 	const char *fp_text;
@@ -202,6 +204,45 @@ static bool is_ascii_cs(const char *cs)
 	       !strcasecmp(cs, "utf-8") || !strcasecmp(cs, "utf8");
 }
 
+/* Charset labels decoded as the WHATWG Encoding Standard (and so browsers
+ * and mail clients) does: a label names the superset encoding that senders
+ * really write, e.g. "gb2312" text is GB18030, "iso-8859-1" is windows-1252
+ * and "shift_jis" is Microsoft's windows-31j (CP932). */
+static const struct {
+	const char *label, *iconv;
+} g_labels[] = {
+	{"gb2312", "GB18030"}, {"gb_2312", "GB18030"}, {"gb_2312-80", "GB18030"},
+	{"gbk", "GB18030"}, {"x-gbk", "GB18030"}, {"cp936", "GB18030"},
+	{"windows-936", "GB18030"}, {"chinese", "GB18030"}, {"csgb2312", "GB18030"},
+	{"csiso58gb231280", "GB18030"}, {"iso-ir-58", "GB18030"}, {"euc-cn", "GB18030"},
+	{"iso-8859-1", "WINDOWS-1252"}, {"iso8859-1", "WINDOWS-1252"},
+	{"iso_8859-1", "WINDOWS-1252"}, {"latin1", "WINDOWS-1252"}, {"l1", "WINDOWS-1252"},
+	{"cp819", "WINDOWS-1252"}, {"ibm819", "WINDOWS-1252"}, {"csisolatin1", "WINDOWS-1252"},
+	{"iso-ir-100", "WINDOWS-1252"}, {"cp1252", "WINDOWS-1252"}, {"x-cp1252", "WINDOWS-1252"},
+	{"us-ascii", "WINDOWS-1252"}, {"ascii", "WINDOWS-1252"},
+	{"ansi_x3.4-1968", "WINDOWS-1252"},
+	{"iso-8859-9", "WINDOWS-1254"}, {"latin5", "WINDOWS-1254"},
+	{"iso-8859-11", "WINDOWS-874"}, {"tis-620", "WINDOWS-874"},
+	{"shift_jis", "CP932"}, {"shift-jis", "CP932"}, {"sjis", "CP932"},
+	{"x-sjis", "CP932"}, {"ms_kanji", "CP932"}, {"csshiftjis", "CP932"},
+	{"windows-31j", "CP932"}, {"ms932", "CP932"},
+	{"ks_c_5601-1987", "CP949"}, {"ks_c_5601-1989", "CP949"}, {"ksc5601", "CP949"},
+	{"ksc_5601", "CP949"}, {"korean", "CP949"}, {"iso-ir-149", "CP949"},
+	{"csksc56011987", "CP949"}, {"euc-kr", "CP949"}, {"cseuckr", "CP949"},
+	{"windows-949", "CP949"},
+	{"big5", "BIG5-HKSCS"}, {"x-x-big5", "BIG5-HKSCS"}, {"cn-big5", "BIG5-HKSCS"},
+};
+
+/* The encoding to decode a declared label with (the label itself when the
+ * standard does not widen it). */
+static const char *charset_for(const char *label)
+{
+	for (size_t i = 0; label && i < KG_ARRAY_LEN(g_labels); i++)
+		if (!strcasecmp(label, g_labels[i].label))
+			return g_labels[i].iconv;
+	return label;
+}
+
 /* Bytes in a declared charset -> UTF-8 (g_malloc'd). */
 static char *to_utf8(const char *b, size_t n, const char *cs)
 {
@@ -210,13 +251,152 @@ static char *to_utf8(const char *b, size_t n, const char *cs)
 	if (is_ascii_cs(cs) && memchr(b, 0x1b, n) && n >= 3) /* ESC $ B: ISO-2022-JP */
 		cs = "ISO-2022-JP";
 	if (!is_ascii_cs(cs)) {
-		out = g_convert(b, (gssize)n, "UTF-8", cs, NULL, &ol, NULL);
+		out = g_convert(b, (gssize)n, "UTF-8", charset_for(cs), NULL, &ol, NULL);
 		if (out)
 			return out;
 	} else if (g_utf8_validate(b, (gssize)n, NULL)) {
 		return g_strndup(b, n);
 	}
 	return g_mime_utils_decode_8bit(g_opts, b, n);
+}
+
+/* A raw header value with the charset label of every encoded word
+ * ("=?gb2312?B?...?=") replaced by the encoding to decode it with. */
+static char *widen_labels(kg_arena *a, const char *raw)
+{
+	kg_buf b = KG_BUF_INIT(KG_MAIL_HEADER_BYTES_MAX);
+	for (const char *p = raw; *p;) {
+		const char *ew = strstr(p, "=?");
+		if (!ew) {
+			kg_buf_puts(&b, p);
+			break;
+		}
+		kg_buf_append(&b, p, (size_t)(ew - p + 2));
+		const char *lab = ew + 2;
+		size_t ll = strcspn(lab, "?* \t\r\n");
+		char label[32];
+		if (lab[ll] == '?' || lab[ll] == '*') {
+			snprintf(label, sizeof(label), "%.*s", (int)(ll < 31 ? ll : 31), lab);
+			const char *cs = ll < 31 ? charset_for(label) : label;
+			if (cs != label)
+				kg_buf_puts(&b, cs);
+			else
+				kg_buf_append(&b, lab, ll);
+			p = lab + ll;
+		} else {
+			p = lab;
+		}
+	}
+	char *r = kg_arena_strndup(a, b.data ? b.data : "", b.len);
+	kg_buf_release(&b);
+	return r;
+}
+
+/* A decoded header value (encoded words, labels widened), UTF-8. */
+static const char *header_text(kg_arena *a, const char *raw)
+{
+	if (!raw)
+		return "";
+	char *d = g_mime_utils_header_decode_text(g_opts, widen_labels(a, raw));
+	char *r = kg_arena_strdup(a, d ? d : "");
+	g_free(d);
+	for (char *c = r; *c; c++)
+		if (*c == '\r' || *c == '\n' || *c == '\t')
+			*c = ' ';
+	mail_utf8_clean(r);
+	while (*r == ' ')
+		r++;
+	size_t n = strlen(r);
+	while (n && r[n - 1] == ' ')
+		r[--n] = '\0';
+	return r;
+}
+
+/* Whether a raw address header is not one clean mailbox (RFC 5322): an
+ * unquoted comma or "@" in the display name (a name cut in two), an address
+ * in a comment, quotes or spaces inside the address, several mailboxes. */
+static bool addr_malformed(const char *raw, const mail_addr *ad, int mailboxes)
+{
+	if (mailboxes != 1 || !strchr(ad->addr, '@') || strpbrk(ad->addr, "\" <>(),;"))
+		return true;
+	const char *lt = strrchr(raw, '<');
+	bool quoted = false;
+	int comment = 0;
+	for (const char *c = raw; *c && (!lt || c < lt); c++) {
+		if (*c == '\\' && c[1]) {
+			c++;
+		} else if (*c == '"' && !comment) {
+			quoted = !quoted;
+		} else if (quoted) {
+			continue;
+		} else if (*c == '(') {
+			comment++;
+		} else if (*c == ')' && comment) {
+			comment--;
+		} else if (!comment && lt && (*c == ',' || *c == '@' || *c == ';')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Trims spaces, quotes, commas and brackets around a display name. */
+static const char *trim_name(kg_arena *a, const char *s, size_t n)
+{
+	while (n && strchr(" \t\"',;()<>", *s)) {
+		s++;
+		n--;
+	}
+	while (n && strchr(" \t\"',;()<>", s[n - 1]))
+		n--;
+	return kg_arena_strndup(a, s, n);
+}
+
+/* The From header as a mail client displays it: GMime's address parser
+ * (loose), else the raw text: the last <address> or word with an "@",
+ * the rest as the name. *malformed when it is not one clean mailbox. */
+static bool parse_from(kg_arena *a, const char *raw, mail_addr *out, bool *malformed)
+{
+	*malformed = false;
+	if (!raw)
+		return false;
+	const char *text = header_text(a, raw);
+	InternetAddressList *l = internet_address_list_parse(g_opts, widen_labels(a, raw));
+	int mailboxes = 0;
+	for (int i = 0; l && i < internet_address_list_length(l); i++)
+		mailboxes += INTERNET_ADDRESS_IS_MAILBOX(internet_address_list_get_address(l, i));
+	bool ok = first_mailbox(a, l, out);
+	if (l)
+		g_object_unref(l);
+	if (ok) {
+		*malformed = addr_malformed(text, out, mailboxes);
+		if (*malformed) {
+			/* "Amazon Gutschein," -> "Amazon Gutschein"; <"x@y"> -> x@y */
+			const char *addr = trim_name(a, out->addr, strlen(out->addr));
+			set_addr(a, out, trim_name(a, out->name, strlen(out->name)), addr);
+		}
+		return true;
+	}
+	const char *lt = strrchr(text, '<'), *as = NULL, *ae = NULL;
+	if (lt && strchr(lt, '@')) {
+		as = lt + 1;
+		ae = as + strcspn(as, ">");
+	} else if ((as = strrchr(text, '@'))) {
+		while (as > text && !strchr(" \t\"'(<,;", as[-1]))
+			as--;
+		ae = as + strcspn(as, " \t\"')>,;");
+	}
+	if (!as)
+		return false;
+	const char *addr = trim_name(a, as, (size_t)(ae - as));
+	size_t nl = (size_t)((lt && as == lt + 1 ? lt : as) - text);
+	char *name = kg_arena_strdup(a, trim_name(a, text, nl));
+	/* text after the address (a comment "(Name)") names the sender too */
+	if (!*name && *ae)
+		name = kg_arena_strdup(a, trim_name(a, ae + 1, strlen(ae + 1)));
+	set_addr(a, out, name, addr);
+	*malformed = true;
+	return true;
 }
 
 static int append_text(pctx *c, vbuild *vb, const char *t, size_t n)
@@ -226,6 +406,54 @@ static int append_text(pctx *c, vbuild *vb, const char *t, size_t n)
 					  "decoded text is larger than %d bytes (KG_MAIL_TEXT_MAX)",
 					  KG_MAIL_TEXT_MAX);
 	return 0;
+}
+
+/* A line that starts a patch ("diff --git", "--- a/file", "Index: file"). */
+static bool patch_line(const char *l, size_t n)
+{
+	static const char *const starts[] = {"diff --git ", "diff -u", "--- a/", "+++ b/",
+					      "Index: ", "@@ -"};
+	for (size_t i = 0; i < KG_ARRAY_LEN(starts); i++) {
+		size_t k = strlen(starts[i]);
+		if (n >= k && !memcmp(l, starts[i], k))
+			return true;
+	}
+	return false;
+}
+
+/* Appends the sender's own lines of t: not quoted ("> ..."), and nothing
+ * from the first line of a patch on. */
+static void append_own(vbuild *vb, const char *t, size_t n)
+{
+	const char *end = t + n;
+	for (const char *l = t; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		size_t ln = nl ? (size_t)(nl - l) : (size_t)(end - l);
+		const char *s = l;
+		while (s < l + ln && (*s == ' ' || *s == '\t'))
+			s++;
+		if (patch_line(l, ln)) {
+			vb->patch = true;
+			break;
+		}
+		if (s == l + ln || *s != '>') {
+			kg_buf_append(&vb->own, l, ln);
+			kg_buf_putc(&vb->own, '\n');
+		}
+		l = nl ? nl + 1 : end;
+	}
+}
+
+/* A text part that is a patch file (text/x-patch, text/x-diff, *.patch). */
+static bool patch_part(GMimeObject *obj, GMimeContentType *ct)
+{
+	if (g_mime_content_type_is_type(ct, "text", "x-patch") ||
+	    g_mime_content_type_is_type(ct, "text", "x-diff"))
+		return true;
+	const char *fn = g_mime_part_get_filename(GMIME_PART(obj));
+	size_t n = fn ? strlen(fn) : 0;
+	return (n > 6 && !strcasecmp(fn + n - 6, ".patch")) ||
+	       (n > 5 && !strcasecmp(fn + n - 5, ".diff"));
 }
 
 static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
@@ -262,8 +490,9 @@ static int walk(pctx *c, GMimeObject *obj, vbuild *vb, int depth, mail_parsed *t
 		return 0;
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	bool html = ct && g_mime_content_type_is_type(ct, "text", "html");
-	bool plain = ct && g_mime_content_type_is_type(ct, "text", "plain");
-	if (!html && !plain)
+	bool patch = ct && patch_part(obj, ct);
+	bool plain = ct && !patch && g_mime_content_type_is_type(ct, "text", "plain");
+	if (!html && !plain && !patch)
 		return 0;
 	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
 	if (!w)
@@ -289,9 +518,10 @@ static int walk(pctx *c, GMimeObject *obj, vbuild *vb, int depth, mail_parsed *t
 			       &c->links_over);
 	}
 	g_free(u);
-	if (c->links_over)
-		return c->rc = kg_err_set(c->err, KG_ELIMIT, "more than %d links (KG_MAIL_LINKS_MAX)",
-					  KG_MAIL_LINKS_MAX);
+	if (!patch)
+		append_own(vb, t, tl);
+	else
+		vb->patch = true;
 	if (!vb->fp_text || (plain && !vb->fp_plain)) {
 		vb->fp_text = t;
 		vb->fp_len = tl;
@@ -317,7 +547,8 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 	     has_mm_reply = false, has_list = false;
 	kg_buf dk = KG_BUF_INIT(4096);
 
-	v->has_from = first_mailbox(a, g_mime_message_get_from(m), &from);
+	bool from_malformed = false;
+	const char *from_raw = NULL, *subject_raw = NULL;
 	has_reply = first_mailbox(a, g_mime_message_get_reply_to(m), &reply);
 	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
 	int nh = hl ? g_mime_header_list_get_count(hl) : 0;
@@ -328,7 +559,12 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 		const char *raw = g_mime_header_get_raw_value(h);
 		if (!name)
 			continue;
-		if (!strcasecmp(name, "Authentication-Results") && val)
+		if (!strcasecmp(name, "From") && !v->has_from) {
+			v->has_from = parse_from(a, raw, &from, &from_malformed);
+			from_raw = raw;
+		} else if (!strcasecmp(name, "Subject") && !subject_raw)
+			subject_raw = raw;
+		else if (!strcasecmp(name, "Authentication-Results") && val)
 			parse_auth_results(a, v, val);
 		else if (!strcasecmp(name, "DKIM-Signature") && raw) {
 			v->has_dkim_sig = true;
@@ -372,6 +608,8 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 		}
 	} else {
 		v->from = from;
+		v->from_malformed = from_malformed;
+		v->from_raw = from_malformed ? header_text(a, from_raw) : "";
 		if (has_list) {
 			v->via_list = true;
 			v->list_detail = "arrived through a mailing list";
@@ -390,8 +628,7 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 			add_other(v, "Return-Path", &rpath);
 	}
 
-	const char *subj = g_mime_message_get_subject(m);
-	v->subject = kg_arena_strdup(a, subj ? subj : "");
+	v->subject = header_text(a, subject_raw);
 	GDateTime *dt = g_mime_message_get_date(m);
 	if (dt) {
 		v->has_date = true;
@@ -409,11 +646,16 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 		}
 	}
 
-	vbuild vb = {.text = KG_BUF_INIT(KG_MAIL_TEXT_MAX)};
+	vbuild vb = {.text = KG_BUF_INIT(KG_MAIL_TEXT_MAX), .own = KG_BUF_INIT(KG_MAIL_TEXT_MAX)};
 	walk(c, g_mime_message_get_mime_part(m), &vb, depth, top);
 	v->text = kg_arena_strndup(a, vb.text.data ? vb.text.data : "", vb.text.len);
 	v->text_len = vb.text.len;
+	v->own_text = kg_arena_strndup(a, vb.own.data ? vb.own.data : "", vb.own.len);
+	v->own_len = vb.own.len;
+	v->links_capped = c->links_over;
+	v->has_patch = vb.patch;
 	kg_buf_release(&vb.text);
+	kg_buf_release(&vb.own);
 	v->fp_text = vb.fp_text ? vb.fp_text : "";
 	v->fp_len = vb.fp_len;
 	v->links = vb.links;
@@ -511,6 +753,9 @@ static void find_inline_forward(kg_arena *a, mail_parsed *p)
 	in->message_id = "";
 	in->text = body;
 	in->text_len = (size_t)(end - body);
+	in->own_text = body;
+	in->own_len = in->text_len;
+	in->links_capped = o->links_capped;
 	in->fp_text = in->text;
 	in->fp_len = in->text_len;
 	in->links = o->links;

@@ -204,6 +204,9 @@ static void push_link(kg_arena *a, mail_link **links, size_t *n, size_t *cap, bo
 	}
 	mail_link *l = &(*links)[(*n)++];
 	l->href = kg_arena_strndup(a, href, hl);
+	l->anchor = text != NULL;
+	if (!text)
+		text = "";
 	while (tl && isspace((unsigned char)*text)) {
 		text++;
 		tl--;
@@ -283,7 +286,7 @@ void mail_text_urls(kg_arena *a, const char *t, size_t len, mail_link **links,
 		while (q > h + skip && strchr(".,;:!?", q[-1]))
 			q--;
 		if (q > h + skip)
-			push_link(a, links, n, cap, over, h, (size_t)(q - h), "", 0);
+			push_link(a, links, n, cap, over, h, (size_t)(q - h), NULL, 0);
 		p = q > colon ? q : colon + 1;
 	}
 }
@@ -560,4 +563,61 @@ void mail_utf8_clean(char *s)
 			for (int32_t k = at; k < i; k++)
 				s[k] = '?';
 	}
+}
+
+/* Copies s without unexpanded template tokens ("{{name}}", "[[x]]",
+ * "%%x%%", "%%", "${x}") and with letters spaced out one by one
+ * ("A m a z o n", "A.m.a.z.o.n") joined, so that a brand broken up by a
+ * mail merge that failed, or on purpose, reads whole again. */
+char *mail_untemplate(kg_arena *a, const char *s)
+{
+	size_t n = strlen(s);
+	char *out = kg_arena_alloc(a, n + 1), *w = out;
+	for (size_t i = 0; i < n;) {
+		const char *close = NULL;
+		size_t skip = 0;
+		if (s[i] == '{' && s[i + 1] == '{')
+			close = "}}", skip = 2;
+		else if (s[i] == '[' && s[i + 1] == '[')
+			close = "]]", skip = 2;
+		else if (s[i] == '$' && s[i + 1] == '{')
+			close = "}", skip = 2;
+		else if (s[i] == '%' && s[i + 1] == '%')
+			close = "%%", skip = 2;
+		if (close) {
+			const char *e = strstr(s + i + skip, close);
+			size_t inner = e ? (size_t)(e - (s + i + skip)) : 0;
+			bool word = e && inner <= 40;
+			for (size_t k = 0; word && k < inner; k++)
+				if (isspace((unsigned char)s[i + skip + k]))
+					word = false;
+			i += word ? skip + inner + strlen(close) : skip;
+			continue;
+		}
+		/* a single letter, one separator, a single letter: join them */
+		if (isalpha((unsigned char)s[i]) && (i == 0 || !isalnum((unsigned char)s[i - 1])) &&
+		    i + 2 < n && strchr(" .-_*", s[i + 1]) && isalpha((unsigned char)s[i + 2]) &&
+		    (i + 3 >= n || !isalnum((unsigned char)s[i + 3]))) {
+			size_t j = i, end = i;
+			char run[64];
+			size_t rn = 0;
+			while (j < n && isalpha((unsigned char)s[j]) && rn < sizeof(run) &&
+			       (j + 1 >= n || !isalnum((unsigned char)s[j + 1]))) {
+				run[rn++] = s[j];
+				end = j + 1;
+				if (!(j + 2 < n && strchr(" .-_*", s[j + 1]) && isalpha((unsigned char)s[j + 2])))
+					break;
+				j += 2;
+			}
+			if (rn >= 4) {
+				memcpy(w, run, rn);
+				w += rn;
+				i = end;
+				continue;
+			}
+		}
+		*w++ = s[i++];
+	}
+	*w = '\0';
+	return out;
 }
