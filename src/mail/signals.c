@@ -882,11 +882,13 @@ static const char *const notice_nouns[] = {
 	"より", "お知らせ", "ご利用",
 };
 /* Words just before the brand that make the message speak for it to the
- * customer: "your Amazon ...", "from Amazon", "お客様のAmazon". */
+ * customer: "your Amazon ...", "お客様のAmazon"; in a subject also "from
+ * Amazon" (in body text "data from Amazon" tells of the shop). */
 static const char *const claim_before[] = {
 	"your ", "ihr ", "ihre ", "ihrem ", "ihres ", "votre ", "vos ", "tu ", "su ", "seu ",
-	"sua ", "dear ", "from ", "von ", "お客様の", "あなたの",
+	"sua ", "dear ", "お客様の", "あなたの",
 };
+static const char *const from_before[] = {"from ", "von "};
 /* Words of a signature or footer line naming the brand. */
 static const char *const sign_words[] = {
 	"team", "service", "support", "security", "customer", "inc", "corp", "ltd", "llc",
@@ -905,9 +907,19 @@ static bool ends_any(const char *s, size_t len, const char *const *words, size_t
 	return false;
 }
 
+/* Nouns of a customer's own dealings in body text, where the shop's name
+ * before a noun of commerce ("Amazon purchases", "data from Amazon") is more
+ * often text about the shop: only accounts, memberships and vouchers. */
+static const char *const body_nouns[] = {
+	"account", "konto", "cuenta", "conta", "compte", "membership", "mitgliedschaft",
+	"gift card", "giftcard", "voucher", "gutschein", "geschenkkarte", "password",
+	"アカウント", "会員", "ギフト券", "パスワード",
+};
+
 /* The brand at f[at, at + bl) speaks to the customer: a notice noun right
- * after it (one separator at most) or a claiming word right before it. */
-static bool brand_in_notice(const char *f, size_t at, size_t bl)
+ * after it (one separator at most) or a claiming word right before it.
+ * In body text (body = true) only the nouns of body_nouns and no "from". */
+static bool brand_in_notice(const char *f, size_t at, size_t bl, bool body)
 {
 	const char *e = f + at + bl;
 	while (*e == '\'' || *e == 's' || *e == '-' || *e == ' ' || *e == '.' || *e == '_' ||
@@ -915,9 +927,11 @@ static bool brand_in_notice(const char *f, size_t at, size_t bl)
 		e += !strncmp(e, "\xE3\x83\xBB", 3) ? 3 : 1;
 	if (e > f + at + bl + 3)
 		e = f + at + bl + 1;
-	if (starts_any(e, notice_nouns, KG_ARRAY_LEN(notice_nouns)))
+	if (body ? starts_any(e, body_nouns, KG_ARRAY_LEN(body_nouns))
+		 : starts_any(e, notice_nouns, KG_ARRAY_LEN(notice_nouns)))
 		return true;
-	return ends_any(f, at, claim_before, KG_ARRAY_LEN(claim_before));
+	return ends_any(f, at, claim_before, KG_ARRAY_LEN(claim_before)) ||
+	       (!body && ends_any(f, at, from_before, KG_ARRAY_LEN(from_before)));
 }
 
 /* Next occurrence of a folded brand in f from *from on, as a word
@@ -980,7 +994,7 @@ static bool subject_claims(const an *x, const char *f)
 	size_t bl = 0;
 	for (long at = next_brand(x, f, 0, &bl); at >= 0; at = next_brand(x, f, (size_t)at + 1, &bl)) {
 		const char *h = f + at, *e = h + bl;
-		if (brand_in_notice(f, (size_t)at, bl))
+		if (brand_in_notice(f, (size_t)at, bl, false))
 			return true;
 		const char *b = h;
 		while (b > f && b[-1] == ' ')
@@ -1029,7 +1043,7 @@ static const char *body_claims(const an *x, const char *f, size_t n)
 				 has_any(t, sign_words, KG_ARRAY_LEN(sign_words), NULL)))
 			return kg_arena_printf(x->a, "a signature line \"%.60s\" names the shop", t);
 		for (; at >= 0; at = next_brand(x, l, (size_t)at + 1, &bl))
-			if (brand_in_notice(l, (size_t)at, bl))
+			if (brand_in_notice(l, (size_t)at, bl, true))
 				return kg_arena_printf(x->a, "the text speaks of the customer's \"%.*s\"",
 						       (int)(bl + 12 < strlen(l + at) ? bl + 12 : strlen(l + at)),
 						       l + at);
