@@ -125,6 +125,9 @@ const char *mail_idn_unicode(kg_arena *a, const char *host);
 const char *mail_mixed_script_word(kg_arena *a, const char *s, size_t len);
 /* s without template tokens ({{x}}, [[x]], %%x%%) and spaced-out letters joined. */
 char *mail_untemplate(kg_arena *a, const char *s);
+/* s[0, len) without a generated filler token repeated inside words
+ * ("AIJMXD2EVWLmazon MemIJMXD2EVWLbership": 3+ times), arena copy. */
+char *mail_unfiller(kg_arena *a, const char *s, size_t len);
 /* HTML to text; anchors are appended to links (up to KG_MAIL_LINKS_MAX; *over set
  * when there were more, which are left out). */
 char *mail_html_text(kg_arena *a, const char *html, size_t len, mail_link **links,

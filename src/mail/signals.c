@@ -257,7 +257,7 @@ static bool starts_any(const char *s, const char *const *words, size_t n)
  * shop's product. Returns that phrase or NULL. */
 static const char *brand_word_product(an *x, const char *s)
 {
-	static const char *const nouns[] = {"membership", "member", "account", "customer",
+	static const char *const nouns[] = {"membership", "member", "benefit", "account", "customer",
 					    "billing", "payment", "renewal", "subscription",
 					    "mitgliedschaft", "会員"};
 	const char *f = mail_fold(x->a, s, strlen(s));
@@ -1051,6 +1051,26 @@ static const char *body_claims(const an *x, const char *f, size_t n)
 	return NULL;
 }
 
+/* Whether the text may hide the brand behind a filler token inside words
+ * (cheap test: a run of 6+ capitals and digits with a digit, glued to a
+ * lower-case letter, as in "AIJMXD2EVWLmazon"). */
+static bool filler_inside_word(const mail_view *v)
+{
+	const char *t = v->own_text, *end = t + v->own_len;
+	for (const char *p = t; p < end; p++) {
+		if (!isupper((unsigned char)*p) && !isdigit((unsigned char)*p))
+			continue;
+		const char *e = p;
+		int digits = 0;
+		while (e < end && (isupper((unsigned char)*e) || isdigit((unsigned char)*e)))
+			digits += isdigit((unsigned char)*e++) != 0;
+		if (e - p >= 6 && digits && e < end && islower((unsigned char)*e))
+			return true;
+		p = e;
+	}
+	return false;
+}
+
 static void analyse_view(an *x)
 {
 	const mail_view *v = x->v;
@@ -1102,9 +1122,10 @@ static void analyse_view(an *x)
 		    v->has_from && *v->from.domain ? v->from.domain : "(none)");
 		claim = claim ? claim : "the subject presents the message as the shop's";
 	}
-	if (!claim && !raw_may_name_brand(x->p, v->own_text))
+	if (!claim && !raw_may_name_brand(x->p, v->own_text) && !filler_inside_word(v))
 		return; /* cheap: no brand spelling and nothing to fold */
-	x->ftext = mail_fold(x->a, v->own_text, v->own_len > 262144 ? 262144 : v->own_len);
+	const char *own = mail_unfiller(x->a, v->own_text, v->own_len > 262144 ? 262144 : v->own_len);
+	x->ftext = mail_fold(x->a, own, strlen(own));
 	x->flen = strlen(x->ftext);
 	if (!claim && !v->has_patch)
 		claim = body_claims(x, x->ftext, x->flen);

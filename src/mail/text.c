@@ -621,3 +621,67 @@ char *mail_untemplate(kg_arena *a, const char *s)
 	*w = '\0';
 	return out;
 }
+
+/* Whether t[0, n) looks like a generated filler: 6-24 letters and digits
+ * with a digit and at least three capitals ("IJMXD2EVWL"). */
+static bool filler_like(const char *t, size_t n)
+{
+	int digits = 0, caps = 0;
+	if (n < 6 || n > 24)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		digits += isdigit((unsigned char)t[i]) != 0;
+		caps += isupper((unsigned char)t[i]) != 0;
+	}
+	return digits && caps >= 3;
+}
+
+static void remove_all(char *s, const char *tok)
+{
+	size_t tl = strlen(tok);
+	char *w = s;
+	for (const char *r = s; *r;) {
+		if (!strncmp(r, tok, tl))
+			r += tl;
+		else
+			*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+char *mail_unfiller(kg_arena *a, const char *s, size_t len)
+{
+	char *out = kg_arena_strndup(a, s, len);
+	int tried = 0;
+	for (size_t i = 0; i < len && tried < 256;) {
+		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i])) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < len && (isupper((unsigned char)s[j]) || isdigit((unsigned char)s[j])))
+			j++;
+		bool glued = (j < len && islower((unsigned char)s[j])) ||
+			     (i > 0 && islower((unsigned char)s[i - 1]));
+		/* the longest sub-run of 6+ repeated 3+ times is the filler */
+		char best[25] = "";
+		for (size_t k = i; glued && j - i <= 30 && k + 6 <= j && tried < 256; k++)
+			for (size_t e = j; e >= k + 6 && tried < 256; e--) {
+				if (e - k <= strlen(best) || !filler_like(s + k, e - k))
+					continue;
+				tried++;
+				char tok[25];
+				memcpy(tok, s + k, e - k);
+				tok[e - k] = '\0';
+				int count = 0;
+				for (const char *h = strstr(out, tok); h && count < 3; h = strstr(h + 1, tok))
+					count++;
+				if (count >= 3)
+					memcpy(best, tok, e - k + 1);
+			}
+		if (*best)
+			remove_all(out, best);
+		i = j;
+	}
+	return out;
+}

@@ -326,6 +326,13 @@ write("lookalike_template_token.eml",
       "Dear Customer,\n\nPlease sign in to keep your account: "
       "https://help-desk.example/signin\n",
       "phishing", "brand_display_name,brand_subject,link_login_foreign")
+# ... or by a generated filler repeated inside the words.
+write("lookalike_filler_token.eml",
+      {"From": "Member Services <info@member-desk.example>", "To": "pat@example.com",
+       "Subject": "Notice"},
+      "Dear Customer,\n\nYour AQZK7PLMWmazon MemQZK7PLMWbership could not be renewed. "
+      "UpdQZK7PLMWate your card:\nhttps://member-desk.example/signin/renew\n",
+      "phishing", "notice_lure,link_login_foreign")
 # A prize lure that names the shop's voucher only in the text.
 write("prize_voucher_body.eml",
       {"From": "Xmas Deal <angebote@shop-news.example>", "To": "kunde@example.de",
