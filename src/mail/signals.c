@@ -889,11 +889,16 @@ static const char *const claim_before[] = {
 	"sua ", "dear ", "お客様の", "あなたの",
 };
 static const char *const from_before[] = {"from ", "von "};
-/* Words of a signature or footer line naming the brand. */
-static const char *const sign_words[] = {
-	"team", "service", "support", "security", "customer", "inc", "corp", "ltd", "llc",
-	"gmbh", "s.a.", "s.l.", "k.k.", "©", "(c)", "copyright", "rights reserved", "kundendienst",
-	"カスタマー", "チーム", "株式会社", "サービス", "サポート", "事務局", "運営",
+/* Words of a signature right after the brand ("Amazon Customer Service",
+ * "Amazon.co.jp カスタマーサービス") and of a legal footer line naming it
+ * ("© 2026 Amazon.com, Inc."). */
+static const char *const sign_after[] = {
+	"team", "customer", "service", "support", "security", "kundendienst", "kundenservice",
+	"カスタマー", "チーム", "サービス", "サポート", "事務局", "運営",
+};
+static const char *const legal_words[] = {
+	"©", "(c)", "copyright", "rights reserved", ", inc", " inc.", " inc ", " ltd", " llc",
+	" gmbh", " corp.", " sarl", " s.a.", " k.k.", "株式会社",
 };
 
 static bool ends_any(const char *s, size_t len, const char *const *words, size_t n)
@@ -1021,6 +1026,35 @@ static bool subject_claims(const an *x, const char *f)
  * "© 2026 Amazon.com, Inc.", a line that is the brand alone), or a notice
  * to its customer ("your Amazon account", "Amazonアカウント"). Text about the
  * shop (news, a newsletter's mention, quoted or patched text) does not. */
+/* Whether text right after a brand starts a signature word. */
+static bool brand_signs(const char *e)
+{
+	int skipped = 0;
+	while (*e && skipped < 3 && strchr(" .-_", *e)) {
+		e++;
+		skipped++;
+	}
+	if (!strncmp(e, "co.jp", 5) || !strncmp(e, "com", 3) || !strncmp(e, "de", 2))
+		e += strcspn(e, " ");
+	while (*e == ' ')
+		e++;
+	return starts_any(e, sign_after, KG_ARRAY_LEN(sign_after));
+}
+
+/* Whether a link shows t[0, tl) as its text ("Amazon" in a list of stores). */
+static bool anchor_text(const an *x, const char *t, size_t tl)
+{
+	for (size_t i = 0; i < x->v->n_links; i++) {
+		const mail_link *l = &x->v->links[i];
+		if (!l->anchor || !*l->text || strlen(l->text) > 4 * tl + 8)
+			continue;
+		const char *f = mail_fold(x->a, l->text, strlen(l->text));
+		if (strlen(f) == tl && !memcmp(f, t, tl))
+			return true;
+	}
+	return false;
+}
+
 static const char *body_claims(const an *x, const char *f, size_t n)
 {
 	const char *end = f + n;
@@ -1039,8 +1073,9 @@ static const char *body_claims(const an *x, const char *f, size_t n)
 		size_t tl = strlen(t);
 		while (tl && strchr(" \t-*_|=#.,!", t[tl - 1]))
 			tl--;
-		if (tl <= 60 && (tl == bl + (size_t)(l + at - t) ||
-				 has_any(t, sign_words, KG_ARRAY_LEN(sign_words), NULL)))
+		if (tl <= 60 && ((l + at == t && tl == bl && !anchor_text(x, t, tl)) ||
+				 brand_signs(l + at + bl) ||
+				 has_any(t, legal_words, KG_ARRAY_LEN(legal_words), NULL)))
 			return kg_arena_printf(x->a, "a signature line \"%.60s\" names the shop", t);
 		for (; at >= 0; at = next_brand(x, l, (size_t)at + 1, &bl))
 			if (brand_in_notice(l, (size_t)at, bl, true))

@@ -359,6 +359,18 @@ write("news_digest_subject.eml",
       "engineers.\nRead more: https://techweekly.example/2026/11/offices\n"
       "Update your subscription: https://techweekly.example/account/update\n",
       "unrelated", "-", "brand_subject")
+# A newsletter that links a store called like the shop and heads a story
+# with its name: neither is the shop's signature.
+write("newsletter_store_link.eml",
+      {"From": "Book Club <hello@bookclub.example>", "To": "pat@example.com",
+       "Subject": "November picks", "List-Unsubscribe": "<https://bookclub.example/u>"},
+      "<html><body><h1>November picks</h1><p>Get this month's book:</p>"
+      "<p><a href=\"https://click.bookclub.example/r?to=store1\">Amazon</a></p>"
+      "<p><a href=\"https://click.bookclub.example/r?to=store2\">Bookshop</a></p>"
+      "<h2>Amazon Web Services outage</h2><p>Our shop was down for an hour.</p>"
+      "<p><a href=\"https://bookclub.example/account/update\">Update your preferences</a></p>"
+      "</body></html>",
+      "unrelated", "-", "link_text_mismatch", ctype="text/html")
 # A word of a brand of several words is no brand token: "prime" (of "Amazon
 # Prime") makes no lookalike of "price" or "prize".
 write("brand_word_price.eml",
