@@ -230,6 +230,7 @@ static const struct {
 	{"ksc_5601", "CP949"}, {"korean", "CP949"}, {"iso-ir-149", "CP949"},
 	{"csksc56011987", "CP949"}, {"euc-kr", "CP949"}, {"cseuckr", "CP949"},
 	{"windows-949", "CP949"},
+	{"euc-jp", "EUC-JP-MS"}, {"x-euc-jp", "EUC-JP-MS"}, {"cseucpkdfmtjapanese", "EUC-JP-MS"},
 	{"big5", "BIG5-HKSCS"}, {"x-x-big5", "BIG5-HKSCS"}, {"cn-big5", "BIG5-HKSCS"},
 };
 
@@ -243,6 +244,57 @@ static const char *charset_for(const char *label)
 	return label;
 }
 
+static bool is_iso2022jp(const char *cs)
+{
+	return cs && (!strcasecmp(cs, "iso-2022-jp") || !strcasecmp(cs, "csiso2022jp") ||
+		      !strcasecmp(cs, "iso2022jp"));
+}
+
+/* ISO-2022-JP (RFC 1468) -> UTF-8 (g_malloc'd), NULL when b is not valid
+ * ISO-2022-JP. The JIS X 0208 pairs are read through EUC-JP-MS, as the
+ * WHATWG decoder reads them, so the NEC and IBM extensions that Windows
+ * senders write (①, ㈱, 髙) decode; glibc's ISO-2022-JP refuses them. */
+static char *iso2022jp_to_utf8(const char *b, size_t n)
+{
+	enum { ASCII, JIS0208, KATAKANA } st = ASCII;
+	GByteArray *e = g_byte_array_sized_new((guint)n + 16);
+	bool ok = true;
+	for (size_t i = 0; i < n && ok; i++) {
+		unsigned char c = (unsigned char)b[i];
+		if (c == 0x1b && i + 2 < n) {
+			const char *q = b + i + 1;
+			if (!memcmp(q, "$B", 2) || !memcmp(q, "$@", 2))
+				st = JIS0208;
+			else if (!memcmp(q, "(B", 2) || !memcmp(q, "(J", 2))
+				st = ASCII;
+			else if (!memcmp(q, "(I", 2))
+				st = KATAKANA;
+			else
+				ok = false;
+			i += 2;
+		} else if (c >= 0x80) {
+			ok = false;
+		} else if (c == '\n' || c == '\r') {
+			g_byte_array_append(e, &c, 1);
+		} else if (st == JIS0208 && c >= 0x21 && c <= 0x7e && i + 1 < n &&
+			   (unsigned char)b[i + 1] >= 0x21 && (unsigned char)b[i + 1] <= 0x7e) {
+			guint8 pair[2] = {(guint8)(c | 0x80), (guint8)((unsigned char)b[++i] | 0x80)};
+			g_byte_array_append(e, pair, 2);
+		} else if (st == KATAKANA && c >= 0x21 && c <= 0x5f) {
+			guint8 kana[2] = {0x8e, (guint8)(c | 0x80)};
+			g_byte_array_append(e, kana, 2);
+		} else if (st == ASCII) {
+			g_byte_array_append(e, &c, 1);
+		} else {
+			ok = false;
+		}
+	}
+	char *out = ok ? g_convert((const char *)e->data, (gssize)e->len, "UTF-8", "EUC-JP-MS",
+				   NULL, NULL, NULL) : NULL;
+	g_byte_array_free(e, TRUE);
+	return out;
+}
+
 /* Bytes in a declared charset -> UTF-8 (g_malloc'd). */
 static char *to_utf8(const char *b, size_t n, const char *cs)
 {
@@ -250,6 +302,8 @@ static char *to_utf8(const char *b, size_t n, const char *cs)
 	gsize ol = 0;
 	if (is_ascii_cs(cs) && memchr(b, 0x1b, n) && n >= 3) /* ESC $ B: ISO-2022-JP */
 		cs = "ISO-2022-JP";
+	if (is_iso2022jp(cs) && (out = iso2022jp_to_utf8(b, n)))
+		return out;
 	if (!is_ascii_cs(cs)) {
 		out = g_convert(b, (gssize)n, "UTF-8", charset_for(cs), NULL, &ol, NULL);
 		if (out)
@@ -258,6 +312,37 @@ static char *to_utf8(const char *b, size_t n, const char *cs)
 		return g_strndup(b, n);
 	}
 	return g_mime_utils_decode_8bit(g_opts, b, n);
+}
+
+/* An ISO-2022-JP encoded word's text ("B" or "Q" encoded) as UTF-8 in
+ * base64, for "=?UTF-8?B?...?=" (NULL when it does not decode). */
+static char *iso2022jp_word_b64(const char *enc, size_t n, char how)
+{
+	char *text = g_strndup(enc, n);
+	gsize len = 0;
+	guchar *raw = NULL;
+	if (how == 'b' || how == 'B') {
+		raw = g_base64_decode(text, &len);
+	} else {
+		raw = g_malloc(n + 1);
+		for (size_t i = 0; i < n; i++) {
+			if (text[i] == '_')
+				raw[len++] = ' ';
+			else if (text[i] == '=' && i + 2 < n && g_ascii_isxdigit(text[i + 1]) &&
+				 g_ascii_isxdigit(text[i + 2])) {
+				raw[len++] = (guchar)(g_ascii_xdigit_value(text[i + 1]) * 16 +
+						      g_ascii_xdigit_value(text[i + 2]));
+				i += 2;
+			} else
+				raw[len++] = (guchar)text[i];
+		}
+	}
+	g_free(text);
+	char *u = raw ? iso2022jp_to_utf8((const char *)raw, len) : NULL;
+	g_free(raw);
+	char *b64 = u ? g_base64_encode((const guchar *)u, strlen(u)) : NULL;
+	g_free(u);
+	return b64;
 }
 
 /* A raw header value with the charset label of every encoded word
@@ -275,8 +360,21 @@ static char *widen_labels(kg_arena *a, const char *raw)
 		const char *lab = ew + 2;
 		size_t ll = strcspn(lab, "?* \t\r\n");
 		char label[32];
+		snprintf(label, sizeof(label), "%.*s", (int)(ll < 31 ? ll : 31), lab);
+		const char *how = lab[ll] == '?' ? lab + ll + 1 : NULL, *end = NULL;
+		if (how && is_iso2022jp(label) && *how && how[1] == '?' &&
+		    (end = strstr(how + 2, "?="))) {
+			char *b64 = iso2022jp_word_b64(how + 2, (size_t)(end - how - 2), *how);
+			if (b64) {
+				kg_buf_puts(&b, "UTF-8?B?");
+				kg_buf_puts(&b, b64);
+				kg_buf_puts(&b, "?=");
+				g_free(b64);
+				p = end + 2;
+				continue;
+			}
+		}
 		if (lab[ll] == '?' || lab[ll] == '*') {
-			snprintf(label, sizeof(label), "%.*s", (int)(ll < 31 ? ll : 31), lab);
 			const char *cs = ll < 31 ? charset_for(label) : label;
 			if (cs != label)
 				kg_buf_puts(&b, cs);

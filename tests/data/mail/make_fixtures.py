@@ -28,7 +28,7 @@ def write(name, headers, body, verdict, present="-", absent="-", ctype="text/pla
     if raw_body is None:
         lines.append("Content-Type: %s; charset=%s" % (ctype, charset))
         lines.append("Content-Transfer-Encoding: %s" % cte)
-        data = body.encode(encoding or charset)
+        data = body if isinstance(body, bytes) else body.encode(encoding or charset)
         if cte == "quoted-printable":
             data = quopri.encodestring(data)
         elif cte == "base64":
@@ -319,6 +319,16 @@ write("charset_shift_jis_is_cp932.eml",
       "お客様のアマゾンアカウントは一時的に停止されました。担当 髙﨑\n"
       "24時間以内にご確認ください: https://verify.notice-center.example/login\n",
       "phishing", "pressure,link_login_foreign", charset="shift_jis", encoding="cp932")
+# ISO-2022-JP with a NEC extension (① is ESC $ B 0x2D21, as Windows writes
+# it), in the subject and the body: decoded as the WHATWG decoder does.
+NEC1 = b"\x1b$B-!\x1b(B"
+write("charset_iso2022jp_nec.eml",
+      {"From": "Customer Center <info@notice-center.example>", "To": "taro@example.jp",
+       "Subject": "=?ISO-2022-JP?B?%s?=" % base64.b64encode(
+           NEC1 + "【アマゾン】お客様のアカウント".encode("iso2022_jp")).decode()},
+      NEC1 + "お客様のアマゾンアカウントは一時的に停止されました。\n".encode("iso2022_jp") +
+      "24時間以内にご確認ください: https://verify.notice-center.example/login\n".encode("iso2022_jp"),
+      "phishing", "brand_subject,pressure,link_login_foreign", charset="iso-2022-jp", cte="7bit")
 # A brand broken up by an unexpanded template token.
 write("lookalike_template_token.eml",
       {"From": "Ama{{name}}zon Support <service@help-desk.example>", "To": "pat@example.com",
