@@ -889,6 +889,11 @@ static const char *const claim_before[] = {
 	"sua ", "dear ", "お客様の", "あなたの",
 };
 static const char *const from_before[] = {"from ", "von "};
+/* Words before the brand that make body text the writer's own dealings
+ * ("my Amazon account"), not a notice to the reader. */
+static const char *const own_before[] = {
+	"my ", "our ", "his ", "her ", "their ", "mein ", "meine ", "meinem ", "unser ", "私の",
+};
 /* Words of a signature right after the brand ("Amazon Customer Service",
  * "Amazon.co.jp カスタマーサービス") and of a legal footer line naming it
  * ("© 2026 Amazon.com, Inc."). */
@@ -932,6 +937,8 @@ static bool brand_in_notice(const char *f, size_t at, size_t bl, bool body)
 		e += !strncmp(e, "\xE3\x83\xBB", 3) ? 3 : 1;
 	if (e > f + at + bl + 3)
 		e = f + at + bl + 1;
+	if (body && ends_any(f, at, own_before, KG_ARRAY_LEN(own_before)))
+		return false;
 	if (body ? starts_any(e, body_nouns, KG_ARRAY_LEN(body_nouns))
 		 : starts_any(e, notice_nouns, KG_ARRAY_LEN(notice_nouns)))
 		return true;
@@ -1191,7 +1198,7 @@ static bool imitates_notice(const an *x)
 		"link_ip", "link_shortener", "link_userinfo", "link_lookalike", "link_brand_host",
 		"link_text_mismatch", "reply_to_foreign", "auth_fail", "dkim_invalid",
 		"dkim_not_aligned", "mixed_script", "callback_phone", "lock_claim_not_locked",
-		"not_in_message_center", "from_malformed",
+		"not_in_message_center",
 	};
 	static const char *const wording[] = {
 		"pressure", "vague_reason", "notice_lure", "prize_lure", "greeting_generic",

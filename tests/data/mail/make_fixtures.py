@@ -369,6 +369,13 @@ write("news_digest_subject.eml",
       "engineers.\nRead more: https://techweekly.example/2026/11/offices\n"
       "Update your subscription: https://techweekly.example/account/update\n",
       "unrelated", "-", "brand_subject")
+# Personal mail about the writer's own account, a name cut by a comma.
+write("personal_own_account.eml",
+      {"From": "Smith, John <john.smith@mail.example>", "To": "pat@example.com",
+       "Subject": "Re: the tent"},
+      "Hi Pat,\n\nmy Amazon account was charged twice for the tent, so I asked for a "
+      "refund right away. Photos: https://photos.example/album/42\n\nJohn\n",
+      "unrelated")
 # A newsletter that links a store called like the shop and heads a story
 # with its name: neither is the shop's signature.
 write("newsletter_store_link.eml",
