@@ -902,9 +902,14 @@ static const char *const sign_after[] = {
 	"カスタマー", "チーム", "サービス", "サポート", "事務局", "運営",
 };
 static const char *const legal_words[] = {
-	"©", "(c)", "copyright", "rights reserved", ", inc", " inc.", " inc ", " ltd", " llc",
-	" gmbh", " corp.", " sarl", " s.a.", " k.k.", "株式会社",
+	"©", "(c)", "copyright", "rights reserved", "株式会社", "合同会社",
 };
+/* Company suffixes: a footer only in the last lines ("Amazon.com, Inc."), as a
+ * stock list or news line elsewhere ("Amazon.com Inc. (AMZN) 35.20") is not. */
+static const char *const company_words[] = {
+	", inc", " inc.", " inc ", " ltd", " llc", " gmbh", " corp.", " sarl", " s.a.", " k.k.",
+};
+enum { FOOTER_LINES = 12 };
 
 static bool ends_any(const char *s, size_t len, const char *const *words, size_t n)
 {
@@ -1065,7 +1070,10 @@ static bool anchor_text(const an *x, const char *t, size_t tl)
 static const char *body_claims(const an *x, const char *f, size_t n)
 {
 	const char *end = f + n;
-	for (const char *line = f; line < end;) {
+	int lines = 0, at_line = 0;
+	for (const char *c = f; c < end; c++)
+		lines += *c == '\n';
+	for (const char *line = f; line < end; at_line++) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		size_t ln = nl ? (size_t)(nl - line) : (size_t)(end - line);
 		char *l = kg_arena_strndup(x->a, line, ln);
@@ -1082,7 +1090,9 @@ static const char *body_claims(const an *x, const char *f, size_t n)
 			tl--;
 		if (tl <= 60 && ((l + at == t && tl == bl && !anchor_text(x, t, tl)) ||
 				 brand_signs(l + at + bl) ||
-				 has_any(t, legal_words, KG_ARRAY_LEN(legal_words), NULL)))
+				 has_any(t, legal_words, KG_ARRAY_LEN(legal_words), NULL) ||
+				 (lines - at_line <= FOOTER_LINES &&
+				  has_any(t, company_words, KG_ARRAY_LEN(company_words), NULL))))
 			return kg_arena_printf(x->a, "a signature line \"%.60s\" names the shop", t);
 		for (; at >= 0; at = next_brand(x, l, (size_t)at + 1, &bl))
 			if (brand_in_notice(l, (size_t)at, bl, true))

@@ -369,6 +369,16 @@ write("news_digest_subject.eml",
       "engineers.\nRead more: https://techweekly.example/2026/11/offices\n"
       "Update your subscription: https://techweekly.example/account/update\n",
       "unrelated", "-", "brand_subject")
+# A market newsletter listing the shop's stock: a company name mid-text is
+# no footer.
+write("newsletter_stock_line.eml",
+      {"From": "Market Brief <brief@markets.example>", "To": "pat@example.com",
+       "Subject": "Closing prices"},
+      "Closing prices:\n\nAmazon.com Inc. (AMZN) 35.20 +0.5\nOther Corp. (OTHR) 12.10 -0.2\n\n"
+      "Markets closed higher; act now to lock in our offer.\n"
+      + "".join("Story %d: https://markets.example/story/%d\n" % (i, i) for i in range(14))
+      + "Manage your account: https://markets.example/account/login\n",
+      "unrelated")
 # Personal mail about the writer's own account, a name cut by a comma.
 write("personal_own_account.eml",
       {"From": "Smith, John <john.smith@mail.example>", "To": "pat@example.com",
