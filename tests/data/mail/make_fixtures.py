@@ -379,6 +379,14 @@ write("newsletter_stock_line.eml",
       + "".join("Story %d: https://markets.example/story/%d\n" % (i, i) for i in range(14))
       + "Manage your account: https://markets.example/account/login\n",
       "unrelated")
+# The shop's own newsletter (no key in the profile): urgent wording, a
+# generic greeting, every link to the shop.
+write("official_newsletter_own_links.eml",
+      {"From": "Amazon.com <store-news@amazon.com>", "To": "pat@example.com",
+       "Subject": "Last chance: holiday deals"},
+      "Dear Customer,\n\nLast chance! Our holiday deals end within 24 hours.\n"
+      "https://www.amazon.com/holiday-deals\nhttps://www.amazon.com/gp/your-account\n",
+      "suspicious", "official_unauthenticated,pressure,greeting_generic", "link_foreign")
 # Personal mail about the writer's own account, a name cut by a comma.
 write("personal_own_account.eml",
       {"From": "Smith, John <john.smith@mail.example>", "To": "pat@example.com",
