@@ -1026,7 +1026,10 @@ static bool subject_claims(const an *x, const char *f)
 			return true;
 		while (*e == ' ')
 			e++;
-		if (h == start && (!*e || strchr(":|-!,", *e) || !strncmp(e, "】", 3)))
+		/* "Amazon: ..." titles a notice; on a mailing list it names a
+		 * thread's topic */
+		if (h == start && !x->v->via_list &&
+		    (!*e || strchr(":|-!,", *e) || !strncmp(e, "】", 3)))
 			return true;
 		/* a title suffix: "... | Amazon Prime", "... - Amazon.co.jp" */
 		if (!*e && b > f && (b[-1] == '|' || b[-1] == '-' ||

@@ -387,6 +387,14 @@ write("official_newsletter_own_links.eml",
       "Dear Customer,\n\nLast chance! Our holiday deals end within 24 hours.\n"
       "https://www.amazon.com/holiday-deals\nhttps://www.amazon.com/gp/your-account\n",
       "suspicious", "official_unauthenticated,pressure,greeting_generic", "link_foreign")
+# A mailing-list thread whose topic is the shop.
+write("list_topic_subject.eml",
+      {"From": "Ann <ann@users.example>", "To": "talk@lists.example.org",
+       "Subject": "[talk] Amazon: spam filters for order mail?",
+       "List-Id": "<talk.lists.example.org>"},
+      "Does anyone filter the order mail? I verify the sender first.\n"
+      "See https://wiki.example.org/filters\n",
+      "unrelated", "-", "brand_subject")
 # Personal mail about the writer's own account, a name cut by a comma.
 write("personal_own_account.eml",
       {"From": "Smith, John <john.smith@mail.example>", "To": "pat@example.com",
