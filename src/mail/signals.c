@@ -252,6 +252,17 @@ static bool starts_any(const char *s, const char *const *words, size_t n)
 	return false;
 }
 
+static bool ends_any(const char *s, size_t len, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(words[i]);
+		if (len >= k && !memcmp(s + len - k, words[i], k) &&
+		    (len == k || !isalpha((unsigned char)s[len - k - 1])))
+			return true;
+	}
+	return false;
+}
+
 /* A word of a brand of several words ("prime" of "amazon prime") is an
  * ordinary word alone; followed by a noun of a customer's membership
  * ("Prime Membership", "prime.membership", "Prime_customer") it names the
@@ -261,6 +272,11 @@ static const char *brand_word_product(an *x, const char *s)
 	static const char *const nouns[] = {"membership", "member", "benefit", "account", "customer",
 					    "billing", "payment", "renewal", "subscription",
 					    "mitgliedschaft", "会員"};
+	/* the same nouns before it, in languages that put them first */
+	static const char *const nouns_before[] = {
+		"suscripcion ", "suscripción ", "membresía ", "membresia ", "assinatura ",
+		"abonnement ", "adhésion ", "abbonamento ",
+	};
 	const char *f = mail_fold(x->a, s, strlen(s));
 	for (size_t i = 0; i < x->p->brand_folds.n; i++) {
 		const char *b = x->p->brand_folds.v[i];
@@ -284,7 +300,8 @@ static const char *brand_word_product(an *x, const char *s)
 					e += 2;
 				if (*e && strchr(" ._-", *e))
 					e++;
-				if (starts_any(e, nouns, KG_ARRAY_LEN(nouns)))
+				if (starts_any(e, nouns, KG_ARRAY_LEN(nouns)) ||
+				    ends_any(f, (size_t)(h - f), nouns_before, KG_ARRAY_LEN(nouns_before)))
 					return kg_arena_printf(x->a, "\"%.*s\", the shop's %s",
 							       (int)(e - h + (long)strcspn(e, " ._-,")), h,
 							       word);
@@ -914,16 +931,6 @@ static const char *const company_words[] = {
 };
 enum { FOOTER_LINES = 12 };
 
-static bool ends_any(const char *s, size_t len, const char *const *words, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		size_t k = strlen(words[i]);
-		if (len >= k && !memcmp(s + len - k, words[i], k) &&
-		    (len == k || !isalpha((unsigned char)s[len - k - 1])))
-			return true;
-	}
-	return false;
-}
 
 /* Nouns of a customer's own dealings in body text, where the shop's name
  * before a noun of commerce ("Amazon purchases", "data from Amazon") is more

@@ -422,6 +422,13 @@ write("brand_word_price.eml",
       "Hello members,\n\nthe new price list is out, and the prize draw closes on "
       "Friday.\nhttps://garden-club.example/prices\n",
       "unrelated", "-", "brand_subject")
+# ... but next to a membership noun it names the shop's product.
+write("brand_word_membership.eml",
+      {"From": "Pago rechazado <support@game-shop.example>", "To": "pat@example.com",
+       "Subject": "Actualice su información de pago para renovar su suscripción Prime"},
+      "Estimado cliente,\n\nno pudimos renovar su suscripción. Actualice su pago aquí:\n"
+      "https://game-shop.example/billing/update\n",
+      "phishing", "brand_subject,link_login_foreign")
 # A patch through a mailing list that names the shop (a driver): no claim.
 write("patch_names_brand.eml",
       {"From": "Dev Eloper <dev@kernel.example>", "To": "list@lists.example.org",
