@@ -226,7 +226,7 @@ FILE...\` over each set, counting the verdicts; before = kagi at b674c3c):
 None of the development set's phishing is \`genuine\`. The 6 Amazon
 impersonations now \`unrelated\` carry no word of the shop (an image or PDF
 body, "Prime US e-Center" or "Prime's Video" with nothing else): judged on
-the shop's brand, they claim nothing; the version before caught 5 of them
+the shop's brand, they claim nothing; the version before caught 3 of them
 only because "prime" alone counted as the brand, which also judged 97 other
 brands' mail \`phishing\`. Each class of change has a fixture in \`tests/data/mail\`
 that the previous version gets wrong.
