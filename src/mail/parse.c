@@ -467,7 +467,7 @@ static bool parse_from(kg_arena *a, const char *raw, mail_addr *out, bool *malfo
 	if (l)
 		g_object_unref(l);
 	if (ok) {
-		*malformed = addr_malformed(text, out, mailboxes);
+		*malformed = addr_malformed(raw, out, mailboxes);
 		if (*malformed) {
 			/* "Amazon Gutschein," -> "Amazon Gutschein"; <"x@y"> -> x@y */
 			const char *addr = trim_name(a, out->addr, strlen(out->addr));

@@ -288,6 +288,11 @@ write("from_comment_address.eml",
       "Einkaufsgutschein im Wert von 1000 EUR.\nJetzt teilnehmen: "
       "https://gewinn.parcel-mail.example/teilnahme\n",
       "phishing", "from_malformed,brand_display_name,prize_lure")
+# A comma inside an encoded word of the name is no malformed From.
+write("from_encoded_comma.eml",
+      {"From": "%s <john.smith@mail.example>" % b64w("Smith, John"), "To": "pat@example.com",
+       "Subject": "Re: your Amazon order"},
+      "It arrived, thanks!\n", "suspicious", "brand_subject", "from_malformed")
 # The exact official From spoofed, no link left (an attachment lure): the
 # wording of the lure, not a link, says it imitates a notice.
 write("official_signin_alert_ja.eml",
