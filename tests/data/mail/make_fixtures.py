@@ -341,6 +341,14 @@ write("lookalike_template_token.eml",
       "Dear Customer,\n\nPlease sign in to keep your account: "
       "https://help-desk.example/signin\n",
       "phishing", "brand_display_name,brand_subject,link_login_foreign")
+# ... or by letters of another script inside one word (a UTF-8 local part):
+# matched through its TR39 skeleton.
+write("sender_local_mixed_script.eml",
+      {"From": "Support <\u0430m\u0430zon-security@secure-mail.example>", "To": "pat@example.com",
+       "Subject": "Account notice"},
+      "Dear Customer,\n\nPlease sign in to keep your account: "
+      "https://secure-mail.example/signin\n",
+      "phishing", "sender_brand_local,link_login_foreign")
 # ... or by a generated filler repeated inside the words.
 write("lookalike_filler_token.eml",
       {"From": "Member Services <info@member-desk.example>", "To": "pat@example.com",
