@@ -76,6 +76,7 @@ typedef struct mail_view {
 	const char *other_role[MAIL_ADDRS_MAX];
 	size_t n_others;
 	const char *subject;
+	bool in_thread;          /* has In-Reply-To or References */
 	int64_t date_ms;
 	bool has_date;
 	const char *message_id;

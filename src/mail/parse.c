@@ -662,6 +662,8 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 			from_raw = raw;
 		} else if (!strcasecmp(name, "Subject") && !subject_raw)
 			subject_raw = raw;
+		else if (!strcasecmp(name, "In-Reply-To") || !strcasecmp(name, "References"))
+			v->in_thread = true;
 		else if (!strcasecmp(name, "Authentication-Results") && val)
 			parse_auth_results(a, v, val);
 		else if (!strcasecmp(name, "DKIM-Signature") && raw) {

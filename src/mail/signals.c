@@ -1177,10 +1177,17 @@ static void analyse_view(an *x)
 		claim = claim ? claim : "the sender's name is the shop's";
 	}
 	size_t bl = 0;
+	/* a reply in a thread ("Re: your Amazon order") is a conversation about
+	 * the shop: its subject's wording claims nothing */
+	const char *fs = x->fsubject;
+	while (*fs == ' ')
+		fs++;
+	bool reply = v->in_thread && (!strncmp(fs, "re:", 3) || !strncmp(fs, "aw:", 3) ||
+				      !strncmp(fs, "sv:", 3) || !strncmp(fs, "antw:", 5));
 	if (!x->from_official && !v->has_patch &&
 	    ((names_brand(x, v->subject, &how) &&
 	      (claim || v->from_malformed || next_brand(x, x->fsubject, 0, &bl) < 0 ||
-	       subject_claims(x, x->fsubject))) ||
+	       (!reply && subject_claims(x, x->fsubject)))) ||
 	     (how = brand_word_product(x, subject)))) {
 		sig(x, "brand_subject", W_BRAND_SUBJECT, true,
 		    "the subject names the shop (%s) but the sender %s is not official", how,

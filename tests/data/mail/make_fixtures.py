@@ -291,8 +291,16 @@ write("from_comment_address.eml",
 # A comma inside an encoded word of the name is no malformed From.
 write("from_encoded_comma.eml",
       {"From": "%s <john.smith@mail.example>" % b64w("Smith, John"), "To": "pat@example.com",
-       "Subject": "Re: your Amazon order"},
+       "Subject": "Fwd: your Amazon order"},
       "It arrived, thanks!\n", "suspicious", "brand_subject", "from_malformed")
+# A reply in a thread about the customer's order: a conversation, no claim.
+write("reply_thread_subject.eml",
+      {"From": "Kim <kim@friends.example>", "To": "pat@example.com",
+       "Subject": "Re: your Amazon order", "In-Reply-To": "<123@mail.example>",
+       "References": "<123@mail.example>"},
+      "Did it arrive? Mine came with this tracking page: "
+      "https://tracking.parcels.example/track/42\n",
+      "unrelated", "-", "brand_subject")
 # The exact official From spoofed, no link left (an attachment lure): the
 # wording of the lure, not a link, says it imitates a notice.
 write("official_signin_alert_ja.eml",
