@@ -59,7 +59,7 @@
 #define KG_MAIL_BYTES_MAX (10 * 1024 * 1024)
 #define KG_MAIL_PARTS_MAX 256
 #define KG_MAIL_DEPTH_MAX 8
-#define KG_MAIL_LINKS_MAX 512
+#define KG_MAIL_LINKS_MAX 512                  /* links analysed; the rest are left out */
 #define KG_MAIL_HEADER_BYTES_MAX (256 * 1024)
 #define KG_MAIL_TEXT_MAX (4 * 1024 * 1024)     /* decoded body text analysed */
 #define KG_MAIL_PROFILE_MAX (256 * 1024)       /* shop profile file */

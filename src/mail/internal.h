@@ -29,7 +29,10 @@ struct kg_mail_profile {
 	mail_strs brands;        /* as written */
 	mail_strs brand_folds;   /* NFKC-casefolded, for plain text search */
 	mail_strs brand_skels;   /* folded TR39 skeletons, for confusable search */
-	mail_strs brand_tokens;  /* ASCII letters-only, >= 4 chars, for lookalikes */
+	mail_strs brand_tokens;  /* distinctive ASCII tokens (>= 4 letters) for
+				  * lookalikes: a one-word brand's, and the first
+				  * label of each sender domain; never a word of a
+				  * brand of several words ("prime") */
 	mail_strs sender_domains;
 	mail_strs link_domains;  /* includes the sender domains */
 	mail_strs authserv_ids;
@@ -51,6 +54,7 @@ typedef struct mail_link {
 	const char *text;   /* shown text (HTML anchors), "" for bare URLs */
 	const char *host;   /* lower case, no port/userinfo; "" when none */
 	bool userinfo;      /* http://shown@real-host/ */
+	bool anchor;        /* an HTML <a href>, not a bare URL in text */
 } mail_link;
 
 typedef struct mail_auth {
@@ -66,19 +70,27 @@ typedef struct mail_auth {
 typedef struct mail_view {
 	mail_addr from;          /* the effective author (list rewrites undone) */
 	bool has_from;
+	bool from_malformed;     /* From is not one clean mailbox (read as shown) */
+	const char *from_raw;    /* the decoded From text when malformed, else "" */
 	mail_addr others[MAIL_ADDRS_MAX]; /* Reply-To, Sender, Return-Path... */
 	const char *other_role[MAIL_ADDRS_MAX];
 	size_t n_others;
 	const char *subject;
+	bool in_thread;          /* has In-Reply-To or References */
 	int64_t date_ms;
 	bool has_date;
 	const char *message_id;
 	const char *text;        /* all text of the body, UTF-8 */
 	size_t text_len;
+	const char *own_text;    /* the sender's own words: text without quoted
+				  * lines, patches and patch files */
+	size_t own_len;
+	bool has_patch;          /* carries a patch (diff lines or a patch file) */
 	const char *fp_text;     /* the text the fingerprint is taken of */
 	size_t fp_len;
 	mail_link *links;
 	size_t n_links;
+	bool links_capped;       /* more than KG_MAIL_LINKS_MAX: the rest unread */
 	mail_auth auth[MAIL_AUTH_MAX];
 	size_t n_auth;
 	bool via_list;           /* arrived through a mailing list */
@@ -112,7 +124,13 @@ const char *mail_registrable(kg_arena *a, const char *host);
 const char *mail_idn_unicode(kg_arena *a, const char *host);
 /* First word with letters of two of Latin/Cyrillic/Greek mixed, or NULL. */
 const char *mail_mixed_script_word(kg_arena *a, const char *s, size_t len);
-/* HTML to text; anchors are appended to links (up to max; *over set when more). */
+/* s without template tokens ({{x}}, [[x]], %%x%%) and spaced-out letters joined. */
+char *mail_untemplate(kg_arena *a, const char *s);
+/* s[0, len) without a generated filler token repeated inside words
+ * ("AIJMXD2EVWLmazon MemIJMXD2EVWLbership": 3+ times), arena copy. */
+char *mail_unfiller(kg_arena *a, const char *s, size_t len);
+/* HTML to text; anchors are appended to links (up to KG_MAIL_LINKS_MAX; *over set
+ * when there were more, which are left out). */
 char *mail_html_text(kg_arena *a, const char *html, size_t len, mail_link **links,
 		     size_t *n_links, size_t *cap, bool *over);
 /* Finds bare URLs in plain text and appends them. */

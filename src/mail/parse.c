@@ -41,6 +41,8 @@ typedef struct pctx {
 
 typedef struct vbuild {
 	kg_buf text;
+	kg_buf own;  /* the sender's own words: no quotes, patches, patch files */
+	bool patch;  /* carries a patch (inline or as a file) */
 	mail_link *links;
 	size_t n_links, cap_links;
 	const char *fp_text;
@@ -202,6 +204,97 @@ static bool is_ascii_cs(const char *cs)
 	       !strcasecmp(cs, "utf-8") || !strcasecmp(cs, "utf8");
 }
 
+/* Charset labels decoded as the WHATWG Encoding Standard (and so browsers
+ * and mail clients) does: a label names the superset encoding that senders
+ * really write, e.g. "gb2312" text is GB18030, "iso-8859-1" is windows-1252
+ * and "shift_jis" is Microsoft's windows-31j (CP932). */
+static const struct {
+	const char *label, *iconv;
+} g_labels[] = {
+	{"gb2312", "GB18030"}, {"gb_2312", "GB18030"}, {"gb_2312-80", "GB18030"},
+	{"gbk", "GB18030"}, {"x-gbk", "GB18030"}, {"cp936", "GB18030"},
+	{"windows-936", "GB18030"}, {"chinese", "GB18030"}, {"csgb2312", "GB18030"},
+	{"csiso58gb231280", "GB18030"}, {"iso-ir-58", "GB18030"}, {"euc-cn", "GB18030"},
+	{"iso-8859-1", "WINDOWS-1252"}, {"iso8859-1", "WINDOWS-1252"},
+	{"iso_8859-1", "WINDOWS-1252"}, {"latin1", "WINDOWS-1252"}, {"l1", "WINDOWS-1252"},
+	{"cp819", "WINDOWS-1252"}, {"ibm819", "WINDOWS-1252"}, {"csisolatin1", "WINDOWS-1252"},
+	{"iso-ir-100", "WINDOWS-1252"}, {"cp1252", "WINDOWS-1252"}, {"x-cp1252", "WINDOWS-1252"},
+	{"us-ascii", "WINDOWS-1252"}, {"ascii", "WINDOWS-1252"},
+	{"ansi_x3.4-1968", "WINDOWS-1252"},
+	{"iso-8859-9", "WINDOWS-1254"}, {"latin5", "WINDOWS-1254"},
+	{"iso-8859-11", "WINDOWS-874"}, {"tis-620", "WINDOWS-874"},
+	{"shift_jis", "CP932"}, {"shift-jis", "CP932"}, {"sjis", "CP932"},
+	{"x-sjis", "CP932"}, {"ms_kanji", "CP932"}, {"csshiftjis", "CP932"},
+	{"windows-31j", "CP932"}, {"ms932", "CP932"},
+	{"ks_c_5601-1987", "CP949"}, {"ks_c_5601-1989", "CP949"}, {"ksc5601", "CP949"},
+	{"ksc_5601", "CP949"}, {"korean", "CP949"}, {"iso-ir-149", "CP949"},
+	{"csksc56011987", "CP949"}, {"euc-kr", "CP949"}, {"cseuckr", "CP949"},
+	{"windows-949", "CP949"},
+	{"euc-jp", "EUC-JP-MS"}, {"x-euc-jp", "EUC-JP-MS"}, {"cseucpkdfmtjapanese", "EUC-JP-MS"},
+	{"big5", "BIG5-HKSCS"}, {"x-x-big5", "BIG5-HKSCS"}, {"cn-big5", "BIG5-HKSCS"},
+};
+
+/* The encoding to decode a declared label with (the label itself when the
+ * standard does not widen it). */
+static const char *charset_for(const char *label)
+{
+	for (size_t i = 0; label && i < KG_ARRAY_LEN(g_labels); i++)
+		if (!strcasecmp(label, g_labels[i].label))
+			return g_labels[i].iconv;
+	return label;
+}
+
+static bool is_iso2022jp(const char *cs)
+{
+	return cs && (!strcasecmp(cs, "iso-2022-jp") || !strcasecmp(cs, "csiso2022jp") ||
+		      !strcasecmp(cs, "iso2022jp"));
+}
+
+/* ISO-2022-JP (RFC 1468) -> UTF-8 (g_malloc'd), NULL when b is not valid
+ * ISO-2022-JP. The JIS X 0208 pairs are read through EUC-JP-MS, as the
+ * WHATWG decoder reads them, so the NEC and IBM extensions that Windows
+ * senders write (①, ㈱, 髙) decode; glibc's ISO-2022-JP refuses them. */
+static char *iso2022jp_to_utf8(const char *b, size_t n)
+{
+	enum { ASCII, JIS0208, KATAKANA } st = ASCII;
+	GByteArray *e = g_byte_array_sized_new((guint)n + 16);
+	bool ok = true;
+	for (size_t i = 0; i < n && ok; i++) {
+		unsigned char c = (unsigned char)b[i];
+		if (c == 0x1b && i + 2 < n) {
+			const char *q = b + i + 1;
+			if (!memcmp(q, "$B", 2) || !memcmp(q, "$@", 2))
+				st = JIS0208;
+			else if (!memcmp(q, "(B", 2) || !memcmp(q, "(J", 2))
+				st = ASCII;
+			else if (!memcmp(q, "(I", 2))
+				st = KATAKANA;
+			else
+				ok = false;
+			i += 2;
+		} else if (c >= 0x80) {
+			ok = false;
+		} else if (c == '\n' || c == '\r') {
+			g_byte_array_append(e, &c, 1);
+		} else if (st == JIS0208 && c >= 0x21 && c <= 0x7e && i + 1 < n &&
+			   (unsigned char)b[i + 1] >= 0x21 && (unsigned char)b[i + 1] <= 0x7e) {
+			guint8 pair[2] = {(guint8)(c | 0x80), (guint8)((unsigned char)b[++i] | 0x80)};
+			g_byte_array_append(e, pair, 2);
+		} else if (st == KATAKANA && c >= 0x21 && c <= 0x5f) {
+			guint8 kana[2] = {0x8e, (guint8)(c | 0x80)};
+			g_byte_array_append(e, kana, 2);
+		} else if (st == ASCII) {
+			g_byte_array_append(e, &c, 1);
+		} else {
+			ok = false;
+		}
+	}
+	char *out = ok ? g_convert((const char *)e->data, (gssize)e->len, "UTF-8", "EUC-JP-MS",
+				   NULL, NULL, NULL) : NULL;
+	g_byte_array_free(e, TRUE);
+	return out;
+}
+
 /* Bytes in a declared charset -> UTF-8 (g_malloc'd). */
 static char *to_utf8(const char *b, size_t n, const char *cs)
 {
@@ -209,14 +302,199 @@ static char *to_utf8(const char *b, size_t n, const char *cs)
 	gsize ol = 0;
 	if (is_ascii_cs(cs) && memchr(b, 0x1b, n) && n >= 3) /* ESC $ B: ISO-2022-JP */
 		cs = "ISO-2022-JP";
+	if (is_iso2022jp(cs) && (out = iso2022jp_to_utf8(b, n)))
+		return out;
 	if (!is_ascii_cs(cs)) {
-		out = g_convert(b, (gssize)n, "UTF-8", cs, NULL, &ol, NULL);
+		out = g_convert(b, (gssize)n, "UTF-8", charset_for(cs), NULL, &ol, NULL);
 		if (out)
 			return out;
 	} else if (g_utf8_validate(b, (gssize)n, NULL)) {
 		return g_strndup(b, n);
 	}
 	return g_mime_utils_decode_8bit(g_opts, b, n);
+}
+
+/* An ISO-2022-JP encoded word's text ("B" or "Q" encoded) as UTF-8 in
+ * base64, for "=?UTF-8?B?...?=" (NULL when it does not decode). */
+static char *iso2022jp_word_b64(const char *enc, size_t n, char how)
+{
+	char *text = g_strndup(enc, n);
+	gsize len = 0;
+	guchar *raw = NULL;
+	if (how == 'b' || how == 'B') {
+		raw = g_base64_decode(text, &len);
+	} else {
+		raw = g_malloc(n + 1);
+		for (size_t i = 0; i < n; i++) {
+			if (text[i] == '_')
+				raw[len++] = ' ';
+			else if (text[i] == '=' && i + 2 < n && g_ascii_isxdigit(text[i + 1]) &&
+				 g_ascii_isxdigit(text[i + 2])) {
+				raw[len++] = (guchar)(g_ascii_xdigit_value(text[i + 1]) * 16 +
+						      g_ascii_xdigit_value(text[i + 2]));
+				i += 2;
+			} else
+				raw[len++] = (guchar)text[i];
+		}
+	}
+	g_free(text);
+	char *u = raw ? iso2022jp_to_utf8((const char *)raw, len) : NULL;
+	g_free(raw);
+	char *b64 = u ? g_base64_encode((const guchar *)u, strlen(u)) : NULL;
+	g_free(u);
+	return b64;
+}
+
+/* A raw header value with the charset label of every encoded word
+ * ("=?gb2312?B?...?=") replaced by the encoding to decode it with. */
+static char *widen_labels(kg_arena *a, const char *raw)
+{
+	kg_buf b = KG_BUF_INIT(KG_MAIL_HEADER_BYTES_MAX);
+	for (const char *p = raw; *p;) {
+		const char *ew = strstr(p, "=?");
+		if (!ew) {
+			kg_buf_puts(&b, p);
+			break;
+		}
+		kg_buf_append(&b, p, (size_t)(ew - p + 2));
+		const char *lab = ew + 2;
+		size_t ll = strcspn(lab, "?* \t\r\n");
+		char label[32];
+		snprintf(label, sizeof(label), "%.*s", (int)(ll < 31 ? ll : 31), lab);
+		const char *how = lab[ll] == '?' ? lab + ll + 1 : NULL, *end = NULL;
+		if (how && is_iso2022jp(label) && *how && how[1] == '?' &&
+		    (end = strstr(how + 2, "?="))) {
+			char *b64 = iso2022jp_word_b64(how + 2, (size_t)(end - how - 2), *how);
+			if (b64) {
+				kg_buf_puts(&b, "UTF-8?B?");
+				kg_buf_puts(&b, b64);
+				kg_buf_puts(&b, "?=");
+				g_free(b64);
+				p = end + 2;
+				continue;
+			}
+		}
+		if (lab[ll] == '?' || lab[ll] == '*') {
+			const char *cs = ll < 31 ? charset_for(label) : label;
+			if (cs != label)
+				kg_buf_puts(&b, cs);
+			else
+				kg_buf_append(&b, lab, ll);
+			p = lab + ll;
+		} else {
+			p = lab;
+		}
+	}
+	char *r = kg_arena_strndup(a, b.data ? b.data : "", b.len);
+	kg_buf_release(&b);
+	return r;
+}
+
+/* A decoded header value (encoded words, labels widened), UTF-8. */
+static const char *header_text(kg_arena *a, const char *raw)
+{
+	if (!raw)
+		return "";
+	char *d = g_mime_utils_header_decode_text(g_opts, widen_labels(a, raw));
+	char *r = kg_arena_strdup(a, d ? d : "");
+	g_free(d);
+	for (char *c = r; *c; c++)
+		if (*c == '\r' || *c == '\n' || *c == '\t')
+			*c = ' ';
+	mail_utf8_clean(r);
+	while (*r == ' ')
+		r++;
+	size_t n = strlen(r);
+	while (n && r[n - 1] == ' ')
+		r[--n] = '\0';
+	return r;
+}
+
+/* Whether a raw address header is not one clean mailbox (RFC 5322): an
+ * unquoted comma or "@" in the display name (a name cut in two), an address
+ * in a comment, quotes or spaces inside the address, several mailboxes. */
+static bool addr_malformed(const char *raw, const mail_addr *ad, int mailboxes)
+{
+	if (mailboxes != 1 || !strchr(ad->addr, '@') || strpbrk(ad->addr, "\" <>(),;"))
+		return true;
+	const char *lt = strrchr(raw, '<');
+	bool quoted = false;
+	int comment = 0;
+	for (const char *c = raw; *c && (!lt || c < lt); c++) {
+		if (*c == '\\' && c[1]) {
+			c++;
+		} else if (*c == '"' && !comment) {
+			quoted = !quoted;
+		} else if (quoted) {
+			continue;
+		} else if (*c == '(') {
+			comment++;
+		} else if (*c == ')' && comment) {
+			comment--;
+		} else if (!comment && lt && (*c == ',' || *c == '@' || *c == ';')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Trims spaces, quotes, commas and brackets around a display name. */
+static const char *trim_name(kg_arena *a, const char *s, size_t n)
+{
+	while (n && strchr(" \t\"',;()<>", *s)) {
+		s++;
+		n--;
+	}
+	while (n && strchr(" \t\"',;()<>", s[n - 1]))
+		n--;
+	return kg_arena_strndup(a, s, n);
+}
+
+/* The From header as a mail client displays it: GMime's address parser
+ * (loose), else the raw text: the last <address> or word with an "@",
+ * the rest as the name. *malformed when it is not one clean mailbox. */
+static bool parse_from(kg_arena *a, const char *raw, mail_addr *out, bool *malformed)
+{
+	*malformed = false;
+	if (!raw)
+		return false;
+	const char *text = header_text(a, raw);
+	InternetAddressList *l = internet_address_list_parse(g_opts, widen_labels(a, raw));
+	int mailboxes = 0;
+	for (int i = 0; l && i < internet_address_list_length(l); i++)
+		mailboxes += INTERNET_ADDRESS_IS_MAILBOX(internet_address_list_get_address(l, i));
+	bool ok = first_mailbox(a, l, out);
+	if (l)
+		g_object_unref(l);
+	if (ok) {
+		*malformed = addr_malformed(raw, out, mailboxes);
+		if (*malformed) {
+			/* "Amazon Gutschein," -> "Amazon Gutschein"; <"x@y"> -> x@y */
+			const char *addr = trim_name(a, out->addr, strlen(out->addr));
+			set_addr(a, out, trim_name(a, out->name, strlen(out->name)), addr);
+		}
+		return true;
+	}
+	const char *lt = strrchr(text, '<'), *as = NULL, *ae = NULL;
+	if (lt && strchr(lt, '@')) {
+		as = lt + 1;
+		ae = as + strcspn(as, ">");
+	} else if ((as = strrchr(text, '@'))) {
+		while (as > text && !strchr(" \t\"'(<,;", as[-1]))
+			as--;
+		ae = as + strcspn(as, " \t\"')>,;");
+	}
+	if (!as)
+		return false;
+	const char *addr = trim_name(a, as, (size_t)(ae - as));
+	size_t nl = (size_t)((lt && as == lt + 1 ? lt : as) - text);
+	char *name = kg_arena_strdup(a, trim_name(a, text, nl));
+	/* text after the address (a comment "(Name)") names the sender too */
+	if (!*name && *ae)
+		name = kg_arena_strdup(a, trim_name(a, ae + 1, strlen(ae + 1)));
+	set_addr(a, out, name, addr);
+	*malformed = true;
+	return true;
 }
 
 static int append_text(pctx *c, vbuild *vb, const char *t, size_t n)
@@ -226,6 +504,54 @@ static int append_text(pctx *c, vbuild *vb, const char *t, size_t n)
 					  "decoded text is larger than %d bytes (KG_MAIL_TEXT_MAX)",
 					  KG_MAIL_TEXT_MAX);
 	return 0;
+}
+
+/* A line that starts a patch ("diff --git", "--- a/file", "Index: file"). */
+static bool patch_line(const char *l, size_t n)
+{
+	static const char *const starts[] = {"diff --git ", "diff -u", "--- a/", "+++ b/",
+					      "Index: ", "@@ -"};
+	for (size_t i = 0; i < KG_ARRAY_LEN(starts); i++) {
+		size_t k = strlen(starts[i]);
+		if (n >= k && !memcmp(l, starts[i], k))
+			return true;
+	}
+	return false;
+}
+
+/* Appends the sender's own lines of t: not quoted ("> ..."), and nothing
+ * from the first line of a patch on. */
+static void append_own(vbuild *vb, const char *t, size_t n)
+{
+	const char *end = t + n;
+	for (const char *l = t; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		size_t ln = nl ? (size_t)(nl - l) : (size_t)(end - l);
+		const char *s = l;
+		while (s < l + ln && (*s == ' ' || *s == '\t'))
+			s++;
+		if (patch_line(l, ln)) {
+			vb->patch = true;
+			break;
+		}
+		if (s == l + ln || *s != '>') {
+			kg_buf_append(&vb->own, l, ln);
+			kg_buf_putc(&vb->own, '\n');
+		}
+		l = nl ? nl + 1 : end;
+	}
+}
+
+/* A text part that is a patch file (text/x-patch, text/x-diff, *.patch). */
+static bool patch_part(GMimeObject *obj, GMimeContentType *ct)
+{
+	if (g_mime_content_type_is_type(ct, "text", "x-patch") ||
+	    g_mime_content_type_is_type(ct, "text", "x-diff"))
+		return true;
+	const char *fn = g_mime_part_get_filename(GMIME_PART(obj));
+	size_t n = fn ? strlen(fn) : 0;
+	return (n > 6 && !strcasecmp(fn + n - 6, ".patch")) ||
+	       (n > 5 && !strcasecmp(fn + n - 5, ".diff"));
 }
 
 static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
@@ -262,8 +588,9 @@ static int walk(pctx *c, GMimeObject *obj, vbuild *vb, int depth, mail_parsed *t
 		return 0;
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	bool html = ct && g_mime_content_type_is_type(ct, "text", "html");
-	bool plain = ct && g_mime_content_type_is_type(ct, "text", "plain");
-	if (!html && !plain)
+	bool patch = ct && patch_part(obj, ct);
+	bool plain = ct && !patch && g_mime_content_type_is_type(ct, "text", "plain");
+	if (!html && !plain && !patch)
 		return 0;
 	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
 	if (!w)
@@ -289,9 +616,10 @@ static int walk(pctx *c, GMimeObject *obj, vbuild *vb, int depth, mail_parsed *t
 			       &c->links_over);
 	}
 	g_free(u);
-	if (c->links_over)
-		return c->rc = kg_err_set(c->err, KG_ELIMIT, "more than %d links (KG_MAIL_LINKS_MAX)",
-					  KG_MAIL_LINKS_MAX);
+	if (!patch)
+		append_own(vb, t, tl);
+	else
+		vb->patch = true;
 	if (!vb->fp_text || (plain && !vb->fp_plain)) {
 		vb->fp_text = t;
 		vb->fp_len = tl;
@@ -317,7 +645,8 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 	     has_mm_reply = false, has_list = false;
 	kg_buf dk = KG_BUF_INIT(4096);
 
-	v->has_from = first_mailbox(a, g_mime_message_get_from(m), &from);
+	bool from_malformed = false;
+	const char *from_raw = NULL, *subject_raw = NULL;
 	has_reply = first_mailbox(a, g_mime_message_get_reply_to(m), &reply);
 	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
 	int nh = hl ? g_mime_header_list_get_count(hl) : 0;
@@ -328,7 +657,14 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 		const char *raw = g_mime_header_get_raw_value(h);
 		if (!name)
 			continue;
-		if (!strcasecmp(name, "Authentication-Results") && val)
+		if (!strcasecmp(name, "From") && !v->has_from) {
+			v->has_from = parse_from(a, raw, &from, &from_malformed);
+			from_raw = raw;
+		} else if (!strcasecmp(name, "Subject") && !subject_raw)
+			subject_raw = raw;
+		else if (!strcasecmp(name, "In-Reply-To") || !strcasecmp(name, "References"))
+			v->in_thread = true;
+		else if (!strcasecmp(name, "Authentication-Results") && val)
 			parse_auth_results(a, v, val);
 		else if (!strcasecmp(name, "DKIM-Signature") && raw) {
 			v->has_dkim_sig = true;
@@ -372,6 +708,8 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 		}
 	} else {
 		v->from = from;
+		v->from_malformed = from_malformed;
+		v->from_raw = from_malformed ? header_text(a, from_raw) : "";
 		if (has_list) {
 			v->via_list = true;
 			v->list_detail = "arrived through a mailing list";
@@ -390,8 +728,7 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 			add_other(v, "Return-Path", &rpath);
 	}
 
-	const char *subj = g_mime_message_get_subject(m);
-	v->subject = kg_arena_strdup(a, subj ? subj : "");
+	v->subject = header_text(a, subject_raw);
 	GDateTime *dt = g_mime_message_get_date(m);
 	if (dt) {
 		v->has_date = true;
@@ -409,11 +746,16 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 		}
 	}
 
-	vbuild vb = {.text = KG_BUF_INIT(KG_MAIL_TEXT_MAX)};
+	vbuild vb = {.text = KG_BUF_INIT(KG_MAIL_TEXT_MAX), .own = KG_BUF_INIT(KG_MAIL_TEXT_MAX)};
 	walk(c, g_mime_message_get_mime_part(m), &vb, depth, top);
 	v->text = kg_arena_strndup(a, vb.text.data ? vb.text.data : "", vb.text.len);
 	v->text_len = vb.text.len;
+	v->own_text = kg_arena_strndup(a, vb.own.data ? vb.own.data : "", vb.own.len);
+	v->own_len = vb.own.len;
+	v->links_capped = c->links_over;
+	v->has_patch = vb.patch;
 	kg_buf_release(&vb.text);
+	kg_buf_release(&vb.own);
 	v->fp_text = vb.fp_text ? vb.fp_text : "";
 	v->fp_len = vb.fp_len;
 	v->links = vb.links;
@@ -511,6 +853,9 @@ static void find_inline_forward(kg_arena *a, mail_parsed *p)
 	in->message_id = "";
 	in->text = body;
 	in->text_len = (size_t)(end - body);
+	in->own_text = body;
+	in->own_len = in->text_len;
+	in->links_capped = o->links_capped;
 	in->fp_text = in->text;
 	in->fp_len = in->text_len;
 	in->links = o->links;

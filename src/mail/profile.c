@@ -164,6 +164,25 @@ static int add_tokens(mail_strs *tokens, const char *s)
 	return 0;
 }
 
+/* A brand's distinctive token: its only ASCII letter run of 3+ characters
+ * ("Amazon.co.jp" -> "amazon"). A brand of several words ("amazon prime")
+ * has none: its words alone ("prime") are ordinary words. */
+static int add_brand_token(mail_strs *tokens, const char *s)
+{
+	int runs = 0, n = 0;
+	for (const char *c = s;; c++) {
+		if (*c && isalpha((unsigned char)*c) && !(*c & 0x80)) {
+			n++;
+			continue;
+		}
+		runs += n >= 3;
+		n = 0;
+		if (!*c)
+			break;
+	}
+	return runs == 1 ? add_tokens(tokens, s) : 0;
+}
+
 /* Splits "a b c" into up to 3 words in place. */
 static int split3(char *v, char **w)
 {
@@ -268,7 +287,7 @@ static int profile_finish(kg_mail_profile *p, const char *where, kg_err *err)
 		if (!rc && *s && !strs_has(&p->brand_skels, s))
 			rc = strs_add(&p->brand_skels, s, strlen(s));
 		if (!rc)
-			rc = add_tokens(&p->brand_tokens, p->brands.v[i]);
+			rc = add_brand_token(&p->brand_tokens, p->brands.v[i]);
 	}
 	for (size_t i = 0; i < p->sender_domains.n && !rc; i++) {
 		const char *reg = mail_registrable(&a, p->sender_domains.v[i]);

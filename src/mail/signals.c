@@ -46,6 +46,9 @@ enum {
 	W_LOCK_NOT_LOCKED = 50,
 	W_CALLBACK_PHONE = 20,
 	W_OFFICIAL_LINKS_ELSEWHERE = 25,
+	W_FROM_MALFORMED = 25,
+	W_NOTICE_LURE = 15,
+	W_PRIZE_LURE = 20,
 };
 
 typedef struct an {
@@ -61,6 +64,8 @@ typedef struct an {
 	bool from_official;
 	bool hard;                   /* a signal that rules out "genuine" */
 	bool pressure, vague, login_link;
+	bool html_links;             /* a foreign link is an HTML anchor (not a bare URL) */
+	size_t links_total, links_foreign;
 } an;
 
 static bool has_signal(const kg_mail_result *r, const char *id)
@@ -119,35 +124,52 @@ static void demangle(const char *s, size_t n, char *out, size_t cap)
 
 enum { LOOK_NONE = 0, LOOK_BRAND = 1, LOOK_ALIKE = 2 };
 
-/* Whether token tok (ASCII) holds brand b (LOOK_BRAND) or something one edit
- * or one swap away from it (LOOK_ALIKE). */
-static int token_vs_brand(const char *tok, size_t tl, const char *b)
+/* Edits allowed between a token and a brand token of bl letters: none up
+ * to 4 letters, one from 5, two from 9, so that short tokens do not match
+ * ordinary words. */
+static size_t max_edits(size_t bl)
 {
-	size_t bl = strlen(b);
-	if (tl < bl - 1 || tl > 63)
+	return bl >= 9 ? 2 : bl >= 5 ? 1 : 0;
+}
+
+/* Whether token tok (ASCII) holds brand b (LOOK_BRAND) or something a few
+ * edits or swaps away from it (LOOK_ALIKE). In a word (word = true, text
+ * rather than a host name) the brand must not be the stem of a longer word:
+ * "amazonian" is not "amazon", "amazonsupport" is. */
+static int token_vs_brand(const char *tok, size_t tl, const char *b, bool word)
+{
+	size_t bl = strlen(b), md = max_edits(bl);
+	if (tl + md < bl || tl > 63)
 		return LOOK_NONE;
 	char t[64];
 	snprintf(t, sizeof(t), "%.*s", (int)tl, tok);
 	for (char *c = t; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
-	if (strstr(t, b))
-		return LOOK_BRAND;
+	const char *hit = strstr(t, b);
+	if (hit) {
+		size_t after = tl - (size_t)(hit - t) - bl;
+		return !word || after == 0 || after >= 4 ? LOOK_BRAND : LOOK_NONE;
+	}
 	char d[64];
 	demangle(t, tl, d, sizeof(d));
-	if (strstr(d, b))
-		return LOOK_ALIKE;
-	if (bl < 5)
-		return LOOK_NONE;
 	size_t dl = strlen(d);
-	for (size_t i = 0; i + bl - 1 <= dl; i++)
-		for (size_t wl = bl - 1; wl <= bl + 1; wl++) {
+	if ((hit = strstr(d, b))) {
+		size_t after = dl - (size_t)(hit - d) - bl;
+		return !word || after == 0 || after >= 4 ? LOOK_ALIKE : LOOK_NONE;
+	}
+	if (!md)
+		return LOOK_NONE;
+	for (size_t i = 0; i + bl - md <= dl; i++)
+		for (size_t wl = bl - md; wl <= bl + md; wl++) {
 			if (i + wl > dl)
 				break;
 			/* the window must start and end on the brand's letters to
 			 * keep ordinary words out */
 			if (d[i] != b[0] && d[i + wl - 1] != b[bl - 1])
 				continue;
-			if (mail_edit_distance(d + i, wl, b, bl) <= 1)
+			if (word && i + wl < dl && dl - i - wl < 4 && isalpha((unsigned char)d[i + wl]))
+				continue;
+			if ((size_t)mail_edit_distance(d + i, wl, b, bl) <= md)
 				return LOOK_ALIKE;
 		}
 	return LOOK_NONE;
@@ -156,7 +178,7 @@ static int token_vs_brand(const char *tok, size_t tl, const char *b)
 /* Best LOOK_* of the ASCII alphanumeric tokens of s against the brand
  * tokens; *which gets the brand token. */
 static int text_tokens_vs_brand(const kg_mail_profile *p, const char *s, const char **which,
-				const char **tok_out, kg_arena *a)
+				const char **tok_out, kg_arena *a, bool word)
 {
 	int best = LOOK_NONE;
 	const char *t = s;
@@ -170,7 +192,7 @@ static int text_tokens_vs_brand(const kg_mail_profile *p, const char *s, const c
 		if (tl < 3)
 			continue;
 		for (size_t i = 0; i < p->brand_tokens.n; i++) {
-			int k = token_vs_brand(st, tl, p->brand_tokens.v[i]);
+			int k = token_vs_brand(st, tl, p->brand_tokens.v[i], word);
 			if (k > best || (k && best == LOOK_NONE)) {
 				best = k;
 				*which = p->brand_tokens.v[i];
@@ -182,25 +204,114 @@ static int text_tokens_vs_brand(const kg_mail_profile *p, const char *s, const c
 	return best;
 }
 
+/* Whether the brand found at sk[at, at + bl) is a word of its own there:
+ * not the stem of a longer word ("amazonian", "amazonas"). Letters after
+ * it that make a word of their own ("amazonsupport") still count. */
+static bool brand_word_at(const char *sk, size_t at, size_t bl)
+{
+	const char *e = sk + at + bl;
+	size_t run = 0;
+	while (isalpha((unsigned char)e[run]))
+		run++;
+	return run == 0 || run >= 4;
+}
+
 /* Whether s names the brand in any script (TR39 skeletons see through
- * Cyrillic "а" and friends), or a near miss of it. */
+ * Cyrillic "а" and friends, template tokens and spaced-out letters are
+ * taken out first), or a near miss of a distinctive brand token. */
 static bool names_brand(an *x, const char *s, const char **how)
 {
 	if (!*s)
 		return false;
-	const char *sk = mail_skeleton(x->a, s);
-	for (size_t i = 0; i < x->p->brand_skels.n; i++)
-		if (strstr(sk, x->p->brand_skels.v[i])) {
-			*how = x->p->brands.v[i < x->p->brands.n ? i : 0];
-			return true;
-		}
+	const char *clean = mail_untemplate(x->a, s);
+	const char *sk = mail_skeleton(x->a, clean);
+	for (size_t i = 0; i < x->p->brand_skels.n; i++) {
+		const char *b = x->p->brand_skels.v[i];
+		size_t bl = strlen(b);
+		for (const char *h = strstr(sk, b); h; h = strstr(h + 1, b))
+			if (brand_word_at(sk, (size_t)(h - sk), bl)) {
+				*how = x->p->brands.v[i < x->p->brands.n ? i : 0];
+				return true;
+			}
+	}
 	const char *b = NULL, *tok = NULL;
-	const char *f = mail_fold(x->a, s, strlen(s));
-	if (text_tokens_vs_brand(x->p, f, &b, &tok, x->a) != LOOK_NONE) {
+	const char *f = mail_fold(x->a, clean, strlen(clean));
+	if (text_tokens_vs_brand(x->p, f, &b, &tok, x->a, true) != LOOK_NONE ||
+	    (strcmp(sk, f) && text_tokens_vs_brand(x->p, sk, &b, &tok, x->a, true) != LOOK_NONE)) {
 		*how = kg_arena_printf(x->a, "%s (looks like %s)", tok, b);
 		return true;
 	}
 	return false;
+}
+
+static bool starts_any(const char *s, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(s, words[i], strlen(words[i])))
+			return true;
+	return false;
+}
+
+static bool ends_any(const char *s, size_t len, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(words[i]);
+		if (len >= k && !memcmp(s + len - k, words[i], k) &&
+		    (len == k || !isalpha((unsigned char)s[len - k - 1])))
+			return true;
+	}
+	return false;
+}
+
+/* A word of a brand of several words ("prime" of "amazon prime") is an
+ * ordinary word alone; followed by a noun of a customer's membership
+ * ("Prime Membership", "prime.membership", "Prime_customer") it names the
+ * shop's product. Returns that phrase or NULL. */
+static const char *brand_word_product(an *x, const char *s)
+{
+	static const char *const nouns[] = {"membership", "member", "benefit", "account", "customer",
+					    "billing", "payment", "renewal", "subscription",
+					    "mitgliedschaft", "会員"};
+	/* the same nouns before it, in languages that put them first */
+	static const char *const nouns_before[] = {
+		"suscripcion ", "suscripción ", "membresía ", "membresia ", "assinatura ",
+		"abonnement ", "adhésion ", "abbonamento ",
+	};
+	const char *f = mail_fold(x->a, s, strlen(s));
+	for (size_t i = 0; i < x->p->brand_folds.n; i++) {
+		const char *b = x->p->brand_folds.v[i];
+		const char *sp = strchr(b, ' ');
+		if (!sp)
+			continue;
+		for (const char *w = b; *w;) {
+			size_t wl = strcspn(w, " ");
+			bool distinct = false;
+			for (size_t k = 0; k < x->p->brand_tokens.n; k++)
+				distinct |= strlen(x->p->brand_tokens.v[k]) == wl &&
+					    !strncmp(x->p->brand_tokens.v[k], w, wl);
+			char word[64];
+			snprintf(word, sizeof(word), "%.*s", (int)(wl < 63 ? wl : 63), w);
+			for (const char *h = wl >= 4 && !distinct ? strstr(f, word) : NULL; h;
+			     h = strstr(h + 1, word)) {
+				if (h > f && isalpha((unsigned char)h[-1]))
+					continue;
+				const char *e = h + wl;
+				if (*e == '\'' && e[1] == 's')
+					e += 2;
+				if (*e && strchr(" ._-", *e))
+					e++;
+				if (starts_any(e, nouns, KG_ARRAY_LEN(nouns)) ||
+				    ends_any(f, (size_t)(h - f), nouns_before, KG_ARRAY_LEN(nouns_before)))
+					return kg_arena_printf(x->a, "\"%.*s\", the shop's %s",
+							       (int)(e - h + (long)strcspn(e, " ._-,")), h,
+							       word);
+			}
+			w += wl;
+			while (*w == ' ')
+				w++;
+		}
+	}
+	return NULL;
 }
 
 /* LOOK_* of a host (sender domain or link host) that is not official. */
@@ -215,14 +326,14 @@ static int host_lookalike(an *x, const char *host, const char **why)
 			return LOOK_ALIKE;
 		}
 	const char *b = NULL, *tok = NULL;
-	int k = text_tokens_vs_brand(x->p, uni, &b, &tok, x->a);
+	int k = text_tokens_vs_brand(x->p, uni, &b, &tok, x->a, false);
 	if (k == LOOK_ALIKE)
 		*why = kg_arena_printf(x->a, "\"%s\" looks like \"%s\"", tok, b);
 	else if (k == LOOK_BRAND)
 		*why = kg_arena_printf(x->a, "the brand \"%s\" inside a foreign domain", b);
 	if (k == LOOK_NONE && strcmp(uni, host)) {
 		/* an IDN host whose skeleton spells the brand */
-		k = text_tokens_vs_brand(x->p, sk, &b, &tok, x->a) ? LOOK_ALIKE : LOOK_NONE;
+		k = text_tokens_vs_brand(x->p, sk, &b, &tok, x->a, false) ? LOOK_ALIKE : LOOK_NONE;
 		if (k)
 			*why = kg_arena_printf(x->a, "internationalised name %s spells \"%s\"", uni, b);
 	}
@@ -249,7 +360,8 @@ static void check_sender(an *x, const char *role, const mail_addr *ad)
 		sig(x, "sender_brand_domain", W_SENDER_BRAND_DOMAIN, true,
 		    "%s address %s: %s, not an official domain", role, ad->addr, why);
 	const char *b = NULL, *tok = NULL;
-	if (text_tokens_vs_brand(x->p, ad->local, &b, &tok, x->a))
+	if (text_tokens_vs_brand(x->p, ad->local, &b, &tok, x->a, false) ||
+	    text_tokens_vs_brand(x->p, mail_skeleton(x->a, ad->local), &b, &tok, x->a, false))
 		sig(x, "sender_brand_local", W_SENDER_BRAND_LOCAL, true,
 		    "%s address %s puts \"%s\" before the @ of a domain that is not the shop's",
 		    role, ad->addr, tok);
@@ -276,8 +388,11 @@ static bool check_auth(an *x)
 		bool official = mail_domain_in(au->domain, &x->p->sender_domains);
 		bool aligned = official && x->from_official && same_org(x, au->domain, fd);
 		bool is_pass = !strcmp(au->result, "pass");
-		bool is_fail = !strcmp(au->result, "fail") || !strcmp(au->result, "permerror") ||
-			       (!strcmp(au->method, "spf") && !strcmp(au->result, "softfail"));
+		/* a mailing list relays (SPF) and edits (DKIM) what it forwards:
+		 * failures of list mail say nothing about the author */
+		bool is_fail = !v->via_list &&
+			       (!strcmp(au->result, "fail") || !strcmp(au->result, "permerror") ||
+				(!strcmp(au->method, "spf") && !strcmp(au->result, "softfail")));
 		if (strcmp(au->method, "dmarc") && strcmp(au->method, "dkim") &&
 		    strcmp(au->method, "spf"))
 			continue;
@@ -411,6 +526,7 @@ static void check_links(an *x)
 		if (official)
 			continue;
 		foreign++;
+		x->html_links |= l->anchor;
 		if (!foreign_ex)
 			foreign_ex = l->host;
 		const char *reg = mail_registrable(x->a, l->host);
@@ -448,6 +564,8 @@ static void check_links(an *x)
 			    "a \"%s\" link leads outside the shop's domains, to %s", lw, l->host);
 		}
 	}
+	x->links_total = total;
+	x->links_foreign = foreign;
 	if (foreign && foreign == total && x->from_official)
 		sig(x, "official_links_elsewhere", W_OFFICIAL_LINKS_ELSEWHERE, true,
 		    "the From address is official, yet every link (%zu) leaves the shop's domains",
@@ -483,6 +601,41 @@ static const char *const vague_words[] = {
 	"ungewöhnliche aktivität", "verdächtige aktivität", "problem mit",
 	"aus sicherheitsgründen", "unregelmässigkeiten", "sicherheitsüberprüfung",
 	"sicherheits-pin",
+};
+/* Wording of account-notice lures that need no link (attachment lures,
+ * links stripped): sign-in alerts, failed renewals, mismatched payment
+ * details, credited gift cards, detected abnormal activity. */
+static const char *const notice_lure_words[] = {
+	"new sign-in", "sign-in attempt", "sign-in alert", "signed in from", "login attempt",
+	"login alert", "logged in from", "new device", "unrecognized device",
+	"unrecognised device", "membership renewal", "renewal of your membership",
+	"renew your membership", "membership has expired", "membership could not",
+	"membership was not renewed", "membership has been cancelled", "unable to renew",
+	"could not be renewed", "renewal failed", "failed to renew", "payment information does not match",
+	"billing information does not match", "does not match our records", "do not match our records",
+	"information did not match", "gift card has been credited", "credited to your account",
+	"has been added to your account", "gift card balance", "abnormal activity",
+	"abnormal login", "suspicious activity", "activity detected", "activity was detected",
+	"サインインがありました", "サインインが検出", "ログインがありました", "ログインが検出",
+	"新しい端末", "新しいデバイス", "ログイン試行", "サインイン試行", "会員資格の更新",
+	"会員資格が更新", "更新に失敗", "自動更新ができません", "お支払い情報が一致しません",
+	"情報が一致しません", "一致しませんでした", "ギフト券がチャージ", "チャージされました",
+	"付与されました", "異常なアクティビティ", "不審なアクティビティ", "不審なログイン",
+	"異常が検出",
+	"update default card", "no valid credit card", "no valid payment method",
+	"payment method has expired", "有効なクレジットカード", "支払方法を変更",
+	"お支払い方法の情報を更新", "会員資格は失効", "会員資格が失効",
+	"neue anmeldung", "anmeldeversuch", "neues gerät", "mitgliedschaft konnte nicht",
+	"stimmen nicht überein", "gutgeschrieben",
+};
+/* Prize and voucher lures: "you won", sweepstakes, free gift cards. */
+static const char *const prize_words[] = {
+	"you won", "you have won", "you've won", "you have been selected", "winner",
+	"congratulations", "sweepstake", "claim your reward", "claim your prize",
+	"free gift card", "gift card giveaway", "win a ", "chance to win", "gewinnen sie",
+	"gewonnen", "gewinnspiel", "gewinner", "herzlichen glückwunsch", "ausgewählt",
+	"ganador", "has ganado", "ganhou", "vous avez gagné",
+	"gagnant", "当選", "抽選", "プレゼント", "おめでとうございます",
 };
 static const char *const lock_words[] = {
 	"ロック", "停止", "凍結", "利用制限", "locked", "suspended", "on hold", "disabled",
@@ -569,7 +722,12 @@ static void check_language(an *x)
 		   &x->pressure, "pressure to act now");
 	find_words(x, "vague_reason", W_VAGUE, vague_words, KG_ARRAY_LEN(vague_words), &x->vague,
 		   "a vague or invented reason");
-	const char *all = kg_arena_printf(x->a, "%s\n%.65536s", x->v->subject, x->v->text);
+	bool lure = false;
+	find_words(x, "notice_lure", W_NOTICE_LURE, notice_lure_words,
+		   KG_ARRAY_LEN(notice_lure_words), &lure, "wording of an account-notice lure");
+	find_words(x, "prize_lure", W_PRIZE_LURE, prize_words, KG_ARRAY_LEN(prize_words), &lure,
+		   "a prize or voucher lure");
+	const char *all = kg_arena_printf(x->a, "%s\n%.65536s", x->v->subject, x->v->own_text);
 	const char *w = mail_mixed_script_word(x->a, all, strlen(all));
 	if (!w && *x->v->from.name)
 		w = mail_mixed_script_word(x->a, x->v->from.name, strlen(x->v->from.name));
@@ -736,12 +894,260 @@ static bool raw_may_name_brand(const kg_mail_profile *p, const char *t)
 	return false;
 }
 
+/* ---- claims: does the message present itself as the shop? -------------- */
+/* Nouns of a customer's dealings with the shop: "Amazon account",
+ * "Amazon-Gutschein", "Amazonからのお知らせ" (folded forms). */
+static const char *const notice_nouns[] = {
+	"account", "order", "purchase", "prime", "membership", "member", "gift", "voucher",
+	"coupon", "reward", "pay", "security", "support", "service", "customer", "team", "help",
+	"notification", "notice", "alert", "password", "billing", "konto", "bestellung",
+	"mitglied", "gutschein", "geschenk", "kunden", "sicherheit", "cuenta", "pedido",
+	"conta", "compte", "commande", "cliente", "tarjeta", "アカウント", "注文", "会員", "ギフト",
+	"プライム", "セキュリティ", "カスタマー", "お支払", "支払", "ポイント", "サポート", "から",
+	"より", "お知らせ", "ご利用",
+};
+/* Words just before the brand that make the message speak for it to the
+ * customer: "your Amazon ...", "お客様のAmazon"; in a subject also "from
+ * Amazon" (in body text "data from Amazon" tells of the shop). */
+static const char *const claim_before[] = {
+	"your ", "ihr ", "ihre ", "ihrem ", "ihres ", "votre ", "vos ", "tu ", "su ", "seu ",
+	"sua ", "dear ", "お客様の", "あなたの",
+};
+static const char *const from_before[] = {"from ", "von "};
+/* Words before the brand that make body text the writer's own dealings
+ * ("my Amazon account"), not a notice to the reader. */
+static const char *const own_before[] = {
+	"my ", "our ", "his ", "her ", "their ", "mein ", "meine ", "meinem ", "unser ", "私の",
+};
+/* Words of a signature right after the brand ("Amazon Customer Service",
+ * "Amazon.co.jp カスタマーサービス") and of a legal footer line naming it
+ * ("© 2026 Amazon.com, Inc."). */
+static const char *const sign_after[] = {
+	"team", "customer", "service", "support", "security", "kundendienst", "kundenservice",
+	"カスタマー", "チーム", "サービス", "サポート", "事務局", "運営",
+};
+static const char *const legal_words[] = {
+	"©", "(c)", "copyright", "rights reserved", "株式会社", "合同会社",
+};
+/* Company suffixes: a footer only in the last lines ("Amazon.com, Inc."), as a
+ * stock list or news line elsewhere ("Amazon.com Inc. (AMZN) 35.20") is not. */
+static const char *const company_words[] = {
+	", inc", " inc.", " inc ", " ltd", " llc", " gmbh", " corp.", " sarl", " s.a.", " k.k.",
+};
+enum { FOOTER_LINES = 12 };
+
+
+/* Nouns of a customer's own dealings in body text, where the shop's name
+ * before a noun of commerce ("Amazon purchases", "data from Amazon") is more
+ * often text about the shop: only accounts, memberships and vouchers. */
+static const char *const body_nouns[] = {
+	"account", "konto", "cuenta", "conta", "compte", "membership", "mitgliedschaft",
+	"gift card", "giftcard", "voucher", "gutschein", "geschenkkarte", "password",
+	"アカウント", "会員", "ギフト券", "パスワード",
+};
+
+/* The brand at f[at, at + bl) speaks to the customer: a notice noun right
+ * after it (one separator at most) or a claiming word right before it.
+ * In body text (body = true) only the nouns of body_nouns and no "from". */
+static bool brand_in_notice(const char *f, size_t at, size_t bl, bool body)
+{
+	const char *e = f + at + bl;
+	while (*e == '\'' || *e == 's' || *e == '-' || *e == ' ' || *e == '.' || *e == '_' ||
+	       !strncmp(e, "\xE3\x83\xBB", 3)) /* "・" */
+		e += !strncmp(e, "\xE3\x83\xBB", 3) ? 3 : 1;
+	if (e > f + at + bl + 3)
+		e = f + at + bl + 1;
+	if (body && ends_any(f, at, own_before, KG_ARRAY_LEN(own_before)))
+		return false;
+	if (body ? starts_any(e, body_nouns, KG_ARRAY_LEN(body_nouns))
+		 : starts_any(e, notice_nouns, KG_ARRAY_LEN(notice_nouns)))
+		return true;
+	return ends_any(f, at, claim_before, KG_ARRAY_LEN(claim_before)) ||
+	       (!body && ends_any(f, at, from_before, KG_ARRAY_LEN(from_before)));
+}
+
+/* Next occurrence of a folded brand in f from *from on, as a word
+ * ("amazonian" is none); returns its offset or -1 and the brand's length. */
+static long next_brand(const an *x, const char *f, size_t from, size_t *bl)
+{
+	long best = -1;
+	for (size_t i = 0; i < x->p->brand_folds.n; i++) {
+		const char *b = x->p->brand_folds.v[i];
+		size_t l = strlen(b);
+		for (const char *h = strstr(f + from, b); h; h = strstr(h + 1, b)) {
+			size_t at = (size_t)(h - f);
+			if ((at && isalpha((unsigned char)f[at - 1]) && isalpha((unsigned char)b[0])) ||
+			    !brand_word_at(f, at, l))
+				continue;
+			if (best < 0 || (long)at < best || ((long)at == best && l > *bl)) {
+				best = (long)at;
+				*bl = l;
+			}
+			break;
+		}
+	}
+	return best;
+}
+
+/* Subject prefixes a reply, forward or list adds: "Re:", "Fwd:", "[list]". */
+static const char *skip_subject_prefixes(const char *s)
+{
+	static const char *const pre[] = {"re:", "fw:", "fwd:", "aw:", "wg:", "tr:", "enc:", "rv:",
+					  "sv:", "antw:", "vs:"};
+	for (;;) {
+		while (*s == ' ')
+			s++;
+		bool more = false;
+		for (size_t i = 0; i < KG_ARRAY_LEN(pre) && !more; i++)
+			if (!strncmp(s, pre[i], strlen(pre[i]))) {
+				s += strlen(pre[i]);
+				more = true;
+			}
+		if (!more && *s == '[') {
+			const char *e = strchr(s, ']');
+			if (e && e - s < 40) {
+				s = e + 1;
+				more = true;
+			}
+		}
+		if (!more)
+			return s;
+	}
+}
+
+/* Whether the (folded, untemplated) subject presents the message as the
+ * shop's: it opens with the brand as a title ("Amazon: ...", "【Amazon】"),
+ * puts it in brackets, or speaks of the customer's dealings with it
+ * ("your Amazon account", "Amazon-Gutschein"). A subject that only tells of
+ * the shop ("... reports that Amazon ...") does not. */
+static bool subject_claims(const an *x, const char *f)
+{
+	const char *start = skip_subject_prefixes(f);
+	size_t bl = 0;
+	for (long at = next_brand(x, f, 0, &bl); at >= 0; at = next_brand(x, f, (size_t)at + 1, &bl)) {
+		const char *h = f + at, *e = h + bl;
+		if (brand_in_notice(f, (size_t)at, bl, false))
+			return true;
+		const char *b = h;
+		while (b > f && b[-1] == ' ')
+			b--;
+		if (b > f && strchr("[(<", b[-1]))
+			return true;
+		if (b - f >= 3 && (!strncmp(b - 3, "【", 3) || !strncmp(b - 3, "「", 3) ||
+				   !strncmp(b - 3, "《", 3)))
+			return true;
+		while (*e == ' ')
+			e++;
+		/* "Amazon: ..." titles a notice; on a mailing list it names a
+		 * thread's topic */
+		if (h == start && !x->v->via_list &&
+		    (!*e || strchr(":|-!,", *e) || !strncmp(e, "】", 3)))
+			return true;
+		/* a title suffix: "... | Amazon Prime", "... - Amazon.co.jp" */
+		if (!*e && b > f && (b[-1] == '|' || b[-1] == '-' ||
+				     (b - f >= 3 && !strncmp(b - 3, "–", 3))))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the sender's own words present the message as the shop's: a
+ * short signature or footer line naming it ("Amazon.co.jp カスタマーサービス",
+ * "© 2026 Amazon.com, Inc.", a line that is the brand alone), or a notice
+ * to its customer ("your Amazon account", "Amazonアカウント"). Text about the
+ * shop (news, a newsletter's mention, quoted or patched text) does not. */
+/* Whether text right after a brand starts a signature word. */
+static bool brand_signs(const char *e)
+{
+	int skipped = 0;
+	while (*e && skipped < 3 && strchr(" .-_", *e)) {
+		e++;
+		skipped++;
+	}
+	if (!strncmp(e, "co.jp", 5) || !strncmp(e, "com", 3) || !strncmp(e, "de", 2))
+		e += strcspn(e, " ");
+	while (*e == ' ')
+		e++;
+	return starts_any(e, sign_after, KG_ARRAY_LEN(sign_after));
+}
+
+/* Whether a link shows t[0, tl) as its text ("Amazon" in a list of stores). */
+static bool anchor_text(const an *x, const char *t, size_t tl)
+{
+	for (size_t i = 0; i < x->v->n_links; i++) {
+		const mail_link *l = &x->v->links[i];
+		if (!l->anchor || !*l->text || strlen(l->text) > 4 * tl + 8)
+			continue;
+		const char *f = mail_fold(x->a, l->text, strlen(l->text));
+		if (strlen(f) == tl && !memcmp(f, t, tl))
+			return true;
+	}
+	return false;
+}
+
+static const char *body_claims(const an *x, const char *f, size_t n)
+{
+	const char *end = f + n;
+	int lines = 0, at_line = 0;
+	for (const char *c = f; c < end; c++)
+		lines += *c == '\n';
+	for (const char *line = f; line < end; at_line++) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t ln = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		char *l = kg_arena_strndup(x->a, line, ln);
+		line = nl ? nl + 1 : end;
+		size_t bl = 0;
+		long at = next_brand(x, l, 0, &bl);
+		if (at < 0)
+			continue;
+		char *t = l;
+		while (*t && strchr(" \t-*_|=#>", *t))
+			t++;
+		size_t tl = strlen(t);
+		while (tl && strchr(" \t-*_|=#.,!", t[tl - 1]))
+			tl--;
+		if (tl <= 60 && ((l + at == t && tl == bl && !anchor_text(x, t, tl)) ||
+				 brand_signs(l + at + bl) ||
+				 has_any(t, legal_words, KG_ARRAY_LEN(legal_words), NULL) ||
+				 (lines - at_line <= FOOTER_LINES &&
+				  has_any(t, company_words, KG_ARRAY_LEN(company_words), NULL))))
+			return kg_arena_printf(x->a, "a signature line \"%.60s\" names the shop", t);
+		for (; at >= 0; at = next_brand(x, l, (size_t)at + 1, &bl))
+			if (brand_in_notice(l, (size_t)at, bl, true))
+				return kg_arena_printf(x->a, "the text speaks of the customer's \"%.*s\"",
+						       (int)(bl + 12 < strlen(l + at) ? bl + 12 : strlen(l + at)),
+						       l + at);
+	}
+	return NULL;
+}
+
+/* Whether the text may hide the brand behind a filler token inside words
+ * (cheap test: a run of 6+ capitals and digits with a digit, glued to a
+ * lower-case letter, as in "AIJMXD2EVWLmazon"). */
+static bool filler_inside_word(const mail_view *v)
+{
+	const char *t = v->own_text, *end = t + v->own_len;
+	for (const char *p = t; p < end; p++) {
+		if (!isupper((unsigned char)*p) && !isdigit((unsigned char)*p))
+			continue;
+		const char *e = p;
+		int digits = 0;
+		while (e < end && (isupper((unsigned char)*e) || isdigit((unsigned char)*e)))
+			digits += isdigit((unsigned char)*e++) != 0;
+		if (e - p >= 6 && digits && e < end && islower((unsigned char)*e))
+			return true;
+		p = e;
+	}
+	return false;
+}
+
 static void analyse_view(an *x)
 {
 	const mail_view *v = x->v;
 	kg_mail_result *r = x->r;
 	x->ftext = "";
-	x->fsubject = mail_fold(x->a, v->subject, strlen(v->subject));
+	const char *subject = mail_untemplate(x->a, v->subject);
+	x->fsubject = mail_fold(x->a, subject, strlen(subject));
 	x->from_official = v->has_from && mail_domain_in(v->from.domain, &x->p->sender_domains);
 	snprintf(r->message_id, sizeof(r->message_id), "%s", v->message_id ? v->message_id : "");
 	mail_utf8_clean(r->message_id);
@@ -765,37 +1171,87 @@ static void analyse_view(an *x)
 		       has_signal(r, "sender_brand_local")))
 		claim = "a sender address imitates the shop";
 	const char *how = NULL;
-	if (v->has_from && !x->from_official && names_brand(x, v->from.name, &how)) {
+	if (v->has_from && !x->from_official &&
+	    (names_brand(x, v->from.name, &how) ||
+	     (v->from_malformed && names_brand(x, v->from_raw, &how)) ||
+	     (how = brand_word_product(x, v->from.name)) ||
+	     (how = brand_word_product(x, v->from.addr)))) {
 		sig(x, "brand_display_name", W_BRAND_DISPLAY, true,
 		    "the sender is called \"%s\" (%s) but writes from %s, not an official domain",
 		    v->from.name, how, *v->from.domain ? v->from.domain : "no domain");
 		claim = claim ? claim : "the sender's name is the shop's";
 	}
-	if (!x->from_official && names_brand(x, v->subject, &how)) {
+	size_t bl = 0;
+	/* a reply in a thread ("Re: your Amazon order") is a conversation about
+	 * the shop: its subject's wording claims nothing */
+	const char *fs = x->fsubject;
+	while (*fs == ' ')
+		fs++;
+	bool reply = v->in_thread && (!strncmp(fs, "re:", 3) || !strncmp(fs, "aw:", 3) ||
+				      !strncmp(fs, "sv:", 3) || !strncmp(fs, "antw:", 5));
+	if (!x->from_official && !v->has_patch &&
+	    ((names_brand(x, v->subject, &how) &&
+	      (claim || v->from_malformed || next_brand(x, x->fsubject, 0, &bl) < 0 ||
+	       (!reply && subject_claims(x, x->fsubject)))) ||
+	     (how = brand_word_product(x, subject)))) {
 		sig(x, "brand_subject", W_BRAND_SUBJECT, true,
 		    "the subject names the shop (%s) but the sender %s is not official", how,
 		    v->has_from && *v->from.domain ? v->from.domain : "(none)");
-		claim = claim ? claim : "the subject names the shop";
+		claim = claim ? claim : "the subject presents the message as the shop's";
 	}
-	if (!claim && !raw_may_name_brand(x->p, v->text))
+	if (!claim && !raw_may_name_brand(x->p, v->own_text) && !filler_inside_word(v))
 		return; /* cheap: no brand spelling and nothing to fold */
-	x->ftext = mail_fold(x->a, v->text, v->text_len > 262144 ? 262144 : v->text_len);
+	const char *own = mail_unfiller(x->a, v->own_text, v->own_len > 262144 ? 262144 : v->own_len);
+	x->ftext = mail_fold(x->a, own, strlen(own));
 	x->flen = strlen(x->ftext);
-	bool body_brand = false;
-	for (size_t i = 0; i < x->p->brand_folds.n && !claim && !body_brand; i++)
-		body_brand = strstr(x->ftext, x->p->brand_folds.v[i]) != NULL;
-	if (!claim && !body_brand)
-		return; /* claims nothing: unrelated, no need to look further */
-	check_language(x);
-	check_links(x);
-	if (!claim && (x->pressure || x->vague || x->login_link))
-		claim = "the text speaks for the shop and asks the reader to act";
+	if (!claim && !v->has_patch)
+		claim = body_claims(x, x->ftext, x->flen);
 	r->claims_shop = claim != NULL;
 	if (!r->claims_shop)
 		return;
+	if (v->from_malformed)
+		sig(x, "from_malformed", W_FROM_MALFORMED, true,
+		    "the From header \"%.80s\" is not one clean name and address (read as %s)",
+		    v->from_raw, *v->from.addr ? v->from.addr : "no address");
+	check_language(x);
+	check_links(x);
+	if (v->links_capped)
+		sig(x, "links_capped", 0, false, "more than %d links: the first %d were analysed",
+		    KG_MAIL_LINKS_MAX, KG_MAIL_LINKS_MAX);
 	mail_view_fingerprint(x->a, v, r->fingerprint);
 	r->authenticated = v->has_from && check_auth(x);
 	check_copyright(x);
+}
+
+/* Whether the signals say the message imitates a notice of the shop, not
+ * merely comes from its domain: one link, authentication or text trick, or
+ * two kinds of notice wording. Unauthenticated mail from the exact official
+ * domain is phishing only then (else an employee's own mail would be). */
+static bool imitates_notice(const an *x)
+{
+	static const char *const strong[] = {
+		"link_ip", "link_shortener", "link_userinfo", "link_lookalike", "link_brand_host",
+		"link_text_mismatch", "reply_to_foreign", "auth_fail", "dkim_invalid",
+		"dkim_not_aligned", "mixed_script", "callback_phone", "lock_claim_not_locked",
+		"not_in_message_center",
+	};
+	static const char *const wording[] = {
+		"pressure", "vague_reason", "notice_lure", "prize_lure", "greeting_generic",
+		"greeting_not_name", "machine_translation",
+	};
+	for (size_t i = 0; i < KG_ARRAY_LEN(strong); i++)
+		if (has_signal(x->r, strong[i]))
+			return true;
+	if (x->html_links && has_signal(x->r, "official_links_elsewhere"))
+		return true;
+	/* every link goes to the shop itself: wording alone imitates nothing a
+	 * reader could be led away by (the shop's own newsletters say "act now") */
+	if (x->links_total && !x->links_foreign)
+		return false;
+	int kinds = 0;
+	for (size_t i = 0; i < KG_ARRAY_LEN(wording); i++)
+		kinds += has_signal(x->r, wording[i]);
+	return kinds >= 2;
 }
 
 static void decide(an *x)
@@ -808,8 +1264,10 @@ static void decide(an *x)
 			     ? KG_MAIL_SUSPICIOUS : KG_MAIL_GENUINE;
 	else if (r->authenticated)
 		r->verdict = KG_MAIL_SUSPICIOUS; /* from the shop's servers, but something is off */
+	else if (r->score >= PHISHING_MIN && (!x->from_official || imitates_notice(x)))
+		r->verdict = KG_MAIL_PHISHING;
 	else
-		r->verdict = r->score >= PHISHING_MIN ? KG_MAIL_PHISHING : KG_MAIL_SUSPICIOUS;
+		r->verdict = KG_MAIL_SUSPICIOUS;
 }
 
 void mail_view_fingerprint(kg_arena *a, const mail_view *v, char out[65])

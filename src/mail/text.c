@@ -204,6 +204,9 @@ static void push_link(kg_arena *a, mail_link **links, size_t *n, size_t *cap, bo
 	}
 	mail_link *l = &(*links)[(*n)++];
 	l->href = kg_arena_strndup(a, href, hl);
+	l->anchor = text != NULL;
+	if (!text)
+		text = "";
 	while (tl && isspace((unsigned char)*text)) {
 		text++;
 		tl--;
@@ -283,7 +286,7 @@ void mail_text_urls(kg_arena *a, const char *t, size_t len, mail_link **links,
 		while (q > h + skip && strchr(".,;:!?", q[-1]))
 			q--;
 		if (q > h + skip)
-			push_link(a, links, n, cap, over, h, (size_t)(q - h), "", 0);
+			push_link(a, links, n, cap, over, h, (size_t)(q - h), NULL, 0);
 		p = q > colon ? q : colon + 1;
 	}
 }
@@ -560,4 +563,125 @@ void mail_utf8_clean(char *s)
 			for (int32_t k = at; k < i; k++)
 				s[k] = '?';
 	}
+}
+
+/* Copies s without unexpanded template tokens ("{{name}}", "[[x]]",
+ * "%%x%%", "%%", "${x}") and with letters spaced out one by one
+ * ("A m a z o n", "A.m.a.z.o.n") joined, so that a brand broken up by a
+ * mail merge that failed, or on purpose, reads whole again. */
+char *mail_untemplate(kg_arena *a, const char *s)
+{
+	size_t n = strlen(s);
+	char *out = kg_arena_alloc(a, n + 1), *w = out;
+	for (size_t i = 0; i < n;) {
+		const char *close = NULL;
+		size_t skip = 0;
+		if (s[i] == '{' && s[i + 1] == '{')
+			close = "}}", skip = 2;
+		else if (s[i] == '[' && s[i + 1] == '[')
+			close = "]]", skip = 2;
+		else if (s[i] == '$' && s[i + 1] == '{')
+			close = "}", skip = 2;
+		else if (s[i] == '%' && s[i + 1] == '%')
+			close = "%%", skip = 2;
+		if (close) {
+			const char *e = strstr(s + i + skip, close);
+			size_t inner = e ? (size_t)(e - (s + i + skip)) : 0;
+			bool word = e && inner <= 40;
+			for (size_t k = 0; word && k < inner; k++)
+				if (isspace((unsigned char)s[i + skip + k]))
+					word = false;
+			i += word ? skip + inner + strlen(close) : skip;
+			continue;
+		}
+		/* a single letter, one separator, a single letter: join them */
+		if (isalpha((unsigned char)s[i]) && (i == 0 || !isalnum((unsigned char)s[i - 1])) &&
+		    i + 2 < n && strchr(" .-_*", s[i + 1]) && isalpha((unsigned char)s[i + 2]) &&
+		    (i + 3 >= n || !isalnum((unsigned char)s[i + 3]))) {
+			size_t j = i, end = i;
+			char run[64];
+			size_t rn = 0;
+			while (j < n && isalpha((unsigned char)s[j]) && rn < sizeof(run) &&
+			       (j + 1 >= n || !isalnum((unsigned char)s[j + 1]))) {
+				run[rn++] = s[j];
+				end = j + 1;
+				if (!(j + 2 < n && strchr(" .-_*", s[j + 1]) && isalpha((unsigned char)s[j + 2])))
+					break;
+				j += 2;
+			}
+			if (rn >= 4) {
+				memcpy(w, run, rn);
+				w += rn;
+				i = end;
+				continue;
+			}
+		}
+		*w++ = s[i++];
+	}
+	*w = '\0';
+	return out;
+}
+
+/* Whether t[0, n) looks like a generated filler: 6-24 letters and digits
+ * with a digit and at least three capitals ("IJMXD2EVWL"). */
+static bool filler_like(const char *t, size_t n)
+{
+	int digits = 0, caps = 0;
+	if (n < 6 || n > 24)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		digits += isdigit((unsigned char)t[i]) != 0;
+		caps += isupper((unsigned char)t[i]) != 0;
+	}
+	return digits && caps >= 3;
+}
+
+static void remove_all(char *s, const char *tok)
+{
+	size_t tl = strlen(tok);
+	char *w = s;
+	for (const char *r = s; *r;) {
+		if (!strncmp(r, tok, tl))
+			r += tl;
+		else
+			*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+char *mail_unfiller(kg_arena *a, const char *s, size_t len)
+{
+	char *out = kg_arena_strndup(a, s, len);
+	int tried = 0;
+	for (size_t i = 0; i < len && tried < 256;) {
+		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i])) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < len && (isupper((unsigned char)s[j]) || isdigit((unsigned char)s[j])))
+			j++;
+		bool glued = (j < len && islower((unsigned char)s[j])) ||
+			     (i > 0 && islower((unsigned char)s[i - 1]));
+		/* the longest sub-run of 6+ repeated 3+ times is the filler */
+		char best[25] = "";
+		for (size_t k = i; glued && j - i <= 30 && k + 6 <= j && tried < 256; k++)
+			for (size_t e = j; e >= k + 6 && tried < 256; e--) {
+				if (e - k <= strlen(best) || !filler_like(s + k, e - k))
+					continue;
+				tried++;
+				char tok[25];
+				memcpy(tok, s + k, e - k);
+				tok[e - k] = '\0';
+				int count = 0;
+				for (const char *h = strstr(out, tok); h && count < 3; h = strstr(h + 1, tok))
+					count++;
+				if (count >= 3)
+					memcpy(best, tok, e - k + 1);
+			}
+		if (*best)
+			remove_all(out, best);
+		i = j;
+	}
+	return out;
 }

@@ -65,7 +65,7 @@ for sig in ["sender_lookalike", "sender_brand_domain", "sender_brand_local", "br
             "link_brand_host", "link_text_mismatch", "link_foreign", "link_login_foreign",
             "official_links_elsewhere", "greeting_generic", "copyright_year", "vague_reason",
             "pressure", "mixed_script", "machine_translation", "callback_phone",
-            "list_rewrite", "forwarded"]:
+            "list_rewrite", "forwarded", "from_malformed", "notice_lure", "prize_lure"]:
     check(sig in seen_signals, "a fixture shows signal %s" % sig)
 
 # stdin, a missing file and an over-limit message: errors per file, exit 1

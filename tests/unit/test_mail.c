@@ -491,12 +491,19 @@ static void parser_limits(void **state)
 		kg_buf_puts(&b, "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n");
 	kg_buf_puts(&b, "\nbody\n");
 	expect_limit(b.data, b.len, "KG_MAIL_HEADER_BYTES_MAX");
-	/* links */
+	/* links: more than KG_MAIL_LINKS_MAX is no error; the first ones are
+	 * analysed and the verdict still given */
 	kg_buf_reset(&b);
-	kg_buf_puts(&b, "From: a@b.example\nContent-Type: text/plain\n\n");
+	kg_buf_puts(&b, "From: Amazon <deals@shop.example>\nContent-Type: text/plain\n\n");
 	for (int i = 0; i < KG_MAIL_LINKS_MAX + 1; i++)
 		kg_buf_printf(&b, "https://l%d.example/\n", i);
-	expect_limit(b.data, b.len, "KG_MAIL_LINKS_MAX");
+	kg_buf_puts(&b, "https://192.0.2.1/beyond-the-cap\n");
+	kg_mail_result r;
+	check(b.data, NULL, &r);
+	assert_int_equal(r.verdict, KG_MAIL_PHISHING);
+	assert_true(has(&r, "links_capped"));
+	assert_true(has(&r, "link_foreign"));
+	assert_false(has(&r, "link_ip")); /* past the cap: not read */
 	/* size */
 	kg_buf_reset(&b);
 	kg_buf_puts(&b, "From: a@b.example\n\n");

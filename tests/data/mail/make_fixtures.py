@@ -20,7 +20,7 @@ def b64w(text, charset="utf-8"):
 
 
 def write(name, headers, body, verdict, present="-", absent="-", ctype="text/plain",
-          charset="utf-8", cte="8bit", raw_body=None):
+          charset="utf-8", cte="8bit", raw_body=None, encoding=None):
     hdr = {"Date": DATE, "Message-ID": "<%s@fixture.kagi>" % name.replace(".eml", ""),
            "MIME-Version": "1.0"}
     hdr.update(headers)
@@ -28,7 +28,7 @@ def write(name, headers, body, verdict, present="-", absent="-", ctype="text/pla
     if raw_body is None:
         lines.append("Content-Type: %s; charset=%s" % (ctype, charset))
         lines.append("Content-Transfer-Encoding: %s" % cte)
-        data = body.encode(charset)
+        data = body if isinstance(body, bytes) else body.encode(encoding or charset)
         if cte == "quoted-printable":
             data = quopri.encodestring(data)
         elif cte == "base64":
@@ -277,6 +277,211 @@ write("unrelated_mentions_brand.eml",
       "I bought the tent on Amazon, it arrived yesterday. See you Saturday!\n",
       "unrelated")
 write("unrelated_empty.eml", {"From": "x@y.example", "Subject": ""}, "", "unrelated")
+
+# ---- mail as clients show it (docs/mail.md "What is parsed", "Claims") -------
+# A From that is no clean name and address: the display name cut by a comma,
+# the address inside a comment. Read as a client shows it; a signal itself.
+write("from_comment_address.eml",
+      {"From": "Amazon Voucher,(<noreply@parcel-mail.example>)", "To": "kunde@example.de",
+       "Subject": "Exklusives Gewinnspiel: Gewinnen Sie einen 1000 EUR Einkaufsgutschein!"},
+      "Liebe Kundin, lieber Kunde,\n\nSie wurden ausgewählt! Gewinnen Sie einen "
+      "Einkaufsgutschein im Wert von 1000 EUR.\nJetzt teilnehmen: "
+      "https://gewinn.parcel-mail.example/teilnahme\n",
+      "phishing", "from_malformed,brand_display_name,prize_lure")
+# A comma inside an encoded word of the name is no malformed From.
+write("from_encoded_comma.eml",
+      {"From": "%s <john.smith@mail.example>" % b64w("Smith, John"), "To": "pat@example.com",
+       "Subject": "Fwd: your Amazon order"},
+      "It arrived, thanks!\n", "suspicious", "brand_subject", "from_malformed")
+# A reply in a thread about the customer's order: a conversation, no claim.
+write("reply_thread_subject.eml",
+      {"From": "Kim <kim@friends.example>", "To": "pat@example.com",
+       "Subject": "Re: your Amazon order", "In-Reply-To": "<123@mail.example>",
+       "References": "<123@mail.example>"},
+      "Did it arrive? Mine came with this tracking page: "
+      "https://tracking.parcels.example/track/42\n",
+      "unrelated", "-", "brand_subject")
+# The exact official From spoofed, no link left (an attachment lure): the
+# wording of the lure, not a link, says it imitates a notice.
+write("official_signin_alert_ja.eml",
+      {"From": OFFICIAL, "To": "taro@example.jp",
+       "Subject": "Amazonアカウントへの新しいサインイン"},
+      "お客様\n\nお客様のAmazonアカウントに新しい端末からサインインがありました。"
+      "お心当たりがない場合は、添付のフォームでご本人確認をお願いいたします。\n\n"
+      "Amazon.co.jp カスタマーサービス\n",
+      "phishing", "official_unauthenticated,notice_lure,greeting_generic",
+      "link_foreign")
+write("official_payment_mismatch_en.eml",
+      {"From": "Amazon <account-update@amazon.com>", "To": "pat@example.com",
+       "Subject": "Action needed on your account"},
+      "Dear Customer,\n\nAbnormal activity detected: the payment information does not "
+      "match the card on your account. Please fill in the attached form.\n\n"
+      "Amazon.com Customer Service\n",
+      "phishing", "official_unauthenticated,notice_lure,greeting_generic", "link_foreign")
+# Bodies labelled with a charset but written in its superset (WHATWG labels):
+# gb2312 text with a GBK-only character, Shift_JIS with a CP932-only one.
+write("charset_gb2312_is_gbk.eml",
+      {"From": "Customer Center <info@notice-center.example>", "To": "taro@example.jp",
+       "Subject": "Important"},
+      "お客様のアマゾンアカウントは一時的に停止されました。担当 喆\n"
+      "24時間以内にご確認ください: https://verify.notice-center.example/login\n",
+      "phishing", "pressure,link_login_foreign", charset="gb2312", encoding="gbk")
+write("charset_shift_jis_is_cp932.eml",
+      {"From": "Customer Center <info@notice-center.example>", "To": "taro@example.jp",
+       "Subject": "Important"},
+      "お客様のアマゾンアカウントは一時的に停止されました。担当 髙﨑\n"
+      "24時間以内にご確認ください: https://verify.notice-center.example/login\n",
+      "phishing", "pressure,link_login_foreign", charset="shift_jis", encoding="cp932")
+# ISO-2022-JP with a NEC extension (① is ESC $ B 0x2D21, as Windows writes
+# it), in the subject and the body: decoded as the WHATWG decoder does.
+NEC1 = b"\x1b$B-!\x1b(B"
+write("charset_iso2022jp_nec.eml",
+      {"From": "Customer Center <info@notice-center.example>", "To": "taro@example.jp",
+       "Subject": "=?ISO-2022-JP?B?%s?=" % base64.b64encode(
+           NEC1 + "【アマゾン】お客様のアカウント".encode("iso2022_jp")).decode()},
+      NEC1 + "お客様のアマゾンアカウントは一時的に停止されました。\n".encode("iso2022_jp") +
+      "24時間以内にご確認ください: https://verify.notice-center.example/login\n".encode("iso2022_jp"),
+      "phishing", "brand_subject,pressure,link_login_foreign", charset="iso-2022-jp", cte="7bit")
+# A brand broken up by an unexpanded template token.
+write("lookalike_template_token.eml",
+      {"From": "Ama{{name}}zon Support <service@help-desk.example>", "To": "pat@example.com",
+       "Subject": "Your A%%mazon account"},
+      "Dear Customer,\n\nPlease sign in to keep your account: "
+      "https://help-desk.example/signin\n",
+      "phishing", "brand_display_name,brand_subject,link_login_foreign")
+# ... or by letters of another script inside one word (a UTF-8 local part):
+# matched through its TR39 skeleton.
+write("sender_local_mixed_script.eml",
+      {"From": "Support <\u0430m\u0430zon-security@secure-mail.example>", "To": "pat@example.com",
+       "Subject": "Account notice"},
+      "Dear Customer,\n\nPlease sign in to keep your account: "
+      "https://secure-mail.example/signin\n",
+      "phishing", "sender_brand_local,link_login_foreign")
+# ... or by a generated filler repeated inside the words.
+write("lookalike_filler_token.eml",
+      {"From": "Member Services <info@member-desk.example>", "To": "pat@example.com",
+       "Subject": "Notice"},
+      "Dear Customer,\n\nYour AQZK7PLMWmazon MemQZK7PLMWbership could not be renewed. "
+      "UpdQZK7PLMWate your card:\nhttps://member-desk.example/signin/renew\n",
+      "phishing", "notice_lure,link_login_foreign")
+# A prize lure that names the shop's voucher only in the text.
+write("prize_voucher_body.eml",
+      {"From": "Xmas Deal <angebote@shop-news.example>", "To": "kunde@example.de",
+       "Subject": "Nur heute: Ihre Chance"},
+      "Liebe Kundin, lieber Kunde,\n\nHerzlichen Glückwunsch! Sie haben einen "
+      "Amazon-Gutschein über 500 EUR gewonnen.\nHier einlösen: "
+      "https://shop-news.example/einloesen\n",
+      "phishing", "prize_lure,link_foreign")
+# A newsletter of more than KG_MAIL_LINKS_MAX links still gets a verdict.
+write("newsletter_many_links.eml",
+      {"From": "Deals Digest <digest@deals-digest.example>", "To": "pat@example.com",
+       "Subject": "600 deals this week", "List-Unsubscribe": "<https://deals-digest.example/u>"},
+      "Deals of the week:\n" +
+      "".join("https://deals-digest.example/d/%d\n" % i for i in range(600)),
+      "unrelated")
+
+# ---- text about the shop is no claim ---------------------------------------------
+# A news digest whose subject tells of the shop.
+write("news_digest_subject.eml",
+      {"From": "Tech Weekly <news@techweekly.example>", "To": "pat@example.com",
+       "Subject": "This week: Reuters reports that Amazon is opening new offices",
+       "List-Unsubscribe": "<https://techweekly.example/unsubscribe>"},
+      "Reuters reports that Amazon is opening new offices in Berlin, urgently hiring "
+      "engineers.\nRead more: https://techweekly.example/2026/11/offices\n"
+      "Update your subscription: https://techweekly.example/account/update\n",
+      "unrelated", "-", "brand_subject")
+# A market newsletter listing the shop's stock: a company name mid-text is
+# no footer.
+write("newsletter_stock_line.eml",
+      {"From": "Market Brief <brief@markets.example>", "To": "pat@example.com",
+       "Subject": "Closing prices"},
+      "Closing prices:\n\nAmazon.com Inc. (AMZN) 35.20 +0.5\nOther Corp. (OTHR) 12.10 -0.2\n\n"
+      "Markets closed higher; act now to lock in our offer.\n"
+      + "".join("Story %d: https://markets.example/story/%d\n" % (i, i) for i in range(14))
+      + "Manage your account: https://markets.example/account/login\n",
+      "unrelated")
+# The shop's own newsletter (no key in the profile): urgent wording, a
+# generic greeting, every link to the shop.
+write("official_newsletter_own_links.eml",
+      {"From": "Amazon.com <store-news@amazon.com>", "To": "pat@example.com",
+       "Subject": "Last chance: holiday deals"},
+      "Dear Customer,\n\nLast chance! Our holiday deals end within 24 hours.\n"
+      "https://www.amazon.com/holiday-deals\nhttps://www.amazon.com/gp/your-account\n",
+      "suspicious", "official_unauthenticated,pressure,greeting_generic", "link_foreign")
+# A mailing-list thread whose topic is the shop.
+write("list_topic_subject.eml",
+      {"From": "Ann <ann@users.example>", "To": "talk@lists.example.org",
+       "Subject": "[talk] Amazon: spam filters for order mail?",
+       "List-Id": "<talk.lists.example.org>"},
+      "Does anyone filter the order mail? I verify the sender first.\n"
+      "See https://wiki.example.org/filters\n",
+      "unrelated", "-", "brand_subject")
+# Personal mail about the writer's own account, a name cut by a comma.
+write("personal_own_account.eml",
+      {"From": "Smith, John <john.smith@mail.example>", "To": "pat@example.com",
+       "Subject": "Re: the tent"},
+      "Hi Pat,\n\nmy Amazon account was charged twice for the tent, so I asked for a "
+      "refund right away. Photos: https://photos.example/album/42\n\nJohn\n",
+      "unrelated")
+# A newsletter that links a store called like the shop and heads a story
+# with its name: neither is the shop's signature.
+write("newsletter_store_link.eml",
+      {"From": "Book Club <hello@bookclub.example>", "To": "pat@example.com",
+       "Subject": "November picks", "List-Unsubscribe": "<https://bookclub.example/u>"},
+      "<html><body><h1>November picks</h1><p>Get this month's book:</p>"
+      "<p><a href=\"https://click.bookclub.example/r?to=store1\">Amazon</a></p>"
+      "<p><a href=\"https://click.bookclub.example/r?to=store2\">Bookshop</a></p>"
+      "<h2>Amazon Web Services outage</h2><p>Our shop was down for an hour.</p>"
+      "<p><a href=\"https://bookclub.example/account/update\">Update your preferences</a></p>"
+      "</body></html>",
+      "unrelated", "-", "link_text_mismatch", ctype="text/html")
+# A word of a brand of several words is no brand token: "prime" (of "Amazon
+# Prime") makes no lookalike of "price" or "prize".
+write("brand_word_price.eml",
+      {"From": "Garden Club <club@garden-club.example>", "To": "pat@example.com",
+       "Subject": "Spring price list and prize draw"},
+      "Hello members,\n\nthe new price list is out, and the prize draw closes on "
+      "Friday.\nhttps://garden-club.example/prices\n",
+      "unrelated", "-", "brand_subject")
+# ... but next to a membership noun it names the shop's product.
+write("brand_word_membership.eml",
+      {"From": "Pago rechazado <support@game-shop.example>", "To": "pat@example.com",
+       "Subject": "Actualice su información de pago para renovar su suscripción Prime"},
+      "Estimado cliente,\n\nno pudimos renovar su suscripción. Actualice su pago aquí:\n"
+      "https://game-shop.example/billing/update\n",
+      "phishing", "brand_subject,link_login_foreign")
+# A patch through a mailing list that names the shop (a driver): no claim.
+write("patch_names_brand.eml",
+      {"From": "Dev Eloper <dev@kernel.example>", "To": "list@lists.example.org",
+       "Subject": "[PATCH v2] net: ena: fix the Amazon ENA suspend path",
+       "List-Id": "<list.lists.example.org>"},
+      "The Amazon ENA driver must not suspend the queue twice.\n\n"
+      "Signed-off-by: Dev Eloper <dev@kernel.example>\n---\n"
+      "diff --git a/drivers/net/ena/ena.c b/drivers/net/ena/ena.c\n"
+      "--- a/drivers/net/ena/ena.c\n+++ b/drivers/net/ena/ena.c\n"
+      "@@ -1,3 +1,3 @@\n- * Copyright 2015 Amazon.com, Inc.\n+ * Copyright 2019 Amazon.com, Inc.\n",
+      "unrelated", "-", "brand_subject,pressure")
+# A forward of a campaign that speaks about the shop.
+write("forward_about_brand.eml",
+      {"From": "Kim <kim@friends.example>", "To": "pat@example.com",
+       "Subject": "Fwd: Stop the warehouse"},
+      "Worth signing.\n\n---------- Forwarded message ---------\n"
+      "From: Town Action <info@town-action.example>\nSubject: Stop the warehouse\n\n"
+      "Amazon wants to build a warehouse by the river. Act now: sign the petition "
+      "before the council votes immediately after the summer.\n"
+      "https://town-action.example/petition/sign-in\n",
+      "unrelated")
+# An employee's own mail from the official domain (no key in the profile):
+# suspicious at most, a copyright year in the quoted patch is no footer.
+write("official_employee_patch.eml",
+      {"From": "Jane Doe <jdoe@amazon.com>", "To": "list@lists.example.org",
+       "Subject": "Re: [PATCH] vfio: fix the reset path"},
+      "On Mon, Dev wrote:\n> + * Copyright 2019 Amazon.com, Inc. or its affiliates.\n"
+      "> diff --git a/drivers/vfio/pci.c b/drivers/vfio/pci.c\n\n"
+      "Looks good to me, I tested it on our hosts.\n"
+      "See https://github.example/jdoe/vfio/commit/1234 for the test update.\n\n"
+      "Reviewed-by: Jane Doe <jdoe@amazon.com>\n",
+      "suspicious", "official_unauthenticated", "copyright_year")
 
 with open(os.path.join(HERE, "cases.tsv"), "w") as f:
     f.write("# file\tverdict\tsignals that must be present\tsignals that must be absent\n")

@@ -4,6 +4,7 @@ name = Amazon
 brand = Amazon
 brand = Amazon.co.jp
 brand = アマゾン
+brand = Amazon Prime
 sender_domain = amazon.co.jp
 sender_domain = amazon.com
 sender_domain = amazon.de
