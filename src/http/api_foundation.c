@@ -379,7 +379,7 @@ int kg_http_account_show(struct kg_store *store, const char *id, json_t **out, k
 						       "added", time_or_null(j.cards[i].created_ms)));
 	for (size_t i = 0; i < j.nlocks; i++) {
 		const kg_lock *l = &j.locks[i];
-		json_t *ev = l->evidence ? json_loads(l->evidence, 0, NULL) : NULL;
+		json_t *ev = kg_http_evidence_json(l->evidence);
 		json_array_append_new(locks, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "id",
 						       str_or_null(l->lock_id), "reason", str_or_null(l->reason),
 						       "kind", str_or_null(l->kind), "created",

@@ -180,6 +180,10 @@ int kg_http_resp_header(kg_http_resp *resp, const char *name, const char *value)
 int kg_http_status_of(int code);
 /* The error body for err ({"error":{...}}); new reference. */
 json_t *kg_http_error_json(const char *code, const char *message, const char *field);
+/* A lock's stored evidence text as the object every answer shows (new
+ * reference): the stored JSON object, or {"text": TEXT} for evidence that is
+ * not one; NULL when text is NULL or empty. */
+json_t *kg_http_evidence_json(const char *text);
 
 /* JSON field readers that name the field on error. prefix (may be NULL)
  * is the path of obj, e.g. "address": errors then say "address.city".

@@ -148,6 +148,17 @@ int kg_http_reply_error(kg_http_resp *resp, int status, const char *code, const 
 	return kg_http_reply_json(resp, status, kg_http_error_json(code, msg, field));
 }
 
+json_t *kg_http_evidence_json(const char *text)
+{
+	if (!text || !*text)
+		return NULL;
+	json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+	if (json_is_object(j))
+		return j;
+	json_decref(j);
+	return json_pack("{s:s}", "text", text);
+}
+
 int kg_http_resp_header(kg_http_resp *resp, const char *name, const char *value)
 {
 	if (resp->nheaders >= KG_HTTP_RESP_HEADERS_MAX)
