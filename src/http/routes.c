@@ -20,6 +20,7 @@ const struct kg_http_route kg_http_routes[] = {
 	/* foundation (api_foundation.c) */
 	{"GET", "/healthz", PUBLIC, kg_api_healthz, 0, 0},
 	{"GET", "/metrics", PUBLIC, kg_api_metrics, 0, 0},
+	{"GET", "/", PUBLIC, kg_api_root, 0, 0},
 	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON, 0},
 	{"GET", "/v1/accounts/{id}", AGENT | ADMIN, kg_api_account_get, 0, 0},
 	{"GET", "/v1/keys", ADMIN, kg_api_keys_list, 0, 0},
