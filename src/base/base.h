@@ -159,6 +159,7 @@ typedef struct kg_config {
 	int64_t http_max_connections;         /* http.max_connections */
 	int64_t http_timeout_s;               /* http.timeout_s (idle connection) */
 	int64_t http_shutdown_grace_ms;       /* http.shutdown_grace_ms */
+	bool http_reuse_port;                 /* http.reuse_port (SO_REUSEPORT) */
 	char log_level[16];                   /* log.level */
 	char policy_file[KG_CONFIG_STR_MAX];  /* policy.file */
 	char reset_lifts[KG_CONFIG_STR_MAX];  /* policy.reset_lifts, comma list */
