@@ -22,7 +22,7 @@ static const char usage[] =
 	"  --listen HOST:PORT address to listen on ([::1]:PORT for IPv6)\n"
 	"  --config FILE      config file (see docs/configuration.md)\n"
 	"  --port-file FILE   write the bound port to FILE once listening\n"
-	"  --print-routes     print the route table (METHOD, PATTERN, roles) and exit\n";
+	"  --print-routes     print the route table (METHOD, PATTERN, roles, body) and exit\n";
 
 static int write_port_file(const char *path, int port, kg_err *err)
 {

@@ -388,12 +388,51 @@ cleanup:
 	return ok;
 }
 
-static bool is_json_type(const char *ct)
+static const char *skip_ows(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* True when the Content-Type value ct is the media type want (any case),
+ * alone or with the one parameter charset=utf-8 (any case, may be quoted):
+ * the rule of docs/api.md "Request bodies". */
+static bool media_type_is(const char *ct, const char *want)
 {
 	if (!ct)
 		return false;
-	size_t n = strlen("application/json");
-	return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+	const char *p = skip_ows(ct);
+	size_t n = strlen(want);
+	if (strncasecmp(p, want, n) != 0)
+		return false;
+	p = skip_ows(p + n);
+	if (*p == '\0')
+		return true;
+	if (*p != ';')
+		return false;
+	p = skip_ows(p + 1);
+	if (strncasecmp(p, "charset=", 8) != 0)
+		return false;
+	p += 8;
+	bool quoted = *p == '"';
+	p += quoted;
+	if (strncasecmp(p, "utf-8", 5) != 0)
+		return false;
+	p += 5;
+	if (quoted && *p++ != '"')
+		return false;
+	return *skip_ows(p) == '\0';
+}
+
+/* The media type a route's body must have (NULL: the handler decides). */
+static const char *body_type_of(const struct kg_http_route *rt)
+{
+	if (rt->flags & (KG_HTTP_JSON | KG_HTTP_TYPE_JSON))
+		return "application/json";
+	if (rt->flags & KG_HTTP_TYPE_NDJSON)
+		return "application/x-ndjson";
+	return NULL;
 }
 
 static int json_depth(const json_t *j)
@@ -439,10 +478,15 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 	req->body = rq->body.data ? rq->body.data : "";
 	req->body_len = rq->body.len;
 
+	const char *want = body_type_of(rt);
+	if (want && !media_type_is(req->content_type, want)) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "%s: the request body must be %s (charset=utf-8 optional)",
+			 req->content_type ? "unsupported Content-Type" : "no Content-Type", want);
+		return answer_error(s, c, rq, 415, "unsupported_media_type", "Content-Type", msg,
+				    NULL, NULL);
+	}
 	if (rt->flags & KG_HTTP_JSON) {
-		if (!is_json_type(req->content_type))
-			return answer_error(s, c, rq, 415, "unsupported_media_type", NULL,
-					    "request body must be application/json", NULL, NULL);
 		if (req->body_len == 0)
 			return answer_error(s, c, rq, 400, "invalid", NULL, "request body is empty",
 					    NULL, NULL);
@@ -841,6 +885,8 @@ void kg_http_print_routes(FILE *out)
 					first = false;
 				}
 		}
-		fputc('\n', out);
+		fprintf(out, "\t%s\n", (r->flags & KG_HTTP_JSON) || (r->flags & KG_HTTP_TYPE_JSON) ? "json"
+				       : (r->flags & KG_HTTP_TYPE_NDJSON) ? "ndjson"
+				       : (r->flags & KG_HTTP_RAW) ? "raw" : "none");
 	}
 }
