@@ -51,6 +51,11 @@ int kg_err_field(kg_err *e, int code, const char *field, const char *fmt, ...)
 /* As kg_err_set, naming file, line and column (col 0: unknown). */
 int kg_err_at(kg_err *e, int code, const char *file, int line, int col,
 	      const char *fmt, ...) KG_PRINTF(6, 7);
+/* A JSON syntax error, in the one form of every JSON parser of kagi:
+ * KG_EINVAL, message "invalid JSON at line L, column C (byte B): WHAT",
+ * line and col set, no file or field. line and col are 1-based (col counts
+ * characters), byte is the 0-based offset where the parser stopped. */
+int kg_err_json(kg_err *e, int line, int col, long byte, const char *what);
 /* Stable lower-case name of a code ("invalid", "not_found", ...). */
 const char *kg_code_name(int code);
 /* Writes "file:line:col: msg" or "field \"f\": msg" or "msg" into out;

@@ -245,6 +245,11 @@ static enum MHD_Result answer_err(kg_http_server *s, struct MHD_Connection *c,
 	if (resp.status >= 500)
 		kg_log(KG_LOG_ERROR, "http", "%s %s (request %s): %s", rq->method, rq->path,
 		       rq->request_id, err->msg);
+	if (err->line > 0 && !err->file[0]) { /* a position in the body (kg_err_json) */
+		json_t *e = json_object_get(resp.json, "error");
+		json_object_set_new(e, "line", json_integer(err->line));
+		json_object_set_new(e, "column", json_integer(err->col));
+	}
 	if (resp.status == 401)
 		kg_http_resp_header(&resp, "WWW-Authenticate", "Bearer");
 	enum MHD_Result ok = deliver(s, c, rq, &resp);
@@ -493,18 +498,10 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 		json_error_t jerr;
 		req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!req->json) {
-			kg_http_resp resp = {0};
-			resp.status = 400;
-			char msg[300];
-			snprintf(msg, sizeof(msg), "invalid JSON at line %d, column %d: %s", jerr.line,
-				 jerr.column, jerr.text);
-			resp.json = kg_http_error_json("invalid", msg, NULL);
-			json_t *e = json_object_get(resp.json, "error");
-			json_object_set_new(e, "line", json_integer(jerr.line));
-			json_object_set_new(e, "column", json_integer(jerr.column));
-			enum MHD_Result ok = queue(s, c, rq, &resp);
-			resp_release(&resp);
-			return ok;
+			kg_err err;
+			kg_err_json(&err, jerr.line, jerr.column, jerr.position > 0 ? jerr.position - 1 : 0,
+				    jerr.text);
+			return answer_err(s, c, rq, KG_EINVAL, &err);
 		}
 		if (!json_is_object(req->json))
 			return answer_error(s, c, rq, 400, "invalid", NULL,
