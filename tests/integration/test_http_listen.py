@@ -25,8 +25,14 @@ def second_serve(k, env=None, timeout=60):
 
 def test_second_kagid_refused():
     with kt.Kagid() as k:
-        p, _ = second_serve(k)
-        out, err = p.communicate(timeout=60)
+        p, port_file = second_serve(k)
+        try:
+            out, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise kt.TestFailure("the second kagid kept running on the taken port "
+                                 f"(it started: {os.path.exists(port_file)})")
         check(p.returncode != 0, "second kagid on a taken port must exit non-zero", (p.returncode, err))
         check("address in use" in err and f"127.0.0.1:{k.port}" in err,
               "the error says address in use and names the address", err)
