@@ -51,6 +51,11 @@ int kg_err_field(kg_err *e, int code, const char *field, const char *fmt, ...)
 /* As kg_err_set, naming file, line and column (col 0: unknown). */
 int kg_err_at(kg_err *e, int code, const char *file, int line, int col,
 	      const char *fmt, ...) KG_PRINTF(6, 7);
+/* A JSON syntax error, in the one form of every JSON parser of kagi:
+ * KG_EINVAL, message "invalid JSON at line L, column C (byte B): WHAT",
+ * line and col set, no file or field. line and col are 1-based (col counts
+ * characters), byte is the 0-based offset where the parser stopped. */
+int kg_err_json(kg_err *e, int line, int col, long byte, const char *what);
 /* Stable lower-case name of a code ("invalid", "not_found", ...). */
 const char *kg_code_name(int code);
 /* Writes "file:line:col: msg" or "field \"f\": msg" or "msg" into out;
@@ -176,6 +181,7 @@ typedef struct kg_config {
 	int64_t http_max_connections;         /* http.max_connections */
 	int64_t http_timeout_s;               /* http.timeout_s (idle connection) */
 	int64_t http_shutdown_grace_ms;       /* http.shutdown_grace_ms */
+	bool http_reuse_port;                 /* http.reuse_port (SO_REUSEPORT) */
 	char log_level[16];                   /* log.level */
 	char policy_file[KG_CONFIG_STR_MAX];  /* policy.file */
 	char reset_lifts[KG_CONFIG_STR_MAX];  /* policy.reset_lifts, comma list */

@@ -31,6 +31,7 @@ static const struct key keys[] = {
 	INT("http.max_connections", http_max_connections, "1024", 1, 100000),
 	INT("http.timeout_s", http_timeout_s, "60", 1, 3600),
 	INT("http.shutdown_grace_ms", http_shutdown_grace_ms, "10000", 0, 600000),
+	BOOL("http.reuse_port", http_reuse_port, "false"),
 	STR("log.level", log_level, "info"),
 	STR("policy.file", policy_file, "policy/default.rules"),
 	STR("policy.reset_lifts", reset_lifts, "compromised,brute_force"),

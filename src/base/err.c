@@ -54,6 +54,12 @@ int kg_err_at(kg_err *e, int code, const char *file, int line, int col,
 	return code;
 }
 
+int kg_err_json(kg_err *e, int line, int col, long byte, const char *what)
+{
+	return kg_err_at(e, KG_EINVAL, NULL, line, col,
+			 "invalid JSON at line %d, column %d (byte %ld): %s", line, col, byte, what);
+}
+
 const char *kg_code_name(int code)
 {
 	switch (code) {

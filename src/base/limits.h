@@ -16,8 +16,13 @@
 #define KG_HTTP_BODY_MAX (1024 * 1024)          /* one JSON request */
 #define KG_HTTP_BATCH_BODY_MAX (64 * 1024 * 1024) /* NDJSON batch */
 #define KG_HTTP_MAIL_BODY_MAX (10 * 1024 * 1024)  /* raw message to check */
-#define KG_HTTP_URL_MAX 2048
-#define KG_HTTP_HEADER_MAX 8192
+#define KG_HTTP_URL_MAX 2048                /* request target, query included */
+#define KG_HTTP_HEADER_MAX 8192             /* request line and header fields */
+#define KG_HTTP_DRAIN_MAX (64 * 1024 * 1024) /* body bytes past a limit read (and
+                                              * dropped) to answer 413; more: closed */
+#define KG_HTTP_CONN_MEMORY (64 * 1024)     /* libmicrohttpd's buffer per connection:
+                                              * heads up to about this get kagid's JSON
+                                              * 414/431, larger ones the library's own */
 
 /* JSON */
 #define KG_JSON_DEPTH_MAX 16

@@ -17,12 +17,14 @@ static const char usage[] =
 	"port 0 picks a free port) over the store at PATH (default store.path).\n"
 	"SIGTERM or SIGINT stops it: no new connections, in-flight requests finish\n"
 	"(up to http.shutdown_grace_ms), the store closes cleanly, exit status 0.\n"
+	"An address already in use is an error (exit status 1): one kagid per address,\n"
+	"unless http.reuse_port shares it on purpose (docs/configuration.md).\n"
 	"\n"
 	"  --db PATH          SQLite database (created and migrated if missing)\n"
 	"  --listen HOST:PORT address to listen on ([::1]:PORT for IPv6)\n"
 	"  --config FILE      config file (see docs/configuration.md)\n"
 	"  --port-file FILE   write the bound port to FILE once listening\n"
-	"  --print-routes     print the route table (METHOD, PATTERN, roles) and exit\n";
+	"  --print-routes     print the route table (METHOD, PATTERN, roles, body) and exit\n";
 
 static int write_port_file(const char *path, int port, kg_err *err)
 {

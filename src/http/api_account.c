@@ -404,8 +404,8 @@ int kg_api_locks(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 			json_object_set_new(o, "lifted", json_string(ts(l->lifted_ms, t)));
 		if (l->lift_method)
 			json_object_set_new(o, "lift_method", json_string(l->lift_method));
-		if (staff && l->evidence)
-			json_object_set_new(o, "evidence", json_string(l->evidence));
+		if (staff && l->evidence && *l->evidence)
+			json_object_set_new(o, "evidence", kg_http_evidence_json(l->evidence));
 		json_array_append_new(arr, o);
 	}
 	json_t *o = json_pack("{s:s, s:o}", "account", id, "locks", arr);

@@ -115,18 +115,22 @@ typedef struct kg_http_resp {
  * status following the code (see kg_http_status_of). */
 typedef int (*kg_http_handler)(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 
-/* Route flags: how the body is taken. Without either, any body is ignored. */
+/* Route flags: how the body is taken. Without any, any body is ignored.
+ * The server enforces the media type of JSON and NDJSON bodies (one rule,
+ * docs/api.md "Request bodies"): 415 naming Content-Type otherwise. */
 #define KG_HTTP_JSON 1u  /* body must be application/json holding an object;
                           * parsed into req->json (empty body: 400) */
 #define KG_HTTP_RAW 2u   /* body bytes passed as they are; the handler checks
-                          * content_type */
+                          * content_type unless a TYPE flag below is set */
+#define KG_HTTP_TYPE_JSON 4u   /* with RAW: Content-Type must be application/json */
+#define KG_HTTP_TYPE_NDJSON 8u /* with RAW: Content-Type must be application/x-ndjson */
 
 struct kg_http_route {
 	const char *method;
 	const char *pattern;    /* "/v1/accounts/{id}": {name} matches one segment */
 	unsigned roles;         /* KG_ROLE_* bits that may call; KG_ROLES_PUBLIC */
 	kg_http_handler handler;
-	unsigned flags;         /* KG_HTTP_JSON, KG_HTTP_RAW */
+	unsigned flags;         /* KG_HTTP_JSON, KG_HTTP_RAW, KG_HTTP_TYPE_* */
 	size_t body_max;        /* 0: http.body_max_bytes; else a limits.h value */
 };
 
@@ -180,6 +184,10 @@ int kg_http_resp_header(kg_http_resp *resp, const char *name, const char *value)
 int kg_http_status_of(int code);
 /* The error body for err ({"error":{...}}); new reference. */
 json_t *kg_http_error_json(const char *code, const char *message, const char *field);
+/* A lock's stored evidence text as the object every answer shows (new
+ * reference): the stored JSON object, or {"text": TEXT} for evidence that is
+ * not one; NULL when text is NULL or empty. */
+json_t *kg_http_evidence_json(const char *text);
 
 /* JSON field readers that name the field on error. prefix (may be NULL)
  * is the path of obj, e.g. "address": errors then say "address.city".
@@ -234,8 +242,8 @@ int kg_http_port(const kg_http_server *s);
  * modules, closes the store, frees s. */
 void kg_http_stop(kg_http_server *s, int64_t grace_ms);
 
-/* Writes the route table as TSV lines "METHOD\tPATTERN\troles,..." ("public"
- * for none). */
+/* Writes the route table as TSV lines "METHOD\tPATTERN\troles,...\tBODY"
+ * ("public" for no roles; BODY: json, ndjson, raw or none). */
 void kg_http_print_routes(FILE *out);
 
 #endif

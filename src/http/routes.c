@@ -14,10 +14,13 @@
 #define PUBLIC KG_ROLES_PUBLIC
 #define JSON KG_HTTP_JSON
 #define RAW KG_HTTP_RAW
+#define RAW_JSON (KG_HTTP_RAW | KG_HTTP_TYPE_JSON)     /* parsed by the handler */
+#define RAW_NDJSON (KG_HTTP_RAW | KG_HTTP_TYPE_NDJSON)
 
 const struct kg_http_route kg_http_routes[] = {
 	/* method, pattern, roles, handler, body flags, body limit (0: http.body_max_bytes) */
 	/* foundation (api_foundation.c) */
+	{"GET", "/", PUBLIC, kg_api_root, 0, 0},
 	{"GET", "/healthz", PUBLIC, kg_api_healthz, 0, 0},
 	{"GET", "/metrics", PUBLIC, kg_api_metrics, 0, 0},
 	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON, 0},
@@ -26,8 +29,8 @@ const struct kg_http_route kg_http_routes[] = {
 	{"POST", "/v1/keys", ADMIN, kg_api_keys_create, JSON, 0},
 	{"DELETE", "/v1/keys/{id}", ADMIN, kg_api_keys_revoke, 0, 0},
 	/* risk (api_risk.c) */
-	{"POST", "/v1/events", SERVICE, kg_api_events, RAW, KG_EVENT_BYTES_MAX},
-	{"POST", "/v1/events/batch", SERVICE, kg_api_events_batch, RAW, KG_HTTP_BATCH_BODY_MAX},
+	{"POST", "/v1/events", SERVICE, kg_api_events, RAW_JSON, KG_EVENT_BYTES_MAX},
+	{"POST", "/v1/events/batch", SERVICE, kg_api_events_batch, RAW_NDJSON, KG_HTTP_BATCH_BODY_MAX},
 	{"POST", "/v1/rules/reload", ADMIN, kg_api_rules_reload, 0, 0},
 	{"POST", "/v1/rules/backtest", ADMIN, kg_api_rules_backtest, JSON, KG_RULES_FILE_MAX + 4096},
 	/* accounts: login gate, recovery, locks, message center, cases (api_account.c) */

@@ -5,6 +5,7 @@
 #include "http/internal.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -30,6 +31,8 @@ struct kg_http_server {
 
 /* One request's state, from its first callback to "completed". */
 struct request {
+	bool begun;                   /* the access handler saw it (begin() ran) */
+	size_t uri_len;               /* of the raw request target, query included */
 	uint64_t start_ns;
 	size_t route_index;           /* kg_http_nroutes: none */
 	const struct kg_http_route *route;
@@ -242,6 +245,11 @@ static enum MHD_Result answer_err(kg_http_server *s, struct MHD_Connection *c,
 	if (resp.status >= 500)
 		kg_log(KG_LOG_ERROR, "http", "%s %s (request %s): %s", rq->method, rq->path,
 		       rq->request_id, err->msg);
+	if (err->line > 0 && !err->file[0]) { /* a position in the body (kg_err_json) */
+		json_t *e = json_object_get(resp.json, "error");
+		json_object_set_new(e, "line", json_integer(err->line));
+		json_object_set_new(e, "column", json_integer(err->col));
+	}
 	if (resp.status == 401)
 		kg_http_resp_header(&resp, "WWW-Authenticate", "Bearer");
 	enum MHD_Result ok = deliver(s, c, rq, &resp);
@@ -267,11 +275,73 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t n)
 
 /* First callback: route, credential, role, declared length. Answers at
  * once when any of them refuses the request (the body is then not read). */
+/* What the head of a request says about its size and body framing. */
+struct head {
+	size_t bytes;        /* request line and header fields, as sent (about) */
+	int content_lengths; /* Content-Length fields */
+	int encodings;       /* Transfer-Encoding fields */
+	bool chunked_only;   /* every Transfer-Encoding is exactly "chunked" */
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	(void)kind;
+	struct head *h = cls;
+	h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": ", CRLF */
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+		h->content_lengths++;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		h->encodings++;
+		h->chunked_only = h->chunked_only && value && !strcasecmp(value, "chunked");
+	}
+	return MHD_YES;
+}
+
+/* Refuses a request whose head is over kagid's limits or whose body framing
+ * is ambiguous (request smuggling: a proxy and kagid could split the bytes
+ * into requests differently). Such a refusal is answered at once and closes
+ * the connection: its body is never read. Returns true when it refused. */
+static bool refuse_head(kg_http_server *s, struct MHD_Connection *c, struct request *rq,
+			enum MHD_Result *ok)
+{
+	struct head h = {.bytes = strlen(rq->method) + rq->uri_len + 11, .chunked_only = true};
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &h);
+	int status = 0;
+	const char *code = "invalid", *field = NULL;
+	char msg[160];
+	if (rq->uri_len > KG_HTTP_URL_MAX) {
+		status = 414, code = "uri_too_long";
+		snprintf(msg, sizeof(msg), "request target of %zu bytes is over the limit of %d bytes",
+			 rq->uri_len, KG_HTTP_URL_MAX);
+	} else if (h.bytes > KG_HTTP_HEADER_MAX) {
+		status = 431, code = "headers_too_large";
+		snprintf(msg, sizeof(msg), "request head of %zu bytes is over the limit of %d bytes",
+			 h.bytes, KG_HTTP_HEADER_MAX);
+	} else if (h.content_lengths > 1) {
+		status = 400, field = "Content-Length";
+		snprintf(msg, sizeof(msg), "more than one Content-Length header");
+	} else if (h.encodings && h.content_lengths) {
+		status = 400, field = "Transfer-Encoding";
+		snprintf(msg, sizeof(msg), "Content-Length together with Transfer-Encoding");
+	} else if (h.encodings > 1 || (h.encodings && !h.chunked_only)) {
+		status = 400, field = "Transfer-Encoding";
+		snprintf(msg, sizeof(msg), "Transfer-Encoding must be exactly \"chunked\"");
+	}
+	if (!status)
+		return false;
+	rq->in_begin = false; /* answer now: never read a body framed this way */
+	*ok = answer_error(s, c, rq, status, code, field, msg, "Connection", "close");
+	return true;
+}
+
 static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
 {
+	enum MHD_Result ok = MHD_YES;
+	if (refuse_head(s, c, rq, &ok))
+		return ok;
 	kg_buf allow = KG_BUF_INIT(256);
 	long idx = find_route(rq->method, rq->path, &rq->arena, &allow, &rq->req);
-	enum MHD_Result ok = MHD_YES;
 	if (idx == -404) {
 		ok = answer_error(s, c, rq, 404, "not_found", NULL, "no such route", NULL, NULL);
 		goto cleanup;
@@ -313,7 +383,7 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 		snprintf(msg, sizeof(msg), "request body of %lld bytes is over the limit of %zu bytes",
 			 (long long)n, rq->body_max);
 		/* far over the limit: answer now and close rather than read it */
-		rq->in_begin = n <= (int64_t)(rq->body_max + KG_HTTP_BODY_MAX);
+		rq->in_begin = n <= (int64_t)(rq->body_max + KG_HTTP_DRAIN_MAX);
 		ok = answer_error(s, c, rq, 413, "too_large", NULL, msg, NULL, NULL);
 		goto cleanup;
 	}
@@ -323,12 +393,51 @@ cleanup:
 	return ok;
 }
 
-static bool is_json_type(const char *ct)
+static const char *skip_ows(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* True when the Content-Type value ct is the media type want (any case),
+ * alone or with the one parameter charset=utf-8 (any case, may be quoted):
+ * the rule of docs/api.md "Request bodies". */
+static bool media_type_is(const char *ct, const char *want)
 {
 	if (!ct)
 		return false;
-	size_t n = strlen("application/json");
-	return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+	const char *p = skip_ows(ct);
+	size_t n = strlen(want);
+	if (strncasecmp(p, want, n) != 0)
+		return false;
+	p = skip_ows(p + n);
+	if (*p == '\0')
+		return true;
+	if (*p != ';')
+		return false;
+	p = skip_ows(p + 1);
+	if (strncasecmp(p, "charset=", 8) != 0)
+		return false;
+	p += 8;
+	bool quoted = *p == '"';
+	p += quoted;
+	if (strncasecmp(p, "utf-8", 5) != 0)
+		return false;
+	p += 5;
+	if (quoted && *p++ != '"')
+		return false;
+	return *skip_ows(p) == '\0';
+}
+
+/* The media type a route's body must have (NULL: the handler decides). */
+static const char *body_type_of(const struct kg_http_route *rt)
+{
+	if (rt->flags & (KG_HTTP_JSON | KG_HTTP_TYPE_JSON))
+		return "application/json";
+	if (rt->flags & KG_HTTP_TYPE_NDJSON)
+		return "application/x-ndjson";
+	return NULL;
 }
 
 static int json_depth(const json_t *j)
@@ -374,28 +483,25 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 	req->body = rq->body.data ? rq->body.data : "";
 	req->body_len = rq->body.len;
 
+	const char *want = body_type_of(rt);
+	if (want && !media_type_is(req->content_type, want)) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "%s: the request body must be %s (charset=utf-8 optional)",
+			 req->content_type ? "unsupported Content-Type" : "no Content-Type", want);
+		return answer_error(s, c, rq, 415, "unsupported_media_type", "Content-Type", msg,
+				    NULL, NULL);
+	}
 	if (rt->flags & KG_HTTP_JSON) {
-		if (!is_json_type(req->content_type))
-			return answer_error(s, c, rq, 415, "unsupported_media_type", NULL,
-					    "request body must be application/json", NULL, NULL);
 		if (req->body_len == 0)
 			return answer_error(s, c, rq, 400, "invalid", NULL, "request body is empty",
 					    NULL, NULL);
 		json_error_t jerr;
 		req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!req->json) {
-			kg_http_resp resp = {0};
-			resp.status = 400;
-			char msg[300];
-			snprintf(msg, sizeof(msg), "invalid JSON at line %d, column %d: %s", jerr.line,
-				 jerr.column, jerr.text);
-			resp.json = kg_http_error_json("invalid", msg, NULL);
-			json_t *e = json_object_get(resp.json, "error");
-			json_object_set_new(e, "line", json_integer(jerr.line));
-			json_object_set_new(e, "column", json_integer(jerr.column));
-			enum MHD_Result ok = queue(s, c, rq, &resp);
-			resp_release(&resp);
-			return ok;
+			kg_err err;
+			kg_err_json(&err, jerr.line, jerr.column, jerr.position > 0 ? jerr.position - 1 : 0,
+				    jerr.text);
+			return answer_err(s, c, rq, KG_EINVAL, &err);
 		}
 		if (!json_is_object(req->json))
 			return answer_error(s, c, rq, 400, "invalid", NULL,
@@ -428,18 +534,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	kg_http_server *s = cls;
 	struct request *rq = *con_cls;
-	if (!rq) {
-		rq = calloc(1, sizeof(*rq));
-		if (!rq)
-			return MHD_NO;
-		*con_cls = rq;
+	if (!rq)
+		return MHD_NO; /* new_request() could not allocate: drop the connection */
+	if (!rq->begun) {
+		rq->begun = true;
 		atomic_fetch_add(&s->inflight, 1);
-		rq->start_ns = kg_mono_ns();
-		uint8_t rid[8];
-		kg_random_bytes(rid, sizeof(rid));
-		kg_hex(rid, sizeof(rid), rq->request_id);
-		rq->route_index = kg_http_nroutes;
-		kg_arena_init(&rq->arena, 8192);
 		rq->method = kg_arena_strdup(&rq->arena, method);
 		rq->path = kg_arena_strdup(&rq->arena, url);
 		client_ip(c, rq->client_ip, sizeof(rq->client_ip));
@@ -457,7 +556,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (*upload_size == 0)
 			return queue(s, c, rq, &rq->deferred);
 		*upload_size = 0;
-		return rq->body_seen > rq->body_max + KG_HTTP_BODY_MAX ? MHD_NO : MHD_YES;
+		return rq->body_seen > rq->body_max + KG_HTTP_DRAIN_MAX ? MHD_NO : MHD_YES;
 	}
 	if (*upload_size) {
 		size_t n = *upload_size;
@@ -466,9 +565,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (rq->body_seen <= rq->body_max) {
 			if (kg_buf_append(&rq->body, upload_data, n) != 0)
 				return MHD_NO; /* out of memory: drop the connection */
-		} else if (rq->body_seen > rq->body_max + KG_HTTP_BODY_MAX) {
+		} else if (rq->body_seen > rq->body_max + KG_HTTP_DRAIN_MAX) {
 			return MHD_NO; /* far over the limit: stop reading, close */
-		}
+		} /* else over the limit: read and drop the rest, then answer 413 */
 		return MHD_YES;
 	}
 	if (rq->body_seen > rq->body_max) {
@@ -477,6 +576,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return answer_error(s, c, rq, 413, "too_large", NULL, msg, NULL, NULL);
 	}
 	return finish(s, c, rq);
+}
+
+/* The URI callback of libmicrohttpd, called as soon as a request line is
+ * read (before its headers): the request's state starts here, with the
+ * length of the raw request target (query included) for refuse_head. */
+static void *new_request(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls, (void)c;
+	struct request *rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return NULL;
+	rq->start_ns = kg_mono_ns();
+	rq->uri_len = strlen(uri);
+	uint8_t rid[8];
+	kg_random_bytes(rid, sizeof(rid));
+	kg_hex(rid, sizeof(rid), rq->request_id);
+	rq->route_index = kg_http_nroutes;
+	kg_arena_init(&rq->arena, 8192);
+	return rq;
 }
 
 static void access_log(const struct request *rq, uint64_t ns)
@@ -518,6 +636,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct request *rq = *con_cls;
 	if (!rq)
 		return;
+	if (!rq->begun) { /* refused by libmicrohttpd before the access handler */
+		kg_arena_release(&rq->arena);
+		free(rq);
+		*con_cls = NULL;
+		return;
+	}
 	uint64_t ns = kg_mono_ns() - rq->start_ns;
 	if (!rq->answered)
 		rq->status = 499; /* client went away, or the server stopped it */
@@ -579,6 +703,47 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v
 	return 0;
 }
 
+/* The listening socket on ss: SO_REUSEADDR (a restart binds at once over
+ * connections in TIME_WAIT), SO_REUSEPORT only when the operator asks
+ * (http.reuse_port): without it a second kagid on the same address fails
+ * here instead of silently taking part of the traffic. */
+static int listen_on(const struct sockaddr_storage *ss, bool v6, bool reuse_port,
+		     const char *listen_addr, int *fd_out, kg_err *err)
+{
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return kg_err_set(err, KG_EIO, "cannot listen on %s: %s", listen_addr, strerror(errno));
+	int on = 1, rc = 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) ||
+	    (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0)) {
+		rc = kg_err_set(err, KG_EIO, "cannot listen on %s: setsockopt: %s", listen_addr,
+				strerror(errno));
+		goto cleanup;
+	}
+	socklen_t len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (bind(fd, (const struct sockaddr *)ss, len) != 0) {
+		if (errno == EADDRINUSE)
+			rc = kg_err_set(err, KG_EIO,
+					"cannot listen on %s: address in use (another kagid or another "
+					"program listens there; http.reuse_port = true shares the port "
+					"on purpose)", listen_addr);
+		else
+			rc = kg_err_set(err, KG_EIO, "cannot listen on %s: %s", listen_addr,
+					strerror(errno));
+		goto cleanup;
+	}
+	if (listen(fd, SOMAXCONN) != 0) {
+		rc = kg_err_set(err, KG_EIO, "cannot listen on %s: %s", listen_addr, strerror(errno));
+		goto cleanup;
+	}
+	*fd_out = fd;
+	return 0;
+cleanup:
+	close(fd);
+	return rc;
+}
+
 static void stop_modules(kg_http_server *s)
 {
 	while (s->modules_started > 0) {
@@ -591,7 +756,7 @@ static void stop_modules(kg_http_server *s)
 int kg_http_start(const kg_config *config, const char *config_path, const char *db_path,
 		  kg_http_server **out, kg_err *err)
 {
-	int rc = 0;
+	int rc = 0, lfd = -1; /* the listening socket, until the server owns it */
 	kg_http_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
@@ -615,6 +780,10 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 	rc = parse_listen(config->http_listen, &ss, &v6, err);
 	if (rc)
 		goto fail;
+	/* before the store opens: a second kagid on a taken address stops here */
+	rc = listen_on(&ss, v6, config->http_reuse_port, config->http_listen, &lfd, err);
+	if (rc)
+		goto fail;
 	kg_store_options opt;
 	kg_store_options_from_config(&opt, config);
 	rc = kg_store_open(&s->app.store, db_path, &opt, err);
@@ -633,16 +802,17 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 	s->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->http_threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)config->http_max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->http_timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * KG_HTTP_HEADER_MAX + KG_HTTP_URL_MAX),
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)KG_HTTP_CONN_MEMORY,
+		MHD_OPTION_URI_LOG_CALLBACK, new_request, s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_END);
 	if (!s->daemon) {
-		rc = kg_err_set(err, KG_EIO, "cannot listen on %s (address in use or not permitted?)",
+		lfd = -1; /* libmicrohttpd may have closed it already: leave it */
+		rc = kg_err_set(err, KG_EIO, "cannot start the HTTP server on %s (see the log)",
 				config->http_listen);
 		goto fail;
 	}
@@ -651,6 +821,8 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 	*out = s;
 	return 0;
 fail:
+	if (lfd >= 0)
+		close(lfd);
 	stop_modules(s);
 	if (s->app.store)
 		kg_store_close(s->app.store);
@@ -710,6 +882,8 @@ void kg_http_print_routes(FILE *out)
 					first = false;
 				}
 		}
-		fputc('\n', out);
+		fprintf(out, "\t%s\n", (r->flags & KG_HTTP_JSON) || (r->flags & KG_HTTP_TYPE_JSON) ? "json"
+				       : (r->flags & KG_HTTP_TYPE_NDJSON) ? "ndjson"
+				       : (r->flags & KG_HTTP_RAW) ? "raw" : "none");
 	}
 }

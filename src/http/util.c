@@ -133,7 +133,18 @@ int kg_http_reply_raw(kg_http_resp *resp, int status, const char *content_type,
 
 json_t *kg_http_error_json(const char *code, const char *message, const char *field)
 {
-	return json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", message, "field",
+	json_t *j = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", message, "field",
+			      field ? json_string(field) : json_null());
+	if (j || !message)
+		return j;
+	/* a message quoting input that is not UTF-8 (a parser's "near ..."):
+	 * the same message with such bytes as '?' */
+	char safe[KG_ERR_MSG_MAX];
+	snprintf(safe, sizeof(safe), "%s", message);
+	for (char *p = safe; *p; p++)
+		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+			*p = '?';
+	return json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", safe, "field",
 			 field ? json_string(field) : json_null());
 }
 
@@ -146,6 +157,17 @@ int kg_http_reply_error(kg_http_resp *resp, int status, const char *code, const 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return kg_http_reply_json(resp, status, kg_http_error_json(code, msg, field));
+}
+
+json_t *kg_http_evidence_json(const char *text)
+{
+	if (!text || !*text)
+		return NULL;
+	json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+	if (json_is_object(j))
+		return j;
+	json_decref(j);
+	return json_pack("{s:s}", "text", text);
 }
 
 int kg_http_resp_header(kg_http_resp *resp, const char *name, const char *value)

@@ -876,7 +876,7 @@ static bool primitive_ok(const char *s, size_t n)
 }
 
 /* Checks the primitives and the nesting depth, token by token. */
-static int check_tokens(struct ctx *c)
+static int check_tokens(struct ctx *c, size_t len)
 {
 	int ends[KG_JSON_DEPTH_MAX + 1], depth = 0;
 	for (int i = 0; i < c->ntok; i++) {
@@ -892,8 +892,8 @@ static int check_tokens(struct ctx *c)
 		}
 		if (t->type == JSMN_PRIMITIVE &&
 		    !primitive_ok(c->p->js + t->start, (size_t)(t->end - t->start)))
-			return kg_err_field(c->err, KG_EINVAL, "", "invalid JSON value at byte %d",
-					    t->start);
+			return kg_event_syntax_error(c->err, c->p->js, len, t->start,
+						     "invalid JSON value");
 	}
 	return 0;
 }
@@ -1067,8 +1067,8 @@ static int check_text(struct ctx *c, const char *json, size_t len)
 		return kg_err_field(c->err, KG_ELIMIT, "", "more than %d JSON tokens",
 				    KG_JSON_TOKENS_MAX);
 	if (n < 0)
-		return kg_err_field(c->err, KG_EINVAL, "", "invalid JSON (%s) near byte %u",
-				    n == JSMN_ERROR_PART ? "truncated" : "unexpected character", pos);
+		return kg_event_syntax_error(c->err, json, len, (int)pos,
+					     n == JSMN_ERROR_PART ? "truncated JSON" : "invalid JSON");
 	for (int i = 0; i < n; i++) {
 		int q[4];
 		kg_event_lax_token(p->lax, i, q);
@@ -1081,14 +1081,15 @@ static int check_text(struct ctx *c, const char *json, size_t len)
 	/* Tokens come in text order, so one after the object starts past its
 	 * end. jsmn stops at a NUL byte: it ends the text early. */
 	if (p->tok[n - 1].start >= p->tok[0].end || pos < len)
-		return kg_err_field(c->err, KG_EINVAL, "", "unexpected data after the JSON object");
-	int rc = check_tokens(c);
+		return kg_event_syntax_error(c->err, json, len, p->tok[0].end,
+					     "unexpected data after the JSON object");
+	int rc = check_tokens(c, len);
 	if (rc)
 		return rc;
 	int bad = 0;
 	if (!gap_ok(json, 0, p->tok[0].start, 0) || p->tok[0].end != (int)len ||
 	    check_syntax(c, 0, &bad) != n)
-		return kg_err_field(c->err, KG_EINVAL, "", "invalid JSON near byte %d", bad);
+		return kg_event_syntax_error(c->err, json, len, bad, "invalid JSON");
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  * tokens for JSON text, and comes here only to describe refused text. */
 #define JSMN_STATIC
 #define JSMN_STRICT
+#include <jansson.h>
 #include <jsmn.h>
 
 #include <stdlib.h>
@@ -41,4 +42,15 @@ void kg_event_lax_token(const kg_event_lax *l, int i, int out[4])
 	out[1] = t->start;
 	out[2] = t->end;
 	out[3] = t->size;
+}
+
+int kg_event_syntax_error(kg_err *err, const char *js, size_t len, int byte, const char *what)
+{
+	json_error_t je;
+	json_t *j = json_loadb(js, len, JSON_ALLOW_NUL, &je);
+	if (j) { /* JSON to jansson: jsmn's finding stands, at jsmn's byte */
+		json_decref(j);
+		return kg_err_field(err, KG_EINVAL, "", "%s at byte %d", what, byte);
+	}
+	return kg_err_json(err, je.line, je.column, je.position > 0 ? je.position - 1 : 0, je.text);
 }

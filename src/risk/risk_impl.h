@@ -186,5 +186,10 @@ void kg_event_lax_free(kg_event_lax *l);
 int kg_event_lax_parse(kg_event_lax *l, const char *js, size_t len, unsigned *pos);
 /* Token i of the last parse as type (a jsmntype_t), start, end, size. */
 void kg_event_lax_token(const kg_event_lax *l, int i, int out[4]);
+/* The error for event text [js, js + len) that is not JSON: where and why
+ * as every JSON route of kagid says it (kg_err_json, jansson's position),
+ * or, for text jansson reads as JSON, "WHAT at byte BYTE". Returns
+ * KG_EINVAL. */
+int kg_event_syntax_error(kg_err *err, const char *js, size_t len, int byte, const char *what);
 
 #endif

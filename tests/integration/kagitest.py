@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -280,6 +281,47 @@ class Kagid:
             return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
         finally:
             conn.close()
+
+    def raw(self, data, rest=False, timeout=60):
+        """Sends data (bytes: one or more requests, exactly as given) on a
+        fresh socket, half-closes it and reads one answer. Returns (Response,
+        bytes): with rest, every byte that came after that answer until kagid
+        closed the connection (b"" when it answered nothing else; the socket
+        timeout when it never closes); else b"" without waiting."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        try:
+            try:
+                s.sendall(data)
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # kagid may answer and close before reading it all
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                b = s.recv(65536)
+                check(b, "connection closed before an answer", buf)
+                buf += b
+            head, _, rest_bytes = buf.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            check(lines[0].startswith("HTTP/1."), "status line", lines[0])
+            status = int(lines[0].split()[1])
+            headers = {}
+            for h in lines[1:]:
+                name, _, value = h.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            n = int(headers.get("content-length", "0"))
+            while len(rest_bytes) < n:
+                b = s.recv(65536)
+                check(b, "connection closed in the body", rest_bytes)
+                rest_bytes += b
+            body, more = rest_bytes[:n], rest_bytes[n:]
+            while rest:
+                b = s.recv(65536)
+                if not b:
+                    break
+                more += b
+            return Response(status, headers, body), more if rest else b""
+        finally:
+            s.close()
 
     def get(self, path, key=None, **kw):
         return self.request("GET", path, key=key, **kw)

@@ -32,7 +32,7 @@ def load_actual():
     rows = {}
     out = kt.kagi("serve", "--print-routes").stdout
     for line in out.splitlines():
-        method, pattern, roles = line.split("\t")
+        method, pattern, roles = line.split("\t")[:3]  # 4th: the body kind
         rows[(method, pattern)] = set() if roles == "public" else set(roles.split(","))
     return rows
 
