@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config
   libmicrohttpd-dev libjansson-dev libjsmn-dev libsqlite3-dev libpq-dev libsodium-dev
   libssl-dev libgmime-3.0-dev libicu-dev libidn2-dev libpsl-dev libopendkim-dev
-  libcurl4-openssl-dev libcmocka-dev sqlite3 python3)
+  libcurl4-openssl-dev libcmocka-dev sqlite3 python3 python3-yaml)
 # postfix: its smtp-sink is a real SMTP listener for tests; openssl: test DKIM keys;
 # nodejs/npm: the third-party checkers of package.json (npm ci below)
 TEST_PKGS=(postfix openssl nodejs npm)
