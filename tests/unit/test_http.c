@@ -57,6 +57,7 @@ static void roles_and_statuses(void **state)
 	assert_int_equal(kg_http_status_of(KG_ELIMIT), 413);
 	assert_int_equal(kg_http_status_of(KG_EIO), 503);
 	assert_int_equal(kg_http_status_of(KG_EFULL), 507);
+	assert_int_equal(kg_http_status_of(KG_ETHROTTLED), 429);
 	assert_int_equal(kg_http_status_of(KG_EINTERNAL), 500);
 }
 
