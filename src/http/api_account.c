@@ -311,8 +311,9 @@ int kg_api_locks(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 			json_object_set_new(o, "lifted", json_string(ts(l->lifted_ms, t)));
 		if (l->lift_method)
 			json_object_set_new(o, "lift_method", json_string(l->lift_method));
-		if (staff && l->evidence)
-			json_object_set_new(o, "evidence", json_string(l->evidence));
+		json_t *ev = staff && l->evidence ? json_loads(l->evidence, 0, NULL) : NULL;
+		if (ev) /* an object, as GET /v1/accounts/{id} shows it */
+			json_object_set_new(o, "evidence", ev);
 		json_array_append_new(arr, o);
 	}
 	return kg_http_reply_json(resp, 200, json_pack("{s:s, s:o}", "account", id, "locks", arr));

@@ -228,6 +228,10 @@ class Fixtures:
                    key=self.keys["agent"])
         kt.check(r.status == 201, "fixture case 2", r)
         self.cases.append(r.json["id"])
+        r = k.post(f"/v1/accounts/{self.accounts[1]}/lock",
+                   {"reason": "manual", "note": "fixture", "evidence": {"seen": [1, 2]}},
+                   key=self.keys["agent"])
+        kt.check(r.status == 201, "fixture lock (its evidence is in the lock lists)", r)
         with open(os.path.join(ROOT, "policy", "default.rules")) as f:
             self.policy = f.read()
         with open(kt.data_path("mail", "charset_shift_jis.eml"), "rb") as f:
@@ -588,6 +592,8 @@ def check_answer(case, status, headers, body, viol, fails):
             ok = False
         if not ok:
             fails.append(f"4xx without the error shape: {where} -> {status} {body[:300]!r}")
+    if case.op_id == "decideBatch" and status == 200:
+        batch_lines(case, body, fails)
     req_v = [v for v in viol if v.get("location", [""])[0] == "request"
              and v.get("severity") == "Error"]
     if case.mutation == "valid":
@@ -605,6 +611,30 @@ def check_answer(case, status, headers, body, viol, fails):
         if body_v and status < 400:
             fails.append(f"kagid accepts ({status}) a request the spec calls invalid: {where}: "
                          f"{json.dumps(body_v)[:400]}")
+
+
+DECISION_KEYS = {"event", "account", "action", "score", "reasons", "shadow"}
+
+
+def batch_lines(case, body, fails):
+    """NDJSON answers are beyond Prism: one line per event line, each a
+    Decision or an Error (docs/openapi.yaml decideBatch)."""
+    sent = [x for x in (case.body or b"").split(b"\n") if x.strip()]
+    got = body.decode("utf-8", "replace").splitlines()
+    if len(got) != len(sent):
+        fails.append(f"batch: {len(sent)} events, {len(got)} answer lines: {case!r}")
+    for line in got:
+        try:
+            j = json.loads(line)
+        except ValueError:
+            fails.append(f"batch: an answer line is not JSON: {line[:200]!r}")
+            continue
+        e = j.get("error")
+        if e is not None:
+            if not (isinstance(e.get("code"), str) and isinstance(e.get("message"), str)):
+                fails.append(f"batch: an error line off the error shape: {line[:200]!r}")
+        elif not DECISION_KEYS <= set(j) or j["action"] not in ("allow", "challenge", "hold", "lock"):
+            fails.append(f"batch: a line is neither a decision nor an error: {line[:200]!r}")
 
 
 def check_direct(case, status, headers, body, fails):
