@@ -409,7 +409,9 @@ class Requests:
             body["account"] = self.rng.choice(self.fx.accounts)
         if op["operationId"] == "totpDisable" and role == "customer":
             body.setdefault("code", "123456")
-        return Case(op["operationId"], method, url, body, headers, "valid"), role
+        c = Case(op["operationId"], method, url, body, headers, "valid")
+        c.documented = set(op["responses"])
+        return c, role
 
     # -- mutations of a valid JSON body
     def fields(self, body, schema, prefix=()):
@@ -455,6 +457,10 @@ class Requests:
                       "too_large"]
         elif rb:
             kinds += ["empty", "too_large"]
+        queries = [self.gen.resolve(p) for p in op.get("parameters", [])]
+        queries = [p for p in queries if p["in"] == "query"]
+        if queries:
+            kinds.append("bad_query")
         kind = self.rng.choice(kinds)
         c.mutation = kind
         schema = rb["content"]["application/json"]["schema"] if rb and is_json else None
@@ -464,6 +470,14 @@ class Requests:
             if "Authorization" not in c.headers:
                 return None
             del c.headers["Authorization"]
+        elif kind == "bad_query":
+            p = r.choice(queries)
+            s = self.gen.flat(p["schema"])
+            bad = "not_a_value" if "enum" in s else "q" * (s.get("maxLength", 128) + 1) \
+                if "maxLength" in s else ""
+            from urllib.parse import quote
+            c.path = c.path.split("?")[0] + f"?{p['name']}={quote(bad)}"
+            c.mutation += ":" + p["name"]
         elif kind == "extra_field":
             if is_json:
                 c.body["zz_unknown_" + str(r.randint(0, 99))] = r.choice((1, "x", None, [1], {}))
@@ -576,6 +590,10 @@ def check_answer(case, status, headers, body, viol, fails):
     where = repr(case)[:600]
     if status >= 500:
         fails.append(f"5xx {status}: {where} -> {body[:300]!r}")
+    documented = getattr(case, "documented", None)
+    if documented is not None and str(status) not in documented:
+        fails.append(f"answer {status} is not documented for {case.op_id} "
+                     f"(documented: {sorted(documented)}): {where} -> {body[:300]!r}")
     resp_v = [v for v in viol if v.get("location", [""])[0] == "response"
               and v.get("severity") == "Error"]
     if resp_v:
