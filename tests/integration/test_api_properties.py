@@ -46,7 +46,7 @@ import kagitest as kt
 
 ROOT = os.environ.get("KG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 SPEC_PATH = os.path.join(ROOT, "docs", "openapi.yaml")
-REQUESTS = int(os.environ.get("KG_API_PROPERTY_REQUESTS", "400"))
+REQUESTS = int(os.environ.get("KG_API_PROPERTY_REQUESTS", "300"))
 SEED = int(os.environ.get("KG_API_PROPERTY_SEED", "1"))
 SECRET_KEY = "3c" * 32
 METHODS = ("get", "post", "put", "delete", "patch")
