@@ -6,8 +6,9 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config
   libmicrohttpd-dev libjansson-dev libjsmn-dev libsqlite3-dev libpq-dev libsodium-dev
   libssl-dev libgmime-3.0-dev libicu-dev libidn2-dev libpsl-dev libopendkim-dev
-  libcurl4-openssl-dev libcmocka-dev sqlite3 python3
+  libcurl4-openssl-dev libcmocka-dev sqlite3 python3 python3-yaml
   openssl)   # openssl: make run's DKIM key (scripts/run.sh), the tests' DKIM keys
+# python3-yaml: docs/openapi.yaml to JSON at build time
 # postfix: its smtp-sink is a real SMTP listener for tests;
 # nodejs/npm: the third-party checkers of package.json (npm ci below)
 TEST_PKGS=(postfix nodejs npm)

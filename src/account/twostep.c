@@ -95,7 +95,7 @@ static int enrol_job(kg_tx *tx, void *ctx, kg_err *err)
 						    &count, err)))
 				goto cleanup;
 			if (count >= KG_TOTP_FAIL_MAX) {
-				rc = kg_err_set(err, KG_EBUSY, "too many wrong 2-step codes; try again later");
+				rc = kg_err_set(err, KG_ETHROTTLED, "too many wrong 2-step codes; try again later");
 				goto cleanup;
 			}
 			rc = kg_account_totp_check(tx, j->cfg, &acc, j->code, now, err);

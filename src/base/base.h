@@ -29,8 +29,9 @@ enum kg_code {
 	KG_EAUTH = -7,      /* missing or bad credentials */
 	KG_EFORBIDDEN = -8, /* authenticated, but the role may not */
 	KG_EINTERNAL = -9,
-	KG_EBUSY = -10,     /* temporarily refused (rate limit, blocked) */
+	KG_EBUSY = -10,     /* temporarily refused (overloaded, closing) */
 	KG_EFULL = -11,     /* storage full */
+	KG_ETHROTTLED = -12, /* too many attempts by this caller: retry later */
 };
 
 typedef struct kg_err {

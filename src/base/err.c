@@ -75,6 +75,7 @@ const char *kg_code_name(int code)
 	case KG_EINTERNAL: return "internal";
 	case KG_EBUSY: return "busy";
 	case KG_EFULL: return "storage_full";
+	case KG_ETHROTTLED: return "throttled";
 	default: return "error";
 	}
 }

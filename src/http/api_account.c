@@ -655,11 +655,13 @@ static int reply_case_list(kg_http_req *req, kg_http_resp *resp, const char *acc
 
 int kg_api_case_list(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
-	const char *state = kg_http_query(req, "state");
+	const char *state = kg_http_query(req, "state"), *account = kg_http_query(req, "account");
 	enum kg_case_state s;
 	if (state && kg_case_state_parse(state, &s))
 		return kg_err_field(err, KG_EINVAL, "state", "unknown case state \"%s\"", state);
-	return reply_case_list(req, resp, kg_http_query(req, "account"), state, err);
+	if (account && (!*account || strlen(account) > KG_ID_MAX))
+		return kg_err_field(err, KG_EINVAL, "account", "1 to %d bytes", KG_ID_MAX);
+	return reply_case_list(req, resp, account, state, err);
 }
 
 int kg_api_account_cases(kg_http_req *req, kg_http_resp *resp, kg_err *err)

@@ -1,5 +1,6 @@
-/* Foundation endpoints: GET / (what runs here), GET /healthz, GET /metrics, POST /v1/accounts,
- * GET /v1/accounts/{id}, and the account create/show logic the CLI shares.
+/* Foundation endpoints: GET / (what runs here), GET /healthz, GET /metrics,
+ * GET /v1/openapi.json, POST /v1/accounts, GET /v1/accounts/{id}, and the
+ * account create/show logic the CLI shares.
  * Not here: locks, logins, recovery (src/account and api_account.c). */
 #include "http/internal.h"
 
@@ -81,6 +82,24 @@ int kg_api_metrics(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 				       out.data ? out.data : "", out.len);
 	kg_buf_release(&out);
 	return rc ? kg_err_set(err, rc, "cannot render metrics") : 0;
+}
+
+/* docs/openapi.yaml as JSON, converted and compiled in at build time
+ * (scripts/openapi-json.py, cmake/embed.cmake). */
+struct kg_embedded_file {
+	const char *path;
+	const char *data;
+	size_t len;
+};
+extern const struct kg_embedded_file kg_http_openapi_files[];
+
+int kg_api_openapi(kg_http_req *req, kg_http_resp *resp, kg_err *err)
+{
+	(void)req;
+	for (const struct kg_embedded_file *f = kg_http_openapi_files; f->path; f++)
+		if (!strcmp(f->path, "openapi.json"))
+			return kg_http_reply_raw(resp, 200, "application/json", f->data, f->len);
+	return kg_err_set(err, KG_EINTERNAL, "the OpenAPI document was not built in");
 }
 
 void kg_api_store_metrics(kg_app *app, kg_buf *out)

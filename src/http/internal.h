@@ -31,6 +31,7 @@ bool kg_http_stopping(const kg_app *app);
 int kg_api_root(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_healthz(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_metrics(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_openapi(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_account_create(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_account_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 void kg_api_store_metrics(kg_app *app, kg_buf *out);

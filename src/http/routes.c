@@ -3,7 +3,9 @@
  * (declared in internal.h, defined in src/http/api_<module>.c).
  * `kagi serve --print-routes` prints this table; the route × role test
  * (tests/integration/test_http_routes.py) checks it against
- * tests/data/http/routes.tsv. Not here: what handlers do. */
+ * tests/data/http/routes.tsv, and tests/integration/test_openapi.py checks
+ * it against docs/openapi.yaml (every route, its roles). Not here: what
+ * handlers do. */
 #include "http/internal.h"
 
 #define SERVICE KG_ROLE_SERVICE
@@ -23,6 +25,7 @@ const struct kg_http_route kg_http_routes[] = {
 	{"GET", "/", PUBLIC, kg_api_root, 0, 0},
 	{"GET", "/healthz", PUBLIC, kg_api_healthz, 0, 0},
 	{"GET", "/metrics", PUBLIC, kg_api_metrics, 0, 0},
+	{"GET", "/v1/openapi.json", PUBLIC, kg_api_openapi, 0, 0},
 	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON, 0},
 	{"GET", "/v1/accounts/{id}", AGENT | ADMIN, kg_api_account_get, 0, 0},
 	{"GET", "/v1/keys", ADMIN, kg_api_keys_list, 0, 0},

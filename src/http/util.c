@@ -197,6 +197,7 @@ int kg_http_status_of(int code)
 	case KG_EBUSY: return 503;
 	case KG_EIO: return 503;
 	case KG_EFULL: return 507;
+	case KG_ETHROTTLED: return 429;
 	default: return 500;
 	}
 }

@@ -57,6 +57,7 @@ static void roles_and_statuses(void **state)
 	assert_int_equal(kg_http_status_of(KG_ELIMIT), 413);
 	assert_int_equal(kg_http_status_of(KG_EIO), 503);
 	assert_int_equal(kg_http_status_of(KG_EFULL), 507);
+	assert_int_equal(kg_http_status_of(KG_ETHROTTLED), 429);
 	assert_int_equal(kg_http_status_of(KG_EINTERNAL), 500);
 }
 
@@ -147,10 +148,12 @@ static void route_table_well_formed(void **state)
 			assert_false(!strcmp(r->method, kg_http_routes[j].method) &&
 				     !strcmp(r->pattern, kg_http_routes[j].pattern));
 		/* nothing of the API is public: only GETs outside /v1/ (health,
-		 * metrics, static console files) may go without a key */
+		 * metrics, static console files) and the API's own description
+		 * (/v1/openapi.json, no data) may go without a key */
 		if (r->roles == KG_ROLES_PUBLIC) {
 			assert_string_equal(r->method, "GET");
-			assert_true(strncmp(r->pattern, "/v1/", 4) != 0);
+			assert_true(strncmp(r->pattern, "/v1/", 4) != 0 ||
+				    !strcmp(r->pattern, "/v1/openapi.json"));
 		}
 	}
 }
