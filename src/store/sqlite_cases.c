@@ -29,6 +29,9 @@ static const char SQL_DOC_ADD[] =
 static const char SQL_DOC_LIST[] =
 	"SELECT doc_id, name, content_type, sha256, length(bytes), created_ms FROM case_documents "
 	"WHERE account_id = ?1 AND case_id = ?2 ORDER BY created_ms, doc_id";
+static const char SQL_DOC_GET[] =
+	"SELECT name, content_type, sha256, bytes, created_ms FROM case_documents "
+	"WHERE account_id = ?1 AND case_id = ?2 AND doc_id = ?3";
 static const char SQL_CASE_WHERE[] =
 	"SELECT state, created_ms FROM cases WHERE account_id = ?1 AND case_id = ?2";
 static const char SQL_QUEUE_AHEAD[] =
@@ -222,6 +225,39 @@ static int document_list(kg_tx *tx, const char *account_id, const char *case_id,
 	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "case document list");
 }
 
+static int document_get(kg_tx *tx, const char *account_id, const char *case_id,
+			const char *doc_id, kg_arena *a, kg_case_document *out, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_DOC_GET, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, account_id);
+	kg_sq_bind_text(st, 2, case_id);
+	kg_sq_bind_text(st, 3, doc_id);
+	memset(out, 0, sizeof(*out));
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->account_id = kg_arena_strdup(a, account_id);
+		out->case_id = kg_arena_strdup(a, case_id);
+		out->doc_id = kg_arena_strdup(a, doc_id);
+		out->name = kg_sq_col_text(a, st, 0);
+		out->content_type = kg_sq_col_text(a, st, 1);
+		size_t hl = 0;
+		const uint8_t *h = kg_sq_col_blob(a, st, 2, &hl);
+		if (h && hl == sizeof(out->sha256))
+			memcpy(out->sha256, h, hl);
+		out->bytes = kg_sq_col_blob(a, st, 3, &out->len);
+		out->created_ms = kg_sq_col_i64(st, 4);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return kg_err_field(err, KG_ENOTFOUND, "doc", "no document \"%s\" in case \"%s\"",
+				    doc_id, case_id);
+	return kg_sq_fail(tx, rc, err, "case document get");
+}
+
 static int queue_position(kg_tx *tx, const char *account_id, const char *case_id, int64_t *pos,
 			  kg_err *err)
 {
@@ -278,6 +314,7 @@ const struct kg_store_cases_ops kg_sqlite_cases_ops = {
 	.history_list = history_list,
 	.document_add = document_add,
 	.document_list = document_list,
+	.document_get = document_get,
 	.queue_position = queue_position,
 	.handling_time = handling_time,
 };

@@ -641,6 +641,9 @@ int kg_tx_case_document_add(kg_tx *tx, const kg_case_document *d, kg_err *err);
 int kg_tx_case_document_list(kg_tx *tx, const char *account_id, const char *case_id,
 			     kg_arena *a, kg_case_document **out, size_t *n,
 			     kg_err *err);
+/* One document with its bytes (in arena a). KG_ENOTFOUND. */
+int kg_tx_case_document_get(kg_tx *tx, const char *account_id, const char *case_id,
+			    const char *doc_id, kg_arena *a, kg_case_document *out, kg_err *err);
 /* 1-based position of case_id among the cases waiting for staff (states open
  * and in_review, oldest first); 0 when it is not waiting for staff. */
 int kg_tx_case_queue_position(kg_tx *tx, const char *account_id, const char *case_id,

@@ -47,6 +47,12 @@ int kg_tx_case_document_list(kg_tx *tx, const char *account_id, const char *case
 	return KG_TX_CALL(tx, err, cases, document_list, account_id, case_id, a, out, n, err);
 }
 
+int kg_tx_case_document_get(kg_tx *tx, const char *account_id, const char *case_id,
+			    const char *doc_id, kg_arena *a, kg_case_document *out, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, cases, document_get, account_id, case_id, doc_id, a, out, err);
+}
+
 int kg_tx_case_queue_position(kg_tx *tx, const char *account_id, const char *case_id,
 			      int64_t *pos, kg_err *err)
 {

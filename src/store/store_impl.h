@@ -148,6 +148,8 @@ struct kg_store_cases_ops {
 	int (*document_add)(kg_tx *, const kg_case_document *, kg_err *);
 	int (*document_list)(kg_tx *, const char *, const char *, kg_arena *,
 			     kg_case_document **, size_t *, kg_err *);
+	int (*document_get)(kg_tx *, const char *, const char *, const char *, kg_arena *,
+			    kg_case_document *, kg_err *);
 	int (*queue_position)(kg_tx *, const char *, const char *, int64_t *, kg_err *);
 	int (*handling_time)(kg_tx *, size_t, int64_t *, size_t *, kg_err *);
 };
