@@ -15,7 +15,7 @@ const NAV = {
   agent: [["#/agent", "nav.search"], ["#/cases", "nav.cases"]],
   admin: [["#/ops", "nav.ops"], ["#/agent", "nav.search"], ["#/cases", "nav.cases"]],
   customer: [["#/me", "nav.home"], ["#/messages", "nav.messages"], ["#/totp", "nav.totp"], ["#/mailcheck", "nav.mailcheck"]],
-  ticket: [["#/me", "nav.home"], ["#/messages", "nav.messages"], ["#/reset", "nav.reset"]],
+  ticket: [["#/me", "nav.home"], ["#/messages", "nav.messages"], ["#/mailcheck", "nav.mailcheck"], ["#/reset", "nav.reset"]],
 };
 
 const HOME = { agent: "#/agent", admin: "#/ops", customer: "#/me", ticket: "#/me" };

@@ -187,7 +187,6 @@ export function resetPage(main) {
 
 export function mailPage(main) {
   main.append(h("h1", {}, t("mail.title")), h("p", {}, t("mail.hint")));
-  if (app.session.role !== "customer") return main.append(h("p", { class: "msg warn" }, t("mail.needSignin")));
   const area = messageArea();
   const result = h("div", { "aria-live": "polite", id: "mail-result" });
   const form = h("form", { class: "card" },
@@ -195,6 +194,7 @@ export function mailPage(main) {
     field(t("mail.file"), "input", { type: "file", name: "file", accept: ".eml,message/rfc822,text/plain" }),
     area, h("button", { type: "submit" }, t("mail.submit")));
   onSubmit(form, area, async (fd) => {
+    result.replaceChildren();
     const file = fd.get("file");
     const raw = file && file.size ? file : fd.get("message");
     if (!raw) throw new Error(t("mail.hint"));

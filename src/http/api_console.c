@@ -96,7 +96,7 @@ int kg_api_account_search(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	json_t *arr = json_array();
 	for (size_t i = 0; i < s.n && i < SEARCH_MAX; i++)
 		json_array_append_new(arr, masked_account(req->arena, &s.accs[i], s.nlocks[i]));
-	return kg_http_reply_json(resp, 200, json_pack("{s:s, s:o}", "q", q, "accounts", arr));
+	return kg_http_reply_json(resp, 200, json_pack("{s:o}", "accounts", arr));
 }
 
 /* ---- GET /v1/accounts/{id}/timeline -------------------------------------------*/

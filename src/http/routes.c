@@ -51,7 +51,7 @@ const struct kg_http_route kg_http_routes[] = {
 	{"POST", "/v1/cases/{id}/state", AGENT | ADMIN, kg_api_case_state, JSON, 0},
 	{"POST", "/v1/cases/{id}/verify", AGENT, kg_api_case_verify, JSON, 0},
 	/* mail analyser (api_mail.c) */
-	{"POST", "/v1/mail/check", SERVICE | CUSTOMER, kg_api_mail_check, RAW, KG_HTTP_MAIL_BODY_MAX},
+	{"POST", "/v1/mail/check", SERVICE | CUSTOMER | TICKET, kg_api_mail_check, RAW, KG_HTTP_MAIL_BODY_MAX},
 	/* web console: files, sessions (console.c, session.c), its API (api_console.c) */
 	{"GET", "/", PUBLIC, kg_console_root, 0, 0},
 	{"GET", "/console", PUBLIC, kg_console_index, 0, 0},
