@@ -8,8 +8,9 @@ BUILD_PKGS=(build-essential cmake pkg-config
   libssl-dev libgmime-3.0-dev libicu-dev libidn2-dev libpsl-dev libopendkim-dev
   libcurl4-openssl-dev libcmocka-dev sqlite3 python3)
 # postfix: its smtp-sink is a real SMTP listener for tests; openssl: test DKIM keys;
-# nodejs/npm: the third-party checkers of package.json (npm ci below)
-TEST_PKGS=(postfix openssl nodejs npm)
+# nodejs/npm: the third-party checkers of package.json (npm ci below);
+# chromium (+ a Japanese font for its screenshots): the console's browser tests
+TEST_PKGS=(postfix openssl nodejs npm chromium fonts-ipafont-gothic)
 BENCH_PKGS=(wrk hyperfine rspamd fail2ban)
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 
