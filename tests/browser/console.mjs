@@ -204,6 +204,11 @@ async function agent() {
   await reply.locator("textarea").fill("We are checking your account now.");
   await reply.getByRole("button", { name: "Reply" }).click();
   await page.locator("ol.timeline li", { hasText: "We are checking your account now." }).waitFor();
+  const ask = page.locator("form", { has: page.getByLabel("Which documents, and why") });
+  await ask.locator("textarea").fill("Please add a photo of the card you paid with.");
+  await ask.getByRole("button", { name: "Ask for documents" }).click();
+  await page.locator("#case-state", { hasText: "waiting on customer" }).waitFor();
+  check(true, "documents asked for: the case waits on the customer");
 
   const v = form(page, "verify-title");
   const claim = {
