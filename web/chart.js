@@ -12,7 +12,7 @@ function el(tag, attrs, text) {
 }
 
 export function lineChart({ series, labels, title }) {
-  const W = 640, H = 260, L = 40, R = 10, T = 10, B = 40;
+  const W = 640, H = 300, L = 56, R = 30, T = 14, B = 44;
   const n = labels.length;
   const max = Math.max(1, ...series.flatMap((s) => s.values));
   const x = (i) => L + (n <= 1 ? 0 : (i * (W - L - R)) / (n - 1));
@@ -24,11 +24,11 @@ export function lineChart({ series, labels, title }) {
   for (let k = 0; k <= ticks; k++) {
     const v = Math.round((max * k) / ticks);
     svg.append(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#d0d7de", "stroke-width": 1 }));
-    svg.append(el("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: "#4a535e" }, String(v)));
+    svg.append(el("text", { x: L - 8, y: y(v) + 6, "text-anchor": "end", "font-size": 18, fill: "#4a535e" }, String(v)));
   }
-  const every = Math.max(1, Math.ceil(n / 6));
+  const every = Math.max(1, Math.ceil(n / 4));
   for (let i = 0; i < n; i += every)
-    svg.append(el("text", { x: x(i), y: H - B + 16, "text-anchor": "middle", "font-size": 11, fill: "#4a535e" }, labels[i]));
+    svg.append(el("text", { x: x(i), y: H - B + 26, "text-anchor": "middle", "font-size": 18, fill: "#4a535e" }, labels[i]));
   svg.append(el("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, stroke: "#4a535e", "stroke-width": 1 }));
   series.forEach((s, k) => {
     const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");

@@ -1,6 +1,6 @@
 // Operations (admin): lock rate over time per reason and per rule, the
 // circuit breaker's state, and rules with back-tests and shadow hit rates.
-import { api, field, h, messageArea, onSubmit, select, table, fmtTime } from "./dom.js";
+import { api, field, h, messageArea, onSubmit, select, show, table, fmtTime } from "./dom.js";
 import { t, reasonName } from "./i18n.js";
 import { lineChart } from "./chart.js";
 
@@ -66,6 +66,15 @@ function backtestForm() {
   const form = h("form", { class: "card", "aria-labelledby": "bt-title" },
     h("h2", { id: "bt-title" }, t("ops.backtest")),
     field(t("ops.policy"), "textarea", { name: "policy", required: true, spellcheck: "false", rows: 12 }, t("ops.policy.hint")),
+    h("button", { type: "button", class: "secondary", onclick: async (ev) => {
+      try {
+        const r = await api("GET", "/v1/rules/policy");
+        ev.target.form.querySelector("textarea").value = r.data.text;
+        show(area, "ok", t("ops.loaded", { file: r.data.file, n: r.data.rules }));
+      } catch (e) {
+        show(area, "error", e.message);
+      }
+    } }, t("ops.load")),
     field(t("ops.from"), "input", { type: "datetime-local", name: "from" }),
     field(t("ops.to"), "input", { type: "datetime-local", name: "to" }),
     area, h("button", { type: "submit" }, t("ops.run")), out);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "account/account.h"
+#include "risk/risk.h"
 #include "store/store.h"
 
 static char *ts(int64_t ms, char out[KG_TIME_STR_MAX])
@@ -420,4 +421,27 @@ int kg_api_case_document_get(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", name);
 	rc = kg_http_resp_header(resp, "Content-Disposition", disp);
 	return rc ? rc : kg_http_resp_header(resp, "Content-Security-Policy", "sandbox; default-src 'none'");
+}
+
+/* ---- GET /v1/rules/policy ----------------------------------------------------------
+ * The running policy's file as it is on disk now (the starting point of a
+ * back-test), with the running policy's rule count. */
+int kg_api_rules_policy(kg_http_req *req, kg_http_resp *resp, kg_err *err)
+{
+	if (!req->app->risk)
+		return kg_err_set(err, KG_EBUSY, "the risk engine is not running");
+	kg_policy *p = kg_risk_policy(req->app->risk);
+	const char *file = kg_arena_strdup(req->arena, kg_policy_file(p));
+	json_int_t nrules = (json_int_t)kg_policy_rule_count(p);
+	kg_policy_unref(p);
+	char *text = NULL;
+	size_t len = 0;
+	int rc = kg_read_file(file, KG_RULES_FILE_MAX, &text, &len, err);
+	if (rc)
+		return rc;
+	json_t *t = json_stringn(text, len);
+	free(text);
+	if (!t)
+		return kg_err_field(err, KG_EINVAL, "policy", "%s is not UTF-8 text", file);
+	return kg_http_reply_json(resp, 200, json_pack("{s:s, s:I, s:o}", "file", file, "rules", nrules, "text", t));
 }

@@ -101,5 +101,6 @@ int kg_api_account_search(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_account_timeline(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_lock_series(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_document_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_rules_policy(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 
 #endif

@@ -64,6 +64,7 @@ const struct kg_http_route kg_http_routes[] = {
 	{"GET", "/v1/accounts", AGENT | ADMIN, kg_api_account_search, 0, 0},
 	{"GET", "/v1/accounts/{id}/timeline", AGENT | ADMIN, kg_api_account_timeline, 0, 0},
 	{"GET", "/v1/stats/locks", ADMIN, kg_api_lock_series, 0, 0},
+	{"GET", "/v1/rules/policy", ADMIN, kg_api_rules_policy, 0, 0},
 	{"GET", "/v1/cases/{id}/documents/{doc}", AGENT | ADMIN, kg_api_case_document_get, 0, 0},
 };
 const size_t kg_http_nroutes = KG_ARRAY_LEN(kg_http_routes);

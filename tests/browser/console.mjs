@@ -259,7 +259,10 @@ async function admin() {
   check(legend[0].includes("payment_fraud") && legend[0].includes("compromised"), "reasons in the legend", legend);
   check(legend[1].split(":").length > 2, "rules in the legend (the takeover rule and staff)", legend);
   check((await page.locator("main").textContent()).includes("Not built yet"), "the breaker is said to be not built");
-  await page.getByLabel("Candidate policy (rules file text)").fill(readFileSync(STAGE.policy, "utf8"));
+  await page.getByRole("button", { name: "Load the running policy" }).click();
+  await page.locator(".msg.ok", { hasText: "default.rules" }).waitFor();
+  check(await page.getByLabel("Candidate policy (rules file text)").inputValue() === readFileSync(STAGE.policy, "utf8"),
+    "the running policy's text loaded into the form");
   await page.getByRole("button", { name: "Run back-test" }).click();
   await page.locator("#bt-events").waitFor();
   const n = Number((await page.locator("#bt-events").textContent()).match(/\d+/)[0]);

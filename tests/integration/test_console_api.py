@@ -7,6 +7,7 @@ key revocation ending the session; and the console's API: masked account
 search and timeline (no identity-check answer in any answer), the lock-rate
 series, the case document download."""
 import json
+import os
 import re
 
 import accountstory as st
@@ -167,6 +168,9 @@ def test_series_and_documents(k, shop):
     r = k.get("/v1/stats/locks?bucket_s=1", key=shop.admin)
     check(r.status == 400 and r.error().get("field") == "bucket_s", "bad bucket named", r)
     check(k.get("/v1/stats/locks", key=shop.agent).status == 403, "series is admin only")
+    r = k.get("/v1/rules/policy", key=shop.admin)
+    with open(os.path.join(kt.SOURCE_DIR, "policy", "default.rules"), encoding="utf-8") as f:
+        check(r.status == 200 and r.json["text"] == f.read() and r.json["rules"] > 0, "the running policy", r)
     r = k.get("/v1/accounts/acc-c1/cases", key=shop.agent)
     case = r.json["cases"][0]["id"]
     r = k.post(f"/v1/cases/{case}/documents?name=..%2Fid%20card.png", key=shop.agent,
