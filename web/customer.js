@@ -5,11 +5,10 @@
 // email really from us?".
 import { api, field, h, messageArea, onSubmit, show, timeEl, fmtTime, announce } from "./dom.js";
 import { t, stateName, reasonName, currentLang } from "./i18n.js";
-import { app, go } from "./app.js";
+import { app, go, setSession } from "./app.js";
 
 const enc = encodeURIComponent;
 const LOCK_KEY = "kagi.lock";
-const RESET_LIFTS = ["compromised", "brute_force"]; // policy.reset_lifts by default
 
 // The official lock wording of the sign-in answer (not a secret), for the
 // lock page after a reload.
@@ -28,7 +27,8 @@ function officialMessage() {
 
 function remedy(lock) {
   const items = [];
-  if (RESET_LIFTS.includes(lock.reason)) items.push(h("li", {}, t("remedy.reset"), " ", h("a", { href: "#/reset" }, t("nav.reset"))));
+  // policy.reset_lifts, as kagid runs it
+  if ((app.session.reset_lifts || []).includes(lock.reason)) items.push(h("li", {}, t("remedy.reset"), " ", h("a", { href: "#/reset" }, t("nav.reset"))));
   if (lock.expires) items.push(h("li", {}, t("remedy.wait", { expires: fmtTime(lock.expires) })));
   items.push(h("li", {}, t("remedy.support")));
   return h("ul", {}, items);
@@ -180,7 +180,15 @@ export function resetPage(main) {
     if (r.data.lifted.length) parts.push(t("reset.lifted", { locks: names(r.data.lifted) }));
     if (r.data.still_locked.length) parts.push(t("reset.still", { locks: names(r.data.still_locked) }));
     step2.reset();
+    // the reset ended every session of the account (lock tickets included)
+    if (app.session) {
+      await api("DELETE", "/console/session").catch(() => {});
+      setSession(null);
+      sessionStorage.removeItem(LOCK_KEY);
+      document.getElementById("signout").hidden = true;
+    }
     show(a2, "ok", parts.join(" "));
+    a2.append(" ", h("a", { href: "#/signin" }, t("signin.title")));
   });
   main.append(step1, step2);
 }

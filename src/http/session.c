@@ -158,14 +158,24 @@ static int set_cookie(kg_http_resp *resp, struct MHD_Connection *c, const char *
 	return kg_http_resp_header(resp, "Set-Cookie", v);
 }
 
-static json_t *session_json(const char *role, const char *account, const char *token,
-			    int64_t expires_ms)
+/* The session for the page; reset_lifts (policy.reset_lifts) tells the lock
+ * page which locks a password reset lifts. */
+static json_t *session_json(const kg_config *cfg, const char *role, const char *account,
+			    const char *token, int64_t expires_ms)
 {
 	char csrf[CSRF_HEX + 1], t[KG_TIME_STR_MAX];
 	csrf_of(token, csrf);
-	return json_pack("{s:s, s:s?, s:s, s:s}", "role", role, "account",
+	json_t *lifts = json_array();
+	for (const char *p = cfg->reset_lifts; *p;) {
+		p += strspn(p, " ,");
+		size_t n = strcspn(p, " ,");
+		if (n)
+			json_array_append_new(lifts, json_stringn(p, n));
+		p += n;
+	}
+	return json_pack("{s:s, s:s?, s:s, s:s, s:o}", "role", role, "account",
 			 account && *account ? account : NULL, "csrf", csrf, "expires",
-			 kg_time_format(expires_ms, t));
+			 kg_time_format(expires_ms, t), "reset_lifts", lifts);
 }
 
 /* Moves the token of a login answer (field name) into the cookie and puts
@@ -181,7 +191,7 @@ static int login_to_cookie(kg_http_req *req, kg_http_resp *resp, const char *fie
 		return 0;
 	int rc = set_cookie(resp, req->conn, token, (exp - kg_now_ms()) / 1000);
 	json_object_set_new(resp->json, "session",
-			    session_json(role, json_string_value(json_object_get(resp->json, "account")),
+			    session_json(req->app->config, role, json_string_value(json_object_get(resp->json, "account")),
 					 token, exp));
 	json_object_del(resp->json, field);
 	return rc;
@@ -210,7 +220,7 @@ static int staff_sign_in(kg_http_req *req, kg_http_resp *resp, const char *key, 
 	rc = set_cookie(resp, req->conn, tok.text, STAFF_SESSION_S);
 	kg_http_reply_json(resp, 200,
 			   json_pack("{s:s, s:o}", "result", "ok", "session",
-				     session_json(kg_role_name(p.role), NULL, tok.text, exp)));
+				     session_json(req->app->config, kg_role_name(p.role), NULL, tok.text, exp)));
 	sodium_memzero(&tok, sizeof(tok));
 	return rc;
 }
@@ -281,7 +291,8 @@ int kg_console_session_get(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		return kg_http_reply_json(resp, 200, json_pack("{s:n}", "session"));
 	return kg_http_reply_json(resp, 200,
 				  json_pack("{s:o}", "session",
-					    session_json(kg_role_name(p.role), p.account_id, cookie, exp)));
+					    session_json(req->app->config, kg_role_name(p.role), p.account_id, cookie,
+							 exp)));
 }
 
 int kg_console_session_delete(kg_http_req *req, kg_http_resp *resp, kg_err *err)

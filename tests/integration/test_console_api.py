@@ -129,6 +129,7 @@ def test_customer_session(k, shop):
     check(r.status == 423 and r.json["result"] == "locked", "locked answer", r)
     check(r.json["message"]["ja"] == st.LOGIN_JA, "official S1 message", r)
     check("ticket" not in r.json and r.json["session"]["role"] == "ticket", "ticket only in the cookie", r)
+    check(r.json["session"]["reset_lifts"] == ["compromised", "brute_force"], "what a reset lifts", r)
     tc, tcsrf = cookie_of(r), r.json["session"]["csrf"]
     r = k.post("/v1/cases", {"text": "please help"}, headers=with_cookie(tc, tcsrf))
     check(r.status == 201 and r.json["account"] == "acc-c1", "ticket opens a case", r)
