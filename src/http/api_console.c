@@ -211,6 +211,10 @@ int kg_api_account_timeline(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	int rc = kg_store_read(req->app->store, timeline_job, &t, err);
 	if (rc)
 		return rc;
+	size_t cap = t.nevents + t.nmsgs + t.ncases + t.naudit + t.nlocks, n = 0;
+	json_t **items = cap ? calloc(cap, sizeof(*items)) : NULL;
+	if (cap && !items)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	char s[KG_TIME_STR_MAX];
 	int64_t now = kg_now_ms();
 	json_t *locks = json_array(), *active = json_array();
@@ -219,10 +223,6 @@ int kg_api_account_timeline(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		bool on = !strcmp(l->state, "active") && (!l->expires_ms || l->expires_ms > now);
 		json_array_append_new(on ? active : locks, lock_json(l, on));
 	}
-	size_t cap = t.nevents + t.nmsgs + t.ncases + t.naudit + t.nlocks, n = 0;
-	json_t **items = cap ? calloc(cap, sizeof(*items)) : NULL;
-	if (cap && !items)
-		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < t.nevents; i++) {
 		const kg_event_rec *e = &t.events[i];
 		json_t *d = e->decision ? json_loads(e->decision, 0, NULL) : NULL;
