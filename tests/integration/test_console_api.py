@@ -147,6 +147,9 @@ def test_agent_api(k, shop):
     check([a["id"] for a in r.json["accounts"]] == ["acc-c0"], "search by id", r)
     r = k.get("/v1/accounts?q=%E5%B1%B1%E7%94%B0", headers=hdr)  # 山田
     check("acc-c0" in [a["id"] for a in r.json["accounts"]], "search by name", r)
+    a0 = [a for a in r.json["accounts"] if a["id"] == "acc-c0"][0]
+    check(a0["name"] == "山***" and a0["email"] == "u***@example.jp", "a Japanese name masked by character", a0)
+    check("山田" not in r.body.decode(), "the searched name is not echoed", r)
     r = k.get("/v1/accounts", headers=hdr)
     check(r.status == 400 and r.error().get("field") == "q", "q required", r)
     r = k.get("/v1/accounts/acc-c1/timeline", headers=hdr)
