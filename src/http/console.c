@@ -40,7 +40,7 @@ static const char *type_of(const char *path)
 	return "application/octet-stream";
 }
 
-int kg_console_headers(kg_http_resp *resp)
+static int security_headers(kg_http_resp *resp)
 {
 	int rc = kg_http_resp_header(resp, "Content-Security-Policy", CSP);
 	rc = rc ? rc : kg_http_resp_header(resp, "Referrer-Policy", "no-referrer");
@@ -53,7 +53,7 @@ static int serve(kg_http_resp *resp, const char *name, kg_err *err)
 		if (strcmp(f->path, name) != 0)
 			continue;
 		int rc = kg_http_reply_raw(resp, 200, type_of(name), f->data, f->len);
-		return rc ? kg_err_set(err, rc, "out of memory") : kg_console_headers(resp);
+		return rc ? kg_err_set(err, rc, "out of memory") : security_headers(resp);
 	}
 	return kg_err_field(err, KG_ENOTFOUND, "file", "no console file \"%s\"", name);
 }

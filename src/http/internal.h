@@ -90,8 +90,6 @@ void kg_api_mail_stop(kg_app *app);
 int kg_console_root(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_console_index(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_console_file(kg_http_req *req, kg_http_resp *resp, kg_err *err);
-/* Adds the console's security headers (CSP, Referrer-Policy, framing). */
-int kg_console_headers(kg_http_resp *resp);
 int kg_console_session_create(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_console_session_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_console_session_delete(kg_http_req *req, kg_http_resp *resp, kg_err *err);
