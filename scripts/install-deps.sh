@@ -11,7 +11,8 @@ BUILD_PKGS=(build-essential cmake pkg-config
 # python3-yaml: docs/openapi.yaml to JSON at build time
 # postfix: its smtp-sink is a real SMTP listener for tests;
 # nodejs/npm: the third-party checkers of package.json (npm ci below)
-TEST_PKGS=(postfix nodejs npm)
+# chromium (+ a Japanese font for its screenshots): the console's browser tests
+TEST_PKGS=(postfix nodejs npm chromium fonts-ipafont-gothic)
 BENCH_PKGS=(wrk hyperfine rspamd fail2ban)
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 

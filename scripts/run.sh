@@ -92,6 +92,7 @@ done
 cat <<MSG
 
 kagid: http://$LISTEN/   (health: http://$LISTEN/healthz)
+console: http://$LISTEN/console   (staff: paste a key below; customers: e.g. hanako@example.jp / sato-demo-pass)
 admin key:   $(cat "$VAR/admin.key")   (also $VAR/admin.key)
 service key: $(cat "$VAR/service.key")   agent key: $(cat "$VAR/agent.key")
 try: curl -H "Authorization: Bearer \$(cat $VAR/agent.key)" http://$LISTEN/v1/accounts/demo-ja-2

@@ -1,4 +1,4 @@
-/* Foundation endpoints: GET / (what runs here), GET /healthz, GET /metrics,
+/* Foundation endpoints: GET /healthz, GET /metrics,
  * GET /v1/openapi.json, POST /v1/accounts, GET /v1/accounts/{id}, and the
  * account create/show logic the CLI shares.
  * Not here: locks, logins, recovery (src/account and api_account.c). */
@@ -32,45 +32,6 @@ int kg_api_healthz(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 				  json_pack("{s:s,s:s,s:s,s:i}", "status", "ok", "version", KG_VERSION,
 					    "started", kg_time_format(req->app->started_ms, ts),
 					    "schema", kg_store_schema_version(req->app->store)));
-}
-
-/* GET /: until the web console exists, a short page in English and
- * Japanese saying what answers on this port and where the docs are. No
- * script, no style, nothing loaded from anywhere: the CSP allows nothing. */
-int kg_api_root(kg_http_req *req, kg_http_resp *resp, kg_err *err)
-{
-	kg_buf page = KG_BUF_INIT(8192);
-	kg_buf_printf(&page,
-		      "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"
-		      "<title>kagid %s</title></head>\n<body>\n"
-		      "<h1>kagid %s</h1>\n"
-		      "<p>This is kagid, the HTTP API of kagi (account protection), version %s, "
-		      "on an SQLite store (schema %d). There is no web console yet: the API is "
-		      "JSON over HTTP, described in <code>docs/api.md</code> of the kagi source.</p>\n"
-		      "<ul>\n<li><a href=\"/healthz\">/healthz</a>: health (JSON)</li>\n"
-		      "<li><a href=\"/metrics\">/metrics</a>: metrics (Prometheus text)</li>\n"
-		      "<li><code>docs/api.md</code>: every route; <code>kagi serve --print-routes</code> "
-		      "lists them</li>\n</ul>\n"
-		      "<h2 lang=\"ja\">kagid %s</h2>\n"
-		      "<p lang=\"ja\">kagi（アカウント保護）の HTTP API、kagid %s が動いています"
-		      "（SQLite ストア、スキーマ %d）。Web コンソールはまだありません。API は "
-		      "HTTP 上の JSON で、kagi のソースの <code>docs/api.md</code> に説明があります。</p>\n"
-		      "<ul lang=\"ja\">\n<li><a href=\"/healthz\">/healthz</a>：稼働状態（JSON）</li>\n"
-		      "<li><a href=\"/metrics\">/metrics</a>：メトリクス（Prometheus 形式）</li>\n"
-		      "<li><code>docs/api.md</code>：全ルートの説明（<code>kagi serve --print-routes</code> "
-		      "で一覧）</li>\n</ul>\n</body>\n</html>\n",
-		      KG_VERSION, KG_VERSION, KG_VERSION, kg_store_schema_version(req->app->store),
-		      KG_VERSION, KG_VERSION, kg_store_schema_version(req->app->store));
-	int rc = page.data ? kg_http_reply_raw(resp, 200, "text/html; charset=utf-8", page.data, page.len)
-			   : KG_ENOMEM;
-	kg_buf_release(&page);
-	if (rc)
-		return kg_err_set(err, rc, "out of memory");
-	kg_http_resp_header(resp, "Content-Security-Policy",
-			    "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
-	kg_http_resp_header(resp, "X-Frame-Options", "DENY");
-	kg_http_resp_header(resp, "Referrer-Policy", "no-referrer");
-	return 0;
 }
 
 int kg_api_metrics(kg_http_req *req, kg_http_resp *resp, kg_err *err)

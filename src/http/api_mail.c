@@ -39,7 +39,7 @@ int kg_api_mail_check(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		return kg_err_field(err, KG_EINVAL, "body", "empty: send the raw message");
 	const char *account = kg_http_query(req, "account");
 	const kg_principal *p = req->principal;
-	if (!account && p->role == KG_ROLE_CUSTOMER)
+	if (!account && (p->role == KG_ROLE_CUSTOMER || p->role == KG_ROLE_TICKET))
 		account = p->account_id;
 	if (account) {
 		if (!*account || strlen(account) > KG_ID_MAX)

@@ -21,6 +21,13 @@ int kg_http_metrics_render(const kg_http_metrics *m, kg_buf *out);
 int kg_http_authenticate(kg_app *app, const char *authorization, kg_principal *out,
 			 kg_err *err);
 
+/* Who is calling (session.c): the Authorization header's credential, or
+ * else the console's session cookie, which on a state-changing method also
+ * needs the session's X-CSRF-Token and no cross-origin Origin (KG_EFORBIDDEN).
+ * Returns 0 or KG_EAUTH / KG_EFORBIDDEN with err set. */
+int kg_http_request_principal(kg_app *app, struct MHD_Connection *c, const char *method,
+			      kg_principal *out, kg_err *err);
+
 /* ---- the running server, as handlers of src/http see it ---------------*/
 /* Metrics of the running server (for GET /metrics). */
 int kg_http_render_metrics(kg_app *app, kg_buf *out);
@@ -28,7 +35,6 @@ int kg_http_render_metrics(kg_app *app, kg_buf *out);
 bool kg_http_stopping(const kg_app *app);
 
 /* ---- handlers of src/http (api_*.c), named in routes.c ----------------*/
-int kg_api_root(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_healthz(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_metrics(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_openapi(kg_http_req *req, kg_http_resp *resp, kg_err *err);
@@ -85,5 +91,19 @@ int kg_api_case_verify(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_mail_check(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_mail_start(kg_app *app, kg_err *err);
 void kg_api_mail_stop(kg_app *app);
+
+/* the web console (console.c, session.c, api_console.c) */
+int kg_console_root(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_console_index(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_console_file(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_console_session_create(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_console_session_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_console_session_delete(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_console_recovery_start(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_console_recovery_finish(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_account_search(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_account_timeline(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_lock_series(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_rules_policy(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 
 #endif

@@ -22,7 +22,6 @@
 const struct kg_http_route kg_http_routes[] = {
 	/* method, pattern, roles, handler, body flags, body limit (0: http.body_max_bytes) */
 	/* foundation (api_foundation.c) */
-	{"GET", "/", PUBLIC, kg_api_root, 0, 0},
 	{"GET", "/healthz", PUBLIC, kg_api_healthz, 0, 0},
 	{"GET", "/metrics", PUBLIC, kg_api_metrics, 0, 0},
 	{"GET", "/v1/openapi.json", PUBLIC, kg_api_openapi, 0, 0},
@@ -59,7 +58,20 @@ const struct kg_http_route kg_http_routes[] = {
 	{"POST", "/v1/cases/{id}/state", AGENT | ADMIN, kg_api_case_state, JSON, 0},
 	{"POST", "/v1/cases/{id}/verify", AGENT, kg_api_case_verify, JSON, 0},
 	/* mail analyser (api_mail.c) */
-	{"POST", "/v1/mail/check", SERVICE | CUSTOMER, kg_api_mail_check, RAW, KG_HTTP_MAIL_BODY_MAX},
+	{"POST", "/v1/mail/check", SERVICE | CUSTOMER | TICKET, kg_api_mail_check, RAW, KG_HTTP_MAIL_BODY_MAX},
+	/* web console: files, sessions (console.c, session.c), its API (api_console.c) */
+	{"GET", "/", PUBLIC, kg_console_root, 0, 0},
+	{"GET", "/console", PUBLIC, kg_console_index, 0, 0},
+	{"GET", "/console/{file}", PUBLIC, kg_console_file, 0, 0},
+	{"GET", "/console/session", PUBLIC, kg_console_session_get, 0, 0},
+	{"POST", "/console/session", PUBLIC, kg_console_session_create, JSON, 0},
+	{"DELETE", "/console/session", PUBLIC, kg_console_session_delete, 0, 0},
+	{"POST", "/console/recovery/start", PUBLIC, kg_console_recovery_start, JSON, 0},
+	{"POST", "/console/recovery/finish", PUBLIC, kg_console_recovery_finish, JSON, 0},
+	{"GET", "/v1/accounts", AGENT | ADMIN, kg_api_account_search, 0, 0},
+	{"GET", "/v1/accounts/{id}/timeline", AGENT | ADMIN, kg_api_account_timeline, 0, 0},
+	{"GET", "/v1/stats/locks", ADMIN, kg_api_lock_series, 0, 0},
+	{"GET", "/v1/rules/policy", ADMIN, kg_api_rules_policy, 0, 0},
 };
 const size_t kg_http_nroutes = KG_ARRAY_LEN(kg_http_routes);
 

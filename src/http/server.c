@@ -359,9 +359,7 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 	if (rq->route->roles != KG_ROLES_PUBLIC) {
 		kg_err err;
 		kg_err_clear(&err);
-		const char *auth =
-			MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-		int rc = kg_http_authenticate(&s->app, auth, &rq->principal, &err);
+		int rc = kg_http_request_principal(&s->app, c, rq->method, &rq->principal, &err);
 		if (rc) {
 			ok = answer_err(s, c, rq, rc, &err);
 			goto cleanup;

@@ -48,7 +48,14 @@ def test_check():
         r = k.request("POST", "/v1/mail/check?account=acc-other", raw=fixture("auth_trusted_pass.eml"),
                       key=keys["customer"])
         check(r.status == 403, "customer on another account", r)
-        for role in ("agent", "admin", "ticket"):
+        # a locked customer (lock ticket) checks too: "is this lock notice real?"
+        r = k.request("POST", "/v1/mail/check", raw=fixture("auth_trusted_pass.eml"),
+                      content_type="message/rfc822", key=keys["ticket"])
+        check(r.status == 200 and r.json.get("account") == "acc-m", "ticket checks its own account", r)
+        r = k.request("POST", "/v1/mail/check?account=acc-other", raw=fixture("auth_trusted_pass.eml"),
+                      key=keys["ticket"])
+        check(r.status == 403, "ticket on another account", r)
+        for role in ("agent", "admin"):
             r = k.request("POST", "/v1/mail/check", raw=fixture("auth_trusted_pass.eml"),
                           key=keys[role])
             check(r.status == 403, f"{role} may not", r)
