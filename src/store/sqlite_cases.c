@@ -252,7 +252,8 @@ static int document_get(kg_tx *tx, const char *account_id, const char *case_id,
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE && !d->doc_id)
-		return kg_err_set(err, KG_ENOTFOUND, "no document %s in case %s", doc_id, case_id);
+		return kg_err_field(err, KG_ENOTFOUND, "doc", "no document \"%s\" in case \"%s\"",
+				    doc_id, case_id);
 	return rc == SQLITE_DONE ? 0 : kg_sq_fail(tx, rc, err, "case document get");
 }
 

@@ -127,7 +127,10 @@ def test_customer_session(k, shop):
     check(r.status == 201, "lock acc-c1", r)
     r = k.post("/console/session", {"email": "user1@example.jp", "password": st.PASSWORD})
     check(r.status == 423 and r.json["result"] == "locked", "locked answer", r)
-    check(r.json["message"]["ja"] == st.LOGIN_JA, "official S1 message", r)
+    # the official S1 words, with the remedy of a compromised lock (a reset)
+    ja = r.json["message"]["ja"]
+    check(ja.startswith("アカウントがロックされました。") and "パスワードアシスタント" in ja and
+          r.json.get("remedy") == "password_reset", "official S1 message with its remedy", r)
     check("ticket" not in r.json and r.json["session"]["role"] == "ticket", "ticket only in the cookie", r)
     check(r.json["session"]["reset_lifts"] == ["compromised", "brute_force"], "what a reset lifts", r)
     tc, tcsrf = cookie_of(r), r.json["session"]["csrf"]

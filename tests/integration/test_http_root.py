@@ -18,7 +18,7 @@ def test_root_leads_to_the_console():
         csp = c.headers.get("content-security-policy", "")
         check("'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp, "a strict CSP", csp)
         n = k.get("/nothing-here")
-        check(n.status == 404 and n.error.get("code") == "not_found", "other paths stay 404", n)
+        check(n.status == 404 and n.error().get("code") == "not_found", "other paths stay 404", n)
 
 
 if __name__ == "__main__":

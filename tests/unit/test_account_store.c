@@ -178,12 +178,12 @@ static int cases_job(kg_tx *tx, void *ctx, kg_err *err)
 	CHECK((docs[0].sha256[0]) == (0xab));
 	CHECK((docs[0].bytes) == NULL);
 	kg_case_document one;
-	CHECK((kg_tx_case_document_get(tx, "acc-b", "cs_3", docs[0].doc_id, &a, &one, err)) == (0));
+	CHECK((kg_tx_case_document_get(tx, "acc-b", "cs_3", docs[0].doc_id, &one, &a, err)) == (0));
 	CHECK((one.len) == (7) && !memcmp(one.bytes, "PNGDATA", 7));
 	CHECK(!strcmp(one.name, "id.png") && !strcmp(one.content_type, "image/png"));
 	CHECK((one.sha256[0]) == (0xab));
-	CHECK((kg_tx_case_document_get(tx, "acc-a", "cs_3", docs[0].doc_id, &a, &one, err)) == (KG_ENOTFOUND));
-	CHECK((kg_tx_case_document_get(tx, "acc-b", "cs_3", "doc_nope", &a, &one, err)) == (KG_ENOTFOUND));
+	CHECK((kg_tx_case_document_get(tx, "acc-a", "cs_3", docs[0].doc_id, &one, &a, err)) == (KG_ENOTFOUND));
+	CHECK((kg_tx_case_document_get(tx, "acc-b", "cs_3", "doc_nope", &one, &a, err)) == (KG_ENOTFOUND));
 	CHECK(!strcmp(err->field, "doc"));
 	kg_case got;
 	CHECK((kg_tx_case_get(tx, "cs_1", &got, &a, err)) == (0));
