@@ -1,4 +1,4 @@
-/* kagi simulate: command-line front of the shop simulator (simulate.c).
+/* kagi simulate: command-line front of the shop simulator (src/sim).
  * Parses and checks the options, opens the output, prints --stats. */
 #include <errno.h>
 #include <math.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/simulate.h"
+#include "sim/sim.h"
 
 #define SIM_DEFAULT_START "2026-10-01T00:00:00Z"
 
