@@ -424,6 +424,14 @@ typedef struct kg_case_view {
  * arena a. */
 int kg_account_case_view(kg_store *s, const char *case_id, kg_arena *a, kg_case_view *out,
 			 kg_err *err);
+/* Cases of account_id (NULL: any) in state (NULL: any), oldest first; in a
+ * (views.c). */
+int kg_account_case_list(kg_store *s, const char *account_id, const char *state, kg_arena *a,
+			 kg_case **out, size_t *n, kg_err *err);
+/* The message center of account_id, newest first, in a; KG_ENOTFOUND when
+ * there is no such account (views.c). */
+int kg_account_messages(kg_store *s, const char *account_id, kg_arena *a, kg_message **out,
+			size_t *n, kg_err *err);
 
 /* ---- identity check (S5) ---------------------------------------------------*/
 typedef struct kg_identity_claim {

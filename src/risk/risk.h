@@ -124,6 +124,19 @@ size_t kg_features_mem_bytes(const kg_features *f);
 typedef struct kg_risk kg_risk;
 struct kg_store;
 
+/* ---- the store's named lists (`list NAME from store`, lists.c) ----------
+ * An edit is one durable write with one audit entry in the system-wide
+ * chain ("") by actor: action "list_add" or "list_remove", detail
+ * {"list":NAME,"values":[the values it changed]} (none changed: no entry).
+ * Adding a value already there is no change; removing one that is not
+ * there is KG_ENOTFOUND and changes nothing. *changed (may be NULL) gets the
+ * count of values changed. A running kagid sees edits at its next reload. */
+int kg_risk_list_edit(struct kg_store *s, const char *name, bool add, const char *const *values,
+		      size_t n, const char *actor, size_t *changed, kg_err *err);
+/* The values of list name, sorted: *out an array of *n strings in a. */
+int kg_risk_list_values(struct kg_store *s, const char *name, kg_arena *a, const char ***out,
+			size_t *n, kg_err *err);
+
 /* Creates an engine on a policy (takes its own reference). With store NULL
  * everything stays in memory (replay, rules test); with a store every
  * decided event, its feature blob, locks and audit entries are written in
