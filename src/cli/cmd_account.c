@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "http/http.h"
+#include "account/account.h"
 #include "store/store.h"
 
 /* --card: one more card (KG_CLI_EACH). */
@@ -135,8 +135,8 @@ int kg_cmd_account(int argc, char **argv)
 		goto cleanup;
 	}
 	json_t *acc = NULL;
-	int rc = create ? kg_http_account_create(store, &cfg, body, "cli", &acc, &err)
-			: kg_http_account_show(store, argv[2], &acc, &err);
+	int rc = create ? kg_account_create(store, &cfg, body, "cli", &acc, &err)
+			: kg_account_show(store, argv[2], &acc, &err);
 	if (rc == 0) {
 		json_dumpf(acc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		fputc('\n', stdout);

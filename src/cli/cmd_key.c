@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "http/http.h"
+#include "account/account.h"
 #include "store/store.h"
 
 static void print_list(const json_t *keys, bool as_json)
@@ -89,17 +89,17 @@ int kg_cmd_key(int argc, char **argv)
 	int rc;
 	if (create) {
 		kg_token tok;
-		rc = kg_http_credential_create(store, r, account, ttl_s, label, "cli", &tok, &err);
+		rc = kg_account_credential_create(store, r, account, ttl_s, label, "cli", &tok, &err);
 		if (rc == 0)
 			printf("%s\n", tok.text);
 		memset(&tok, 0, sizeof(tok));
 	} else if (revoke) {
-		rc = kg_http_credential_revoke(store, argv[2], "cli", &err);
+		rc = kg_account_credential_revoke(store, argv[2], "cli", &err);
 		if (rc == 0)
 			printf("revoked %s\n", argv[2]);
 	} else {
 		json_t *keys = NULL;
-		rc = kg_http_keys_list(store, &keys, &err);
+		rc = kg_account_keys_list(store, &keys, &err);
 		if (rc == 0)
 			print_list(keys, as_json);
 		json_decref(keys);

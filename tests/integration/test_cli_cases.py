@@ -2,7 +2,8 @@
 """The kagi command line as data: every tests/data/cli/*.txt is a list of
 invocations with the exit status and the text expected on stdout/stderr
 (the format is described in tests/data/cli/README). Each file runs in a
-fresh temp directory with a fresh store {db}."""
+fresh temp directory with a fresh store {db}. Also: src/cli stays thin (no
+http/ outside kagi serve, no raw store transactions, no getopt)."""
 import glob
 import os
 import shlex
@@ -60,7 +61,24 @@ def run_file(path):
                       f"{where}: exit {want_exit}, got {p.returncode}: {p.stderr.strip()!r}")
 
 
+def check_layering():
+    """The CLI is thin: only `kagi serve` reaches the HTTP server (through
+    http/http.h), no command opens a store transaction of its own, and the
+    one option parser is the only one."""
+    cli = os.path.join(kt.SOURCE_DIR, "src", "cli")
+    for path in sorted(glob.glob(os.path.join(cli, "*.[ch]"))):
+        name = os.path.basename(path)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if name != "cmd_serve.c":
+            kt.expect('"http/' not in text and "kg_http_" not in text,
+                      f"src/cli/{name} includes or calls http/")
+        for word in ("kg_tx_", "kg_store_write", "kg_store_read", "getopt"):
+            kt.expect(word not in text, f"src/cli/{name} uses {word}")
+
+
 def main():
+    check_layering()
     files = sorted(glob.glob(kt.data_path("cli", "*.txt")))
     kt.check(files, "no case files in tests/data/cli")
     for f in files:
