@@ -48,7 +48,8 @@ enum kg_cli_kind {
 	KG_CLI_INT,    /* *num, an integer from min to max */
 	KG_CLI_U64,    /* *u64, 0..2^64-1 */
 	KG_CLI_REAL,   /* *real, a finite number from rmin to rmax */
-	KG_CLI_CHOICE, /* *choice = the index of VALUE in choices[] (NULL-ended) */
+	KG_CLI_CHOICE, /* VALUE must be one of choices[] (NULL-ended): *choice
+	                * (if set) gets its index, *str (if set) the name */
 	KG_CLI_EACH,   /* each(each_ctx, VALUE) at every use (repeatable); an
 	                * error is a usage error naming the option */
 };
@@ -111,7 +112,8 @@ struct kg_cli_queue_opts {
 	 .help = "the SQLite store (default: store.path)"},                                       \
 	{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &(q).config,                \
 	 .help = "configuration file"},                                                           \
-	{.name = "state", .kind = KG_CLI_STR, .meta = "STATE", .str = &(q).state,                 \
+	{.name = "state", .kind = KG_CLI_CHOICE, .meta = "STATE", .str = &(q).state,              \
+	 .choices = (const char *const[]){"pending", "delivered", "failed", NULL},                \
 	 .help = "list: only rows in STATE (pending, delivered, failed)"},                        \
 	{.name = "account", .kind = KG_CLI_STR, .meta = "ID", .str = &(q).account,                \
 	 .help = "list: only rows of account ID; send-test: the account"},                        \

@@ -12,18 +12,15 @@
 
 #define HELP_COLUMN 24 /* where an option's help line starts */
 
-static size_t count_verbs(const struct kg_cli_spec *s)
+/* "a, b, c" of a NULL-ended list, cut to fit out. */
+static void join(char *out, size_t size, const char *const *names)
 {
-	size_t n = 0;
-	while (s->verbs && s->verbs[n])
-		n++;
-	return n;
-}
-
-static void print_verbs(FILE *out, const struct kg_cli_spec *s)
-{
-	for (size_t i = 0; s->verbs && s->verbs[i]; i++)
-		fprintf(out, "%s%s", i ? ", " : "", s->verbs[i]);
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; names[i] && len < size; i++) {
+		int n = snprintf(out + len, size - len, "%s%s", i ? ", " : "", names[i]);
+		len += n > 0 ? (size_t)n : 0;
+	}
 }
 
 /* "  --name META    help", a help of several lines indented under its first. */
@@ -124,17 +121,19 @@ static int set_value(const struct kg_cli_spec *s, const struct kg_cli_opt *o, co
 		*o->real = d;
 		return 0;
 	}
-	case KG_CLI_CHOICE:
+	case KG_CLI_CHOICE: {
 		for (int i = 0; o->choices[i]; i++)
 			if (!strcmp(o->choices[i], v)) {
-				*o->choice = i;
+				if (o->choice)
+					*o->choice = i;
+				if (o->str)
+					*o->str = o->choices[i];
 				return 0;
 			}
-		fprintf(stderr, "kagi %s: --%s: expected ", s->name, o->name);
-		for (int i = 0; o->choices[i]; i++)
-			fprintf(stderr, "%s%s", i ? (o->choices[i + 1] ? ", " : " or ") : "", o->choices[i]);
-		fprintf(stderr, ", got \"%s\"\n", v);
-		return 2;
+		char list[256];
+		join(list, sizeof(list), o->choices);
+		return kg_cli_bad(s, "--%s: expected one of %s, got \"%s\"", o->name, list, v);
+	}
 	case KG_CLI_EACH: {
 		kg_err err;
 		kg_err_clear(&err);
@@ -204,25 +203,16 @@ int kg_cli_parse(const struct kg_cli_spec *s, int argc, char **argv, int *nargs)
 			return rc;
 	}
 	*nargs = w - 1;
-	size_t nverbs = count_verbs(s);
-	if (nverbs) {
-		if (*nargs == 0) {
-			fprintf(stderr, "kagi %s: which one? (", s->name);
-			print_verbs(stderr, s);
-			fputs(")\n", stderr);
-			fputs(s->usage, stderr);
-			return 2;
-		}
+	if (s->verbs) {
+		char list[256];
+		join(list, sizeof(list), s->verbs);
+		if (*nargs == 0)
+			return kg_cli_bad(s, "which one? (%s)", list);
 		size_t v = 0;
-		while (v < nverbs && strcmp(s->verbs[v], argv[1]))
+		while (s->verbs[v] && strcmp(s->verbs[v], argv[1]))
 			v++;
-		if (v == nverbs) {
-			fprintf(stderr, "kagi %s: unknown subcommand \"%s\" (", s->name, argv[1]);
-			print_verbs(stderr, s);
-			fputs(")\n", stderr);
-			fputs(s->usage, stderr);
-			return 2;
-		}
+		if (!s->verbs[v])
+			return kg_cli_bad(s, "unknown subcommand \"%s\" (%s)", argv[1], list);
 	}
 	size_t k = 0;
 	for (const struct kg_cli_opt *o = s->opts; o && o->name; o++, k++)
