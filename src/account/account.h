@@ -5,6 +5,7 @@
 #ifndef KG_ACCOUNT_H
 #define KG_ACCOUNT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -164,6 +165,67 @@ int kg_password_check(const char *pw, const char *field, kg_err *err);
 
 /* A uniformly random 6-digit code "000000".."999999". */
 void kg_code_new(char code[7]);
+
+/* ---- accounts and credentials (create.c, credential.c) -----------------
+ * How accounts and API keys come to exist, for kagid's handlers and the
+ * CLI alike. */
+
+/* Roles (design.md "Roles"), one bit each: a credential has exactly one. */
+enum kg_role {
+	KG_ROLE_SERVICE = 1u << 0,  /* the shop's backend: events, login checks */
+	KG_ROLE_AGENT = 1u << 1,    /* customer service */
+	KG_ROLE_ADMIN = 1u << 2,    /* rules, incidents, keys */
+	KG_ROLE_CUSTOMER = 1u << 3, /* a token for one account */
+	KG_ROLE_TICKET = 1u << 4,   /* the lock ticket of one locked account */
+};
+/* "service", "agent", ... for one role bit; "?" otherwise. */
+const char *kg_role_name(unsigned role);
+/* Parses a role name; returns its bit, or 0 when unknown. */
+unsigned kg_role_parse(const char *name);
+
+/* A credential is `kg_<id>_<secret>`: <id> is a random public id (the store's
+ * key), <secret> 43 characters of base64url (32 random bytes). The store keeps
+ * only BLAKE2b-256(secret); verification is constant-time. */
+#define KG_TOKEN_ID_LEN 16
+#define KG_TOKEN_MAX 80
+#define KG_TOKEN_HASH_LEN 32
+
+typedef struct kg_token {
+	char text[KG_TOKEN_MAX];            /* the whole token, shown once */
+	char id[KG_TOKEN_ID_LEN + 1];       /* the store key */
+	uint8_t hash[KG_TOKEN_HASH_LEN];    /* what the store keeps */
+} kg_token;
+
+/* Makes a fresh random token. Never fails. */
+void kg_token_new(kg_token *t);
+/* Splits `kg_<id>_<secret>`; hashes the secret into hash_out. Returns 0 or
+ * KG_EAUTH when text is not shaped like a token. */
+int kg_token_parse(const char *text, char id_out[KG_TOKEN_ID_LEN + 1],
+		   uint8_t hash_out[KG_TOKEN_HASH_LEN]);
+
+/* Creates an account from a JSON body (design: name, email, address, phone?,
+ * id?, lang?, password?, cards[]?) in one durable write, with an audit entry
+ * by actor; the password is stored as its Argon2id hash (account.argon2_*).
+ * Errors name the field. On success *out (may be NULL) gets the account as
+ * kg_account_show gives it (new reference). */
+int kg_account_create(kg_store *store, const kg_config *cfg, const json_t *body,
+		      const char *actor, json_t **out, kg_err *err);
+/* The account's profile, cards and active locks as JSON (new reference);
+ * never the password hash or secrets. KG_ENOTFOUND when missing. */
+int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err);
+/* Creates a credential of role (account_id: customer/ticket only; ttl_s 0:
+ * no expiry) in one durable write with an audit entry by actor (the
+ * system-wide chain for API keys, the account's for customer/ticket);
+ * *out gets the token, shown once. */
+int kg_account_credential_create(kg_store *store, unsigned role, const char *account_id,
+				 int64_t ttl_s, const char *label, const char *actor, kg_token *out,
+				 kg_err *err);
+/* Revokes credential id (audited). KG_ENOTFOUND, KG_ECONFLICT (already). */
+int kg_account_credential_revoke(kg_store *store, const char *id, const char *actor,
+				 kg_err *err);
+/* {"keys":[{id, role, label, state, created, expires, revoked}]}, API keys
+ * newest first (new reference). Never a secret or its hash. */
+int kg_account_keys_list(kg_store *store, json_t **out, kg_err *err);
 
 /* Sealing with account.secret_key (64 hex chars; libsodium secretbox):
  * TOTP secrets at rest and codes inside outbox rows. The output is hex of
@@ -457,6 +519,18 @@ int kg_account_case_view(kg_store *s, const char *case_id, kg_arena *a, kg_case_
 /* One document of a case with its bytes (in arena a). KG_ENOTFOUND. */
 int kg_account_case_document_get(kg_store *s, const char *case_id, const char *doc_id,
 				 kg_arena *a, kg_case_document *out, kg_err *err);
+/* A lock's stored evidence text as the object every answer shows (new
+ * jansson reference): the stored JSON object, or {"text": TEXT} for evidence
+ * that is not one; NULL when text is NULL or empty (create.c). */
+json_t *kg_account_evidence_json(const char *text);
+/* Cases of account_id (NULL: any) in state (NULL: any), oldest first; in a
+ * (views.c). */
+int kg_account_case_list(kg_store *s, const char *account_id, const char *state, kg_arena *a,
+			 kg_case **out, size_t *n, kg_err *err);
+/* The message center of account_id, newest first, in a; KG_ENOTFOUND when
+ * there is no such account (views.c). */
+int kg_account_messages(kg_store *s, const char *account_id, kg_arena *a, kg_message **out,
+			size_t *n, kg_err *err);
 
 /* ---- identity check (S5) ---------------------------------------------------*/
 typedef struct kg_identity_claim {

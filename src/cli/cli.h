@@ -3,6 +3,7 @@
 #ifndef KG_CLI_H
 #define KG_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/base.h"
@@ -17,13 +18,8 @@ struct kg_cli_command {
 	const char *summary;
 };
 
-/* true when argv holds -h or --help. */
-int kg_cli_wants_help(int argc, char **argv);
 /* Prints "kagi: <message>" for err to stderr; returns 1. */
 int kg_cli_fail(const kg_err *err);
-/* Prints usage to stdout when status is 0 (--help), else to stderr (a usage
- * error); returns status, the subcommand's exit code. */
-int kg_cli_usage(const char *usage, int status);
 
 /* Defaults, then the config file (NULL: none), then KAGI_* overrides; sets
  * the log level. Returns 0 or KG_EINVAL naming file:line. */
@@ -32,18 +28,6 @@ int kg_cli_load_config(kg_config *cfg, const char *path, kg_err *err);
 struct kg_store;
 int kg_cli_open_store(const kg_config *cfg, const char *db, struct kg_store **out, kg_err *err);
 
-/* One option of kg_cli_args: "--name VALUE" sets *value; with flag set,
- * "--name" alone sets *flag. Arrays end with {NULL}. */
-struct kg_cli_opt {
-	const char *name;
-	const char **value;
-	bool *flag;
-};
-/* Parses argv[1..] into opts and up to max_pos positional arguments (*npos
- * of them). Returns 0, or 2 after printing usage to stderr (an unknown
- * option, a missing value, too many positional arguments). */
-int kg_cli_args(int argc, char **argv, const struct kg_cli_opt *opts, const char **pos,
-		size_t max_pos, size_t *npos, const char *usage);
 /* Prints o as one compact JSON line on stdout; takes the reference. */
 struct json_t;
 void kg_cli_print_json_line(struct json_t *o);
@@ -53,23 +37,91 @@ void kg_cli_print_json_line(struct json_t *o);
 int kg_cli_setup(const char *config, const char *db, kg_config *cfg, struct kg_store **store,
 		 kg_err *err);
 
-/* The options "kagi outbox" and "kagi webhooks" share, for getopt_long:
- * put KG_CLI_QUEUE_OPTIONS in the struct option table and hand each result
- * to kg_cli_queue_opt. */
+/* ---- options (opt.c) ---------------------------------------------------
+ * A command describes its options in a table; kg_cli_parse reads argv into
+ * the targets, checks numbers and choices (a message naming the option,
+ * exit status 2), and prints the usage from the same table. */
+enum kg_cli_kind {
+	KG_CLI_FLAG,   /* --name alone: *flag = true */
+	KG_CLI_STR,    /* --name VALUE or --name=VALUE: *str = VALUE (not empty
+	                * unless empty_ok) */
+	KG_CLI_INT,    /* *num, an integer from min to max */
+	KG_CLI_U64,    /* *u64, 0..2^64-1 */
+	KG_CLI_REAL,   /* *real, a finite number from rmin to rmax */
+	KG_CLI_CHOICE, /* VALUE must be one of choices[] (NULL-ended): *choice
+	                * (if set) gets its index, *str (if set) the name */
+	KG_CLI_EACH,   /* each(each_ctx, VALUE) at every use (repeatable); an
+	                * error is a usage error naming the option */
+};
+
+struct kg_cli_opt {
+	const char *name; /* "db" for --db; a table ends with {NULL} */
+	enum kg_cli_kind kind;
+	const char *meta; /* the value's name in the usage ("PATH"); NULL for flags */
+	const char *help; /* one line */
+	bool required;
+	bool empty_ok;
+	bool *flag;
+	const char **str;
+	int64_t *num;
+	int64_t min, max;
+	uint64_t *u64;
+	double *real;
+	double rmin, rmax;
+	int *choice;
+	const char *const *choices;
+	int (*each)(void *ctx, const char *value, kg_err *err);
+	void *each_ctx;
+};
+
+#define KG_CLI_MANY ((size_t)1 << 30) /* max_args: no limit */
+
+struct kg_cli_spec {
+	const char *name;  /* "lock": messages start "kagi lock: " */
+	const char *usage; /* "usage: kagi lock ...\n" lines */
+	const char *about; /* what the command does (may be NULL) */
+	const struct kg_cli_opt *opts; /* may be NULL */
+	const char *after; /* printed after the options (may be NULL) */
+	const char *const *verbs; /* NULL-ended subcommands: the first argument
+	                           * must be one of them; NULL: none */
+	const char *args;  /* what the arguments are, for "missing ARGS" */
+	size_t min_args, max_args; /* positional arguments, the verb included */
+};
+
+/* Parses argv[1..] (options and arguments in any order, "--" ends the
+ * options, "-" is an argument) and moves the arguments to argv[1..*nargs].
+ * Returns -1 when the command goes on; otherwise the exit status to return
+ * at once: 0 after printing the usage for -h/--help (stdout), 2 after a
+ * usage error (an unknown option, a missing or bad value, a missing
+ * required option, an unknown subcommand, too few or too many arguments)
+ * printed to stderr, naming the option. */
+int kg_cli_parse(const struct kg_cli_spec *spec, int argc, char **argv, int *nargs);
+/* Prints "kagi NAME: <message>" and the usage lines to stderr; returns 2. */
+int kg_cli_bad(const struct kg_cli_spec *spec, const char *fmt, ...) KG_PRINTF(2, 3);
+/* The usage: spec->usage, about, the option table, after. */
+void kg_cli_print_usage(const struct kg_cli_spec *spec, FILE *out);
+
+/* The options "kagi outbox" and "kagi webhooks" share, in their tables. */
 struct kg_cli_queue_opts {
 	const char *db, *config, *state, *account;
-	size_t limit; /* --limit N, a count */
+	int64_t limit; /* --limit N, a count */
 	bool json, failed;
 };
-#define KG_CLI_QUEUE_OPTIONS                                                                      \
-	{"db", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},           \
-	    {"state", required_argument, NULL, 's'}, {"account", required_argument, NULL, 'a'},   \
-	    {"limit", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},            \
-	    {"failed", no_argument, NULL, 'F'}
-/* Applies getopt_long's result c (value arg) if it is one of those options.
- * Returns 1 when it was, 0 when c is some other option, 2 after printing
- * "kagi <cmd>: --limit: ..." to stderr (not a count). */
-int kg_cli_queue_opt(int c, const char *arg, struct kg_cli_queue_opts *o, const char *cmd);
+#define KG_CLI_QUEUE_OPTIONS(q)                                                                   \
+	{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &(q).db,                        \
+	 .help = "the SQLite store (default: store.path)"},                                       \
+	{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &(q).config,                \
+	 .help = "configuration file"},                                                           \
+	{.name = "state", .kind = KG_CLI_CHOICE, .meta = "STATE", .str = &(q).state,              \
+	 .choices = (const char *const[]){"pending", "delivered", "failed", NULL},                \
+	 .help = "list: only rows in STATE (pending, delivered, failed)"},                        \
+	{.name = "account", .kind = KG_CLI_STR, .meta = "ID", .str = &(q).account,                \
+	 .help = "list: only rows of account ID; send-test: the account"},                        \
+	{.name = "limit", .kind = KG_CLI_INT, .meta = "N", .num = &(q).limit, .min = 0,           \
+	 .max = INT64_MAX, .help = "list: at most N rows, newest first (default 100; 0: all)"},   \
+	{.name = "json", .kind = KG_CLI_FLAG, .flag = &(q).json, .help = "list: JSON lines"},     \
+	{.name = "failed", .kind = KG_CLI_FLAG, .flag = &(q).failed,                              \
+	 .help = "retry: every failed row"}
 
 /* One declaration per subcommand (cmd_<name>.c). */
 int kg_cmd_version(int argc, char **argv);

@@ -7,16 +7,6 @@
 #include "cli/cli.h"
 #include "store/store.h"
 
-static const char usage[] =
-	"usage: kagi audit verify --db PATH [--config FILE] [ACCOUNT]\n"
-	"       kagi audit list --db PATH [--config FILE] ACCOUNT\n"
-	"\n"
-	"verify: recomputes the BLAKE2b hash chain of ACCOUNT (or of every account)\n"
-	"and prints each altered, inserted or removed entry as\n"
-	"\"KIND ACCOUNT seq N: DETAIL\", then a summary. Exit status 0 when intact,\n"
-	"1 when anything was found or the check could not run.\n"
-	"list: prints the account's entries as JSON lines, oldest first.\n";
-
 struct problems {
 	int64_t n;
 };
@@ -30,35 +20,39 @@ static void on_problem(void *ctx, const char *account_id, int64_t seq, const cha
 	       (long long)seq, detail ? detail : "");
 }
 
-struct list_read {
-	const char *account_id;
-	kg_arena *a;
-	kg_audit_entry *e;
-	size_t n;
-};
-
-static int list_read(kg_tx *tx, void *ctx, kg_err *err)
-{
-	struct list_read *r = ctx;
-	return kg_tx_audit_list(tx, r->account_id, 0, 0, r->a, &r->e, &r->n, err);
-}
-
 int kg_cmd_audit(int argc, char **argv)
 {
 	const char *db = NULL, *config = NULL;
-	const char *pos[2] = {NULL, NULL};
-	size_t np = 0;
 	const struct kg_cli_opt opts[] = {
-		{"db", &db, NULL}, {"config", &config, NULL}, {NULL, NULL, NULL},
+		{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &db, .required = true,
+		 .help = "the SQLite store"},
+		{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &config,
+		 .help = "configuration file"},
+		{NULL},
 	};
-	if (kg_cli_wants_help(argc, argv))
-		return kg_cli_usage(usage, 0);
-	if (kg_cli_args(argc, argv, opts, pos, 2, &np, usage))
-		return 2;
-	bool verify = np >= 1 && !strcmp(pos[0], "verify");
-	bool list = np == 2 && !strcmp(pos[0], "list");
-	if (!db || (!verify && !list))
-		return kg_cli_usage(usage, 2);
+	static const char *const verbs[] = {"verify", "list", NULL};
+	const struct kg_cli_spec spec = {
+		.name = "audit",
+		.usage = "usage: kagi audit verify --db PATH [--config FILE] [ACCOUNT]\n"
+			 "       kagi audit list --db PATH [--config FILE] ACCOUNT\n",
+		.about = "verify: recomputes the BLAKE2b hash chain of ACCOUNT (or of every account)\n"
+			 "and prints each altered, inserted or removed entry as\n"
+			 "\"KIND ACCOUNT seq N: DETAIL\", then a summary. Exit status 0 when intact,\n"
+			 "1 when anything was found or the check could not run.\n"
+			 "list: prints the account's entries as JSON lines, oldest first (ACCOUNT\n"
+			 "\"\" is the system-wide chain: keys, lists).\n",
+		.opts = opts,
+		.verbs = verbs,
+		.min_args = 1,
+		.max_args = 2,
+	};
+	int nargs, st = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (st >= 0)
+		return st;
+	bool verify = !strcmp(argv[1], "verify");
+	if (!verify && nargs != 2)
+		return kg_cli_bad(&spec, "list needs an ACCOUNT");
+	const char *account = nargs == 2 ? argv[2] : NULL;
 	kg_err err;
 	kg_err_clear(&err);
 	kg_config cfg;
@@ -71,7 +65,7 @@ int kg_cmd_audit(int argc, char **argv)
 		kg_audit_report rep;
 		struct problems p = {0};
 		memset(&rep, 0, sizeof(rep));
-		rc = kg_store_audit_verify(store, pos[1], &rep, on_problem, &p, &err);
+		rc = kg_store_audit_verify(store, account, &rep, on_problem, &p, &err);
 		if (!rc) {
 			printf("%lld chains, %lld entries: %lld altered, %lld inserted, %lld removed\n",
 			       (long long)rep.accounts, (long long)rep.entries, (long long)rep.altered,
@@ -83,14 +77,15 @@ int kg_cmd_audit(int argc, char **argv)
 	} else {
 		kg_arena a;
 		kg_arena_init(&a, 64 * 1024);
-		struct list_read r = {pos[1], &a, NULL, 0};
-		rc = kg_store_read(store, list_read, &r, &err);
-		for (size_t i = 0; !rc && i < r.n; i++) {
+		kg_audit_entry *e = NULL;
+		size_t n = 0;
+		rc = kg_store_audit_list(store, account, &a, &e, &n, &err);
+		for (size_t i = 0; !rc && i < n; i++) {
 			char t[KG_TIME_STR_MAX];
-			json_t *d = r.e[i].detail ? json_loads(r.e[i].detail, JSON_DECODE_ANY, NULL) : NULL;
-			json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o}", "seq", (json_int_t)r.e[i].seq, "ts",
-					      kg_time_format(r.e[i].ts_ms, t), "actor", r.e[i].actor, "action",
-					      r.e[i].action, "detail", d ? d : json_null());
+			json_t *d = e[i].detail ? json_loads(e[i].detail, JSON_DECODE_ANY, NULL) : NULL;
+			json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o}", "seq", (json_int_t)e[i].seq, "ts",
+					      kg_time_format(e[i].ts_ms, t), "actor", e[i].actor, "action",
+					      e[i].action, "detail", d ? d : json_null());
 			kg_cli_print_json_line(o);
 		}
 		kg_arena_release(&a);

@@ -8,29 +8,6 @@
 #include "cli/cli.h"
 #include "store/store.h"
 
-static const char usage[] =
-	"usage: kagi cases list --db PATH [--config FILE] [--state STATE] [--account ID]\n"
-	"       kagi cases show --db PATH [--config FILE] CASE\n"
-	"       kagi cases state --db PATH [--config FILE] CASE STATE [--note TEXT]\n"
-	"\n"
-	"list: one JSON line per case, oldest first. show: the case as JSON with its\n"
-	"history, documents (name, type, SHA-256), queue position and wait estimate.\n"
-	"state: moves the case (open, waiting_on_customer, in_review, resolved); the\n"
-	"customer is notified.\n";
-
-struct list_read {
-	const char *account, *state;
-	kg_arena *a;
-	kg_case *c;
-	size_t n;
-};
-
-static int list_read(kg_tx *tx, void *ctx, kg_err *err)
-{
-	struct list_read *r = ctx;
-	return kg_tx_case_list(tx, r->account, r->state, 0, r->a, &r->c, &r->n, err);
-}
-
 static void print_case(const kg_case_view *v)
 {
 	char t[KG_TIME_STR_MAX], hex[65];
@@ -65,21 +42,42 @@ static void print_case(const kg_case_view *v)
 int kg_cmd_cases(int argc, char **argv)
 {
 	const char *db = NULL, *config = NULL, *state = NULL, *account = NULL, *note = NULL;
-	const char *pos[3] = {NULL, NULL, NULL};
-	size_t np = 0;
 	const struct kg_cli_opt opts[] = {
-		{"db", &db, NULL},           {"config", &config, NULL}, {"state", &state, NULL},
-		{"account", &account, NULL}, {"note", &note, NULL},     {NULL, NULL, NULL},
+		{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &db, .required = true,
+		 .help = "the SQLite store"},
+		{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &config,
+		 .help = "configuration file (templates, mail, sealing)"},
+		{.name = "state", .kind = KG_CLI_STR, .meta = "STATE", .str = &state,
+		 .help = "list: only cases in STATE"},
+		{.name = "account", .kind = KG_CLI_STR, .meta = "ID", .str = &account,
+		 .help = "list: only cases of account ID"},
+		{.name = "note", .kind = KG_CLI_STR, .meta = "TEXT", .str = &note,
+		 .help = "state: a note for the case's history"},
+		{NULL},
 	};
-	if (kg_cli_wants_help(argc, argv))
-		return kg_cli_usage(usage, 0);
-	if (kg_cli_args(argc, argv, opts, pos, 3, &np, usage))
-		return 2;
-	const char *verb = np ? pos[0] : "";
-	bool ok = (!strcmp(verb, "list") && np == 1) || (!strcmp(verb, "show") && np == 2) ||
-		  (!strcmp(verb, "state") && np == 3);
-	if (!db || !ok)
-		return kg_cli_usage(usage, 2);
+	static const char *const verbs[] = {"list", "show", "state", NULL};
+	const struct kg_cli_spec spec = {
+		.name = "cases",
+		.usage = "usage: kagi cases list --db PATH [--config FILE] [--state STATE] [--account ID]\n"
+			 "       kagi cases show --db PATH [--config FILE] CASE\n"
+			 "       kagi cases state --db PATH [--config FILE] CASE STATE [--note TEXT]\n",
+		.about = "list: one JSON line per case, oldest first. show: the case as JSON with its\n"
+			 "history, documents (name, type, SHA-256), queue position and wait estimate.\n"
+			 "state: moves the case (open, waiting_on_customer, in_review, resolved); the\n"
+			 "customer is notified.\n",
+		.opts = opts,
+		.verbs = verbs,
+		.min_args = 1,
+		.max_args = 3,
+	};
+	int nargs, st = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (st >= 0)
+		return st;
+	const char *verb = argv[1];
+	int want = !strcmp(verb, "list") ? 1 : !strcmp(verb, "show") ? 2 : 3;
+	if (nargs != want)
+		return kg_cli_bad(&spec, "%s takes %s", verb,
+				  want == 1 ? "no argument" : want == 2 ? "one CASE" : "a CASE and a STATE");
 	kg_err err;
 	kg_err_clear(&err);
 	kg_config cfg;
@@ -88,26 +86,27 @@ int kg_cmd_cases(int argc, char **argv)
 	kg_arena_init(&a, 64 * 1024);
 	int rc = kg_cli_setup(config, db, &cfg, &store, &err);
 	if (!rc && !strcmp(verb, "list")) {
-		struct list_read r = {account, state, &a, NULL, 0};
-		rc = kg_store_read(store, list_read, &r, &err);
-		for (size_t i = 0; !rc && i < r.n; i++) {
+		kg_case *c = NULL;
+		size_t n = 0;
+		rc = kg_account_case_list(store, account, state, &a, &c, &n, &err);
+		for (size_t i = 0; !rc && i < n; i++) {
 			char t[KG_TIME_STR_MAX];
-			json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s}", "id", r.c[i].case_id, "account",
-					      r.c[i].account_id, "state", r.c[i].state, "subject",
-					      r.c[i].subject, "created", kg_time_format(r.c[i].created_ms, t));
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s}", "id", c[i].case_id, "account",
+					      c[i].account_id, "state", c[i].state, "subject",
+					      c[i].subject, "created", kg_time_format(c[i].created_ms, t));
 			kg_cli_print_json_line(o);
 		}
 	} else if (!rc) {
 		if (!strcmp(verb, "state")) {
 			enum kg_case_state to;
-			if (kg_case_state_parse(pos[2], &to))
-				rc = kg_err_set(&err, KG_EINVAL, "unknown case state \"%s\"", pos[2]);
+			if (kg_case_state_parse(argv[3], &to))
+				rc = kg_err_set(&err, KG_EINVAL, "unknown case state \"%s\"", argv[3]);
 			else
-				rc = kg_account_case_set_state(store, &cfg, pos[1], to, note, "operator", NULL,
+				rc = kg_account_case_set_state(store, &cfg, argv[2], to, note, "operator", NULL,
 							       &err);
 		}
 		kg_case_view v;
-		rc = rc ? rc : kg_account_case_view(store, pos[1], &a, &v, &err);
+		rc = rc ? rc : kg_account_case_view(store, argv[2], &a, &v, &err);
 		if (!rc)
 			print_case(&v);
 	}

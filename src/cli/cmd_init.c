@@ -1,36 +1,29 @@
 /* kagi init: creates (or migrates) the store at PATH. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
 #include "store/store.h"
 
-static const char usage[] =
-	"usage: kagi init --db PATH [--config FILE]\n"
-	"\n"
-	"Creates the SQLite store at PATH, or brings an existing one to the current\n"
-	"schema (migrations only go forward). Prints the schema version.\n";
-
 int kg_cmd_init(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *db = NULL, *config_path = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': db = optarg; break;
-		case 'c': config_path = optarg; break;
-		case 'h': return kg_cli_usage(usage, 0);
-		default: return kg_cli_usage(usage, 2);
-		}
-	}
-	if (!db || optind != argc)
-		return kg_cli_usage(usage, 2);
+	const struct kg_cli_opt opts[] = {
+		{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &db, .required = true,
+		 .help = "the SQLite store to create or migrate"},
+		{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &config_path,
+		 .help = "configuration file (store.* settings)"},
+		{NULL},
+	};
+	const struct kg_cli_spec spec = {
+		.name = "init",
+		.usage = "usage: kagi init --db PATH [--config FILE]\n",
+		.about = "Creates the SQLite store at PATH, or brings an existing one to the current\n"
+			 "schema (migrations only go forward). Prints the schema version.\n",
+		.opts = opts,
+	};
+	int nargs, st = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (st >= 0)
+		return st;
 	kg_config cfg;
 	kg_err err;
 	kg_err_clear(&err);

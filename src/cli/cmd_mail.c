@@ -10,20 +10,6 @@
 #include "mail/mail.h"
 #include "store/store.h"
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: kagi mail check [--shop FILE | --config FILE] [--db PATH --account ID] FILE...\n\n"
-		"Analyses each message (raw RFC 5322 file, \"-\" for stdin) and prints one JSON\n"
-		"object per file: {\"file\",\"verdict\",\"score\",\"signals\",...}. verdict is\n"
-		"genuine, phishing, suspicious or unrelated.\n\n"
-		"  --shop FILE    shop profile (default: shop.profile of the configuration)\n"
-		"  --config FILE  configuration file (for shop.profile; KAGI_* variables apply)\n"
-		"  --db PATH      kagi's SQLite store, for the message-center cross-check\n"
-		"  --account ID   the account that received the messages (with --db)\n"
-		"Exit status: 0 all analysed, 1 some file could not be analysed, 2 usage.\n");
-}
-
 static int read_input(const char *path, char **data, size_t *len, kg_err *err)
 {
 	if (strcmp(path, "-"))
@@ -62,32 +48,9 @@ static void store_close(void *store)
 	kg_store_close(store);
 }
 
-static int mail_check(int argc, char **argv)
+static int mail_check(const char *shop, const char *config, const char *db,
+		      const char *account, int nfiles, char **files)
 {
-	const char *shop = NULL, *db = NULL, *account = NULL, *config = NULL;
-	int first = 1;
-	for (; first < argc; first++) {
-		const char *a = argv[first];
-		if ((!strcmp(a, "--shop") || !strcmp(a, "--db") || !strcmp(a, "--account") ||
-		     !strcmp(a, "--config")) && first + 1 < argc) {
-			const char **dst = a[2] == 's' ? &shop : a[2] == 'd' ? &db
-					   : a[2] == 'a' ? &account : &config;
-			*dst = argv[++first];
-		} else if (!strcmp(a, "--")) {
-			first++;
-			break;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "kagi mail check: unknown or incomplete option %s\n", a);
-			usage(stderr);
-			return 2;
-		} else {
-			break;
-		}
-	}
-	if (first >= argc || (db && !account) || (account && !db)) {
-		usage(stderr);
-		return 2;
-	}
 	kg_err err = {0};
 	kg_config cfg;
 	if (!shop) {
@@ -110,15 +73,15 @@ static int mail_check(int argc, char **argv)
 		return kg_cli_fail(&err);
 	}
 	kg_buf out = KG_BUF_INIT(1024 * 1024);
-	for (int i = first; i < argc; i++) {
+	for (int i = 0; i < nfiles; i++) {
 		char *data = NULL;
 		size_t len = 0;
 		kg_mail_result r;
 		kg_err_clear(&err);
 		kg_buf_reset(&out);
 		kg_buf_puts(&out, "{\"file\":");
-		kg_buf_json_str(&out, argv[i], strlen(argv[i]));
-		int rc = read_input(argv[i], &data, &len, &err);
+		kg_buf_json_str(&out, files[i], strlen(files[i]));
+		int rc = read_input(files[i], &data, &len, &err);
 		if (!rc)
 			rc = kg_mail_check(prof, data ? data : "", len, &q, &r, &err);
 		free(data);
@@ -142,14 +105,36 @@ static int mail_check(int argc, char **argv)
 
 int kg_cmd_mail(int argc, char **argv)
 {
-	if (argc < 2 || kg_cli_wants_help(argc, argv)) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	if (!strcmp(argv[1], "check"))
-		return mail_check(argc - 1, argv + 1);
-	fprintf(stderr, "kagi mail: unknown subcommand \"%s\"\n", argv[1]);
-	usage(stderr);
-	return 2;
+	const char *shop = NULL, *db = NULL, *account = NULL, *config = NULL;
+	const struct kg_cli_opt opts[] = {
+		{.name = "shop", .kind = KG_CLI_STR, .meta = "FILE", .str = &shop,
+		 .help = "shop profile (default: shop.profile of the configuration)"},
+		{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &config,
+		 .help = "configuration file (for shop.profile; KAGI_* variables apply)"},
+		{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &db,
+		 .help = "kagi's SQLite store, for the message-center cross-check"},
+		{.name = "account", .kind = KG_CLI_STR, .meta = "ID", .str = &account,
+		 .help = "the account that received the messages (with --db)"},
+		{NULL},
+	};
+	static const char *const verbs[] = {"check", NULL};
+	const struct kg_cli_spec spec = {
+		.name = "mail",
+		.usage = "usage: kagi mail check [--shop FILE | --config FILE] [--db PATH --account ID] FILE...\n",
+		.about = "Analyses each message (raw RFC 5322 file, \"-\" for stdin) and prints one JSON\n"
+			 "object per file: {\"file\",\"verdict\",\"score\",\"signals\",...}. verdict is\n"
+			 "genuine, phishing, suspicious or unrelated.\n",
+		.opts = opts,
+		.after = "Exit status: 0 all analysed, 1 some file could not be analysed, 2 usage.\n",
+		.verbs = verbs,
+		.args = "FILE",
+		.min_args = 2,
+		.max_args = KG_CLI_MANY,
+	};
+	int nargs, st = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (st >= 0)
+		return st;
+	if (!db != !account)
+		return kg_cli_bad(&spec, "--db and --account go together");
+	return mail_check(shop, config, db, account, nargs - 1, argv + 2);
 }
-

@@ -4,62 +4,52 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account/account.h"
 #include "cli/cli.h"
 #include "store/store.h"
-
-static const char usage[] =
-	"usage: kagi messages --db PATH [--config FILE] [--full] ACCOUNT\n"
-	"\n"
-	"Prints the message center of ACCOUNT, newest first, one JSON object per\n"
-	"line (id, kind, created, subject, message_id; --full adds the text).\n";
-
-struct msg_read {
-	const char *account_id;
-	kg_arena *a;
-	kg_message *m;
-	size_t n;
-};
-
-static int msg_read(kg_tx *tx, void *ctx, kg_err *err)
-{
-	struct msg_read *r = ctx;
-	kg_account acc;
-	int rc = kg_tx_account_get(tx, r->account_id, &acc, r->a, err);
-	return rc ? rc : kg_tx_message_list(tx, r->account_id, 0, r->a, &r->m, &r->n, err);
-}
 
 int kg_cmd_messages(int argc, char **argv)
 {
 	const char *db = NULL, *config = NULL;
-	const char *pos[1];
-	size_t np = 0;
 	bool full = false;
 	const struct kg_cli_opt opts[] = {
-		{"db", &db, NULL}, {"config", &config, NULL}, {"full", NULL, &full}, {NULL, NULL, NULL},
+		{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &db, .required = true,
+		 .help = "the SQLite store"},
+		{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &config,
+		 .help = "configuration file"},
+		{.name = "full", .kind = KG_CLI_FLAG, .flag = &full, .help = "add each message's text"},
+		{NULL},
 	};
-	if (kg_cli_wants_help(argc, argv))
-		return kg_cli_usage(usage, 0);
-	if (kg_cli_args(argc, argv, opts, pos, 1, &np, usage))
-		return 2;
-	if (!db || np != 1)
-		return kg_cli_usage(usage, 2);
-	const char *account = pos[0];
+	const struct kg_cli_spec spec = {
+		.name = "messages",
+		.usage = "usage: kagi messages --db PATH [--config FILE] [--full] ACCOUNT\n",
+		.about = "Prints the message center of ACCOUNT, newest first, one JSON object per\n"
+			 "line (id, kind, created, subject, message_id; --full adds the text).\n",
+		.opts = opts,
+		.args = "ACCOUNT",
+		.min_args = 1,
+		.max_args = 1,
+	};
+	int nargs, st = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (st >= 0)
+		return st;
 	kg_err err;
 	kg_err_clear(&err);
 	kg_config cfg;
 	kg_store *store = NULL;
 	kg_arena a;
 	kg_arena_init(&a, 64 * 1024);
-	struct msg_read r = {account, &a, NULL, 0};
+	kg_message *m = NULL;
+	size_t n = 0;
 	int rc = kg_cli_setup(config, db, &cfg, &store, &err);
-	rc = rc ? rc : kg_store_read(store, msg_read, &r, &err);
-	for (size_t i = 0; !rc && i < r.n; i++) {
+	rc = rc ? rc : kg_account_messages(store, argv[1], &a, &m, &n, &err);
+	for (size_t i = 0; !rc && i < n; i++) {
 		char t[KG_TIME_STR_MAX];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "id", r.m[i].id, "kind", r.m[i].kind,
-				      "created", kg_time_format(r.m[i].created_ms, t), "subject",
-				      r.m[i].subject, "message_id", r.m[i].message_id);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "id", m[i].id, "kind", m[i].kind,
+				      "created", kg_time_format(m[i].created_ms, t), "subject",
+				      m[i].subject, "message_id", m[i].message_id);
 		if (full)
-			json_object_set_new(o, "text", json_string(r.m[i].body_text));
+			json_object_set_new(o, "text", json_string(m[i].body_text));
 		kg_cli_print_json_line(o);
 	}
 	kg_arena_release(&a);

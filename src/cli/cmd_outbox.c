@@ -1,8 +1,6 @@
 /* kagi outbox: look at and steer the mail outbox (list, show, retry), queue a
  * test notice, check the shop's templates. Delivery itself is kagid's. */
-#include <getopt.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,53 +9,6 @@
 #include "mail/mail.h"
 #include "notify/notify.h"
 #include "store/store.h"
-
-static const char usage_text[] =
-	"usage: kagi outbox list [--state pending|delivered|failed] [--account ID] [--limit N] [--json]\n"
-	"       kagi outbox show ID|--to ADDR [--text|--raw]\n"
-	"       kagi outbox retry ID... | --failed\n"
-	"       kagi outbox send-test --to ADDR --name NAME [--kind KIND] [--lang ja|en]\n"
-	"                             [--account ID] [--field KEY=VALUE]...\n"
-	"       kagi outbox deliver          (one delivery pass, as kagid's worker does)\n"
-	"       kagi outbox check-templates [DIR]\n"
-	"  all: [--db PATH] [--config FILE]   (default store: store.path)\n\n"
-	"The outbox holds every notice mail until it is delivered (docs/operations.md\n"
-	"## Notifications). show prints a row and its mail's headers; --to ADDR picks\n"
-	"the newest mail to ADDR; --text adds the mail's text as the customer reads it\n"
-	"(decoded; a one-time code included), --raw prints the whole message instead.\n"
-	"Both open sealed rows with account.secret_key. retry makes rows due now with\n"
-	"their attempts reset.\n"
-	"send-test renders a notice (kinds: lock, unlock, recovery_code, case_update,\n"
-	"incident_apology), fixes its Message-ID and queues it like the accounts module\n"
-	"does. check-templates loads DIR (default: notify.templates_dir) over the shipped\n"
-	"templates and reports the first error as file:line.\n";
-
-/* A usage error: says what was wrong; exit status 2. */
-static int bad_usage(const char *fmt, ...) KG_PRINTF(1, 2);
-static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("kagi outbox: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return 2;
-}
-
-struct list_ctx {
-	const char *state, *account;
-	size_t limit;
-	kg_arena *a;
-	kg_outbox *rows;
-	size_t n;
-};
-
-static int list_job(kg_tx *tx, void *p, kg_err *err)
-{
-	struct list_ctx *c = p;
-	return kg_tx_outbox_list_all(tx, c->state, c->account, c->limit, c->a, &c->rows, &c->n, err);
-}
 
 static void print_row(const kg_outbox *o, bool json)
 {
@@ -91,44 +42,47 @@ struct opts {
 	size_t nfields;
 	char **args; /* positional arguments after the action */
 	int nargs;
+	const struct kg_cli_spec *spec;
 };
+
+/* --name NAME: the field "name" (KG_CLI_EACH). */
+static int add_name(void *ctx, const char *value, kg_err *err)
+{
+	struct opts *o = ctx;
+	if (o->nfields + 2 >= KG_ARRAY_LEN(o->fields))
+		return kg_err_set(err, KG_ELIMIT, "too many fields");
+	o->fields[o->nfields++] = (kg_notify_field){"name", value};
+	return 0;
+}
+
+/* --field KEY=VALUE (KG_CLI_EACH); splits value in place. */
+static int add_field(void *ctx, const char *value, kg_err *err)
+{
+	struct opts *o = ctx;
+	char *eq = strchr(value, '=');
+	if (!eq || eq == value)
+		return kg_err_set(err, KG_EINVAL, "expected KEY=VALUE, got \"%s\"", value);
+	if (o->nfields + 2 >= KG_ARRAY_LEN(o->fields))
+		return kg_err_set(err, KG_ELIMIT, "too many fields");
+	*eq = '\0';
+	o->fields[o->nfields++] = (kg_notify_field){value, eq + 1};
+	return 0;
+}
 
 static int cmd_list(kg_store *st, const struct opts *o)
 {
 	kg_arena a;
 	kg_arena_init(&a, 64 * 1024);
-	struct list_ctx c = {.state = o->q.state, .account = o->q.account, .limit = o->q.limit, .a = &a};
-	kg_err e;
-	kg_err_clear(&e);
-	int rc = kg_store_read(st, list_job, &c, &e);
-	if (rc == 0)
-		for (size_t i = 0; i < c.n; i++)
-			print_row(&c.rows[i], o->q.json);
-	kg_arena_release(&a);
-	return rc ? kg_cli_fail(&e) : 0;
-}
-
-struct get_ctx {
-	const char *id, *to; /* by id, or the newest row to this address */
-	const char *account;
-	kg_arena *a;
-	kg_outbox row;
-};
-
-static int get_job(kg_tx *tx, void *p, kg_err *err)
-{
-	struct get_ctx *c = p;
-	if (c->id)
-		return kg_tx_outbox_find(tx, c->id, &c->row, c->a, err);
 	kg_outbox *rows = NULL;
 	size_t n = 0;
-	int rc = kg_tx_outbox_list_all(tx, NULL, c->account, 0, c->a, &rows, &n, err);
-	for (size_t i = 0; rc == 0 && i < n; i++) /* newest first */
-		if (!strcasecmp(rows[i].rcpt, c->to)) {
-			c->row = rows[i];
-			return kg_tx_outbox_find(tx, rows[i].id, &c->row, c->a, err);
-		}
-	return rc ? rc : kg_err_field(err, KG_ENOTFOUND, "to", "no mail to %s in the outbox", c->to);
+	kg_err e;
+	kg_err_clear(&e);
+	int rc = kg_notify_outbox_list(st, o->q.state, o->q.account, (size_t)o->q.limit, &a, &rows, &n,
+				       &e);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		print_row(&rows[i], o->q.json);
+	kg_arena_release(&a);
+	return rc ? kg_cli_fail(&e) : 0;
 }
 
 /* The message of a row, opened with account.secret_key when sealed; a row
@@ -147,20 +101,22 @@ static int row_message(const kg_outbox *o, kg_buf *msg, kg_err *err)
 
 static int cmd_show(kg_store *st, const struct opts *op)
 {
-	if ((op->nargs == 1) == (op->to != NULL) || op->nargs > 1 || (op->raw && op->text))
-		return fprintf(stderr, "%s", usage_text), 2;
+	if ((op->nargs == 1) == (op->to != NULL) || op->nargs > 1)
+		return kg_cli_bad(op->spec, "show takes one ID or --to ADDR");
+	if (op->raw && op->text)
+		return kg_cli_bad(op->spec, "show takes --text or --raw, not both");
 	kg_arena a;
 	kg_arena_init(&a, 64 * 1024);
-	struct get_ctx c = {.id = op->nargs ? op->args[0] : NULL, .to = op->to,
-			    .account = op->q.account, .a = &a};
+	kg_outbox row;
 	kg_err e;
 	kg_err_clear(&e);
 	kg_buf msg = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
 	kg_buf text = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
-	int rc = kg_store_read(st, get_job, &c, &e);
+	int rc = kg_notify_outbox_find(st, op->nargs ? op->args[0] : NULL, op->to, op->q.account, &a,
+				       &row, &e);
 	if (rc)
 		goto cleanup;
-	const kg_outbox *o = &c.row;
+	const kg_outbox *o = &row;
 	if ((rc = row_message(o, &msg, &e)))
 		goto cleanup;
 	if (op->raw) { /* the whole message: its body may hold a one-time code */
@@ -196,60 +152,18 @@ cleanup:
 	return rc ? kg_cli_fail(&e) : 0;
 }
 
-struct retry_ctx {
-	char **ids;
-	int n_ids;
-	bool failed;
-	size_t done;
-	kg_arena *a;
-};
-
-static int retry_job(kg_tx *tx, void *p, kg_err *err)
-{
-	struct retry_ctx *c = p;
-	int64_t now = kg_now_ms();
-	if (c->failed) {
-		kg_outbox *rows = NULL;
-		size_t n = 0;
-		int rc = kg_tx_outbox_list_all(tx, "failed", NULL, 0, c->a, &rows, &n, err);
-		for (size_t i = 0; rc == 0 && i < n; i++, c->done++)
-			rc = kg_tx_outbox_retry(tx, rows[i].id, now, err);
-		return rc;
-	}
-	for (int i = 0; i < c->n_ids; i++, c->done++) {
-		int rc = kg_tx_outbox_retry(tx, c->ids[i], now, err);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 static int cmd_retry(kg_store *st, const struct opts *o)
 {
 	if ((o->nargs == 0) == !o->q.failed)
-		return fprintf(stderr, "%s", usage_text), 2;
-	kg_arena a;
-	kg_arena_init(&a, 64 * 1024);
-	struct retry_ctx c = {o->args, o->nargs, o->q.failed, 0, &a};
+		return kg_cli_bad(o->spec, "retry takes outbox ids or --failed");
+	size_t done = 0;
 	kg_err e;
 	kg_err_clear(&e);
-	int rc = kg_store_write(st, retry_job, &c, &e);
-	kg_arena_release(&a);
-	if (rc)
+	if (kg_notify_outbox_retry(st, (const char *const *)o->args, (size_t)o->nargs, o->q.failed,
+				   &done, &e))
 		return kg_cli_fail(&e);
-	printf("%zu row(s) due now\n", c.done);
+	printf("%zu row(s) due now\n", done);
 	return 0;
-}
-
-struct enqueue_ctx {
-	const char *account, *to;
-	const kg_notify_mail *mail;
-};
-
-static int enqueue_job(kg_tx *tx, void *p, kg_err *err)
-{
-	struct enqueue_ctx *c = p;
-	return kg_notify_tx_enqueue_mail(tx, c->account, c->to, c->mail, err);
 }
 
 static int cmd_send_test(kg_store *st, struct opts *o)
@@ -259,11 +173,13 @@ static int cmd_send_test(kg_store *st, struct opts *o)
 	kg_err e;
 	kg_err_clear(&e);
 	if (o->kind && kg_notify_kind_parse(o->kind, &kind))
-		return bad_usage("--kind: unknown notice kind \"%s\"", o->kind);
+		return kg_cli_bad(o->spec, "--kind: unknown notice kind \"%s\"", o->kind);
 	if (o->lang && kg_notify_lang_parse(o->lang, &lang))
-		return bad_usage("--lang: expected ja or en, got \"%s\"", o->lang);
-	if (!o->to || o->nargs)
-		return fprintf(stderr, "%s", usage_text), 2;
+		return kg_cli_bad(o->spec, "--lang: expected ja or en, got \"%s\"", o->lang);
+	if (!o->to)
+		return kg_cli_bad(o->spec, "send-test needs --to ADDR");
+	if (o->nargs)
+		return kg_cli_bad(o->spec, "unexpected argument \"%s\"", o->args[0]);
 	bool have_reason = false;
 	for (size_t i = 0; i < o->nfields; i++)
 		have_reason |= !strcmp(o->fields[i].key, "reason");
@@ -273,8 +189,7 @@ static int cmd_send_test(kg_store *st, struct opts *o)
 	kg_notify_mail m;
 	if (kg_notify_compose(kind, lang, o->fields, o->to, &m, &e))
 		return kg_cli_fail(&e);
-	struct enqueue_ctx c = {o->q.account ? o->q.account : "test", o->to, &m};
-	int rc = kg_store_write(st, enqueue_job, &c, &e);
+	int rc = kg_notify_enqueue_mail(st, o->q.account ? o->q.account : "test", o->to, &m, &e);
 	if (rc == 0)
 		printf("%s\n", m.message_id);
 	kg_notify_mail_release(&m);
@@ -283,54 +198,62 @@ static int cmd_send_test(kg_store *st, struct opts *o)
 
 int kg_cmd_outbox(int argc, char **argv)
 {
-	static const struct option options[] = {
-		KG_CLI_QUEUE_OPTIONS,
-		{"raw", no_argument, NULL, 'r'},
-		{"text", no_argument, NULL, 'T'},
-		{"to", required_argument, NULL, 't'},
-		{"name", required_argument, NULL, 'N'},
-		{"kind", required_argument, NULL, 'k'},
-		{"lang", required_argument, NULL, 'l'},
-		{"field", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	if (kg_cli_wants_help(argc, argv) || argc < 2) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	const char *verb = argv[1];
-	argc--, argv++;
 	struct opts o = {.q.limit = 100};
-	int c;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		int r = kg_cli_queue_opt(c, optarg, &o.q, "outbox");
-		if (r == 2)
-			return 2;
-		if (r)
-			continue;
-		switch (c) {
-		case 'r': o.raw = true; break;
-		case 'T': o.text = true; break;
-		case 't': o.to = optarg; break;
-		case 'k': o.kind = optarg; break;
-		case 'l': o.lang = optarg; break;
-		case 'N':
-		case 'f': {
-			char *eq = c == 'f' ? strchr(optarg, '=') : NULL;
-			if ((c == 'f' && !eq) || o.nfields + 2 >= KG_ARRAY_LEN(o.fields))
-				return bad_usage("--field: expected KEY=VALUE, got \"%s\"", optarg);
-			if (eq)
-				*eq = '\0';
-			o.fields[o.nfields++] = (kg_notify_field){c == 'N' ? "name" : optarg,
-								   c == 'N' ? optarg : eq + 1};
-			break;
-		}
-		default: fputs(usage_text, stderr); return 2;
-		}
-	}
-	o.args = argv + optind;
-	o.nargs = argc - optind;
+	const struct kg_cli_opt options[] = {
+		KG_CLI_QUEUE_OPTIONS(o.q),
+		{.name = "to", .kind = KG_CLI_STR, .meta = "ADDR", .str = &o.to,
+		 .help = "show: the newest mail to ADDR; send-test: the recipient"},
+		{.name = "text", .kind = KG_CLI_FLAG, .flag = &o.text,
+		 .help = "show: add the text as the customer reads it"},
+		{.name = "raw", .kind = KG_CLI_FLAG, .flag = &o.raw, .help = "show: the whole message only"},
+		{.name = "name", .kind = KG_CLI_EACH, .meta = "NAME", .each = add_name, .each_ctx = &o,
+		 .help = "send-test: the customer's name"},
+		{.name = "kind", .kind = KG_CLI_STR, .meta = "KIND", .str = &o.kind,
+		 .help = "send-test: the notice kind (default lock)"},
+		{.name = "lang", .kind = KG_CLI_STR, .meta = "ja|en", .str = &o.lang,
+		 .help = "send-test: the language (default ja)"},
+		{.name = "field", .kind = KG_CLI_EACH, .meta = "KEY=VALUE", .each = add_field,
+		 .each_ctx = &o, .help = "send-test: a template field (repeat for more)"},
+		{NULL},
+	};
+	static const char *const verbs[] = {"list", "show", "retry", "send-test", "deliver",
+					    "check-templates", NULL};
+	const struct kg_cli_spec spec = {
+		.name = "outbox",
+		.usage = "usage: kagi outbox list [--state pending|delivered|failed] [--account ID] [--limit N] [--json]\n"
+			 "       kagi outbox show ID|--to ADDR [--text|--raw]\n"
+			 "       kagi outbox retry ID... | --failed\n"
+			 "       kagi outbox send-test --to ADDR --name NAME [--kind KIND] [--lang ja|en]\n"
+			 "                             [--account ID] [--field KEY=VALUE]...\n"
+			 "       kagi outbox deliver          (one delivery pass, as kagid's worker does)\n"
+			 "       kagi outbox check-templates [DIR]\n"
+			 "  all: [--db PATH] [--config FILE]   (default store: store.path)\n",
+		.about = "The outbox holds every notice mail until it is delivered (docs/operations.md\n"
+			 "## Notifications). show prints a row and its mail's headers; --to ADDR picks\n"
+			 "the newest mail to ADDR; --text adds the mail's text as the customer reads it\n"
+			 "(decoded; a one-time code included), --raw prints the whole message instead.\n"
+			 "Both open sealed rows with account.secret_key. retry makes rows due now with\n"
+			 "their attempts reset.\n"
+			 "send-test renders a notice (kinds: lock, unlock, recovery_code, case_update,\n"
+			 "incident_apology), fixes its Message-ID and queues it like the accounts module\n"
+			 "does. check-templates loads DIR (default: notify.templates_dir) over the shipped\n"
+			 "templates and reports the first error as file:line.\n",
+		.opts = options,
+		.verbs = verbs,
+		.min_args = 1,
+		.max_args = KG_CLI_MANY,
+	};
+	int nargs, status = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (status >= 0)
+		return status;
+	const char *verb = argv[1];
+	o.args = argv + 2;
+	o.nargs = nargs - 1;
+	o.spec = &spec;
+	if (!strcmp(verb, "deliver") && o.nargs)
+		return kg_cli_bad(&spec, "unexpected argument \"%s\"", o.args[0]);
+	if (!strcmp(verb, "check-templates") && o.nargs > 1)
+		return kg_cli_bad(&spec, "check-templates takes one DIR");
 	kg_config cfg;
 	kg_err e;
 	kg_err_clear(&e);
@@ -367,8 +290,7 @@ int kg_cmd_outbox(int argc, char **argv)
 			       (unsigned long long)s.claimed, (unsigned long long)s.delivered,
 			       (unsigned long long)s.failed);
 	} else {
-		fprintf(stderr, "kagi outbox: unknown action \"%s\"\n%s", verb, usage_text);
-		rc = 2;
+		rc = kg_cli_bad(&spec, "unknown subcommand \"%s\"", verb);
 	}
 	kg_store_close(st);
 	kg_notify_shutdown();

@@ -1,63 +1,100 @@
 /* kagi replay: decides an event stream (NDJSON) in order and prints one
- * decision per input line; in memory, or durable into a store with --db. */
+ * decision per input line; in memory, or durable into a store with --db.
+ * The command owns the files, stdin, the progress line and --stats; the
+ * risk module (kg_risk_replay) reads and writes what it is handed. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "risk/risk.h"
+#include "store/store.h"
 
-static int usage(FILE *out, int code)
+static void show_progress(void *ctx, uint64_t events)
 {
-	fprintf(out,
-		"usage: kagi replay [--db PATH] [--policy FILE] [--batch N] [--quiet] [--stats]\n"
-		"                   EVENTS.jsonl|-\n\n"
-		"Decides every event in order and prints one decision (or error) JSON per\n"
-		"input line. Without --db everything stays in memory; with --db the events,\n"
-		"decisions and feature state are written to that SQLite file, N events per\n"
-		"transaction (default 1000); a batch is printed once its commit is durable,\n"
-		"and the next one is decided meanwhile.\n"
-		"  --policy FILE  policy (default policy/default.rules)\n"
-		"  --quiet        print no decisions\n"
-		"  --stats        print throughput, latency and feature-state size to stderr\n"
-		"On a terminal, stderr shows the events decided so far and their rate, once a\n"
-		"second; never on a pipe or file.\n");
-	return code;
+	kg_progress_update(ctx, events);
+}
+
+/* --stats: one JSON line on stderr (bench/risk_replay.sh reads it). */
+static void print_stats(const struct kg_risk_replay_stats *st)
+{
+	fprintf(stderr,
+		"{\"events\":%zu,\"seconds\":%.3f,\"events_per_s\":%.0f,\"cpu_seconds\":%.3f,"
+		"\"events_per_cpu_s\":%.0f,\"accounts\":%zu,"
+		"\"feature_mem_bytes_per_account\":%.1f,\"feature_blob_bytes_per_account\":%.1f",
+		st->events, st->seconds, st->seconds > 0 ? (double)st->events / st->seconds : 0.0,
+		st->cpu_seconds, st->cpu_seconds > 0 ? (double)st->events / st->cpu_seconds : 0.0,
+		st->accounts, st->feature_mem_bytes_per_account, st->feature_blob_bytes_per_account);
+	if (st->latency)
+		fprintf(stderr, ",\"latency_us\":{\"p50\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f}",
+			st->p50_us, st->p99_us, st->p999_us, st->max_us);
+	fprintf(stderr, "}\n");
 }
 
 int kg_cmd_replay(int argc, char **argv)
 {
-	struct kg_risk_replay_opts o = {.policy = "policy/default.rules", .batch = 1000};
-	if (kg_cli_wants_help(argc, argv))
-		return usage(stdout, 0);
-	int i;
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--db") && i + 1 < argc)
-			o.db = argv[++i];
-		else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
-			o.policy = argv[++i];
-		else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
-			int64_t n;
-			if (kg_parse_i64(argv[++i], &n) || n < 1 || n > KG_BATCH_EVENTS_MAX)
-				return usage(stderr, 2);
-			o.batch = (size_t)n;
-		} else if (!strcmp(argv[i], "--quiet"))
-			o.quiet = true;
-		else if (!strcmp(argv[i], "--stats"))
-			o.stats = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return usage(stderr, 2);
-		else
-			break;
-	}
-	if (i != argc - 1)
-		return usage(stderr, 2);
-	o.input = argv[i];
-	kg_progress progress;
-	kg_progress_start(&progress, "replay");
-	o.progress = &progress;
+	const char *db = NULL, *policy = "policy/default.rules";
+	bool quiet = false, stats = false;
+	int64_t batch = 1000;
+	const struct kg_cli_opt opts[] = {
+		{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &db,
+		 .help = "write events, decisions and feature state to this store"},
+		{.name = "policy", .kind = KG_CLI_STR, .meta = "FILE", .str = &policy,
+		 .help = "policy (default policy/default.rules)"},
+		{.name = "batch", .kind = KG_CLI_INT, .meta = "N", .num = &batch, .min = 1,
+		 .max = KG_BATCH_EVENTS_MAX, .help = "events per transaction with --db (default 1000)"},
+		{.name = "quiet", .kind = KG_CLI_FLAG, .flag = &quiet, .help = "print no decisions"},
+		{.name = "stats", .kind = KG_CLI_FLAG, .flag = &stats,
+		 .help = "print throughput, latency and feature-state size to stderr"},
+		{NULL},
+	};
+	const struct kg_cli_spec spec = {
+		.name = "replay",
+		.usage = "usage: kagi replay [--db PATH] [--policy FILE] [--batch N] [--quiet] [--stats]\n"
+			 "                   EVENTS.jsonl|-\n",
+		.about = "Decides every event in order and prints one decision (or error) JSON per\n"
+			 "input line. Without --db everything stays in memory; with --db the events,\n"
+			 "decisions and feature state are written to that SQLite file, N events per\n"
+			 "transaction (default 1000); a batch is printed once its commit is durable,\n"
+			 "and the next one is decided meanwhile.\n",
+		.opts = opts,
+		.after = "On a terminal, stderr shows the events decided so far and their rate, once a\n"
+			 "second; never on a pipe or file.\n",
+		.args = "EVENTS.jsonl (or - for stdin)",
+		.min_args = 1,
+		.max_args = 1,
+	};
+	int nargs, status = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (status >= 0)
+		return status;
+	const char *input = argv[1];
 	kg_err err;
 	kg_err_clear(&err);
-	if (kg_risk_replay(&o, stdout, &err))
-		return kg_cli_fail(&err);
-	return 0;
+	kg_policy *pol = NULL;
+	kg_store *store = NULL;
+	FILE *in = NULL;
+	kg_progress progress;
+	struct kg_risk_replay_stats st;
+	int rc = kg_policy_load(policy, &pol, &err);
+	if (!rc && db)
+		rc = kg_store_open(&store, db, NULL, &err);
+	if (!rc && !(in = strcmp(input, "-") ? fopen(input, "r") : stdin))
+		rc = kg_err_at(&err, KG_EIO, input, 0, 0, "cannot open");
+	if (!rc) {
+		kg_progress_start(&progress, "replay"); /* shown only on a terminal */
+		struct kg_risk_replay_opts o = {
+			.policy = pol, .store = store, .in = in, .in_name = input, .out = stdout,
+			.batch = (size_t)batch, .quiet = quiet, .stats = stats,
+			.progress = show_progress, .progress_ctx = &progress,
+		};
+		rc = kg_risk_replay(&o, &st, &err);
+	}
+	if (!rc)
+		kg_progress_end(&progress, st.events);
+	if (!rc && stats)
+		print_stats(&st);
+	if (in && in != stdin)
+		fclose(in);
+	kg_store_close(store);
+	kg_policy_unref(pol);
+	return rc ? kg_cli_fail(&err) : 0;
 }

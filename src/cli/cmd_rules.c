@@ -7,16 +7,6 @@
 #include "cli/cli.h"
 #include "risk/risk.h"
 
-static int usage(FILE *out, int code)
-{
-	fprintf(out, "usage: kagi rules check FILE\n"
-		     "       kagi rules test FILE CASES...\n\n"
-		     "check  compiles a policy file; errors name file:line:column.\n"
-		     "test   runs case files (events and expected decisions) against the\n"
-		     "       policy; exits 1 when an expectation fails.\n");
-	return code;
-}
-
 static int cmd_check(const char *path)
 {
 	kg_err err;
@@ -378,11 +368,28 @@ static int cmd_test(const char *policy, int n, char **files)
 
 int kg_cmd_rules(int argc, char **argv)
 {
-	if (kg_cli_wants_help(argc, argv))
-		return usage(stdout, 0);
-	if (argc == 3 && !strcmp(argv[1], "check"))
+	static const char *const verbs[] = {"check", "test", NULL};
+	const struct kg_cli_spec spec = {
+		.name = "rules",
+		.usage = "usage: kagi rules check FILE\n"
+			 "       kagi rules test FILE CASES...\n",
+		.about = "check  compiles a policy file; errors name file:line:column.\n"
+			 "test   runs case files (events and expected decisions) against the\n"
+			 "       policy; exits 1 when an expectation fails.\n",
+		.verbs = verbs,
+		.args = "FILE",
+		.min_args = 2,
+		.max_args = KG_CLI_MANY,
+	};
+	int nargs, st = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (st >= 0)
+		return st;
+	if (!strcmp(argv[1], "check")) {
+		if (nargs != 2)
+			return kg_cli_bad(&spec, "check takes one FILE");
 		return cmd_check(argv[2]);
-	if (argc >= 4 && !strcmp(argv[1], "test"))
-		return cmd_test(argv[2], argc - 3, argv + 3);
-	return usage(stderr, 2);
+	}
+	if (nargs < 3)
+		return kg_cli_bad(&spec, "test needs a policy FILE and case files");
+	return cmd_test(argv[2], nargs - 2, argv + 3);
 }

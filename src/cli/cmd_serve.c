@@ -1,6 +1,5 @@
 /* kagi serve: runs kagid, the HTTP server, until SIGTERM or SIGINT; then
  * finishes in-flight requests, closes the store and exits 0. */
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,23 +7,6 @@
 
 #include "cli/cli.h"
 #include "http/http.h"
-
-static const char usage[] =
-	"usage: kagi serve [--db PATH] [--listen HOST:PORT] [--config FILE]\n"
-	"                  [--port-file FILE] [--print-routes]\n"
-	"\n"
-	"Runs kagid: the HTTP API on HOST:PORT (default http.listen, 127.0.0.1:8080;\n"
-	"port 0 picks a free port) over the store at PATH (default store.path).\n"
-	"SIGTERM or SIGINT stops it: no new connections, in-flight requests finish\n"
-	"(up to http.shutdown_grace_ms), the store closes cleanly, exit status 0.\n"
-	"An address already in use is an error (exit status 1): one kagid per address,\n"
-	"unless http.reuse_port shares it on purpose (docs/configuration.md).\n"
-	"\n"
-	"  --db PATH          SQLite database (created and migrated if missing)\n"
-	"  --listen HOST:PORT address to listen on ([::1]:PORT for IPv6)\n"
-	"  --config FILE      config file (see docs/configuration.md)\n"
-	"  --port-file FILE   write the bound port to FILE once listening\n"
-	"  --print-routes     print the route table (METHOD, PATTERN, roles, body) and exit\n";
 
 static int write_port_file(const char *path, int port, kg_err *err)
 {
@@ -41,30 +23,40 @@ static int write_port_file(const char *path, int port, kg_err *err)
 
 int kg_cmd_serve(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"listen", required_argument, NULL, 'l'},
-		{"config", required_argument, NULL, 'c'},
-		{"port-file", required_argument, NULL, 'p'},
-		{"print-routes", no_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *db = NULL, *listen = NULL, *config_path = NULL, *port_file = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': db = optarg; break;
-		case 'l': listen = optarg; break;
-		case 'c': config_path = optarg; break;
-		case 'p': port_file = optarg; break;
-		case 'r': kg_http_print_routes(stdout); return 0;
-		case 'h': return kg_cli_usage(usage, 0);
-		default: return kg_cli_usage(usage, 2);
-		}
+	bool print_routes = false;
+	const struct kg_cli_opt opts[] = {
+		{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &db,
+		 .help = "SQLite database (created and migrated if missing)"},
+		{.name = "listen", .kind = KG_CLI_STR, .meta = "HOST:PORT", .str = &listen,
+		 .help = "address to listen on ([::1]:PORT for IPv6)"},
+		{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &config_path,
+		 .help = "config file (see docs/configuration.md)"},
+		{.name = "port-file", .kind = KG_CLI_STR, .meta = "FILE", .str = &port_file,
+		 .help = "write the bound port to FILE once listening"},
+		{.name = "print-routes", .kind = KG_CLI_FLAG, .flag = &print_routes,
+		 .help = "print the route table (METHOD, PATTERN, roles, body) and exit"},
+		{NULL},
+	};
+	const struct kg_cli_spec spec = {
+		.name = "serve",
+		.usage = "usage: kagi serve [--db PATH] [--listen HOST:PORT] [--config FILE]\n"
+			 "                  [--port-file FILE] [--print-routes]\n",
+		.about = "Runs kagid: the HTTP API on HOST:PORT (default http.listen, 127.0.0.1:8080;\n"
+			 "port 0 picks a free port) over the store at PATH (default store.path).\n"
+			 "SIGTERM or SIGINT stops it: no new connections, in-flight requests finish\n"
+			 "(up to http.shutdown_grace_ms), the store closes cleanly, exit status 0.\n"
+			 "An address already in use is an error (exit status 1): one kagid per address,\n"
+			 "unless http.reuse_port shares it on purpose (docs/configuration.md).\n",
+		.opts = opts,
+	};
+	int nargs, st = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (st >= 0)
+		return st;
+	if (print_routes) {
+		kg_http_print_routes(stdout);
+		return 0;
 	}
-	if (optind != argc)
-		return kg_cli_usage(usage, 2);
 	kg_config cfg;
 	kg_err err;
 	kg_err_clear(&err);

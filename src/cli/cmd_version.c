@@ -10,17 +10,16 @@
 
 int kg_cmd_version(int argc, char **argv)
 {
-	if (kg_cli_wants_help(argc, argv)) {
-		printf("usage: kagi version   (or kagi --version)\n\n"
-		       "Prints the version of kagi, the git commit it was built from (when the\n"
-		       "build was made in a git checkout; \"-dirty\": with uncommitted changes),\n"
-		       "and the versions of its libraries.\n");
-		return 0;
-	}
-	if (argc > 1) {
-		fprintf(stderr, "usage: kagi version\n");
-		return 2;
-	}
+	const struct kg_cli_spec spec = {
+		.name = "version",
+		.usage = "usage: kagi version   (or kagi --version)\n",
+		.about = "Prints the version of kagi, the git commit it was built from (when the\n"
+			 "build was made in a git checkout; \"-dirty\": with uncommitted changes),\n"
+			 "and the versions of its libraries.\n",
+	};
+	int nargs, st = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (st >= 0)
+		return st;
 	if (KG_GIT_COMMIT[0])
 		printf("kagi %s (commit %s)\n", KG_VERSION_STRING, KG_GIT_COMMIT);
 	else

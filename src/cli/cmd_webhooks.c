@@ -1,9 +1,7 @@
 /* kagi webhooks: look at and steer the webhook queue (list, show, retry) and
  * queue a test event. Delivery itself is kagid's (docs/operations.md
  * ## Notifications has the receiver's signature recipe). */
-#include <getopt.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,81 +9,13 @@
 #include "notify/notify.h"
 #include "store/store.h"
 
-static const char usage_text[] =
-	"usage: kagi webhooks list [--state pending|delivered|failed] [--account ID] [--limit N] [--json]\n"
-	"       kagi webhooks show ID\n"
-	"       kagi webhooks retry ID... | --failed\n"
-	"       kagi webhooks send-test --type lock|unlock|case|incident [--account ID] [--data JSON]\n"
-	"       kagi webhooks new-secret\n"
-	"  all but new-secret: [--db PATH] [--config FILE]   (default store: store.path)\n\n"
-	"Every lock, unlock, case and incident event is queued for webhook.url and\n"
-	"POSTed signed per the Standard Webhooks specification (webhook-id,\n"
-	"webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with\n"
-	"backoff until the receiver answers 2xx. retry makes rows due now with their\n"
-	"attempts reset. new-secret prints a fresh whsec_ secret for webhook.secret.\n";
-
-static int bad_usage(const char *fmt, ...) KG_PRINTF(1, 2);
-static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("kagi webhooks: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return 2;
-}
-
 struct opts {
 	struct kg_cli_queue_opts q;
 	const char *type, *data;
 	char **args;
 	int nargs;
+	const struct kg_cli_spec *spec;
 };
-
-struct job {
-	const struct opts *o;
-	kg_arena *a;
-	kg_webhook *rows;
-	kg_webhook row;
-	size_t n, done;
-};
-
-static int list_job(kg_tx *tx, void *p, kg_err *err)
-{
-	struct job *j = p;
-	return kg_tx_webhook_list_all(tx, j->o->q.state, j->o->q.account, j->o->q.limit, j->a, &j->rows,
-				      &j->n, err);
-}
-
-static int show_job(kg_tx *tx, void *p, kg_err *err)
-{
-	struct job *j = p;
-	return kg_tx_webhook_find(tx, j->o->args[0], &j->row, j->a, err);
-}
-
-static int retry_job(kg_tx *tx, void *p, kg_err *err)
-{
-	struct job *j = p;
-	int64_t now = kg_now_ms();
-	int rc = 0;
-	if (j->o->q.failed) {
-		rc = kg_tx_webhook_list_all(tx, "failed", NULL, 0, j->a, &j->rows, &j->n, err);
-		for (size_t i = 0; rc == 0 && i < j->n; i++, j->done++)
-			rc = kg_tx_webhook_retry(tx, j->rows[i].id, now, err);
-		return rc;
-	}
-	for (int i = 0; rc == 0 && i < j->o->nargs; i++, j->done++)
-		rc = kg_tx_webhook_retry(tx, j->o->args[i], now, err);
-	return rc;
-}
-
-static int send_job(kg_tx *tx, void *p, kg_err *err)
-{
-	struct job *j = p;
-	return kg_notify_tx_enqueue_webhook(tx, j->o->type, j->o->q.account ? j->o->q.account : "test",
-					    j->o->data, err);
-}
 
 static void print_row(const kg_webhook *w, bool json)
 {
@@ -113,42 +43,45 @@ static int run(kg_store *st, const char *verb, const struct opts *o)
 {
 	kg_arena a;
 	kg_arena_init(&a, 64 * 1024);
-	struct job j = {.o = o, .a = &a};
 	kg_err e;
 	kg_err_clear(&e);
 	int rc;
 	if (!strcmp(verb, "list")) {
-		if ((rc = kg_store_read(st, list_job, &j, &e)) == 0)
-			for (size_t i = 0; i < j.n; i++)
-				print_row(&j.rows[i], o->q.json);
+		kg_webhook *rows = NULL;
+		size_t n = 0;
+		rc = kg_notify_webhook_list(st, o->q.state, o->q.account, (size_t)o->q.limit, &a, &rows,
+					    &n, &e);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			print_row(&rows[i], o->q.json);
 	} else if (!strcmp(verb, "show")) {
+		kg_webhook row;
 		if (o->nargs != 1) {
 			kg_arena_release(&a);
-			return bad_usage("show takes one webhook id");
+			return kg_cli_bad(o->spec, "show takes one webhook id");
 		}
-		if ((rc = kg_store_read(st, show_job, &j, &e)) == 0) {
-			print_row(&j.row, true);
-			printf("%s\n", j.row.body);
+		if ((rc = kg_notify_webhook_find(st, o->args[0], &a, &row, &e)) == 0) {
+			print_row(&row, true);
+			printf("%s\n", row.body);
 		}
 	} else if (!strcmp(verb, "retry")) {
+		size_t done = 0;
 		if ((o->nargs == 0) == !o->q.failed) {
 			kg_arena_release(&a);
-			return bad_usage("retry takes webhook ids or --failed");
+			return kg_cli_bad(o->spec, "retry takes webhook ids or --failed");
 		}
-		if ((rc = kg_store_write(st, retry_job, &j, &e)) == 0)
-			printf("%zu row(s) due now\n", j.done);
-	} else if (!strcmp(verb, "send-test")) {
+		rc = kg_notify_webhook_retry(st, (const char *const *)o->args, (size_t)o->nargs,
+					     o->q.failed, &done, &e);
+		if (rc == 0)
+			printf("%zu row(s) due now\n", done);
+	} else {
 		if (!o->type) {
 			kg_arena_release(&a);
-			return bad_usage("send-test needs --type");
+			return kg_cli_bad(o->spec, "send-test needs --type");
 		}
-		rc = kg_store_write(st, send_job, &j, &e);
+		rc = kg_notify_enqueue_webhook(st, o->type, o->q.account ? o->q.account : "test", o->data,
+					       &e);
 		if (rc == 0)
 			printf("queued\n");
-	} else {
-		kg_arena_release(&a);
-		fprintf(stderr, "kagi webhooks: unknown action \"%s\"\n%s", verb, usage_text);
-		return 2;
 	}
 	kg_arena_release(&a);
 	return rc ? kg_cli_fail(&e) : 0;
@@ -156,43 +89,50 @@ static int run(kg_store *st, const char *verb, const struct opts *o)
 
 int kg_cmd_webhooks(int argc, char **argv)
 {
-	static const struct option options[] = {
-		KG_CLI_QUEUE_OPTIONS,
-		{"type", required_argument, NULL, 't'},
-		{"data", required_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	struct opts o = {.q.limit = 100};
+	const struct kg_cli_opt options[] = {
+		KG_CLI_QUEUE_OPTIONS(o.q),
+		{.name = "type", .kind = KG_CLI_STR, .meta = "TYPE", .str = &o.type,
+		 .help = "send-test: lock, unlock, case or incident"},
+		{.name = "data", .kind = KG_CLI_STR, .meta = "JSON", .str = &o.data,
+		 .help = "send-test: the event's data, a JSON object"},
+		{NULL},
 	};
-	if (kg_cli_wants_help(argc, argv) || argc < 2) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
+	static const char *const verbs[] = {"list", "show", "retry", "send-test", "new-secret", NULL};
+	const struct kg_cli_spec spec = {
+		.name = "webhooks",
+		.usage = "usage: kagi webhooks list [--state pending|delivered|failed] [--account ID] [--limit N] [--json]\n"
+			 "       kagi webhooks show ID\n"
+			 "       kagi webhooks retry ID... | --failed\n"
+			 "       kagi webhooks send-test --type lock|unlock|case|incident [--account ID] [--data JSON]\n"
+			 "       kagi webhooks new-secret\n"
+			 "  all but new-secret: [--db PATH] [--config FILE]   (default store: store.path)\n",
+		.about = "Every lock, unlock, case and incident event is queued for webhook.url and\n"
+			 "POSTed signed per the Standard Webhooks specification (webhook-id,\n"
+			 "webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with\n"
+			 "backoff until the receiver answers 2xx. retry makes rows due now with their\n"
+			 "attempts reset. new-secret prints a fresh whsec_ secret for webhook.secret.\n",
+		.opts = options,
+		.verbs = verbs,
+		.min_args = 1,
+		.max_args = KG_CLI_MANY,
+	};
+	int nargs, status = kg_cli_parse(&spec, argc, argv, &nargs);
+	if (status >= 0)
+		return status;
 	const char *verb = argv[1];
+	o.args = argv + 2;
+	o.nargs = nargs - 1;
+	o.spec = &spec;
+	if ((!strcmp(verb, "list") || !strcmp(verb, "send-test") || !strcmp(verb, "new-secret")) &&
+	    o.nargs)
+		return kg_cli_bad(&spec, "unexpected argument \"%s\"", o.args[0]);
 	if (!strcmp(verb, "new-secret")) { /* touches no store */
-		if (argc != 2)
-			return bad_usage("new-secret takes no arguments");
 		char secret[KG_WEBHOOK_SECRET_MAX];
 		kg_notify_webhook_new_secret(secret);
 		printf("%s\n", secret);
 		return 0;
 	}
-	argc--, argv++;
-	struct opts o = {.q.limit = 100};
-	int c;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		int r = kg_cli_queue_opt(c, optarg, &o.q, "webhooks");
-		if (r == 2)
-			return 2;
-		if (r)
-			continue;
-		switch (c) {
-		case 't': o.type = optarg; break;
-		case 'D': o.data = optarg; break;
-		default: fputs(usage_text, stderr); return 2;
-		}
-	}
-	o.args = argv + optind;
-	o.nargs = argc - optind;
 	kg_config cfg;
 	kg_err e;
 	kg_err_clear(&e);

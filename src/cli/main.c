@@ -32,14 +32,6 @@ static void usage(FILE *out)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
-int kg_cli_wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return 1;
-	return 0;
-}
-
 int kg_cli_fail(const kg_err *err)
 {
 	char msg[KG_ERR_MSG_MAX + KG_ERR_FILE_MAX + KG_ERR_FIELD_MAX + 32];

@@ -1,14 +1,9 @@
-/* Helpers shared by the subcommands: config loading, output. */
+/* Helpers shared by the subcommands: config loading, the store, output. */
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "notify/notify.h"
 #include "store/store.h"
-
-int kg_cli_usage(const char *usage, int status)
-{
-	fputs(usage, status ? stderr : stdout);
-	return status;
-}
 
 void kg_cli_print_json_line(json_t *o)
 {
@@ -35,4 +30,15 @@ int kg_cli_open_store(const kg_config *cfg, const char *db, struct kg_store **ou
 	kg_store_options opt;
 	kg_store_options_from_config(&opt, cfg);
 	return kg_store_open(out, db, &opt, err);
+}
+
+int kg_cli_setup(const char *config, const char *db, kg_config *cfg, struct kg_store **store,
+		 kg_err *err)
+{
+	*store = NULL;
+	int rc = kg_cli_load_config(cfg, config, err);
+	/* the notices these commands write (lock, unlock, case) are built as
+	 * kagid builds them: the shop's templates, mail.from, DKIM, sealing */
+	rc = rc ? rc : kg_notify_init(cfg, err);
+	return rc ? rc : kg_cli_open_store(cfg, db, store, err);
 }

@@ -405,7 +405,7 @@ int kg_api_locks(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		if (l->lift_method)
 			json_object_set_new(o, "lift_method", json_string(l->lift_method));
 		if (staff && l->evidence && *l->evidence)
-			json_object_set_new(o, "evidence", kg_http_evidence_json(l->evidence));
+			json_object_set_new(o, "evidence", kg_account_evidence_json(l->evidence));
 		json_array_append_new(arr, o);
 	}
 	json_t *o = json_pack("{s:s, s:o}", "account", id, "locks", arr);

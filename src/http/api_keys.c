@@ -8,7 +8,7 @@
 int kg_api_keys_list(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	json_t *keys = NULL;
-	int rc = kg_http_keys_list(req->app->store, &keys, err);
+	int rc = kg_account_keys_list(req->app->store, &keys, err);
 	return rc ? rc : kg_http_reply_json(resp, 200, keys);
 }
 
@@ -25,7 +25,7 @@ int kg_api_keys_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	if (!(r & KG_ROLES_STAFF))
 		return kg_err_field(err, KG_EINVAL, "role", "expected service, agent or admin");
 	kg_token tok;
-	rc = kg_http_credential_create(req->app->store, r, NULL, ttl_s, label, kg_http_actor(req), &tok, err);
+	rc = kg_account_credential_create(req->app->store, r, NULL, ttl_s, label, kg_http_actor(req), &tok, err);
 	if (rc == 0) {
 		char ts[KG_TIME_STR_MAX];
 		rc = kg_http_reply_json(resp, 201,
@@ -41,6 +41,6 @@ int kg_api_keys_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 int kg_api_keys_revoke(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	const char *id = kg_http_param(req, "id");
-	int rc = kg_http_credential_revoke(req->app->store, id, kg_http_actor(req), err);
+	int rc = kg_account_credential_revoke(req->app->store, id, kg_http_actor(req), err);
 	return rc ? rc : kg_http_reply_json(resp, 200, json_pack("{s:s,s:s}", "id", id, "state", "revoked"));
 }

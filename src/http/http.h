@@ -11,28 +11,18 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "account/account.h"
 #include "base/base.h"
+#include "base/json.h"
 
 struct kg_store;
 struct MHD_Connection;
 
-/* ---- roles (design.md "Roles") ---------------------------------------
- * A route names the roles that may call it as a bitmask. */
-enum kg_role {
-	KG_ROLE_SERVICE = 1u << 0,  /* the shop's backend: events, login checks */
-	KG_ROLE_AGENT = 1u << 1,    /* customer service */
-	KG_ROLE_ADMIN = 1u << 2,    /* rules, incidents, keys */
-	KG_ROLE_CUSTOMER = 1u << 3, /* a token for one account */
-	KG_ROLE_TICKET = 1u << 4,   /* the lock ticket of one locked account */
-};
+/* ---- roles: a route names the roles that may call it as a bitmask of
+ * KG_ROLE_* (the account module's enum kg_role). */
 #define KG_ROLES_PUBLIC 0u  /* no credential needed (only /healthz, /metrics) */
 #define KG_ROLES_STAFF (KG_ROLE_SERVICE | KG_ROLE_AGENT | KG_ROLE_ADMIN)
 #define KG_ROLES_ALL (KG_ROLES_STAFF | KG_ROLE_CUSTOMER | KG_ROLE_TICKET)
-
-/* "service", "agent", ... for one role bit; "?" otherwise. */
-const char *kg_role_name(unsigned role);
-/* Parses a role name; returns its bit, or 0 when unknown. */
-unsigned kg_role_parse(const char *name);
 
 /* Who is calling: the credential of the Authorization header. */
 typedef struct kg_principal {
@@ -40,27 +30,6 @@ typedef struct kg_principal {
 	char credential_id[KG_ID_MAX + 1];
 	char account_id[KG_ID_MAX + 1];  /* customer/ticket: the one account; else "" */
 } kg_principal;
-
-/* ---- credentials -------------------------------------------------------
- * A credential is `kg_<id>_<secret>`: <id> is a random public id (the store's
- * key), <secret> 43 characters of base64url (32 random bytes). The store keeps
- * only BLAKE2b-256(secret); verification is constant-time. */
-#define KG_TOKEN_ID_LEN 16
-#define KG_TOKEN_MAX 80
-#define KG_TOKEN_HASH_LEN 32
-
-typedef struct kg_token {
-	char text[KG_TOKEN_MAX];            /* the whole token, shown once */
-	char id[KG_TOKEN_ID_LEN + 1];       /* the store key */
-	uint8_t hash[KG_TOKEN_HASH_LEN];    /* what the store keeps */
-} kg_token;
-
-/* Makes a fresh random token. Never fails. */
-void kg_token_new(kg_token *t);
-/* Splits `kg_<id>_<secret>`; hashes the secret into hash_out. Returns 0 or
- * KG_EAUTH when text is not shaped like a token. */
-int kg_token_parse(const char *text, char id_out[KG_TOKEN_ID_LEN + 1],
-		   uint8_t hash_out[KG_TOKEN_HASH_LEN]);
 
 /* ---- the application ---------------------------------------------------
  * What handlers share: config, store, and each module's long-lived state.
@@ -184,49 +153,6 @@ int kg_http_resp_header(kg_http_resp *resp, const char *name, const char *value)
 int kg_http_status_of(int code);
 /* The error body for err ({"error":{...}}); new reference. */
 json_t *kg_http_error_json(const char *code, const char *message, const char *field);
-/* A lock's stored evidence text as the object every answer shows (new
- * reference): the stored JSON object, or {"text": TEXT} for evidence that is
- * not one; NULL when text is NULL or empty. */
-json_t *kg_http_evidence_json(const char *text);
-
-/* JSON field readers that name the field on error. prefix (may be NULL)
- * is the path of obj, e.g. "address": errors then say "address.city".
- * *out is borrowed from obj. Missing optional fields leave *out untouched
- * and return 0. Strings: max bytes (UTF-8), no NUL. */
-int kg_json_str(const json_t *obj, const char *prefix, const char *key, bool required,
-		size_t max, const char **out, kg_err *err);
-int kg_json_int(const json_t *obj, const char *prefix, const char *key, bool required,
-		int64_t min, int64_t max, int64_t *out, kg_err *err);
-int kg_json_bool(const json_t *obj, const char *prefix, const char *key, bool required,
-		 bool *out, kg_err *err);
-/* Objects and arrays: *out borrowed. */
-int kg_json_obj(const json_t *obj, const char *prefix, const char *key, bool required,
-		json_t **out, kg_err *err);
-int kg_json_arr(const json_t *obj, const char *prefix, const char *key, bool required,
-		size_t max_items, json_t **out, kg_err *err);
-
-/* ---- foundation operations (shared by the handlers and the CLI) --------*/
-/* Creates an account from a JSON body (design: name, email, address, phone?,
- * id?, lang?, password?, cards[]?) in one durable write, with an audit entry
- * by actor. Errors name the field. On success *out (may be NULL) gets the
- * account as kg_http_account_show gives it (new reference). */
-int kg_http_account_create(struct kg_store *store, const kg_config *cfg, const json_t *body,
-			   const char *actor, json_t **out, kg_err *err);
-/* The account's profile, cards and active locks as JSON (new reference);
- * never the password hash or secrets. KG_ENOTFOUND when missing. */
-int kg_http_account_show(struct kg_store *store, const char *id, json_t **out, kg_err *err);
-/* Creates a credential of role (account_id: customer/ticket only; ttl_s 0:
- * no expiry) in one durable write with an audit entry by actor; *out gets
- * the token, shown once. */
-int kg_http_credential_create(struct kg_store *store, unsigned role, const char *account_id,
-			      int64_t ttl_s, const char *label, const char *actor, kg_token *out,
-			      kg_err *err);
-/* Revokes credential id (audited). KG_ENOTFOUND, KG_ECONFLICT (already). */
-int kg_http_credential_revoke(struct kg_store *store, const char *id, const char *actor,
-			      kg_err *err);
-/* {"keys":[{id, role, label, state, created, expires, revoked}]}, API keys
- * newest first (new reference). Never a secret or its hash. */
-int kg_http_keys_list(struct kg_store *store, json_t **out, kg_err *err);
 
 /* ---- the server --------------------------------------------------------*/
 typedef struct kg_http_server kg_http_server;

@@ -213,7 +213,7 @@ static int staff_sign_in(kg_http_req *req, kg_http_resp *resp, const char *key, 
 	snprintf(label, sizeof(label), STAFF_LABEL "%s", p.credential_id);
 	const char *actor = kg_arena_printf(req->arena, "%s:%s", kg_role_name(p.role), p.credential_id);
 	kg_token tok;
-	if ((rc = kg_http_credential_create(req->app->store, p.role, NULL, STAFF_SESSION_S, label, actor,
+	if ((rc = kg_account_credential_create(req->app->store, p.role, NULL, STAFF_SESSION_S, label, actor,
 					    &tok, err)))
 		return rc;
 	int64_t exp = kg_now_ms() + STAFF_SESSION_S * 1000;
@@ -314,7 +314,7 @@ int kg_console_session_delete(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		const char *actor = p.account_id[0] ? kg_role_name(p.role) :
 			kg_arena_printf(req->arena, "%s:%s", kg_role_name(p.role), p.credential_id);
 		int rc = kg_token_parse(cookie, id, hash);
-		if (rc == 0 && (rc = kg_http_credential_revoke(req->app->store, id, actor, err)) &&
+		if (rc == 0 && (rc = kg_account_credential_revoke(req->app->store, id, actor, err)) &&
 		    rc != KG_ECONFLICT)
 			return rc;
 	}

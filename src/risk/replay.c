@@ -1,23 +1,11 @@
 /* Replay: an NDJSON event stream through the engine, in order, in memory or
  * into a store in group-committed batches. Used by `kagi replay` and the
- * benchmark. */
+ * benchmark. Not here: opening files, stdin, the terminal (the caller's). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "risk/risk_impl.h"
-#if __has_include("store/store.h")
-#include "store/store.h"
-#define HAVE_STORE 1
-#else
-typedef struct kg_store kg_store;
-static int kg_store_open(kg_store **o, const char *p, const void *opt, kg_err *e)
-{
-	(void)o; (void)p; (void)opt;
-	return kg_err_set(e, KG_EINTERNAL, "built without a store");
-}
-static void kg_store_close(kg_store *s) { (void)s; }
-#endif
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -213,7 +201,6 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 			if (!ls[i].too_long)
 				line[len] = '\0';
 			(*events)++;
-			kg_progress_update(o->progress, *events);
 			if (ls[i].too_long)
 				kg_err_field(&e, KG_ELIMIT, "", "event larger than %d bytes",
 					     KG_EVENT_BYTES_MAX);
@@ -246,9 +233,11 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 		}
 		if (rc)
 			break;
+		if (o->progress) /* once a block (~1000 events), not per event */
+			o->progress(o->progress_ctx, *events);
 	}
 	if (rc == KG_EIO && !err->code)
-		rc = kg_err_at(err, KG_EIO, o->input, (int)lineno, 0, "read error");
+		rc = kg_err_at(err, KG_EIO, o->in_name, (int)lineno, 0, "read error");
 	else if (rc == KG_ENOMEM && !err->code)
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 	if (!rc)
@@ -367,7 +356,8 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 			inflight = NULL;
 		}
 		inflight = b;
-		kg_progress_update(o->progress, *events - (b ? sl[cur].n : 0));
+		if (o->progress)
+			o->progress(o->progress_ctx, *events - (b ? sl[cur].n : 0));
 		cur ^= 1; /* the finished batch's lines are free for the next one */
 		if (rc || eof)
 			break;
@@ -383,64 +373,48 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 	return rc;
 }
 
-int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err)
+int kg_risk_replay(const struct kg_risk_replay_opts *o, struct kg_risk_replay_stats *st,
+		   kg_err *err)
 {
-	FILE *in = NULL;
-	kg_policy *pol = NULL;
 	kg_risk *risk = NULL;
-	kg_store *store = NULL;
 	struct lats lat = {0};
-	int rc = 0;
-
-	if ((rc = kg_policy_load(o->policy, &pol, err)))
+	int rc = kg_risk_new(o->policy, o->store, &risk, err);
+	if (rc)
 		goto cleanup;
-	if (o->db && (rc = kg_store_open(&store, o->db, NULL, err)))
-		goto cleanup;
-	if ((rc = kg_risk_new(pol, store, &risk, err)))
-		goto cleanup;
-	in = strcmp(o->input, "-") ? fopen(o->input, "r") : stdin;
-	if (!in) {
-		rc = kg_err_at(err, KG_EIO, o->input, 0, 0, "cannot open");
-		goto cleanup;
-	}
 	uint64_t t0 = kg_mono_ns();
 	double c0 = cpu_seconds();
 	size_t lineno = 0, events = 0;
-	if (o->db)
-		rc = replay_db(o, risk, in, out, &lineno, &events, err);
+	if (o->store)
+		rc = replay_db(o, risk, o->in, o->out, &lineno, &events, err);
 	else
-		rc = replay_memory(o, risk, in, out, &lat, &events, err);
-	if (!rc && o->db && ferror(in))
-		rc = kg_err_at(err, KG_EIO, o->input, (int)lineno, 0, "read error");
-	fflush(out);
-	if (!rc)
-		kg_progress_end(o->progress, events);
-	if (!rc && o->stats) {
-		double secs = (double)(kg_mono_ns() - t0) / 1e9, cpu = cpu_seconds() - c0;
-		struct kg_risk_stats st;
-		kg_risk_stats(risk, &st);
-		fprintf(stderr,
-			"{\"events\":%zu,\"seconds\":%.3f,\"events_per_s\":%.0f,\"cpu_seconds\":%.3f,"
-			"\"events_per_cpu_s\":%.0f,\"accounts\":%zu,"
-			"\"feature_mem_bytes_per_account\":%.1f,\"feature_blob_bytes_per_account\":%.1f",
-			events, secs, secs > 0 ? (double)events / secs : 0.0, cpu,
-			cpu > 0 ? (double)events / cpu : 0.0, st.accounts,
-			st.accounts ? (double)st.feature_mem_bytes / (double)st.accounts : 0.0,
-			st.accounts ? (double)st.feature_blob_bytes / (double)st.accounts : 0.0);
+		rc = replay_memory(o, risk, o->in, o->out, &lat, &events, err);
+	if (!rc && o->store && ferror(o->in))
+		rc = kg_err_at(err, KG_EIO, o->in_name, (int)lineno, 0, "read error");
+	if (fflush(o->out) != 0 && !rc)
+		rc = kg_err_set(err, KG_EIO, "cannot write the output");
+	if (!rc && st) {
+		memset(st, 0, sizeof(*st));
+		st->seconds = (double)(kg_mono_ns() - t0) / 1e9;
+		st->cpu_seconds = cpu_seconds() - c0;
+		st->events = events;
+		struct kg_risk_stats rs;
+		kg_risk_stats(risk, &rs);
+		st->accounts = rs.accounts;
+		st->feature_mem_bytes_per_account =
+			rs.accounts ? (double)rs.feature_mem_bytes / (double)rs.accounts : 0.0;
+		st->feature_blob_bytes_per_account =
+			rs.accounts ? (double)rs.feature_blob_bytes / (double)rs.accounts : 0.0;
 		if (lat.n) {
 			qsort(lat.v, lat.n, sizeof(*lat.v), cmp_u32);
-			fprintf(stderr, ",\"latency_us\":{\"p50\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f}",
-				lat.v[lat.n / 2] / 1e3, lat.v[lat.n * 99 / 100] / 1e3,
-				lat.v[lat.n * 999 / 1000] / 1e3, lat.v[lat.n - 1] / 1e3);
+			st->latency = true;
+			st->p50_us = lat.v[lat.n / 2] / 1e3;
+			st->p99_us = lat.v[lat.n * 99 / 100] / 1e3;
+			st->p999_us = lat.v[lat.n * 999 / 1000] / 1e3;
+			st->max_us = lat.v[lat.n - 1] / 1e3;
 		}
-		fprintf(stderr, "}\n");
 	}
 cleanup:
 	free(lat.v);
-	if (in && in != stdin)
-		fclose(in);
 	kg_risk_free(risk);
-	kg_store_close(store);
-	kg_policy_unref(pol);
 	return rc;
 }

@@ -124,6 +124,19 @@ size_t kg_features_mem_bytes(const kg_features *f);
 typedef struct kg_risk kg_risk;
 struct kg_store;
 
+/* ---- the store's named lists (`list NAME from store`, lists.c) ----------
+ * An edit is one durable write with one audit entry in the system-wide
+ * chain ("") by actor: action "list_add" or "list_remove", detail
+ * {"list":NAME,"values":[the values it changed]} (none changed: no entry).
+ * Adding a value already there is no change; removing one that is not
+ * there is KG_ENOTFOUND and changes nothing. *changed (may be NULL) gets the
+ * count of values changed. A running kagid sees edits at its next reload. */
+int kg_risk_list_edit(struct kg_store *s, const char *name, bool add, const char *const *values,
+		      size_t n, const char *actor, size_t *changed, kg_err *err);
+/* The values of list name, sorted: *out an array of *n strings in a. */
+int kg_risk_list_values(struct kg_store *s, const char *name, kg_arena *a, const char ***out,
+			size_t *n, kg_err *err);
+
 /* Creates an engine on a policy (takes its own reference). With store NULL
  * everything stays in memory (replay, rules test); with a store every
  * decided event, its feature blob, locks and audit entries are written in
@@ -189,20 +202,36 @@ struct kg_risk_stats {
 /* Counts over the in-memory accounts. */
 void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out);
 
-/* ---- replay ---------------------------------------------------------------- */
+/* ---- replay ----------------------------------------------------------------
+ * The caller owns the files, the terminal and the store: it hands in the
+ * stream to read, where the decisions go, and gets the figures back. */
 struct kg_risk_replay_opts {
-	const char *input;  /* NDJSON file, "-" for stdin */
-	const char *policy; /* policy file */
-	const char *db;     /* NULL: in memory; else a SQLite store file */
-	size_t batch;       /* events per transaction with db */
-	bool quiet;         /* no decisions on out */
-	bool stats;         /* throughput, latency, state size on stderr */
-	kg_progress *progress; /* NULL, or updated with the events decided */
+	kg_policy *policy;      /* borrowed */
+	struct kg_store *store; /* NULL: in memory; else written to (borrowed) */
+	FILE *in;               /* the NDJSON stream, read to its end */
+	const char *in_name;    /* its name in error messages ("-": stdin) */
+	FILE *out;              /* one decision or error JSON line per event */
+	size_t batch;           /* events per transaction with a store */
+	bool quiet;             /* no decisions on out */
+	bool stats;             /* measure each decision's latency */
+	/* NULL, or called with the count of events decided so far, every few
+	 * hundred KiB of input in memory, every batch with a store */
+	void (*progress)(void *ctx, uint64_t events);
+	void *progress_ctx;
 };
-/* Decides every line of the input in order, writing one decision or error
- * JSON line per non-blank input line to out. Returns 0, or an error for
- * unreadable input, a bad policy or a store failure. */
-int kg_risk_replay(const struct kg_risk_replay_opts *o, FILE *out, kg_err *err);
+struct kg_risk_replay_stats {
+	size_t events, accounts;
+	double seconds, cpu_seconds;   /* wall and CPU time of the replay */
+	double feature_mem_bytes_per_account, feature_blob_bytes_per_account;
+	bool latency;                  /* with opts.stats, in memory */
+	double p50_us, p99_us, p999_us, max_us;
+};
+/* Decides every line of o->in in order, writing one decision or error JSON
+ * line per non-blank input line to o->out (flushed). Fills *st (may be
+ * NULL). Returns 0, or an error for unreadable input, an unwritable output
+ * or a store failure. */
+int kg_risk_replay(const struct kg_risk_replay_opts *o, struct kg_risk_replay_stats *st,
+		   kg_err *err);
 
 /* Called once for every lock a decision writes, inside the transaction of
  * the event (the account module's official notice plugs in here). */

@@ -718,3 +718,26 @@ int kg_store_audit_verify(kg_store *s, const char *account_id, kg_audit_report *
 	struct verify_job j = {.account_id = account_id, .v = {.rep = rep, .cb = cb, .ctx = ctx}};
 	return kg_store_read(s, verify_fn, &j, err);
 }
+
+struct audit_list_job {
+	const char *account_id;
+	kg_arena *a;
+	kg_audit_entry *e;
+	size_t n;
+};
+
+static int audit_list_fn(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct audit_list_job *j = ctx;
+	return kg_tx_audit_list(tx, j->account_id, 0, 0, j->a, &j->e, &j->n, err);
+}
+
+int kg_store_audit_list(kg_store *s, const char *account_id, kg_arena *a, kg_audit_entry **out,
+			size_t *n, kg_err *err)
+{
+	struct audit_list_job j = {.account_id = account_id, .a = a};
+	int rc = kg_store_read(s, audit_list_fn, &j, err);
+	*out = rc ? NULL : j.e;
+	*n = rc ? 0 : j.n;
+	return rc;
+}

@@ -461,6 +461,10 @@ typedef void (*kg_audit_problem_cb)(void *ctx, const char *account_id,
 int kg_store_audit_verify(kg_store *s, const char *account_id,
 			  kg_audit_report *rep, kg_audit_problem_cb cb, void *ctx,
 			  kg_err *err);
+/* Every entry of account_id's chain ("" the system-wide one), oldest first,
+ * in a: one read. */
+int kg_store_audit_list(kg_store *s, const char *account_id, kg_arena *a,
+			kg_audit_entry **out, size_t *n, kg_err *err);
 
 /* ---- message center ------------------------------------------------------*/
 typedef struct kg_message {

@@ -177,8 +177,8 @@ static void setup(void)
 		die("store", &err);
 	for (int r = 0; r < 3; r++) {
 		kg_token t;
-		if (kg_http_credential_create(store, kg_role_parse(roles[r]), NULL, 0, "fuzz", "fuzz",
-					      &t, &err))
+		if (kg_account_credential_create(store, kg_role_parse(roles[r]), NULL, 0, "fuzz", "fuzz",
+						 &t, &err))
 			die("credential", &err);
 		snprintf(tokens[r], sizeof(tokens[r]), "%s", t.text);
 	}
@@ -198,8 +198,8 @@ static void setup(void)
 		die("create account fz-1", NULL);
 	for (int r = 3; r < 5; r++) {
 		kg_token t;
-		if (kg_http_credential_create(store, kg_role_parse(roles[r]), "fz-1", 0, "fuzz",
-					      "fuzz", &t, &err))
+		if (kg_account_credential_create(store, kg_role_parse(roles[r]), "fz-1", 0, "fuzz",
+						 "fuzz", &t, &err))
 			die("credential", &err);
 		snprintf(tokens[r], sizeof(tokens[r]), "%s", t.text);
 	}

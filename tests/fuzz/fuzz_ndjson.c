@@ -89,13 +89,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE *mem = open_memstream(&out, &out_len);
 	if (!mem)
 		abort();
-	struct kg_risk_replay_opts o = {.input = path, .policy = policy_path()};
+	FILE *in = fopen(path, "rb");
+	if (!in)
+		abort();
+	struct kg_risk_replay_opts o = {.policy = policy(), .in = in, .in_name = path, .out = mem};
 	kg_err err;
 	kg_err_clear(&err);
-	if (kg_risk_replay(&o, mem, &err)) {
+	if (kg_risk_replay(&o, NULL, &err)) {
 		fprintf(stderr, "replay failed: %s\n", err.msg);
 		abort();
 	}
+	fclose(in);
 	fclose(mem);
 	unlink(path);
 

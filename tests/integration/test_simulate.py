@@ -4,6 +4,7 @@ ordering, unique ids, labels, every fraud scenario and the legitimate edge
 cases present, and usage errors (exit 2 naming the option)."""
 import collections
 import datetime
+import hashlib
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import tempfile
 
 KAGI = os.environ.get("KAGI_BIN", "build/asan/kagi")
+DATA = os.environ.get("KG_TEST_DATA", os.path.join(os.path.dirname(__file__), "..", "data"))
 FAILURES = []
 
 
@@ -266,6 +268,13 @@ def main():
     check(a.stdout == b.stdout, "same seed: byte-identical output")
     c = run(*base, "--seed", "8")
     check(c.returncode == 0 and c.stdout != a.stdout, "another seed: another stream")
+
+    # the stream of a seed never changes: its digest is stored (tests/data/sim)
+    with open(os.path.join(DATA, "sim", "accounts1000-days30-seed1.md5"), encoding="utf-8") as f:
+        want = f.read().split()[0]
+    d = run("--accounts", "1000", "--days", "30", "--seed", "1")
+    check(hashlib.md5(d.stdout).hexdigest() == want,
+          f"--accounts 1000 --days 30 --seed 1: md5 {want} (tests/data/sim)")
 
     lines = a.stdout.decode("utf-8").splitlines()
     check(len(lines) > 30000, f"3000 accounts give > 30,000 events ({len(lines)})")

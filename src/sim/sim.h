@@ -1,9 +1,10 @@
-/* The shop simulator behind `kagi simulate`: writes a deterministic, labelled
- * NDJSON event stream (design.md's event contract) of ordinary customers and
- * fraud scenarios. Not the risk engine: nothing here decides anything.
+/* kagi sim: the shop simulator behind `kagi simulate`, a library the CLI,
+ * tests and benchmarks link. Writes a deterministic, labelled NDJSON event
+ * stream (design.md's event contract) of ordinary customers and fraud
+ * scenarios. Not the risk engine: nothing here decides anything.
  * docs/simulate.md describes the customers, the scenarios and the labels. */
-#ifndef KG_CLI_SIMULATE_H
-#define KG_CLI_SIMULATE_H
+#ifndef KG_SIM_H
+#define KG_SIM_H
 
 #include <stdint.h>
 #include <stdio.h>

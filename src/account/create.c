@@ -1,0 +1,342 @@
+/* Creating an account (POST /v1/accounts, kagi account create): the body's
+ * fields checked and named on error, card numbers refused, the password
+ * hashed (Argon2id), one write with its audit entry; and the account as
+ * JSON (GET /v1/accounts/{id}, kagi account show). */
+#include "account/internal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+
+/* ---- account validation ------------------------------------------------*/
+
+/* Card numbers never enter kagi: true when s holds a run of 12 or more
+ * digits (spaces and hyphens between them ignored). */
+static bool has_long_digit_run(const char *s)
+{
+	int run = 0;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (++run >= 12)
+				return true;
+		} else if (*s != ' ' && *s != '-') {
+			run = 0;
+		}
+	}
+	return false;
+}
+
+/* A fingerprint may hold digits; it is refused only when it is, separators
+ * aside, 13..19 digits passing the Luhn check: a card number. */
+static bool looks_like_pan(const char *s)
+{
+	int digits[32], n = 0;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (n == 32)
+				return false;
+			digits[n++] = *s - '0';
+		} else if (*s != ' ' && *s != '-') {
+			return false;
+		}
+	}
+	if (n < 13 || n > 19)
+		return false;
+	int sum = 0;
+	for (int i = 0; i < n; i++) {
+		int d = digits[n - 1 - i];
+		if (i % 2 == 1 && (d *= 2) > 9)
+			d -= 9;
+		sum += d;
+	}
+	return sum % 10 == 0;
+}
+
+static int check_text(const char *field, const char *v, kg_err *err)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return kg_err_field(err, KG_EINVAL, field, "contains a control character");
+	if (!*v)
+		return kg_err_field(err, KG_EINVAL, field, "must not be empty");
+	return 0;
+}
+
+/* A text field: at most max bytes, not empty, no control characters. *out
+ * stays NULL when an optional field is absent. */
+static int text_field(const json_t *o, const char *prefix, const char *key, bool required,
+		      size_t max, const char **out, kg_err *err)
+{
+	*out = NULL;
+	int rc = kg_json_str(o, prefix, key, required, max, out, err);
+	if (rc || !*out)
+		return rc;
+	char path[KG_ERR_FIELD_MAX];
+	snprintf(path, sizeof(path), "%s%s%s", prefix ? prefix : "", prefix ? "." : "", key);
+	return check_text(path, *out, err);
+}
+
+static int req_text(const json_t *o, const char *prefix, const char *key, size_t max,
+		    const char **out, kg_err *err)
+{
+	return text_field(o, prefix, key, true, max, out, err);
+}
+
+static int opt_text(const json_t *o, const char *prefix, const char *key, size_t max,
+		    const char **out, kg_err *err)
+{
+	return text_field(o, prefix, key, false, max, out, err);
+}
+
+static int check_email(const char *e, kg_err *err)
+{
+	const char *at = strchr(e, '@');
+	if (!at || at == e || !at[1] || strchr(at + 1, '@') || !strchr(at + 1, '.') ||
+	    strpbrk(e, " \t<>()[],;:\\\""))
+		return kg_err_field(err, KG_EINVAL, "email", "is not an email address");
+	return 0;
+}
+
+static int check_id(const char *field, const char *id, kg_err *err)
+{
+	for (const char *p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == ':'))
+			return kg_err_field(err, KG_EINVAL, field,
+					    "may hold only letters, digits and - _ . :");
+	return 0;
+}
+
+static int parse_address(const json_t *body, kg_address *a, kg_err *err)
+{
+	json_t *o = NULL;
+	int rc = kg_json_obj(body, NULL, "address", true, &o, err);
+	rc = rc ? rc : req_text(o, "address", "postal_code", 32, &a->postal_code, err);
+	rc = rc ? rc : req_text(o, "address", "region", KG_ADDRESS_FIELD_MAX, &a->region, err);
+	rc = rc ? rc : req_text(o, "address", "city", KG_ADDRESS_FIELD_MAX, &a->city, err);
+	rc = rc ? rc : req_text(o, "address", "line1", KG_ADDRESS_FIELD_MAX, &a->line1, err);
+	rc = rc ? rc : opt_text(o, "address", "line2", KG_ADDRESS_FIELD_MAX, &a->line2, err);
+	rc = rc ? rc : req_text(o, "address", "country", 2, &a->country, err);
+	if (rc == 0 && (strlen(a->country) != 2 || a->country[0] < 'A' || a->country[0] > 'Z' ||
+			a->country[1] < 'A' || a->country[1] > 'Z'))
+		rc = kg_err_field(err, KG_EINVAL, "address.country",
+				  "expected an ISO 3166 code of two capital letters, e.g. \"JP\"");
+	return rc;
+}
+
+static const char *const forbidden_card_keys[] = {"number", "pan", "card_number", "cvv", "cvc",
+						  "cvv2", "security_code"};
+
+static int parse_card(const json_t *c, size_t i, kg_card *card, kg_err *err)
+{
+	char prefix[32], field[64];
+	snprintf(prefix, sizeof(prefix), "cards[%zu]", i);
+	if (!json_is_object(c))
+		return kg_err_field(err, KG_EINVAL, prefix, "expected an object");
+	for (size_t k = 0; k < KG_ARRAY_LEN(forbidden_card_keys); k++)
+		if (json_object_get(c, forbidden_card_keys[k])) {
+			snprintf(field, sizeof(field), "%s.%s", prefix, forbidden_card_keys[k]);
+			return kg_err_field(err, KG_EINVAL, field,
+					    "kagi never takes card numbers or codes; send last4, exp and fingerprint");
+		}
+	int rc = req_text(c, prefix, "holder_name", KG_NAME_MAX, &card->holder_name, err);
+	rc = rc ? rc : req_text(c, prefix, "last4", 4, &card->last4, err);
+	rc = rc ? rc : req_text(c, prefix, "exp", 5, &card->exp, err);
+	rc = rc ? rc : req_text(c, prefix, "fingerprint", KG_ID_MAX, &card->fingerprint, err);
+	if (rc)
+		return rc;
+	if (has_long_digit_run(card->holder_name)) {
+		snprintf(field, sizeof(field), "%s.holder_name", prefix);
+		return kg_err_field(err, KG_EINVAL, field, "looks like a card number");
+	}
+	if (looks_like_pan(card->fingerprint)) {
+		snprintf(field, sizeof(field), "%s.fingerprint", prefix);
+		return kg_err_field(err, KG_EINVAL, field,
+				    "looks like a card number; send the shop's card fingerprint");
+	}
+	const char *l4 = card->last4;
+	if (strlen(l4) != 4 || strspn(l4, "0123456789") != 4) {
+		snprintf(field, sizeof(field), "%s.last4", prefix);
+		return kg_err_field(err, KG_EINVAL, field, "expected exactly 4 digits");
+	}
+	const char *e = card->exp;
+	if (strlen(e) != 5 || e[2] != '/' || strspn(e, "0123456789") != 2 ||
+	    strspn(e + 3, "0123456789") != 2 || !((e[0] == '0' && e[1] >= '1') ||
+						   (e[0] == '1' && e[1] <= '2'))) {
+		snprintf(field, sizeof(field), "%s.exp", prefix);
+		return kg_err_field(err, KG_EINVAL, field, "expected \"MM/YY\"");
+	}
+	return 0;
+}
+
+struct create_job {
+	kg_account acc;
+	kg_card cards[KG_CARDS_PER_ACCOUNT_MAX];
+	size_t ncards;
+	const char *actor;
+};
+
+static int create_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct create_job *j = ctx;
+	int rc = kg_tx_account_insert(tx, &j->acc, err);
+	for (size_t i = 0; rc == 0 && i < j->ncards; i++)
+		rc = kg_tx_card_add(tx, &j->cards[i], err);
+	if (rc)
+		return rc;
+	json_t *detail = json_pack("{s:i}", "cards", (json_int_t)j->ncards);
+	char *d = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+	json_decref(detail);
+	kg_audit_entry e = {.account_id = j->acc.id, .actor = j->actor, .action = "account_create",
+			    .detail = d ? d : "{}"};
+	rc = kg_tx_audit_append(tx, &e, NULL, err);
+	free(d);
+	return rc;
+}
+
+int kg_account_create(kg_store *store, const kg_config *cfg, const json_t *body, const char *actor,
+		      json_t **out, kg_err *err)
+{
+	struct create_job j;
+	memset(&j, 0, sizeof(j));
+	char idbuf[KG_STORE_ID_MAX], pwhash[KG_PWHASH_MAX] = "";
+	const char *password = NULL;
+	json_t *cards = NULL;
+	int rc = opt_text(body, NULL, "id", KG_ID_MAX, &j.acc.id, err);
+	rc = rc ? rc : (j.acc.id ? check_id("id", j.acc.id, err) : 0);
+	rc = rc ? rc : req_text(body, NULL, "name", KG_NAME_MAX, &j.acc.name, err);
+	rc = rc ? rc : req_text(body, NULL, "email", KG_EMAIL_MAX, &j.acc.email, err);
+	rc = rc ? rc : check_email(j.acc.email, err);
+	rc = rc ? rc : opt_text(body, NULL, "phone", 32, &j.acc.phone, err);
+	rc = rc ? rc : opt_text(body, NULL, "lang", 8, &j.acc.lang, err);
+	rc = rc ? rc : parse_address(body, &j.acc.address, err);
+	rc = rc ? rc : kg_json_str(body, NULL, "password", false, KG_PASSWORD_MAX, &password, err);
+	rc = rc ? rc : kg_json_arr(body, NULL, "cards", false, KG_CARDS_PER_ACCOUNT_MAX, &cards, err);
+	if (rc)
+		goto cleanup;
+	if (has_long_digit_run(j.acc.name)) {
+		rc = kg_err_field(err, KG_EINVAL, "name", "looks like a card number");
+		goto cleanup;
+	}
+	if (password && strlen(password) < 8) {
+		rc = kg_err_field(err, KG_EINVAL, "password", "must be at least 8 bytes");
+		goto cleanup;
+	}
+	for (size_t i = 0; cards && i < json_array_size(cards); i++) {
+		rc = parse_card(json_array_get(cards, i), i, &j.cards[i], err);
+		if (rc)
+			goto cleanup;
+		j.ncards++;
+	}
+	if (!j.acc.id)
+		j.acc.id = kg_store_new_id(idbuf, "acc");
+	if (!j.acc.lang)
+		j.acc.lang = "en";
+	for (size_t i = 0; i < j.ncards; i++)
+		j.cards[i].account_id = j.acc.id;
+	if (password) {
+		if ((rc = kg_password_hash(password, strlen(password), cfg->argon2_ops,
+					   cfg->argon2_mem_kib, pwhash, err)))
+			goto cleanup;
+		j.acc.password_hash = pwhash;
+	}
+	j.actor = actor;
+	rc = kg_store_write(store, create_job, &j, err);
+	if (rc == KG_ECONFLICT && !err->field[0])
+		kg_err_field(err, KG_ECONFLICT, "id", "an account with this id or email exists");
+	if (rc == 0 && out)
+		rc = kg_account_show(store, j.acc.id, out, err);
+cleanup:
+	sodium_memzero(pwhash, sizeof(pwhash));
+	return rc;
+}
+
+/* ---- account view ------------------------------------------------------*/
+
+struct show_job {
+	const char *id;
+	kg_arena *arena;
+	kg_account acc;
+	kg_card *cards;
+	size_t ncards;
+	kg_lock *locks;
+	size_t nlocks;
+};
+
+static int show_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct show_job *j = ctx;
+	int rc = kg_tx_account_get(tx, j->id, &j->acc, j->arena, err);
+	rc = rc ? rc : kg_tx_card_list(tx, j->id, j->arena, &j->cards, &j->ncards, err);
+	rc = rc ? rc : kg_tx_lock_list_active(tx, j->id, kg_now_ms(), j->arena, &j->locks, &j->nlocks, err);
+	return rc;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+	char ts[KG_TIME_STR_MAX];
+	return ms ? json_string(kg_time_format(ms, ts)) : json_null();
+}
+
+int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err)
+{
+	kg_arena arena;
+	kg_arena_init(&arena, 4096);
+	struct show_job j = {.id = id, .arena = &arena};
+	int rc = kg_store_read(store, show_job, &j, err);
+	if (rc == KG_ENOTFOUND)
+		rc = kg_err_field(err, KG_ENOTFOUND, "id", "no account \"%s\"", id);
+	if (rc)
+		goto cleanup;
+	const kg_address *a = &j.acc.address;
+	json_t *cards = json_array(), *locks = json_array();
+	for (size_t i = 0; i < j.ncards; i++)
+		json_array_append_new(cards, json_pack("{s:o,s:s,s:s,s:s,s:o}", "holder_name",
+						       str_or_null(j.cards[i].holder_name), "last4",
+						       j.cards[i].last4, "exp", j.cards[i].exp,
+						       "fingerprint", j.cards[i].fingerprint ? j.cards[i].fingerprint : "",
+						       "added", time_or_null(j.cards[i].created_ms)));
+	for (size_t i = 0; i < j.nlocks; i++) {
+		const kg_lock *l = &j.locks[i];
+		json_t *ev = kg_account_evidence_json(l->evidence);
+		json_array_append_new(locks, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+						       str_or_null(l->lock_id), "reason", str_or_null(l->reason),
+						       "kind", str_or_null(l->kind), "created",
+						       time_or_null(l->created_ms), "expires",
+						       time_or_null(l->expires_ms), "evidence",
+						       ev ? ev : json_null()));
+	}
+	*out = json_pack("{s:s,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o,s:o,s:o,s:o},s:b,s:b,s:o,s:o,s:b,s:o,s:o}",
+			 "id", j.acc.id, "name", str_or_null(j.acc.name), "email", str_or_null(j.acc.email),
+			 "phone", str_or_null(j.acc.phone), "lang", str_or_null(j.acc.lang),
+			 "address", "postal_code", str_or_null(a->postal_code), "region",
+			 str_or_null(a->region), "city", str_or_null(a->city), "line1",
+			 str_or_null(a->line1), "line2", str_or_null(a->line2), "country",
+			 str_or_null(a->country), "has_password", j.acc.password_hash != NULL,
+			 "totp_enabled", j.acc.totp_enabled, "created", time_or_null(j.acc.created_ms),
+			 "updated", time_or_null(j.acc.updated_ms), "locked", j.nlocks > 0, "locks",
+			 locks, "cards", cards);
+	if (!*out)
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+cleanup:
+	kg_arena_release(&arena);
+	return rc;
+}
+
+json_t *kg_account_evidence_json(const char *text)
+{
+	if (!text || !*text)
+		return NULL;
+	json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+	if (json_is_object(j))
+		return j;
+	json_decref(j);
+	return json_pack("{s:s}", "text", text);
+}
