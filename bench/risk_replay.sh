@@ -144,16 +144,17 @@ decisions byte-identical), release builds (RelWithDebInfo):
 | b674c3c (before issue 10's risk work) | 16,983 |
 | 0bc2b46 (just before the body hash) | 18,303 |
 | db1b45b (the hash of a canonical form: keys sorted into a buffer, strings decoded, then hashed) | 24,009 |
-| the hash of the members, summed per object (now) | 20,048 |
+| the hash of the members, summed per object (now) | 19,987 |
 
-The hash went from ~5,700 to ~1,750 instructions per event: no sort, no
+The hash went from ~5,700 to ~1,680 instructions per event: no sort, no
 copy of the body; a member holding a string or number is hashed as its own
 text where it lies (a 64x64→128 multiply per 16 bytes), an object adds its
 members' hashes (a sum does not depend on their order). What is left is
-per member, ~15 per event at ~70 instructions: reading its tokens again,
-its lengths, the final mix. It is still 9.5 % over 0bc2b46 and 18 % over
-b674c3c, outside the budget (within 5 % of before); the next lever is to
-hash in the parser's own walk over the tokens, which reads them already.
+per member, ~15 per event at ~65 instructions: reading its tokens again,
+its lengths, the final mix. It is still 9.2 % over 0bc2b46 and 17.7 % over
+b674c3c (85 % of its events per instruction), outside the budget (within
+5 % of before, 90 % of b674c3c); the next lever is to hash in the parser's
+own walk over the tokens, which reads them already.
 
 Latency is measured from the end of one event's decision to the end of the
 next (so it includes reading the line and warming the next accounts); p99.9

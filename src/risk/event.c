@@ -1386,6 +1386,26 @@ static int body_member_slow(struct bwalk *w, int k, struct bh *out)
 	return rc;
 }
 
+/* A member of key token k whose value is an object or an array; *next:
+ * the token after it. */
+static int body_member_nested(struct bwalk *w, int k, int *next, struct bh *out)
+{
+	struct bh kh, vh;
+	kg_str key;
+	const unsigned char *lo, *hi;
+	size_t used = w->c->p->scratch_used;
+	int rc = body_str(w, k, &key, &lo, &hi);
+	if (rc)
+		return rc;
+	kh = hash_run((const unsigned char *)key.p, key.n, lo, hi, RUN_KEY, 0);
+	w->c->p->scratch_used = used;
+	if ((rc = body_value(w, k + 1, next, &vh)))
+		return rc;
+	out->a = mul_fold(kh.a ^ BH_PAIR_A, vh.a);
+	out->b = mul_fold(kh.b ^ BH_PAIR_B, vh.b);
+	return 0;
+}
+
 static int body_object(struct bwalk *w, int i, int *next, struct bh *out)
 {
 	const jsmntok_t *tok = w->c->p->tok;
@@ -1405,19 +1425,8 @@ static int body_object(struct bwalk *w, int i, int *next, struct bh *out)
 			else if ((rc = body_member_slow(w, j, &h)))
 				break;
 			j += 2;
-		} else {
-			struct bh kh, vh;
-			kg_str key;
-			const unsigned char *lo, *hi;
-			size_t used = w->c->p->scratch_used;
-			if ((rc = body_str(w, j, &key, &lo, &hi)))
-				break;
-			kh = hash_run((const unsigned char *)key.p, key.n, lo, hi, RUN_KEY, 0);
-			w->c->p->scratch_used = used;
-			if ((rc = body_value(w, j + 1, &j, &vh)))
-				break;
-			h.a = mul_fold(kh.a ^ BH_PAIR_A, vh.a);
-			h.b = mul_fold(kh.b ^ BH_PAIR_B, vh.b);
+		} else if ((rc = body_member_nested(w, j, &j, &h))) {
+			break;
 		}
 		a += h.a;
 		b += h.b;
