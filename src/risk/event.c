@@ -1297,8 +1297,8 @@ static inline uint64_t le_short(const unsigned char *s, size_t n, const unsigned
  * difference of first words undoes a difference of lengths in both) are
  * the two 64-bit halves of the state; then each 16 bytes w0, w1 makes the
  * state the 128-bit product (a ^ w0) * (b ^ w1); its halves, mixed, are
- * the two lanes. The last words may overlap the ones before (the length tells them
- * apart). */
+ * the two lanes. The last words may overlap the ones before (the length
+ * tells them apart). */
 static inline struct bh hash_run(const unsigned char *s, size_t n, const unsigned char *lo,
 				 const unsigned char *hi, int kind, uint32_t keylen)
 {
