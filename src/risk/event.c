@@ -24,11 +24,9 @@ struct kg_event_parser {
 	 * most the text's length) */
 	char scratch[2 * KG_EVENT_BYTES_MAX];
 	size_t scratch_used;
-	/* kg_event_body_hash: the canonical form, members' keys as sorted */
-	unsigned char canon[KG_EVENT_BYTES_MAX + 5 * KG_JSON_TOKENS_MAX];
-	int order[KG_JSON_TOKENS_MAX];
-	kg_str keys[KG_JSON_TOKENS_MAX];
-	uint64_t prefix[KG_JSON_TOKENS_MAX];
+	/* kg_event_body_hash: one member's decoded text, when it has escapes
+	 * or spaces (at most the text's length) */
+	unsigned char member[KG_EVENT_BYTES_MAX];
 	int ntok;
 	bool plain;
 	kg_ev_item items[KG_EVENT_ITEMS_MAX];
@@ -1195,115 +1193,285 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 }
 
 /* ---- the body hash --------------------------------------------------------
- * The canonical form of a value: an object is 'o', its member count and
- * its members sorted by key (bytes of the decoded key, then length), each
- * the key as a string and its value; an array 'a', its count and its
- * values in order; a string 's', its length and its decoded bytes; any
- * other value 'p', its length and its text. Counts and lengths are 4 bytes
- * little-endian. So whitespace, the order of keys and the spelling of
- * escapes do not change it; anything else does. */
-#define BODY_SEED_A 0x6b61676962647931ull /* stable: stored with the events */
-#define BODY_SEED_B 0x9d2c5680a3f1e4b7ull
+ * A hash of what the body says, not of how it is written: whitespace, the
+ * order of an object's members and the spelling of escapes do not change
+ * it; anything else does (unknown fields included, an array's order, a
+ * number's text: 1 and 1.0 differ). One walk over the tokens, no sorting
+ * and no copy of the body:
+ * - a run of bytes hashes to 128 bits (hash_run: a 64x64->128 multiply
+ *   per 16 bytes), starting from its kind and lengths;
+ * - a member whose value is a string or another scalar is one run: the
+ *   decoded key, `":"` (`":` before a scalar that is not a string) and the
+ *   decoded string or the scalar's text - the member's own text when it is
+ *   compact and has no escape, hashed where it lies;
+ * - a member whose value is an object or an array: its key's run times the
+ *   value's hash, per 64-bit lane;
+ * - an object: the sum of its members' hashes per lane (a sum does not
+ *   depend on their order, so nothing is sorted; a key given twice counts
+ *   twice), then its member count;
+ * - an array: its elements' hashes chained in order, then its count.
+ * Stable (it is stored): fixed constants, words read little-endian. */
+#define BH_STEP_A 0x3bce14abff1db1d5ull
+#define BH_STEP_B 0x2a438f2aff72f443ull
+#define BH_LEN_B 0x23eb7164ffc5c727ull
+#define BH_MIX_B 0x9e3779b97f4a7c15ull
+#define BH_PAIR_A 0xf4a3cc30ff800e05ull
+#define BH_PAIR_B 0x09c9c31afff93909ull
+#define BH_OBJ_A 0x74406663ffe1ec75ull
+#define BH_OBJ_B 0x2cc9d354ff6fd971ull
+#define BH_ARR_A 0xa946a04efff35ab3ull
+#define BH_ARR_B 0x4dfc3c3bffc1c02bull
+#define BH_ARRF_A 0x5be0c2a1ff9d3e47ull
+#define BH_ARRF_B 0xd1a7e93cff28b6f5ull
+#define BH_END_A 0x2a162b8dff35698dull
+#define BH_END_B 0x89fb1806ff3fe287ull
 
-struct canon {
-	struct ctx *c;
-	unsigned char *at;
-	int stack; /* next free slot of order[] and keys[] */
+/* What a run is: each kind starts its lanes from its own pair of
+ * constants, so no two kinds share a hash. The first has a top byte 0xff,
+ * which no UTF-8 text has, so that a run's first word never cancels it
+ * (the lengths stay below bit 49). */
+enum {
+	RUN_STR,      /* an array's string element */
+	RUN_PRIM,     /* an array's other scalar element */
+	RUN_KEY,      /* the key of a member whose value is an object or array */
+	RUN_MEM_STR,  /* a member whose value is a string */
+	RUN_MEM_PRIM, /* a member whose value is another scalar (RUN_MEM_STR + 1) */
+	RUN_KINDS
+};
+static const uint64_t run_seed[RUN_KINDS][2] = {
+	[RUN_STR] = {0xffd08047bff71679ull, 0x937aba35c948a915ull},
+	[RUN_PRIM] = {0xfffb74136202fd71ull, 0xaedb5aeeb3c260b1ull},
+	[RUN_KEY] = {0xff63bff10c58b715ull, 0x8b4af9098c980273ull},
+	[RUN_MEM_STR] = {0xff6d7cc7e571bcafull, 0x4506a6fc208a9b03ull},
+	[RUN_MEM_PRIM] = {0xffae53e303263757ull, 0x3eb051cc212d5007ull},
 };
 
-static void put_len(struct canon *k, unsigned char tag, uint32_t n)
+struct bh {
+	uint64_t a, b;
+};
+
+/* 64x64->128 multiply, folded. */
+static inline uint64_t mul_fold(uint64_t a, uint64_t b)
 {
-	k->at[0] = tag;
-	k->at[1] = (unsigned char)n;
-	k->at[2] = (unsigned char)(n >> 8);
-	k->at[3] = (unsigned char)(n >> 16);
-	k->at[4] = (unsigned char)(n >> 24);
-	k->at += 5;
+	__uint128_t r = (__uint128_t)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static int canon_str(struct canon *k, int i)
+static inline uint64_t le64(const unsigned char *s)
 {
-	kg_str s;
-	int rc = get_str(k->c, i, NULL, &s);
+	uint64_t w;
+	memcpy(&w, s, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+static inline void put_le64(uint8_t *d, uint64_t w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	memcpy(d, &w, 8);
+}
+
+/* The n < 8 bytes at s as a little-endian word, zeros above them. Reads
+ * eight bytes at once when [lo, hi), which holds s's, holds them too. */
+static inline uint64_t le_short(const unsigned char *s, size_t n, const unsigned char *lo,
+				const unsigned char *hi)
+{
+	if (n == 0)
+		return 0;
+	if (hi - s >= 8)
+		return le64(s) & (~0ull >> (64 - 8 * n));
+	if (s + n - lo >= 8)
+		return le64(s + n - 8) >> (64 - 8 * n);
+	uint64_t w = 0;
+	for (size_t k = n; k-- > 0;)
+		w = w << 8 | s[k];
+	return w;
+}
+
+/* The hash of the n bytes at s (within [lo, hi)) as a run of `kind`, of
+ * a member whose key is its first keylen bytes (else 0): the kind's
+ * constants, the lengths (in b through an odd multiplier, so that no
+ * difference of first words undoes a difference of lengths in both) are
+ * the two 64-bit halves of the state; then each 16 bytes w0, w1 makes the
+ * state the 128-bit product (a ^ w0) * (b ^ w1); its halves, mixed, are
+ * the two lanes. The last words may overlap the ones before (the length
+ * tells them apart). */
+static inline struct bh hash_run(const unsigned char *s, size_t n, const unsigned char *lo,
+				 const unsigned char *hi, int kind, uint32_t keylen)
+{
+	uint64_t len = (uint64_t)keylen << 32 | (uint32_t)n, w0, w1;
+	uint64_t a = run_seed[kind][0] ^ len, b = run_seed[kind][1] ^ len * BH_LEN_B;
+	__uint128_t r;
+	if (n > 16) {
+		const unsigned char *last = s + n - 16;
+		for (; s < last; s += 16) {
+			r = (__uint128_t)(a ^ le64(s)) * (b ^ le64(s + 8));
+			a = (uint64_t)r;
+			b = (uint64_t)(r >> 64);
+		}
+		w0 = le64(last);
+		w1 = le64(last + 8);
+	} else if (n >= 8) {
+		w0 = le64(s);
+		w1 = le64(s + n - 8);
+	} else {
+		w0 = le_short(s, n, lo, hi);
+		w1 = 0;
+	}
+	r = (__uint128_t)(a ^ w0) * (b ^ w1);
+	/* a product's halves are (near) linear in a factor, and an object
+	 * adds its members' hashes: without this, {"p":"1","q":"2"} and
+	 * {"p":"2","q":"1"} would have the same sum */
+	a = (uint64_t)r;
+	b = (uint64_t)(r >> 64);
+	return (struct bh){a ^ b, b ^ a * BH_MIX_B};
+}
+
+struct bwalk {
+	struct ctx *c;
+	const unsigned char *lo, *hi; /* the text */
+};
+
+/* The string token i, decoded, with the bounds a run of it may read in. */
+static int body_str(struct bwalk *w, int i, kg_str *s, const unsigned char **lo,
+		    const unsigned char **hi)
+{
+	int rc = get_str(w->c, i, NULL, s);
 	if (rc)
 		return rc;
-	put_len(k, 's', s.n);
-	memcpy(k->at, s.p, s.n);
-	k->at += s.n;
+	*lo = w->c->plain ? w->lo : (const unsigned char *)s->p;
+	*hi = w->c->plain ? w->hi : (const unsigned char *)s->p + s->n;
 	return 0;
 }
 
-/* The first eight bytes of s as a big-endian number (zeros after its end):
- * comparing two of them orders most keys at once. */
-static inline uint64_t key_prefix(kg_str s)
+/* The text of scalar token i: decoded when a string. */
+static int body_scalar_text(struct bwalk *w, int i, kg_str *s, const unsigned char **lo,
+			    const unsigned char **hi)
 {
-	uint32_t n = s.n < 8 ? s.n : 8;
-	uint64_t w = 0;
-	for (uint32_t i = 0; i < n; i++)
-		w = w << 8 | (unsigned char)s.p[i];
-	return n ? w << (8 * (8 - n)) : 0;
-}
-
-static bool key_less(kg_str a, uint64_t pa, kg_str b, uint64_t pb)
-{
-	if (pa != pb)
-		return pa < pb;
-	int d = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
-	return d < 0 || (d == 0 && a.n < b.n);
-}
-
-static int canon_value(struct canon *k, int i)
-{
-	kg_event_parser *p = k->c->p;
-	const jsmntok_t *t = &p->tok[i];
-	int rc = 0;
+	const jsmntok_t *t = &w->c->p->tok[i];
 	if (t->type == JSMN_STRING)
-		return canon_str(k, i);
-	if (t->type == JSMN_PRIMITIVE) {
-		uint32_t n = (uint32_t)(t->end - t->start);
-		put_len(k, 'p', n);
-		memcpy(k->at, p->js + t->start, n);
-		k->at += n;
-		return 0;
+		return body_str(w, i, s, lo, hi);
+	*s = (kg_str){w->c->p->js + t->start, (uint32_t)(t->end - t->start)};
+	*lo = w->lo;
+	*hi = w->hi;
+	return 0;
+}
+
+static int body_value(struct bwalk *w, int i, int *next, struct bh *out);
+
+/* A member of key token k whose value (token k + 1) is a scalar, in text
+ * with escapes or spaces: its run decoded into p->member. */
+static int body_member_slow(struct bwalk *w, int k, struct bh *out)
+{
+	kg_event_parser *p = w->c->p;
+	bool str = p->tok[k + 1].type == JSMN_STRING;
+	size_t used = p->scratch_used;
+	kg_str key, val;
+	const unsigned char *lo, *hi;
+	int rc = body_str(w, k, &key, &lo, &hi);
+	if (!rc)
+		rc = body_scalar_text(w, k + 1, &val, &lo, &hi);
+	if (!rc) {
+		unsigned char *m = p->member;
+		memcpy(m, key.p, key.n);
+		memcpy(m + key.n, "\":\"", 2 + str);
+		memcpy(m + key.n + 2 + str, val.p, val.n);
+		*out = hash_run(m, key.n + 2 + str + val.n, m, m + sizeof(p->member),
+				str ? RUN_MEM_STR : RUN_MEM_PRIM, key.n);
 	}
-	put_len(k, t->type == JSMN_OBJECT ? 'o' : 'a', (uint32_t)t->size);
-	int j = i + 1;
-	if (t->type == JSMN_ARRAY) {
-		for (int m = 0; m < t->size && !rc; m++) {
-			rc = canon_value(k, j);
-			j = after(k->c, j);
-		}
+	p->scratch_used = used;
+	return rc;
+}
+
+/* A member of key token k whose value is an object or an array; *next:
+ * the token after it. */
+static int body_member_nested(struct bwalk *w, int k, int *next, struct bh *out)
+{
+	struct bh kh, vh;
+	kg_str key;
+	const unsigned char *lo, *hi;
+	size_t used = w->c->p->scratch_used;
+	int rc = body_str(w, k, &key, &lo, &hi);
+	if (rc)
 		return rc;
-	}
-	/* the members' key tokens, by insertion sort of their decoded keys */
-	int *ord = p->order + k->stack;
-	kg_str *keys = p->keys + k->stack;
-	uint64_t *pre = p->prefix + k->stack;
-	k->stack += t->size;
-	for (int m = 0; m < t->size && !rc; m++) {
-		kg_str key;
-		if ((rc = get_str(k->c, j, NULL, &key)))
+	kh = hash_run((const unsigned char *)key.p, key.n, lo, hi, RUN_KEY, 0);
+	w->c->p->scratch_used = used;
+	if ((rc = body_value(w, k + 1, next, &vh)))
+		return rc;
+	out->a = mul_fold(kh.a ^ BH_PAIR_A, vh.a);
+	out->b = mul_fold(kh.b ^ BH_PAIR_B, vh.b);
+	return 0;
+}
+
+static int body_object(struct bwalk *w, int i, int *next, struct bh *out)
+{
+	const jsmntok_t *tok = w->c->p->tok;
+	const unsigned char *js = w->lo, *end = w->hi;
+	bool plain = w->c->plain;
+	int size = tok[i].size, j = i + 1, rc = 0;
+	uint64_t a = 0, b = 0;
+	for (int m = 0; m < size; m++) {
+		const jsmntok_t *kt = &tok[j], *vt = kt + 1;
+		struct bh h;
+		if (vt->type == JSMN_STRING || vt->type == JSMN_PRIMITIVE) {
+			bool str = vt->type == JSMN_STRING;
+			/* compact text without escapes: the run is the member's text */
+			if (plain && vt->start == kt->end + 2 + str)
+				h = hash_run(js + kt->start, (size_t)(vt->end - kt->start), js, end,
+					     RUN_MEM_PRIM - str, (uint32_t)(kt->end - kt->start));
+			else if ((rc = body_member_slow(w, j, &h)))
+				break;
+			j += 2;
+		} else if ((rc = body_member_nested(w, j, &j, &h))) {
 			break;
-		uint64_t kp = key_prefix(key);
-		int at = m;
-		while (at > 0 && key_less(key, kp, keys[at - 1], pre[at - 1])) {
-			keys[at] = keys[at - 1];
-			ord[at] = ord[at - 1];
-			pre[at] = pre[at - 1];
-			at--;
 		}
-		keys[at] = key;
-		ord[at] = j;
-		pre[at] = kp;
-		j = after(k->c, j + 1);
+		a += h.a;
+		b += h.b;
 	}
-	for (int m = 0; m < t->size && !rc; m++) {
-		put_len(k, 's', keys[m].n);
-		memcpy(k->at, keys[m].p, keys[m].n);
-		k->at += keys[m].n;
-		rc = canon_value(k, ord[m] + 1);
+	*out = (struct bh){mul_fold(a ^ BH_OBJ_A, (uint32_t)size ^ BH_END_A),
+			   mul_fold(b ^ BH_OBJ_B, (uint32_t)size ^ BH_END_B)};
+	*next = j;
+	return rc;
+}
+
+static int body_array(struct bwalk *w, int i, int *next, struct bh *out)
+{
+	const jsmntok_t *tok = w->c->p->tok;
+	uint64_t a = BH_ARR_A, b = BH_ARR_B;
+	int j = i + 1, rc = 0;
+	for (int m = 0; m < tok[i].size && !rc; m++) {
+		struct bh h = {0, 0};
+		rc = body_value(w, j, &j, &h);
+		a = mul_fold(a ^ h.a, BH_STEP_A);
+		b = mul_fold(b ^ h.b, BH_STEP_B);
 	}
-	k->stack -= t->size;
+	*out = (struct bh){mul_fold(a ^ BH_ARRF_A, (uint32_t)tok[i].size ^ BH_END_A),
+			   mul_fold(b ^ BH_ARRF_B, (uint32_t)tok[i].size ^ BH_END_B)};
+	*next = j;
+	return rc;
+}
+
+/* The hash of value token i; *next: the token after it. */
+static int body_value(struct bwalk *w, int i, int *next, struct bh *out)
+{
+	const jsmntok_t *t = &w->c->p->tok[i];
+	if (t->type == JSMN_OBJECT)
+		return body_object(w, i, next, out);
+	if (t->type == JSMN_ARRAY)
+		return body_array(w, i, next, out);
+	size_t used = w->c->p->scratch_used;
+	kg_str s;
+	const unsigned char *lo, *hi;
+	int rc = body_scalar_text(w, i, &s, &lo, &hi);
+	if (!rc)
+		*out = hash_run((const unsigned char *)s.p, s.n, lo, hi,
+				t->type == JSMN_STRING ? RUN_STR : RUN_PRIM, 0);
+	w->c->p->scratch_used = used;
+	*next = i + 1;
 	return rc;
 }
 
@@ -1311,21 +1479,16 @@ int kg_event_body_hash(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES])
 {
 	kg_err err;
 	struct ctx c = {.p = p, .ntok = p->ntok, .err = &err, .plain = p->plain};
-	struct canon k = {.c = &c, .at = p->canon};
+	struct bwalk w = {.c = &c, .lo = (const unsigned char *)p->js,
+			  .hi = (const unsigned char *)p->js + p->ev.raw_len};
+	struct bh h;
+	int next;
 	size_t used = p->scratch_used;
-	int rc = canon_value(&k, 0);
+	int rc = body_value(&w, 0, &next, &h);
 	p->scratch_used = used; /* the event's own strings stay */
 	if (rc)
 		return rc;
-	/* two independent 64-bit hashes: a retry of an id tells its body apart
-	 * (2^-128 to mistake one), it authenticates nothing, so the fast hash
-	 * of the ids is enough */
-	uint64_t h[2];
-	kg_risk_hash_seed2((const char *)p->canon, (size_t)(k.at - p->canon), BODY_SEED_A,
-			   BODY_SEED_B, h);
-	for (int i = 0; i < 8; i++) {
-		out[i] = (uint8_t)(h[0] >> (8 * i));
-		out[8 + i] = (uint8_t)(h[1] >> (8 * i));
-	}
+	put_le64(out, h.a);
+	put_le64(out + 8, h.b);
 	return 0;
 }

@@ -166,12 +166,13 @@ void kg_verdict_release(struct kg_verdict *v);
 int kg_policy_eval(const kg_policy *p, struct kg_eval_env *env, struct kg_verdict *out);
 
 /* The body hash of the event kg_event_parse parsed last with p (call it
- * before the next parse): a 128-bit hash (two kg_risk_hash_seed, stable
- * across versions: it is stored) of the event's canonical form (the
- * whole object, unknown fields included, with keys sorted and strings
- * decoded; event.c says exactly), so that a retry with other whitespace or
- * key order has the same hash. 0, or KG_EINVAL (cannot happen after a
- * successful parse). */
+ * before the next parse): a 128-bit hash (stable across versions and
+ * platforms: it is stored) of what the event says - the whole object,
+ * unknown fields included, its members in any order at every level,
+ * strings decoded, other values as written, arrays in order; event.c says
+ * exactly - so that a retry with other whitespace, key order or escapes
+ * has the same hash. 0, or KG_EINVAL (cannot happen after a successful
+ * parse). */
 #define KG_EVENT_HASH_BYTES 16
 int kg_event_body_hash(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES]);
 
