@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account/account.h"
 #include "cli/cli.h"
 #include "risk/risk.h"
 
@@ -52,6 +53,10 @@ int kg_cmd_replay(int argc, char **argv)
 	if (i != argc - 1)
 		return usage(stderr, 2);
 	o.input = argv[i];
+	/* lock decisions are applied by the account module's lock writer (row,
+	 * audit entry; no notices from a replay: ctx NULL) */
+	o.lock_fn = kg_account_risk_lock_hook;
+	o.lock_ctx = NULL;
 	kg_progress progress;
 	kg_progress_start(&progress, "replay");
 	o.progress = &progress;

@@ -64,6 +64,7 @@ struct scratch {
 	kg_event_parser *parser;
 	struct kg_verdict verdict;
 	kg_buf blob;
+	kg_buf text;      /* a decision's JSON for the seen table */
 };
 
 struct kg_risk {
@@ -77,7 +78,7 @@ struct kg_risk {
 	struct kg_store *store;
 	pthread_key_t tls;
 	struct stripe stripes[STRIPES];
-	kg_risk_lock_hook lock_hook;
+	kg_risk_lock_fn lock_hook;
 	void *lock_ctx;
 	atomic_size_t events; /* decided, counted under any stripe's lock */
 	int64_t ts_ahead_max_ms; /* 0: any ts */
@@ -92,6 +93,7 @@ static void scratch_free(void *p)
 	kg_event_parser_free(s->parser);
 	kg_verdict_release(&s->verdict);
 	kg_buf_release(&s->blob);
+	kg_buf_release(&s->text);
 	free(s);
 }
 
@@ -110,6 +112,7 @@ static struct scratch *scratch_get(kg_risk *r)
 	}
 	kg_verdict_init(&s->verdict);
 	kg_buf_init(&s->blob, 16 * 1024 * 1024);
+	kg_buf_init(&s->text, KG_EVENT_BYTES_MAX * 4);
 	pthread_setspecific(r->tls, s);
 	return s;
 }
@@ -245,7 +248,7 @@ static int check_ts(const kg_risk *r, const kg_event *ev, kg_err *err)
 			    (long long)(r->ts_ahead_max_ms / 1000));
 }
 
-void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_hook fn, void *ctx)
+void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_fn fn, void *ctx)
 {
 	r->lock_hook = fn;
 	r->lock_ctx = ctx;
@@ -255,12 +258,6 @@ void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_hook fn, void *ctx)
 /* Seeds of the two hashes of an event id. */
 #define ID_SEED 0x51
 #define ID_SEED2 0x8bb84b93962eacc9ull
-
-/* (account, id): lock ids are made of it, so it must not change. */
-static uint64_t pair_hash(kg_str account, kg_str id)
-{
-	return kg_risk_hash(account.p, account.n) * 31 + kg_risk_hash_seed(id.p, id.n, ID_SEED);
-}
 
 /* Doubles a chained hash table when it holds as many entries as buckets.
  * Entries carry their next pointer and 64-bit hash at the given offsets. */
@@ -604,102 +601,6 @@ bool kg_risk_account_hint(const char *line, size_t len, kg_str *account)
 }
 
 /* ---- decisions -------------------------------------------------------------- */
-static bool plain_json_str(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == '"' || c == '\\')
-			return false;
-	}
-	return true;
-}
-
-/* kg_buf_json_str with a fast path for the common string that needs no
- * escaping (ids, account ids). */
-static int put_json_str(kg_buf *out, const char *s, size_t n)
-{
-	if (!plain_json_str(s, n))
-		return kg_buf_json_str(out, s, n);
-	int rc = kg_buf_putc(out, '"');
-	rc = rc ? rc : kg_buf_append(out, s, n);
-	return rc ? rc : kg_buf_putc(out, '"');
-}
-
-static int put_plain_allow(kg_buf *out, const char *id, size_t idn, const char *acct,
-			   size_t an)
-{
-	static const char p1[] = "{\"event\":\"", p2[] = "\",\"account\":\"",
-			  p3[] = "\",\"action\":\"allow\",\"score\":0,\"reasons\":[],\"shadow\":[]}";
-	char line[256];
-	size_t n = sizeof(p1) - 1 + idn + sizeof(p2) - 1 + an + sizeof(p3) - 1;
-	if (n <= sizeof(line) && plain_json_str(id, idn) && plain_json_str(acct, an)) {
-		/* the answer to most events, assembled here and appended at once
-		 * (the appends below cost several hundred instructions) */
-		size_t at = 0;
-		memcpy(line + at, p1, sizeof(p1) - 1);
-		at += sizeof(p1) - 1;
-		memcpy(line + at, id, idn);
-		at += idn;
-		memcpy(line + at, p2, sizeof(p2) - 1);
-		at += sizeof(p2) - 1;
-		memcpy(line + at, acct, an);
-		at += an;
-		memcpy(line + at, p3, sizeof(p3) - 1);
-		return kg_buf_append(out, line, n);
-	}
-	int rc = kg_buf_puts(out, "{\"event\":");
-	rc = rc ? rc : put_json_str(out, id, idn);
-	rc = rc ? rc : kg_buf_puts(out, ",\"account\":");
-	rc = rc ? rc : put_json_str(out, acct, an);
-	rc = rc ? rc : kg_buf_puts(out, p3 + 1);
-	return rc;
-}
-
-static void lock_id(const kg_event *ev, char out[24])
-{
-	uint64_t h = pair_hash(ev->account, ev->id);
-	snprintf(out, 24, "lk_%016llx", (unsigned long long)h);
-}
-
-static int put_decision(const kg_event *ev, const struct kg_verdict *v, kg_buf *out)
-{
-	if (v->action == KG_ACT_ALLOW && !v->n_reasons && !v->n_shadow)
-		return put_plain_allow(out, ev->id.p, ev->id.n, ev->account.p, ev->account.n);
-	int rc = kg_buf_puts(out, "{\"event\":");
-	rc = rc ? rc : put_json_str(out, ev->id.p, ev->id.n);
-	rc = rc ? rc : kg_buf_puts(out, ",\"account\":");
-	rc = rc ? rc : put_json_str(out, ev->account.p, ev->account.n);
-	rc = rc ? rc : kg_buf_printf(out, ",\"action\":\"%s\",\"score\":%lld,\"reasons\":[",
-				     kg_action_names[v->action], (long long)v->score);
-	rc = rc ? rc : kg_buf_append(out, v->reasons.data ? v->reasons.data : "", v->reasons.len);
-	rc = rc ? rc : kg_buf_putc(out, ']');
-	if (!rc && v->action == KG_ACT_LOCK) {
-		char id[24], ts[KG_TIME_STR_MAX];
-		lock_id(ev, id);
-		rc = kg_buf_printf(out, ",\"lock\":{\"id\":\"%s\",\"reason\":\"%s\"", id,
-				   v->lock_reason);
-		if (!rc && v->lock_ttl_s)
-			rc = kg_buf_printf(out, ",\"expires\":\"%s\"",
-					   kg_time_format(ev->ts_ms + v->lock_ttl_s * 1000, ts));
-		rc = rc ? rc : kg_buf_putc(out, '}');
-	}
-	rc = rc ? rc : kg_buf_puts(out, ",\"shadow\":[");
-	rc = rc ? rc : kg_buf_append(out, v->shadow.data ? v->shadow.data : "", v->shadow.len);
-	rc = rc ? rc : kg_buf_puts(out, "]}");
-	return rc;
-}
-
-int kg_risk_error_json(const kg_err *err, kg_buf *out)
-{
-	int rc = kg_buf_printf(out, "{\"error\":{\"code\":\"%s\",\"message\":",
-			       kg_code_name(err->code));
-	rc = rc ? rc : kg_buf_json_str(out, err->msg, strlen(err->msg));
-	rc = rc ? rc : kg_buf_puts(out, ",\"field\":");
-	rc = rc ? rc : kg_buf_json_str(out, err->field, strlen(err->field));
-	rc = rc ? rc : kg_buf_puts(out, "}}");
-	return rc;
-}
-
 /* A retry of an event id must carry the body it was decided on: another
  * body (by hash; a stored event without one, from before hashes were kept,
  * compares equal) is a conflict naming the id, and the first decision
@@ -716,18 +617,49 @@ static int check_body(const kg_event *ev, const uint8_t *stored, size_t stored_l
 			    (int)ev->id.n, ev->id.p, (int)ev->account.n, ev->account.p);
 }
 
-/* Decides one parsed event (body: its body hash) under its stripe lock.
- * Appends the decision to out; when persisting, fills rec (owned strings)
- * for the store job. */
+/* The verdict as a decision of ev, in a (the verdict's strings already
+ * are: kg_verdict.a). */
+static int verdict_decision(const kg_event *ev, const struct kg_verdict *v, kg_policy *pol,
+			    kg_arena *a, struct kg_decision *d)
+{
+	if (kg_risk_decision_plain(ev, a, d))
+		return KG_ENOMEM;
+	memcpy(d->policy_version, kg_policy_version(pol), sizeof(d->policy_version));
+	d->action = v->action;
+	d->score = v->score;
+	if (v->n_reasons || v->n_shadow) {
+		struct kg_reason *rs = kg_arena_alloc(a, (v->n_reasons + v->n_shadow) * sizeof(*rs));
+		if (!rs)
+			return KG_ENOMEM;
+		if (v->n_reasons)
+			memcpy(rs, v->reasons, v->n_reasons * sizeof(*rs));
+		if (v->n_shadow)
+			memcpy(rs + v->n_reasons, v->shadow, v->n_shadow * sizeof(*rs));
+		d->reasons = rs;
+		d->n_reasons = v->n_reasons;
+		d->shadow = rs + v->n_reasons;
+		d->n_shadow = v->n_shadow;
+	}
+	if (v->action == KG_ACT_LOCK) {
+		d->has_lock = true;
+		kg_risk_lock_id(ev->account.p, ev->account.n, ev->id.p, ev->id.n, d->lock.id);
+		memcpy(d->lock.reason, v->lock_reason, sizeof(d->lock.reason));
+		d->lock.expires_ms = v->lock_ttl_s ? ev->ts_ms + v->lock_ttl_s * 1000 : 0;
+	}
+	return 0;
+}
+
+/* Decides one parsed event (body: its body hash) under its stripe lock
+ * into d (in a); when persisting, fills rec for the store job. */
 static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_policy *pol,
 			 const uint8_t *body, const struct kg_risk_prefetch *pre,
-			 const struct kg_risk_prefetch *blob, kg_buf *out,
+			 const struct kg_risk_prefetch *blob, kg_arena *da, struct kg_decision *d,
 			 struct kg_risk_record *rec, bool *dup, kg_err *err)
 {
 	uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
 	uint64_t idh[2];
 	kg_risk_hash_seed2(ev->id.p, ev->id.n, ID_SEED, ID_SEED2, idh);
-	uint64_t h = ah * 31 + idh[0], h2 = idh[1]; /* h is pair_hash */
+	uint64_t h = ah * 31 + idh[0], h2 = idh[1]; /* h is kg_risk_pair_hash */
 	struct stripe *st = &r->stripes[ah % STRIPES];
 	int rc = 0;
 	*dup = false;
@@ -740,9 +672,10 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		if ((rc = check_body(ev, s->body, sizeof(s->body), body, err)))
 			goto cleanup;
 		*dup = true;
-		rc = s->decision ? kg_buf_puts(out, s->decision)
-				 : put_plain_allow(out, ev->id.p, ev->id.n, ev->account.p,
-						   ev->account.n);
+		rc = s->decision ? kg_risk_decision_stored(ev, s->decision, strlen(s->decision), da, d)
+				 : kg_risk_decision_plain(ev, da, d);
+		if (rc)
+			kg_err_set(err, rc, "out of memory");
 		goto cleanup;
 	}
 	if (pre && pre->account) {
@@ -751,20 +684,21 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 			if ((rc = check_body(ev, pre->stored_hash, pre->stored_hash_len, body, err)))
 				goto cleanup;
 			*dup = true;
-			rc = kg_buf_puts(out, pre->stored);
+			if ((rc = kg_risk_decision_stored(ev, pre->stored, strlen(pre->stored), da, d)))
+				kg_err_set(err, rc, "out of memory");
 			goto cleanup;
 		}
 	} else if (r->store) {
-		size_t at = out->len;
+		kg_buf_reset(&sc->text);
 		uint8_t stored[KG_EVENT_HASH_BYTES];
 		size_t stored_len = 0;
-		rc = kg_risk_persist_find_decision(r->store, ev, out, stored, &stored_len, dup, err);
-		if (!rc && *dup && (rc = check_body(ev, stored, stored_len, body, err))) {
+		rc = kg_risk_persist_find_decision(r->store, ev, &sc->text, stored, &stored_len, dup,
+						   err);
+		if (!rc && *dup && (rc = check_body(ev, stored, stored_len, body, err)))
 			*dup = false;
-			out->len = at;
-			if (out->data)
-				out->data[at] = '\0';
-		}
+		if (!rc && *dup &&
+		    (rc = kg_risk_decision_stored(ev, sc->text.data, sc->text.len, da, d)))
+			kg_err_set(err, rc, "out of memory");
 		if (rc || *dup)
 			goto cleanup;
 	}
@@ -775,31 +709,29 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		goto cleanup;
 	}
 	struct kg_eval_env env = {ev, &a->f, &info, kg_risk_lists_lookup, atomic_load(&r->lists)};
-	if ((rc = kg_policy_eval(pol, &env, &sc->verdict))) {
+	sc->verdict.a = da;
+	if ((rc = kg_policy_eval(pol, &env, &sc->verdict)) ||
+	    (rc = verdict_decision(ev, &sc->verdict, pol, da, d))) {
 		kg_err_set(err, rc, "policy evaluation failed");
 		acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
-	size_t start = out->len;
-	if ((rc = put_decision(ev, &sc->verdict, out))) {
-		kg_err_set(err, rc, "decision too large");
-		acct_drop(r, st, ah, a->id);
-		goto cleanup;
+	bool plain = d->action == KG_ACT_ALLOW && !d->n_reasons && !d->n_shadow;
+	if (!plain) {
+		kg_buf_reset(&sc->text);
+		if ((rc = kg_decision_write_json(d, &sc->text))) {
+			kg_err_set(err, rc, "decision too large");
+			acct_drop(r, st, ah, a->id);
+			goto cleanup;
+		}
 	}
-	bool plain = sc->verdict.action == KG_ACT_ALLOW && !sc->verdict.n_reasons &&
-		     !sc->verdict.n_shadow;
-	if ((rc = seen_add(r, st, a, h, h2, body, plain ? NULL : out->data + start,
-			   out->len - start))) {
+	if ((rc = seen_add(r, st, a, h, h2, body, plain ? NULL : sc->text.data, sc->text.len))) {
 		kg_err_set(err, rc, "out of memory");
 		acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
 	atomic_fetch_add_explicit(&r->events, 1, memory_order_relaxed);
 	if (rec) { /* the batch fills the rest (kg_risk_record_fill) */
-		if (sc->verdict.action == KG_ACT_LOCK)
-			lock_id(ev, rec->lock_id);
-		rec->out_off = start;
-		rec->out_len = out->len - start;
 		rec->pending = true;
 		rec->h = h;
 		rec->h2 = h2;
@@ -863,9 +795,10 @@ struct kg_risk_batch {
 	size_t n;
 	struct kg_risk_record *recs;
 	size_t nrec;
+	kg_arena *a;      /* the caller's: decisions, refusals */
+	struct kg_risk_answer *ans; /* the caller's: one per line */
 	kg_arena arena;   /* account and id copies, looked-up decisions */
 	kg_arena scratch; /* blobs read from the store (reset as it grows) */
-	kg_buf out;       /* the answer */
 	kg_buf blobs;     /* the accounts' feature blobs */
 	struct batch_acct *accts;
 	size_t acap;
@@ -937,6 +870,17 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 	return rc;
 }
 
+/* Line i was refused for e: its answer is a copy of e in the caller's arena. */
+static int refuse(struct kg_risk_batch *b, size_t i, const kg_err *e, kg_err *err)
+{
+	kg_err *copy = kg_arena_alloc(b->a, sizeof(*copy));
+	if (!copy)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	*copy = *e;
+	b->ans[i] = (struct kg_risk_answer){NULL, copy};
+	return 0;
+}
+
 static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 {
 	kg_risk *r = b->r;
@@ -975,8 +919,8 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 		if (prc) {
 			if (b->n == 1)
 				b->parse_err = e;
-			rc = kg_risk_error_json(&e, &b->out);
-			rc = rc ? rc : kg_buf_putc(&b->out, '\n');
+			if ((rc = refuse(b, i, &e, err)))
+				break;
 			continue;
 		}
 		struct kg_risk_prefetch pre = {0};
@@ -991,8 +935,12 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			rec = &b->recs[b->nrec];
 		}
 		bool dup;
-		size_t start = b->out.len;
-		prc = decide_locked(r, sc, ev, pol, body, tx ? &pre : NULL, tx ? &pre : NULL, &b->out,
+		struct kg_decision *d = kg_arena_alloc(b->a, sizeof(*d));
+		if (!d) {
+			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+			break;
+		}
+		prc = decide_locked(r, sc, ev, pol, body, tx ? &pre : NULL, tx ? &pre : NULL, b->a, d,
 				    rec, &dup, &e);
 		if (prc) {
 			if (prc == KG_EIO || prc == KG_ENOMEM || prc == KG_EFULL) {
@@ -1009,18 +957,19 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			}
 			if (b->n == 1)
 				b->parse_err = e;
-			rc = kg_risk_error_json(&e, &b->out);
-		} else if (rec && !dup) {
+			rc = refuse(b, i, &e, err);
+			continue;
+		}
+		b->ans[i].d = d;
+		if (rec && !dup) {
 			b->nrec++; /* pending from here: settle() forgets it */
-			int frc = kg_risk_record_fill(rec, ev, &b->arena, b->out.data + start,
-						      b->out.len - start, &sc->verdict);
+			int frc = kg_risk_record_fill(rec, ev, &b->arena, d);
 			if (frc) {
 				rc = kg_err_set(err, frc, "out of memory");
 				break;
 			}
 			ba->last = (uint32_t)(b->nrec - 1);
 		}
-		rc = rc ? rc : kg_buf_putc(&b->out, '\n');
 	}
 	return rc;
 }
@@ -1100,7 +1049,7 @@ void kg_risk_batch_free(kg_risk_batch *b)
 	if (!b)
 		return;
 	if (b->ticket && !b->settled) /* not finished: wait (the write reads b) */
-		kg_risk_batch_finish(b->r, b, NULL, NULL);
+		kg_risk_batch_finish(b->r, b, NULL);
 	kg_store_ticket_free(b->ticket);
 	for (size_t i = 0; i < b->nrec; i++)
 		kg_risk_record_release(&b->recs[i]);
@@ -1109,15 +1058,17 @@ void kg_risk_batch_free(kg_risk_batch *b)
 	free(b->blob_recs);
 	kg_arena_release(&b->arena);
 	kg_arena_release(&b->scratch);
-	kg_buf_release(&b->out);
 	kg_buf_release(&b->blobs);
+	kg_buf_release(&b->w.text);
 	free(b);
 }
 
 int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
-			kg_risk_batch *after, kg_risk_batch **out, kg_err *err)
+			kg_arena *a, struct kg_risk_answer *ans, kg_risk_batch *after,
+			kg_risk_batch **out, kg_err *err)
 {
 	*out = NULL;
+	memset(ans, 0, n * sizeof(*ans));
 	kg_risk_batch *b = calloc(1, sizeof(*b));
 	if (!b)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
@@ -1126,9 +1077,10 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
 	b->lens = lens;
 	b->n = n;
 	b->after = after;
+	b->a = a;
+	b->ans = ans;
 	kg_arena_init(&b->arena, n < 1024 ? 16 * 1024 : 256 * 1024); /* ids, decisions */
 	kg_arena_init(&b->scratch, 64 * 1024);
-	kg_buf_init(&b->out, KG_HTTP_BATCH_BODY_MAX);
 	kg_buf_init(&b->blobs, SIZE_MAX / 2);
 	int rc = 0;
 	if (!r->store) {
@@ -1148,11 +1100,8 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
 	if (!rc)
 		rc = batch_snapshot(b, err);
 	if (!rc && (b->nrec || after)) {
-		for (size_t i = 0; i < b->nrec; i++)
-			if (!b->recs[i].own_decision)
-				b->recs[i].decision = b->out.data + b->recs[i].out_off;
 		b->w = (struct kg_risk_write){b->recs, b->nrec, b->blob_recs, b->n_blob,
-					      r->lock_hook, r->lock_ctx};
+					      r->lock_hook, r->lock_ctx, KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4)};
 		rc = kg_risk_persist_start(r->store, &b->w, after ? after->ticket : NULL,
 					   &b->ticket, err);
 	}
@@ -1167,37 +1116,7 @@ done:
 	return 0;
 }
 
-/* Puts the stored form of decisions whose lock was an existing one (the
- * write named it) into the answer. */
-static int patch_reused_locks(kg_buf *out, size_t out_start, struct kg_risk_record *recs,
-			      size_t n, kg_err *err)
-{
-	size_t k = 0;
-	while (k < n && !recs[k].lock_reused)
-		k++;
-	if (k == n)
-		return 0;
-	kg_buf nb = KG_BUF_INIT(out->max);
-	size_t at = out_start;
-	int rc = kg_buf_append(&nb, out->data, out_start);
-	for (; !rc && k < n; k++) {
-		if (!recs[k].lock_reused)
-			continue;
-		rc = kg_buf_append(&nb, out->data + at, recs[k].out_off - at);
-		rc = rc ? rc : kg_buf_append(&nb, recs[k].decision, recs[k].decision_len);
-		at = recs[k].out_off + recs[k].out_len;
-	}
-	rc = rc ? rc : kg_buf_append(&nb, out->data + at, out->len - at);
-	if (rc) {
-		kg_buf_release(&nb);
-		return kg_err_set(err, rc, "answer too large");
-	}
-	kg_buf_release(out);
-	*out = nb;
-	return 0;
-}
-
-int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_buf *out, kg_err *err)
+int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_err *err)
 {
 	int rc = 0;
 	/* a batch queued after this one may still point at the ticket: it is
@@ -1208,25 +1127,22 @@ int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_buf *out, kg_err *err)
 		settle(r, b->recs, b->nrec, rc == 0);
 		b->settled = true;
 	}
-	if (!rc)
-		rc = patch_reused_locks(&b->out, 0, b->recs, b->nrec, err);
-	if (!rc && out && (rc = kg_buf_append(out, b->out.data ? b->out.data : "", b->out.len)))
-		kg_err_set(err, rc, "answer too large");
 	return rc;
 }
 
 int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
-			 kg_buf *out, kg_err *err)
+			 kg_arena *a, struct kg_risk_answer *out, kg_err *err)
 {
 	kg_risk_batch *b = NULL;
-	int rc = kg_risk_batch_start(r, events, lens, n, NULL, &b, err);
+	int rc = kg_risk_batch_start(r, events, lens, n, a, out, NULL, &b, err);
 	if (!rc)
-		rc = kg_risk_batch_finish(r, b, out, err);
+		rc = kg_risk_batch_finish(r, b, err);
 	kg_risk_batch_free(b);
 	return rc;
 }
 
-int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err *err)
+int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_arena *a,
+		   struct kg_decision *out, kg_err *err)
 {
 	const char *one[1] = {json};
 	size_t lens[1] = {len};
@@ -1244,24 +1160,26 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err
 			kg_err_field(err, rc, "", "the event cannot be hashed");
 		if (rc)
 			return rc;
-		return decide_locked(r, sc, ev, scratch_policy(r, sc), body, NULL, NULL, out, NULL,
-				     &dup, err);
+		return decide_locked(r, sc, ev, scratch_policy(r, sc), body, NULL, NULL, a, out,
+				     NULL, &dup, err);
 	}
 	/* with a store: a batch of one, whose refusal (parse error, conflict)
 	 * comes back as an error (nothing was stored for it) */
-	size_t start = out->len;
+	struct kg_risk_answer ans;
 	kg_risk_batch *b = NULL;
-	int rc = kg_risk_batch_start(r, one, lens, 1, NULL, &b, err);
+	int rc = kg_risk_batch_start(r, one, lens, 1, a, &ans, NULL, &b, err);
 	if (!rc && b->parse_err.code) {
 		rc = b->parse_err.code;
 		if (err)
 			*err = b->parse_err;
 	} else if (!rc) {
-		rc = kg_risk_batch_finish(r, b, out, err);
+		rc = kg_risk_batch_finish(r, b, err);
 	}
 	kg_risk_batch_free(b);
-	if (!rc && out->len > start && out->data[out->len - 1] == '\n')
-		out->data[--out->len] = '\0';
+	if (!rc && !ans.d)
+		rc = kg_err_set(err, KG_EINTERNAL, "no decision");
+	if (!rc)
+		*out = *ans.d;
 	return rc;
 }
 
