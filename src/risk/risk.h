@@ -266,6 +266,9 @@ int kg_risk_error_json(const kg_err *err, kg_buf *out);
 /* Test support: serialises every cached account's features and rebuilds
  * them from the blobs, as a restart would. */
 int kg_risk_roundtrip_state(kg_risk *r, kg_err *err);
+/* Test support: checks the account cache's invariants (src/risk
+ * acct_cache.c lists them); KG_EINTERNAL naming the first broken one. */
+int kg_risk_check_cache(kg_risk *r, kg_err *err);
 
 struct kg_risk_stats {
 	size_t accounts, events;

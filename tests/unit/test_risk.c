@@ -126,6 +126,7 @@ static void blob_of_history_round_trips(void **state)
 	struct kg_risk_stats a, b;
 	kg_risk_stats(r, &a);
 	assert_int_equal(kg_risk_roundtrip_state(r, &err), 0);
+	assert_int_equal(kg_risk_check_cache(r, &err), 0);
 	kg_risk_stats(r, &b);
 	assert_int_equal(a.feature_blob_bytes, b.feature_blob_bytes);
 	assert_int_equal(a.events, 5);

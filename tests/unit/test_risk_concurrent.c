@@ -167,6 +167,8 @@ static void run(kg_store *store, bool batch)
 		assert_int_equal(st.events, (size_t)THREADS * (ACCOUNTS + 1) * PER_ACCOUNT);
 	assert_int_equal(failed_count(r, "shared"), THREADS * PER_ACCOUNT + 1);
 	assert_int_equal(failed_count(r, "t1-a3"), PER_ACCOUNT + 1);
+	/* the cache's invariants hold after the threads (acct_cache.c) */
+	assert_int_equal(kg_risk_check_cache(r, &err), 0);
 	kg_risk_free(r);
 	kg_policy_unref(pol);
 }
