@@ -112,7 +112,7 @@ static int seen_grow(struct acct *a)
 }
 
 int kg_risk_seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, uint64_t h2,
-		    const uint8_t *body, const char *decision, size_t dlen)
+		     const uint8_t *body, const struct kg_decision *d)
 {
 	int rc;
 	if (a->n_seen == a->cap_seen && (rc = seen_grow(a)))
@@ -122,9 +122,10 @@ int kg_risk_seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, 
 	s->h2 = h2;
 	s->decision = NULL;
 	memcpy(s->body, body, KG_EVENT_HASH_BYTES);
-	if (decision) {
-		s->decision = r->store ? strndup(decision, dlen)
-				       : kg_arena_strndup(&st->arena, decision, dlen);
+	if (d) {
+		size_t size = kg_risk_decision_size(d);
+		void *block = r->store ? malloc(size) : kg_arena_alloc(&st->arena, size);
+		s->decision = block ? kg_risk_decision_copy(d, block) : NULL;
 		if (!s->decision)
 			return KG_ENOMEM;
 	}

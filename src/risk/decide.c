@@ -82,8 +82,12 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		if ((rc = check_body(ev, s->body, sizeof(s->body), body, err)))
 			goto cleanup;
 		*dup = true;
-		rc = s->decision ? kg_risk_decision_stored(ev, s->decision, strlen(s->decision), da, d)
-				 : kg_risk_decision_plain(ev, da, d);
+		if (s->decision) {
+			void *block = kg_arena_alloc(da, kg_risk_decision_size(s->decision));
+			*d = *kg_risk_decision_copy(s->decision, block);
+		} else {
+			rc = kg_risk_decision_plain(ev, da, d);
+		}
 		if (rc)
 			kg_err_set(err, rc, "out of memory");
 		goto cleanup;
@@ -127,15 +131,7 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		goto cleanup;
 	}
 	bool plain = d->action == KG_ACT_ALLOW && !d->n_reasons && !d->n_shadow;
-	if (!plain) {
-		kg_buf_reset(&sc->text);
-		if ((rc = kg_decision_write_json(d, &sc->text))) {
-			kg_err_set(err, rc, "decision too large");
-			kg_risk_acct_drop(r, st, ah, a->id);
-			goto cleanup;
-		}
-	}
-	if ((rc = kg_risk_seen_add(r, st, a, h, h2, body, plain ? NULL : sc->text.data, sc->text.len))) {
+	if ((rc = kg_risk_seen_add(r, st, a, h, h2, body, plain ? NULL : d))) {
 		kg_err_set(err, rc, "out of memory");
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;

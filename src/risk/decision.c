@@ -197,6 +197,84 @@ int kg_risk_decision_stored(const kg_event *ev, const char *text, size_t len, kg
 	return 0;
 }
 
+/* ---- deep copies (the engine's table of decided events) ------------------ */
+static size_t str_bytes(kg_str s)
+{
+	return s.n + 1;
+}
+
+static size_t reasons_bytes(const struct kg_reason *rs, uint32_t n, size_t *n_values)
+{
+	size_t b = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		b += str_bytes(rs[i].rule) + str_bytes(rs[i].detail);
+		*n_values += rs[i].n_values;
+		for (uint32_t k = 0; k < rs[i].n_values; k++)
+			b += str_bytes(rs[i].values[k].name) +
+			     (rs[i].values[k].type == KG_VAL_STR ? str_bytes(rs[i].values[k].s) : 0);
+	}
+	return b;
+}
+
+size_t kg_risk_decision_size(const struct kg_decision *d)
+{
+	size_t n_values = 0;
+	size_t strs = str_bytes(d->event) + str_bytes(d->account) + str_bytes(d->stored) +
+		      reasons_bytes(d->reasons, d->n_reasons, &n_values) +
+		      reasons_bytes(d->shadow, d->n_shadow, &n_values);
+	return sizeof(*d) + (d->n_reasons + d->n_shadow) * sizeof(struct kg_reason) +
+	       n_values * sizeof(struct kg_value) + strs;
+}
+
+static kg_str copy_str(char **at, kg_str s)
+{
+	char *p = *at;
+	if (s.n)
+		memcpy(p, s.p, s.n);
+	p[s.n] = '\0';
+	*at += s.n + 1;
+	return (kg_str){p, s.n};
+}
+
+static void copy_reasons(struct kg_reason *dst, const struct kg_reason *src, uint32_t n,
+			 struct kg_value **vals, char **strs)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		dst[i] = src[i];
+		dst[i].rule = copy_str(strs, src[i].rule);
+		dst[i].detail = copy_str(strs, src[i].detail);
+		struct kg_value *v = *vals;
+		for (uint32_t k = 0; k < src[i].n_values; k++) {
+			v[k] = src[i].values[k];
+			v[k].name = copy_str(strs, src[i].values[k].name);
+			if (v[k].type == KG_VAL_STR)
+				v[k].s = copy_str(strs, src[i].values[k].s);
+		}
+		dst[i].values = src[i].n_values ? v : NULL;
+		*vals += src[i].n_values;
+	}
+}
+
+struct kg_decision *kg_risk_decision_copy(const struct kg_decision *d, void *block)
+{
+	struct kg_decision *c = block;
+	*c = *d;
+	struct kg_reason *rs = (struct kg_reason *)(c + 1);
+	size_t n_values = 0;
+	reasons_bytes(d->reasons, d->n_reasons, &n_values);
+	reasons_bytes(d->shadow, d->n_shadow, &n_values);
+	struct kg_value *vals = (struct kg_value *)(rs + d->n_reasons + d->n_shadow);
+	char *strs = (char *)(vals + n_values);
+	c->event = copy_str(&strs, d->event);
+	c->account = copy_str(&strs, d->account);
+	c->stored = d->stored.n ? copy_str(&strs, d->stored) : (kg_str){NULL, 0};
+	copy_reasons(rs, d->reasons, d->n_reasons, &vals, &strs);
+	copy_reasons(rs + d->n_reasons, d->shadow, d->n_shadow, &vals, &strs);
+	c->reasons = d->n_reasons ? rs : NULL;
+	c->shadow = d->n_shadow ? rs + d->n_reasons : NULL;
+	return c;
+}
+
 /* Seed of the event-id half of the pair hash (the engine's seen table
  * uses the same one: engine.c). */
 #define ID_SEED 0x51

@@ -24,7 +24,8 @@
  * until committed with one. Looked up in its account's list (the account
  * id already matched exactly), by two independent 64-bit hashes of the
  * event id (a false match needs both to collide: about 2^-128); h also
- * mixes in the account, as pair_hash. decision NULL is the plain allow,
+ * mixes in the account, as pair_hash. decision (a deep copy:
+ * kg_risk_decision_copy) NULL is the plain allow,
  * rebuilt from the retried event.
  * An account's entries are one block: cap_seen first hashes h (8 bytes an
  * entry), then cap_seen of the rest, read on a match only. Up to
@@ -39,7 +40,7 @@
  * the index is rebuilt when the block grows. */
 struct seen {
 	uint64_t h2;
-	char *decision;
+	struct kg_decision *decision;
 	uint8_t body[KG_EVENT_HASH_BYTES]; /* the event's body hash */
 };
 
@@ -69,7 +70,7 @@ struct scratch {
 	kg_event_parser *parser;
 	struct kg_verdict verdict;
 	kg_buf blob;
-	kg_buf text;      /* a decision's JSON for the seen table */
+	kg_buf text;      /* a decision read from the store */
 };
 
 struct kg_risk {
@@ -180,7 +181,7 @@ static inline struct acct *acct_find(struct stripe *st, uint64_t h, kg_str id)
 }
 
 int kg_risk_seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, uint64_t h2,
-		     const uint8_t *body, const char *decision, size_t dlen);
+		     const uint8_t *body, const struct kg_decision *d);
 void kg_risk_seen_remove(kg_risk *r, struct acct *a, uint64_t h, uint64_t h2);
 /* The account of (h, id), made (its blob loaded from pre, or the store)
  * when it is not cached. */

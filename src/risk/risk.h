@@ -174,9 +174,11 @@ struct kg_decision {
 	bool has_lock;                            /* action lock: lock says which */
 	struct kg_decision_lock lock;
 	char policy_version[17];                  /* kg_policy_version; "" for a retry */
-	/* A retry of an event decided before: the first decision as it was
-	 * answered and stored, verbatim (action, score and lock are read from
-	 * it; reasons are not). Empty for a new decision. */
+	/* A retry of an event committed before (read from the store): the
+	 * first decision as it was answered and stored, verbatim (action,
+	 * score and lock are read from it; reasons are not). Empty for a new
+	 * decision, and for a retry of one this process decided (that gives
+	 * a copy of the first decision, typed). */
 	kg_str stored;
 };
 
@@ -215,7 +217,7 @@ void kg_risk_set_ts_ahead_max(kg_risk *r, int64_t ms);
 
 /* Decides one event (JSON text) into *out, allocated in a (the caller's
  * arena; the decision stays valid as long as a). A repeated event id gives
- * the stored decision (out->stored) and changes nothing. Bad input:
+ * the first decision (see kg_decision.stored) and changes nothing. Bad input:
  * KG_EINVAL/KG_ELIMIT with err naming the field; nothing is stored.
  * Thread-safe. */
 int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_arena *a,

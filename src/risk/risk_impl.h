@@ -165,6 +165,10 @@ struct kg_verdict {
 int kg_risk_decision_plain(const kg_event *ev, kg_arena *a, struct kg_decision *d);
 int kg_risk_decision_stored(const kg_event *ev, const char *text, size_t len, kg_arena *a,
 			    struct kg_decision *d);
+/* A deep copy of d in one block of kg_risk_decision_size(d) bytes (8-byte
+ * aligned): the engine keeps decided events' decisions so. */
+size_t kg_risk_decision_size(const struct kg_decision *d);
+struct kg_decision *kg_risk_decision_copy(const struct kg_decision *d, void *block);
 uint64_t kg_risk_pair_hash(const char *account, size_t account_len, const char *id,
 			   size_t id_len);
 
