@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/base.h"
+#include "risk/risk.h"
 #include "store/store.h"
 
 /* ---- locks: reasons, kinds, lift methods, the state machine ------------ */
@@ -319,11 +320,17 @@ int kg_account_lock_apply(kg_tx *tx, const kg_config *cfg, const kg_account_lock
  * (returns 0): events may name accounts kagi was never told about. */
 int kg_account_lock_notice_tx(kg_tx *tx, const kg_config *cfg, const char *account_id,
 			      const char *lock_id, const char *reason, int64_t now_ms, kg_err *err);
-/* kg_risk_lock_hook for the risk engine (ctx: the kg_config): the notice of
- * a lock a rule decision wrote, in the event's transaction. Wire it with
- * kg_risk_set_lock_hook(risk, kg_account_risk_lock_hook, (void *)config). */
-int kg_account_risk_lock_hook(void *ctx, void *txn, const char *account, const char *lock_id,
-			      const char *reason, const char *decision_json, kg_err *err);
+/* The risk engine's lock writer (a kg_risk_lock_fn; ctx: the kg_config, or
+ * NULL for no notices, as `kagi replay --db` writes locks):
+ * applies the lock a rule decision asks for, in the event's transaction,
+ * through the same writer as kg_account_lock_apply (one id scheme,
+ * kg_risk_lock_id of the event; one audit shape, actor "system:risk"; the
+ * official notice). A standing lock of the same reason is named instead
+ * (lock->id), so a rule that keeps firing makes one lock and one notice.
+ * Wire it with kg_risk_set_lock_hook(risk, kg_account_risk_lock_hook,
+ * (void *)config). */
+int kg_account_risk_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
+			      struct kg_decision_lock *lock, kg_err *err);
 
 /* Lifts one lock (kg_lock_can_lift decides), with audit entry, unlock notice
  * and outbox mail, in tx. note (may be NULL) goes into the audit entry.
@@ -374,14 +381,14 @@ typedef struct kg_login_req {
 	const uint8_t *cred_hash;
 	size_t cred_hash_len;
 	int64_t now_ms;
-	/* Optional: receives the design.md `login` event (JSON) after the
-	 * answer is decided, e.g. to feed the risk engine. An unknown email's
-	 * event names the pseudo account "?<hash of the email>", so both cost
-	 * the same. */
-	void (*on_event)(void *ctx, const char *json, size_t len);
-	void *on_event_ctx;
+	/* Optional: the risk engine that decides the design.md `login` event
+	 * of this try (an unknown email's names the pseudo account "?<hash of
+	 * the email>", so both cost the same), before a right password gets
+	 * its token: the login acts on the decision (kg_login_answer.risk). */
+	kg_risk *risk;
 } kg_login_req;
 
+#define KG_LOGIN_RISK_RULES_MAX 8
 typedef struct kg_login_answer {
 	enum kg_login_result result;
 	char account_id[KG_ID_MAX + 1]; /* OK, LOCKED, TOTP_*: the account */
@@ -390,6 +397,16 @@ typedef struct kg_login_answer {
 	enum kg_lock_remedy remedy;     /* LOCKED: password_reset when it lifts every lock */
 	kg_lock_refs locks;             /* LOCKED */
 	int64_t retry_after_ms;         /* THROTTLED: how long until a try is let through */
+	/* The risk decision of the login event (with kg_login_req.risk): a
+	 * right password decided lock answers LOCKED with the lock it set;
+	 * challenge or hold answers OK with risk set and the rules that fired
+	 * (the shop steps up, e.g. asks for a code it sends); allow: OK.
+	 * risk_undecided: the event could not be decided (logged at error;
+	 * the login went on as allowed). */
+	enum kg_action risk;
+	char risk_rules[KG_LOGIN_RISK_RULES_MAX][64];
+	size_t n_risk_rules;
+	bool risk_undecided;
 } kg_login_answer;
 
 /* The login gate. Returns 0 with *out filled (every result above), or a

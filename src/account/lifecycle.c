@@ -13,6 +13,90 @@ static json_t *evidence_json(const char *evidence)
 	return j ? j : json_string(evidence);
 }
 
+/* What the one lock writer writes: every lock, set by staff or asked for
+ * by a rule decision, goes through lock_write. */
+struct lock_spec {
+	const char *account_id;
+	const char *reason;        /* a kg_lock_reason name */
+	const char *source;        /* the event that asked for it; NULL: staff (a
+				    * fresh random source) */
+	const char *evidence;      /* JSON text or NULL */
+	const char *actor;
+	const char *rule;          /* NULL, or the rule that asked for it */
+	const char *incident_id;   /* NULL */
+	int64_t now, expires;      /* expires 0: never */
+	bool reuse;                /* a standing lock of the same reason (at
+				    * reuse_at) is named instead of a new one */
+	int64_t reuse_at;
+};
+
+/* Writes the lock of s — its row, one audit entry, the official notice
+ * (none for an account kagi does not know) — or, with s->reuse, names the
+ * standing lock of the same reason; cfg NULL: no notice. The id is kg_risk_lock_id(account,
+ * source): a second write of the same (account, event) finds its row and
+ * writes nothing. *written says whether a row was written. */
+static int lock_write(kg_tx *tx, const kg_config *cfg, const struct lock_spec *s,
+		      char id[KG_LOCK_ID_MAX], bool *written, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	int rc = 0;
+	*written = false;
+	if (s->reuse) {
+		kg_lock *act = NULL;
+		size_t n = 0;
+		rc = kg_tx_lock_list_active(tx, s->account_id, s->reuse_at, &a, &act, &n, err);
+		for (size_t k = 0; !rc && k < n; k++)
+			if (!strcmp(act[k].reason, s->reason)) {
+				snprintf(id, KG_LOCK_ID_MAX, "%s", act[k].lock_id);
+				goto cleanup;
+			}
+		if (rc)
+			goto cleanup;
+	}
+	char src[KG_STORE_ID_MAX];
+	const char *source = s->source ? s->source : kg_store_new_id(src, "src");
+	kg_risk_lock_id(s->account_id, strlen(s->account_id), source, strlen(source), id);
+	enum kg_lock_reason r = KG_LOCK_MANUAL;
+	kg_lock_reason_parse(s->reason, &r);
+	kg_lock l;
+	memset(&l, 0, sizeof(l));
+	l.account_id = s->account_id;
+	l.lock_id = id;
+	l.reason = s->reason;
+	l.kind = kg_lock_reason_kind(r) == KG_LOCK_KIND_MISUSE ? "misuse" : "precaution";
+	l.evidence = s->evidence;
+	l.created_ms = s->now;
+	l.expires_ms = s->expires;
+	l.incident_id = s->incident_id;
+	rc = kg_tx_lock_insert(tx, &l, err);
+	if (rc == KG_ECONFLICT && s->source) { /* the same event decided twice: one lock */
+		kg_err_clear(err);
+		rc = 0;
+		goto cleanup;
+	}
+	if (rc)
+		goto cleanup;
+	*written = true;
+	json_t *d = json_pack("{s:s, s:s, s:s, s:o}", "lock", id, "reason", s->reason, "kind", l.kind,
+			      "evidence", evidence_json(s->evidence));
+	if (d && s->expires)
+		json_object_set_new(d, "expires_ms", json_integer(s->expires));
+	if (d && s->incident_id)
+		json_object_set_new(d, "incident", json_string(s->incident_id));
+	if (d && s->rule)
+		json_object_set_new(d, "rule", json_string(s->rule));
+	if (d && s->source)
+		json_object_set_new(d, "event", json_string(s->source));
+	if ((rc = kg_account_audit_tx(tx, s->account_id, s->actor, "lock", d, s->now, err)))
+		goto cleanup;
+	if (cfg) /* kagi replay --db writes locks without notices */
+		rc = kg_account_lock_notice_tx(tx, cfg, s->account_id, id, s->reason, s->now, err);
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
 int kg_account_lock_apply(kg_tx *tx, const kg_config *cfg, const kg_account_lock_req *req,
 			  char lock_id_out[KG_STORE_ID_MAX], kg_err *err)
 {
@@ -31,30 +115,12 @@ int kg_account_lock_apply(kg_tx *tx, const kg_config *cfg, const kg_account_lock
 	int64_t expires = req->expires_ms;
 	if (!expires && req->reason == KG_LOCK_BRUTE_FORCE)
 		expires = now + (int64_t)KG_BRUTE_FORCE_LOCK_S * 1000;
-	enum kg_lock_kind kind = kg_lock_reason_kind(req->reason);
-	char id[KG_STORE_ID_MAX];
-	kg_store_new_id(id, "lk");
-	kg_lock l;
-	memset(&l, 0, sizeof(l));
-	l.account_id = acc.id;
-	l.lock_id = id;
-	l.reason = reason;
-	l.kind = kind == KG_LOCK_KIND_MISUSE ? "misuse" : "precaution";
-	l.evidence = req->evidence;
-	l.created_ms = now;
-	l.expires_ms = expires;
-	l.incident_id = req->incident_id;
-	if ((rc = kg_tx_lock_insert(tx, &l, err)))
-		goto cleanup;
-	json_t *d = json_pack("{s:s, s:s, s:s, s:o}", "lock", id, "reason", reason, "kind", l.kind,
-			      "evidence", evidence_json(req->evidence));
-	if (d && expires)
-		json_object_set_new(d, "expires_ms", json_integer(expires));
-	if (d && req->incident_id)
-		json_object_set_new(d, "incident", json_string(req->incident_id));
-	if ((rc = kg_account_audit_tx(tx, acc.id, req->actor, "lock", d, now, err)))
-		goto cleanup;
-	if ((rc = kg_account_lock_notice_tx(tx, cfg, acc.id, id, reason, now, err)))
+	struct lock_spec s = {.account_id = acc.id, .reason = reason, .evidence = req->evidence,
+			      .actor = req->actor, .incident_id = req->incident_id, .now = now,
+			      .expires = expires};
+	char id[KG_LOCK_ID_MAX];
+	bool written;
+	if ((rc = lock_write(tx, cfg, &s, id, &written, err)))
 		goto cleanup;
 	if (lock_id_out)
 		kg_account_copy(lock_id_out, KG_STORE_ID_MAX, id);
@@ -71,7 +137,7 @@ int kg_account_lock_notice_tx(kg_tx *tx, const kg_config *cfg, const char *accou
 	kg_account acc;
 	int rc = kg_tx_account_get(tx, account_id, &acc, &a, err);
 	if (rc == KG_ENOTFOUND) {
-		kg_log(KG_LOG_INFO, "account", "lock %s on unknown account %s: no notice", lock_id,
+		kg_log(KG_LOG_DEBUG, "account", "lock %s on unknown account %s: no notice", lock_id,
 		       account_id);
 		kg_err_clear(err);
 		rc = 0;
@@ -90,11 +156,22 @@ cleanup:
 	return rc;
 }
 
-int kg_account_risk_lock_hook(void *ctx, void *txn, const char *account, const char *lock_id,
-			      const char *reason, const char *decision_json, kg_err *err)
+int kg_account_risk_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
+			      struct kg_decision_lock *lock, kg_err *err)
 {
-	(void)decision_json;
-	return kg_account_lock_notice_tx(txn, ctx, account, lock_id, reason, 0, err);
+	kg_buf ev = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
+	int rc = kg_decision_write_json(o->decision, &ev);
+	if (rc) {
+		kg_buf_release(&ev);
+		return kg_err_set(err, rc, "lock evidence too large");
+	}
+	struct lock_spec s = {.account_id = o->account, .reason = o->reason,
+			      .source = o->event_id, .evidence = ev.data, .actor = "system:risk",
+			      .rule = o->rule, .now = kg_now_ms(), .expires = o->expires_ms,
+			      .reuse = true, .reuse_at = o->ts_ms};
+	rc = lock_write(txn, ctx, &s, lock->id, &lock->written, err);
+	kg_buf_release(&ev);
+	return rc;
 }
 
 int kg_account_lock_lift(kg_tx *tx, const kg_config *cfg, const char *account_id,

@@ -23,12 +23,11 @@ const char *kg_login_result_name(enum kg_login_result r)
 
 /* The single place where login outcomes leave the module: the design.md
  * `login` event (account: the id, or for an unknown email its pseudo id
- * "?<hash>") goes to req->on_event (kagid feeds it to
- * the risk engine, whose failed-login rule locks brute_force). */
-static void feed_risk(const kg_login_req *req, const char *account_id, bool success, int64_t now)
+ * "?<hash>") is decided by req->risk (whose failed-login rule locks
+ * brute_force); *d gets the decision, in a. */
+static int decide_login(const kg_login_req *req, const char *account_id, bool success,
+			int64_t now, kg_arena *a, struct kg_decision *d, kg_err *err)
 {
-	if (!req->on_event)
-		return;
 	char idbuf[KG_STORE_ID_MAX], when[KG_TIME_STR_MAX];
 	kg_store_new_id(idbuf, "login");
 	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "id", idbuf, "type", "login",
@@ -43,9 +42,10 @@ static void feed_risk(const kg_login_req *req, const char *account_id, bool succ
 		json_object_set_new(ev, "user_agent", json_string(req->user_agent));
 	char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
 	json_decref(ev);
-	if (text)
-		req->on_event(req->on_event_ctx, text, strlen(text));
+	int rc = text ? kg_risk_decide(req->risk, text, strlen(text), a, d, err)
+		      : kg_err_set(err, KG_ENOMEM, "out of memory");
 	free(text);
+	return rc;
 }
 
 struct login_read {
@@ -117,6 +117,29 @@ static int issue(kg_tx *tx, struct login_write *w, const char *role, int64_t ttl
 	return kg_tx_credential_insert(tx, &c, err);
 }
 
+/* A right password on a locked account (out->locks holds its locks): the
+ * answer names them and gets a lock ticket. */
+static int answer_locked(kg_tx *tx, struct login_write *w, kg_err *err)
+{
+	struct login_read *r = w->r;
+	kg_login_answer *out = w->out;
+	out->result = KG_LOGIN_LOCKED;
+	out->kind = KG_LOCK_KIND_PRECAUTION;
+	out->remedy = KG_REMEDY_PASSWORD_RESET;
+	for (size_t i = 0; i < out->locks.n; i++) {
+		if (out->locks.v[i].kind == KG_LOCK_KIND_MISUSE)
+			out->kind = KG_LOCK_KIND_MISUSE;
+		if (kg_lock_remedy_of(w->cfg, out->locks.v[i].reason) != KG_REMEDY_PASSWORD_RESET)
+			out->remedy = KG_REMEDY_SUPPORT; /* a reset would not lift them all */
+	}
+	int rc = issue(tx, w, "ticket", w->cfg->lock_ticket_ttl_s, err);
+	if (rc)
+		return rc;
+	return kg_account_audit_tx(tx, r->acc.id, "customer", "lock_ticket",
+				   json_pack("{s:s, s:s}", "ticket", w->req->cred_id, "ip", r->ip),
+				   r->now, err);
+}
+
 static int login_write(kg_tx *tx, void *ctx, kg_err *err)
 {
 	struct login_write *w = ctx;
@@ -136,22 +159,8 @@ static int login_write(kg_tx *tx, void *ctx, kg_err *err)
 	rc = kg_account_settle_expired(tx, w->cfg, r->acc.id, now, NULL, err);
 	if (rc || (rc = kg_account_active_locks(tx, r->acc.id, now, &out->locks, err)))
 		return rc;
-	if (out->locks.n > 0) {
-		out->result = KG_LOGIN_LOCKED;
-		out->kind = KG_LOCK_KIND_PRECAUTION;
-		out->remedy = KG_REMEDY_PASSWORD_RESET;
-		for (size_t i = 0; i < out->locks.n; i++) {
-			if (out->locks.v[i].kind == KG_LOCK_KIND_MISUSE)
-				out->kind = KG_LOCK_KIND_MISUSE;
-			if (kg_lock_remedy_of(w->cfg, out->locks.v[i].reason) != KG_REMEDY_PASSWORD_RESET)
-				out->remedy = KG_REMEDY_SUPPORT; /* a reset would not lift them all */
-		}
-		if ((rc = issue(tx, w, "ticket", w->cfg->lock_ticket_ttl_s, err)))
-			return rc;
-		return kg_account_audit_tx(tx, r->acc.id, "customer", "lock_ticket",
-					   json_pack("{s:s, s:s}", "ticket", w->req->cred_id, "ip", ip),
-					   now, err);
-	}
+	if (out->locks.n > 0)
+		return answer_locked(tx, w, err);
 	if (r->acc.totp_enabled) {
 		if (!w->req->totp || !*w->req->totp) {
 			out->result = KG_LOGIN_TOTP_REQUIRED;
@@ -182,10 +191,59 @@ static int login_write(kg_tx *tx, void *ctx, kg_err *err)
 			return rc;
 	}
 	out->result = KG_LOGIN_OK;
-	if ((rc = issue(tx, w, "customer", w->cfg->customer_token_ttl_s, err)) ||
+	/* with a risk engine the token waits for the login event's decision
+	 * (login_grant) */
+	if ((!w->req->risk && (rc = issue(tx, w, "customer", w->cfg->customer_token_ttl_s, err))) ||
 	    (rc = kg_source_remember(tx, w->cfg, r->acc.id, ip, w->req->device_id, now, err)))
 		return rc;
 	return kg_tx_counter_reset(tx, r->acc.id, "login_fail", ip, err);
+}
+
+/* After the decision of a right password's login event: a lock it set (or
+ * named) answers LOCKED with the account's locks and a ticket; otherwise
+ * the customer token. */
+static int login_grant(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct login_write *w = ctx;
+	kg_login_answer *out = w->out;
+	if (out->risk == KG_ACT_LOCK) {
+		int rc = kg_account_active_locks(tx, w->r->acc.id, w->r->now, &out->locks, err);
+		if (rc)
+			return rc;
+		if (out->locks.n > 0)
+			return answer_locked(tx, w, err);
+	}
+	return issue(tx, w, "customer", w->cfg->customer_token_ttl_s, err);
+}
+
+/* Decides the login event of a finished try and acts on the decision. */
+static int act_on_risk(kg_store *s, struct login_write *w, kg_err *err)
+{
+	kg_login_answer *out = w->out;
+	struct login_read *r = w->r;
+	kg_arena a;
+	kg_arena_init(&a, 8192);
+	struct kg_decision d;
+	kg_err e;
+	kg_err_clear(&e);
+	int rc = 0;
+	if (decide_login(w->req, r->counter_id, out->result == KG_LOGIN_OK, r->now, &a, &d, &e)) {
+		out->risk_undecided = true;
+		kg_log(KG_LOG_ERROR, "account", "login event not decided: %s", e.msg);
+		d.action = KG_ACT_ALLOW;
+		d.n_reasons = 0;
+	}
+	if (out->result == KG_LOGIN_OK) {
+		out->risk = d.action;
+		for (uint32_t i = 0; i < d.n_reasons && out->n_risk_rules < KG_LOGIN_RISK_RULES_MAX; i++)
+			snprintf(out->risk_rules[out->n_risk_rules++], sizeof(out->risk_rules[0]), "%.*s",
+				 (int)d.reasons[i].rule.n, d.reasons[i].rule.p);
+		rc = kg_store_write(s, login_grant, w, err);
+		if (!rc && out->result == KG_LOGIN_LOCKED)
+			out->n_risk_rules = 0;
+	}
+	kg_arena_release(&a);
+	return rc;
 }
 
 int kg_account_login(kg_store *s, const kg_config *cfg, const kg_login_req *req,
@@ -219,8 +277,9 @@ int kg_account_login(kg_store *s, const kg_config *cfg, const kg_login_req *req,
 	/* A locked account or a pending 2-step code is neither a success nor a
 	 * failed password. An unknown email's failure goes out too, under its
 	 * pseudo id: the same work either way, so the time does not tell. */
-	if (!rc && out->result != KG_LOGIN_LOCKED && out->result != KG_LOGIN_TOTP_REQUIRED)
-		feed_risk(req, r.counter_id, out->result == KG_LOGIN_OK, r.now);
+	if (!rc && req->risk && out->result != KG_LOGIN_LOCKED &&
+	    out->result != KG_LOGIN_TOTP_REQUIRED)
+		rc = act_on_risk(s, &w, err);
 cleanup:
 	kg_arena_release(&a);
 	return rc;

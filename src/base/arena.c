@@ -30,6 +30,20 @@ void kg_arena_release(kg_arena *a)
 	a->total_bytes = 0;
 }
 
+void kg_arena_reset(kg_arena *a)
+{
+	kg_arena_chunk *keep = a->head;
+	if (!keep)
+		return;
+	for (kg_arena_chunk *c = keep->next, *next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	keep->next = NULL;
+	keep->used = 0;
+	a->total_bytes = keep->size;
+}
+
 void *kg_arena_alloc(kg_arena *a, size_t n)
 {
 	n = (n + 15) & ~(size_t)15;

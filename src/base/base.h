@@ -98,6 +98,8 @@ typedef struct kg_arena {
 
 void kg_arena_init(kg_arena *a, size_t chunk_bytes);
 void kg_arena_release(kg_arena *a);
+/* Empties a for reuse, keeping its newest chunk (a loop's per-item arena). */
+void kg_arena_reset(kg_arena *a);
 void *kg_arena_alloc(kg_arena *a, size_t n);   /* 16-byte aligned, zeroed */
 char *kg_arena_strndup(kg_arena *a, const char *s, size_t n);
 char *kg_arena_strdup(kg_arena *a, const char *s);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account/account.h"
 #include "cli/cli.h"
 #include "risk/risk.h"
 #include "store/store.h"
@@ -85,6 +86,9 @@ int kg_cmd_replay(int argc, char **argv)
 			.policy = pol, .store = store, .in = in, .in_name = input, .out = stdout,
 			.batch = (size_t)batch, .quiet = quiet, .stats = stats,
 			.progress = show_progress, .progress_ctx = &progress,
+			/* lock decisions are applied by the account module's lock
+			 * writer (row, audit entry; no notices from a replay) */
+			.lock_fn = kg_account_risk_lock_hook, .lock_ctx = NULL,
 		};
 		rc = kg_risk_replay(&o, &st, &err);
 	}

@@ -142,7 +142,7 @@ static pthread_mutex_t sweep_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sweep_cv = PTHREAD_COND_INITIALIZER;
 static bool sweep_stop, sweep_running;
 static atomic_ulong swept;
-static atomic_ulong login_undecided; /* login events not decided (feed_risk) */
+static atomic_ulong login_undecided; /* login events not decided (kg_login_answer) */
 
 static void *sweep_main(void *p)
 {
@@ -206,22 +206,10 @@ void kg_api_account_metrics(kg_app *app, kg_buf *out)
 
 /* ---- POST /v1/login ------------------------------------------------------*/
 /* Login outcomes go to the risk engine as `login` events (its failed-login
- * and takeover rules); a decision error does not fail the login, but an
- * event kagid built itself is never dropped silently: it is logged at error
- * level and counted (kagi_risk_login_events_undecided_total). */
-static void feed_risk(void *ctx, const char *json, size_t len)
-{
-	kg_app *app = ctx;
-	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
-	kg_err e;
-	kg_err_clear(&e);
-	if (app->risk && kg_risk_decide(app->risk, json, len, &out, &e)) {
-		atomic_fetch_add(&login_undecided, 1);
-		kg_log(KG_LOG_ERROR, "account", "login event not decided: %s", e.msg);
-	}
-	kg_buf_release(&out);
-}
-
+ * and takeover rules) and the login acts on the decision (src/account
+ * login.c); a decision error does not fail the login, but an event kagid
+ * built itself is never dropped silently: it is logged at error level and
+ * counted (kagi_risk_login_events_undecided_total). */
 int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	kg_login_req lr;
@@ -242,20 +230,29 @@ int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	lr.cred_id = tok.id;
 	lr.cred_hash = tok.hash;
 	lr.cred_hash_len = sizeof(tok.hash);
-	lr.on_event = feed_risk;
-	lr.on_event_ctx = req->app;
+	lr.risk = req->app->risk;
 	kg_login_answer a;
 	if ((rc = kg_account_login(req->app->store, cfg_of(req), &lr, &a, err)))
 		return rc;
+	if (a.risk_undecided)
+		atomic_fetch_add(&login_undecided, 1);
 	kg_api_notify_kick(req->app);
 	char t[KG_TIME_STR_MAX];
 	json_t *j = NULL;
 	switch (a.result) {
 	case KG_LOGIN_OK:
-		return kg_http_reply_json(resp, 200,
-					  json_pack("{s:s, s:s, s:s, s:s}", "result", "ok", "account",
-						    a.account_id, "token", tok.text, "expires",
-						    ts(a.expires_ms, t)));
+		j = json_pack("{s:s, s:s, s:s, s:s}", "result", "ok", "account", a.account_id, "token",
+			      tok.text, "expires", ts(a.expires_ms, t));
+		if (j && (a.risk == KG_ACT_CHALLENGE || a.risk == KG_ACT_HOLD)) {
+			/* the shop steps up before it trusts the session */
+			json_t *rules = json_array();
+			for (size_t i = 0; i < a.n_risk_rules; i++)
+				json_array_append_new(rules, json_string(a.risk_rules[i]));
+			json_object_set_new(j, "risk", json_pack("{s:s, s:o}", "action",
+								 kg_action_names[a.risk], "rules",
+								 rules));
+		}
+		return kg_http_reply_json(resp, 200, j);
 	case KG_LOGIN_LOCKED:
 		j = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:s, s:s, s:o}", "result",
 			      "locked", "account", a.account_id, "error", "code", "locked", "message",

@@ -130,12 +130,18 @@ void kg_api_risk_metrics(kg_app *app, kg_buf *out)
 int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
-	int rc = kg_risk_decide(req->app->risk, req->body, req->body_len, &out, err);
-	if (!rc && strstr(out.data, "\"lock\":{"))
+	kg_arena a;
+	kg_arena_init(&a, 16 * 1024);
+	struct kg_decision d;
+	int rc = kg_risk_decide(req->app->risk, req->body, req->body_len, &a, &d, err);
+	if (!rc && d.lock.written)
 		kg_api_notify_kick(req->app); /* a lock notice was committed */
+	if (!rc && (rc = kg_decision_write_json(&d, &out)))
+		kg_err_set(err, rc, "decision too large");
 	if (!rc)
 		rc = kg_http_reply_raw(resp, 200, "application/json", out.data, out.len);
 	kg_buf_release(&out);
+	kg_arena_release(&a);
 	return rc;
 }
 
@@ -145,6 +151,9 @@ int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	const char **lines = NULL;
 	size_t *lens = NULL;
 	kg_buf out = KG_BUF_INIT(KG_HTTP_BATCH_BODY_MAX * 2);
+	kg_arena a;
+	kg_arena_init(&a, 256 * 1024);
+	struct kg_risk_answer *ans = NULL;
 	int rc = 0;
 	for (const char *p = req->body, *end = req->body + req->body_len; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -175,8 +184,20 @@ int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 		}
 		p = e + 1;
 	}
-	rc = kg_risk_decide_batch(req->app->risk, lines, lens, n, &out, err);
-	if (!rc && out.data && strstr(out.data, "\"lock\":{"))
+	if (!(ans = calloc(n ? n : 1, sizeof(*ans)))) {
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	rc = kg_risk_decide_batch(req->app->risk, lines, lens, n, &a, ans, err);
+	bool kick = false;
+	for (size_t i = 0; !rc && i < n; i++) {
+		kick = kick || (ans[i].d && ans[i].d->lock.written);
+		rc = kg_risk_answer_write_json(&ans[i], &out);
+		rc = rc ? rc : kg_buf_putc(&out, '\n');
+		if (rc)
+			kg_err_set(err, rc, "answer too large");
+	}
+	if (kick) /* a lock notice was committed */
 		kg_api_notify_kick(req->app);
 	if (!rc)
 		rc = kg_http_reply_raw(resp, 200, "application/x-ndjson", out.data ? out.data : "",
@@ -184,7 +205,9 @@ int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 cleanup:
 	free(lines);
 	free(lens);
+	free(ans);
 	kg_buf_release(&out);
+	kg_arena_release(&a);
 	return rc;
 }
 
@@ -207,6 +230,7 @@ int kg_api_rules_reload(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 struct backtest {
 	kg_risk *risk;
 	kg_buf out;
+	kg_arena a;
 	json_t *actions, *stored_actions, *rules, *shadow, *changes, *samples;
 	size_t events, changed, max_samples, refused;
 	int64_t from_ms, to_ms;
@@ -218,44 +242,61 @@ static void bump(json_t *obj, const char *key)
 	json_object_set_new(obj, key, json_integer(v ? json_integer_value(v) + 1 : 1));
 }
 
+/* The action of a decision as stored in the events table (its text is all
+ * the store keeps of it). */
+static const char *stored_action(const char *decision, char *buf, size_t size)
+{
+	json_t *old = decision ? json_loads(decision, 0, NULL) : NULL;
+	const char *was = json_string_value(json_object_get(old, "action"));
+	snprintf(buf, size, "%s", was ? was : "none");
+	json_decref(old);
+	return buf;
+}
+
 static int backtest_event(const kg_event_rec *ev, void *ctx)
 {
 	struct backtest *b = ctx;
 	kg_err e;
 	kg_err_clear(&e);
-	kg_buf_reset(&b->out);
-	if (kg_risk_decide(b->risk, ev->body, strlen(ev->body), &b->out, &e)) {
+	kg_arena_reset(&b->a);
+	struct kg_decision d;
+	if (kg_risk_decide(b->risk, ev->body, strlen(ev->body), &b->a, &d, &e)) {
 		b->refused++;
 		return 0;
 	}
 	b->events++;
-	json_t *d = json_loadb(b->out.data, b->out.len, 0, NULL);
-	json_t *old = ev->decision ? json_loads(ev->decision, 0, NULL) : NULL;
-	const char *act = json_string_value(json_object_get(d, "action"));
-	const char *was = json_string_value(json_object_get(old, "action"));
-	act = act ? act : "?";
-	was = was ? was : "none";
+	char wbuf[32];
+	const char *act = kg_action_names[d.action];
+	const char *was = stored_action(ev->decision, wbuf, sizeof(wbuf));
 	bump(b->actions, act);
 	bump(b->stored_actions, was);
-	size_t i;
-	json_t *x;
-	json_array_foreach(json_object_get(d, "reasons"), i, x)
-		bump(b->rules, json_string_value(json_object_get(x, "rule")));
-	json_array_foreach(json_object_get(d, "shadow"), i, x)
-		bump(b->shadow, json_string_value(json_object_get(x, "rule")));
+	char name[KG_ID_MAX + 1];
+	for (uint32_t i = 0; i < d.n_reasons; i++) {
+		snprintf(name, sizeof(name), "%.*s", (int)d.reasons[i].rule.n, d.reasons[i].rule.p);
+		bump(b->rules, name);
+	}
+	for (uint32_t i = 0; i < d.n_shadow; i++) {
+		snprintf(name, sizeof(name), "%.*s", (int)d.shadow[i].rule.n, d.shadow[i].rule.p);
+		bump(b->shadow, name);
+	}
 	if (strcmp(act, was)) {
 		char key[64];
 		snprintf(key, sizeof(key), "%s->%s", was, act);
 		bump(b->changes, key);
 		b->changed++;
-		if (json_array_size(b->samples) < b->max_samples)
+		if (json_array_size(b->samples) < b->max_samples) {
+			/* the sample shows the decision as the API writes it */
+			kg_buf_reset(&b->out);
+			json_t *dj = kg_decision_write_json(&d, &b->out)
+					     ? NULL
+					     : json_loadb(b->out.data, b->out.len, 0, NULL);
 			json_array_append_new(b->samples,
-					      json_pack("{s:s,s:s,s:s,s:s,s:O}", "account", ev->account_id,
+					      json_pack("{s:s,s:s,s:s,s:s,s:o}", "account", ev->account_id,
 							"event", ev->event_id, "stored", was,
-							"candidate", act, "decision", d));
+							"candidate", act, "decision",
+							dj ? dj : json_null()));
+		}
 	}
-	json_decref(d);
-	json_decref(old);
 	return 0;
 }
 
@@ -289,6 +330,7 @@ int kg_api_rules_backtest(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	}
 	struct backtest b = {.max_samples = (size_t)samples, .from_ms = from, .to_ms = to};
 	kg_buf_init(&b.out, KG_EVENT_BYTES_MAX * 4);
+	kg_arena_init(&b.a, 16 * 1024);
 	b.actions = json_object();
 	b.stored_actions = json_object();
 	b.rules = json_object();
@@ -311,6 +353,7 @@ int kg_api_rules_backtest(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	}
 	kg_risk_free(b.risk);
 	kg_buf_release(&b.out);
+	kg_arena_release(&b.a);
 	json_decref(b.actions);
 	json_decref(b.stored_actions);
 	json_decref(b.rules);

@@ -7,35 +7,26 @@
 #include "risk/persist.h"
 
 int kg_risk_record_fill(struct kg_risk_record *rec, const kg_event *ev, kg_arena *a,
-			const char *decision, size_t decision_len, const struct kg_verdict *v)
+			struct kg_decision *d)
 {
 	char *acct = kg_arena_strndup(a, ev->account.p, ev->account.n);
 	char *id = kg_arena_strndup(a, ev->id.p, ev->id.n);
+	if (!acct || !id)
+		return KG_ENOMEM;
 	rec->account = acct;
 	rec->account_len = ev->account.n;
 	rec->id = id;
 	rec->id_len = ev->id.n;
 	rec->raw = ev->raw;
 	rec->raw_len = ev->raw_len;
-	rec->decision = NULL;
-	rec->decision_len = decision_len;
-	rec->own_decision = NULL;
-	if (v->action == KG_ACT_LOCK) {
-		if (!(rec->own_decision = strndup(decision, decision_len)))
-			return KG_ENOMEM;
-		rec->decision = rec->own_decision;
-	}
+	rec->d = d;
 	rec->type = ev->type;
 	rec->ts_ms = ev->ts_ms;
-	rec->action = v->action;
-	memcpy(rec->lock_reason, v->lock_reason, sizeof(rec->lock_reason));
-	rec->lock_ttl_s = v->lock_ttl_s;
 	return 0;
 }
 
 void kg_risk_record_release(struct kg_risk_record *rec)
 {
-	free(rec->own_decision);
 	memset(rec, 0, sizeof(*rec));
 }
 
@@ -148,57 +139,51 @@ int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void
 	return rc;
 }
 
-/* A lock decision on an account that already has an active lock of the same
- * reason names that lock (in r->decision) instead of writing a second one:
- * one lock, one notice, however often the rule fires while it stands. */
-static int reuse_active_lock(kg_tx *tx, struct kg_risk_record *r, kg_err *err)
+/* The rule that asked for d's lock: its first reason that locks. */
+static const char *lock_rule(const struct kg_decision *d, kg_arena *a)
 {
-	kg_arena a;
-	kg_arena_init(&a, 4096);
-	kg_lock *act = NULL;
-	size_t n = 0;
-	int rc = kg_tx_lock_list_active(tx, r->account, r->ts_ms, &a, &act, &n, err);
-	const char *found = NULL;
-	for (size_t k = 0; !rc && k < n && !found; k++)
-		if (!strcmp(act[k].reason, r->lock_reason))
-			found = act[k].lock_id;
-	char old[40];
-	snprintf(old, sizeof(old), "\"id\":\"%s\"", r->lock_id);
-	char *at = found ? strstr(r->own_decision, old) : NULL;
-	if (at) {
-		kg_buf nd = KG_BUF_INIT(r->decision_len + 256);
-		rc = kg_buf_append(&nd, r->own_decision, (size_t)(at - r->own_decision));
-		rc = rc ? rc : kg_buf_puts(&nd, "\"id\":");
-		rc = rc ? rc : kg_buf_json_str(&nd, found, strlen(found));
-		rc = rc ? rc : kg_buf_puts(&nd, at + strlen(old));
-		if (rc) {
-			kg_buf_release(&nd);
-			rc = kg_err_set(err, rc, "out of memory");
-		} else {
-			free(r->own_decision);
-			r->own_decision = kg_buf_detach(&nd, &r->decision_len);
-			r->decision = r->own_decision;
-			r->lock_reused = true;
-		}
-	}
-	kg_arena_release(&a);
-	return rc;
+	for (uint32_t i = 0; i < d->n_reasons; i++)
+		if (d->reasons[i].action == KG_ACT_LOCK)
+			return kg_arena_strndup(a, d->reasons[i].rule.p, d->reasons[i].rule.n);
+	return "score";
 }
 
-/* One record's event, lock and audit entry (its blob: write_job). */
+/* One record: its lock applied by the account module's writer (which reads
+ * the typed decision: a decision whose action is no longer lock applies
+ * none), then its event row with the decision's JSON (its blob:
+ * write_job). The lock comes first so that the row names the lock the
+ * writer kept; if the event was stored meanwhile by another node, that
+ * node wrote the same lock id (kg_risk_lock_id) and the writer wrote
+ * nothing. */
 static int write_record(kg_tx *tx, struct kg_risk_write *w, struct kg_risk_record *r,
 			kg_err *err)
 {
 	int rc;
+	struct kg_decision *d = r->d;
 	r->stored = false;
-	if (r->action == KG_ACT_LOCK && (rc = reuse_active_lock(tx, r, err)))
-		return rc;
+	if (d->action == KG_ACT_LOCK && d->has_lock && w->hook) {
+		kg_arena a;
+		kg_arena_init(&a, 256);
+		struct kg_risk_lock_order o = {
+			.account = r->account, .event_id = r->id, .reason = d->lock.reason,
+			.rule = lock_rule(d, &a), .decision = d, .ts_ms = r->ts_ms,
+			.expires_ms = d->lock.expires_ms,
+		};
+		rc = o.rule ? w->hook(w->hook_ctx, tx, &o, &d->lock, err)
+			    : kg_err_set(err, KG_ENOMEM, "out of memory");
+		kg_arena_release(&a);
+		if (rc)
+			return rc;
+	}
+	kg_buf_reset(&w->text);
+	if ((rc = kg_decision_write_json(d, &w->text)))
+		return kg_err_set(err, rc, "decision too large");
 	kg_event_rec ev = {
 		.account_id = r->account, .event_id = r->id,
 		.type = kg_event_type_name(r->type), .ts_ms = r->ts_ms,
-		.body = r->raw, .decision = r->decision,
+		.body = r->raw, .decision = w->text.data,
 		.account_id_len = r->account_len, .event_id_len = r->id_len,
-		.body_len = r->raw_len, .decision_len = r->decision_len,
+		.body_len = r->raw_len, .decision_len = w->text.len,
 		.body_hash = r->body_hash, .body_hash_len = sizeof(r->body_hash),
 	};
 	rc = kg_tx_event_insert(tx, &ev, err);
@@ -209,15 +194,7 @@ static int write_record(kg_tx *tx, struct kg_risk_write *w, struct kg_risk_recor
 	if (rc)
 		return rc;
 	r->stored = true;
-	if (r->action != KG_ACT_LOCK || r->lock_reused)
-		return 0;
-	kg_lock lk = {
-		.account_id = r->account, .lock_id = r->lock_id, .reason = r->lock_reason,
-		.kind = strcmp(r->lock_reason, "misuse") ? "precaution" : "misuse",
-		.evidence = r->own_decision,
-		.expires_ms = r->lock_ttl_s ? r->ts_ms + r->lock_ttl_s * 1000 : 0,
-	};
-	return kg_risk_apply_lock(tx, &lk, w->hook, w->hook_ctx, err);
+	return 0;
 }
 
 /* The events, then the feature blob of each account once — its state
@@ -243,36 +220,6 @@ static int write_job(kg_tx *tx, void *p, kg_err *err)
 			rc = kg_tx_features_put(tx, last->account, last->blob, last->blob_len, now,
 						err);
 	}
-	return rc;
-}
-
-int kg_risk_apply_lock(kg_tx *tx, const kg_lock *lk, kg_risk_lock_hook hook, void *hook_ctx,
-		       kg_err *err)
-{
-	int rc = kg_tx_lock_insert(tx, lk, err);
-	if (rc == KG_ECONFLICT) { /* the same event decided twice: one lock */
-		kg_err_clear(err);
-		return 0;
-	}
-	if (rc)
-		return rc;
-	kg_buf detail = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 2);
-	rc = kg_buf_puts(&detail, "{\"lock_id\":");
-	rc = rc ? rc : kg_buf_json_str(&detail, lk->lock_id, strlen(lk->lock_id));
-	rc = rc ? rc : kg_buf_printf(&detail, ",\"reason\":\"%s\",\"decision\":", lk->reason);
-	rc = rc ? rc : kg_buf_puts(&detail, lk->evidence);
-	rc = rc ? rc : kg_buf_putc(&detail, '}');
-	if (rc) {
-		kg_buf_release(&detail);
-		return kg_err_set(err, rc, "audit detail too large");
-	}
-	kg_audit_entry ae = {.account_id = lk->account_id, .actor = "system:risk",
-			     .action = "lock", .detail = detail.data};
-	rc = kg_tx_audit_append(tx, &ae, NULL, err);
-	kg_buf_release(&detail);
-	/* the account module's official notice plugs in here */
-	if (!rc && hook)
-		rc = hook(hook_ctx, tx, lk->account_id, lk->lock_id, lk->reason, lk->evidence, err);
 	return rc;
 }
 

@@ -8,8 +8,8 @@
 struct kg_store;
 
 /* Everything one decided event writes. Strings live in the batch that
- * decided it (its arena and answer) or in the caller's event text, which
- * outlive the write. */
+ * decided it (its arena), the caller's arena (the decision) or the
+ * caller's event text, which outlive the write. */
 struct kg_risk_record {
 	const char *account, *id; /* NUL-terminated */
 	uint32_t account_len, id_len;
@@ -17,32 +17,22 @@ struct kg_risk_record {
 	int64_t ts_ms;
 	const char *raw;          /* the event as received (not NUL-terminated) */
 	size_t raw_len;
-	const char *decision;     /* in the batch's answer, or own_decision */
-	size_t decision_len;
-	char *own_decision;       /* malloc'd copy of a lock decision (the write may
-				   * rename its lock), NULL otherwise */
+	/* the typed decision: the write applies its lock (which may name a
+	 * standing lock instead: d->lock.id) and stores its JSON */
+	struct kg_decision *d;
 	const void *blob;         /* the account's feature blob after its last
 				   * event of the batch: on that event's record only */
 	size_t blob_len;
-	enum kg_action action;
-	char lock_reason[32];
-	int64_t lock_ttl_s;
-	char lock_id[24];
-	/* set by the write: an active lock of the same reason existed, so the
-	 * decision names it instead and no second lock (or notice) is written */
-	bool lock_reused;
 	bool stored;              /* set by the write: the event row is new */
-	size_t out_off, out_len;  /* where the decision is in the answer */
 	bool pending;             /* the engine holds it as in flight ... */
 	uint64_t h, h2;           /* ... under these hashes */
 	const void *acct;         /* ... in this account record (identity only) */
 	uint8_t body_hash[KG_EVENT_HASH_BYTES]; /* kg_event_body_hash, stored with it */
 };
 
-/* Fills rec's event fields from ev, copying account and id into a, and a
- * lock decision into own_decision. */
+/* Fills rec's event fields from ev, copying account and id into a. */
 int kg_risk_record_fill(struct kg_risk_record *rec, const kg_event *ev, kg_arena *a,
-			const char *decision, size_t decision_len, const struct kg_verdict *v);
+			struct kg_decision *d);
 void kg_risk_record_release(struct kg_risk_record *rec);
 
 /* What a kg_risk_prefetch gives the engine about one event before it is
@@ -66,8 +56,9 @@ struct kg_risk_write {
 	size_t n;
 	const uint32_t *blob_recs;
 	size_t n_blob;
-	kg_risk_lock_hook hook;
+	kg_risk_lock_fn hook;
 	void *hook_ctx;
+	kg_buf text;    /* a decision's JSON while its row is written */
 };
 
 /* Loads an account's feature blob (leaves f empty when there is none). */
@@ -88,11 +79,6 @@ void kg_risk_lists_free(struct kg_risk_lists *l);
 bool kg_risk_lists_lookup(void *ctx, const char *list, const char *value, size_t len);
 #if __has_include("store/store.h")
 #include "store/store.h"
-/* Writes a lock row, its audit entry, and calls the lock hook (the account
- * module's official notice), all inside tx. A lock id that exists already
- * (the same event decided twice) is not an error. */
-int kg_risk_apply_lock(kg_tx *tx, const kg_lock *lk, kg_risk_lock_hook hook, void *hook_ctx,
-		       kg_err *err);
 /* Queues w's write (events with their decisions, blobs, locks, audit) as
  * one store job (group commit) after the job of ticket after (NULL: none):
  * kg_store_write_start. w must live until the wait. */

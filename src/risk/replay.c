@@ -161,6 +161,9 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 {
 	struct reader rd = {.in = in};
 	kg_buf ob = KG_BUF_INIT(KG_HTTP_BATCH_BODY_MAX);
+	kg_arena da; /* one decision at a time */
+	kg_arena_init(&da, 16 * 1024);
+	struct kg_decision d;
 	size_t lineno = 0;
 	int rc = 0;
 	if (!(rd.buf = malloc(READ_BLOCK_BYTES + 1))) { /* + the NUL of a last line */
@@ -204,13 +207,17 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 			if (ls[i].too_long)
 				kg_err_field(&e, KG_ELIMIT, "", "event larger than %d bytes",
 					     KG_EVENT_BYTES_MAX);
-			if (e.code || kg_risk_decide(risk, line, len, &ob, &e)) {
+			kg_arena_reset(&da);
+			if (e.code || kg_risk_decide(risk, line, len, &da, &d, &e)) {
 				if (e.code == KG_ENOMEM || e.code == KG_EIO) {
 					rc = kg_err_set(err, e.code, "line %zu: %s", lineno, e.msg);
 					break;
 				}
 				kg_risk_error_json(&e, &ob);
 				kg_err_clear(&e); /* cleared after use, not per event (~800 bytes) */
+			} else if ((rc = kg_decision_write_json(&d, &ob))) {
+				kg_err_set(err, rc, "output buffer full");
+				break;
 			}
 			if ((rc = kg_buf_putc(&ob, '\n'))) {
 				kg_err_set(err, rc, "output buffer full");
@@ -246,6 +253,7 @@ cleanup:
 	free(rd.buf);
 	free(rd.lines);
 	kg_buf_release(&ob);
+	kg_arena_release(&da);
 	return rc;
 }
 
@@ -259,6 +267,8 @@ struct lines {
 	size_t *offs, *lens; /* where each line starts in text, its length */
 	const char **ptrs;
 	size_t n, cap;
+	struct kg_risk_answer *ans; /* the batch's answers (cap of them) ... */
+	kg_arena arena;             /* ... and their decisions */
 };
 
 static void lines_release(struct lines *l)
@@ -267,18 +277,28 @@ static void lines_release(struct lines *l)
 	free(l->offs);
 	free(l->lens);
 	free(l->ptrs);
+	free(l->ans);
+	kg_arena_release(&l->arena);
 }
 
 /* Waits for batch b's commit and prints its answer; rc is the error so far
  * (a later batch may have failed after b was stored: b is printed all the
  * same, and rc stays the first error). Returns the first error. */
-static int finish_batch(kg_risk *risk, kg_risk_batch *b, kg_buf *ob, FILE *out, bool quiet,
-			int rc, kg_err *err)
+static int finish_batch(kg_risk *risk, kg_risk_batch *b, const struct lines *l, kg_buf *ob,
+			FILE *out, bool quiet, int rc, kg_err *err)
 {
 	kg_err later;
 	kg_err_clear(&later);
 	kg_err *e = rc ? &later : err; /* err already holds the first error */
-	int frc = kg_risk_batch_finish(risk, b, ob, e);
+	int frc = kg_risk_batch_finish(risk, b, e);
+	for (size_t i = 0; !frc && !quiet && i < l->n; i++) {
+		frc = kg_risk_answer_write_json(&l->ans[i], ob);
+		frc = frc ? frc : kg_buf_putc(ob, '\n');
+		if (frc)
+			kg_err_set(e, frc, "answer too large");
+		else if (ob->len > 1 << 20)
+			frc = flush_out(ob, out, quiet, e);
+	}
 	if (!frc)
 		frc = flush_out(ob, out, quiet, e);
 	return rc ? rc : frc;
@@ -289,6 +309,7 @@ static int read_lines(FILE *in, struct lines *l, size_t max, char **line, size_t
 		      size_t *lineno, size_t *events, bool *eof, kg_err *err)
 {
 	kg_buf_reset(&l->text);
+	kg_arena_reset(&l->arena);
 	l->n = 0;
 	*eof = false;
 	if (l->cap < max) {
@@ -299,9 +320,12 @@ static int read_lines(FILE *in, struct lines *l, size_t max, char **line, size_t
 		if (nl)
 			l->lens = nl;
 		const char **np = nl ? realloc(l->ptrs, max * sizeof(*np)) : NULL;
-		if (!np)
+		if (np)
+			l->ptrs = np;
+		struct kg_risk_answer *na = np ? realloc(l->ans, max * sizeof(*na)) : NULL;
+		if (!na)
 			return kg_err_set(err, KG_ENOMEM, "out of memory");
-		l->ptrs = np;
+		l->ans = na;
 		l->cap = max;
 	}
 	while (l->n < max) {
@@ -333,8 +357,11 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 {
 	struct lines sl[2];
 	memset(sl, 0, sizeof(sl));
-	kg_buf_init(&sl[0].text, SIZE_MAX / 2);
-	kg_buf_init(&sl[1].text, SIZE_MAX / 2);
+	struct lines *inflight_l = NULL;
+	for (int k = 0; k < 2; k++) {
+		kg_buf_init(&sl[k].text, SIZE_MAX / 2);
+		kg_arena_init(&sl[k].arena, 256 * 1024);
+	}
 	kg_buf ob = KG_BUF_INIT(KG_HTTP_BATCH_BODY_MAX);
 	kg_risk_batch *inflight = NULL, *finished = NULL;
 	char *line = NULL;
@@ -345,17 +372,18 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 		kg_risk_batch *b = NULL;
 		rc = read_lines(in, &sl[cur], o->batch, &line, &cap, lineno, events, &eof, err);
 		if (!rc && sl[cur].n)
-			rc = kg_risk_batch_start(risk, sl[cur].ptrs, sl[cur].lens, sl[cur].n, inflight,
-						 &b, err);
+			rc = kg_risk_batch_start(risk, sl[cur].ptrs, sl[cur].lens, sl[cur].n,
+						 &sl[cur].arena, sl[cur].ans, inflight, &b, err);
 		if (inflight) {
 			/* the batch before b: wait for its commit, print it (also when
 			 * b failed: it is stored) */
-			rc = finish_batch(risk, inflight, &ob, out, o->quiet, rc, err);
+			rc = finish_batch(risk, inflight, inflight_l, &ob, out, o->quiet, rc, err);
 			kg_risk_batch_free(finished); /* b's job no longer needs it */
 			finished = inflight;
 			inflight = NULL;
 		}
 		inflight = b;
+		inflight_l = &sl[cur];
 		if (o->progress)
 			o->progress(o->progress_ctx, *events - (b ? sl[cur].n : 0));
 		cur ^= 1; /* the finished batch's lines are free for the next one */
@@ -363,7 +391,7 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 			break;
 	}
 	if (inflight)
-		rc = finish_batch(risk, inflight, &ob, out, o->quiet, rc, err);
+		rc = finish_batch(risk, inflight, inflight_l, &ob, out, o->quiet, rc, err);
 	kg_risk_batch_free(finished);
 	kg_risk_batch_free(inflight);
 	lines_release(&sl[0]);
@@ -381,6 +409,8 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, struct kg_risk_replay_st
 	int rc = kg_risk_new(o->policy, o->store, &risk, err);
 	if (rc)
 		goto cleanup;
+	if (o->lock_fn)
+		kg_risk_set_lock_hook(risk, o->lock_fn, o->lock_ctx);
 	uint64_t t0 = kg_mono_ns();
 	double c0 = cpu_seconds();
 	size_t lineno = 0, events = 0;

@@ -1,7 +1,9 @@
 /* kagi risk engine: account events in, decisions out.
  * event JSON → validate → per-account sliding-window features → compiled
- * policy (rules) → decision JSON. Not here: HTTP, storage engines, locks'
- * lifecycle after they are written (the account module owns that). */
+ * policy (rules) → a typed decision (struct kg_decision), written as JSON by
+ * kg_decision_write_json at the edges (HTTP, CLI, the events table). Not
+ * here: HTTP, storage engines, writing locks (the account module's lock
+ * writer, called through kg_risk_lock_fn). */
 #ifndef KG_RISK_H
 #define KG_RISK_H
 
@@ -102,6 +104,9 @@ int kg_policy_compile(const char *text, size_t len, const char *file, kg_policy 
 /* Reads and compiles a policy file (at most KG_RULES_FILE_MAX bytes). */
 int kg_policy_load(const char *path, kg_policy **out, kg_err *err);
 kg_policy *kg_policy_ref(kg_policy *p);
+/* The policy's version: 16 hex digits of a hash of its text (policies have
+ * no stored version numbers yet, so a version is what the text is). */
+const char *kg_policy_version(const kg_policy *p);
 void kg_policy_unref(kg_policy *p);
 /* Number of rules; the file it came from (never NULL). */
 size_t kg_policy_rule_count(const kg_policy *p);
@@ -119,6 +124,74 @@ int kg_features_save(const kg_features *f, kg_buf *out);
 int kg_features_load(kg_features *f, const void *blob, size_t len, kg_err *err);
 /* Bytes of heap memory held by f (struct included). */
 size_t kg_features_mem_bytes(const kg_features *f);
+
+/* ---- decisions ---------------------------------------------------------
+ * What the engine decided about one event, typed. It lives in the arena the
+ * caller passed (strings included), so it outlives the engine's locks and
+ * the policy. JSON is made of it in one place: kg_decision_write_json. */
+enum kg_action { KG_ACT_ALLOW, KG_ACT_CHALLENGE, KG_ACT_HOLD, KG_ACT_LOCK };
+extern const char *const kg_action_names[4];
+
+/* A value a rule saw: the expression's text in the policy ("count(logins.
+ * failed, 15m, ip)") and what it evaluated to. */
+enum kg_value_type { KG_VAL_NULL, KG_VAL_INT, KG_VAL_FLOAT, KG_VAL_BOOL, KG_VAL_STR };
+struct kg_value {
+	kg_str name;
+	enum kg_value_type type;
+	int64_t i;  /* INT, BOOL */
+	double f;   /* FLOAT */
+	kg_str s;   /* STR */
+};
+
+/* A rule that fired (or a score threshold: rule "score"). */
+struct kg_reason {
+	kg_str rule;
+	enum kg_action action;
+	int64_t score;   /* the rule's points; a threshold's: the total */
+	kg_str detail;   /* the reason text with its {expr} filled in */
+	const struct kg_value *values;
+	uint32_t n_values;
+};
+
+#define KG_LOCK_ID_MAX 48
+#define KG_LOCK_REASON_MAX 32
+struct kg_decision_lock {
+	char id[KG_LOCK_ID_MAX];      /* kg_risk_lock_id of the event, or the
+				       * standing lock the writer named instead */
+	char reason[KG_LOCK_REASON_MAX];
+	int64_t expires_ms;           /* 0: no expiry */
+	bool written;                 /* set by the store write: a new lock row
+				       * (and its notice) was written */
+};
+
+struct kg_decision {
+	kg_str event, account;
+	int64_t ts_ms;
+	enum kg_action action;
+	int64_t score;
+	const struct kg_reason *reasons, *shadow; /* shadow: would have fired */
+	uint32_t n_reasons, n_shadow;
+	bool has_lock;                            /* action lock: lock says which */
+	struct kg_decision_lock lock;
+	char policy_version[17];                  /* kg_policy_version; "" for a retry */
+	/* A retry of an event committed before (read from the store): the
+	 * first decision as it was answered and stored, verbatim (action,
+	 * score and lock are read from it; reasons are not). Empty for a new
+	 * decision, and for a retry of one this process decided (that gives
+	 * a copy of the first decision, typed). */
+	kg_str stored;
+};
+
+/* Appends d as the decision JSON of docs/api.md (one line, no newline):
+ * the only place a decision becomes text. 0 or KG_EFULL. */
+int kg_decision_write_json(const struct kg_decision *d, kg_buf *out);
+
+/* The one lock-id scheme: "lk_" and 16 hex digits of a hash of (account,
+ * source), where source is the event whose decision asked for the lock, or
+ * a fresh random id for a lock set by staff. out holds KG_LOCK_ID_MAX. Ids
+ * are opaque strings: ids stored under an earlier scheme stay valid. */
+void kg_risk_lock_id(const char *account, size_t account_len, const char *source,
+		     size_t source_len, char out[KG_LOCK_ID_MAX]);
 
 /* ---- engine ------------------------------------------------------------ */
 typedef struct kg_risk kg_risk;
@@ -155,35 +228,49 @@ int kg_risk_reload(kg_risk *r, const char *path, kg_err *err);
  * as replay and back-tests do (they run on event time). */
 void kg_risk_set_ts_ahead_max(kg_risk *r, int64_t ms);
 
-/* Decides one event (JSON text); appends the decision JSON (one line, no
- * newline) to out. A repeated event id appends the stored decision and
- * changes nothing. Bad input: KG_EINVAL/KG_ELIMIT with err naming the
- * field; nothing is stored. Thread-safe. */
-int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err *err);
+/* Decides one event (JSON text) into *out, allocated in a (the caller's
+ * arena; the decision stays valid as long as a). A repeated event id gives
+ * the first decision (see kg_decision.stored) and changes nothing. Bad input:
+ * KG_EINVAL/KG_ELIMIT with err naming the field; nothing is stored.
+ * Thread-safe. */
+int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_arena *a,
+		   struct kg_decision *out, kg_err *err);
 
-/* Decides a batch of events and persists all of them in one transaction.
- * For line i, out gets one line: the decision, or {"error":{...},"line":i}.
- * Returns 0 when the batch was processed (per-line errors included), or a
- * negative code when nothing was stored (storage failure). */
+/* One line of a batch's answer: its decision, or (d NULL) why it was
+ * refused. Both in the caller's arena. */
+struct kg_risk_answer {
+	struct kg_decision *d;
+	kg_err *err;
+};
+/* Appends the answer's JSON: kg_decision_write_json, or the error's
+ * kg_risk_error_json. */
+int kg_risk_answer_write_json(const struct kg_risk_answer *ans, kg_buf *out);
+
+/* Decides a batch of events and persists all of them in one transaction;
+ * out[i] (the caller's array of n) gets line i's answer, in a. Returns 0
+ * when the batch was processed (per-line refusals included), or a negative
+ * code when nothing was stored (storage failure). */
 int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *lens,
-			 size_t n, kg_buf *out, kg_err *err);
+			 size_t n, kg_arena *a, struct kg_risk_answer *out, kg_err *err);
 
 /* kg_risk_decide_batch in two halves, so that a caller (replay) decides
  * its next batch while this one commits. kg_risk_batch_start decides the
- * events (which must stay valid until the batch is freed) and queues their
- * write; after is the caller's previous batch, not finished yet, or NULL:
- * this batch was decided on top of its state, so if its write fails this
- * one fails too (nothing written). Returns 0 and *out, or an error (then
- * nothing of the batch is kept). Without a store the batch is decided in
- * memory and finish just gives the answer. */
+ * events (which must stay valid until the batch is freed) into out (n
+ * answers in a, the caller's, which must also stay until then) and queues
+ * their write; after is the caller's previous batch, not finished yet, or
+ * NULL: this batch was decided on top of its state, so if its write fails
+ * this one fails too (nothing written). Returns 0 and *b, or an error
+ * (then nothing of the batch is kept). Without a store the batch is
+ * decided in memory and finish just returns. */
 typedef struct kg_risk_batch kg_risk_batch;
 int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *lens,
-			size_t n, kg_risk_batch *after, kg_risk_batch **out, kg_err *err);
-/* Waits until the batch's write is durable and appends its answer to out
- * (as kg_risk_decide_batch does; out NULL: dropped). On a storage failure
- * returns the error and appends nothing. Finish batches in the order they
- * were started. */
-int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_buf *out, kg_err *err);
+			size_t n, kg_arena *a, struct kg_risk_answer *out, kg_risk_batch *after,
+			kg_risk_batch **b, kg_err *err);
+/* Waits until the batch's write is durable; only then are its answers
+ * final (a lock decision names the lock the write kept). On a storage
+ * failure returns the error (the answers must not be given out). Finish
+ * batches in the order they were started. */
+int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_err *err);
 /* Frees a batch (finishing it first if needed). A batch that another was
  * started after must be freed only once that one is finished. */
 void kg_risk_batch_free(kg_risk_batch *b);
@@ -194,6 +281,9 @@ int kg_risk_error_json(const kg_err *err, kg_buf *out);
 /* Test support: serialises every cached account's features and rebuilds
  * them from the blobs, as a restart would. */
 int kg_risk_roundtrip_state(kg_risk *r, kg_err *err);
+/* Test support: checks the account cache's invariants (src/risk
+ * acct_cache.c lists them); KG_EINTERNAL naming the first broken one. */
+int kg_risk_check_cache(kg_risk *r, kg_err *err);
 
 struct kg_risk_stats {
 	size_t accounts, events;
@@ -201,6 +291,27 @@ struct kg_risk_stats {
 };
 /* Counts over the in-memory accounts. */
 void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out);
+
+/* ---- locks ---------------------------------------------------------------
+ * A lock decision is applied by the account module's lock writer, called
+ * through this hook inside the transaction of the event, before the event
+ * row is written. The writer reads the typed decision (action, lock); it
+ * may name a standing lock of the same reason instead of writing a new one
+ * (it sets lock->id), and sets lock->written when it wrote a lock row. */
+struct kg_risk_lock_order {
+	const char *account, *event_id; /* NUL-terminated */
+	const char *reason;             /* lock->reason */
+	const char *rule;               /* the rule that asked for the lock ("score"
+					 * for a threshold), NUL-terminated */
+	const struct kg_decision *decision; /* the evidence: reasons and values */
+	int64_t ts_ms;                  /* the event's time */
+	int64_t expires_ms;             /* 0: no expiry */
+};
+typedef int (*kg_risk_lock_fn)(void *ctx, void *txn, const struct kg_risk_lock_order *o,
+			       struct kg_decision_lock *lock, kg_err *err);
+/* With a store a hook is needed for lock decisions to be applied: without
+ * one, no lock row is written (the decision still says lock). */
+void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_fn fn, void *ctx);
 
 /* ---- replay ----------------------------------------------------------------
  * The caller owns the files, the terminal and the store: it hands in the
@@ -218,6 +329,8 @@ struct kg_risk_replay_opts {
 	 * hundred KiB of input in memory, every batch with a store */
 	void (*progress)(void *ctx, uint64_t events);
 	void *progress_ctx;
+	kg_risk_lock_fn lock_fn; /* with a store: the lock writer (NULL: locks not applied) */
+	void *lock_ctx;
 };
 struct kg_risk_replay_stats {
 	size_t events, accounts;
@@ -232,12 +345,5 @@ struct kg_risk_replay_stats {
  * or a store failure. */
 int kg_risk_replay(const struct kg_risk_replay_opts *o, struct kg_risk_replay_stats *st,
 		   kg_err *err);
-
-/* Called once for every lock a decision writes, inside the transaction of
- * the event (the account module's official notice plugs in here). */
-typedef int (*kg_risk_lock_hook)(void *ctx, void *txn, const char *account,
-				 const char *lock_id, const char *reason,
-				 const char *decision_json, kg_err *err);
-void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_hook fn, void *ctx);
 
 #endif

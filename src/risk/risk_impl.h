@@ -144,20 +144,33 @@ struct kg_eval_env {
 /* Names of the policy's `list NAME from store` lists (at most max). */
 size_t kg_policy_store_lists(const kg_policy *p, const char **names, size_t max);
 
-enum kg_action { KG_ACT_ALLOW, KG_ACT_CHALLENGE, KG_ACT_HOLD, KG_ACT_LOCK };
-extern const char *const kg_action_names[4];
-
-/* Result of evaluating the policy on one event. */
+/* Result of evaluating the policy on one event: the reasons are typed,
+ * their strings and values allocated in a (set by the caller before each
+ * evaluation: the decision's arena); the arrays are the verdict's own,
+ * reused from event to event. */
 struct kg_verdict {
 	enum kg_action action;
 	int64_t score;
-	char lock_reason[32];
+	char lock_reason[KG_LOCK_REASON_MAX];
 	int64_t lock_ttl_s; /* 0: no expiry */
-	kg_buf reasons;     /* JSON array body (without brackets) */
-	kg_buf shadow;      /* JSON array body */
-	size_t n_reasons, n_shadow;
-	kg_buf rules;       /* rule names that fired, one per line (backtest) */
+	kg_arena *a;
+	struct kg_reason *reasons, *shadow;
+	uint32_t n_reasons, n_shadow;
+	uint32_t cap_reasons, cap_shadow;
 };
+
+/* decision.c: a plain allow for ev (ids copied into a); a retry's
+ * decision from its stored text (copied into a, action and lock read
+ * back); the (account, event id) hash lock ids are made of. */
+int kg_risk_decision_plain(const kg_event *ev, kg_arena *a, struct kg_decision *d);
+int kg_risk_decision_stored(const kg_event *ev, const char *text, size_t len, kg_arena *a,
+			    struct kg_decision *d);
+/* A deep copy of d in one block of kg_risk_decision_size(d) bytes (8-byte
+ * aligned): the engine keeps decided events' decisions so. */
+size_t kg_risk_decision_size(const struct kg_decision *d);
+struct kg_decision *kg_risk_decision_copy(const struct kg_decision *d, void *block);
+uint64_t kg_risk_pair_hash(const char *account, size_t account_len, const char *id,
+			   size_t id_len);
 
 void kg_verdict_init(struct kg_verdict *v);
 void kg_verdict_reset(struct kg_verdict *v);

@@ -94,6 +94,7 @@ struct kg_policy {
 	atomic_int refs;
 	char *file;
 	char *text;
+	char version[17]; /* kg_policy_version */
 	kg_arena arena;
 	struct rule *rules;
 	uint32_t n_rules;
@@ -1229,8 +1230,15 @@ int kg_policy_compile(const char *text, size_t len, const char *file, kg_policy 
 		kg_policy_unref(pol);
 		return rc;
 	}
+	snprintf(pol->version, sizeof(pol->version), "%016llx",
+		 (unsigned long long)kg_risk_hash(pol->text, len));
 	*out = pol;
 	return 0;
+}
+
+const char *kg_policy_version(const kg_policy *p)
+{
+	return p->version;
 }
 
 int kg_policy_load(const char *path, kg_policy **out, kg_err *err)
@@ -1538,31 +1546,54 @@ static void eval(const struct node *n, struct env *env, struct val *out)
 	}
 }
 
-static int put_val(kg_buf *b, const struct val *v, bool json)
+/* A value as a rule saw it, into the verdict's arena. */
+static int typed_val(kg_arena *a, const struct val *v, struct kg_value *out)
+{
+	switch (v->t) {
+	case V_INT:
+		out->type = KG_VAL_INT;
+		out->i = v->i;
+		return 0;
+	case V_FLOAT:
+		out->type = KG_VAL_FLOAT;
+		out->f = v->f;
+		return 0;
+	case V_BOOL:
+		out->type = KG_VAL_BOOL;
+		out->i = v->i;
+		return 0;
+	case V_STR:
+		out->type = KG_VAL_STR;
+		out->s = (kg_str){kg_arena_strndup(a, v->s ? v->s : "", v->n), v->n};
+		return out->s.p ? 0 : KG_ENOMEM;
+	default:
+		out->type = KG_VAL_NULL;
+		return 0;
+	}
+}
+
+/* The text form of a value inside a reason's detail. */
+static int put_val_text(kg_buf *b, const struct val *v)
 {
 	switch (v->t) {
 	case V_INT:
 		return kg_buf_printf(b, "%lld", (long long)v->i);
 	case V_FLOAT:
 		if (isinf(v->f))
-			return json ? kg_buf_puts(b, v->f > 0 ? "\"inf\"" : "\"-inf\"")
-				    : kg_buf_puts(b, v->f > 0 ? "inf" : "-inf");
+			return kg_buf_puts(b, v->f > 0 ? "inf" : "-inf");
 		return kg_buf_printf(b, "%.6g", v->f);
 	case V_BOOL:
 		return kg_buf_puts(b, v->i ? "true" : "false");
 	case V_STR:
-		return json ? kg_buf_json_str(b, v->s, v->n) : kg_buf_append(b, v->s, v->n);
+		return kg_buf_append(b, v->s, v->n);
 	default:
-		return json ? kg_buf_puts(b, "null") : 0;
+		return 0;
 	}
 }
 
 void kg_verdict_init(struct kg_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
-	kg_buf_init(&v->reasons, KG_EVENT_BYTES_MAX);
-	kg_buf_init(&v->shadow, KG_EVENT_BYTES_MAX);
-	kg_buf_init(&v->rules, KG_EVENT_BYTES_MAX);
 }
 
 void kg_verdict_reset(struct kg_verdict *v)
@@ -1572,29 +1603,49 @@ void kg_verdict_reset(struct kg_verdict *v)
 	v->lock_reason[0] = '\0';
 	v->lock_ttl_s = 0;
 	v->n_reasons = v->n_shadow = 0;
-	kg_buf_reset(&v->reasons);
-	kg_buf_reset(&v->shadow);
-	kg_buf_reset(&v->rules);
 }
 
 void kg_verdict_release(struct kg_verdict *v)
 {
-	kg_buf_release(&v->reasons);
-	kg_buf_release(&v->shadow);
-	kg_buf_release(&v->rules);
+	free(v->reasons);
+	free(v->shadow);
+	memset(v, 0, sizeof(*v));
 }
 
-static int put_fired(const kg_policy *pol, const struct rule *r, struct env *env, kg_buf *b,
-		     size_t *count)
+/* The next free reason of a verdict's array (grown as needed), or NULL. */
+static struct kg_reason *next_reason(struct kg_reason **arr, uint32_t *n, uint32_t *cap)
 {
-	int rc = 0;
-	if ((*count)++)
-		rc = kg_buf_putc(b, ',');
-	rc = rc ? rc : kg_buf_puts(b, "{\"rule\":");
-	rc = rc ? rc : kg_buf_json_str(b, r->name, strlen(r->name));
-	rc = rc ? rc : kg_buf_printf(b, ",\"action\":\"%s\",\"score\":%lld,\"detail\":",
-				     kg_action_names[r->action], (long long)r->points);
-	if (!rc && r->n_segs) {
+	if (*n == *cap) {
+		uint32_t nc = *cap ? *cap * 2 : 8;
+		struct kg_reason *na = realloc(*arr, nc * sizeof(*na));
+		if (!na)
+			return NULL;
+		*arr = na;
+		*cap = nc;
+	}
+	struct kg_reason *r = &(*arr)[(*n)++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+static kg_str arena_str(kg_arena *a, const char *s, size_t n)
+{
+	char *p = kg_arena_strndup(a, s, n);
+	return (kg_str){p, p ? (uint32_t)n : 0};
+}
+
+static int put_fired(const kg_policy *pol, const struct rule *r, struct env *env,
+		     struct kg_verdict *out, bool shadow)
+{
+	kg_arena *a = out->a;
+	struct kg_reason *x = shadow ? next_reason(&out->shadow, &out->n_shadow, &out->cap_shadow)
+				     : next_reason(&out->reasons, &out->n_reasons, &out->cap_reasons);
+	if (!x)
+		return KG_ENOMEM;
+	x->rule = arena_str(a, r->name, strlen(r->name));
+	x->action = r->action;
+	x->score = r->points;
+	if (r->n_segs) {
 		char tmp[1024];
 		kg_buf d = {tmp, 0, sizeof(tmp), sizeof(tmp) - 1};
 		tmp[0] = '\0';
@@ -1602,29 +1653,30 @@ static int put_fired(const kg_policy *pol, const struct rule *r, struct env *env
 			if (r->segs[i].expr) {
 				struct val v;
 				eval(r->segs[i].expr, env, &v);
-				put_val(&d, &v, false);
+				put_val_text(&d, &v);
 			} else {
 				kg_buf_append(&d, r->segs[i].text, r->segs[i].n);
 			}
 		}
-		rc = kg_buf_json_str(b, tmp, d.len);
-	} else if (!rc) {
-		rc = r->when ? kg_buf_json_str(b, pol->text + r->when->src_off, r->when->src_len)
-			     : kg_buf_puts(b, "\"always\"");
+		x->detail = arena_str(a, tmp, d.len);
+	} else if (r->when) {
+		x->detail = arena_str(a, pol->text + r->when->src_off, r->when->src_len);
+	} else {
+		x->detail = arena_str(a, "always", 6);
 	}
-	rc = rc ? rc : kg_buf_puts(b, ",\"values\":{");
-	for (uint32_t i = 0; i < r->n_probes && !rc; i++) {
+	struct kg_value *vals = r->n_probes ? kg_arena_alloc(a, r->n_probes * sizeof(*vals)) : NULL;
+	if ((r->n_probes && !vals) || !x->rule.p || !x->detail.p)
+		return KG_ENOMEM;
+	for (uint32_t i = 0; i < r->n_probes; i++) {
 		struct val v;
 		eval(r->probes[i], env, &v);
-		if (i)
-			rc = kg_buf_putc(b, ',');
-		rc = rc ? rc : kg_buf_json_str(b, pol->text + r->probes[i]->src_off,
-					       r->probes[i]->src_len);
-		rc = rc ? rc : kg_buf_putc(b, ':');
-		rc = rc ? rc : put_val(b, &v, true);
+		vals[i].name = arena_str(a, pol->text + r->probes[i]->src_off, r->probes[i]->src_len);
+		if (!vals[i].name.p || typed_val(a, &v, &vals[i]))
+			return KG_ENOMEM;
 	}
-	rc = rc ? rc : kg_buf_puts(b, "}}");
-	return rc;
+	x->values = vals;
+	x->n_values = r->n_probes;
+	return 0;
 }
 
 int kg_policy_eval(const kg_policy *pol, struct kg_eval_env *e, struct kg_verdict *out)
@@ -1637,10 +1689,8 @@ int kg_policy_eval(const kg_policy *pol, struct kg_eval_env *e, struct kg_verdic
 		const struct rule *r = &pol->rules[i];
 		if (!(r->types & tbit) || (r->when && !eval_bool(r->when, &env)))
 			continue;
-		rc = kg_buf_puts(&out->rules, r->name);
-		rc = rc ? rc : kg_buf_puts(&out->rules, r->shadow ? "\x01shadow\n" : "\n");
 		if (r->shadow) {
-			rc = rc ? rc : put_fired(pol, r, &env, &out->shadow, &out->n_shadow);
+			rc = put_fired(pol, r, &env, out, true);
 			continue;
 		}
 		if (r->has_mark)
@@ -1655,7 +1705,7 @@ int kg_policy_eval(const kg_policy *pol, struct kg_eval_env *e, struct kg_verdic
 			snprintf(out->lock_reason, sizeof(out->lock_reason), "%s", r->lock_reason);
 			out->lock_ttl_s = r->lock_ttl_s;
 		}
-		rc = rc ? rc : put_fired(pol, r, &env, &out->reasons, &out->n_reasons);
+		rc = put_fired(pol, r, &env, out, false);
 	}
 	for (uint32_t i = 0; i < pol->n_thresholds && !rc; i++) {
 		const struct threshold *th = &pol->thresholds[i];
@@ -1667,15 +1717,25 @@ int kg_policy_eval(const kg_policy *pol, struct kg_eval_env *e, struct kg_verdic
 			snprintf(out->lock_reason, sizeof(out->lock_reason), "%s", th->lock_reason);
 			out->lock_ttl_s = th->lock_ttl_s;
 		}
-		if (out->n_reasons++)
-			rc = kg_buf_putc(&out->reasons, ',');
-		rc = rc ? rc : kg_buf_printf(&out->reasons,
-					     "{\"rule\":\"score\",\"action\":\"%s\",\"score\":%lld,"
-					     "\"detail\":\"score %lld >= %lld\",\"values\":{\"score\":%lld}}",
-					     kg_action_names[th->action], (long long)out->score,
-					     (long long)out->score, (long long)th->min,
-					     (long long)out->score);
-		rc = rc ? rc : kg_buf_puts(&out->rules, "score\n");
+		struct kg_reason *x = next_reason(&out->reasons, &out->n_reasons, &out->cap_reasons);
+		struct kg_value *val = kg_arena_alloc(out->a, sizeof(*val));
+		if (!x || !val) {
+			rc = KG_ENOMEM;
+			break;
+		}
+		x->rule = arena_str(out->a, "score", 5);
+		x->action = th->action;
+		x->score = out->score;
+		char *detail = kg_arena_printf(out->a, "score %lld >= %lld", (long long)out->score,
+					       (long long)th->min);
+		x->detail = (kg_str){detail, detail ? (uint32_t)strlen(detail) : 0};
+		val->name = arena_str(out->a, "score", 5);
+		val->type = KG_VAL_INT;
+		val->i = out->score;
+		x->values = val;
+		x->n_values = 1;
+		if (!x->rule.p || !detail || !val->name.p)
+			rc = KG_ENOMEM;
 		break;
 	}
 	return rc;

@@ -13,6 +13,19 @@
 #include "risk/risk.h"
 #include "story.h"
 
+/* Decides json and appends the decision's JSON, as the edges write it. */
+static int decide_text(kg_risk *r, const char *json, size_t len, kg_buf *out, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 16 * 1024);
+	struct kg_decision d;
+	int rc = kg_risk_decide(r, json, len, &a, &d, err);
+	if (!rc)
+		rc = kg_decision_write_json(&d, out);
+	kg_arena_release(&a);
+	return rc;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_decision(const char *line, size_t len)
@@ -61,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < KG_ARRAY_LEN(story); i++) {
 		kg_buf_reset(&out);
 		kg_err_clear(&err);
-		if (kg_risk_decide(risk, story[i], strlen(story[i]), &out, &err)) {
+		if (decide_text(risk, story[i], strlen(story[i]), &out, &err)) {
 			fprintf(stderr, "story event %zu refused: %s\n", i, err.msg);
 			abort();
 		}

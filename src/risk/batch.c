@@ -1,0 +1,381 @@
+/* Batches of events with a store: decided in one snapshot, written as one
+ * job (group commit), pipelined with the caller's next batch. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "risk/engine_impl.h"
+#include "store/store.h"
+
+/* ---- batches with a store -----------------------------------------------------
+ * A batch is decided in one read transaction of the store (one snapshot):
+ * each line is parsed once, its stored decision looked up (a retry of an
+ * event committed earlier, maybe by another process), the blob of an
+ * account not in memory read, then the event decided. The feature blob of
+ * each account is taken once, after the batch's last event of it. Then the
+ * whole batch is queued as one write job; its answer is given out only
+ * once that commit is durable (kg_risk_batch_finish). A caller may decide
+ * its next batch while this one commits, on top of this one's in-memory
+ * state: that batch's job is queued "after" this one and fails unrun if
+ * this one fails (the store checks), so nothing decided on lost state is
+ * ever written or answered. */
+
+/* An account of the batch: whether the snapshot has it at all, and its
+ * last record. */
+struct batch_acct {
+	uint64_t ah;        /* 0: free slot */
+	const char *id;     /* the first record's copy (NUL-terminated) */
+	uint32_t id_len;
+	bool absent;        /* no blob in the snapshot: no stored events either */
+	uint32_t last;      /* its last record, UINT32_MAX: none yet */
+};
+
+struct kg_risk_batch {
+	kg_risk *r;
+	const char *const *events;
+	const size_t *lens;
+	size_t n;
+	struct kg_risk_record *recs;
+	size_t nrec;
+	kg_arena *a;      /* the caller's: decisions, refusals */
+	struct kg_risk_answer *ans; /* the caller's: one per line */
+	kg_arena arena;   /* account and id copies, looked-up decisions */
+	kg_arena scratch; /* blobs read from the store (reset as it grows) */
+	kg_buf blobs;     /* the accounts' feature blobs */
+	struct batch_acct *accts;
+	size_t acap;
+	uint32_t *blob_recs;
+	size_t n_blob;
+	struct kg_risk_write w;
+	kg_store_ticket *ticket;
+	struct kg_risk_batch *after;
+	bool settled;
+	kg_err parse_err; /* a batch of one: why its line was refused */
+};
+
+static struct batch_acct *batch_acct(struct kg_risk_batch *b, uint64_t ah, kg_str id, bool *fresh)
+{
+	uint64_t key = ah ? ah : 1;
+	size_t k = key & (b->acap - 1);
+	while (b->accts[k].ah && (b->accts[k].ah != key || b->accts[k].id_len != id.n ||
+				  memcmp(b->accts[k].id, id.p, id.n)))
+		k = (k + 1) & (b->acap - 1);
+	*fresh = !b->accts[k].ah;
+	if (*fresh) {
+		b->accts[k].ah = key;
+		b->accts[k].id = kg_arena_strndup(&b->arena, id.p, id.n);
+		b->accts[k].id_len = id.n;
+		b->accts[k].last = UINT32_MAX;
+	}
+	return &b->accts[k];
+}
+
+/* What the snapshot says about ev before it is decided (pre), reading
+ * through tx. */
+static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
+			struct batch_acct *ba, bool fresh, struct kg_risk_prefetch *pre,
+			kg_err *err)
+{
+	int rc = 0;
+	*pre = (struct kg_risk_prefetch){.account = (char *)ba->id};
+	if (fresh && !kg_risk_acct_cached(b->r, ev->account)) {
+		bool found;
+		if (b->scratch.total_bytes > (1u << 22)) {
+			kg_arena_release(&b->scratch);
+			kg_arena_init(&b->scratch, 64 * 1024);
+		}
+		rc = kg_risk_persist_blob(tx, ba->id, &b->scratch, &pre->blob, &pre->blob_len,
+					  &found, err);
+		if (rc)
+			return rc;
+		pre->have_blob = true;
+		ba->absent = !found;
+	}
+	if (!ba->absent) {
+		bool found;
+		rc = kg_risk_persist_lookup(tx, ev->account.p, ev->account.n, ev->id.p, ev->id.n,
+					    &b->arena, &pre->stored, &pre->stored_hash,
+					    &pre->stored_hash_len, &found, err);
+		if (!found)
+			pre->stored = NULL;
+	}
+	return rc;
+}
+
+/* Line i was refused for e: its answer is a copy of e in the caller's arena. */
+static int refuse(struct kg_risk_batch *b, size_t i, const kg_err *e, kg_err *err)
+{
+	kg_err *copy = kg_arena_alloc(b->a, sizeof(*copy));
+	if (!copy)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	*copy = *e;
+	b->ans[i] = (struct kg_risk_answer){NULL, copy};
+	return 0;
+}
+
+static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
+{
+	kg_risk *r = b->r;
+	struct scratch *sc = kg_risk_scratch_get(r);
+	if (!sc)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	kg_policy *pol = kg_risk_scratch_policy(r, sc);
+	int rc = 0;
+	/* the accounts of the next lines are warmed while this one is decided,
+	 * in three stages one line apart (kg_risk_warm) */
+	struct { bool ok; uint64_t ah; kg_str a; } hint[3] = {{0}};
+	for (size_t k = 0; k < 2 && k < b->n; k++) {
+		hint[k].ok = kg_risk_account_hint(b->events[k], b->lens[k], &hint[k].a);
+		hint[k].ah = hint[k].ok ? kg_risk_hash(hint[k].a.p, hint[k].a.n) : 0;
+	}
+	for (size_t i = 0; i < b->n && !rc; i++) {
+		if (i + 2 < b->n) {
+			size_t k = (i + 2) % 3;
+			hint[k].ok = kg_risk_account_hint(b->events[i + 2], b->lens[i + 2], &hint[k].a);
+			hint[k].ah = hint[k].ok ? kg_risk_hash(hint[k].a.p, hint[k].a.n) : 0;
+		}
+		for (int stage = 0; stage < 3; stage++) {
+			size_t k = i + 2 - (size_t)stage;
+			if (k < b->n && hint[k % 3].ok)
+				kg_risk_warm(r, hint[k % 3].ah, hint[k % 3].a, stage);
+		}
+		const kg_event *ev;
+		kg_err e;
+		kg_err_clear(&e);
+		int prc = kg_event_parse(sc->parser, b->events[i], b->lens[i], &ev, &e);
+		uint8_t body[KG_EVENT_HASH_BYTES];
+		if (!prc)
+			prc = kg_risk_check_ts(r, ev, &e);
+		if (!prc && (prc = kg_event_body_hash(sc->parser, body)))
+			kg_err_field(&e, prc, "", "the event cannot be hashed");
+		if (prc) {
+			if (b->n == 1)
+				b->parse_err = e;
+			if ((rc = refuse(b, i, &e, err)))
+				break;
+			continue;
+		}
+		struct kg_risk_prefetch pre = {0};
+		struct batch_acct *ba = NULL;
+		struct kg_risk_record *rec = NULL;
+		if (tx) {
+			uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
+			bool fresh;
+			ba = batch_acct(b, ah, ev->account, &fresh);
+			if ((rc = batch_lookup(b, tx, ev, ba, fresh, &pre, err)))
+				break;
+			rec = &b->recs[b->nrec];
+		}
+		bool dup;
+		struct kg_decision *d = kg_arena_alloc(b->a, sizeof(*d));
+		if (!d) {
+			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+			break;
+		}
+		prc = kg_risk_decide_locked(r, sc, ev, pol, body, tx ? &pre : NULL, tx ? &pre : NULL, b->a, d,
+				    rec, &dup, &e);
+		if (prc) {
+			if (prc == KG_EIO || prc == KG_ENOMEM || prc == KG_EFULL) {
+				rc = kg_err_set(err, prc, "%s", e.msg);
+				break;
+			}
+			if (tx && (ba->last != UINT32_MAX || b->after) && !kg_risk_acct_cached(r, ev->account)) {
+				/* the failure dropped the account's state, which held
+				 * events of this batch (or of the one committing before
+				 * it, which this snapshot does not show): deciding on
+				 * would count without them */
+				rc = kg_err_set(err, prc, "%s (nothing of the batch was written)", e.msg);
+				break;
+			}
+			if (b->n == 1)
+				b->parse_err = e;
+			rc = refuse(b, i, &e, err);
+			continue;
+		}
+		b->ans[i].d = d;
+		if (rec && !dup) {
+			b->nrec++; /* pending from here: kg_risk_settle() forgets it */
+			int frc = kg_risk_record_fill(rec, ev, &b->arena, d);
+			if (frc) {
+				rc = kg_err_set(err, frc, "out of memory");
+				break;
+			}
+			ba->last = (uint32_t)(b->nrec - 1);
+		}
+	}
+	return rc;
+}
+
+static int batch_decide_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	return batch_decide(ctx, tx, err);
+}
+
+struct blob_key {
+	const char *account;
+	uint32_t rec;
+};
+
+static int cmp_blob_key(const void *x, const void *y)
+{
+	return strcmp(((const struct blob_key *)x)->account, ((const struct blob_key *)y)->account);
+}
+
+/* The blob of each account after its last event of the batch, on that
+ * event's record; the write takes them in account order. An account whose
+ * record went (or came back) from under the batch — a failed write of
+ * another caller dropped it — fails the batch: its events may be missing
+ * from what would be written. */
+static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
+{
+	kg_risk *r = b->r;
+	struct scratch *sc = kg_risk_scratch_get(r);
+	if (!sc)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	if (!(b->blob_recs = malloc((b->nrec ? b->nrec : 1) * sizeof(*b->blob_recs))))
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	size_t *offs = malloc((b->nrec ? b->nrec : 1) * sizeof(*offs));
+	if (!offs)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	int rc = 0;
+	for (size_t k = 0; k < b->acap && !rc; k++) {
+		struct batch_acct *ba = &b->accts[k];
+		if (!ba->ah || ba->last == UINT32_MAX)
+			continue;
+		struct kg_risk_record *rec = &b->recs[ba->last];
+		kg_str id = {rec->account, rec->account_len};
+		uint64_t ah = kg_risk_hash(id.p, id.n);
+		struct stripe *st = &r->stripes[ah % STRIPES];
+		pthread_mutex_lock(&st->mu);
+		struct acct *a = acct_find(st, ah, id);
+		size_t off = b->blobs.len;
+		if (a != rec->acct)
+			rc = kg_err_set(err, KG_EBUSY,
+					"account %s changed under the batch (a concurrent write "
+					"failed); nothing of the batch was written", rec->account);
+		else if ((rc = kg_features_save(&a->f, &b->blobs)))
+			kg_err_set(err, rc, "feature state too large");
+		pthread_mutex_unlock(&st->mu);
+		offs[b->n_blob] = off;
+		rec->blob_len = b->blobs.len - off;
+		b->blob_recs[b->n_blob++] = ba->last;
+	}
+	for (size_t i = 0; i < b->n_blob && !rc; i++) /* blobs has stopped moving */
+		b->recs[b->blob_recs[i]].blob = b->blobs.data + offs[i];
+	free(offs);
+	struct blob_key *keys = rc ? NULL : malloc((b->n_blob ? b->n_blob : 1) * sizeof(*keys));
+	if (!rc && !keys)
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < b->n_blob; i++)
+		keys[i] = (struct blob_key){b->recs[b->blob_recs[i]].account, b->blob_recs[i]};
+	if (!rc)
+		qsort(keys, b->n_blob, sizeof(*keys), cmp_blob_key);
+	for (size_t i = 0; !rc && i < b->n_blob; i++)
+		b->blob_recs[i] = keys[i].rec;
+	free(keys);
+	return rc;
+}
+
+void kg_risk_batch_free(kg_risk_batch *b)
+{
+	if (!b)
+		return;
+	if (b->ticket && !b->settled) /* not finished: wait (the write reads b) */
+		kg_risk_batch_finish(b->r, b, NULL);
+	kg_store_ticket_free(b->ticket);
+	for (size_t i = 0; i < b->nrec; i++)
+		kg_risk_record_release(&b->recs[i]);
+	free(b->recs);
+	free(b->accts);
+	free(b->blob_recs);
+	kg_arena_release(&b->arena);
+	kg_arena_release(&b->scratch);
+	kg_buf_release(&b->blobs);
+	kg_buf_release(&b->w.text);
+	free(b);
+}
+
+int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
+			kg_arena *a, struct kg_risk_answer *ans, kg_risk_batch *after,
+			kg_risk_batch **out, kg_err *err)
+{
+	*out = NULL;
+	memset(ans, 0, n * sizeof(*ans));
+	kg_risk_batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	b->r = r;
+	b->events = events;
+	b->lens = lens;
+	b->n = n;
+	b->after = after;
+	b->a = a;
+	b->ans = ans;
+	kg_arena_init(&b->arena, n < 1024 ? 16 * 1024 : 256 * 1024); /* ids, decisions */
+	kg_arena_init(&b->scratch, 64 * 1024);
+	kg_buf_init(&b->blobs, SIZE_MAX / 2);
+	int rc = 0;
+	if (!r->store) {
+		rc = batch_decide(b, NULL, err);
+		goto done;
+	}
+	b->acap = 16;
+	while (b->acap < n * 2)
+		b->acap *= 2;
+	b->recs = calloc(n ? n : 1, sizeof(*b->recs));
+	b->accts = calloc(b->acap, sizeof(*b->accts));
+	if (!b->recs || !b->accts) {
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = kg_store_read(r->store, batch_decide_job, b, err);
+	if (!rc)
+		rc = batch_snapshot(b, err);
+	if (!rc && (b->nrec || after)) {
+		b->w = (struct kg_risk_write){b->recs, b->nrec, b->blob_recs, b->n_blob,
+					      r->lock_hook, r->lock_ctx, KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4)};
+		rc = kg_risk_persist_start(r->store, &b->w, after ? after->ticket : NULL,
+					   &b->ticket, err);
+	}
+done:
+	if (rc) {
+		kg_risk_settle(r, b->recs, b->nrec, false);
+		b->settled = true;
+		kg_risk_batch_free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_err *err)
+{
+	int rc = 0;
+	/* a batch queued after this one may still point at the ticket: it is
+	 * freed with the batch */
+	if (b->ticket)
+		rc = kg_store_write_wait(r->store, b->ticket, err);
+	if (!b->settled) {
+		kg_risk_settle(r, b->recs, b->nrec, rc == 0);
+		b->settled = true;
+	}
+	return rc;
+}
+
+int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
+			 kg_arena *a, struct kg_risk_answer *out, kg_err *err)
+{
+	kg_risk_batch *b = NULL;
+	int rc = kg_risk_batch_start(r, events, lens, n, a, out, NULL, &b, err);
+	if (!rc)
+		rc = kg_risk_batch_finish(r, b, err);
+	kg_risk_batch_free(b);
+	return rc;
+}
+
+const kg_err *kg_risk_batch_refusal(const kg_risk_batch *b)
+{
+	return &b->parse_err;
+}

@@ -1,0 +1,215 @@
+/* Deciding one event: under its account's stripe lock, a retry answers
+ * the first decision, a new event updates the features, is evaluated and
+ * becomes a typed decision in the caller's arena. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "risk/engine_impl.h"
+#include "store/store.h"
+
+/* ---- decisions -------------------------------------------------------------- */
+/* A retry of an event id must carry the body it was decided on: another
+ * body (by hash; a stored event without one, from before hashes were kept,
+ * compares equal) is a conflict naming the id, and the first decision
+ * stands. */
+static int check_body(const kg_event *ev, const uint8_t *stored, size_t stored_len,
+		      const uint8_t *body, kg_err *err)
+{
+	if (!stored || stored_len != KG_EVENT_HASH_BYTES ||
+	    !memcmp(stored, body, KG_EVENT_HASH_BYTES))
+		return 0;
+	return kg_err_field(err, KG_ECONFLICT, "id",
+			    "id: event \"%.*s\" of account \"%.*s\" was sent before with another "
+			    "body (the first one was decided)",
+			    (int)ev->id.n, ev->id.p, (int)ev->account.n, ev->account.p);
+}
+
+/* The verdict as a decision of ev, in a (the verdict's strings already
+ * are: kg_verdict.a). */
+static int verdict_decision(const kg_event *ev, const struct kg_verdict *v, kg_policy *pol,
+			    kg_arena *a, struct kg_decision *d)
+{
+	if (kg_risk_decision_plain(ev, a, d))
+		return KG_ENOMEM;
+	memcpy(d->policy_version, kg_policy_version(pol), sizeof(d->policy_version));
+	d->action = v->action;
+	d->score = v->score;
+	if (v->n_reasons || v->n_shadow) {
+		struct kg_reason *rs = kg_arena_alloc(a, (v->n_reasons + v->n_shadow) * sizeof(*rs));
+		if (!rs)
+			return KG_ENOMEM;
+		if (v->n_reasons)
+			memcpy(rs, v->reasons, v->n_reasons * sizeof(*rs));
+		if (v->n_shadow)
+			memcpy(rs + v->n_reasons, v->shadow, v->n_shadow * sizeof(*rs));
+		d->reasons = rs;
+		d->n_reasons = v->n_reasons;
+		d->shadow = rs + v->n_reasons;
+		d->n_shadow = v->n_shadow;
+	}
+	if (v->action == KG_ACT_LOCK) {
+		d->has_lock = true;
+		kg_risk_lock_id(ev->account.p, ev->account.n, ev->id.p, ev->id.n, d->lock.id);
+		memcpy(d->lock.reason, v->lock_reason, sizeof(d->lock.reason));
+		d->lock.expires_ms = v->lock_ttl_s ? ev->ts_ms + v->lock_ttl_s * 1000 : 0;
+	}
+	return 0;
+}
+
+/* Decides one parsed event (body: its body hash) under its stripe lock
+ * into d (in a); when persisting, fills rec for the store job. */
+int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_policy *pol,
+			 const uint8_t *body, const struct kg_risk_prefetch *pre,
+			 const struct kg_risk_prefetch *blob, kg_arena *da, struct kg_decision *d,
+			 struct kg_risk_record *rec, bool *dup, kg_err *err)
+{
+	uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
+	uint64_t idh[2];
+	kg_risk_hash_seed2(ev->id.p, ev->id.n, ID_SEED, ID_SEED2, idh);
+	uint64_t h = ah * 31 + idh[0], h2 = idh[1]; /* h is kg_risk_pair_hash */
+	struct stripe *st = &r->stripes[ah % STRIPES];
+	int rc = 0;
+	*dup = false;
+	pthread_mutex_lock(&st->mu);
+	struct acct *a = NULL;
+	if ((rc = kg_risk_acct_get(r, st, ah, ev->account, blob, &a, err)))
+		goto cleanup;
+	struct seen *s = seen_find(a, h, h2);
+	if (s) { /* decided in this process (and, with a store, maybe in flight) */
+		if ((rc = check_body(ev, s->body, sizeof(s->body), body, err)))
+			goto cleanup;
+		*dup = true;
+		if (s->decision) {
+			void *block = kg_arena_alloc(da, kg_risk_decision_size(s->decision));
+			*d = *kg_risk_decision_copy(s->decision, block);
+		} else {
+			rc = kg_risk_decision_plain(ev, da, d);
+		}
+		if (rc)
+			kg_err_set(err, rc, "out of memory");
+		goto cleanup;
+	}
+	if (pre && pre->account) {
+		/* committed earlier (or by another node), as read before the batch */
+		if (pre->stored) {
+			if ((rc = check_body(ev, pre->stored_hash, pre->stored_hash_len, body, err)))
+				goto cleanup;
+			*dup = true;
+			if ((rc = kg_risk_decision_stored(ev, pre->stored, strlen(pre->stored), da, d)))
+				kg_err_set(err, rc, "out of memory");
+			goto cleanup;
+		}
+	} else if (r->store) {
+		kg_buf_reset(&sc->text);
+		uint8_t stored[KG_EVENT_HASH_BYTES];
+		size_t stored_len = 0;
+		rc = kg_risk_persist_find_decision(r->store, ev, &sc->text, stored, &stored_len, dup,
+						   err);
+		if (!rc && *dup && (rc = check_body(ev, stored, stored_len, body, err)))
+			*dup = false;
+		if (!rc && *dup &&
+		    (rc = kg_risk_decision_stored(ev, sc->text.data, sc->text.len, da, d)))
+			kg_err_set(err, rc, "out of memory");
+		if (rc || *dup)
+			goto cleanup;
+	}
+	struct kg_update_info info;
+	if ((rc = kg_features_update(&a->f, ev, &info))) {
+		kg_err_set(err, rc, "feature update failed");
+		kg_risk_acct_drop(r, st, ah, a->id);
+		goto cleanup;
+	}
+	struct kg_eval_env env = {ev, &a->f, &info, kg_risk_lists_lookup, atomic_load(&r->lists)};
+	sc->verdict.a = da;
+	if ((rc = kg_policy_eval(pol, &env, &sc->verdict)) ||
+	    (rc = verdict_decision(ev, &sc->verdict, pol, da, d))) {
+		kg_err_set(err, rc, "policy evaluation failed");
+		kg_risk_acct_drop(r, st, ah, a->id);
+		goto cleanup;
+	}
+	bool plain = d->action == KG_ACT_ALLOW && !d->n_reasons && !d->n_shadow;
+	if ((rc = kg_risk_seen_add(r, st, a, h, h2, body, plain ? NULL : d))) {
+		kg_err_set(err, rc, "out of memory");
+		kg_risk_acct_drop(r, st, ah, a->id);
+		goto cleanup;
+	}
+	atomic_fetch_add_explicit(&r->events, 1, memory_order_relaxed);
+	if (rec) { /* the batch fills the rest (kg_risk_record_fill) */
+		rec->pending = true;
+		rec->h = h;
+		rec->h2 = h2;
+		rec->acct = a;
+		memcpy(rec->body_hash, body, KG_EVENT_HASH_BYTES);
+	}
+cleanup:
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+/* After the store job: forget pending entries (the store has them now); on
+ * failure also the accounts' cached state (it holds the events that were
+ * not stored). */
+void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!recs[i].pending)
+			continue;
+		kg_str id = {recs[i].account, recs[i].account_len};
+		uint64_t ah = kg_risk_hash(id.p, id.n);
+		struct stripe *st = &r->stripes[ah % STRIPES];
+		pthread_mutex_lock(&st->mu);
+		struct acct *a = acct_find(st, ah, id);
+		if (a && ok)
+			kg_risk_seen_remove(r, a, recs[i].h, recs[i].h2);
+		else if (a)
+			kg_risk_acct_drop(r, st, ah, a->id);
+		pthread_mutex_unlock(&st->mu);
+		recs[i].pending = false;
+	}
+}
+
+int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_arena *a,
+		   struct kg_decision *out, kg_err *err)
+{
+	const char *one[1] = {json};
+	size_t lens[1] = {len};
+	if (!r->store) {
+		struct scratch *sc = kg_risk_scratch_get(r);
+		const kg_event *ev;
+		bool dup;
+		if (!sc)
+			return kg_err_set(err, KG_ENOMEM, "out of memory");
+		uint8_t body[KG_EVENT_HASH_BYTES];
+		int rc = kg_event_parse(sc->parser, json, len, &ev, err);
+		if (!rc)
+			rc = kg_risk_check_ts(r, ev, err);
+		if (!rc && (rc = kg_event_body_hash(sc->parser, body)))
+			kg_err_field(err, rc, "", "the event cannot be hashed");
+		if (rc)
+			return rc;
+		return kg_risk_decide_locked(r, sc, ev, kg_risk_scratch_policy(r, sc), body, NULL, NULL, a, out,
+				     NULL, &dup, err);
+	}
+	/* with a store: a batch of one, whose refusal (parse error, conflict)
+	 * comes back as an error (nothing was stored for it) */
+	struct kg_risk_answer ans;
+	kg_risk_batch *b = NULL;
+	int rc = kg_risk_batch_start(r, one, lens, 1, a, &ans, NULL, &b, err);
+	if (!rc && kg_risk_batch_refusal(b)->code) {
+		rc = kg_risk_batch_refusal(b)->code;
+		if (err)
+			*err = *kg_risk_batch_refusal(b);
+	} else if (!rc) {
+		rc = kg_risk_batch_finish(r, b, err);
+	}
+	kg_risk_batch_free(b);
+	if (!rc && !ans.d)
+		rc = kg_err_set(err, KG_EINTERNAL, "no decision");
+	if (!rc)
+		*out = *ans.d;
+	return rc;
+}
+

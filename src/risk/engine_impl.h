@@ -1,0 +1,208 @@
+/* Private to the engine's files (src/risk/engine.c, policy_swap.c,
+ * acct_cache.c, decide.c, batch.c, warm.c): the engine object, the
+ * per-thread scratch, and the account cache's layout with its inline
+ * lookups (decide.c's hot path). Nothing else includes it. */
+#ifndef KG_RISK_ENGINE_IMPL_H
+#define KG_RISK_ENGINE_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "risk/risk_impl.h"
+#include "risk/persist.h"
+
+#define STRIPES 256
+
+/* Seeds of the two hashes of an event id (the first one is
+ * kg_risk_pair_hash's, which lock ids are made of: it must not change). */
+#define ID_SEED 0x51
+#define ID_SEED2 0x8bb84b93962eacc9ull
+
+/* ---- the account cache (acct_cache.c says how it works) ------------------- */
+/* A decided event of an account: in memory for good without a store,
+ * until committed with one. Looked up in its account's list (the account
+ * id already matched exactly), by two independent 64-bit hashes of the
+ * event id (a false match needs both to collide: about 2^-128); h also
+ * mixes in the account, as pair_hash. decision (a deep copy:
+ * kg_risk_decision_copy) NULL is the plain allow,
+ * rebuilt from the retried event.
+ * An account's entries are one block: cap_seen first hashes h (8 bytes an
+ * entry), then cap_seen of the rest, read on a match only. Up to
+ * SEEN_LINEAR_MAX entries every new event scans the hashes (a few cache
+ * lines). A bigger block (a hot account: thousands of failed logins, or a
+ * batch's in-flight entries) also holds an index of 2 * cap_seen slots
+ * after the rest (8 more bytes an entry, load at most 1/2): open
+ * addressing with linear probing by h, a slot 0 when empty, else the
+ * entry's position + 1 in its low bits (below the slot mask) and h's top
+ * bits above them, so that most slots of other entries are passed without
+ * reading their hash. Deletion shifts the probe run back (no tombstones);
+ * the index is rebuilt when the block grows. */
+struct seen {
+	uint64_t h2;
+	struct kg_decision *decision;
+	uint8_t body[KG_EVENT_HASH_BYTES]; /* the event's body hash */
+};
+
+/* One account in memory: its features and its decided events, together so
+ * that one lookup finds both. */
+struct acct {
+	struct acct *next;
+	uint64_t h;
+	uint64_t *seen_h; /* the block of decided events (see struct seen) */
+	uint32_t n_seen, cap_seen;
+	uint32_t id_len;
+	kg_features f;
+	char id[]; /* NUL-terminated */
+};
+
+struct stripe {
+	pthread_mutex_t mu;
+	struct acct **accts;
+	size_t acap, an;
+	kg_arena arena; /* decisions of seen events (memory mode) */
+};
+
+/* ---- per-thread scratch and the engine (policy_swap.c, engine.c) ---------- */
+struct scratch {
+	kg_policy *pol;   /* this thread's reference to the current policy */
+	unsigned pol_gen; /* ... as of this generation */
+	kg_event_parser *parser;
+	struct kg_verdict verdict;
+	kg_buf blob;
+	kg_buf text;      /* a decision read from the store */
+};
+
+struct kg_risk {
+	pthread_mutex_t pol_mu;
+	kg_policy *pol;
+	atomic_uint pol_gen; /* bumped by every swap */
+	/* store lists of the current policy; earlier snapshots stay until free */
+	_Atomic(struct kg_risk_lists *) lists;
+	struct kg_risk_lists **old_lists;
+	size_t n_old_lists;
+	struct kg_store *store;
+	pthread_key_t tls;
+	struct stripe stripes[STRIPES];
+	kg_risk_lock_fn lock_hook;
+	void *lock_ctx;
+	atomic_size_t events; /* decided, counted under any stripe's lock */
+	int64_t ts_ahead_max_ms; /* 0: any ts */
+};
+
+/* This thread's scratch (parser, verdict, buffers), made on first use;
+ * NULL on allocation failure. kg_risk_scratch_free is the thread key's
+ * destructor. */
+struct scratch *kg_risk_scratch_get(kg_risk *r);
+void kg_risk_scratch_free(void *p);
+/* The policy for this thread's next event (policy_swap.c). */
+kg_policy *kg_risk_scratch_policy(kg_risk *r, struct scratch *sc);
+/* A parsed event's ts against the clock bound (kg_risk_set_ts_ahead_max). */
+int kg_risk_check_ts(const kg_risk *r, const kg_event *ev, kg_err *err);
+
+/* ---- account cache operations (acct_cache.c; under the stripe's lock) ------- */
+static inline struct seen *seen_rest(const struct acct *a)
+{
+	return (struct seen *)(a->seen_h + a->cap_seen);
+}
+
+/* Linear below this capacity, indexed above (see struct seen). */
+#define SEEN_LINEAR_MAX 32u
+/* A block's largest capacity: its index (2 * cap_seen slots) and an
+ * entry's position + 1 in a slot both fit 32 bits. */
+#define SEEN_CAP_MAX (1u << 30)
+
+static inline bool seen_indexed(const struct acct *a)
+{
+	return a->cap_seen > SEEN_LINEAR_MAX;
+}
+
+/* The index of a block of cap entries (after its rest) and its slot mask. */
+static inline uint32_t *seen_index(const struct acct *a)
+{
+	return (uint32_t *)(seen_rest(a) + a->cap_seen);
+}
+
+static inline uint32_t seen_mask(uint32_t cap)
+{
+	return 2 * cap - 1;
+}
+
+/* The slot where h's probe run starts; its tag (the bits of a slot above
+ * the position). */
+static inline uint32_t seen_home(uint64_t h, uint32_t mask)
+{
+	return (uint32_t)h & mask;
+}
+
+static inline uint32_t seen_tag(uint64_t h, uint32_t mask)
+{
+	return (uint32_t)(h >> 32) & ~mask;
+}
+
+/* The entry of (h, h2) in an indexed block, or NULL; *slot is its slot. */
+static inline struct seen *seen_index_find(struct acct *a, uint64_t h, uint64_t h2, uint32_t *slot)
+{
+	const uint32_t *idx = seen_index(a);
+	uint32_t mask = seen_mask(a->cap_seen), tag = seen_tag(h, mask);
+	for (uint32_t j = seen_home(h, mask); idx[j]; j = (j + 1) & mask) {
+		if ((idx[j] & ~mask) != tag)
+			continue;
+		uint32_t i = (idx[j] & mask) - 1;
+		if (a->seen_h[i] == h && seen_rest(a)[i].h2 == h2) {
+			*slot = j;
+			return &seen_rest(a)[i];
+		}
+	}
+	return NULL;
+}
+
+/* The entry of (h, h2), or NULL. */
+static inline struct seen *seen_find(struct acct *a, uint64_t h, uint64_t h2)
+{
+	if (seen_indexed(a)) {
+		uint32_t slot;
+		return seen_index_find(a, h, h2, &slot);
+	}
+	for (uint32_t i = a->n_seen; i > 0; i--)
+		if (a->seen_h[i - 1] == h && seen_rest(a)[i - 1].h2 == h2)
+			return &seen_rest(a)[i - 1];
+	return NULL;
+}
+
+static inline struct acct *acct_find(struct stripe *st, uint64_t h, kg_str id)
+{
+	if (!st->acap)
+		return NULL;
+	for (struct acct *a = st->accts[(h >> 8) & (st->acap - 1)]; a; a = a->next)
+		if (a->h == h && a->id_len == id.n && !memcmp(a->id, id.p, id.n))
+			return a;
+	return NULL;
+}
+
+int kg_risk_seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, uint64_t h2,
+		     const uint8_t *body, const struct kg_decision *d);
+void kg_risk_seen_remove(kg_risk *r, struct acct *a, uint64_t h, uint64_t h2);
+/* The account of (h, id), made (its blob loaded from pre, or the store)
+ * when it is not cached. */
+int kg_risk_acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id,
+		     const struct kg_risk_prefetch *pre, struct acct **out, kg_err *err);
+void kg_risk_acct_drop(kg_risk *r, struct stripe *st, uint64_t h, const char *id);
+void kg_risk_acct_free(kg_risk *r, struct acct *a);
+/* Whether the account is cached (takes its stripe's lock). */
+bool kg_risk_acct_cached(kg_risk *r, kg_str account);
+
+/* ---- deciding (decide.c) ------------------------------------------------------ */
+/* Decides one parsed event (body: its body hash) under its stripe lock
+ * into d (in da); when persisting, fills rec for the store job. */
+int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_policy *pol,
+			  const uint8_t *body, const struct kg_risk_prefetch *pre,
+			  const struct kg_risk_prefetch *blob, kg_arena *da, struct kg_decision *d,
+			  struct kg_risk_record *rec, bool *dup, kg_err *err);
+/* After the store job: forget pending entries; on failure also the
+ * accounts' cached state. */
+void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok);
+/* A batch of one's refusal (batch.c): its line's error, code 0 when none. */
+const kg_err *kg_risk_batch_refusal(const kg_risk_batch *b);
+
+#endif
