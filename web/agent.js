@@ -248,7 +248,7 @@ function verifyForm(c) {
     if (d.result === "pass") {
       show(area, "ok", t("verify.pass", { until: fmtTime(d.unlock_until) }));
       unlockBox.hidden = false;
-      unlockBox.replaceChildren(unlockButton(c.account));
+      unlockBox.replaceChildren(unlockButton(c.account, c.id));
     } else if (d.result === "blocked") {
       show(area, "error", t("verify.blocked", { until: fmtTime(d.blocked_until) }));
     } else {
@@ -258,7 +258,9 @@ function verifyForm(c) {
   return form;
 }
 
-function unlockButton(account) {
+// Unlocking resolves the account's open cases about the lifted lock (the
+// account module does it): the case's state badge follows.
+function unlockButton(account, caseId) {
   const area = messageArea();
   const b = h("button", { type: "button", class: "danger" }, t("unlock.submit"));
   b.addEventListener("click", async () => {
@@ -266,6 +268,9 @@ function unlockButton(account) {
     try {
       const r = await api("POST", `/v1/accounts/${enc(account)}/unlock`, { json: {} });
       show(area, "ok", t("unlock.done", { locks: r.data.lifted.map((l) => reasonName(l.reason)).join(", ") }));
+      const c = await api("GET", `/v1/cases/${enc(caseId)}`);
+      const badge = document.getElementById("case-state");
+      if (badge) badge.textContent = stateName(c.data.state);
     } catch (e) {
       show(area, "error", e.message);
       b.disabled = false;
