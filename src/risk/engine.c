@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "risk/risk_impl.h"
+#include "risk/metrics.h"
 #include "risk/persist.h"
 #include "store/store.h"
 
@@ -795,6 +796,8 @@ static int decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_
 		goto cleanup;
 	}
 	atomic_fetch_add_explicit(&r->events, 1, memory_order_relaxed);
+	if (r->store) /* the live engine; a back-test's has no store */
+		kg_risk_metrics_count(&sc->verdict);
 	if (rec) { /* the batch fills the rest (kg_risk_record_fill) */
 		if (sc->verdict.action == KG_ACT_LOCK)
 			lock_id(ev, rec->lock_id);
