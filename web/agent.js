@@ -212,7 +212,8 @@ export async function casePage(main, id) {
   if (app.session.role === "agent" && c.state !== "resolved") main.append(verifyForm(c));
 
   if (c.state !== "resolved")
-    main.append(h("h2", {}, t("case.resolve")), noteForm(t("case.resolve.text"), t("case.resolve"), (text) => setState("resolved", text), false));
+    main.append(h("section", { id: "case-resolve" }, h("h2", {}, t("case.resolve")),
+      noteForm(t("case.resolve.text"), t("case.resolve"), (text) => setState("resolved", text), false)));
 }
 
 // ---- identity check and unlock ------------------------------------------------------
@@ -248,7 +249,7 @@ function verifyForm(c) {
     if (d.result === "pass") {
       show(area, "ok", t("verify.pass", { until: fmtTime(d.unlock_until) }));
       unlockBox.hidden = false;
-      unlockBox.replaceChildren(unlockButton(c.account));
+      unlockBox.replaceChildren(unlockButton(c));
     } else if (d.result === "blocked") {
       show(area, "error", t("verify.blocked", { until: fmtTime(d.blocked_until) }));
     } else {
@@ -258,14 +259,20 @@ function verifyForm(c) {
   return form;
 }
 
-function unlockButton(account) {
+function unlockButton(c) {
   const area = messageArea();
   const b = h("button", { type: "button", class: "danger" }, t("unlock.submit"));
   b.addEventListener("click", async () => {
     b.disabled = true;
     try {
-      const r = await api("POST", `/v1/accounts/${enc(account)}/unlock`, { json: {} });
+      const r = await api("POST", `/v1/accounts/${enc(c.account)}/unlock`, { json: {} });
       show(area, "ok", t("unlock.done", { locks: r.data.lifted.map((l) => reasonName(l.reason)).join(", ") }));
+      // a case about a lifted lock is resolved by the unlock itself
+      // (docs/api.md "POST /v1/accounts/{id}/unlock"): show its state
+      const now = (await api("GET", `/v1/cases/${enc(c.id)}`)).data;
+      const badge = document.getElementById("case-state");
+      if (badge) badge.textContent = stateName(now.state);
+      if (now.state === "resolved") document.getElementById("case-resolve")?.remove();
     } catch (e) {
       show(area, "error", e.message);
       b.disabled = false;
