@@ -12,7 +12,8 @@ BUILD_PKGS=(build-essential cmake pkg-config
 # postfix: its smtp-sink is a real SMTP listener for tests;
 # nodejs/npm: the third-party checkers of package.json (npm ci below)
 # chromium (+ a Japanese font for its screenshots): the console's browser tests
-TEST_PKGS=(postfix nodejs npm chromium fonts-ipafont-gothic)
+# prometheus: its promtool checks /metrics and docs/prometheus-alerts.yml
+TEST_PKGS=(postfix nodejs npm chromium fonts-ipafont-gothic prometheus)
 BENCH_PKGS=(wrk hyperfine rspamd fail2ban)
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 

@@ -212,7 +212,8 @@ export async function casePage(main, id) {
   if (app.session.role === "agent" && c.state !== "resolved") main.append(verifyForm(c));
 
   if (c.state !== "resolved")
-    main.append(h("h2", {}, t("case.resolve")), noteForm(t("case.resolve.text"), t("case.resolve"), (text) => setState("resolved", text), false));
+    main.append(h("section", { id: "case-resolve" }, h("h2", {}, t("case.resolve")),
+      noteForm(t("case.resolve.text"), t("case.resolve"), (text) => setState("resolved", text), false)));
 }
 
 // ---- identity check and unlock ------------------------------------------------------
@@ -266,7 +267,7 @@ function unlockButton(account, caseId) {
   b.addEventListener("click", async () => {
     b.disabled = true;
     try {
-      const r = await api("POST", `/v1/accounts/${enc(account)}/unlock`, { json: {} });
+      const r = await api("POST", `/v1/accounts/${enc(c.account)}/unlock`, { json: {} });
       show(area, "ok", t("unlock.done", { locks: r.data.lifted.map((l) => reasonName(l.reason)).join(", ") }));
       const c = await api("GET", `/v1/cases/${enc(caseId)}`);
       const badge = document.getElementById("case-state");

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "account/account.h"
+#include "base/counters.h"
 #include "risk/risk.h"
 #include "store/store.h"
 
@@ -107,10 +108,19 @@ int kg_api_agent_scrub(kg_http_req *req, const char *account_id, json_t *j, kg_e
 	return rc;
 }
 
+/* Tries a failure limit held back, by limit: login (passwords and 2-step
+ * codes at sign-in), totp (2-step codes when turning it on or off), reset
+ * (password-reset codes), identity (identity checks blocked). */
+static kg_counters throttled = KG_COUNTERS_INIT(
+	"kagi_account_throttled_total",
+	"Tries held back by a failure limit (nothing checked), by limit: login, totp, reset, identity.",
+	"limit", NULL);
+
 /* The 429 of a limit: Retry-After in whole seconds (rounded up, at least
  * 1) and the error shape. */
-static int reply_limited(kg_http_resp *resp, int64_t retry_ms, const char *message)
+static int reply_limited(kg_http_resp *resp, const char *limit, int64_t retry_ms, const char *message)
 {
+	kg_counters_add(&throttled, limit, NULL, 1);
 	char secs[32];
 	snprintf(secs, sizeof(secs), "%lld", (long long)(retry_ms > 0 ? (retry_ms + 999) / 1000 : 1));
 	kg_http_resp_header(resp, "Retry-After", secs);
@@ -196,6 +206,10 @@ void kg_api_account_stop(kg_app *app)
 void kg_api_account_metrics(kg_app *app, kg_buf *out)
 {
 	(void)app;
+	static const char *const limits[] = {"login", "totp", "reset", "identity"};
+	for (size_t i = 0; i < KG_ARRAY_LEN(limits); i++) /* each limit, 0 until it holds a try back */
+		kg_counters_add(&throttled, limits[i], NULL, 0);
+	kg_counters_render(&throttled, out);
 	kg_buf_printf(out, "# HELP kagi_account_locks_expired_total Locks lifted because their time ran out.\n"
 			   "# TYPE kagi_account_locks_expired_total counter\nkagi_account_locks_expired_total %lu\n",
 		      (unsigned long)atomic_load(&swept));
@@ -269,7 +283,7 @@ int kg_api_login(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	case KG_LOGIN_TOTP_INVALID:
 		return kg_http_reply_error(resp, 401, "totp_invalid", "totp", "the 2-step code is wrong");
 	case KG_LOGIN_THROTTLED:
-		return reply_limited(resp, a.retry_after_ms,
+		return reply_limited(resp, "login", a.retry_after_ms,
 				     "too many failed sign-ins; try again after Retry-After seconds");
 	case KG_LOGIN_DENIED:
 	default:
@@ -307,7 +321,7 @@ int kg_api_recovery_finish(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	rc = kg_account_recovery_finish(req->app->store, cfg_of(req), email, code, password,
 					ip ? ip : req->client_ip, 0, &a, err);
 	if (rc == KG_EBUSY && a.retry_after_ms > 0)
-		return reply_limited(resp, a.retry_after_ms,
+		return reply_limited(resp, "reset", a.retry_after_ms,
 				     "too many wrong codes; try again after Retry-After seconds");
 	if (rc)
 		return rc;
@@ -485,8 +499,11 @@ int kg_api_totp_confirm(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	int rc = kg_http_require_account(req->principal, id, err);
 	rc = rc ? rc : kg_json_str(req->json, NULL, "code", true, KG_CODE_TEXT_MAX, &code, err);
 	if (rc || (rc = kg_account_totp_confirm(req->app->store, cfg_of(req), id, code, req->client_ip,
-						err)))
+						err))) {
+		if (rc == KG_ETHROTTLED)
+			kg_counters_add(&throttled, "totp", NULL, 1);
 		return rc;
+	}
 	return kg_http_reply_json(resp, 200, json_pack("{s:b}", "totp", 1));
 }
 
@@ -497,8 +514,11 @@ int kg_api_totp_disable(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	int rc = kg_http_require_account(req->principal, id, err);
 	rc = rc ? rc : kg_json_str(req->json, NULL, "code", !staff, KG_CODE_TEXT_MAX, &code, err);
 	if (rc || (rc = kg_account_totp_disable(req->app->store, cfg_of(req), id, staff ? NULL : code,
-						actor_of(req), err)))
+						actor_of(req), err))) {
+		if (rc == KG_ETHROTTLED)
+			kg_counters_add(&throttled, "totp", NULL, 1);
 		return rc;
+	}
 	return kg_http_reply_json(resp, 200, json_pack("{s:b}", "totp", 0));
 }
 
@@ -792,6 +812,8 @@ int kg_api_case_verify(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 					    req->principal->credential_id, &c, &a, err)))
 		return rc;
 	char t[KG_TIME_STR_MAX];
+	if (a.blocked)
+		kg_counters_add(&throttled, "identity", NULL, 1);
 	if (a.blocked)
 		return kg_http_reply_json(resp, 429,
 					  json_pack("{s:s, s:I, s:s, s:{s:s, s:s}}", "result", "blocked",

@@ -61,18 +61,78 @@ int kg_api_openapi(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	return kg_err_set(err, KG_EINTERNAL, "the OpenAPI document was not built in");
 }
 
+/* Row counts of the store (one read at each scrape): locks ever written by
+ * reason (rows are never deleted, so this is a counter that survives
+ * restarts) and the outbox's and webhooks' rows by state (queue depths). */
+struct store_counts {
+	kg_arena arena;
+	kg_store_count *rows;
+	size_t n;
+};
+
+static int store_counts_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct store_counts *c = ctx;
+	return kg_tx_store_counts(tx, &c->arena, &c->rows, &c->n, err);
+}
+
+static int64_t count_of(const struct store_counts *c, const char *what, const char *key)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->rows[i].what, what) && c->rows[i].key && !strcmp(c->rows[i].key, key))
+			return c->rows[i].n;
+	return 0;
+}
+
+static void store_count_metrics(kg_app *app, kg_buf *out)
+{
+	static const char *const reasons[] = {"system_error", "gift_card", "return_abuse", "payment_fraud",
+					      "compromised", "brute_force", "misuse", "manual"};
+	static const char *const states[] = {"pending", "failed", "delivered"};
+	struct store_counts c = {0};
+	kg_arena_init(&c.arena, 4096);
+	kg_err err;
+	kg_err_clear(&err);
+	if (kg_store_read(app->store, store_counts_job, &c, &err)) {
+		kg_buf_printf(out, "# store counts not read: %s\n", kg_code_name(err.code));
+		kg_arena_release(&c.arena);
+		return;
+	}
+	kg_buf_puts(out, "# HELP kagi_account_locks_created_total Locks written (by the risk engine or staff), by reason; from the store, so it survives restarts.\n"
+			 "# TYPE kagi_account_locks_created_total counter\n");
+	for (size_t i = 0; i < KG_ARRAY_LEN(reasons); i++)
+		kg_buf_printf(out, "kagi_account_locks_created_total{reason=\"%s\"} %lld\n", reasons[i],
+			      (long long)count_of(&c, "lock", reasons[i]));
+	kg_buf_puts(out, "# HELP kagi_notify_queue Rows of the outbox (mail) and webhooks queues by state: pending (not yet delivered, retried), failed (gave up), delivered.\n"
+			 "# TYPE kagi_notify_queue gauge\n");
+	for (int q = 0; q < 2; q++)
+		for (size_t i = 0; i < KG_ARRAY_LEN(states); i++)
+			kg_buf_printf(out, "kagi_notify_queue{queue=\"%s\",state=\"%s\"} %lld\n",
+				      q ? "webhooks" : "outbox", states[i],
+				      (long long)count_of(&c, q ? "webhooks" : "outbox", states[i]));
+	kg_arena_release(&c.arena);
+}
+
 void kg_api_store_metrics(kg_app *app, kg_buf *out)
 {
 	kg_store_stats st;
 	kg_store_stats_get(app->store, &st);
 	kg_buf_printf(out,
+		      "# HELP kagi_store_commits_total Group commits (durable COMMITs) of the store.\n"
 		      "# TYPE kagi_store_commits_total counter\nkagi_store_commits_total %llu\n"
+		      "# HELP kagi_store_commit_errors_total Group commits that failed (nothing of them written).\n"
 		      "# TYPE kagi_store_commit_errors_total counter\nkagi_store_commit_errors_total %llu\n"
+		      "# HELP kagi_store_jobs_total Write jobs run in group commits.\n"
 		      "# TYPE kagi_store_jobs_total counter\nkagi_store_jobs_total %llu\n"
+		      "# HELP kagi_store_job_errors_total Write jobs that returned an error (rolled back).\n"
 		      "# TYPE kagi_store_job_errors_total counter\nkagi_store_job_errors_total %llu\n"
+		      "# HELP kagi_store_reads_total Read transactions.\n"
 		      "# TYPE kagi_store_reads_total counter\nkagi_store_reads_total %llu\n"
+		      "# HELP kagi_store_group_max_seen The most jobs one group commit has held.\n"
 		      "# TYPE kagi_store_group_max_seen gauge\nkagi_store_group_max_seen %llu\n"
+		      "# HELP kagi_store_queued Write jobs waiting for a group commit.\n"
 		      "# TYPE kagi_store_queued gauge\nkagi_store_queued %llu\n"
+		      "# HELP kagi_store_last_commit_error_timestamp_seconds When a commit last failed (Unix time; 0: never).\n"
 		      "# TYPE kagi_store_last_commit_error_timestamp_seconds gauge\n"
 		      "kagi_store_last_commit_error_timestamp_seconds %.3f\n"
 		      "# HELP kagi_store_commit_duration_seconds Group commit latency, BEGIN to durable COMMIT.\n"
@@ -93,6 +153,7 @@ void kg_api_store_metrics(kg_app *app, kg_buf *out)
 	}
 	kg_buf_printf(out, "kagi_store_commit_duration_seconds_sum %.6f\nkagi_store_commit_duration_seconds_count %llu\n",
 		      st.latency_sum_s, (unsigned long long)cum);
+	store_count_metrics(app, out);
 }
 
 /* ---- handlers ----------------------------------------------------------*/

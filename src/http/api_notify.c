@@ -36,6 +36,7 @@ void kg_api_notify_metrics(kg_app *app, kg_buf *out)
 	kg_buf_printf(out,
 		      "# HELP kagi_notify_claimed_total Outbox and webhook rows claimed for a delivery attempt.\n"
 		      "# TYPE kagi_notify_claimed_total counter\nkagi_notify_claimed_total %llu\n"
+		      "# HELP kagi_notify_delivered_total Outbox and webhook rows delivered.\n"
 		      "# TYPE kagi_notify_delivered_total counter\nkagi_notify_delivered_total %llu\n"
 		      "# HELP kagi_notify_failed_total Delivery attempts that failed (retried later).\n"
 		      "# TYPE kagi_notify_failed_total counter\nkagi_notify_failed_total %llu\n",

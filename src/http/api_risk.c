@@ -113,10 +113,14 @@ void kg_api_risk_metrics(kg_app *app, kg_buf *out)
 	kg_risk_stats(app->risk, &st);
 	kg_policy *p = kg_risk_policy(app->risk);
 	kg_buf_printf(out,
+		      "# HELP kagi_risk_events_decided_total Events decided by the engine (new decisions).\n"
 		      "# TYPE kagi_risk_events_decided_total counter\n"
 		      "kagi_risk_events_decided_total %zu\n"
+		      "# HELP kagi_risk_accounts_cached Accounts whose feature state is in memory.\n"
 		      "# TYPE kagi_risk_accounts_cached gauge\nkagi_risk_accounts_cached %zu\n"
+		      "# HELP kagi_risk_policy_rules Rules of the running policy.\n"
 		      "# TYPE kagi_risk_policy_rules gauge\nkagi_risk_policy_rules %zu\n"
+		      "# HELP kagi_risk_policy_reloads_total Policy reloads (SIGHUP, POST /v1/rules/reload) by result.\n"
 		      "# TYPE kagi_risk_policy_reloads_total counter\n"
 		      "kagi_risk_policy_reloads_total{result=\"ok\"} %lu\n"
 		      "kagi_risk_policy_reloads_total{result=\"refused\"} %lu\n",
@@ -124,6 +128,7 @@ void kg_api_risk_metrics(kg_app *app, kg_buf *out)
 		      (unsigned long)atomic_load(&reloads_ok),
 		      (unsigned long)atomic_load(&reloads_failed));
 	kg_policy_unref(p);
+	kg_risk_metrics_render(out);
 }
 
 /* ---- events --------------------------------------------------------------- */

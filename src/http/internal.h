@@ -12,6 +12,8 @@ typedef struct kg_http_metrics kg_http_metrics;
 kg_http_metrics *kg_http_metrics_new(size_t nroutes);
 void kg_http_metrics_free(kg_http_metrics *m);
 void kg_http_metrics_observe(kg_http_metrics *m, size_t route, int status, uint64_t ns);
+/* Counts an error answer (status >= 400) by status and error code. */
+void kg_http_metrics_error(kg_http_metrics *m, int status, const char *code);
 /* Appends the Prometheus text of every observed series. */
 int kg_http_metrics_render(const kg_http_metrics *m, kg_buf *out);
 

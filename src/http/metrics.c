@@ -1,7 +1,10 @@
 /* Request metrics of kagid: per route and status class, a counter and a
- * latency histogram, kept in lock-free atomic counters; rendered as
- * Prometheus text. Not here: store or module metrics (their own hooks). */
+ * latency histogram, kept in lock-free atomic counters, and the error
+ * answers by status and error code; rendered as Prometheus text. Not here:
+ * store or module metrics (their own hooks). */
 #include "http/internal.h"
+
+#include "base/counters.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -19,14 +22,20 @@ struct series {
 
 struct kg_http_metrics {
 	size_t nroutes; /* + 1 for "no route" */
+	kg_counters errors; /* by status and error code */
 	struct series s[];
 };
 
 kg_http_metrics *kg_http_metrics_new(size_t nroutes)
 {
 	kg_http_metrics *m = calloc(1, sizeof(*m) + (nroutes + 1) * NCLASSES * sizeof(struct series));
-	if (m)
-		m->nroutes = nroutes;
+	if (!m)
+		return NULL;
+	m->nroutes = nroutes;
+	m->errors.name = "kagi_http_errors_total";
+	m->errors.help = "Error answers (4xx, 5xx) by status and error code (code \"(none)\": an answer without the error shape, or a client gone before the answer, 499).";
+	m->errors.label[0] = "status";
+	m->errors.label[1] = "code";
 	return m;
 }
 
@@ -52,6 +61,13 @@ void kg_http_metrics_observe(kg_http_metrics *m, size_t route, int status, uint6
 	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->sum_ns, ns, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->bucket[b], 1, memory_order_relaxed);
+}
+
+void kg_http_metrics_error(kg_http_metrics *m, int status, const char *code)
+{
+	char st[16];
+	snprintf(st, sizeof(st), "%d", status);
+	kg_counters_add(&m->errors, st, code && *code ? code : "(none)", 1);
 }
 
 /* The method and route labels of route index r ("", "(none)" for requests
@@ -108,5 +124,5 @@ int kg_http_metrics_render(const kg_http_metrics *m, kg_buf *out)
 					   method, route, c + 1, (double)atomic_load(&s->sum_ns) / 1e9,
 					   method, route, c + 1, (unsigned long long)cum);
 		}
-	return rc;
+	return rc ? rc : kg_counters_render(&m->errors, out);
 }

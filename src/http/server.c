@@ -644,6 +644,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!rq->answered)
 		rq->status = 499; /* client went away, or the server stopped it */
 	kg_http_metrics_observe(s->metrics, rq->route_index, rq->status, ns);
+	if (rq->status >= 400)
+		kg_http_metrics_error(s->metrics, rq->status, rq->error_code);
 	access_log(rq, ns);
 	json_decref(rq->req.json);
 	resp_release(&rq->deferred);
@@ -857,7 +859,8 @@ int kg_http_render_metrics(kg_app *app, kg_buf *out)
 {
 	kg_http_server *s = server_of(app);
 	int rc = kg_http_metrics_render(s->metrics, out);
-	rc = rc ? rc : kg_buf_printf(out, "# TYPE kagi_http_inflight_requests gauge\nkagi_http_inflight_requests %d\n",
+	rc = rc ? rc : kg_buf_printf(out, "# HELP kagi_http_inflight_requests Requests being answered now.\n"
+				     "# TYPE kagi_http_inflight_requests gauge\nkagi_http_inflight_requests %d\n",
 				     atomic_load(&s->inflight));
 	for (size_t i = 0; i < s->modules_started && rc == 0; i++)
 		if (kg_http_modules[i].metrics)

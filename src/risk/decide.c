@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "risk/engine_impl.h"
+#include "risk/metrics.h"
 #include "store/store.h"
 
 /* ---- decisions -------------------------------------------------------------- */
@@ -137,6 +138,8 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		goto cleanup;
 	}
 	atomic_fetch_add_explicit(&r->events, 1, memory_order_relaxed);
+	if (r->store) /* the live engine's (kagid's) counters; not a back-test's */
+		kg_risk_metrics_count(d);
 	if (rec) { /* the batch fills the rest (kg_risk_record_fill) */
 		rec->pending = true;
 		rec->h = h;

@@ -291,6 +291,9 @@ struct kg_risk_stats {
 };
 /* Counts over the in-memory accounts. */
 void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out);
+/* Appends the live engine's decision counters (by action, by rule and
+ * action, lock decisions by reason, shadow rules) as Prometheus text. */
+int kg_risk_metrics_render(kg_buf *out);
 
 /* ---- locks ---------------------------------------------------------------
  * A lock decision is applied by the account module's lock writer, called

@@ -133,6 +133,27 @@ static int webhook_retry(kg_tx *tx, const char *id, int64_t now_ms, kg_err *err)
 	return retry(tx, SQL_WEBHOOK_RETRY, SQL_WEBHOOK_STATE, id, now_ms, "webhook retry", err);
 }
 
+static const char SQL_COUNTS[] =
+	"SELECT 'lock', reason, count(*) FROM locks GROUP BY reason "
+	"UNION ALL SELECT 'outbox', state, count(*) FROM outbox GROUP BY state "
+	"UNION ALL SELECT 'webhooks', state, count(*) FROM webhooks GROUP BY state";
+
+static void read_count(kg_arena *a, sqlite3_stmt *st, void *row)
+{
+	kg_store_count *c = row;
+	c->what = kg_sq_col_text(a, st, 0);
+	c->key = kg_sq_col_text(a, st, 1);
+	c->n = kg_sq_col_i64(st, 2);
+}
+
+static int counts(kg_tx *tx, kg_arena *a, kg_store_count **out, size_t *n, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_COUNTS, err);
+	if (!st)
+		return err->code;
+	return kg_sq_rows(tx, st, a, read_count, sizeof(**out), (void **)out, n, err, "counts");
+}
+
 const struct kg_store_notify_ops kg_sqlite_notify_ops = {
 	.outbox_find = outbox_find,
 	.outbox_list_all = outbox_list_all,
@@ -140,4 +161,5 @@ const struct kg_store_notify_ops kg_sqlite_notify_ops = {
 	.webhook_find = webhook_find,
 	.webhook_list_all = webhook_list_all,
 	.webhook_retry = webhook_retry,
+	.counts = counts,
 };

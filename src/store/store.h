@@ -569,6 +569,13 @@ int kg_tx_webhook_find(kg_tx *tx, const char *id, kg_webhook *out, kg_arena *a, 
 int kg_tx_webhook_list_all(kg_tx *tx, const char *state, const char *account_id,
 			   size_t limit, kg_arena *a, kg_webhook **out, size_t *n, kg_err *err);
 int kg_tx_webhook_retry(kg_tx *tx, const char *id, int64_t now_ms, kg_err *err);
+/* Row counts for /metrics: ("lock", reason) for every lock ever written
+ * (any state), ("outbox", state) and ("webhooks", state). */
+typedef struct kg_store_count {
+	const char *what, *key;
+	int64_t n;
+} kg_store_count;
+int kg_tx_store_counts(kg_tx *tx, kg_arena *a, kg_store_count **out, size_t *n, kg_err *err);
 
 /* ---- lists (named value lists for rules) ----------------------------------*/
 int kg_tx_list_add(kg_tx *tx, const char *name, const char *value, kg_err *err);

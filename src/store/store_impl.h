@@ -127,6 +127,7 @@ struct kg_store_notify_ops {
 	int (*webhook_list_all)(kg_tx *, const char *, const char *, size_t, kg_arena *,
 				kg_webhook **, size_t *, kg_err *);
 	int (*webhook_retry)(kg_tx *, const char *, int64_t, kg_err *);
+	int (*counts)(kg_tx *, kg_arena *, kg_store_count **, size_t *, kg_err *);
 };
 
 /* (new domains: add `struct kg_store_<domain>_ops` here) */

@@ -34,3 +34,8 @@ int kg_tx_webhook_retry(kg_tx *tx, const char *id, int64_t now_ms, kg_err *err)
 {
 	return KG_TX_WCALL(tx, err, notify, webhook_retry, id, now_ms, err);
 }
+
+int kg_tx_store_counts(kg_tx *tx, kg_arena *a, kg_store_count **out, size_t *n, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, notify, counts, a, out, n, err);
+}

@@ -4,7 +4,12 @@
   --print-routes`), both ways; a route missing from the spec, or a spec
   operation no route serves, fails naming it.
 - Each operation's roles (`x-kagi-roles`, and the schemes of `security`) are
-  the route's roles; public routes say `security: []`.
+  the route's roles, plus the console's session cookie (`consoleSession`)
+  exactly where a console session's role (agent, admin, customer, ticket)
+  may call the route; public routes say `security: []`.
+- Each operation's request body is the route's body kind (the 4th column of
+  `--print-routes`): `json` is `application/json` only, `ndjson`
+  `application/x-ndjson` only, `raw` other media types, `none` no body.
 - Each request body's `x-kagi-body-max-bytes` is the route's limit in
   src/http/routes.c (src/base/limits.h; 0 there is http.body_max_bytes).
 - Every 4xx/5xx answer of every operation is the shared Error shape (or,
@@ -37,15 +42,23 @@ def load_spec():
     return mod.load(SPEC)
 
 
-def route_table():
-    """{(METHOD, pattern): set of roles} from `kagi serve --print-routes`."""
+CONSOLE_ROLES = {"agent", "admin", "customer", "ticket"}  # the roles a console session has
+
+
+def print_routes():
+    """[(METHOD, pattern, set of roles, body kind)] from `kagi serve --print-routes`."""
     out = kt.kagi("serve", "--print-routes").stdout
-    routes = {}
+    rows = []
     for line in out.splitlines():
-        method, pattern, roles = line.split("\t")
-        routes[(method, pattern)] = set(roles.split(","))
-    kt.check(routes, "--print-routes printed routes", out)
-    return routes
+        method, pattern, roles, body = line.split("\t")
+        rows.append((method, pattern, set(roles.split(",")), body))
+    kt.check(rows, "--print-routes printed routes", out)
+    return rows
+
+
+def route_table():
+    """{(METHOD, pattern): set of roles}."""
+    return {(m, p): roles for m, p, roles, _ in print_routes()}
 
 
 def spec_operations(spec):
@@ -100,10 +113,33 @@ def roles_are_the_route_table():
             for req in sec or []:
                 kt.expect(len(req) == 1, f"{where}: one scheme per security alternative: {req}")
                 names |= set(req)
+            if want & CONSOLE_ROLES:
+                want = want | {"consoleSession"}
             kt.expect(names == want, f"{where}: security schemes {sorted(names)} != route "
-                                     f"table {sorted(want)}")
+                                     f"table {sorted(want)} (consoleSession where a console "
+                                     f"session's role may call it)")
             for code in ("401", "403"):
                 kt.expect(code in op.get("responses", {}), f"{where}: documents its {code}")
+
+
+def body_kinds_are_the_route_table():
+    """The request body's media types are the route's body kind."""
+    ops = spec_operations(load_spec())
+    for method, pattern, _, kind in print_routes():
+        op = ops.get((method, pattern))
+        if op is None:
+            continue  # paths_are_the_route_table names it
+        where = f"{method} {pattern}"
+        types = set((op.get("requestBody") or {}).get("content", {}))
+        if kind == "none":
+            kt.expect(not types, f"{where}: takes no body, but the spec has {sorted(types)}")
+        elif kind == "json":
+            kt.expect(types == {"application/json"}, f"{where}: a JSON body, spec {sorted(types)}")
+        elif kind == "ndjson":
+            kt.expect(types == {"application/x-ndjson"}, f"{where}: an NDJSON body, spec {sorted(types)}")
+        else:
+            kt.expect(types and "application/json" not in types,
+                      f"{where}: a raw body of its own media types, spec {sorted(types)}")
 
 
 def limits():
@@ -129,7 +165,7 @@ def body_limits_are_the_route_table():
     table = {}
     with open(os.path.join(ROOT, "src", "http", "routes.c")) as f:
         text = f.read()
-    for m in re.finditer(r'\{"(\w+)", "([^"]+)", [^,]+, kg_api_\w+, ([\w |]+),\s*([^}]+)\}', text):
+    for m in re.finditer(r'\{"(\w+)", "([^"]+)", [^,]+, kg_\w+, ([\w |]+),\s*([^}]+)\}', text):
         expr = m.group(4).strip()
         n = int(eval(expr, {"__builtins__": {}}, env))  # noqa: S307 - our own source
         table[(m.group(1), m.group(2))] = (m.group(3).strip(), n or DEFAULT_BODY_MAX)
@@ -202,7 +238,7 @@ def served_document_is_the_yaml():
 
 def main():
     kt.main([paths_are_the_route_table, roles_are_the_route_table,
-             body_limits_are_the_route_table, errors_have_the_error_shape,
+             body_kinds_are_the_route_table, body_limits_are_the_route_table, errors_have_the_error_shape,
              served_document_is_the_yaml, redocly_lint_passes])
     if kt.failures:
         raise SystemExit(f"{len(kt.failures)} failures:\n  " + "\n  ".join(kt.failures))

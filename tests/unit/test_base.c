@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/counters.h"
 
 static void buf_respects_max(void **state)
 {
@@ -168,6 +169,37 @@ static void utf8_valid_prefix(void **state)
 	assert_int_equal(kg_utf8_check("鍵\n", 4, "t.txt", &e), 0);
 }
 
+/* Labelled counters: a tuple counted twice is one sample; label values are
+ * escaped in the text; past the table's size new tuples count as (other). */
+static void counters_count_and_render(void **state)
+{
+	(void)state;
+	static kg_counters c = KG_COUNTERS_INIT("kagi_t_total", "Test counts.", "rule", "action");
+	kg_counters_add(&c, "declines", "lock", 1);
+	kg_counters_add(&c, "declines", "lock", 2);
+	kg_counters_add(&c, "declines", "hold", 1);
+	kg_counters_add(&c, "a\"b\\c\nd", "allow", 1);
+	assert_int_equal(kg_counters_get(&c, "declines", "lock"), 3);
+	assert_int_equal(kg_counters_get(&c, "declines", "allow"), 0);
+	kg_buf out = KG_BUF_INIT(1 << 20);
+	assert_int_equal(kg_counters_render(&c, &out), 0);
+	assert_non_null(strstr(out.data, "# HELP kagi_t_total Test counts.\n# TYPE kagi_t_total counter\n"));
+	assert_non_null(strstr(out.data, "kagi_t_total{rule=\"declines\",action=\"lock\"} 3\n"));
+	assert_non_null(strstr(out.data, "kagi_t_total{rule=\"declines\",action=\"hold\"} 1\n"));
+	assert_non_null(strstr(out.data, "kagi_t_total{rule=\"a\\\"b\\\\c\\nd\",action=\"allow\"} 1\n"));
+	assert_null(strstr(out.data, "(other)"));
+	char name[32];
+	for (int i = 0; i < KG_COUNTERS_MAX; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		kg_counters_add(&c, name, "allow", 1);
+	}
+	kg_buf_reset(&out);
+	assert_int_equal(kg_counters_render(&c, &out), 0);
+	assert_non_null(strstr(out.data, "kagi_t_total{rule=\"(other)\",action=\"(other)\"} 3\n"));
+	assert_int_equal(kg_counters_get(&c, "declines", "lock"), 3);
+	kg_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +211,7 @@ int main(void)
 		cmocka_unit_test(arena_allocates),
 		cmocka_unit_test(err_formats),
 		cmocka_unit_test(utf8_valid_prefix),
+		cmocka_unit_test(counters_count_and_render),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
