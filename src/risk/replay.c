@@ -6,18 +6,7 @@
 #include <time.h>
 
 #include "risk/risk_impl.h"
-#if __has_include("store/store.h")
 #include "store/store.h"
-#define HAVE_STORE 1
-#else
-typedef struct kg_store kg_store;
-static int kg_store_open(kg_store **o, const char *p, const void *opt, kg_err *e)
-{
-	(void)o; (void)p; (void)opt;
-	return kg_err_set(e, KG_EINTERNAL, "built without a store");
-}
-static void kg_store_close(kg_store *s) { (void)s; }
-#endif
 
 static int cmp_u32(const void *a, const void *b)
 {

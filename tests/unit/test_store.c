@@ -696,6 +696,52 @@ static void outbox_work(void **state)
 	kg_store_close(s);
 }
 
+/* The two kinds are one queue: the kind-taking calls act on the row of their
+ * kind only, with the same states and answers; an unknown kind is refused. */
+static void queue_kinds_body(kg_tx *tx, kg_arena *a)
+{
+	kg_err err;
+	kg_outbox o = {.account_id = "acc-1", .id = "q1", .rcpt = "a@example.jp", .mime = "x"};
+	kg_webhook w = {.account_id = "acc-1", .id = "q1", .event = "lock", .body = "{}"};
+	assert_int_equal(kg_tx_outbox_insert(tx, &o, &err), 0);
+	assert_int_equal(kg_tx_webhook_insert(tx, &w, &err), 0);
+	/* the same id in both kinds: marking one leaves the other pending */
+	assert_int_equal(kg_tx_queue_mark_delivered(tx, KG_QUEUE_WEBHOOK, "acc-1", "q1", 5, &err), 0);
+	kg_outbox got;
+	assert_int_equal(kg_tx_outbox_find(tx, "q1", &got, a, &err), 0);
+	assert_string_equal(got.state, "pending");
+	kg_webhook gw;
+	assert_int_equal(kg_tx_webhook_find(tx, "q1", &gw, a, &err), 0);
+	assert_string_equal(gw.state, "delivered");
+	assert_int_equal(gw.delivered_ms, 5);
+	assert_int_equal(kg_tx_queue_mark_delivered(tx, KG_QUEUE_WEBHOOK, "acc-1", "q1", 6, &err),
+			 KG_ECONFLICT);
+	assert_int_equal(kg_tx_queue_retry(tx, KG_QUEUE_WEBHOOK, "q1", 7, &err), KG_ECONFLICT);
+	assert_non_null(strstr(err.msg, "webhook retry"));
+	/* failed for good, then retried by an operator: due again, attempts reset */
+	assert_int_equal(kg_tx_queue_mark_failed(tx, KG_QUEUE_MAIL, "acc-1", "q1", 0, "550", &err), 0);
+	assert_int_equal(kg_tx_outbox_find(tx, "q1", &got, a, &err), 0);
+	assert_string_equal(got.state, "failed");
+	assert_string_equal(got.last_error, "550");
+	assert_int_equal(kg_tx_queue_retry(tx, KG_QUEUE_MAIL, "q1", 9, &err), 0);
+	assert_int_equal(kg_tx_outbox_find(tx, "q1", &got, a, &err), 0);
+	assert_string_equal(got.state, "pending");
+	assert_int_equal(got.next_attempt_ms, 9);
+	assert_int_equal(kg_tx_queue_retry(tx, KG_QUEUE_MAIL, "nope", 9, &err), KG_ENOTFOUND);
+	assert_int_equal(kg_tx_queue_mark_failed(tx, (enum kg_queue_kind)7, "acc-1", "q1", 0, "x",
+						 &err),
+			 KG_EINVAL);
+	assert_non_null(strstr(err.msg, "queue kind"));
+}
+
+static void queue_kinds_share_one_mechanism(void **state)
+{
+	(void)state;
+	kg_store *s = kg_test_open(kg_test_db("queuekinds"), NULL);
+	write_body(s, queue_kinds_body);
+	kg_store_close(s);
+}
+
 /* ---- durability across reopen ---------------------------------------------*/
 static void reopen_insert(kg_tx *tx, kg_arena *a)
 {
@@ -829,6 +875,7 @@ int main(void)
 		cmocka_unit_test(incidents_work),
 		cmocka_unit_test(messages_work),
 		cmocka_unit_test(outbox_work),
+		cmocka_unit_test(queue_kinds_share_one_mechanism),
 		cmocka_unit_test(reopen_keeps_data),
 		cmocka_unit_test(backup_is_a_consistent_copy),
 		cmocka_unit_test(write_inside_a_job_is_refused),
