@@ -8,7 +8,8 @@ BUILD_PKGS=(build-essential cmake pkg-config
   libssl-dev libgmime-3.0-dev libicu-dev libidn2-dev libpsl-dev libopendkim-dev
   libcurl4-openssl-dev libcmocka-dev sqlite3 python3
   openssl)   # openssl: make run's DKIM key (scripts/run.sh), the tests' DKIM keys
-TEST_PKGS=(postfix)   # postfix: its smtp-sink is a real SMTP listener for tests
+TEST_PKGS=(postfix postgresql)   # postfix: its smtp-sink is a real SMTP listener for tests;
+  # postgresql: a real server for the PostgreSQL backend's tests (scripts/pg-test-server.sh)
 BENCH_PKGS=(wrk hyperfine rspamd fail2ban)
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 

@@ -11,8 +11,14 @@
 /* The backends of this build, by enum (NULL: none in this build). */
 static const struct kg_store_ops *const backends[] = {
 	[KG_STORE_SQLITE] = &kg_sqlite_ops,
-	[KG_STORE_POSTGRES] = NULL,
+	[KG_STORE_POSTGRES] = &kg_postgres_ops,
 };
+
+/* A PostgreSQL connection URL (libpq's postgres:// or postgresql://). */
+static bool is_postgres_url(const char *path)
+{
+	return !strncmp(path, "postgres://", 11) || !strncmp(path, "postgresql://", 13);
+}
 
 const double kg_store_latency_bounds_s[KG_STORE_LATENCY_BUCKETS] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -417,12 +423,16 @@ int kg_store_open(kg_store **out, const char *path, const kg_store_options *opt,
 		opt = &defaults;
 	if (!path || !*path)
 		return kg_err_set(err, KG_EINVAL, "store path is empty");
-	const struct kg_store_ops *ops = (unsigned)opt->backend < KG_ARRAY_LEN(backends)
-						 ? backends[opt->backend]
-						 : NULL;
+	/* the backend: the URL scheme of path, else the options' enum */
+	enum kg_store_backend kind = is_postgres_url(path) ? KG_STORE_POSTGRES : opt->backend;
+	const struct kg_store_ops *ops =
+		(unsigned)kind < KG_ARRAY_LEN(backends) ? backends[kind] : NULL;
 	if (!ops)
 		return kg_err_set(err, KG_EINVAL, "store backend %d is not available in this build",
-				  (int)opt->backend);
+				  (int)kind);
+	if (kind == KG_STORE_POSTGRES && !is_postgres_url(path))
+		return kg_err_set(err, KG_EINVAL,
+				  "the postgres store needs a postgres:// URL, not a file path");
 	if (sodium_init() < 0)
 		return kg_err_set(err, KG_EINTERNAL, "libsodium failed to initialise");
 	if (ops->global_init)

@@ -62,7 +62,8 @@ typedef struct kg_tx kg_tx;
 /* ---- lifecycle -----------------------------------------------------------*/
 enum kg_store_backend {
 	KG_STORE_SQLITE = 0,
-	KG_STORE_POSTGRES = 1, /* reserved: kg_store_open answers KG_EINVAL */
+	KG_STORE_POSTGRES = 1, /* path: a postgres:// URL (picked by it, too); not every
+				* operation yet: docs/scaling.md */
 };
 
 typedef struct kg_store_options {

@@ -210,6 +210,7 @@ struct kg_store_ops {
 };
 
 extern const struct kg_store_ops kg_sqlite_ops;
+extern const struct kg_store_ops kg_postgres_ops;
 
 /* ---- the store and a transaction ----------------------------------------*/
 struct kg_store_job {

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for the tests (make test starts and stops it
+# through ctest's fixture "pg"): its own data directory under DIR, a free
+# loopback port, trust authentication for local connections only, and the
+# server run as the postgres user (CI runs as root, which PostgreSQL
+# refuses). `start` writes the URL of a fresh database kagi_test to
+# DIR/url; `stop` stops the server and removes DIR.
+#
+#   bash scripts/pg-test-server.sh start|stop DIR
+set -euo pipefail
+cmd=${1:?usage: pg-test-server.sh start|stop DIR}
+dir=${2:?usage: pg-test-server.sh start|stop DIR}
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+if [[ -z $bin ]]; then
+	echo "pg-test-server: PostgreSQL is not installed (bash scripts/install-deps.sh test)" >&2
+	exit 1
+fi
+as_pg() {
+	if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+stop() {
+	if [[ -f $dir/data/postmaster.pid ]]; then
+		as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+	fi
+}
+case $cmd in
+start)
+	stop
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	[[ $(id -u) -eq 0 ]] && chown postgres: "$dir"
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$dir/initdb.log"
+	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+		-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+	as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres kagi_test
+	echo "postgresql://postgres@127.0.0.1:$port/kagi_test" >"$dir/url"
+	echo "pg-test-server: $(cat "$dir/url")"
+	;;
+stop)
+	stop
+	rm -rf "$dir"
+	;;
+*)
+	echo "usage: pg-test-server.sh start|stop DIR" >&2
+	exit 2
+	;;
+esac
