@@ -230,7 +230,8 @@ static int conn_open(const char *url, bool write, kg_store_conn **out, kg_err *e
 		goto cleanup;
 	}
 	/* times and counts are exchanged as text; no locale surprises */
-	code = exec_simple(c->pg, "SET client_encoding = 'UTF8'; SET synchronous_commit = on;",
+	code = exec_simple(c->pg, "SET client_encoding = 'UTF8'; SET synchronous_commit = on; "
+			   "SET client_min_messages = warning;",
 			   err, "configure connection");
 cleanup:
 	if (code) {
@@ -470,5 +471,8 @@ const struct kg_store_ops kg_postgres_ops = {
 	.changes = pg_changes,
 	.backup = pg_backup,
 
+	.accounts = &kg_postgres_accounts_ops,
 	.events = &kg_postgres_events_ops,
+	.audit = &kg_postgres_audit_ops,
+	.queue = &kg_postgres_queue_ops,
 };

@@ -73,7 +73,10 @@ const uint8_t *kg_pg_col_blob(kg_arena *a, const PGresult *r, int row, int col, 
 int64_t kg_pg_col_i64(const PGresult *r, int row, int col);
 
 /* The domain tables of kg_postgres_ops (postgres.c). */
+extern const struct kg_store_accounts_ops kg_postgres_accounts_ops;
 extern const struct kg_store_events_ops kg_postgres_events_ops;
+extern const struct kg_store_audit_ops kg_postgres_audit_ops;
+extern const struct kg_store_queue_ops kg_postgres_queue_ops;
 
 static inline int64_t kg_pg_or_now(int64_t v) { return v ? v : kg_now_ms(); }
 

@@ -6,9 +6,12 @@
  * behave as on SQLite (conflicts, decisions, blobs with NUL bytes); a
  * failing job of a group commit is rolled back alone; two stores on one
  * database ("two nodes") doing read-modify-write of one account's feature
- * state never lose an update (the row lock); an operation the backend does
- * not have yet answers KG_EINTERNAL by name. */
-#include "store_testutil.h"
+ * state never lose an update (the row lock), nor break one audit chain;
+ * two nodes claiming from the delivery queue never claim a row twice; an
+ * operation the backend does not have yet answers KG_EINTERNAL by name.
+ * And the bodies test_store.c runs on SQLite (store_bodies.h) run here
+ * unchanged, for the domains this backend has. */
+#include "store_bodies.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -148,9 +151,9 @@ static int events_read_job(kg_tx *tx, void *ctx, kg_err *err)
 	/* writes are refused in a read transaction, as on SQLite */
 	assert_int_equal(kg_tx_features_put(tx, "acc-1", blob, 1, 6, err), KG_EINVAL);
 	/* not in this backend yet: named */
-	kg_account acc;
-	assert_int_equal(kg_tx_account_get(tx, "acc-1", &acc, &a, err), KG_EINTERNAL);
-	assert_non_null(strstr(err->msg, "store backend postgres has no accounts.get"));
+	kg_lock lk;
+	assert_int_equal(kg_tx_lock_get(tx, "acc-1", "lk1", &lk, &a, err), KG_EINTERNAL);
+	assert_non_null(strstr(err->msg, "store backend postgres has no locks.get"));
 	kg_arena_release(&a);
 	return 0;
 }
@@ -278,6 +281,229 @@ static void two_nodes_never_lose_an_update(void **state)
 		kg_store_close(node[i]);
 }
 
+/* ---- audit: two nodes append to one chain ------------------------------------*/
+#define APPENDS 10
+
+static int append_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_audit_entry e = {.account_id = "chain", .actor = "system", .action = "lock",
+			    .detail = "{}"};
+	return kg_tx_audit_append(tx, &e, NULL, err);
+}
+
+static void *appender(void *p)
+{
+	kg_store *s = p;
+	for (int i = 0; i < APPENDS; i++) {
+		kg_err err;
+		kg_err_clear(&err);
+		if (kg_store_write(s, append_job, NULL, &err))
+			fail_msg("append: %s", err.msg);
+	}
+	return NULL;
+}
+
+static int audit_list_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	kg_audit_entry *e;
+	size_t n;
+	int rc = kg_tx_audit_list(tx, "chain", 0, 0, &a, &e, &n, err);
+	assert_int_equal(rc, 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(e[i].seq, (int64_t)i + 1);
+	*(size_t *)ctx = n;
+	assert_int_equal(kg_tx_audit_list(tx, "chain", 5, 2, &a, &e, &n, err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(e[0].seq, 6);
+	kg_arena_release(&a);
+	return 0;
+}
+
+static void two_nodes_keep_one_audit_chain(void **state)
+{
+	(void)state;
+	fresh_db();
+	kg_store *node[NODES];
+	for (int i = 0; i < NODES; i++)
+		node[i] = open_pg();
+	pthread_t th[NODES * THREADS];
+	for (int i = 0; i < NODES * THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, appender, node[i % NODES]), 0);
+	for (int i = 0; i < NODES * THREADS; i++)
+		pthread_join(th[i], NULL);
+	kg_audit_report rep;
+	kg_err err;
+	assert_int_equal(kg_store_audit_verify(node[0], NULL, &rep, NULL, NULL, &err), 0);
+	assert_int_equal(rep.accounts, 1);
+	assert_int_equal(rep.entries, NODES * THREADS * APPENDS);
+	assert_int_equal(rep.altered + rep.inserted + rep.removed, 0);
+	size_t n = 0;
+	assert_int_equal(kg_store_read(node[1], audit_list_job, &n, &err), 0);
+	assert_int_equal(n, NODES * THREADS * APPENDS);
+	for (int i = 0; i < NODES; i++)
+		kg_store_close(node[i]);
+	/* an altered entry is found, as on SQLite */
+	PGconn *pg = PQconnectdb(pg_url);
+	PQclear(PQexec(pg, "UPDATE audit SET detail = '{\"x\":1}' WHERE seq = 3"));
+	PQfinish(pg);
+	kg_store *s = open_pg();
+	assert_int_equal(kg_store_audit_verify(s, "chain", &rep, NULL, NULL, &err), 0);
+	assert_int_equal(rep.altered, 1);
+	kg_store_close(s);
+}
+
+/* ---- the delivery queue: both kinds, and two nodes claiming --------------------*/
+static int queue_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	kg_outbox o = {.account_id = "acc-1", .id = "q1", .rcpt = "a@example.jp", .mime = "x\0y",
+		       .mime_len = 3, .next_attempt_ms = 100};
+	kg_webhook w = {.account_id = "acc-1", .id = "q1", .event = "lock", .body = "{}",
+			.next_attempt_ms = 100};
+	assert_int_equal(kg_tx_outbox_insert(tx, &o, err), 0);
+	assert_int_equal(kg_tx_outbox_insert(tx, &o, err), KG_ECONFLICT);
+	assert_int_equal(kg_tx_webhook_insert(tx, &w, err), 0);
+	kg_outbox *due;
+	size_t n;
+	assert_int_equal(kg_tx_outbox_claim_due(tx, 50, 1000, 0, &a, &due, &n, err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(kg_tx_outbox_claim_due(tx, 100, 1000, 0, &a, &due, &n, err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(due[0].attempts, 1);
+	assert_int_equal(due[0].next_attempt_ms, 1100);
+	assert_int_equal(due[0].mime_len, 3);
+	assert_memory_equal(due[0].mime, "x\0y", 3);
+	assert_int_equal(kg_tx_outbox_claim_due(tx, 200, 1000, 0, &a, &due, &n, err), 0);
+	assert_int_equal(n, 0); /* leased */
+	assert_int_equal(kg_tx_queue_mark_delivered(tx, KG_QUEUE_WEBHOOK, "acc-1", "q1", 5, err), 0);
+	assert_int_equal(kg_tx_queue_mark_delivered(tx, KG_QUEUE_WEBHOOK, "acc-1", "q1", 6, err),
+			 KG_ECONFLICT);
+	assert_int_equal(kg_tx_queue_retry(tx, KG_QUEUE_WEBHOOK, "q1", 7, err), KG_ECONFLICT);
+	assert_non_null(strstr(err->msg, "webhook retry"));
+	assert_int_equal(kg_tx_queue_mark_failed(tx, KG_QUEUE_MAIL, "acc-1", "q1", 0, "550", err), 0);
+	kg_outbox got;
+	assert_int_equal(kg_tx_outbox_find(tx, "q1", &got, &a, err), 0);
+	assert_string_equal(got.state, "failed");
+	assert_string_equal(got.last_error, "550");
+	assert_int_equal(kg_tx_queue_retry(tx, KG_QUEUE_MAIL, "q1", 9, err), 0);
+	assert_int_equal(kg_tx_outbox_get(tx, "acc-1", "q1", &got, &a, err), 0);
+	assert_string_equal(got.state, "pending");
+	assert_int_equal(got.attempts, 0);
+	assert_int_equal(kg_tx_queue_retry(tx, KG_QUEUE_MAIL, "nope", 9, err), KG_ENOTFOUND);
+	assert_int_equal(kg_tx_queue_mark_delivered(tx, KG_QUEUE_MAIL, "acc-1", "nope", 9, err),
+			 KG_ENOTFOUND);
+	kg_webhook *hooks;
+	assert_int_equal(kg_tx_webhook_list_all(tx, "delivered", NULL, 0, &a, &hooks, &n, err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(kg_tx_webhook_list_all(tx, "pending", NULL, 0, &a, &hooks, &n, err), 0);
+	assert_int_equal(n, 0);
+	/* twenty more for the claimers */
+	for (int i = 0; i < 20; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "m%02d", i);
+		kg_outbox m = {.account_id = "acc-2", .id = id, .rcpt = "b@example.jp",
+			       .mime = "m", .next_attempt_ms = 10};
+		assert_int_equal(kg_tx_outbox_insert(tx, &m, err), 0);
+	}
+	kg_arena_release(&a);
+	return 0;
+}
+
+struct claimer {
+	kg_store *s;
+	char ids[20][16];
+	size_t n;
+};
+
+static int claim_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct claimer *c = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	kg_outbox *due;
+	size_t n;
+	int rc = kg_tx_outbox_claim_due(tx, 50, 60000, 20, &a, &due, &n, err);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (!strcmp(due[i].account_id, "acc-2"))
+			snprintf(c->ids[c->n++], 16, "%s", due[i].id);
+	kg_arena_release(&a);
+	return rc;
+}
+
+static void *claimer_main(void *p)
+{
+	struct claimer *c = p;
+	kg_err err;
+	kg_err_clear(&err);
+	if (kg_store_write(c->s, claim_job, c, &err))
+		fail_msg("claim: %s", err.msg);
+	return NULL;
+}
+
+static void queue_of_two_kinds_shared_by_nodes(void **state)
+{
+	(void)state;
+	fresh_db();
+	kg_store *node[NODES];
+	for (int i = 0; i < NODES; i++)
+		node[i] = open_pg();
+	kg_err err;
+	kg_err_clear(&err);
+	assert_int_equal(kg_store_write(node[0], queue_job, NULL, &err), 0);
+	struct claimer c[NODES] = {{.s = node[0]}, {.s = node[1]}};
+	pthread_t th[NODES];
+	for (int i = 0; i < NODES; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, claimer_main, &c[i]), 0);
+	for (int i = 0; i < NODES; i++)
+		pthread_join(th[i], NULL);
+	/* every row claimed once, by one node */
+	assert_int_equal(c[0].n + c[1].n, 20);
+	for (size_t i = 0; i < c[0].n; i++)
+		for (size_t k = 0; k < c[1].n; k++)
+			assert_string_not_equal(c[0].ids[i], c[1].ids[k]);
+	for (int i = 0; i < NODES; i++)
+		kg_store_close(node[i]);
+}
+
+/* ---- the bodies test_store.c runs on SQLite ----------------------------------*/
+static void run_on_pg(body_fn fn)
+{
+	fresh_db();
+	kg_store *s = open_pg();
+	write_body(s, fn);
+	kg_store_close(s);
+}
+
+/* After accounts_body, in a read transaction of another connection. */
+static void accounts_seen_read_only(kg_tx *tx, kg_arena *a)
+{
+	kg_err err;
+	kg_account got;
+	assert_false(kg_tx_writable(tx));
+	assert_int_equal(kg_tx_account_get_by_email(tx, "HANAKO@example.jp", &got, a, &err), 0);
+	assert_string_equal(got.phone, "+81-90-1111-2222");
+	assert_int_equal(kg_tx_account_insert(tx, &alice, &err), KG_EINVAL);
+}
+
+static void same_bodies_as_sqlite(void **state)
+{
+	(void)state;
+	static const body_fn bodies[] = {accounts_body, search_body, cards_body, credentials_body,
+					 events_body, outbox_body, queue_kinds_body};
+	for (size_t i = 0; i < KG_ARRAY_LEN(bodies); i++)
+		run_on_pg(bodies[i]);
+	fresh_db();
+	kg_store *s = open_pg();
+	write_body(s, accounts_body);
+	read_body(s, accounts_seen_read_only);
+	kg_store_close(s);
+}
+
 int main(void)
 {
 	if (!getenv("KG_TEST_PG_URL_FILE")) {
@@ -290,6 +516,9 @@ int main(void)
 		cmocka_unit_test(events_and_features),
 		cmocka_unit_test(failing_job_rolls_back_alone),
 		cmocka_unit_test(two_nodes_never_lose_an_update),
+		cmocka_unit_test(two_nodes_keep_one_audit_chain),
+		cmocka_unit_test(queue_of_two_kinds_shared_by_nodes),
+		cmocka_unit_test(same_bodies_as_sqlite),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	kg_test_dir_cleanup();
