@@ -4,8 +4,7 @@
  * job in a savepoint), prepared statements, SQLSTATE mapping, and the
  * backend's operations table (kg_postgres_ops, at the end). The store's
  * read pool (store.c) is this node's connection pool. Not here: the domain
- * operations (postgres_<domain>.c); which of them exist yet is said in
- * docs/scaling.md. */
+ * operations (postgres_<domain>.c). */
 #include "store/postgres_impl.h"
 
 #include <sodium.h>
@@ -473,6 +472,10 @@ const struct kg_store_ops kg_postgres_ops = {
 
 	.accounts = &kg_postgres_accounts_ops,
 	.events = &kg_postgres_events_ops,
+	.locks = &kg_postgres_locks_ops,
 	.audit = &kg_postgres_audit_ops,
+	.messages = &kg_postgres_messages_ops,
 	.queue = &kg_postgres_queue_ops,
+	.cases = &kg_postgres_cases_ops,
+	.checks = &kg_postgres_checks_ops,
 };

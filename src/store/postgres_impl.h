@@ -77,6 +77,10 @@ extern const struct kg_store_accounts_ops kg_postgres_accounts_ops;
 extern const struct kg_store_events_ops kg_postgres_events_ops;
 extern const struct kg_store_audit_ops kg_postgres_audit_ops;
 extern const struct kg_store_queue_ops kg_postgres_queue_ops;
+extern const struct kg_store_locks_ops kg_postgres_locks_ops;
+extern const struct kg_store_messages_ops kg_postgres_messages_ops;
+extern const struct kg_store_cases_ops kg_postgres_cases_ops;
+extern const struct kg_store_checks_ops kg_postgres_checks_ops;
 
 static inline int64_t kg_pg_or_now(int64_t v) { return v ? v : kg_now_ms(); }
 

@@ -398,4 +398,172 @@ static void queue_kinds_body(kg_tx *tx, kg_arena *a)
 	assert_non_null(strstr(err.msg, "queue kind"));
 }
 
+/* ---- locks ----------------------------------------------------------------*/
+static void locks_body(kg_tx *tx, kg_arena *a)
+{
+	kg_err err;
+	kg_lock l = {.account_id = "acc-1", .lock_id = "l1", .reason = "gift_card",
+		     .evidence = "{\"rule\":\"gift card day\"}", .created_ms = 1000};
+	assert_int_equal(kg_tx_lock_insert(tx, &l, &err), 0);
+	assert_int_equal(kg_tx_lock_insert(tx, &l, &err), KG_ECONFLICT);
+	l.lock_id = "l2";
+	l.reason = "brute_force";
+	l.created_ms = 2000;
+	l.expires_ms = 5000;
+	assert_int_equal(kg_tx_lock_insert(tx, &l, &err), 0);
+	l.lock_id = "l3";
+	l.state = "bogus";
+	assert_int_equal(kg_tx_lock_insert(tx, &l, &err), KG_EINVAL);
+
+	kg_lock *ls = NULL;
+	size_t n = 0;
+	assert_int_equal(kg_tx_lock_list_active(tx, "acc-1", 3000, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ls[0].lock_id, "l1");
+	assert_string_equal(ls[0].state, "active");
+	assert_string_equal(ls[0].kind, "precaution");
+	assert_int_equal(ls[0].expires_ms, 0);
+	assert_int_equal(ls[1].expires_ms, 5000);
+	assert_int_equal(kg_tx_lock_list_active(tx, "acc-1", 6000, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 1); /* l2 expired by time */
+
+	int64_t count = 0;
+	assert_int_equal(kg_tx_lock_count_since(tx, 1500, &count, &err), 0);
+	assert_int_equal(count, 1);
+	size_t tagged = 0;
+	assert_int_equal(kg_tx_lock_tag_incident(tx, "inc-1", 0, 0, &tagged, &err), 0);
+	assert_int_equal(tagged, 2);
+	assert_int_equal(kg_tx_lock_list_incident(tx, "inc-1", a, &ls, &n, &err), 0);
+	assert_int_equal(n, 2);
+
+	assert_int_equal(kg_tx_lock_lift(tx, "acc-1", "l1", 3000, "agent:7", "agent", &err), 0);
+	assert_int_equal(kg_tx_lock_lift(tx, "acc-1", "l1", 3001, "agent:7", "agent", &err),
+			 KG_ECONFLICT);
+	assert_int_equal(kg_tx_lock_lift(tx, "acc-1", "l9", 3001, "agent:7", "agent", &err),
+			 KG_ENOTFOUND);
+	kg_lock got;
+	assert_int_equal(kg_tx_lock_get(tx, "acc-1", "l1", &got, a, &err), 0);
+	assert_string_equal(got.state, "lifted");
+	assert_string_equal(got.lifted_by, "agent:7");
+	assert_int_equal(got.lifted_ms, 3000);
+	assert_string_equal(got.incident_id, "inc-1");
+
+	size_t expired = 0;
+	assert_int_equal(kg_tx_lock_expire_due(tx, 6000, &expired, &err), 0);
+	assert_int_equal(expired, 1);
+	assert_int_equal(kg_tx_lock_get(tx, "acc-1", "l2", &got, a, &err), 0);
+	assert_string_equal(got.state, "expired");
+	assert_int_equal(kg_tx_lock_list(tx, "acc-1", 0, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ls[0].lock_id, "l2"); /* newest first */
+	assert_int_equal(kg_tx_lock_list(tx, "acc-1", 1, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 1);
+
+	assert_int_equal(kg_tx_lock_list_recent(tx, NULL, 0, 0, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ls[0].lock_id, "l2");
+	assert_int_equal(kg_tx_lock_list_recent(tx, "lifted", 0, 0, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(kg_tx_lock_list_recent(tx, NULL, 1500, 0, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 1);
+	int64_t counts[4] = {9, 9, 9, 9};
+	assert_int_equal(kg_tx_lock_counts(tx, 0, 1000, 4, counts, &err), 0);
+	assert_int_equal(counts[0], 0);
+	assert_int_equal(counts[1], 1); /* l1 at 1000 */
+	assert_int_equal(counts[2], 1); /* l2 at 2000 */
+	assert_int_equal(counts[3], 0);
+	assert_int_equal(kg_tx_lock_counts(tx, 0, 0, 4, counts, &err), KG_EINVAL);
+
+	l.lock_id = NULL; /* the store makes an id */
+	l.state = NULL;
+	assert_int_equal(kg_tx_lock_insert(tx, &l, &err), 0);
+	assert_int_equal(kg_tx_lock_list(tx, "acc-1", 0, a, &ls, &n, &err), 0);
+	assert_int_equal(n, 3);
+}
+
+static void incidents_body(kg_tx *tx, kg_arena *a)
+{
+	kg_err err;
+	kg_incident inc = {.id = "inc-1", .kind = "lock_wave", .state = "open",
+			   .summary = "120 locks in 60 s", .detail = "{\"locks\":120}",
+			   .started_ms = 1000, .detected_ms = 1500};
+	assert_int_equal(kg_tx_incident_insert(tx, &inc, &err), 0);
+	assert_int_equal(kg_tx_incident_insert(tx, &inc, &err), KG_ECONFLICT);
+	inc.id = "inc-2";
+	inc.started_ms = 5000;
+	inc.state = "closed";
+	assert_int_equal(kg_tx_incident_insert(tx, &inc, &err), 0);
+	inc.id = NULL;
+	assert_int_equal(kg_tx_incident_insert(tx, &inc, &err), KG_EINVAL);
+
+	kg_incident got;
+	assert_int_equal(kg_tx_incident_get(tx, "inc-1", &got, a, &err), 0);
+	assert_string_equal(got.kind, "lock_wave");
+	assert_int_equal(got.detected_ms, 1500);
+	assert_int_equal(got.resolved_ms, 0);
+	got.state = "reverted";
+	got.resolved_ms = 9000;
+	got.resolved_by = "admin:1";
+	got.updated_ms = 0;
+	assert_int_equal(kg_tx_incident_update(tx, &got, &err), 0);
+	assert_int_equal(kg_tx_incident_get(tx, "inc-1", &got, a, &err), 0);
+	assert_string_equal(got.state, "reverted");
+	assert_string_equal(got.resolved_by, "admin:1");
+	assert_int_equal(got.resolved_ms, 9000);
+	got.id = "inc-9";
+	assert_int_equal(kg_tx_incident_update(tx, &got, &err), KG_ENOTFOUND);
+	assert_int_equal(kg_tx_incident_get(tx, "inc-9", &got, a, &err), KG_ENOTFOUND);
+
+	kg_incident *list = NULL;
+	size_t n = 0;
+	assert_int_equal(kg_tx_incident_list(tx, NULL, 0, a, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].id, "inc-2"); /* newest first */
+	assert_int_equal(kg_tx_incident_list(tx, "reverted", 0, a, &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, "inc-1");
+}
+
+/* ---- messages ---------------------------------------------------------------*/
+static void messages_body(kg_tx *tx, kg_arena *a)
+{
+	kg_err err;
+	kg_message m = {.account_id = "acc-1", .id = "m1", .kind = "lock_notice",
+			.lang = "ja", .subject = "アカウントロックに関するお知らせ",
+			.body_text = "ロックされました", .message_id = "<m1@shop.example>",
+			.fingerprint = "fp-a", .created_ms = 1000};
+	assert_int_equal(kg_tx_message_insert(tx, &m, &err), 0);
+	m.id = "m2";
+	assert_int_equal(kg_tx_message_insert(tx, &m, &err), KG_ECONFLICT); /* Message-ID */
+	m.message_id = "<m2@shop.example>";
+	m.created_ms = 2000;
+	m.kind = "unlock_notice";
+	assert_int_equal(kg_tx_message_insert(tx, &m, &err), 0);
+	m.account_id = "acc-2";
+	m.id = NULL;
+	m.message_id = NULL;
+	m.fingerprint = "fp-b";
+	assert_int_equal(kg_tx_message_insert(tx, &m, &err), 0);
+
+	kg_message *ms = NULL;
+	size_t n = 0;
+	assert_int_equal(kg_tx_message_list(tx, "acc-1", 0, a, &ms, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ms[0].id, "m2");
+	assert_string_equal(ms[1].subject, "アカウントロックに関するお知らせ");
+	kg_message got;
+	assert_int_equal(kg_tx_message_find_by_message_id(tx, "<m1@shop.example>", &got, a, &err),
+			 0);
+	assert_string_equal(got.id, "m1");
+	assert_int_equal(kg_tx_message_find_by_message_id(tx, "<x@evil.example>", &got, a, &err),
+			 KG_ENOTFOUND);
+	assert_int_equal(kg_tx_message_find_by_fingerprint(tx, NULL, "fp-a", &got, a, &err), 0);
+	assert_string_equal(got.id, "m2"); /* newest */
+	assert_int_equal(kg_tx_message_find_by_fingerprint(tx, "acc-2", "fp-a", &got, a, &err),
+			 KG_ENOTFOUND);
+	assert_int_equal(kg_tx_message_get(tx, "acc-1", "m1", &got, a, &err), 0);
+	assert_string_equal(got.kind, "lock_notice");
+	assert_null(got.body_html);
+}
+
 #endif
