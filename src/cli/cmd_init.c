@@ -6,15 +6,17 @@
 #include "store/store.h"
 
 static const char usage[] =
-	"usage: kagi init --db PATH [--config FILE]\n"
+	"usage: kagi init --db PATH | --store URL [--config FILE]\n"
 	"\n"
 	"Creates the SQLite store at PATH, or brings an existing one to the current\n"
-	"schema (migrations only go forward). Prints the schema version.\n";
+	"schema (migrations only go forward); --store postgres://... does the same\n"
+	"for a PostgreSQL database (docs/scaling.md). Prints the schema version.\n";
 
 int kg_cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
+		{"store", required_argument, NULL, 'd'},
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -37,7 +39,9 @@ int kg_cmd_init(int argc, char **argv)
 	kg_store *store = NULL;
 	if (kg_cli_setup(config_path, db, &cfg, &store, &err))
 		return kg_cli_fail(&err);
-	printf("%s: schema version %d\n", db, kg_store_schema_version(store));
+	char shown[KG_CONFIG_STR_MAX];
+	printf("%s: schema version %d\n", kg_cli_store_name(db, shown, sizeof(shown)),
+	       kg_store_schema_version(store));
 	kg_store_close(store);
 	return 0;
 }

@@ -10,15 +10,17 @@
 #include "http/http.h"
 
 static const char usage[] =
-	"usage: kagi serve [--db PATH] [--listen HOST:PORT] [--config FILE]\n"
+	"usage: kagi serve [--db PATH | --store URL] [--listen HOST:PORT] [--config FILE]\n"
 	"                  [--port-file FILE] [--print-routes]\n"
 	"\n"
 	"Runs kagid: the HTTP API on HOST:PORT (default http.listen, 127.0.0.1:8080;\n"
-	"port 0 picks a free port) over the store at PATH (default store.path).\n"
+	"port 0 picks a free port) over the store at PATH (default store.url if set,\n"
+	"else store.path).\n"
 	"SIGTERM or SIGINT stops it: no new connections, in-flight requests finish\n"
 	"(up to http.shutdown_grace_ms), the store closes cleanly, exit status 0.\n"
 	"\n"
 	"  --db PATH          SQLite database (created and migrated if missing)\n"
+	"  --store URL        a PostgreSQL store, postgres://... (docs/scaling.md)\n"
 	"  --listen HOST:PORT address to listen on ([::1]:PORT for IPv6)\n"
 	"  --config FILE      config file (see docs/configuration.md)\n"
 	"  --port-file FILE   write the bound port to FILE once listening\n"
@@ -41,6 +43,7 @@ int kg_cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
+		{"store", required_argument, NULL, 'd'},
 		{"listen", required_argument, NULL, 'l'},
 		{"config", required_argument, NULL, 'c'},
 		{"port-file", required_argument, NULL, 'p'},
@@ -71,7 +74,7 @@ int kg_cmd_serve(int argc, char **argv)
 	if (listen && kg_config_set(&cfg, "http.listen", listen, &err))
 		return kg_cli_fail(&err);
 	if (!db)
-		db = cfg.store_path;
+		db = kg_cli_default_store(&cfg);
 
 	/* Signals go to this thread only: block them before any thread starts
 	 * (the server's threads inherit the mask), then wait for them here. */
@@ -86,9 +89,10 @@ int kg_cmd_serve(int argc, char **argv)
 	if (kg_http_start(&cfg, config_path, db, &srv, &err))
 		return kg_cli_fail(&err);
 	const char *colon = strrchr(cfg.http_listen, ':');
+	char shown[KG_CONFIG_STR_MAX];
 	kg_log(KG_LOG_INFO, "kagid", "kagid %s listening on http://%.*s:%d/ (store %s, %lld threads)",
-	       KG_VERSION, (int)(colon - cfg.http_listen), cfg.http_listen, kg_http_port(srv), db,
-	       (long long)cfg.http_threads);
+	       KG_VERSION, (int)(colon - cfg.http_listen), cfg.http_listen, kg_http_port(srv),
+	       kg_cli_store_name(db, shown, sizeof(shown)), (long long)cfg.http_threads);
 	if (port_file && write_port_file(port_file, kg_http_port(srv), &err)) {
 		kg_http_stop(srv, 0);
 		return kg_cli_fail(&err);
