@@ -84,6 +84,7 @@ int kg_cmd_rules(int argc, char **argv);
 int kg_cmd_replay(int argc, char **argv);
 int kg_cmd_lists(int argc, char **argv);
 int kg_cmd_init(int argc, char **argv);
+int kg_cmd_store(int argc, char **argv);
 int kg_cmd_serve(int argc, char **argv);
 int kg_cmd_key(int argc, char **argv);
 int kg_cmd_account(int argc, char **argv);

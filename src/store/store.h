@@ -178,6 +178,14 @@ int kg_store_integrity_check(kg_store *s, kg_err *err);
  * KG_ECONFLICT if dest exists, or KG_EIO / KG_EFULL. */
 int kg_store_backup(kg_store *s, const char *dest, kg_err *err);
 
+/* Copies every row of the SQLite store at from into the empty PostgreSQL
+ * store at to (a postgres:// URL), in one transaction there; both are
+ * migrated to this kagi's schema first. *rows (may be NULL) gets how many
+ * rows were copied. KG_EINVAL for other kinds of from/to, KG_ECONFLICT if a
+ * table of to has rows, KG_EIO with err for a storage error (then nothing
+ * was written to to). `kagi store copy`. */
+int kg_store_copy(const char *from, const char *to, int64_t *rows, kg_err *err);
+
 /* Test-only: arms fault injection as kg_store_options.fault ("full:N",
  * "ioerr:N"; counting from now), or disarms it (NULL or ""). Returns 0 or
  * KG_EINVAL for a bad spec. The fault affects every store of the process
