@@ -13,7 +13,8 @@ BUILD_PKGS=(build-essential cmake pkg-config
 # nodejs/npm: the third-party checkers of package.json (npm ci below)
 # chromium (+ a Japanese font for its screenshots): the console's browser tests
 # prometheus: its promtool checks /metrics and docs/prometheus-alerts.yml
-TEST_PKGS=(postfix nodejs npm chromium fonts-ipafont-gothic prometheus)
+# postgresql: a real server for the PostgreSQL backend's tests (scripts/pg-test-server.sh)
+TEST_PKGS=(postfix nodejs npm chromium fonts-ipafont-gothic prometheus postgresql)
 BENCH_PKGS=(wrk hyperfine rspamd fail2ban)
 FUZZ_PKGS=(clang libclang-rt-14-dev)
 

@@ -176,6 +176,7 @@ int kg_utf8_check(const char *s, size_t len, const char *file, kg_err *err);
 #define KG_CONFIG_STR_MAX 512
 typedef struct kg_config {
 	char store_path[KG_CONFIG_STR_MAX];   /* store.path */
+	char store_url[KG_CONFIG_STR_MAX];    /* store.url: postgres://..., instead of store.path */
 	int64_t store_group_max;              /* store.group_max */
 	int64_t store_busy_timeout_ms;        /* store.busy_timeout_ms */
 	char http_listen[KG_CONFIG_STR_MAX];  /* http.listen host:port */

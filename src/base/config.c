@@ -23,6 +23,7 @@ struct key {
 
 static const struct key keys[] = {
 	STR("store.path", store_path, "var/kagi.db"),
+	STR("store.url", store_url, ""),
 	INT("store.group_max", store_group_max, "512", 1, KG_STORE_GROUP_MAX),
 	INT("store.busy_timeout_ms", store_busy_timeout_ms, "5000", 0, 600000),
 	STR("http.listen", http_listen, "127.0.0.1:8080"),
@@ -231,7 +232,8 @@ int kg_config_dump(const kg_config *c, kg_buf *out)
 		switch (k->type) {
 		case T_STR:
 			rc = kg_buf_printf(out, "%s = %s\n", k->name,
-					   strstr(k->name, "password") || strstr(k->name, "secret")
+					   strstr(k->name, "password") || strstr(k->name, "secret") ||
+							   !strcmp(k->name, "store.url") /* may hold one */
 						   ? (*field ? "(set)" : "")
 						   : field);
 			break;

@@ -34,6 +34,12 @@ void kg_cli_print_json_line(struct json_t *o);
 /* kg_cli_load_config(config), kg_notify_init (notices as kagid builds them),
  * then kg_cli_open_store(db); *store is NULL on
  * failure (kg_store_close(NULL) is a no-op). */
+/* The store a command uses when not given one: store.url when set, else
+ * store.path. */
+const char *kg_cli_default_store(const kg_config *cfg);
+/* db as it may be shown or logged: a URL's password replaced by ***
+ * (written into buf when there is one). */
+const char *kg_cli_store_name(const char *db, char *buf, size_t n);
 int kg_cli_setup(const char *config, const char *db, kg_config *cfg, struct kg_store **store,
 		 kg_err *err);
 
@@ -130,6 +136,7 @@ int kg_cmd_rules(int argc, char **argv);
 int kg_cmd_replay(int argc, char **argv);
 int kg_cmd_lists(int argc, char **argv);
 int kg_cmd_init(int argc, char **argv);
+int kg_cmd_store(int argc, char **argv);
 int kg_cmd_serve(int argc, char **argv);
 int kg_cmd_key(int argc, char **argv);
 int kg_cmd_account(int argc, char **argv);

@@ -269,7 +269,7 @@ int kg_cmd_outbox(int argc, char **argv)
 	if (kg_notify_init(&cfg, &e))
 		return kg_cli_fail(&e);
 	kg_store *st = NULL;
-	if (kg_cli_open_store(&cfg, o.q.db ? o.q.db : cfg.store_path, &st, &e)) {
+	if (kg_cli_open_store(&cfg, o.q.db ? o.q.db : kg_cli_default_store(&cfg), &st, &e)) {
 		kg_notify_shutdown();
 		return kg_cli_fail(&e);
 	}

@@ -23,11 +23,13 @@ static int write_port_file(const char *path, int port, kg_err *err)
 
 int kg_cmd_serve(int argc, char **argv)
 {
-	const char *db = NULL, *listen = NULL, *config_path = NULL, *port_file = NULL;
+	const char *db = NULL, *url = NULL, *listen = NULL, *config_path = NULL, *port_file = NULL;
 	bool print_routes = false;
 	const struct kg_cli_opt opts[] = {
 		{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &db,
 		 .help = "SQLite database (created and migrated if missing)"},
+		{.name = "store", .kind = KG_CLI_STR, .meta = "URL", .str = &url,
+		 .help = "a PostgreSQL store, postgres://... (docs/scaling.md)"},
 		{.name = "listen", .kind = KG_CLI_STR, .meta = "HOST:PORT", .str = &listen,
 		 .help = "address to listen on ([::1]:PORT for IPv6)"},
 		{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &config_path,
@@ -40,10 +42,10 @@ int kg_cmd_serve(int argc, char **argv)
 	};
 	const struct kg_cli_spec spec = {
 		.name = "serve",
-		.usage = "usage: kagi serve [--db PATH] [--listen HOST:PORT] [--config FILE]\n"
+		.usage = "usage: kagi serve [--db PATH | --store URL] [--listen HOST:PORT] [--config FILE]\n"
 			 "                  [--port-file FILE] [--print-routes]\n",
 		.about = "Runs kagid: the HTTP API on HOST:PORT (default http.listen, 127.0.0.1:8080;\n"
-			 "port 0 picks a free port) over the store at PATH (default store.path).\n"
+			 "port 0 picks a free port) over the store at PATH or URL (default store.url if set, else store.path).\n"
 			 "SIGTERM or SIGINT stops it: no new connections, in-flight requests finish\n"
 			 "(up to http.shutdown_grace_ms), the store closes cleanly, exit status 0.\n"
 			 "An address already in use is an error (exit status 1): one kagid per address,\n"
@@ -64,8 +66,12 @@ int kg_cmd_serve(int argc, char **argv)
 		return kg_cli_fail(&err);
 	if (listen && kg_config_set(&cfg, "http.listen", listen, &err))
 		return kg_cli_fail(&err);
+	if (db && url)
+		return kg_cli_bad(&spec, "give --db PATH or --store URL, not both");
+	if (url)
+		db = url;
 	if (!db)
-		db = cfg.store_path;
+		db = kg_cli_default_store(&cfg);
 
 	/* Signals go to this thread only: block them before any thread starts
 	 * (the server's threads inherit the mask), then wait for them here. */
@@ -80,9 +86,10 @@ int kg_cmd_serve(int argc, char **argv)
 	if (kg_http_start(&cfg, config_path, db, &srv, &err))
 		return kg_cli_fail(&err);
 	const char *colon = strrchr(cfg.http_listen, ':');
+	char shown[KG_CONFIG_STR_MAX];
 	kg_log(KG_LOG_INFO, "kagid", "kagid %s listening on http://%.*s:%d/ (store %s, %lld threads)",
-	       KG_VERSION, (int)(colon - cfg.http_listen), cfg.http_listen, kg_http_port(srv), db,
-	       (long long)cfg.http_threads);
+	       KG_VERSION, (int)(colon - cfg.http_listen), cfg.http_listen, kg_http_port(srv),
+	       kg_cli_store_name(db, shown, sizeof(shown)), (long long)cfg.http_threads);
 	if (port_file && write_port_file(port_file, kg_http_port(srv), &err)) {
 		kg_http_stop(srv, 0);
 		return kg_cli_fail(&err);

@@ -6,6 +6,7 @@
 static const struct kg_cli_command commands[] = {
 	{"init", kg_cmd_init, "create or migrate the store"},
 	{"serve", kg_cmd_serve, "run kagid, the HTTP server"},
+	{"store", kg_cmd_store, "copy a SQLite store into PostgreSQL"},
 	{"key", kg_cmd_key, "create or revoke API keys"},
 	{"account", kg_cmd_account, "create or show an account"},
 	{"config", kg_cmd_config, "print the effective configuration"},

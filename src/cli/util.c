@@ -1,5 +1,7 @@
 /* Helpers shared by the subcommands: config loading, the store, output. */
 #include <jansson.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "notify/notify.h"
@@ -23,6 +25,22 @@ int kg_cli_load_config(kg_config *cfg, const char *path, kg_err *err)
 		return kg_err_set(err, KG_EINVAL, "log.level: unknown level \"%s\"", cfg->log_level);
 	kg_log_set_level(level);
 	return 0;
+}
+
+const char *kg_cli_default_store(const kg_config *cfg)
+{
+	return cfg->store_url[0] ? cfg->store_url : cfg->store_path;
+}
+
+const char *kg_cli_store_name(const char *db, char *buf, size_t n)
+{
+	/* scheme://user:password@host...: the password becomes *** */
+	const char *auth = strstr(db, "://"), *at = auth ? strchr(auth + 3, '@') : NULL;
+	const char *colon = auth ? strchr(auth + 3, ':') : NULL;
+	if (!at || !colon || colon > at)
+		return db;
+	snprintf(buf, n, "%.*s:***%s", (int)(colon - db), db, at);
+	return buf;
 }
 
 int kg_cli_open_store(const kg_config *cfg, const char *db, struct kg_store **out, kg_err *err)

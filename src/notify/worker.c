@@ -96,7 +96,8 @@ static int claim_job(kg_tx *tx, void *p, kg_err *err)
 
 /* The outcome of one attempt, recorded with the others of its pass. */
 struct outcome {
-	bool webhook, delivered;
+	enum kg_queue_kind kind;
+	bool delivered;
 	const char *account_id, *id;
 	int64_t retry_at_ms; /* failed: next try; 0: give up (state failed) */
 	const char *error;
@@ -117,13 +118,10 @@ static int outcomes_job(kg_tx *tx, void *p, kg_err *err)
 		const struct outcome *o = &c->o[i];
 		int rc;
 		if (o->delivered)
-			rc = o->webhook ? kg_tx_webhook_mark_delivered(tx, o->account_id, o->id, now, err)
-					: kg_tx_outbox_mark_delivered(tx, o->account_id, o->id, now, err);
+			rc = kg_tx_queue_mark_delivered(tx, o->kind, o->account_id, o->id, now, err);
 		else
-			rc = o->webhook ? kg_tx_webhook_mark_failed(tx, o->account_id, o->id,
-								    o->retry_at_ms, o->error, err)
-					: kg_tx_outbox_mark_failed(tx, o->account_id, o->id,
-								   o->retry_at_ms, o->error, err);
+			rc = kg_tx_queue_mark_failed(tx, o->kind, o->account_id, o->id, o->retry_at_ms,
+						     o->error, err);
 		if (rc == KG_ECONFLICT || rc == KG_ENOTFOUND)
 			kg_log(KG_LOG_WARN, "notify", "%s", err->msg);
 		else if (rc)
@@ -133,12 +131,12 @@ static int outcomes_job(kg_tx *tx, void *p, kg_err *err)
 }
 
 /* Notes the outcome of one attempt (attempts already counts it). */
-static void note(struct outcome *o, kg_arena *a, const kg_config *cfg, bool webhook,
+static void note(struct outcome *o, kg_arena *a, const kg_config *cfg, enum kg_queue_kind kind,
 		 const char *account_id, const char *id, int64_t attempts, int send_rc,
 		 const kg_err *send_err, kg_notify_stats *stats)
 {
-	*o = (struct outcome){webhook, send_rc == 0, account_id, id, 0, NULL};
-	const char *what = webhook ? "webhook" : "mail";
+	*o = (struct outcome){kind, send_rc == 0, account_id, id, 0, NULL};
+	const char *what = kind == KG_QUEUE_WEBHOOK ? "webhook" : "mail";
 	if (send_rc) {
 		o->error = kg_arena_strdup(a, send_err->msg);
 		if (attempts < cfg->notify_max_attempts)
@@ -180,14 +178,14 @@ int kg_notify_deliver_once(kg_store *store, const kg_config *cfg, kg_notify_stat
 		if (plain.data)
 			sodium_memzero(plain.data, plain.len);
 		kg_buf_release(&plain);
-		note(&oc.o[oc.n++], &a, cfg, false, m->account_id, m->id, m->attempts, src, &e, stats);
+		note(&oc.o[oc.n++], &a, cfg, KG_QUEUE_MAIL, m->account_id, m->id, m->attempts, src, &e, stats);
 	}
 	for (size_t i = 0; i < c.n_hooks; i++) {
 		kg_webhook *w = &c.hooks[i];
 		kg_err e;
 		kg_err_clear(&e);
 		int src = kg_notify_webhook_post(cfg, &conn, w->event, w->id, w->body, strlen(w->body), &e);
-		note(&oc.o[oc.n++], &a, cfg, true, w->account_id, w->id, w->attempts, src, &e, stats);
+		note(&oc.o[oc.n++], &a, cfg, KG_QUEUE_WEBHOOK, w->account_id, w->id, w->attempts, src, &e, stats);
 	}
 	kg_notify_conn_close(&conn);
 	stats->claimed += c.n_mail + c.n_hooks;

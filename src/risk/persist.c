@@ -30,9 +30,6 @@ void kg_risk_record_release(struct kg_risk_record *rec)
 	memset(rec, 0, sizeof(*rec));
 }
 
-#if __has_include("store/store.h")
-#include "store/store.h"
-
 struct load_ctx {
 	const char *account;
 	kg_features *f;
@@ -229,21 +226,6 @@ int kg_risk_persist_start(struct kg_store *s, struct kg_risk_write *w, kg_store_
 	return kg_store_write_start(s, write_job, w, after, out, err);
 }
 
-#else /* no store yet */
-int kg_risk_persist_load_features(struct kg_store *s, const char *account, kg_features *f,
-				  kg_err *err)
-{
-	return kg_err_set(err, KG_EINTERNAL, "no store");
-}
-
-int kg_risk_persist_find_decision(struct kg_store *s, const kg_event *ev, kg_buf *out,
-				  bool *found, kg_err *err)
-{
-	*found = false;
-	return kg_err_set(err, KG_EINTERNAL, "no store");
-}
-
-#endif
 
 struct kg_risk_lists {
 	size_t n;
@@ -288,7 +270,6 @@ bool kg_risk_lists_lookup(void *ctx, const char *list, const char *value, size_t
 	return false;
 }
 
-#if __has_include("store/store.h")
 static int lists_job(kg_tx *tx, void *ctx, kg_err *err)
 {
 	struct kg_risk_lists *l = ctx;
@@ -312,7 +293,6 @@ static int lists_job(kg_tx *tx, void *ctx, kg_err *err)
 	kg_arena_release(&a);
 	return rc;
 }
-#endif
 
 int kg_risk_lists_load(struct kg_store *s, const kg_policy *p, struct kg_risk_lists **out,
 		       kg_err *err)
@@ -330,11 +310,7 @@ int kg_risk_lists_load(struct kg_store *s, const kg_policy *p, struct kg_risk_li
 			kg_risk_lists_free(l);
 			return kg_err_set(err, KG_ENOMEM, "out of memory");
 		}
-#if __has_include("store/store.h")
 	int rc = kg_store_read(s, lists_job, l, err);
-#else
-	int rc = kg_err_set(err, KG_EINTERNAL, "no store");
-#endif
 	if (rc) {
 		kg_risk_lists_free(l);
 		return rc;

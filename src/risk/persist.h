@@ -4,6 +4,7 @@
 #define KG_RISK_PERSIST_H
 
 #include "risk/risk_impl.h"
+#include "store/store.h"
 
 struct kg_store;
 
@@ -77,8 +78,6 @@ int kg_risk_lists_load(struct kg_store *s, const kg_policy *p, struct kg_risk_li
 void kg_risk_lists_free(struct kg_risk_lists *l);
 /* kg_list_lookup_fn over a snapshot (ctx: the snapshot, may be NULL). */
 bool kg_risk_lists_lookup(void *ctx, const char *list, const char *value, size_t len);
-#if __has_include("store/store.h")
-#include "store/store.h"
 /* Queues w's write (events with their decisions, blobs, locks, audit) as
  * one store job (group commit) after the job of ticket after (NULL: none):
  * kg_store_write_start. w must live until the wait. */
@@ -94,6 +93,5 @@ int kg_risk_persist_lookup(kg_tx *tx, const char *account, size_t account_len,
  * a; *found false when it has none. */
 int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void **blob,
 			 size_t *len, bool *found, kg_err *err);
-#endif
 
 #endif

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "risk/risk_impl.h"
+#include "store/store.h"
 
 static int cmp_u32(const void *a, const void *b)
 {

@@ -1,7 +1,8 @@
 /* The SQLite backend: connections (WAL, synchronous=FULL, foreign keys),
  * schema migrations, transaction control, the statement cache, error
- * mapping, and the test-only fault-injection VFS. Not here: the domain
- * operations (sqlite_<domain>.c) and group commit (store.c). */
+ * mapping, the test-only fault-injection VFS, and the backend's operations
+ * table (kg_sqlite_ops, at the end). Not here: the domain operations
+ * (sqlite_<domain>.c) and group commit (store.c). */
 #include "store/sqlite_impl.h"
 
 #include <sodium.h>
@@ -347,13 +348,13 @@ static void global_init(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-void kg_sqlite_global_init(void)
+static void sq_global_init(void)
 {
 	pthread_once(&global_once, global_init);
 }
 
 /* Parses "full:N" / "ioerr:N" (N >= 1) and arms it; "" or NULL disarms. */
-int kg_sqlite_fault_arm(const char *spec, kg_err *err)
+static int sq_fault_arm(const char *spec, kg_err *err)
 {
 	pthread_once(&fault_once, fault_register);
 	if (!spec || !*spec) {
@@ -762,8 +763,9 @@ cleanup:
 	return code;
 }
 
-const struct kg_store_driver kg_sqlite_backend = {
+const struct kg_store_ops kg_sqlite_ops = {
 	.name = "sqlite",
+	.global_init = sq_global_init,
 	.open = sq_open,
 	.open_reader = sq_open_reader,
 	.close_conn = sq_close_conn,
@@ -778,4 +780,14 @@ const struct kg_store_driver kg_sqlite_backend = {
 	.schema_version = sq_schema_version,
 	.backup = sq_backup,
 	.changes = sq_changes,
+	.fault_arm = sq_fault_arm,
+
+	.accounts = &kg_sqlite_accounts_ops,
+	.events = &kg_sqlite_events_ops,
+	.locks = &kg_sqlite_locks_ops,
+	.audit = &kg_sqlite_audit_ops,
+	.messages = &kg_sqlite_messages_ops,
+	.queue = &kg_sqlite_queue_ops,
+	.cases = &kg_sqlite_cases_ops,
+	.checks = &kg_sqlite_checks_ops,
 };

@@ -450,6 +450,34 @@ static int list_values(kg_tx *tx, const char *name, kg_arena *a, const char ***o
 			  "list values");
 }
 
+/* API keys for operators (`kagi key list`, GET /v1/keys): the secret hash
+ * is not read. */
+static const char SQL_KEYS_LIST[] =
+	"SELECT id, role, expires_ms, label, created_ms, revoked_ms FROM credentials "
+	"WHERE role IN ('service','agent','admin') ORDER BY created_ms DESC, id "
+	"LIMIT ?1";
+
+static void read_key(kg_arena *a, sqlite3_stmt *st, void *row)
+{
+	kg_credential *out = row;
+	out->id = kg_sq_col_text(a, st, 0);
+	out->role = kg_sq_col_text(a, st, 1);
+	out->expires_ms = kg_sq_col_i64(st, 2);
+	out->label = kg_sq_col_text(a, st, 3);
+	out->created_ms = kg_sq_col_i64(st, 4);
+	out->revoked_ms = kg_sq_col_i64(st, 5);
+}
+
+static int keys_list(kg_tx *tx, size_t limit, kg_arena *a, kg_credential **out, size_t *n,
+		     kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_KEYS_LIST, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_i64(st, 1, limit ? (int64_t)limit : -1);
+	return kg_sq_rows(tx, st, a, read_key, sizeof(**out), (void **)out, n, err, "key list");
+}
+
 const struct kg_store_accounts_ops kg_sqlite_accounts_ops = {
 	.get = account_get,
 	.get_by_email = account_get_by_email,
@@ -463,6 +491,7 @@ const struct kg_store_accounts_ops kg_sqlite_accounts_ops = {
 	.credential_get = credential_get,
 	.credential_revoke = credential_revoke,
 	.credential_revoke_account = credential_revoke_account,
+	.credential_list_keys = keys_list,
 	.list_add = list_add,
 	.list_remove = list_remove,
 	.list_contains = list_contains,

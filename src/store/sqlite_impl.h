@@ -90,16 +90,15 @@ int kg_sq_one(kg_tx *tx, sqlite3_stmt *st, kg_arena *a, kg_sq_row_fn read, void 
  * slot (zeroed), doubling capacity in the arena as needed. */
 void *kg_sq_grow(kg_arena *a, void **arr, size_t *n, size_t *cap, size_t elem);
 
-/* Reads a row of OUTBOX_COLS / WEBHOOK_COLS (sqlite_queue.c) into the arena;
- * shared by sqlite_queue.c and sqlite_notify.c. */
-#define KG_SQ_OUTBOX_COLS                                                        \
-	"account_id, id, message_id, rcpt, subject, mime, state, attempts, "    \
-	"next_attempt_ms, delivered_ms, last_error, created_ms"
-#define KG_SQ_WEBHOOK_COLS                                                      \
-	"account_id, id, event, url, body, state, attempts, next_attempt_ms, " \
-	"delivered_ms, last_error, created_ms"
-void kg_sq_read_outbox(kg_arena *a, sqlite3_stmt *st, kg_outbox *o);
-void kg_sq_read_webhook(kg_arena *a, sqlite3_stmt *st, kg_webhook *w);
+/* The domain tables of kg_sqlite_ops (sqlite.c), one per sqlite_<domain>.c. */
+extern const struct kg_store_accounts_ops kg_sqlite_accounts_ops;
+extern const struct kg_store_events_ops kg_sqlite_events_ops;
+extern const struct kg_store_locks_ops kg_sqlite_locks_ops;
+extern const struct kg_store_audit_ops kg_sqlite_audit_ops;
+extern const struct kg_store_messages_ops kg_sqlite_messages_ops;
+extern const struct kg_store_queue_ops kg_sqlite_queue_ops;
+extern const struct kg_store_cases_ops kg_sqlite_cases_ops;
+extern const struct kg_store_checks_ops kg_sqlite_checks_ops;
 
 /* Current time if v is 0. */
 static inline int64_t kg_sq_or_now(int64_t v) { return v ? v : kg_now_ms(); }

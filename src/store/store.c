@@ -8,8 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-int kg_sqlite_fault_arm(const char *spec, kg_err *err);
-void kg_sqlite_global_init(void);
+/* The backends of this build, by enum (NULL: none in this build). */
+static const struct kg_store_ops *const backends[] = {
+	[KG_STORE_SQLITE] = &kg_sqlite_ops,
+	[KG_STORE_POSTGRES] = &kg_postgres_ops,
+};
+
+/* A PostgreSQL connection URL (libpq's postgres:// or postgresql://). */
+static bool is_postgres_url(const char *path)
+{
+	return !strncmp(path, "postgres://", 11) || !strncmp(path, "postgresql://", 13);
+}
 
 const double kg_store_latency_bounds_s[KG_STORE_LATENCY_BUCKETS] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -71,7 +80,7 @@ static void log_commit_error(kg_store *s, size_t n, const kg_err *e)
 
 static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 {
-	const struct kg_store_driver *be = s->be;
+	const struct kg_store_ops *be = s->ops;
 	kg_store_conn *c = s->wconn;
 	uint64_t t0 = kg_mono_ns();
 	kg_err gerr;
@@ -337,7 +346,7 @@ static int reader_take(kg_store *s, kg_store_conn **out, kg_err *err)
 		return 0;
 	}
 	pthread_mutex_unlock(&s->mu);
-	return s->be->open_reader(s, out, err);
+	return s->ops->open_reader(s, out, err);
 }
 
 static void reader_give(kg_store *s, kg_store_conn *c)
@@ -345,7 +354,7 @@ static void reader_give(kg_store *s, kg_store_conn *c)
 	pthread_mutex_lock(&s->mu);
 	if (s->n_idle >= KG_STORE_READERS_IDLE_MAX) {
 		pthread_mutex_unlock(&s->mu);
-		s->be->close_conn(c, false);
+		s->ops->close_conn(c, false);
 		return;
 	}
 	if (s->n_idle == s->cap_idle) {
@@ -353,7 +362,7 @@ static void reader_give(kg_store *s, kg_store_conn *c)
 		kg_store_conn **ni = realloc(s->idle, ncap * sizeof(*ni));
 		if (!ni) {
 			pthread_mutex_unlock(&s->mu);
-			s->be->close_conn(c, false);
+			s->ops->close_conn(c, false);
 			return;
 		}
 		s->idle = ni;
@@ -381,9 +390,9 @@ int kg_store_read(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err)
 	kg_store_conn *c = NULL;
 	int rc = reader_take(s, &c, err);
 	if (!rc) {
-		rc = s->be->begin(c, false, err);
+		rc = s->ops->begin(c, false, err);
 		if (rc) {
-			s->be->close_conn(c, false);
+			s->ops->close_conn(c, false);
 			c = NULL;
 		}
 	}
@@ -392,7 +401,7 @@ int kg_store_read(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err)
 		rc = fn(&tx, ctx, err);
 		if (rc && !err->code)
 			err->code = rc;
-		s->be->rollback(c); /* read-only: ends the snapshot */
+		s->ops->rollback(c); /* read-only: ends the snapshot */
 		reader_give(s, c);
 	}
 	pthread_mutex_lock(&s->mu);
@@ -414,19 +423,26 @@ int kg_store_open(kg_store **out, const char *path, const kg_store_options *opt,
 		opt = &defaults;
 	if (!path || !*path)
 		return kg_err_set(err, KG_EINVAL, "store path is empty");
-	if (opt->backend != KG_STORE_SQLITE)
+	/* the backend: the URL scheme of path, else the options' enum */
+	enum kg_store_backend kind = is_postgres_url(path) ? KG_STORE_POSTGRES : opt->backend;
+	const struct kg_store_ops *ops =
+		(unsigned)kind < KG_ARRAY_LEN(backends) ? backends[kind] : NULL;
+	if (!ops)
 		return kg_err_set(err, KG_EINVAL, "store backend %d is not available in this build",
-				  (int)opt->backend);
+				  (int)kind);
+	if (kind == KG_STORE_POSTGRES && !is_postgres_url(path))
+		return kg_err_set(err, KG_EINVAL,
+				  "the postgres store needs a postgres:// URL, not a file path");
 	if (sodium_init() < 0)
 		return kg_err_set(err, KG_EINTERNAL, "libsodium failed to initialise");
-	kg_sqlite_global_init();
+	if (ops->global_init)
+		ops->global_init();
 	const char *fault = opt->fault ? opt->fault : getenv("KG_STORE_FAULT");
 
 	kg_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	s->kind = opt->backend;
-	s->be = &kg_sqlite_backend;
+	s->ops = ops;
 	s->group_max = opt->group_max > 0 ? opt->group_max : 512;
 	if (s->group_max > KG_STORE_GROUP_MAX)
 		s->group_max = KG_STORE_GROUP_MAX;
@@ -441,21 +457,25 @@ int kg_store_open(kg_store **out, const char *path, const kg_store_options *opt,
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
+	if (fault && !ops->fault_arm) {
+		rc = kg_err_set(err, KG_EINVAL, "store backend %s has no fault injection", ops->name);
+		goto cleanup;
+	}
 	if (fault) {
 		s->fault_vfs = true;
 		/* arm after migrations so "N" counts the caller's writes */
-		rc = kg_sqlite_fault_arm(NULL, err);
+		rc = ops->fault_arm(NULL, err);
 		if (rc)
 			goto cleanup;
 	}
-	rc = s->be->open(s, path, &s->wconn, err);
+	rc = s->ops->open(s, path, &s->wconn, err);
 	if (rc)
 		goto cleanup;
-	rc = s->be->schema_version(s->wconn, &s->schema_version, err);
+	rc = s->ops->schema_version(s->wconn, &s->schema_version, err);
 	if (rc)
 		goto cleanup;
 	if (fault && *fault) {
-		rc = kg_sqlite_fault_arm(fault, err);
+		rc = ops->fault_arm(fault, err);
 		if (rc)
 			goto cleanup;
 	}
@@ -491,10 +511,10 @@ void kg_store_close(kg_store *s)
 		pthread_cond_wait(&s->idle_cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
 	for (size_t i = 0; i < s->n_idle; i++)
-		s->be->close_conn(s->idle[i], false);
+		s->ops->close_conn(s->idle[i], false);
 	free(s->idle);
 	if (s->wconn)
-		s->be->close_conn(s->wconn, true);
+		s->ops->close_conn(s->wconn, true);
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->done_cv);
 	pthread_cond_destroy(&s->idle_cv);
@@ -516,7 +536,7 @@ void kg_store_stats_get(kg_store *s, kg_store_stats *out)
 static int integrity_fn(kg_tx *tx, void *ctx, kg_err *err)
 {
 	(void)ctx;
-	return tx->s->be->integrity_check(tx->conn, err);
+	return tx->s->ops->integrity_check(tx->conn, err);
 }
 
 int kg_store_integrity_check(kg_store *s, kg_err *err)
@@ -531,7 +551,7 @@ struct backup_job {
 static int backup_fn(kg_tx *tx, void *ctx, kg_err *err)
 {
 	struct backup_job *b = ctx;
-	return tx->s->be->backup(tx->conn, b->dest, err);
+	return tx->s->ops->backup(tx->conn, b->dest, err);
 }
 
 int kg_store_backup(kg_store *s, const char *dest, kg_err *err)
@@ -547,7 +567,16 @@ int kg_store_fault(kg_store *s, const char *spec, kg_err *err)
 	if (s && !s->fault_vfs && spec && *spec)
 		return kg_err_set(err, KG_EINVAL,
 				  "store was not opened for fault injection (set options.fault)");
-	return kg_sqlite_fault_arm(spec, err);
+	if (s)
+		return s->ops->fault_arm ? s->ops->fault_arm(spec, err) : 0;
+	/* no store: the process-wide fault of every backend that has one */
+	for (size_t i = 0; i < KG_ARRAY_LEN(backends); i++)
+		if (backends[i] && backends[i]->fault_arm) {
+			int rc = backends[i]->fault_arm(spec, err);
+			if (rc)
+				return rc;
+		}
+	return 0;
 }
 
 char *kg_store_new_id(char out[KG_STORE_ID_MAX], const char *prefix)

@@ -5,8 +5,11 @@
  * keeps.
  *
  * Shape
- *   kg_store_open()   opens a backend chosen by enum (KG_STORE_SQLITE today;
- *                     KG_STORE_POSTGRES has a slot) and migrates its schema.
+ *   kg_store_open()   opens a backend and migrates its schema. The backend
+ *                     is picked once, here, by the options' enum or the
+ *                     path's URL scheme (a file path: SQLite); from then on
+ *                     every kg_tx_* call goes through that backend's one
+ *                     operations table (src/store/store_impl.h).
  *   kg_store_write()  queues a job (a kg_tx_fn) to the ONE writer thread,
  *                     which runs up to group_max waiting jobs in one
  *                     transaction, each in its own savepoint, and commits
@@ -31,14 +34,15 @@
  *   1. Here: a section "---- <domain> ----" with the typed struct(s) and the
  *      kg_tx_<domain>_<verb>() prototypes (same conventions as below).
  *   2. src/store/store_impl.h: a `struct kg_store_<domain>_ops` of function
- *      pointers (one per verb) in the per-domain section, and
- *      `extern const struct kg_store_<domain>_ops kg_sqlite_<domain>_ops;`.
- *   3. src/store/store_<domain>.c: the public kg_tx_* wrappers, each one line
- *      through KG_TX_OPS(tx, <domain>) (see store_accounts.c) — they pick the
- *      table of the running backend by its enum.
+ *      pointers (one per verb) and a member for it in `struct kg_store_ops`
+ *      (the backend's table).
+ *   3. src/store/tx.c: the public kg_tx_* calls, each one line through
+ *      KG_TX_CALL / KG_TX_WCALL (writes) into the running backend's table.
  *   4. src/store/sqlite_<domain>.c: the SQLite implementation, using the
  *      helpers of src/store/sqlite_impl.h (cached statements, binding,
- *      error mapping). sqlite_accounts.c is the model to copy.
+ *      error mapping), exported as `kg_sqlite_<domain>_ops` and listed in
+ *      kg_sqlite_ops (sqlite.c). sqlite_accounts.c is the model to copy.
+ *      Every other backend gets the same, in its own files.
  *   5. A schema change is a NEW migration appended to the array in
  *      src/store/sqlite_schema.c; never edit one that is already there.
  *   6. Tests in tests/unit/test_store_<domain>.c (see test_store.c).
@@ -58,7 +62,8 @@ typedef struct kg_tx kg_tx;
 /* ---- lifecycle -----------------------------------------------------------*/
 enum kg_store_backend {
 	KG_STORE_SQLITE = 0,
-	KG_STORE_POSTGRES = 1, /* reserved: kg_store_open answers KG_EINVAL */
+	KG_STORE_POSTGRES = 1, /* path: a postgres:// URL (picked by it, too); not every
+				* operation yet: docs/scaling.md */
 };
 
 typedef struct kg_store_options {
@@ -172,6 +177,14 @@ int kg_store_integrity_check(kg_store *s, kg_err *err);
  * new file at dest (which must not exist), while writes go on. Returns 0,
  * KG_ECONFLICT if dest exists, or KG_EIO / KG_EFULL. */
 int kg_store_backup(kg_store *s, const char *dest, kg_err *err);
+
+/* Copies every row of the SQLite store at from into the empty PostgreSQL
+ * store at to (a postgres:// URL), in one transaction there; both are
+ * migrated to this kagi's schema first. *rows (may be NULL) gets how many
+ * rows were copied. KG_EINVAL for other kinds of from/to, KG_ECONFLICT if a
+ * table of to has rows, KG_EIO with err for a storage error (then nothing
+ * was written to to). `kagi store copy`. */
+int kg_store_copy(const char *from, const char *to, int64_t *rows, kg_err *err);
 
 /* Test-only: arms fault injection as kg_store_options.fault ("full:N",
  * "ioerr:N"; counting from now), or disarms it (NULL or ""). Returns 0 or
@@ -496,9 +509,34 @@ int kg_tx_message_find_by_fingerprint(kg_tx *tx, const char *account_id,
 				      const char *fingerprint, kg_message *out,
 				      kg_arena *a, kg_err *err);
 
-/* ---- outbox and webhooks (durable delivery queues) ------------------------
- * Claiming does not change the state: it pushes next_attempt_ms forward by
- * a lease and counts the attempt, so a crash mid-delivery retries later. */
+/* ---- the delivery queue: mail (outbox) and webhooks ------------------------
+ * One durable queue mechanism with two kinds: KG_QUEUE_MAIL, whose rows are
+ * kg_outbox (table outbox), and KG_QUEUE_WEBHOOK, whose rows are kg_webhook
+ * (table webhooks). Both have the same life: inserted pending and due,
+ * claimed, then delivered, or failed and due again later, or given up
+ * (failed); an operator may retry one that is not delivered. Claiming does
+ * not change the state: it pushes next_attempt_ms forward by a lease and
+ * counts the attempt, so a crash mid-delivery retries later. The typed
+ * kg_tx_outbox_* / kg_tx_webhook_* calls below are these operations for
+ * one kind; kg_tx_queue_* take the kind, for code that handles both. */
+enum kg_queue_kind {
+	KG_QUEUE_MAIL = 0,
+	KG_QUEUE_WEBHOOK = 1,
+};
+
+/* A claimed pending entry was delivered at now_ms (0: now). KG_ENOTFOUND;
+ * KG_ECONFLICT when it is not pending (delivered meanwhile elsewhere). */
+int kg_tx_queue_mark_delivered(kg_tx *tx, enum kg_queue_kind kind, const char *account_id,
+			       const char *id, int64_t now_ms, kg_err *err);
+/* A delivery failed with error: due again at retry_at_ms, or given up
+ * (state failed) when retry_at_ms is 0. Errors as mark_delivered. */
+int kg_tx_queue_mark_failed(kg_tx *tx, enum kg_queue_kind kind, const char *account_id,
+			    const char *id, int64_t retry_at_ms, const char *error, kg_err *err);
+/* Makes a pending or failed entry (any account, by id) due at now_ms (0:
+ * now) with attempts reset. KG_ENOTFOUND; KG_ECONFLICT when delivered. */
+int kg_tx_queue_retry(kg_tx *tx, enum kg_queue_kind kind, const char *id, int64_t now_ms,
+		      kg_err *err);
+
 typedef struct kg_outbox {
 	const char *account_id;
 	const char *id;           /* NULL on insert: a new id (not reported back) */

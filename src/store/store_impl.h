@@ -1,6 +1,7 @@
-/* Private to src/store: the backend table, the per-domain operation tables
- * and the store/transaction structs. Nothing outside src/store includes it.
- * To add a domain's operations see the recipe at the top of store.h. */
+/* Private to src/store: the backend operations table and the
+ * store/transaction structs. Nothing outside src/store includes it. To add
+ * a domain's operations see the recipe at the top of store.h; to add a
+ * backend, see "A new backend" in docs/architecture.md (store). */
 #ifndef KG_STORE_IMPL_H
 #define KG_STORE_IMPL_H
 
@@ -8,10 +9,17 @@
 
 #include "store/store.h"
 
-/* ---- per-domain operation tables (one per backend) -------------------------
- * The public kg_tx_* wrappers call through these, picked by the running
- * backend's enum (KG_TX_OPS). A NULL table or entry means "not supported
- * by this backend" and the wrapper answers KG_EINTERNAL. */
+/* ---- the backend's operations table ------------------------------------
+ * One `struct kg_store_ops` per backend (kg_sqlite_ops, ...), chosen once by
+ * kg_store_open from the backend enum or the URL scheme of the path; the
+ * store keeps a pointer to it and every kg_tx_* call (tx.c) goes through it,
+ * with no switch on the backend. The table is in two parts: connections and
+ * transaction control (what store.c's group commit and read pool need), and
+ * the domain operations, one sub-table per domain (each backend defines
+ * them in its <backend>_<domain>.c). A NULL sub-table or entry means "not
+ * supported by this backend": the kg_tx_* call answers KG_EINTERNAL. */
+typedef struct kg_store_conn kg_store_conn; /* backend-defined */
+
 struct kg_store_accounts_ops {
 	int (*get)(kg_tx *, const char *id, kg_account *, kg_arena *, kg_err *);
 	int (*get_by_email)(kg_tx *, const char *email, kg_account *, kg_arena *, kg_err *);
@@ -27,6 +35,8 @@ struct kg_store_accounts_ops {
 	int (*credential_revoke)(kg_tx *, const char *, int64_t, kg_err *);
 	int (*credential_revoke_account)(kg_tx *, const char *, const char *, int64_t, size_t *,
 					 kg_err *);
+	int (*credential_list_keys)(kg_tx *, size_t, kg_arena *, kg_credential **, size_t *,
+				    kg_err *);
 	int (*list_add)(kg_tx *, const char *, const char *, kg_err *);
 	int (*list_remove)(kg_tx *, const char *, const char *, kg_err *);
 	int (*list_contains)(kg_tx *, const char *, const char *, bool *, kg_err *);
@@ -99,40 +109,24 @@ struct kg_store_messages_ops {
 				   kg_arena *, kg_err *);
 };
 
+/* The one delivery queue, of two kinds (store.h, enum kg_queue_kind). A row
+ * is a kg_outbox for KG_QUEUE_MAIL and a kg_webhook for KG_QUEUE_WEBHOOK;
+ * `void *` rows and arrays are of that type. */
 struct kg_store_queue_ops {
-	int (*outbox_insert)(kg_tx *, const kg_outbox *, kg_err *);
-	int (*outbox_get)(kg_tx *, const char *, const char *, kg_outbox *, kg_arena *,
-			  kg_err *);
-	int (*outbox_claim_due)(kg_tx *, int64_t, int64_t, size_t, kg_arena *, kg_outbox **,
-				size_t *, kg_err *);
-	int (*outbox_mark_delivered)(kg_tx *, const char *, const char *, int64_t, kg_err *);
-	int (*outbox_mark_failed)(kg_tx *, const char *, const char *, int64_t, const char *,
-				  kg_err *);
-	int (*outbox_list)(kg_tx *, const char *, size_t, kg_arena *, kg_outbox **, size_t *,
-			   kg_err *);
-	int (*webhook_insert)(kg_tx *, const kg_webhook *, kg_err *);
-	int (*webhook_claim_due)(kg_tx *, int64_t, int64_t, size_t, kg_arena *,
-				 kg_webhook **, size_t *, kg_err *);
-	int (*webhook_mark_delivered)(kg_tx *, const char *, const char *, int64_t, kg_err *);
-	int (*webhook_mark_failed)(kg_tx *, const char *, const char *, int64_t, const char *,
-				   kg_err *);
-};
-
-struct kg_store_notify_ops {
-	int (*outbox_find)(kg_tx *, const char *, kg_outbox *, kg_arena *, kg_err *);
-	int (*outbox_list_all)(kg_tx *, const char *, const char *, size_t, kg_arena *,
-			       kg_outbox **, size_t *, kg_err *);
-	int (*outbox_retry)(kg_tx *, const char *, int64_t, kg_err *);
-	int (*webhook_find)(kg_tx *, const char *, kg_webhook *, kg_arena *, kg_err *);
-	int (*webhook_list_all)(kg_tx *, const char *, const char *, size_t, kg_arena *,
-				kg_webhook **, size_t *, kg_err *);
-	int (*webhook_retry)(kg_tx *, const char *, int64_t, kg_err *);
+	int (*insert)(kg_tx *, enum kg_queue_kind, const void *row, kg_err *);
+	/* By (account, id) when account_id is set, else by id alone. */
+	int (*get)(kg_tx *, enum kg_queue_kind, const char *account_id, const char *id,
+		   void *out, kg_arena *, kg_err *);
+	int (*claim_due)(kg_tx *, enum kg_queue_kind, int64_t now_ms, int64_t lease_ms,
+			 size_t limit, kg_arena *, void **out, size_t *n, kg_err *);
+	/* retry_at_ms: delivered: the delivery time; failed: 0 gives up. */
+	int (*mark)(kg_tx *, enum kg_queue_kind, const char *account_id, const char *id,
+		    bool delivered, int64_t ms, const char *error, kg_err *);
+	int (*list)(kg_tx *, enum kg_queue_kind, const char *state, const char *account_id,
+		    size_t limit, kg_arena *, void **out, size_t *n, kg_err *);
+	int (*retry)(kg_tx *, enum kg_queue_kind, const char *id, int64_t now_ms, kg_err *);
+	/* Row counts for /metrics (kg_tx_store_counts). */
 	int (*counts)(kg_tx *, kg_arena *, kg_store_count **, size_t *, kg_err *);
-};
-
-/* (new domains: add `struct kg_store_<domain>_ops` here) */
-struct kg_store_keys_ops {
-	int (*list)(kg_tx *, size_t, kg_arena *, kg_credential **, size_t *, kg_err *);
 };
 
 struct kg_store_cases_ops {
@@ -173,24 +167,14 @@ struct kg_store_checks_ops {
 	int (*identity_put)(kg_tx *, const kg_identity_state *, kg_err *);
 };
 
-extern const struct kg_store_cases_ops kg_sqlite_cases_ops;
-extern const struct kg_store_checks_ops kg_sqlite_checks_ops;
-extern const struct kg_store_keys_ops kg_sqlite_keys_ops;
+/* (a new domain: its `struct kg_store_<domain>_ops` here and a member below) */
 
-
-extern const struct kg_store_accounts_ops kg_sqlite_accounts_ops;
-extern const struct kg_store_events_ops kg_sqlite_events_ops;
-extern const struct kg_store_locks_ops kg_sqlite_locks_ops;
-extern const struct kg_store_audit_ops kg_sqlite_audit_ops;
-extern const struct kg_store_messages_ops kg_sqlite_messages_ops;
-extern const struct kg_store_queue_ops kg_sqlite_queue_ops;
-extern const struct kg_store_notify_ops kg_sqlite_notify_ops;
-
-/* ---- backend: connections and transaction control --------------------------*/
-typedef struct kg_store_conn kg_store_conn; /* backend-defined */
-
-struct kg_store_driver {
+struct kg_store_ops {
 	const char *name;
+
+	/* -- connections and transaction control -- */
+	/* Once per kg_store_open, before anything else (may be NULL). */
+	void (*global_init)(void);
 	/* Opens the write connection, configures it and migrates the schema. */
 	int (*open)(kg_store *s, const char *path, kg_store_conn **wconn, kg_err *err);
 	/* Opens one more read-only connection. */
@@ -213,9 +197,22 @@ struct kg_store_driver {
 	uint64_t (*changes)(kg_store_conn *c);
 	/* Copies the database, as of one snapshot, into a new file at dest. */
 	int (*backup)(kg_store_conn *c, const char *dest, kg_err *err);
+	/* Test-only fault injection (kg_store_fault); NULL: not supported. */
+	int (*fault_arm)(const char *spec, kg_err *err);
+
+	/* -- domain operations -- */
+	const struct kg_store_accounts_ops *accounts;
+	const struct kg_store_events_ops *events;
+	const struct kg_store_locks_ops *locks;
+	const struct kg_store_audit_ops *audit;
+	const struct kg_store_messages_ops *messages;
+	const struct kg_store_queue_ops *queue;
+	const struct kg_store_cases_ops *cases;
+	const struct kg_store_checks_ops *checks;
 };
 
-extern const struct kg_store_driver kg_sqlite_backend;
+extern const struct kg_store_ops kg_sqlite_ops;
+extern const struct kg_store_ops kg_postgres_ops;
 
 /* ---- the store and a transaction ----------------------------------------*/
 struct kg_store_job {
@@ -230,8 +227,7 @@ struct kg_store_job {
 };
 
 struct kg_store {
-	enum kg_store_backend kind;
-	const struct kg_store_driver *be;
+	const struct kg_store_ops *ops; /* the backend's table, chosen at open */
 	int group_max;
 	int busy_timeout_ms;
 	bool fault_vfs;           /* connections use the fault-injection VFS */
@@ -266,27 +262,13 @@ struct kg_tx {
 	bool write;
 };
 
-/* Picks the operation table of the running backend for a domain:
- * KG_TX_OPS(tx, accounts) → &kg_sqlite_accounts_ops for SQLite. */
-#define KG_TX_OPS(tx, domain)                          \
-	((const struct kg_store_##domain##_ops *)kg_store_pick( \
-		(tx), &kg_sqlite_##domain##_ops))
-
-/* The table for the running backend among those given (one per enum). */
-static inline const void *kg_store_pick(const kg_tx *tx, const void *sqlite_ops)
-{
-	switch (tx->s->kind) {
-	case KG_STORE_SQLITE: return sqlite_ops;
-	default: return NULL;
-	}
-}
-
-/* In wrappers: call op of domain, or fail cleanly if unsupported. */
+/* In kg_tx_* calls (tx.c): call op of domain in the backend's table, or
+ * fail cleanly if the backend has none. */
 #define KG_TX_CALL(tx, err, domain, op, ...)                                      \
-	(KG_TX_OPS(tx, domain) && KG_TX_OPS(tx, domain)->op                       \
-		 ? KG_TX_OPS(tx, domain)->op(tx, __VA_ARGS__)                     \
+	((tx)->s->ops->domain && (tx)->s->ops->domain->op                         \
+		 ? (tx)->s->ops->domain->op(tx, __VA_ARGS__)                      \
 		 : kg_err_set(err, KG_EINTERNAL, "store backend %s has no %s.%s", \
-			      (tx)->s->be->name, #domain, #op))
+			      (tx)->s->ops->name, #domain, #op))
 
 /* As KG_TX_CALL for operations that write: a read-only transaction gets
  * KG_EINVAL. */

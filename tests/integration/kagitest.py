@@ -16,6 +16,10 @@ kills the process on failure.
 
 Environment: KAGI_BIN (required), KG_TEST_DATA, KG_SOURCE_DIR.
 Set KG_TEST_KEEP=1 to keep temp dirs; kagid's log is printed on failure.
+KAGI_TEST_STORE=postgresql://... (or KAGI_TEST_STORE_FILE, a file holding
+that URL, as scripts/pg-test-server.sh writes it): every Kagid() without a
+db of its own gets a fresh database on that PostgreSQL server instead of a
+SQLite file (the second ctest pass over the integration tests, integ_pg.*).
 """
 import contextlib
 import http.client
@@ -107,6 +111,22 @@ class Response:
         return f"<HTTP {self.status} {text}>"
 
 
+def test_store():
+    """A fresh database on the PostgreSQL server of KAGI_TEST_STORE (or the
+    URL in the file KAGI_TEST_STORE_FILE), as a URL; None when neither is
+    set (the tests then use SQLite files)."""
+    url = os.environ.get("KAGI_TEST_STORE")
+    if not url and os.environ.get("KAGI_TEST_STORE_FILE"):
+        with open(os.environ["KAGI_TEST_STORE_FILE"], encoding="utf-8") as f:
+            url = f.read().strip()
+    if not url:
+        return None
+    name = "kagi_" + os.urandom(8).hex()
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", f"CREATE DATABASE {name}"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
 class Kagid:
     """One kagid process on a temp directory. Use as a context manager, or
     call start()/stop() and cleanup() yourself."""
@@ -114,7 +134,7 @@ class Kagid:
     def __init__(self, db=None, env=None, config=None, threads=None, tmpdir=None):
         self.tmp = tmpdir or tempfile.mkdtemp(prefix="kagitest-")
         self.own_tmp = tmpdir is None
-        self.db = db or os.path.join(self.tmp, "kagi.db")
+        self.db = db or test_store() or os.path.join(self.tmp, "kagi.db")
         self.env = dict(FAST_ENV)
         if threads:
             self.env["KAGI_HTTP_THREADS"] = str(threads)
