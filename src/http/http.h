@@ -93,6 +93,16 @@ typedef int (*kg_http_handler)(kg_http_req *req, kg_http_resp *resp, kg_err *err
                           * content_type unless a TYPE flag below is set */
 #define KG_HTTP_TYPE_JSON 4u   /* with RAW: Content-Type must be application/json */
 #define KG_HTTP_TYPE_NDJSON 8u /* with RAW: Content-Type must be application/x-ndjson */
+/* Where the handler runs (docs/operations.md "Load"): at most one of these;
+ * without any, in the "other" pool. INLINE runs on the server thread and
+ * takes no work slot (only quick answers: /healthz, /metrics, static files);
+ * the pools have their own threads and bounded queues (http.<pool>_workers,
+ * http.<pool>_queue): a full queue answers 503 busy with Retry-After. */
+#define KG_HTTP_INLINE 16u
+#define KG_HTTP_DECISION 32u   /* risk decisions (POST /v1/events) */
+#define KG_HTTP_LOGIN 64u      /* Argon2id work: logins, resets, new accounts */
+#define KG_HTTP_MAIL 128u      /* the mail analyser */
+#define KG_HTTP_UPLOAD 256u    /* large bodies: batches, documents */
 
 struct kg_http_route {
 	const char *method;
