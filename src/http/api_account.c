@@ -741,10 +741,10 @@ int kg_api_case_document_get(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	char file[101], disposition[160];
 	safe_filename(d.name, file);
 	snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s\"", file);
+	/* the server adds X-Content-Type-Options: nosniff and Cache-Control:
+	 * no-store to every answer (twice, a browser reads "nosniff, nosniff") */
 	if ((rc = kg_http_resp_header(resp, "Content-Disposition", disposition)) ||
-	    (rc = kg_http_resp_header(resp, "X-Content-Type-Options", "nosniff")) ||
-	    (rc = kg_http_resp_header(resp, "Content-Security-Policy", "sandbox")) ||
-	    (rc = kg_http_resp_header(resp, "Cache-Control", "no-store")))
+	    (rc = kg_http_resp_header(resp, "Content-Security-Policy", "sandbox")))
 		return kg_err_set(err, rc, "too many response headers");
 	return kg_http_reply_raw(resp, 200, served_type(d.content_type), d.bytes, d.len);
 }
