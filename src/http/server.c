@@ -56,6 +56,7 @@ struct kg_http_server {
 	struct conn_track *conns;
 	size_t nconns;
 	uint64_t cut_head, cut_body;    /* connections cut, per reason */
+	uint64_t conn_refused;          /* closed at once: http.max_connections */
 	bool reaper_started, reaper_stop;
 	pthread_t reaper;
 };
@@ -882,6 +883,21 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	*socket_context = NULL;
 }
 
+/* The accept policy: past http.max_connections a new connection is closed
+ * at once. (libmicrohttpd's own limit, at which it stops accepting and
+ * leaves new connections waiting in the kernel's backlog, is set above.) */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	(void)addr, (void)addrlen;
+	kg_http_server *s = cls;
+	pthread_mutex_lock(&s->conn_mu);
+	bool full = s->nconns >= (size_t)s->config.http_max_connections;
+	if (full)
+		s->conn_refused++;
+	pthread_mutex_unlock(&s->conn_mu);
+	return full ? MHD_NO : MHD_YES;
+}
+
 /* Cuts the connections over their deadline. Under conn_mu. */
 static void reap(kg_http_server *s)
 {
@@ -1114,11 +1130,11 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	s->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s,
+		flags, 0, on_accept, s, on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->http_threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)config->http_max_connections,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(config->http_max_connections + KG_HTTP_CONN_HEADROOM),
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)config->http_max_connections_per_ip,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->http_timeout_s,
@@ -1193,13 +1209,15 @@ int kg_http_render_metrics(kg_app *app, kg_buf *out)
 	kg_http_budget_metrics(&s->budget, out);
 	pthread_mutex_lock(&s->conn_mu);
 	size_t nconns = s->nconns;
-	uint64_t cut_head = s->cut_head, cut_body = s->cut_body;
+	uint64_t cut_head = s->cut_head, cut_body = s->cut_body, refused = s->conn_refused;
 	pthread_mutex_unlock(&s->conn_mu);
 	kg_buf_printf(out,
 		      "# TYPE kagi_http_connections gauge\nkagi_http_connections %zu\n"
 		      "kagi_http_connections_cut_total{reason=\"header_timeout\"} %llu\n"
-		      "kagi_http_connections_cut_total{reason=\"slow_body\"} %llu\n",
-		      nconns, (unsigned long long)cut_head, (unsigned long long)cut_body);
+		      "kagi_http_connections_cut_total{reason=\"slow_body\"} %llu\n"
+		      "kagi_http_connections_refused_total %llu\n",
+		      nconns, (unsigned long long)cut_head, (unsigned long long)cut_body,
+		      (unsigned long long)refused);
 	for (size_t i = 0; i < s->modules_started && rc == 0; i++)
 		if (kg_http_modules[i].metrics)
 			kg_http_modules[i].metrics(app, out);
