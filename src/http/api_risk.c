@@ -127,15 +127,48 @@ void kg_api_risk_metrics(kg_app *app, kg_buf *out)
 }
 
 /* ---- events --------------------------------------------------------------- */
-int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err)
+/* POST /v1/events in two halves: decided and its write queued on a
+ * decision worker, answered once the write is durable on the completion
+ * thread (kg_http_later) — many events wait for one commit without a
+ * thread each. */
+struct event_later {
+	kg_app *app;
+	kg_risk_batch *batch;
+	const char *events[1];
+	size_t lens[1];
+};
+
+static int events_finish(void *ctx, kg_http_resp *resp, kg_err *err)
 {
+	struct event_later *l = ctx;
 	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
-	int rc = kg_risk_decide(req->app->risk, req->body, req->body_len, &out, err);
+	int rc = kg_risk_batch_finish(l->app->risk, l->batch, &out, err);
+	kg_risk_batch_free(l->batch);
+	if (!rc && out.len && out.data[out.len - 1] == '\n')
+		out.data[--out.len] = '\0';
 	if (!rc && strstr(out.data, "\"lock\":{"))
-		kg_api_notify_kick(req->app); /* a lock notice was committed */
+		kg_api_notify_kick(l->app); /* a lock notice was committed */
 	if (!rc)
 		rc = kg_http_reply_raw(resp, 200, "application/json", out.data, out.len);
 	kg_buf_release(&out);
+	free(l);
+	return rc;
+}
+
+int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err)
+{
+	struct event_later *l = calloc(1, sizeof(*l));
+	if (!l)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	l->app = req->app;
+	l->events[0] = req->body;
+	l->lens[0] = req->body_len;
+	int rc = kg_risk_batch_start(req->app->risk, l->events, l->lens, 1, NULL, &l->batch, err);
+	if (!rc && (rc = kg_risk_batch_refusal(l->batch, err)) == 0)
+		return kg_http_later(req, events_finish, l);
+	(void)resp;
+	kg_risk_batch_free(l->batch); /* refused: nothing stored for it */
+	free(l);
 	return rc;
 }
 

@@ -1215,6 +1215,13 @@ int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_buf *out, kg_err *err)
 	return rc;
 }
 
+int kg_risk_batch_refusal(const kg_risk_batch *b, kg_err *err)
+{
+	if (b->parse_err.code && err)
+		*err = b->parse_err;
+	return b->parse_err.code;
+}
+
 int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
 			 kg_buf *out, kg_err *err)
 {

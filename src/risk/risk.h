@@ -184,6 +184,10 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
  * returns the error and appends nothing. Finish batches in the order they
  * were started. */
 int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_buf *out, kg_err *err);
+/* For a batch of one event: 0 when it was decided, or the code of its
+ * refusal (parse error, conflict: nothing stored for it) with err set — what
+ * kg_risk_decide would return. */
+int kg_risk_batch_refusal(const kg_risk_batch *b, kg_err *err);
 /* Frees a batch (finishing it first if needed). A batch that another was
  * started after must be freed only once that one is finished. */
 void kg_risk_batch_free(kg_risk_batch *b);

@@ -5,6 +5,8 @@ refuses at once instead of queueing without bound.
   http.login_queue (its high-water mark in /metrics), the rest get 503 busy
   with Retry-After; /healthz and /metrics answer while logins are queued, and
   decisions (their own pool) are still served;
+- 64 events at once with one decision worker share commits: the worker
+  hands each to the completion thread instead of waiting for its fsync;
 - 1,100 connections held from one client: past http.max_connections_per_ip
   they are refused, and /healthz answers another client; at
   http.max_connections a new connection is closed, not left hanging;
@@ -100,6 +102,41 @@ def login_flood():
               "refusals counted", m)
         check(metric(m, "kagi_http_pool_queued_max_seen", '{pool="decision"}') <= 1024,
               "the decision queue within its bound", m)
+
+
+def shared_commits():
+    """One decision worker, two server threads, 64 events at once: each is
+    answered only once durable, yet they share commits (the store's
+    kagi_store_group_max_seen above 1) — a worker does not wait for a commit,
+    the one completion thread does, for all of them."""
+    env = {"KAGI_HTTP_DECISION_WORKERS": "1", "KAGI_HTTP_THREADS": "2"}
+    with kt.Kagid(env=env) as k:
+        svc = k.key("service")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        socks = []
+        for i in range(64):
+            body = json.dumps({"id": f"sc-{i}", "type": "login", "account": f"sc-{i % 8}",
+                               "success": True, "ip": "192.0.2.7", "device_id": "d7", "ts": now})
+            s = socket.create_connection(("127.0.0.1", k.port), timeout=60)
+            s.sendall(raw_request(k, "POST", "/v1/events", body.encode(), key=svc))
+            socks.append(s)
+        answers = [read_answer(s) for s in socks]
+        for s in socks:
+            s.close()
+        codes = [c for c, _ in answers]
+        check(codes == [200] * 64, "every event decided", codes)
+        m = k.get("/metrics").body.decode()
+        check(metric(m, "kagi_store_group_max_seen") >= 2,
+              "events shared a commit with one decision worker", m)
+        check(metric(m, "kagi_http_pool_done_total", '{pool="completion"}') >= 64,
+              "each answered from the completion thread", m)
+        # what was answered is stored: the same event again gets the same decision
+        first = json.loads(answers[0][1].split(b"\r\n\r\n", 1)[1])
+        again = k.post("/v1/events", {"id": "sc-0", "type": "login", "account": "sc-0",
+                                      "success": True, "ip": "192.0.2.7", "device_id": "d7",
+                                      "ts": now}, key=svc)
+        check(again.status == 200 and again.json == first, "a repeated id: the stored decision",
+              (again, first))
 
 
 def raise_fd_limit(n):
@@ -253,4 +290,4 @@ def slowloris():
 
 
 if __name__ == "__main__":
-    kt.main([login_flood, held_connections, upload_budget, slowloris])
+    kt.main([login_flood, shared_commits, held_connections, upload_budget, slowloris])
