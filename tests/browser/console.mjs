@@ -229,10 +229,10 @@ async function agent() {
   await page.getByRole("button", { name: "Unlock the account" }).click();
   await page.locator(".msg.ok", { hasText: "Unlocked: payment fraud" }).waitFor();
   check(true, "unlocked after the pass");
-  const res = page.locator("form", { has: page.getByLabel("Resolution note") });
-  await res.locator("textarea").fill("Identity confirmed by phone; unlocked.");
-  await res.getByRole("button", { name: "Resolve" }).click();
+  // unlocking resolves the case of that lock (docs/api.md, unlock): shown once the case is read again
+  await page.reload();
   await page.locator("#case-state", { hasText: "resolved" }).waitFor();
+  check(true, "the unlock resolved the case of the lock");
 
   // no stored answer reached the agent's page in any answer it got
   const got = page.bodies.join("\n");
