@@ -186,6 +186,20 @@ typedef struct kg_config {
 	int64_t http_timeout_s;               /* http.timeout_s (idle connection) */
 	int64_t http_shutdown_grace_ms;       /* http.shutdown_grace_ms */
 	bool http_reuse_port;                 /* http.reuse_port (SO_REUSEPORT) */
+	int64_t http_max_connections_per_ip;  /* http.max_connections_per_ip (0: none) */
+	int64_t http_header_timeout_s;        /* http.header_timeout_s */
+	int64_t http_body_min_rate;           /* http.body_min_bytes_per_s */
+	int64_t http_body_memory_max;         /* http.body_memory_max_bytes */
+	int64_t http_decision_workers;        /* http.decision_workers */
+	int64_t http_decision_queue;          /* http.decision_queue */
+	int64_t http_login_workers;           /* http.login_workers */
+	int64_t http_login_queue;             /* http.login_queue */
+	int64_t http_mail_workers;            /* http.mail_workers */
+	int64_t http_mail_queue;              /* http.mail_queue */
+	int64_t http_upload_workers;          /* http.upload_workers */
+	int64_t http_upload_queue;            /* http.upload_queue */
+	int64_t http_other_workers;           /* http.other_workers */
+	int64_t http_other_queue;             /* http.other_queue */
 	char log_level[16];                   /* log.level */
 	char policy_file[KG_CONFIG_STR_MAX];  /* policy.file */
 	char reset_lifts[KG_CONFIG_STR_MAX];  /* policy.reset_lifts, comma list */

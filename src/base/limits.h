@@ -20,6 +20,12 @@
 #define KG_HTTP_HEADER_MAX 8192             /* request line and header fields */
 #define KG_HTTP_DRAIN_MAX (64 * 1024 * 1024) /* body bytes past a limit read (and
                                               * dropped) to answer 413; more: closed */
+#define KG_HTTP_BUDGET_STEP (64 * 1024)     /* a body of no declared length takes
+                                              * http.body_memory_max_bytes in steps */
+#define KG_HTTP_CONN_HEADROOM 1024         /* libmicrohttpd's connection limit is
+                                              * http.max_connections + this: kagid's
+                                              * accept policy refuses first */
+#define KG_HTTP_REAP_MS 250                 /* how often the slowloris guard looks */
 #define KG_HTTP_CONN_MEMORY (64 * 1024)     /* libmicrohttpd's buffer per connection:
                                               * heads up to about this get kagid's JSON
                                               * 414/431, larger ones the library's own */

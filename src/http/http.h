@@ -84,6 +84,17 @@ typedef struct kg_http_resp {
  * status following the code (see kg_http_status_of). */
 typedef int (*kg_http_handler)(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 
+/* A handler of a pool route (not KG_HTTP_INLINE) that has started work that
+ * completes later — a durable write whose commit it would otherwise wait
+ * for — returns kg_http_later(req, finish, ctx): the handler's thread is
+ * free at once, and finish(ctx, resp, err) runs afterwards on the server's
+ * completion thread (one for all such requests, in the order they came)
+ * and fills the answer as a handler would (its return value likewise).
+ * finish must run exactly once to end the request; it owns ctx. */
+typedef int (*kg_http_finish_fn)(void *ctx, kg_http_resp *resp, kg_err *err);
+#define KG_HTTP_LATER 1
+int kg_http_later(kg_http_req *req, kg_http_finish_fn finish, void *ctx);
+
 /* Route flags: how the body is taken. Without any, any body is ignored.
  * The server enforces the media type of JSON and NDJSON bodies (one rule,
  * docs/api.md "Request bodies"): 415 naming Content-Type otherwise. */
@@ -93,6 +104,16 @@ typedef int (*kg_http_handler)(kg_http_req *req, kg_http_resp *resp, kg_err *err
                           * content_type unless a TYPE flag below is set */
 #define KG_HTTP_TYPE_JSON 4u   /* with RAW: Content-Type must be application/json */
 #define KG_HTTP_TYPE_NDJSON 8u /* with RAW: Content-Type must be application/x-ndjson */
+/* Where the handler runs (docs/operations.md "Load"): at most one of these;
+ * without any, in the "other" pool. INLINE runs on the server thread and
+ * takes no work slot (only quick answers: /healthz, /metrics, static files);
+ * the pools have their own threads and bounded queues (http.<pool>_workers,
+ * http.<pool>_queue): a full queue answers 503 busy with Retry-After. */
+#define KG_HTTP_INLINE 16u
+#define KG_HTTP_DECISION 32u   /* risk decisions (POST /v1/events) */
+#define KG_HTTP_LOGIN 64u      /* Argon2id work: logins, resets, new accounts */
+#define KG_HTTP_MAIL 128u      /* the mail analyser */
+#define KG_HTTP_UPLOAD 256u    /* large bodies: batches, documents */
 
 struct kg_http_route {
 	const char *method;

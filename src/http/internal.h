@@ -17,6 +17,33 @@ void kg_http_metrics_error(kg_http_metrics *m, int status, const char *code);
 /* Appends the Prometheus text of every observed series. */
 int kg_http_metrics_render(const kg_http_metrics *m, kg_buf *out);
 
+/* ---- admission (admit.c) ---------------------------------------------
+ * A pool: a fixed set of threads running jobs from a FIFO of at most
+ * queue_max waiting jobs. kg_http_pool_submit returns KG_EBUSY at once when
+ * the FIFO is full (or the pool stops); it never waits. */
+typedef struct kg_http_pool kg_http_pool;
+typedef void (*kg_http_job_fn)(void *job);
+kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max,
+			       kg_http_job_fn fn);
+int kg_http_pool_submit(kg_http_pool *p, void *job);
+/* Refuses new jobs, runs those queued, joins the threads (frees nothing). */
+void kg_http_pool_stop(kg_http_pool *p);
+/* Stops p if it runs and frees it. */
+void kg_http_pool_free(kg_http_pool *p);
+/* Prometheus lines: queued, queued_max_seen, capacity, running, threads,
+ * done and refused, labelled pool="<name>". */
+void kg_http_pool_metrics(kg_http_pool *p, kg_buf *out);
+
+/* The budget of request-body bytes held in memory (http.body_memory_max_bytes). */
+typedef struct kg_http_budget {
+	size_t max;
+	_Atomic size_t held, held_max_seen, refused;
+} kg_http_budget;
+/* Takes n bytes; false (nothing taken) when held + n would pass max. */
+bool kg_http_budget_take(kg_http_budget *b, size_t n);
+void kg_http_budget_give(kg_http_budget *b, size_t n);
+void kg_http_budget_metrics(kg_http_budget *b, kg_buf *out);
+
 /* ---- authentication (auth.c) ------------------------------------------
  * Resolves an Authorization header value into a principal. Returns 0, or
  * KG_EAUTH (missing/unknown/expired/wrong secret) with err set. */

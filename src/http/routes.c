@@ -18,27 +18,32 @@
 #define RAW KG_HTTP_RAW
 #define RAW_JSON (KG_HTTP_RAW | KG_HTTP_TYPE_JSON)     /* parsed by the handler */
 #define RAW_NDJSON (KG_HTTP_RAW | KG_HTTP_TYPE_NDJSON)
+#define INLINE KG_HTTP_INLINE
+#define DECISION KG_HTTP_DECISION
+#define LOGIN KG_HTTP_LOGIN
+#define MAIL KG_HTTP_MAIL
+#define UPLOAD KG_HTTP_UPLOAD
 
 const struct kg_http_route kg_http_routes[] = {
-	/* method, pattern, roles, handler, body flags, body limit (0: http.body_max_bytes) */
+	/* method, pattern, roles, handler, body and pool flags, body limit (0: http.body_max_bytes) */
 	/* foundation (api_foundation.c) */
-	{"GET", "/healthz", PUBLIC, kg_api_healthz, 0, 0},
-	{"GET", "/metrics", PUBLIC, kg_api_metrics, 0, 0},
-	{"GET", "/v1/openapi.json", PUBLIC, kg_api_openapi, 0, 0},
-	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON, 0},
+	{"GET", "/healthz", PUBLIC, kg_api_healthz, INLINE, 0},
+	{"GET", "/metrics", PUBLIC, kg_api_metrics, INLINE, 0},
+	{"GET", "/v1/openapi.json", PUBLIC, kg_api_openapi, INLINE, 0},
+	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON | LOGIN, 0},
 	{"GET", "/v1/accounts/{id}", AGENT | ADMIN, kg_api_account_get, 0, 0},
 	{"GET", "/v1/keys", ADMIN, kg_api_keys_list, 0, 0},
 	{"POST", "/v1/keys", ADMIN, kg_api_keys_create, JSON, 0},
 	{"DELETE", "/v1/keys/{id}", ADMIN, kg_api_keys_revoke, 0, 0},
 	/* risk (api_risk.c) */
-	{"POST", "/v1/events", SERVICE, kg_api_events, RAW_JSON, KG_EVENT_BYTES_MAX},
-	{"POST", "/v1/events/batch", SERVICE, kg_api_events_batch, RAW_NDJSON, KG_HTTP_BATCH_BODY_MAX},
+	{"POST", "/v1/events", SERVICE, kg_api_events, RAW_JSON | DECISION, KG_EVENT_BYTES_MAX},
+	{"POST", "/v1/events/batch", SERVICE, kg_api_events_batch, RAW_NDJSON | UPLOAD, KG_HTTP_BATCH_BODY_MAX},
 	{"POST", "/v1/rules/reload", ADMIN, kg_api_rules_reload, 0, 0},
 	{"POST", "/v1/rules/backtest", ADMIN, kg_api_rules_backtest, JSON, KG_RULES_FILE_MAX + 4096},
 	/* accounts: login gate, recovery, locks, message center, cases (api_account.c) */
-	{"POST", "/v1/login", SERVICE, kg_api_login, JSON, 0},
-	{"POST", "/v1/recovery/start", SERVICE, kg_api_recovery_start, JSON, 0},
-	{"POST", "/v1/recovery/finish", SERVICE, kg_api_recovery_finish, JSON, 0},
+	{"POST", "/v1/login", SERVICE, kg_api_login, JSON | LOGIN, 0},
+	{"POST", "/v1/recovery/start", SERVICE, kg_api_recovery_start, JSON | LOGIN, 0},
+	{"POST", "/v1/recovery/finish", SERVICE, kg_api_recovery_finish, JSON | LOGIN, 0},
 	{"GET", "/v1/accounts/{id}/messages", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_messages, 0, 0},
 	{"GET", "/v1/accounts/{id}/locks", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_locks, 0, 0},
 	{"POST", "/v1/accounts/{id}/lock", AGENT | ADMIN, kg_api_lock, JSON, 0},
@@ -51,23 +56,23 @@ const struct kg_http_route kg_http_routes[] = {
 	{"GET", "/v1/cases", AGENT | ADMIN, kg_api_case_list, 0, 0},
 	{"GET", "/v1/cases/{id}", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_case_get, 0, 0},
 	{"POST", "/v1/cases/{id}/notes", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_case_note, JSON, 0},
-	{"POST", "/v1/cases/{id}/documents", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_case_document, RAW,
+	{"POST", "/v1/cases/{id}/documents", AGENT | ADMIN | CUSTOMER | TICKET, kg_api_case_document, RAW | UPLOAD,
 	 KG_DOCUMENT_MAX},
 	{"GET", "/v1/cases/{id}/documents/{doc}", AGENT | ADMIN | CUSTOMER | TICKET,
 	 kg_api_case_document_get, 0, 0},
 	{"POST", "/v1/cases/{id}/state", AGENT | ADMIN, kg_api_case_state, JSON, 0},
 	{"POST", "/v1/cases/{id}/verify", AGENT, kg_api_case_verify, JSON, 0},
 	/* mail analyser (api_mail.c) */
-	{"POST", "/v1/mail/check", SERVICE | CUSTOMER | TICKET, kg_api_mail_check, RAW, KG_HTTP_MAIL_BODY_MAX},
+	{"POST", "/v1/mail/check", SERVICE | CUSTOMER | TICKET, kg_api_mail_check, RAW | MAIL, KG_HTTP_MAIL_BODY_MAX},
 	/* web console: files, sessions (console.c, session.c), its API (api_console.c) */
-	{"GET", "/", PUBLIC, kg_console_root, 0, 0},
-	{"GET", "/console", PUBLIC, kg_console_index, 0, 0},
-	{"GET", "/console/{file}", PUBLIC, kg_console_file, 0, 0},
+	{"GET", "/", PUBLIC, kg_console_root, INLINE, 0},
+	{"GET", "/console", PUBLIC, kg_console_index, INLINE, 0},
+	{"GET", "/console/{file}", PUBLIC, kg_console_file, INLINE, 0},
 	{"GET", "/console/session", PUBLIC, kg_console_session_get, 0, 0},
-	{"POST", "/console/session", PUBLIC, kg_console_session_create, JSON, 0},
+	{"POST", "/console/session", PUBLIC, kg_console_session_create, JSON | LOGIN, 0},
 	{"DELETE", "/console/session", PUBLIC, kg_console_session_delete, 0, 0},
-	{"POST", "/console/recovery/start", PUBLIC, kg_console_recovery_start, JSON, 0},
-	{"POST", "/console/recovery/finish", PUBLIC, kg_console_recovery_finish, JSON, 0},
+	{"POST", "/console/recovery/start", PUBLIC, kg_console_recovery_start, JSON | LOGIN, 0},
+	{"POST", "/console/recovery/finish", PUBLIC, kg_console_recovery_finish, JSON | LOGIN, 0},
 	{"GET", "/v1/accounts", AGENT | ADMIN, kg_api_account_search, 0, 0},
 	{"GET", "/v1/accounts/{id}/timeline", AGENT | ADMIN, kg_api_account_timeline, 0, 0},
 	{"GET", "/v1/stats/locks", ADMIN, kg_api_lock_series, 0, 0},

@@ -8,15 +8,36 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
+
+/* The work pools (docs/operations.md "Load"): a route's pool flag names one;
+ * routes without one run in "other", KG_HTTP_INLINE routes in none. */
+enum pool { POOL_DECISION, POOL_LOGIN, POOL_MAIL, POOL_UPLOAD, POOL_OTHER, NPOOLS };
+static const char *const pool_names[NPOOLS] = {"decision", "login", "mail", "upload", "other"};
+
+/* What a connection is waiting for, for the slowloris guard: the head of a
+ * request (since it opened or since its last answer), the rest of a body,
+ * or nothing kagid enforces (a handler runs, an answer is sent). */
+enum phase { PHASE_HEAD, PHASE_BODY, PHASE_WORK };
+
+struct conn_track {
+	struct conn_track *prev, *next; /* in server.conns, under conn_mu */
+	MHD_socket fd;
+	_Atomic int phase;
+	_Atomic uint64_t phase_ns;      /* kg_mono_ns when the phase began */
+	_Atomic size_t body_bytes;      /* of the body being read */
+	bool cut;
+};
 
 struct kg_http_server {
 	kg_app app; /* first: handlers reach the server from req->app */
@@ -27,6 +48,18 @@ struct kg_http_server {
 	_Atomic bool stopping;
 	size_t modules_started;
 	int port;
+	kg_http_pool *pools[NPOOLS];
+	kg_http_pool *completion;       /* one thread: kg_http_later's finish halves */
+	kg_http_budget budget;          /* request bodies held in memory */
+	/* the slowloris guard: every open connection, checked by the reaper */
+	pthread_mutex_t conn_mu;
+	pthread_cond_t reaper_cv;
+	struct conn_track *conns;
+	size_t nconns;
+	uint64_t cut_head, cut_body;    /* connections cut, per reason */
+	uint64_t conn_refused;          /* closed at once: http.max_connections */
+	bool reaper_started, reaper_stop;
+	pthread_t reaper;
 };
 
 /* One request's state, from its first callback to "completed". */
@@ -51,7 +84,27 @@ struct request {
 	char client_ip[INET6_ADDRSTRLEN];
 	const char *method, *path;
 	kg_http_req req;
+	struct conn_track *track;     /* NULL when the connection has none */
+	size_t budget_held;           /* bytes of server.budget this body holds */
+	/* handed to a pool: the connection is suspended until the job is done */
+	bool queued;
+	struct MHD_Connection *conn;
+	_Atomic bool done;            /* the handler ran: result_* hold its answer */
+	kg_http_finish_fn later_fn;   /* kg_http_later: the second half, and its ctx */
+	void *later_ctx;
+	int result_rc;
+	kg_err result_err;
+	kg_http_resp result;
 };
+
+static void track_phase(struct conn_track *t, enum phase ph)
+{
+	if (!t)
+		return;
+	atomic_store(&t->phase_ns, kg_mono_ns());
+	atomic_store(&t->body_bytes, 0);
+	atomic_store(&t->phase, (int)ph);
+}
 
 static kg_http_server *server_of(const kg_app *app)
 {
@@ -187,6 +240,7 @@ static enum MHD_Result queue(kg_http_server *s, struct MHD_Connection *c,
 	int status = resp->status ? resp->status : 200;
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
+	track_phase(rq->track, PHASE_WORK);
 	rq->answered = true;
 	rq->status = status;
 	rq->bytes_out = len;
@@ -335,6 +389,32 @@ static bool refuse_head(kg_http_server *s, struct MHD_Connection *c, struct requ
 	return true;
 }
 
+/* A body of n bytes that the body budget cannot hold: 413 when it alone is
+ * over the budget, else 503 busy with Retry-After. Answered at once; the
+ * connection closes (its body is not read). */
+static enum MHD_Result refuse_budget(kg_http_server *s, struct MHD_Connection *c,
+				     struct request *rq, size_t n)
+{
+	char msg[200];
+	rq->in_begin = false;
+	if (n > s->budget.max) {
+		snprintf(msg, sizeof(msg),
+			 "request body of %zu bytes is over http.body_memory_max_bytes (%zu)", n,
+			 s->budget.max);
+		return answer_error(s, c, rq, 413, "too_large", NULL, msg, "Connection", "close");
+	}
+	snprintf(msg, sizeof(msg),
+		 "request bodies in flight fill http.body_memory_max_bytes (%zu bytes); retry later",
+		 s->budget.max);
+	kg_http_resp resp = {0};
+	kg_http_reply_error(&resp, 503, "busy", NULL, "%s", msg);
+	kg_http_resp_header(&resp, "Retry-After", "1");
+	kg_http_resp_header(&resp, "Connection", "close");
+	enum MHD_Result ok = queue(s, c, rq, &resp);
+	resp_release(&resp);
+	return ok;
+}
+
 static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
 {
 	enum MHD_Result ok = MHD_YES;
@@ -384,6 +464,13 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 		rq->in_begin = n <= (int64_t)(rq->body_max + KG_HTTP_DRAIN_MAX);
 		ok = answer_error(s, c, rq, 413, "too_large", NULL, msg, NULL, NULL);
 		goto cleanup;
+	}
+	if (cl && n > 0) { /* the declared body is held from the start */
+		if (!kg_http_budget_take(&s->budget, (size_t)n)) {
+			ok = refuse_budget(s, c, rq, (size_t)n);
+			goto cleanup;
+		}
+		rq->budget_held = (size_t)n;
 	}
 	kg_buf_init(&rq->body, rq->body_max);
 cleanup:
@@ -464,6 +551,37 @@ static int json_depth(const json_t *j)
 	return 0;
 }
 
+/* The pool a route's handler runs in; -1: inline (KG_HTTP_INLINE). */
+static int pool_of(const struct kg_http_route *rt)
+{
+	if (rt->flags & KG_HTTP_INLINE)
+		return -1;
+	if (rt->flags & KG_HTTP_DECISION)
+		return POOL_DECISION;
+	if (rt->flags & KG_HTTP_LOGIN)
+		return POOL_LOGIN;
+	if (rt->flags & KG_HTTP_MAIL)
+		return POOL_MAIL;
+	if (rt->flags & KG_HTTP_UPLOAD)
+		return POOL_UPLOAD;
+	return POOL_OTHER;
+}
+
+/* Answers with what the handler left in rq->result (or its error). */
+static enum MHD_Result answer_result(kg_http_server *s, struct MHD_Connection *c,
+				     struct request *rq)
+{
+	enum MHD_Result ok;
+	if (rq->result_rc) {
+		resp_release(&rq->result);
+		ok = answer_err(s, c, rq, rq->result_rc, &rq->result_err);
+	} else {
+		ok = queue(s, c, rq, &rq->result);
+	}
+	resp_release(&rq->result);
+	return ok;
+}
+
 /* Last callback: body complete. Parses it and runs the handler. */
 static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
 {
@@ -511,19 +629,66 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 		}
 	}
 
-	kg_http_resp resp = {0};
-	kg_err err;
-	kg_err_clear(&err);
-	int rc = rt->handler(req, &resp, &err);
-	enum MHD_Result ok;
-	if (rc) {
-		resp_release(&resp);
-		ok = answer_err(s, c, rq, rc, &err);
-	} else {
-		ok = queue(s, c, rq, &resp);
+	int pool = pool_of(rt);
+	if (pool < 0) { /* a quick answer: on this thread, no work slot */
+		kg_err_clear(&rq->result_err);
+		rq->result_rc = rt->handler(req, &rq->result, &rq->result_err);
+		return answer_result(s, c, rq);
 	}
-	resp_release(&resp);
-	return ok;
+	/* suspended before the pool may resume it; resumed at once when full */
+	rq->conn = c;
+	rq->queued = true;
+	MHD_suspend_connection(c);
+	if (kg_http_pool_submit(s->pools[pool], rq) != 0) {
+		kg_http_reply_error(&rq->result, 503, "busy", NULL,
+				    "kagid is at capacity for %s work (http.%s_queue); retry later",
+				    pool_names[pool], pool_names[pool]);
+		kg_http_resp_header(&rq->result, "Retry-After", "1");
+		atomic_store(&rq->done, true);
+		MHD_resume_connection(c);
+	}
+	return MHD_YES;
+}
+
+static struct request *request_of(kg_http_req *req)
+{
+	return (struct request *)(void *)((char *)req - offsetof(struct request, req));
+}
+
+int kg_http_later(kg_http_req *req, kg_http_finish_fn finish, void *ctx)
+{
+	struct request *rq = request_of(req);
+	rq->later_fn = finish;
+	rq->later_ctx = ctx;
+	return KG_HTTP_LATER;
+}
+
+/* The completion thread's job: the second half of a kg_http_later handler. */
+static void run_later(void *job)
+{
+	struct request *rq = job;
+	rq->result_rc = rq->later_fn(rq->later_ctx, &rq->result, &rq->result_err);
+	atomic_store(&rq->done, true);
+	MHD_resume_connection(rq->conn);
+}
+
+/* A pool's job: runs the handler off the server threads and resumes the
+ * connection, whose next callback answers (on_request); a handler that
+ * answers later hands the request to the completion thread. rq may be
+ * freed as soon as the connection is resumed. */
+static void run_job(void *job)
+{
+	struct request *rq = job;
+	kg_err_clear(&rq->result_err);
+	rq->result_rc = rq->route->handler(&rq->req, &rq->result, &rq->result_err);
+	if (rq->result_rc == KG_HTTP_LATER) {
+		kg_http_server *s = server_of(rq->req.app);
+		if (kg_http_pool_submit(s->completion, rq) != 0)
+			run_later(rq); /* its queue is full (or it stops): finish here */
+		return;
+	}
+	atomic_store(&rq->done, true);
+	MHD_resume_connection(rq->conn);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -540,10 +705,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rq->method = kg_arena_strdup(&rq->arena, method);
 		rq->path = kg_arena_strdup(&rq->arena, url);
 		client_ip(c, rq->client_ip, sizeof(rq->client_ip));
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		rq->track = ci ? ci->socket_context : NULL;
+		track_phase(rq->track, PHASE_BODY);
 		rq->in_begin = true;
 		enum MHD_Result ok = begin(s, c, rq);
 		rq->in_begin = false;
 		return ok;
+	}
+	if (rq->queued) { /* resumed: the pool ran the handler (or refused it) */
+		if (!atomic_load(&rq->done))
+			return MHD_YES;
+		rq->queued = false;
+		return answer_result(s, c, rq);
 	}
 	if (rq->answered) { /* answered in begin(): drop whatever body comes */
 		*upload_size = 0;
@@ -560,6 +735,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		size_t n = *upload_size;
 		*upload_size = 0;
 		rq->body_seen += n;
+		if (rq->track)
+			atomic_fetch_add(&rq->track->body_bytes, n);
+		if (rq->body_seen <= rq->body_max && rq->body_seen > rq->budget_held) {
+			/* a body of no declared length takes the budget as it grows */
+			size_t more = rq->body_seen - rq->budget_held + KG_HTTP_BUDGET_STEP;
+			if (!kg_http_budget_take(&s->budget, more)) {
+				kg_buf_release(&rq->body);
+				kg_http_reply_error(&rq->deferred, 503, "busy", NULL,
+						    "request bodies in flight fill http.body_memory_max_bytes "
+						    "(%zu bytes); retry later", s->budget.max);
+				kg_http_resp_header(&rq->deferred, "Retry-After", "1");
+				rq->refused = true; /* read and drop the rest, then answer */
+				return MHD_YES;
+			}
+			rq->budget_held += more;
+		}
 		if (rq->body_seen <= rq->body_max) {
 			if (kg_buf_append(&rq->body, upload_data, n) != 0)
 				return MHD_NO; /* out of memory: drop the connection */
@@ -640,6 +831,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		*con_cls = NULL;
 		return;
 	}
+	if (rq->queued && !atomic_load(&rq->done)) {
+		/* a pool still holds rq (cannot happen: pools stop before the
+		 * daemon); leave it rather than free it under the job */
+		kg_log(KG_LOG_ERROR, "http", "request %s ended while its job ran", rq->request_id);
+		*con_cls = NULL;
+		return;
+	}
+	track_phase(rq->track, PHASE_HEAD); /* the next request's head, if any */
+	kg_http_budget_give(&s->budget, rq->budget_held);
 	uint64_t ns = kg_mono_ns() - rq->start_ns;
 	if (!rq->answered)
 		rq->status = 499; /* client went away, or the server stopped it */
@@ -649,6 +849,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	access_log(rq, ns);
 	json_decref(rq->req.json);
 	resp_release(&rq->deferred);
+	resp_release(&rq->result);
 	kg_buf_release(&rq->body);
 	kg_arena_release(&rq->arena);
 	free(rq);
@@ -664,6 +865,167 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
 	kg_log(KG_LOG_WARN, "microhttpd", "%s", msg);
+}
+
+/* ---- the slowloris guard -------------------------------------------------
+ * libmicrohttpd's http.timeout_s is an idle timeout: a byte a second resets
+ * it. So every connection is tracked, and the reaper cuts (shutdown(2): the
+ * library then sees the end and closes it) one whose request head is not
+ * complete http.header_timeout_s after it opened or after its last answer,
+ * or whose body, after that long, arrives slower than
+ * http.body_min_bytes_per_s on average. */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	kg_http_server *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct conn_track *t = calloc(1, sizeof(*t));
+		if (!t || !ci) {
+			free(t);
+			*socket_context = NULL; /* not guarded; the idle timeout still holds */
+			return;
+		}
+		t->fd = ci->connect_fd;
+		track_phase(t, PHASE_HEAD);
+		pthread_mutex_lock(&s->conn_mu);
+		t->next = s->conns;
+		if (s->conns)
+			s->conns->prev = t;
+		s->conns = t;
+		s->nconns++;
+		pthread_mutex_unlock(&s->conn_mu);
+		*socket_context = t;
+		return;
+	}
+	struct conn_track *t = *socket_context;
+	if (!t)
+		return;
+	/* still open here: the library closes the socket after this returns */
+	pthread_mutex_lock(&s->conn_mu);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		s->conns = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	s->nconns--;
+	pthread_mutex_unlock(&s->conn_mu);
+	free(t);
+	*socket_context = NULL;
+}
+
+/* The accept policy: past http.max_connections a new connection is closed
+ * at once. (libmicrohttpd's own limit, at which it stops accepting and
+ * leaves new connections waiting in the kernel's backlog, is set above.) */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	(void)addr, (void)addrlen;
+	kg_http_server *s = cls;
+	pthread_mutex_lock(&s->conn_mu);
+	bool full = s->nconns >= (size_t)s->config.http_max_connections;
+	if (full)
+		s->conn_refused++;
+	pthread_mutex_unlock(&s->conn_mu);
+	return full ? MHD_NO : MHD_YES;
+}
+
+/* Cuts the connections over their deadline. Under conn_mu. */
+static void reap(kg_http_server *s)
+{
+	uint64_t now = kg_mono_ns(), grace = (uint64_t)s->config.http_header_timeout_s * 1000000000u;
+	for (struct conn_track *t = s->conns; t; t = t->next) {
+		int ph = atomic_load(&t->phase);
+		uint64_t since = now - atomic_load(&t->phase_ns);
+		if (t->cut || ph == PHASE_WORK || since <= grace)
+			continue;
+		bool slow = ph == PHASE_HEAD ||
+			    (double)atomic_load(&t->body_bytes) <
+				    (double)s->config.http_body_min_rate * (double)since / 1e9;
+		if (!slow)
+			continue;
+		shutdown(t->fd, SHUT_RDWR);
+		t->cut = true;
+		if (ph == PHASE_HEAD)
+			s->cut_head++;
+		else
+			s->cut_body++;
+	}
+}
+
+static void *reaper_main(void *arg)
+{
+	kg_http_server *s = arg;
+	pthread_mutex_lock(&s->conn_mu);
+	while (!s->reaper_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += KG_HTTP_REAP_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&s->reaper_cv, &s->conn_mu, &ts);
+		if (!s->reaper_stop)
+			reap(s);
+	}
+	pthread_mutex_unlock(&s->conn_mu);
+	return NULL;
+}
+
+static void stop_reaper(kg_http_server *s)
+{
+	if (!s->reaper_started)
+		return;
+	pthread_mutex_lock(&s->conn_mu);
+	s->reaper_stop = true;
+	pthread_cond_signal(&s->reaper_cv);
+	pthread_mutex_unlock(&s->conn_mu);
+	pthread_join(s->reaper, NULL);
+	s->reaper_started = false;
+}
+
+static void stop_pools(kg_http_server *s, bool free_them)
+{
+	/* the pools first: their jobs may hand requests to the completion thread */
+	for (int i = 0; i <= NPOOLS; i++) {
+		kg_http_pool **p = i < NPOOLS ? &s->pools[i] : &s->completion;
+		if (!*p)
+			continue;
+		if (free_them) {
+			kg_http_pool_free(*p);
+			*p = NULL;
+		} else {
+			kg_http_pool_stop(*p);
+		}
+	}
+}
+
+static int start_pools(kg_http_server *s, kg_err *err)
+{
+	const kg_config *c = &s->config;
+	const int64_t size[NPOOLS][2] = {
+		{c->http_decision_workers, c->http_decision_queue},
+		{c->http_login_workers, c->http_login_queue},
+		{c->http_mail_workers, c->http_mail_queue},
+		{c->http_upload_workers, c->http_upload_queue},
+		{c->http_other_workers, c->http_other_queue},
+	};
+	for (int i = 0; i < NPOOLS; i++) {
+		s->pools[i] = kg_http_pool_new(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
+					       run_job);
+		if (!s->pools[i])
+			return kg_err_set(err, KG_ENOMEM, "cannot start the %s pool (%lld threads)",
+					  pool_names[i], (long long)size[i][0]);
+	}
+	/* room for every request the pools can hold */
+	size_t room = 0;
+	for (int i = 0; i < NPOOLS; i++)
+		room += (size_t)(size[i][0] + size[i][1]);
+	s->completion = kg_http_pool_new("completion", 1, room, run_later);
+	if (!s->completion)
+		return kg_err_set(err, KG_ENOMEM, "cannot start the completion thread");
+	return 0;
 }
 
 /* ---- start / stop ------------------------------------------------------*/
@@ -761,6 +1123,9 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 	if (!s)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	s->config = *config;
+	s->budget.max = (size_t)config->http_body_memory_max;
+	pthread_mutex_init(&s->conn_mu, NULL);
+	pthread_cond_init(&s->reaper_cv, NULL);
 	s->app.config = &s->config;
 	s->app.config_path = config_path;
 	s->app.started_ms = kg_now_ms();
@@ -797,14 +1162,24 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 		}
 		s->modules_started = i + 1;
 	}
+	rc = start_pools(s, err);
+	if (rc)
+		goto fail;
+	if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+		rc = kg_err_set(err, KG_ENOMEM, "cannot start the connection reaper");
+		goto fail;
+	}
+	s->reaper_started = true;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	s->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s,
+		flags, 0, on_accept, s, on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->http_threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)config->http_max_connections,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(config->http_max_connections + KG_HTTP_CONN_HEADROOM),
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)config->http_max_connections_per_ip,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->http_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)KG_HTTP_CONN_MEMORY,
 		MHD_OPTION_URI_LOG_CALLBACK, new_request, s,
@@ -823,10 +1198,14 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 fail:
 	if (lfd >= 0)
 		close(lfd);
+	stop_reaper(s);
+	stop_pools(s, true);
 	stop_modules(s);
 	if (s->app.store)
 		kg_store_close(s->app.store);
 	kg_http_metrics_free(s->metrics);
+	pthread_cond_destroy(&s->reaper_cv);
+	pthread_mutex_destroy(&s->conn_mu);
 	free(s);
 	return rc;
 }
@@ -848,10 +1227,17 @@ void kg_http_stop(kg_http_server *s, int64_t grace_ms)
 	int left = atomic_load(&s->inflight);
 	if (left > 0)
 		kg_log(KG_LOG_WARN, "http", "stopping with %d requests still in flight", left);
+	/* every queued job runs and resumes its connection before the daemon
+	 * stops (it must hold no suspended connection); new ones get 503 */
+	stop_pools(s, false);
+	stop_reaper(s);
 	MHD_stop_daemon(s->daemon);
+	stop_pools(s, true);
 	stop_modules(s);
 	kg_store_close(s->app.store);
 	kg_http_metrics_free(s->metrics);
+	pthread_cond_destroy(&s->reaper_cv);
+	pthread_mutex_destroy(&s->conn_mu);
 	free(s);
 }
 
@@ -862,6 +1248,21 @@ int kg_http_render_metrics(kg_app *app, kg_buf *out)
 	rc = rc ? rc : kg_buf_printf(out, "# HELP kagi_http_inflight_requests Requests being answered now.\n"
 				     "# TYPE kagi_http_inflight_requests gauge\nkagi_http_inflight_requests %d\n",
 				     atomic_load(&s->inflight));
+	for (int i = 0; i < NPOOLS && rc == 0; i++)
+		kg_http_pool_metrics(s->pools[i], out);
+	kg_http_pool_metrics(s->completion, out);
+	kg_http_budget_metrics(&s->budget, out);
+	pthread_mutex_lock(&s->conn_mu);
+	size_t nconns = s->nconns;
+	uint64_t cut_head = s->cut_head, cut_body = s->cut_body, refused = s->conn_refused;
+	pthread_mutex_unlock(&s->conn_mu);
+	kg_buf_printf(out,
+		      "# TYPE kagi_http_connections gauge\nkagi_http_connections %zu\n"
+		      "kagi_http_connections_cut_total{reason=\"header_timeout\"} %llu\n"
+		      "kagi_http_connections_cut_total{reason=\"slow_body\"} %llu\n"
+		      "kagi_http_connections_refused_total %llu\n",
+		      nconns, (unsigned long long)cut_head, (unsigned long long)cut_body,
+		      (unsigned long long)refused);
 	for (size_t i = 0; i < s->modules_started && rc == 0; i++)
 		if (kg_http_modules[i].metrics)
 			kg_http_modules[i].metrics(app, out);

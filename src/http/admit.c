@@ -1,0 +1,167 @@
+/* Admission control of kagid: bounded work pools (a fixed set of threads
+ * and a bounded FIFO of waiting jobs; a full queue refuses at once), and the
+ * budget of request-body bytes held in memory. Not here: which route runs
+ * where (server.c maps route flags to pools) or what a job does. */
+#include "http/internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kg_http_pool {
+	const char *name;
+	kg_http_job_fn fn;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	void **ring;               /* queue_max waiting jobs */
+	size_t queue_max, head, len;
+	size_t queued_max_seen;    /* high-water mark of len */
+	size_t running;
+	uint64_t done, refused;
+	bool stopping;
+	size_t nthreads;           /* running threads */
+	size_t threads_configured;
+	pthread_t *threads;
+};
+
+static void *pool_main(void *arg)
+{
+	kg_http_pool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->len == 0 && !p->stopping)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->len == 0)
+			break; /* stopping and nothing left: every job ran */
+		void *job = p->ring[p->head];
+		p->head = (p->head + 1) % p->queue_max;
+		p->len--;
+		p->running++;
+		pthread_mutex_unlock(&p->mu);
+		p->fn(job);
+		pthread_mutex_lock(&p->mu);
+		p->running--;
+		p->done++;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max,
+			       kg_http_job_fn fn)
+{
+	kg_http_pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->name = name;
+	p->fn = fn;
+	p->queue_max = queue_max;
+	p->threads_configured = threads;
+	p->ring = calloc(queue_max, sizeof(*p->ring));
+	p->threads = calloc(threads, sizeof(*p->threads));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (!p->ring || !p->threads)
+		goto fail;
+	for (; p->nthreads < threads; p->nthreads++)
+		if (pthread_create(&p->threads[p->nthreads], NULL, pool_main, p) != 0)
+			goto fail;
+	return p;
+fail:
+	kg_http_pool_free(p);
+	return NULL;
+}
+
+int kg_http_pool_submit(kg_http_pool *p, void *job)
+{
+	int rc = 0;
+	pthread_mutex_lock(&p->mu);
+	if (p->stopping || p->len >= p->queue_max) {
+		p->refused++;
+		rc = KG_EBUSY;
+		goto cleanup;
+	}
+	p->ring[(p->head + p->len) % p->queue_max] = job;
+	p->len++;
+	if (p->len > p->queued_max_seen)
+		p->queued_max_seen = p->len;
+	pthread_cond_signal(&p->cv);
+cleanup:
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+void kg_http_pool_stop(kg_http_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	p->nthreads = 0;
+}
+
+void kg_http_pool_free(kg_http_pool *p)
+{
+	if (!p)
+		return;
+	kg_http_pool_stop(p);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->threads);
+	free(p->ring);
+	free(p);
+}
+
+void kg_http_pool_metrics(kg_http_pool *p, kg_buf *out)
+{
+	pthread_mutex_lock(&p->mu);
+	size_t len = p->len, hw = p->queued_max_seen, running = p->running;
+	uint64_t done = p->done, refused = p->refused;
+	pthread_mutex_unlock(&p->mu);
+	kg_buf_printf(out,
+		      "kagi_http_pool_queued{pool=\"%s\"} %zu\n"
+		      "kagi_http_pool_queued_max_seen{pool=\"%s\"} %zu\n"
+		      "kagi_http_pool_queue_capacity{pool=\"%s\"} %zu\n"
+		      "kagi_http_pool_running{pool=\"%s\"} %zu\n"
+		      "kagi_http_pool_threads{pool=\"%s\"} %zu\n"
+		      "kagi_http_pool_done_total{pool=\"%s\"} %llu\n"
+		      "kagi_http_pool_refused_total{pool=\"%s\"} %llu\n",
+		      p->name, len, p->name, hw, p->name, p->queue_max, p->name, running, p->name,
+		      p->threads_configured, p->name, (unsigned long long)done, p->name,
+		      (unsigned long long)refused);
+}
+
+/* ---- the body budget ---------------------------------------------------*/
+
+bool kg_http_budget_take(kg_http_budget *b, size_t n)
+{
+	size_t cur = atomic_load(&b->held);
+	do {
+		if (n > b->max || cur > b->max - n) {
+			atomic_fetch_add(&b->refused, 1);
+			return false;
+		}
+	} while (!atomic_compare_exchange_weak(&b->held, &cur, cur + n));
+	size_t now = cur + n, hw = atomic_load(&b->held_max_seen);
+	while (now > hw && !atomic_compare_exchange_weak(&b->held_max_seen, &hw, now))
+		;
+	return true;
+}
+
+void kg_http_budget_give(kg_http_budget *b, size_t n)
+{
+	atomic_fetch_sub(&b->held, n);
+}
+
+void kg_http_budget_metrics(kg_http_budget *b, kg_buf *out)
+{
+	kg_buf_printf(out,
+		      "# TYPE kagi_http_body_bytes_held gauge\nkagi_http_body_bytes_held %zu\n"
+		      "kagi_http_body_bytes_held_max_seen %zu\nkagi_http_body_bytes_cap %zu\n"
+		      "kagi_http_body_budget_refused_total %zu\n",
+		      atomic_load(&b->held), atomic_load(&b->held_max_seen), b->max,
+		      atomic_load(&b->refused));
+}
