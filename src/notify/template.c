@@ -26,14 +26,14 @@ enum field {
 	F_NAME, F_YEAR, F_SHOP_NAME, F_REASON_TEXT, F_NEXT_STEPS, F_ACCOUNT,
 	F_REASON, F_REASON_LABEL, F_DETAIL, F_LOCK_ID, F_METHOD, F_CODE,
 	F_TTL_MINUTES, F_CASE_ID, F_STATE, F_NOTE, F_QUEUE_POSITION, F_INCIDENT_ID,
-	F_REMEDY, F_COUNT
+	F_REMEDY, F_LIFTED, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
 	"name", "year", "shop_name", "reason_text", "next_steps", "account",
 	"reason", "reason_label", "detail", "lock_id", "method", "code",
 	"ttl_minutes", "case_id", "state", "note", "queue_position", "incident_id",
-	"remedy",
+	"remedy", "lifted",
 };
 
 #define BIT(f) (1u << (f))
@@ -61,6 +61,9 @@ static const struct kind_info {
 		REQUIRED_ALL | BIT(F_CASE_ID)},
 	[KG_NOTICE_INCIDENT_APOLOGY] = {"incident_apology",
 		COMMON | BIT(F_INCIDENT_ID),
+		REQUIRED_ALL},
+	[KG_NOTICE_PASSWORD_RESET] = {"password_reset",
+		COMMON | BIT(F_LIFTED),
 		REQUIRED_ALL},
 };
 
@@ -466,7 +469,8 @@ static bool text_key_known(const char *key)
 			return true;
 	}
 	return !strcmp(key, "recovery_code") || !strcmp(key, "recovery_code.next") ||
-	       !strcmp(key, "incident_apology") || !strcmp(key, "incident_apology.next");
+	       !strcmp(key, "incident_apology") || !strcmp(key, "incident_apology.next") ||
+	       !strcmp(key, "password_reset") || !strcmp(key, "password_reset.next");
 }
 
 static const char *texts_get(const struct texts *t, const char *key)
@@ -579,7 +583,8 @@ static const char *texts_missing(const struct texts *t)
 			return buf;
 	}
 	const char *plain[] = {"recovery_code", "recovery_code.next", "incident_apology",
-			       "incident_apology.next", "remedy.password_reset", "remedy.support"};
+			       "incident_apology.next", "remedy.password_reset", "remedy.support",
+			       "password_reset", "password_reset.next"};
 	for (size_t i = 0; i < KG_ARRAY_LEN(plain); i++)
 		if (!texts_get(t, plain[i]))
 			return plain[i];
@@ -941,6 +946,10 @@ int kg_notify_render(enum kg_notify_kind kind, enum kg_notify_lang lang,
 			next = text_for(tx, "case.%s.next", vals[F_STATE], k2, sizeof(k2));
 			bad = why ? NULL : "state";
 		}
+		break;
+	case KG_NOTICE_PASSWORD_RESET:
+		why = texts_get(tx, "password_reset");
+		next = texts_get(tx, "password_reset.next");
 		break;
 	case KG_NOTICE_INCIDENT_APOLOGY:
 	case KG_NOTICE_KIND_COUNT:
