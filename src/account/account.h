@@ -228,15 +228,9 @@ int kg_account_credential_revoke(kg_store *store, const char *id, const char *ac
  * newest first (new reference). Never a secret or its hash. */
 int kg_account_keys_list(kg_store *store, json_t **out, kg_err *err);
 
-/* Sealing with account.secret_key (64 hex chars; libsodium secretbox):
- * TOTP secrets at rest and codes inside outbox rows. The output is hex of
- * nonce || ciphertext. KG_ECONFLICT when no key is configured. */
-int kg_account_seal(const char *key_hex, const void *data, size_t len, kg_buf *out_hex,
-		    kg_err *err);
-/* Opens what kg_account_seal wrote; out gets the plaintext (NUL-terminated).
- * KG_EAUTH when it does not open with this key. */
-int kg_account_unseal(const char *key_hex, const char *sealed_hex, kg_buf *out,
-		      kg_err *err);
+/* Sealing with account.secret_key is base's kg_seal / kg_unseal (one
+ * format, KGSEAL1). TOTP secrets stored in the older hex format are opened
+ * and rewritten as KGSEAL1 by the first 2-step check that reads them. */
 
 /* One-time code check: the pure rule of expiry and tries. */
 enum kg_code_verdict {

@@ -158,6 +158,21 @@ bool kg_ct_equal(const void *a, const void *b, size_t len);
 void kg_random_bytes(void *buf, size_t len);
 /* Lower-case hex of data into out (2*len+1 bytes); returns out. */
 char *kg_hex(const void *data, size_t len, char *out);
+/* ---- sealing at rest (seal.c) ------------------------------------------
+ * The one format of every value kagi stores sealed with account.secret_key
+ * (64 hex chars): "KGSEAL1\0" || nonce || libsodium secretbox. */
+#define KG_SEAL_KEY_BYTES 32
+/* The key from its hex; KG_ECONFLICT when unset, KG_EINVAL when malformed. */
+int kg_seal_key_load(const char *key_hex, unsigned char key[KG_SEAL_KEY_BYTES], kg_err *err);
+/* True when data starts with the KGSEAL1 header. */
+bool kg_is_sealed(const void *data, size_t len);
+/* Appends the sealed form of data to out. */
+int kg_seal(const char *key_hex, const void *data, size_t len, kg_buf *out, kg_err *err);
+/* Appends the plain form of a sealed value to out (NUL-terminated by kg_buf).
+ * KG_EINVAL when data is not KGSEAL1 or truncated, KG_EAUTH when the key does
+ * not open it, KG_ECONFLICT/KG_EINVAL for a missing/bad key. */
+int kg_unseal(const char *key_hex, const void *data, size_t len, kg_buf *out, kg_err *err);
+
 /* Length of the longest well-formed UTF-8 prefix of s (RFC 3629: no
  * overlongs, surrogates or code points above U+10FFFF); len when all of s
  * is valid. */

@@ -311,14 +311,20 @@ static void sealing(void **state)
 	const char *key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 	kg_buf s = KG_BUF_INIT(4096), p = KG_BUF_INIT(4096);
 	kg_err e;
-	assert_int_equal(kg_account_seal(key, "123456", 6, &s, &e), 0);
-	assert_null(strstr(s.data, "123456"));
-	assert_int_equal(kg_account_unseal(key, s.data, &p, &e), 0);
+	assert_int_equal(kg_seal(key, "123456", 6, &s, &e), 0);
+	assert_true(kg_is_sealed(s.data, s.len));
+	assert_memory_equal(s.data, "KGSEAL1", 8);
+	for (size_t i = 0; i + 6 <= s.len; i++)
+		assert_int_not_equal(memcmp(s.data + i, "123456", 6), 0);
+	assert_int_equal(kg_unseal(key, s.data, s.len, &p, &e), 0);
 	assert_string_equal(p.data, "123456");
-	s.data[60] = s.data[60] == '0' ? '1' : '0';
-	assert_int_equal(kg_account_unseal(key, s.data, &p, &e), KG_EAUTH);
-	assert_int_equal(kg_account_seal("", "x", 1, &s, &e), KG_ECONFLICT);
-	assert_int_equal(kg_account_seal("abcd", "x", 1, &s, &e), KG_EINVAL);
+	s.data[40] ^= 1;
+	kg_buf_reset(&p);
+	assert_int_equal(kg_unseal(key, s.data, s.len, &p, &e), KG_EAUTH);
+	assert_int_equal(kg_unseal(key, "123456", 6, &p, &e), KG_EINVAL);  /* not sealed */
+	assert_int_equal(kg_unseal(key, s.data, 20, &p, &e), KG_EINVAL);   /* truncated */
+	assert_int_equal(kg_seal("", "x", 1, &s, &e), KG_ECONFLICT);
+	assert_int_equal(kg_seal("abcd", "x", 1, &s, &e), KG_EINVAL);
 	char pw[KG_PWHASH_MAX];
 	assert_int_equal(kg_password_hash("correct horse", 13, 1, 8, pw, &e), 0);
 	assert_true(kg_password_verify(pw, "correct horse", 13));
