@@ -77,24 +77,6 @@ void kg_account_notice_release(kg_account_notice *n)
 	kg_buf_release(&n->html);
 }
 
-/* notify's unlock methods for ours. */
-static const char *notify_method(enum kg_lift_method m)
-{
-	switch (m) {
-	case KG_LIFT_SUPPORT:
-		return "identity_check";
-	case KG_LIFT_PASSWORD_RESET:
-		return "password_reset";
-	case KG_LIFT_EXPIRY:
-		return "expired";
-	case KG_LIFT_REVERT:
-		return "incident_revert";
-	case KG_LIFT_ADMIN:
-	default:
-		return "support";
-	}
-}
-
 static int render_one(enum kg_account_notice_kind kind, enum kg_notify_lang lang,
 		      const kg_account_notice_ctx *c, bool with_secret, kg_notice *out, kg_err *err)
 {
@@ -117,7 +99,7 @@ static int render_one(enum kg_account_notice_kind kind, enum kg_notify_lang lang
 		nk = KG_NOTICE_UNLOCK;
 		f[n++] = (kg_notify_field){"reason", kg_lock_reason_name(c->reason)};
 		f[n++] = (kg_notify_field){"lock_id", c->lock_id};
-		f[n++] = (kg_notify_field){"method", notify_method(c->method)};
+		f[n++] = (kg_notify_field){"method", kg_lift_method_notice_word(c->method)};
 		break;
 	case KG_ACCOUNT_NOTICE_RECOVERY_CODE:
 		nk = KG_NOTICE_RECOVERY_CODE;

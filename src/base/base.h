@@ -158,6 +158,43 @@ bool kg_ct_equal(const void *a, const void *b, size_t len);
 void kg_random_bytes(void *buf, size_t len);
 /* Lower-case hex of data into out (2*len+1 bytes); returns out. */
 char *kg_hex(const void *data, size_t len, char *out);
+/* ---- vocabulary (vocab.c) ----------------------------------------------
+ * The one table of lock reasons and of how a lock ends, shared by the rule
+ * language (risk), the lock state machine (account) and the notices (notify). */
+enum kg_lock_reason {
+	KG_LOCK_SYSTEM_ERROR,
+	KG_LOCK_GIFT_CARD,
+	KG_LOCK_RETURN_ABUSE,
+	KG_LOCK_PAYMENT_FRAUD,
+	KG_LOCK_COMPROMISED,
+	KG_LOCK_BRUTE_FORCE, /* temporary: expires by itself */
+	KG_LOCK_MISUSE,      /* only support lifts it */
+	KG_LOCK_MANUAL,
+	KG_LOCK_REASON_COUNT
+};
+
+/* How a lock ends. */
+enum kg_lift_method {
+	KG_LIFT_SUPPORT,        /* an agent, after a passed identity check */
+	KG_LIFT_ADMIN,          /* an admin, with a written reason */
+	KG_LIFT_PASSWORD_RESET, /* the customer, through password reset */
+	KG_LIFT_EXPIRY,         /* a temporary lock ran out */
+	KG_LIFT_REVERT,         /* bulk revert of a wave of wrong locks (guard) */
+	KG_LIFT_METHOD_COUNT
+};
+
+/* Stable names ("gift_card", "password_reset", ...); NULL when out of range. */
+const char *kg_lock_reason_name(enum kg_lock_reason r);
+const char *kg_lift_method_name(enum kg_lift_method m);
+/* Parse a name; 0 or KG_EINVAL. kg_lock_reason_parse_n takes a counted one. */
+int kg_lock_reason_parse(const char *name, enum kg_lock_reason *out);
+int kg_lock_reason_parse_n(const char *name, size_t len, enum kg_lock_reason *out);
+int kg_lift_method_parse(const char *name, enum kg_lift_method *out);
+/* The word an unlock notice uses for the method (its `method` field and the
+ * unlock.<word> keys of texts.txt, docs/templates.md): identity_check,
+ * support, password_reset, expired, incident_revert; NULL out of range. */
+const char *kg_lift_method_notice_word(enum kg_lift_method m);
+
 /* ---- sealing at rest (seal.c) ------------------------------------------
  * The one format of every value kagi stores sealed with account.secret_key
  * (64 hex chars): "KGSEAL1\0" || nonce || libsodium secretbox. */

@@ -70,10 +70,11 @@ static const struct kind_info {
 static const char *const lang_names[KG_LANG_COUNT] = {"ja", "en"};
 
 /* The keys a texts file must define (docs/templates.md). */
-static const char *const lock_reasons[] = {"system_error", "gift_card", "return_abuse",
-	"payment_fraud", "compromised", "brute_force", "misuse", "manual"};
-static const char *const unlock_methods[] = {"identity_check", "password_reset",
-	"expired", "support", "incident_revert"};
+/* Lock reasons and the unlock notice's methods: base's vocabulary table. */
+#define N_REASONS KG_LOCK_REASON_COUNT
+#define REASON(i) kg_lock_reason_name((enum kg_lock_reason)(i))
+#define N_METHODS KG_LIFT_METHOD_COUNT
+#define METHOD(i) kg_lift_method_notice_word((enum kg_lift_method)(i))
 static const char *const case_states[] = {"open", "waiting_on_customer", "in_review",
 	"resolved"};
 
@@ -432,31 +433,31 @@ cleanup:
 static bool text_key_known(const char *key)
 {
 	char buf[96];
-	for (size_t i = 0; i < KG_ARRAY_LEN(lock_reasons); i++) {
-		snprintf(buf, sizeof(buf), "lock.%s", lock_reasons[i]);
+	for (size_t i = 0; i < N_REASONS; i++) {
+		snprintf(buf, sizeof(buf), "lock.%s", REASON(i));
 		if (!strcmp(key, buf))
 			return true;
-		snprintf(buf, sizeof(buf), "lock.%s.next", lock_reasons[i]);
+		snprintf(buf, sizeof(buf), "lock.%s.next", REASON(i));
 		if (!strcmp(key, buf))
 			return true;
-		snprintf(buf, sizeof(buf), "label.%s", lock_reasons[i]);
+		snprintf(buf, sizeof(buf), "label.%s", REASON(i));
 		if (!strcmp(key, buf))
 			return true;
 		/* optional: the next steps for one remedy (lock.gift_card.next.support) */
-		snprintf(buf, sizeof(buf), "lock.%s.next.password_reset", lock_reasons[i]);
+		snprintf(buf, sizeof(buf), "lock.%s.next.password_reset", REASON(i));
 		if (!strcmp(key, buf))
 			return true;
-		snprintf(buf, sizeof(buf), "lock.%s.next.support", lock_reasons[i]);
+		snprintf(buf, sizeof(buf), "lock.%s.next.support", REASON(i));
 		if (!strcmp(key, buf))
 			return true;
 	}
 	if (!strcmp(key, "remedy.password_reset") || !strcmp(key, "remedy.support"))
 		return true;
-	for (size_t i = 0; i < KG_ARRAY_LEN(unlock_methods); i++) {
-		snprintf(buf, sizeof(buf), "unlock.%s", unlock_methods[i]);
+	for (size_t i = 0; i < N_METHODS; i++) {
+		snprintf(buf, sizeof(buf), "unlock.%s", METHOD(i));
 		if (!strcmp(key, buf))
 			return true;
-		snprintf(buf, sizeof(buf), "unlock.%s.next", unlock_methods[i]);
+		snprintf(buf, sizeof(buf), "unlock.%s.next", METHOD(i));
 		if (!strcmp(key, buf))
 			return true;
 	}
@@ -558,19 +559,19 @@ static int texts_parse(struct texts *t, char *src, size_t len, const char *path,
 static const char *texts_missing(const struct texts *t)
 {
 	static char buf[96];
-	for (size_t i = 0; i < KG_ARRAY_LEN(lock_reasons); i++) {
+	for (size_t i = 0; i < N_REASONS; i++) {
 		const char *fmts[] = {"lock.%s", "lock.%s.next", "label.%s"};
 		for (size_t f = 0; f < 3; f++) {
-			snprintf(buf, sizeof(buf), fmts[f], lock_reasons[i]);
+			snprintf(buf, sizeof(buf), fmts[f], REASON(i));
 			if (!texts_get(t, buf))
 				return buf;
 		}
 	}
-	for (size_t i = 0; i < KG_ARRAY_LEN(unlock_methods); i++) {
-		snprintf(buf, sizeof(buf), "unlock.%s", unlock_methods[i]);
+	for (size_t i = 0; i < N_METHODS; i++) {
+		snprintf(buf, sizeof(buf), "unlock.%s", METHOD(i));
 		if (!texts_get(t, buf))
 			return buf;
-		snprintf(buf, sizeof(buf), "unlock.%s.next", unlock_methods[i]);
+		snprintf(buf, sizeof(buf), "unlock.%s.next", METHOD(i));
 		if (!texts_get(t, buf))
 			return buf;
 	}

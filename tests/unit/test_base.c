@@ -168,9 +168,39 @@ static void utf8_valid_prefix(void **state)
 	assert_int_equal(kg_utf8_check("鍵\n", 4, "t.txt", &e), 0);
 }
 
+/* One vocabulary table: every reason and method round-trips by name, and
+ * each method has its own word in the unlock notice. */
+static void vocabulary_round_trips(void **state)
+{
+	(void)state;
+	for (int i = 0; i < KG_LOCK_REASON_COUNT; i++) {
+		enum kg_lock_reason r;
+		const char *n = kg_lock_reason_name((enum kg_lock_reason)i);
+		assert_non_null(n);
+		assert_int_equal(kg_lock_reason_parse(n, &r), 0);
+		assert_int_equal(r, i);
+		assert_int_equal(kg_lock_reason_parse_n(n, strlen(n) - 1, &r), KG_EINVAL);
+	}
+	for (int i = 0; i < KG_LIFT_METHOD_COUNT; i++) {
+		enum kg_lift_method m;
+		assert_int_equal(kg_lift_method_parse(kg_lift_method_name((enum kg_lift_method)i), &m), 0);
+		assert_int_equal(m, i);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(kg_lift_method_notice_word((enum kg_lift_method)i),
+						kg_lift_method_notice_word((enum kg_lift_method)j));
+	}
+	enum kg_lock_reason r;
+	assert_int_equal(kg_lock_reason_parse("gift-card", &r), KG_EINVAL);
+	assert_int_equal(kg_lock_reason_parse(NULL, &r), KG_EINVAL);
+	assert_null(kg_lock_reason_name(KG_LOCK_REASON_COUNT));
+	assert_null(kg_lift_method_notice_word(KG_LIFT_METHOD_COUNT));
+	assert_string_equal(kg_lift_method_notice_word(KG_LIFT_SUPPORT), "identity_check");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(vocabulary_round_trips),
 		cmocka_unit_test(buf_respects_max),
 		cmocka_unit_test(buf_json_escapes),
 		cmocka_unit_test(time_round_trip),
