@@ -210,6 +210,34 @@ int kg_seal(const char *key_hex, const void *data, size_t len, kg_buf *out, kg_e
  * not open it, KG_ECONFLICT/KG_EINVAL for a missing/bad key. */
 int kg_unseal(const char *key_hex, const void *data, size_t len, kg_buf *out, kg_err *err);
 
+/* Length (2 to 4) of the well-formed UTF-8 sequence at s, whose first byte
+ * is >= 0x80, ending before e; 0 when it is not well formed (RFC 3629: no
+ * overlongs, surrogates or code points above U+10FFFF). The one UTF-8
+ * validator: kg_utf8_valid_prefix and the event parser's hot path use it
+ * (inline, with its fast path for the common three-byte CJK sequences). */
+static inline int kg_utf8_seq(const unsigned char *s, const unsigned char *e)
+{
+	unsigned char ch = *s;
+	/* most of CJK: three bytes led by E1..EC or EE..EF (no further rule) */
+	if (ch >= 0xe1 && ch <= 0xef && ch != 0xed && e - s > 2 &&
+	    (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80)
+		return 3;
+	int n = ch >= 0xf0 && ch <= 0xf4 ? 3 : ch >= 0xe0 ? (ch < 0xf0 ? 2 : -1)
+		: ch >= 0xc2 ? 1 : -1;
+	if (n < 0 || e - s <= n)
+		return 0;
+	for (int k = 1; k <= n; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	if (n == 2 && ((ch == 0xe0 && s[1] < 0xa0) || (ch == 0xed && s[1] >= 0xa0)))
+		return 0;
+	if (n == 3 && ((ch == 0xf0 && s[1] < 0x90) || (ch == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return n + 1;
+}
+/* Bytes of the first character of the NUL-terminated s: its well-formed
+ * sequence, else 1 (a stray byte); 0 for "". For masking to one character. */
+size_t kg_utf8_first_len(const char *s);
 /* Length of the longest well-formed UTF-8 prefix of s (RFC 3629: no
  * overlongs, surrogates or code points above U+10FFFF); len when all of s
  * is valid. */

@@ -146,6 +146,60 @@ static void err_formats(void **state)
 	assert_string_equal(kg_err_format(&e, out, sizeof(out)), "a.rules:3:7: unexpected token");
 }
 
+/* An independent reference for kg_utf8_seq: decode, then check the code
+ * point's range (no overlong, no surrogate, at most U+10FFFF). */
+static int ref_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	int len;
+	uint32_t cp;
+	if (c >= 0xc0 && c < 0xe0)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c < 0xf0)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c < 0xf8)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if ((size_t)len > n)
+		return 0;
+	for (int k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* The one validator (the event parser's too) agrees with the reference on
+ * every lead and second byte, with a few third and fourth bytes. */
+static void utf8_one_validator(void **state)
+{
+	(void)state;
+	static const unsigned char thirds[] = {0x00, 0x80, 0xbf, 0xc0};
+	for (unsigned b0 = 0x80; b0 <= 0xff; b0++)
+		for (unsigned b1 = 0; b1 <= 0xff; b1++)
+			for (size_t t = 0; t < sizeof(thirds); t++)
+				for (unsigned b3 = 0x3f; b3 <= 0x80; b3 += 0x41) {
+					unsigned char s[4] = {(unsigned char)b0, (unsigned char)b1,
+							      thirds[t], (unsigned char)b3};
+					for (size_t n = 1; n <= 4; n++)
+						if (kg_utf8_seq(s, s + n) != ref_seq(s, n))
+							fail_msg("%02x %02x %02x %02x (%zu bytes): %d, want %d",
+								 b0, b1, thirds[t], b3, n,
+								 kg_utf8_seq(s, s + n), ref_seq(s, n));
+				}
+	assert_int_equal(kg_utf8_first_len(""), 0);
+	assert_int_equal(kg_utf8_first_len("a鍵"), 1);
+	assert_int_equal(kg_utf8_first_len("鍵a"), 3);
+	assert_int_equal(kg_utf8_first_len("\xf0\x9f\x98\x80!"), 4);
+	assert_int_equal(kg_utf8_first_len("\xe3\x81"), 1);    /* truncated: a stray byte */
+	assert_int_equal(kg_utf8_first_len("\xc0\x80x"), 1);   /* overlong */
+}
+
 static void utf8_valid_prefix(void **state)
 {
 	assert_int_equal(kg_utf8_valid_prefix("", 0), 0);
@@ -201,6 +255,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(vocabulary_round_trips),
+		cmocka_unit_test(utf8_one_validator),
 		cmocka_unit_test(buf_respects_max),
 		cmocka_unit_test(buf_json_escapes),
 		cmocka_unit_test(time_round_trip),
