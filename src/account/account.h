@@ -15,38 +15,13 @@
 #include "store/store.h"
 
 /* ---- locks: reasons, kinds, lift methods, the state machine ------------ */
-enum kg_lock_reason {
-	KG_LOCK_SYSTEM_ERROR,
-	KG_LOCK_GIFT_CARD,
-	KG_LOCK_RETURN_ABUSE,
-	KG_LOCK_PAYMENT_FRAUD,
-	KG_LOCK_COMPROMISED,
-	KG_LOCK_BRUTE_FORCE, /* temporary: expires by itself */
-	KG_LOCK_MISUSE,      /* only support lifts it */
-	KG_LOCK_MANUAL,
-	KG_LOCK_REASON_COUNT
-};
+/* Lock reasons and lift methods (enum kg_lock_reason, kg_lift_method, their
+ * names) are base's one vocabulary table (base/base.h). */
 
 /* The kind decides the wording customers see (S1): a precaution after
  * suspicious activity, or a lock for misuse of the shop's services. */
 enum kg_lock_kind { KG_LOCK_KIND_PRECAUTION, KG_LOCK_KIND_MISUSE };
 
-/* How a lock ends. */
-enum kg_lift_method {
-	KG_LIFT_SUPPORT,        /* an agent, after a passed identity check */
-	KG_LIFT_ADMIN,          /* an admin, with a written reason */
-	KG_LIFT_PASSWORD_RESET, /* the customer, through password reset */
-	KG_LIFT_EXPIRY,         /* a temporary lock ran out */
-	KG_LIFT_REVERT,         /* bulk revert of a wave of wrong locks (guard) */
-	KG_LIFT_METHOD_COUNT
-};
-
-/* Stable names ("gift_card", "password_reset", ...); NULL when out of range. */
-const char *kg_lock_reason_name(enum kg_lock_reason r);
-const char *kg_lift_method_name(enum kg_lift_method m);
-/* Parse a name; 0 or KG_EINVAL. */
-int kg_lock_reason_parse(const char *name, enum kg_lock_reason *out);
-int kg_lift_method_parse(const char *name, enum kg_lift_method *out);
 /* The kind a reason's lock has: misuse for KG_LOCK_MISUSE, else precaution. */
 enum kg_lock_kind kg_lock_reason_kind(enum kg_lock_reason r);
 /* What lifts a lock, as the customer is told (login answer and notice):
@@ -228,15 +203,9 @@ int kg_account_credential_revoke(kg_store *store, const char *id, const char *ac
  * newest first (new reference). Never a secret or its hash. */
 int kg_account_keys_list(kg_store *store, json_t **out, kg_err *err);
 
-/* Sealing with account.secret_key (64 hex chars; libsodium secretbox):
- * TOTP secrets at rest and codes inside outbox rows. The output is hex of
- * nonce || ciphertext. KG_ECONFLICT when no key is configured. */
-int kg_account_seal(const char *key_hex, const void *data, size_t len, kg_buf *out_hex,
-		    kg_err *err);
-/* Opens what kg_account_seal wrote; out gets the plaintext (NUL-terminated).
- * KG_EAUTH when it does not open with this key. */
-int kg_account_unseal(const char *key_hex, const char *sealed_hex, kg_buf *out,
-		      kg_err *err);
+/* Sealing with account.secret_key is base's kg_seal / kg_unseal (one
+ * format, KGSEAL1). TOTP secrets stored in the older hex format are opened
+ * and rewritten as KGSEAL1 by the first 2-step check that reads them. */
 
 /* One-time code check: the pure rule of expiry and tries. */
 enum kg_code_verdict {

@@ -236,22 +236,11 @@ const char *kg_identity_scrub(const kg_identity_secrets *s, const char *text, kg
 	return cur;
 }
 
-/* The length of the UTF-8 character at s (1 for a stray byte). */
-static size_t utf8_len(const char *s)
-{
-	unsigned char c = (unsigned char)*s;
-	size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-	for (size_t i = 1; i < n; i++)
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			return 1;
-	return n;
-}
-
 const char *kg_mask_name(const char *name, kg_arena *a)
 {
 	if (!name || !*name)
 		return NULL;
-	return kg_arena_printf(a, "%.*s…", (int)utf8_len(name), name);
+	return kg_arena_printf(a, "%.*s…", (int)kg_utf8_first_len(name), name);
 }
 
 const char *kg_mask_email(const char *email, kg_arena *a)
@@ -259,5 +248,5 @@ const char *kg_mask_email(const char *email, kg_arena *a)
 	const char *at = email ? strrchr(email, '@') : NULL;
 	if (!at || at == email)
 		return email ? "***" : NULL;
-	return kg_arena_printf(a, "%.*s***%s", (int)utf8_len(email), email, at);
+	return kg_arena_printf(a, "%.*s***%s", (int)kg_utf8_first_len(email), email, at);
 }

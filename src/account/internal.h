@@ -78,6 +78,12 @@ kg_account_notice_ctx kg_account_notice_base(const kg_config *cfg, const kg_acco
 
 static inline int64_t kg_account_now(int64_t now_ms) { return now_ms ? now_ms : kg_now_ms(); }
 
+/* secret.c: opens a TOTP secret sealed in the format before KGSEAL1 (hex of
+ * nonce || secretbox) into out; only to upgrade stored rows. KG_EAUTH when
+ * it does not open with the key. */
+int kg_account_unseal_legacy(const char *key_hex, const void *sealed_hex, size_t hlen,
+			     kg_buf *out, kg_err *err);
+
 /* Copies s into a fixed buffer (truncating; always NUL-terminated). */
 void kg_account_copy(char *dst, size_t size, const char *s);
 

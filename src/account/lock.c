@@ -1,53 +1,8 @@
-/* The lock state machine: reasons, kinds, lift methods and which method may
- * lift which lock. Pure: no storage, no clock of its own. */
+/* The lock state machine: kinds, remedies and which method may lift which
+ * lock (the names of reasons and methods: base/vocab.c). Pure: no storage, no clock of its own. */
 #include "account/account.h"
 
 #include <string.h>
-
-static const char *const reason_names[KG_LOCK_REASON_COUNT] = {
-	[KG_LOCK_SYSTEM_ERROR] = "system_error",   [KG_LOCK_GIFT_CARD] = "gift_card",
-	[KG_LOCK_RETURN_ABUSE] = "return_abuse",   [KG_LOCK_PAYMENT_FRAUD] = "payment_fraud",
-	[KG_LOCK_COMPROMISED] = "compromised",     [KG_LOCK_BRUTE_FORCE] = "brute_force",
-	[KG_LOCK_MISUSE] = "misuse",               [KG_LOCK_MANUAL] = "manual",
-};
-
-static const char *const method_names[KG_LIFT_METHOD_COUNT] = {
-	[KG_LIFT_SUPPORT] = "support",
-	[KG_LIFT_ADMIN] = "admin",
-	[KG_LIFT_PASSWORD_RESET] = "password_reset",
-	[KG_LIFT_EXPIRY] = "expiry",
-	[KG_LIFT_REVERT] = "revert",
-};
-
-const char *kg_lock_reason_name(enum kg_lock_reason r)
-{
-	return (unsigned)r < KG_LOCK_REASON_COUNT ? reason_names[r] : NULL;
-}
-
-const char *kg_lift_method_name(enum kg_lift_method m)
-{
-	return (unsigned)m < KG_LIFT_METHOD_COUNT ? method_names[m] : NULL;
-}
-
-int kg_lock_reason_parse(const char *name, enum kg_lock_reason *out)
-{
-	for (int i = 0; name && i < KG_LOCK_REASON_COUNT; i++)
-		if (!strcmp(name, reason_names[i])) {
-			*out = (enum kg_lock_reason)i;
-			return 0;
-		}
-	return KG_EINVAL;
-}
-
-int kg_lift_method_parse(const char *name, enum kg_lift_method *out)
-{
-	for (int i = 0; name && i < KG_LIFT_METHOD_COUNT; i++)
-		if (!strcmp(name, method_names[i])) {
-			*out = (enum kg_lift_method)i;
-			return 0;
-		}
-	return KG_EINVAL;
-}
 
 enum kg_lock_kind kg_lock_reason_kind(enum kg_lock_reason r)
 {

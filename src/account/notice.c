@@ -1,6 +1,5 @@
 /* The shop's official notices, bilingual: Japanese and English renders of
- * notify's templates (or, for the password-reset notice that notify has no
- * template for, the texts below) joined into one subject, text and HTML.
+ * notify's templates joined into one subject, text and HTML.
  * Also the S1 login-screen lock messages. Not here: storing or sending. */
 #include "account/account.h"
 
@@ -78,63 +77,9 @@ void kg_account_notice_release(kg_account_notice *n)
 	kg_buf_release(&n->html);
 }
 
-/* notify's unlock methods for ours. */
-static const char *notify_method(enum kg_lift_method m)
-{
-	switch (m) {
-	case KG_LIFT_SUPPORT:
-		return "identity_check";
-	case KG_LIFT_PASSWORD_RESET:
-		return "password_reset";
-	case KG_LIFT_EXPIRY:
-		return "expired";
-	case KG_LIFT_REVERT:
-		return "incident_revert";
-	case KG_LIFT_ADMIN:
-	default:
-		return "support";
-	}
-}
-
-/* The password-reset notice (no notify template): subject and text. */
-static int password_reset_notice(enum kg_notify_lang lang, const kg_account_notice_ctx *c,
-				 kg_notice *out)
-{
-	kg_buf t = KG_BUF_INIT(KG_ACCOUNT_NOTICE_BYTES_MAX);
-	const char *shop = c->shop && *c->shop ? c->shop : "kagi";
-	int year = kg_time_year(kg_account_now(c->now_ms));
-	bool lifted = c->lifted && *c->lifted;
-	int rc;
-	if (lang == KG_LANG_JA) {
-		rc = kg_buf_printf(&t, "%s 様\n\nお客様のアカウントのパスワードが再設定されました。\n", c->name);
-		if (lifted)
-			rc |= kg_buf_printf(&t, "これにより、次の理由のロックを解除しました: %s\n", c->lifted);
-		rc |= kg_buf_printf(&t, "\nお心当たりがない場合は、直ちにカスタマーサービスにお問い合わせください。\n"
-					"このお知らせは、アカウントのメッセージセンター（すべてのメッセージ）にも保存されています。\n\n"
-					"© %d %s\n", year, shop);
-		out->subject = strdup("パスワード再設定のお知らせ");
-	} else {
-		rc = kg_buf_printf(&t, "Dear %s,\n\nThe password of your account was reset.\n", c->name);
-		if (lifted)
-			rc |= kg_buf_printf(&t, "This lifted the locks with these reasons: %s\n", c->lifted);
-		rc |= kg_buf_printf(&t, "\nIf this was not you, contact customer service at once.\n"
-					"This notice is also kept in your account's message center (all messages).\n\n"
-					"© %d %s\n", year, shop);
-		out->subject = strdup("Your password was reset");
-	}
-	out->text = rc ? NULL : kg_buf_detach(&t, NULL);
-	out->html = NULL;
-	kg_buf_release(&t);
-	return out->subject && out->text ? 0 : KG_ENOMEM;
-}
-
 static int render_one(enum kg_account_notice_kind kind, enum kg_notify_lang lang,
 		      const kg_account_notice_ctx *c, bool with_secret, kg_notice *out, kg_err *err)
 {
-	if (kind == KG_ACCOUNT_NOTICE_PASSWORD_RESET) {
-		int rc = password_reset_notice(lang, c, out);
-		return rc ? kg_err_set(err, rc, "out of memory") : 0;
-	}
 	char year[16], pos[24];
 	snprintf(year, sizeof(year), "%d", kg_time_year(kg_account_now(c->now_ms)));
 	kg_notify_field f[12];
@@ -154,11 +99,18 @@ static int render_one(enum kg_account_notice_kind kind, enum kg_notify_lang lang
 		nk = KG_NOTICE_UNLOCK;
 		f[n++] = (kg_notify_field){"reason", kg_lock_reason_name(c->reason)};
 		f[n++] = (kg_notify_field){"lock_id", c->lock_id};
-		f[n++] = (kg_notify_field){"method", notify_method(c->method)};
+		f[n++] = (kg_notify_field){"method", kg_lift_method_notice_word(c->method)};
 		break;
 	case KG_ACCOUNT_NOTICE_RECOVERY_CODE:
 		nk = KG_NOTICE_RECOVERY_CODE;
 		f[n++] = (kg_notify_field){"code", with_secret && c->code ? c->code : "******"};
+		break;
+	case KG_ACCOUNT_NOTICE_PASSWORD_RESET:
+		nk = KG_NOTICE_PASSWORD_RESET;
+		if (!c->shop || !*c->shop)
+			f[n++] = (kg_notify_field){"shop_name", "kagi"};
+		if (c->lifted && *c->lifted)
+			f[n++] = (kg_notify_field){"lifted", c->lifted};
 		break;
 	case KG_ACCOUNT_NOTICE_CASE_UPDATE:
 		nk = KG_NOTICE_CASE_UPDATE;
@@ -188,23 +140,6 @@ static int put_body(kg_buf *b, const char *html)
 	return kg_buf_puts(b, html);
 }
 
-static int put_html(kg_buf *b, const kg_notice *x)
-{
-	if (x->html)
-		return put_body(b, x->html);
-	/* plain text only: escape it into a <pre> */
-	int rc = kg_buf_puts(b, "<pre>");
-	for (const char *p = x->text; !rc && *p; p++) {
-		switch (*p) {
-		case '<': rc = kg_buf_puts(b, "&lt;"); break;
-		case '>': rc = kg_buf_puts(b, "&gt;"); break;
-		case '&': rc = kg_buf_puts(b, "&amp;"); break;
-		default: rc = kg_buf_putc(b, *p);
-		}
-	}
-	return rc ? rc : kg_buf_puts(b, "</pre>");
-}
-
 int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind kind,
 			     const kg_account_notice_ctx *ctx, bool with_secret, kg_err *err)
 {
@@ -226,11 +161,11 @@ int kg_account_notice_render(kg_account_notice *n, enum kg_account_notice_kind k
 	rc |= kg_buf_puts(&n->html, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"></head>\n<body>\n<div lang=\"");
 	rc |= kg_buf_puts(&n->html, en_first ? "en" : "ja");
 	rc |= kg_buf_puts(&n->html, "\">");
-	rc |= put_html(&n->html, &parts[0]);
+	rc |= put_body(&n->html, parts[0].html);
 	rc |= kg_buf_puts(&n->html, "</div>\n<hr>\n<div lang=\"");
 	rc |= kg_buf_puts(&n->html, en_first ? "ja" : "en");
 	rc |= kg_buf_puts(&n->html, "\">");
-	rc |= put_html(&n->html, &parts[1]);
+	rc |= put_body(&n->html, parts[1].html);
 	rc |= kg_buf_puts(&n->html, "</div>\n</body>\n</html>\n");
 	if (rc)
 		rc = kg_err_set(err, KG_ELIMIT, "notice longer than %d bytes", KG_ACCOUNT_NOTICE_BYTES_MAX);

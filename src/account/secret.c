@@ -66,52 +66,17 @@ void kg_code_new(char code[7])
 	snprintf(code, 7, "%06u", (unsigned)v);
 }
 
-static int load_key(const char *key_hex, unsigned char key[crypto_secretbox_KEYBYTES], kg_err *err)
+/* The format TOTP secrets were sealed in before KGSEAL1 (base/seal.c): hex
+ * of nonce || secretbox, no header. Read only, to upgrade a stored row
+ * (docs/operations.md, "Sealed at rest"); nothing writes it any more. */
+int kg_account_unseal_legacy(const char *key_hex, const void *sealed_hex, size_t hlen,
+			     kg_buf *out, kg_err *err)
 {
-	if (!key_hex || !*key_hex)
-		return kg_err_set(err, KG_ECONFLICT, "account.secret_key is not set in the config");
-	size_t n = 0;
-	if (strlen(key_hex) != 2 * crypto_secretbox_KEYBYTES ||
-	    sodium_hex2bin(key, crypto_secretbox_KEYBYTES, key_hex, strlen(key_hex), NULL, &n, NULL) ||
-	    n != crypto_secretbox_KEYBYTES)
-		return kg_err_set(err, KG_EINVAL, "account.secret_key must be %d hex characters",
-				  2 * crypto_secretbox_KEYBYTES);
-	return 0;
-}
-
-int kg_account_seal(const char *key_hex, const void *data, size_t len, kg_buf *out_hex, kg_err *err)
-{
-	unsigned char key[crypto_secretbox_KEYBYTES];
-	int rc = load_key(key_hex, key, err);
+	unsigned char key[KG_SEAL_KEY_BYTES];
+	int rc = kg_seal_key_load(key_hex, key, err);
 	if (rc)
 		return rc;
-	size_t blen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
-	unsigned char *box = malloc(blen);
-	char *hex = malloc(2 * blen + 1);
-	if (!box || !hex) {
-		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	kg_random_bytes(box, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, data, len, box, key);
-	kg_hex(box, blen, hex);
-	kg_buf_reset(out_hex);
-	if (kg_buf_append(out_hex, hex, 2 * blen))
-		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-cleanup:
-	sodium_memzero(key, sizeof(key));
-	free(box);
-	free(hex);
-	return rc;
-}
-
-int kg_account_unseal(const char *key_hex, const char *sealed_hex, kg_buf *out, kg_err *err)
-{
-	unsigned char key[crypto_secretbox_KEYBYTES];
-	int rc = load_key(key_hex, key, err);
-	if (rc)
-		return rc;
-	size_t hlen = strlen(sealed_hex), blen = 0;
+	size_t blen = 0;
 	unsigned char *box = malloc(hlen / 2 + 1);
 	unsigned char *plain = malloc(hlen / 2 + 1);
 	if (!box || !plain) {

@@ -158,6 +158,86 @@ bool kg_ct_equal(const void *a, const void *b, size_t len);
 void kg_random_bytes(void *buf, size_t len);
 /* Lower-case hex of data into out (2*len+1 bytes); returns out. */
 char *kg_hex(const void *data, size_t len, char *out);
+/* ---- vocabulary (vocab.c) ----------------------------------------------
+ * The one table of lock reasons and of how a lock ends, shared by the rule
+ * language (risk), the lock state machine (account) and the notices (notify). */
+enum kg_lock_reason {
+	KG_LOCK_SYSTEM_ERROR,
+	KG_LOCK_GIFT_CARD,
+	KG_LOCK_RETURN_ABUSE,
+	KG_LOCK_PAYMENT_FRAUD,
+	KG_LOCK_COMPROMISED,
+	KG_LOCK_BRUTE_FORCE, /* temporary: expires by itself */
+	KG_LOCK_MISUSE,      /* only support lifts it */
+	KG_LOCK_MANUAL,
+	KG_LOCK_REASON_COUNT
+};
+
+/* How a lock ends. */
+enum kg_lift_method {
+	KG_LIFT_SUPPORT,        /* an agent, after a passed identity check */
+	KG_LIFT_ADMIN,          /* an admin, with a written reason */
+	KG_LIFT_PASSWORD_RESET, /* the customer, through password reset */
+	KG_LIFT_EXPIRY,         /* a temporary lock ran out */
+	KG_LIFT_REVERT,         /* bulk revert of a wave of wrong locks (guard) */
+	KG_LIFT_METHOD_COUNT
+};
+
+/* Stable names ("gift_card", "password_reset", ...); NULL when out of range. */
+const char *kg_lock_reason_name(enum kg_lock_reason r);
+const char *kg_lift_method_name(enum kg_lift_method m);
+/* Parse a name; 0 or KG_EINVAL. kg_lock_reason_parse_n takes a counted one. */
+int kg_lock_reason_parse(const char *name, enum kg_lock_reason *out);
+int kg_lock_reason_parse_n(const char *name, size_t len, enum kg_lock_reason *out);
+int kg_lift_method_parse(const char *name, enum kg_lift_method *out);
+/* The word an unlock notice uses for the method (its `method` field and the
+ * unlock.<word> keys of texts.txt, docs/templates.md): identity_check,
+ * support, password_reset, expired, incident_revert; NULL out of range. */
+const char *kg_lift_method_notice_word(enum kg_lift_method m);
+
+/* ---- sealing at rest (seal.c) ------------------------------------------
+ * The one format of every value kagi stores sealed with account.secret_key
+ * (64 hex chars): "KGSEAL1\0" || nonce || libsodium secretbox. */
+#define KG_SEAL_KEY_BYTES 32
+/* The key from its hex; KG_ECONFLICT when unset, KG_EINVAL when malformed. */
+int kg_seal_key_load(const char *key_hex, unsigned char key[KG_SEAL_KEY_BYTES], kg_err *err);
+/* True when data starts with the KGSEAL1 header. */
+bool kg_is_sealed(const void *data, size_t len);
+/* Appends the sealed form of data to out. */
+int kg_seal(const char *key_hex, const void *data, size_t len, kg_buf *out, kg_err *err);
+/* Appends the plain form of a sealed value to out (NUL-terminated by kg_buf).
+ * KG_EINVAL when data is not KGSEAL1 or truncated, KG_EAUTH when the key does
+ * not open it, KG_ECONFLICT/KG_EINVAL for a missing/bad key. */
+int kg_unseal(const char *key_hex, const void *data, size_t len, kg_buf *out, kg_err *err);
+
+/* Length (2 to 4) of the well-formed UTF-8 sequence at s, whose first byte
+ * is >= 0x80, ending before e; 0 when it is not well formed (RFC 3629: no
+ * overlongs, surrogates or code points above U+10FFFF). The one UTF-8
+ * validator: kg_utf8_valid_prefix and the event parser's hot path use it
+ * (inline, with its fast path for the common three-byte CJK sequences). */
+static inline int kg_utf8_seq(const unsigned char *s, const unsigned char *e)
+{
+	unsigned char ch = *s;
+	/* most of CJK: three bytes led by E1..EC or EE..EF (no further rule) */
+	if (ch >= 0xe1 && ch <= 0xef && ch != 0xed && e - s > 2 &&
+	    (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80)
+		return 3;
+	int n = ch >= 0xf0 && ch <= 0xf4 ? 3 : ch >= 0xe0 ? (ch < 0xf0 ? 2 : -1)
+		: ch >= 0xc2 ? 1 : -1;
+	if (n < 0 || e - s <= n)
+		return 0;
+	for (int k = 1; k <= n; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	if (n == 2 && ((ch == 0xe0 && s[1] < 0xa0) || (ch == 0xed && s[1] >= 0xa0)))
+		return 0;
+	if (n == 3 && ((ch == 0xf0 && s[1] < 0x90) || (ch == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return n + 1;
+}
+/* Bytes of the first character of the NUL-terminated s: its well-formed
+ * sequence, else 1 (a stray byte); 0 for "". For masking to one character. */
+size_t kg_utf8_first_len(const char *s);
 /* Length of the longest well-formed UTF-8 prefix of s (RFC 3629: no
  * overlongs, surrogates or code points above U+10FFFF); len when all of s
  * is valid. */

@@ -86,24 +86,30 @@ size_t kg_utf8_valid_prefix(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *e = p + len;
 	while (p < e) {
-		unsigned char ch = *p;
-		if (ch < 0x80) {
+		if (*p < 0x80) {
 			p++;
 			continue;
 		}
-		int n = ch >= 0xc2 && ch <= 0xdf ? 1 : ch >= 0xe0 && ch <= 0xef ? 2
-			: ch >= 0xf0 && ch <= 0xf4 ? 3 : -1;
-		if (n < 0 || e - p <= n)
+		int n = kg_utf8_seq(p, e);
+		if (!n)
 			break;
-		bool ok = true;
-		for (int k = 1; k <= n; k++)
-			ok = ok && (p[k] & 0xc0) == 0x80;
-		if (!ok || (ch == 0xe0 && p[1] < 0xa0) || (ch == 0xed && p[1] >= 0xa0) ||
-		    (ch == 0xf0 && p[1] < 0x90) || (ch == 0xf4 && p[1] >= 0x90))
-			break;
-		p += n + 1;
+		p += n;
 	}
 	return (size_t)(p - (const unsigned char *)s);
+}
+
+size_t kg_utf8_first_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (!*p)
+		return 0;
+	if (*p < 0x80)
+		return 1;
+	size_t len = 1;
+	while (len < 4 && p[len])
+		len++;
+	int n = kg_utf8_seq(p, p + len);
+	return n ? (size_t)n : 1;
 }
 
 int kg_utf8_check(const char *s, size_t len, const char *file, kg_err *err)

@@ -20,21 +20,11 @@ static char *ts(int64_t ms, char out[KG_TIME_STR_MAX])
 /* ---- masking ---------------------------------------------------------------
  * What an agent may see of a stored answer: its first character, so that the
  * caller's own words decide the identity check, never the screen. */
-static size_t utf8_first_len(const char *s)
-{
-	unsigned char c = (unsigned char)s[0];
-	size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-	for (size_t i = 1; i < n; i++)
-		if (!s[i])
-			return i;
-	return n;
-}
-
 static json_t *mask_name(const char *name)
 {
 	if (!name || !*name)
 		return json_null();
-	size_t n = utf8_first_len(name);
+	size_t n = kg_utf8_first_len(name);
 	char out[8] = {0};
 	memcpy(out, name, n);
 	memcpy(out + n, "***", 3);
@@ -47,7 +37,7 @@ static json_t *mask_email(kg_arena *a, const char *email)
 	const char *at = email ? strrchr(email, '@') : NULL;
 	if (!at || at == email)
 		return email ? json_string("***") : json_null();
-	size_t n = utf8_first_len(email);
+	size_t n = kg_utf8_first_len(email);
 	return json_string(kg_arena_printf(a, "%.*s***%s", (int)n, email, at));
 }
 

@@ -27,11 +27,10 @@ int kg_notify_smtp_send(const kg_config *cfg, kg_notify_conn *conn, const char *
 int kg_notify_webhook_post(const kg_config *cfg, kg_notify_conn *conn, const char *type,
 			   const char *id, const char *body, size_t body_len, kg_err *err);
 
-/* seal.c: outbox rows at rest (see there). kg_notify_seal appends the sealed
- * form of data to out; kg_notify_unseal appends the plain form (data that is
- * not sealed is copied as is). KG_ECONFLICT without a key, KG_EAUTH when the
- * key does not open it. */
-bool kg_notify_is_sealed(const char *data, size_t len);
+/* seal.c: outbox rows at rest, in base's one sealed format (kg_seal).
+ * kg_notify_seal appends the sealed form of data to out; kg_notify_unseal
+ * appends the plain form (data that is not sealed is copied as is).
+ * KG_ECONFLICT without a key, KG_EAUTH when the key does not open it. */
 int kg_notify_seal(const char *key_hex, const char *data, size_t len, kg_buf *out, kg_err *err);
 int kg_notify_unseal(const char *key_hex, const char *data, size_t len, kg_buf *out,
 		     kg_err *err);

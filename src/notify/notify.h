@@ -19,12 +19,14 @@ enum kg_notify_kind {
 	KG_NOTICE_RECOVERY_CODE,
 	KG_NOTICE_CASE_UPDATE,
 	KG_NOTICE_INCIDENT_APOLOGY,
+	KG_NOTICE_PASSWORD_RESET,   /* the password was reset (and which locks it lifted) */
 	KG_NOTICE_KIND_COUNT
 };
 
 enum kg_notify_lang { KG_LANG_JA, KG_LANG_EN, KG_LANG_COUNT };
 
-/* "lock", "unlock", "recovery_code", "case_update", "incident_apology";
+/* "lock", "unlock", "recovery_code", "case_update", "incident_apology",
+ * "password_reset";
  * the template file name without ".tmpl". */
 const char *kg_notify_kind_name(enum kg_notify_kind kind);
 /* Returns 0 and sets *out, or KG_EINVAL for an unknown name. */
@@ -43,6 +45,7 @@ int kg_notify_lang_parse(const char *name, enum kg_notify_lang *out);
  *   code, ttl_minutes   recovery_code (ttl_minutes defaults from config)
  *   case_id, state, note, queue_position   case_update
  *   incident_id  incident_apology
+ *   lifted      password_reset: the reasons of the locks the reset lifted
  * Filled in by kagi unless given: year (current UTC year), shop_name
  * (shop.name), reason_text and next_steps (plain words from the texts file
  * of the language, chosen by kind and reason/method/state). */

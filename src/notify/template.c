@@ -26,14 +26,14 @@ enum field {
 	F_NAME, F_YEAR, F_SHOP_NAME, F_REASON_TEXT, F_NEXT_STEPS, F_ACCOUNT,
 	F_REASON, F_REASON_LABEL, F_DETAIL, F_LOCK_ID, F_METHOD, F_CODE,
 	F_TTL_MINUTES, F_CASE_ID, F_STATE, F_NOTE, F_QUEUE_POSITION, F_INCIDENT_ID,
-	F_REMEDY, F_COUNT
+	F_REMEDY, F_LIFTED, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
 	"name", "year", "shop_name", "reason_text", "next_steps", "account",
 	"reason", "reason_label", "detail", "lock_id", "method", "code",
 	"ttl_minutes", "case_id", "state", "note", "queue_position", "incident_id",
-	"remedy",
+	"remedy", "lifted",
 };
 
 #define BIT(f) (1u << (f))
@@ -62,15 +62,19 @@ static const struct kind_info {
 	[KG_NOTICE_INCIDENT_APOLOGY] = {"incident_apology",
 		COMMON | BIT(F_INCIDENT_ID),
 		REQUIRED_ALL},
+	[KG_NOTICE_PASSWORD_RESET] = {"password_reset",
+		COMMON | BIT(F_LIFTED),
+		REQUIRED_ALL},
 };
 
 static const char *const lang_names[KG_LANG_COUNT] = {"ja", "en"};
 
 /* The keys a texts file must define (docs/templates.md). */
-static const char *const lock_reasons[] = {"system_error", "gift_card", "return_abuse",
-	"payment_fraud", "compromised", "brute_force", "misuse", "manual"};
-static const char *const unlock_methods[] = {"identity_check", "password_reset",
-	"expired", "support", "incident_revert"};
+/* Lock reasons and the unlock notice's methods: base's vocabulary table. */
+#define N_REASONS KG_LOCK_REASON_COUNT
+#define REASON(i) kg_lock_reason_name((enum kg_lock_reason)(i))
+#define N_METHODS KG_LIFT_METHOD_COUNT
+#define METHOD(i) kg_lift_method_notice_word((enum kg_lift_method)(i))
 static const char *const case_states[] = {"open", "waiting_on_customer", "in_review",
 	"resolved"};
 
@@ -429,31 +433,31 @@ cleanup:
 static bool text_key_known(const char *key)
 {
 	char buf[96];
-	for (size_t i = 0; i < KG_ARRAY_LEN(lock_reasons); i++) {
-		snprintf(buf, sizeof(buf), "lock.%s", lock_reasons[i]);
+	for (size_t i = 0; i < N_REASONS; i++) {
+		snprintf(buf, sizeof(buf), "lock.%s", REASON(i));
 		if (!strcmp(key, buf))
 			return true;
-		snprintf(buf, sizeof(buf), "lock.%s.next", lock_reasons[i]);
+		snprintf(buf, sizeof(buf), "lock.%s.next", REASON(i));
 		if (!strcmp(key, buf))
 			return true;
-		snprintf(buf, sizeof(buf), "label.%s", lock_reasons[i]);
+		snprintf(buf, sizeof(buf), "label.%s", REASON(i));
 		if (!strcmp(key, buf))
 			return true;
 		/* optional: the next steps for one remedy (lock.gift_card.next.support) */
-		snprintf(buf, sizeof(buf), "lock.%s.next.password_reset", lock_reasons[i]);
+		snprintf(buf, sizeof(buf), "lock.%s.next.password_reset", REASON(i));
 		if (!strcmp(key, buf))
 			return true;
-		snprintf(buf, sizeof(buf), "lock.%s.next.support", lock_reasons[i]);
+		snprintf(buf, sizeof(buf), "lock.%s.next.support", REASON(i));
 		if (!strcmp(key, buf))
 			return true;
 	}
 	if (!strcmp(key, "remedy.password_reset") || !strcmp(key, "remedy.support"))
 		return true;
-	for (size_t i = 0; i < KG_ARRAY_LEN(unlock_methods); i++) {
-		snprintf(buf, sizeof(buf), "unlock.%s", unlock_methods[i]);
+	for (size_t i = 0; i < N_METHODS; i++) {
+		snprintf(buf, sizeof(buf), "unlock.%s", METHOD(i));
 		if (!strcmp(key, buf))
 			return true;
-		snprintf(buf, sizeof(buf), "unlock.%s.next", unlock_methods[i]);
+		snprintf(buf, sizeof(buf), "unlock.%s.next", METHOD(i));
 		if (!strcmp(key, buf))
 			return true;
 	}
@@ -466,7 +470,8 @@ static bool text_key_known(const char *key)
 			return true;
 	}
 	return !strcmp(key, "recovery_code") || !strcmp(key, "recovery_code.next") ||
-	       !strcmp(key, "incident_apology") || !strcmp(key, "incident_apology.next");
+	       !strcmp(key, "incident_apology") || !strcmp(key, "incident_apology.next") ||
+	       !strcmp(key, "password_reset") || !strcmp(key, "password_reset.next");
 }
 
 static const char *texts_get(const struct texts *t, const char *key)
@@ -554,19 +559,19 @@ static int texts_parse(struct texts *t, char *src, size_t len, const char *path,
 static const char *texts_missing(const struct texts *t)
 {
 	static char buf[96];
-	for (size_t i = 0; i < KG_ARRAY_LEN(lock_reasons); i++) {
+	for (size_t i = 0; i < N_REASONS; i++) {
 		const char *fmts[] = {"lock.%s", "lock.%s.next", "label.%s"};
 		for (size_t f = 0; f < 3; f++) {
-			snprintf(buf, sizeof(buf), fmts[f], lock_reasons[i]);
+			snprintf(buf, sizeof(buf), fmts[f], REASON(i));
 			if (!texts_get(t, buf))
 				return buf;
 		}
 	}
-	for (size_t i = 0; i < KG_ARRAY_LEN(unlock_methods); i++) {
-		snprintf(buf, sizeof(buf), "unlock.%s", unlock_methods[i]);
+	for (size_t i = 0; i < N_METHODS; i++) {
+		snprintf(buf, sizeof(buf), "unlock.%s", METHOD(i));
 		if (!texts_get(t, buf))
 			return buf;
-		snprintf(buf, sizeof(buf), "unlock.%s.next", unlock_methods[i]);
+		snprintf(buf, sizeof(buf), "unlock.%s.next", METHOD(i));
 		if (!texts_get(t, buf))
 			return buf;
 	}
@@ -579,7 +584,8 @@ static const char *texts_missing(const struct texts *t)
 			return buf;
 	}
 	const char *plain[] = {"recovery_code", "recovery_code.next", "incident_apology",
-			       "incident_apology.next", "remedy.password_reset", "remedy.support"};
+			       "incident_apology.next", "remedy.password_reset", "remedy.support",
+			       "password_reset", "password_reset.next"};
 	for (size_t i = 0; i < KG_ARRAY_LEN(plain); i++)
 		if (!texts_get(t, plain[i]))
 			return plain[i];
@@ -941,6 +947,10 @@ int kg_notify_render(enum kg_notify_kind kind, enum kg_notify_lang lang,
 			next = text_for(tx, "case.%s.next", vals[F_STATE], k2, sizeof(k2));
 			bad = why ? NULL : "state";
 		}
+		break;
+	case KG_NOTICE_PASSWORD_RESET:
+		why = texts_get(tx, "password_reset");
+		next = texts_get(tx, "password_reset.next");
 		break;
 	case KG_NOTICE_INCIDENT_APOLOGY:
 	case KG_NOTICE_KIND_COUNT:

@@ -275,29 +275,6 @@ static int hex4(const char *s, const char *e, unsigned *out)
 	return 0;
 }
 
-/* Length of the well-formed UTF-8 sequence of two to four bytes at s (whose
- * first byte is >= 0x80), or 0. */
-static inline int utf8_seq(const unsigned char *s, const unsigned char *e)
-{
-	unsigned char ch = *s;
-	/* most of CJK: three bytes led by E1..EC or EE..EF (no further rule) */
-	if (ch >= 0xe1 && ch <= 0xef && ch != 0xed && e - s > 2 &&
-	    (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80)
-		return 3;
-	int n = ch >= 0xf0 && ch <= 0xf4 ? 3 : ch >= 0xe0 ? (ch < 0xf0 ? 2 : -1)
-		: ch >= 0xc2 ? 1 : -1;
-	if (n < 0 || e - s <= n)
-		return 0;
-	for (int k = 1; k <= n; k++)
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-	if (n == 2 && ((ch == 0xe0 && s[1] < 0xa0) || (ch == 0xed && s[1] >= 0xa0)))
-		return 0;
-	if (n == 3 && ((ch == 0xf0 && s[1] < 0x90) || (ch == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return n + 1;
-}
-
 /* Eight bytes at a time: nonzero when one of the bytes at s is not ASCII or
  * is a control character, or, with bs, is a backslash or DEL. Exact: below
  * the lowest such byte no subtraction borrows, and that byte sets its top
@@ -327,7 +304,7 @@ static bool utf8_ok(const unsigned char *s, const unsigned char *e, bool raw_jso
 			s++;
 			continue;
 		}
-		int n = utf8_seq(s, e);
+		int n = kg_utf8_seq(s, e);
 		if (!n)
 			return false;
 		s += n;
@@ -372,7 +349,7 @@ static bool text_plain(const unsigned char *s, const unsigned char *e)
 			continue;
 		}
 		do {
-			int n = utf8_seq(s, e);
+			int n = kg_utf8_seq(s, e);
 			if (!n)
 				return false;
 			s += n;

@@ -11,10 +11,6 @@
 #include "risk/risk_impl.h"
 
 const char *const kg_action_names[4] = {"allow", "challenge", "hold", "lock"};
-static const char *const lock_reasons[] = {
-	"system_error", "gift_card", "return_abuse", "payment_fraud",
-	"compromised", "brute_force", "misuse", "manual", NULL,
-};
 
 /* ---- values and nodes ------------------------------------------------------ */
 enum vtype { V_INT, V_FLOAT, V_STR, V_BOOL, V_LIST, V_ADDR, V_NAME };
@@ -873,16 +869,13 @@ static int parse_action(struct parser *ps, enum kg_action *act, char *reason, si
 		if (ps->t.k != TK_IDENT)
 			return perr(ps, ps->t.line, ps->t.col, "lock needs a reason, got %s",
 				    tk_desc(&ps->t, d, sizeof(d)));
-		const char *const *r;
-		for (r = lock_reasons; *r; r++)
-			if (strlen(*r) == ps->t.n && !memcmp(*r, ps->t.p, ps->t.n))
-				break;
-		if (!*r)
+		enum kg_lock_reason r;
+		if (kg_lock_reason_parse_n(ps->t.p, ps->t.n, &r))
 			return perr(ps, ps->t.line, ps->t.col,
 				    "unknown lock reason \"%.*s\" (system_error, gift_card, "
 				    "return_abuse, payment_fraud, compromised, brute_force, misuse, "
 				    "manual)", (int)(ps->t.n > 40 ? 40 : ps->t.n), ps->t.p);
-		snprintf(reason, rsize, "%s", *r);
+		snprintf(reason, rsize, "%s", kg_lock_reason_name(r));
 		if ((rc = lex(ps)))
 			return rc;
 		if (is_kw(ps, "for")) {

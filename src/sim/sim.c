@@ -5,6 +5,8 @@
  * Not here: argument parsing (src/cli/cmd_simulate.c) and any risk decision. */
 #include "sim/sim.h"
 
+#include "risk/risk.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,14 +118,7 @@ static int rng_pick(rng_t *r, const int *weights, int n)
 }
 
 /* ---- the shop's vocabulary ---------------------------------------------*/
-enum ev_type {
-	EV_CREATED, EV_LOGIN, EV_ORDER, EV_PAYMENT, EV_RETURN, EV_REPORT,
-	EV_PASSWORD, EV_PROFILE
-};
-static const char *const type_names[] = {
-	"account.created", "login", "order", "payment", "return", "seller_report",
-	"password_change", "profile_change",
-};
+/* Event types: risk's list (enum kg_event_type, kg_event_type_name). */
 
 static const char *const scenario_names[KG_SIM_SCENARIOS] = {
 	"normal", "gift_card_ring", "return_abuse", "card_testing", "account_takeover",
@@ -385,7 +380,7 @@ static void push(struct gen *g, struct acct *a, struct sim_ev *e)
 {
 	if (g->rc || e->ts_ms >= g->end || e->ts_ms < g->start)
 		return;
-	if (e->type != EV_CREATED && e->ts_ms <= a->created)
+	if (e->type != KG_EV_ACCOUNT_CREATED && e->ts_ms <= a->created)
 		return; /* never before the account exists */
 	if (g->n == g->cap) {
 		if (g->n >= KG_SIM_EVENTS_MAX) {
@@ -462,14 +457,14 @@ static int64_t when(struct gen *g, rng_t *r, int64_t lo, int64_t hi)
 
 static void emit_created(struct gen *g, struct acct *a)
 {
-	struct sim_ev e = ev_make(EV_CREATED, a->created, 0, E_NONE);
+	struct sim_ev e = ev_make(KG_EV_ACCOUNT_CREATED, a->created, 0, E_NONE);
 	push(g, a, &e);
 }
 
 static void emit_login(struct gen *g, struct acct *a, int64_t ts, uint32_t device,
 		       uint32_t ip, int country, bool success, int fraud, int edge)
 {
-	struct sim_ev e = ev_make(EV_LOGIN, ts, fraud, edge);
+	struct sim_ev e = ev_make(KG_EV_LOGIN, ts, fraud, edge);
 	e.u.login.device = device;
 	e.u.login.ip = ip;
 	e.u.login.country = (uint8_t)country;
@@ -480,7 +475,7 @@ static void emit_login(struct gen *g, struct acct *a, int64_t ts, uint32_t devic
 static void emit_password(struct gen *g, struct acct *a, int64_t ts, uint32_t device,
 			  uint32_t ip, bool via_reset, int fraud, int edge)
 {
-	struct sim_ev e = ev_make(EV_PASSWORD, ts, fraud, edge);
+	struct sim_ev e = ev_make(KG_EV_PASSWORD_CHANGE, ts, fraud, edge);
 	e.u.login.device = device;
 	e.u.login.ip = ip;
 	e.u.login.success = via_reset;
@@ -489,7 +484,7 @@ static void emit_password(struct gen *g, struct acct *a, int64_t ts, uint32_t de
 
 static void emit_profile(struct gen *g, struct acct *a, int64_t ts, int field, int fraud)
 {
-	struct sim_ev e = ev_make(EV_PROFILE, ts, fraud, E_NONE);
+	struct sim_ev e = ev_make(KG_EV_PROFILE_CHANGE, ts, fraud, E_NONE);
 	e.u.prof.field = (uint8_t)field;
 	push(g, a, &e);
 }
@@ -505,7 +500,7 @@ struct order_spec {
 static struct sim_ev emit_order(struct gen *g, struct acct *a, int64_t ts,
 				const struct order_spec *s, int fraud, int edge)
 {
-	struct sim_ev e = ev_make(EV_ORDER, ts, fraud, edge);
+	struct sim_ev e = ev_make(KG_EV_ORDER, ts, fraud, edge);
 	struct item it[ITEMS_MAX];
 	e.order_no = ++a->orders;
 	e.u.order.seed = (uint32_t)rng_next(&a->r);
@@ -532,7 +527,7 @@ static struct sim_ev emit_order(struct gen *g, struct acct *a, int64_t ts,
 static void emit_payment(struct gen *g, struct acct *a, int64_t ts, const struct sim_ev *order,
 			 uint32_t card, int decline_code, int fraud, int edge)
 {
-	struct sim_ev e = ev_make(EV_PAYMENT, ts, fraud, edge);
+	struct sim_ev e = ev_make(KG_EV_PAYMENT, ts, fraud, edge);
 	e.order_no = order->order_no;
 	e.amount = order->amount;
 	e.u.pay.card = card;
@@ -549,7 +544,7 @@ static uint32_t emit_return(struct gen *g, struct acct *a, int64_t ts, const str
 	int n = order_items(g->gseed, order, it), k = (int)rng_below(&a->r, (uint64_t)n);
 	for (int i = 0; i < n && it[k].seller == avoid_seller; i++)
 		k = (k + 1) % n;
-	struct sim_ev e = ev_make(EV_RETURN, ts, fraud, edge);
+	struct sim_ev e = ev_make(KG_EV_RETURN, ts, fraud, edge);
 	e.order_no = order->order_no;
 	e.amount = it[k].price * it[k].qty;
 	e.u.ret.seller = it[k].seller;
@@ -561,7 +556,7 @@ static uint32_t emit_return(struct gen *g, struct acct *a, int64_t ts, const str
 static void emit_report(struct gen *g, struct acct *a, int64_t ts, uint32_t seller,
 			uint32_t order_no, int kind, int fraud, int edge)
 {
-	struct sim_ev e = ev_make(EV_REPORT, ts, fraud, edge);
+	struct sim_ev e = ev_make(KG_EV_SELLER_REPORT, ts, fraud, edge);
 	e.order_no = order_no;
 	e.u.rep.seller = seller;
 	e.u.rep.kind = (uint8_t)kind;
@@ -1289,13 +1284,13 @@ static void render(struct out *o, const struct gen *g, const struct sim_ev *e, u
 	O_LIT(o, "{\"id\":\"evt_");
 	o_pad(o, idx + 1, 10);
 	O_LIT(o, "\",\"type\":");
-	o_q(o, type_names[e->type]);
+	o_q(o, kg_event_type_name((enum kg_event_type)e->type));
 	O_LIT(o, ",\"account\":\"acc_");
 	o_pad(o, e->acct, 7);
 	O_LIT(o, "\",\"ts\":");
 	o_q(o, kg_time_format(e->ts_ms, ts));
 	switch (e->type) {
-	case EV_CREATED: {
+	case KG_EV_ACCOUNT_CREATED: {
 		uint64_t h = hash3(g->gseed, e->acct, 'N');
 		struct name n = name_of(h);
 		O_LIT(o, ",\"name\":\"");
@@ -1327,7 +1322,7 @@ static void render(struct out *o, const struct gen *g, const struct sim_ev *e, u
 		o_address(o, hash3(g->gseed, e->acct, 'H'), false);
 		break;
 	}
-	case EV_LOGIN:
+	case KG_EV_LOGIN:
 		O_LIT(o, ",\"success\":");
 		if (e->u.login.success)
 			O_LIT(o, "true");
@@ -1339,7 +1334,7 @@ static void render(struct out *o, const struct gen *g, const struct sim_ev *e, u
 		O_LIT(o, ",\"user_agent\":");
 		o_q(o, user_agents[device_hash(g, e->acct, e->u.login.device) % KG_ARRAY_LEN(user_agents)]);
 		break;
-	case EV_ORDER: {
+	case KG_EV_ORDER: {
 		struct item it[ITEMS_MAX];
 		int n = order_items(g->gseed, e, it);
 		o_order_id(o, e);
@@ -1381,7 +1376,7 @@ static void render(struct out *o, const struct gen *g, const struct sim_ev *e, u
 		o->buf[o->len++] = ']';
 		break;
 	}
-	case EV_PAYMENT:
+	case KG_EV_PAYMENT:
 		o_order_id(o, e);
 		o_money(o, e->amount);
 		O_LIT(o, ",\"card\":");
@@ -1393,7 +1388,7 @@ static void render(struct out *o, const struct gen *g, const struct sim_ev *e, u
 			O_LIT(o, ",\"result\":\"approved\"");
 		}
 		break;
-	case EV_RETURN:
+	case KG_EV_RETURN:
 		o_order_id(o, e);
 		o_money(o, e->amount);
 		O_LIT(o, ",\"seller_id\":");
@@ -1401,7 +1396,7 @@ static void render(struct out *o, const struct gen *g, const struct sim_ev *e, u
 		O_LIT(o, ",\"reason\":");
 		o_q(o, return_reasons[e->u.ret.reason]);
 		break;
-	case EV_REPORT:
+	case KG_EV_SELLER_REPORT:
 		O_LIT(o, ",\"seller_id\":");
 		o_seller(o, e->u.rep.seller);
 		if (e->order_no)
@@ -1409,12 +1404,12 @@ static void render(struct out *o, const struct gen *g, const struct sim_ev *e, u
 		O_LIT(o, ",\"kind\":");
 		o_q(o, report_kinds[e->u.rep.kind]);
 		break;
-	case EV_PASSWORD:
+	case KG_EV_PASSWORD_CHANGE:
 		o_device(o, g, e);
 		O_LIT(o, ",\"via\":");
 		o_q(o, e->u.login.success ? "reset" : "settings");
 		break;
-	case EV_PROFILE:
+	case KG_EV_PROFILE_CHANGE:
 		O_LIT(o, ",\"field\":");
 		o_q(o, profile_fields[e->u.prof.field]);
 		break;

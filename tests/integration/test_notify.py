@@ -107,6 +107,11 @@ NOTICES = [
      ["伊藤 愛 様", "お詫び", f"© {YEAR}"]),
     ("incident_apology", "en", "Eve Black", ["incident_id=inc_1"],
      "Our apology about your account lock", ["Dear Eve Black,", "apologise", f"© {YEAR}"]),
+    ("password_reset", "ja", "中村 陽子", [], "パスワード再設定のお知らせ",
+     ["中村 陽子 様", "パスワードが再設定されました", "カスタマーサービスにお問い合わせください", f"© {YEAR}"]),
+    ("password_reset", "en", "Fay Green", [], "Your password was reset",
+     ["Dear Fay Green,", "The password of your account was reset.",
+      "If this was not you, contact customer service at once.", f"© {YEAR}"]),
 ]
 
 

@@ -6,6 +6,8 @@
 
 #include "account/account.h"
 
+#include <sodium.h>
+
 static kg_config cfg;
 
 /* The path of test database name, without removing it (kg_test_db does). */
@@ -441,6 +443,86 @@ static void recovery(void **state)
 	assert_int_equal(count(path, "SELECT count(*) FROM outbox"), 1);
 }
 
+/* ---- sealing at rest: a 2-step secret in the format before KGSEAL1 -------------
+ * (bare hex of nonce || secretbox) still opens, and the first check that
+ * opens it rewrites the row as KGSEAL1 (docs/operations.md, "Sealed at rest"). */
+#define SEAL_KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+static const uint8_t totp_raw[KG_TOTP_SECRET_BYTES] = "12345678901234567890";
+
+struct totp_job {
+	const kg_config *cfg;
+	int64_t now_ms;
+	bool sealed_before, sealed_after;
+};
+
+static int totp_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct totp_job *j = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 2048);
+	kg_account acc;
+	uint32_t v = 0;
+	char code[8];
+	kg_buf plain = KG_BUF_INIT(1024);
+	int rc = kg_tx_account_get(tx, "acc-y", &acc, &a, err);
+	if (!rc) {
+		j->sealed_before = kg_is_sealed(acc.totp_secret, acc.totp_secret_len);
+		rc = kg_totp_code(totp_raw, sizeof(totp_raw), "sha1", j->now_ms / 1000,
+				  KG_TOTP_STEP_S, 6, &v);
+	}
+	snprintf(code, sizeof(code), "%06u", (unsigned)v);
+	if (!rc)
+		rc = kg_account_totp_check(tx, j->cfg, &acc, code, j->now_ms, err);
+	if (!rc)
+		rc = kg_tx_account_get(tx, "acc-y", &acc, &a, err);
+	if (!rc) {
+		j->sealed_after = kg_is_sealed(acc.totp_secret, acc.totp_secret_len);
+		rc = kg_unseal(SEAL_KEY, acc.totp_secret, acc.totp_secret_len, &plain, err);
+	}
+	if (!rc && (plain.len != sizeof(totp_raw) || memcmp(plain.data, totp_raw, plain.len)))
+		rc = kg_err_set(err, KG_EINTERNAL, "the rewritten secret differs");
+	kg_buf_release(&plain);
+	kg_arena_release(&a);
+	return rc;
+}
+
+static void totp_secret_upgrades_on_read(void **state)
+{
+	(void)state;
+	/* the old format, made as the old code made it */
+	unsigned char key[32], box[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
+				    sizeof(totp_raw)];
+	char hex[2 * sizeof(box) + 1];
+	assert_int_equal(sodium_init() < 0, 0);
+	assert_int_equal(sodium_hex2bin(key, sizeof(key), SEAL_KEY, 64, NULL, NULL, NULL), 0);
+	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, totp_raw, sizeof(totp_raw), box, key);
+	sodium_bin2hex(hex, sizeof(hex), box, sizeof(box));
+	kg_account acc = yamada;
+	acc.totp_secret = (const uint8_t *)hex;
+	acc.totp_secret_len = strlen(hex);
+	acc.totp_enabled = true;
+	kg_store *s = setup("totp_upgrade", &acc);
+	const char *path = kg_test_db_path("totp_upgrade");
+	kg_config c = cfg;
+	snprintf(c.account_secret_key, sizeof(c.account_secret_key), "%s", SEAL_KEY);
+	kg_err err;
+	int64_t now = 1795000000000LL;
+	struct totp_job j = {&c, now, true, false};
+	if (kg_store_write(s, totp_job, &j, &err))
+		fail_msg("%s", err.msg);
+	assert_false(j.sealed_before); /* it was the old format */
+	assert_true(j.sealed_after);   /* and is KGSEAL1 now */
+	/* the rewritten row opens again (a later step: a code works once) */
+	j = (struct totp_job){&c, now + 60000, false, false};
+	if (kg_store_write(s, totp_job, &j, &err))
+		fail_msg("%s", err.msg);
+	assert_true(j.sealed_before && j.sealed_after);
+	kg_store_close(s);
+	assert_int_equal(count(path, "SELECT count(*) FROM accounts WHERE substr(totp_secret, 1, 7) = "
+				     "CAST('KGSEAL1' AS BLOB)"), 1);
+}
+
 static int setup_group(void **state)
 {
 	(void)state;
@@ -464,6 +546,7 @@ int main(void)
 		cmocka_unit_test(lock_is_atomic), cmocka_unit_test(login_gate),
 		cmocka_unit_test(brute_force_expires),  cmocka_unit_test(recovery),
 		cmocka_unit_test(account_wide_delay),
+		cmocka_unit_test(totp_secret_upgrades_on_read),
 	};
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

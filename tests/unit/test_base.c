@@ -147,6 +147,60 @@ static void err_formats(void **state)
 	assert_string_equal(kg_err_format(&e, out, sizeof(out)), "a.rules:3:7: unexpected token");
 }
 
+/* An independent reference for kg_utf8_seq: decode, then check the code
+ * point's range (no overlong, no surrogate, at most U+10FFFF). */
+static int ref_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	int len;
+	uint32_t cp;
+	if (c >= 0xc0 && c < 0xe0)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c < 0xf0)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c < 0xf8)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if ((size_t)len > n)
+		return 0;
+	for (int k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* The one validator (the event parser's too) agrees with the reference on
+ * every lead and second byte, with a few third and fourth bytes. */
+static void utf8_one_validator(void **state)
+{
+	(void)state;
+	static const unsigned char thirds[] = {0x00, 0x80, 0xbf, 0xc0};
+	for (unsigned b0 = 0x80; b0 <= 0xff; b0++)
+		for (unsigned b1 = 0; b1 <= 0xff; b1++)
+			for (size_t t = 0; t < sizeof(thirds); t++)
+				for (unsigned b3 = 0x3f; b3 <= 0x80; b3 += 0x41) {
+					unsigned char s[4] = {(unsigned char)b0, (unsigned char)b1,
+							      thirds[t], (unsigned char)b3};
+					for (size_t n = 1; n <= 4; n++)
+						if (kg_utf8_seq(s, s + n) != ref_seq(s, n))
+							fail_msg("%02x %02x %02x %02x (%zu bytes): %d, want %d",
+								 b0, b1, thirds[t], b3, n,
+								 kg_utf8_seq(s, s + n), ref_seq(s, n));
+				}
+	assert_int_equal(kg_utf8_first_len(""), 0);
+	assert_int_equal(kg_utf8_first_len("a鍵"), 1);
+	assert_int_equal(kg_utf8_first_len("鍵a"), 3);
+	assert_int_equal(kg_utf8_first_len("\xf0\x9f\x98\x80!"), 4);
+	assert_int_equal(kg_utf8_first_len("\xe3\x81"), 1);    /* truncated: a stray byte */
+	assert_int_equal(kg_utf8_first_len("\xc0\x80x"), 1);   /* overlong */
+}
+
 static void utf8_valid_prefix(void **state)
 {
 	assert_int_equal(kg_utf8_valid_prefix("", 0), 0);
@@ -200,9 +254,40 @@ static void counters_count_and_render(void **state)
 	kg_buf_release(&out);
 }
 
+/* One vocabulary table: every reason and method round-trips by name, and
+ * each method has its own word in the unlock notice. */
+static void vocabulary_round_trips(void **state)
+{
+	(void)state;
+	for (int i = 0; i < KG_LOCK_REASON_COUNT; i++) {
+		enum kg_lock_reason r;
+		const char *n = kg_lock_reason_name((enum kg_lock_reason)i);
+		assert_non_null(n);
+		assert_int_equal(kg_lock_reason_parse(n, &r), 0);
+		assert_int_equal(r, i);
+		assert_int_equal(kg_lock_reason_parse_n(n, strlen(n) - 1, &r), KG_EINVAL);
+	}
+	for (int i = 0; i < KG_LIFT_METHOD_COUNT; i++) {
+		enum kg_lift_method m;
+		assert_int_equal(kg_lift_method_parse(kg_lift_method_name((enum kg_lift_method)i), &m), 0);
+		assert_int_equal(m, i);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(kg_lift_method_notice_word((enum kg_lift_method)i),
+						kg_lift_method_notice_word((enum kg_lift_method)j));
+	}
+	enum kg_lock_reason r;
+	assert_int_equal(kg_lock_reason_parse("gift-card", &r), KG_EINVAL);
+	assert_int_equal(kg_lock_reason_parse(NULL, &r), KG_EINVAL);
+	assert_null(kg_lock_reason_name(KG_LOCK_REASON_COUNT));
+	assert_null(kg_lift_method_notice_word(KG_LIFT_METHOD_COUNT));
+	assert_string_equal(kg_lift_method_notice_word(KG_LIFT_SUPPORT), "identity_check");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(vocabulary_round_trips),
+		cmocka_unit_test(utf8_one_validator),
 		cmocka_unit_test(buf_respects_max),
 		cmocka_unit_test(buf_json_escapes),
 		cmocka_unit_test(time_round_trip),
