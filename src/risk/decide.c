@@ -122,6 +122,12 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
+	if ((rc = kg_entities_observe(r->ents, ev, ah, &sc->norm, &sc->ents))) {
+		kg_err_set(err, rc, "entity update failed");
+		kg_risk_acct_drop(r, st, ah, a->id);
+		goto cleanup;
+	}
+	info.ents = &sc->ents;
 	struct kg_eval_env env = {ev, &a->f, &info, kg_risk_lists_lookup, atomic_load(&r->lists)};
 	sc->verdict.a = da;
 	if ((rc = kg_policy_eval(pol, &env, &sc->verdict)) ||

@@ -288,8 +288,9 @@ int kg_risk_check_cache(kg_risk *r, kg_err *err);
 struct kg_risk_stats {
 	size_t accounts, events;
 	size_t feature_mem_bytes, feature_blob_bytes;
+	size_t entities, entity_mem_bytes, entity_blob_bytes; /* IPs, devices, cards, addresses */
 };
-/* Counts over the in-memory accounts. */
+/* Counts over the in-memory accounts and entities. */
 void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out);
 
 /* ---- locks ---------------------------------------------------------------

@@ -1,0 +1,68 @@
+/* Internal to src/risk: state kept per entity (an IP, a device id, a card
+ * fingerprint, a normalised shipping address) across all the accounts
+ * whose events carry it. docs/rules.md ("Entities") says what is kept and
+ * how exact it is; docs/architecture.md the locking order. */
+#ifndef KG_RISK_ENTITY_H
+#define KG_RISK_ENTITY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "risk/risk.h"
+
+enum kg_entity_kind { KG_ENT_IP, KG_ENT_DEVICE, KG_ENT_CARD, KG_ENT_ADDRESS, KG_ENT_COUNT };
+extern const char *const kg_entity_kind_names[KG_ENT_COUNT];
+
+/* The streams of an entity whose distinct accounts are kept. */
+enum kg_entity_stream { KG_ES_EVENTS, KG_ES_LOGINS_FAILED, KG_ES_ORDERS_GIFT_CARD, KG_ES_COUNT };
+extern const char *const kg_entity_stream_names[KG_ES_COUNT];
+/* Whether the entity kind keeps that stream (ip, device: events,
+ * logins.failed; card: events; address: events, orders.gift_card). */
+bool kg_entity_has_stream(enum kg_entity_kind k, enum kg_entity_stream s);
+/* The event types that carry the kind (bits of enum kg_event_type). */
+uint32_t kg_entity_event_types(enum kg_entity_kind k);
+
+/* Distinct accounts kept per entity and stream: the most recently seen
+ * ones, above the largest threshold of the default policy (30), so that
+ * a count up to it is exact; beyond, a count saturates at the cap. */
+#define KG_ENTITY_ACCTS_CAP 64
+
+/* What one event saw of its entities, after adding itself: per kind and
+ * stream, the last-seen times (Unix s, ascending) of the accounts kept.
+ * Lives in the deciding thread's scratch. */
+struct kg_entity_view {
+	bool has[KG_ENT_COUNT];
+	uint32_t n[KG_ENT_COUNT][KG_ES_COUNT];
+	uint32_t last[KG_ENT_COUNT][KG_ES_COUNT][KG_ENTITY_ACCTS_CAP];
+};
+
+/* Distinct accounts of the view's entity of kind k on stream s with a
+ * last-seen time in (now - window_s, now]: 0 when the event has none. */
+int64_t kg_entity_view_distinct(const struct kg_entity_view *v, enum kg_entity_kind k,
+				enum kg_entity_stream s, uint32_t now, uint32_t window_s);
+
+typedef struct kg_entities kg_entities;
+int kg_entities_new(kg_entities **out);
+void kg_entities_free(kg_entities *t);
+
+/* Adds ev (of the account whose id hashes to ah) to each entity it
+ * carries and fills view. Takes one entity stripe lock at a time (never
+ * two), called under the account's stripe lock. norm: scratch for the
+ * address key. */
+int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf *norm,
+			struct kg_entity_view *view);
+
+/* The entity key of kind k for ev (false: the event carries none). */
+bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm, uint64_t *key);
+
+/* Saves every entity and loads it back (kagi rules test's restart). */
+int kg_entities_roundtrip(kg_entities *t, kg_err *err);
+/* Counts over the table: entities, bytes they hold in memory, bytes of
+ * their blobs. */
+void kg_entities_stats(kg_entities *t, size_t *n, size_t *mem_bytes, size_t *blob_bytes);
+/* The distinct accounts kept for (kind, key, stream): a test's view. */
+uint32_t kg_entities_count(kg_entities *t, enum kg_entity_kind k, uint64_t key,
+			   enum kg_entity_stream s);
+
+#endif
