@@ -74,6 +74,7 @@ struct scratch {
 	kg_buf text;      /* a decision read from the store */
 	kg_buf norm;      /* the normalised address of an entity key */
 	struct kg_entity_view ents; /* what the event saw of its entities */
+	struct kg_tx *tx; /* the batch's read transaction while it decides */
 };
 
 struct kg_risk {

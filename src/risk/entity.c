@@ -265,8 +265,11 @@ bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm, uint
 	return true;
 }
 
+static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *err);
+
 int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf *norm,
-			struct kg_entity_view *view)
+			kg_entity_load_fn load, void *load_ctx, struct kg_entity_view *view,
+			kg_err *err)
 {
 	uint32_t now = (uint32_t)(ev->ts_ms / 1000);
 	int rc = 0;
@@ -275,20 +278,42 @@ int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf 
 		view->has[k] = kg_entity_key(ev, (enum kg_entity_kind)k, norm, &key);
 		if (!view->has[k])
 			continue;
+		view->key[k] = key;
 		bool add[KG_ES_COUNT] = {true, ev->type == KG_EV_LOGIN && !ev->success,
 					 ev->type == KG_EV_ORDER && ev->gift_card_amount > 0};
 		struct ent_stripe *st = stripe_of(t, key);
 		pthread_mutex_lock(&st->mu);
-		struct entity *e;
-		rc = get(st, (enum kg_entity_kind)k, key, &e);
+		struct entity *e = find(st, (enum kg_entity_kind)k, key);
+		bool fresh = !e;
+		if (fresh && (rc = get(st, (enum kg_entity_kind)k, key, &e)))
+			kg_err_set(err, rc, "out of memory");
+		if (!rc && fresh && load) { /* first met since the start: its stored state */
+			kg_arena a;
+			kg_arena_init(&a, 4096);
+			const uint8_t *blob = NULL;
+			size_t len = 0;
+			rc = load(load_ctx, k, key, &a, &blob, &len, err);
+			if (rc == KG_ENOTFOUND) {
+				kg_err_clear(err);
+				rc = 0;
+			} else if (!rc && len) {
+				rc = entity_load(e, blob, len, err);
+			}
+			kg_arena_release(&a);
+			if (rc) { /* not half-known: read again next time */
+				pthread_mutex_unlock(&st->mu);
+				kg_entities_drop(t, k, key);
+				return rc;
+			}
+		}
 		for (int s = 0; s < KG_ES_COUNT && !rc; s++) {
 			if (!kg_entity_has_stream((enum kg_entity_kind)k, (enum kg_entity_stream)s)) {
 				view->n[k][s] = 0;
 				continue;
 			}
 			struct ent_set *set = &e->sets[s];
-			if (add[s])
-				rc = set_add(set, ah, now);
+			if (add[s] && (rc = set_add(set, ah, now)))
+				kg_err_set(err, rc, "out of memory");
 			view->n[k][s] = set->n;
 			for (uint32_t i = 0; i < set->n; i++)
 				view->last[k][s][i] = set->v[i].last;
@@ -296,6 +321,24 @@ int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf 
 		pthread_mutex_unlock(&st->mu);
 	}
 	return rc;
+}
+
+void kg_entities_drop(kg_entities *t, int kind, uint64_t key)
+{
+	struct ent_stripe *st = stripe_of(t, key);
+	pthread_mutex_lock(&st->mu);
+	if (st->cap) {
+		struct entity **pp = &st->b[(key >> 6) & (st->cap - 1)];
+		for (; *pp; pp = &(*pp)->next)
+			if ((*pp)->key == key && (int)(*pp)->kind == kind) {
+				struct entity *e = *pp;
+				*pp = e->next;
+				entity_free(e);
+				st->n--;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&st->mu);
 }
 
 /* ---- blobs ------------------------------------------------------------------- */
@@ -464,4 +507,36 @@ uint32_t kg_entities_count(kg_entities *t, enum kg_entity_kind k, uint64_t key,
 	uint32_t n = e ? e->sets[s].n : 0;
 	pthread_mutex_unlock(&st->mu);
 	return n;
+}
+
+int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out)
+{
+	struct ent_stripe *st = stripe_of(t, key);
+	pthread_mutex_lock(&st->mu);
+	struct entity *e = find(st, (enum kg_entity_kind)kind, key);
+	int rc = e ? entity_save(e, out) : KG_ENOTFOUND;
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int kg_entity_blob_merge(int kind, const void *a, size_t alen, const void *b, size_t blen,
+			 kg_buf *out, kg_err *err)
+{
+	struct entity x = {.kind = (enum kg_entity_kind)kind}, y = {.kind = (enum kg_entity_kind)kind};
+	int rc = 0;
+	if ((alen && (rc = entity_load(&x, a, alen, err))) ||
+	    (blen && (rc = entity_load(&y, b, blen, err))))
+		goto cleanup;
+	for (int s = 0; s < KG_ES_COUNT && !rc; s++)
+		for (uint32_t i = 0; i < y.sets[s].n && !rc; i++)
+			if ((rc = set_add(&x.sets[s], y.sets[s].v[i].acct, y.sets[s].v[i].last)))
+				kg_err_set(err, rc, "out of memory");
+	if (!rc && (rc = entity_save(&x, out)))
+		kg_err_set(err, rc, "out of memory");
+cleanup:
+	for (int s = 0; s < KG_ES_COUNT; s++) {
+		free(x.sets[s].v);
+		free(y.sets[s].v);
+	}
+	return rc;
 }

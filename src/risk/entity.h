@@ -33,6 +33,7 @@ uint32_t kg_entity_event_types(enum kg_entity_kind k);
  * Lives in the deciding thread's scratch. */
 struct kg_entity_view {
 	bool has[KG_ENT_COUNT];
+	uint64_t key[KG_ENT_COUNT];
 	uint32_t n[KG_ENT_COUNT][KG_ES_COUNT];
 	uint32_t last[KG_ENT_COUNT][KG_ES_COUNT][KG_ENTITY_ACCTS_CAP];
 };
@@ -46,12 +47,31 @@ typedef struct kg_entities kg_entities;
 int kg_entities_new(kg_entities **out);
 void kg_entities_free(kg_entities *t);
 
+/* Reads the stored blob of an entity not in memory (its first event since
+ * the start): 0 with *blob (in a; NULL, len 0: stored empty), KG_ENOTFOUND
+ * when there is none, or an error. */
+typedef int (*kg_entity_load_fn)(void *ctx, int kind, uint64_t key, kg_arena *a,
+				 const uint8_t **blob, size_t *len, kg_err *err);
+
 /* Adds ev (of the account whose id hashes to ah) to each entity it
  * carries and fills view. Takes one entity stripe lock at a time (never
  * two), called under the account's stripe lock. norm: scratch for the
- * address key. */
+ * address key; load (NULL: none) reads an entity met for the first time. */
 int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf *norm,
-			struct kg_entity_view *view);
+			kg_entity_load_fn load, void *load_ctx, struct kg_entity_view *view,
+			kg_err *err);
+/* Appends the blob of entity (kind, key) to out; KG_ENOTFOUND when it is
+ * not in memory. */
+int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out);
+/* Forgets entity (kind, key) (a failed write: it is read again from the
+ * store when next met). */
+void kg_entities_drop(kg_entities *t, int kind, uint64_t key);
+/* The union of two blobs of one entity into out: per stream, each account
+ * at the later of its two times, the latest KG_ENTITY_ACCTS_CAP kept.
+ * Commutative and idempotent, so writers in any order (threads, nodes)
+ * end at the same row. KG_EINVAL (err says) for a corrupt blob. */
+int kg_entity_blob_merge(int kind, const void *a, size_t alen, const void *b, size_t blen,
+			 kg_buf *out, kg_err *err);
 
 /* The entity key of kind k for ev (false: the event carries none). */
 bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm, uint64_t *key);
