@@ -49,6 +49,7 @@ struct kg_risk_batch {
 	uint32_t *blob_recs;
 	size_t n_blob;
 	struct kg_risk_entity_blob *ents; /* the batch's entities (batch_entities) */
+	kg_buf ent_blobs; /* ... their blobs */
 	size_t n_ents;
 	struct kg_risk_write w;
 	kg_store_ticket *ticket;
@@ -258,8 +259,8 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 	int rc = 0;
 	size_t kept = 0;
 	for (size_t i = 0; i < m && !rc; i++) {
-		size_t off = b->blobs.len;
-		rc = kg_entities_save_one(b->r->ents, b->ents[i].kind, b->ents[i].key, &b->blobs);
+		size_t off = b->ent_blobs.len;
+		rc = kg_entities_save_one(b->r->ents, b->ents[i].kind, b->ents[i].key, &b->ent_blobs);
 		if (rc == KG_ENOTFOUND) { /* dropped by a failed write meanwhile: its row stays */
 			rc = 0;
 			continue;
@@ -268,10 +269,10 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 			kg_err_set(err, rc, "out of memory");
 		offs[kept] = off;
 		b->ents[kept] = b->ents[i];
-		b->ents[kept++].len = b->blobs.len - off;
+		b->ents[kept++].len = b->ent_blobs.len - off;
 	}
 	for (size_t i = 0; i < kept && !rc; i++) /* blobs has stopped moving */
-		b->ents[i].blob = b->blobs.data + offs[i];
+		b->ents[i].blob = b->ent_blobs.data + offs[i];
 	free(offs);
 	b->n_ents = rc ? 0 : kept;
 	return rc;
@@ -355,6 +356,7 @@ void kg_risk_batch_free(kg_risk_batch *b)
 	free(b->accts);
 	free(b->blob_recs);
 	free(b->ents);
+	kg_buf_release(&b->ent_blobs);
 	kg_buf_release(&b->w.merged);
 	kg_arena_release(&b->arena);
 	kg_arena_release(&b->scratch);
@@ -382,6 +384,7 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
 	kg_arena_init(&b->arena, n < 1024 ? 16 * 1024 : 256 * 1024); /* ids, decisions */
 	kg_arena_init(&b->scratch, 64 * 1024);
 	kg_buf_init(&b->blobs, SIZE_MAX / 2);
+	kg_buf_init(&b->ent_blobs, SIZE_MAX / 2);
 	int rc = 0;
 	if (!r->store) {
 		rc = batch_decide(b, NULL, err);
