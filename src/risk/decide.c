@@ -122,7 +122,7 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
-	if ((rc = kg_entities_observe(r->ents, ev, ah, &sc->norm,
+	if ((rc = kg_entities_observe(r->ents, ev, ah, &sc->norm, &a->addr_memo,
 				      sc->tx ? kg_risk_persist_entity_load : NULL, sc->tx, &sc->ents,
 				      err))) {
 		kg_risk_acct_drop(r, st, ah, a->id);

@@ -54,6 +54,7 @@ struct acct {
 	uint32_t n_seen, cap_seen;
 	uint32_t id_len;
 	kg_features f;
+	struct kg_entity_addr_memo addr_memo; /* its last shipping address (entity.h) */
 	char id[]; /* NUL-terminated */
 };
 

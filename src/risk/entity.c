@@ -239,7 +239,8 @@ static int address_key(const kg_ev_address *a, kg_buf *b)
 	return 0;
 }
 
-bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm, uint64_t *key)
+bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
+		   struct kg_entity_addr_memo *memo, uint64_t *key)
 {
 	if (!(kg_entity_event_types(k) & 1u << ev->type))
 		return false;
@@ -252,9 +253,25 @@ bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm, uint
 		const kg_ev_address *a = &ev->shipping_address;
 		if (!a->line1.n && !a->postal_code.n && !a->city.n)
 			return false;
+		const kg_str parts[] = {a->country, a->postal_code, a->region,
+					a->city, a->line1, a->line2};
+		uint64_t raw[2] = {0, 0};
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+			uint64_t h[2];
+			kg_risk_hash_seed2(parts[i].p, parts[i].n, 0x9e3779b97f4a7c15ull + i,
+					   0xc2b2ae3d27d4eb4full + i, h);
+			raw[0] = raw[0] * 0x100000001b3ull ^ h[0];
+			raw[1] = raw[1] * 0x100000001b3ull ^ h[1];
+		}
+		if (memo && memo->key && memo->raw[0] == raw[0] && memo->raw[1] == raw[1]) {
+			*key = memo->key;
+			return true;
+		}
 		if (address_key(a, norm))
 			return false;
-		*key = kg_risk_hash_seed((const char *)norm->data, norm->len, kind_seed[k]);
+		*key = kg_risk_hash_seed(norm->data, norm->len, kind_seed[k]);
+		if (memo)
+			*memo = (struct kg_entity_addr_memo){{raw[0], raw[1]}, *key};
 		return true;
 	}
 	default: return false;
@@ -268,14 +285,14 @@ bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm, uint
 static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *err);
 
 int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf *norm,
-			kg_entity_load_fn load, void *load_ctx, struct kg_entity_view *view,
+			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx, struct kg_entity_view *view,
 			kg_err *err)
 {
 	uint32_t now = (uint32_t)(ev->ts_ms / 1000);
 	int rc = 0;
 	for (int k = 0; k < KG_ENT_COUNT && !rc; k++) {
 		uint64_t key;
-		view->has[k] = kg_entity_key(ev, (enum kg_entity_kind)k, norm, &key);
+		view->has[k] = kg_entity_key(ev, (enum kg_entity_kind)k, norm, memo, &key);
 		if (!view->has[k])
 			continue;
 		view->key[k] = key;

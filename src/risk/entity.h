@@ -47,6 +47,15 @@ typedef struct kg_entities kg_entities;
 int kg_entities_new(kg_entities **out);
 void kg_entities_free(kg_entities *t);
 
+/* The last shipping address of an account's orders, by two hashes of its
+ * parts as sent, and its key: the normaliser runs once per address an
+ * account ships to, not once per order (a false match needs both hashes to
+ * collide: about 2^-128). Kept with the account, under its stripe lock. */
+struct kg_entity_addr_memo {
+	uint64_t raw[2];
+	uint64_t key;
+};
+
 /* Reads the stored blob of an entity not in memory (its first event since
  * the start): 0 with *blob (in a; NULL, len 0: stored empty), KG_ENOTFOUND
  * when there is none, or an error. */
@@ -58,7 +67,7 @@ typedef int (*kg_entity_load_fn)(void *ctx, int kind, uint64_t key, kg_arena *a,
  * two), called under the account's stripe lock. norm: scratch for the
  * address key; load (NULL: none) reads an entity met for the first time. */
 int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf *norm,
-			kg_entity_load_fn load, void *load_ctx, struct kg_entity_view *view,
+			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx, struct kg_entity_view *view,
 			kg_err *err);
 /* Appends the blob of entity (kind, key) to out; KG_ENOTFOUND when it is
  * not in memory. */
@@ -73,8 +82,10 @@ void kg_entities_drop(kg_entities *t, int kind, uint64_t key);
 int kg_entity_blob_merge(int kind, const void *a, size_t alen, const void *b, size_t blen,
 			 kg_buf *out, kg_err *err);
 
-/* The entity key of kind k for ev (false: the event carries none). */
-bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm, uint64_t *key);
+/* The entity key of kind k for ev (false: the event carries none); memo
+ * (NULL: none) remembers an address's key. */
+bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
+		   struct kg_entity_addr_memo *memo, uint64_t *key);
 
 /* Saves every entity and loads it back (kagi rules test's restart). */
 int kg_entities_roundtrip(kg_entities *t, kg_err *err);

@@ -337,6 +337,8 @@ struct kg_risk_replay_stats {
 	size_t events, accounts;
 	double seconds, cpu_seconds;   /* wall and CPU time of the replay */
 	double feature_mem_bytes_per_account, feature_blob_bytes_per_account;
+	size_t entities; /* IPs, devices, cards, addresses in memory */
+	double entity_mem_bytes_per_entity, entity_blob_bytes_per_entity;
 	bool latency;                  /* with opts.stats, in memory */
 	double p50_us, p99_us, p999_us, max_us;
 };

@@ -251,7 +251,7 @@ const char *const kg_sqlite_migrations[] = {
 	"ALTER TABLE events ADD COLUMN body_hash BLOB;",
 	/* 5: risk state per entity (IP, device, card fingerprint, normalised
 	 * shipping address), keyed by kind and a 64-bit hash of the value. */
-	"CREATE TABLE entity_features ("
+	"CREATE TABLE IF NOT EXISTS entity_features ("
 	"  kind INTEGER NOT NULL,"
 	"  key INTEGER NOT NULL,"
 	"  state BLOB,"
