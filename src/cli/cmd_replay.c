@@ -25,6 +25,10 @@ static void print_stats(const struct kg_risk_replay_stats *st)
 		st->events, st->seconds, st->seconds > 0 ? (double)st->events / st->seconds : 0.0,
 		st->cpu_seconds, st->cpu_seconds > 0 ? (double)st->events / st->cpu_seconds : 0.0,
 		st->accounts, st->feature_mem_bytes_per_account, st->feature_blob_bytes_per_account);
+	fprintf(stderr,
+		",\"entities\":%zu,\"entity_mem_bytes_per_entity\":%.1f,"
+		"\"entity_blob_bytes_per_entity\":%.1f",
+		st->entities, st->entity_mem_bytes_per_entity, st->entity_blob_bytes_per_entity);
 	if (st->latency)
 		fprintf(stderr, ",\"latency_us\":{\"p50\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f}",
 			st->p50_us, st->p99_us, st->p999_us, st->max_us);

@@ -48,6 +48,9 @@ struct kg_risk_batch {
 	size_t acap;
 	uint32_t *blob_recs;
 	size_t n_blob;
+	struct kg_risk_entity_blob *ents; /* the batch's entities (batch_entities) */
+	kg_buf ent_blobs; /* ... their blobs */
+	size_t n_ents;
 	struct kg_risk_write w;
 	kg_store_ticket *ticket;
 	struct kg_risk_batch *after;
@@ -210,7 +213,69 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 
 static int batch_decide_job(kg_tx *tx, void *ctx, kg_err *err)
 {
-	return batch_decide(ctx, tx, err);
+	struct kg_risk_batch *b = ctx;
+	struct scratch *sc = kg_risk_scratch_get(b->r);
+	if (!sc)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	sc->tx = tx; /* entities met for the first time are read in it */
+	int rc = batch_decide(b, tx, err);
+	sc->tx = NULL;
+	return rc;
+}
+
+static int cmp_ent(const void *x, const void *y)
+{
+	const struct kg_risk_entity_blob *a = x, *b = y;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* Each entity of the batch once, in (kind, key) order, with its state as
+ * it is now (after the batch's events, and maybe some of a concurrent
+ * batch: the write merges, so a row never loses an account). */
+static int batch_entities(struct kg_risk_batch *b, kg_err *err)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < b->nrec; i++)
+		n += (size_t)__builtin_popcount(b->recs[i].ent_mask);
+	if (!n)
+		return 0;
+	if (!(b->ents = malloc(n * sizeof(*b->ents))))
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	n = 0;
+	for (size_t i = 0; i < b->nrec; i++)
+		for (int k = 0; k < KG_ENT_COUNT; k++)
+			if (b->recs[i].ent_mask & (1u << k))
+				b->ents[n++] = (struct kg_risk_entity_blob){k, b->recs[i].ent_key[k], NULL, 0};
+	qsort(b->ents, n, sizeof(*b->ents), cmp_ent);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!m || cmp_ent(&b->ents[m - 1], &b->ents[i]))
+			b->ents[m++] = b->ents[i];
+	size_t *offs = malloc(m * sizeof(*offs));
+	if (!offs)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	int rc = 0;
+	size_t kept = 0;
+	for (size_t i = 0; i < m && !rc; i++) {
+		size_t off = b->ent_blobs.len;
+		rc = kg_entities_save_one(b->r->ents, b->ents[i].kind, b->ents[i].key, &b->ent_blobs);
+		if (rc == KG_ENOTFOUND) { /* dropped by a failed write meanwhile: its row stays */
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			kg_err_set(err, rc, "out of memory");
+		offs[kept] = off;
+		b->ents[kept] = b->ents[i];
+		b->ents[kept++].len = b->ent_blobs.len - off;
+	}
+	for (size_t i = 0; i < kept && !rc; i++) /* blobs has stopped moving */
+		b->ents[i].blob = b->ent_blobs.data + offs[i];
+	free(offs);
+	b->n_ents = rc ? 0 : kept;
+	return rc;
 }
 
 struct blob_key {
@@ -290,6 +355,9 @@ void kg_risk_batch_free(kg_risk_batch *b)
 	free(b->recs);
 	free(b->accts);
 	free(b->blob_recs);
+	free(b->ents);
+	kg_buf_release(&b->ent_blobs);
+	kg_buf_release(&b->w.merged);
 	kg_arena_release(&b->arena);
 	kg_arena_release(&b->scratch);
 	kg_buf_release(&b->blobs);
@@ -316,6 +384,7 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
 	kg_arena_init(&b->arena, n < 1024 ? 16 * 1024 : 256 * 1024); /* ids, decisions */
 	kg_arena_init(&b->scratch, 64 * 1024);
 	kg_buf_init(&b->blobs, SIZE_MAX / 2);
+	kg_buf_init(&b->ent_blobs, SIZE_MAX / 2);
 	int rc = 0;
 	if (!r->store) {
 		rc = batch_decide(b, NULL, err);
@@ -333,9 +402,12 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
 	rc = kg_store_read(r->store, batch_decide_job, b, err);
 	if (!rc)
 		rc = batch_snapshot(b, err);
+	if (!rc)
+		rc = batch_entities(b, err);
 	if (!rc && (b->nrec || after)) {
 		b->w = (struct kg_risk_write){b->recs, b->nrec, b->blob_recs, b->n_blob,
-					      r->lock_hook, r->lock_ctx, KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4)};
+					      r->lock_hook, r->lock_ctx, KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4),
+					      b->ents, b->n_ents, KG_BUF_INIT(1024 * 1024)};
 		rc = kg_risk_persist_start(r->store, &b->w, after ? after->ticket : NULL,
 					   &b->ticket, err);
 	}

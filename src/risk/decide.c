@@ -123,6 +123,13 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
+	if ((rc = kg_entities_observe(r->ents, ev, ah, &sc->norm, &a->addr_memo,
+				      sc->tx ? kg_risk_persist_entity_load : NULL, sc->tx, &sc->ents,
+				      err))) {
+		kg_risk_acct_drop(r, st, ah, a->id);
+		goto cleanup;
+	}
+	info.ents = &sc->ents;
 	struct kg_eval_env env = {ev, &a->f, &info, kg_risk_lists_lookup, atomic_load(&r->lists)};
 	sc->verdict.a = da;
 	if ((rc = kg_policy_eval(pol, &env, &sc->verdict)) ||
@@ -146,6 +153,12 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		rec->h2 = h2;
 		rec->acct = a;
 		memcpy(rec->body_hash, body, KG_EVENT_HASH_BYTES);
+		rec->ent_mask = 0;
+		for (int k = 0; k < KG_ENT_COUNT; k++)
+			if (sc->ents.has[k]) {
+				rec->ent_mask |= (uint8_t)(1u << k);
+				rec->ent_key[k] = sc->ents.key[k];
+			}
 	}
 cleanup:
 	pthread_mutex_unlock(&st->mu);
@@ -170,6 +183,9 @@ void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok)
 		else if (a)
 			kg_risk_acct_drop(r, st, ah, a->id);
 		pthread_mutex_unlock(&st->mu);
+		for (int k = 0; k < KG_ENT_COUNT && !ok; k++) /* read again from the store */
+			if (recs[i].ent_mask & (1u << k))
+				kg_entities_drop(r->ents, k, recs[i].ent_key[k]);
 		recs[i].pending = false;
 	}
 }

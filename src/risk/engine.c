@@ -29,6 +29,10 @@ int kg_risk_new(kg_policy *policy, struct kg_store *store, kg_risk **out, kg_err
 		pthread_mutex_init(&r->stripes[i].mu, NULL);
 		kg_arena_init(&r->stripes[i].arena, 64 * 1024);
 	}
+	if (kg_entities_new(&r->ents)) {
+		kg_risk_free(r);
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	}
 	struct kg_risk_lists *l = NULL;
 	if (store && kg_risk_lists_load(store, policy, &l, err)) {
 		kg_risk_free(r);
@@ -57,6 +61,7 @@ void kg_risk_free(kg_risk *r)
 		kg_arena_release(&st->arena);
 		pthread_mutex_destroy(&st->mu);
 	}
+	kg_entities_free(r->ents);
 	kg_policy_unref(r->pol);
 	kg_risk_lists_free(atomic_load(&r->lists));
 	for (size_t i = 0; i < r->n_old_lists; i++)
@@ -104,7 +109,7 @@ int kg_risk_roundtrip_state(kg_risk *r, kg_err *err)
 		pthread_mutex_unlock(&st->mu);
 	}
 	kg_buf_release(&b);
-	return rc;
+	return rc ? rc : kg_entities_roundtrip(r->ents, err);
 }
 
 void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out)
@@ -125,5 +130,6 @@ void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out)
 		pthread_mutex_unlock(&st->mu);
 	}
 	out->events = atomic_load_explicit(&r->events, memory_order_relaxed);
+	kg_entities_stats(r->ents, &out->entities, &out->entity_mem_bytes, &out->entity_blob_bytes);
 	kg_buf_release(&b);
 }

@@ -11,6 +11,7 @@
 
 #include "risk/risk_impl.h"
 #include "risk/persist.h"
+#include "risk/entity.h"
 
 #define STRIPES 256
 
@@ -53,6 +54,7 @@ struct acct {
 	uint32_t n_seen, cap_seen;
 	uint32_t id_len;
 	kg_features f;
+	struct kg_entity_addr_memo addr_memo; /* its last shipping address (entity.h) */
 	char id[]; /* NUL-terminated */
 };
 
@@ -71,6 +73,9 @@ struct scratch {
 	struct kg_verdict verdict;
 	kg_buf blob;
 	kg_buf text;      /* a decision read from the store */
+	kg_buf norm;      /* the normalised address of an entity key */
+	struct kg_entity_view ents; /* what the event saw of its entities */
+	struct kg_tx *tx; /* the batch's read transaction while it decides */
 };
 
 struct kg_risk {
@@ -84,6 +89,7 @@ struct kg_risk {
 	struct kg_store *store;
 	pthread_key_t tls;
 	struct stripe stripes[STRIPES];
+	kg_entities *ents; /* entity state (entity.c), its stripes after the account's */
 	kg_risk_lock_fn lock_hook;
 	void *lock_ctx;
 	atomic_size_t events; /* decided, counted under any stripe's lock */

@@ -702,6 +702,14 @@ static bool key_is(kg_str k, const char *name)
 	return true;
 }
 
+/* The name of a card member for its error (built only then: formatting it
+ * for every member of every card cost more than the rest of the check). */
+static const char *card_member(char field[65], kg_str name)
+{
+	snprintf(field, 65, "%.*s", (int)(name.n < 64 ? name.n : 64), name.p);
+	return field;
+}
+
 /* Refuses card object i (c->pname names it) when a member is named number,
  * pan, cvc or cvv, or any value in it looks like a full card number; the
  * error names the member, never its value. */
@@ -717,10 +725,9 @@ static int check_card(struct ctx *c, int i)
 		if ((rc = get_str(c, key, "", &name)))
 			break;
 		char field[65];
-		snprintf(field, sizeof(field), "%.*s", (int)(name.n < 64 ? name.n : 64), name.p);
 		for (const char *const *b = banned; *b && !rc; b++)
 			if (key_is(name, *b))
-				rc = fail(c, field, "a full card number or CVC is never accepted "
+				rc = fail(c, card_member(field, name), "a full card number or CVC is never accepted "
 						    "(send last4, exp and fingerprint)");
 		for (int t = key + 1; t < end && !rc; t++) {
 			kg_str v;
@@ -728,10 +735,10 @@ static int check_card(struct ctx *c, int i)
 				v = (kg_str){c->p->js + tok[t].start, (uint32_t)(tok[t].end - tok[t].start)};
 			else if (tok[t].type != JSMN_STRING)
 				continue;
-			else if ((rc = get_str(c, t, field, &v)))
-				break;
+			else if ((rc = get_str(c, t, c->plain ? "" : card_member(field, name), &v)))
+				break; /* (plain text cannot fail) */
 			if (looks_like_pan(v.p, v.n))
-				rc = fail(c, field, "looks like a full card number, which is never "
+				rc = fail(c, card_member(field, name), "looks like a full card number, which is never "
 						    "accepted (send last4, exp and fingerprint)");
 		}
 		j = end;

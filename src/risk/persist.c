@@ -136,6 +136,42 @@ int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void
 	return rc;
 }
 
+int kg_risk_persist_entity_load(void *ctx, int kind, uint64_t key, kg_arena *a,
+				const uint8_t **blob, size_t *len, kg_err *err)
+{
+	return kg_tx_entity_get(ctx, kind, key, a, blob, len, err);
+}
+
+/* Each entity's row becomes the union of what it held and the batch's
+ * state (kg_entity_blob_merge): another thread's or node's batch that
+ * committed first is kept, whatever the order of the commits. */
+static int write_entities(kg_tx *tx, struct kg_risk_write *w, int64_t now, kg_err *err)
+{
+	int rc = 0;
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	for (size_t i = 0; i < w->n_ents && !rc; i++) {
+		const struct kg_risk_entity_blob *e = &w->ents[i];
+		const uint8_t *old = NULL;
+		size_t old_len = 0;
+		rc = kg_tx_entity_get(tx, e->kind, e->key, &a, &old, &old_len, err);
+		if (rc == KG_ENOTFOUND) {
+			kg_err_clear(err);
+			rc = kg_tx_entity_put(tx, e->kind, e->key, e->blob, e->len, now, err);
+		} else if (!rc) {
+			kg_buf_reset(&w->merged);
+			rc = kg_entity_blob_merge(e->kind, old, old_len, e->blob, e->len, &w->merged,
+						  err);
+			if (!rc)
+				rc = kg_tx_entity_put(tx, e->kind, e->key, w->merged.data, w->merged.len,
+						      now, err);
+		}
+		kg_arena_reset(&a);
+	}
+	kg_arena_release(&a);
+	return rc;
+}
+
 /* The rule that asked for d's lock: its first reason that locks. */
 static const char *lock_rule(const struct kg_decision *d, kg_arena *a)
 {
@@ -217,6 +253,8 @@ static int write_job(kg_tx *tx, void *p, kg_err *err)
 			rc = kg_tx_features_put(tx, last->account, last->blob, last->blob_len, now,
 						err);
 	}
+	if (!rc)
+		rc = write_entities(tx, w, now, err);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
 #ifndef KG_RISK_PERSIST_H
 #define KG_RISK_PERSIST_H
 
+#include "risk/entity.h"
 #include "risk/risk_impl.h"
 #include "store/store.h"
 
@@ -29,6 +30,16 @@ struct kg_risk_record {
 	uint64_t h, h2;           /* ... under these hashes */
 	const void *acct;         /* ... in this account record (identity only) */
 	uint8_t body_hash[KG_EVENT_HASH_BYTES]; /* kg_event_body_hash, stored with it */
+	uint8_t ent_mask;         /* the entities it carries (bit per kind) ... */
+	uint64_t ent_key[KG_ENT_COUNT]; /* ... and their keys */
+};
+
+/* An entity's state after the batch, merged into its row by the write. */
+struct kg_risk_entity_blob {
+	int kind;
+	uint64_t key;
+	const void *blob;
+	size_t len;
 };
 
 /* Fills rec's event fields from ev, copying account and id into a. */
@@ -60,6 +71,9 @@ struct kg_risk_write {
 	kg_risk_lock_fn hook;
 	void *hook_ctx;
 	kg_buf text;    /* a decision's JSON while its row is written */
+	const struct kg_risk_entity_blob *ents; /* each entity of the batch once */
+	size_t n_ents;
+	kg_buf merged;  /* an entity's row merged with its blob */
 };
 
 /* Loads an account's feature blob (leaves f empty when there is none). */
@@ -89,6 +103,9 @@ int kg_risk_persist_start(struct kg_store *s, struct kg_risk_write *w, kg_store_
 int kg_risk_persist_lookup(kg_tx *tx, const char *account, size_t account_len,
 			   const char *id, size_t id_len, kg_arena *a, const char **decision,
 			   const uint8_t **hash, size_t *hash_len, bool *found, kg_err *err);
+/* kg_entity_load_fn in a transaction (ctx: the kg_tx). */
+int kg_risk_persist_entity_load(void *ctx, int kind, uint64_t key, kg_arena *a,
+				const uint8_t **blob, size_t *len, kg_err *err);
 /* In a read transaction: the blob of an account (NUL-terminated id), in
  * a; *found false when it has none. */
 int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void **blob,

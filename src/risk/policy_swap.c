@@ -21,6 +21,7 @@ void kg_risk_scratch_free(void *p)
 	kg_verdict_release(&s->verdict);
 	kg_buf_release(&s->blob);
 	kg_buf_release(&s->text);
+	kg_buf_release(&s->norm);
 	free(s);
 }
 
@@ -40,6 +41,7 @@ struct scratch *kg_risk_scratch_get(kg_risk *r)
 	kg_verdict_init(&s->verdict);
 	kg_buf_init(&s->blob, 16 * 1024 * 1024);
 	kg_buf_init(&s->text, KG_EVENT_BYTES_MAX * 4);
+	kg_buf_init(&s->norm, KG_EVENT_BYTES_MAX * 4);
 	pthread_setspecific(r->tls, s);
 	return s;
 }

@@ -435,6 +435,11 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, struct kg_risk_replay_st
 			rs.accounts ? (double)rs.feature_mem_bytes / (double)rs.accounts : 0.0;
 		st->feature_blob_bytes_per_account =
 			rs.accounts ? (double)rs.feature_blob_bytes / (double)rs.accounts : 0.0;
+		st->entities = rs.entities;
+		st->entity_mem_bytes_per_entity =
+			rs.entities ? (double)rs.entity_mem_bytes / (double)rs.entities : 0.0;
+		st->entity_blob_bytes_per_entity =
+			rs.entities ? (double)rs.entity_blob_bytes / (double)rs.entities : 0.0;
 		if (lat.n) {
 			qsort(lat.v, lat.n, sizeof(*lat.v), cmp_u32);
 			st->latency = true;

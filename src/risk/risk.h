@@ -288,8 +288,9 @@ int kg_risk_check_cache(kg_risk *r, kg_err *err);
 struct kg_risk_stats {
 	size_t accounts, events;
 	size_t feature_mem_bytes, feature_blob_bytes;
+	size_t entities, entity_mem_bytes, entity_blob_bytes; /* IPs, devices, cards, addresses */
 };
-/* Counts over the in-memory accounts. */
+/* Counts over the in-memory accounts and entities. */
 void kg_risk_stats(kg_risk *r, struct kg_risk_stats *out);
 /* Appends the live engine's decision counters (by action, by rule and
  * action, lock decisions by reason, shadow rules) as Prometheus text. */
@@ -339,6 +340,8 @@ struct kg_risk_replay_stats {
 	size_t events, accounts;
 	double seconds, cpu_seconds;   /* wall and CPU time of the replay */
 	double feature_mem_bytes_per_account, feature_blob_bytes_per_account;
+	size_t entities; /* IPs, devices, cards, addresses in memory */
+	double entity_mem_bytes_per_entity, entity_blob_bytes_per_entity;
 	bool latency;                  /* with opts.stats, in memory */
 	double p50_us, p99_us, p999_us, max_us;
 };

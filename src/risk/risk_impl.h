@@ -85,12 +85,14 @@ struct kg_features {
 };
 
 /* What updating with an event learnt (for new(...) in rules). */
+struct kg_entity_view;
 struct kg_update_info {
 	bool new_set[KG_SET_COUNT]; /* this event's key was not in the set */
 	uint64_t key[KG_SET_COUNT]; /* this event's key per set (0: none) */
 	bool has_key[KG_SET_COUNT];
 	uint32_t prev_last[KG_SET_COUNT]; /* when the key was last seen before (0: new) */
 	uint32_t ip_hash;
+	const struct kg_entity_view *ents; /* the event's entities (entity.h); NULL: none */
 };
 
 /* Starts loading (prefetch) the vectors f points to. */

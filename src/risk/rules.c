@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "risk/entity.h"
 #include "risk/risk_impl.h"
 
 const char *const kg_action_names[4] = {"allow", "challenge", "hold", "lock"};
@@ -30,7 +31,7 @@ enum op {
 	N_EQ, N_NE, N_LT, N_LE, N_GT, N_GE,
 	N_AND, N_OR, N_NOT, N_IN,
 	N_COUNT, N_SUM, N_COUNT_IP, N_DISTINCT, N_MEDIAN, N_RATIO, N_SAME, N_NEW,
-	N_FIRST_SEEN, N_LAST_SEEN, N_SINCE, N_CONTAINS, N_HAS, N_MIN, N_MAX,
+	N_FIRST_SEEN, N_LAST_SEEN, N_SINCE, N_CONTAINS, N_HAS, N_MIN, N_MAX, N_DISTINCT_ACCTS,
 };
 
 struct list {
@@ -507,6 +508,33 @@ static int parse_call(struct parser *ps, struct tok fn, struct node **out)
 		if ((rc = name_arg(ps, kg_set_names, KG_SET_COUNT, "set", &n->i)) ||
 		    (rc = expect_p(ps, ",")) || (rc = window_arg(ps, &n->window_s)))
 			return rc;
+	} else if (!strcmp(name, "distinct_accounts")) {
+		/* distinct_accounts(ENTITY, STREAM, WINDOW): i = kind, n = stream */
+		n = mk(ps, N_DISTINCT_ACCTS, V_INT, &fn);
+		struct tok kt = ps->t;
+		int64_t kind, stream;
+		if ((rc = name_arg(ps, kg_entity_kind_names, KG_ENT_COUNT, "entity", &kind)))
+			return rc;
+		uint32_t miss = ps->types & ~kg_entity_event_types((enum kg_entity_kind)kind);
+		for (int t = 0; t < KG_EV_TYPE_COUNT; t++)
+			if (miss & B(t))
+				return perr(ps, kt.line, kt.col,
+					    "distinct_accounts: %s events carry no %s entity",
+					    kg_event_type_name((enum kg_event_type)t),
+					    kg_entity_kind_names[kind]);
+		struct tok st = ps->t;
+		if ((rc = expect_p(ps, ",")))
+			return rc;
+		st = ps->t;
+		if ((rc = name_arg(ps, kg_entity_stream_names, KG_ES_COUNT, "entity stream", &stream)))
+			return rc;
+		if (!kg_entity_has_stream((enum kg_entity_kind)kind, (enum kg_entity_stream)stream))
+			return perr(ps, st.line, st.col, "distinct_accounts: %s keeps no stream %s",
+				    kg_entity_kind_names[kind], kg_entity_stream_names[stream]);
+		n->i = kind;
+		n->n = (uint32_t)stream;
+		if ((rc = expect_p(ps, ",")) || (rc = window_arg(ps, &n->window_s)))
+			return rc;
 	} else if (!strcmp(name, "median")) {
 		static const char *const med[] = {"orders"};
 		n = mk(ps, N_MEDIAN, V_FLOAT, &fn);
@@ -965,7 +993,7 @@ static void collect_probes(kg_policy *pol, struct rule *r, struct node *n)
 	if (!n)
 		return;
 	bool probe = n->op == N_FIELD ? n->t != V_ADDR
-		: n->op >= N_COUNT && n->op <= N_MAX && n->op != N_SAME && n->op != N_CONTAINS &&
+		: n->op >= N_COUNT && n->op <= N_DISTINCT_ACCTS && n->op != N_SAME && n->op != N_CONTAINS &&
 		  n->op != N_HAS && n->op != N_NEW;
 	if (probe && n->src_len) {
 		for (uint32_t i = 0; i < r->n_probes; i++)
@@ -1487,6 +1515,10 @@ static void eval(const struct node *n, struct env *env, struct val *out)
 		return;
 	case N_DISTINCT:
 		out->i = kg_features_distinct(f, (enum kg_set_id)n->i, env->now, n->window_s);
+		return;
+	case N_DISTINCT_ACCTS:
+		out->i = kg_entity_view_distinct(env->e->info->ents, (enum kg_entity_kind)n->i,
+						 (enum kg_entity_stream)n->n, env->now, n->window_s);
 		return;
 	case N_MEDIAN:
 		if (!kg_features_median(f, env->now, n->window_s, &out->f))

@@ -225,7 +225,51 @@ static int features_put(kg_tx *tx, const char *account_id, const void *blob, siz
 	return kg_pg_run(tx, SQL_FEATURES_PUT, &p, NULL, err, "features put");
 }
 
+static const char SQL_ENTITY_GET[] =
+	"SELECT state FROM entity_features WHERE kind = $1 AND key = $2";
+static const char SQL_ENTITY_PUT[] =
+	"INSERT INTO entity_features (kind, key, state, updated_ms) VALUES ($1, $2, $3, $4) "
+	"ON CONFLICT (kind, key) DO UPDATE SET state = excluded.state, "
+	"updated_ms = excluded.updated_ms";
+
+static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,
+		      size_t *len, kg_err *err)
+{
+	*blob = NULL;
+	*len = 0;
+	kg_pg_args p = {0};
+	kg_pg_i64(&p, kind);
+	kg_pg_i64(&p, (int64_t)key);
+	PGresult *r = kg_pg_exec(tx, SQL_ENTITY_GET, &p, err, "entity get");
+	if (!r)
+		return err->code;
+	int rc = 0;
+	if (PQntuples(r) == 0) {
+		rc = kg_err_set(err, KG_ENOTFOUND, "no state for entity %d:%016llx", kind,
+				(unsigned long long)key);
+	} else {
+		*blob = kg_pg_col_blob(a, r, 0, 0, len);
+		if (*len == 0)
+			*blob = NULL;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
+		      int64_t now_ms, kg_err *err)
+{
+	kg_pg_args p = {0};
+	kg_pg_i64(&p, kind);
+	kg_pg_i64(&p, (int64_t)key);
+	kg_pg_blob(&p, len ? blob : "", len);
+	kg_pg_i64(&p, kg_pg_or_now(now_ms));
+	return kg_pg_run(tx, SQL_ENTITY_PUT, &p, NULL, err, "entity put");
+}
+
 const struct kg_store_events_ops kg_postgres_events_ops = {
+	.entity_get = entity_get,
+	.entity_put = entity_put,
 	.event_get = event_get,
 	.event_insert = event_insert,
 	.event_decision = event_decision,

@@ -238,6 +238,15 @@ const char *const kg_postgres_migrations[] = {
 	"SELECT 1;",
 	/* 4: each event keeps the hash of its body's canonical form. */
 	"ALTER TABLE events ADD COLUMN body_hash BYTEA;",
+	/* 5: risk state per entity (IP, device, card fingerprint, normalised
+	 * shipping address), keyed by kind and a 64-bit hash of the value. */
+	"CREATE TABLE IF NOT EXISTS entity_features ("
+	"  kind INTEGER NOT NULL,"
+	"  key BIGINT NOT NULL,"
+	"  state BYTEA,"
+	"  updated_ms BIGINT NOT NULL,"
+	"  PRIMARY KEY (kind, key)"
+	");",
 };
 
 const int kg_postgres_migration_count =

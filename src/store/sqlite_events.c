@@ -28,6 +28,13 @@ static const char SQL_FEATURES_PUT[] =
 	"ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, "
 	"updated_ms = excluded.updated_ms";
 
+static const char SQL_ENTITY_GET[] =
+	"SELECT state FROM entity_features WHERE kind = ?1 AND key = ?2";
+static const char SQL_ENTITY_PUT[] =
+	"INSERT INTO entity_features (kind, key, state, updated_ms) VALUES (?1, ?2, ?3, ?4) "
+	"ON CONFLICT (kind, key) DO UPDATE SET state = excluded.state, "
+	"updated_ms = excluded.updated_ms";
+
 static void read_event(kg_arena *a, sqlite3_stmt *st, void *row);
 
 static int event_get(kg_tx *tx, const char *account_id, const char *event_id,
@@ -200,7 +207,47 @@ static int features_put(kg_tx *tx, const char *account_id, const void *blob, siz
 	return kg_sq_exec_stmt(tx, st, err, "features put");
 }
 
+static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,
+		      size_t *len, kg_err *err)
+{
+	*blob = NULL;
+	*len = 0;
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_ENTITY_GET, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_i64(st, 1, kind);
+	kg_sq_bind_i64(st, 2, (int64_t)key);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return kg_err_set(err, KG_ENOTFOUND, "no state for entity %d:%016llx", kind,
+				  (unsigned long long)key);
+	}
+	if (rc != SQLITE_ROW)
+		return kg_sq_fail(tx, rc, err, "entity get");
+	*blob = kg_sq_col_blob(a, st, 0, len);
+	if (*len == 0)
+		*blob = NULL;
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
+		      int64_t now_ms, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_ENTITY_PUT, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_i64(st, 1, kind);
+	kg_sq_bind_i64(st, 2, (int64_t)key);
+	kg_sq_bind_blob(st, 3, len ? blob : "", len);
+	kg_sq_bind_i64(st, 4, kg_sq_or_now(now_ms));
+	return kg_sq_exec_stmt(tx, st, err, "entity put");
+}
+
 const struct kg_store_events_ops kg_sqlite_events_ops = {
+	.entity_get = entity_get,
+	.entity_put = entity_put,
 	.event_get = event_get,
 	.event_insert = event_insert,
 	.event_decision = event_decision,

@@ -249,6 +249,15 @@ const char *const kg_sqlite_migrations[] = {
 	 * retry of its id with another body is told apart (409). Rows from
 	 * before have none and compare as before (the stored decision). */
 	"ALTER TABLE events ADD COLUMN body_hash BLOB;",
+	/* 5: risk state per entity (IP, device, card fingerprint, normalised
+	 * shipping address), keyed by kind and a 64-bit hash of the value. */
+	"CREATE TABLE IF NOT EXISTS entity_features ("
+	"  kind INTEGER NOT NULL,"
+	"  key INTEGER NOT NULL,"
+	"  state BLOB,"
+	"  updated_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, key)"
+	") WITHOUT ROWID;",
 };
 
 const int kg_sqlite_migration_count =

@@ -346,6 +346,16 @@ int kg_tx_features_get(kg_tx *tx, const char *account_id, kg_arena *a,
 int kg_tx_features_put(kg_tx *tx, const char *account_id, const void *blob,
 		       size_t len, int64_t now_ms, kg_err *err);
 
+/* ---- entity features (risk state per IP, device, card, address) ---------*/
+/* The blob of entity (kind, key) - kind and key are the risk engine's
+ * (a small number, a 64-bit hash of the entity's value: no raw IP, card
+ * fingerprint or address is stored) - or KG_ENOTFOUND. */
+int kg_tx_entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,
+		     size_t *len, kg_err *err);
+/* Inserts or replaces. */
+int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
+		     int64_t now_ms, kg_err *err);
+
 /* ---- locks ----------------------------------------------------------------*/
 typedef struct kg_lock {
 	const char *account_id;

@@ -57,6 +57,9 @@ struct kg_store_events_ops {
 	int (*features_get)(kg_tx *, const char *, kg_arena *, const uint8_t **, size_t *,
 			    int64_t *, kg_err *);
 	int (*features_put)(kg_tx *, const char *, const void *, size_t, int64_t, kg_err *);
+	int (*entity_get)(kg_tx *, int, uint64_t, kg_arena *, const uint8_t **, size_t *,
+			  kg_err *);
+	int (*entity_put)(kg_tx *, int, uint64_t, const void *, size_t, int64_t, kg_err *);
 	int (*event_list)(kg_tx *, const char *, size_t, kg_arena *, kg_event_rec **, size_t *,
 			  kg_err *);
 };

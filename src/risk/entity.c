@@ -1,0 +1,559 @@
+/* Entity state: per entity (kind + 64-bit hash of its key) and stream, the
+ * accounts seen with their last-seen time, at most KG_ENTITY_ACCTS_CAP,
+ * in ascending last-seen order (a time-ordered queue: the least recently
+ * seen account goes when full). Adding an event scans and moves at most
+ * the cap's entries, whatever the entity's traffic: O(1) per event for a
+ * hot IP. The table is striped like the account cache; a thread holds one
+ * entity stripe at a time, and only under its account's stripe (the
+ * order: account stripe, then one entity stripe; never the reverse), so
+ * the locks cannot deadlock. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "risk/entity.h"
+#include "risk/risk_impl.h"
+
+#define ENT_STRIPES 64
+#define ENT_BLOB_VERSION 1
+
+const char *const kg_entity_kind_names[KG_ENT_COUNT] = {"ip", "device", "card", "address"};
+const char *const kg_entity_stream_names[KG_ES_COUNT] = {"events", "logins.failed",
+							 "orders.gift_card"};
+
+/* Seeds of the key hash per kind: one IP string and one device id string
+ * are different entities. */
+static const uint64_t kind_seed[KG_ENT_COUNT] = {0x1f83d9abfb41bd6bull, 0x5be0cd19137e2179ull,
+						 0x6a09e667f3bcc908ull, 0x3c6ef372fe94f82bull};
+
+struct ent_acct {
+	uint64_t acct; /* kg_risk_hash of the account id */
+	uint32_t last; /* Unix s */
+};
+
+struct ent_set {
+	uint32_t n, cap;
+	struct ent_acct *v;
+};
+
+struct entity {
+	struct entity *next;
+	uint64_t key;
+	enum kg_entity_kind kind;
+	struct ent_set sets[KG_ES_COUNT];
+};
+
+struct ent_stripe {
+	pthread_mutex_t mu;
+	struct entity **b;
+	size_t cap, n;
+};
+
+struct kg_entities {
+	struct ent_stripe stripes[ENT_STRIPES];
+};
+
+bool kg_entity_has_stream(enum kg_entity_kind k, enum kg_entity_stream s)
+{
+	switch (s) {
+	case KG_ES_EVENTS: return true;
+	case KG_ES_LOGINS_FAILED: return k == KG_ENT_IP || k == KG_ENT_DEVICE;
+	case KG_ES_ORDERS_GIFT_CARD: return k == KG_ENT_ADDRESS;
+	default: return false;
+	}
+}
+
+uint32_t kg_entity_event_types(enum kg_entity_kind k)
+{
+	switch (k) {
+	case KG_ENT_IP:
+	case KG_ENT_DEVICE: return 1u << KG_EV_LOGIN | 1u << KG_EV_PASSWORD_CHANGE;
+	case KG_ENT_CARD: return 1u << KG_EV_ORDER | 1u << KG_EV_PAYMENT;
+	case KG_ENT_ADDRESS: return 1u << KG_EV_ORDER;
+	default: return 0;
+	}
+}
+
+int64_t kg_entity_view_distinct(const struct kg_entity_view *v, enum kg_entity_kind k,
+				enum kg_entity_stream s, uint32_t now, uint32_t window_s)
+{
+	if (!v || !v->has[k])
+		return 0;
+	const uint32_t *last = v->last[k][s];
+	uint32_t n = v->n[k][s], c = 0;
+	uint32_t from = now > window_s ? now - window_s : 0; /* the window is (from, now] */
+	for (uint32_t i = n; i > 0 && last[i - 1] > from; i--)
+		if (last[i - 1] <= now)
+			c++;
+	return c;
+}
+
+/* ---- one set ---------------------------------------------------------------- */
+static int set_reserve(struct ent_set *s, uint32_t want)
+{
+	if (want <= s->cap)
+		return 0;
+	uint32_t cap = s->cap ? s->cap * 2 : 2;
+	while (cap < want)
+		cap *= 2;
+	if (cap > KG_ENTITY_ACCTS_CAP)
+		cap = KG_ENTITY_ACCTS_CAP;
+	struct ent_acct *v = realloc(s->v, cap * sizeof(*v));
+	if (!v)
+		return KG_ENOMEM;
+	s->v = v;
+	s->cap = cap;
+	return 0;
+}
+
+/* The account seen at t: its entry moves to its place in time order (a
+ * later time it had stays). */
+static int set_add(struct ent_set *s, uint64_t acct, uint32_t t)
+{
+	uint32_t i = s->n;
+	while (i > 0 && s->v[i - 1].acct != acct)
+		i--;
+	if (i > 0) {
+		i--;
+		if (s->v[i].last >= t)
+			return 0;
+		memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(s->v[0]));
+		s->n--;
+	} else if (s->n == KG_ENTITY_ACCTS_CAP) {
+		if (s->v[0].last > t)
+			return 0; /* older than every account kept */
+		memmove(&s->v[0], &s->v[1], (s->n - 1) * sizeof(s->v[0]));
+		s->n--;
+	} else if (set_reserve(s, s->n + 1)) {
+		return KG_ENOMEM;
+	}
+	uint32_t j = s->n;
+	while (j > 0 && s->v[j - 1].last > t)
+		j--;
+	memmove(&s->v[j + 1], &s->v[j], (s->n - j) * sizeof(s->v[0]));
+	s->v[j].acct = acct;
+	s->v[j].last = t;
+	s->n++;
+	return 0;
+}
+
+/* ---- the table ---------------------------------------------------------------- */
+int kg_entities_new(kg_entities **out)
+{
+	kg_entities *t = calloc(1, sizeof(*t));
+	if (!t)
+		return KG_ENOMEM;
+	for (int i = 0; i < ENT_STRIPES; i++)
+		pthread_mutex_init(&t->stripes[i].mu, NULL);
+	*out = t;
+	return 0;
+}
+
+static void entity_free(struct entity *e)
+{
+	for (int s = 0; s < KG_ES_COUNT; s++)
+		free(e->sets[s].v);
+	free(e);
+}
+
+void kg_entities_free(kg_entities *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < ENT_STRIPES; i++) {
+		struct ent_stripe *st = &t->stripes[i];
+		for (size_t k = 0; k < st->cap; k++)
+			for (struct entity *e = st->b[k], *n; e; e = n) {
+				n = e->next;
+				entity_free(e);
+			}
+		free(st->b);
+		pthread_mutex_destroy(&st->mu);
+	}
+	free(t);
+}
+
+static struct ent_stripe *stripe_of(kg_entities *t, uint64_t key)
+{
+	return &t->stripes[key % ENT_STRIPES];
+}
+
+static struct entity *find(struct ent_stripe *st, enum kg_entity_kind k, uint64_t key)
+{
+	if (!st->cap)
+		return NULL;
+	for (struct entity *e = st->b[(key >> 6) & (st->cap - 1)]; e; e = e->next)
+		if (e->key == key && e->kind == k)
+			return e;
+	return NULL;
+}
+
+static int grow(struct ent_stripe *st)
+{
+	size_t cap = st->cap ? st->cap * 2 : 64;
+	struct entity **b = calloc(cap, sizeof(*b));
+	if (!b)
+		return KG_ENOMEM;
+	for (size_t i = 0; i < st->cap; i++)
+		for (struct entity *e = st->b[i], *n; e; e = n) {
+			n = e->next;
+			size_t j = (e->key >> 6) & (cap - 1);
+			e->next = b[j];
+			b[j] = e;
+		}
+	free(st->b);
+	st->b = b;
+	st->cap = cap;
+	return 0;
+}
+
+static int get(struct ent_stripe *st, enum kg_entity_kind k, uint64_t key, struct entity **out)
+{
+	struct entity *e = find(st, k, key);
+	if (!e) {
+		if (st->n >= st->cap && grow(st))
+			return KG_ENOMEM;
+		if (!(e = calloc(1, sizeof(*e))))
+			return KG_ENOMEM;
+		e->key = key;
+		e->kind = k;
+		size_t j = (key >> 6) & (st->cap - 1);
+		e->next = st->b[j];
+		st->b[j] = e;
+		st->n++;
+	}
+	*out = e;
+	return 0;
+}
+
+/* The normalised address: each part through kg_risk_normalize (the one
+ * normaliser of same()), joined by U+001F. */
+static int address_key(const kg_ev_address *a, kg_buf *b)
+{
+	const kg_str parts[] = {a->country, a->postal_code, a->region, a->city, a->line1, a->line2};
+	kg_buf_reset(b);
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		int rc = kg_risk_normalize(parts[i].p, parts[i].n, b);
+		if (rc || (rc = kg_buf_append(b, "\x1f", 1)))
+			return rc;
+	}
+	return 0;
+}
+
+bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
+		   struct kg_entity_addr_memo *memo, uint64_t *key)
+{
+	if (!(kg_entity_event_types(k) & 1u << ev->type))
+		return false;
+	kg_str s = {0};
+	switch (k) {
+	case KG_ENT_IP: s = ev->ip; break;
+	case KG_ENT_DEVICE: s = ev->device_id; break;
+	case KG_ENT_CARD: s = ev->card.fingerprint; break;
+	case KG_ENT_ADDRESS: {
+		const kg_ev_address *a = &ev->shipping_address;
+		if (!a->line1.n && !a->postal_code.n && !a->city.n)
+			return false;
+		const kg_str parts[] = {a->country, a->postal_code, a->region,
+					a->city, a->line1, a->line2};
+		uint64_t raw[2] = {0, 0};
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+			uint64_t h[2];
+			kg_risk_hash_seed2(parts[i].p, parts[i].n, 0x9e3779b97f4a7c15ull + i,
+					   0xc2b2ae3d27d4eb4full + i, h);
+			raw[0] = raw[0] * 0x100000001b3ull ^ h[0];
+			raw[1] = raw[1] * 0x100000001b3ull ^ h[1];
+		}
+		if (memo && memo->key && memo->raw[0] == raw[0] && memo->raw[1] == raw[1]) {
+			*key = memo->key;
+			return true;
+		}
+		if (address_key(a, norm))
+			return false;
+		*key = kg_risk_hash_seed(norm->data, norm->len, kind_seed[k]);
+		if (memo)
+			*memo = (struct kg_entity_addr_memo){{raw[0], raw[1]}, *key};
+		return true;
+	}
+	default: return false;
+	}
+	if (!s.n)
+		return false;
+	*key = kg_risk_hash_seed(s.p, s.n, kind_seed[k]);
+	return true;
+}
+
+static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *err);
+
+int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf *norm,
+			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx, struct kg_entity_view *view,
+			kg_err *err)
+{
+	uint32_t now = (uint32_t)(ev->ts_ms / 1000);
+	int rc = 0;
+	for (int k = 0; k < KG_ENT_COUNT && !rc; k++) {
+		uint64_t key;
+		view->has[k] = kg_entity_key(ev, (enum kg_entity_kind)k, norm, memo, &key);
+		if (!view->has[k])
+			continue;
+		view->key[k] = key;
+		bool add[KG_ES_COUNT] = {true, ev->type == KG_EV_LOGIN && !ev->success,
+					 ev->type == KG_EV_ORDER && ev->gift_card_amount > 0};
+		struct ent_stripe *st = stripe_of(t, key);
+		pthread_mutex_lock(&st->mu);
+		struct entity *e = find(st, (enum kg_entity_kind)k, key);
+		bool fresh = !e;
+		if (fresh && (rc = get(st, (enum kg_entity_kind)k, key, &e)))
+			kg_err_set(err, rc, "out of memory");
+		if (!rc && fresh && load) { /* first met since the start: its stored state */
+			kg_arena a;
+			kg_arena_init(&a, 4096);
+			const uint8_t *blob = NULL;
+			size_t len = 0;
+			rc = load(load_ctx, k, key, &a, &blob, &len, err);
+			if (rc == KG_ENOTFOUND) {
+				kg_err_clear(err);
+				rc = 0;
+			} else if (!rc && len) {
+				rc = entity_load(e, blob, len, err);
+			}
+			kg_arena_release(&a);
+			if (rc) { /* not half-known: read again next time */
+				pthread_mutex_unlock(&st->mu);
+				kg_entities_drop(t, k, key);
+				return rc;
+			}
+		}
+		for (int s = 0; s < KG_ES_COUNT && !rc; s++) {
+			if (!kg_entity_has_stream((enum kg_entity_kind)k, (enum kg_entity_stream)s)) {
+				view->n[k][s] = 0;
+				continue;
+			}
+			struct ent_set *set = &e->sets[s];
+			if (add[s] && (rc = set_add(set, ah, now)))
+				kg_err_set(err, rc, "out of memory");
+			view->n[k][s] = set->n;
+			for (uint32_t i = 0; i < set->n; i++)
+				view->last[k][s][i] = set->v[i].last;
+		}
+		pthread_mutex_unlock(&st->mu);
+	}
+	return rc;
+}
+
+void kg_entities_drop(kg_entities *t, int kind, uint64_t key)
+{
+	struct ent_stripe *st = stripe_of(t, key);
+	pthread_mutex_lock(&st->mu);
+	if (st->cap) {
+		struct entity **pp = &st->b[(key >> 6) & (st->cap - 1)];
+		for (; *pp; pp = &(*pp)->next)
+			if ((*pp)->key == key && (int)(*pp)->kind == kind) {
+				struct entity *e = *pp;
+				*pp = e->next;
+				entity_free(e);
+				st->n--;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- blobs ------------------------------------------------------------------- */
+/* A version byte, then per stream of the kind: n, and n entries (the
+ * account hash as 8 bytes little-endian, the last-seen time as a LEB128
+ * delta from the entry before: times ascend). */
+static int put_u(kg_buf *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = 0;
+	do {
+		tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return kg_buf_append(b, tmp, n);
+}
+
+static int entity_save(const struct entity *e, kg_buf *b)
+{
+	uint8_t ver = ENT_BLOB_VERSION;
+	int rc = kg_buf_append(b, &ver, 1);
+	for (int s = 0; s < KG_ES_COUNT && !rc; s++) {
+		if (!kg_entity_has_stream(e->kind, (enum kg_entity_stream)s))
+			continue;
+		const struct ent_set *set = &e->sets[s];
+		rc = put_u(b, set->n);
+		uint32_t prev = 0;
+		for (uint32_t i = 0; i < set->n && !rc; i++) {
+			uint8_t h[8];
+			for (int j = 0; j < 8; j++)
+				h[j] = (uint8_t)(set->v[i].acct >> (8 * j));
+			rc = kg_buf_append(b, h, 8);
+			if (!rc)
+				rc = put_u(b, set->v[i].last - prev);
+			prev = set->v[i].last;
+		}
+	}
+	return rc;
+}
+
+struct rd {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t get_u(struct rd *r)
+{
+	uint64_t v = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (r->p == r->end) {
+			r->bad = true;
+			return 0;
+		}
+		uint8_t c = *r->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+	r->bad = true;
+	return 0;
+}
+
+/* Loads a blob into e (its sets replaced); a corrupt blob changes nothing. */
+static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *err)
+{
+	struct rd r = {blob, (const uint8_t *)blob + len, false};
+	struct ent_set sets[KG_ES_COUNT] = {{0}};
+	int rc = 0;
+	if (!len || *r.p++ != ENT_BLOB_VERSION)
+		r.bad = true;
+	for (int s = 0; s < KG_ES_COUNT && !r.bad && !rc; s++) {
+		if (!kg_entity_has_stream(e->kind, (enum kg_entity_stream)s))
+			continue;
+		uint64_t n = get_u(&r);
+		if (n > KG_ENTITY_ACCTS_CAP) {
+			r.bad = true;
+			break;
+		}
+		if ((rc = set_reserve(&sets[s], (uint32_t)n)))
+			break;
+		uint64_t t = 0;
+		for (uint32_t i = 0; i < n && !r.bad; i++) {
+			if (r.end - r.p < 8) {
+				r.bad = true;
+				break;
+			}
+			uint64_t h = 0;
+			for (int j = 0; j < 8; j++)
+				h |= (uint64_t)r.p[j] << (8 * j);
+			r.p += 8;
+			t += get_u(&r);
+			if (t > UINT32_MAX)
+				r.bad = true;
+			sets[s].v[i].acct = h;
+			sets[s].v[i].last = (uint32_t)t;
+			sets[s].n = i + 1;
+		}
+	}
+	if (!rc && (r.bad || r.p != r.end))
+		rc = kg_err_set(err, KG_EINVAL, "entity state blob is corrupt");
+	else if (rc)
+		kg_err_set(err, rc, "out of memory");
+	if (rc) {
+		for (int s = 0; s < KG_ES_COUNT; s++)
+			free(sets[s].v);
+		return rc;
+	}
+	for (int s = 0; s < KG_ES_COUNT; s++) {
+		free(e->sets[s].v);
+		e->sets[s] = sets[s];
+	}
+	return 0;
+}
+
+int kg_entities_roundtrip(kg_entities *t, kg_err *err)
+{
+	kg_buf b = KG_BUF_INIT(1024 * 1024);
+	int rc = 0;
+	for (int i = 0; i < ENT_STRIPES && !rc; i++) {
+		struct ent_stripe *st = &t->stripes[i];
+		pthread_mutex_lock(&st->mu);
+		for (size_t k = 0; k < st->cap && !rc; k++)
+			for (struct entity *e = st->b[k]; e && !rc; e = e->next) {
+				kg_buf_reset(&b);
+				rc = entity_save(e, &b);
+				if (rc)
+					kg_err_set(err, rc, "out of memory");
+				else
+					rc = entity_load(e, b.data, b.len, err);
+			}
+		pthread_mutex_unlock(&st->mu);
+	}
+	kg_buf_release(&b);
+	return rc;
+}
+
+void kg_entities_stats(kg_entities *t, size_t *n, size_t *mem_bytes, size_t *blob_bytes)
+{
+	kg_buf b = KG_BUF_INIT(1024 * 1024);
+	*n = *mem_bytes = *blob_bytes = 0;
+	for (int i = 0; i < ENT_STRIPES; i++) {
+		struct ent_stripe *st = &t->stripes[i];
+		pthread_mutex_lock(&st->mu);
+		*mem_bytes += st->cap * sizeof(st->b[0]);
+		for (size_t k = 0; k < st->cap; k++)
+			for (struct entity *e = st->b[k]; e; e = e->next) {
+				(*n)++;
+				*mem_bytes += sizeof(*e);
+				for (int s = 0; s < KG_ES_COUNT; s++)
+					*mem_bytes += e->sets[s].cap * sizeof(struct ent_acct);
+				kg_buf_reset(&b);
+				if (!entity_save(e, &b))
+					*blob_bytes += b.len;
+			}
+		pthread_mutex_unlock(&st->mu);
+	}
+	kg_buf_release(&b);
+}
+
+uint32_t kg_entities_count(kg_entities *t, enum kg_entity_kind k, uint64_t key,
+			   enum kg_entity_stream s)
+{
+	struct ent_stripe *st = stripe_of(t, key);
+	pthread_mutex_lock(&st->mu);
+	struct entity *e = find(st, k, key);
+	uint32_t n = e ? e->sets[s].n : 0;
+	pthread_mutex_unlock(&st->mu);
+	return n;
+}
+
+int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out)
+{
+	struct ent_stripe *st = stripe_of(t, key);
+	pthread_mutex_lock(&st->mu);
+	struct entity *e = find(st, (enum kg_entity_kind)kind, key);
+	int rc = e ? entity_save(e, out) : KG_ENOTFOUND;
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int kg_entity_blob_merge(int kind, const void *a, size_t alen, const void *b, size_t blen,
+			 kg_buf *out, kg_err *err)
+{
+	struct entity x = {.kind = (enum kg_entity_kind)kind}, y = {.kind = (enum kg_entity_kind)kind};
+	int rc = 0;
+	if ((alen && (rc = entity_load(&x, a, alen, err))) ||
+	    (blen && (rc = entity_load(&y, b, blen, err))))
+		goto cleanup;
+	for (int s = 0; s < KG_ES_COUNT && !rc; s++)
+		for (uint32_t i = 0; i < y.sets[s].n && !rc; i++)
+			if ((rc = set_add(&x.sets[s], y.sets[s].v[i].acct, y.sets[s].v[i].last)))
+				kg_err_set(err, rc, "out of memory");
+	if (!rc && (rc = entity_save(&x, out)))
+		kg_err_set(err, rc, "out of memory");
+cleanup:
+	for (int s = 0; s < KG_ES_COUNT; s++) {
+		free(x.sets[s].v);
+		free(y.sets[s].v);
+	}
+	return rc;
+}
