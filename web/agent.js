@@ -267,11 +267,11 @@ function unlockButton(account, caseId) {
   b.addEventListener("click", async () => {
     b.disabled = true;
     try {
-      const r = await api("POST", `/v1/accounts/${enc(c.account)}/unlock`, { json: {} });
+      const r = await api("POST", `/v1/accounts/${enc(account)}/unlock`, { json: {} });
       show(area, "ok", t("unlock.done", { locks: r.data.lifted.map((l) => reasonName(l.reason)).join(", ") }));
-      const c = await api("GET", `/v1/cases/${enc(caseId)}`);
+      const cs = await api("GET", `/v1/cases/${enc(caseId)}`);
       const badge = document.getElementById("case-state");
-      if (badge) badge.textContent = stateName(c.data.state);
+      if (badge) badge.textContent = stateName(cs.data.state);
     } catch (e) {
       show(area, "error", e.message);
       b.disabled = false;

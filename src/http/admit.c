@@ -115,23 +115,31 @@ void kg_http_pool_free(kg_http_pool *p)
 	free(p);
 }
 
-void kg_http_pool_metrics(kg_http_pool *p, kg_buf *out)
+void kg_http_pool_metrics(kg_http_pool *const *pools, size_t n, kg_buf *out)
 {
-	pthread_mutex_lock(&p->mu);
-	size_t len = p->len, hw = p->queued_max_seen, running = p->running;
-	uint64_t done = p->done, refused = p->refused;
-	pthread_mutex_unlock(&p->mu);
-	kg_buf_printf(out,
-		      "kagi_http_pool_queued{pool=\"%s\"} %zu\n"
-		      "kagi_http_pool_queued_max_seen{pool=\"%s\"} %zu\n"
-		      "kagi_http_pool_queue_capacity{pool=\"%s\"} %zu\n"
-		      "kagi_http_pool_running{pool=\"%s\"} %zu\n"
-		      "kagi_http_pool_threads{pool=\"%s\"} %zu\n"
-		      "kagi_http_pool_done_total{pool=\"%s\"} %llu\n"
-		      "kagi_http_pool_refused_total{pool=\"%s\"} %llu\n",
-		      p->name, len, p->name, hw, p->name, p->queue_max, p->name, running, p->name,
-		      p->threads_configured, p->name, (unsigned long long)done, p->name,
-		      (unsigned long long)refused);
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{"kagi_http_pool_queued", "gauge", "Requests waiting in a work pool's queue."},
+		{"kagi_http_pool_queued_max_seen", "gauge", "The most requests a pool's queue has held."},
+		{"kagi_http_pool_queue_capacity", "gauge", "A pool's queue bound (beyond it: 503 busy)."},
+		{"kagi_http_pool_running", "gauge", "Requests a pool's workers are running now."},
+		{"kagi_http_pool_threads", "gauge", "Worker threads of a pool."},
+		{"kagi_http_pool_done_total", "counter", "Requests a pool has run."},
+		{"kagi_http_pool_refused_total", "counter", "Requests refused because a pool's queue was full."},
+	};
+	for (size_t f = 0; f < KG_ARRAY_LEN(fam); f++) {
+		kg_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name, fam[f].help, fam[f].name,
+			      fam[f].type);
+		for (size_t i = 0; i < n; i++) {
+			kg_http_pool *p = pools[i];
+			pthread_mutex_lock(&p->mu);
+			unsigned long long v[] = {p->len, p->queued_max_seen, p->queue_max, p->running,
+						  p->threads_configured, p->done, p->refused};
+			pthread_mutex_unlock(&p->mu);
+			kg_buf_printf(out, "%s{pool=\"%s\"} %llu\n", fam[f].name, p->name, v[f]);
+		}
+	}
 }
 
 /* ---- the body budget ---------------------------------------------------*/
@@ -159,8 +167,14 @@ void kg_http_budget_give(kg_http_budget *b, size_t n)
 void kg_http_budget_metrics(kg_http_budget *b, kg_buf *out)
 {
 	kg_buf_printf(out,
+		      "# HELP kagi_http_body_bytes_held Bytes of request bodies held in memory now.\n"
 		      "# TYPE kagi_http_body_bytes_held gauge\nkagi_http_body_bytes_held %zu\n"
-		      "kagi_http_body_bytes_held_max_seen %zu\nkagi_http_body_bytes_cap %zu\n"
+		      "# HELP kagi_http_body_bytes_held_max_seen The most body bytes held at once.\n"
+		      "# TYPE kagi_http_body_bytes_held_max_seen gauge\nkagi_http_body_bytes_held_max_seen %zu\n"
+		      "# HELP kagi_http_body_bytes_cap http.body_memory_max_bytes.\n"
+		      "# TYPE kagi_http_body_bytes_cap gauge\nkagi_http_body_bytes_cap %zu\n"
+		      "# HELP kagi_http_body_budget_refused_total Bodies refused because the budget was full.\n"
+		      "# TYPE kagi_http_body_budget_refused_total counter\n"
 		      "kagi_http_body_budget_refused_total %zu\n",
 		      atomic_load(&b->held), atomic_load(&b->held_max_seen), b->max,
 		      atomic_load(&b->refused));

@@ -32,7 +32,9 @@ void kg_http_pool_stop(kg_http_pool *p);
 void kg_http_pool_free(kg_http_pool *p);
 /* Prometheus lines: queued, queued_max_seen, capacity, running, threads,
  * done and refused, labelled pool="<name>". */
-void kg_http_pool_metrics(kg_http_pool *p, kg_buf *out);
+/* Prometheus text of the pools, one family at a time (HELP, TYPE, a line
+ * per pool). */
+void kg_http_pool_metrics(kg_http_pool *const *pools, size_t n, kg_buf *out);
 
 /* The budget of request-body bytes held in memory (http.body_memory_max_bytes). */
 typedef struct kg_http_budget {

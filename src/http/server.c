@@ -1248,18 +1248,25 @@ int kg_http_render_metrics(kg_app *app, kg_buf *out)
 	rc = rc ? rc : kg_buf_printf(out, "# HELP kagi_http_inflight_requests Requests being answered now.\n"
 				     "# TYPE kagi_http_inflight_requests gauge\nkagi_http_inflight_requests %d\n",
 				     atomic_load(&s->inflight));
-	for (int i = 0; i < NPOOLS && rc == 0; i++)
-		kg_http_pool_metrics(s->pools[i], out);
-	kg_http_pool_metrics(s->completion, out);
+	kg_http_pool *pools[NPOOLS + 1];
+	for (int i = 0; i < NPOOLS; i++)
+		pools[i] = s->pools[i];
+	pools[NPOOLS] = s->completion;
+	kg_http_pool_metrics(pools, NPOOLS + 1, out);
 	kg_http_budget_metrics(&s->budget, out);
 	pthread_mutex_lock(&s->conn_mu);
 	size_t nconns = s->nconns;
 	uint64_t cut_head = s->cut_head, cut_body = s->cut_body, refused = s->conn_refused;
 	pthread_mutex_unlock(&s->conn_mu);
 	kg_buf_printf(out,
+		      "# HELP kagi_http_connections Connections open now.\n"
 		      "# TYPE kagi_http_connections gauge\nkagi_http_connections %zu\n"
+		      "# HELP kagi_http_connections_cut_total Connections cut for a slow head or body.\n"
+		      "# TYPE kagi_http_connections_cut_total counter\n"
 		      "kagi_http_connections_cut_total{reason=\"header_timeout\"} %llu\n"
 		      "kagi_http_connections_cut_total{reason=\"slow_body\"} %llu\n"
+		      "# HELP kagi_http_connections_refused_total Connections closed at once over a connection cap.\n"
+		      "# TYPE kagi_http_connections_refused_total counter\n"
 		      "kagi_http_connections_refused_total %llu\n",
 		      nconns, (unsigned long long)cut_head, (unsigned long long)cut_body,
 		      (unsigned long long)refused);
