@@ -146,9 +146,22 @@ def held_connections():
                        "KAGI_HTTP_THREADS": "4", "KAGI_HTTP_HEADER_TIMEOUT_S": "120"}) as k:
         held = [socket.create_connection(("127.0.0.1", k.port), timeout=30) for _ in range(40)]
         try:
-            extra = socket.create_connection(("127.0.0.1", k.port), timeout=30)
-            check(closed_by_server(extra), "a connection past http.max_connections is closed, not left waiting")
-            extra.close()
+            # kagid counts a connection once it has accepted it: connections
+            # still in the listen backlog are not counted yet, so a probe
+            # right after the 40 may be admitted; within a few probes one
+            # past the cap must be closed, not left waiting
+            extras, closed = [], False
+            for _ in range(5):
+                extra = socket.create_connection(("127.0.0.1", k.port), timeout=30)
+                extras.append(extra)
+                if closed_by_server(extra, timeout=5):
+                    closed = True
+                    break
+            check(closed and len(extras) <= 3,
+                  "a connection past http.max_connections is closed, not left waiting",
+                  len(extras))
+            for extra in extras:
+                extra.close()
         finally:
             for s in held:
                 s.close()
