@@ -84,17 +84,6 @@ typedef struct kg_http_resp {
  * status following the code (see kg_http_status_of). */
 typedef int (*kg_http_handler)(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 
-/* A handler of a pool route (not KG_HTTP_INLINE) that has started work that
- * completes later — a durable write whose commit it would otherwise wait
- * for — returns kg_http_later(req, finish, ctx): the handler's thread is
- * free at once, and finish(ctx, resp, err) runs afterwards on the server's
- * completion thread (one for all such requests, in the order they came)
- * and fills the answer as a handler would (its return value likewise).
- * finish must run exactly once to end the request; it owns ctx. */
-typedef int (*kg_http_finish_fn)(void *ctx, kg_http_resp *resp, kg_err *err);
-#define KG_HTTP_LATER 1
-int kg_http_later(kg_http_req *req, kg_http_finish_fn finish, void *ctx);
-
 /* Route flags: how the body is taken. Without any, any body is ignored.
  * The server enforces the media type of JSON and NDJSON bodies (one rule,
  * docs/api.md "Request bodies"): 415 naming Content-Type otherwise. */

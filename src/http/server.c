@@ -49,7 +49,6 @@ struct kg_http_server {
 	size_t modules_started;
 	int port;
 	kg_http_pool *pools[NPOOLS];
-	kg_http_pool *completion;       /* one thread: kg_http_later's finish halves */
 	kg_http_budget budget;          /* request bodies held in memory */
 	/* the slowloris guard: every open connection, checked by the reaper */
 	pthread_mutex_t conn_mu;
@@ -90,8 +89,6 @@ struct request {
 	bool queued;
 	struct MHD_Connection *conn;
 	_Atomic bool done;            /* the handler ran: result_* hold its answer */
-	kg_http_finish_fn later_fn;   /* kg_http_later: the second half, and its ctx */
-	void *later_ctx;
 	int result_rc;
 	kg_err result_err;
 	kg_http_resp result;
@@ -650,43 +647,14 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 	return MHD_YES;
 }
 
-static struct request *request_of(kg_http_req *req)
-{
-	return (struct request *)(void *)((char *)req - offsetof(struct request, req));
-}
-
-int kg_http_later(kg_http_req *req, kg_http_finish_fn finish, void *ctx)
-{
-	struct request *rq = request_of(req);
-	rq->later_fn = finish;
-	rq->later_ctx = ctx;
-	return KG_HTTP_LATER;
-}
-
-/* The completion thread's job: the second half of a kg_http_later handler. */
-static void run_later(void *job)
-{
-	struct request *rq = job;
-	rq->result_rc = rq->later_fn(rq->later_ctx, &rq->result, &rq->result_err);
-	atomic_store(&rq->done, true);
-	MHD_resume_connection(rq->conn);
-}
-
 /* A pool's job: runs the handler off the server threads and resumes the
- * connection, whose next callback answers (on_request); a handler that
- * answers later hands the request to the completion thread. rq may be
- * freed as soon as the connection is resumed. */
+ * connection, whose next callback answers (on_request). rq may be freed as
+ * soon as the connection is resumed. */
 static void run_job(void *job)
 {
 	struct request *rq = job;
 	kg_err_clear(&rq->result_err);
 	rq->result_rc = rq->route->handler(&rq->req, &rq->result, &rq->result_err);
-	if (rq->result_rc == KG_HTTP_LATER) {
-		kg_http_server *s = server_of(rq->req.app);
-		if (kg_http_pool_submit(s->completion, rq) != 0)
-			run_later(rq); /* its queue is full (or it stops): finish here */
-		return;
-	}
 	atomic_store(&rq->done, true);
 	MHD_resume_connection(rq->conn);
 }
@@ -987,9 +955,8 @@ static void stop_reaper(kg_http_server *s)
 
 static void stop_pools(kg_http_server *s, bool free_them)
 {
-	/* the pools first: their jobs may hand requests to the completion thread */
-	for (int i = 0; i <= NPOOLS; i++) {
-		kg_http_pool **p = i < NPOOLS ? &s->pools[i] : &s->completion;
+	for (int i = 0; i < NPOOLS; i++) {
+		kg_http_pool **p = &s->pools[i];
 		if (!*p)
 			continue;
 		if (free_them) {
@@ -1018,13 +985,6 @@ static int start_pools(kg_http_server *s, kg_err *err)
 			return kg_err_set(err, KG_ENOMEM, "cannot start the %s pool (%lld threads)",
 					  pool_names[i], (long long)size[i][0]);
 	}
-	/* room for every request the pools can hold */
-	size_t room = 0;
-	for (int i = 0; i < NPOOLS; i++)
-		room += (size_t)(size[i][0] + size[i][1]);
-	s->completion = kg_http_pool_new("completion", 1, room, run_later);
-	if (!s->completion)
-		return kg_err_set(err, KG_ENOMEM, "cannot start the completion thread");
 	return 0;
 }
 
@@ -1248,11 +1208,7 @@ int kg_http_render_metrics(kg_app *app, kg_buf *out)
 	rc = rc ? rc : kg_buf_printf(out, "# HELP kagi_http_inflight_requests Requests being answered now.\n"
 				     "# TYPE kagi_http_inflight_requests gauge\nkagi_http_inflight_requests %d\n",
 				     atomic_load(&s->inflight));
-	kg_http_pool *pools[NPOOLS + 1];
-	for (int i = 0; i < NPOOLS; i++)
-		pools[i] = s->pools[i];
-	pools[NPOOLS] = s->completion;
-	kg_http_pool_metrics(pools, NPOOLS + 1, out);
+	kg_http_pool_metrics(s->pools, NPOOLS, out);
 	kg_http_budget_metrics(&s->budget, out);
 	pthread_mutex_lock(&s->conn_mu);
 	size_t nconns = s->nconns;
