@@ -226,20 +226,12 @@ typedef struct kg_code_state {
  * hash is only compared while the code is live. */
 enum kg_code_verdict kg_code_check(kg_code_state *st, const char *code, int64_t now_ms);
 
-/* ---- normalisation for comparisons (S5) ---------------------------------
- * NFKC, case folding, full/half width (NFKC), hyphen variants to '-',
- * runs of white space to one space, trimmed. out is NUL-terminated. */
-int kg_text_normalize(const char *in, size_t len, kg_buf *out);
-/* Same, but removes all white space (and commas) too: for compact fields. */
-int kg_text_normalize_compact(const char *in, size_t len, kg_buf *out);
-/* Postal codes: the digits only (NFKC first, so ０１２ counts). */
-int kg_postal_normalize(const char *in, size_t len, kg_buf *out);
-
-/* true when both addresses have the same postal code digits and the same
- * compact normalised lines (region + city + line1 + line2, concatenated). */
-bool kg_address_equal(const kg_address *a, const kg_address *b);
-/* true when a and b are equal after kg_text_normalize. */
-bool kg_text_equal(const char *a, const char *b);
+/* ---- comparisons of the identity check (S5) -------------------------------
+ * base's one meaning of the same text and the same address (kg_text_same,
+ * kg_address_same: docs/rules.md, "Normalised comparison") on a registered
+ * account's NUL-terminated strings; NULL is "". */
+bool kg_account_text_same(const char *a, const char *b);
+bool kg_account_address_same(const kg_address *a, const kg_address *b);
 
 
 /* ======================================================================

@@ -1,4 +1,5 @@
-/* Unit tests of src/base: buffers, time, config errors. */
+/* Unit tests of src/base: buffers, time, config errors, the one text and
+ * address equality (tests/data/normalize/cases.tsv). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include "base/base.h"
 #include "base/counters.h"
+#include "normalize_cases.h"
 
 static void buf_respects_max(void **state)
 {
@@ -283,6 +285,48 @@ static void vocabulary_round_trips(void **state)
 	assert_string_equal(kg_lift_method_notice_word(KG_LIFT_SUPPORT), "identity_check");
 }
 
+static bool base_same(const struct norm_case *c, void *ctx)
+{
+	(void)ctx;
+	if (c->address)
+		return kg_address_same(&c->aa, &c->ab);
+	return kg_text_same(c->a, strlen(c->a), c->b, strlen(c->b));
+}
+
+static void text_and_address_equality(void **state)
+{
+	(void)state;
+	assert_int_equal(norm_cases_run(base_same, NULL, "kg_text_same/kg_address_same"), 0);
+	kg_buf out = KG_BUF_INIT(1024);
+	assert_int_equal(kg_text_normalize("  Ａｂｃ　 Ｄ－１ ", strlen("  Ａｂｃ　 Ｄ－１ "), &out), 0);
+	assert_string_equal(out.data, "abc d-1");
+	kg_buf_reset(&out);
+	/* the key: postal digits, U+001F, the compact lines; no country */
+	kg_addr_text a = {{"〒１５０-０００１", (uint32_t)strlen("〒１５０-０００１")},
+			  {"東京都", (uint32_t)strlen("東京都")},
+			  {"渋谷区", (uint32_t)strlen("渋谷区")},
+			  {"神宮前一丁目2番地の3号", (uint32_t)strlen("神宮前一丁目2番地の3号")},
+			  {"ハイツ 101", (uint32_t)strlen("ハイツ 101")},
+			  {"JP", 2}};
+	assert_int_equal(kg_address_key(&a, &out), 0);
+	assert_string_equal(out.data, "1500001\x1f東京都渋谷区神宮前1-2-3ハイツ101");
+	kg_addr_text b = a;
+	b.country = (kg_str){"US", 2};
+	assert_true(kg_address_same(&a, &b));
+	/* a part longer than the stack scratch takes the heap, with the same answer */
+	static char long_line[3000];
+	memset(long_line, 'x', sizeof(long_line) - 1);
+	a.line2 = (kg_str){long_line, sizeof(long_line) - 1};
+	b = a;
+	assert_true(kg_address_same(&a, &b));
+	b.line2.n--;
+	assert_false(kg_address_same(&a, &b));
+	/* not UTF-8 in a non-ASCII part: never the same, nothing appended */
+	kg_buf_reset(&out);
+	assert_int_equal(kg_text_normalize("\xe3\x81", 2, &out) != 0 || out.len > 0, 1);
+	kg_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +341,7 @@ int main(void)
 		cmocka_unit_test(err_formats),
 		cmocka_unit_test(utf8_valid_prefix),
 		cmocka_unit_test(counters_count_and_render),
+		cmocka_unit_test(text_and_address_equality),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
