@@ -550,9 +550,11 @@ int kg_account_identity_secrets_tx(kg_tx *tx, const char *account_id, kg_arena *
  * when none occurs); a secret that begins or ends with a letter or digit
  * only as a whole word there ("4242" not inside "142420"). NULL stays NULL. */
 const char *kg_identity_scrub(const kg_identity_secrets *s, const char *text, kg_arena *a);
-/* The agent's view of a name: its first character and "…" ("山…"); of an
- * email: the first character of the local part, "***" and the domain
- * ("t***@example.jp"). In a; NULL stays NULL. */
+/* The one mask of what an agent may see of an identity-check answer (the
+ * account view, search and timeline all call these): of a name, its first
+ * character and "***" ("山***"); of an email, the first character of the
+ * local part, "***" and the domain ("t***@example.jp"; "***" without a
+ * local part). In a; NULL stays NULL. */
 const char *kg_mask_name(const char *name, kg_arena *a);
 const char *kg_mask_email(const char *email, kg_arena *a);
 

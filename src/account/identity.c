@@ -240,7 +240,7 @@ const char *kg_mask_name(const char *name, kg_arena *a)
 {
 	if (!name || !*name)
 		return NULL;
-	return kg_arena_printf(a, "%.*s…", (int)kg_utf8_first_len(name), name);
+	return kg_arena_printf(a, "%.*s***", (int)kg_utf8_first_len(name), name);
 }
 
 const char *kg_mask_email(const char *email, kg_arena *a)

@@ -298,8 +298,10 @@ static void agent_masks(void **state)
 	(void)state;
 	kg_arena a;
 	kg_arena_init(&a, 1024);
-	assert_string_equal(kg_mask_name("山田 太郎", &a), "山…");
-	assert_string_equal(kg_mask_name("Alice Smith", &a), "A…");
+	assert_string_equal(kg_mask_name("山田 太郎", &a), "山***");
+	assert_string_equal(kg_mask_name("Alice Smith", &a), "A***");
+	assert_null(kg_mask_name("", &a));
+	assert_null(kg_mask_email(NULL, &a));
 	assert_null(kg_mask_name(NULL, &a));
 	assert_string_equal(kg_mask_email("taro@example.jp", &a), "t***@example.jp");
 	assert_string_equal(kg_mask_email("@example.jp", &a), "***");
