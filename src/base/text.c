@@ -70,21 +70,33 @@ static void put_cp(struct wr *w, UChar32 c)
 	}
 }
 
+/* One character of the normal form: a run of white space is one space
+ * between two others, none at either end. */
+struct spacing {
+	bool space, any;
+};
+
+static inline void put_norm(struct wr *w, struct spacing *sp, bool white, UChar32 c)
+{
+	if (white) {
+		sp->space = sp->any;
+		return;
+	}
+	if (sp->space)
+		wr_putc(w, ' ');
+	sp->space = false;
+	sp->any = true;
+	put_cp(w, c);
+}
+
 static int norm_ascii(const char *s, size_t len, kg_buf *out)
 {
 	struct wr w = {.out = out};
-	bool space = false, any = false;
+	struct spacing sp = {false, false};
 	for (size_t i = 0; i < len && !w.rc; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f && c != 0x1f)) {
-			space = any;
-			continue;
-		}
-		if (space)
-			wr_putc(&w, ' ');
-		space = false;
-		any = true;
-		wr_putc(&w, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
+		bool white = c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1e);
+		put_norm(&w, &sp, white, c >= 'A' && c <= 'Z' ? c + 32 : c);
 	}
 	wr_flush(&w);
 	return w.rc;
@@ -127,20 +139,13 @@ int kg_text_normalize(const char *s, size_t len, kg_buf *out)
 		rc = KG_ELIMIT;
 		goto cleanup;
 	}
-	bool space = false, any = false;
+	struct spacing sp = {false, false};
 	struct wr w = {.out = out};
 	for (int32_t k = 0; k < blen && !w.rc;) {
 		UChar32 c;
 		U16_NEXT(b, k, blen, c);
-		if (u_isUWhiteSpace(c) || c == 0x1c || c == 0x1d || c == 0x1e) {
-			space = any;
-			continue;
-		}
-		if (space)
-			wr_putc(&w, ' ');
-		space = false;
-		any = true;
-		put_cp(&w, is_dash(c) ? '-' : c);
+		bool white = u_isUWhiteSpace(c) || c == 0x1c || c == 0x1d || c == 0x1e;
+		put_norm(&w, &sp, white, is_dash(c) ? '-' : c);
 	}
 	wr_flush(&w);
 	rc = w.rc;
