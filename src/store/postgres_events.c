@@ -34,6 +34,8 @@ static const char SQL_FEATURES_SEED[] =
 	"ON CONFLICT DO NOTHING";
 static const char SQL_FEATURES_LOCK[] =
 	"SELECT state, updated_ms FROM features WHERE account_id = $1 FOR UPDATE";
+static const char SQL_FEATURES_VERSION[] =
+	"SELECT updated_ms FROM features WHERE account_id = $1 FOR UPDATE";
 static const char SQL_FEATURES_PUT[] =
 	"INSERT INTO features (account_id, state, updated_ms) VALUES ($1, $2, $3) "
 	"ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, "
@@ -225,6 +227,32 @@ static int features_put(kg_tx *tx, const char *account_id, const void *blob, siz
 	return kg_pg_run(tx, SQL_FEATURES_PUT, &p, NULL, err, "features put");
 }
 
+/* The lock first (one round trip for an account with a row); a new
+ * account's empty row is inserted, and locked by that, then — if another
+ * node inserted it meanwhile (no row inserted) — locked by the select. */
+static int features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err)
+{
+	kg_pg_args p = {0};
+	kg_pg_text(&p, account_id);
+	*version = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PGresult *r = kg_pg_exec(tx, SQL_FEATURES_VERSION, &p, err, "features lock");
+		if (!r)
+			return err->code;
+		bool have = PQntuples(r) > 0;
+		if (have)
+			*version = kg_pg_col_i64(r, 0, 0);
+		PQclear(r);
+		if (have || attempt)
+			return 0;
+		uint64_t changed = 0;
+		int rc = kg_pg_run(tx, SQL_FEATURES_SEED, &p, &changed, err, "features lock");
+		if (rc || changed)
+			return rc;
+	}
+	return 0;
+}
+
 static const char SQL_ENTITY_GET[] =
 	"SELECT state FROM entity_features WHERE kind = $1 AND key = $2";
 static const char SQL_ENTITY_PUT[] =
@@ -276,5 +304,6 @@ const struct kg_store_events_ops kg_postgres_events_ops = {
 	.event_scan = event_scan,
 	.features_get = features_get,
 	.features_put = features_put,
+	.features_lock = features_lock,
 	.event_list = event_list,
 };

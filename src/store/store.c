@@ -525,6 +525,8 @@ void kg_store_close(kg_store *s)
 
 int kg_store_schema_version(kg_store *s) { return s ? s->schema_version : 0; }
 
+bool kg_store_shared(const kg_store *s) { return s && s->ops->shared; }
+
 void kg_store_stats_get(kg_store *s, kg_store_stats *out)
 {
 	pthread_mutex_lock(&s->mu);

@@ -99,6 +99,10 @@ void kg_store_close(kg_store *s);
 
 /* Schema version the store is at (the number of applied migrations). */
 int kg_store_schema_version(kg_store *s);
+/* Whether other processes may write this store's database at the same
+ * time (PostgreSQL: several kagid nodes); false for SQLite, whose one
+ * process owns its file. */
+bool kg_store_shared(const kg_store *s);
 
 /* ---- transactions ---------------------------------------------------------
  * A job: do kg_tx_* operations, return 0 to keep them or a negative kg_code
@@ -345,6 +349,14 @@ int kg_tx_features_get(kg_tx *tx, const char *account_id, kg_arena *a,
 /* Inserts or replaces. */
 int kg_tx_features_put(kg_tx *tx, const char *account_id, const void *blob,
 		       size_t len, int64_t now_ms, kg_err *err);
+/* In a write transaction of a shared store (kg_store_shared): locks the
+ * account's feature row until the commit (made empty if it has none, so
+ * that a new account is locked too) and gives its version, the row's
+ * updated_ms as last committed (0: no state yet). A writer that holds the
+ * lock and writes the row with a larger updated_ms moves the version:
+ * docs/scaling.md ("Per-account serialisation"). KG_EINTERNAL on a store
+ * with one writer (SQLite), whose writer serialises by itself. */
+int kg_tx_features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err);
 
 /* ---- entity features (risk state per IP, device, card, address) ---------*/
 /* The blob of entity (kind, key) - kind and key are the risk engine's

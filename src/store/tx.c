@@ -150,6 +150,11 @@ int kg_tx_features_put(kg_tx *tx, const char *account_id, const void *blob, size
 	return KG_TX_WCALL(tx, err, events, features_put, account_id, blob, len, now_ms, err);
 }
 
+int kg_tx_features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, events, features_lock, account_id, version, err);
+}
+
 int kg_tx_event_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
 		     kg_event_rec **out, size_t *n, kg_err *err)
 {
