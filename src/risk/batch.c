@@ -247,7 +247,7 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 	for (size_t i = 0; i < b->nrec; i++)
 		for (int k = 0; k < KG_ENT_COUNT; k++)
 			if (b->recs[i].ent_mask & (1u << k))
-				b->ents[n++] = (struct kg_risk_entity_blob){k, b->recs[i].ent_key[k], NULL, 0};
+				b->ents[n++] = (struct kg_risk_entity_blob){k, b->recs[i].ent_key[k], NULL, 0, 0};
 	qsort(b->ents, n, sizeof(*b->ents), cmp_ent);
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
@@ -408,7 +408,8 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
 		b->w = (struct kg_risk_write){b->recs, b->nrec, b->blob_recs, b->n_blob,
 					      r->lock_hook, r->lock_ctx, KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4),
 					      b->ents, b->n_ents, KG_BUF_INIT(1024 * 1024),
-					      kg_store_shared(r->store), kg_risk_acct_version, r, false};
+					      kg_store_shared(r->store), kg_risk_acct_version, r, r->ents,
+					      false};
 		rc = kg_risk_persist_start(r->store, &b->w, after ? after->ticket : NULL,
 					   &b->ticket, err);
 	}

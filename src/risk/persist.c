@@ -143,9 +143,10 @@ int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void
 }
 
 int kg_risk_persist_entity_load(void *ctx, int kind, uint64_t key, kg_arena *a,
-				const uint8_t **blob, size_t *len, kg_err *err)
+				const uint8_t **blob, size_t *len, int64_t *version, kg_err *err)
 {
-	return kg_tx_entity_get(ctx, kind, key, a, blob, len, err);
+	*version = 0;
+	return kg_tx_entity_get(ctx, kind, key, a, blob, len, version, err);
 }
 
 /* Each entity's row becomes the union of what it held and the batch's
@@ -160,18 +161,22 @@ static int write_entities(kg_tx *tx, struct kg_risk_write *w, int64_t now, kg_er
 		const struct kg_risk_entity_blob *e = &w->ents[i];
 		const uint8_t *old = NULL;
 		size_t old_len = 0;
-		rc = kg_tx_entity_get(tx, e->kind, e->key, &a, &old, &old_len, err);
+		/* a shared store: the version moves forward (as an account's) */
+		int64_t ver = w->shared && e->ver >= now ? e->ver + 1 : now;
+		rc = kg_tx_entity_get(tx, e->kind, e->key, &a, &old, &old_len, NULL, err);
 		if (rc == KG_ENOTFOUND) {
 			kg_err_clear(err);
-			rc = kg_tx_entity_put(tx, e->kind, e->key, e->blob, e->len, now, err);
+			rc = kg_tx_entity_put(tx, e->kind, e->key, e->blob, e->len, ver, err);
 		} else if (!rc) {
 			kg_buf_reset(&w->merged);
 			rc = kg_entity_blob_merge(e->kind, old, old_len, e->blob, e->len, &w->merged,
 						  err);
 			if (!rc)
 				rc = kg_tx_entity_put(tx, e->kind, e->key, w->merged.data, w->merged.len,
-						      now, err);
+						      ver, err);
 		}
+		if (!rc && w->shared)
+			kg_entities_version(w->ent_table, e->kind, e->key, e->ver, ver);
 		kg_arena_reset(&a);
 	}
 	kg_arena_release(&a);
@@ -253,6 +258,20 @@ static int lock_accounts(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
 			return kg_err_set(err, KG_EBUSY,
 					  "account %s was written by another node since its state "
 					  "was read", last->account);
+		}
+	}
+	/* then the entities, in (kind, key) order: every job takes accounts
+	 * before entities */
+	for (size_t i = 0; i < w->n_ents; i++) {
+		struct kg_risk_entity_blob *e = &w->ents[i];
+		int rc = kg_tx_entity_lock(tx, e->kind, e->key, &e->ver, err);
+		if (rc)
+			return rc;
+		if (!kg_entities_version(w->ent_table, e->kind, e->key, e->ver, e->ver)) {
+			w->stale = true;
+			return kg_err_set(err, KG_EBUSY,
+					  "an entity (%s) of the batch was written by another node "
+					  "since its state was read", kg_entity_kind_names[e->kind]);
 		}
 	}
 	return 0;

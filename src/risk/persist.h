@@ -42,6 +42,7 @@ struct kg_risk_entity_blob {
 	uint64_t key;
 	const void *blob;
 	size_t len;
+	int64_t ver; /* a shared store: its row's version, read under its lock */
 };
 
 /* Fills rec's event fields from ev, copying account and id into a. */
@@ -81,7 +82,7 @@ struct kg_risk_write {
 	kg_risk_lock_fn hook;
 	void *hook_ctx;
 	kg_buf text;    /* a decision's JSON while its row is written */
-	const struct kg_risk_entity_blob *ents; /* each entity of the batch once */
+	struct kg_risk_entity_blob *ents; /* each entity of the batch once */
 	size_t n_ents;
 	kg_buf merged;  /* an entity's row merged with its blob */
 	/* a shared store (kg_store_shared): each account's row is locked and
@@ -91,6 +92,7 @@ struct kg_risk_write {
 	bool shared;
 	kg_risk_version_fn version;
 	void *version_ctx;
+	kg_entities *ent_table; /* ... and each entity's (kg_entities_version) */
 	bool stale;
 };
 
@@ -124,7 +126,7 @@ int kg_risk_persist_lookup(kg_tx *tx, const char *account, size_t account_len,
 			   const uint8_t **hash, size_t *hash_len, bool *found, kg_err *err);
 /* kg_entity_load_fn in a transaction (ctx: the kg_tx). */
 int kg_risk_persist_entity_load(void *ctx, int kind, uint64_t key, kg_arena *a,
-				const uint8_t **blob, size_t *len, kg_err *err);
+				const uint8_t **blob, size_t *len, int64_t *version, kg_err *err);
 /* In a read transaction: the blob of an account (NUL-terminated id), in
  * a, and its row version; *found false when it has none (version 0). */
 int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void **blob,

@@ -38,13 +38,39 @@ def psql(url, sql):
     return p.stdout.splitlines()
 
 
+SHARED = 5  # accounts whose orders share one card
+
+
+def chain(e):
+    """What an event's decision depends on besides its account: its IP (one
+    per account) or its card (one card shared by SHARED accounts)."""
+    return e.get("ip") or e["card"]["fingerprint"]
+
+
+def addr(a):
+    return {"postal_code": "150-0001", "region": "東京都", "city": "渋谷区",
+            "line1": f"神宮前{a + 1}-2-3", "country": "JP"}
+
+
 def events_of(rng):
     """Logins of ACCOUNTS accounts over 40 minutes, in event-time order:
-    bursts of failures (challenges, brute-force locks) between successes.
-    Each account has its own IP and device, so that no decision depends on
-    another account (entities across accounts are per-node state merged at
-    write: docs/scaling.md)."""
+    bursts of failures (challenges, brute-force locks) between successes,
+    each account with an IP and a device of its own; and orders of SHARED
+    more accounts, all paying with one card (from the third account on, the
+    shared_card rule adds its points: an entity counted across accounts and
+    nodes)."""
     evs = []
+    for a in range(SHARED):
+        t = rng.randrange(0, 600)
+        for i in range(3):
+            t += rng.randrange(60, 600)
+            evs.append({"id": f"o{a}-{i}", "type": "order", "account": f"acct-{ACCOUNTS + a}",
+                        "order_id": f"ord-{a}-{i}", "amount": 3000 + 100 * i, "currency": "JPY",
+                        "items": [{"sku": "s1", "category": "books", "price": 3000, "qty": 1}],
+                        "shipping_address": addr(a), "billing_address": addr(a),
+                        "seller_ids": ["seller-1"],
+                        "card": {"holder_name": "X", "last4": "4242", "exp": "12/29",
+                                 "fingerprint": "fp-shared"}, "ts_s": t})
     for a in range(ACCOUNTS):
         t = rng.randrange(0, 120)
         fail_rate = (0.2, 0.6, 0.95)[a % 3]
@@ -56,7 +82,7 @@ def events_of(rng):
     evs.sort(key=lambda e: (e["ts_s"], e["account"], e["id"]))
     for e in evs:
         t = e.pop("ts_s")
-        e["ts"] = f"2026-06-01T10:{t // 60:02d}:{t % 60:02d}Z"
+        e["ts"] = f"2026-06-01T{10 + t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}Z"
     return evs
 
 
@@ -68,7 +94,7 @@ def no_lock_id(d):
 
 
 def make_accounts(k, svc, replayed=False):
-    for i in range(ACCOUNTS):
+    for i in range(ACCOUNTS + SHARED):
         r = k.post("/v1/accounts", kt.demo_account(i, id=f"acct-{i}"), key=svc)
         kt.check(r.status == 201 or (replayed and r.status == 409), f"account {i}", r)
 
@@ -97,13 +123,14 @@ def interleaved():
         agent = a.key("agent")
         make_accounts(a, svc)
         nodes = (a, b)
-        # an account's events in order: event j is sent once its account's
-        # event before it was answered
+        # an account's events in order: event j is sent once the event
+        # before it of its chain (its account's IP, or the shared card) was
+        # answered
         prev = {}
         last_of = {}
         for j, e in enumerate(evs):
-            prev[j] = last_of.get(e["account"])
-            last_of[e["account"]] = j
+            prev[j] = last_of.get(chain(e))
+            last_of[chain(e)] = j
         done = [threading.Event() for _ in evs]
         answers = [None] * len(evs)
         errors = []
@@ -135,8 +162,8 @@ def interleaved():
         for t in ts:
             t.join(600)
         kt.check(not errors, "every event answered 200", errors[:5])
-        two_nodes_locks = {f"acct-{i}": lock_view(a, agent, f"acct-{i}") for i in range(ACCOUNTS)}
-        b_view = {f"acct-{i}": lock_view(b, agent, f"acct-{i}") for i in range(ACCOUNTS)}
+        two_nodes_locks = {f"acct-{i}": lock_view(a, agent, f"acct-{i}") for i in range(ACCOUNTS + SHARED)}
+        b_view = {f"acct-{i}": lock_view(b, agent, f"acct-{i}") for i in range(ACCOUNTS + SHARED)}
         kt.check(two_nodes_locks == b_view, "both nodes show the same locks")
         a.stop()
         b.stop()
@@ -162,12 +189,18 @@ def interleaved():
 
     q = "SELECT account_id, encode(state, 'hex') FROM features ORDER BY account_id"
     kt.check(psql(url, q) == psql(ref, q), "feature windows as on one node")
+    q = "SELECT kind, key, encode(state, 'hex') FROM entity_features ORDER BY 1, 2"
+    kt.check(psql(url, q) == psql(ref, q), "entity state as on one node")
+    names = {f"acct-{ACCOUNTS + a}" for a in range(SHARED)}
+    shared = [json.loads(x) for x in lines if json.loads(x)["account"] in names]
+    kt.check(any(r["rule"] == "shared_card" for d in shared for r in d["reasons"]),
+             "the shared card is counted across accounts", shared)
     q = "SELECT account_id, event_id, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2"
     kt.check(psql(url, q) == psql(ref, q), "every event stored once")
     with kt.Kagid(db=ref) as r:
         ragent = r.key("agent")
         make_accounts(r, r.key("service"), replayed=True)
-        ref_locks = {f"acct-{i}": lock_view(r, ragent, f"acct-{i}") for i in range(ACCOUNTS)}
+        ref_locks = {f"acct-{i}": lock_view(r, ragent, f"acct-{i}") for i in range(ACCOUNTS + SHARED)}
     kt.check(two_nodes_locks == ref_locks, "locks as on one node", (two_nodes_locks, ref_locks))
     kt.check(sum(1 for v in ref_locks.values() if v), "some accounts are locked")
 
