@@ -99,6 +99,9 @@ void kg_store_close(kg_store *s);
 
 /* Schema version the store is at (the number of applied migrations). */
 int kg_store_schema_version(kg_store *s);
+/* Whether path names a PostgreSQL store (libpq's postgres:// or
+ * postgresql:// URL) rather than a SQLite file. */
+bool kg_store_is_url(const char *path);
 /* Whether other processes may write this store's database at the same
  * time (PostgreSQL: several kagid nodes); false for SQLite, whose one
  * process owns its file. */
