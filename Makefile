@@ -5,7 +5,7 @@ TEST_BUILD ?= build/asan
 # ThreadSanitizer build of the unit tests that run threads (only those are
 # built and run there: TSAN_TESTS)
 TSAN_BUILD ?= build/tsan
-TSAN_TESTS ?= test_risk_concurrent test_risk_entity test_store_commit
+TSAN_TESTS ?= test_risk_concurrent test_risk_entity test_store_commit test_http
 
 .PHONY: all run test deps test-deps build test-build tsan-build test-tsan bench clean fuzz install deb
 
