@@ -417,12 +417,17 @@ int kg_account_recovery_finish(kg_store *s, const kg_config *cfg, const char *em
  * not yet enabled). secret_b32 gets it in base32, uri the otpauth:// URI. */
 int kg_account_totp_enrol(kg_store *s, const kg_config *cfg, const char *account_id,
 			  char secret_b32[64], char uri[512], kg_err *err);
-/* Enables it when code is right (KG_EINVAL naming "code" otherwise; counted). */
+/* Enables it when code is right (KG_EINVAL naming "code" otherwise; counted).
+ * After KG_TOTP_FAIL_MAX wrong codes in the window: KG_ETHROTTLED, nothing
+ * checked, and *retry_after_ms (may be NULL) how long until the window
+ * restarts (0 for any other answer). */
 int kg_account_totp_confirm(kg_store *s, const kg_config *cfg, const char *account_id,
-			    const char *code, const char *ip, kg_err *err);
-/* Disables it; code required unless actor is staff (code NULL). */
+			    const char *code, const char *ip, int64_t *retry_after_ms, kg_err *err);
+/* Disables it; code required unless actor is staff (code NULL); wrong codes
+ * are limited as for kg_account_totp_confirm. */
 int kg_account_totp_disable(kg_store *s, const kg_config *cfg, const char *account_id,
-			    const char *code, const char *actor, kg_err *err);
+			    const char *code, const char *actor, int64_t *retry_after_ms,
+			    kg_err *err);
 /* In a write tx: KG_EAUTH unless code is the account's current code and its
  * step is newer than the last accepted one (a code works once). */
 int kg_account_totp_check(kg_tx *tx, const kg_config *cfg, const kg_account *acc,

@@ -308,6 +308,7 @@ typedef struct kg_config {
 	int64_t http_body_memory_max;         /* http.body_memory_max_bytes */
 	int64_t http_decision_workers;        /* http.decision_workers */
 	int64_t http_decision_queue;          /* http.decision_queue */
+	int64_t http_decision_batch_max;      /* http.decision_batch_max */
 	int64_t http_login_workers;           /* http.login_workers */
 	int64_t http_login_queue;             /* http.login_queue */
 	int64_t http_mail_workers;            /* http.mail_workers */
