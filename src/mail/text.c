@@ -499,6 +499,7 @@ char *mail_html_text(kg_arena *a, const char *h, size_t n, mail_link **links,
 {
 	kg_buf out = KG_BUF_INIT(KG_MAIL_TEXT_MAX);
 	kg_buf href = KG_BUF_INIT(8192);
+	kg_buf alt = KG_BUF_INIT(1024);
 	const char *end = h + n;
 	bool in_a = false, space = false;
 	size_t a_text = 0;
@@ -555,6 +556,17 @@ char *mail_html_text(kg_arena *a, const char *h, size_t n, mail_link **links,
 				}
 				continue;
 			}
+			/* an image's alt text is what a reader sees where images are
+			 * not shown: a lure made of images says its words there */
+			if (!closing && !strcmp(name, "img") && tag_attr(t, tag_end, "alt", &alt) &&
+			    alt.len) {
+				if (!space)
+					kg_buf_putc(&out, ' ');
+				kg_buf_append(&out, alt.data, alt.len);
+				kg_buf_putc(&out, ' ');
+				space = true;
+				continue;
+			}
 			if (!strcmp(name, "br") || !strcmp(name, "p") || !strcmp(name, "div") ||
 			    !strcmp(name, "tr") || !strcmp(name, "li") || !strcmp(name, "table") ||
 			    (name[0] == 'h' && name[1] >= '1' && name[1] <= '6' && !name[2])) {
@@ -592,6 +604,7 @@ char *mail_html_text(kg_arena *a, const char *h, size_t n, mail_link **links,
 	char *r = kg_arena_strndup(a, out.data ? out.data : "", out.len);
 	kg_buf_release(&out);
 	kg_buf_release(&href);
+	kg_buf_release(&alt);
 	return r;
 }
 

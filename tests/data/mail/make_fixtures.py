@@ -550,6 +550,31 @@ write("document_prime_numbers.eml",
       "unrelated", "-", "document_lure",
       raw_body=with_pdf("Notes attached.\nAda\n", "prime-numbers.pdf"))
 
+# A lure made of images: no text but the images' alt text (what a reader
+# sees where images are blocked) — the shop's logo alone on its line, and a
+# banner that is the one link.
+write("image_only_lure.eml",
+      {"From": "Account Service <service@secure-mailer.example>", "To": "victim@example.com",
+       "Subject": "Action required"},
+      "<html><body><div><img src=\"https://cdn.secure-mailer.example/logo.png\" alt=\"Amazon\"></div>"
+      "<div><a href=\"https://secure-mailer.example/signin?id=7\">"
+      "<img src=\"https://cdn.secure-mailer.example/banner.png\" "
+      "alt=\"Your account is on hold. Sign in to restore it.\"></a></div></body></html>\n",
+      "phishing", "link_login_foreign,pressure", "-", ctype="text/html")
+
+# A writer's newsletter with store badges (images whose alt text names the
+# shop, as links): text about the shop, no claim.
+write("newsletter_store_badges.eml",
+      {"From": "Mira Holt <news@miraholt-books.example>", "To": "reader@example.org",
+       "Subject": "My new novel is out today",
+       "List-Unsubscribe": "<https://miraholt-books.example/unsubscribe>"},
+      "<html><body><p>Dear readers, the new novel is out today, order it now while the "
+      "launch price lasts.</p><p><a href=\"https://www.amazon.com/dp/B0TEST1234\">"
+      "<img src=\"https://miraholt-books.example/badges/amazon.png\" alt=\"Available at Amazon\"></a> "
+      "<a href=\"https://bookshop.example/mira\"><img src=\"https://miraholt-books.example/badges/shop.png\" "
+      "alt=\"Bookshop\"></a></p><p>Mira</p></body></html>\n",
+      "unrelated", "-", "-", ctype="text/html")
+
 with open(os.path.join(HERE, "cases.tsv"), "w") as f:
     f.write("# file\tverdict\tsignals that must be present\tsignals that must be absent\n")
     for c in CASES:
