@@ -14,7 +14,9 @@
 # with its brand: must be judged phishing, never genuine), other_phishing
 # (another brand's lure that mentions the shop: not the shop's concern, shown
 # for information), legit_* (real mail that is not a lure: must never be
-# judged phishing). DEVMAIL/SOURCES.md records where every file came from.
+# judged phishing), list_traffic (a list archive's mail with the other spam it
+# carried, not labelled one by one: anything judged phishing there is a false
+# positive or an unlabelled lure of the shop, listed by file). DEVMAIL/SOURCES.md records where every file came from.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,7 +58,7 @@ def verdicts(path):
 runs = [("after", verdicts(sys.argv[2]))]
 if len(sys.argv) > 3:
     runs.insert(0, ("before", verdicts(sys.argv[3])))
-order = ["phishing", "other_phishing", "legit_list", "legit_employee", "legit_newsletter"]
+order = ["phishing", "other_phishing", "legit_list", "legit_employee", "legit_newsletter", "list_traffic"]
 classes = sorted({c for c, _ in lab.values()}, key=lambda c: (order.index(c) if c in order else 9, c))
 kinds = ["phishing", "suspicious", "unrelated", "genuine", "error"]
 print("| class | half | messages | " + " | ".join(n for n, _ in runs) + " |")
@@ -73,12 +75,13 @@ for c in classes:
             if c == "phishing":
                 cell = "**%d/%d (%.0f %%) phishing**, %d genuine; %s" % (
                     n["phishing"], len(fs), 100.0 * n["phishing"] / len(fs), n["genuine"], cell)
-            elif c.startswith("legit"):
+            elif c.startswith("legit") or c == "list_traffic":
                 cell = "**%d phishing**, %d genuine; %s" % (n["phishing"], n["genuine"], cell)
             cells.append(cell)
         print("| %s | %s | %d | %s |" % (c, h, len(fs), " | ".join(cells)))
 miss = [f.rsplit("/", 1)[-1] for f, (c, _) in lab.items() if c == "phishing" and runs[-1][1].get(f) != "phishing"]
-fp = [f.rsplit("/", 1)[-1] for f, (c, _) in lab.items() if c.startswith("legit") and runs[-1][1].get(f) == "phishing"]
+fp = [f.rsplit("/", 1)[-1] for f, (c, _) in lab.items()
+      if (c.startswith("legit") or c == "list_traffic") and runs[-1][1].get(f) == "phishing"]
 print()
 print("phishing not judged phishing (%s): %s" % (runs[-1][0], " ".join(sorted(miss)) or "none"))
 print("legitimate mail judged phishing (%s): %s" % (runs[-1][0], " ".join(sorted(fp)) or "none"))

@@ -1208,6 +1208,43 @@ static bool document_notice(an *x, const char *s)
 	return false;
 }
 
+/* A domain name shown in a display name ("Amazons.co.jp", "service@amazon.com
+ * <x@elsewhere>"): the first one that is official or imitates the shop, with
+ * *why saying which; NULL when none. */
+static const char *shown_domain(an *x, const char *name, const char **why)
+{
+	const char *f = mail_fold(x->a, name, strlen(name));
+	for (const char *p = f; *p;) {
+		while (*p && !isalnum((unsigned char)*p))
+			p++;
+		const char *st = p;
+		int dots = 0;
+		while (*p && (isalnum((unsigned char)*p) || *p == '-' ||
+			      (*p == '.' && isalnum((unsigned char)p[1])))) {
+			dots += *p == '.';
+			p++;
+		}
+		if (!dots || p - st > 253)
+			continue;
+		const char *tld = p;
+		while (tld > st && tld[-1] != '.')
+			tld--;
+		bool alpha_tld = p - tld >= 2;
+		for (const char *c = tld; c < p; c++)
+			alpha_tld &= isalpha((unsigned char)*c) != 0;
+		if (!alpha_tld)
+			continue;
+		char *host = kg_arena_strndup(x->a, st, (size_t)(p - st));
+		if (mail_domain_in(host, &x->p->sender_domains)) {
+			*why = "an official domain of the shop";
+			return host;
+		}
+		if (host_lookalike(x, host, why) != LOOK_NONE)
+			return host;
+	}
+	return NULL;
+}
+
 static size_t letters_in(const char *s, size_t n)
 {
 	size_t k = 0;
@@ -1246,8 +1283,12 @@ static void analyse_view(an *x)
 		       has_signal(r, "sender_brand_local")))
 		claim = "a sender address imitates the shop";
 	const char *how = NULL;
+	const char *shown = NULL, *shown_why = NULL;
 	if (v->has_from && !x->from_official &&
-	    (names_brand(x, v->from.name, &how) ||
+	    (shown = shown_domain(x, v->from.name, &shown_why)))
+		how = kg_arena_printf(x->a, "it shows the domain %s: %s", shown, shown_why);
+	if (v->has_from && !x->from_official &&
+	    (shown || names_brand(x, v->from.name, &how) ||
 	     (v->from_malformed && names_brand(x, v->from_raw, &how)) ||
 	     (how = brand_word_product(x, v->from.name)) ||
 	     (how = brand_word_product(x, v->from.addr)))) {

@@ -575,6 +575,29 @@ write("newsletter_store_badges.eml",
       "alt=\"Bookshop\"></a></p><p>Mira</p></body></html>\n",
       "unrelated", "-", "-", ctype="text/html")
 
+# A display name that shows a domain name: one that imitates the shop's
+# ("Amazons.co.jp": the brand inside a foreign domain) claims it, whatever
+# the rest of the mail is about (here a card issuer's lure)...
+write("display_name_shows_domain.eml",
+      {"From": "\"Amazons.co.jp\" <smbc-confirm10@pdf-mailer.example>", "To": "victim@example.jp",
+       "Subject": b64w("カード会社からの緊急のご連絡")},
+      "お客様のカードの利用を一時停止しました。下記より本人確認を行ってください。\n"
+      "https://pdf-mailer.example/card/confirm\n",
+      "phishing", "brand_display_name", "-")
+# ... and so does an official address shown in the name of a foreign sender.
+write("display_name_shows_official.eml",
+      {"From": "\"customers@amazon.com\" <info-fwd@cable-mailer.example>", "To": "victim@example.com",
+       "Subject": "Fw: Your account status is on hold"},
+      "Your account is on hold. Review the attached statement and sign in to restore it:\n"
+      "https://cable-mailer.example/restore\n",
+      "phishing", "brand_display_name", "-")
+# A sender whose name shows its own domain names nothing of the shop.
+write("display_name_own_domain.eml",
+      {"From": "\"news.garden-corner.example\" <news@garden-corner.example>",
+       "To": "reader@example.org", "Subject": "Spring bulbs are here"},
+      "Our spring bulbs are in. https://garden-corner.example/bulbs\n",
+      "unrelated", "-", "brand_display_name")
+
 with open(os.path.join(HERE, "cases.tsv"), "w") as f:
     f.write("# file\tverdict\tsignals that must be present\tsignals that must be absent\n")
     for c in CASES:
