@@ -55,6 +55,11 @@ int kg_guard_webhook(kg_tx *tx, const char *type, json_t *data, kg_err *err)
 	return rc;
 }
 
+double kg_guard_floor(const char *rule)
+{
+	return strcmp(rule, "*") ? KG_GUARD_BASELINE_FLOOR : KG_GUARD_BASELINE_FLOOR_ALL;
+}
+
 void kg_guard_key_bucket(char out[KG_GUARD_KEY_MAX], const char *rule, int64_t minute)
 {
 	snprintf(out, KG_GUARD_KEY_MAX, "%s|%012" PRId64, rule, minute);
@@ -131,8 +136,9 @@ static int count_in(kg_tx *tx, const char *rule, int64_t minute, double *s_out,
 	if (rc)
 		return rc;
 	struct kg_guard_cusum c;
-	if (!r.value || kg_guard_cusum_parse(r.value, &c))
-		kg_guard_cusum_init(&c);
+	kg_guard_cusum_init(&c, kg_guard_floor(rule));
+	if (r.value && kg_guard_cusum_parse(r.value, &c))
+		kg_guard_cusum_init(&c, kg_guard_floor(rule));
 	*s_out = kg_guard_cusum_add(&c, minute, 1);
 	*onset = c.onset ? c.onset : minute;
 	char text[128];
@@ -161,6 +167,7 @@ static json_t *trip_rules(kg_tx *tx, const char *rule, int64_t minute, int64_t *
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct kg_guard_cusum c;
+		c.floor = kg_guard_floor(rows[i].key);
 		if (!strcmp(rows[i].key, "*") || !strcmp(rows[i].key, rule) || !rows[i].value ||
 		    kg_guard_cusum_parse(rows[i].value, &c))
 			continue;
@@ -256,6 +263,18 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 				goto cleanup;
 		}
 		if (!half_open) {
+			/* an account already locked for this reason: the writer names
+			 * that lock (no new one), as it would armed */
+			kg_lock *act = NULL;
+			size_t n = 0;
+			if ((rc = kg_tx_lock_list_active(tx, o->account, o->ts_ms, &a, &act, &n, err)))
+				goto cleanup;
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(act[i].reason, o->reason)) {
+					rc = kg_account_risk_lock_hook((void *)g->notice_cfg, txn, o, lock,
+								       err);
+					goto cleanup;
+				}
 			rc = hold(tx, o, st.value, err);
 			goto cleanup;
 		}
@@ -334,6 +353,7 @@ static int status_job(kg_tx *tx, void *ctx, kg_err *err)
 	int64_t wmin = j->p->window_s / 60 > 0 ? j->p->window_s / 60 : 1;
 	for (size_t i = 0; i < n; i++) {
 		struct kg_guard_cusum c;
+		c.floor = kg_guard_floor(rows[i].key);
 		if (!rows[i].value || kg_guard_cusum_parse(rows[i].value, &c))
 			continue;
 		char from[KG_GUARD_KEY_MAX], to[KG_GUARD_KEY_MAX];
@@ -348,7 +368,7 @@ static int status_job(kg_tx *tx, void *ctx, kg_err *err)
 		int64_t sum = 0;
 		for (size_t k = 0; k < nb; k++)
 			sum += b[k].n;
-		double base = c.base > KG_GUARD_BASELINE_FLOOR ? c.base : KG_GUARD_BASELINE_FLOOR;
+		double base = c.base > c.floor ? c.base : c.floor;
 		json_array_append_new(
 			rules, json_pack("{s:s, s:I, s:f, s:f, s:I}", "rule", rows[i].key, "locks_window",
 					 (json_int_t)sum, "baseline_per_min", round(base * 1000) / 1000,
@@ -404,6 +424,7 @@ static int reset_job(kg_tx *tx, void *ctx, kg_err *err)
 		goto cleanup;
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct kg_guard_cusum c;
+		c.floor = kg_guard_floor(rows[i].key);
 		if (!rows[i].value || kg_guard_cusum_parse(rows[i].value, &c))
 			continue;
 		c.s = 0;

@@ -10,15 +10,16 @@
  * baseline has decayed to the floor long before). */
 #define CLOSE_MAX 100000
 
-void kg_guard_cusum_init(struct kg_guard_cusum *c)
+void kg_guard_cusum_init(struct kg_guard_cusum *c, double floor)
 {
 	*c = (struct kg_guard_cusum){0};
-	c->base = KG_GUARD_BASELINE_FLOOR;
+	c->floor = floor;
+	c->base = floor;
 }
 
 static double lam0(const struct kg_guard_cusum *c)
 {
-	return c->base > KG_GUARD_BASELINE_FLOOR ? c->base : KG_GUARD_BASELINE_FLOOR;
+	return c->base > c->floor ? c->base : c->floor;
 }
 
 static double step(double s, int64_t x, double l0)
@@ -44,7 +45,7 @@ static void close_to(struct kg_guard_cusum *c, int64_t minute)
 			c->onset = 0;
 			c->base += KG_GUARD_EWMA_ALPHA * ((double)x - c->base);
 		}
-		if (i > 0 && c->s == 0 && c->base <= KG_GUARD_BASELINE_FLOOR)
+		if (i > 0 && c->s == 0 && c->base <= c->floor)
 			break;
 	}
 	c->minute = minute;
@@ -86,6 +87,6 @@ int kg_guard_cusum_parse(const char *s, struct kg_guard_cusum *c)
 	if (!s || sscanf(s, "%lld %lld %lg %lg %lld%c", &m, &n, &sv, &b, &o, &tail) != 5 ||
 	    m < 0 || n < 0 || !(sv >= 0) || !(b >= 0) || o < 0)
 		return KG_EINVAL;
-	*c = (struct kg_guard_cusum){m, n, sv, b, o};
+	*c = (struct kg_guard_cusum){m, n, sv, b, o, c->floor};
 	return 0;
 }

@@ -25,7 +25,9 @@
  * average run lengths of these parameters (docs/BENCHMARKS.md). */
 #define KG_GUARD_CUSUM_H 10.0
 #define KG_GUARD_CUSUM_RATIO 10.0
-#define KG_GUARD_BASELINE_FLOOR 0.2   /* locks per minute */
+#define KG_GUARD_BASELINE_FLOOR 0.2   /* locks per minute, per rule */
+#define KG_GUARD_BASELINE_FLOOR_ALL 1.0 /* ... over all rules ("*"): the sum of
+					 * several rules' bursts is no wave */
 #define KG_GUARD_EWMA_ALPHA (1.0 / 60) /* per closed minute */
 
 struct kg_guard_cusum {
@@ -34,9 +36,11 @@ struct kg_guard_cusum {
 	double s;        /* S at the end of the previous minute */
 	double base;     /* the EWMA baseline, locks per minute */
 	int64_t onset;   /* the minute the current rise of S began; 0: S is 0 */
+	double floor;    /* the baseline's floor (not stored: the caller's) */
 };
 
-void kg_guard_cusum_init(struct kg_guard_cusum *c);
+/* A detector with nothing counted, floor KG_GUARD_BASELINE_FLOOR or _ALL. */
+void kg_guard_cusum_init(struct kg_guard_cusum *c, double floor);
 /* Counts n locks at minute (minutes between the one in progress and this
  * one close first, empty ones included; a minute earlier than the one in
  * progress counts into it). Returns S as of now, with this minute's count
@@ -44,7 +48,8 @@ void kg_guard_cusum_init(struct kg_guard_cusum *c);
 double kg_guard_cusum_add(struct kg_guard_cusum *c, int64_t minute, int64_t n);
 /* S with the minutes up to `minute` closed, without changing c. */
 double kg_guard_cusum_peek(const struct kg_guard_cusum *c, int64_t minute);
-/* The text form kept in the store, and back. Parse: 0 or KG_EINVAL. */
+/* The text form kept in the store, and back (floor is kept as it is in
+ * c: set it before parsing). Parse: 0 or KG_EINVAL. */
 void kg_guard_cusum_format(const struct kg_guard_cusum *c, char out[128]);
 int kg_guard_cusum_parse(const char *s, struct kg_guard_cusum *c);
 

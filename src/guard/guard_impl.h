@@ -11,6 +11,8 @@ int kg_guard_audit(kg_tx *tx, const char *actor, const char *action, json_t *det
 		   kg_err *err);
 /* A webhook not about one account (data consumed). */
 int kg_guard_webhook(kg_tx *tx, const char *type, json_t *data, kg_err *err);
+/* The detector's baseline floor for rule ("*": all rules). */
+double kg_guard_floor(const char *rule);
 /* "<rule>|<minute, 12 digits>": the key of a bucket row. */
 void kg_guard_key_bucket(char out[KG_GUARD_KEY_MAX], const char *rule, int64_t minute);
 /* The likely cause of a trip of rules at now_ms (wall clock): the newest
