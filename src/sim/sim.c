@@ -375,8 +375,6 @@ static const uint16_t xkind_size[X_COUNT][2][2] = {
 	{{0, 0}, {0, 0}},       {{150, 400}, {60, 200}}, {{3, 6}, {2, 2}}, {{3, 8}, {3, 6}},
 	{{30, 150}, {30, 150}}, {{300, 2000}, {300, 2000}}, {{2, 4}, {2, 4}}, {{20, 80}, {20, 80}},
 };
-/* Session tags of the hard negatives beyond the edge names. */
-enum { T_DORM_GIFT = E_COUNT + 1 };
 
 /* ---- generation ------------------------------------------------------------*/
 struct gen {
@@ -679,12 +677,6 @@ static void shop(struct gen *g, struct acct *a, int64_t ts, int tag)
 	case E_DORMITORY:
 		edge = tag;
 		break;
-	case T_DORM_GIFT: /* a game or music card for oneself or a friend */
-		s.gc_denom = (int)rng_range(r, GC_1K, GC_10K);
-		s.gc_qty = 1;
-		s.n = (int)rng_range(r, 0, 1);
-		edge = E_DORMITORY;
-		break;
 	default:
 		break;
 	}
@@ -780,10 +772,9 @@ static size_t cross_sessions(struct gen *g, struct acct *a, struct sess *ss, int
 		for (int k = (int)rng_range(r, 1, 3); k > 0; k--)
 			ss[n++] = (struct sess){when(g, r, from, g->end), E_FAMILY_SHARED_CARD};
 		break;
-	case X_DORM: /* orders to the dormitory; some buy a small gift card */
+	case X_DORM: /* an order to the dormitory; gift cards at the ordinary
+		      * customers' rate (birthday_gift_card) */
 		ss[n++] = (struct sess){when(g, r, from, g->end), E_DORMITORY};
-		if (rng_chance(r, 0.06))
-			ss[n++] = (struct sess){when(g, r, from, g->end), T_DORM_GIFT};
 		break;
 	default:
 		break;
@@ -901,7 +892,7 @@ static void gen_customer(struct gen *g, struct acct *a, int64_t attack_ms, int64
 				  tag == E_BIG_PURCHASE || tag == E_FAMILY_CARD ||
 				  tag == E_FULLWIDTH_ADDRESS || tag == E_CORPORATE_GC ||
 				  tag == E_SIZE_RETURNS || tag == E_FAMILY_SHARED_CARD ||
-				  tag == E_DORMITORY || tag == T_DORM_GIFT;
+				  tag == E_DORMITORY;
 		if (order_edge || rng_chance(r, p_order))
 			shop(g, a, t, order_edge ? tag : E_NONE);
 		if (rng_chance(r, 0.01))

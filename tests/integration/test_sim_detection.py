@@ -58,6 +58,8 @@ def main():
                 if not check(p.returncode == 0, f"{where}: replay: {p.stderr[-300:]!r}"):
                     return 1
                 r = detection.score(ev, dec)
+                check(set(r["actions"]) <= set(detection.RANK),
+                      f"{where}: every event valid, decided: {dict(r['actions'])}")
                 continue
             if not check(r is not None, f"{where}: a stream line comes first"):
                 return 1
