@@ -1,12 +1,16 @@
 /* Normalised comparison of names and addresses: NFKC with case folding
  * (ICU's nfkc_cf), dash/hyphen variants as '-', white-space runs as one
- * space, trimmed. ASCII text takes a fast path with the same result. */
+ * space, trimmed. ASCII text takes a fast path with the same result, and
+ * so does text whose other characters are all inert under nfkc_cf (ICU's
+ * unorm2_isInert: unchanged, and never combining with a neighbour), such
+ * as kanji and kana: nfkc_cf leaves such a text as it is. */
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
+#include <unicode/utf8.h>
 
 #include "risk/risk.h"
 
@@ -84,6 +88,50 @@ static int norm_ascii(const char *s, size_t len, kg_buf *out)
 	return w.rc;
 }
 
+/* The text s when every non-ASCII character is inert under nf (else
+ * false, and nothing written): nf leaves it as it is but for the ASCII
+ * capitals, so the spaces and dashes are done as after nf below. */
+static bool norm_inert(const UNormalizer2 *nf, const char *s, size_t len, kg_buf *out, int *rc)
+{
+	const uint8_t *u = (const uint8_t *)s;
+	int32_t n = (int32_t)len;
+	for (int32_t i = 0; i < n;) {
+		UChar32 c;
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		U8_NEXT(u, i, n, c);
+		if (c < 0 || !unorm2_isInert(nf, c))
+			return false;
+	}
+	bool space = false, any = false;
+	struct wr w = {.out = out};
+	for (int32_t i = 0; i < n && !w.rc;) {
+		int32_t at = i;
+		UChar32 c;
+		U8_NEXT(u, i, n, c);
+		if (u_isUWhiteSpace(c) || c == 0x1c || c == 0x1d || c == 0x1e) {
+			space = any;
+			continue;
+		}
+		if (space)
+			wr_putc(&w, ' ');
+		space = false;
+		any = true;
+		if (c < 0x80)
+			wr_putc(&w, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
+		else if (is_dash(c))
+			wr_putc(&w, '-');
+		else
+			for (; at < i; at++)
+				wr_putc(&w, (char)u[at]);
+	}
+	wr_flush(&w);
+	*rc = w.rc;
+	return true;
+}
+
 int kg_risk_normalize(const char *s, size_t len, kg_buf *out)
 {
 	size_t i = 0;
@@ -98,10 +146,12 @@ int kg_risk_normalize(const char *s, size_t len, kg_buf *out)
 	const UNormalizer2 *nf = unorm2_getNFKCCasefoldInstance(&ec);
 	if (U_FAILURE(ec))
 		return KG_EINTERNAL;
+	int rc = 0;
+	if (norm_inert(nf, s, len, out, &rc))
+		return rc;
 	UChar stack_a[512], stack_b[1024];
 	UChar *a = stack_a, *b = stack_b;
 	int32_t alen = 0, cap_b = (int32_t)KG_ARRAY_LEN(stack_b);
-	int rc = 0;
 	if (len >= KG_ARRAY_LEN(stack_a)) {
 		a = malloc((len + 1) * sizeof(UChar));
 		b = malloc((len * 4 + 16) * sizeof(UChar));
