@@ -337,7 +337,7 @@ struct kg_risk_replay_opts {
 	void *lock_ctx;
 };
 struct kg_risk_replay_stats {
-	size_t events, accounts;
+	size_t events, accounts;       /* accounts and below: with opts.stats only */
 	double seconds, cpu_seconds;   /* wall and CPU time of the replay */
 	double feature_mem_bytes_per_account, feature_blob_bytes_per_account;
 	size_t entities; /* IPs, devices, cards, addresses in memory */
