@@ -24,16 +24,10 @@ enum kg_event_type {
 	KG_EV_TYPE_COUNT
 };
 
-/* A string inside the parsed text (or the parser's scratch when it had
- * escapes). Not NUL-terminated. */
-typedef struct kg_str {
-	const char *p;
-	uint32_t n;
-} kg_str;
-
-typedef struct kg_ev_address {
-	kg_str postal_code, region, city, line1, line2, country;
-} kg_ev_address;
+/* Strings of an event (kg_str, base.h) point into the parsed text, or the
+ * parser's scratch when they had escapes. An address compares with
+ * kg_address_same (base.h). */
+typedef kg_addr_text kg_ev_address;
 
 typedef struct kg_ev_card {
 	kg_str holder_name, last4, exp, fingerprint;
@@ -86,11 +80,6 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len,
 		   const kg_event **out, kg_err *err);
 /* "order", "login", ...; NULL for an out-of-range value. */
 const char *kg_event_type_name(enum kg_event_type t);
-
-/* Normalises a name or address part for comparison: NFKC + case fold (ICU),
- * hyphen/dash variants → '-', runs of white space → one space, trimmed.
- * Appends to out; returns 0 or a negative kg_code. */
-int kg_risk_normalize(const char *s, size_t len, kg_buf *out);
 
 /* ---- policy ------------------------------------------------------------
  * A compiled policy is immutable and reference-counted: any number of
@@ -348,7 +337,7 @@ struct kg_risk_replay_opts {
 	void *lock_ctx;
 };
 struct kg_risk_replay_stats {
-	size_t events, accounts;
+	size_t events, accounts;       /* accounts and below: with opts.stats only */
 	double seconds, cpu_seconds;   /* wall and CPU time of the replay */
 	double feature_mem_bytes_per_account, feature_blob_bytes_per_account;
 	size_t entities; /* IPs, devices, cards, addresses in memory */

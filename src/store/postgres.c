@@ -455,6 +455,7 @@ static int pg_backup(kg_store_conn *c, const char *dest, kg_err *err)
 
 const struct kg_store_ops kg_postgres_ops = {
 	.name = "postgres",
+	.shared = true,
 	.open = pg_open,
 	.open_reader = pg_open_reader,
 	.close_conn = pg_close_conn,

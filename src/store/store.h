@@ -99,6 +99,13 @@ void kg_store_close(kg_store *s);
 
 /* Schema version the store is at (the number of applied migrations). */
 int kg_store_schema_version(kg_store *s);
+/* Whether path names a PostgreSQL store (libpq's postgres:// or
+ * postgresql:// URL) rather than a SQLite file. */
+bool kg_store_is_url(const char *path);
+/* Whether other processes may write this store's database at the same
+ * time (PostgreSQL: several kagid nodes); false for SQLite, whose one
+ * process owns its file. */
+bool kg_store_shared(const kg_store *s);
 
 /* ---- transactions ---------------------------------------------------------
  * A job: do kg_tx_* operations, return 0 to keep them or a negative kg_code
@@ -345,13 +352,24 @@ int kg_tx_features_get(kg_tx *tx, const char *account_id, kg_arena *a,
 /* Inserts or replaces. */
 int kg_tx_features_put(kg_tx *tx, const char *account_id, const void *blob,
 		       size_t len, int64_t now_ms, kg_err *err);
+/* In a write transaction of a shared store (kg_store_shared): locks the
+ * account's feature row until the commit (made empty if it has none, so
+ * that a new account is locked too) and gives its version, the row's
+ * updated_ms as last committed (0: no state yet). A writer that holds the
+ * lock and writes the row with a larger updated_ms moves the version:
+ * docs/scaling.md ("Per-account serialisation"). KG_EINTERNAL on a store
+ * with one writer (SQLite), whose writer serialises by itself. */
+int kg_tx_features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err);
 
 /* ---- entity features (risk state per IP, device, card, address) ---------*/
 /* The blob of entity (kind, key) - kind and key are the risk engine's
  * (a small number, a 64-bit hash of the entity's value: no raw IP, card
- * fingerprint or address is stored) - or KG_ENOTFOUND. */
+ * fingerprint or address is stored) - or KG_ENOTFOUND; *updated_ms (NULL:
+ * not wanted) is its row's version as kg_tx_features_lock says. */
 int kg_tx_entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,
-		     size_t *len, kg_err *err);
+		     size_t *len, int64_t *updated_ms, kg_err *err);
+/* kg_tx_features_lock for the row of entity (kind, key). */
+int kg_tx_entity_lock(kg_tx *tx, int kind, uint64_t key, int64_t *version, kg_err *err);
 /* Inserts or replaces. */
 int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
 		     int64_t now_ms, kg_err *err);

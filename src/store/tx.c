@@ -150,6 +150,11 @@ int kg_tx_features_put(kg_tx *tx, const char *account_id, const void *blob, size
 	return KG_TX_WCALL(tx, err, events, features_put, account_id, blob, len, now_ms, err);
 }
 
+int kg_tx_features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, events, features_lock, account_id, version, err);
+}
+
 int kg_tx_event_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
 		     kg_event_rec **out, size_t *n, kg_err *err)
 {
@@ -582,9 +587,14 @@ int kg_tx_store_counts(kg_tx *tx, kg_arena *a, kg_store_count **out, size_t *n, 
 }
 
 int kg_tx_entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,
-		     size_t *len, kg_err *err)
+		     size_t *len, int64_t *updated_ms, kg_err *err)
 {
-	return KG_TX_CALL(tx, err, events, entity_get, kind, key, a, blob, len, err);
+	return KG_TX_CALL(tx, err, events, entity_get, kind, key, a, blob, len, updated_ms, err);
+}
+
+int kg_tx_entity_lock(kg_tx *tx, int kind, uint64_t key, int64_t *version, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, events, entity_lock, kind, key, version, err);
 }
 
 int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
