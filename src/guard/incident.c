@@ -47,7 +47,7 @@ static json_t *incident_json(const kg_incident *inc, json_t **detail_out)
 static int index_rows(kg_tx *tx, const char *rule, int64_t onset_ms, const char *after,
 		      size_t limit, kg_arena *a, kg_guard_row **rows, size_t *n, kg_err *err)
 {
-	char from[KG_GUARD_KEY_MAX * 2], to[KG_GUARD_KEY_MAX];
+	char from[KG_GUARD_KEY_MAX * 2 + 8], to[KG_GUARD_KEY_MAX];
 	if (after && *after)
 		snprintf(from, sizeof(from), "%s\x01", after);
 	else
@@ -65,7 +65,7 @@ static const char *lock_of_key(const char *key)
 static int hold_rows(kg_tx *tx, const char *incident, const char *after, size_t limit,
 		     kg_arena *a, kg_guard_row **rows, size_t *n, kg_err *err)
 {
-	char from[KG_GUARD_KEY_MAX * 2], to[KG_GUARD_KEY_MAX];
+	char from[KG_GUARD_KEY_MAX * 2 + 8], to[KG_GUARD_KEY_MAX];
 	if (after && *after)
 		snprintf(from, sizeof(from), "%s\x01", after);
 	else
