@@ -87,6 +87,11 @@ static const struct key keys[] = {
 	INT("notify.retry_base_ms", notify_retry_base_ms, "30000", 10, 86400000),
 	INT("notify.retry_max_ms", notify_retry_max_ms, "3600000", 10, 604800000),
 	INT("notify.max_attempts", notify_max_attempts, "50", 1, 100000),
+	BOOL("breaker.enabled", breaker_enabled, "true"),
+	INT("breaker.max_locks", breaker_max_locks, "500", 1, 100000000),
+	INT("breaker.window_s", breaker_window_s, "600", 60, 86400),
+	INT("breaker.half_open_s", breaker_half_open_s, "0", 0, 604800),
+	INT("incidents.apology_mails_per_min", incidents_apology_mails_per_min, "600", 1, 1000000),
 };
 
 static const struct key *find_key(const char *name)

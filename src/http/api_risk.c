@@ -36,6 +36,8 @@ int kg_api_risk_reload_policy(kg_app *app, kg_err *err)
 {
 	int rc = kg_risk_reload(app->risk, app->config->policy_file, err);
 	atomic_fetch_add(rc ? &reloads_failed : &reloads_ok, 1);
+	if (!rc)
+		kg_api_guard_policy_loaded(app, "reload");
 	if (rc) {
 		char msg[KG_ERR_MSG_MAX + KG_ERR_FILE_MAX + 32];
 		kg_log(KG_LOG_ERROR, "risk", "policy reload refused, the running policy stays: %s",

@@ -152,5 +152,17 @@ int kg_api_account_search(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_account_timeline(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_lock_series(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_rules_policy(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+/* api_guard.c */
+int kg_api_guard_start(kg_app *app, kg_err *err);
+void kg_api_guard_stop(kg_app *app);
+/* Records the running policy as a version (a load by `by`); logs a failure. */
+int kg_api_guard_policy_loaded(kg_app *app, const char *by);
+int kg_api_guard_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_guard_reset(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_rules_versions(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_incidents(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_incident_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_incident_revert(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_incident_confirm_holds(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 
 #endif
