@@ -66,6 +66,7 @@ enum kg_account_notice_kind {
 	                                  * center copy shows ****** */
 	KG_ACCOUNT_NOTICE_PASSWORD_RESET,/* password changed; which locks it lifted */
 	KG_ACCOUNT_NOTICE_CASE_UPDATE,
+	KG_ACCOUNT_NOTICE_INCIDENT_APOLOGY, /* a wave of wrong locks was undone (guard) */
 	KG_ACCOUNT_NOTICE_KIND_COUNT
 };
 
@@ -84,6 +85,9 @@ typedef struct kg_account_notice_ctx {
 	const char *case_state;    /* CASE_UPDATE */
 	const char *note;          /* CASE_UPDATE, may be NULL */
 	int64_t queue_position;    /* CASE_UPDATE, 0: none */
+	const char *incident_id;   /* INCIDENT_APOLOGY */
+	int64_t mail_due_ms;       /* the mail is sent from then on (0: now):
+				    * the guard paces a revert's apologies */
 } kg_account_notice_ctx;
 
 /* A bilingual notice. */
@@ -293,6 +297,21 @@ int kg_account_lock_notice_tx(kg_tx *tx, const kg_config *cfg, const char *accou
 int kg_account_risk_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 			      struct kg_decision_lock *lock, kg_err *err);
 
+/* The guard's revert of one wrong lock (method revert), in tx: the lock
+ * lifted with its audit entry ("unlock", method "revert", the incident)
+ * and the lock.lifted webhook, but no unlock notice (the apology below is
+ * the customer's one notice). 0 lifted; KG_ECONFLICT (err untouched) when
+ * the lock is no longer active (lifted before: a revert run again);
+ * KG_ENOTFOUND. */
+int kg_account_lock_revert_tx(kg_tx *tx, const char *account_id, const char *lock_id,
+			      const char *incident_id, const char *actor, const char *note,
+			      int64_t now_ms, kg_err *err);
+/* The incident_apology notice of incident_id to the account (message
+ * center and mail, the mail due at mail_due_ms, 0: now), in tx. An account
+ * kagi does not know gets none (0). */
+int kg_account_apology_tx(kg_tx *tx, const kg_config *cfg, const char *account_id,
+			  const char *incident_id, int64_t mail_due_ms, kg_err *err);
+
 /* Lifts one lock (kg_lock_can_lift decides), with audit entry, unlock notice
  * and outbox mail, in tx. note (may be NULL) goes into the audit entry.
  * reason_out (may be NULL) gets the lifted lock's reason. */
@@ -417,12 +436,17 @@ int kg_account_recovery_finish(kg_store *s, const kg_config *cfg, const char *em
  * not yet enabled). secret_b32 gets it in base32, uri the otpauth:// URI. */
 int kg_account_totp_enrol(kg_store *s, const kg_config *cfg, const char *account_id,
 			  char secret_b32[64], char uri[512], kg_err *err);
-/* Enables it when code is right (KG_EINVAL naming "code" otherwise; counted). */
+/* Enables it when code is right (KG_EINVAL naming "code" otherwise; counted).
+ * After KG_TOTP_FAIL_MAX wrong codes in the window: KG_ETHROTTLED, nothing
+ * checked, and *retry_after_ms (may be NULL) how long until the window
+ * restarts (0 for any other answer). */
 int kg_account_totp_confirm(kg_store *s, const kg_config *cfg, const char *account_id,
-			    const char *code, const char *ip, kg_err *err);
-/* Disables it; code required unless actor is staff (code NULL). */
+			    const char *code, const char *ip, int64_t *retry_after_ms, kg_err *err);
+/* Disables it; code required unless actor is staff (code NULL); wrong codes
+ * are limited as for kg_account_totp_confirm. */
 int kg_account_totp_disable(kg_store *s, const kg_config *cfg, const char *account_id,
-			    const char *code, const char *actor, kg_err *err);
+			    const char *code, const char *actor, int64_t *retry_after_ms,
+			    kg_err *err);
 /* In a write tx: KG_EAUTH unless code is the account's current code and its
  * step is newer than the last accepted one (a code works once). */
 int kg_account_totp_check(kg_tx *tx, const kg_config *cfg, const kg_account *acc,

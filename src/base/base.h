@@ -308,6 +308,7 @@ typedef struct kg_config {
 	int64_t http_body_memory_max;         /* http.body_memory_max_bytes */
 	int64_t http_decision_workers;        /* http.decision_workers */
 	int64_t http_decision_queue;          /* http.decision_queue */
+	int64_t http_decision_batch_max;      /* http.decision_batch_max */
 	int64_t http_login_workers;           /* http.login_workers */
 	int64_t http_login_queue;             /* http.login_queue */
 	int64_t http_mail_workers;            /* http.mail_workers */
@@ -355,6 +356,11 @@ typedef struct kg_config {
 	int64_t notify_retry_base_ms;         /* notify.retry_base_ms */
 	int64_t notify_retry_max_ms;          /* notify.retry_max_ms */
 	int64_t notify_max_attempts;          /* notify.max_attempts */
+	bool breaker_enabled;                 /* breaker.enabled */
+	int64_t breaker_max_locks;            /* breaker.max_locks */
+	int64_t breaker_window_s;             /* breaker.window_s */
+	int64_t breaker_half_open_s;          /* breaker.half_open_s, 0: off */
+	int64_t incidents_apology_mails_per_min; /* incidents.apology_mails_per_min */
 } kg_config;
 
 /* Sets every key to its default. */

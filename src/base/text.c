@@ -1,7 +1,9 @@
 /* The one meaning of "the same text" and "the same address", for the rules
  * (same(), the address entity) and the identity check alike: text is NFKC
  * with case folding (ICU's nfkc_cf), dash/hyphen variants as '-', white-space
- * runs as one space, trimmed (ASCII takes a fast path with the same result);
+ * runs as one space, trimmed (ASCII, and text whose other characters are
+ * all inert under nfkc_cf such as kanji and kana, take fast paths with the
+ * same result);
  * an address is its postal-code digits and its lines run together, with the
  * Japanese block-number forms (1丁目2番地3号, 一丁目, 2番地の3) written as
  * 1-2-3 (docs/rules.md, "Normalised comparison"). Not a fuzzy match: two
@@ -12,6 +14,7 @@
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
+#include <unicode/utf8.h>
 
 #include "base/base.h"
 #include "base/limits.h"
@@ -102,6 +105,40 @@ static int norm_ascii(const char *s, size_t len, kg_buf *out)
 	return w.rc;
 }
 
+/* The text s when every non-ASCII character is inert under nf (else
+ * false, and nothing written): nf leaves such a text as it is but for the
+ * ASCII capitals (ICU's unorm2_isInert: unchanged, and never combining
+ * with a neighbour; kanji and kana are), so it skips ICU's conversion and
+ * normalisation with the same result. */
+static bool norm_inert(const UNormalizer2 *nf, const char *s, size_t len, kg_buf *out, int *rc)
+{
+	const uint8_t *u = (const uint8_t *)s;
+	int32_t n = (int32_t)len;
+	for (int32_t i = 0; i < n;) {
+		UChar32 c;
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		U8_NEXT(u, i, n, c);
+		if (c < 0 || !unorm2_isInert(nf, c))
+			return false;
+	}
+	struct spacing sp = {false, false};
+	struct wr w = {.out = out};
+	for (int32_t i = 0; i < n && !w.rc;) {
+		UChar32 c;
+		U8_NEXT(u, i, n, c);
+		bool white = u_isUWhiteSpace(c) || c == 0x1c || c == 0x1d || c == 0x1e;
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		put_norm(&w, &sp, white, is_dash(c) ? '-' : c);
+	}
+	wr_flush(&w);
+	*rc = w.rc;
+	return true;
+}
+
 int kg_text_normalize(const char *s, size_t len, kg_buf *out)
 {
 	size_t i = 0;
@@ -116,10 +153,12 @@ int kg_text_normalize(const char *s, size_t len, kg_buf *out)
 	const UNormalizer2 *nf = unorm2_getNFKCCasefoldInstance(&ec);
 	if (U_FAILURE(ec))
 		return KG_EINTERNAL;
+	int rc = 0;
+	if (norm_inert(nf, s, len, out, &rc))
+		return rc;
 	UChar stack_a[512], stack_b[1024];
 	UChar *a = stack_a, *b = stack_b;
 	int32_t alen = 0, cap_b = (int32_t)KG_ARRAY_LEN(stack_b);
-	int rc = 0;
 	if (len >= KG_ARRAY_LEN(stack_a)) {
 		a = malloc((len + 1) * sizeof(UChar));
 		b = malloc((len * 4 + 16) * sizeof(UChar));

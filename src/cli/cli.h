@@ -167,6 +167,8 @@ int kg_cmd_outbox(int argc, char **argv);
 int kg_cmd_webhooks(int argc, char **argv);
 int kg_cmd_lock(int argc, char **argv);
 int kg_cmd_unlock(int argc, char **argv);
+int kg_cmd_guard(int argc, char **argv);
+int kg_cmd_incidents(int argc, char **argv);
 int kg_cmd_cases(int argc, char **argv);
 int kg_cmd_messages(int argc, char **argv);
 int kg_cmd_audit(int argc, char **argv);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "account/account.h"
+#include "guard/guard.h"
 #include "risk/risk.h"
 #include "store/store.h"
 
@@ -332,8 +333,18 @@ int kg_api_lock_series(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 			count_in(by_rule, "(staff)", b, nb);
 		json_decref(ev);
 	}
-	/* The circuit breaker of the guard is not built yet: said so plainly. */
-	json_t *breaker = json_pack("{s:s}", "state", "not_built");
+	/* The guard's breaker (GET /v1/guard has the same object). */
+	struct kg_guard_params gp;
+	kg_guard_params_from_config(&gp, req->app->config);
+	json_t *breaker = NULL;
+	int grc = kg_guard_status(req->app->store, &gp, &breaker, err);
+	if (grc) {
+		json_decref(by_reason);
+		json_decref(by_rule);
+		json_decref(total);
+		json_decref(starts);
+		return grc;
+	}
 	return kg_http_reply_json(
 		resp, 200,
 		json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:b}", "from", ts(from, t), "to",

@@ -109,6 +109,7 @@ typedef struct kg_notify_mail {
 	kg_notice notice;
 	char *raw;      /* the whole message, CRLF, malloc'd */
 	size_t raw_len;
+	int64_t due_ms; /* the outbox row is due from then on (0: now) */
 } kg_notify_mail;
 
 int kg_notify_compose(enum kg_notify_kind kind, enum kg_notify_lang lang,
@@ -117,7 +118,9 @@ int kg_notify_compose(enum kg_notify_kind kind, enum kg_notify_lang lang,
 void kg_notify_mail_release(kg_notify_mail *m);
 
 /* ---- webhooks ----------------------------------------------------------
- * Event types: "lock", "unlock", "case", "incident". The body is
+ * Event types: "lock.created", "lock.lifted", "breaker.tripped",
+ * "incident.reverted", "case", "incident" ("lock" and "unlock": the names
+ * before lock.created and lock.lifted, still accepted). The body is
  * {"id": "wh_<hex>", "type": ..., "account": ..., "ts": "<RFC 3339>",
  *  "data": <data_json>}. Each POST is signed per the Standard Webhooks
  * specification:
@@ -173,8 +176,10 @@ int kg_notify_tx_enqueue_mail(kg_tx *tx, const char *account_id, const char *to,
  * when sealed), appended to out. KG_EAUTH / KG_ECONFLICT when it cannot be
  * opened with the configured key. */
 int kg_notify_outbox_message(const kg_outbox *o, kg_buf *out, kg_err *err);
-/* Queues a webhook event ("lock", "unlock", "case", "incident"; data_json a
- * JSON object or NULL). A no-op returning 0 when webhook.url is not set. */
+/* Queues a webhook event ("lock.created", "lock.lifted", "breaker.tripped",
+ * "incident.reverted", "case", "incident"; the older "lock" and "unlock" are
+ * still accepted; data_json a JSON object or NULL). A no-op returning 0 when
+ * webhook.url is not set. */
 int kg_notify_tx_enqueue_webhook(kg_tx *tx, const char *type, const char *account_id,
 				 const char *data_json, kg_err *err);
 

@@ -39,6 +39,7 @@ struct entity {
 	struct entity *next;
 	uint64_t key;
 	enum kg_entity_kind kind;
+	int64_t ver; /* its stored row's version (kg_entities_version) */
 	struct ent_set sets[KG_ES_COUNT];
 };
 
@@ -296,7 +297,7 @@ int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf 
 			kg_arena_init(&a, 4096);
 			const uint8_t *blob = NULL;
 			size_t len = 0;
-			rc = load(load_ctx, k, key, &a, &blob, &len, err);
+			rc = load(load_ctx, k, key, &a, &blob, &len, &e->ver, err);
 			if (rc == KG_ENOTFOUND) {
 				kg_err_clear(err);
 				rc = 0;
@@ -343,6 +344,18 @@ void kg_entities_drop(kg_entities *t, int kind, uint64_t key)
 			}
 	}
 	pthread_mutex_unlock(&st->mu);
+}
+
+bool kg_entities_version(kg_entities *t, int kind, uint64_t key, int64_t expect, int64_t next)
+{
+	struct ent_stripe *st = stripe_of(t, key);
+	pthread_mutex_lock(&st->mu);
+	struct entity *e = find(st, (enum kg_entity_kind)kind, key);
+	bool ok = e && e->ver == expect;
+	if (ok)
+		e->ver = next;
+	pthread_mutex_unlock(&st->mu);
+	return ok;
 }
 
 /* ---- blobs ------------------------------------------------------------------- */

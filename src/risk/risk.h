@@ -163,6 +163,14 @@ struct kg_decision {
 	bool has_lock;                            /* action lock: lock says which */
 	struct kg_decision_lock lock;
 	char policy_version[17];                  /* kg_policy_version; "" for a retry */
+	/* Set by the guard's breaker (src/guard) in the write of a decision
+	 * that would have locked while the breaker is tripped: action is hold,
+	 * has_lock false, and the JSON carries "breaker":{"incident","would":
+	 * "lock","reason"}. incident[0] == '\0': not held by the breaker. */
+	struct {
+		char incident[KG_LOCK_ID_MAX];
+		char reason[KG_LOCK_REASON_MAX];
+	} breaker;
 	/* A retry of an event committed before (read from the store): the
 	 * first decision as it was answered and stored, verbatim (action,
 	 * score and lock are read from it; reasons are not). Empty for a new
@@ -296,7 +304,10 @@ struct kg_risk_lock_order {
 	const char *reason;             /* lock->reason */
 	const char *rule;               /* the rule that asked for the lock ("score"
 					 * for a threshold), NUL-terminated */
-	const struct kg_decision *decision; /* the evidence: reasons and values */
+	struct kg_decision *decision;   /* the evidence: reasons and values; a
+					 * guard in front of the writer may turn
+					 * it into a breaker hold (kg_decision
+					 * .breaker) and write no lock */
 	int64_t ts_ms;                  /* the event's time */
 	int64_t expires_ms;             /* 0: no expiry */
 };
@@ -326,7 +337,7 @@ struct kg_risk_replay_opts {
 	void *lock_ctx;
 };
 struct kg_risk_replay_stats {
-	size_t events, accounts;
+	size_t events, accounts;       /* accounts and below: with opts.stats only */
 	double seconds, cpu_seconds;   /* wall and CPU time of the replay */
 	double feature_mem_bytes_per_account, feature_blob_bytes_per_account;
 	size_t entities; /* IPs, devices, cards, addresses in memory */
