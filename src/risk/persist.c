@@ -282,6 +282,8 @@ static int lock_rows(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
 		ids[i] = w->recs[w->blob_recs[i]].account;
 	if (!rc)
 		rc = kg_tx_features_lock_many(tx, ids, w->n_blob, vers, err);
+	if (rc == KG_EBUSY) /* a deadlock or a lock timeout: as stale, decided again */
+		w->stale = true;
 	for (size_t i = 0; i < w->n_blob && !rc; i++) {
 		struct kg_risk_record *last = &w->recs[w->blob_recs[i]];
 		last->ver = vers[i];
@@ -298,6 +300,8 @@ static int lock_rows(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
 	}
 	if (!rc)
 		rc = kg_tx_entity_lock_many(tx, kinds, keys, w->n_ents, vers, err);
+	if (rc == KG_EBUSY)
+		w->stale = true;
 	for (size_t i = 0; i < w->n_ents && !rc; i++) {
 		struct kg_risk_entity_blob *e = &w->ents[i];
 		e->ver = vers[i];
