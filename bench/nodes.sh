@@ -104,13 +104,22 @@ def load(ports, key, bodies, path, events_per_body):
             if k >= len(bodies):
                 break
             port = ports[k % len(ports)]
-            c = conns.get(port) or http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-            conns[port] = c
-            c.request("POST", path, bodies[k], {"Authorization": f"Bearer {key}",
-                                                "Content-Type": "application/x-ndjson"
-                                                if path.endswith("batch") else "application/json"})
-            r = c.getresponse()
-            answer = r.read()
+            hdrs = {"Authorization": f"Bearer {key}",
+                    "Content-Type": "application/x-ndjson" if path.endswith("batch")
+                    else "application/json"}
+            for attempt in range(2):  # a keep-alive connection kagid closed: once more
+                c = conns.get(port) or http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+                conns[port] = c
+                try:
+                    c.request("POST", path, bodies[k], hdrs)
+                    r = c.getresponse()
+                    answer = r.read()
+                    break
+                except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                    c.close()
+                    conns.pop(port)
+                    if attempt:
+                        raise
             if r.status != 200:
                 with mu:
                     if not bad[0]:
