@@ -28,6 +28,13 @@ int kg_cmd_simulate(int argc, char **argv)
 		 .rmin = 0.0, .rmax = 1.0,
 		 .help = "share of accounts given a fraud scenario, 0..1 (default 0.03);\n"
 			 "split 30/25/25/20 over the scenarios"},
+		{.name = "cross-account", .kind = KG_CLI_REAL, .meta = "R", .real = &o.cross_rate,
+		 .rmin = 0.0, .rmax = 1.0,
+		 .help = "share of accounts, taken from the ordinary ones, given a story\n"
+			 "across accounts, 0..1 (default 0: none, the stream is unchanged);\n"
+			 "split 35/10/10 over credential_stuffing, shared_card,\n"
+			 "gift_card_drop and 12/18/7/8 over the hard negatives office_ip,\n"
+			 "carrier_ip, family_shared_card, dormitory_address"},
 		{.name = "out", .kind = KG_CLI_STR, .meta = "FILE", .str = &out_path,
 		 .help = "write there instead of standard output"},
 		{.name = "stats", .kind = KG_CLI_FLAG, .flag = &want_stats,
@@ -38,7 +45,8 @@ int kg_cmd_simulate(int argc, char **argv)
 	const struct kg_cli_spec spec = {
 		.name = "simulate",
 		.usage = "usage: kagi simulate [--accounts N] [--days D] [--seed S] [--start RFC3339]\n"
-			 "                     [--fraud-rate R] [--out FILE] [--stats]\n",
+			 "                     [--fraud-rate R] [--cross-account R] [--out FILE]\n"
+			 "                     [--stats]\n",
 		.about = "Writes a realistic, labelled NDJSON event stream of an online shop (the\n"
 			 "event contract of `kagi replay` and POST /v1/events), sorted by ts, money\n"
 			 "in JPY. The same options and seed always give byte-identical output.\n",
@@ -48,14 +56,18 @@ int kg_cmd_simulate(int argc, char **argv)
 			 "engine ignores:\n"
 			 "  \"label\": {\"scenario\": S, \"fraud\": B, \"variant\": V, \"edge\": E}\n"
 			 "  scenario  the story of the event's account: normal, gift_card_ring,\n"
-			 "            return_abuse, card_testing, account_takeover\n"
+			 "            return_abuse, card_testing, account_takeover; with\n"
+			 "            --cross-account also credential_stuffing, shared_card,\n"
+			 "            gift_card_drop\n"
 			 "  fraud     true on the events that make up the fraud (what a perfect\n"
 			 "            engine holds or locks); false on ordinary events, including\n"
 			 "            a takeover victim's own and a fraud account's set-up events\n"
 			 "  variant   (fraud scenarios only) how the fraud is done, e.g.\n"
 			 "            single_order, split_orders, low_and_slow\n"
 			 "  edge      (optional) a legitimate edge case that must not be locked,\n"
-			 "            e.g. birthday_gift_card, new_device, declined_once\n"
+			 "            e.g. birthday_gift_card, new_device, declined_once; with\n"
+			 "            --cross-account the hard negatives office_ip, carrier_ip,\n"
+			 "            family_shared_card, dormitory_address\n"
 			 "On a terminal, stderr shows the events made and written so far, once a\n"
 			 "second; never on a pipe or file.\n"
 			 "See docs/simulate.md.\n",

@@ -226,20 +226,6 @@ static int get(struct ent_stripe *st, enum kg_entity_kind k, uint64_t key, struc
 	return 0;
 }
 
-/* The normalised address: each part through kg_risk_normalize (the one
- * normaliser of same()), joined by U+001F. */
-static int address_key(const kg_ev_address *a, kg_buf *b)
-{
-	const kg_str parts[] = {a->country, a->postal_code, a->region, a->city, a->line1, a->line2};
-	kg_buf_reset(b);
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		int rc = kg_risk_normalize(parts[i].p, parts[i].n, b);
-		if (rc || (rc = kg_buf_append(b, "\x1f", 1)))
-			return rc;
-	}
-	return 0;
-}
-
 bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 		   struct kg_entity_addr_memo *memo, uint64_t *key)
 {
@@ -268,7 +254,8 @@ bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 			*key = memo->key;
 			return true;
 		}
-		if (address_key(a, norm))
+		kg_buf_reset(norm);
+		if (kg_address_key(a, norm))
 			return false;
 		*key = kg_risk_hash_seed(norm->data, norm->len, kind_seed[k]);
 		if (memo)

@@ -428,6 +428,8 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, struct kg_risk_replay_st
 		st->seconds = (double)(kg_mono_ns() - t0) / 1e9;
 		st->cpu_seconds = cpu_seconds() - c0;
 		st->events = events;
+	}
+	if (!rc && st && o->stats) { /* the memory census walks every account: asked only */
 		struct kg_risk_stats rs;
 		kg_risk_stats(risk, &rs);
 		st->accounts = rs.accounts;

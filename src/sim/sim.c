@@ -122,6 +122,7 @@ static int rng_pick(rng_t *r, const int *weights, int n)
 
 static const char *const scenario_names[KG_SIM_SCENARIOS] = {
 	"normal", "gift_card_ring", "return_abuse", "card_testing", "account_takeover",
+	"credential_stuffing", "shared_card", "gift_card_drop",
 };
 
 /* Fraud variants, per scenario; variant 0 of normal is unused. The weaker
@@ -132,9 +133,14 @@ static const char *const variant_names[KG_SIM_SCENARIOS][3] = {
 	{"multi_seller", "ratio_only", "below_threshold"},
 	{"burst", "few_attempts", "slow"},
 	{"foreign", "domestic_proxy", "slow_password_change"},
+	{"few_ips", "rotating_ips", ""},
+	{"ring", "pair", ""},
+	{"fast", "spread", ""},
 };
+/* The stories across accounts draw their variant per group (cross_assign). */
 static const int variant_weights[KG_SIM_SCENARIOS][3] = {
 	{1, 0, 0}, {45, 40, 15}, {55, 30, 15}, {70, 15, 15}, {75, 15, 10},
+	{75, 25, 0}, {80, 20, 0}, {75, 25, 0},
 };
 
 /* Legitimate edge cases of ordinary customers (label "edge"). */
@@ -144,7 +150,9 @@ enum edge {
 	E_DECLINED_ONCE, E_NORMAL_RETURN, E_SELLER_DISPUTE, E_TYPO_LOGIN,
 	E_FULLWIDTH_NAME, E_PASSWORD_RESET,
 	/* hard negatives: legitimate, yet fraud-shaped to the default policy */
-	E_CORPORATE_GC, E_SIZE_RETURNS, E_LOST_PHONE_ABROAD, E_COUNT
+	E_CORPORATE_GC, E_SIZE_RETURNS, E_LOST_PHONE_ABROAD,
+	/* hard negatives across accounts (cross_rate > 0 only) */
+	E_OFFICE_IP, E_CARRIER_IP, E_FAMILY_SHARED_CARD, E_DORMITORY, E_COUNT
 };
 static const char *const edge_names[E_COUNT] = {
 	"", "birthday_gift_card", "other_shipping_address", "new_device",
@@ -152,6 +160,7 @@ static const char *const edge_names[E_COUNT] = {
 	"family_card", "fullwidth_billing_address", "declined_once", "normal_return",
 	"seller_dispute", "typo_login", "fullwidth_name", "password_reset",
 	"corporate_gift_cards", "size_exchange_returns", "lost_phone_abroad",
+	"office_ip", "carrier_ip", "family_shared_card", "dormitory_address",
 };
 /* Per-account probability of each session-level edge case (the others are
  * drawn per event). */
@@ -273,7 +282,7 @@ enum { GC_1K = 1, GC_3K, GC_5K, GC_10K, GC_20K, GC_30K, GC_50K };
 /* ---- the compact event ---------------------------------------------------*/
 /* Card, address and device specs: the kind in the top 4 bits, an index or a
  * token below; the renderer derives every string from (seed, account, spec). */
-enum { CARD_OWN = 0, CARD_FAMILY = 1, CARD_STOLEN = 2 };
+enum { CARD_OWN = 0, CARD_FAMILY = 1, CARD_STOLEN = 2, CARD_OF = 3 /* card 0 of account low */ };
 enum { ADDR_HOME = 0, ADDR_HOME_FW = 1, ADDR_OTHER = 2, ADDR_TOKEN = 3 };
 #define SPEC(kind, low) (((uint32_t)(kind) << 28) | ((uint32_t)(low) & 0x0fffffffu))
 #define SPEC_KIND(s) ((s) >> 28)
@@ -344,6 +353,29 @@ static int order_items(uint64_t gseed, const struct sim_ev *e, struct item *it)
 	return n;
 }
 
+/* ---- stories across accounts (cross_rate > 0) ----------------------------
+ * A group of accounts shares an entity: an attacker's IPs, a stolen card, a
+ * drop address (fraud), or an office or carrier IP, a parent's card, a
+ * dormitory (hard negatives: ordinary customers, label edge). Each member's
+ * story depends on (seed, account) and its group's on (seed, group). */
+enum xkind { X_NONE, X_STUFFING, X_CARD_RING, X_DROP, X_OFFICE, X_CARRIER, X_FAMILY,
+	     X_DORM, X_COUNT };
+struct xrole {
+	uint32_t group, head; /* head: the group's first member (family, dormitory: its home) */
+	uint16_t idx, size;   /* member index in the group, members */
+	uint8_t kind, variant;
+};
+/* Share of the cross-account accounts per kind, and group sizes per variant. */
+static const int xkind_weights[X_COUNT] = {0, 35, 10, 10, 12, 18, 7, 8};
+static const uint8_t xkind_scen[X_COUNT] = {
+	KG_SIM_NORMAL, KG_SIM_CREDENTIAL_STUFFING, KG_SIM_SHARED_CARD, KG_SIM_GIFT_CARD_DROP,
+	KG_SIM_NORMAL, KG_SIM_NORMAL, KG_SIM_NORMAL, KG_SIM_NORMAL,
+};
+static const uint16_t xkind_size[X_COUNT][2][2] = {
+	{{0, 0}, {0, 0}},       {{150, 400}, {60, 200}}, {{3, 6}, {2, 2}}, {{3, 8}, {3, 6}},
+	{{30, 150}, {30, 150}}, {{300, 2000}, {300, 2000}}, {{2, 4}, {2, 4}}, {{20, 80}, {20, 80}},
+};
+
 /* ---- generation ------------------------------------------------------------*/
 struct gen {
 	const struct kg_sim_opts *o;
@@ -357,6 +389,7 @@ struct gen {
 	struct sess *sess;
 	size_t sess_cap;
 	struct kg_sim_stats *st;
+	const struct xrole *x; /* per account; NULL without stories across accounts */
 };
 
 struct acct {
@@ -368,6 +401,7 @@ struct acct {
 	int64_t created;
 	uint32_t home_ip;
 	uint8_t travel_country;
+	const struct xrole *x; /* its story across accounts, or NULL */
 	rng_t r;
 };
 
@@ -636,6 +670,13 @@ static void shop(struct gen *g, struct acct *a, int64_t ts, int tag)
 		s.n = 2;
 		edge = tag;
 		break;
+	case E_FAMILY_SHARED_CARD: /* the parent's card: the head's first card */
+		s.card = a->x->head == a->id ? SPEC(CARD_OWN, 0) : SPEC(CARD_OF, a->x->head);
+		edge = tag;
+		break;
+	case E_DORMITORY:
+		edge = tag;
+		break;
 	default:
 		break;
 	}
@@ -687,6 +728,60 @@ static struct sess *sess_reserve(struct gen *g, size_t n)
 	return g->sess;
 }
 
+/* The IP of a group (an office's or a carrier's NAT), in JP. */
+static uint32_t group_ip(const struct gen *g, const struct xrole *x, uint64_t salt)
+{
+	rng_t gr;
+	rng_seed(&gr, hash3(g->gseed, x->group, salt));
+	return ip_in(&gr, C_JP);
+}
+
+/* A time at 12:00-13:00 JST on a day of [from, end). */
+static int64_t lunch(struct gen *g, rng_t *r, int64_t from)
+{
+	int64_t day = from + rng_range(r, 0, g->end - from - 1);
+	day = g->start + (day - g->start) / DAY_MS * DAY_MS;
+	int64_t t = day + 3 * HOUR_MS + rng_range(r, 0, HOUR_MS - 1);
+	return t < from ? t + DAY_MS : t;
+}
+
+/* The sessions a hard negative adds to an ordinary customer's (ss has room
+ * for 16); returns how many. */
+static size_t cross_sessions(struct gen *g, struct acct *a, struct sess *ss, int64_t from)
+{
+	rng_t *r = &a->r;
+	size_t n = 0;
+	switch (a->x->kind) {
+	case X_OFFICE: /* logins at lunch from the office's one IP */
+		for (int k = (int)rng_range(r, 2, 8); k > 0; k--)
+			ss[n++] = (struct sess){lunch(g, r, from), E_OFFICE_IP};
+		break;
+	case X_CARRIER: { /* the phone's logins share the carrier's NAT; half the
+			   * group comes to the flash sale at 21:00 JST */
+		rng_t gr;
+		rng_seed(&gr, hash3(g->gseed, a->x->group, 0xf1a5));
+		int64_t days = g->span / DAY_MS;
+		int64_t sale = g->start + rng_range(&gr, days > 2 ? 1 : 0, days > 2 ? days - 2 : 0) * DAY_MS +
+			       12 * HOUR_MS;
+		ss[n++] = (struct sess){when(g, r, from, g->end), E_CARRIER_IP};
+		if (rng_chance(r, 0.5))
+			ss[n++] = (struct sess){sale + rng_range(r, 0, HOUR_MS - 1), E_CARRIER_IP};
+		break;
+	}
+	case X_FAMILY: /* orders on the parent's card */
+		for (int k = (int)rng_range(r, 1, 3); k > 0; k--)
+			ss[n++] = (struct sess){when(g, r, from, g->end), E_FAMILY_SHARED_CARD};
+		break;
+	case X_DORM: /* an order to the dormitory; gift cards at the ordinary
+		      * customers' rate (birthday_gift_card) */
+		ss[n++] = (struct sess){when(g, r, from, g->end), E_DORMITORY};
+		break;
+	default:
+		break;
+	}
+	return n;
+}
+
 /* An ordinary customer. For a takeover victim, attack_ms is when the
  * attacker logged in and recover_ms when the victim notices (their next
  * login fails, they reset the password); 0 otherwise. */
@@ -708,7 +803,7 @@ static void gen_customer(struct gen *g, struct acct *a, int64_t attack_ms, int64
 	int64_t n = rng_poisson(r, level * (double)(g->end - from) / (30.0 * DAY_MS));
 	if (n > 5000)
 		n = 5000;
-	struct sess *ss = sess_reserve(g, (size_t)n + 3 * E_COUNT + 2);
+	struct sess *ss = sess_reserve(g, (size_t)n + 3 * E_COUNT + 2 + 16);
 	if (!ss)
 		return;
 	size_t ns = 0;
@@ -727,6 +822,8 @@ static void gen_customer(struct gen *g, struct acct *a, int64_t attack_ms, int64
 		    e == E_LOST_PHONE_ABROAD)
 			ss[ns++] = (struct sess){when(g, r, from, t - HOUR_MS), E_NONE};
 	}
+	if (a->x)
+		ns += cross_sessions(g, a, ss + ns, from);
 	if (attack_ms) /* the victim had logged in before the attack */
 		ss[ns++] = (struct sess){when(g, r, from, attack_ms - HOUR_MS), E_NONE};
 	qsort(ss, ns, sizeof(*ss), sess_cmp);
@@ -764,6 +861,15 @@ static void gen_customer(struct gen *g, struct acct *a, int64_t attack_ms, int64
 			ip = ip_in(r, country);
 			login_edge = tag;
 		}
+		if (tag == E_OFFICE_IP) {
+			ip = group_ip(g, a->x, 0x0ff1ce);
+			login_edge = tag;
+		}
+		if (a->x && a->x->kind == X_CARRIER && country == C_JP &&
+		    (tag == E_CARRIER_IP || rng_chance(r, 0.6))) { /* on the phone: the carrier's NAT */
+			ip = group_ip(g, a->x, 0xca1e);
+			login_edge = E_CARRIER_IP;
+		}
 		if (rng_chance(r, 0.002)) { /* forgot the password */
 			emit_login(g, a, t - rng_range(r, 4 * MIN_MS, 8 * MIN_MS), dev, ip, country,
 				   false, 0, E_PASSWORD_RESET);
@@ -785,7 +891,8 @@ static void gen_customer(struct gen *g, struct acct *a, int64_t attack_ms, int64
 		bool order_edge = tag == E_BIRTHDAY_GC || tag == E_OTHER_ADDRESS ||
 				  tag == E_BIG_PURCHASE || tag == E_FAMILY_CARD ||
 				  tag == E_FULLWIDTH_ADDRESS || tag == E_CORPORATE_GC ||
-				  tag == E_SIZE_RETURNS;
+				  tag == E_SIZE_RETURNS || tag == E_FAMILY_SHARED_CARD ||
+				  tag == E_DORMITORY;
 		if (order_edge || rng_chance(r, p_order))
 			shop(g, a, t, order_edge ? tag : E_NONE);
 		if (rng_chance(r, 0.01))
@@ -861,6 +968,117 @@ static void gen_ring_member(struct gen *g, struct acct *a, uint32_t ring)
 				break;
 			t += DAY_MS + rng_range(r, -2 * HOUR_MS, 2 * HOUR_MS);
 		}
+	}
+}
+
+/* A victim of credential stuffing: an ordinary customer whose email and
+ * password leaked elsewhere; the attacker tries them once from one of the
+ * campaign's IPs (few_ips: 2-4 IPs in under an hour; rotating_ips: one IP
+ * per ten accounts), and 3 % of the tries succeed. */
+static void gen_stuffed(struct gen *g, struct acct *a)
+{
+	const struct xrole *x = a->x;
+	rng_t gr, ir, *r = &a->r;
+	gen_customer(g, a, 0, 0);
+	rng_seed(&gr, hash3(g->gseed, x->group, 0x57f));
+	int64_t lo = g->start + (g->span > 4 * DAY_MS ? 2 * DAY_MS : g->span / 4);
+	int64_t t0 = lo + rng_range(&gr, 0, g->end - HOUR_MS - lo);
+	int64_t dur;
+	int nip;
+	if (x->variant == 0) {
+		nip = (int)rng_range(&gr, 2, 4);
+		dur = rng_range(&gr, 20, 50) * MIN_MS;
+	} else {
+		nip = (x->size + 9) / 10;
+		dur = rng_range(&gr, 30, 55) * MIN_MS;
+	}
+	rng_seed(&ir, hash3(g->gseed, x->group, 0x1f00 + (uint64_t)(x->idx % nip)));
+	int country = C_ATTACK_FIRST + (int)rng_below(&ir, C_ATTACK_N);
+	uint32_t ip = ip_in(&ir, country);
+	emit_login(g, a, t0 + rng_range(r, 0, dur - 1), DEVICE_FOREIGN | token(r), ip, country,
+		   rng_chance(r, 0.03), 1, E_NONE);
+}
+
+/* A member of a card ring: a fresh account that pays 2-3 electronics orders
+ * with the ring's stolen card (holder and billing address its owner's),
+ * shipped to itself, within ten days; ring: 3-6 accounts, pair: 2. */
+static void gen_card_ring_member(struct gen *g, struct acct *a)
+{
+	const struct xrole *x = a->x;
+	rng_t gr, *r = &a->r;
+	rng_seed(&gr, hash3(g->gseed, x->group, 0xca7d));
+	uint32_t card = token(&gr);
+	int64_t period = (int64_t)(g->f * 10 * DAY_MS);
+	if (period < DAY_MS)
+		period = DAY_MS;
+	int64_t start = g->start;
+	if (g->span > period)
+		start += (int64_t)((double)(g->span - period) * (0.1 + 0.8 * rng_unit(&gr)));
+	a->created = start - rng_range(r, HOUR_MS, 7 * DAY_MS);
+	if (a->created < g->start)
+		a->created = g->start + rng_range(r, 0, (start - g->start) / 2);
+	emit_created(g, a);
+	uint32_t dev = DEVICE_FOREIGN | token(r);
+	emit_login(g, a, when(g, r, a->created + 10 * MIN_MS, start), dev, a->home_ip, C_JP, true,
+		   0, E_NONE);
+	int64_t times[3];
+	int n = (int)rng_range(r, 2, 3);
+	for (int i = 0; i < n; i++)
+		times[i] = start + rng_range(r, 0, period - 1);
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && times[j] < times[j - 1]; j--) {
+			int64_t t = times[j];
+			times[j] = times[j - 1];
+			times[j - 1] = t;
+		}
+	for (int i = 0; i < n; i++) {
+		int64_t t = times[i];
+		emit_login(g, a, t - rng_range(r, MIN_MS, 10 * MIN_MS), dev, a->home_ip, C_JP, true, 0,
+			   E_NONE);
+		struct order_spec s = {K_BIG, 0, 0, 0, rng_range(r, 25, 90) * 1000 - 20,
+				       SPEC(CARD_STOLEN, card), SPEC(ADDR_HOME, 0), SPEC(ADDR_TOKEN, card)};
+		struct sim_ev o = emit_order(g, a, t, &s, 1, E_NONE);
+		emit_payment(g, a, t + rng_range(r, 2000, 8000), &o, s.card, -1, 1, E_NONE);
+	}
+}
+
+/* A mule of a gift-card drop: a fresh account buying gift cards under the
+ * per-account limits (at most 30,000 an order) on its own card, shipped to
+ * the group's drop address. fast: a member every 2-18 h, some order again a
+ * day or so later; spread: a member every 3.6-4.5 days, one order each, so
+ * no 7 days hold three accounts. */
+static void gen_drop_member(struct gen *g, struct acct *a)
+{
+	const struct xrole *x = a->x;
+	rng_t gr, *r = &a->r;
+	rng_seed(&gr, hash3(g->gseed, x->group, 0xd409));
+	uint32_t drop = SPEC(ADDR_TOKEN, token(&gr));
+	int64_t step = x->variant == 0 ? rng_range(&gr, 2 * HOUR_MS, 18 * HOUR_MS)
+				       : rng_range(&gr, 87 * HOUR_MS, 108 * HOUR_MS);
+	int64_t spanned = step * (x->size - 1) + 2 * DAY_MS, start = g->start;
+	if (g->span > spanned)
+		start += (int64_t)((double)(g->span - spanned) * (0.1 + 0.8 * rng_unit(&gr)));
+	int64_t t = start + step * x->idx + rng_range(r, -HOUR_MS, HOUR_MS);
+	a->created = t - rng_range(r, HOUR_MS, 5 * DAY_MS);
+	if (a->created < g->start)
+		a->created = g->start + rng_range(r, 0, (t > g->start ? t - g->start : 0) / 2);
+	emit_created(g, a);
+	uint32_t dev = DEVICE_FOREIGN | token(r);
+	emit_login(g, a, when(g, r, a->created + 10 * MIN_MS, t - 30 * MIN_MS), dev, a->home_ip,
+		   C_JP, true, 0, E_NONE);
+	int orders = x->variant == 0 && rng_chance(r, 0.3) ? 2 : 1;
+	for (int k = 0; k < orders; k++) {
+		struct order_spec s = {K_MIX, 0, GC_10K, (int)rng_range(r, 1, 3), 0, SPEC(CARD_OWN, 0),
+				       drop, SPEC(ADDR_HOME, 0)};
+		if (rng_chance(r, 0.4)) {
+			s.gc_denom = GC_5K;
+			s.gc_qty = (int)rng_range(r, 2, 6);
+		}
+		emit_login(g, a, t - rng_range(r, MIN_MS, 5 * MIN_MS), dev, ip_in(r, C_JP), C_JP, true,
+			   0, E_NONE);
+		struct sim_ev o = emit_order(g, a, t, &s, 1, E_NONE);
+		emit_payment(g, a, t + rng_range(r, 2000, 8000), &o, s.card, -1, 1, E_NONE);
+		t += rng_range(r, 20 * HOUR_MS, 40 * HOUR_MS);
 	}
 }
 
@@ -1182,6 +1400,24 @@ static struct name name_of(uint64_t h)
 			     (h >> 20) % 100 < 3};
 }
 
+/* An account's name: a family member takes the head's family name. */
+static struct name acct_name(const struct gen *g, uint32_t acct)
+{
+	struct name n = name_of(hash3(g->gseed, acct, 'N'));
+	if (g->x && g->x[acct].kind == X_FAMILY && g->x[acct].head != acct)
+		n.family = name_of(hash3(g->gseed, g->x[acct].head, 'N')).family;
+	return n;
+}
+
+/* Whose home address an account has: a family's and a dormitory's is the
+ * head's. */
+static uint32_t home_of(const struct gen *g, uint32_t acct)
+{
+	if (g->x && (g->x[acct].kind == X_FAMILY || g->x[acct].kind == X_DORM))
+		return g->x[acct].head;
+	return acct;
+}
+
 static void o_holder(struct out *o, struct name n)
 {
 	o_upper(o, n.given);
@@ -1192,10 +1428,14 @@ static void o_holder(struct out *o, struct name n)
 static void o_card(struct out *o, const struct gen *g, uint32_t acct, uint32_t spec)
 {
 	uint64_t h;
-	struct name n = name_of(hash3(g->gseed, acct, 'N'));
+	struct name n = acct_name(g, acct);
 	switch (SPEC_KIND(spec)) {
 	case CARD_OWN:
 		h = hash3(g->gseed, acct, 0xca0 + SPEC_LOW(spec));
+		break;
+	case CARD_OF: /* another account's first card, in its holder's name */
+		h = hash3(g->gseed, SPEC_LOW(spec), 0xca0);
+		n = acct_name(g, SPEC_LOW(spec));
 		break;
 	case CARD_FAMILY: { /* the spouse's card: same family name */
 		h = hash3(g->gseed, acct, 0xfa);
@@ -1226,8 +1466,8 @@ static void o_card(struct out *o, const struct gen *g, uint32_t acct, uint32_t s
 static void o_addr_spec(struct out *o, const struct gen *g, uint32_t acct, uint32_t spec)
 {
 	switch (SPEC_KIND(spec)) {
-	case ADDR_HOME: o_address(o, hash3(g->gseed, acct, 'H'), false); break;
-	case ADDR_HOME_FW: o_address(o, hash3(g->gseed, acct, 'H'), true); break;
+	case ADDR_HOME: o_address(o, hash3(g->gseed, home_of(g, acct), 'H'), false); break;
+	case ADDR_HOME_FW: o_address(o, hash3(g->gseed, home_of(g, acct), 'H'), true); break;
 	case ADDR_OTHER: o_address(o, hash3(g->gseed, acct, 'O'), false); break;
 	default: o_address(o, hash3(g->gseed, SPEC_LOW(spec), 'T'), false); break;
 	}
@@ -1292,7 +1532,7 @@ static void render(struct out *o, const struct gen *g, const struct sim_ev *e, u
 	switch (e->type) {
 	case KG_EV_ACCOUNT_CREATED: {
 		uint64_t h = hash3(g->gseed, e->acct, 'N');
-		struct name n = name_of(h);
+		struct name n = acct_name(g, e->acct);
 		O_LIT(o, ",\"name\":\"");
 		o_str(o, n.given);
 		if (n.fullwidth_space)
@@ -1319,7 +1559,7 @@ static void render(struct out *o, const struct gen *g, const struct sim_ev *e, u
 			o->buf[o->len++] = '"';
 		}
 		O_LIT(o, ",\"address\":");
-		o_address(o, hash3(g->gseed, e->acct, 'H'), false);
+		o_address(o, hash3(g->gseed, home_of(g, e->acct), 'H'), false);
 		break;
 	}
 	case KG_EV_LOGIN:
@@ -1430,6 +1670,10 @@ static void render(struct out *o, const struct gen *g, const struct sim_ev *e, u
 		O_LIT(o, ",\"edge\":");
 		o_q(o, edge_names[e->edge]);
 	}
+	if (g->x && g->x[e->acct].kind) { /* the accounts that share an entity */
+		O_LIT(o, ",\"group\":");
+		o_pad(o, g->x[e->acct].group, 1);
+	}
 	O_LIT(o, "}}\n");
 }
 
@@ -1523,6 +1767,67 @@ static int assign(struct gen *g, uint8_t *scen, uint32_t *ring)
 	return 0;
 }
 
+/* The stories across accounts: round(accounts * cross_rate) accounts, taken
+ * from the ordinary ones by a seeded shuffle of their own (the fraud
+ * accounts' placement does not move), split over the kinds by
+ * xkind_weights; consecutive picks form the groups. A group's variant is
+ * drawn with it; a remainder too small for a group of its own joins the
+ * last one. */
+static int cross_assign(struct gen *g, uint8_t *scen, struct xrole *x)
+{
+	uint64_t n = g->o->accounts, normal = 0;
+	for (uint64_t i = 0; i < n; i++)
+		normal += scen[i] == KG_SIM_NORMAL;
+	uint64_t want = (uint64_t)llround((double)n * g->o->cross_rate), cnt[X_COUNT] = {0}, sum = 0;
+	if (want > normal)
+		want = normal;
+	for (int k = 1; k < X_COUNT; k++)
+		sum += cnt[k] = want * (uint64_t)xkind_weights[k] / 100;
+	for (int k = 1; sum < want; k = k % (X_COUNT - 1) + 1, sum++)
+		cnt[k]++;
+	uint32_t *perm = malloc((normal ? normal : 1) * sizeof(*perm));
+	if (!perm)
+		return KG_ENOMEM;
+	uint64_t m = 0;
+	for (uint64_t i = 0; i < n; i++)
+		if (scen[i] == KG_SIM_NORMAL)
+			perm[m++] = (uint32_t)i;
+	rng_t r;
+	rng_seed(&r, hash3(g->gseed, 0xc4055, 0));
+	for (uint64_t i = 0; i < want; i++) {
+		uint64_t j = i + rng_below(&r, m - i);
+		uint32_t t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	uint64_t j = 0;
+	uint32_t group = 0;
+	for (int k = 1; k < X_COUNT; k++) {
+		uint64_t left = 0;
+		struct xrole cur = {0};
+		for (uint64_t i = 0; i < cnt[k]; i++, j++) {
+			if (!left) {
+				int v = rng_pick(&r, variant_weights[xkind_scen[k]], 3);
+				const uint16_t *sz = xkind_size[k][v && xkind_scen[k] ? 1 : 0];
+				left = (uint64_t)rng_range(&r, sz[0], sz[1]);
+				uint16_t minsz = xkind_size[k][1][0] < sz[0] ? xkind_size[k][1][0] : sz[0];
+				if (cnt[k] - i < left + minsz)
+					left = cnt[k] - i; /* the rest joins this group */
+				if (k == X_CARD_RING)
+					v = left >= 3 ? 0 : 1; /* a ring of three or more, or a pair */
+				cur = (struct xrole){++group, perm[j], 0, (uint16_t)(left < 65535 ? left : 65535),
+						     (uint8_t)k, (uint8_t)(xkind_scen[k] ? v : 0)};
+			}
+			x[perm[j]] = cur;
+			cur.idx++;
+			left--;
+			scen[perm[j]] = xkind_scen[k];
+		}
+	}
+	free(perm);
+	return 0;
+}
+
 int kg_sim_run(const struct kg_sim_opts *opts, FILE *f, struct kg_sim_stats *stats,
 	       kg_err *err)
 {
@@ -1531,6 +1836,7 @@ int kg_sim_run(const struct kg_sim_opts *opts, FILE *f, struct kg_sim_stats *sta
 	struct out o = {NULL, 0, f, 0, 0};
 	uint8_t *scen = NULL;
 	uint32_t *ring = NULL;
+	struct xrole *xr = NULL;
 	struct sort_key *order = NULL;
 	int rc = 0;
 	if (!stats)
@@ -1555,17 +1861,29 @@ int kg_sim_run(const struct kg_sim_opts *opts, FILE *f, struct kg_sim_stats *sta
 				(unsigned long long)opts->accounts);
 		goto cleanup;
 	}
-	if ((rc = assign(&g, scen, ring)) != 0) {
+	if ((rc = assign(&g, scen, ring)) != 0 ||
+	    (opts->cross_rate > 0 &&
+	     (!(xr = calloc(opts->accounts, sizeof(*xr))) ? (rc = KG_ENOMEM)
+							  : (rc = cross_assign(&g, scen, xr))) != 0)) {
 		kg_err_set(err, rc, "out of memory for %llu accounts",
 			   (unsigned long long)opts->accounts);
 		goto cleanup;
 	}
+	g.x = xr;
 	for (uint64_t i = 0; i < opts->accounts && !g.rc; i++) {
 		struct acct a;
 		acct_init(&g, &a, (uint32_t)i, scen[i]);
 		a.fullwidth_name = name_fullwidth(g.gseed, a.id);
+		if (xr && xr[i].kind) {
+			a.x = &xr[i];
+			if (a.scen != KG_SIM_NORMAL)
+				a.variant = xr[i].variant;
+		}
 		stats->accounts[a.scen]++;
 		switch (a.scen) {
+		case KG_SIM_CREDENTIAL_STUFFING: gen_stuffed(&g, &a); break;
+		case KG_SIM_SHARED_CARD: gen_card_ring_member(&g, &a); break;
+		case KG_SIM_GIFT_CARD_DROP: gen_drop_member(&g, &a); break;
 		case KG_SIM_GIFT_CARD_RING: gen_ring_member(&g, &a, ring[i]); break;
 		case KG_SIM_RETURN_ABUSE: gen_return_abuser(&g, &a); break;
 		case KG_SIM_CARD_TESTING: gen_card_tester(&g, &a); break;
@@ -1617,5 +1935,6 @@ cleanup:
 	free(o.buf);
 	free(scen);
 	free(ring);
+	free(xr);
 	return rc;
 }

@@ -17,6 +17,10 @@ enum kg_sim_scenario {
 	KG_SIM_RETURN_ABUSE,
 	KG_SIM_CARD_TESTING,
 	KG_SIM_ACCOUNT_TAKEOVER,
+	/* across accounts: only with cross_rate > 0 */
+	KG_SIM_CREDENTIAL_STUFFING,
+	KG_SIM_SHARED_CARD,
+	KG_SIM_GIFT_CARD_DROP,
 	KG_SIM_SCENARIOS
 };
 
@@ -26,6 +30,10 @@ struct kg_sim_opts {
 	uint64_t seed;
 	int64_t start_ms;   /* first instant of the simulated window */
 	double fraud_rate;  /* share of accounts given a fraud scenario, 0..1 */
+	double cross_rate;  /* share of accounts, taken from the ordinary ones, given
+			     * a story across accounts (stuffing, shared card, drop,
+			     * and the hard negatives), 0..1; 0 keeps the stream of
+			     * the versions before it byte for byte */
 	kg_progress *progress; /* NULL, or shown while events are made and written */
 };
 

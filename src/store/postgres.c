@@ -572,4 +572,5 @@ const struct kg_store_ops kg_postgres_ops = {
 	.queue = &kg_postgres_queue_ops,
 	.cases = &kg_postgres_cases_ops,
 	.checks = &kg_postgres_checks_ops,
+	.guard = &kg_postgres_guard_ops,
 };

@@ -467,6 +467,38 @@ int kg_tx_incident_update(kg_tx *tx, const kg_incident *inc, kg_err *err);
 int kg_tx_incident_list(kg_tx *tx, const char *state, size_t limit, kg_arena *a,
 			kg_incident **out, size_t *n, kg_err *err);
 
+/* ---- guard rows (the lock-wave breaker, src/guard) -------------------------
+ * Rows keyed by (kind, key) that src/guard keeps: the breaker's state and
+ * per-minute buckets, the index of automatic locks by rule and event time,
+ * breaker holds, policy versions, revert progress. They are written in the
+ * transaction of the lock they count, so every node of a PostgreSQL store
+ * counts the same. Keys order as byte strings (guard pads numbers). */
+typedef struct kg_guard_row {
+	const char *kind, *key;
+	const char *value;        /* text (JSON or a compact form); NULL: none */
+	int64_t n;                /* a count */
+	int64_t ts_ms;            /* a time the row is about */
+} kg_guard_row;
+
+/* KG_ENOTFOUND (err untouched) when there is no row. In a write
+ * transaction on PostgreSQL the row stays locked until the commit. */
+int kg_tx_guard_get(kg_tx *tx, const char *kind, const char *key, kg_guard_row *out,
+		    kg_arena *a, kg_err *err);
+/* Inserts or replaces the row. */
+int kg_tx_guard_put(kg_tx *tx, const kg_guard_row *row, kg_err *err);
+/* Adds delta to n of (kind, key), creating the row (n = delta, ts_ms) if
+ * missing, and locks it for the rest of the transaction; *n_out (may be
+ * NULL) gets the new n. */
+int kg_tx_guard_add(kg_tx *tx, const char *kind, const char *key, int64_t delta,
+		    int64_t ts_ms, int64_t *n_out, kg_err *err);
+/* Rows of kind with from_key <= key < to_key, in key order, at most limit
+ * (0: all). */
+int kg_tx_guard_list(kg_tx *tx, const char *kind, const char *from_key, const char *to_key,
+		     size_t limit, kg_arena *a, kg_guard_row **out, size_t *n, kg_err *err);
+/* Deletes rows of kind with from_key <= key < to_key; *n (may be NULL): how many. */
+int kg_tx_guard_delete(kg_tx *tx, const char *kind, const char *from_key, const char *to_key,
+		       size_t *n, kg_err *err);
+
 /* ---- audit (append-only, hash-chained per account) ------------------------
  * Each account (and "" for system-wide entries) has its own chain: entry
  * hash = BLAKE2b-256(prev_hash || canonical(entry)), the first entry's

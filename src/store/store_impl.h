@@ -180,6 +180,15 @@ struct kg_store_checks_ops {
 	int (*identity_put)(kg_tx *, const kg_identity_state *, kg_err *);
 };
 
+struct kg_store_guard_ops {
+	int (*get)(kg_tx *, const char *, const char *, kg_guard_row *, kg_arena *, kg_err *);
+	int (*put)(kg_tx *, const kg_guard_row *, kg_err *);
+	int (*add)(kg_tx *, const char *, const char *, int64_t, int64_t, int64_t *, kg_err *);
+	int (*list)(kg_tx *, const char *, const char *, const char *, size_t, kg_arena *,
+		    kg_guard_row **, size_t *, kg_err *);
+	int (*del)(kg_tx *, const char *, const char *, const char *, size_t *, kg_err *);
+};
+
 /* (a new domain: its `struct kg_store_<domain>_ops` here and a member below) */
 
 struct kg_store_ops {
@@ -228,6 +237,7 @@ struct kg_store_ops {
 	const struct kg_store_queue_ops *queue;
 	const struct kg_store_cases_ops *cases;
 	const struct kg_store_checks_ops *checks;
+	const struct kg_store_guard_ops *guard;
 };
 
 extern const struct kg_store_ops kg_sqlite_ops;

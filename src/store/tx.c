@@ -338,6 +338,36 @@ int kg_tx_message_find_by_fingerprint(kg_tx *tx, const char *account_id,
 			  a, err);
 }
 
+/* ---- guard rows ------------------------------------------------------------*/
+int kg_tx_guard_get(kg_tx *tx, const char *kind, const char *key, kg_guard_row *out,
+		    kg_arena *a, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, guard, get, kind, key, out, a, err);
+}
+
+int kg_tx_guard_put(kg_tx *tx, const kg_guard_row *row, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, guard, put, row, err);
+}
+
+int kg_tx_guard_add(kg_tx *tx, const char *kind, const char *key, int64_t delta,
+		    int64_t ts_ms, int64_t *n_out, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, guard, add, kind, key, delta, ts_ms, n_out, err);
+}
+
+int kg_tx_guard_list(kg_tx *tx, const char *kind, const char *from_key, const char *to_key,
+		     size_t limit, kg_arena *a, kg_guard_row **out, size_t *n, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, guard, list, kind, from_key, to_key, limit, a, out, n, err);
+}
+
+int kg_tx_guard_delete(kg_tx *tx, const char *kind, const char *from_key, const char *to_key,
+		       size_t *n, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, guard, del, kind, from_key, to_key, n, err);
+}
+
 /* ---- cases -----------------------------------------------------------------*/
 int kg_tx_case_insert(kg_tx *tx, const kg_case *c, kg_err *err)
 {
