@@ -21,8 +21,8 @@ FUZZ_PKGS=(clang libclang-rt-14-dev)
 want=("${BUILD_PKGS[@]}")
 case "${1:-build}" in
   build) ;;
-  test) want+=("${TEST_PKGS[@]}") ;;
-  bench) want+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+  test) want+=("${TEST_PKGS[@]}" "${FUZZ_PKGS[@]}") ;;   # make test fuzzes briefly
+  bench) want+=("${TEST_PKGS[@]}" "${FUZZ_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
   fuzz) want+=("${FUZZ_PKGS[@]}") ;;
   *) echo "usage: $0 [build|test|bench|fuzz]" >&2; exit 2 ;;
 esac

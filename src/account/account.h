@@ -66,6 +66,7 @@ enum kg_account_notice_kind {
 	                                  * center copy shows ****** */
 	KG_ACCOUNT_NOTICE_PASSWORD_RESET,/* password changed; which locks it lifted */
 	KG_ACCOUNT_NOTICE_CASE_UPDATE,
+	KG_ACCOUNT_NOTICE_INCIDENT_APOLOGY, /* a wave of wrong locks was undone (guard) */
 	KG_ACCOUNT_NOTICE_KIND_COUNT
 };
 
@@ -84,6 +85,9 @@ typedef struct kg_account_notice_ctx {
 	const char *case_state;    /* CASE_UPDATE */
 	const char *note;          /* CASE_UPDATE, may be NULL */
 	int64_t queue_position;    /* CASE_UPDATE, 0: none */
+	const char *incident_id;   /* INCIDENT_APOLOGY */
+	int64_t mail_due_ms;       /* the mail is sent from then on (0: now):
+				    * the guard paces a revert's apologies */
 } kg_account_notice_ctx;
 
 /* A bilingual notice. */
@@ -226,20 +230,12 @@ typedef struct kg_code_state {
  * hash is only compared while the code is live. */
 enum kg_code_verdict kg_code_check(kg_code_state *st, const char *code, int64_t now_ms);
 
-/* ---- normalisation for comparisons (S5) ---------------------------------
- * NFKC, case folding, full/half width (NFKC), hyphen variants to '-',
- * runs of white space to one space, trimmed. out is NUL-terminated. */
-int kg_text_normalize(const char *in, size_t len, kg_buf *out);
-/* Same, but removes all white space (and commas) too: for compact fields. */
-int kg_text_normalize_compact(const char *in, size_t len, kg_buf *out);
-/* Postal codes: the digits only (NFKC first, so ０１２ counts). */
-int kg_postal_normalize(const char *in, size_t len, kg_buf *out);
-
-/* true when both addresses have the same postal code digits and the same
- * compact normalised lines (region + city + line1 + line2, concatenated). */
-bool kg_address_equal(const kg_address *a, const kg_address *b);
-/* true when a and b are equal after kg_text_normalize. */
-bool kg_text_equal(const char *a, const char *b);
+/* ---- comparisons of the identity check (S5) -------------------------------
+ * base's one meaning of the same text and the same address (kg_text_same,
+ * kg_address_same: docs/rules.md, "Normalised comparison") on a registered
+ * account's NUL-terminated strings; NULL is "". */
+bool kg_account_text_same(const char *a, const char *b);
+bool kg_account_address_same(const kg_address *a, const kg_address *b);
 
 
 /* ======================================================================
@@ -300,6 +296,21 @@ int kg_account_lock_notice_tx(kg_tx *tx, const kg_config *cfg, const char *accou
  * (void *)config). */
 int kg_account_risk_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 			      struct kg_decision_lock *lock, kg_err *err);
+
+/* The guard's revert of one wrong lock (method revert), in tx: the lock
+ * lifted with its audit entry ("unlock", method "revert", the incident)
+ * and the lock.lifted webhook, but no unlock notice (the apology below is
+ * the customer's one notice). 0 lifted; KG_ECONFLICT (err untouched) when
+ * the lock is no longer active (lifted before: a revert run again);
+ * KG_ENOTFOUND. */
+int kg_account_lock_revert_tx(kg_tx *tx, const char *account_id, const char *lock_id,
+			      const char *incident_id, const char *actor, const char *note,
+			      int64_t now_ms, kg_err *err);
+/* The incident_apology notice of incident_id to the account (message
+ * center and mail, the mail due at mail_due_ms, 0: now), in tx. An account
+ * kagi does not know gets none (0). */
+int kg_account_apology_tx(kg_tx *tx, const kg_config *cfg, const char *account_id,
+			  const char *incident_id, int64_t mail_due_ms, kg_err *err);
 
 /* Lifts one lock (kg_lock_can_lift decides), with audit entry, unlock notice
  * and outbox mail, in tx. note (may be NULL) goes into the audit entry.
@@ -425,12 +436,17 @@ int kg_account_recovery_finish(kg_store *s, const kg_config *cfg, const char *em
  * not yet enabled). secret_b32 gets it in base32, uri the otpauth:// URI. */
 int kg_account_totp_enrol(kg_store *s, const kg_config *cfg, const char *account_id,
 			  char secret_b32[64], char uri[512], kg_err *err);
-/* Enables it when code is right (KG_EINVAL naming "code" otherwise; counted). */
+/* Enables it when code is right (KG_EINVAL naming "code" otherwise; counted).
+ * After KG_TOTP_FAIL_MAX wrong codes in the window: KG_ETHROTTLED, nothing
+ * checked, and *retry_after_ms (may be NULL) how long until the window
+ * restarts (0 for any other answer). */
 int kg_account_totp_confirm(kg_store *s, const kg_config *cfg, const char *account_id,
-			    const char *code, const char *ip, kg_err *err);
-/* Disables it; code required unless actor is staff (code NULL). */
+			    const char *code, const char *ip, int64_t *retry_after_ms, kg_err *err);
+/* Disables it; code required unless actor is staff (code NULL); wrong codes
+ * are limited as for kg_account_totp_confirm. */
 int kg_account_totp_disable(kg_store *s, const kg_config *cfg, const char *account_id,
-			    const char *code, const char *actor, kg_err *err);
+			    const char *code, const char *actor, int64_t *retry_after_ms,
+			    kg_err *err);
 /* In a write tx: KG_EAUTH unless code is the account's current code and its
  * step is newer than the last accepted one (a code works once). */
 int kg_account_totp_check(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
@@ -558,9 +574,11 @@ int kg_account_identity_secrets_tx(kg_tx *tx, const char *account_id, kg_arena *
  * when none occurs); a secret that begins or ends with a letter or digit
  * only as a whole word there ("4242" not inside "142420"). NULL stays NULL. */
 const char *kg_identity_scrub(const kg_identity_secrets *s, const char *text, kg_arena *a);
-/* The agent's view of a name: its first character and "…" ("山…"); of an
- * email: the first character of the local part, "***" and the domain
- * ("t***@example.jp"). In a; NULL stays NULL. */
+/* The one mask of what an agent may see of an identity-check answer (the
+ * account view, search and timeline all call these): of a name, its first
+ * character and "***" ("山***"); of an email, the first character of the
+ * local part, "***" and the domain ("t***@example.jp"; "***" without a
+ * local part). In a; NULL stays NULL. */
 const char *kg_mask_name(const char *name, kg_arena *a);
 const char *kg_mask_email(const char *email, kg_arena *a);
 

@@ -22,13 +22,13 @@ static bool claim_matches(kg_tx *tx, const kg_config *cfg, const kg_account *acc
 			  int64_t now, kg_err *err)
 {
 	bool ok = true;
-	ok &= cl->name && kg_text_equal(cl->name, acc->name);
-	ok &= kg_address_equal(&cl->address, &acc->address);
-	ok &= cl->email && acc->email && kg_text_equal(cl->email, acc->email);
+	ok &= cl->name && kg_account_text_same(cl->name, acc->name);
+	ok &= kg_account_address_same(&cl->address, &acc->address);
+	ok &= cl->email && acc->email && kg_account_text_same(cl->email, acc->email);
 	bool card = false;
 	for (size_t i = 0; i < ncards; i++) {
-		bool last4 = cl->card_last4 && kg_text_equal(cl->card_last4, cards[i].last4);
-		bool exp = cl->card_exp && kg_text_equal(cl->card_exp, cards[i].exp);
+		bool last4 = cl->card_last4 && kg_account_text_same(cl->card_last4, cards[i].last4);
+		bool exp = cl->card_exp && kg_account_text_same(cl->card_exp, cards[i].exp);
 		card |= last4 & exp;
 	}
 	ok &= card;
@@ -240,7 +240,7 @@ const char *kg_mask_name(const char *name, kg_arena *a)
 {
 	if (!name || !*name)
 		return NULL;
-	return kg_arena_printf(a, "%.*s…", (int)kg_utf8_first_len(name), name);
+	return kg_arena_printf(a, "%.*s***", (int)kg_utf8_first_len(name), name);
 }
 
 const char *kg_mask_email(const char *email, kg_arena *a)

@@ -2,6 +2,9 @@
  * go — each with its audit entry and official notice in one transaction. */
 #include "account/internal.h"
 
+#include "notify/notify.h"
+
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -397,4 +400,64 @@ int kg_account_unlock(kg_store *s, const kg_config *cfg, const char *account_id,
 		return kg_err_field(err, KG_EINVAL, "reason", "an admin unlock needs a reason");
 	struct unlock_job j = {cfg, account_id, lock_id, staff_id, reason, admin, lifted};
 	return kg_store_write(s, unlock_job, &j, err);
+}
+
+int kg_account_lock_revert_tx(kg_tx *tx, const char *account_id, const char *lock_id,
+			      const char *incident_id, const char *actor, const char *note,
+			      int64_t now_ms, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_lock l;
+	int64_t now = kg_account_now(now_ms);
+	char *text = NULL;
+	int rc = kg_tx_lock_get(tx, account_id, lock_id, &l, &a, err);
+	if (rc)
+		goto cleanup;
+	if (!l.state || strcmp(l.state, "active")) {
+		rc = KG_ECONFLICT; /* lifted before (a revert run again) or expired */
+		goto cleanup;
+	}
+	const char *mname = kg_lift_method_name(KG_LIFT_REVERT);
+	if ((rc = kg_tx_lock_lift(tx, account_id, lock_id, now, actor, mname, err)))
+		goto cleanup;
+	json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "lock", lock_id, "reason", l.reason, "method",
+			      mname, "incident", incident_id);
+	if (d && note && *note)
+		json_object_set_new(d, "note", json_string(note));
+	if ((rc = kg_account_audit_tx(tx, account_id, actor, "unlock", d, now, err)))
+		goto cleanup;
+	json_t *w = json_pack("{s:s, s:s, s:s, s:s}", "lock", lock_id, "reason", l.reason, "method",
+			      mname, "incident", incident_id);
+	text = w ? json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(w);
+	rc = text ? kg_notify_tx_enqueue_webhook(tx, "lock.lifted", account_id, text, err)
+		  : kg_err_set(err, KG_ENOMEM, "out of memory");
+cleanup:
+	free(text);
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_account_apology_tx(kg_tx *tx, const kg_config *cfg, const char *account_id,
+			  const char *incident_id, int64_t mail_due_ms, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_account acc;
+	int rc = kg_tx_account_get(tx, account_id, &acc, &a, err);
+	if (rc == KG_ENOTFOUND) { /* a lock on an account kagi does not know */
+		kg_err_clear(err);
+		rc = 0;
+		goto cleanup;
+	}
+	if (rc)
+		goto cleanup;
+	kg_account_notice_ctx c = kg_account_notice_base(cfg, &acc, kg_now_ms());
+	c.incident_id = incident_id;
+	c.mail_due_ms = mail_due_ms;
+	rc = kg_account_notify_tx(tx, cfg, &acc, KG_ACCOUNT_NOTICE_INCIDENT_APOLOGY, &c, err);
+cleanup:
+	kg_arena_release(&a);
+	return rc;
 }

@@ -56,6 +56,7 @@ static const char *const kind_names[KG_ACCOUNT_NOTICE_KIND_COUNT] = {
 	[KG_ACCOUNT_NOTICE_RECOVERY_CODE] = "recovery_code",
 	[KG_ACCOUNT_NOTICE_PASSWORD_RESET] = "password_reset",
 	[KG_ACCOUNT_NOTICE_CASE_UPDATE] = "case_update",
+	[KG_ACCOUNT_NOTICE_INCIDENT_APOLOGY] = "incident_apology",
 };
 
 const char *kg_account_notice_kind_name(enum kg_account_notice_kind k)
@@ -122,6 +123,11 @@ static int render_one(enum kg_account_notice_kind kind, enum kg_notify_lang lang
 			snprintf(pos, sizeof(pos), "%lld", (long long)c->queue_position);
 			f[n++] = (kg_notify_field){"queue_position", pos};
 		}
+		break;
+	case KG_ACCOUNT_NOTICE_INCIDENT_APOLOGY:
+		nk = KG_NOTICE_INCIDENT_APOLOGY;
+		if (c->incident_id && *c->incident_id)
+			f[n++] = (kg_notify_field){"incident_id", c->incident_id};
 		break;
 	default:
 		return kg_err_set(err, KG_EINVAL, "unknown notice kind");

@@ -77,7 +77,7 @@ static int enqueue_webhook(kg_tx *tx, const char *account_id, enum kg_account_no
 	json_t *d = NULL;
 	const char *type = NULL;
 	if (kind == KG_ACCOUNT_NOTICE_LOCK || kind == KG_ACCOUNT_NOTICE_UNLOCK) {
-		type = kind == KG_ACCOUNT_NOTICE_LOCK ? "lock" : "unlock";
+		type = kind == KG_ACCOUNT_NOTICE_LOCK ? "lock.created" : "lock.lifted";
 		d = json_pack("{s:s?, s:s}", "lock", c->lock_id, "reason", kg_lock_reason_name(c->reason));
 		if (d && kind == KG_ACCOUNT_NOTICE_UNLOCK)
 			json_object_set_new(d, "method", json_string(kg_lift_method_name(c->method)));
@@ -149,6 +149,7 @@ int kg_account_notify_tx(kg_tx *tx, const kg_config *cfg, const kg_account *acc,
 	mail.notice.subject = shown.subject.data;
 	mail.raw = mime.data;
 	mail.raw_len = mime.len;
+	mail.due_ms = ctx->mail_due_ms;
 	rc = kg_notify_tx_enqueue_mail(tx, acc->id, acc->email, &mail, err);
 cleanup:
 	if (mailed.text.data)

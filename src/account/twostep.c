@@ -80,6 +80,7 @@ struct enrol_job {
 	const char *code, *ip, *actor;
 	enum { ENROL, CONFIRM, DISABLE } op;
 	bool wrong; /* the code was wrong (the failure is counted) */
+	int64_t retry_ms; /* throttled: until the failure window restarts */
 };
 
 static int enrol_job(kg_tx *tx, void *ctx, kg_err *err)
@@ -106,6 +107,11 @@ static int enrol_job(kg_tx *tx, void *ctx, kg_err *err)
 						    &count, err)))
 				goto cleanup;
 			if (count >= KG_TOTP_FAIL_MAX) {
+				kg_counter_row row;
+				if (kg_tx_counter_read(tx, acc.id, "totp_fail", j->ip, &row, NULL) == 0)
+					j->retry_ms = row.window_start_ms + KG_TOTP_FAIL_WINDOW_MS - now;
+				if (j->retry_ms <= 0 || j->retry_ms > KG_TOTP_FAIL_WINDOW_MS)
+					j->retry_ms = KG_TOTP_FAIL_WINDOW_MS;
 				rc = kg_err_set(err, KG_ETHROTTLED, "too many wrong 2-step codes; try again later");
 				goto cleanup;
 			}
@@ -178,7 +184,7 @@ int kg_account_totp_enrol(kg_store *s, const kg_config *cfg, const char *account
 		rc = kg_base32_encode(raw, sizeof(raw), secret_b32, 64);
 	sodium_memzero(raw, sizeof(raw));
 	if (!rc) {
-		struct enrol_job j = {cfg, account_id, &sealed, NULL, "", "customer", ENROL, false};
+		struct enrol_job j = {cfg, account_id, &sealed, NULL, "", "customer", ENROL, false, 0};
 		rc = run(s, &j, err);
 	}
 	if (!rc) {
@@ -199,15 +205,22 @@ int kg_account_totp_enrol(kg_store *s, const kg_config *cfg, const char *account
 }
 
 int kg_account_totp_confirm(kg_store *s, const kg_config *cfg, const char *account_id,
-			    const char *code, const char *ip, kg_err *err)
+			    const char *code, const char *ip, int64_t *retry_after_ms, kg_err *err)
 {
-	struct enrol_job j = {cfg, account_id, NULL, code ? code : "", ip ? ip : "", "customer", CONFIRM, false};
-	return run(s, &j, err);
+	struct enrol_job j = {cfg, account_id, NULL, code ? code : "", ip ? ip : "", "customer", CONFIRM,
+			      false, 0};
+	int rc = run(s, &j, err);
+	if (retry_after_ms)
+		*retry_after_ms = rc == KG_ETHROTTLED ? j.retry_ms : 0;
+	return rc;
 }
 
 int kg_account_totp_disable(kg_store *s, const kg_config *cfg, const char *account_id,
-			    const char *code, const char *actor, kg_err *err)
+			    const char *code, const char *actor, int64_t *retry_after_ms, kg_err *err)
 {
-	struct enrol_job j = {cfg, account_id, NULL, code, "", actor ? actor : "customer", DISABLE, false};
-	return run(s, &j, err);
+	struct enrol_job j = {cfg, account_id, NULL, code, "", actor ? actor : "customer", DISABLE, false, 0};
+	int rc = run(s, &j, err);
+	if (retry_after_ms)
+		*retry_after_ms = rc == KG_ETHROTTLED ? j.retry_ms : 0;
+	return rc;
 }

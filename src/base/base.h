@@ -210,6 +210,42 @@ int kg_seal(const char *key_hex, const void *data, size_t len, kg_buf *out, kg_e
  * not open it, KG_ECONFLICT/KG_EINVAL for a missing/bad key. */
 int kg_unseal(const char *key_hex, const void *data, size_t len, kg_buf *out, kg_err *err);
 
+/* ---- text and address equality (text.c) ----------------------------------
+ * The one meaning of "the same name" and "the same address": the rules'
+ * same() and address entity, and the identity check, all call these
+ * (docs/rules.md, "Normalised comparison"; tests/data/normalize/cases.tsv). */
+
+/* A string inside a larger text, not NUL-terminated. */
+typedef struct kg_str {
+	const char *p;
+	uint32_t n;
+} kg_str;
+
+/* The parts of a postal address as given (an event's, or a registered one). */
+typedef struct kg_addr_text {
+	kg_str postal_code, region, city, line1, line2, country;
+} kg_addr_text;
+
+/* Appends the normal form of a name or other text to out: NFKC with case
+ * folding (ICU; full/half width, ＴＡＲＯ = taro), dash and hyphen variants as
+ * '-', runs of white space (U+3000 too) as one space, trimmed. Returns 0,
+ * KG_ELIMIT (non-ASCII text over KG_EVENT_BYTES_MAX, or out full), KG_EINVAL
+ * or KG_ENOMEM. */
+int kg_text_normalize(const char *s, size_t len, kg_buf *out);
+/* True when a and b have the same normal form (compared in full, in time
+ * that does not depend on where they differ). */
+bool kg_text_same(const char *a, size_t an, const char *b, size_t bn);
+/* Appends the key of an address to out: the digits of its postal code,
+ * U+001F, then region, city, line 1 and line 2 normalised and run together
+ * with spaces, punctuation (, . # 、 。 ・) and Japanese block marks (丁目
+ * 番地 番 号 号室, の between numbers) dropped, or written as one '-' where
+ * they stand between two numbers; kanji block numbers before a mark as
+ * digits (一丁目 = 1丁目), ヶ as ケ. The country is not part of it. Two
+ * addresses are the same exactly when their keys are equal. */
+int kg_address_key(const kg_addr_text *a, kg_buf *out);
+/* True when a and b have the same key (both computed in full). */
+bool kg_address_same(const kg_addr_text *a, const kg_addr_text *b);
+
 /* Length (2 to 4) of the well-formed UTF-8 sequence at s, whose first byte
  * is >= 0x80, ending before e; 0 when it is not well formed (RFC 3629: no
  * overlongs, surrogates or code points above U+10FFFF). The one UTF-8
@@ -272,6 +308,7 @@ typedef struct kg_config {
 	int64_t http_body_memory_max;         /* http.body_memory_max_bytes */
 	int64_t http_decision_workers;        /* http.decision_workers */
 	int64_t http_decision_queue;          /* http.decision_queue */
+	int64_t http_decision_batch_max;      /* http.decision_batch_max */
 	int64_t http_login_workers;           /* http.login_workers */
 	int64_t http_login_queue;             /* http.login_queue */
 	int64_t http_mail_workers;            /* http.mail_workers */
@@ -319,6 +356,11 @@ typedef struct kg_config {
 	int64_t notify_retry_base_ms;         /* notify.retry_base_ms */
 	int64_t notify_retry_max_ms;          /* notify.retry_max_ms */
 	int64_t notify_max_attempts;          /* notify.max_attempts */
+	bool breaker_enabled;                 /* breaker.enabled */
+	int64_t breaker_max_locks;            /* breaker.max_locks */
+	int64_t breaker_window_s;             /* breaker.window_s */
+	int64_t breaker_half_open_s;          /* breaker.half_open_s, 0: off */
+	int64_t incidents_apology_mails_per_min; /* incidents.apology_mails_per_min */
 } kg_config;
 
 /* Sets every key to its default. */

@@ -37,8 +37,9 @@ static const struct key keys[] = {
 	INT("http.header_timeout_s", http_header_timeout_s, "10", 1, 3600),
 	INT("http.body_min_bytes_per_s", http_body_min_rate, "512", 0, 1073741824),
 	INT("http.body_memory_max_bytes", http_body_memory_max, "268435456", 65536, 68719476736),
-	INT("http.decision_workers", http_decision_workers, "64", 1, 4096),
+	INT("http.decision_workers", http_decision_workers, "2", 1, 4096),
 	INT("http.decision_queue", http_decision_queue, "1024", 1, 1000000),
+	INT("http.decision_batch_max", http_decision_batch_max, "256", 1, KG_HTTP_DECISION_BATCH_MAX),
 	INT("http.login_workers", http_login_workers, "2", 1, 256),
 	INT("http.login_queue", http_login_queue, "64", 1, 100000),
 	INT("http.mail_workers", http_mail_workers, "2", 1, 256),
@@ -86,6 +87,11 @@ static const struct key keys[] = {
 	INT("notify.retry_base_ms", notify_retry_base_ms, "30000", 10, 86400000),
 	INT("notify.retry_max_ms", notify_retry_max_ms, "3600000", 10, 604800000),
 	INT("notify.max_attempts", notify_max_attempts, "50", 1, 100000),
+	BOOL("breaker.enabled", breaker_enabled, "true"),
+	INT("breaker.max_locks", breaker_max_locks, "500", 1, 100000000),
+	INT("breaker.window_s", breaker_window_s, "600", 60, 86400),
+	INT("breaker.half_open_s", breaker_half_open_s, "0", 0, 604800),
+	INT("incidents.apology_mails_per_min", incidents_apology_mails_per_min, "600", 1, 1000000),
 };
 
 static const struct key *find_key(const char *name)

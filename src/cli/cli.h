@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "base/base.h"
+#include "store/store.h"
 
 /* A subcommand: argv[0] is its own name. Returns the process exit code
  * (0 ok, 1 failure, 2 usage). */
@@ -129,6 +130,27 @@ struct kg_cli_queue_opts {
 	{.name = "failed", .kind = KG_CLI_FLAG, .flag = &(q).failed,                              \
 	 .help = "retry: every failed row"}
 
+/* ---- kagi outbox and kagi webhooks (queue.c) -----------------------------
+ * One implementation of the two commands of the one delivery queue,
+ * parametrised by its kind (enum kg_queue_kind): the options both have
+ * (KG_CLI_QUEUE_OPTIONS, in each command's table), list, show by id, retry,
+ * and loading the config and opening the store. A command file gives its
+ * kind, its spec and its own verbs. */
+struct kg_cli_queue_cmd {
+	enum kg_queue_kind kind;
+	const struct kg_cli_spec *spec;   /* its opts hold KG_CLI_QUEUE_OPTIONS(*q) */
+	const struct kg_cli_queue_opts *q;
+	/* The command's own verbs, and its own show if it has one: the exit
+	 * status, or -1 when verb is not its own. args are the arguments
+	 * after the verb. st is NULL for the verbs in no_store. */
+	int (*verb)(void *ctx, const char *verb, char **args, int nargs, struct kg_store *st,
+		    const kg_config *cfg);
+	const char *const *no_store; /* NULL-ended verbs that open no store; may be NULL */
+	void *ctx;
+};
+/* Parses argv with c->spec and runs the verb; returns the exit status. */
+int kg_cli_queue_main(const struct kg_cli_queue_cmd *c, int argc, char **argv);
+
 /* One declaration per subcommand (cmd_<name>.c). */
 int kg_cmd_version(int argc, char **argv);
 int kg_cmd_simulate(int argc, char **argv);
@@ -145,6 +167,8 @@ int kg_cmd_outbox(int argc, char **argv);
 int kg_cmd_webhooks(int argc, char **argv);
 int kg_cmd_lock(int argc, char **argv);
 int kg_cmd_unlock(int argc, char **argv);
+int kg_cmd_guard(int argc, char **argv);
+int kg_cmd_incidents(int argc, char **argv);
 int kg_cmd_cases(int argc, char **argv);
 int kg_cmd_messages(int argc, char **argv);
 int kg_cmd_audit(int argc, char **argv);

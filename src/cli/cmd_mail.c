@@ -31,7 +31,7 @@ static int read_input(const char *path, char **data, size_t *len, kg_err *err)
 /* The store cross-check: an existing kagi store, read-only use. */
 static int store_open(const char *db, void **store, kg_mail_query *q, kg_err *err)
 {
-	if (access(db, R_OK))
+	if (!kg_store_is_url(db) && access(db, R_OK)) /* a file: never made anew here */
 		return kg_err_at(err, KG_EIO, db, 0, 0, "no such store: %s", strerror(errno));
 	kg_store *s = NULL;
 	int rc = kg_store_open(&s, db, NULL, err);

@@ -1,37 +1,14 @@
-/* kagi outbox: look at and steer the mail outbox (list, show, retry), queue a
- * test notice, check the shop's templates. Delivery itself is kagid's. */
-#include <jansson.h>
+/* kagi outbox: the mail kind of the one delivery queue (list and retry are
+ * queue.c's, as for kagi webhooks); here what only mail has: show with its
+ * headers or text, a test notice, one delivery pass, the shop's templates.
+ * Delivery itself is kagid's. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cli/cli.h"
 #include "mail/mail.h"
 #include "notify/notify.h"
 #include "store/store.h"
-
-static void print_row(const kg_outbox *o, bool json)
-{
-	char created[KG_TIME_STR_MAX], next[KG_TIME_STR_MAX], done[KG_TIME_STR_MAX];
-	kg_time_format(o->created_ms, created);
-	kg_time_format(o->next_attempt_ms, next);
-	kg_time_format(o->delivered_ms, done);
-	if (json) {
-		json_t *j = json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s, s:I, s:s, s:s?, s:s?, s:s}",
-				      "id", o->id, "account", o->account_id, "message_id", o->message_id,
-				      "rcpt", o->rcpt, "subject", o->subject, "state", o->state,
-				      "attempts", (json_int_t)o->attempts, "next_attempt", next,
-				      "delivered", o->delivered_ms ? done : NULL,
-				      "last_error", o->last_error, "created", created);
-		char *s = json_dumps(j, JSON_COMPACT);
-		printf("%s\n", s);
-		free(s);
-		json_decref(j);
-		return;
-	}
-	printf("%-38s %-9s %3lld  %-28s %s  %s\n", o->id, o->state, (long long)o->attempts,
-	       o->rcpt, o->message_id ? o->message_id : "-", o->subject ? o->subject : "");
-}
 
 /* The options of every action (each action uses its own). */
 struct opts {
@@ -69,22 +46,6 @@ static int add_field(void *ctx, const char *value, kg_err *err)
 	return 0;
 }
 
-static int cmd_list(kg_store *st, const struct opts *o)
-{
-	kg_arena a;
-	kg_arena_init(&a, 64 * 1024);
-	kg_outbox *rows = NULL;
-	size_t n = 0;
-	kg_err e;
-	kg_err_clear(&e);
-	int rc = kg_notify_outbox_list(st, o->q.state, o->q.account, (size_t)o->q.limit, &a, &rows, &n,
-				       &e);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		print_row(&rows[i], o->q.json);
-	kg_arena_release(&a);
-	return rc ? kg_cli_fail(&e) : 0;
-}
-
 /* The message of a row, opened with account.secret_key when sealed; a row
  * that does not open says which key it needs. */
 static int row_message(const kg_outbox *o, kg_buf *msg, kg_err *err)
@@ -107,16 +68,16 @@ static int cmd_show(kg_store *st, const struct opts *op)
 		return kg_cli_bad(op->spec, "show takes --text or --raw, not both");
 	kg_arena a;
 	kg_arena_init(&a, 64 * 1024);
-	kg_outbox row;
+	kg_notify_queue_row row;
 	kg_err e;
 	kg_err_clear(&e);
 	kg_buf msg = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
 	kg_buf text = KG_BUF_INIT(KG_NOTIFY_MIME_MAX);
-	int rc = kg_notify_outbox_find(st, op->nargs ? op->args[0] : NULL, op->to, op->q.account, &a,
-				       &row, &e);
+	int rc = kg_notify_queue_find(st, KG_QUEUE_MAIL, op->nargs ? op->args[0] : NULL, op->to,
+				      op->q.account, &a, &row, &e);
 	if (rc)
 		goto cleanup;
-	const kg_outbox *o = &row;
+	const kg_outbox *o = &row.mail;
 	if ((rc = row_message(o, &msg, &e)))
 		goto cleanup;
 	if (op->raw) { /* the whole message: its body may hold a one-time code */
@@ -152,20 +113,6 @@ cleanup:
 	return rc ? kg_cli_fail(&e) : 0;
 }
 
-static int cmd_retry(kg_store *st, const struct opts *o)
-{
-	if ((o->nargs == 0) == !o->q.failed)
-		return kg_cli_bad(o->spec, "retry takes outbox ids or --failed");
-	size_t done = 0;
-	kg_err e;
-	kg_err_clear(&e);
-	if (kg_notify_outbox_retry(st, (const char *const *)o->args, (size_t)o->nargs, o->q.failed,
-				   &done, &e))
-		return kg_cli_fail(&e);
-	printf("%zu row(s) due now\n", done);
-	return 0;
-}
-
 static int cmd_send_test(kg_store *st, struct opts *o)
 {
 	enum kg_notify_kind kind = KG_NOTICE_LOCK;
@@ -194,6 +141,41 @@ static int cmd_send_test(kg_store *st, struct opts *o)
 		printf("%s\n", m.message_id);
 	kg_notify_mail_release(&m);
 	return rc ? kg_cli_fail(&e) : 0;
+}
+
+/* What only the outbox has (kg_cli_queue_cmd.verb); -1 for list and retry. */
+static int own_verb(void *ctx, const char *verb, char **args, int nargs, kg_store *st,
+		    const kg_config *cfg)
+{
+	struct opts *o = ctx;
+	o->args = args;
+	o->nargs = nargs;
+	kg_err e;
+	kg_err_clear(&e);
+	if (!strcmp(verb, "check-templates")) {
+		if (nargs > 1)
+			return kg_cli_bad(o->spec, "check-templates takes one DIR");
+		const char *dir = nargs ? args[0] : cfg->notify_templates_dir;
+		if (kg_notify_check_dir(dir, &e))
+			return kg_cli_fail(&e);
+		printf("templates ok (%s)\n", dir[0] ? dir : "shipped");
+		return 0;
+	}
+	if (!strcmp(verb, "show"))
+		return cmd_show(st, o);
+	if (!strcmp(verb, "send-test"))
+		return cmd_send_test(st, o);
+	if (!strcmp(verb, "deliver")) {
+		if (nargs)
+			return kg_cli_bad(o->spec, "unexpected argument \"%s\"", args[0]);
+		kg_notify_stats s = {0};
+		if (kg_notify_deliver_once(st, cfg, &s, &e))
+			return kg_cli_fail(&e);
+		printf("claimed %llu, delivered %llu, failed %llu\n", (unsigned long long)s.claimed,
+		       (unsigned long long)s.delivered, (unsigned long long)s.failed);
+		return 0;
+	}
+	return -1;
 }
 
 int kg_cmd_outbox(int argc, char **argv)
@@ -243,56 +225,8 @@ int kg_cmd_outbox(int argc, char **argv)
 		.min_args = 1,
 		.max_args = KG_CLI_MANY,
 	};
-	int nargs, status = kg_cli_parse(&spec, argc, argv, &nargs);
-	if (status >= 0)
-		return status;
-	const char *verb = argv[1];
-	o.args = argv + 2;
-	o.nargs = nargs - 1;
 	o.spec = &spec;
-	if (!strcmp(verb, "deliver") && o.nargs)
-		return kg_cli_bad(&spec, "unexpected argument \"%s\"", o.args[0]);
-	if (!strcmp(verb, "check-templates") && o.nargs > 1)
-		return kg_cli_bad(&spec, "check-templates takes one DIR");
-	kg_config cfg;
-	kg_err e;
-	kg_err_clear(&e);
-	if (kg_cli_load_config(&cfg, o.q.config, &e))
-		return kg_cli_fail(&e);
-	if (!strcmp(verb, "check-templates")) {
-		const char *dir = o.nargs ? o.args[0] : cfg.notify_templates_dir;
-		if (kg_notify_check_dir(dir, &e))
-			return kg_cli_fail(&e);
-		printf("templates ok (%s)\n", dir[0] ? dir : "shipped");
-		return 0;
-	}
-	if (kg_notify_init(&cfg, &e))
-		return kg_cli_fail(&e);
-	kg_store *st = NULL;
-	if (kg_cli_open_store(&cfg, o.q.db ? o.q.db : kg_cli_default_store(&cfg), &st, &e)) {
-		kg_notify_shutdown();
-		return kg_cli_fail(&e);
-	}
-	int rc;
-	if (!strcmp(verb, "list"))
-		rc = cmd_list(st, &o);
-	else if (!strcmp(verb, "show"))
-		rc = cmd_show(st, &o);
-	else if (!strcmp(verb, "retry"))
-		rc = cmd_retry(st, &o);
-	else if (!strcmp(verb, "send-test"))
-		rc = cmd_send_test(st, &o);
-	else if (!strcmp(verb, "deliver")) {
-		kg_notify_stats s = {0};
-		rc = kg_notify_deliver_once(st, &cfg, &s, &e) ? kg_cli_fail(&e) : 0;
-		if (rc == 0)
-			printf("claimed %llu, delivered %llu, failed %llu\n",
-			       (unsigned long long)s.claimed, (unsigned long long)s.delivered,
-			       (unsigned long long)s.failed);
-	} else {
-		rc = kg_cli_bad(&spec, "unknown subcommand \"%s\"", verb);
-	}
-	kg_store_close(st);
-	kg_notify_shutdown();
-	return rc;
+	static const char *const no_store[] = {"check-templates", NULL};
+	const struct kg_cli_queue_cmd cmd = {KG_QUEUE_MAIL, &spec, &o.q, own_verb, no_store, &o};
+	return kg_cli_queue_main(&cmd, argc, argv);
 }

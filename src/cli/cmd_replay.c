@@ -7,6 +7,7 @@
 
 #include "account/account.h"
 #include "cli/cli.h"
+#include "guard/guard.h"
 #include "risk/risk.h"
 #include "store/store.h"
 
@@ -37,7 +38,7 @@ static void print_stats(const struct kg_risk_replay_stats *st)
 
 int kg_cmd_replay(int argc, char **argv)
 {
-	const char *db = NULL, *policy = "policy/default.rules";
+	const char *db = NULL, *policy = "policy/default.rules", *config = NULL;
 	bool quiet = false, stats = false;
 	int64_t batch = 1000;
 	const struct kg_cli_opt opts[] = {
@@ -45,6 +46,8 @@ int kg_cmd_replay(int argc, char **argv)
 		 .help = "write events, decisions and feature state to this store"},
 		{.name = "policy", .kind = KG_CLI_STR, .meta = "FILE", .str = &policy,
 		 .help = "policy (default policy/default.rules)"},
+		{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &config,
+		 .help = "configuration file (breaker.* with --db)"},
 		{.name = "batch", .kind = KG_CLI_INT, .meta = "N", .num = &batch, .min = 1,
 		 .max = KG_BATCH_EVENTS_MAX, .help = "events per transaction with --db (default 1000)"},
 		{.name = "quiet", .kind = KG_CLI_FLAG, .flag = &quiet, .help = "print no decisions"},
@@ -54,7 +57,8 @@ int kg_cmd_replay(int argc, char **argv)
 	};
 	const struct kg_cli_spec spec = {
 		.name = "replay",
-		.usage = "usage: kagi replay [--db PATH] [--policy FILE] [--batch N] [--quiet] [--stats]\n"
+		.usage = "usage: kagi replay [--db PATH] [--policy FILE] [--config FILE] [--batch N] [--quiet]\n"
+			 "                   [--stats]\n"
 			 "                   EVENTS.jsonl|-\n",
 		.about = "Decides every event in order and prints one decision (or error) JSON per\n"
 			 "input line. Without --db everything stays in memory; with --db the events,\n"
@@ -79,9 +83,20 @@ int kg_cmd_replay(int argc, char **argv)
 	FILE *in = NULL;
 	kg_progress progress;
 	struct kg_risk_replay_stats st;
-	int rc = kg_policy_load(policy, &pol, &err);
+	kg_config cfg;
+	kg_guard *guard = NULL;
+	int rc = kg_cli_load_config(&cfg, config, &err);
+	rc = rc ? rc : kg_policy_load(policy, &pol, &err);
 	if (!rc && db)
 		rc = kg_store_open(&store, db, NULL, &err);
+	if (!rc && db) {
+		/* automatic locks go through the breaker (docs/guard.md), which
+		 * counts on event time: a replay trips where live traffic did */
+		struct kg_guard_params gp;
+		kg_guard_params_from_config(&gp, &cfg);
+		rc = kg_guard_new(store, &gp, NULL, &guard, &err);
+		rc = rc ? rc : kg_guard_policy_loaded(store, pol, "replay", &err);
+	}
 	if (!rc && !(in = strcmp(input, "-") ? fopen(input, "r") : stdin))
 		rc = kg_err_at(&err, KG_EIO, input, 0, 0, "cannot open");
 	if (!rc) {
@@ -90,9 +105,11 @@ int kg_cmd_replay(int argc, char **argv)
 			.policy = pol, .store = store, .in = in, .in_name = input, .out = stdout,
 			.batch = (size_t)batch, .quiet = quiet, .stats = stats,
 			.progress = show_progress, .progress_ctx = &progress,
-			/* lock decisions are applied by the account module's lock
-			 * writer (row, audit entry; no notices from a replay) */
-			.lock_fn = kg_account_risk_lock_hook, .lock_ctx = NULL,
+			/* lock decisions pass the breaker, then the account
+			 * module's lock writer (row, audit entry; no notices from
+			 * a replay) */
+			.lock_fn = guard ? kg_guard_lock_hook : kg_account_risk_lock_hook,
+			.lock_ctx = guard,
 		};
 		rc = kg_risk_replay(&o, &st, &err);
 	}
@@ -103,6 +120,7 @@ int kg_cmd_replay(int argc, char **argv)
 	if (in && in != stdin)
 		fclose(in);
 	kg_store_close(store);
+	kg_guard_free(guard);
 	kg_policy_unref(pol);
 	return rc ? kg_cli_fail(&err) : 0;
 }

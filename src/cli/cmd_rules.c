@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "guard/guard.h"
+#include "store/store.h"
 #include "risk/risk.h"
 
 static int cmd_check(const char *path)
@@ -375,22 +377,55 @@ static int cmd_test(const char *policy, int n, char **files)
 
 int kg_cmd_rules(int argc, char **argv)
 {
-	static const char *const verbs[] = {"check", "test", NULL};
+	static const char *const verbs[] = {"check", "test", "versions", NULL};
+	const char *db = NULL, *config = NULL;
+	const struct kg_cli_opt opts[] = {
+		{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &db,
+		 .help = "versions: the store (default: store.path)"},
+		{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &config,
+		 .help = "versions: configuration file"},
+		{NULL},
+	};
 	const struct kg_cli_spec spec = {
 		.name = "rules",
 		.usage = "usage: kagi rules check FILE\n"
-			 "       kagi rules test FILE CASES...\n",
-		.about = "check  compiles a policy file; errors name file:line:column.\n"
-			 "test   runs case files (events and expected decisions) against the\n"
-			 "       policy; exits 1 when an expectation fails.\n",
+			 "       kagi rules test FILE CASES...\n"
+			 "       kagi rules versions [--db PATH]\n",
+		.about = "check     compiles a policy file; errors name file:line:column.\n"
+			 "test      runs case files (events and expected decisions) against the\n"
+			 "          policy; exits 1 when an expectation fails.\n"
+			 "versions  the policy versions loaded (GET /v1/rules/versions), newest first.\n",
+		.opts = opts,
 		.verbs = verbs,
 		.args = "FILE",
-		.min_args = 2,
+		.min_args = 1,
 		.max_args = KG_CLI_MANY,
 	};
 	int nargs, st = kg_cli_parse(&spec, argc, argv, &nargs);
 	if (st >= 0)
 		return st;
+	if (!strcmp(argv[1], "versions")) {
+		if (nargs != 1)
+			return kg_cli_bad(&spec, "versions takes no argument");
+		kg_err err;
+		kg_err_clear(&err);
+		kg_config cfg;
+		kg_store *store = NULL;
+		json_t *j = NULL;
+		int rc = kg_cli_setup(config, db, &cfg, &store, &err);
+		rc = rc ? rc : kg_guard_policy_versions(store, &j, &err);
+		kg_store_close(store);
+		if (rc)
+			return kg_cli_fail(&err);
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v)
+			kg_cli_print_json_line(json_incref(v));
+		json_decref(j);
+		return 0;
+	}
+	if (nargs < 2)
+		return kg_cli_bad(&spec, "%s needs a policy FILE", argv[1]);
 	if (!strcmp(argv[1], "check")) {
 		if (nargs != 2)
 			return kg_cli_bad(&spec, "check takes one FILE");

@@ -1,7 +1,7 @@
-/* kagi webhooks: look at and steer the webhook queue (list, show, retry) and
- * queue a test event. Delivery itself is kagid's (docs/operations.md
- * ## Notifications has the receiver's signature recipe). */
-#include <jansson.h>
+/* kagi webhooks: the webhook kind of the one delivery queue (list, show and
+ * retry are queue.c's, as for kagi outbox); here what only webhooks have: a
+ * test event and a fresh signing secret. Delivery itself is kagid's
+ * (docs/operations.md ## Notifications has the receiver's signature recipe). */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,79 +12,34 @@
 struct opts {
 	struct kg_cli_queue_opts q;
 	const char *type, *data;
-	char **args;
-	int nargs;
 	const struct kg_cli_spec *spec;
 };
 
-static void print_row(const kg_webhook *w, bool json)
+/* What only webhooks have (kg_cli_queue_cmd.verb); -1 for list, show, retry. */
+static int own_verb(void *ctx, const char *verb, char **args, int nargs, kg_store *st,
+		    const kg_config *cfg)
 {
-	char created[KG_TIME_STR_MAX], next[KG_TIME_STR_MAX], done[KG_TIME_STR_MAX];
-	kg_time_format(w->created_ms, created);
-	kg_time_format(w->next_attempt_ms, next);
-	kg_time_format(w->delivered_ms, done);
-	if (json) {
-		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s?, s:s?, s:s}", "id", w->id,
-				      "account", w->account_id, "event", w->event, "state", w->state,
-				      "attempts", (json_int_t)w->attempts, "next_attempt", next,
-				      "delivered", w->delivered_ms ? done : NULL, "last_error",
-				      w->last_error, "created", created);
-		char *s = json_dumps(j, JSON_COMPACT);
-		printf("%s\n", s);
-		free(s);
-		json_decref(j);
-		return;
+	struct opts *o = ctx;
+	(void)cfg;
+	bool own = !strcmp(verb, "new-secret") || !strcmp(verb, "send-test");
+	if (own && nargs)
+		return kg_cli_bad(o->spec, "unexpected argument \"%s\"", args[0]);
+	if (!strcmp(verb, "new-secret")) { /* touches no store */
+		char secret[KG_WEBHOOK_SECRET_MAX];
+		kg_notify_webhook_new_secret(secret);
+		printf("%s\n", secret);
+		return 0;
 	}
-	printf("%-36s %-9s %3lld  %-9s %-20s %s\n", w->id, w->state, (long long)w->attempts,
-	       w->event, w->account_id, w->last_error ? w->last_error : "");
-}
-
-static int run(kg_store *st, const char *verb, const struct opts *o)
-{
-	kg_arena a;
-	kg_arena_init(&a, 64 * 1024);
+	if (!own)
+		return -1;
+	if (!o->type)
+		return kg_cli_bad(o->spec, "send-test needs --type");
 	kg_err e;
 	kg_err_clear(&e);
-	int rc;
-	if (!strcmp(verb, "list")) {
-		kg_webhook *rows = NULL;
-		size_t n = 0;
-		rc = kg_notify_webhook_list(st, o->q.state, o->q.account, (size_t)o->q.limit, &a, &rows,
-					    &n, &e);
-		for (size_t i = 0; rc == 0 && i < n; i++)
-			print_row(&rows[i], o->q.json);
-	} else if (!strcmp(verb, "show")) {
-		kg_webhook row;
-		if (o->nargs != 1) {
-			kg_arena_release(&a);
-			return kg_cli_bad(o->spec, "show takes one webhook id");
-		}
-		if ((rc = kg_notify_webhook_find(st, o->args[0], &a, &row, &e)) == 0) {
-			print_row(&row, true);
-			printf("%s\n", row.body);
-		}
-	} else if (!strcmp(verb, "retry")) {
-		size_t done = 0;
-		if ((o->nargs == 0) == !o->q.failed) {
-			kg_arena_release(&a);
-			return kg_cli_bad(o->spec, "retry takes webhook ids or --failed");
-		}
-		rc = kg_notify_webhook_retry(st, (const char *const *)o->args, (size_t)o->nargs,
-					     o->q.failed, &done, &e);
-		if (rc == 0)
-			printf("%zu row(s) due now\n", done);
-	} else {
-		if (!o->type) {
-			kg_arena_release(&a);
-			return kg_cli_bad(o->spec, "send-test needs --type");
-		}
-		rc = kg_notify_enqueue_webhook(st, o->type, o->q.account ? o->q.account : "test", o->data,
-					       &e);
-		if (rc == 0)
-			printf("queued\n");
-	}
-	kg_arena_release(&a);
-	return rc ? kg_cli_fail(&e) : 0;
+	if (kg_notify_enqueue_webhook(st, o->type, o->q.account ? o->q.account : "test", o->data, &e))
+		return kg_cli_fail(&e);
+	printf("queued\n");
+	return 0;
 }
 
 int kg_cmd_webhooks(int argc, char **argv)
@@ -117,34 +72,8 @@ int kg_cmd_webhooks(int argc, char **argv)
 		.min_args = 1,
 		.max_args = KG_CLI_MANY,
 	};
-	int nargs, status = kg_cli_parse(&spec, argc, argv, &nargs);
-	if (status >= 0)
-		return status;
-	const char *verb = argv[1];
-	o.args = argv + 2;
-	o.nargs = nargs - 1;
 	o.spec = &spec;
-	if ((!strcmp(verb, "list") || !strcmp(verb, "send-test") || !strcmp(verb, "new-secret")) &&
-	    o.nargs)
-		return kg_cli_bad(&spec, "unexpected argument \"%s\"", o.args[0]);
-	if (!strcmp(verb, "new-secret")) { /* touches no store */
-		char secret[KG_WEBHOOK_SECRET_MAX];
-		kg_notify_webhook_new_secret(secret);
-		printf("%s\n", secret);
-		return 0;
-	}
-	kg_config cfg;
-	kg_err e;
-	kg_err_clear(&e);
-	if (kg_cli_load_config(&cfg, o.q.config, &e) || kg_notify_init(&cfg, &e))
-		return kg_cli_fail(&e);
-	kg_store *st = NULL;
-	if (kg_cli_open_store(&cfg, o.q.db ? o.q.db : kg_cli_default_store(&cfg), &st, &e)) {
-		kg_notify_shutdown();
-		return kg_cli_fail(&e);
-	}
-	int rc = run(st, verb, &o);
-	kg_store_close(st);
-	kg_notify_shutdown();
-	return rc;
+	static const char *const no_store[] = {"new-secret", NULL};
+	const struct kg_cli_queue_cmd cmd = {KG_QUEUE_WEBHOOK, &spec, &o.q, own_verb, no_store, &o};
+	return kg_cli_queue_main(&cmd, argc, argv);
 }

@@ -19,6 +19,8 @@ static const struct kg_cli_command commands[] = {
 	{"replay", kg_cmd_replay, "decide an event stream (NDJSON), print decisions"},
 	{"lock", kg_cmd_lock, "lock an account (with its official notice)"},
 	{"unlock", kg_cmd_unlock, "lift an account's locks as an admin, with a reason"},
+	{"guard", kg_cmd_guard, "the lock-wave breaker: status, reset"},
+	{"incidents", kg_cmd_incidents, "the breaker's incidents: list, show, revert, confirm holds"},
 	{"cases", kg_cmd_cases, "list, show or move support cases"},
 	{"messages", kg_cmd_messages, "print an account's message center"},
 	{"audit", kg_cmd_audit, "verify the audit hash chains, list an account's entries"},

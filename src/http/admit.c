@@ -12,6 +12,8 @@
 struct kg_http_pool {
 	const char *name;
 	kg_http_job_fn fn;
+	kg_http_batch_fn batch_fn; /* set: a worker takes up to batch_max jobs at once */
+	size_t batch_max;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	void **ring;               /* queue_max waiting jobs */
@@ -19,6 +21,7 @@ struct kg_http_pool {
 	size_t queued_max_seen;    /* high-water mark of len */
 	size_t running;
 	uint64_t done, refused;
+	uint64_t batches;          /* calls of batch_fn */
 	bool stopping;
 	size_t nthreads;           /* running threads */
 	size_t threads_configured;
@@ -28,34 +31,51 @@ struct kg_http_pool {
 static void *pool_main(void *arg)
 {
 	kg_http_pool *p = arg;
+	size_t max = p->batch_fn ? p->batch_max : 1;
+	void **jobs = calloc(max, sizeof(*jobs));
+	void *one[1];
+	if (!jobs) /* take them one at a time rather than not at all */
+		jobs = one, max = 1;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (p->len == 0 && !p->stopping)
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->len == 0)
 			break; /* stopping and nothing left: every job ran */
-		void *job = p->ring[p->head];
-		p->head = (p->head + 1) % p->queue_max;
-		p->len--;
-		p->running++;
+		size_t n = p->len < max ? p->len : max;
+		for (size_t i = 0; i < n; i++) {
+			jobs[i] = p->ring[p->head];
+			p->head = (p->head + 1) % p->queue_max;
+		}
+		p->len -= n;
+		p->running += n;
+		if (p->batch_fn)
+			p->batches++;
 		pthread_mutex_unlock(&p->mu);
-		p->fn(job);
+		if (p->batch_fn)
+			p->batch_fn(jobs, n);
+		else
+			p->fn(jobs[0]);
 		pthread_mutex_lock(&p->mu);
-		p->running--;
-		p->done++;
+		p->running -= n;
+		p->done += n;
 	}
 	pthread_mutex_unlock(&p->mu);
+	if (jobs != one)
+		free(jobs);
 	return NULL;
 }
 
-kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max,
-			       kg_http_job_fn fn)
+static kg_http_pool *pool_new(const char *name, size_t threads, size_t queue_max,
+			      kg_http_job_fn fn, kg_http_batch_fn batch_fn, size_t batch_max)
 {
 	kg_http_pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->name = name;
 	p->fn = fn;
+	p->batch_fn = batch_fn;
+	p->batch_max = batch_max ? batch_max : 1;
 	p->queue_max = queue_max;
 	p->threads_configured = threads;
 	p->ring = calloc(queue_max, sizeof(*p->ring));
@@ -71,6 +91,18 @@ kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_ma
 fail:
 	kg_http_pool_free(p);
 	return NULL;
+}
+
+kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max,
+			       kg_http_job_fn fn)
+{
+	return pool_new(name, threads, queue_max, fn, NULL, 1);
+}
+
+kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,
+				     size_t batch_max, kg_http_batch_fn fn)
+{
+	return pool_new(name, threads, queue_max, NULL, fn, batch_max);
 }
 
 int kg_http_pool_submit(kg_http_pool *p, void *job)
@@ -127,6 +159,8 @@ void kg_http_pool_metrics(kg_http_pool *const *pools, size_t n, kg_buf *out)
 		{"kagi_http_pool_threads", "gauge", "Worker threads of a pool."},
 		{"kagi_http_pool_done_total", "counter", "Requests a pool has run."},
 		{"kagi_http_pool_refused_total", "counter", "Requests refused because a pool's queue was full."},
+		{"kagi_http_pool_batches_total", "counter",
+		 "Takes of a batching pool's workers (each ran the requests waiting then, as one batch)."},
 	};
 	for (size_t f = 0; f < KG_ARRAY_LEN(fam); f++) {
 		kg_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name, fam[f].help, fam[f].name,
@@ -135,7 +169,7 @@ void kg_http_pool_metrics(kg_http_pool *const *pools, size_t n, kg_buf *out)
 			kg_http_pool *p = pools[i];
 			pthread_mutex_lock(&p->mu);
 			unsigned long long v[] = {p->len, p->queued_max_seen, p->queue_max, p->running,
-						  p->threads_configured, p->done, p->refused};
+						  p->threads_configured, p->done, p->refused, p->batches};
 			pthread_mutex_unlock(&p->mu);
 			kg_buf_printf(out, "%s{pool=\"%s\"} %llu\n", fam[f].name, p->name, v[f]);
 		}

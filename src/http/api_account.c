@@ -496,14 +496,12 @@ int kg_api_totp_enrol(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 int kg_api_totp_confirm(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	const char *id = kg_http_param(req, "id"), *code = NULL;
+	int64_t retry_ms = 0;
 	int rc = kg_http_require_account(req->principal, id, err);
 	rc = rc ? rc : kg_json_str(req->json, NULL, "code", true, KG_CODE_TEXT_MAX, &code, err);
 	if (rc || (rc = kg_account_totp_confirm(req->app->store, cfg_of(req), id, code, req->client_ip,
-						err))) {
-		if (rc == KG_ETHROTTLED)
-			kg_counters_add(&throttled, "totp", NULL, 1);
-		return rc;
-	}
+						&retry_ms, err)))
+		return rc == KG_ETHROTTLED ? reply_limited(resp, "totp", retry_ms, err->msg) : rc;
 	return kg_http_reply_json(resp, 200, json_pack("{s:b}", "totp", 1));
 }
 
@@ -513,12 +511,10 @@ int kg_api_totp_disable(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	bool staff = !is_customer_side(req);
 	int rc = kg_http_require_account(req->principal, id, err);
 	rc = rc ? rc : kg_json_str(req->json, NULL, "code", !staff, KG_CODE_TEXT_MAX, &code, err);
+	int64_t retry_ms = 0;
 	if (rc || (rc = kg_account_totp_disable(req->app->store, cfg_of(req), id, staff ? NULL : code,
-						actor_of(req), err))) {
-		if (rc == KG_ETHROTTLED)
-			kg_counters_add(&throttled, "totp", NULL, 1);
-		return rc;
-	}
+						actor_of(req), &retry_ms, err)))
+		return rc == KG_ETHROTTLED ? reply_limited(resp, "totp", retry_ms, err->msg) : rc;
 	return kg_http_reply_json(resp, 200, json_pack("{s:b}", "totp", 0));
 }
 

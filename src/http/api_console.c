@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "account/account.h"
+#include "guard/guard.h"
 #include "risk/risk.h"
 #include "store/store.h"
 
@@ -17,36 +18,20 @@ static char *ts(int64_t ms, char out[KG_TIME_STR_MAX])
 	return kg_time_format(ms, out);
 }
 
-/* ---- masking ---------------------------------------------------------------
- * What an agent may see of a stored answer: its first character, so that the
- * caller's own words decide the identity check, never the screen. */
-static json_t *mask_name(const char *name)
+/* An account as an agent's search and timeline show it: name and email
+ * through the account module's one mask (kg_mask_name, kg_mask_email). */
+static json_t *masked(const char *s)
 {
-	if (!name || !*name)
-		return json_null();
-	size_t n = kg_utf8_first_len(name);
-	char out[8] = {0};
-	memcpy(out, name, n);
-	memcpy(out + n, "***", 3);
-	return json_string(out);
-}
-
-/* "t***@example.com": the first character and the domain. */
-static json_t *mask_email(kg_arena *a, const char *email)
-{
-	const char *at = email ? strrchr(email, '@') : NULL;
-	if (!at || at == email)
-		return email ? json_string("***") : json_null();
-	size_t n = kg_utf8_first_len(email);
-	return json_string(kg_arena_printf(a, "%.*s***%s", (int)n, email, at));
+	return s ? json_string(s) : json_null();
 }
 
 static json_t *masked_account(kg_arena *a, const kg_account *acc, size_t nlocks)
 {
 	char t[KG_TIME_STR_MAX];
 	return json_pack("{s:s, s:o, s:o, s:s?, s:b, s:s, s:I, s:s}", "id", acc->id, "name",
-			 mask_name(acc->name), "email", mask_email(a, acc->email), "lang", acc->lang,
-			 "totp", acc->totp_enabled, "status", nlocks ? "locked" : "active", "active_locks",
+			 masked(kg_mask_name(acc->name, a)), "email",
+			 masked(kg_mask_email(acc->email, a)), "lang", acc->lang, "totp",
+			 acc->totp_enabled, "status", nlocks ? "locked" : "active", "active_locks",
 			 (json_int_t)nlocks, "created", ts(acc->created_ms, t));
 }
 
@@ -348,8 +333,18 @@ int kg_api_lock_series(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 			count_in(by_rule, "(staff)", b, nb);
 		json_decref(ev);
 	}
-	/* The circuit breaker of the guard is not built yet: said so plainly. */
-	json_t *breaker = json_pack("{s:s}", "state", "not_built");
+	/* The guard's breaker (GET /v1/guard has the same object). */
+	struct kg_guard_params gp;
+	kg_guard_params_from_config(&gp, req->app->config);
+	json_t *breaker = NULL;
+	int grc = kg_guard_status(req->app->store, &gp, &breaker, err);
+	if (grc) {
+		json_decref(by_reason);
+		json_decref(by_rule);
+		json_decref(total);
+		json_decref(starts);
+		return grc;
+	}
 	return kg_http_reply_json(
 		resp, 200,
 		json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:b}", "from", ts(from, t), "to",

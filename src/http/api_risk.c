@@ -36,6 +36,8 @@ int kg_api_risk_reload_policy(kg_app *app, kg_err *err)
 {
 	int rc = kg_risk_reload(app->risk, app->config->policy_file, err);
 	atomic_fetch_add(rc ? &reloads_failed : &reloads_ok, 1);
+	if (!rc)
+		kg_api_guard_policy_loaded(app, "reload");
 	if (rc) {
 		char msg[KG_ERR_MSG_MAX + KG_ERR_FILE_MAX + 32];
 		kg_log(KG_LOG_ERROR, "risk", "policy reload refused, the running policy stays: %s",
@@ -148,6 +150,73 @@ int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	kg_buf_release(&out);
 	kg_arena_release(&a);
 	return rc;
+}
+
+/* Answer i of a batch of single events, as kg_api_events gives it. */
+static int answer_one(kg_http_req *req, const struct kg_risk_answer *ans, kg_http_resp *resp,
+		      kg_err *err)
+{
+	if (!ans->d) {
+		*err = *ans->err;
+		return err->code ? err->code : KG_EINTERNAL;
+	}
+	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
+	int rc = kg_decision_write_json(ans->d, &out);
+	if (rc)
+		kg_err_set(err, rc, "decision too large");
+	else
+		rc = kg_http_reply_raw(resp, 200, "application/json", out.data, out.len);
+	kg_buf_release(&out);
+	(void)req;
+	return rc;
+}
+
+void kg_api_events_many(kg_http_req *const *reqs, kg_http_resp *const *resps,
+			kg_err *const *errs, int *rcs, size_t n)
+{
+	if (n == 0)
+		return;
+	kg_app *app = reqs[0]->app;
+	const char **events = n > 1 ? malloc(n * sizeof(*events)) : NULL;
+	size_t *lens = n > 1 ? malloc(n * sizeof(*lens)) : NULL;
+	struct kg_risk_answer *ans = n > 1 ? calloc(n, sizeof(*ans)) : NULL;
+	kg_arena a;
+	kg_arena_init(&a, 16 * 1024 * (n < 64 ? n : 64));
+	kg_risk_batch *b = NULL;
+	kg_err berr;
+	kg_err_clear(&berr);
+	int rc = (n > 1 && events && lens && ans) ? 0 : KG_ENOMEM;
+	if (!rc) {
+		for (size_t i = 0; i < n; i++)
+			events[i] = reqs[i]->body, lens[i] = reqs[i]->body_len;
+		rc = kg_risk_batch_start(app->risk, events, lens, n, &a, ans, NULL, &b, &berr);
+		if (!rc)
+			rc = kg_risk_batch_finish(app->risk, b, &berr);
+	}
+	if (rc) {
+		/* one at a time (and a batch of one never gets here): nothing of
+		 * the batch was stored or answered, and a batch refused whole
+		 * (storage failure, an account's state dropped under it) must
+		 * not fail events that do not depend on what failed */
+		if (n > 1)
+			kg_log(KG_LOG_WARN, "risk", "a batch of %zu events failed (%s); deciding them one by one",
+			       n, berr.msg);
+		for (size_t i = 0; i < n; i++)
+			rcs[i] = kg_api_events(reqs[i], resps[i], errs[i]);
+	} else {
+		bool kick = false;
+		for (size_t i = 0; i < n; i++) {
+			kick = kick || (ans[i].d && ans[i].d->lock.written);
+			rcs[i] = answer_one(reqs[i], &ans[i], resps[i], errs[i]);
+		}
+		if (kick)
+			kg_api_notify_kick(app); /* lock notices were committed */
+	}
+	kg_risk_batch_free(b);
+	kg_arena_release(&a);
+	free(ans);
+	free(lens);
+	free(events);
 }
 
 int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)

@@ -42,6 +42,7 @@ typedef struct kg_app {
 	/* module state: add `struct kg_<module> *<module>;` here */
 	struct kg_notify_worker *notify;   /* the delivery worker (api_notify.c) */
 	struct kg_risk *risk;     /* risk engine (api_risk.c) */
+	struct kg_guard *guard;   /* the lock-wave breaker (api_guard.c) */
 	struct kg_mail_profile *mail_profile; /* shop.profile; NULL: none set */
 } kg_app;
 

@@ -25,15 +25,21 @@ typedef struct kg_http_pool kg_http_pool;
 typedef void (*kg_http_job_fn)(void *job);
 kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max,
 			       kg_http_job_fn fn);
+/* A batching pool: a worker takes every job waiting (at most batch_max) at
+ * once and runs them with one call of fn (the decision pool: the events
+ * waiting are decided as one batch and share one group commit). */
+typedef void (*kg_http_batch_fn)(void **jobs, size_t n);
+kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,
+				     size_t batch_max, kg_http_batch_fn fn);
 int kg_http_pool_submit(kg_http_pool *p, void *job);
 /* Refuses new jobs, runs those queued, joins the threads (frees nothing). */
 void kg_http_pool_stop(kg_http_pool *p);
 /* Stops p if it runs and frees it. */
 void kg_http_pool_free(kg_http_pool *p);
-/* Prometheus lines: queued, queued_max_seen, capacity, running, threads,
- * done and refused, labelled pool="<name>". */
 /* Prometheus text of the pools, one family at a time (HELP, TYPE, a line
- * per pool). */
+ * per pool labelled pool="<name>"): queued, queued_max_seen, capacity,
+ * running, threads, done, refused and batches (0 for a pool that does not
+ * batch). */
 void kg_http_pool_metrics(kg_http_pool *const *pools, size_t n, kg_buf *out);
 
 /* The budget of request-body bytes held in memory (http.body_memory_max_bytes). */
@@ -84,6 +90,13 @@ void kg_api_notify_kick(kg_app *app);
 /* risk (api_risk.c) */
 int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+/* POST /v1/events for n requests at once, as the decision pool hands them:
+ * decided as one batch of the risk engine, answered once its one group
+ * commit is durable; resps[i], errs[i] and rcs[i] get request i's answer
+ * exactly as kg_api_events would give it (a retry gives the first decision,
+ * a different body under a known id 409, a bad event 400 naming its field). */
+void kg_api_events_many(kg_http_req *const *reqs, kg_http_resp *const *resps,
+			kg_err *const *errs, int *rcs, size_t n);
 int kg_api_rules_reload(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_rules_backtest(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_risk_start(kg_app *app, kg_err *err);
@@ -136,5 +149,17 @@ int kg_api_account_search(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_account_timeline(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_lock_series(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_rules_policy(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+/* api_guard.c */
+int kg_api_guard_start(kg_app *app, kg_err *err);
+void kg_api_guard_stop(kg_app *app);
+/* Records the running policy as a version (a load by `by`); logs a failure. */
+int kg_api_guard_policy_loaded(kg_app *app, const char *by);
+int kg_api_guard_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_guard_reset(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_rules_versions(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_incidents(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_incident_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_incident_revert(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_incident_confirm_holds(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 
 #endif

@@ -77,6 +77,14 @@ const struct kg_http_route kg_http_routes[] = {
 	{"GET", "/v1/accounts/{id}/timeline", AGENT | ADMIN, kg_api_account_timeline, 0, 0},
 	{"GET", "/v1/stats/locks", ADMIN, kg_api_lock_series, 0, 0},
 	{"GET", "/v1/rules/policy", ADMIN, kg_api_rules_policy, 0, 0},
+	/* guard: the breaker, policy versions, incidents (api_guard.c) */
+	{"GET", "/v1/guard", AGENT | ADMIN, kg_api_guard_get, 0, 0},
+	{"POST", "/v1/guard/reset", ADMIN, kg_api_guard_reset, JSON, 0},
+	{"GET", "/v1/rules/versions", ADMIN, kg_api_rules_versions, 0, 0},
+	{"GET", "/v1/incidents", ADMIN, kg_api_incidents, 0, 0},
+	{"GET", "/v1/incidents/{id}", ADMIN, kg_api_incident_get, 0, 0},
+	{"POST", "/v1/incidents/{id}/revert", ADMIN, kg_api_incident_revert, JSON, 0},
+	{"POST", "/v1/incidents/{id}/confirm-holds", ADMIN, kg_api_incident_confirm_holds, JSON, 0},
 };
 const size_t kg_http_nroutes = KG_ARRAY_LEN(kg_http_routes);
 
@@ -87,6 +95,7 @@ const struct kg_http_module kg_http_modules[] = {
 	{"store", NULL, NULL, kg_api_store_metrics},
 	{"notify", kg_api_notify_start, kg_api_notify_stop, kg_api_notify_metrics},
 	{"risk", kg_api_risk_start, kg_api_risk_stop, kg_api_risk_metrics},
+	{"guard", kg_api_guard_start, kg_api_guard_stop, NULL},
 	{"account", kg_api_account_start, kg_api_account_stop, kg_api_account_metrics},
 	{"mail", kg_api_mail_start, kg_api_mail_stop, NULL},
 };

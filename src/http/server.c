@@ -659,6 +659,45 @@ static void run_job(void *job)
 	MHD_resume_connection(rq->conn);
 }
 
+/* The decision pool's take: the waiting POST /v1/events requests decided
+ * as one batch (one group commit for all of them), any other job as
+ * run_job does; each connection is resumed only once every answer of the
+ * take is final. */
+static void run_jobs(void **jobs, size_t n)
+{
+	kg_http_req **reqs = malloc(n * sizeof(*reqs));
+	kg_http_resp **resps = malloc(n * sizeof(*resps));
+	kg_err **errs = malloc(n * sizeof(*errs));
+	int *rcs = malloc(n * sizeof(*rcs));
+	struct request **rqs = malloc(n * sizeof(*rqs));
+	bool batch = reqs && resps && errs && rcs && rqs; /* else one at a time */
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct request *rq = jobs[i];
+		if (!batch || rq->route->handler != kg_api_events) {
+			run_job(rq);
+			continue;
+		}
+		kg_err_clear(&rq->result_err);
+		rqs[m] = rq;
+		reqs[m] = &rq->req;
+		resps[m] = &rq->result;
+		errs[m++] = &rq->result_err;
+	}
+	if (m)
+		kg_api_events_many(reqs, resps, errs, rcs, m);
+	for (size_t i = 0; i < m; i++) {
+		rqs[i]->result_rc = rcs[i];
+		atomic_store(&rqs[i]->done, true);
+		MHD_resume_connection(rqs[i]->conn);
+	}
+	free(rqs);
+	free(rcs);
+	free(errs);
+	free(resps);
+	free(reqs);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
@@ -979,8 +1018,11 @@ static int start_pools(kg_http_server *s, kg_err *err)
 		{c->http_other_workers, c->http_other_queue},
 	};
 	for (int i = 0; i < NPOOLS; i++) {
-		s->pools[i] = kg_http_pool_new(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
-					       run_job);
+		s->pools[i] = i == POOL_DECISION
+			? kg_http_pool_new_batch(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
+						 (size_t)c->http_decision_batch_max, run_jobs)
+			: kg_http_pool_new(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
+					   run_job);
 		if (!s->pools[i])
 			return kg_err_set(err, KG_ENOMEM, "cannot start the %s pool (%lld threads)",
 					  pool_names[i], (long long)size[i][0]);

@@ -86,6 +86,7 @@ typedef struct mail_view {
 				  * lines, patches and patch files */
 	size_t own_len;
 	bool has_patch;          /* carries a patch (diff lines or a patch file) */
+	int n_documents;         /* attached documents: PDF, RTF, Word, HTML, archives */
 	const char *fp_text;     /* the text the fingerprint is taken of */
 	size_t fp_len;
 	mail_link *links;
@@ -114,7 +115,8 @@ int mail_parse(kg_arena *a, const char *msg, size_t len, mail_parsed *p, kg_err 
 void mail_global_init(void);
 
 /* ---- text helpers (text.c) ------------------------------------------------*/
-/* NFKC + case fold; returns arena string ("" on failure). */
+/* NFKC + case fold, without combining marks of a script other than the
+ * letter they sit on (mail_marked_word); returns arena string. */
 char *mail_fold(kg_arena *a, const char *s, size_t len);
 /* Folded TR39 skeleton of s. */
 char *mail_skeleton(kg_arena *a, const char *s);
@@ -124,6 +126,9 @@ const char *mail_registrable(kg_arena *a, const char *host);
 const char *mail_idn_unicode(kg_arena *a, const char *host);
 /* First word with letters of two of Latin/Cyrillic/Greek mixed, or NULL. */
 const char *mail_mixed_script_word(kg_arena *a, const char *s, size_t len);
+/* First word with a combining mark of a script other than its letters
+ * ("A\u073Fm\u073Fazon": Syriac marks on Latin letters), or NULL. */
+const char *mail_marked_word(kg_arena *a, const char *s, size_t len);
 /* s without template tokens ({{x}}, [[x]], %%x%%) and spaced-out letters joined. */
 char *mail_untemplate(kg_arena *a, const char *s);
 /* s[0, len) without a generated filler token repeated inside words

@@ -43,6 +43,7 @@ typedef struct vbuild {
 	kg_buf text;
 	kg_buf own;  /* the sender's own words: no quotes, patches, patch files */
 	bool patch;  /* carries a patch (inline or as a file) */
+	int documents; /* attached documents (mail_document_part) */
 	mail_link *links;
 	size_t n_links, cap_links;
 	const char *fp_text;
@@ -557,6 +558,40 @@ static bool patch_part(GMimeObject *obj, GMimeContentType *ct)
 static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 			     mail_parsed *top);
 
+/* Whether a leaf part that is not text is a document a reader opens (PDF,
+ * RTF, Word, HTML or an archive): by type, or by file name for the
+ * application/octet-stream that lures use. Images and signatures are not. */
+static bool document_part(GMimeObject *obj, GMimeContentType *ct)
+{
+	static const char *const exts[] = {".pdf", ".rtf", ".doc", ".docx", ".htm", ".html",
+					   ".shtml", ".zip", ".rar", ".7z", ".odt", ".xls",
+					   ".xlsx", ".svg"};
+	static const char *const types[] = {"pdf", "rtf", "msword", "zip", "x-zip-compressed",
+					    "vnd.openxmlformats-officedocument.wordprocessingml.document",
+					    "x-rar-compressed", "vnd.oasis.opendocument.text"};
+	if (ct && g_mime_content_type_is_type(ct, "application", "*")) {
+		const char *sub = g_mime_content_type_get_media_subtype(ct);
+		for (size_t i = 0; sub && i < KG_ARRAY_LEN(types); i++)
+			if (!strcasecmp(sub, types[i]))
+				return true;
+	}
+	if (ct && g_mime_content_type_is_type(ct, "text", "rtf"))
+		return true;
+	const char *fn = g_mime_part_get_filename(GMIME_PART(obj));
+	size_t n = fn ? strlen(fn) : 0;
+	for (size_t i = 0; n && i < KG_ARRAY_LEN(exts); i++) {
+		size_t el = strlen(exts[i]);
+		/* lures pad names with invisible characters: "review.RTF\u034F" */
+		const char *dot = fn;
+		for (const char *h = strcasestr(fn, exts[i]); h; h = strcasestr(h + 1, exts[i]))
+			dot = h;
+		if (dot != fn && (size_t)(fn + n - dot) >= el &&
+		    !isalnum((unsigned char)dot[el]) && (fn + n - dot) <= (long)el + 12)
+			return true;
+	}
+	return false;
+}
+
 static int walk(pctx *c, GMimeObject *obj, vbuild *vb, int depth, mail_parsed *top)
 {
 	if (!obj)
@@ -590,8 +625,13 @@ static int walk(pctx *c, GMimeObject *obj, vbuild *vb, int depth, mail_parsed *t
 	bool html = ct && g_mime_content_type_is_type(ct, "text", "html");
 	bool patch = ct && patch_part(obj, ct);
 	bool plain = ct && !patch && g_mime_content_type_is_type(ct, "text", "plain");
-	if (!html && !plain && !patch)
-		return 0;
+	const char *disp = g_mime_object_get_disposition(obj);
+	bool attached = disp && !strcasecmp(disp, "attachment");
+	if ((!html && !plain && !patch) || (html && attached)) {
+		vb->documents += document_part(obj, ct);
+		if (!html)
+			return 0;
+	}
 	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
 	if (!w)
 		return 0;
@@ -754,6 +794,7 @@ static int view_from_message(pctx *c, GMimeMessage *m, mail_view *v, int depth,
 	v->own_len = vb.own.len;
 	v->links_capped = c->links_over;
 	v->has_patch = vb.patch;
+	v->n_documents = vb.documents;
 	kg_buf_release(&vb.text);
 	kg_buf_release(&vb.own);
 	v->fp_text = vb.fp_text ? vb.fp_text : "";

@@ -49,7 +49,11 @@ enum {
 	W_FROM_MALFORMED = 25,
 	W_NOTICE_LURE = 15,
 	W_PRIZE_LURE = 20,
+	W_DOCUMENT_LURE = 50,
 };
+/* A message whose own text has at most this many letters says what it
+ * has to say elsewhere (an attached document) */
+enum { FEW_LETTERS = 300 };
 
 typedef struct an {
 	const kg_mail_profile *p;
@@ -270,7 +274,7 @@ static bool ends_any(const char *s, size_t len, const char *const *words, size_t
 static const char *brand_word_product(an *x, const char *s)
 {
 	static const char *const nouns[] = {"membership", "member", "benefit", "account", "customer",
-					    "billing", "payment", "renewal", "subscription",
+					    "billing", "payment", "renewal", "subscription", "video",
 					    "mitgliedschaft", "会員"};
 	/* the same nouns before it, in languages that put them first */
 	static const char *const nouns_before[] = {
@@ -352,6 +356,12 @@ static void check_sender(an *x, const char *role, const mail_addr *ad)
 		return;
 	const char *why = NULL;
 	int k = host_lookalike(x, ad->domain, &why);
+	/* The envelope sender is not shown to the reader and is often a bulk
+	 * mail service's bounce address (…@amazonses.com for any sender): only
+	 * a lookalike of the shop's domain there says something. */
+	bool envelope = !strcmp(role, "Return-Path");
+	if (envelope && k != LOOK_ALIKE)
+		return;
 	if (k == LOOK_ALIKE)
 		sig(x, "sender_lookalike", W_SENDER_LOOKALIKE, true,
 		    "%s address %s: the domain %s imitates the shop's (%s)", role, ad->addr,
@@ -360,6 +370,8 @@ static void check_sender(an *x, const char *role, const mail_addr *ad)
 		sig(x, "sender_brand_domain", W_SENDER_BRAND_DOMAIN, true,
 		    "%s address %s: %s, not an official domain", role, ad->addr, why);
 	const char *b = NULL, *tok = NULL;
+	if (envelope)
+		return;
 	if (text_tokens_vs_brand(x->p, ad->local, &b, &tok, x->a, false) ||
 	    text_tokens_vs_brand(x->p, mail_skeleton(x->a, ad->local), &b, &tok, x->a, false))
 		sig(x, "sender_brand_local", W_SENDER_BRAND_LOCAL, true,
@@ -731,9 +743,16 @@ static void check_language(an *x)
 	const char *w = mail_mixed_script_word(x->a, all, strlen(all));
 	if (!w && *x->v->from.name)
 		w = mail_mixed_script_word(x->a, x->v->from.name, strlen(x->v->from.name));
+	const char *m = w ? NULL : mail_marked_word(x->a, all, strlen(all));
+	if (!w && !m && *x->v->from.name)
+		m = mail_marked_word(x->a, x->v->from.name, strlen(x->v->from.name));
 	if (w)
 		sig(x, "mixed_script", W_MIXED_SCRIPT, true,
 		    "the word \"%s\" mixes alphabets (e.g. Cyrillic letters among Latin ones)", w);
+	else if (m)
+		sig(x, "mixed_script", W_MIXED_SCRIPT, true,
+		    "the word \"%s\" carries combining marks of another script between its "
+		    "letters", m);
 	if (has_kana(x->ftext, x->flen) || has_kana(x->fsubject, strlen(x->fsubject))) {
 		const char *hit = NULL;
 		int lv = hiragana_long_vowel(x->ftext, x->flen) +
@@ -1141,6 +1160,99 @@ static bool filler_inside_word(const mail_view *v)
 	return false;
 }
 
+/* Whether s has a word of the shop's brands as a word of its own: the
+ * brand's distinctive tokens and also the words of a brand of several words
+ * ("prime" of "Amazon Prime", 4+ letters), which alone are ordinary words. */
+static bool brand_word_in(an *x, const char *s)
+{
+	const char *u = mail_untemplate(x->a, s);
+	const char *f = mail_fold(x->a, u, strlen(u));
+	for (size_t i = 0; i < x->p->brand_folds.n; i++) {
+		const char *b = x->p->brand_folds.v[i];
+		for (const char *w = b; *w;) {
+			size_t wl = 0;
+			while (isalpha((unsigned char)w[wl]))
+				wl++;
+			if (!wl) {
+				w++;
+				continue;
+			}
+			char word[64];
+			snprintf(word, sizeof(word), "%.*s", (int)(wl < 63 ? wl : 63), w);
+			for (const char *h = wl >= 4 ? strstr(f, word) : NULL; h; h = strstr(h + 1, word))
+				if ((h == f || !isalpha((unsigned char)h[-1])) &&
+				    !isalpha((unsigned char)h[wl]))
+					return true;
+			w += wl;
+		}
+	}
+	return false;
+}
+
+/* Words that make a sender's name or subject a notice: a document under a
+ * word of the brand is a lure only when it presents itself as one. */
+static const char *const document_notice_words[] = {
+	"account", "payment", "pay ", "billing", "invoice", "statement", "membership",
+	"renewal", "notification", "notice", "alert", "security", "order", "decline",
+	"suspend", "verify", "verification", "confirm", "refund", "konto", "zahlung",
+	"rechnung", "cuenta", "pago", "factura", "conta", "pagamento", "compte", "paiement",
+	"アカウント", "お支払", "請求", "注文", "会員",
+};
+
+static bool document_notice(an *x, const char *s)
+{
+	const char *f = mail_fold(x->a, s, strlen(s));
+	for (size_t i = 0; i < KG_ARRAY_LEN(document_notice_words); i++)
+		if (strstr(f, document_notice_words[i]))
+			return true;
+	return false;
+}
+
+/* A domain name shown in a display name ("Amazons.co.jp", "service@amazon.com
+ * <x@elsewhere>"): the first one that is official or imitates the shop, with
+ * *why saying which; NULL when none. */
+static const char *shown_domain(an *x, const char *name, const char **why)
+{
+	const char *f = mail_fold(x->a, name, strlen(name));
+	for (const char *p = f; *p;) {
+		while (*p && !isalnum((unsigned char)*p))
+			p++;
+		const char *st = p;
+		int dots = 0;
+		while (*p && (isalnum((unsigned char)*p) || *p == '-' ||
+			      (*p == '.' && isalnum((unsigned char)p[1])))) {
+			dots += *p == '.';
+			p++;
+		}
+		if (!dots || p - st > 253)
+			continue;
+		const char *tld = p;
+		while (tld > st && tld[-1] != '.')
+			tld--;
+		bool alpha_tld = p - tld >= 2;
+		for (const char *c = tld; c < p; c++)
+			alpha_tld &= isalpha((unsigned char)*c) != 0;
+		if (!alpha_tld)
+			continue;
+		char *host = kg_arena_strndup(x->a, st, (size_t)(p - st));
+		if (mail_domain_in(host, &x->p->sender_domains)) {
+			*why = "an official domain of the shop";
+			return host;
+		}
+		if (host_lookalike(x, host, why) != LOOK_NONE)
+			return host;
+	}
+	return NULL;
+}
+
+static size_t letters_in(const char *s, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += isalpha((unsigned char)s[i]) || ((unsigned char)s[i] >= 0xC0);
+	return k;
+}
+
 static void analyse_view(an *x)
 {
 	const mail_view *v = x->v;
@@ -1171,8 +1283,12 @@ static void analyse_view(an *x)
 		       has_signal(r, "sender_brand_local")))
 		claim = "a sender address imitates the shop";
 	const char *how = NULL;
+	const char *shown = NULL, *shown_why = NULL;
 	if (v->has_from && !x->from_official &&
-	    (names_brand(x, v->from.name, &how) ||
+	    (shown = shown_domain(x, v->from.name, &shown_why)))
+		how = kg_arena_printf(x->a, "it shows the domain %s: %s", shown, shown_why);
+	if (v->has_from && !x->from_official &&
+	    (shown || names_brand(x, v->from.name, &how) ||
 	     (v->from_malformed && names_brand(x, v->from_raw, &how)) ||
 	     (how = brand_word_product(x, v->from.name)) ||
 	     (how = brand_word_product(x, v->from.addr)))) {
@@ -1198,6 +1314,20 @@ static void analyse_view(an *x)
 		    "the subject names the shop (%s) but the sender %s is not official", how,
 		    v->has_from && *v->from.domain ? v->from.domain : "(none)");
 		claim = claim ? claim : "the subject presents the message as the shop's";
+	}
+	/* The message is an attached document under the shop's name: little
+	 * text of its own, a PDF/RTF/HTML attachment, and the sender's name or
+	 * the subject carries a word of the brand ("Prime US e-Center") */
+	if (!claim && !x->from_official && v->n_documents && !v->has_patch &&
+	    letters_in(v->own_text, v->own_len) <= FEW_LETTERS &&
+	    ((v->has_from && brand_word_in(x, v->from.name)) || brand_word_in(x, v->subject)) &&
+	    ((v->has_from && document_notice(x, v->from.name)) || document_notice(x, v->subject))) {
+		sig(x, "document_lure", W_DOCUMENT_LURE, true,
+		    "%d attached document(s) carry the message, whose own text is a few words, "
+		    "under a name or subject with a word of the shop's brand and of a notice "
+		    "(\"%.60s\")",
+		    v->n_documents, brand_word_in(x, v->from.name) ? v->from.name : v->subject);
+		claim = "an attached document speaks under the shop's name";
 	}
 	if (!claim && !raw_may_name_brand(x->p, v->own_text) && !filler_inside_word(v))
 		return; /* cheap: no brand spelling and nothing to fold */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/uscript.h>
 #include <unicode/uspoof.h>
@@ -73,6 +74,73 @@ static char *to_u8(kg_arena *a, const UChar *u, int32_t n)
 	return out;
 }
 
+/* Whether c is a combining mark of a script other than the letter it sits
+ * on (a Syriac mark on a Latin letter: "A\u073Fm\u073Fazon"). Marks of no
+ * script of their own (Inherited, Common: accents of any alphabet) are not. */
+static bool foreign_mark(UChar32 c, UScriptCode base)
+{
+	int8_t t = u_charType(c);
+	if (base == USCRIPT_INVALID_CODE || (t != U_NON_SPACING_MARK && t != U_ENCLOSING_MARK))
+		return false;
+	UErrorCode st = U_ZERO_ERROR;
+	UScriptCode sc = uscript_getScript(c, &st);
+	return U_SUCCESS(st) && sc != USCRIPT_INHERITED && sc != USCRIPT_COMMON && sc != base;
+}
+
+/* Takes the foreign marks out of u[0, n) in place; returns the new length. */
+static int32_t drop_foreign_marks(UChar *u, int32_t n)
+{
+	int32_t i = 0, w = 0;
+	UScriptCode base = USCRIPT_INVALID_CODE;
+	while (i < n) {
+		int32_t at = i;
+		UChar32 c;
+		U16_NEXT(u, i, n, c);
+		if (foreign_mark(c, base))
+			continue;
+		if (u_isalpha(c)) {
+			UErrorCode st = U_ZERO_ERROR;
+			base = uscript_getScript(c, &st);
+		} else if (u_charType(c) != U_NON_SPACING_MARK) {
+			base = USCRIPT_INVALID_CODE;
+		}
+		while (at < i)
+			u[w++] = u[at++];
+	}
+	return w;
+}
+
+const char *mail_marked_word(kg_arena *a, const char *s, size_t len)
+{
+	int32_t i = 0, n = (int32_t)(len > INT32_MAX ? INT32_MAX : len), start = 0;
+	UScriptCode base = USCRIPT_INVALID_CODE;
+	bool marked = false;
+	while (i <= n) {
+		int32_t at = i;
+		UChar32 c = -1;
+		if (i < n)
+			U8_NEXT((const uint8_t *)s, i, n, c);
+		else
+			i++;
+		if (c >= 0 && foreign_mark(c, base)) {
+			marked = true;
+			continue;
+		}
+		if (c >= 0 && u_isalpha(c)) {
+			UErrorCode st = U_ZERO_ERROR;
+			base = uscript_getScript(c, &st);
+			continue;
+		}
+		if (c >= 0 && u_charType(c) == U_NON_SPACING_MARK)
+			continue;
+		if (marked)
+			return kg_arena_strndup(a, s + start, (size_t)(at - start));
+		base = USCRIPT_INVALID_CODE;
+		start = i;
+	}
+	return NULL;
+}
+
 char *mail_fold(kg_arena *a, const char *s, size_t len)
 {
 	text_once();
@@ -92,6 +160,8 @@ char *mail_fold(kg_arena *a, const char *s, size_t len)
 		st = U_ZERO_ERROR;
 		on = o ? unorm2_normalize(g_nfkc_cf, u, n, o, cap, &st) : 0;
 	}
+	if (o && U_SUCCESS(st))
+		on = drop_foreign_marks(o, on);
 	char *r = (o && U_SUCCESS(st)) ? to_u8(a, o, on) : kg_arena_strndup(a, s, len);
 	free(u);
 	free(o);
@@ -429,6 +499,7 @@ char *mail_html_text(kg_arena *a, const char *h, size_t n, mail_link **links,
 {
 	kg_buf out = KG_BUF_INIT(KG_MAIL_TEXT_MAX);
 	kg_buf href = KG_BUF_INIT(8192);
+	kg_buf alt = KG_BUF_INIT(1024);
 	const char *end = h + n;
 	bool in_a = false, space = false;
 	size_t a_text = 0;
@@ -485,6 +556,17 @@ char *mail_html_text(kg_arena *a, const char *h, size_t n, mail_link **links,
 				}
 				continue;
 			}
+			/* an image's alt text is what a reader sees where images are
+			 * not shown: a lure made of images says its words there */
+			if (!closing && !strcmp(name, "img") && tag_attr(t, tag_end, "alt", &alt) &&
+			    alt.len) {
+				if (!space)
+					kg_buf_putc(&out, ' ');
+				kg_buf_append(&out, alt.data, alt.len);
+				kg_buf_putc(&out, ' ');
+				space = true;
+				continue;
+			}
 			if (!strcmp(name, "br") || !strcmp(name, "p") || !strcmp(name, "div") ||
 			    !strcmp(name, "tr") || !strcmp(name, "li") || !strcmp(name, "table") ||
 			    (name[0] == 'h' && name[1] >= '1' && name[1] <= '6' && !name[2])) {
@@ -522,6 +604,7 @@ char *mail_html_text(kg_arena *a, const char *h, size_t n, mail_link **links,
 	char *r = kg_arena_strndup(a, out.data ? out.data : "", out.len);
 	kg_buf_release(&out);
 	kg_buf_release(&href);
+	kg_buf_release(&alt);
 	return r;
 }
 

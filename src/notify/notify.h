@@ -109,6 +109,7 @@ typedef struct kg_notify_mail {
 	kg_notice notice;
 	char *raw;      /* the whole message, CRLF, malloc'd */
 	size_t raw_len;
+	int64_t due_ms; /* the outbox row is due from then on (0: now) */
 } kg_notify_mail;
 
 int kg_notify_compose(enum kg_notify_kind kind, enum kg_notify_lang lang,
@@ -117,7 +118,9 @@ int kg_notify_compose(enum kg_notify_kind kind, enum kg_notify_lang lang,
 void kg_notify_mail_release(kg_notify_mail *m);
 
 /* ---- webhooks ----------------------------------------------------------
- * Event types: "lock", "unlock", "case", "incident". The body is
+ * Event types: "lock.created", "lock.lifted", "breaker.tripped",
+ * "incident.reverted", "case", "incident" ("lock" and "unlock": the names
+ * before lock.created and lock.lifted, still accepted). The body is
  * {"id": "wh_<hex>", "type": ..., "account": ..., "ts": "<RFC 3339>",
  *  "data": <data_json>}. Each POST is signed per the Standard Webhooks
  * specification:
@@ -173,36 +176,47 @@ int kg_notify_tx_enqueue_mail(kg_tx *tx, const char *account_id, const char *to,
  * when sealed), appended to out. KG_EAUTH / KG_ECONFLICT when it cannot be
  * opened with the configured key. */
 int kg_notify_outbox_message(const kg_outbox *o, kg_buf *out, kg_err *err);
-/* Queues a webhook event ("lock", "unlock", "case", "incident"; data_json a
- * JSON object or NULL). A no-op returning 0 when webhook.url is not set. */
+/* Queues a webhook event ("lock.created", "lock.lifted", "breaker.tripped",
+ * "incident.reverted", "case", "incident"; the older "lock" and "unlock" are
+ * still accepted; data_json a JSON object or NULL). A no-op returning 0 when
+ * webhook.url is not set. */
 int kg_notify_tx_enqueue_webhook(kg_tx *tx, const char *type, const char *account_id,
 				 const char *data_json, kg_err *err);
 
 /* ---- the queues for operators (`kagi outbox`, `kagi webhooks`; queues.c)
- * Each call is one store transaction of its own. */
+ * One set of calls for both kinds of the one queue (enum kg_queue_kind,
+ * store.h); each call is one store transaction of its own. */
+
+/* A row of either kind as an operator sees it: what both kinds have, and
+ * the row of its kind (mail for KG_QUEUE_MAIL, webhook for
+ * KG_QUEUE_WEBHOOK; the other is zeroed). Strings in the caller's arena. */
+typedef struct kg_notify_queue_row {
+	enum kg_queue_kind kind;
+	const char *id, *account_id, *state, *last_error;
+	int64_t attempts, next_attempt_ms, delivered_ms, created_ms;
+	kg_outbox mail;
+	kg_webhook webhook;
+} kg_notify_queue_row;
 
 /* Rows in state (NULL: any) of account_id (NULL: any), newest first, at most
  * limit (0: all); *out an array of *n rows in a. */
-int kg_notify_outbox_list(kg_store *s, const char *state, const char *account_id, size_t limit,
-			  kg_arena *a, kg_outbox **out, size_t *n, kg_err *err);
-/* Row id with its message; with id NULL, the newest row to address `to`
- * (case-insensitive; of account_id unless NULL): KG_ENOTFOUND naming "to"
- * when there is none. */
-int kg_notify_outbox_find(kg_store *s, const char *id, const char *to, const char *account_id,
-			  kg_arena *a, kg_outbox *out, kg_err *err);
+int kg_notify_queue_list(kg_store *s, enum kg_queue_kind kind, const char *state,
+			 const char *account_id, size_t limit, kg_arena *a,
+			 kg_notify_queue_row **out, size_t *n, kg_err *err);
+/* Row id (with its message or body). For the mail kind only, with id NULL:
+ * the newest row to address `to` (case-insensitive; of account_id unless
+ * NULL), KG_ENOTFOUND naming "to" when there is none. */
+int kg_notify_queue_find(kg_store *s, enum kg_queue_kind kind, const char *id, const char *to,
+			 const char *account_id, kg_arena *a, kg_notify_queue_row *out,
+			 kg_err *err);
 /* Makes rows ids[0..n) (with failed: every failed row instead) due now,
  * attempts reset, in one write; *done gets the count. */
-int kg_notify_outbox_retry(kg_store *s, const char *const *ids, size_t n, bool failed,
-			   size_t *done, kg_err *err);
+int kg_notify_queue_retry(kg_store *s, enum kg_queue_kind kind, const char *const *ids,
+			  size_t n, bool failed, size_t *done, kg_err *err);
 /* kg_notify_tx_enqueue_mail in a write of its own. */
 int kg_notify_enqueue_mail(kg_store *s, const char *account_id, const char *to,
 			   const kg_notify_mail *m, kg_err *err);
-/* The same four for the webhook queue. */
-int kg_notify_webhook_list(kg_store *s, const char *state, const char *account_id, size_t limit,
-			   kg_arena *a, kg_webhook **out, size_t *n, kg_err *err);
-int kg_notify_webhook_find(kg_store *s, const char *id, kg_arena *a, kg_webhook *out, kg_err *err);
-int kg_notify_webhook_retry(kg_store *s, const char *const *ids, size_t n, bool failed,
-			    size_t *done, kg_err *err);
+/* kg_notify_tx_enqueue_webhook in a write of its own. */
 int kg_notify_enqueue_webhook(kg_store *s, const char *type, const char *account_id,
 			      const char *data_json, kg_err *err);
 

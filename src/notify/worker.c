@@ -26,6 +26,7 @@ int kg_notify_tx_enqueue_mail(kg_tx *tx, const char *account_id, const char *to,
 		.mime = m->raw,
 		.mime_len = m->raw_len,
 		.state = "pending",
+		.next_attempt_ms = m->due_ms,
 	};
 	int rc = 0;
 	if (kg_notify_seal_key()[0]) { /* nothing secret at rest in clear (S11) */
@@ -40,7 +41,9 @@ cleanup:
 	return rc;
 }
 
-static const char *const webhook_types[] = {"lock", "unlock", "case", "incident"};
+static const char *const webhook_types[] = {"lock.created", "lock.lifted", "breaker.tripped",
+					    "incident.reverted", "case", "incident",
+					    "lock", "unlock"};
 
 int kg_notify_tx_enqueue_webhook(kg_tx *tx, const char *type, const char *account_id,
 				 const char *data_json, kg_err *err)
@@ -50,7 +53,8 @@ int kg_notify_tx_enqueue_webhook(kg_tx *tx, const char *type, const char *accoun
 		known |= type && !strcmp(type, webhook_types[i]);
 	if (!known)
 		return kg_err_field(err, KG_EINVAL, "type",
-				    "webhook event type must be lock, unlock, case or incident");
+				    "webhook event type must be lock.created, lock.lifted, "
+				    "breaker.tripped, incident.reverted, case or incident");
 	if (!kg_notify_webhooks_enabled())
 		return 0;
 	kg_buf body = KG_BUF_INIT(KG_WEBHOOK_BODY_MAX);

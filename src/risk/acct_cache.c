@@ -193,10 +193,12 @@ int kg_risk_acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id,
 	memcpy(a->id, id.p, id.n);
 	a->id_len = id.n;
 	a->h = h;
-	if (pre && pre->have_blob)
+	if (pre && pre->have_blob) {
+		a->ver = pre->blob_ver;
 		rc = pre->blob ? kg_features_load(&a->f, pre->blob, pre->blob_len, err) : 0;
-	else if (r->store)
-		rc = kg_risk_persist_load_features(r->store, a->id, &a->f, err);
+	} else if (r->store) {
+		rc = kg_risk_persist_load_features(r->store, a->id, &a->f, &a->ver, err);
+	}
 	if (rc) {
 		kg_risk_acct_free(r, a);
 		return rc;
@@ -223,6 +225,22 @@ void kg_risk_acct_drop(kg_risk *r, struct stripe *st, uint64_t h, const char *id
 			return;
 		}
 	}
+}
+
+bool kg_risk_acct_version(void *ctx, const struct kg_risk_record *rec, int64_t expect,
+			  int64_t next)
+{
+	kg_risk *r = ctx;
+	kg_str id = {rec->account, rec->account_len};
+	uint64_t ah = kg_risk_hash(id.p, id.n);
+	struct stripe *st = &r->stripes[ah % STRIPES];
+	pthread_mutex_lock(&st->mu);
+	struct acct *a = acct_find(st, ah, id);
+	bool ok = a && a == rec->acct && a->ver == expect;
+	if (ok)
+		a->ver = next;
+	pthread_mutex_unlock(&st->mu);
+	return ok;
 }
 
 bool kg_risk_acct_cached(kg_risk *r, kg_str account)

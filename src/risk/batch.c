@@ -90,7 +90,7 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 			kg_arena_init(&b->scratch, 64 * 1024);
 		}
 		rc = kg_risk_persist_blob(tx, ba->id, &b->scratch, &pre->blob, &pre->blob_len,
-					  &found, err);
+					  &pre->blob_ver, &found, err);
 		if (rc)
 			return rc;
 		pre->have_blob = true;
@@ -247,7 +247,7 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 	for (size_t i = 0; i < b->nrec; i++)
 		for (int k = 0; k < KG_ENT_COUNT; k++)
 			if (b->recs[i].ent_mask & (1u << k))
-				b->ents[n++] = (struct kg_risk_entity_blob){k, b->recs[i].ent_key[k], NULL, 0};
+				b->ents[n++] = (struct kg_risk_entity_blob){k, b->recs[i].ent_key[k], NULL, 0, 0};
 	qsort(b->ents, n, sizeof(*b->ents), cmp_ent);
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
@@ -407,7 +407,9 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
 	if (!rc && (b->nrec || after)) {
 		b->w = (struct kg_risk_write){b->recs, b->nrec, b->blob_recs, b->n_blob,
 					      r->lock_hook, r->lock_ctx, KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4),
-					      b->ents, b->n_ents, KG_BUF_INIT(1024 * 1024)};
+					      b->ents, b->n_ents, KG_BUF_INIT(1024 * 1024),
+					      kg_store_shared(r->store), kg_risk_acct_version, r, r->ents,
+					      false};
 		rc = kg_risk_persist_start(r->store, &b->w, after ? after->ticket : NULL,
 					   &b->ticket, err);
 	}
@@ -436,15 +438,30 @@ int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_err *err)
 	return rc;
 }
 
+bool kg_risk_batch_stale(const kg_risk_batch *b)
+{
+	return b && b->w.stale;
+}
+
+/* A stale batch (another node wrote one of its accounts after this node
+ * read it) wrote nothing and its accounts were dropped from the cache: it
+ * is decided again, on the rows as they are now. */
 int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
 			 kg_arena *a, struct kg_risk_answer *out, kg_err *err)
 {
-	kg_risk_batch *b = NULL;
-	int rc = kg_risk_batch_start(r, events, lens, n, a, out, NULL, &b, err);
-	if (!rc)
-		rc = kg_risk_batch_finish(r, b, err);
-	kg_risk_batch_free(b);
-	return rc;
+	int rc;
+	for (int attempt = 0;; attempt++) {
+		kg_risk_batch *b = NULL;
+		rc = kg_risk_batch_start(r, events, lens, n, a, out, NULL, &b, err);
+		if (!rc)
+			rc = kg_risk_batch_finish(r, b, err);
+		bool again = rc == KG_EBUSY && kg_risk_batch_stale(b) &&
+			     attempt < KG_RISK_STALE_RETRIES;
+		kg_risk_batch_free(b);
+		if (!again)
+			return rc;
+		kg_err_clear(err);
+	}
 }
 
 const kg_err *kg_risk_batch_refusal(const kg_risk_batch *b)

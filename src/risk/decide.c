@@ -215,16 +215,24 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_arena *a,
 	/* with a store: a batch of one, whose refusal (parse error, conflict)
 	 * comes back as an error (nothing was stored for it) */
 	struct kg_risk_answer ans;
-	kg_risk_batch *b = NULL;
-	int rc = kg_risk_batch_start(r, one, lens, 1, a, &ans, NULL, &b, err);
-	if (!rc && kg_risk_batch_refusal(b)->code) {
-		rc = kg_risk_batch_refusal(b)->code;
-		if (err)
-			*err = *kg_risk_batch_refusal(b);
-	} else if (!rc) {
-		rc = kg_risk_batch_finish(r, b, err);
+	int rc;
+	for (int attempt = 0;; attempt++) { /* again when stale: kg_risk_decide_batch */
+		kg_risk_batch *b = NULL;
+		rc = kg_risk_batch_start(r, one, lens, 1, a, &ans, NULL, &b, err);
+		if (!rc && kg_risk_batch_refusal(b)->code) {
+			rc = kg_risk_batch_refusal(b)->code;
+			if (err)
+				*err = *kg_risk_batch_refusal(b);
+		} else if (!rc) {
+			rc = kg_risk_batch_finish(r, b, err);
+		}
+		bool again = rc == KG_EBUSY && kg_risk_batch_stale(b) &&
+			     attempt < KG_RISK_STALE_RETRIES;
+		kg_risk_batch_free(b);
+		if (!again)
+			break;
+		kg_err_clear(err);
 	}
-	kg_risk_batch_free(b);
 	if (!rc && !ans.d)
 		rc = kg_err_set(err, KG_EINTERNAL, "no decision");
 	if (!rc)

@@ -126,6 +126,9 @@ int kg_decision_write_json(const struct kg_decision *d, kg_buf *out)
 					   kg_time_format(d->lock.expires_ms, ts));
 		rc = rc ? rc : kg_buf_putc(out, '}');
 	}
+	if (!rc && d->breaker.incident[0])
+		rc = kg_buf_printf(out, ",\"breaker\":{\"incident\":\"%s\",\"would\":\"lock\","
+				   "\"reason\":\"%s\"}", d->breaker.incident, d->breaker.reason);
 	rc = rc ? rc : kg_buf_puts(out, ",\"shadow\":[");
 	rc = rc ? rc : put_reasons(out, d->shadow, d->n_shadow);
 	rc = rc ? rc : kg_buf_puts(out, "]}");

@@ -53,6 +53,8 @@ struct acct {
 	uint64_t *seen_h; /* the block of decided events (see struct seen) */
 	uint32_t n_seen, cap_seen;
 	uint32_t id_len;
+	int64_t ver; /* a shared store: the version of the row f was read from or
+		      * last written as (kg_risk_acct_version) */
 	kg_features f;
 	struct kg_entity_addr_memo addr_memo; /* its last shipping address (entity.h) */
 	char id[]; /* NUL-terminated */
@@ -197,6 +199,10 @@ void kg_risk_acct_drop(kg_risk *r, struct stripe *st, uint64_t h, const char *id
 void kg_risk_acct_free(kg_risk *r, struct acct *a);
 /* Whether the account is cached (takes its stripe's lock). */
 bool kg_risk_acct_cached(kg_risk *r, kg_str account);
+/* kg_risk_version_fn over the cache (ctx: the kg_risk; takes the stripe's
+ * lock). */
+bool kg_risk_acct_version(void *ctx, const struct kg_risk_record *rec, int64_t expect,
+			  int64_t next);
 
 /* ---- deciding (decide.c) ------------------------------------------------------ */
 /* Decides one parsed event (body: its body hash) under its stripe lock
@@ -210,5 +216,12 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok);
 /* A batch of one's refusal (batch.c): its line's error, code 0 when none. */
 const kg_err *kg_risk_batch_refusal(const kg_risk_batch *b);
+/* Whether the batch failed only because another node wrote one of its
+ * accounts meanwhile (a shared store): deciding it again reads the
+ * account as it is now. */
+bool kg_risk_batch_stale(const kg_risk_batch *b);
+/* How often kg_risk_decide and kg_risk_decide_batch decide a stale batch
+ * again before they give up with its KG_EBUSY. */
+#define KG_RISK_STALE_RETRIES 16
 
 #endif

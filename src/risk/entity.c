@@ -39,6 +39,7 @@ struct entity {
 	struct entity *next;
 	uint64_t key;
 	enum kg_entity_kind kind;
+	int64_t ver; /* its stored row's version (kg_entities_version) */
 	struct ent_set sets[KG_ES_COUNT];
 };
 
@@ -225,20 +226,6 @@ static int get(struct ent_stripe *st, enum kg_entity_kind k, uint64_t key, struc
 	return 0;
 }
 
-/* The normalised address: each part through kg_risk_normalize (the one
- * normaliser of same()), joined by U+001F. */
-static int address_key(const kg_ev_address *a, kg_buf *b)
-{
-	const kg_str parts[] = {a->country, a->postal_code, a->region, a->city, a->line1, a->line2};
-	kg_buf_reset(b);
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		int rc = kg_risk_normalize(parts[i].p, parts[i].n, b);
-		if (rc || (rc = kg_buf_append(b, "\x1f", 1)))
-			return rc;
-	}
-	return 0;
-}
-
 bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 		   struct kg_entity_addr_memo *memo, uint64_t *key)
 {
@@ -267,7 +254,8 @@ bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 			*key = memo->key;
 			return true;
 		}
-		if (address_key(a, norm))
+		kg_buf_reset(norm);
+		if (kg_address_key(a, norm))
 			return false;
 		*key = kg_risk_hash_seed(norm->data, norm->len, kind_seed[k]);
 		if (memo)
@@ -309,7 +297,7 @@ int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf 
 			kg_arena_init(&a, 4096);
 			const uint8_t *blob = NULL;
 			size_t len = 0;
-			rc = load(load_ctx, k, key, &a, &blob, &len, err);
+			rc = load(load_ctx, k, key, &a, &blob, &len, &e->ver, err);
 			if (rc == KG_ENOTFOUND) {
 				kg_err_clear(err);
 				rc = 0;
@@ -356,6 +344,18 @@ void kg_entities_drop(kg_entities *t, int kind, uint64_t key)
 			}
 	}
 	pthread_mutex_unlock(&st->mu);
+}
+
+bool kg_entities_version(kg_entities *t, int kind, uint64_t key, int64_t expect, int64_t next)
+{
+	struct ent_stripe *st = stripe_of(t, key);
+	pthread_mutex_lock(&st->mu);
+	struct entity *e = find(st, (enum kg_entity_kind)kind, key);
+	bool ok = e && e->ver == expect;
+	if (ok)
+		e->ver = next;
+	pthread_mutex_unlock(&st->mu);
+	return ok;
 }
 
 /* ---- blobs ------------------------------------------------------------------- */

@@ -60,7 +60,8 @@ struct kg_entity_addr_memo {
  * the start): 0 with *blob (in a; NULL, len 0: stored empty), KG_ENOTFOUND
  * when there is none, or an error. */
 typedef int (*kg_entity_load_fn)(void *ctx, int kind, uint64_t key, kg_arena *a,
-				 const uint8_t **blob, size_t *len, kg_err *err);
+				 const uint8_t **blob, size_t *len, int64_t *version,
+				 kg_err *err);
 
 /* Adds ev (of the account whose id hashes to ah) to each entity it
  * carries and fills view. Takes one entity stripe lock at a time (never
@@ -75,6 +76,11 @@ int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out);
 /* Forgets entity (kind, key) (a failed write: it is read again from the
  * store when next met). */
 void kg_entities_drop(kg_entities *t, int kind, uint64_t key);
+/* Compare-and-set of the version of entity (kind, key) as held in memory
+ * (the version of the stored row it was read from or last written as; a
+ * shared store's write job checks it: docs/scaling.md): if the entity is
+ * in memory with version expect, it becomes next and true is returned. */
+bool kg_entities_version(kg_entities *t, int kind, uint64_t key, int64_t expect, int64_t next);
 /* The union of two blobs of one entity into out: per stream, each account
  * at the later of its two times, the latest KG_ENTITY_ACCTS_CAP kept.
  * Commutative and idempotent, so writers in any order (threads, nodes)

@@ -556,7 +556,7 @@ int kg_features_update(kg_features *f, const kg_event *ev, struct kg_update_info
 		kg_buf nb = KG_BUF_INIT(KG_NAME_MAX * 4);
 		f->created_at = t;
 		if (!rc)
-			rc = kg_risk_normalize(ev->name.p, ev->name.n, &nb);
+			rc = kg_text_normalize(ev->name.p, ev->name.n, &nb);
 		if (!rc) {
 			free(f->name);
 			f->name = kg_buf_detach(&nb, NULL);

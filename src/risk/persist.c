@@ -33,6 +33,7 @@ void kg_risk_record_release(struct kg_risk_record *rec)
 struct load_ctx {
 	const char *account;
 	kg_features *f;
+	int64_t version;
 	const kg_event *ev;
 	kg_buf *out;
 	uint8_t *hash;
@@ -53,6 +54,7 @@ static int load_job(kg_tx *tx, void *p, kg_err *err)
 		kg_err_clear(err);
 		rc = 0;
 	} else if (!rc) {
+		c->version = upd;
 		rc = kg_features_load(c->f, blob, len, err);
 	}
 	kg_arena_release(&a);
@@ -60,10 +62,12 @@ static int load_job(kg_tx *tx, void *p, kg_err *err)
 }
 
 int kg_risk_persist_load_features(struct kg_store *s, const char *account, kg_features *f,
-				  kg_err *err)
+				  int64_t *version, kg_err *err)
 {
 	struct load_ctx c = {.account = account, .f = f};
-	return kg_store_read(s, load_job, &c, err);
+	int rc = kg_store_read(s, load_job, &c, err);
+	*version = c.version;
+	return rc;
 }
 
 static int find_job(kg_tx *tx, void *p, kg_err *err)
@@ -119,13 +123,14 @@ int kg_risk_persist_lookup(kg_tx *tx, const char *account, size_t account_len,
 }
 
 int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void **blob,
-			 size_t *len, bool *found, kg_err *err)
+			 size_t *len, int64_t *version, bool *found, kg_err *err)
 {
 	const uint8_t *b = NULL;
-	int64_t upd;
+	int64_t upd = 0;
 	*found = false;
 	*blob = NULL;
 	*len = 0;
+	*version = 0;
 	int rc = kg_tx_features_get(tx, account, a, &b, len, &upd, err);
 	if (rc == KG_ENOTFOUND) {
 		kg_err_clear(err);
@@ -133,13 +138,15 @@ int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void
 	}
 	*found = !rc;
 	*blob = b;
+	*version = upd;
 	return rc;
 }
 
 int kg_risk_persist_entity_load(void *ctx, int kind, uint64_t key, kg_arena *a,
-				const uint8_t **blob, size_t *len, kg_err *err)
+				const uint8_t **blob, size_t *len, int64_t *version, kg_err *err)
 {
-	return kg_tx_entity_get(ctx, kind, key, a, blob, len, err);
+	*version = 0;
+	return kg_tx_entity_get(ctx, kind, key, a, blob, len, version, err);
 }
 
 /* Each entity's row becomes the union of what it held and the batch's
@@ -154,18 +161,22 @@ static int write_entities(kg_tx *tx, struct kg_risk_write *w, int64_t now, kg_er
 		const struct kg_risk_entity_blob *e = &w->ents[i];
 		const uint8_t *old = NULL;
 		size_t old_len = 0;
-		rc = kg_tx_entity_get(tx, e->kind, e->key, &a, &old, &old_len, err);
+		/* a shared store: the version moves forward (as an account's) */
+		int64_t ver = w->shared && e->ver >= now ? e->ver + 1 : now;
+		rc = kg_tx_entity_get(tx, e->kind, e->key, &a, &old, &old_len, NULL, err);
 		if (rc == KG_ENOTFOUND) {
 			kg_err_clear(err);
-			rc = kg_tx_entity_put(tx, e->kind, e->key, e->blob, e->len, now, err);
+			rc = kg_tx_entity_put(tx, e->kind, e->key, e->blob, e->len, ver, err);
 		} else if (!rc) {
 			kg_buf_reset(&w->merged);
 			rc = kg_entity_blob_merge(e->kind, old, old_len, e->blob, e->len, &w->merged,
 						  err);
 			if (!rc)
 				rc = kg_tx_entity_put(tx, e->kind, e->key, w->merged.data, w->merged.len,
-						      now, err);
+						      ver, err);
 		}
+		if (!rc && w->shared)
+			kg_entities_version(w->ent_table, e->kind, e->key, e->ver, ver);
 		kg_arena_reset(&a);
 	}
 	kg_arena_release(&a);
@@ -230,6 +241,42 @@ static int write_record(kg_tx *tx, struct kg_risk_write *w, struct kg_risk_recor
 	return 0;
 }
 
+/* A shared store: each account's row locked, in account order (so that
+ * two nodes' jobs take their locks in one order and cannot deadlock), and
+ * its version compared with the one the engine decided on. Another node
+ * that wrote the account since then fails the job (nothing of it is
+ * written; the batch is decided again on the row as it is now). */
+static int lock_accounts(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
+{
+	for (size_t i = 0; i < w->n_blob; i++) {
+		struct kg_risk_record *last = &w->recs[w->blob_recs[i]];
+		int rc = kg_tx_features_lock(tx, last->account, &last->ver, err);
+		if (rc)
+			return rc;
+		if (!w->version(w->version_ctx, last, last->ver, last->ver)) {
+			w->stale = true;
+			return kg_err_set(err, KG_EBUSY,
+					  "account %s was written by another node since its state "
+					  "was read", last->account);
+		}
+	}
+	/* then the entities, in (kind, key) order: every job takes accounts
+	 * before entities */
+	for (size_t i = 0; i < w->n_ents; i++) {
+		struct kg_risk_entity_blob *e = &w->ents[i];
+		int rc = kg_tx_entity_lock(tx, e->kind, e->key, &e->ver, err);
+		if (rc)
+			return rc;
+		if (!kg_entities_version(w->ent_table, e->kind, e->key, e->ver, e->ver)) {
+			w->stale = true;
+			return kg_err_set(err, KG_EBUSY,
+					  "an entity (%s) of the batch was written by another node "
+					  "since its state was read", kg_entity_kind_names[e->kind]);
+		}
+	}
+	return 0;
+}
+
 /* The events, then the feature blob of each account once — its state
  * after its last event of the batch, in account order so the B-tree is
  * walked once — instead of once per event: the same rows either way. An
@@ -240,6 +287,8 @@ static int write_job(kg_tx *tx, void *p, kg_err *err)
 	struct kg_risk_write *w = p;
 	int64_t now = kg_now_ms();
 	int rc = 0;
+	if (w->shared && (rc = lock_accounts(tx, w, err)))
+		return rc;
 	for (size_t i = 0; i < w->n && !rc; i++)
 		rc = write_record(tx, w, &w->recs[i], err);
 	for (size_t i = 0; i < w->n_blob && !rc; i++) {
@@ -249,9 +298,14 @@ static int write_job(kg_tx *tx, void *p, kg_err *err)
 			any = last->stored ||
 			      (w->recs[k].stored && w->recs[k].account_len == last->account_len &&
 			       !memcmp(w->recs[k].account, last->account, last->account_len));
-		if (any)
-			rc = kg_tx_features_put(tx, last->account, last->blob, last->blob_len, now,
-						err);
+		if (!any)
+			continue;
+		/* a shared store's version moves forward on every write, also
+		 * within one millisecond */
+		int64_t ver = w->shared && last->ver >= now ? last->ver + 1 : now;
+		rc = kg_tx_features_put(tx, last->account, last->blob, last->blob_len, ver, err);
+		if (!rc && w->shared)
+			w->version(w->version_ctx, last, last->ver, ver);
 	}
 	if (!rc)
 		rc = write_entities(tx, w, now, err);

@@ -25,6 +25,8 @@ struct kg_risk_record {
 	const void *blob;         /* the account's feature blob after its last
 				   * event of the batch: on that event's record only */
 	size_t blob_len;
+	int64_t ver;              /* a shared store: its account's row version,
+				   * read under the row's lock (write_job) */
 	bool stored;              /* set by the write: the event row is new */
 	bool pending;             /* the engine holds it as in flight ... */
 	uint64_t h, h2;           /* ... under these hashes */
@@ -40,6 +42,7 @@ struct kg_risk_entity_blob {
 	uint64_t key;
 	const void *blob;
 	size_t len;
+	int64_t ver; /* a shared store: its row's version, read under its lock */
 };
 
 /* Fills rec's event fields from ev, copying account and id into a. */
@@ -59,7 +62,15 @@ struct kg_risk_prefetch {
 	bool have_blob;      /* blob looked up (blob NULL: the account is new) */
 	const void *blob;
 	size_t blob_len;
+	int64_t blob_ver;    /* the blob's row version (0: none) */
 };
+
+/* Compare-and-set of the version of rec's account as the engine holds it
+ * (the version of the stored row its in-memory state was read from or
+ * last written as): if the engine still holds rec's account record and
+ * its version is expect, the version becomes next and true is returned. */
+typedef bool (*kg_risk_version_fn)(void *ctx, const struct kg_risk_record *rec, int64_t expect,
+				   int64_t next);
 
 /* One batch's write: its records, and which of them carry their
  * account's blob (indexes into recs, in account order). */
@@ -71,14 +82,24 @@ struct kg_risk_write {
 	kg_risk_lock_fn hook;
 	void *hook_ctx;
 	kg_buf text;    /* a decision's JSON while its row is written */
-	const struct kg_risk_entity_blob *ents; /* each entity of the batch once */
+	struct kg_risk_entity_blob *ents; /* each entity of the batch once */
 	size_t n_ents;
 	kg_buf merged;  /* an entity's row merged with its blob */
+	/* a shared store (kg_store_shared): each account's row is locked and
+	 * its version checked against the engine's before anything is
+	 * written; a row another node moved fails the job with KG_EBUSY and
+	 * sets stale (the batch is decided again: kg_risk_decide) */
+	bool shared;
+	kg_risk_version_fn version;
+	void *version_ctx;
+	kg_entities *ent_table; /* ... and each entity's (kg_entities_version) */
+	bool stale;
 };
 
-/* Loads an account's feature blob (leaves f empty when there is none). */
+/* Loads an account's feature blob (leaves f empty when there is none) and
+ * its row version (0: none). */
 int kg_risk_persist_load_features(struct kg_store *s, const char *account, kg_features *f,
-				  kg_err *err);
+				  int64_t *version, kg_err *err);
 /* Looks up a stored decision for (account, event id) into out, its body
  * hash into hash (*hash_len 0: none stored); *found says. */
 int kg_risk_persist_find_decision(struct kg_store *s, const kg_event *ev, kg_buf *out,
@@ -105,10 +126,10 @@ int kg_risk_persist_lookup(kg_tx *tx, const char *account, size_t account_len,
 			   const uint8_t **hash, size_t *hash_len, bool *found, kg_err *err);
 /* kg_entity_load_fn in a transaction (ctx: the kg_tx). */
 int kg_risk_persist_entity_load(void *ctx, int kind, uint64_t key, kg_arena *a,
-				const uint8_t **blob, size_t *len, kg_err *err);
+				const uint8_t **blob, size_t *len, int64_t *version, kg_err *err);
 /* In a read transaction: the blob of an account (NUL-terminated id), in
- * a; *found false when it has none. */
+ * a, and its row version; *found false when it has none (version 0). */
 int kg_risk_persist_blob(kg_tx *tx, const char *account, kg_arena *a, const void **blob,
-			 size_t *len, bool *found, kg_err *err);
+			 size_t *len, int64_t *version, bool *found, kg_err *err);
 
 #endif

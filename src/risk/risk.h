@@ -24,16 +24,10 @@ enum kg_event_type {
 	KG_EV_TYPE_COUNT
 };
 
-/* A string inside the parsed text (or the parser's scratch when it had
- * escapes). Not NUL-terminated. */
-typedef struct kg_str {
-	const char *p;
-	uint32_t n;
-} kg_str;
-
-typedef struct kg_ev_address {
-	kg_str postal_code, region, city, line1, line2, country;
-} kg_ev_address;
+/* Strings of an event (kg_str, base.h) point into the parsed text, or the
+ * parser's scratch when they had escapes. An address compares with
+ * kg_address_same (base.h). */
+typedef kg_addr_text kg_ev_address;
 
 typedef struct kg_ev_card {
 	kg_str holder_name, last4, exp, fingerprint;
@@ -86,11 +80,6 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len,
 		   const kg_event **out, kg_err *err);
 /* "order", "login", ...; NULL for an out-of-range value. */
 const char *kg_event_type_name(enum kg_event_type t);
-
-/* Normalises a name or address part for comparison: NFKC + case fold (ICU),
- * hyphen/dash variants → '-', runs of white space → one space, trimmed.
- * Appends to out; returns 0 or a negative kg_code. */
-int kg_risk_normalize(const char *s, size_t len, kg_buf *out);
 
 /* ---- policy ------------------------------------------------------------
  * A compiled policy is immutable and reference-counted: any number of
@@ -174,6 +163,14 @@ struct kg_decision {
 	bool has_lock;                            /* action lock: lock says which */
 	struct kg_decision_lock lock;
 	char policy_version[17];                  /* kg_policy_version; "" for a retry */
+	/* Set by the guard's breaker (src/guard) in the write of a decision
+	 * that would have locked while the breaker is tripped: action is hold,
+	 * has_lock false, and the JSON carries "breaker":{"incident","would":
+	 * "lock","reason"}. incident[0] == '\0': not held by the breaker. */
+	struct {
+		char incident[KG_LOCK_ID_MAX];
+		char reason[KG_LOCK_REASON_MAX];
+	} breaker;
 	/* A retry of an event committed before (read from the store): the
 	 * first decision as it was answered and stored, verbatim (action,
 	 * score and lock are read from it; reasons are not). Empty for a new
@@ -307,7 +304,10 @@ struct kg_risk_lock_order {
 	const char *reason;             /* lock->reason */
 	const char *rule;               /* the rule that asked for the lock ("score"
 					 * for a threshold), NUL-terminated */
-	const struct kg_decision *decision; /* the evidence: reasons and values */
+	struct kg_decision *decision;   /* the evidence: reasons and values; a
+					 * guard in front of the writer may turn
+					 * it into a breaker hold (kg_decision
+					 * .breaker) and write no lock */
 	int64_t ts_ms;                  /* the event's time */
 	int64_t expires_ms;             /* 0: no expiry */
 };

@@ -1360,34 +1360,21 @@ static bool bytes_eq(const char *a, uint32_t an, const char *b, uint32_t bn)
 	return an == bn && (an == 0 || !memcmp(a, b, an));
 }
 
+/* same(): the normal forms of base (kg_text_same, kg_address_same), after
+ * a look at the bytes, which decides most calls. */
 static bool norm_same(const char *a, uint32_t an, const char *b, uint32_t bn)
 {
-	if (bytes_eq(a, an, b, bn))
-		return true;
-	char sa[512], sb[512];
-	kg_buf x = {sa, 0, sizeof(sa), sizeof(sa) - 1}, y = {sb, 0, sizeof(sb), sizeof(sb) - 1};
-	sa[0] = sb[0] = '\0';
-	/* kg_buf on stack memory: never grows past max, which is below cap */
-	bool fits = !kg_risk_normalize(a, an, &x) && !kg_risk_normalize(b, bn, &y);
-	if (!fits) {
-		kg_buf hx = KG_BUF_INIT(KG_EVENT_BYTES_MAX), hy = KG_BUF_INIT(KG_EVENT_BYTES_MAX);
-		bool r = !kg_risk_normalize(a, an, &hx) && !kg_risk_normalize(b, bn, &hy) &&
-			 hx.len == hy.len && (!hx.len || !memcmp(hx.data, hy.data, hx.len));
-		kg_buf_release(&hx);
-		kg_buf_release(&hy);
-		return r;
-	}
-	return bytes_eq(sa, (uint32_t)x.len, sb, (uint32_t)y.len);
+	return bytes_eq(a, an, b, bn) || kg_text_same(a, an, b, bn);
 }
 
 static bool addr_same(const kg_ev_address *a, const kg_ev_address *b)
 {
-	return norm_same(a->postal_code.p, a->postal_code.n, b->postal_code.p, b->postal_code.n) &&
-	       norm_same(a->region.p, a->region.n, b->region.p, b->region.n) &&
-	       norm_same(a->city.p, a->city.n, b->city.p, b->city.n) &&
-	       norm_same(a->line1.p, a->line1.n, b->line1.p, b->line1.n) &&
-	       norm_same(a->line2.p, a->line2.n, b->line2.p, b->line2.n) &&
-	       norm_same(a->country.p, a->country.n, b->country.p, b->country.n);
+	const kg_str *x[] = {&a->postal_code, &a->region, &a->city, &a->line1, &a->line2};
+	const kg_str *y[] = {&b->postal_code, &b->region, &b->city, &b->line1, &b->line2};
+	bool bytes = true;
+	for (size_t i = 0; bytes && i < KG_ARRAY_LEN(x); i++)
+		bytes = bytes_eq(x[i]->p, x[i]->n, y[i]->p, y[i]->n);
+	return bytes || kg_address_same(a, b);
 }
 
 static double as_f(const struct val *v)

@@ -455,6 +455,7 @@ static int pg_backup(kg_store_conn *c, const char *dest, kg_err *err)
 
 const struct kg_store_ops kg_postgres_ops = {
 	.name = "postgres",
+	.shared = true,
 	.open = pg_open,
 	.open_reader = pg_open_reader,
 	.close_conn = pg_close_conn,
@@ -478,4 +479,5 @@ const struct kg_store_ops kg_postgres_ops = {
 	.queue = &kg_postgres_queue_ops,
 	.cases = &kg_postgres_cases_ops,
 	.checks = &kg_postgres_checks_ops,
+	.guard = &kg_postgres_guard_ops,
 };

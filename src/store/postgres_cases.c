@@ -273,7 +273,8 @@ static int document_get(kg_tx *tx, const char *account_id, const char *case_id,
 		return err->code;
 	int rc = 0;
 	if (!PQntuples(r)) {
-		rc = kg_err_set(err, KG_ENOTFOUND, "no document %s in case %s", doc_id, case_id);
+		rc = kg_err_field(err, KG_ENOTFOUND, "doc", "no document \"%s\" in case \"%s\"", doc_id,
+				  case_id);
 	} else {
 		d->account_id = kg_arena_strdup(a, account_id);
 		d->case_id = kg_arena_strdup(a, case_id);

@@ -34,6 +34,8 @@ static const char SQL_FEATURES_SEED[] =
 	"ON CONFLICT DO NOTHING";
 static const char SQL_FEATURES_LOCK[] =
 	"SELECT state, updated_ms FROM features WHERE account_id = $1 FOR UPDATE";
+static const char SQL_FEATURES_VERSION[] =
+	"SELECT updated_ms FROM features WHERE account_id = $1 FOR UPDATE";
 static const char SQL_FEATURES_PUT[] =
 	"INSERT INTO features (account_id, state, updated_ms) VALUES ($1, $2, $3) "
 	"ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, "
@@ -225,15 +227,46 @@ static int features_put(kg_tx *tx, const char *account_id, const void *blob, siz
 	return kg_pg_run(tx, SQL_FEATURES_PUT, &p, NULL, err, "features put");
 }
 
+/* The lock first (one round trip for an account with a row); a new
+ * account's empty row is inserted, and locked by that, then — if another
+ * node inserted it meanwhile (no row inserted) — locked by the select. */
+static int features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err)
+{
+	kg_pg_args p = {0};
+	kg_pg_text(&p, account_id);
+	*version = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PGresult *r = kg_pg_exec(tx, SQL_FEATURES_VERSION, &p, err, "features lock");
+		if (!r)
+			return err->code;
+		bool have = PQntuples(r) > 0;
+		if (have)
+			*version = kg_pg_col_i64(r, 0, 0);
+		PQclear(r);
+		if (have || attempt)
+			return 0;
+		uint64_t changed = 0;
+		int rc = kg_pg_run(tx, SQL_FEATURES_SEED, &p, &changed, err, "features lock");
+		if (rc || changed)
+			return rc;
+	}
+	return 0;
+}
+
 static const char SQL_ENTITY_GET[] =
-	"SELECT state FROM entity_features WHERE kind = $1 AND key = $2";
+	"SELECT state, updated_ms FROM entity_features WHERE kind = $1 AND key = $2";
+static const char SQL_ENTITY_VERSION[] =
+	"SELECT updated_ms FROM entity_features WHERE kind = $1 AND key = $2 FOR UPDATE";
+static const char SQL_ENTITY_SEED[] =
+	"INSERT INTO entity_features (kind, key, state, updated_ms) VALUES ($1, $2, NULL, 0) "
+	"ON CONFLICT DO NOTHING";
 static const char SQL_ENTITY_PUT[] =
 	"INSERT INTO entity_features (kind, key, state, updated_ms) VALUES ($1, $2, $3, $4) "
 	"ON CONFLICT (kind, key) DO UPDATE SET state = excluded.state, "
 	"updated_ms = excluded.updated_ms";
 
 static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,
-		      size_t *len, kg_err *err)
+		      size_t *len, int64_t *updated_ms, kg_err *err)
 {
 	*blob = NULL;
 	*len = 0;
@@ -244,16 +277,44 @@ static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint
 	if (!r)
 		return err->code;
 	int rc = 0;
-	if (PQntuples(r) == 0) {
+	/* no row, or the locked placeholder of an entity with no state yet */
+	if (PQntuples(r) == 0 || (PQgetisnull(r, 0, 0) && kg_pg_col_i64(r, 0, 1) == 0)) {
 		rc = kg_err_set(err, KG_ENOTFOUND, "no state for entity %d:%016llx", kind,
 				(unsigned long long)key);
 	} else {
 		*blob = kg_pg_col_blob(a, r, 0, 0, len);
 		if (*len == 0)
 			*blob = NULL;
+		if (updated_ms)
+			*updated_ms = kg_pg_col_i64(r, 0, 1);
 	}
 	PQclear(r);
 	return rc;
+}
+
+/* As features_lock. */
+static int entity_lock(kg_tx *tx, int kind, uint64_t key, int64_t *version, kg_err *err)
+{
+	kg_pg_args p = {0};
+	kg_pg_i64(&p, kind);
+	kg_pg_i64(&p, (int64_t)key);
+	*version = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PGresult *r = kg_pg_exec(tx, SQL_ENTITY_VERSION, &p, err, "entity lock");
+		if (!r)
+			return err->code;
+		bool have = PQntuples(r) > 0;
+		if (have)
+			*version = kg_pg_col_i64(r, 0, 0);
+		PQclear(r);
+		if (have || attempt)
+			return 0;
+		uint64_t changed = 0;
+		int rc = kg_pg_run(tx, SQL_ENTITY_SEED, &p, &changed, err, "entity lock");
+		if (rc || changed)
+			return rc;
+	}
+	return 0;
 }
 
 static int entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
@@ -269,6 +330,7 @@ static int entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_
 
 const struct kg_store_events_ops kg_postgres_events_ops = {
 	.entity_get = entity_get,
+	.entity_lock = entity_lock,
 	.entity_put = entity_put,
 	.event_get = event_get,
 	.event_insert = event_insert,
@@ -276,5 +338,6 @@ const struct kg_store_events_ops kg_postgres_events_ops = {
 	.event_scan = event_scan,
 	.features_get = features_get,
 	.features_put = features_put,
+	.features_lock = features_lock,
 	.event_list = event_list,
 };

@@ -81,6 +81,7 @@ extern const struct kg_store_locks_ops kg_postgres_locks_ops;
 extern const struct kg_store_messages_ops kg_postgres_messages_ops;
 extern const struct kg_store_cases_ops kg_postgres_cases_ops;
 extern const struct kg_store_checks_ops kg_postgres_checks_ops;
+extern const struct kg_store_guard_ops kg_postgres_guard_ops;
 
 static inline int64_t kg_pg_or_now(int64_t v) { return v ? v : kg_now_ms(); }
 

@@ -247,6 +247,15 @@ const char *const kg_postgres_migrations[] = {
 	"  updated_ms BIGINT NOT NULL,"
 	"  PRIMARY KEY (kind, key)"
 	");",
+	/* 6: the guard's rows, as in SQLite. */
+	"CREATE TABLE guard_rows ("
+	"  kind TEXT NOT NULL,"
+	"  key TEXT COLLATE \"C\" NOT NULL,"
+	"  value TEXT,"
+	"  n BIGINT NOT NULL DEFAULT 0,"
+	"  ts_ms BIGINT NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (kind, key)"
+	");",
 };
 
 const int kg_postgres_migration_count =

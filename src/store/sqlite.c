@@ -790,4 +790,5 @@ const struct kg_store_ops kg_sqlite_ops = {
 	.queue = &kg_sqlite_queue_ops,
 	.cases = &kg_sqlite_cases_ops,
 	.checks = &kg_sqlite_checks_ops,
+	.guard = &kg_sqlite_guard_ops,
 };

@@ -29,7 +29,7 @@ static const char SQL_FEATURES_PUT[] =
 	"updated_ms = excluded.updated_ms";
 
 static const char SQL_ENTITY_GET[] =
-	"SELECT state FROM entity_features WHERE kind = ?1 AND key = ?2";
+	"SELECT state, updated_ms FROM entity_features WHERE kind = ?1 AND key = ?2";
 static const char SQL_ENTITY_PUT[] =
 	"INSERT INTO entity_features (kind, key, state, updated_ms) VALUES (?1, ?2, ?3, ?4) "
 	"ON CONFLICT (kind, key) DO UPDATE SET state = excluded.state, "
@@ -208,7 +208,7 @@ static int features_put(kg_tx *tx, const char *account_id, const void *blob, siz
 }
 
 static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,
-		      size_t *len, kg_err *err)
+		      size_t *len, int64_t *updated_ms, kg_err *err)
 {
 	*blob = NULL;
 	*len = 0;
@@ -228,6 +228,8 @@ static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint
 	*blob = kg_sq_col_blob(a, st, 0, len);
 	if (*len == 0)
 		*blob = NULL;
+	if (updated_ms)
+		*updated_ms = kg_sq_col_i64(st, 1);
 	sqlite3_reset(st);
 	return 0;
 }

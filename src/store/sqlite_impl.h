@@ -99,6 +99,7 @@ extern const struct kg_store_messages_ops kg_sqlite_messages_ops;
 extern const struct kg_store_queue_ops kg_sqlite_queue_ops;
 extern const struct kg_store_cases_ops kg_sqlite_cases_ops;
 extern const struct kg_store_checks_ops kg_sqlite_checks_ops;
+extern const struct kg_store_guard_ops kg_sqlite_guard_ops;
 
 /* Current time if v is 0. */
 static inline int64_t kg_sq_or_now(int64_t v) { return v ? v : kg_now_ms(); }

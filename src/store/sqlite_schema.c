@@ -258,6 +258,16 @@ const char *const kg_sqlite_migrations[] = {
 	"  updated_ms INTEGER NOT NULL,"
 	"  PRIMARY KEY (kind, key)"
 	") WITHOUT ROWID;",
+	/* 6: the guard's rows (src/guard: breaker state and buckets, the index
+	 * of automatic locks, holds, policy versions, revert progress). */
+	"CREATE TABLE guard_rows ("
+	"  kind TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT,"
+	"  n INTEGER NOT NULL DEFAULT 0,"
+	"  ts_ms INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (kind, key)"
+	") WITHOUT ROWID;",
 };
 
 const int kg_sqlite_migration_count =

@@ -14,8 +14,7 @@ static const struct kg_store_ops *const backends[] = {
 	[KG_STORE_POSTGRES] = &kg_postgres_ops,
 };
 
-/* A PostgreSQL connection URL (libpq's postgres:// or postgresql://). */
-static bool is_postgres_url(const char *path)
+bool kg_store_is_url(const char *path)
 {
 	return !strncmp(path, "postgres://", 11) || !strncmp(path, "postgresql://", 13);
 }
@@ -424,13 +423,13 @@ int kg_store_open(kg_store **out, const char *path, const kg_store_options *opt,
 	if (!path || !*path)
 		return kg_err_set(err, KG_EINVAL, "store path is empty");
 	/* the backend: the URL scheme of path, else the options' enum */
-	enum kg_store_backend kind = is_postgres_url(path) ? KG_STORE_POSTGRES : opt->backend;
+	enum kg_store_backend kind = kg_store_is_url(path) ? KG_STORE_POSTGRES : opt->backend;
 	const struct kg_store_ops *ops =
 		(unsigned)kind < KG_ARRAY_LEN(backends) ? backends[kind] : NULL;
 	if (!ops)
 		return kg_err_set(err, KG_EINVAL, "store backend %d is not available in this build",
 				  (int)kind);
-	if (kind == KG_STORE_POSTGRES && !is_postgres_url(path))
+	if (kind == KG_STORE_POSTGRES && !kg_store_is_url(path))
 		return kg_err_set(err, KG_EINVAL,
 				  "the postgres store needs a postgres:// URL, not a file path");
 	if (sodium_init() < 0)
@@ -524,6 +523,8 @@ void kg_store_close(kg_store *s)
 }
 
 int kg_store_schema_version(kg_store *s) { return s ? s->schema_version : 0; }
+
+bool kg_store_shared(const kg_store *s) { return s && s->ops->shared; }
 
 void kg_store_stats_get(kg_store *s, kg_store_stats *out)
 {

@@ -99,6 +99,13 @@ void kg_store_close(kg_store *s);
 
 /* Schema version the store is at (the number of applied migrations). */
 int kg_store_schema_version(kg_store *s);
+/* Whether path names a PostgreSQL store (libpq's postgres:// or
+ * postgresql:// URL) rather than a SQLite file. */
+bool kg_store_is_url(const char *path);
+/* Whether other processes may write this store's database at the same
+ * time (PostgreSQL: several kagid nodes); false for SQLite, whose one
+ * process owns its file. */
+bool kg_store_shared(const kg_store *s);
 
 /* ---- transactions ---------------------------------------------------------
  * A job: do kg_tx_* operations, return 0 to keep them or a negative kg_code
@@ -345,13 +352,24 @@ int kg_tx_features_get(kg_tx *tx, const char *account_id, kg_arena *a,
 /* Inserts or replaces. */
 int kg_tx_features_put(kg_tx *tx, const char *account_id, const void *blob,
 		       size_t len, int64_t now_ms, kg_err *err);
+/* In a write transaction of a shared store (kg_store_shared): locks the
+ * account's feature row until the commit (made empty if it has none, so
+ * that a new account is locked too) and gives its version, the row's
+ * updated_ms as last committed (0: no state yet). A writer that holds the
+ * lock and writes the row with a larger updated_ms moves the version:
+ * docs/scaling.md ("Per-account serialisation"). KG_EINTERNAL on a store
+ * with one writer (SQLite), whose writer serialises by itself. */
+int kg_tx_features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err);
 
 /* ---- entity features (risk state per IP, device, card, address) ---------*/
 /* The blob of entity (kind, key) - kind and key are the risk engine's
  * (a small number, a 64-bit hash of the entity's value: no raw IP, card
- * fingerprint or address is stored) - or KG_ENOTFOUND. */
+ * fingerprint or address is stored) - or KG_ENOTFOUND; *updated_ms (NULL:
+ * not wanted) is its row's version as kg_tx_features_lock says. */
 int kg_tx_entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,
-		     size_t *len, kg_err *err);
+		     size_t *len, int64_t *updated_ms, kg_err *err);
+/* kg_tx_features_lock for the row of entity (kind, key). */
+int kg_tx_entity_lock(kg_tx *tx, int kind, uint64_t key, int64_t *version, kg_err *err);
 /* Inserts or replaces. */
 int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
 		     int64_t now_ms, kg_err *err);
@@ -438,6 +456,38 @@ int kg_tx_incident_update(kg_tx *tx, const kg_incident *inc, kg_err *err);
 /* Newest first (started_ms), in state (NULL: any), at most limit (0: all). */
 int kg_tx_incident_list(kg_tx *tx, const char *state, size_t limit, kg_arena *a,
 			kg_incident **out, size_t *n, kg_err *err);
+
+/* ---- guard rows (the lock-wave breaker, src/guard) -------------------------
+ * Rows keyed by (kind, key) that src/guard keeps: the breaker's state and
+ * per-minute buckets, the index of automatic locks by rule and event time,
+ * breaker holds, policy versions, revert progress. They are written in the
+ * transaction of the lock they count, so every node of a PostgreSQL store
+ * counts the same. Keys order as byte strings (guard pads numbers). */
+typedef struct kg_guard_row {
+	const char *kind, *key;
+	const char *value;        /* text (JSON or a compact form); NULL: none */
+	int64_t n;                /* a count */
+	int64_t ts_ms;            /* a time the row is about */
+} kg_guard_row;
+
+/* KG_ENOTFOUND (err untouched) when there is no row. In a write
+ * transaction on PostgreSQL the row stays locked until the commit. */
+int kg_tx_guard_get(kg_tx *tx, const char *kind, const char *key, kg_guard_row *out,
+		    kg_arena *a, kg_err *err);
+/* Inserts or replaces the row. */
+int kg_tx_guard_put(kg_tx *tx, const kg_guard_row *row, kg_err *err);
+/* Adds delta to n of (kind, key), creating the row (n = delta, ts_ms) if
+ * missing, and locks it for the rest of the transaction; *n_out (may be
+ * NULL) gets the new n. */
+int kg_tx_guard_add(kg_tx *tx, const char *kind, const char *key, int64_t delta,
+		    int64_t ts_ms, int64_t *n_out, kg_err *err);
+/* Rows of kind with from_key <= key < to_key, in key order, at most limit
+ * (0: all). */
+int kg_tx_guard_list(kg_tx *tx, const char *kind, const char *from_key, const char *to_key,
+		     size_t limit, kg_arena *a, kg_guard_row **out, size_t *n, kg_err *err);
+/* Deletes rows of kind with from_key <= key < to_key; *n (may be NULL): how many. */
+int kg_tx_guard_delete(kg_tx *tx, const char *kind, const char *from_key, const char *to_key,
+		       size_t *n, kg_err *err);
 
 /* ---- audit (append-only, hash-chained per account) ------------------------
  * Each account (and "" for system-wide entries) has its own chain: entry

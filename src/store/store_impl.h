@@ -57,8 +57,12 @@ struct kg_store_events_ops {
 	int (*features_get)(kg_tx *, const char *, kg_arena *, const uint8_t **, size_t *,
 			    int64_t *, kg_err *);
 	int (*features_put)(kg_tx *, const char *, const void *, size_t, int64_t, kg_err *);
+	/* A backend several processes write (PostgreSQL) only; NULL else. */
+	int (*features_lock)(kg_tx *, const char *, int64_t *, kg_err *);
 	int (*entity_get)(kg_tx *, int, uint64_t, kg_arena *, const uint8_t **, size_t *,
-			  kg_err *);
+			  int64_t *, kg_err *);
+	/* A shared backend only (as features_lock); NULL else. */
+	int (*entity_lock)(kg_tx *, int, uint64_t, int64_t *, kg_err *);
 	int (*entity_put)(kg_tx *, int, uint64_t, const void *, size_t, int64_t, kg_err *);
 	int (*event_list)(kg_tx *, const char *, size_t, kg_arena *, kg_event_rec **, size_t *,
 			  kg_err *);
@@ -170,10 +174,22 @@ struct kg_store_checks_ops {
 	int (*identity_put)(kg_tx *, const kg_identity_state *, kg_err *);
 };
 
+struct kg_store_guard_ops {
+	int (*get)(kg_tx *, const char *, const char *, kg_guard_row *, kg_arena *, kg_err *);
+	int (*put)(kg_tx *, const kg_guard_row *, kg_err *);
+	int (*add)(kg_tx *, const char *, const char *, int64_t, int64_t, int64_t *, kg_err *);
+	int (*list)(kg_tx *, const char *, const char *, const char *, size_t, kg_arena *,
+		    kg_guard_row **, size_t *, kg_err *);
+	int (*del)(kg_tx *, const char *, const char *, const char *, size_t *, kg_err *);
+};
+
 /* (a new domain: its `struct kg_store_<domain>_ops` here and a member below) */
 
 struct kg_store_ops {
 	const char *name;
+	/* Several processes (kagid nodes) may write the database at once:
+	 * kg_store_shared. */
+	bool shared;
 
 	/* -- connections and transaction control -- */
 	/* Once per kg_store_open, before anything else (may be NULL). */
@@ -212,6 +228,7 @@ struct kg_store_ops {
 	const struct kg_store_queue_ops *queue;
 	const struct kg_store_cases_ops *cases;
 	const struct kg_store_checks_ops *checks;
+	const struct kg_store_guard_ops *guard;
 };
 
 extern const struct kg_store_ops kg_sqlite_ops;

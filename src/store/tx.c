@@ -150,6 +150,11 @@ int kg_tx_features_put(kg_tx *tx, const char *account_id, const void *blob, size
 	return KG_TX_WCALL(tx, err, events, features_put, account_id, blob, len, now_ms, err);
 }
 
+int kg_tx_features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, events, features_lock, account_id, version, err);
+}
+
 int kg_tx_event_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
 		     kg_event_rec **out, size_t *n, kg_err *err)
 {
@@ -289,6 +294,36 @@ int kg_tx_message_find_by_fingerprint(kg_tx *tx, const char *account_id,
 {
 	return KG_TX_CALL(tx, err, messages, find_by_fingerprint, account_id, fingerprint, out,
 			  a, err);
+}
+
+/* ---- guard rows ------------------------------------------------------------*/
+int kg_tx_guard_get(kg_tx *tx, const char *kind, const char *key, kg_guard_row *out,
+		    kg_arena *a, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, guard, get, kind, key, out, a, err);
+}
+
+int kg_tx_guard_put(kg_tx *tx, const kg_guard_row *row, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, guard, put, row, err);
+}
+
+int kg_tx_guard_add(kg_tx *tx, const char *kind, const char *key, int64_t delta,
+		    int64_t ts_ms, int64_t *n_out, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, guard, add, kind, key, delta, ts_ms, n_out, err);
+}
+
+int kg_tx_guard_list(kg_tx *tx, const char *kind, const char *from_key, const char *to_key,
+		     size_t limit, kg_arena *a, kg_guard_row **out, size_t *n, kg_err *err)
+{
+	return KG_TX_CALL(tx, err, guard, list, kind, from_key, to_key, limit, a, out, n, err);
+}
+
+int kg_tx_guard_delete(kg_tx *tx, const char *kind, const char *from_key, const char *to_key,
+		       size_t *n, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, guard, del, kind, from_key, to_key, n, err);
 }
 
 /* ---- cases -----------------------------------------------------------------*/
@@ -552,9 +587,14 @@ int kg_tx_store_counts(kg_tx *tx, kg_arena *a, kg_store_count **out, size_t *n, 
 }
 
 int kg_tx_entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,
-		     size_t *len, kg_err *err)
+		     size_t *len, int64_t *updated_ms, kg_err *err)
 {
-	return KG_TX_CALL(tx, err, events, entity_get, kind, key, a, blob, len, err);
+	return KG_TX_CALL(tx, err, events, entity_get, kind, key, a, blob, len, updated_ms, err);
+}
+
+int kg_tx_entity_lock(kg_tx *tx, int kind, uint64_t key, int64_t *version, kg_err *err)
+{
+	return KG_TX_WCALL(tx, err, events, entity_lock, kind, key, version, err);
 }
 
 int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,

@@ -3,7 +3,8 @@
  * invalid/limit and a message; an accepted event is a JSON object jansson
  * also accepts, of a known type, with every string inside the input or the
  * parser's scratch and within its limits; parsing is deterministic; the
- * name and address strings go through kg_risk_normalize. */
+ * name and address strings go through kg_text_normalize, every address
+ * through kg_address_key (and is the same as itself). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static void check_str(kg_str s)
 	if (s.n > KG_EVENT_BYTES_MAX)
 		abort();
 	kg_buf_reset(&norm);
-	int rc = kg_risk_normalize(s.p ? s.p : "", s.n, &norm);
+	int rc = kg_text_normalize(s.p ? s.p : "", s.n, &norm);
 	if (rc && rc != KG_EINVAL && rc != KG_ELIMIT)
 		abort();
 }
@@ -53,6 +54,12 @@ static void check_address(const kg_ev_address *a)
 	check_str(a->line1);
 	check_str(a->line2);
 	check_str(a->country);
+	kg_buf_reset(&norm);
+	int rc = kg_address_key(a, &norm);
+	if (rc && rc != KG_EINVAL && rc != KG_ELIMIT)
+		abort();
+	if (!rc && !kg_address_same(a, a))
+		abort();
 }
 
 static void check_event(const kg_event *ev, const char *json, size_t len)

@@ -36,7 +36,7 @@ def write(path, text):
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        db = os.path.join(tmp, "kagi.db")
+        db = kt.test_store() or os.path.join(tmp, "kagi.db")  # integ_pg: PostgreSQL
         profile = write(os.path.join(tmp, "shop.profile"), PROFILE)
         kt.kagi("init", "--db", db)
         kt.kagi("account", "create", "--db", db, "--id", "a1", "--name", "山田 太郎", "--email",

@@ -135,6 +135,39 @@ def spread_totp():
                  f"{checked} 2-step checks for an account limit of {ACCOUNT_FAILURES}")
 
 
+def totp_confirm_disable_limited():
+    """Turning 2-step on or off with wrong codes: after 5 wrong codes the
+    next try is 429 throttled with Retry-After (whole seconds, at most the
+    15-minute window), and nothing was checked: not even the right code
+    turns it on or off then."""
+    def wrong(secret):
+        return "%06d" % ((int(st.totp(secret)) + 500000) % 1000000)
+    with st.Story() as shop:
+        k = shop.k
+        for what in ("confirm", "disable"):
+            acc = shop.account(5 if what == "confirm" else 6)
+            aid = acc["id"]
+            token = shop.login(acc["email"]).json["token"]
+            secret = k.post(f"/v1/accounts/{aid}/totp/enrol", {}, key=token).json["secret"]
+            st.away_from_step_edge()
+            if what == "disable":
+                r = k.post(f"/v1/accounts/{aid}/totp/confirm", {"code": st.totp(secret)}, key=token)
+                kt.check(r.status == 200, "2-step on", r)
+            for n in range(5):
+                r = k.post(f"/v1/accounts/{aid}/totp/{what}", {"code": wrong(secret)}, key=token)
+                kt.check(r.status == 400 and r.error().get("field") == "code",
+                         f"{what}: wrong code {n + 1} is checked", r)
+            st.away_from_step_edge()
+            r = k.post(f"/v1/accounts/{aid}/totp/{what}", {"code": st.totp(secret)}, key=token)
+            kt.check(limited(r), f"{what}: the 6th try is limited, with Retry-After", (r, r.headers))
+            kt.check(int(r.headers["retry-after"]) <= 15 * 60, "at most the window", r.headers)
+            r = shop.login(acc["email"])  # 2-step as it was: off for confirm, on for disable
+            if what == "confirm":
+                kt.check(r.status == 200, "2-step still off", r)
+            else:
+                kt.check(r.status == 401 and r.error().get("code") == "totp_required", "2-step still on", r)
+
+
 def spread_recovery():
     """Password-reset codes from 25 IPs x 4: checks stop after the
     account-wide limit, for a known and an unknown email alike; the emailed
@@ -175,4 +208,5 @@ def spread_recovery():
 
 
 if __name__ == "__main__":
-    kt.main([race_per_ip, spread_passwords, after_the_delay, spread_totp, spread_recovery])
+    kt.main([race_per_ip, spread_passwords, after_the_delay, spread_totp, totp_confirm_disable_limited,
+             spread_recovery])

@@ -566,4 +566,134 @@ static void messages_body(kg_tx *tx, kg_arena *a)
 	assert_null(got.body_html);
 }
 
+/* ---- jobs: the same checks as store jobs (test_store.c on SQLite,
+ * test_store_pg.c on PostgreSQL) ------------------------------------------ */
+/* Inside a store job (on the writer thread) cmocka's asserts cannot be
+ * used: a failed check rolls the job back with the line in err. */
+#ifndef CHECK
+#define CHECK(cond)                                                                     \
+	do {                                                                            \
+		if (!(cond))                                                            \
+			return kg_err_set(err, KG_EINTERNAL, "line %d: %s", __LINE__, #cond); \
+	} while (0)
+#endif
+
+static int checks_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	int64_t n = 0;
+	/* counters: fixed windows */
+	CHECK((kg_tx_counter_hit(tx, "acc", "login_fail", "1.2.3.4", 1000, 10000, &n, err)) == (0));
+	CHECK((n) == (1));
+	CHECK((kg_tx_counter_hit(tx, "acc", "login_fail", "1.2.3.4", 1000, 10500, &n, err)) == (0));
+	CHECK((n) == (2));
+	CHECK((kg_tx_counter_hit(tx, "acc", "login_fail", "5.6.7.8", 1000, 10500, &n, err)) == (0));
+	CHECK((n) == (1)); /* per IP */
+	CHECK((kg_tx_counter_get(tx, "acc", "login_fail", "1.2.3.4", 1000, 10999, &n, err)) == (0));
+	CHECK((n) == (2));
+	CHECK((kg_tx_counter_get(tx, "acc", "login_fail", "1.2.3.4", 1000, 11000, &n, err)) == (0));
+	CHECK((n) == (0)); /* the window passed */
+	CHECK((kg_tx_counter_hit(tx, "acc", "login_fail", "1.2.3.4", 1000, 11000, &n, err)) == (0));
+	CHECK((n) == (1));
+	CHECK((kg_tx_counter_get(tx, "acc", "totp_fail", "1.2.3.4", 1000, 11000, &n, err)) == (0));
+	CHECK((n) == (0)); /* per kind */
+	CHECK((kg_tx_counter_reset(tx, "acc", "login_fail", "1.2.3.4", err)) == (0));
+	CHECK((kg_tx_counter_get(tx, "acc", "login_fail", "1.2.3.4", 1000, 11000, &n, err)) == (0));
+	CHECK((n) == (0));
+	/* codes */
+	kg_code_rec c = {"acc", "password_reset", "$argon2id$x", 5000, 5, 1000}, got;
+	CHECK((kg_tx_code_put(tx, &c, err)) == (0));
+	CHECK((kg_tx_code_set_attempts(tx, "acc", "password_reset", 3, err)) == (0));
+	CHECK((kg_tx_code_get(tx, "acc", "password_reset", &got, &a, err)) == (0));
+	CHECK(!strcmp(got.code_hash, "$argon2id$x"));
+	CHECK((got.attempts_left) == (3));
+	CHECK((got.expires_ms) == (5000));
+	CHECK((kg_tx_code_delete(tx, "acc", "password_reset", err)) == (0));
+	CHECK((kg_tx_code_get(tx, "acc", "password_reset", &got, &a, err)) == (KG_ENOTFOUND));
+	CHECK((kg_tx_code_set_attempts(tx, "acc", "password_reset", 1, err)) == (KG_ENOTFOUND));
+	/* identity state */
+	kg_identity_state st = {"acc", 2, 0, NULL, 0, 0}, is;
+	CHECK((kg_tx_identity_get(tx, "acc", &is, &a, err)) == (KG_ENOTFOUND));
+	CHECK((kg_tx_identity_put(tx, &st, err)) == (0));
+	st.passed_by = "agent1";
+	st.pass_until_ms = 9000;
+	st.failures = 0;
+	CHECK((kg_tx_identity_put(tx, &st, err)) == (0));
+	CHECK((kg_tx_identity_get(tx, "acc", &is, &a, err)) == (0));
+	CHECK(!strcmp(is.passed_by, "agent1"));
+	CHECK((is.pass_until_ms) == (9000));
+	CHECK((is.blocked_until_ms) == (0));
+	kg_err_clear(err);
+	kg_arena_release(&a);
+	return 0;
+}
+
+static int cases_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	const char *ids[] = {"cs_1", "cs_2", "cs_3"};
+	for (int i = 0; i < 3; i++) {
+		kg_case c = {.account_id = i == 2 ? "acc-b" : "acc-a", .case_id = ids[i], .state = "open",
+			     .body = "help", .contact = "ticket", .created_ms = 1000 + i, .updated_ms = 1000 + i};
+		CHECK((kg_tx_case_insert(tx, &c, err)) == (0));
+	}
+	int64_t pos = 0, seq = 0;
+	CHECK((kg_tx_case_queue_position(tx, "acc-b", "cs_3", &pos, err)) == (0));
+	CHECK((pos) == (3));
+	CHECK((kg_tx_case_update(tx, "acc-a", "cs_1", "resolved", "agent1", 61000, err)) == (0));
+	CHECK((kg_tx_case_queue_position(tx, "acc-b", "cs_3", &pos, err)) == (0));
+	CHECK((pos) == (2));
+	CHECK((kg_tx_case_queue_position(tx, "acc-a", "cs_1", &pos, err)) == (0));
+	CHECK((pos) == (0)); /* resolved: not waiting */
+	int64_t mean = 0;
+	size_t n = 0;
+	CHECK((kg_tx_case_handling_time(tx, 20, &mean, &n, err)) == (0));
+	CHECK((n) == (1));
+	CHECK((mean) == (60000));
+	kg_case_event ev = {0, 2000, "agent:1", "in_review", "looking"};
+	CHECK((kg_tx_case_history_append(tx, "acc-b", "cs_3", &ev, &seq, err)) == (0));
+	CHECK((seq) == (1));
+	CHECK((kg_tx_case_history_append(tx, "acc-b", "cs_3", &ev, &seq, err)) == (0));
+	CHECK((seq) == (2));
+	kg_case_event *h = NULL;
+	CHECK((kg_tx_case_history_list(tx, "acc-b", "cs_3", &a, &h, &n, err)) == (0));
+	CHECK((n) == (2));
+	CHECK(!strcmp(h[1].note, "looking"));
+	kg_case_document d = {.account_id = "acc-b", .case_id = "cs_3", .name = "id.png",
+			      .content_type = "image/png", .bytes = (const uint8_t *)"PNGDATA", .len = 7};
+	d.sha256[0] = 0xab;
+	CHECK((kg_tx_case_document_add(tx, &d, err)) == (0));
+	kg_case_document *docs = NULL;
+	CHECK((kg_tx_case_document_list(tx, "acc-b", "cs_3", &a, &docs, &n, err)) == (0));
+	CHECK((n) == (1));
+	CHECK((docs[0].len) == (7));
+	CHECK((docs[0].sha256[0]) == (0xab));
+	CHECK((docs[0].bytes) == NULL);
+	kg_case_document one;
+	CHECK((kg_tx_case_document_get(tx, "acc-b", "cs_3", docs[0].doc_id, &one, &a, err)) == (0));
+	CHECK((one.len) == (7) && !memcmp(one.bytes, "PNGDATA", 7));
+	CHECK(!strcmp(one.name, "id.png") && !strcmp(one.content_type, "image/png"));
+	CHECK((one.sha256[0]) == (0xab));
+	CHECK((kg_tx_case_document_get(tx, "acc-a", "cs_3", docs[0].doc_id, &one, &a, err)) == (KG_ENOTFOUND));
+	CHECK((kg_tx_case_document_get(tx, "acc-b", "cs_3", "doc_nope", &one, &a, err)) == (KG_ENOTFOUND));
+	CHECK(!strcmp(err->field, "doc"));
+	kg_case got;
+	CHECK((kg_tx_case_get(tx, "cs_1", &got, &a, err)) == (0));
+	CHECK(!strcmp(got.state, "resolved"));
+	CHECK(!strcmp(got.assignee, "agent1"));
+	CHECK((kg_tx_case_get(tx, "cs_9", &got, &a, err)) == (KG_ENOTFOUND));
+	kg_case *list = NULL;
+	CHECK((kg_tx_case_list(tx, NULL, "open", 0, &a, &list, &n, err)) == (0));
+	CHECK((n) == (2)); /* cs_2, cs_3 */
+	CHECK((kg_tx_case_list(tx, "acc-a", NULL, 0, &a, &list, &n, err)) == (0));
+	CHECK((n) == (2));
+	kg_err_clear(err);
+	kg_arena_release(&a);
+	return 0;
+}
+
 #endif

@@ -1,4 +1,5 @@
-/* Unit tests of src/base: buffers, time, config errors. */
+/* Unit tests of src/base: buffers, time, config errors, the one text and
+ * address equality (tests/data/normalize/cases.tsv). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include "base/base.h"
 #include "base/counters.h"
+#include "normalize_cases.h"
 
 static void buf_respects_max(void **state)
 {
@@ -283,6 +285,119 @@ static void vocabulary_round_trips(void **state)
 	assert_string_equal(kg_lift_method_notice_word(KG_LIFT_SUPPORT), "identity_check");
 }
 
+static bool base_same(const struct norm_case *c, void *ctx)
+{
+	(void)ctx;
+	if (c->address)
+		return kg_address_same(&c->aa, &c->ab);
+	return kg_text_same(c->a, strlen(c->a), c->b, strlen(c->b));
+}
+
+static size_t put_utf8(char *o, uint32_t c)
+{
+	if (c < 0x80) {
+		o[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		o[0] = (char)(0xc0 | c >> 6);
+		o[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		o[0] = (char)(0xe0 | c >> 12);
+		o[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | c >> 18);
+	o[1] = (char)(0x80 | (c >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (c >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/* The path of text with only ASCII and inert characters (kanji, kana)
+ * gives what ICU's full path gives: a text s (ending in a letter) is
+ * compared with s + U+FF21 (fullwidth A, never inert: ICU's path), whose
+ * result must be s's + "a".
+ * Every code point of the BMP between two ASCII letters, and every pair of
+ * the kana block, with the dash and space handling. */
+static bool norm_matches_icu(const char *s, size_t n)
+{
+	char t[64];
+	kg_buf a = KG_BUF_INIT(1024), b = KG_BUF_INIT(1024);
+	memcpy(t, s, n);
+	memcpy(t + n, "\xef\xbc\xa1", 3);
+	bool ok = kg_text_normalize(s, n, &a) == 0 && kg_text_normalize(t, n + 3, &b) == 0 &&
+		  kg_buf_append(&a, "a", 1) == 0 && a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
+	kg_buf_release(&a);
+	kg_buf_release(&b);
+	return ok;
+}
+
+static void normalize_inert_path_is_icu(void **state)
+{
+	(void)state;
+	char s[64];
+	for (uint32_t c = 0x80; c < 0x10000; c++) {
+		if (c >= 0xd800 && c < 0xe000)
+			continue;
+		size_t n = 0;
+		s[n++] = 'X';
+		n += put_utf8(s + n, c);
+		s[n++] = 'y';
+		if (!norm_matches_icu(s, n))
+			fail_msg("U+%04X between ASCII letters", (unsigned)c);
+	}
+	for (uint32_t c = 0x3000; c < 0x3100; c++)
+		for (uint32_t d = 0x3000; d < 0x3100; d++) {
+			size_t n = put_utf8(s, c);
+			n += put_utf8(s + n, d);
+			s[n++] = 'y'; /* a trailing space is trimmed, in s but not in s + U+FF21 */
+			if (!norm_matches_icu(s, n))
+				fail_msg("U+%04X U+%04X", (unsigned)c, (unsigned)d);
+		}
+	static const char *const texts[] = {"東京都 千代田区", " 神宮前1-2-3", "ハイツー101",
+					    "佐々木\t花子", "\xf0\xa0\x80\x8b", "メゾン桜 203"};
+	for (size_t i = 0; i < KG_ARRAY_LEN(texts); i++)
+		assert_true(norm_matches_icu(texts[i], strlen(texts[i])));
+}
+
+static void text_and_address_equality(void **state)
+{
+	(void)state;
+	assert_int_equal(norm_cases_run(base_same, NULL, "kg_text_same/kg_address_same"), 0);
+	kg_buf out = KG_BUF_INIT(1024);
+	assert_int_equal(kg_text_normalize("  Ａｂｃ　 Ｄ－１ ", strlen("  Ａｂｃ　 Ｄ－１ "), &out), 0);
+	assert_string_equal(out.data, "abc d-1");
+	kg_buf_reset(&out);
+	/* the key: postal digits, U+001F, the compact lines; no country */
+	kg_addr_text a = {{"〒１５０-０００１", (uint32_t)strlen("〒１５０-０００１")},
+			  {"東京都", (uint32_t)strlen("東京都")},
+			  {"渋谷区", (uint32_t)strlen("渋谷区")},
+			  {"神宮前一丁目2番地の3号", (uint32_t)strlen("神宮前一丁目2番地の3号")},
+			  {"ハイツ 101", (uint32_t)strlen("ハイツ 101")},
+			  {"JP", 2}};
+	assert_int_equal(kg_address_key(&a, &out), 0);
+	assert_string_equal(out.data, "1500001\x1f東京都渋谷区神宮前1-2-3ハイツ101");
+	kg_addr_text b = a;
+	b.country = (kg_str){"US", 2};
+	assert_true(kg_address_same(&a, &b));
+	/* a part longer than the stack scratch takes the heap, with the same answer */
+	static char long_line[3000];
+	memset(long_line, 'x', sizeof(long_line) - 1);
+	a.line2 = (kg_str){long_line, sizeof(long_line) - 1};
+	b = a;
+	assert_true(kg_address_same(&a, &b));
+	b.line2.n--;
+	assert_false(kg_address_same(&a, &b));
+	/* not UTF-8 in a non-ASCII part: never the same, nothing appended */
+	kg_buf_reset(&out);
+	assert_int_equal(kg_text_normalize("\xe3\x81", 2, &out) != 0 || out.len > 0, 1);
+	kg_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +412,8 @@ int main(void)
 		cmocka_unit_test(err_formats),
 		cmocka_unit_test(utf8_valid_prefix),
 		cmocka_unit_test(counters_count_and_render),
+		cmocka_unit_test(text_and_address_equality),
+		cmocka_unit_test(normalize_inert_path_is_icu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

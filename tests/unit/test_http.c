@@ -1,14 +1,17 @@
 /* Unit tests of src/http's pure parts: tokens, roles, status mapping, the
- * JSON field readers (errors name the field), the account helper, and that
- * the route table is well formed. */
+ * JSON field readers (errors name the field), the account helper, that
+ * the route table is well formed, and the work pools of admit.c (a
+ * batching pool takes every job waiting at once; a full queue refuses). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "http/http.h"
+#include "http/internal.h"
 
 static void token_round_trip(void **state)
 {
@@ -162,6 +165,70 @@ static void route_table_well_formed(void **state)
 	}
 }
 
+/* ---- the batching pool: one worker; while it runs its first take, jobs
+ * pile up in the queue; its next take is all of them (at most batch_max),
+ * in the order they came. No timing: the first take blocks until the test
+ * has queued the rest. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool entered, release;
+	size_t takes, sizes[16], seen[64], nseen;
+} bp = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, 0, {0}, {0}, 0};
+
+static void batch_job(void **jobs, size_t n)
+{
+	pthread_mutex_lock(&bp.mu);
+	if (bp.takes < KG_ARRAY_LEN(bp.sizes))
+		bp.sizes[bp.takes] = n;
+	bp.takes++;
+	for (size_t i = 0; i < n && bp.nseen < KG_ARRAY_LEN(bp.seen); i++)
+		bp.seen[bp.nseen++] = (size_t)(uintptr_t)jobs[i];
+	bp.entered = true;
+	pthread_cond_broadcast(&bp.cv);
+	while (!bp.release)
+		pthread_cond_wait(&bp.cv, &bp.mu);
+	pthread_mutex_unlock(&bp.mu);
+}
+
+static void pool_batches_take_all_waiting(void **state)
+{
+	(void)state;
+	kg_http_pool *p = kg_http_pool_new_batch("t", 1, 8, 5, batch_job);
+	assert_non_null(p);
+	assert_int_equal(kg_http_pool_submit(p, (void *)(uintptr_t)1), 0);
+	pthread_mutex_lock(&bp.mu);
+	while (!bp.entered) /* the worker holds job 1 */
+		pthread_cond_wait(&bp.cv, &bp.mu);
+	pthread_mutex_unlock(&bp.mu);
+	for (uintptr_t j = 2; j <= 9; j++) /* 8 wait: the queue's bound */
+		assert_int_equal(kg_http_pool_submit(p, (void *)j), 0);
+	assert_int_equal(kg_http_pool_submit(p, (void *)(uintptr_t)10), KG_EBUSY);
+	kg_buf m = KG_BUF_INIT(1 << 20);
+	kg_http_pool_metrics(&p, 1, &m);
+	assert_non_null(strstr(m.data, "kagi_http_pool_queued{pool=\"t\"} 8\n"));
+	assert_non_null(strstr(m.data, "kagi_http_pool_refused_total{pool=\"t\"} 1\n"));
+	kg_buf_release(&m);
+	pthread_mutex_lock(&bp.mu);
+	bp.release = true;
+	pthread_cond_broadcast(&bp.cv);
+	pthread_mutex_unlock(&bp.mu);
+	kg_http_pool_stop(p); /* runs what is queued, then joins */
+	assert_int_equal(bp.takes, 3);
+	assert_int_equal(bp.sizes[0], 1);
+	assert_int_equal(bp.sizes[1], 5); /* batch_max */
+	assert_int_equal(bp.sizes[2], 3);
+	assert_int_equal(bp.nseen, 9);
+	for (size_t i = 0; i < 9; i++)
+		assert_int_equal(bp.seen[i], i + 1);
+	m = (kg_buf)KG_BUF_INIT(1 << 20);
+	kg_http_pool_metrics(&p, 1, &m);
+	assert_non_null(strstr(m.data, "kagi_http_pool_done_total{pool=\"t\"} 9\n"));
+	assert_non_null(strstr(m.data, "kagi_http_pool_batches_total{pool=\"t\"} 3\n"));
+	kg_buf_release(&m);
+	kg_http_pool_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +238,7 @@ int main(void)
 		cmocka_unit_test(json_readers_name_fields),
 		cmocka_unit_test(replies),
 		cmocka_unit_test(route_table_well_formed),
+		cmocka_unit_test(pool_batches_take_all_waiting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Unit tests of src/risk: the feature blob (round trip, every truncation and
- * corruption refused), normalisation, policy reference counting. */
+ * corruption refused), same() and the address entity over the shared cases
+ * (tests/data/normalize/cases.tsv), policy reference counting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "normalize_cases.h"
+#include "risk/entity.h"
 #include "risk/risk_impl.h"
 
 static const char *const events[] = {
@@ -154,102 +157,109 @@ static void hash_seed2_is_two_seeded_hashes(void **state)
 	assert_true(kg_risk_hash_seed("", 0, 0) == kg_risk_hash("", 0));
 }
 
-static void normalize_examples(void **state)
+/* The rules' users of the one equality, per row of the shared cases file:
+ * same() in a decided order (text: the card holder against the order id;
+ * address: shipping against billing), and for addresses the entity key of
+ * two orders shipped to a and to b. */
+struct rules_users {
+	kg_risk *r;
+	kg_event_parser *p;
+};
+
+static void put_addr(kg_buf *j, const char *field, const kg_addr_text *a)
 {
-	(void)state;
-	static const char *const same[][2] = {
-		{"Taro  Yamada", "taro yamada"},
-		{"ＴＡＲＯ　ＹＡＭＡＤＡ", "taro yamada"},
-		{" 1ー2ー3 ", "1-2-3"},
-		{"1－2‐3−4", "1-2-3-4"},
-		{"Straße", "STRASSE"},
-		{"東京都\t千代田区", "東京都 千代田区"},
-	};
-	for (size_t i = 0; i < KG_ARRAY_LEN(same); i++) {
-		kg_buf a = KG_BUF_INIT(1024), b = KG_BUF_INIT(1024);
-		assert_int_equal(kg_risk_normalize(same[i][0], strlen(same[i][0]), &a), 0);
-		assert_int_equal(kg_risk_normalize(same[i][1], strlen(same[i][1]), &b), 0);
-		assert_string_equal(a.data ? a.data : "", b.data ? b.data : "");
-		kg_buf_release(&a);
-		kg_buf_release(&b);
+	kg_buf_printf(j, ",\"%s\":{\"postal_code\":", field);
+	kg_buf_json_str(j, a->postal_code.p, a->postal_code.n);
+	kg_buf_puts(j, ",\"region\":");
+	kg_buf_json_str(j, a->region.p, a->region.n);
+	kg_buf_puts(j, ",\"city\":");
+	kg_buf_json_str(j, a->city.p, a->city.n);
+	kg_buf_puts(j, ",\"line1\":");
+	kg_buf_json_str(j, a->line1.p, a->line1.n);
+	if (a->line2.n) {
+		kg_buf_puts(j, ",\"line2\":");
+		kg_buf_json_str(j, a->line2.p, a->line2.n);
 	}
-	kg_buf a = KG_BUF_INIT(1024), b = KG_BUF_INIT(1024);
-	kg_risk_normalize("タロウ", strlen("タロウ"), &a);
-	kg_risk_normalize("taro", 4, &b);
-	assert_string_not_equal(a.data, b.data); /* kana/romaji: not required */
-	kg_buf_release(&a);
-	kg_buf_release(&b);
+	kg_buf_puts(j, ",\"country\":\"JP\"}");
 }
 
-static size_t put_utf8(char *o, uint32_t c)
+static void order_json(kg_buf *j, int line, const char *holder, const char *order_id,
+		       const kg_addr_text *ship, const kg_addr_text *bill)
 {
-	if (c < 0x80) {
-		o[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		o[0] = (char)(0xc0 | c >> 6);
-		o[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		o[0] = (char)(0xe0 | c >> 12);
-		o[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | c >> 18);
-	o[1] = (char)(0x80 | (c >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (c >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
+	kg_buf_reset(j);
+	kg_buf_printf(j, "{\"id\":\"n%d\",\"type\":\"order\",\"account\":\"a%d\","
+		      "\"ts\":\"2026-01-03T01:00:00Z\",\"order_id\":", line, line);
+	kg_buf_json_str(j, order_id, strlen(order_id));
+	kg_buf_puts(j, ",\"amount\":100,\"currency\":\"JPY\",\"items\":[{\"sku\":\"b\",\"category\":\"books\","
+		       "\"price\":100,\"qty\":1}],\"card\":{\"holder_name\":");
+	kg_buf_json_str(j, holder, strlen(holder));
+	kg_buf_puts(j, ",\"last4\":\"1234\",\"exp\":\"01/30\",\"fingerprint\":\"f\"}");
+	put_addr(j, "shipping_address", ship);
+	put_addr(j, "billing_address", bill);
+	kg_buf_puts(j, ",\"seller_ids\":[\"s1\"]}");
 }
 
-/* The path of text with only ASCII and inert characters (kanji, kana)
- * gives what ICU's full path gives: a text s (ending in a letter) is
- * compared with s + U+FF21 (fullwidth A, never inert: ICU's path), whose
- * result must be s's + "a".
- * Every code point of the BMP between two ASCII letters, and every pair of
- * the kana block, with the dash and space handling. */
-static bool norm_matches_icu(const char *s, size_t n)
+static bool entity_key_of(struct rules_users *u, const kg_buf *json, uint64_t *key)
 {
-	char t[64];
-	kg_buf a = KG_BUF_INIT(1024), b = KG_BUF_INIT(1024);
-	memcpy(t, s, n);
-	memcpy(t + n, "\xef\xbc\xa1", 3);
-	bool ok = kg_risk_normalize(s, n, &a) == 0 && kg_risk_normalize(t, n + 3, &b) == 0 &&
-		  kg_buf_append(&a, "a", 1) == 0 && a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
-	kg_buf_release(&a);
-	kg_buf_release(&b);
+	const kg_event *ev = NULL;
+	kg_err err;
+	kg_buf norm = KG_BUF_INIT(1 << 16);
+	bool ok = !kg_event_parse(u->p, json->data, json->len, &ev, &err) &&
+		  kg_entity_key(ev, KG_ENT_ADDRESS, &norm, NULL, key);
+	kg_buf_release(&norm);
 	return ok;
 }
 
-static void normalize_inert_path_is_icu(void **state)
+static bool rules_same(const struct norm_case *c, void *ctx)
+{
+	struct rules_users *u = ctx;
+	/* the other rule must not fire: some and other differ, T and o too */
+	static const kg_addr_text some = {{"1", 1}, {"r", 1}, {"c", 1}, {"l", 1}, {"", 0}, {"JP", 2}};
+	static const kg_addr_text other = {{"2", 1}, {"r", 1}, {"c", 1}, {"l", 1}, {"", 0}, {"JP", 2}};
+	kg_buf j = KG_BUF_INIT(1 << 16);
+	if (c->address)
+		order_json(&j, c->line, "T", "o", &c->aa, &c->ab);
+	else
+		order_json(&j, c->line, c->a, c->b, &some, &other);
+	kg_arena a;
+	kg_arena_init(&a, 16 * 1024);
+	struct kg_decision d;
+	kg_err err;
+	int rc = kg_risk_decide(u->r, j.data, j.len, &a, &d, &err);
+	if (rc)
+		fprintf(stderr, "line %d: %s\n", c->line, err.msg);
+	bool same = !rc && d.score == 1;
+	kg_arena_release(&a);
+	if (c->address) { /* the entity: one key exactly when same() says so */
+		uint64_t ka = 0, kb = 0;
+		order_json(&j, c->line, "T", "o", &c->aa, &some);
+		bool oka = entity_key_of(u, &j, &ka);
+		order_json(&j, c->line, "T", "o", &c->ab, &some);
+		bool okb = entity_key_of(u, &j, &kb);
+		if (!oka || !okb || (ka == kb) != same) {
+			fprintf(stderr, "line %d: the address entity's key disagrees with same()\n", c->line);
+			same = !c->same; /* counted as wrong */
+		}
+	}
+	kg_buf_release(&j);
+	return same;
+}
+
+static void same_in_rules_and_entities(void **state)
 {
 	(void)state;
-	char s[64];
-	for (uint32_t c = 0x80; c < 0x10000; c++) {
-		if (c >= 0xd800 && c < 0xe000)
-			continue;
-		size_t n = 0;
-		s[n++] = 'X';
-		n += put_utf8(s + n, c);
-		s[n++] = 'y';
-		if (!norm_matches_icu(s, n))
-			fail_msg("U+%04X between ASCII letters", (unsigned)c);
-	}
-	for (uint32_t c = 0x3000; c < 0x3100; c++)
-		for (uint32_t d = 0x3000; d < 0x3100; d++) {
-			size_t n = put_utf8(s, c);
-			n += put_utf8(s + n, d);
-			s[n++] = 'y'; /* a trailing space is trimmed, in s but not in s + U+FF21 */
-			if (!norm_matches_icu(s, n))
-				fail_msg("U+%04X U+%04X", (unsigned)c, (unsigned)d);
-		}
-	static const char *const texts[] = {"東京都 千代田区", " 神宮前1-2-3", "ハイツー101",
-					    "佐々木\t花子", "\xf0\xa0\x80\x8b", "メゾン桜 203"};
-	for (size_t i = 0; i < KG_ARRAY_LEN(texts); i++)
-		assert_true(norm_matches_icu(texts[i], strlen(texts[i])));
+	const char *text = "rule text_same on order { when same(card.holder_name, order_id) points 1 }\n"
+			   "rule addr_same on order { when same(shipping_address, billing_address) points 1 }\n";
+	kg_policy *pol = NULL;
+	kg_err err;
+	assert_int_equal(kg_policy_compile(text, strlen(text), "same.rules", &pol, &err), 0);
+	struct rules_users u = {NULL, kg_event_parser_new()};
+	assert_non_null(u.p);
+	assert_int_equal(kg_risk_new(pol, NULL, &u.r, &err), 0);
+	assert_int_equal(norm_cases_run(rules_same, &u, "rules same()"), 0);
+	kg_risk_free(u.r);
+	kg_event_parser_free(u.p);
+	kg_policy_unref(pol);
 }
 
 static void policy_refcount_survives_swap(void **state)
@@ -286,8 +296,7 @@ int main(void)
 		cmocka_unit_test(blob_truncations_refused),
 		cmocka_unit_test(blob_of_history_round_trips),
 		cmocka_unit_test(hash_seed2_is_two_seeded_hashes),
-		cmocka_unit_test(normalize_examples),
-		cmocka_unit_test(normalize_inert_path_is_icu),
+		cmocka_unit_test(same_in_rules_and_entities),
 		cmocka_unit_test(policy_refcount_survives_swap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -301,6 +301,22 @@ static int teardown_all(void **state)
 	return 0;
 }
 
+/* the jobs of store_bodies.h (counters, codes, identity checks, cases) */
+static void checks_and_cases_work(void **state)
+{
+	(void)state;
+	kg_tx_fn jobs[] = {checks_job, cases_job};
+	const char *names[] = {"checks", "cases"};
+	for (size_t i = 0; i < KG_ARRAY_LEN(jobs); i++) {
+		kg_store *s = kg_test_open(kg_test_db(names[i]), NULL);
+		kg_err err;
+		kg_err_clear(&err);
+		if (kg_store_write(s, jobs[i], NULL, &err))
+			fail_msg("%s", err.msg);
+		kg_store_close(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +333,7 @@ int main(void)
 		cmocka_unit_test(messages_work),
 		cmocka_unit_test(outbox_work),
 		cmocka_unit_test(queue_kinds_share_one_mechanism),
+		cmocka_unit_test(checks_and_cases_work),
 		cmocka_unit_test(reopen_keeps_data),
 		cmocka_unit_test(backup_is_a_consistent_copy),
 		cmocka_unit_test(write_inside_a_job_is_refused),

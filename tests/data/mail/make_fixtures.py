@@ -483,6 +483,121 @@ write("official_employee_patch.eml",
       "Reviewed-by: Jane Doe <jdoe@amazon.com>\n",
       "suspicious", "official_unauthenticated", "copyright_year")
 
+# ---- structure: senders, scripts, attachments (issue 14, development set) ----
+# Another shop's newsletter sent through a bulk mail service whose bounce
+# address carries the brand (Return-Path ...@amazonses.com): no claim.
+write("return_path_bulk_service.eml",
+      {"Return-Path": "<0102018c2f4e5a7b-5e1f-4d2a@eu-west-1.amazonses.com>",
+       "From": "Garden Corner <news@garden-corner.example>", "To": "reader@example.org",
+       "Subject": "Spring bulbs: the sale ends tonight",
+       "List-Unsubscribe": "<https://garden-corner.example/unsubscribe>"},
+      "<html><body><p>Hello gardeners,</p><p>Our spring bulbs are 30% off until midnight. "
+      "Order now before they are gone.</p>"
+      "<p><a href=\"https://garden-corner.example/bulbs\">See the bulbs</a> | "
+      "<a href=\"https://garden-corner.example/account/login\">Your account</a></p>"
+      "<p>Garden Corner, 1 Market Street</p></body></html>\n",
+      "unrelated", "-", "sender_brand_domain,sender_brand_local", ctype="text/html")
+# The brand broken up by Syriac combining marks (U+073F) between its Latin
+# letters, in the display name and the subject: read as the brand, and the
+# trick itself is a signal.
+MARK = "\u073f"
+write("display_name_foreign_marks.eml",
+      {"From": b64w("A%sm%sa%sz%son S%se%sr%svic%se" % ((MARK,) * 8)) +
+               " <cs-noreply@gru-mailer.example>",
+       "To": "victim@example.com",
+       "Subject": b64w("[Important] Your A%sm%sa%sz%son account has been locked" % ((MARK,) * 4))},
+      "Dear Customer,\n\nWe noticed an unauthorized access to your account. "
+      "Confirm your details within 24 hours:\nhttps://gru-mailer.example/verify\n",
+      "phishing", "brand_display_name,mixed_script", "-")
+# Accents written as combining marks of no script of their own (Inherited)
+# are ordinary text: no mixed_script.
+write("display_name_decomposed_accents.eml",
+      {"From": b64w("Amazon Se\u0301curite\u0301") + " <alerte@securite-compte.example>",
+       "To": "victim@example.com", "Subject": "Votre compte"},
+      "Bonjour,\n\nVotre compte sera suspendu. Confirmez vos informations: "
+      "https://securite-compte.example/connexion\n",
+      "phishing", "brand_display_name", "mixed_script")
+# The shop's product in the display name, possessive and all ("Prime's
+# Video"), and the message itself in a PDF.
+PDF = base64.encodebytes(b"%PDF-1.4\n% fixture\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").decode()
+def with_pdf(text, filename, ctype="application/pdf"):
+    return ("Content-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\n"
+            "Content-Type: text/plain; charset=utf-8\n\n" + text + "\n--b1\n"
+            "Content-Type: %s; name=\"%s\"\n"
+            "Content-Disposition: attachment; filename=\"%s\"\n"
+            "Content-Transfer-Encoding: base64\n\n%s--b1--\n" % (ctype, filename, filename, PDF))
+write("display_name_prime_video.eml",
+      {"From": "Prime's Video Suspended <billing@hk-salsa.example>", "To": "victim@example.com",
+       "Subject": "Unauthorized Payment - New billing confirmation [8761243876]"}, None,
+      "phishing", "brand_display_name", "-",
+      raw_body=with_pdf("Hello\n\nHere's a summary of your updates. Payment method: card "
+                        "ending (6672).\n\nPlease see the pdf above for more details.\n",
+                        "amzprm.pdf"))
+# A notice that is only an attached document, under a word of the brand of
+# several words ("Prime") that alone names nothing: the document carries it.
+write("document_lure_prime.eml",
+      {"From": "Prime US e-Center <donot_reply-edelivery@picofun.example>",
+       "To": "victim@example.com",
+       "Subject": "Re: [Payment Decline] Notifications about issues with your transaction, "
+                  "please read attached for more information (PDF)"}, None,
+      "phishing", "document_lure", "-",
+      raw_body=with_pdf("", "NeedInformation#Case-785-534539.pdf",
+                        "application/octet-stream"))
+# The same word in a colleague's mail with a PDF is no notice: unrelated.
+write("document_prime_numbers.eml",
+      {"From": "Ada Lovelace <ada@maths.example.edu>", "To": "class@maths.example.edu",
+       "Subject": "Prime numbers: the lecture notes"}, None,
+      "unrelated", "-", "document_lure",
+      raw_body=with_pdf("Notes attached.\nAda\n", "prime-numbers.pdf"))
+
+# A lure made of images: no text but the images' alt text (what a reader
+# sees where images are blocked) — the shop's logo alone on its line, and a
+# banner that is the one link.
+write("image_only_lure.eml",
+      {"From": "Account Service <service@secure-mailer.example>", "To": "victim@example.com",
+       "Subject": "Action required"},
+      "<html><body><div><img src=\"https://cdn.secure-mailer.example/logo.png\" alt=\"Amazon\"></div>"
+      "<div><a href=\"https://secure-mailer.example/signin?id=7\">"
+      "<img src=\"https://cdn.secure-mailer.example/banner.png\" "
+      "alt=\"Your account is on hold. Sign in to restore it.\"></a></div></body></html>\n",
+      "phishing", "link_login_foreign,pressure", "-", ctype="text/html")
+
+# A writer's newsletter with store badges (images whose alt text names the
+# shop, as links): text about the shop, no claim.
+write("newsletter_store_badges.eml",
+      {"From": "Mira Holt <news@miraholt-books.example>", "To": "reader@example.org",
+       "Subject": "My new novel is out today",
+       "List-Unsubscribe": "<https://miraholt-books.example/unsubscribe>"},
+      "<html><body><p>Dear readers, the new novel is out today, order it now while the "
+      "launch price lasts.</p><p><a href=\"https://www.amazon.com/dp/B0TEST1234\">"
+      "<img src=\"https://miraholt-books.example/badges/amazon.png\" alt=\"Available at Amazon\"></a> "
+      "<a href=\"https://bookshop.example/mira\"><img src=\"https://miraholt-books.example/badges/shop.png\" "
+      "alt=\"Bookshop\"></a></p><p>Mira</p></body></html>\n",
+      "unrelated", "-", "-", ctype="text/html")
+
+# A display name that shows a domain name: one that imitates the shop's
+# ("Amazons.co.jp": the brand inside a foreign domain) claims it, whatever
+# the rest of the mail is about (here a card issuer's lure)...
+write("display_name_shows_domain.eml",
+      {"From": "\"Amazons.co.jp\" <smbc-confirm10@pdf-mailer.example>", "To": "victim@example.jp",
+       "Subject": b64w("カード会社からの緊急のご連絡")},
+      "お客様のカードの利用を一時停止しました。下記より本人確認を行ってください。\n"
+      "https://pdf-mailer.example/card/confirm\n",
+      "phishing", "brand_display_name", "-")
+# ... and so does an official address shown in the name of a foreign sender.
+write("display_name_shows_official.eml",
+      {"From": "\"customers@amazon.com\" <info-fwd@cable-mailer.example>", "To": "victim@example.com",
+       "Subject": "Fw: Your account status is on hold"},
+      "Your account is on hold. Review the attached statement and sign in to restore it:\n"
+      "https://cable-mailer.example/restore\n",
+      "phishing", "brand_display_name", "-")
+# A sender whose name shows its own domain names nothing of the shop.
+write("display_name_own_domain.eml",
+      {"From": "\"news.garden-corner.example\" <news@garden-corner.example>",
+       "To": "reader@example.org", "Subject": "Spring bulbs are here"},
+      "Our spring bulbs are in. https://garden-corner.example/bulbs\n",
+      "unrelated", "-", "brand_display_name")
+
 with open(os.path.join(HERE, "cases.tsv"), "w") as f:
     f.write("# file\tverdict\tsignals that must be present\tsignals that must be absent\n")
     for c in CASES:

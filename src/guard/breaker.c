@@ -1,0 +1,455 @@
+/* The breaker: the lock hook that counts automatic locks in their own
+ * transaction, trips on the detector or the hard cap, and holds instead of
+ * locking while tripped; its status and reset. Rows (store guard rows):
+ *   breaker/state            n 1 tripped, value the incident, ts_ms since (wall)
+ *   breaker/last_hold        ts_ms the event time of the last hold
+ *   cusum/<rule> (rule "*": all)  the detector (kg_guard_cusum_format), n: locks counted
+ *   bucket/<rule>|<minute>   locks of an event-time minute (rule "*": all)
+ *   autolock/<rule>|<ts>|<lock>  value the account: the index a revert walks
+ *   hold/<incident>|<ts>|<account>|<event>  value "<reason> <rule>", n 0 held,
+ *                            1 released, 2 confirmed into a lock
+ * Not here: incidents' views and revert (incident.c). */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account/account.h"
+#include "guard/guard_impl.h"
+#include "notify/notify.h"
+
+struct kg_guard {
+	kg_store *store;
+	struct kg_guard_params p;
+	const kg_config *notice_cfg;
+};
+
+void kg_guard_params_from_config(struct kg_guard_params *p, const kg_config *cfg)
+{
+	p->enabled = cfg->breaker_enabled;
+	p->max_locks = cfg->breaker_max_locks;
+	p->window_s = cfg->breaker_window_s;
+	p->half_open_s = cfg->breaker_half_open_s;
+}
+
+int kg_guard_audit(kg_tx *tx, const char *actor, const char *action, json_t *detail,
+		   kg_err *err)
+{
+	char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(detail);
+	kg_audit_entry e = {.account_id = "", .actor = actor ? actor : "system:guard",
+			    .action = action, .detail = text ? text : "{}", .ts_ms = kg_now_ms()};
+	int rc = kg_tx_audit_append(tx, &e, NULL, err);
+	free(text);
+	return rc;
+}
+
+int kg_guard_webhook(kg_tx *tx, const char *type, json_t *data, kg_err *err)
+{
+	char *text = data ? json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(data);
+	int rc = text ? kg_notify_tx_enqueue_webhook(tx, type, "", text, err)
+		      : kg_err_set(err, KG_ENOMEM, "out of memory");
+	free(text);
+	return rc;
+}
+
+double kg_guard_floor(const char *rule)
+{
+	return strcmp(rule, "*") ? KG_GUARD_BASELINE_FLOOR : KG_GUARD_BASELINE_FLOOR_ALL;
+}
+
+void kg_guard_key_bucket(char out[KG_GUARD_KEY_MAX], const char *rule, int64_t minute)
+{
+	snprintf(out, KG_GUARD_KEY_MAX, "%s|%012" PRId64, rule, minute);
+}
+
+static int init_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_arena a;
+	kg_arena_init(&a, 512);
+	kg_guard_row r;
+	int rc = kg_tx_guard_get(tx, "breaker", "state", &r, &a, err);
+	if (rc == KG_ENOTFOUND) /* the row every lock's transaction reads (and locks) */
+		rc = kg_tx_guard_put(tx, &(kg_guard_row){"breaker", "state", NULL, 0, kg_now_ms()}, err);
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_guard_new(kg_store *s, const struct kg_guard_params *p, const kg_config *notice_cfg,
+		 kg_guard **out, kg_err *err)
+{
+	*out = NULL;
+	kg_guard *g = calloc(1, sizeof(*g));
+	if (!g)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	g->store = s;
+	g->p = *p;
+	g->notice_cfg = notice_cfg;
+	int rc = s ? kg_store_write(s, init_job, NULL, err) : 0;
+	if (rc) {
+		free(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
+}
+
+void kg_guard_free(kg_guard *g)
+{
+	free(g);
+}
+
+/* The decision becomes a hold of the breaker's incident; its hold row. */
+static int hold(kg_tx *tx, const struct kg_risk_lock_order *o, const char *incident,
+		kg_err *err)
+{
+	struct kg_decision *d = o->decision;
+	d->action = KG_ACT_HOLD;
+	d->has_lock = false;
+	snprintf(d->breaker.incident, sizeof(d->breaker.incident), "%s", incident);
+	snprintf(d->breaker.reason, sizeof(d->breaker.reason), "%s", o->reason);
+	char key[KG_GUARD_KEY_MAX * 2], val[KG_GUARD_KEY_MAX];
+	snprintf(key, sizeof(key), "%s|%015" PRId64 "|%s|%s", incident, o->ts_ms, o->account,
+		 o->event_id);
+	snprintf(val, sizeof(val), "%s %s", o->reason, o->rule);
+	int rc = kg_tx_guard_put(tx, &(kg_guard_row){"hold", key, val, 0, o->ts_ms}, err);
+	if (!rc)
+		rc = kg_tx_guard_put(tx, &(kg_guard_row){"breaker", "last_hold", incident, 0, o->ts_ms},
+				     err);
+	return rc;
+}
+
+/* Reads (and, in a write, locks) the detector of rule, counts one lock at
+ * minute, writes it back; *s_out: S now, *onset: its onset minute. */
+static int count_in(kg_tx *tx, const char *rule, int64_t minute, double *s_out,
+		    int64_t *onset, kg_arena *a, kg_err *err)
+{
+	int rc = kg_tx_guard_add(tx, "cusum", rule, 1, minute * 60000, NULL, err);
+	kg_guard_row r;
+	if (!rc)
+		rc = kg_tx_guard_get(tx, "cusum", rule, &r, a, err);
+	if (rc == KG_ENOTFOUND)
+		rc = kg_err_set(err, KG_EINTERNAL, "guard: detector row of %s vanished", rule);
+	if (rc)
+		return rc;
+	struct kg_guard_cusum c;
+	kg_guard_cusum_init(&c, kg_guard_floor(rule));
+	if (r.value && kg_guard_cusum_parse(r.value, &c))
+		kg_guard_cusum_init(&c, kg_guard_floor(rule));
+	*s_out = kg_guard_cusum_add(&c, minute, 1);
+	*onset = c.onset ? c.onset : minute;
+	char text[128];
+	kg_guard_cusum_format(&c, text);
+	r.value = text;
+	if ((rc = kg_tx_guard_put(tx, &r, err)))
+		return rc;
+	char key[KG_GUARD_KEY_MAX];
+	kg_guard_key_bucket(key, rule, minute);
+	return kg_tx_guard_add(tx, "bucket", key, 1, minute * 60000, NULL, err);
+}
+
+/* The rules a trip names: the one that tripped, and every other whose
+ * detector is at least halfway to h (a wave across rules). */
+static json_t *trip_rules(kg_tx *tx, const char *rule, int64_t minute, int64_t *onset,
+			  kg_arena *a, kg_err *err)
+{
+	json_t *rules = json_array();
+	if (strcmp(rule, "*"))
+		json_array_append_new(rules, json_string(rule));
+	kg_guard_row *rows = NULL;
+	size_t n = 0;
+	if (kg_tx_guard_list(tx, "cusum", "", "~", 0, a, &rows, &n, err)) {
+		json_decref(rules);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct kg_guard_cusum c;
+		c.floor = kg_guard_floor(rows[i].key);
+		if (!strcmp(rows[i].key, "*") || !strcmp(rows[i].key, rule) || !rows[i].value ||
+		    kg_guard_cusum_parse(rows[i].value, &c))
+			continue;
+		if (kg_guard_cusum_peek(&c, minute) >= KG_GUARD_CUSUM_H / 2) {
+			json_array_append_new(rules, json_string(rows[i].key));
+			if (c.onset && c.onset < *onset)
+				*onset = c.onset;
+		}
+	}
+	return rules;
+}
+
+/* Opens the incident of a trip and trips the breaker. */
+static int trip(kg_tx *tx, const struct kg_risk_lock_order *o, const char *rule,
+		const char *why, int64_t onset_min, char incident[KG_STORE_ID_MAX], kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	int64_t minute = o->ts_ms / 60000;
+	json_t *rules = trip_rules(tx, rule, minute, &onset_min, &a, err);
+	int rc = 0;
+	char *detail = NULL;
+	if (!rules) {
+		rc = err->code ? err->code : KG_ENOMEM;
+		goto cleanup;
+	}
+	if (!json_array_size(rules)) /* the total tripped with no rule halfway: this one */
+		json_array_append_new(rules, json_string(o->rule));
+	kg_store_new_id(incident, "inc");
+	int64_t now = kg_now_ms();
+	json_t *suspect = kg_guard_suspect(tx, rules, now, &a, err);
+	json_t *d = json_pack("{s:O, s:I, s:I, s:s, s:s, s:s, s:o}", "rules", rules, "onset_ms",
+			      (json_int_t)(onset_min * 60000), "trip_ms", (json_int_t)o->ts_ms,
+			      "trip", why, "rule", rule, "event", o->event_id, "suspect",
+			      suspect ? suspect : json_null());
+	detail = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(d);
+	char summary[256];
+	snprintf(summary, sizeof(summary), "lock wave (%s) of %s", why, rule);
+	kg_incident inc = {.id = incident, .kind = "lock_wave", .state = "open", .summary = summary,
+			   .detail = detail ? detail : "{}", .started_ms = onset_min * 60000,
+			   .detected_ms = now};
+	if ((rc = kg_tx_incident_insert(tx, &inc, err)))
+		goto cleanup;
+	if ((rc = kg_tx_guard_put(tx, &(kg_guard_row){"breaker", "state", incident, 1, now}, err)))
+		goto cleanup;
+	json_t *w = json_pack("{s:s, s:O, s:s, s:s, s:I, s:I}", "incident", incident, "rules", rules,
+			      "reason", why, "rule", rule, "onset_ms", (json_int_t)(onset_min * 60000),
+			      "trip_ms", (json_int_t)o->ts_ms);
+	if ((rc = kg_guard_audit(tx, "system:guard", "breaker_trip", json_deep_copy(w), err)))
+		goto cleanup;
+	rc = kg_guard_webhook(tx, "breaker.tripped", w, err);
+	kg_log(KG_LOG_WARN, "guard", "breaker tripped (%s, rule %s): incident %s", why, rule,
+	       incident);
+cleanup:
+	json_decref(rules);
+	free(detail);
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
+		       struct kg_decision_lock *lock, kg_err *err)
+{
+	kg_guard *g = ctx;
+	kg_tx *tx = txn;
+	if (!g->p.enabled)
+		return kg_account_risk_lock_hook((void *)g->notice_cfg, txn, o, lock, err);
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_guard_row st;
+	int rc = kg_tx_guard_get(tx, "breaker", "state", &st, &a, err);
+	if (rc == KG_ENOTFOUND) {
+		st = (kg_guard_row){"breaker", "state", NULL, 0, 0};
+		rc = 0;
+	}
+	if (rc)
+		goto cleanup;
+	if (st.n == 1 && st.value) {
+		kg_guard_row last;
+		bool half_open = false;
+		if (g->p.half_open_s &&
+		    !kg_tx_guard_get(tx, "breaker", "last_hold", &last, &a, err) &&
+		    o->ts_ms - last.ts_ms >= g->p.half_open_s * 1000) {
+			/* quiet for half_open_s of event time: armed again */
+			half_open = true;
+			rc = kg_tx_guard_put(tx, &(kg_guard_row){"breaker", "state", NULL, 0, kg_now_ms()},
+					     err);
+			if (!rc)
+				rc = kg_guard_audit(tx, "system:guard", "breaker_half_open",
+						    json_pack("{s:s}", "incident", st.value), err);
+			if (rc)
+				goto cleanup;
+		}
+		if (!half_open) {
+			/* an account already locked for this reason: the writer names
+			 * that lock (no new one), as it would armed */
+			kg_lock *act = NULL;
+			size_t n = 0;
+			if ((rc = kg_tx_lock_list_active(tx, o->account, o->ts_ms, &a, &act, &n, err)))
+				goto cleanup;
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(act[i].reason, o->reason)) {
+					rc = kg_account_risk_lock_hook((void *)g->notice_cfg, txn, o, lock,
+								       err);
+					goto cleanup;
+				}
+			rc = hold(tx, o, st.value, err);
+			goto cleanup;
+		}
+	}
+	if ((rc = kg_account_risk_lock_hook((void *)g->notice_cfg, txn, o, lock, err)) ||
+	    !lock->written)
+		goto cleanup;
+	char key[KG_GUARD_KEY_MAX * 2];
+	snprintf(key, sizeof(key), "%s|%015" PRId64 "|%s", o->rule, o->ts_ms, lock->id);
+	if ((rc = kg_tx_guard_put(tx, &(kg_guard_row){"autolock", key, o->account, 0, o->ts_ms},
+				  err)))
+		goto cleanup;
+	int64_t minute = o->ts_ms / 60000, onset_rule, onset_all;
+	double s_rule, s_all;
+	if ((rc = count_in(tx, o->rule, minute, &s_rule, &onset_rule, &a, err)) ||
+	    (rc = count_in(tx, "*", minute, &s_all, &onset_all, &a, err)))
+		goto cleanup;
+	const char *why = NULL, *by = o->rule;
+	int64_t onset = onset_rule;
+	if (s_rule > KG_GUARD_CUSUM_H) {
+		why = "cusum";
+	} else if (s_all > KG_GUARD_CUSUM_H) {
+		why = "cusum";
+		by = "*";
+		onset = onset_all;
+	} else if (g->p.max_locks > 0) {
+		int64_t wmin = g->p.window_s / 60 > 0 ? g->p.window_s / 60 : 1;
+		char from[KG_GUARD_KEY_MAX], to[KG_GUARD_KEY_MAX];
+		kg_guard_key_bucket(from, "*", minute - wmin + 1);
+		kg_guard_key_bucket(to, "*", minute + 1);
+		kg_guard_row *rows = NULL;
+		size_t n = 0;
+		if ((rc = kg_tx_guard_list(tx, "bucket", from, to, 0, &a, &rows, &n, err)))
+			goto cleanup;
+		int64_t sum = 0;
+		for (size_t i = 0; i < n; i++)
+			sum += rows[i].n;
+		if (sum >= g->p.max_locks) {
+			why = "max_locks";
+			by = "*";
+			onset = onset_all < minute - wmin + 1 ? minute - wmin + 1 : onset_all;
+		}
+	}
+	if (why) {
+		char incident[KG_STORE_ID_MAX];
+		rc = trip(tx, o, by, why, onset, incident, err);
+	}
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
+/* ---- status and reset --------------------------------------------------------*/
+struct status_job {
+	const struct kg_guard_params *p;
+	json_t *out;
+};
+
+static int status_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct status_job *j = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_guard_row st;
+	char t[KG_TIME_STR_MAX];
+	int rc = kg_tx_guard_get(tx, "breaker", "state", &st, &a, err);
+	if (rc == KG_ENOTFOUND) {
+		st = (kg_guard_row){"breaker", "state", NULL, 0, 0};
+		rc = 0;
+	}
+	kg_guard_row *rows = NULL;
+	size_t n = 0;
+	if (rc || (rc = kg_tx_guard_list(tx, "cusum", "", "~", 0, &a, &rows, &n, err)))
+		goto cleanup;
+	json_t *rules = json_array();
+	int64_t wmin = j->p->window_s / 60 > 0 ? j->p->window_s / 60 : 1;
+	for (size_t i = 0; i < n; i++) {
+		struct kg_guard_cusum c;
+		c.floor = kg_guard_floor(rows[i].key);
+		if (!rows[i].value || kg_guard_cusum_parse(rows[i].value, &c))
+			continue;
+		char from[KG_GUARD_KEY_MAX], to[KG_GUARD_KEY_MAX];
+		kg_guard_key_bucket(from, rows[i].key, c.minute - wmin + 1);
+		kg_guard_key_bucket(to, rows[i].key, c.minute + 1);
+		kg_guard_row *b = NULL;
+		size_t nb = 0;
+		if ((rc = kg_tx_guard_list(tx, "bucket", from, to, 0, &a, &b, &nb, err))) {
+			json_decref(rules);
+			goto cleanup;
+		}
+		int64_t sum = 0;
+		for (size_t k = 0; k < nb; k++)
+			sum += b[k].n;
+		double base = c.base > c.floor ? c.base : c.floor;
+		json_array_append_new(
+			rules, json_pack("{s:s, s:I, s:f, s:f, s:I}", "rule", rows[i].key, "locks_window",
+					 (json_int_t)sum, "baseline_per_min", round(base * 1000) / 1000,
+					 "cusum", round(kg_guard_cusum_peek(&c, c.minute) * 1000) / 1000,
+					 "locks_counted", (json_int_t)rows[i].n));
+	}
+	j->out = json_pack("{s:s, s:s?, s:o, s:b, s:I, s:I, s:I, s:f}", "state",
+			   st.n == 1 ? "tripped" : "armed", "since",
+			   st.ts_ms ? kg_time_format(st.ts_ms, t) : NULL, "rules", rules, "enabled",
+			   j->p->enabled, "max_locks", (json_int_t)j->p->max_locks, "window_s",
+			   (json_int_t)j->p->window_s, "half_open_s", (json_int_t)j->p->half_open_s,
+			   "cusum_h", KG_GUARD_CUSUM_H);
+	if (j->out && st.n == 1 && st.value)
+		json_object_set_new(j->out, "incident", json_string(st.value));
+	if (!j->out)
+		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_guard_status(kg_store *s, const struct kg_guard_params *p, json_t **out, kg_err *err)
+{
+	struct status_job j = {p, NULL};
+	int rc = kg_store_read(s, status_job, &j, err);
+	*out = rc ? NULL : j.out;
+	if (rc)
+		json_decref(j.out);
+	return rc;
+}
+
+struct reset_job {
+	const char *actor, *reason;
+};
+
+static int reset_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct reset_job *j = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_guard_row st;
+	int rc = kg_tx_guard_get(tx, "breaker", "state", &st, &a, err);
+	if (rc == KG_ENOTFOUND || (!rc && st.n != 1)) {
+		rc = kg_err_set(err, KG_ECONFLICT, "the breaker is armed: nothing to reset");
+		goto cleanup;
+	}
+	if (rc)
+		goto cleanup;
+	const char *incident = st.value ? kg_arena_strdup(&a, st.value) : NULL;
+	kg_guard_row *rows = NULL;
+	size_t n = 0;
+	if ((rc = kg_tx_guard_list(tx, "cusum", "", "~", 0, &a, &rows, &n, err)))
+		goto cleanup;
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct kg_guard_cusum c;
+		c.floor = kg_guard_floor(rows[i].key);
+		if (!rows[i].value || kg_guard_cusum_parse(rows[i].value, &c))
+			continue;
+		c.s = 0;
+		c.onset = 0;
+		c.count = 0; /* the minute in progress starts again */
+		char text[128];
+		kg_guard_cusum_format(&c, text);
+		rows[i].value = text;
+		rc = kg_tx_guard_put(tx, &rows[i], err);
+	}
+	if (!rc)
+		rc = kg_tx_guard_put(tx, &(kg_guard_row){"breaker", "state", NULL, 0, kg_now_ms()}, err);
+	if (!rc)
+		rc = kg_guard_audit(tx, j->actor, "breaker_reset",
+				    json_pack("{s:s?, s:s}", "incident", incident, "reason", j->reason),
+				    err);
+cleanup:
+	kg_arena_release(&a);
+	return rc;
+}
+
+int kg_guard_reset(kg_store *s, const char *actor, const char *reason, kg_err *err)
+{
+	if (!reason || !*reason)
+		return kg_err_field(err, KG_EINVAL, "reason", "a reset needs a reason");
+	struct reset_job j = {actor, reason};
+	return kg_store_write(s, reset_job, &j, err);
+}

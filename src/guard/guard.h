@@ -1,0 +1,130 @@
+/* kagi guard: protection against kagi's own mistakes (S9). The breaker
+ * watches automatic locks per rule and in all on event time, in the
+ * transaction of each lock (so every node of the store counts the same),
+ * and once it trips turns decisions that would lock into holds; an incident
+ * records the wave, and its revert lifts exactly the wave's locks with one
+ * apology per account. Policy versions name the likely cause. Not here:
+ * writing or lifting a lock (account), deciding (risk), rows (store).
+ * docs/guard.md is the user's description. */
+#ifndef KG_GUARD_H
+#define KG_GUARD_H
+
+#include <jansson.h>
+
+#include "base/base.h"
+#include "risk/risk.h"
+#include "store/store.h"
+
+/* ---- the detector --------------------------------------------------------
+ * A one-sided Poisson CUSUM per rule (and one over all rules) on automatic
+ * locks per event-time minute, against an EWMA baseline with a floor:
+ *   S = max(0, S + x*ln(r) - lam0*(r-1)),  lam0 = max(floor, baseline),
+ * alarm when S > h. The minute in progress counts as it goes (x so far), so
+ * a wave trips inside its first minutes. The baseline learns only while
+ * S == 0 (a wave does not become normal). bench/guard_arl.py computes the
+ * average run lengths of these parameters (docs/BENCHMARKS.md). */
+#define KG_GUARD_CUSUM_H 10.0
+#define KG_GUARD_CUSUM_RATIO 10.0
+#define KG_GUARD_BASELINE_FLOOR 0.2   /* locks per minute, per rule */
+#define KG_GUARD_BASELINE_FLOOR_ALL 1.0 /* ... over all rules ("*"): the sum of
+					 * several rules' bursts is no wave */
+#define KG_GUARD_EWMA_ALPHA (1.0 / 60) /* per closed minute */
+
+struct kg_guard_cusum {
+	int64_t minute;  /* the minute in progress (event time / 60 s); 0: none yet */
+	int64_t count;   /* its locks so far */
+	double s;        /* S at the end of the previous minute */
+	double base;     /* the EWMA baseline, locks per minute */
+	int64_t onset;   /* the minute the current rise of S began; 0: S is 0 */
+	double floor;    /* the baseline's floor (not stored: the caller's) */
+};
+
+/* A detector with nothing counted, floor KG_GUARD_BASELINE_FLOOR or _ALL. */
+void kg_guard_cusum_init(struct kg_guard_cusum *c, double floor);
+/* Counts n locks at minute (minutes between the one in progress and this
+ * one close first, empty ones included; a minute earlier than the one in
+ * progress counts into it). Returns S as of now, with this minute's count
+ * so far; the caller compares it with KG_GUARD_CUSUM_H. */
+double kg_guard_cusum_add(struct kg_guard_cusum *c, int64_t minute, int64_t n);
+/* S with the minutes up to `minute` closed, without changing c. */
+double kg_guard_cusum_peek(const struct kg_guard_cusum *c, int64_t minute);
+/* The text form kept in the store, and back (floor is kept as it is in
+ * c: set it before parsing). Parse: 0 or KG_EINVAL. */
+void kg_guard_cusum_format(const struct kg_guard_cusum *c, char out[128]);
+int kg_guard_cusum_parse(const char *s, struct kg_guard_cusum *c);
+
+/* ---- the breaker (the lock hook) -----------------------------------------*/
+struct kg_guard_params {
+	bool enabled;          /* breaker.enabled */
+	int64_t max_locks;     /* breaker.max_locks automatic locks ... */
+	int64_t window_s;      /* ... in breaker.window_s of event time: trips */
+	int64_t half_open_s;   /* breaker.half_open_s: re-arms itself after this
+				* long of event time without a hold (0: only an
+				* admin's reset) */
+};
+void kg_guard_params_from_config(struct kg_guard_params *p, const kg_config *cfg);
+
+typedef struct kg_guard kg_guard;
+/* A breaker on store s with params p; notice_cfg (borrowed, may be NULL:
+ * locks without notices, as kagi replay writes them) goes to the account
+ * module's lock writer. Free with kg_guard_free. */
+int kg_guard_new(kg_store *s, const struct kg_guard_params *p, const kg_config *notice_cfg,
+		 kg_guard **out, kg_err *err);
+void kg_guard_free(kg_guard *g);
+/* The lock hook to give the risk engine (kg_risk_set_lock_hook(r,
+ * kg_guard_lock_hook, g)): armed, it writes the lock through the account
+ * module (kg_account_risk_lock_hook) and counts it; the count that trips
+ * opens an incident and fires breaker.tripped; tripped, it writes a hold
+ * row instead and turns the decision into a hold (kg_decision.breaker). */
+int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
+		       struct kg_decision_lock *lock, kg_err *err);
+
+/* GET /v1/guard: {"state":"armed"|"tripped","since","incident"?,"rules":[{"rule",
+ * "locks_window","baseline_per_min","cusum"}],"max_locks","window_s"}. *out is a new
+ * reference. */
+int kg_guard_status(kg_store *s, const struct kg_guard_params *p, json_t **out, kg_err *err);
+/* Re-arms the breaker (every detector's S back to 0), audited in the
+ * system chain by actor with reason (required: KG_EINVAL naming "reason").
+ * KG_ECONFLICT when it is armed. */
+int kg_guard_reset(kg_store *s, const char *actor, const char *reason, kg_err *err);
+
+/* ---- incidents -------------------------------------------------------------*/
+/* GET /v1/incidents: newest first, at most limit (0: 100). */
+int kg_guard_incidents(kg_store *s, size_t limit, json_t **out, kg_err *err);
+/* GET /v1/incidents/{id}: the incident with its timeline and affected
+ * accounts. KG_ENOTFOUND. */
+int kg_guard_incident(kg_store *s, const char *id, json_t **out, kg_err *err);
+
+struct kg_guard_revert_opts {
+	bool dry_run;
+	const char *actor, *reason;  /* reason required for a real run */
+	size_t step;                 /* accounts per transaction (0: 200) */
+	int64_t mail_per_min;        /* apology mails per minute (0: 600) */
+	const kg_config *cfg;        /* notices */
+	/* NULL, or called after each committed step */
+	void (*progress)(void *ctx, size_t done, size_t already);
+	void *progress_ctx;
+};
+/* Lifts the automatic locks of the incident's rules from its onset on
+ * (method revert) and releases its holds, one apology per account, in steps
+ * whose progress is stored: run again after a crash, it goes on where the
+ * last committed step ended, and lifts nothing twice. *out: dry run
+ * {"would_unlock":[ids],"count":N}, else {"unlocked":N,"already":M,
+ * "apologies":K,"holds_released":H}. KG_ENOTFOUND. */
+int kg_guard_revert(kg_store *s, const char *id, const struct kg_guard_revert_opts *o,
+		    json_t **out, kg_err *err);
+/* An admin who looked confirms the incident's holds into locks (each a
+ * staff lock of the hold's reason, audited, with its notice). *confirmed:
+ * how many. */
+int kg_guard_confirm_holds(kg_store *s, const kg_config *cfg, const char *id,
+			   const char *actor, const char *reason, size_t *confirmed, kg_err *err);
+
+/* ---- policy versions -------------------------------------------------------*/
+/* Records a policy load (version = kg_policy_version, who, the rules whose
+ * text changed against the previous version: each `rule NAME` block of its
+ * file, kg_policy_file, read again) unless it is the version loaded last. */
+int kg_guard_policy_loaded(kg_store *s, const kg_policy *p, const char *by, kg_err *err);
+/* GET /v1/rules/versions: newest first. */
+int kg_guard_policy_versions(kg_store *s, json_t **out, kg_err *err);
+
+#endif

@@ -1,0 +1,117 @@
+/* SQLite operations on the guard's rows (src/guard): keyed by (kind, key),
+ * a text value, a count and a time. Not here: what the rows mean. */
+#include "store/sqlite_impl.h"
+
+#include <string.h>
+
+static const char SQL_GUARD_GET[] =
+	"SELECT kind, key, value, n, ts_ms FROM guard_rows WHERE kind = ?1 AND key = ?2";
+static const char SQL_GUARD_PUT[] =
+	"INSERT INTO guard_rows (kind, key, value, n, ts_ms) VALUES (?1, ?2, ?3, ?4, ?5) "
+	"ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, n = excluded.n, "
+	"ts_ms = excluded.ts_ms";
+static const char SQL_GUARD_ADD[] =
+	"INSERT INTO guard_rows (kind, key, value, n, ts_ms) VALUES (?1, ?2, NULL, ?3, ?4) "
+	"ON CONFLICT (kind, key) DO UPDATE SET n = n + excluded.n RETURNING n";
+static const char SQL_GUARD_LIST[] =
+	"SELECT kind, key, value, n, ts_ms FROM guard_rows WHERE kind = ?1 AND key >= ?2 "
+	"AND key < ?3 ORDER BY key LIMIT ?4";
+static const char SQL_GUARD_DEL[] =
+	"DELETE FROM guard_rows WHERE kind = ?1 AND key >= ?2 AND key < ?3";
+
+static void read_row(kg_arena *a, sqlite3_stmt *st, void *p)
+{
+	kg_guard_row *r = p;
+	r->kind = kg_sq_col_text(a, st, 0);
+	r->key = kg_sq_col_text(a, st, 1);
+	r->value = kg_sq_col_text(a, st, 2);
+	r->n = kg_sq_col_i64(st, 3);
+	r->ts_ms = kg_sq_col_i64(st, 4);
+}
+
+static int guard_get(kg_tx *tx, const char *kind, const char *key, kg_guard_row *out,
+		     kg_arena *a, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_GUARD_GET, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, kind);
+	kg_sq_bind_text(st, 2, key);
+	return kg_sq_one(tx, st, a, read_row, out, sizeof(*out), err, "guard get");
+}
+
+static int guard_put(kg_tx *tx, const kg_guard_row *r, kg_err *err)
+{
+	if (!r->kind || !r->key)
+		return kg_err_set(err, KG_EINVAL, "a guard row needs kind and key");
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_GUARD_PUT, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, r->kind);
+	kg_sq_bind_text(st, 2, r->key);
+	kg_sq_bind_text(st, 3, r->value);
+	kg_sq_bind_i64(st, 4, r->n);
+	kg_sq_bind_i64(st, 5, r->ts_ms);
+	return kg_sq_exec_stmt(tx, st, err, "guard put");
+}
+
+static void read_n(kg_arena *a, sqlite3_stmt *st, void *p)
+{
+	(void)a;
+	*(int64_t *)p = kg_sq_col_i64(st, 0);
+}
+
+static int guard_add(kg_tx *tx, const char *kind, const char *key, int64_t delta,
+		     int64_t ts_ms, int64_t *n_out, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_GUARD_ADD, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, kind);
+	kg_sq_bind_text(st, 2, key);
+	kg_sq_bind_i64(st, 3, delta);
+	kg_sq_bind_i64(st, 4, ts_ms);
+	int64_t n = 0;
+	int rc = kg_sq_one(tx, st, NULL, read_n, &n, sizeof(n), err, "guard add");
+	if (rc == KG_ENOTFOUND)
+		rc = kg_err_set(err, KG_EINTERNAL, "guard add: no row returned");
+	if (!rc && n_out)
+		*n_out = n;
+	return rc;
+}
+
+static int guard_list(kg_tx *tx, const char *kind, const char *from_key, const char *to_key,
+		      size_t limit, kg_arena *a, kg_guard_row **out, size_t *n, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_GUARD_LIST, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, kind);
+	kg_sq_bind_text(st, 2, from_key);
+	kg_sq_bind_text(st, 3, to_key);
+	kg_sq_bind_i64(st, 4, limit ? (int64_t)limit : -1);
+	return kg_sq_rows(tx, st, a, read_row, sizeof(**out), (void **)out, n, err, "guard list");
+}
+
+static int guard_del(kg_tx *tx, const char *kind, const char *from_key, const char *to_key,
+		     size_t *n, kg_err *err)
+{
+	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_GUARD_DEL, err);
+	if (!st)
+		return err->code;
+	kg_sq_bind_text(st, 1, kind);
+	kg_sq_bind_text(st, 2, from_key);
+	kg_sq_bind_text(st, 3, to_key);
+	int rc = kg_sq_exec_stmt(tx, st, err, "guard delete");
+	if (n)
+		*n = rc ? 0 : (size_t)sqlite3_changes(kg_sq_db(tx));
+	return rc;
+}
+
+const struct kg_store_guard_ops kg_sqlite_guard_ops = {
+	.get = guard_get,
+	.put = guard_put,
+	.add = guard_add,
+	.list = guard_list,
+	.del = guard_del,
+};
