@@ -48,11 +48,12 @@ static int index_rows(kg_tx *tx, const char *rule, int64_t onset_ms, const char 
 		      size_t limit, kg_arena *a, kg_guard_row **rows, size_t *n, kg_err *err)
 {
 	char from[KG_GUARD_KEY_MAX * 2], to[KG_GUARD_KEY_MAX];
-	if (after && *after)
-		snprintf(from, sizeof(from), "%s\x01", after);
-	else
-		snprintf(from, sizeof(from), "%s|%015" PRId64, rule, onset_ms > 0 ? onset_ms : 0);
-	snprintf(to, sizeof(to), "%s|~", rule);
+	int nf = after && *after
+			 ? snprintf(from, sizeof(from), "%s\x01", after)
+			 : snprintf(from, sizeof(from), "%s|%015" PRId64, rule, onset_ms > 0 ? onset_ms : 0);
+	int nt = snprintf(to, sizeof(to), "%s|~", rule);
+	if (nf < 0 || (size_t)nf >= sizeof(from) || nt < 0 || (size_t)nt >= sizeof(to))
+		return kg_err_set(err, KG_ELIMIT, "guard key too long");
 	return kg_tx_guard_list(tx, "autolock", from, to, limit, a, rows, n, err);
 }
 
@@ -66,11 +67,11 @@ static int hold_rows(kg_tx *tx, const char *incident, const char *after, size_t 
 		     kg_arena *a, kg_guard_row **rows, size_t *n, kg_err *err)
 {
 	char from[KG_GUARD_KEY_MAX * 2], to[KG_GUARD_KEY_MAX];
-	if (after && *after)
-		snprintf(from, sizeof(from), "%s\x01", after);
-	else
-		snprintf(from, sizeof(from), "%s|", incident);
-	snprintf(to, sizeof(to), "%s|~", incident);
+	int nf = after && *after ? snprintf(from, sizeof(from), "%s\x01", after)
+				 : snprintf(from, sizeof(from), "%s|", incident);
+	int nt = snprintf(to, sizeof(to), "%s|~", incident);
+	if (nf < 0 || (size_t)nf >= sizeof(from) || nt < 0 || (size_t)nt >= sizeof(to))
+		return kg_err_set(err, KG_ELIMIT, "guard key too long");
 	return kg_tx_guard_list(tx, "hold", from, to, limit, a, rows, n, err);
 }
 
