@@ -59,6 +59,13 @@ struct kg_risk_batch {
 	bool stale;       /* a shared store: failed only because a concurrent
 			   * batch's failure dropped one of its accounts */
 	kg_err parse_err; /* a batch of one: why its line was refused */
+	/* lines that repeat an event still in flight in another batch (or
+	 * earlier in this one): answered at finish with its stored decision */
+	struct batch_wait {
+		size_t line;
+		kg_event ev; /* id and account (copies in arena), ts */
+	} *waits;
+	size_t n_waits, cap_waits;
 };
 
 static struct batch_acct *batch_acct(struct kg_risk_batch *b, uint64_t ah, kg_str id, bool *fresh)
@@ -108,6 +115,32 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 			pre->stored = NULL;
 	}
 	return rc;
+}
+
+/* Line i repeats an event whose first send is still being written: its
+ * answer waits for that write (batch_wait_resolve). */
+static int batch_wait_add(struct kg_risk_batch *b, size_t i, const kg_event *ev, kg_err *err)
+{
+	if (b->n_waits == b->cap_waits) {
+		size_t cap = b->cap_waits ? b->cap_waits * 2 : 4;
+		struct batch_wait *w = realloc(b->waits, cap * sizeof(*w));
+		if (!w)
+			return kg_err_set(err, KG_ENOMEM, "out of memory");
+		b->waits = w;
+		b->cap_waits = cap;
+	}
+	struct batch_wait *w = &b->waits[b->n_waits];
+	memset(&w->ev, 0, sizeof(w->ev));
+	w->ev.type = ev->type;
+	w->ev.ts_ms = ev->ts_ms;
+	w->ev.id = (kg_str){kg_arena_strndup(&b->arena, ev->id.p, ev->id.n), ev->id.n};
+	w->ev.account = (kg_str){kg_arena_strndup(&b->arena, ev->account.p, ev->account.n),
+				 ev->account.n};
+	if (!w->ev.id.p || !w->ev.account.p)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	w->line = i;
+	b->n_waits++;
+	return 0;
 }
 
 /* Line i was refused for e: its answer is a copy of e in the caller's arena. */
@@ -174,14 +207,14 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 				break;
 			rec = &b->recs[b->nrec];
 		}
-		bool dup;
+		bool dup, inflight;
 		struct kg_decision *d = kg_arena_alloc(b->a, sizeof(*d));
 		if (!d) {
 			rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 			break;
 		}
 		prc = kg_risk_decide_locked(r, sc, ev, pol, body, tx ? &pre : NULL, tx ? &pre : NULL, b->a, d,
-				    rec, &dup, &e);
+				    rec, &dup, &inflight, &e);
 		if (prc) {
 			if (prc == KG_EIO || prc == KG_ENOMEM || prc == KG_EFULL) {
 				rc = kg_err_set(err, prc, "%s", e.msg);
@@ -202,6 +235,8 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			continue;
 		}
 		b->ans[i].d = d;
+		if (inflight && (rc = batch_wait_add(b, i, ev, err)))
+			break;
 		if (rec && !dup) {
 			b->nrec++; /* pending from here: kg_risk_settle() forgets it */
 			int frc = kg_risk_record_fill(rec, ev, &b->arena, d);
@@ -362,6 +397,7 @@ void kg_risk_batch_free(kg_risk_batch *b)
 	free(b->accts);
 	free(b->blob_recs);
 	free(b->ents);
+	free(b->waits);
 	kg_buf_release(&b->ent_blobs);
 	kg_buf_release(&b->w.merged);
 	kg_arena_release(&b->arena);
@@ -440,6 +476,59 @@ done:
 	return 0;
 }
 
+/* Each line that repeated an event in flight: once that event's write has
+ * settled, its answer is the decision stored for it — the first send's,
+ * as the apply step left it (a breaker hold, say), and durable; if that
+ * write failed, nothing is stored and the line is refused as busy (a
+ * client sends it again). A copy taken while the first was in flight is
+ * never answered. */
+static void batch_wait_resolve(kg_risk *r, struct kg_risk_batch *b)
+{
+	kg_buf text = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
+	for (size_t k = 0; k < b->n_waits; k++) {
+		struct batch_wait *w = &b->waits[k];
+		uint64_t idh[2];
+		kg_risk_hash_seed2(w->ev.id.p, w->ev.id.n, ID_SEED, ID_SEED2, idh);
+		uint64_t h = kg_risk_hash(w->ev.account.p, w->ev.account.n) * 31 + idh[0];
+		pthread_mutex_lock(&r->settle_mu);
+		while (kg_risk_seen_inflight(r, w->ev.account, h, idh[1])) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 50 * 1000000L; /* also re-checked without a wake-up */
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&r->settle_cv, &r->settle_mu, &until);
+		}
+		pthread_mutex_unlock(&r->settle_mu);
+		kg_err e;
+		kg_err_clear(&e);
+		uint8_t hash[KG_EVENT_HASH_BYTES];
+		size_t hash_len = 0;
+		bool found = false;
+		kg_buf_reset(&text);
+		int rc = kg_risk_persist_find_decision(r->store, &w->ev, &text, hash, &hash_len,
+						       &found, &e);
+		struct kg_decision *d = !rc && found ? kg_arena_alloc(b->a, sizeof(*d)) : NULL;
+		if (d && !kg_risk_decision_stored(&w->ev, text.data, text.len, b->a, d)) {
+			b->ans[w->line].d = d;
+			continue;
+		}
+		if (!rc && !found)
+			kg_err_field(&e, KG_EBUSY, "id",
+				     "id: the first send of event \"%.*s\" was not stored; send it again",
+				     (int)w->ev.id.n, w->ev.id.p);
+		else if (!rc)
+			kg_err_set(&e, KG_ENOMEM, "out of memory");
+		kg_err *copy = kg_arena_alloc(b->a, sizeof(*copy));
+		if (copy)
+			*copy = e;
+		b->ans[w->line] = (struct kg_risk_answer){NULL, copy};
+	}
+	kg_buf_release(&text);
+}
+
 int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_err *err)
 {
 	int rc = 0;
@@ -450,6 +539,8 @@ int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_err *err)
 	if (!b->settled) {
 		kg_risk_settle(r, b->recs, b->nrec, rc == 0);
 		b->settled = true;
+		if (!rc)
+			batch_wait_resolve(r, b);
 	}
 	return rc;
 }

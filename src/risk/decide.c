@@ -65,7 +65,7 @@ static int verdict_decision(const kg_event *ev, const struct kg_verdict *v, kg_p
 int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_policy *pol,
 			 const uint8_t *body, const struct kg_risk_prefetch *pre,
 			 const struct kg_risk_prefetch *blob, kg_arena *da, struct kg_decision *d,
-			 struct kg_risk_record *rec, bool *dup, kg_err *err)
+			 struct kg_risk_record *rec, bool *dup, bool *inflight, kg_err *err)
 {
 	uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
 	uint64_t idh[2];
@@ -74,6 +74,7 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 	struct stripe *st = &r->stripes[ah % STRIPES];
 	int rc = 0;
 	*dup = false;
+	*inflight = false;
 	pthread_mutex_lock(&st->mu);
 	struct acct *a = NULL;
 	if ((rc = kg_risk_acct_get(r, st, ah, ev->account, blob, &a, err)))
@@ -83,6 +84,10 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		if ((rc = check_body(ev, s->body, sizeof(s->body), body, err)))
 			goto cleanup;
 		*dup = true;
+		/* with a store, an entry stays only while its write is in
+		 * flight: the apply step may still change that decision (a
+		 * breaker hold), and it is not durable yet */
+		*inflight = r->store != NULL;
 		if (s->decision) {
 			void *block = kg_arena_alloc(da, kg_risk_decision_size(s->decision));
 			*d = *kg_risk_decision_copy(s->decision, block);
@@ -188,6 +193,20 @@ void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok)
 				kg_entities_drop(r->ents, k, recs[i].ent_key[k]);
 		recs[i].pending = false;
 	}
+	pthread_mutex_lock(&r->settle_mu);
+	pthread_cond_broadcast(&r->settle_cv);
+	pthread_mutex_unlock(&r->settle_mu);
+}
+
+bool kg_risk_seen_inflight(kg_risk *r, kg_str account, uint64_t h, uint64_t h2)
+{
+	uint64_t ah = kg_risk_hash(account.p, account.n);
+	struct stripe *st = &r->stripes[ah % STRIPES];
+	pthread_mutex_lock(&st->mu);
+	struct acct *a = acct_find(st, ah, account);
+	bool there = a && seen_find(a, h, h2);
+	pthread_mutex_unlock(&st->mu);
+	return there;
 }
 
 int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_arena *a,
@@ -198,7 +217,7 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_arena *a,
 	if (!r->store) {
 		struct scratch *sc = kg_risk_scratch_get(r);
 		const kg_event *ev;
-		bool dup;
+		bool dup, inflight;
 		if (!sc)
 			return kg_err_set(err, KG_ENOMEM, "out of memory");
 		uint8_t body[KG_EVENT_HASH_BYTES];
@@ -210,7 +229,7 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_arena *a,
 		if (rc)
 			return rc;
 		return kg_risk_decide_locked(r, sc, ev, kg_risk_scratch_policy(r, sc), body, NULL, NULL, a, out,
-				     NULL, &dup, err);
+				     NULL, &dup, &inflight, err);
 	}
 	/* with a store: a batch of one, whose refusal (parse error, conflict)
 	 * comes back as an error (nothing was stored for it) */

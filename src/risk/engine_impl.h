@@ -82,6 +82,10 @@ struct scratch {
 
 struct kg_risk {
 	pthread_mutex_t pol_mu;
+	/* kg_risk_settle broadcasts here: a batch whose line repeats an event
+	 * still in flight in another batch waits for it (batch.c) */
+	pthread_mutex_t settle_mu;
+	pthread_cond_t settle_cv;
 	kg_policy *pol;
 	atomic_uint pol_gen; /* bumped by every swap */
 	/* store lists of the current policy; earlier snapshots stay until free */
@@ -210,10 +214,13 @@ bool kg_risk_acct_version(void *ctx, const struct kg_risk_record *rec, int64_t e
 int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_policy *pol,
 			  const uint8_t *body, const struct kg_risk_prefetch *pre,
 			  const struct kg_risk_prefetch *blob, kg_arena *da, struct kg_decision *d,
-			  struct kg_risk_record *rec, bool *dup, kg_err *err);
+			  struct kg_risk_record *rec, bool *dup, bool *inflight, kg_err *err);
 /* After the store job: forget pending entries; on failure also the
  * accounts' cached state. */
 void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok);
+/* Whether an event (account; h, h2 as kg_risk_decide_locked hashes it) is
+ * still in flight: decided in this process, its write not settled. */
+bool kg_risk_seen_inflight(kg_risk *r, kg_str account, uint64_t h, uint64_t h2);
 /* A batch of one's refusal (batch.c): its line's error, code 0 when none. */
 const kg_err *kg_risk_batch_refusal(const kg_risk_batch *b);
 /* kg_risk_batch_start, and on its failure *stale says whether it failed
