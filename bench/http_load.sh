@@ -95,7 +95,7 @@ for c in $conns_list; do
 	for scheme in batched one; do
 		if [[ $scheme == batched ]]; then
 			bench_serve
-			label="batches (default: 2 workers, batch_max 256)"
+			label="batches (default: 1 worker, batch_max 256)"
 		else
 			bench_serve KAGI_HTTP_DECISION_WORKERS=64 KAGI_HTTP_DECISION_BATCH_MAX=1
 			label="one event per worker (64 workers, batch_max 1)"
@@ -160,7 +160,7 @@ section=$(
 - $(bench_machine)
 - command: \`bash bench/http_load.sh\` (DURATION=$dur, CONNS_LIST="$conns_list", FLOOD_CONNS=$flood_conns): wrk -t2 --latency on the same machine as kagid (release build, log level warn, default settings but \`http.max_connections\` 4096 and no per-IP cap, since wrk connects from one address), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections; a fresh kagid for each row
 - POST /v1/events: one login event per request, unique ids (10,000 accounts), decided through policy/default.rules and stored with its decision; a 200 only once its commit is durable. "decisions/s" counts 2xx answers; "refused" the non-2xx ones (503 \`busy\` with \`Retry-After\`). GET /healthz ran first on the same kagid with the same connections. RSS: kagid's peak (VmHWM) after both
-- batches (the default, \`http.decision_workers\` 2, \`http.decision_batch_max\` 256): a decision worker takes every event waiting (up to 256) and decides them as one batch with one group commit (kg_risk_batch_start/finish), the connections suspended meanwhile. The peer in the same run, one event per worker (\`http.decision_workers\` 64, \`http.decision_batch_max\` 1): the scheme before, each worker deciding one event and waiting for its commit
+- batches (the default, \`http.decision_workers\` 1, \`http.decision_batch_max\` 256): a decision worker takes every event waiting (up to 256) and decides them as one batch with one group commit (kg_risk_batch_start/finish), the connections suspended meanwhile. The peer in the same run, one event per worker (\`http.decision_workers\` 64, \`http.decision_batch_max\` 1): the scheme before, each worker deciding one event and waiting for its commit
 - "kagid CPU per …": kagid's user+system CPU time during the wrk run divided by the requests answered (the rates move with the other load on the shared machine; this moves less)
 
 | connections | decision pool | /healthz req/s | /healthz p99 | kagid CPU per /healthz | durable decisions/s | of /healthz | events p50 | events p99 | refused | kagid CPU per event | peak RSS |

@@ -37,7 +37,7 @@ static const struct key keys[] = {
 	INT("http.header_timeout_s", http_header_timeout_s, "10", 1, 3600),
 	INT("http.body_min_bytes_per_s", http_body_min_rate, "512", 0, 1073741824),
 	INT("http.body_memory_max_bytes", http_body_memory_max, "268435456", 65536, 68719476736),
-	INT("http.decision_workers", http_decision_workers, "2", 1, 4096),
+	INT("http.decision_workers", http_decision_workers, "1", 1, 4096),
 	INT("http.decision_queue", http_decision_queue, "1024", 1, 1000000),
 	INT("http.decision_batch_max", http_decision_batch_max, "256", 1, KG_HTTP_DECISION_BATCH_MAX),
 	INT("http.login_workers", http_login_workers, "2", 1, 256),

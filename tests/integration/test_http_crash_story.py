@@ -92,9 +92,9 @@ def case_writer(k, key, prefix, acked, stop, errors):
 
 def test_crash_rounds():
     rnd = random.Random()
-    # every round's orders lock (a gift-card ring to one address): a wave the
-    # guard's breaker would turn into holds after a few; this story is about
-    # crash safety of locks, so the breaker only watches (test_guard_* trip it)
+    # The lock-wave breaker (src/guard) would turn this test's bursts of
+    # locks into holds after the first few; it has its own tests, this one
+    # is about what a crash keeps.
     with kt.Kagid(threads=4, env={"KAGI_BREAKER_ENABLED": "false"}).managed() as k:
         k.start()
         svc, agent = k.key("service"), k.key("agent")

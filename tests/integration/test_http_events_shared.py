@@ -12,7 +12,10 @@ would get:
 - a lock-asking event sent five times at once: one lock, one notice in the
   message center, all five answers naming that lock;
 - /metrics: the decision pool ran every one of them (done_total), in no more
-  takes than events (batches_total), and refused none.
+  takes than events (batches_total), and refused none;
+- with the lock-wave breaker tripped by a burst of locks: an order sent twice
+  at once gets the decision that was written (a hold of the breaker's
+  incident, not the lock the breaker stopped) in both answers.
 Nothing asserts a time or how the events fell into batches."""
 import datetime
 import json
@@ -120,5 +123,37 @@ def test_many_at_once():
         check(len(msgs) == 1, "one notice", msgs)
 
 
+def test_retries_get_the_written_decision():
+    with kt.Kagid() as k:
+        svc = k.key("service")
+        accs = []
+        for i in range(40):
+            acc = kt.demo_account(300 + i, id=f"b-{i}", email=f"b{i}@example.jp")
+            check(k.post("/v1/accounts", acc, key=svc).status == 201, "account created")
+            accs.append(acc)
+        held = 0
+        for acc in accs:
+            body = dict(gift_cards(acc), id=f"ord-{acc['id']}")
+            out = [None, None]
+
+            def send(j):
+                out[j] = k.post("/v1/events", body, key=svc, timeout=120)
+
+            ts = [threading.Thread(target=send, args=(j,)) for j in range(2)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join(180)
+            with sqlite3.connect(k.db) as c:
+                stored = json.loads(c.execute("SELECT decision FROM events WHERE event_id = ?",
+                                              (body["id"],)).fetchone()[0])
+            for r in out:
+                check(r.status == 200 and r.json["action"] == stored["action"]
+                      and r.json.get("breaker") == stored.get("breaker"),
+                      f"{body['id']}: both answers are the decision written", (out, stored))
+            held += stored["action"] == "hold"
+        check(held > 0, "the breaker tripped and held some", held)
+
+
 if __name__ == "__main__":
-    kt.main([test_many_at_once])
+    kt.main([test_many_at_once, test_retries_get_the_written_decision])
