@@ -152,13 +152,6 @@ int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	return rc;
 }
 
-static bool same_event(const struct kg_decision *a, const struct kg_decision *b)
-{
-	return a->event.n == b->event.n && a->account.n == b->account.n &&
-	       !memcmp(a->event.p, b->event.p, a->event.n) &&
-	       !memcmp(a->account.p, b->account.p, a->account.n);
-}
-
 /* Answer i of a batch of single events, as kg_api_events gives it. */
 static int answer_one(kg_http_req *req, const struct kg_risk_answer *ans, kg_http_resp *resp,
 		      kg_err *err)
@@ -211,17 +204,6 @@ void kg_api_events_many(kg_http_req *const *reqs, kg_http_resp *const *resps,
 		for (size_t i = 0; i < n; i++)
 			rcs[i] = kg_api_events(reqs[i], resps[i], errs[i]);
 	} else {
-		/* a retry in the same batch as its first copy got a copy of the
-		 * first decision made when it was decided; the write may have
-		 * changed that decision since (the lock-wave breaker turns a lock
-		 * into a hold in the lock's transaction): answer the decision as
-		 * written */
-		for (size_t i = 1; i < n; i++)
-			for (size_t j = 0; ans[i].d && j < i; j++)
-				if (ans[j].d && same_event(ans[i].d, ans[j].d)) {
-					ans[i].d = ans[j].d;
-					break;
-				}
 		bool kick = false;
 		for (size_t i = 0; i < n; i++) {
 			kick = kick || (ans[i].d && ans[i].d->lock.written);
