@@ -157,6 +157,17 @@ def revert_run(name, src, normal_days, base_db):
 
 
 def main():
+    if os.environ.get("RENDER_FROM"):
+        # the JSON lines a run printed on stderr (a run cut short renders
+        # what it measured)
+        normals, waves, reverts = [], [], []
+        for line in open(os.environ["RENDER_FROM"]):
+            if not line.startswith("{"):
+                continue
+            r = json.loads(line)
+            (normals if "false_trips" in r else waves if "shape" in r else reverts).append(r)
+        render(normals, waves, reverts, os.environ.get("NOTE", ""))
+        return
     os.makedirs(OUT, exist_ok=True)
     shops = [tuple(int(x) for x in s.split(":")) for s in
              os.environ.get("SHOPS", "1000:30 100000:30 1000000:1").split()]
@@ -193,6 +204,10 @@ def main():
                 if rv:
                     reverts.append(rv)
                     print(json.dumps(rv), file=sys.stderr)
+    render(normals, waves, reverts)
+
+
+def render(normals, waves, reverts, note=""):
     arl = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "guard_arl.py")],
                          capture_output=True, text=True, check=True).stdout
     machine = subprocess.run("echo \"$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | "
@@ -211,6 +226,7 @@ def main():
            f"{w['from_onset_s']} s | {w['locked']} | {w['would']:,} "
            f"({100.0 * w['locked'] / max(w['would'], 1):.2f} %) | {w['holds']:,} |"
            if w["tripped"] else f"no trip | — | — | {w['locked']} | — | {w['holds']} |")
+        + (" (false trip before)" if w.get("base_tripped") else "")
         for w in waves)
     rrows = "\n".join(
         f"| {r['name']} | {r['locks']:,} | {r['accounts']:,} | {r['seconds']} s | "
@@ -249,7 +265,7 @@ message center and outbox mail) is rendered; `kagi incidents revert`, steps of 2
 |---|---|---|---|---|
 {rrows}
 
-**The detector, computed** (`python3 bench/guard_arl.py`; ARL0 = mean time
+{note}**The detector, computed** (`python3 bench/guard_arl.py`; ARL0 = mean time
 between false alarms with Poisson locks at the baseline, ARL1 = mean time to the
 alarm at the wave's rate, whole minutes; the breaker counts the minute in
 progress, so "1 min" is a trip inside the first minute). The per-rule floor is

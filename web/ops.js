@@ -44,8 +44,10 @@ export async function opsPage(main) {
       chartBlock(t("ops.byReason"), d.by_reason, d, (n) => `${reasonName(n)} (${n})`),
       chartBlock(t("ops.byRule"), d.by_rule, d, (n) => n));
     breaker.replaceChildren(h("h2", { id: "breaker-title" }, t("ops.breaker")),
-      // hook: when the guard exists, d.breaker carries its state and trips
-      h("p", {}, d.breaker && d.breaker.state === "not_built" ? t("ops.breaker.not_built") : JSON.stringify(d.breaker)));
+      // the guard's breaker (GET /v1/guard, docs/guard.md)
+      h("p", {}, !d.breaker ? "" : d.breaker.state === "tripped"
+        ? t("ops.breaker.tripped", { incident: d.breaker.incident || "" })
+        : t("ops.breaker.armed", { max: d.breaker.max_locks, window: Math.round(d.breaker.window_s / 60) })));
   };
   onSubmit(form, area, load);
   const breaker = h("section", { class: "card", "aria-labelledby": "breaker-title" });

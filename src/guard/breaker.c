@@ -65,19 +65,6 @@ void kg_guard_key_bucket(char out[KG_GUARD_KEY_MAX], const char *rule, int64_t m
 	snprintf(out, KG_GUARD_KEY_MAX, "%s|%012" PRId64, rule, minute);
 }
 
-static int init_job(kg_tx *tx, void *ctx, kg_err *err)
-{
-	(void)ctx;
-	kg_arena a;
-	kg_arena_init(&a, 512);
-	kg_guard_row r;
-	int rc = kg_tx_guard_get(tx, "breaker", "state", &r, &a, err);
-	if (rc == KG_ENOTFOUND) /* the row every lock's transaction reads (and locks) */
-		rc = kg_tx_guard_put(tx, &(kg_guard_row){"breaker", "state", NULL, 0, kg_now_ms()}, err);
-	kg_arena_release(&a);
-	return rc;
-}
-
 int kg_guard_new(kg_store *s, const struct kg_guard_params *p, const kg_config *notice_cfg,
 		 kg_guard **out, kg_err *err)
 {
@@ -88,11 +75,6 @@ int kg_guard_new(kg_store *s, const struct kg_guard_params *p, const kg_config *
 	g->store = s;
 	g->p = *p;
 	g->notice_cfg = notice_cfg;
-	int rc = s ? kg_store_write(s, init_job, NULL, err) : 0;
-	if (rc) {
-		free(g);
-		return rc;
-	}
 	*out = g;
 	return 0;
 }
@@ -124,8 +106,8 @@ static int hold(kg_tx *tx, const struct kg_risk_lock_order *o, const char *incid
 
 /* Reads (and, in a write, locks) the detector of rule, counts one lock at
  * minute, writes it back; *s_out: S now, *onset: its onset minute. */
-static int count_in(kg_tx *tx, const char *rule, int64_t minute, double *s_out,
-		    int64_t *onset, kg_arena *a, kg_err *err)
+static int count_in(kg_tx *tx, const char *rule, int64_t minute, int64_t *warm_until,
+		    double *s_out, int64_t *onset, kg_arena *a, kg_err *err)
 {
 	int rc = kg_tx_guard_add(tx, "cusum", rule, 1, minute * 60000, NULL, err);
 	kg_guard_row r;
@@ -135,10 +117,16 @@ static int count_in(kg_tx *tx, const char *rule, int64_t minute, double *s_out,
 		rc = kg_err_set(err, KG_EINTERNAL, "guard: detector row of %s vanished", rule);
 	if (rc)
 		return rc;
+	/* the all-rules row was created by the store's first automatic lock:
+	 * its time starts the warm-up of every detector */
+	if (!strcmp(rule, "*"))
+		*warm_until = r.ts_ms / 60000 + KG_GUARD_WARMUP_MIN;
 	struct kg_guard_cusum c;
 	kg_guard_cusum_init(&c, kg_guard_floor(rule));
+	c.warm_until = *warm_until;
 	if (r.value && kg_guard_cusum_parse(r.value, &c))
 		kg_guard_cusum_init(&c, kg_guard_floor(rule));
+	c.warm_until = *warm_until;
 	*s_out = kg_guard_cusum_add(&c, minute, 1);
 	*onset = c.onset ? c.onset : minute;
 	char text[128];
@@ -238,9 +226,10 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 	kg_arena_init(&a, 4096);
 	kg_guard_row st;
 	int rc = kg_tx_guard_get(tx, "breaker", "state", &st, &a, err);
-	if (rc == KG_ENOTFOUND) {
-		st = (kg_guard_row){"breaker", "state", NULL, 0, 0};
-		rc = 0;
+	if (rc == KG_ENOTFOUND) { /* the store's first automatic lock: the row
+				   * every later lock's transaction reads and locks */
+		st = (kg_guard_row){"breaker", "state", NULL, 0, kg_now_ms()};
+		rc = kg_tx_guard_put(tx, &st, err);
 	}
 	if (rc)
 		goto cleanup;
@@ -289,8 +278,9 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 		goto cleanup;
 	int64_t minute = o->ts_ms / 60000, onset_rule, onset_all;
 	double s_rule, s_all;
-	if ((rc = count_in(tx, o->rule, minute, &s_rule, &onset_rule, &a, err)) ||
-	    (rc = count_in(tx, "*", minute, &s_all, &onset_all, &a, err)))
+	int64_t warm_until = 0;
+	if ((rc = count_in(tx, "*", minute, &warm_until, &s_all, &onset_all, &a, err)) ||
+	    (rc = count_in(tx, o->rule, minute, &warm_until, &s_rule, &onset_rule, &a, err)))
 		goto cleanup;
 	const char *why = NULL, *by = o->rule;
 	int64_t onset = onset_rule;
@@ -315,7 +305,13 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 		if (sum >= g->p.max_locks) {
 			why = "max_locks";
 			by = "*";
-			onset = onset_all < minute - wmin + 1 ? minute - wmin + 1 : onset_all;
+			/* the wave's start: the window's first minute with a lock */
+			onset = minute;
+			for (size_t i = 0; i < n; i++)
+				if (rows[i].n > 0) {
+					onset = rows[i].ts_ms / 60000;
+					break;
+				}
 		}
 	}
 	if (why && !tripped) { /* (watching only, breaker.enabled false: the lock stays) */

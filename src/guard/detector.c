@@ -38,6 +38,12 @@ static void close_to(struct kg_guard_cusum *c, int64_t minute)
 	int64_t gap = minute - c->minute;
 	for (int64_t i = 0; i < gap && i < CLOSE_MAX; i++) {
 		int64_t x = i == 0 ? c->count : 0;
+		if (c->minute + i < c->warm_until) { /* learning: no CUSUM yet */
+			c->base += KG_GUARD_WARMUP_ALPHA * ((double)x - c->base);
+			c->s = 0;
+			c->onset = 0;
+			continue;
+		}
 		double before = c->s;
 		c->s = step(c->s, x, lam0(c));
 		if (before == 0 && c->s > 0)
@@ -59,6 +65,8 @@ double kg_guard_cusum_add(struct kg_guard_cusum *c, int64_t minute, int64_t n)
 		c->minute = minute;
 	close_to(c, minute);
 	c->count += n;
+	if (c->minute < c->warm_until)
+		return 0;
 	double s = step(c->s, c->count, lam0(c));
 	if (s > 0 && !c->onset)
 		c->onset = c->minute;
@@ -71,6 +79,8 @@ double kg_guard_cusum_peek(const struct kg_guard_cusum *c, int64_t minute)
 	if (!t.minute)
 		return 0;
 	close_to(&t, minute);
+	if (t.minute < t.warm_until)
+		return 0;
 	return t.minute == c->minute ? step(t.s, t.count, lam0(&t)) : t.s;
 }
 
@@ -90,6 +100,6 @@ int kg_guard_cusum_parse(const char *s, struct kg_guard_cusum *c)
 	    m < 0 || m > STATE_MAX || n < 0 || n > STATE_MAX || !(sv >= 0 && sv <= STATE_MAX) ||
 	    !(b >= 0 && b <= STATE_MAX) || o < 0 || o > m)
 		return KG_EINVAL;
-	*c = (struct kg_guard_cusum){m, n, sv, b, o, c->floor};
+	*c = (struct kg_guard_cusum){m, n, sv, b, o, c->floor, c->warm_until};
 	return 0;
 }

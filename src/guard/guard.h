@@ -29,6 +29,11 @@
 #define KG_GUARD_BASELINE_FLOOR_ALL 1.0 /* ... over all rules ("*"): the sum of
 					 * several rules' bursts is no wave */
 #define KG_GUARD_EWMA_ALPHA (1.0 / 60) /* per closed minute */
+#define KG_GUARD_WARMUP_MIN 60        /* a new store's first hour of event time
+				       * (from its first automatic lock): the
+				       * detectors learn their baselines and do
+				       * not alarm; the hard cap applies */
+#define KG_GUARD_WARMUP_ALPHA 0.1     /* the baseline's weight while learning */
 
 struct kg_guard_cusum {
 	int64_t minute;  /* the minute in progress (event time / 60 s); 0: none yet */
@@ -37,6 +42,8 @@ struct kg_guard_cusum {
 	double base;     /* the EWMA baseline, locks per minute */
 	int64_t onset;   /* the minute the current rise of S began; 0: S is 0 */
 	double floor;    /* the baseline's floor (not stored: the caller's) */
+	int64_t warm_until; /* minutes before this one only learn the baseline
+			     * (S stays 0, no alarm); not stored: the caller's */
 };
 
 /* A detector with nothing counted, floor KG_GUARD_BASELINE_FLOOR or _ALL. */

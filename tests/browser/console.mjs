@@ -259,7 +259,7 @@ async function admin() {
   const legend = await page.locator(".legend").allTextContents();
   check(legend[0].includes("payment_fraud") && legend[0].includes("compromised"), "reasons in the legend", legend);
   check(legend[1].split(":").length > 2, "rules in the legend (the takeover rule and staff)", legend);
-  check((await page.locator("main").textContent()).includes("Not built yet"), "the breaker is said to be not built");
+  check((await page.locator("main").textContent()).includes("Armed:"), "the breaker is armed");
   await page.getByRole("button", { name: "Load the running policy" }).click();
   await page.locator(".msg.ok", { hasText: "default.rules" }).waitFor();
   check(await page.getByLabel("Candidate policy (rules file text)").inputValue() === readFileSync(STAGE.policy, "utf8"),

@@ -77,6 +77,24 @@ static void test_onset(void **state)
 	assert_memory_equal(&before, &c, sizeof(c));
 }
 
+/* A new store's first hour only learns: a burst there is the shop's
+ * normal, not a wave; after it the learned baseline is the reference. */
+static void test_warmup(void **state)
+{
+	(void)state;
+	struct kg_guard_cusum c;
+	kg_guard_cusum_init(&c, KG_GUARD_BASELINE_FLOOR);
+	c.warm_until = 60;
+	for (int m = 1; m < 60; m++)
+		for (int i = 0; i < 10; i++)
+			assert_true(kg_guard_cusum_add(&c, m, 1) == 0);
+	assert_true(c.base > 5); /* ten a minute, learned */
+	double s = 0;
+	for (int i = 0; i < 12; i++) /* the shop's usual rate after the hour */
+		s = kg_guard_cusum_add(&c, 61, 1);
+	assert_true(s < KG_GUARD_CUSUM_H);
+}
+
 static void test_text(void **state)
 {
 	(void)state;
@@ -100,6 +118,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_onset),
+		cmocka_unit_test(test_warmup),
 		cmocka_unit_test(test_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
