@@ -367,7 +367,6 @@ void kg_risk_batch_free(kg_risk_batch *b)
 	kg_arena_release(&b->arena);
 	kg_arena_release(&b->scratch);
 	kg_buf_release(&b->blobs);
-	kg_buf_release(&b->w.text);
 	free(b);
 }
 
@@ -421,7 +420,7 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 		rc = batch_entities(b, err);
 	if (!rc && (b->nrec || after)) {
 		b->w = (struct kg_risk_write){b->recs, b->nrec, b->blob_recs, b->n_blob,
-					      r->lock_hook, r->lock_ctx, KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4),
+					      r->lock_hook, r->lock_ctx,
 					      b->ents, b->n_ents, KG_BUF_INIT(1024 * 1024),
 					      kg_store_shared(r->store), kg_risk_acct_version, r, r->ents,
 					      false};
