@@ -414,6 +414,10 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 		goto done;
 	}
 	rc = kg_store_read(r->store, batch_decide_job, b, err);
+	/* blobs taken and job queued under one lock: jobs are written in the
+	 * order their blobs were taken, so a blob taken later (holding more
+	 * events) is never overwritten by one taken earlier */
+	pthread_mutex_lock(&r->write_mu);
 	if (!rc)
 		rc = batch_snapshot(b, err);
 	if (!rc)
@@ -427,6 +431,7 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 		rc = kg_risk_persist_start(r->store, &b->w, after ? after->ticket : NULL,
 					   &b->ticket, err);
 	}
+	pthread_mutex_unlock(&r->write_mu);
 done:
 	if (rc) {
 		*stale = b->stale;

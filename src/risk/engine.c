@@ -23,6 +23,7 @@ int kg_risk_new(kg_policy *policy, struct kg_store *store, kg_risk **out, kg_err
 		return kg_err_set(err, KG_ENOMEM, "no thread key");
 	}
 	pthread_mutex_init(&r->pol_mu, NULL);
+	pthread_mutex_init(&r->write_mu, NULL);
 	r->pol = kg_policy_ref(policy);
 	r->store = store;
 	for (int i = 0; i < STRIPES; i++) {
@@ -68,6 +69,7 @@ void kg_risk_free(kg_risk *r)
 		kg_risk_lists_free(r->old_lists[i]);
 	free(r->old_lists);
 	pthread_mutex_destroy(&r->pol_mu);
+	pthread_mutex_destroy(&r->write_mu);
 	free(r);
 }
 
