@@ -2,7 +2,8 @@
 # Events per second through kagid with 1, 2 and 4 nodes on one PostgreSQL
 # database (issue 16), single events (POST /v1/events) and batches
 # (POST /v1/events/batch, BATCH lines each), clients spreading the requests
-# over the nodes round robin; in the same run one kagid on a SQLite file as
+# over the nodes round robin, and batches routed to nodes by account; in the
+# same run one kagid on a SQLite file as
 # the peer (ratios against it). Each configuration on a fresh database;
 # RUNS rounds, configurations interleaved, medians into docs/BENCHMARKS.md,
 # section "nodes".
@@ -81,9 +82,10 @@ def serve(db, n):
     return procs, ports, key
 
 
-def load(ports, key, bodies, path, events_per_body):
-    """Sends bodies from CLIENTS threads, request k to node k % nodes; the
-    wall time from the first send to the last answer, and the non-200s."""
+def load(ports, key, bodies, path, events, node_of=None):
+    """Sends bodies (holding events events in all) from CLIENTS threads,
+    request k to node k % nodes (or node_of[k]); events per second from the
+    first send to the last answer, and the non-200s."""
     nxt = [0]
     bad = [0]
     mu = threading.Lock()
@@ -103,7 +105,7 @@ def load(ports, key, bodies, path, events_per_body):
                 nxt[0] += 1
             if k >= len(bodies):
                 break
-            port = ports[k % len(ports)]
+            port = ports[node_of[k] if node_of else k % len(ports)]
             hdrs = {"Authorization": f"Bearer {key}",
                     "Content-Type": "application/x-ndjson" if path.endswith("batch")
                     else "application/json"}
@@ -133,25 +135,48 @@ def load(ports, key, bodies, path, events_per_body):
         t.join()
     if len(bad) > 1:
         sys.exit(f"bench/nodes.sh: a client failed: {bad[1:]}")
-    return len(bodies) * events_per_body / (time.monotonic() - t0), bad[0]
+    return events / (time.monotonic() - t0), bad[0]
 
 
 configs = [("sqlite", 1), ("postgres", 1), ("postgres", 2), ("postgres", 4)]
-res = {(k, n, m): [] for k, n in configs for m in ("single", "batch")}
+MODES = ("single", "batch", "routed")
+res = {(k, n, m): [] for k, n in configs for m in MODES}
 bad = {}
 batch_bodies = [("\n".join(batched[i:i + BATCH]) + "\n").encode()
                 for i in range(0, len(batched), BATCH)]
+
+
+def routed(n):
+    """The batch events split by account over n nodes (a stable hash of the
+    account id, as a load balancer routing by account would), in batches
+    of BATCH per node: the bodies and the node of each."""
+    per = [[] for _ in range(n)]
+    for line in batched:
+        acct = json.loads(line)["account"]
+        per[sum(acct.encode()) * 2654435761 % 2**32 % n].append(line)
+    bodies, node_of = [], []
+    for i, evs in enumerate(per):
+        for j in range(0, len(evs), BATCH):
+            bodies.append(("\n".join(evs[j:j + BATCH]) + "\n").encode())
+            node_of.append(i)
+    order = sorted(range(len(bodies)), key=lambda k: (k % 7, k))  # nodes interleaved
+    return [bodies[k] for k in order], [node_of[k] for k in order]
 load_start = " ".join(open("/proc/loadavg").read().split()[:3])
 for r in range(RUNS):
     for kind, n in configs:
-        for mode in ("single", "batch"):
+        for mode in MODES:
+            if mode == "routed" and n == 1:
+                continue  # one node: the same as batch
             db = store(kind, f"{kind}{n}{mode}{r}")
             procs, ports, key = serve(db, n)
             try:
                 if mode == "single":
-                    eps, nb = load(ports, key, singles, "/v1/events", 1)
+                    eps, nb = load(ports, key, singles, "/v1/events", len(singles))
+                elif mode == "batch":
+                    eps, nb = load(ports, key, batch_bodies, "/v1/events/batch", len(batched))
                 else:
-                    eps, nb = load(ports, key, batch_bodies, "/v1/events/batch", BATCH)
+                    bodies, node_of = routed(n)
+                    eps, nb = load(ports, key, bodies, "/v1/events/batch", len(batched), node_of)
             finally:
                 for p in procs:
                     p.terminate()
@@ -162,7 +187,7 @@ for r in range(RUNS):
             print(f"run {r + 1}: {kind} x{n} {mode}: {eps:,.0f} events/s ({nb} non-200)",
                   file=sys.stderr)
 
-med = {k: statistics.median(v) for k, v in res.items()}
+med = {k: statistics.median(v) for k, v in res.items() if v}
 commit = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True,
                         text=True).stdout.strip()
 cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
@@ -170,19 +195,21 @@ load_end = " ".join(open("/proc/loadavg").read().split()[:3])
 rows = []
 for kind, n in configs:
     s, b = med[(kind, n, "single")], med[(kind, n, "batch")]
+    rt = med.get((kind, n, "routed"))
     rows.append(f"| {'SQLite file' if kind == 'sqlite' else 'PostgreSQL'} | {n} | {s:,.0f} | "
                 f"{s / med[('sqlite', 1, 'single')]:.2f} | {b:,.0f} | "
                 f"{b / med[('sqlite', 1, 'batch')]:.2f} | "
-                f"{bad[(kind, n, 'single')] + bad[(kind, n, 'batch')]} |")
+                + (f"{rt:,.0f} | {rt / med[('sqlite', 1, 'batch')]:.2f} | " if rt else "(as batch) | | ")
+                + f"{sum(bad.get((kind, n, m), 0) for m in MODES)} |")
 body = f"""<!-- bench:nodes -->
 ## nodes — events/s with 1, 2 and 4 kagid nodes on one PostgreSQL
 
 - date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit `{commit}`, machine: {os.cpu_count()} cores, {cpu}, shared (load average {load_start} at the start, {load_end} at the end)
 - command: `bash bench/nodes.sh` (RUNS={RUNS}, SINGLES={SINGLES}, BATCHES={BATCHES}, BATCH={BATCH}, CLIENTS={CLIENTS}); events: `kagi simulate --accounts 20000 --days 30 --seed 3`, policy/default.rules; every kagid, PostgreSQL 15 (its own server, default settings, fsync on) and the Python clients on this one machine, over loopback
-- single: {SINGLES} events, one `POST /v1/events` each; batch: {BATCHES} events in `POST /v1/events/batch` requests of {BATCH} lines; {CLIENTS} client threads, request k to node k mod N (so one account's events reach several nodes); medians of {RUNS} runs, each on a fresh database; ratio: to one kagid on a SQLite file in the same run
+- single: {SINGLES} events, one `POST /v1/events` each; batch: {BATCHES} events in `POST /v1/events/batch` requests of {BATCH} lines; {CLIENTS} client threads, request k to node k mod N (so one account's events reach several nodes); batch routed by account: the same events split over the nodes by a hash of the account (as a load balancer routing by account), {BATCH} lines a request; medians of {RUNS} runs, each on a fresh database; ratio: to one kagid on a SQLite file in the same run
 
-| store | nodes | single events/s | ratio | batch events/s | ratio | non-200 answers |
-|---|---:|---:|---:|---:|---:|---:|
+| store | nodes | single events/s | ratio | batch events/s | ratio | batch routed by account, events/s | ratio | non-200 answers |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
 """ + "\n".join(rows) + "\n<!-- /bench:nodes -->"
 section.write_block(body)
 print(body)

@@ -403,7 +403,6 @@ void kg_risk_batch_free(kg_risk_batch *b)
 	kg_arena_release(&b->arena);
 	kg_arena_release(&b->scratch);
 	kg_buf_release(&b->blobs);
-	kg_buf_release(&b->w.text);
 	free(b);
 }
 
@@ -451,19 +450,24 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 		goto done;
 	}
 	rc = kg_store_read(r->store, batch_decide_job, b, err);
+	/* blobs taken and job queued under one lock: jobs are written in the
+	 * order their blobs were taken, so a blob taken later (holding more
+	 * events) is never overwritten by one taken earlier */
+	pthread_mutex_lock(&r->write_mu);
 	if (!rc)
 		rc = batch_snapshot(b, err);
 	if (!rc)
 		rc = batch_entities(b, err);
 	if (!rc && (b->nrec || after)) {
 		b->w = (struct kg_risk_write){b->recs, b->nrec, b->blob_recs, b->n_blob,
-					      r->lock_hook, r->lock_ctx, KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4),
+					      r->lock_hook, r->lock_ctx,
 					      b->ents, b->n_ents, KG_BUF_INIT(1024 * 1024),
 					      kg_store_shared(r->store), kg_risk_acct_version, r, r->ents,
 					      false};
 		rc = kg_risk_persist_start(r->store, &b->w, after ? after->ticket : NULL,
 					   &b->ticket, err);
 	}
+	pthread_mutex_unlock(&r->write_mu);
 done:
 	if (rc) {
 		*stale = b->stale;

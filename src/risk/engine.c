@@ -25,6 +25,7 @@ int kg_risk_new(kg_policy *policy, struct kg_store *store, kg_risk **out, kg_err
 	pthread_mutex_init(&r->pol_mu, NULL);
 	pthread_mutex_init(&r->settle_mu, NULL);
 	pthread_cond_init(&r->settle_cv, NULL);
+	pthread_mutex_init(&r->write_mu, NULL);
 	r->pol = kg_policy_ref(policy);
 	r->store = store;
 	for (int i = 0; i < STRIPES; i++) {
@@ -72,6 +73,7 @@ void kg_risk_free(kg_risk *r)
 	pthread_mutex_destroy(&r->pol_mu);
 	pthread_mutex_destroy(&r->settle_mu);
 	pthread_cond_destroy(&r->settle_cv);
+	pthread_mutex_destroy(&r->write_mu);
 	free(r);
 }
 

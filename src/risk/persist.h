@@ -81,7 +81,6 @@ struct kg_risk_write {
 	size_t n_blob;
 	kg_risk_lock_fn hook;
 	void *hook_ctx;
-	kg_buf text;    /* a decision's JSON while its row is written */
 	struct kg_risk_entity_blob *ents; /* each entity of the batch once */
 	size_t n_ents;
 	kg_buf merged;  /* an entity's row merged with its blob */
