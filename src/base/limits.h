@@ -25,12 +25,19 @@
 #define KG_HTTP_CONN_HEADROOM 1024         /* libmicrohttpd's connection limit is
                                               * http.max_connections + this: kagid's
                                               * accept policy refuses first */
+#define KG_HTTP_LOGIN_NICE 19              /* the login pool's threads: lowest CPU
+                                              * priority (Argon2id yields to the rest) */
 #define KG_HTTP_DECISION_BATCH_MAX 4096     /* most POST /v1/events a decision worker
                                               * takes at once (http.decision_batch_max) */
 #define KG_HTTP_REAP_MS 250                 /* how often the slowloris guard looks */
-#define KG_HTTP_CONN_MEMORY (64 * 1024)     /* libmicrohttpd's buffer per connection:
-                                              * heads up to about this get kagid's JSON
-                                              * 414/431, larger ones the library's own */
+#define KG_HTTP_CONN_MEMORY (64 * 1024)     /* libmicrohttpd's buffer per connection */
+#define KG_HTTP_FRONT_HEAD_MAX (16 * 1024)  /* a new connection's first request head as
+                                              * sent, looked at before the library
+                                              * (http/front.c): over this, JSON 431 */
+#define KG_HTTP_HEADER_FIELDS_MAX 100       /* header fields of that head: more, 431
+                                              * (the library's buffer holds every field) */
+#define KG_HTTP_LINGER_MS 1000              /* after the front's own error answer: input
+                                              * read and dropped this long, then closed */
 
 /* JSON */
 #define KG_JSON_DEPTH_MAX 16

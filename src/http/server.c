@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/front.h"
 #include "store/store.h"
 
 /* The work pools (docs/operations.md "Load"): a route's pool flag names one;
@@ -43,6 +44,7 @@ struct kg_http_server {
 	kg_app app; /* first: handlers reach the server from req->app */
 	kg_config config;
 	struct MHD_Daemon *daemon;
+	kg_http_front *front;           /* accepts, and answers a bad first head (front.c) */
 	kg_http_metrics *metrics;
 	_Atomic int inflight;
 	_Atomic bool stopping;
@@ -939,6 +941,53 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 	return full ? MHD_NO : MHD_YES;
 }
 
+/* ---- the front door (front.c): it accepts every connection and hands
+ * the library those whose first request head it does not refuse itself ---*/
+static bool front_admit(void *ctx, size_t pending, size_t same_ip)
+{
+	kg_http_server *s = ctx;
+	size_t per_ip = (size_t)s->config.http_max_connections_per_ip;
+	pthread_mutex_lock(&s->conn_mu);
+	bool full = s->nconns + pending >= (size_t)s->config.http_max_connections ||
+		    (per_ip && same_ip >= per_ip);
+	if (full)
+		s->conn_refused++;
+	pthread_mutex_unlock(&s->conn_mu);
+	return !full;
+}
+
+static void front_pass(void *ctx, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	kg_http_server *s = ctx;
+	/* on failure the library has closed fd (over a cap: on_accept counted it) */
+	if (MHD_add_connection(s->daemon, fd, addr, addrlen) != MHD_YES)
+		kg_log(KG_LOG_DEBUG, "http", "connection not taken: %s", strerror(errno));
+}
+
+static void front_refused(void *ctx, const struct kg_http_head_verdict *v, const char *request_id,
+			  const struct sockaddr *addr)
+{
+	kg_http_server *s = ctx;
+	kg_http_metrics_error(s->metrics, v->status, v->code);
+	struct request rq = {.status = v->status, .method = "-", .path = "-"};
+	snprintf(rq.error_code, sizeof(rq.error_code), "%s", v->code);
+	snprintf(rq.request_id, sizeof(rq.request_id), "%s", request_id);
+	const void *a = addr->sa_family == AF_INET6
+				? (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr
+				: (const void *)&((const struct sockaddr_in *)addr)->sin_addr;
+	if (!inet_ntop(addr->sa_family, a, rq.client_ip, sizeof(rq.client_ip)))
+		snprintf(rq.client_ip, sizeof(rq.client_ip), "-");
+	access_log(&rq, 0);
+}
+
+static void front_cut(void *ctx)
+{
+	kg_http_server *s = ctx;
+	pthread_mutex_lock(&s->conn_mu);
+	s->cut_head++;
+	pthread_mutex_unlock(&s->conn_mu);
+}
+
 /* Cuts the connections over their deadline. Under conn_mu. */
 static void reap(kg_http_server *s)
 {
@@ -1022,7 +1071,7 @@ static int start_pools(kg_http_server *s, kg_err *err)
 			? kg_http_pool_new_batch(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
 						 (size_t)c->http_decision_batch_max, run_jobs)
 			: kg_http_pool_new(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
-					   run_job);
+					   i == POOL_LOGIN ? KG_HTTP_LOGIN_NICE : 0, run_job);
 		if (!s->pools[i])
 			return kg_err_set(err, KG_ENOMEM, "cannot start the %s pool (%lld threads)",
 					  pool_names[i], (long long)size[i][0]);
@@ -1173,11 +1222,11 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 	}
 	s->reaper_started = true;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET |
+			 (v6 ? MHD_USE_IPv6 : 0);
 	s->daemon = MHD_start_daemon(
 		flags, 0, on_accept, s, on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->http_threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(config->http_max_connections + KG_HTTP_CONN_HEADROOM),
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)config->http_max_connections_per_ip,
@@ -1188,13 +1237,22 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_END);
 	if (!s->daemon) {
-		lfd = -1; /* libmicrohttpd may have closed it already: leave it */
 		rc = kg_err_set(err, KG_EIO, "cannot start the HTTP server on %s (see the log)",
 				config->http_listen);
 		goto fail;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = di ? di->port : 0;
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	if (getsockname(lfd, (struct sockaddr *)&bound, &blen) == 0)
+		s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+							     : ((struct sockaddr_in *)&bound)->sin_port);
+	const struct kg_http_front_hooks hooks = {s, front_admit, front_pass, front_refused, front_cut};
+	rc = kg_http_front_start(lfd, config->http_header_timeout_s * 1000, &hooks, &s->front, err);
+	lfd = -1; /* the front's now, also when it failed */
+	if (rc) {
+		MHD_stop_daemon(s->daemon);
+		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:
@@ -1220,9 +1278,7 @@ int kg_http_port(const kg_http_server *s)
 void kg_http_stop(kg_http_server *s, int64_t grace_ms)
 {
 	atomic_store(&s->stopping, true);
-	MHD_socket lfd = MHD_quiesce_daemon(s->daemon); /* stop accepting ... */
-	if (lfd != MHD_INVALID_SOCKET)
-		close(lfd); /* ... and refuse new connections at once */
+	kg_http_front_stop(s->front); /* stop accepting, refuse new connections at once */
 	int64_t deadline = kg_now_ms() + grace_ms;
 	while (atomic_load(&s->inflight) > 0 && kg_now_ms() < deadline)
 		usleep(5000);
@@ -1234,6 +1290,7 @@ void kg_http_stop(kg_http_server *s, int64_t grace_ms)
 	stop_pools(s, false);
 	stop_reaper(s);
 	MHD_stop_daemon(s->daemon);
+	kg_http_front_free(s->front);
 	stop_pools(s, true);
 	stop_modules(s);
 	kg_store_close(s->app.store);
@@ -1253,7 +1310,7 @@ int kg_http_render_metrics(kg_app *app, kg_buf *out)
 	kg_http_pool_metrics(s->pools, NPOOLS, out);
 	kg_http_budget_metrics(&s->budget, out);
 	pthread_mutex_lock(&s->conn_mu);
-	size_t nconns = s->nconns;
+	size_t nconns = s->nconns + kg_http_front_pending(s->front);
 	uint64_t cut_head = s->cut_head, cut_body = s->cut_body, refused = s->conn_refused;
 	pthread_mutex_unlock(&s->conn_mu);
 	kg_buf_printf(out,

@@ -2,8 +2,9 @@
  * on a loopback port, SQLite in a temp dir, the default policy and a shop
  * profile) in this process, and each input sent as raw bytes on a fresh
  * connection. Route matching, credentials, roles, body limits, JSON parsing
- * and every handler's validation are under test; libmicrohttpd's own HTTP
- * parsing comes along.
+ * and every handler's validation are under test, and so are kagid's front
+ * door (src/http/front.c: the first request head of each connection) and
+ * libmicrohttpd's own HTTP parsing behind it.
  *
  * Markers in an input are replaced before it is sent: @admin@, @service@,
  * @agent@, @customer@, @ticket@ by bearer tokens of those roles (customer

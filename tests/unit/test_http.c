@@ -1,7 +1,9 @@
 /* Unit tests of src/http's pure parts: tokens, roles, status mapping, the
  * JSON field readers (errors name the field), the account helper, that
- * the route table is well formed, and the work pools of admit.c (a
- * batching pool takes every job waiting at once; a full queue refuses). */
+ * the route table is well formed, the work pools of admit.c (a batching
+ * pool takes every job waiting at once; a full queue refuses), and the
+ * front door's head check (the incomplete heads it waits for;
+ * tests/data/http/framing.jsonl has the answers on a real socket). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "http/front.h"
 #include "http/http.h"
 #include "http/internal.h"
 
@@ -165,6 +168,50 @@ static void route_table_well_formed(void **state)
 	}
 }
 
+static void front_head_check(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *head;
+		int want;
+	} cases[] = {
+		{"", 1},
+		{"\r", 1},
+		{"\r\n", 1},
+		{"GET /healthz HTTP/1.1", 1},
+		{"GET /healthz HTTP/1.1\r\n", 1},
+		{"GET /healthz HTTP/1.1\r\nHost: k\r\n", 1},
+		{"GET /healthz HTTP/1.1\r\nHost: k\r\n\r\n", 0},
+		{"GET /healthz HTTP/1.1\r\n\r\nGET / HTTP/9.9\r\n\r\n", 0}, /* later: the library's */
+		{"GET /healthz HTTP/2.0\r\n", 505},                       /* before the head ends */
+		{"GET /healthz\r\n", 400},
+		{"GET /healthz HTTP/1.1\r\nNoColon\r\n", 400},
+		{"POST / HTTP/1.1\r\nContent-Length: 1x\r\n", 400},
+		{"POST / HTTP/1.1\r\ncontent-length: 007\r\n\r\n", 0},
+		{"POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n", 0},
+		{"POST / HTTP/1.1\r\nContent-Length: 18446744073709551616\r\n", 413},
+		{"POST / HTTP/1.1\r\nContent-Length : x\r\n\r\n", 0}, /* not the field */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kg_http_head_verdict v = {0};
+		int got = kg_http_head_check(cases[i].head, strlen(cases[i].head), &v);
+		if (got != cases[i].want)
+			fail_msg("case %zu (%s): %d, expected %d", i, cases[i].head, got, cases[i].want);
+		if (got > 1)
+			assert_true(v.status == got && v.code && v.msg[0]);
+	}
+	/* the limits: a head not complete within KG_HTTP_FRONT_HEAD_MAX is 431,
+	 * a request line that long 414 */
+	static char big[KG_HTTP_FRONT_HEAD_MAX + 10];
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "GET /", 5);
+	struct kg_http_head_verdict v;
+	assert_int_equal(kg_http_head_check(big, sizeof(big), &v), 414);
+	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+	assert_int_equal(kg_http_head_check(big, sizeof(big), &v), 431);
+	assert_int_equal(kg_http_head_check(big, 100, &v), 1);
+}
+
 /* ---- the batching pool: one worker; while it runs its first take, jobs
  * pile up in the queue; its next take is all of them (at most batch_max),
  * in the order they came. No timing: the first take blocks until the test
@@ -233,6 +280,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(token_round_trip),
+		cmocka_unit_test(front_head_check),
 		cmocka_unit_test(roles_and_statuses),
 		cmocka_unit_test(require_account),
 		cmocka_unit_test(json_readers_name_fields),
