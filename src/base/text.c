@@ -47,7 +47,7 @@ static void wr_flush(struct wr *w)
 	w->n = 0;
 }
 
-static void wr_putc(struct wr *w, char c)
+static inline void wr_putc(struct wr *w, char c)
 {
 	if (w->n == sizeof(w->b))
 		wr_flush(w);

@@ -68,6 +68,8 @@ int kg_cmd_simulate(int argc, char **argv)
 			 "            e.g. birthday_gift_card, new_device, declined_once; with\n"
 			 "            --cross-account the hard negatives office_ip, carrier_ip,\n"
 			 "            family_shared_card, dormitory_address\n"
+			 "  group     (with --cross-account, on the accounts of a story across\n"
+			 "            accounts) the number of the account's group\n"
 			 "On a terminal, stderr shows the events made and written so far, once a\n"
 			 "second; never on a pipe or file.\n"
 			 "See docs/simulate.md.\n",

@@ -135,13 +135,33 @@ int kg_decision_write_json(const struct kg_decision *d, kg_buf *out)
 	return rc;
 }
 
+/* s as a JSON string, a byte of no well-formed UTF-8 sequence as '?': a
+ * message may quote input (jansson's "near '...'" cuts a character in two),
+ * as the HTTP error body does (kg_http_error_json). */
+static int put_utf8_str(kg_buf *out, const char *s)
+{
+	char safe[KG_ERR_MSG_MAX];
+	size_t n = strnlen(s, sizeof(safe) - 1);
+	const unsigned char *u = (const unsigned char *)s, *e = u + n;
+	for (size_t i = 0; i < n;) {
+		int k = u[i] < 0x80 ? 1 : kg_utf8_seq(u + i, e);
+		if (!k) {
+			safe[i++] = '?';
+			continue;
+		}
+		memcpy(safe + i, s + i, (size_t)k);
+		i += (size_t)k;
+	}
+	return kg_buf_json_str(out, safe, n);
+}
+
 int kg_risk_error_json(const kg_err *err, kg_buf *out)
 {
 	int rc = kg_buf_printf(out, "{\"error\":{\"code\":\"%s\",\"message\":",
 			       kg_code_name(err->code));
-	rc = rc ? rc : kg_buf_json_str(out, err->msg, strlen(err->msg));
+	rc = rc ? rc : put_utf8_str(out, err->msg);
 	rc = rc ? rc : kg_buf_puts(out, ",\"field\":");
-	rc = rc ? rc : kg_buf_json_str(out, err->field, strlen(err->field));
+	rc = rc ? rc : put_utf8_str(out, err->field);
 	rc = rc ? rc : kg_buf_puts(out, "}}");
 	return rc;
 }
