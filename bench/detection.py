@@ -118,7 +118,7 @@ def score(events_path, decisions_path):
                    "challenged": by[1], "held": by[2], "locked": by[3], "rules": rules,
                    "flagged": sorted(a for a in accts if worst[a])}
     others = sorted(a for a in acct_scen if a not in fraud and a not in acct_hard and
-                    worst[a] >= RANK["hold"] and acct_scen[a] == "normal")
+                    a not in old_hard and worst[a] >= RANK["hold"] and acct_scen[a] == "normal")
     # (flags on events of the single-account hard negatives are left out of
     # worst: they are docs/simulate.md's expected false positives)
     return {"events": n, "accounts": len(acct_scen), "actions": actions, "scenarios": scen,
@@ -193,8 +193,8 @@ def main():
         if d["wrong"]:
             L.append(f"- `{d['row']}` on accounts without fraud: {len(d['wrong']):,} "
                      f"({', '.join(d['wrong'][:8])}{' …' if len(d['wrong']) > 8 else ''})")
-    L.append(f"- ordinary accounts (no story across accounts, no hard negative) held or "
-             f"locked: {len(r['other_flagged']):,}")
+    L.append(f"- ordinary accounts (no story across accounts, no hard negative of either "
+             f"kind) held or locked: {len(r['other_flagged']):,}")
     text = "\n".join(L) + "\n"
     print(text)
     if a.benchmarks:

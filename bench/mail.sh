@@ -154,7 +154,7 @@ if [[ -f $dev/labels.tsv ]]; then
   dev_table=$(DEVMAIL=$dev bash "$here/bench/mail_generalise.sh" "$build")
   dev_desc="\`$dev\`, sources in its SOURCES.md"
   if [[ -n ${BEFORE:-} ]]; then
-    dev_before_desc="before = \`BEFORE=${BEFORE_DESC:-$BEFORE}\`"
+    dev_before_desc="before = kagi at ${BEFORE_DESC:-$BEFORE}, after = kagi at $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo "?")"
   fi
 fi
 
@@ -232,17 +232,24 @@ each file's source; \`bash bench/mail_generalise.sh\` prints the table
 $dev_table
 
 Classes: \`phishing\` impersonates the shop or lures with its brand (must be
-\`phishing\`, never \`genuine\`); \`other_phishing\` is other brands' phishing
-that mentions the shop (Amazon SES senders, amazonaws.com links: the shop's
-answer is \`unrelated\`, shown for information); \`legit_*\` must never be
-\`phishing\` (mailing-list mail naming the shop, its employees' own mail from
-the official domain without a DKIM key in the profile — \`suspicious\` by
-design — and newsletter editions). The halves are not equally clean: this
-version's changes were written after reading phishing_pot mail of both halves
-(classes of miss, not single files), while the list and newsletter mail was
-only measured.
+\`phishing\`, never \`genuine\`; Amazon lures from phishing_pot and from
+sourceforge list archives the shared corpus did not use); \`other_phishing\`
+is other brands' phishing that mentions the shop (Amazon SES senders,
+amazonaws.com links: the shop's answer is \`unrelated\`, shown for
+information); \`legit_*\` must never be \`phishing\` (mailing-list mail naming
+the shop, its employees' own mail from the official domain without a DKIM key
+in the profile — \`suspicious\` by design — and newsletter editions);
+\`list_traffic\` is every other message of those list archives, the spam they
+carried included, and must not be \`phishing\` either. The halves are not
+equally clean: this version's changes were written after reading phishing
+mail of both halves (classes of miss — a bulk service's bounce address, marks
+inside the brand, documents under "Prime", a domain shown as the sender's
+name — not single files), while the legitimate and list mail was only
+measured. The phishing still \`unrelated\` names the shop only as \`amzn\`
+(\`"noreply@service.amzn.com" <…>\` with a PDF), a name the shipped profile
+does not list (\`sender_domain = amzn.com\` would add it).
 
-Command: \`${BEFORE:+BEFORE=${BEFORE_DESC:-$BEFORE} }bash bench/mail.sh\` (RUNS=$runs REPEAT=$repeat; the development set through \`bench/mail_generalise.sh\`).
+Command: \`${BEFORE:+BEFORE=<kagi built at ${BEFORE_DESC:-$BEFORE}> }bash bench/mail.sh\` (RUNS=$runs REPEAT=$repeat; the development set through \`bench/mail_generalise.sh\`).
 EOF
 )
 

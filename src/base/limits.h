@@ -25,6 +25,8 @@
 #define KG_HTTP_CONN_HEADROOM 1024         /* libmicrohttpd's connection limit is
                                               * http.max_connections + this: kagid's
                                               * accept policy refuses first */
+#define KG_HTTP_LOGIN_NICE 19              /* the login pool's threads: lowest CPU
+                                              * priority (Argon2id yields to the rest) */
 #define KG_HTTP_DECISION_BATCH_MAX 4096     /* most POST /v1/events a decision worker
                                               * takes at once (http.decision_batch_max) */
 #define KG_HTTP_REAP_MS 250                 /* how often the slowloris guard looks */

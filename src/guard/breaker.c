@@ -234,8 +234,6 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 {
 	kg_guard *g = ctx;
 	kg_tx *tx = txn;
-	if (!g->p.enabled)
-		return kg_account_risk_lock_hook((void *)g->notice_cfg, txn, o, lock, err);
 	kg_arena a;
 	kg_arena_init(&a, 4096);
 	kg_guard_row st;
@@ -246,7 +244,8 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 	}
 	if (rc)
 		goto cleanup;
-	if (st.n == 1 && st.value) {
+	bool tripped = st.n == 1 && st.value;
+	if (tripped && g->p.enabled) {
 		kg_guard_row last;
 		bool half_open = false;
 		if (g->p.half_open_s &&
@@ -262,6 +261,7 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 			if (rc)
 				goto cleanup;
 		}
+		tripped = !half_open;
 		if (!half_open) {
 			/* an account already locked for this reason: the writer names
 			 * that lock (no new one), as it would armed */
@@ -318,7 +318,7 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 			onset = onset_all < minute - wmin + 1 ? minute - wmin + 1 : onset_all;
 		}
 	}
-	if (why) {
+	if (why && !tripped) { /* (watching only, breaker.enabled false: the lock stays) */
 		char incident[KG_STORE_ID_MAX];
 		rc = trip(tx, o, by, why, onset, incident, err);
 	}

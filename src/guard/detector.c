@@ -9,6 +9,7 @@
 /* Empty minutes past which nothing changes any more (S is 0 and the
  * baseline has decayed to the floor long before). */
 #define CLOSE_MAX 100000
+#define STATE_MAX 1000000000000LL
 
 void kg_guard_cusum_init(struct kg_guard_cusum *c, double floor)
 {
@@ -84,8 +85,10 @@ int kg_guard_cusum_parse(const char *s, struct kg_guard_cusum *c)
 	long long m, n, o;
 	double sv, b;
 	char tail;
+	/* limits: minutes before year 3900, counts and rates below 10^12 */
 	if (!s || sscanf(s, "%lld %lld %lg %lg %lld%c", &m, &n, &sv, &b, &o, &tail) != 5 ||
-	    m < 0 || n < 0 || !(sv >= 0) || !(b >= 0) || o < 0)
+	    m < 0 || m > STATE_MAX || n < 0 || n > STATE_MAX || !(sv >= 0 && sv <= STATE_MAX) ||
+	    !(b >= 0 && b <= STATE_MAX) || o < 0 || o > m)
 		return KG_EINVAL;
 	*c = (struct kg_guard_cusum){m, n, sv, b, o, c->floor};
 	return 0;

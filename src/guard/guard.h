@@ -55,7 +55,9 @@ int kg_guard_cusum_parse(const char *s, struct kg_guard_cusum *c);
 
 /* ---- the breaker (the lock hook) -----------------------------------------*/
 struct kg_guard_params {
-	bool enabled;          /* breaker.enabled */
+	bool enabled;          /* breaker.enabled; false: it watches (counts,
+				* trips, opens the incident, fires the
+				* webhook) but never holds */
 	int64_t max_locks;     /* breaker.max_locks automatic locks ... */
 	int64_t window_s;      /* ... in breaker.window_s of event time: trips */
 	int64_t half_open_s;   /* breaker.half_open_s: re-arms itself after this

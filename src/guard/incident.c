@@ -47,13 +47,12 @@ static json_t *incident_json(const kg_incident *inc, json_t **detail_out)
 static int index_rows(kg_tx *tx, const char *rule, int64_t onset_ms, const char *after,
 		      size_t limit, kg_arena *a, kg_guard_row **rows, size_t *n, kg_err *err)
 {
-	char from[KG_GUARD_KEY_MAX * 2], to[KG_GUARD_KEY_MAX * 2];
-	int nf = after && *after
-			 ? snprintf(from, sizeof(from), "%s\x01", after)
-			 : snprintf(from, sizeof(from), "%s|%015" PRId64, rule, onset_ms > 0 ? onset_ms : 0);
-	int nt = snprintf(to, sizeof(to), "%s|~", rule);
-	if (nf < 0 || (size_t)nf >= sizeof(from) || nt < 0 || (size_t)nt >= sizeof(to))
-		return kg_err_field(err, KG_ELIMIT, "rule", "too long for a guard key");
+	char from[KG_GUARD_KEY_MAX * 2 + 8], to[KG_GUARD_KEY_MAX];
+	if (after && *after)
+		snprintf(from, sizeof(from), "%s\x01", after);
+	else
+		snprintf(from, sizeof(from), "%s|%015" PRId64, rule, onset_ms > 0 ? onset_ms : 0);
+	snprintf(to, sizeof(to), "%s|~", rule);
 	return kg_tx_guard_list(tx, "autolock", from, to, limit, a, rows, n, err);
 }
 
@@ -66,12 +65,12 @@ static const char *lock_of_key(const char *key)
 static int hold_rows(kg_tx *tx, const char *incident, const char *after, size_t limit,
 		     kg_arena *a, kg_guard_row **rows, size_t *n, kg_err *err)
 {
-	char from[KG_GUARD_KEY_MAX * 2], to[KG_GUARD_KEY_MAX * 2];
-	int nf = after && *after ? snprintf(from, sizeof(from), "%s\x01", after)
-				 : snprintf(from, sizeof(from), "%s|", incident);
-	int nt = snprintf(to, sizeof(to), "%s|~", incident);
-	if (nf < 0 || (size_t)nf >= sizeof(from) || nt < 0 || (size_t)nt >= sizeof(to))
-		return kg_err_field(err, KG_ELIMIT, "incident", "too long for a guard key");
+	char from[KG_GUARD_KEY_MAX * 2 + 8], to[KG_GUARD_KEY_MAX];
+	if (after && *after)
+		snprintf(from, sizeof(from), "%s\x01", after);
+	else
+		snprintf(from, sizeof(from), "%s|", incident);
+	snprintf(to, sizeof(to), "%s|~", incident);
 	return kg_tx_guard_list(tx, "hold", from, to, limit, a, rows, n, err);
 }
 

@@ -11,30 +11,19 @@
 
 #include "guard/guard_impl.h"
 
-/* {name: hash of its text} of each `rule NAME` block of the policy text
- * (a block runs to the next line that starts with "rule "). */
+/* {name: hash of its text} of each `rule NAME` block of the policy text:
+ * from its line to the next line that starts with "}" (comments and blank
+ * lines after it are not the rule's). */
 static json_t *rule_hashes(const char *text, size_t len)
 {
 	json_t *m = json_object();
 	const char *p = text, *end = text + len;
 	const char *start = NULL;
 	char name[128] = "";
-	while (p <= end) {
+	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
-		bool is_rule = (size_t)(le - p) > 5 && !memcmp(p, "rule ", 5);
-		if ((is_rule || !nl) && start) {
-			const char *stop = is_rule ? p : end;
-			unsigned char h[8];
-			char hex[17];
-			crypto_generichash(h, sizeof(h), (const unsigned char *)start,
-					   (size_t)(stop - start), NULL, 0);
-			for (int i = 0; i < 8; i++)
-				snprintf(hex + 2 * i, 3, "%02x", h[i]);
-			json_object_set_new(m, name, json_string(hex));
-			start = NULL;
-		}
-		if (is_rule) {
+		if (!start && (size_t)(le - p) > 5 && !memcmp(p, "rule ", 5)) {
 			const char *q = p + 5;
 			size_t n = 0;
 			while (q + n < le && n + 1 < sizeof(name) && q[n] != ' ' && q[n] != '{')
@@ -43,9 +32,17 @@ static json_t *rule_hashes(const char *text, size_t len)
 			name[n] = '\0';
 			start = p;
 		}
-		if (!nl)
-			break;
-		p = nl + 1;
+		if (start && (*p == '}' || le == end)) {
+			unsigned char h[8];
+			char hex[17];
+			crypto_generichash(h, sizeof(h), (const unsigned char *)start,
+					   (size_t)(le - start), NULL, 0);
+			for (int i = 0; i < 8; i++)
+				snprintf(hex + 2 * i, 3, "%02x", h[i]);
+			json_object_set_new(m, name, json_string(hex));
+			start = NULL;
+		}
+		p = nl ? nl + 1 : end;
 	}
 	return m;
 }

@@ -4,16 +4,21 @@
  * where (server.c maps route flags to pools) or what a job does. */
 #include "http/internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct kg_http_pool {
 	const char *name;
 	kg_http_job_fn fn;
 	kg_http_batch_fn batch_fn; /* set: a worker takes up to batch_max jobs at once */
 	size_t batch_max;
+	int nice;                  /* of the workers (Linux: per thread); 0 unchanged */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	void **ring;               /* queue_max waiting jobs */
@@ -31,6 +36,11 @@ struct kg_http_pool {
 static void *pool_main(void *arg)
 {
 	kg_http_pool *p = arg;
+	/* a lower CPU priority for this thread only (on Linux a thread is its
+	 * own scheduling entity); failing to lower it is harmless */
+	if (p->nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice) != 0)
+		kg_log(KG_LOG_WARN, "http", "%s pool: cannot lower the CPU priority: %s", p->name,
+		       strerror(errno));
 	size_t max = p->batch_fn ? p->batch_max : 1;
 	void **jobs = calloc(max, sizeof(*jobs));
 	void *one[1];
@@ -67,7 +77,7 @@ static void *pool_main(void *arg)
 }
 
 static kg_http_pool *pool_new(const char *name, size_t threads, size_t queue_max,
-			      kg_http_job_fn fn, kg_http_batch_fn batch_fn, size_t batch_max)
+			      kg_http_job_fn fn, kg_http_batch_fn batch_fn, size_t batch_max, int nice)
 {
 	kg_http_pool *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -76,6 +86,7 @@ static kg_http_pool *pool_new(const char *name, size_t threads, size_t queue_max
 	p->fn = fn;
 	p->batch_fn = batch_fn;
 	p->batch_max = batch_max ? batch_max : 1;
+	p->nice = nice;
 	p->queue_max = queue_max;
 	p->threads_configured = threads;
 	p->ring = calloc(queue_max, sizeof(*p->ring));
@@ -93,16 +104,16 @@ fail:
 	return NULL;
 }
 
-kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max,
+kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max, int nice,
 			       kg_http_job_fn fn)
 {
-	return pool_new(name, threads, queue_max, fn, NULL, 1);
+	return pool_new(name, threads, queue_max, fn, NULL, 1, nice);
 }
 
 kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,
 				     size_t batch_max, kg_http_batch_fn fn)
 {
-	return pool_new(name, threads, queue_max, NULL, fn, batch_max);
+	return pool_new(name, threads, queue_max, NULL, fn, batch_max, 0);
 }
 
 int kg_http_pool_submit(kg_http_pool *p, void *job)

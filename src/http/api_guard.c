@@ -97,7 +97,9 @@ int kg_api_incident_revert(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	const char *reason = NULL;
 	bool dry_run = false;
 	int rc = kg_json_bool(req->json, NULL, "dry_run", false, &dry_run, err);
-	rc = rc ? rc : kg_json_str(req->json, NULL, "reason", !dry_run, KG_CASE_TEXT_MAX, &reason, err);
+	rc = rc ? rc : kg_json_str(req->json, NULL, "reason", true, KG_CASE_TEXT_MAX, &reason, err);
+	if (!rc && !*reason)
+		rc = kg_err_field(err, KG_EINVAL, "reason", "must not be empty");
 	if (rc)
 		return rc;
 	struct kg_guard_revert_opts o = {

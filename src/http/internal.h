@@ -23,7 +23,10 @@ int kg_http_metrics_render(const kg_http_metrics *m, kg_buf *out);
  * the FIFO is full (or the pool stops); it never waits. */
 typedef struct kg_http_pool kg_http_pool;
 typedef void (*kg_http_job_fn)(void *job);
-kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max,
+/* nice: the workers' CPU priority (setpriority(2) on each thread; 0 leaves
+ * it): the login pool's Argon2id work runs at KG_HTTP_LOGIN_NICE, so it
+ * gets the cores only when the other work leaves them idle. */
+kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max, int nice,
 			       kg_http_job_fn fn);
 /* A batching pool: a worker takes every job waiting (at most batch_max) at
  * once and runs them with one call of fn (the decision pool: the events

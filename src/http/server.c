@@ -1071,7 +1071,7 @@ static int start_pools(kg_http_server *s, kg_err *err)
 			? kg_http_pool_new_batch(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
 						 (size_t)c->http_decision_batch_max, run_jobs)
 			: kg_http_pool_new(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
-					   run_job);
+					   i == POOL_LOGIN ? KG_HTTP_LOGIN_NICE : 0, run_job);
 		if (!s->pools[i])
 			return kg_err_set(err, KG_ENOMEM, "cannot start the %s pool (%lld threads)",
 					  pool_names[i], (long long)size[i][0]);

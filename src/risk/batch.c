@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "risk/engine_impl.h"
 #include "store/store.h"
@@ -55,6 +56,8 @@ struct kg_risk_batch {
 	kg_store_ticket *ticket;
 	struct kg_risk_batch *after;
 	bool settled;
+	bool stale;       /* a shared store: failed only because a concurrent
+			   * batch's failure dropped one of its accounts */
 	kg_err parse_err; /* a batch of one: why its line was refused */
 };
 
@@ -190,6 +193,7 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 				 * it, which this snapshot does not show): deciding on
 				 * would count without them */
 				rc = kg_err_set(err, prc, "%s (nothing of the batch was written)", e.msg);
+				b->stale = kg_store_shared(r->store);
 				break;
 			}
 			if (b->n == 1)
@@ -316,10 +320,12 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 		pthread_mutex_lock(&st->mu);
 		struct acct *a = acct_find(st, ah, id);
 		size_t off = b->blobs.len;
-		if (a != rec->acct)
+		if (a != rec->acct) {
 			rc = kg_err_set(err, KG_EBUSY,
 					"account %s changed under the batch (a concurrent write "
 					"failed); nothing of the batch was written", rec->account);
+			b->stale = kg_store_shared(r->store);
+		}
 		else if ((rc = kg_features_save(&a->f, &b->blobs)))
 			kg_err_set(err, rc, "feature state too large");
 		pthread_mutex_unlock(&st->mu);
@@ -369,7 +375,16 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
 			kg_arena *a, struct kg_risk_answer *ans, kg_risk_batch *after,
 			kg_risk_batch **out, kg_err *err)
 {
+	bool stale;
+	return kg_risk_batch_try(r, events, lens, n, a, ans, after, out, &stale, err);
+}
+
+int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
+		      kg_arena *a, struct kg_risk_answer *ans, kg_risk_batch *after,
+		      kg_risk_batch **out, bool *stale, kg_err *err)
+{
 	*out = NULL;
+	*stale = false;
 	memset(ans, 0, n * sizeof(*ans));
 	kg_risk_batch *b = calloc(1, sizeof(*b));
 	if (!b)
@@ -415,6 +430,7 @@ int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *len
 	}
 done:
 	if (rc) {
+		*stale = b->stale;
 		kg_risk_settle(r, b->recs, b->nrec, false);
 		b->settled = true;
 		kg_risk_batch_free(b);
@@ -440,7 +456,7 @@ int kg_risk_batch_finish(kg_risk *r, kg_risk_batch *b, kg_err *err)
 
 bool kg_risk_batch_stale(const kg_risk_batch *b)
 {
-	return b && b->w.stale;
+	return b && (b->w.stale || b->stale);
 }
 
 /* A stale batch (another node wrote one of its accounts after this node
@@ -452,16 +468,29 @@ int kg_risk_decide_batch(kg_risk *r, const char *const *events, const size_t *le
 	int rc;
 	for (int attempt = 0;; attempt++) {
 		kg_risk_batch *b = NULL;
-		rc = kg_risk_batch_start(r, events, lens, n, a, out, NULL, &b, err);
+		bool stale;
+		rc = kg_risk_batch_try(r, events, lens, n, a, out, NULL, &b, &stale, err);
 		if (!rc)
 			rc = kg_risk_batch_finish(r, b, err);
-		bool again = rc == KG_EBUSY && kg_risk_batch_stale(b) &&
+		bool again = rc == KG_EBUSY && (stale || kg_risk_batch_stale(b)) &&
 			     attempt < KG_RISK_STALE_RETRIES;
 		kg_risk_batch_free(b);
 		if (!again)
 			return rc;
 		kg_err_clear(err);
+		kg_risk_stale_backoff(attempt);
 	}
+}
+
+void kg_risk_stale_backoff(int attempt)
+{
+	/* two nodes whose batches share accounts would meet again at once:
+	 * a random pause, up to 2^attempt ms (at most 64 ms), parts them */
+	uint64_t r = kg_risk_hash((const char *)&attempt, sizeof(attempt)) ^ (uint64_t)kg_now_ms();
+	r = kg_risk_hash((const char *)&r, sizeof(r));
+	long ms = (long)(r % (1u << (attempt < 6 ? attempt + 1 : 6)));
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
 }
 
 const kg_err *kg_risk_batch_refusal(const kg_risk_batch *b)

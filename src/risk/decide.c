@@ -218,7 +218,8 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_arena *a,
 	int rc;
 	for (int attempt = 0;; attempt++) { /* again when stale: kg_risk_decide_batch */
 		kg_risk_batch *b = NULL;
-		rc = kg_risk_batch_start(r, one, lens, 1, a, &ans, NULL, &b, err);
+		bool stale;
+		rc = kg_risk_batch_try(r, one, lens, 1, a, &ans, NULL, &b, &stale, err);
 		if (!rc && kg_risk_batch_refusal(b)->code) {
 			rc = kg_risk_batch_refusal(b)->code;
 			if (err)
@@ -226,12 +227,13 @@ int kg_risk_decide(kg_risk *r, const char *json, size_t len, kg_arena *a,
 		} else if (!rc) {
 			rc = kg_risk_batch_finish(r, b, err);
 		}
-		bool again = rc == KG_EBUSY && kg_risk_batch_stale(b) &&
+		bool again = rc == KG_EBUSY && (stale || kg_risk_batch_stale(b)) &&
 			     attempt < KG_RISK_STALE_RETRIES;
 		kg_risk_batch_free(b);
 		if (!again)
 			break;
 		kg_err_clear(err);
+		kg_risk_stale_backoff(attempt);
 	}
 	if (!rc && !ans.d)
 		rc = kg_err_set(err, KG_EINTERNAL, "no decision");

@@ -150,8 +150,10 @@ int kg_risk_persist_entity_load(void *ctx, int kind, uint64_t key, kg_arena *a,
 }
 
 /* Each entity's row becomes the union of what it held and the batch's
- * state (kg_entity_blob_merge): another thread's or node's batch that
- * committed first is kept, whatever the order of the commits. */
+ * state (kg_entity_blob_merge): another thread's or process's batch that
+ * committed first is kept, whatever the order of the commits. On a shared
+ * store the row was locked at the version the state was built on (nothing
+ * else wrote it since), so the state is written as it is. */
 static int write_entities(kg_tx *tx, struct kg_risk_write *w, int64_t now, kg_err *err)
 {
 	int rc = 0;
@@ -161,9 +163,12 @@ static int write_entities(kg_tx *tx, struct kg_risk_write *w, int64_t now, kg_er
 		const struct kg_risk_entity_blob *e = &w->ents[i];
 		const uint8_t *old = NULL;
 		size_t old_len = 0;
-		/* a shared store: the version moves forward (as an account's) */
+		/* a shared store: the version moves forward (as an account's); the
+		 * row, locked at the version this state was read from or last
+		 * written as (lock_rows), holds nothing this state lacks */
 		int64_t ver = w->shared && e->ver >= now ? e->ver + 1 : now;
-		rc = kg_tx_entity_get(tx, e->kind, e->key, &a, &old, &old_len, NULL, err);
+		rc = w->shared ? KG_ENOTFOUND
+			       : kg_tx_entity_get(tx, e->kind, e->key, &a, &old, &old_len, NULL, err);
 		if (rc == KG_ENOTFOUND) {
 			kg_err_clear(err);
 			rc = kg_tx_entity_put(tx, e->kind, e->key, e->blob, e->len, ver, err);
@@ -192,94 +197,131 @@ static const char *lock_rule(const struct kg_decision *d, kg_arena *a)
 	return "score";
 }
 
-/* One record: its lock applied by the account module's writer (which reads
+/* One record's lock, applied by the account module's writer (which reads
  * the typed decision: a decision whose action is no longer lock applies
- * none), then its event row with the decision's JSON (its blob:
- * write_job). The lock comes first so that the row names the lock the
- * writer kept; if the event was stored meanwhile by another node, that
- * node wrote the same lock id (kg_risk_lock_id) and the writer wrote
- * nothing. */
-static int write_record(kg_tx *tx, struct kg_risk_write *w, struct kg_risk_record *r,
-			kg_err *err)
+ * none) before the record's event row is written (write_events), so that
+ * the row names the lock the writer kept; if the event was stored
+ * meanwhile by another node, that node wrote the same lock id
+ * (kg_risk_lock_id) and the writer wrote nothing. */
+static int write_lock(kg_tx *tx, struct kg_risk_write *w, struct kg_risk_record *r, kg_err *err)
 {
-	int rc;
 	struct kg_decision *d = r->d;
-	r->stored = false;
-	if (d->action == KG_ACT_LOCK && d->has_lock && w->hook) {
-		kg_arena a;
-		kg_arena_init(&a, 256);
-		struct kg_risk_lock_order o = {
-			.account = r->account, .event_id = r->id, .reason = d->lock.reason,
-			.rule = lock_rule(d, &a), .decision = d, .ts_ms = r->ts_ms,
-			.expires_ms = d->lock.expires_ms,
-		};
-		rc = o.rule ? w->hook(w->hook_ctx, tx, &o, &d->lock, err)
-			    : kg_err_set(err, KG_ENOMEM, "out of memory");
-		kg_arena_release(&a);
-		if (rc)
-			return rc;
-	}
-	kg_buf_reset(&w->text);
-	if ((rc = kg_decision_write_json(d, &w->text)))
-		return kg_err_set(err, rc, "decision too large");
-	kg_event_rec ev = {
-		.account_id = r->account, .event_id = r->id,
-		.type = kg_event_type_name(r->type), .ts_ms = r->ts_ms,
-		.body = r->raw, .decision = w->text.data,
-		.account_id_len = r->account_len, .event_id_len = r->id_len,
-		.body_len = r->raw_len, .decision_len = w->text.len,
-		.body_hash = r->body_hash, .body_hash_len = sizeof(r->body_hash),
-	};
-	rc = kg_tx_event_insert(tx, &ev, err);
-	if (rc == KG_ECONFLICT) { /* stored by another node meanwhile */
-		kg_err_clear(err);
+	if (d->action != KG_ACT_LOCK || !d->has_lock || !w->hook)
 		return 0;
+	kg_arena a;
+	kg_arena_init(&a, 256);
+	struct kg_risk_lock_order o = {
+		.account = r->account, .event_id = r->id, .reason = d->lock.reason,
+		.rule = lock_rule(d, &a), .decision = d, .ts_ms = r->ts_ms,
+		.expires_ms = d->lock.expires_ms,
+	};
+	int rc = o.rule ? w->hook(w->hook_ctx, tx, &o, &d->lock, err)
+			: kg_err_set(err, KG_ENOMEM, "out of memory");
+	kg_arena_release(&a);
+	return rc;
+}
+
+/* The event rows with their decisions' JSON, all at once
+ * (kg_tx_event_insert_many); r->stored says which rows are new (an event
+ * stored meanwhile by another process keeps its row). */
+static int write_events(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
+{
+	if (!w->n)
+		return 0;
+	kg_event_rec *evs = calloc(w->n, sizeof(*evs));
+	size_t *offs = malloc(w->n * sizeof(*offs));
+	bool *stored = calloc(w->n, sizeof(*stored));
+	kg_buf text = KG_BUF_INIT(SIZE_MAX / 2);
+	int rc = evs && offs && stored ? 0 : kg_err_set(err, KG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < w->n && !rc; i++) {
+		offs[i] = text.len;
+		if ((rc = kg_decision_write_json(w->recs[i].d, &text)))
+			kg_err_set(err, rc, "decision too large");
 	}
-	if (rc)
-		return rc;
-	r->stored = true;
-	return 0;
+	for (size_t i = 0; i < w->n && !rc; i++) { /* text has stopped moving */
+		struct kg_risk_record *r = &w->recs[i];
+		evs[i] = (kg_event_rec){
+			.account_id = r->account, .event_id = r->id,
+			.type = kg_event_type_name(r->type), .ts_ms = r->ts_ms,
+			.body = r->raw, .decision = text.data + offs[i],
+			.account_id_len = r->account_len, .event_id_len = r->id_len,
+			.body_len = r->raw_len,
+			.decision_len = (i + 1 < w->n ? offs[i + 1] : text.len) - offs[i],
+			.body_hash = r->body_hash, .body_hash_len = sizeof(r->body_hash),
+		};
+	}
+	if (!rc)
+		rc = kg_tx_event_insert_many(tx, evs, w->n, stored, err);
+	for (size_t i = 0; i < w->n && !rc; i++)
+		w->recs[i].stored = stored[i];
+	kg_buf_release(&text);
+	free(stored);
+	free(offs);
+	free(evs);
+	return rc;
 }
 
 /* A shared store: each account's row locked, in account order (so that
  * two nodes' jobs take their locks in one order and cannot deadlock), and
- * its version compared with the one the engine decided on. Another node
- * that wrote the account since then fails the job (nothing of it is
- * written; the batch is decided again on the row as it is now). */
-static int lock_accounts(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
+ * its version compared with the one the engine decided on; then the same
+ * for the entities, in (kind, key) order (every job takes accounts before
+ * entities). Another node that wrote any of them since then fails the job
+ * (nothing of it is written; the batch is decided again on the rows as
+ * they are now). */
+static int lock_rows(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
 {
-	for (size_t i = 0; i < w->n_blob; i++) {
+	size_t n = w->n_blob > w->n_ents ? w->n_blob : w->n_ents;
+	if (!n)
+		return 0;
+	const char **ids = malloc(n * sizeof(*ids));
+	int *kinds = malloc(n * sizeof(*kinds));
+	uint64_t *keys = malloc(n * sizeof(*keys));
+	int64_t *vers = malloc(n * sizeof(*vers));
+	int rc = ids && kinds && keys && vers ? 0 : kg_err_set(err, KG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < w->n_blob && !rc; i++)
+		ids[i] = w->recs[w->blob_recs[i]].account;
+	if (!rc)
+		rc = kg_tx_features_lock_many(tx, ids, w->n_blob, vers, err);
+	if (rc == KG_EBUSY) /* a deadlock or a lock timeout: as stale, decided again */
+		w->stale = true;
+	for (size_t i = 0; i < w->n_blob && !rc; i++) {
 		struct kg_risk_record *last = &w->recs[w->blob_recs[i]];
-		int rc = kg_tx_features_lock(tx, last->account, &last->ver, err);
-		if (rc)
-			return rc;
+		last->ver = vers[i];
 		if (!w->version(w->version_ctx, last, last->ver, last->ver)) {
 			w->stale = true;
-			return kg_err_set(err, KG_EBUSY,
-					  "account %s was written by another node since its state "
-					  "was read", last->account);
+			rc = kg_err_set(err, KG_EBUSY,
+					"account %s was written by another node since its state "
+					"was read", last->account);
 		}
 	}
-	/* then the entities, in (kind, key) order: every job takes accounts
-	 * before entities */
-	for (size_t i = 0; i < w->n_ents; i++) {
+	for (size_t i = 0; i < w->n_ents && !rc; i++) {
+		kinds[i] = w->ents[i].kind;
+		keys[i] = w->ents[i].key;
+	}
+	if (!rc)
+		rc = kg_tx_entity_lock_many(tx, kinds, keys, w->n_ents, vers, err);
+	if (rc == KG_EBUSY)
+		w->stale = true;
+	for (size_t i = 0; i < w->n_ents && !rc; i++) {
 		struct kg_risk_entity_blob *e = &w->ents[i];
-		int rc = kg_tx_entity_lock(tx, e->kind, e->key, &e->ver, err);
-		if (rc)
-			return rc;
+		e->ver = vers[i];
 		if (!kg_entities_version(w->ent_table, e->kind, e->key, e->ver, e->ver)) {
 			w->stale = true;
-			return kg_err_set(err, KG_EBUSY,
-					  "an entity (%s) of the batch was written by another node "
-					  "since its state was read", kg_entity_kind_names[e->kind]);
+			rc = kg_err_set(err, KG_EBUSY,
+					"an entity (%s) of the batch was written by another node "
+					"since its state was read", kg_entity_kind_names[e->kind]);
 		}
 	}
-	return 0;
+	free(vers);
+	free(keys);
+	free(kinds);
+	free(ids);
+	return rc;
 }
 
-/* The events, then the feature blob of each account once — its state
- * after its last event of the batch, in account order so the B-tree is
- * walked once — instead of once per event: the same rows either way. An
+/* The locks, the events, then the feature blob of each account once — its
+ * state after its last event of the batch, in account order so the B-tree
+ * is walked once — instead of once per event: the same rows either way. An
  * account none of whose events was stored (all there already, written by
  * another process) keeps its row. */
 static int write_job(kg_tx *tx, void *p, kg_err *err)
@@ -287,10 +329,12 @@ static int write_job(kg_tx *tx, void *p, kg_err *err)
 	struct kg_risk_write *w = p;
 	int64_t now = kg_now_ms();
 	int rc = 0;
-	if (w->shared && (rc = lock_accounts(tx, w, err)))
+	if (w->shared && (rc = lock_rows(tx, w, err)))
 		return rc;
 	for (size_t i = 0; i < w->n && !rc; i++)
-		rc = write_record(tx, w, &w->recs[i], err);
+		rc = write_lock(tx, w, &w->recs[i], err);
+	if (!rc)
+		rc = write_events(tx, w, err);
 	for (size_t i = 0; i < w->n_blob && !rc; i++) {
 		const struct kg_risk_record *last = &w->recs[w->blob_recs[i]];
 		bool any = false;

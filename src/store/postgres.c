@@ -116,10 +116,98 @@ static int conn_stmt(kg_store_conn *c, const char *sql, char name[16], kg_err *e
 	return kg_err_set(err, KG_EINTERNAL, "statement cache full (raise KG_PG_STMT_CACHE)");
 }
 
+/* Reads the results of every statement sent in pipeline mode, up to the
+ * sync point, and leaves pipeline mode: 0 or the first failure. */
+static int conn_flush(kg_store_conn *c, kg_err *err)
+{
+	if (!c->pipeline)
+		return 0;
+	int code = 0;
+	if (PQpipelineSync(c->pg) != 1)
+		code = kg_err_set(err, KG_EIO, "pipeline sync: %s", PQerrorMessage(c->pg));
+	/* every statement's results, then NULL; after a failure the rest
+	 * answer PGRES_PIPELINE_ABORTED */
+	for (size_t k = 0; k < c->n_sent; k++) {
+		PGresult *r;
+		bool got = false;
+		while ((r = PQgetResult(c->pg))) { /* then NULL: the end of statement k */
+			got = true;
+			ExecStatusType st = PQresultStatus(r);
+			if (code) {
+			} else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+				const char *t = PQcmdTuples(r);
+				if (st == PGRES_COMMAND_OK && t && *t)
+					c->changes += strtoull(t, NULL, 10);
+				if (c->sent[k].fn)
+					code = c->sent[k].fn(c->sent[k].ctx, c->sent[k].i, r, err);
+			} else {
+				code = kg_pg_fail(c->pg, r, err, c->sent[k].what);
+			}
+			PQclear(r);
+		}
+		if (!got && !code)
+			code = kg_err_set(err, KG_EIO, "%s: no result: %s", c->sent[k].what,
+					  PQerrorMessage(c->pg));
+	}
+	/* the sync point's result (NULL: the connection is gone) */
+	PGresult *sync = PQgetResult(c->pg);
+	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC && !code)
+		code = kg_err_set(err, KG_EIO, "pipeline sync: %s", PQerrorMessage(c->pg));
+	PQclear(sync);
+	c->n_sent = 0;
+	c->pipeline = false;
+	if (PQexitPipelineMode(c->pg) != 1 && !code)
+		code = kg_err_set(err, KG_EIO, "pipeline end: %s", PQerrorMessage(c->pg));
+	return code;
+}
+
+int kg_pg_flush(kg_tx *tx, kg_err *err)
+{
+	return conn_flush(tx->conn, err);
+}
+
+int kg_pg_send(kg_tx *tx, const char *sql, const kg_pg_args *p, kg_pg_result_fn fn, void *ctx,
+	       size_t i, kg_err *err, const char *what)
+{
+	kg_store_conn *c = tx->conn;
+	char name[16];
+	int rc;
+	if (c->n_sent == KG_PG_PIPELINE_MAX && (rc = conn_flush(c, err)))
+		return rc;
+	size_t k = ((uintptr_t)sql >> 3) % KG_PG_STMT_CACHE;
+	bool prepared = false; /* preparing waits for the server: not in a pipeline */
+	for (size_t j = 0; j < KG_PG_STMT_CACHE && !prepared; j++)
+		prepared = c->cache[(k + j) % KG_PG_STMT_CACHE].sql == sql;
+	if (!prepared && (rc = conn_flush(c, err)))
+		return rc;
+	if (conn_stmt(c, sql, name, err))
+		return err->code ? err->code : KG_EINTERNAL;
+	if (!c->pipeline) {
+		if (PQenterPipelineMode(c->pg) != 1)
+			return kg_err_set(err, KG_EIO, "pipeline: %s", PQerrorMessage(c->pg));
+		c->pipeline = true;
+	}
+	static const kg_pg_args none;
+	if (!p)
+		p = &none;
+	if (PQsendQueryPrepared(c->pg, name, p->n, p->v, p->len, p->fmt, 0) != 1) {
+		kg_err e2;
+		conn_flush(c, &e2);
+		return kg_err_set(err, KG_EIO, "%s: %s", what, PQerrorMessage(c->pg));
+	}
+	c->sent[c->n_sent].fn = fn;
+	c->sent[c->n_sent].ctx = ctx;
+	c->sent[c->n_sent].i = i;
+	c->sent[c->n_sent++].what = what;
+	return 0;
+}
+
 static PGresult *conn_exec(kg_store_conn *c, const char *sql, const kg_pg_args *p, kg_err *err,
 			   const char *what)
 {
 	char name[16];
+	if (c->pipeline && conn_flush(c, err))
+		return NULL;
 	if (conn_stmt(c, sql, name, err))
 		return NULL;
 	static const kg_pg_args none;
@@ -396,6 +484,8 @@ static int pg_commit(kg_store_conn *c, kg_err *err)
 
 static void pg_rollback(kg_store_conn *c)
 {
+	kg_err e;
+	conn_flush(c, &e);
 	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 		PQclear(PQexec(c->pg, "ROLLBACK"));
 }
@@ -444,6 +534,8 @@ static int pg_schema_version(kg_store_conn *c, int *version, kg_err *err)
 
 static uint64_t pg_changes(kg_store_conn *c) { return c->changes; }
 
+static int pg_flush(kg_store_conn *c, kg_err *err) { return conn_flush(c, err); }
+
 static int pg_backup(kg_store_conn *c, const char *dest, kg_err *err)
 {
 	(void)c;
@@ -469,6 +561,7 @@ const struct kg_store_ops kg_postgres_ops = {
 	.integrity_check = pg_integrity_check,
 	.schema_version = pg_schema_version,
 	.changes = pg_changes,
+	.flush = pg_flush,
 	.backup = pg_backup,
 
 	.accounts = &kg_postgres_accounts_ops,

@@ -129,6 +129,39 @@ static int event_insert(kg_tx *tx, const kg_event_rec *ev, kg_err *err)
 	return rc;
 }
 
+static int stored_row(void *ctx, size_t i, const PGresult *r, kg_err *err)
+{
+	(void)err;
+	const char *t = PQcmdTuples((PGresult *)r);
+	((bool *)ctx)[i] = t && *t && strcmp(t, "0");
+	return 0;
+}
+
+static int event_insert_many(kg_tx *tx, const kg_event_rec *evs, size_t n, bool *stored,
+			     kg_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const kg_event_rec *ev = &evs[i];
+		if (!ev->account_id || !ev->event_id || !ev->type || !ev->body)
+			return kg_err_set(err, KG_EINVAL, "an event needs account, id, type and body");
+		kg_pg_args p = {0};
+		kg_pg_textn(&p, ev->account_id, ev->account_id_len);
+		kg_pg_textn(&p, ev->event_id, ev->event_id_len);
+		kg_pg_text(&p, ev->type);
+		kg_pg_i64(&p, ev->ts_ms);
+		kg_pg_textn(&p, ev->body, ev->body_len);
+		kg_pg_textn(&p, ev->decision, ev->decision_len);
+		kg_pg_i64(&p, kg_pg_or_now(ev->created_ms));
+		kg_pg_blob(&p, ev->body_hash_len ? ev->body_hash : NULL, ev->body_hash_len);
+		stored[i] = false;
+		int rc = kg_pg_send(tx, SQL_EVENT_INSERT, &p, stored_row, stored, i, err,
+				    "event insert");
+		if (rc)
+			return rc;
+	}
+	return kg_pg_flush(tx, err);
+}
+
 static int event_decision(kg_tx *tx, const char *account_id, size_t account_len,
 			  const char *event_id, size_t event_id_len, kg_arena *a,
 			  const char **decision, size_t *decision_len, const uint8_t **body_hash,
@@ -217,6 +250,8 @@ static int features_get(kg_tx *tx, const char *account_id, kg_arena *a,
 	return rc;
 }
 
+/* Sent without waiting (kg_pg_send): its result is checked by the job's
+ * flush. */
 static int features_put(kg_tx *tx, const char *account_id, const void *blob, size_t len,
 			int64_t now_ms, kg_err *err)
 {
@@ -224,7 +259,7 @@ static int features_put(kg_tx *tx, const char *account_id, const void *blob, siz
 	kg_pg_text(&p, account_id);
 	kg_pg_blob(&p, len ? blob : "", len);
 	kg_pg_i64(&p, kg_pg_or_now(now_ms));
-	return kg_pg_run(tx, SQL_FEATURES_PUT, &p, NULL, err, "features put");
+	return kg_pg_send(tx, SQL_FEATURES_PUT, &p, NULL, NULL, 0, err, "features put");
 }
 
 /* The lock first (one round trip for an account with a row); a new
@@ -251,6 +286,34 @@ static int features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg
 			return rc;
 	}
 	return 0;
+}
+
+/* The version of row i into ((int64_t *)ctx)[i]. */
+static int version_row(void *ctx, size_t i, const PGresult *r, kg_err *err)
+{
+	if (PQntuples(r) != 1)
+		return kg_err_set(err, KG_EINTERNAL, "lock: the row seeded before is gone");
+	((int64_t *)ctx)[i] = kg_pg_col_i64(r, 0, 0);
+	return 0;
+}
+
+/* Each row seeded (if new: an insert that another node's concurrent insert
+ * makes wait and then do nothing) and locked, one after the other in the
+ * order given, all in one pipeline. */
+static int features_lock_many(kg_tx *tx, const char *const *ids, size_t n, int64_t *versions,
+			      kg_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		kg_pg_args p = {0};
+		kg_pg_text(&p, ids[i]);
+		int rc = kg_pg_send(tx, SQL_FEATURES_SEED, &p, NULL, NULL, 0, err, "features lock");
+		if (!rc)
+			rc = kg_pg_send(tx, SQL_FEATURES_VERSION, &p, version_row, versions, i, err,
+					"features lock");
+		if (rc)
+			return rc;
+	}
+	return kg_pg_flush(tx, err);
 }
 
 static const char SQL_ENTITY_GET[] =
@@ -325,7 +388,25 @@ static int entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_
 	kg_pg_i64(&p, (int64_t)key);
 	kg_pg_blob(&p, len ? blob : "", len);
 	kg_pg_i64(&p, kg_pg_or_now(now_ms));
-	return kg_pg_run(tx, SQL_ENTITY_PUT, &p, NULL, err, "entity put");
+	return kg_pg_send(tx, SQL_ENTITY_PUT, &p, NULL, NULL, 0, err, "entity put"); /* as features_put */
+}
+
+/* As features_lock_many. */
+static int entity_lock_many(kg_tx *tx, const int *kinds, const uint64_t *keys, size_t n,
+			    int64_t *versions, kg_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		kg_pg_args p = {0};
+		kg_pg_i64(&p, kinds[i]);
+		kg_pg_i64(&p, (int64_t)keys[i]);
+		int rc = kg_pg_send(tx, SQL_ENTITY_SEED, &p, NULL, NULL, 0, err, "entity lock");
+		if (!rc)
+			rc = kg_pg_send(tx, SQL_ENTITY_VERSION, &p, version_row, versions, i, err,
+					"entity lock");
+		if (rc)
+			return rc;
+	}
+	return kg_pg_flush(tx, err);
 }
 
 const struct kg_store_events_ops kg_postgres_events_ops = {
@@ -339,5 +420,8 @@ const struct kg_store_events_ops kg_postgres_events_ops = {
 	.features_get = features_get,
 	.features_put = features_put,
 	.features_lock = features_lock,
+	.event_insert_many = event_insert_many,
+	.features_lock_many = features_lock_many,
+	.entity_lock_many = entity_lock_many,
 	.event_list = event_list,
 };

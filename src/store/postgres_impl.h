@@ -24,6 +24,14 @@
 
 #define KG_PG_STMT_CACHE 256 /* distinct statements per connection */
 #define KG_PG_ARGS_MAX 16
+/* Statements sent in pipeline mode before their results are read: few
+ * enough that the server's replies fit the socket buffers (a blocking
+ * send never waits on a server that waits on us). */
+#define KG_PG_PIPELINE_MAX 256
+
+/* What to do with the result of a statement sent by kg_pg_send (fn NULL:
+ * nothing but check it). */
+typedef int (*kg_pg_result_fn)(void *ctx, size_t i, const PGresult *r, kg_err *err);
 
 struct kg_store_conn {
 	PGconn *pg;
@@ -32,6 +40,14 @@ struct kg_store_conn {
 	struct {
 		const char *sql;
 	} cache[KG_PG_STMT_CACHE];
+	bool pipeline;    /* in pipeline mode, with n_sent results to read */
+	size_t n_sent;
+	struct {
+		kg_pg_result_fn fn;
+		void *ctx;
+		size_t i;
+		const char *what;
+	} sent[KG_PG_PIPELINE_MAX];
 };
 
 /* The parameters of one statement, in order ($1, $2, ...). Strings are not
@@ -62,6 +78,18 @@ PGresult *kg_pg_exec(kg_tx *tx, const char *sql, const kg_pg_args *p, kg_err *er
  * and the number of rows it changed in *changed (may be NULL). */
 int kg_pg_run(kg_tx *tx, const char *sql, const kg_pg_args *p, uint64_t *changed, kg_err *err,
 	      const char *what);
+
+/* Sends sql with p in pipeline mode (libpq 14+) without waiting for its
+ * result, which is read — fn(ctx, i, result) called on it — by the next
+ * kg_pg_flush, at the latest when the job ends (the backend's flush) or
+ * before any statement run by kg_pg_exec/kg_pg_run. A failed statement
+ * fails that flush (and the statements after it in the pipeline are not
+ * run). Many rows of one job thus cost one round trip per
+ * KG_PG_PIPELINE_MAX statements instead of one each. */
+int kg_pg_send(kg_tx *tx, const char *sql, const kg_pg_args *p, kg_pg_result_fn fn, void *ctx,
+	       size_t i, kg_err *err, const char *what);
+/* Reads every result of what was sent; 0 or the first error. */
+int kg_pg_flush(kg_tx *tx, kg_err *err);
 
 /* Maps a failed result (SQLSTATE) to a kg_code and sets err. */
 int kg_pg_fail(PGconn *pg, const PGresult *r, kg_err *err, const char *what);

@@ -248,7 +248,7 @@ const char *const kg_postgres_migrations[] = {
 	"  PRIMARY KEY (kind, key)"
 	");",
 	/* 6: the guard's rows, as in SQLite. */
-	"CREATE TABLE guard_rows ("
+	"CREATE TABLE IF NOT EXISTS guard_rows ("
 	"  kind TEXT NOT NULL,"
 	"  key TEXT COLLATE \"C\" NOT NULL,"
 	"  value TEXT,"

@@ -260,7 +260,7 @@ const char *const kg_sqlite_migrations[] = {
 	") WITHOUT ROWID;",
 	/* 6: the guard's rows (src/guard: breaker state and buckets, the index
 	 * of automatic locks, holds, policy versions, revert progress). */
-	"CREATE TABLE guard_rows ("
+	"CREATE TABLE IF NOT EXISTS guard_rows ("
 	"  kind TEXT NOT NULL,"
 	"  key TEXT NOT NULL,"
 	"  value TEXT,"

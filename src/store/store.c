@@ -127,6 +127,15 @@ static void run_group(kg_store *s, struct kg_store_job *first, size_t n)
 			kg_tx tx = {.s = s, .conn = c, .write = true};
 			uint64_t changes0 = be->changes(c);
 			j->rc = j->fn(&tx, j->ctx, &j->err);
+			if (be->flush) { /* what the job sent without waiting */
+				kg_err fe;
+				kg_err_clear(&fe);
+				int frc = be->flush(c, &fe);
+				if (frc && !j->rc) {
+					j->rc = frc;
+					j->err = fe;
+				}
+			}
 			if (!j->rc)
 				wrote += be->changes(c) - changes0;
 			if (j->rc > 0)

@@ -370,6 +370,16 @@ int kg_tx_entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8
 		     size_t *len, int64_t *updated_ms, kg_err *err);
 /* kg_tx_features_lock for the row of entity (kind, key). */
 int kg_tx_entity_lock(kg_tx *tx, int kind, uint64_t key, int64_t *version, kg_err *err);
+/* Many rows at once, in the order given (PostgreSQL: pipelined, one round
+ * trip per few hundred rows): kg_tx_event_insert of each of n events,
+ * stored[i] false where the event was already stored (no error for that);
+ * kg_tx_features_lock of n accounts, kg_tx_entity_lock of n entities. */
+int kg_tx_event_insert_many(kg_tx *tx, const kg_event_rec *evs, size_t n, bool *stored,
+			    kg_err *err);
+int kg_tx_features_lock_many(kg_tx *tx, const char *const *account_ids, size_t n,
+			     int64_t *versions, kg_err *err);
+int kg_tx_entity_lock_many(kg_tx *tx, const int *kinds, const uint64_t *keys, size_t n,
+			   int64_t *versions, kg_err *err);
 /* Inserts or replaces. */
 int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
 		     int64_t now_ms, kg_err *err);

@@ -63,6 +63,12 @@ struct kg_store_events_ops {
 			  int64_t *, kg_err *);
 	/* A shared backend only (as features_lock); NULL else. */
 	int (*entity_lock)(kg_tx *, int, uint64_t, int64_t *, kg_err *);
+	/* Many rows at once (a backend that can save round trips); NULL: the
+	 * kg_tx_*_many call loops over the one-row operation. */
+	int (*event_insert_many)(kg_tx *, const kg_event_rec *, size_t, bool *, kg_err *);
+	int (*features_lock_many)(kg_tx *, const char *const *, size_t, int64_t *, kg_err *);
+	int (*entity_lock_many)(kg_tx *, const int *, const uint64_t *, size_t, int64_t *,
+				kg_err *);
 	int (*entity_put)(kg_tx *, int, uint64_t, const void *, size_t, int64_t, kg_err *);
 	int (*event_list)(kg_tx *, const char *, size_t, kg_arena *, kg_event_rec **, size_t *,
 			  kg_err *);
@@ -214,6 +220,9 @@ struct kg_store_ops {
 	/* Rows changed so far on this connection (a counter; differences
 	 * tell whether a job wrote anything). */
 	uint64_t (*changes)(kg_store_conn *c);
+	/* Ends what the job left in flight (statements sent without waiting):
+	 * their failure is the job's. NULL: nothing is ever in flight. */
+	int (*flush)(kg_store_conn *c, kg_err *err);
 	/* Copies the database, as of one snapshot, into a new file at dest. */
 	int (*backup)(kg_store_conn *c, const char *dest, kg_err *err);
 	/* Test-only fault injection (kg_store_fault); NULL: not supported. */

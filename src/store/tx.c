@@ -155,6 +155,48 @@ int kg_tx_features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_
 	return KG_TX_WCALL(tx, err, events, features_lock, account_id, version, err);
 }
 
+int kg_tx_event_insert_many(kg_tx *tx, const kg_event_rec *evs, size_t n, bool *stored,
+			    kg_err *err)
+{
+	if (tx->write && tx->s->ops->events->event_insert_many)
+		return tx->s->ops->events->event_insert_many(tx, evs, n, stored, err);
+	for (size_t i = 0; i < n; i++) {
+		int rc = kg_tx_event_insert(tx, &evs[i], err);
+		stored[i] = !rc;
+		if (rc == KG_ECONFLICT)
+			kg_err_clear(err);
+		else if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int kg_tx_features_lock_many(kg_tx *tx, const char *const *account_ids, size_t n,
+			     int64_t *versions, kg_err *err)
+{
+	if (tx->write && tx->s->ops->events->features_lock_many)
+		return tx->s->ops->events->features_lock_many(tx, account_ids, n, versions, err);
+	for (size_t i = 0; i < n; i++) {
+		int rc = kg_tx_features_lock(tx, account_ids[i], &versions[i], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int kg_tx_entity_lock_many(kg_tx *tx, const int *kinds, const uint64_t *keys, size_t n,
+			   int64_t *versions, kg_err *err)
+{
+	if (tx->write && tx->s->ops->events->entity_lock_many)
+		return tx->s->ops->events->entity_lock_many(tx, kinds, keys, n, versions, err);
+	for (size_t i = 0; i < n; i++) {
+		int rc = kg_tx_entity_lock(tx, kinds[i], keys[i], &versions[i], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int kg_tx_event_list(kg_tx *tx, const char *account_id, size_t limit, kg_arena *a,
 		     kg_event_rec **out, size_t *n, kg_err *err)
 {

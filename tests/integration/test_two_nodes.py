@@ -30,6 +30,10 @@ import kagitest as kt
 
 ACCOUNTS = 24
 CLIENTS = 8
+# The lock-wave breaker counts locks across all accounts in event time: which
+# lock trips it depends on the order of accounts, which the clients here do
+# not keep (only each account's, and each chain's). Off on both sides.
+NO_BREAKER = {"KAGI_BREAKER_ENABLED": "false"}
 
 
 def psql(url, sql):
@@ -87,9 +91,14 @@ def events_of(rng):
 
 
 def no_lock_id(d):
+    """The decision without the ids a run makes afresh: the lock's, and the
+    guard's incident when the breaker held it (the two nodes trip where the
+    single node does, docs/guard.md)."""
     d = json.loads(d) if isinstance(d, (str, bytes)) else d
     if "lock" in d:
         d["lock"].pop("id", None)
+    if "breaker" in d:
+        d["breaker"].pop("incident", None)
     return d
 
 
@@ -114,8 +123,8 @@ def interleaved():
         sys.exit(77)
     rng = random.Random(16)
     evs = events_of(rng)
-    a = kt.Kagid(db=url, threads=4)
-    b = kt.Kagid(db=url, threads=4)
+    a = kt.Kagid(db=url, threads=4, env=NO_BREAKER)
+    b = kt.Kagid(db=url, threads=4, env=NO_BREAKER)
     with a.managed(), b.managed():
         a.start()
         b.start()
@@ -174,7 +183,7 @@ def interleaved():
     with open(path, "w") as f:
         for e in evs:
             f.write(json.dumps(e) + "\n")
-    p = kt.replay(path, db=ref)
+    p = kt.replay(path, db=ref, env=dict(kt.FAST_ENV, **NO_BREAKER))
     os.unlink(path)
     kt.check(p.returncode == 0, "single-node replay", p.stderr)
     lines = p.stdout.splitlines()
@@ -197,7 +206,7 @@ def interleaved():
              "the shared card is counted across accounts", shared)
     q = "SELECT account_id, event_id, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2"
     kt.check(psql(url, q) == psql(ref, q), "every event stored once")
-    with kt.Kagid(db=ref) as r:
+    with kt.Kagid(db=ref, env=NO_BREAKER) as r:
         ragent = r.key("agent")
         make_accounts(r, r.key("service"), replayed=True)
         ref_locks = {f"acct-{i}": lock_view(r, ragent, f"acct-{i}") for i in range(ACCOUNTS + SHARED)}

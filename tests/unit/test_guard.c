@@ -89,7 +89,8 @@ static void test_text(void **state)
 	assert_int_equal(kg_guard_cusum_parse(text, &d), 0);
 	assert_memory_equal(&c, &d, sizeof(c));
 	const char *bad[] = {"", "1 2 3", "1 2 nan 0.2 0", "1 2 0.5 0.2 0 extra", "-1 0 0 0.2 0",
-			     "1 2 -0.5 0.2 0", NULL};
+			     "1 2 -0.5 0.2 0", "9223372036854775807 0 0 0.2 0",
+			     "10 0 0 0.2 11", "1 2 1e300 0.2 0", NULL};
 	for (int i = 0; bad[i]; i++)
 		assert_int_equal(kg_guard_cusum_parse(bad[i], &d), KG_EINVAL);
 }
