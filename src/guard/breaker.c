@@ -371,12 +371,13 @@ static int status_job(kg_tx *tx, void *ctx, kg_err *err)
 					 "cusum", round(kg_guard_cusum_peek(&c, c.minute) * 1000) / 1000,
 					 "locks_counted", (json_int_t)rows[i].n));
 	}
-	j->out = json_pack("{s:s, s:s?, s:o, s:b, s:I, s:I, s:I, s:f}", "state",
-			   st.n == 1 ? "tripped" : "armed", "since",
-			   st.ts_ms ? kg_time_format(st.ts_ms, t) : NULL, "rules", rules, "enabled",
+	j->out = json_pack("{s:s, s:o, s:b, s:I, s:I, s:I, s:f}", "state",
+			   st.n == 1 ? "tripped" : "armed", "rules", rules, "enabled",
 			   j->p->enabled, "max_locks", (json_int_t)j->p->max_locks, "window_s",
 			   (json_int_t)j->p->window_s, "half_open_s", (json_int_t)j->p->half_open_s,
 			   "cusum_h", KG_GUARD_CUSUM_H);
+	if (j->out && st.ts_ms) /* (no row before the store's first automatic lock) */
+		json_object_set_new(j->out, "since", json_string(kg_time_format(st.ts_ms, t)));
 	if (j->out && st.n == 1 && st.value)
 		json_object_set_new(j->out, "incident", json_string(st.value));
 	if (!j->out)
