@@ -1,11 +1,12 @@
 // The console's shell: session, language, navigation and the hash router.
-// Pages live in agent.js, ops.js and customer.js; each is a function that
+// Pages live in agent.js, ops.js, incidents.js and customer.js; each is a function that
 // fills <main> for one route. Nothing secret is ever put in the URL or in
 // localStorage: the session is an HttpOnly cookie, its CSRF token is in memory.
 import { api, field, h, messageArea, onSubmit, setCsrf, show, announce, clear, ApiError } from "./dom.js";
 import { pickLang, setLang, t, currentLang } from "./i18n.js";
 import * as agent from "./agent.js";
 import * as ops from "./ops.js";
+import * as incidents from "./incidents.js";
 import * as customer from "./customer.js";
 
 export const app = { session: null };
@@ -13,7 +14,7 @@ export const app = { session: null };
 const NAV = {
   none: [["#/signin", "nav.signin"], ["#/reset", "nav.reset"]],
   agent: [["#/agent", "nav.search"], ["#/cases", "nav.cases"]],
-  admin: [["#/ops", "nav.ops"], ["#/agent", "nav.search"], ["#/cases", "nav.cases"]],
+  admin: [["#/ops", "nav.ops"], ["#/incidents", "nav.incidents"], ["#/agent", "nav.search"], ["#/cases", "nav.cases"]],
   customer: [["#/me", "nav.home"], ["#/messages", "nav.messages"], ["#/totp", "nav.totp"], ["#/mailcheck", "nav.mailcheck"]],
   ticket: [["#/me", "nav.home"], ["#/messages", "nav.messages"], ["#/mailcheck", "nav.mailcheck"], ["#/reset", "nav.reset"]],
 };
@@ -29,6 +30,8 @@ const ROUTES = [
   [/^#\/cases$/, agent.queuePage, ["agent", "admin"]],
   [/^#\/case\/([^/]+)$/, agent.casePage, ["agent", "admin"]],
   [/^#\/ops$/, ops.opsPage, ["admin"]],
+  [/^#\/incidents$/, incidents.incidentsPage, ["admin"]],
+  [/^#\/incident\/([^/]+)$/, incidents.incidentPage, ["admin"]],
   [/^#\/me$/, customer.homePage, ["customer", "ticket"]],
   [/^#\/mycase\/([^/]+)$/, customer.casePage, ["customer", "ticket"]],
   [/^#\/messages$/, customer.messagesPage, ["customer", "ticket"]],

@@ -47,7 +47,8 @@ export async function opsPage(main) {
       // the guard's breaker (GET /v1/guard, docs/guard.md)
       h("p", {}, !d.breaker ? "" : d.breaker.state === "tripped"
         ? t("ops.breaker.tripped", { incident: d.breaker.incident || "" })
-        : t("ops.breaker.armed", { max: d.breaker.max_locks, window: Math.round(d.breaker.window_s / 60) })));
+        : t("ops.breaker.armed", { max: d.breaker.max_locks, window: Math.round(d.breaker.window_s / 60) })),
+      h("p", {}, h("a", { href: d.breaker && d.breaker.incident ? `#/incident/${encodeURIComponent(d.breaker.incident)}` : "#/incidents" }, t("ops.breaker.link"))));
   };
   onSubmit(form, area, load);
   const breaker = h("section", { class: "card", "aria-labelledby": "breaker-title" });
