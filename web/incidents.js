@@ -11,6 +11,16 @@ import { render } from "./app.js";
 const enc = encodeURIComponent;
 const LIST_COUNTS = 20; // the list's lock and hold counts come from each incident's detail
 
+// A table whose box may scroll sideways on a phone: the box is focusable (a
+// keyboard can scroll it) and named by the table's caption.
+function wideTable(headers, rows, caption) {
+  const el = table(headers, rows, caption);
+  el.setAttribute("tabindex", "0");
+  el.setAttribute("role", "region");
+  el.setAttribute("aria-label", caption);
+  return el;
+}
+
 function stateBadge(state) {
   return h("span", { class: `badge inc-${state}` }, t(`inc.state.${state}`));
 }
@@ -68,7 +78,7 @@ export async function incidentsPage(main) {
     api("GET", `/v1/incidents/${enc(i.id)}`).then((d) => d.data, () => null)));
   const sec = h("section", { class: "card", "aria-labelledby": "inc-list-title" }, h("h2", { id: "inc-list-title" }, t("inc.list")));
   if (!list.length) sec.append(h("p", {}, t("inc.none")));
-  else sec.append(table(
+  else sec.append(wideTable(
     [t("inc.col.id"), t("col.state"), t("inc.opened"), t("inc.onset"), t("inc.rules"), t("inc.suspect"), t("inc.locks"), t("inc.holds")],
     list.map((i, k) => [h("a", { href: `#/incident/${enc(i.id)}` }, i.id), stateBadge(i.state), timeEl(i.opened_at),
       timeEl(i.onset), (i.rules || []).join(", "), suspectText(i.suspect),
@@ -81,7 +91,7 @@ export async function incidentsPage(main) {
   main.append(h("section", { class: "card", "aria-labelledby": "versions-title" },
     h("h2", { id: "versions-title" }, t("ver.title")),
     h("p", { class: "hint" }, t("ver.hint")),
-    vs.length ? table([t("ver.version"), t("ver.loaded"), t("ver.by"), t("ver.changed")],
+    vs.length ? wideTable([t("ver.version"), t("ver.loaded"), t("ver.by"), t("ver.changed")],
       vs.map((x) => [h("code", {}, x.version), timeEl(x.loaded_at), x.by || "", (x.rules_changed || []).join(", ") || "—"]),
       t("ver.title")) : h("p", {}, t("none"))));
 }
@@ -106,7 +116,7 @@ function timelineBlock(inc) {
     h("ul", { class: "legend" }, series.map((s, k) => h("li", {}, h("span", { class: `swatch c${k % 8}`, "aria-hidden": "true" }),
       `${s.name}: ${s.values.reduce((a, b) => a + b, 0)}`))),
     h("details", {}, h("summary", {}, t("ops.table")),
-      table([t("col.time"), ...series.map((s) => s.name)], minutes.map((m, i) => [hhmm(m.minute), ...series.map((s) => String(s.values[i]))]), label)),
+      wideTable([t("col.time"), ...series.map((s) => s.name)], minutes.map((m, i) => [hhmm(m.minute), ...series.map((s) => String(s.values[i]))]), label)),
     h("h3", {}, t("inc.tl.events")),
     h("ol", { class: "timeline", id: "inc-events" }, events.map((e) => h("li", {}, timeEl(e.at), t(`inc.ev.${e.what}`) === `inc.ev.${e.what}` ? e.what : t(`inc.ev.${e.what}`)))));
 }

@@ -8,7 +8,9 @@
 // case, runs the identity check (a fail, then a pass) and unlocks; an admin
 // reads the lock-rate charts and back-tests the policy; a customer resets the
 // password with the code from the SMTP listener, turns on 2-step and checks
-// a phishing mail and a real notice.
+// a phishing mail and a real notice; a gift-card ring trips the breaker and
+// an admin walks the incident list, its detail, the dry run and the revert,
+// then resets the breaker.
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createHmac } from "node:crypto";
@@ -353,9 +355,119 @@ async function resetCustomer() {
   await page.context().close();
 }
 
+// ---- a wave of wrong locks: an admin reverts the breaker's incident ---------------
+async function kagi(method, path, key, body) {
+  const r = await fetch(`${URL}${path}`, {
+    method, headers: { Authorization: `Bearer ${key}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: r.status, json: await r.json() };
+}
+
+// axe in the page's language as it is now (a state a language switch would lose)
+async function axeNow(page, name) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(AXE);
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = res.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => v.id);
+  check(bad.length === 0, `${name}: axe serious/critical violations`, bad);
+  const [sw, w] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  check(sw <= w, `${name}: no horizontal scroll at 390 px`, { scrollWidth: sw, width: w });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  check(page.errors.length === 0, `${name}: no script error or CSP violation`, page.errors);
+}
+
+async function incidents() {
+  // the ring's gift-card orders lock until the breaker's cap trips, then are held
+  const locked = [], held = [];
+  for (const o of STAGE.ring) {
+    const r = await kagi("POST", "/v1/events", process.env.SERVICE_KEY, { ...o, ts: new Date().toISOString().replace(/\.\d+Z$/, "Z") });
+    check(r.status === 200, `order ${o.id} answered`, r);
+    if (r.json.action === "lock") locked.push(o.account);
+    if (r.json.action === "hold") held.push(o.account);
+  }
+  check(locked.length > 0 && held.length > 0, "the ring locks until the breaker trips, then it is held", { locked, held });
+  const g = await kagi("GET", "/v1/guard", process.env.ADMIN_KEY);
+  check(g.json.state === "tripped" && g.json.incident, "the breaker tripped", g.json);
+  const id = g.json.incident;
+
+  const page = await newPage("ja-JP", "incidents");
+  await page.goto(`${URL}/console#/signin`);
+  await settle(page);
+  await page.selectOption("#lang", "en");
+  const f = form(page, "signin-staff");
+  await f.locator('input[name="key"]').fill(process.env.ADMIN_KEY);
+  await f.locator("button[type=submit]").click();
+  await page.waitForURL(/#\/ops$/);
+  await page.locator(".chart svg").first().waitFor();
+  check((await page.locator("main").textContent()).includes(`Tripped: decisions that would lock are held. Incident ${id}`), "the ops page says tripped");
+
+  // the list
+  await page.locator("#nav").getByRole("link", { name: "Incidents" }).click();
+  await page.waitForURL(/#\/incidents$/);
+  await page.locator("#versions-title").waitFor();
+  await checkPage(page, "incidents");
+  check((await page.locator("#guard-state").textContent()).includes("tripped"), "the breaker is tripped on the incidents page");
+  const row = page.locator("tr", { has: page.locator(`a[href="#/incident/${id}"]`) });
+  const cells = await row.locator("td").allTextContents();
+  check(cells[1] === "open" && Number(cells[6]) >= locked.length && Number(cells[7]) === held.length,
+    "the list: state, locks and holds of the incident", { cells, locked, held });
+  check(await page.locator("section", { has: page.locator("#versions-title") }).locator("tbody tr").count() >= 1, "the policy versions are listed");
+
+  // the detail
+  await row.getByRole("link").click();
+  await page.waitForURL(new RegExp(`#/incident/${id}$`));
+  await page.locator("#inc-facts").waitFor();
+  await checkPage(page, "incident");
+  check(await page.locator(".chart svg polyline").count() >= 2, "the timeline per minute: all rules and the incident's rule");
+  const accounts = await page.locator("#inc-account-list li").allTextContents();
+  check(locked.every((a) => accounts.includes(a)), "every locked ring account is affected", { accounts, locked });
+  const suspect = await page.locator("#inc-suspect").textContent();
+  check(suspect === "The rules did not change" || suspect.startsWith("rule "), "the suspect, or that the rules did not change", suspect);
+  check(await page.locator("#inc-holds").textContent() === String(held.length), "the holds counted", held.length);
+
+  // the revert: the dry run first, with a reason
+  const rev = form(page, "revert-title");
+  await rev.getByRole("button", { name: "Dry run" }).click();
+  check(await rev.locator("textarea").evaluate((e) => !e.checkValidity()), "no dry run without a reason");
+  await rev.getByLabel("Reason (kept in the audit log)").fill("gift-card wave from the breaker test; checked the evidence");
+  await rev.getByRole("button", { name: "Dry run" }).click();
+  await page.locator("#dry-count").waitFor();
+  const n = Number((await page.locator("#dry-count").textContent()).match(/\d+/)[0]);
+  check(n >= locked.length && await page.locator("#dry-ids li").count() === n, "the dry run: the count and each lock id", n);
+  for (const a of locked) {
+    const l = await kagi("GET", `/v1/accounts/${a}/locks`, process.env.AGENT_KEY);
+    check(l.json.locks.some((x) => x.active), `the dry run changed nothing (${a} still locked)`, l.json);
+  }
+  await axeNow(page, "incident-dryrun-en");
+  await rev.getByRole("button", { name: `Revert: lift ${n} locks` }).click();
+  await page.locator("#inc-done.ok", { hasText: "Reverted:" }).waitFor();
+  check(await page.locator("#inc-state").textContent() === "reverted", "the incident is reverted");
+  check(await page.locator("#revert-title").count() === 0, "no second revert offered");
+  await axeNow(page, "incident-reverted-en");
+  for (const a of locked) {
+    const l = await kagi("GET", `/v1/accounts/${a}/locks`, process.env.AGENT_KEY);
+    check(l.status === 200 && !l.json.locks.some((x) => x.active), `${a} is unlocked (API)`, l.json);
+  }
+  const inc = await kagi("GET", `/v1/incidents/${id}`, process.env.ADMIN_KEY);
+  check(inc.json.state === "reverted" && inc.json.revert, "the API says reverted", inc.json);
+
+  // the breaker: reset with a reason
+  await page.getByRole("link", { name: "All incidents" }).click();
+  await page.waitForURL(/#\/incidents$/);
+  await page.locator("#versions-title").waitFor();
+  const reset = form(page, "reset-title");
+  await reset.getByLabel("Reason (kept in the audit log)").fill("incident reverted; the ring was a test");
+  await reset.getByRole("button", { name: "Reset the breaker" }).click();
+  await page.locator("#guard-state", { hasText: "armed" }).waitFor();
+  const g2 = await kagi("GET", "/v1/guard", process.env.ADMIN_KEY);
+  check(g2.json.state === "armed", "the breaker is armed again (API)", g2.json);
+  await axeNow(page, "incidents-reset-en");
+  await page.context().close();
+}
+
 const started = Date.now();
 let failed = 0;
-for (const [name, flow] of [["locked customer", lockedCustomer], ["agent", agent], ["admin", admin], ["reset customer", resetCustomer]]) {
+for (const [name, flow] of [["locked customer", lockedCustomer], ["agent", agent], ["admin", admin], ["reset customer", resetCustomer], ["incidents", incidents]]) {
   const t0 = Date.now();
   try {
     await flow();
@@ -369,5 +481,5 @@ for (const [name, flow] of [["locked customer", lockedCustomer], ["agent", agent
 await browser.close();
 rmSync(profile, { recursive: true, force: true });
 console.log(`browser: ${passed} checks in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-console.log(`${4 - failed} passed, ${failed} failed`);
+console.log(`${5 - failed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -7,7 +7,9 @@ screenshot of every page under <build>/console-screenshots/.
 This file sets the stage (accounts, keys, a lock by the risk engine, a lock
 by an agent, a real notice in a customer's mailbox) and serves the codes the
 SMTP listener received to the browser script on a loopback port; the script
-does what a person would do. Skipped (77) when chromium or node_modules is
+does what a person would do. kagid runs with a small breaker cap (BREAKER)
+so that the script's ring orders trip the breaker and an admin reverts the
+incident in the browser. Skipped (77) when chromium or node_modules is
 missing (scripts/install-deps.sh test installs both)."""
 import datetime
 import http.server
@@ -28,6 +30,10 @@ from kagitest import check
 NODE_SCRIPT = os.path.join(kt.SOURCE_DIR, "tests", "browser", "console.mjs")
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = os.path.join(os.getcwd(), "console-screenshots")
+# The breaker's hard cap, small: the staged takeover lock and the first ring
+# locks reach it, and the ring's later orders are held (docs/guard.md).
+BREAKER = {"KAGI_BREAKER_MAX_LOCKS": "4", "KAGI_BREAKER_WINDOW_S": "3600"}
+RING = 8
 
 
 def now_ts():
@@ -132,12 +138,23 @@ def stage(shop, tmp):
     phish_path = os.path.join(tmp, "phish.eml")
     with open(phish_path, "w", encoding="utf-8") as f:
         f.write(PHISH.replace("\n", "\r\n"))
+    # a gift-card ring the browser script sends orders for (tests/browser/console.mjs
+    # "incidents"): their locks reach the breaker's cap and trip it
+    ring = []
+    for i in range(RING):
+        acc = kt.demo_account(300 + i, id=f"ring-{i}", email=f"ring-{i}@example.jp")
+        check(k.post("/v1/accounts", acc, key=shop.service).status == 201, "ring account created")
+        addr, card = acc["address"], dict(acc["cards"][0])
+        ring.append({"id": f"ord-ring-{i}", "type": "order", "account": acc["id"], "order_id": f"ord-ring-{i}",
+                     "amount": 120000, "currency": "JPY",
+                     "items": [{"sku": "gc", "category": "gift_card", "price": 60000, "qty": 2}],
+                     "shipping_address": addr, "billing_address": addr, "card": card, "seller_ids": []})
     doc_path = os.path.join(tmp, "id-card.png")
     with open(doc_path, "wb") as f:  # a 1x1 PNG
         f.write(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                               "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"))
     return {
-        "locked": locked, "reset": reset,
+        "locked": locked, "reset": reset, "ring": ring,
         "doc": doc_path,
         "phish": phish_path,
         "policy": os.path.join(kt.SOURCE_DIR, "policy", "default.rules"),
@@ -154,12 +171,12 @@ def main():
     os.makedirs(SHOTS)
     try:
         st.ENV.update(shop_env(tmp))
-        with st.Story() as shop:
+        with st.Story(env=BREAKER) as shop:
             data = stage(shop, tmp)
             codes = CodeServer(shop)
             try:
                 env = dict(os.environ,
-                           KAGI_URL=f"http://127.0.0.1:{shop.k.port}", AGENT_KEY=shop.agent, ADMIN_KEY=shop.admin,
+                           KAGI_URL=f"http://127.0.0.1:{shop.k.port}", AGENT_KEY=shop.agent, ADMIN_KEY=shop.admin, SERVICE_KEY=shop.service,
                            CODE_URL=codes.url, SHOT_DIR=SHOTS, PASSWORD=st.PASSWORD,
                            STAGE=json.dumps(data), NODE_PATH=os.path.join(kt.SOURCE_DIR, "node_modules"))
                 p = subprocess.run(["node", NODE_SCRIPT], env=env, cwd=kt.SOURCE_DIR, timeout=400)
@@ -174,6 +191,15 @@ def main():
             check([d["name"] for d in case["documents"]] == ["id-card.png"], "the uploaded document", case)
             r = shop.k.get("/v1/accounts/acc-reset/locks", key=shop.agent)
             check(not any(l["active"] for l in r.json["locks"]), "the reset lifted acc-reset's lock", r)
+            # the admin's revert in the browser: every ring account unlocked, the incident
+            # reverted, the breaker armed again by the admin's reset
+            for acc in data["ring"]:
+                r = shop.k.get(f"/v1/accounts/{acc['account']}/locks", key=shop.agent)
+                check(not any(l["active"] for l in r.json["locks"]), f"{acc['account']} is not locked", r)
+            r = shop.k.get("/v1/incidents", key=shop.admin)
+            check([i["state"] for i in r.json["incidents"]] == ["reverted"], "one incident, reverted", r)
+            r = shop.k.get("/v1/guard", key=shop.admin)
+            check(r.json["state"] == "armed", "the breaker is armed after the reset", r)
         shots = sorted(os.listdir(SHOTS))
         check(len(shots) >= 20, "a screenshot of every page in both languages", shots)
         print(f"ok   browser suite; {len(shots)} screenshots in {SHOTS}")
