@@ -21,6 +21,11 @@ function wideTable(headers, rows, caption) {
   return el;
 }
 
+// [[key, label, value], ...] as a definition list; each dd has data-k=key.
+function facts(rows) {
+  return h("dl", { class: "facts" }, rows.map(([k, label, v]) => [h("dt", {}, label), h("dd", { "data-k": k }, v)]));
+}
+
 function stateBadge(state) {
   return h("span", { class: `badge inc-${state}` }, t(`inc.state.${state}`));
 }
@@ -78,12 +83,18 @@ export async function incidentsPage(main) {
     api("GET", `/v1/incidents/${enc(i.id)}`).then((d) => d.data, () => null)));
   const sec = h("section", { class: "card", "aria-labelledby": "inc-list-title" }, h("h2", { id: "inc-list-title" }, t("inc.list")));
   if (!list.length) sec.append(h("p", {}, t("inc.none")));
-  else sec.append(wideTable(
-    [t("inc.col.id"), t("col.state"), t("inc.opened"), t("inc.onset"), t("inc.rules"), t("inc.suspect"), t("inc.locks"), t("inc.holds")],
-    list.map((i, k) => [h("a", { href: `#/incident/${enc(i.id)}` }, i.id), stateBadge(i.state), timeEl(i.opened_at),
-      timeEl(i.onset), (i.rules || []).join(", "), suspectText(i.suspect),
-      details[k] ? String(details[k].locks) : "—", details[k] ? String(details[k].holds) : "—"]),
-    t("inc.list")));
+  else sec.append(h("ul", { class: "cards", id: "inc-list" }, list.map((i, k) =>
+    h("li", { class: "card", "data-id": i.id },
+      h("h3", {}, h("a", { href: `#/incident/${enc(i.id)}` }, i.id)),
+      facts([
+        ["state", t("col.state"), stateBadge(i.state)],
+        ["opened", t("inc.opened"), timeEl(i.opened_at)],
+        ["onset", t("inc.onset"), timeEl(i.onset)],
+        ["rules", t("inc.rules"), (i.rules || []).join(", ")],
+        ["suspect", t("inc.suspect"), suspectText(i.suspect)],
+        ["locks", t("inc.locks"), details[k] ? String(details[k].locks) : "—"],
+        ["holds", t("inc.holds"), details[k] ? String(details[k].holds) : "—"],
+      ])))));
   main.append(sec);
 
   const v = await api("GET", "/v1/rules/versions");
@@ -91,9 +102,13 @@ export async function incidentsPage(main) {
   main.append(h("section", { class: "card", "aria-labelledby": "versions-title" },
     h("h2", { id: "versions-title" }, t("ver.title")),
     h("p", { class: "hint" }, t("ver.hint")),
-    vs.length ? wideTable([t("ver.version"), t("ver.loaded"), t("ver.by"), t("ver.changed")],
-      vs.map((x) => [h("code", {}, x.version), timeEl(x.loaded_at), x.by || "", (x.rules_changed || []).join(", ") || "—"]),
-      t("ver.title")) : h("p", {}, t("none"))));
+    vs.length ? h("ul", { class: "cards", id: "versions" }, vs.map((x) => h("li", { class: "card" },
+      facts([
+        ["version", t("ver.version"), h("code", {}, x.version)],
+        ["loaded", t("ver.loaded"), timeEl(x.loaded_at)],
+        ["by", t("ver.by"), x.by || ""],
+        ["changed", t("ver.changed"), (x.rules_changed || []).join(", ") || "—"],
+      ])))) : h("p", {}, t("none"))));
 }
 
 // ---- one incident ---------------------------------------------------------------
@@ -136,7 +151,6 @@ function revertForm(inc, reload) {
     if (submitter && submitter.name === "real") {
       if (!planned || planned !== reason) return show(area, "error", t("inc.dry.first"));
       const r = await api("POST", `/v1/incidents/${enc(inc.id)}/revert`, { json: { dry_run: false, reason } });
-      announce(t("inc.reverted", r.data));
       await reload(t("inc.reverted", r.data));
       return;
     }

@@ -239,6 +239,12 @@ async function agent() {
   const got = page.bodies.join("\n");
   for (const secret of ["Alice Smith", STAGE.locked.email, STAGE.locked.address.line1, STAGE.locked.address.postal_code, "12/29"])
     check(!got.includes(secret), `no stored answer in what the agent's page received (${secret})`);
+  // the guard's pages are the admin's: an agent is sent home, the API refuses
+  await page.goto(`${URL}/console#/incidents`);
+  await page.waitForURL(/#\/agent$/);
+  check(await page.locator("#nav a[href='#/incidents']").count() === 0, "no Incidents link for an agent");
+  const inc = await page.request.get(`${URL}/v1/incidents`);
+  check(inc.status() === 403, "an agent's session may not list incidents", inc.status());
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/#\/signin$/);
   const s = await page.request.get(`${URL}/console/session`);
@@ -391,6 +397,8 @@ async function incidents() {
   const id = g.json.incident;
 
   const page = await newPage("ja-JP", "incidents");
+  const changes = [];
+  page.on("request", (r) => { if (r.method() !== "GET" && r.url().includes("/v1/")) changes.push([r.url(), r.headers()["x-csrf-token"]]); });
   await page.goto(`${URL}/console#/signin`);
   await settle(page);
   await page.selectOption("#lang", "en");
@@ -407,11 +415,12 @@ async function incidents() {
   await page.locator("#versions-title").waitFor();
   await checkPage(page, "incidents");
   check((await page.locator("#guard-state").textContent()).includes("tripped"), "the breaker is tripped on the incidents page");
-  const row = page.locator("tr", { has: page.locator(`a[href="#/incident/${id}"]`) });
-  const cells = await row.locator("td").allTextContents();
-  check(cells[1] === "open" && Number(cells[6]) >= locked.length && Number(cells[7]) === held.length,
-    "the list: state, locks and holds of the incident", { cells, locked, held });
-  check(await page.locator("section", { has: page.locator("#versions-title") }).locator("tbody tr").count() >= 1, "the policy versions are listed");
+  const row = page.locator(`#inc-list li[data-id="${id}"]`);
+  const cell = (k) => row.locator(`dd[data-k="${k}"]`).textContent();
+  const cells = { state: await cell("state"), locks: await cell("locks"), holds: await cell("holds"), suspect: await cell("suspect") };
+  check(cells.state === "open" && Number(cells.locks) >= locked.length && Number(cells.holds) === held.length && cells.suspect,
+    "the list: state, locks, holds and suspect of the incident", { cells, locked, held });
+  check(await page.locator("#versions li").count() >= 1, "the policy versions are listed");
 
   // the detail
   await row.getByRole("link").click();
@@ -462,6 +471,8 @@ async function incidents() {
   const g2 = await kagi("GET", "/v1/guard", process.env.ADMIN_KEY);
   check(g2.json.state === "armed", "the breaker is armed again (API)", g2.json);
   await axeNow(page, "incidents-reset-en");
+  check(changes.length === 3 && changes.every(([, tok]) => /^[0-9a-f]{32}$/.test(tok || "")),
+    "every state change (dry run, revert, reset) carried the CSRF token", changes);
   await page.context().close();
 }
 
