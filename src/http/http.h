@@ -104,6 +104,10 @@ typedef int (*kg_http_handler)(kg_http_req *req, kg_http_resp *resp, kg_err *err
 #define KG_HTTP_LOGIN 64u      /* Argon2id work: logins, resets, new accounts */
 #define KG_HTTP_MAIL 128u      /* the mail analyser */
 #define KG_HTTP_UPLOAD 256u    /* large bodies: batches, documents */
+/* With LOGIN: only a JSON body with a "password" member has Argon2id work;
+ * without one the request runs in the "other" pool (an account created
+ * without a password, as a shop's sync does) */
+#define KG_HTTP_LOGIN_IF_PASSWORD 512u
 
 struct kg_http_route {
 	const char *method;

@@ -21,6 +21,7 @@
 #define INLINE KG_HTTP_INLINE
 #define DECISION KG_HTTP_DECISION
 #define LOGIN KG_HTTP_LOGIN
+#define LOGIN_PW (KG_HTTP_LOGIN | KG_HTTP_LOGIN_IF_PASSWORD)
 #define MAIL KG_HTTP_MAIL
 #define UPLOAD KG_HTTP_UPLOAD
 
@@ -30,7 +31,7 @@ const struct kg_http_route kg_http_routes[] = {
 	{"GET", "/healthz", PUBLIC, kg_api_healthz, INLINE, 0},
 	{"GET", "/metrics", PUBLIC, kg_api_metrics, INLINE, 0},
 	{"GET", "/v1/openapi.json", PUBLIC, kg_api_openapi, INLINE, 0},
-	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON | LOGIN, 0},
+	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON | LOGIN_PW, 0},
 	{"GET", "/v1/accounts/{id}", AGENT | ADMIN, kg_api_account_get, 0, 0},
 	{"GET", "/v1/keys", ADMIN, kg_api_keys_list, 0, 0},
 	{"POST", "/v1/keys", ADMIN, kg_api_keys_create, JSON, 0},

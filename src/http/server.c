@@ -550,14 +550,16 @@ static int json_depth(const json_t *j)
 	return 0;
 }
 
-/* The pool a route's handler runs in; -1: inline (KG_HTTP_INLINE). */
-static int pool_of(const struct kg_http_route *rt)
+/* The pool a request's handler runs in (body: its parsed JSON or NULL);
+ * -1: inline (KG_HTTP_INLINE). */
+static int pool_of(const struct kg_http_route *rt, const json_t *body)
 {
 	if (rt->flags & KG_HTTP_INLINE)
 		return -1;
 	if (rt->flags & KG_HTTP_DECISION)
 		return POOL_DECISION;
-	if (rt->flags & KG_HTTP_LOGIN)
+	if ((rt->flags & KG_HTTP_LOGIN) &&
+	    (!(rt->flags & KG_HTTP_LOGIN_IF_PASSWORD) || json_object_get(body, "password")))
 		return POOL_LOGIN;
 	if (rt->flags & KG_HTTP_MAIL)
 		return POOL_MAIL;
@@ -628,7 +630,7 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 		}
 	}
 
-	int pool = pool_of(rt);
+	int pool = pool_of(rt, req->json);
 	if (pool < 0) { /* a quick answer: on this thread, no work slot */
 		kg_err_clear(&rq->result_err);
 		rq->result_rc = rt->handler(req, &rq->result, &rq->result_err);

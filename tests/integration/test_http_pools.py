@@ -1,0 +1,46 @@
+"""Which work pool runs a request (docs/operations.md "Work pools"): an
+account created with a password runs in the login pool (its Argon2id hash),
+one created without a password — a shop's sync of its customers — needs no
+Argon2id and runs in the other pool, so it does not queue behind logins.
+Read from kagi_http_pool_done_total on /metrics."""
+import re
+
+import kagitest as kt
+from kagitest import check
+
+
+def done(k):
+    r = k.get("/metrics")
+    check(r.status == 200, "metrics", r)
+    text = r.body.decode()
+    out = {}
+    for pool in ("login", "other"):
+        m = re.search(r'^kagi_http_pool_done_total\{pool="%s"\} (\d+)$' % pool, text, re.M)
+        check(m, f"done_total of {pool}", text[-1500:])
+        out[pool] = int(m.group(1))
+    return out
+
+
+def test_account_pool_follows_the_password():
+    with kt.Kagid() as k:
+        svc = k.key("service")
+        before = done(k)
+        for i in range(3):
+            r = k.post("/v1/accounts", kt.demo_account(i, id=f"sync-{i}"), key=svc)
+            check(r.status == 201, "an account without a password", r)
+        mid = done(k)
+        check(mid["login"] == before["login"], "no login-pool work without a password", (before, mid))
+        check(mid["other"] >= before["other"] + 3, "they ran in the other pool", (before, mid))
+        r = k.post("/v1/accounts", kt.demo_account(9, id="with-pw", password="a long password 9"),
+                   key=svc)
+        check(r.status == 201, "an account with a password", r)
+        after = done(k)
+        check(after["login"] == mid["login"] + 1, "the one with a password ran in the login pool",
+              (mid, after))
+        r = k.post("/v1/login", {"email": "user9@example.jp", "password": "a long password 9",
+                                 "ip": "203.0.113.9"}, key=svc)
+        check(r.status == 200, "its password was hashed and checks", r)
+
+
+if __name__ == "__main__":
+    kt.main([test_account_pool_follows_the_password])
