@@ -138,6 +138,11 @@ def test_guard_metrics():
                f"S of {rule} rose: {stat.get(rule)}")
         expect(stat.get("*") == 0, "S of all rules: 3 locks are not above its floor of 1 a minute")
 
+        with open(os.path.join(ROOT, "docs", "operations.md"), encoding="utf-8") as f:
+            ops = f.read()
+        for name in sorted({n for n, _ in s if n.startswith("kagi_guard_")}):
+            expect(f"`{name}" in ops, f"docs/operations.md lists {name}")
+
         # a restart: the store's series stay, the process's counters start at 0
         k.restart()
         s = settled(k, lambda s: val(s, "kagi_guard_breaker_tripped") == 1, "tripped after a restart")
