@@ -90,12 +90,20 @@ def expect_offline(out, d):
     check(re.search(r"policy/default.rules: ok, \d+ rules", out), "rules check", out)
 
 
+def expect_guard(out, d):
+    lines = json_lines(out)
+    guard = next((x for x in lines if "state" in x and "max_locks" in x), None)
+    check(guard and guard["state"] == "armed", "the breaker is armed", out[:1000])
+    check(re.search(r"[0-9a-f]{16}", out), "the policy versions list one", out[:1000])
+    check(any("incidents" in x and x["incidents"] == [] for x in lines), "no incident", out[:1000])
+
+
 def expect_audit(out, d):
     check(re.search(r"0 altered, 0 inserted, 0 removed\nintact", out), "the audit log verifies", out)
 
 
 EXPECT = [expect_setup, expect_order, expect_login, expect_messages, expect_mail_check,
-          expect_reset, expect_offline, expect_audit]
+          expect_reset, expect_offline, expect_guard, expect_audit]
 
 
 def link(src, dst):
