@@ -19,12 +19,6 @@
 #include "guard/guard_impl.h"
 #include "notify/notify.h"
 
-struct kg_guard {
-	kg_store *store;
-	struct kg_guard_params p;
-	const kg_config *notice_cfg;
-};
-
 void kg_guard_params_from_config(struct kg_guard_params *p, const kg_config *cfg)
 {
 	p->enabled = cfg->breaker_enabled;
@@ -60,6 +54,14 @@ double kg_guard_floor(const char *rule)
 	return strcmp(rule, "*") ? KG_GUARD_BASELINE_FLOOR : KG_GUARD_BASELINE_FLOOR_ALL;
 }
 
+int64_t kg_guard_warm_until(const kg_guard_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(rows[i].key, "*"))
+			return rows[i].ts_ms / 60000 + KG_GUARD_WARMUP_MIN;
+	return 0;
+}
+
 void kg_guard_key_bucket(char out[KG_GUARD_KEY_MAX], const char *rule, int64_t minute)
 {
 	snprintf(out, KG_GUARD_KEY_MAX, "%s|%012" PRId64, rule, minute);
@@ -75,12 +77,18 @@ int kg_guard_new(kg_store *s, const struct kg_guard_params *p, const kg_config *
 	g->store = s;
 	g->p = *p;
 	g->notice_cfg = notice_cfg;
+	pthread_mutex_init(&g->metrics_mu, NULL);
+	g->metrics_text = (kg_buf)KG_BUF_INIT(256 * 1024);
 	*out = g;
 	return 0;
 }
 
 void kg_guard_free(kg_guard *g)
 {
+	if (!g)
+		return;
+	kg_buf_release(&g->metrics_text);
+	pthread_mutex_destroy(&g->metrics_mu);
 	free(g);
 }
 
@@ -101,6 +109,8 @@ static int hold(kg_tx *tx, const struct kg_risk_lock_order *o, const char *incid
 	if (!rc)
 		rc = kg_tx_guard_put(tx, &(kg_guard_row){"breaker", "last_hold", incident, 0, o->ts_ms},
 				     err);
+	if (!rc)
+		kg_guard_metrics_hold(o->reason, o->rule);
 	return rc;
 }
 
@@ -153,9 +163,11 @@ static json_t *trip_rules(kg_tx *tx, const char *rule, int64_t minute, int64_t *
 		json_decref(rules);
 		return NULL;
 	}
+	int64_t warm_until = kg_guard_warm_until(rows, n);
 	for (size_t i = 0; i < n; i++) {
 		struct kg_guard_cusum c;
 		c.floor = kg_guard_floor(rows[i].key);
+		c.warm_until = warm_until;
 		if (!strcmp(rows[i].key, "*") || !strcmp(rows[i].key, rule) || !rows[i].value ||
 		    kg_guard_cusum_parse(rows[i].value, &c))
 			continue;
@@ -249,6 +261,7 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 						    json_pack("{s:s}", "incident", st.value), err);
 			if (rc)
 				goto cleanup;
+			kg_guard_metrics_changed();
 		}
 		tripped = !half_open;
 		if (!half_open) {
@@ -316,7 +329,10 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 	}
 	if (why && !tripped) { /* (watching only, breaker.enabled false: the lock stays) */
 		char incident[KG_STORE_ID_MAX];
-		rc = trip(tx, o, by, why, onset, incident, err);
+		if (!(rc = trip(tx, o, by, why, onset, incident, err))) {
+			kg_guard_metrics_trip(why);
+			kg_guard_metrics_changed();
+		}
 	}
 cleanup:
 	kg_arena_release(&a);
@@ -347,9 +363,11 @@ static int status_job(kg_tx *tx, void *ctx, kg_err *err)
 		goto cleanup;
 	json_t *rules = json_array();
 	int64_t wmin = j->p->window_s / 60 > 0 ? j->p->window_s / 60 : 1;
+	int64_t warm_until = kg_guard_warm_until(rows, n);
 	for (size_t i = 0; i < n; i++) {
 		struct kg_guard_cusum c;
 		c.floor = kg_guard_floor(rows[i].key);
+		c.warm_until = warm_until;
 		if (!rows[i].value || kg_guard_cusum_parse(rows[i].value, &c))
 			continue;
 		char from[KG_GUARD_KEY_MAX], to[KG_GUARD_KEY_MAX];
@@ -422,6 +440,7 @@ static int reset_job(kg_tx *tx, void *ctx, kg_err *err)
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct kg_guard_cusum c;
 		c.floor = kg_guard_floor(rows[i].key);
+		c.warm_until = 0; /* (not stored) */
 		if (!rows[i].value || kg_guard_cusum_parse(rows[i].value, &c))
 			continue;
 		c.s = 0;
@@ -448,5 +467,8 @@ int kg_guard_reset(kg_store *s, const char *actor, const char *reason, kg_err *e
 	if (!reason || !*reason)
 		return kg_err_field(err, KG_EINVAL, "reason", "a reset needs a reason");
 	struct reset_job j = {actor, reason};
-	return kg_store_write(s, reset_job, &j, err);
+	int rc = kg_store_write(s, reset_job, &j, err);
+	if (!rc)
+		kg_guard_metrics_changed();
+	return rc;
 }

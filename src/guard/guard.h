@@ -97,6 +97,16 @@ int kg_guard_status(kg_store *s, const struct kg_guard_params *p, json_t **out, 
  * KG_ECONFLICT when it is armed. */
 int kg_guard_reset(kg_store *s, const char *actor, const char *reason, kg_err *err);
 
+/* ---- metrics ---------------------------------------------------------------*/
+/* Appends the guard's series for GET /metrics (docs/operations.md
+ * "Metrics"): from the store (read at most every 5 s, and again after this
+ * process trips, re-arms, resets or reverts) the breaker's state, the open
+ * incidents and the detectors of the rules of the policy loaded last; from
+ * this process the trips, holds, reverted locks and apologies it counted,
+ * and breaker.enabled. A failed store read leaves a comment line instead of
+ * the store's series. */
+int kg_guard_metrics_render(kg_guard *g, kg_buf *out);
+
 /* ---- incidents -------------------------------------------------------------*/
 /* GET /v1/incidents: newest first, at most limit (0: 100). */
 int kg_guard_incidents(kg_store *s, size_t limit, json_t **out, kg_err *err);

@@ -259,6 +259,7 @@ struct revert_job {
 	const struct kg_guard_revert_opts *o;
 	struct progress p;
 	bool done;
+	int64_t step_unlocked, step_apologies; /* of the last step run */
 	json_t *would; /* dry run */
 	int64_t would_n;
 };
@@ -301,6 +302,7 @@ static int revert_step(kg_tx *tx, void *ctx, kg_err *err)
 		goto cleanup;
 	progress_parse(rc ? NULL : prog.value, &j->p);
 	rc = 0;
+	int64_t unlocked0 = j->p.unlocked, apologies0 = j->p.apologies;
 	if (j->p.phase == 2) {
 		j->done = true;
 		goto cleanup;
@@ -389,6 +391,8 @@ static int revert_step(kg_tx *tx, void *ctx, kg_err *err)
 	rc = text ? kg_tx_guard_put(tx, &(kg_guard_row){"revert", j->id, text, 0, kg_now_ms()}, err)
 		  : kg_err_set(err, KG_ENOMEM, "out of memory");
 	free(text);
+	j->step_unlocked = j->p.unlocked - unlocked0;
+	j->step_apologies = j->p.apologies - apologies0;
 cleanup:
 	json_decref(d);
 	kg_arena_release(&a);
@@ -452,10 +456,14 @@ int kg_guard_revert(kg_store *s, const char *id, const struct kg_guard_revert_op
 		return kg_err_field(err, KG_EINVAL, "reason", "a revert needs a reason");
 	int rc = 0;
 	while (!j.done && !rc) {
+		j.step_unlocked = j.step_apologies = 0;
 		rc = kg_store_write(s, revert_step, &j, err);
+		if (!rc) /* committed: count it */
+			kg_guard_metrics_reverted(j.step_unlocked, j.step_apologies);
 		if (!rc && o->progress)
 			o->progress(o->progress_ctx, (size_t)j.p.unlocked, (size_t)j.p.already);
 	}
+	kg_guard_metrics_changed();
 	if (rc)
 		return rc;
 	*out = json_pack("{s:I, s:I, s:I, s:I}", "unlocked", (json_int_t)j.p.unlocked, "already",

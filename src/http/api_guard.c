@@ -36,6 +36,12 @@ void kg_api_guard_stop(kg_app *app)
 	app->guard = NULL;
 }
 
+void kg_api_guard_metrics(kg_app *app, kg_buf *out)
+{
+	if (app->guard)
+		kg_guard_metrics_render(app->guard, out);
+}
+
 int kg_api_guard_policy_loaded(kg_app *app, const char *by)
 {
 	if (!app->risk || !app->store)

@@ -155,6 +155,7 @@ int kg_api_rules_policy(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 /* api_guard.c */
 int kg_api_guard_start(kg_app *app, kg_err *err);
 void kg_api_guard_stop(kg_app *app);
+void kg_api_guard_metrics(kg_app *app, kg_buf *out);
 /* Records the running policy as a version (a load by `by`); logs a failure. */
 int kg_api_guard_policy_loaded(kg_app *app, const char *by);
 int kg_api_guard_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);

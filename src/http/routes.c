@@ -96,7 +96,7 @@ const struct kg_http_module kg_http_modules[] = {
 	{"store", NULL, NULL, kg_api_store_metrics},
 	{"notify", kg_api_notify_start, kg_api_notify_stop, kg_api_notify_metrics},
 	{"risk", kg_api_risk_start, kg_api_risk_stop, kg_api_risk_metrics},
-	{"guard", kg_api_guard_start, kg_api_guard_stop, NULL},
+	{"guard", kg_api_guard_start, kg_api_guard_stop, kg_api_guard_metrics},
 	{"account", kg_api_account_start, kg_api_account_stop, kg_api_account_metrics},
 	{"mail", kg_api_mail_start, kg_api_mail_stop, NULL},
 };

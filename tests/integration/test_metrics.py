@@ -10,8 +10,10 @@ before and after traffic, and the counters move as the traffic says:
   429 `throttled` of the login limit) and the throttle by limit (`login`);
 - the outbox queue by state is the outbox table's rows.
 
-docs/prometheus-alerts.yml passes `promtool check rules`, and every metric
-kagid serves is listed in docs/operations.md "Metrics".
+docs/prometheus-alerts.yml passes `promtool check rules`, has its alerts
+(the guard's included) on documented series, and every metric kagid serves is
+listed in docs/operations.md "Metrics". The guard's series through a trip are
+test_guard_metrics.py's.
 """
 import os
 import re
@@ -22,7 +24,8 @@ import subprocess
 import kagitest as kt
 
 ROOT = os.environ.get("KG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
+# a label value may hold "}" (route="/v1/incidents/{id}/revert")
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})? (\S+)$')
 
 
 def promtool(*args, stdin=None):
@@ -159,11 +162,22 @@ def alert_rules_check():
              out[-2000:])
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    for alert in ("KagiLockRateHigh", "KagiOutboxBacklog", "KagiWebhookFailures", "KagiHTTP5xxRate"):
-        kt.check(f"alert: {alert}" in text, f"the alert {alert}")
-    # the guard's breaker is not built: its rule is there, commented out
-    kt.check(re.search(r"^\s*#\s*- alert: KagiBreakerTripped", text, re.M),
-             "the breaker rule, commented until the guard exists")
+    for alert in ("KagiLockRateHigh", "KagiOutboxBacklog", "KagiWebhookFailures", "KagiHTTP5xxRate",
+                  "KagiBreakerTripped", "KagiIncidentNotReverted", "KagiGuardDetectorRising"):
+        kt.check(re.search(rf"^\s+- alert: {alert}$", text, re.M), f"the alert {alert}")
+    # the guard's alerts fire when they should and not before (a unit test of
+    # the rules on synthetic series)
+    test = os.path.join(os.environ.get("KG_TEST_DATA", os.path.join(ROOT, "tests", "data")),
+                        "prometheus", "guard-alerts.test.yml")
+    p = promtool("test", "rules", test)
+    out = (p.stdout + p.stderr).decode("utf-8", "replace")
+    kt.check(p.returncode == 0 and "SUCCESS" in out, "promtool test rules guard-alerts.test.yml",
+             out[-3000:])
+    # every series an alert reads is one kagid serves (docs/operations.md lists them)
+    with open(os.path.join(ROOT, "docs", "operations.md"), encoding="utf-8") as f:
+        ops = f.read()
+    for name in sorted(set(re.findall(r"\bkagi_[a-z_]+", text))):
+        kt.check(f"`{name}" in ops, f"the alerts' {name} is a documented metric")
 
 
 def main():
