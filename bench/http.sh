@@ -112,12 +112,12 @@ section=$(
 $(printf '%s\n' "${rows[@]}")
 
 Reads and health checks are bound by the CPU (wrk and kagid share 2 cores).
-POST /v1/accounts runs in the login pool (\`http.login_workers\`, 2, at the
-lowest CPU priority), whose workers each wait for their group commit, so
-\`http.threads\` no longer matters for it and at most two creations share a
-commit: ~800/s here against 13,030/s with 64 threads on 27dfbd5 (before the
-pools). An account without a password needs no Argon2id; routing those to
-another pool would give the rate back. POST /v1/events waits in the decision pool with its connection suspended;
+POST /v1/accounts (these bodies have no password) runs in the other pool
+(\`http.other_workers\`), whose workers each wait for their group commit, so
+\`http.threads\` no longer matters for it; one with a password runs in the login
+pool (\`http.login_workers\`, 2, lowest CPU priority: ~800/s when all creations
+went there, against 13,030/s with 64 threads on 27dfbd5, before the pools).
+POST /v1/events waits in the decision pool with its connection suspended;
 a decision worker decides the events waiting as one batch with one commit
 (docs/BENCHMARKS.md "http-load" compares it with one event per commit).
 EOT
