@@ -262,16 +262,17 @@ static int features_put(kg_tx *tx, const char *account_id, const void *blob, siz
 	return kg_pg_send(tx, SQL_FEATURES_PUT, &p, NULL, NULL, 0, err, "features put");
 }
 
-/* The lock first (one round trip for an account with a row); a new
- * account's empty row is inserted, and locked by that, then — if another
- * node inserted it meanwhile (no row inserted) — locked by the select. */
-static int features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err)
+/* Locks the row that select (FOR UPDATE) finds with p's arguments, and
+ * reads its version: the lock first (one round trip for a row that is
+ * there); a missing row is seeded (seed inserts an empty one, locked by
+ * that), then — if another node inserted it meanwhile (no row inserted) —
+ * locked by the select again. */
+static int lock_row(kg_tx *tx, const char *select, const char *seed, const kg_pg_args *p,
+		    const char *what, int64_t *version, kg_err *err)
 {
-	kg_pg_args p = {0};
-	kg_pg_text(&p, account_id);
 	*version = 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		PGresult *r = kg_pg_exec(tx, SQL_FEATURES_VERSION, &p, err, "features lock");
+		PGresult *r = kg_pg_exec(tx, select, p, err, what);
 		if (!r)
 			return err->code;
 		bool have = PQntuples(r) > 0;
@@ -281,11 +282,19 @@ static int features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg
 		if (have || attempt)
 			return 0;
 		uint64_t changed = 0;
-		int rc = kg_pg_run(tx, SQL_FEATURES_SEED, &p, &changed, err, "features lock");
+		int rc = kg_pg_run(tx, seed, p, &changed, err, what);
 		if (rc || changed)
 			return rc;
 	}
 	return 0;
+}
+
+static int features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err)
+{
+	kg_pg_args p = {0};
+	kg_pg_text(&p, account_id);
+	return lock_row(tx, SQL_FEATURES_VERSION, SQL_FEATURES_SEED, &p, "features lock", version,
+			err);
 }
 
 /* The version of row i into ((int64_t *)ctx)[i]. */
@@ -355,29 +364,12 @@ static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint
 	return rc;
 }
 
-/* As features_lock. */
 static int entity_lock(kg_tx *tx, int kind, uint64_t key, int64_t *version, kg_err *err)
 {
 	kg_pg_args p = {0};
 	kg_pg_i64(&p, kind);
 	kg_pg_i64(&p, (int64_t)key);
-	*version = 0;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		PGresult *r = kg_pg_exec(tx, SQL_ENTITY_VERSION, &p, err, "entity lock");
-		if (!r)
-			return err->code;
-		bool have = PQntuples(r) > 0;
-		if (have)
-			*version = kg_pg_col_i64(r, 0, 0);
-		PQclear(r);
-		if (have || attempt)
-			return 0;
-		uint64_t changed = 0;
-		int rc = kg_pg_run(tx, SQL_ENTITY_SEED, &p, &changed, err, "entity lock");
-		if (rc || changed)
-			return rc;
-	}
-	return 0;
+	return lock_row(tx, SQL_ENTITY_VERSION, SQL_ENTITY_SEED, &p, "entity lock", version, err);
 }
 
 static int entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
