@@ -190,6 +190,10 @@ int kg_policy_eval(const kg_policy *p, struct kg_eval_env *env, struct kg_verdic
  * parse). */
 #define KG_EVENT_HASH_BYTES 16
 int kg_event_body_hash(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES]);
+/* The same hash by its own walk over the tokens, never the one the parse
+ * took on its way (kg_event_body_hash answers that one when it could):
+ * tests compare the two. */
+int kg_event_body_hash_walk(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES]);
 
 /* event_lax.c: jsmn (strict) without parent links, whose tokens define
  * kg_event_parse's messages about text that is not JSON (event.c tokenizes
