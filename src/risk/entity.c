@@ -340,6 +340,35 @@ bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 	return true;
 }
 
+uint64_t kg_entity_key_of(enum kg_entity_kind k, const char *s, size_t n)
+{
+	return kg_risk_hash_seed(s, n, kind_seed[k]);
+}
+
+void kg_entities_warm(kg_entities *t, enum kg_entity_kind k, uint64_t key, int stage)
+{
+	struct ent_stripe *st = stripe_of(t, key);
+	pthread_mutex_lock(&st->mu);
+	if (!st->cap)
+		goto cleanup;
+	struct entity **slot = &st->b[(key >> 6) & (st->cap - 1)];
+	if (stage == 0) {
+		__builtin_prefetch(slot);
+	} else if (stage == 1) {
+		const char *e = (const char *)*slot; /* the chain's first record */
+		if (e)
+			for (size_t off = 0; off < sizeof(struct entity) + 63; off += 64)
+				__builtin_prefetch(e + off);
+	} else {
+		struct entity *e = find(st, k, key);
+		for (int s = 0; e && s < KG_ES_COUNT; s++)
+			if (e->sets[s].cap > 1)
+				__builtin_prefetch(e->sets[s].u.heap);
+	}
+cleanup:
+	pthread_mutex_unlock(&st->mu);
+}
+
 static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *err);
 
 int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf *norm,

@@ -1205,9 +1205,13 @@ static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c,
 				hashing = false; /* not compact: the full walk */
 				break;
 			}
-			/* the member's own text: "key":"value" or "key":value */
-			struct bh h = hash_run(lo + kt->start, (size_t)(t->end - kt->start), lo, hi,
-					       RUN_MEM_PRIM - str, (uint32_t)(kt->end - kt->start));
+			/* the member's own text: "key":"value" or "key":value (a
+			 * constant kind each: its seeds fold into the code) */
+			const unsigned char *m = lo + kt->start;
+			size_t mn = (size_t)(t->end - kt->start);
+			uint32_t kn = (uint32_t)(kt->end - kt->start);
+			struct bh h = str ? hash_run(m, mn, lo, hi, RUN_MEM_STR, kn)
+					  : hash_run(m, mn, lo, hi, RUN_MEM_PRIM, kn);
 			ha += h.a;
 			hb += h.b;
 			break;
