@@ -86,7 +86,7 @@ int kg_risk_entity_hints(const char *line, size_t len, uint8_t kinds[KG_RISK_ENT
 	int n = 0;
 	for (const char *p = s; n < KG_RISK_ENT_HINTS && (p = memchr(p, ':', (size_t)(e - p)));
 	     p++) {
-		if (p - s < 14 || p[-1] != '"' || e - p < 2 || p[1] != '"')
+		if (p - s < 4 || p[-1] != '"' || e - p < 2 || p[1] != '"')
 			continue;
 		const char *key;
 		size_t kn;
@@ -97,7 +97,7 @@ int kg_risk_entity_hints(const char *line, size_t len, uint8_t kinds[KG_RISK_ENT
 		case 't': key = "\"fingerprint\""; kn = 13; kind = KG_ENT_CARD; break;
 		default: continue;
 		}
-		if (memcmp(p - kn, key, kn))
+		if ((size_t)(p - s) < kn || memcmp(p - kn, key, kn))
 			continue;
 		const char *a = p + 2, *q = memchr(a, '"', (size_t)(e - a));
 		if (q && q > a) {
