@@ -292,7 +292,8 @@ static void policy_refcount_survives_swap(void **state)
 
 /* The entity hints of replay's warming (kg_risk_entity_hints): the
  * strings after "ip", "device_id" and "fingerprint" as written, at most
- * KG_RISK_ENT_HINTS, with kg_entity_key's keys; nothing else. */
+ * KG_RISK_ENT_HINTS, with kg_entity_key's keys; nothing else; after the
+ * type, only the kinds it carries, one each. */
 static void entity_hints_of_lines(void **state)
 {
 	(void)state;
@@ -314,6 +315,13 @@ static void entity_hints_of_lines(void **state)
 		{"{\"ip\":\"1\",\"ip\":\"2\",\"ip\":\"3\",\"ip\":\"4\"}",
 		 3, {KG_ENT_IP, KG_ENT_IP, KG_ENT_IP}, {"1", "2", "3"}},
 		{"", 0, {0}, {NULL}},
+		/* the type, met first, says which kinds: one each */
+		{"{\"type\":\"profile_change\",\"ip\":\"1\",\"fingerprint\":\"f\"}", 0, {0}, {NULL}},
+		{"{\"type\":\"order\",\"ip\":\"1\",\"card\":{\"fingerprint\":\"f\"},"
+		 "\"fingerprint\":\"g\"}",
+		 1, {KG_ENT_CARD}, {"f"}},
+		{"{\"type\":\"password_change\",\"device_id\":\"d\",\"ip\":\"1\",\"ip\":\"2\"}",
+		 2, {KG_ENT_DEVICE, KG_ENT_IP}, {"d", "1"}},
 		{"\"ip\":\"", 0, {0}, {NULL}}, /* no closing quote */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
