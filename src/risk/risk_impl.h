@@ -156,7 +156,8 @@ struct kg_verdict {
 	char lock_reason[KG_LOCK_REASON_MAX];
 	int64_t lock_ttl_s; /* 0: no expiry */
 	kg_arena *a;
-	struct kg_reason *reasons, *shadow;
+	struct kg_reason *reasons;
+	struct kg_shadow_hit *shadow; /* never acts: see struct kg_shadow_hit */
 	uint32_t n_reasons, n_shadow;
 	uint32_t cap_reasons, cap_shadow;
 };
