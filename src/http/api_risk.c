@@ -34,7 +34,14 @@ static void on_sighup(int sig)
 
 int kg_api_risk_reload_policy(kg_app *app, kg_err *err)
 {
-	int rc = kg_risk_reload(app->risk, app->config->policy_file, err);
+	kg_policy *p = NULL;
+	int rc = kg_policy_load(app->config->policy_file, &p, err);
+	/* gated before it runs: a new or changed rule never acts unpromoted */
+	rc = rc ? rc : kg_api_guard_set_policy(app, p, "reload", err);
+	if (!rc)
+		kg_log(KG_LOG_INFO, "risk", "policy %s loaded: %zu rules", app->config->policy_file,
+		       kg_policy_rule_count(p));
+	kg_policy_unref(p);
 	atomic_fetch_add(rc ? &reloads_failed : &reloads_ok, 1);
 	if (!rc)
 		kg_api_guard_policy_loaded(app, "reload");
