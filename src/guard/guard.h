@@ -176,7 +176,9 @@ struct kg_guard_promote_opts {
 };
 /* Promotes pending rules of p after a back-test over the last o->days of
  * stored events (on event time) of p gated as now against p gated with
- * them live: {"rules","days","from","to","events","locks_added",
+ * them live: {"rules","days","span_days" (the days the window's
+ * events span, which the rates are per),"from","to","events",
+ * "events_refused","locks_added",
  * "holds_added","locks_per_day","holds_per_day","by_rule":{rule:{"fired",
  * "locks_added","locks_per_day"}},"breaker":{"would_trip","trigger"?,
  * "rule"?,"at"?,"trips_without"},"max_locks_per_day","version","refused",

@@ -347,6 +347,7 @@ struct backtest {
 	int64_t from_ms, to_ms;
 	kg_arena a;
 	size_t events, refused, locks_added, holds_added;
+	int64_t first_ms, last_ms; /* event times of the window's first and last events */
 	json_t *by_rule;           /* {rule: {"fired","locks_added"}} */
 	struct breaker_sim *sim_now, *sim_after;
 };
@@ -356,6 +357,19 @@ static void bump(json_t *by_rule, const char *rule, const char *what)
 	json_t *o = json_object_get(by_rule, rule);
 	json_t *v = json_object_get(o, what);
 	json_object_set_new(o, what, json_integer(json_integer_value(v) + 1));
+}
+
+/* The action of a stored decision (allow when none was stored). */
+static enum kg_action stored_action(const char *decision)
+{
+	json_t *j = decision ? json_loads(decision, 0, NULL) : NULL;
+	const char *a = json_string_value(json_object_get(j, "action"));
+	enum kg_action out = KG_ACT_ALLOW;
+	for (int i = 0; a && i < 4; i++)
+		if (!strcmp(a, kg_action_names[i]))
+			out = (enum kg_action)i;
+	json_decref(j);
+	return out;
 }
 
 static int backtest_event(const kg_event_rec *ev, void *ctx)
@@ -371,7 +385,9 @@ static int backtest_event(const kg_event_rec *ev, void *ctx)
 		b->refused++;
 		return 0;
 	}
-	b->events++;
+	if (!b->events++)
+		b->first_ms = da.ts_ms;
+	b->last_ms = da.ts_ms;
 	char rule[KG_ID_MAX + 1];
 	if (dn.action == KG_ACT_LOCK) {
 		lock_rule(&dn, rule);
@@ -381,9 +397,12 @@ static int backtest_event(const kg_event_rec *ev, void *ctx)
 		lock_rule(&da, rule);
 		sim_lock(b->sim_after, rule, da.ts_ms);
 	}
-	bool lock_added = da.action == KG_ACT_LOCK && dn.action != KG_ACT_LOCK;
+	/* added: neither the policy as it runs now nor the stored decision (a
+	 * changed rule's old content, gone from the text, locked it) did it */
+	enum kg_action was = stored_action(ev->decision);
+	bool lock_added = da.action == KG_ACT_LOCK && dn.action != KG_ACT_LOCK && was != KG_ACT_LOCK;
 	b->locks_added += lock_added;
-	b->holds_added += da.action == KG_ACT_HOLD && dn.action < KG_ACT_HOLD;
+	b->holds_added += da.action == KG_ACT_HOLD && dn.action < KG_ACT_HOLD && was < KG_ACT_HOLD;
 	for (uint32_t i = 0; i < da.n_reasons; i++) {
 		const struct kg_reason *r = &da.reasons[i];
 		if (!names_has(b->rules, r->rule.p, r->rule.n))
@@ -434,21 +453,25 @@ static int backtest(kg_store *s, const kg_policy *p, json_t *pending,
 	rc = rc ? rc : kg_store_read(s, backtest_job, &b, err);
 	if (!rc) {
 		char f[KG_TIME_STR_MAX], t[KG_TIME_STR_MAX];
-		double lpd = (double)b.locks_added / (double)days;
-		double hpd = (double)b.holds_added / (double)days;
+		/* per day of the events there are: a shop with two days of
+		 * events in a window of seven gets its two days' rate */
+		int64_t span = (b.last_ms - b.first_ms + 86400000LL - 1) / 86400000LL;
+		span = span < 1 ? 1 : span > days ? days : span;
+		double lpd = (double)b.locks_added / (double)span;
+		double hpd = (double)b.holds_added / (double)span;
 		json_t *v;
 		const char *k;
 		json_object_foreach(b.by_rule, k, v) {
 			double n = (double)json_integer_value(json_object_get(v, "locks_added"));
 			json_object_set_new(v, "locks_per_day",
-					    json_real(round(100.0 * n / (double)days) / 100.0));
+					    json_real(round(100.0 * n / (double)span) / 100.0));
 		}
 		json_t *bn = sim_json(b.sim_now), *ba = sim_json(b.sim_after);
 		json_object_set(ba, "trips_without", json_object_get(bn, "would_trip"));
-		*out = json_pack("{s:O, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:O, s:o, s:I, s:s}",
-				 "rules", rules, "days", (json_int_t)days, "from",
+		*out = json_pack("{s:O, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:O, s:o, s:I, s:s}",
+				 "rules", rules, "days", (json_int_t)days, "span_days", (json_int_t)span, "from",
 				 kg_time_format(b.from_ms, f), "to", kg_time_format(to, t), "events",
-				 (json_int_t)b.events, "refused", (json_int_t)b.refused, "locks_added",
+				 (json_int_t)b.events, "events_refused", (json_int_t)b.refused, "locks_added",
 				 (json_int_t)b.locks_added, "holds_added", (json_int_t)b.holds_added,
 				 "locks_per_day", round(lpd * 100) / 100, "holds_per_day",
 				 round(hpd * 100) / 100, "by_rule", b.by_rule, "breaker", ba,
@@ -577,7 +600,17 @@ static char *refusal(json_t *fig, json_t *rules)
 		     !json_is_true(json_object_get(br, "trips_without"));
 	if (lpd <= (double)max && !trips)
 		return NULL;
-	char *names = json_dumps(rules, JSON_COMPACT);
+	char names[512] = "";
+	size_t at = 0;
+	json_t *x;
+	size_t i;
+	json_array_foreach(rules, i, x) {
+		int w = snprintf(names + at, sizeof(names) - at, "%s%s", i ? ", " : "",
+				 json_string_value(x));
+		if (w < 0 || (size_t)w >= sizeof(names) - at)
+			break;
+		at += (size_t)w;
+	}
 	char *msg = NULL;
 	char over[160] = "", trip[200] = "";
 	if (lpd > (double)max)
@@ -590,10 +623,9 @@ static char *refusal(json_t *fig, json_t *rules)
 			 json_string_value(json_object_get(br, "rule")),
 			 json_string_value(json_object_get(br, "at")));
 	static const char fmt[] = "promotion of %s refused: %s%s; force it with a reason";
-	int len = snprintf(NULL, 0, fmt, names ? names : "?", over, trip);
+	int len = snprintf(NULL, 0, fmt, names, over, trip);
 	if (len > 0 && (msg = malloc((size_t)len + 1)))
-		snprintf(msg, (size_t)len + 1, fmt, names ? names : "?", over, trip);
-	free(names);
+		snprintf(msg, (size_t)len + 1, fmt, names, over, trip);
 	return msg;
 }
 
