@@ -8,6 +8,7 @@
  *                  "reason"}; ts_ms when. */
 #include <inttypes.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,8 +242,23 @@ int kg_guard_rules_pending(kg_store *s, const kg_policy *p, json_t **out, kg_err
 }
 
 /* ---- the back-test of a promotion -----------------------------------------*/
+static bool names_has(json_t *names, const char *s, size_t n)
+{
+	json_t *x;
+	size_t i;
+	json_array_foreach(names, i, x)
+		if (strlen(json_string_value(x)) == n && !memcmp(json_string_value(x), s, n))
+			return true;
+	return false;
+}
+
+
 /* The breaker's detectors over a stream of automatic locks on event time,
- * as they would have counted them (from their floors, no warm-up). */
+ * as they would have counted them: like a new store's, they learn their
+ * baselines in the first hour from the first lock (KG_GUARD_WARMUP_MIN),
+ * except the detectors of the rules promoted, which start at their floor
+ * at once - on the live store they never locked (they were pending), so
+ * their baseline is the floor there too. The hard cap counts throughout. */
 struct sim_det {
 	char rule[KG_ID_MAX + 1];
 	struct kg_guard_cusum c;
@@ -253,6 +269,8 @@ struct breaker_sim {
 	size_t n;
 	int64_t cap_min[SIM_CAP_MINUTES], cap_n[SIM_CAP_MINUTES]; /* by minute % SIM_CAP_MINUTES */
 	const struct kg_guard_params *p;
+	json_t *cold;       /* rules whose detectors do not warm up (borrowed) */
+	int64_t warm_until; /* the warm-up's end (minute); 0: no lock yet */
 	bool tripped;
 	char trigger[16], rule[KG_ID_MAX + 1];
 	int64_t at_ms;
@@ -268,6 +286,7 @@ static struct kg_guard_cusum *sim_det(struct breaker_sim *b, const char *rule)
 	struct sim_det *d = &b->det[b->n++];
 	snprintf(d->rule, sizeof(d->rule), "%s", rule);
 	kg_guard_cusum_init(&d->c, kg_guard_floor(rule));
+	d->c.warm_until = names_has(b->cold, rule, strlen(rule)) ? 0 : b->warm_until;
 	return &d->c;
 }
 
@@ -284,6 +303,8 @@ static void sim_lock(struct breaker_sim *b, const char *rule, int64_t ts_ms)
 	if (b->tripped)
 		return;
 	int64_t minute = ts_ms / 60000;
+	if (!b->warm_until)
+		b->warm_until = minute + KG_GUARD_WARMUP_MIN;
 	struct kg_guard_cusum *cr = sim_det(b, rule), *ca = sim_det(b, "*");
 	double s_rule = cr ? kg_guard_cusum_add(cr, minute, 1) : 0;
 	double s_all = ca ? kg_guard_cusum_add(ca, minute, 1) : 0;
@@ -331,17 +352,54 @@ static void lock_rule(const struct kg_decision *d, char out[KG_ID_MAX + 1])
 		}
 }
 
-static bool names_has(json_t *names, const char *s, size_t n)
+/* The (account, lock reason) pairs a simulated policy has locked: a lock
+ * decision on an account it locked already for that reason names that
+ * lock and writes none (the lock writer's rule), so it is no new lock. */
+struct locked_set {
+	uint64_t *slot; /* 0: empty */
+	size_t cap, n;
+};
+
+/* Adds the pair; true when it was new (or on no memory: counted). */
+static bool locked_add(struct locked_set *ls, const struct kg_decision *d)
 {
-	json_t *x;
-	size_t i;
-	json_array_foreach(names, i, x)
-		if (strlen(json_string_value(x)) == n && !memcmp(json_string_value(x), s, n))
+	uint64_t h = 0;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)d->account.p, d->account.n);
+	crypto_generichash_update(&st, (const unsigned char *)"", 1);
+	crypto_generichash_update(&st, (const unsigned char *)d->lock.reason, strlen(d->lock.reason));
+	crypto_generichash_final(&st, (unsigned char *)&h, sizeof(h));
+	h |= 1;
+	if (2 * (ls->n + 1) > ls->cap) {
+		size_t cap = ls->cap ? 2 * ls->cap : 1024;
+		uint64_t *ns = calloc(cap, sizeof(*ns));
+		if (!ns)
 			return true;
-	return false;
+		for (size_t i = 0; i < ls->cap; i++)
+			if (ls->slot[i])
+				for (size_t k = ls->slot[i] & (cap - 1);; k = (k + 1) & (cap - 1))
+					if (!ns[k]) {
+						ns[k] = ls->slot[i];
+						break;
+					}
+		free(ls->slot);
+		ls->slot = ns;
+		ls->cap = cap;
+	}
+	for (size_t k = h & (ls->cap - 1);; k = (k + 1) & (ls->cap - 1)) {
+		if (ls->slot[k] == h)
+			return false;
+		if (!ls->slot[k]) {
+			ls->slot[k] = h;
+			ls->n++;
+			return true;
+		}
+	}
 }
 
 struct backtest {
+	struct locked_set locked_now, locked_after;
 	kg_risk *now, *after;      /* in memory: they decide, never act */
 	json_t *rules;             /* the rules promoted */
 	int64_t from_ms, to_ms;
@@ -389,18 +447,21 @@ static int backtest_event(const kg_event_rec *ev, void *ctx)
 		b->first_ms = da.ts_ms;
 	b->last_ms = da.ts_ms;
 	char rule[KG_ID_MAX + 1];
-	if (dn.action == KG_ACT_LOCK) {
+	bool new_now = dn.action == KG_ACT_LOCK && locked_add(&b->locked_now, &dn);
+	bool new_after = da.action == KG_ACT_LOCK && locked_add(&b->locked_after, &da);
+	if (new_now) {
 		lock_rule(&dn, rule);
 		sim_lock(b->sim_now, rule, da.ts_ms);
 	}
-	if (da.action == KG_ACT_LOCK) {
+	if (new_after) {
 		lock_rule(&da, rule);
 		sim_lock(b->sim_after, rule, da.ts_ms);
 	}
-	/* added: neither the policy as it runs now nor the stored decision (a
-	 * changed rule's old content, gone from the text, locked it) did it */
+	/* added: a new lock that neither the policy as it runs now nor the
+	 * stored decision (a changed rule's old content, gone from the text,
+	 * locked it) made */
 	enum kg_action was = stored_action(ev->decision);
-	bool lock_added = da.action == KG_ACT_LOCK && dn.action != KG_ACT_LOCK && was != KG_ACT_LOCK;
+	bool lock_added = new_after && dn.action != KG_ACT_LOCK && was != KG_ACT_LOCK;
 	b->locks_added += lock_added;
 	b->holds_added += da.action == KG_ACT_HOLD && dn.action < KG_ACT_HOLD && was < KG_ACT_HOLD;
 	for (uint32_t i = 0; i < da.n_reasons; i++) {
@@ -445,6 +506,7 @@ static int backtest(kg_store *s, const kg_policy *p, json_t *pending,
 	int rc = (b.sim_now && b.sim_after) ? 0 : kg_err_set(err, KG_ENOMEM, "out of memory");
 	if (!rc) {
 		b.sim_now->p = b.sim_after->p = o->breaker;
+		b.sim_after->cold = rules;
 		rc = gated(p, pending, &pn, err);
 	}
 	rc = rc ? rc : gated(p, after_pending, &pa, err);
@@ -486,6 +548,8 @@ static int backtest(kg_store *s, const kg_policy *p, json_t *pending,
 	kg_arena_release(&b.a);
 	free(b.sim_now);
 	free(b.sim_after);
+	free(b.locked_now.slot);
+	free(b.locked_after.slot);
 	json_decref(b.by_rule);
 	json_decref(after_pending);
 	return rc;
