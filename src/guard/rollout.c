@@ -142,10 +142,29 @@ static int gate_job(kg_tx *tx, void *ctx, kg_err *err)
 	return rc;
 }
 
+/* The read-only gate: a store that has its first promotion. */
+static int gate_read_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct gate_job *j = ctx;
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_guard_row init;
+	json_t *promoted = NULL;
+	int rc = kg_tx_guard_get(tx, "rollout", "init", &init, &a, err);
+	rc = rc ? rc : promoted_rows(tx, &a, &promoted, err);
+	if (!rc)
+		j->pending = pending_of(j->p, promoted);
+	json_decref(promoted);
+	kg_arena_release(&a);
+	return rc;
+}
+
 int kg_guard_gate(kg_store *s, const kg_policy *p, const char *by, kg_policy **out, kg_err *err)
 {
 	struct gate_job j = {p, by ? by : "system", NULL};
-	int rc = kg_store_write(s, gate_job, &j, err);
+	int rc = kg_store_read(s, gate_read_job, &j, err);
+	if (rc == KG_ENOTFOUND) /* the first policy: promoted whole, in a write */
+		rc = kg_store_write(s, gate_job, &j, err);
 	rc = rc ? rc : gated(p, j.pending, out, err);
 	json_decref(j.pending);
 	return rc;

@@ -56,6 +56,30 @@ int kg_api_guard_set_policy(kg_app *app, kg_policy *p, const char *by, kg_err *e
 	return rc;
 }
 
+/* The promotions could not be read at the start (the store fails): every
+ * rule runs pending - none that is not promoted may act - and the watcher
+ * gates again every KG_GATE_POLL_MS until the store answers. */
+static void gate_failed(kg_app *app, kg_policy *p, kg_err *e)
+{
+	struct kg_policy_rule_info info[KG_RULES_MAX];
+	const char *names[KG_RULES_MAX];
+	size_t n = kg_policy_rules(p, info, KG_RULES_MAX);
+	for (size_t i = 0; i < n; i++)
+		names[i] = info[i].name;
+	kg_policy *g = NULL;
+	kg_err e2;
+	kg_err_clear(&e2);
+	kg_log(KG_LOG_ERROR, "guard", "promotions not read (%s): every rule pending until they are",
+	       e->msg);
+	if (!kg_policy_gated(p, names, n, &g, &e2)) {
+		kg_risk_set_policy(app->risk, g);
+		kg_policy_unref(g);
+	}
+	pthread_mutex_lock(&gate_mu);
+	gate_gen = -1; /* no generation is -1: the watcher gates again */
+	pthread_mutex_unlock(&gate_mu);
+}
+
 /* Another node (or the CLI) promoted or demoted: gate the running policy
  * again. */
 static void gate_poll(kg_app *app)
@@ -66,6 +90,15 @@ static void gate_poll(kg_app *app)
 	if (kg_guard_rollout_gen(app->store, &gen, &err))
 		return;
 	pthread_mutex_lock(&gate_mu);
+	kg_store_stats st;
+	kg_store_stats_get(app->store, &st);
+	if (gate_gen == -1 && st.last_commit_error_ms && st.last_commit_ms <= st.last_commit_error_ms) {
+		/* failed at the start: the first promotion may need a write, and a
+		 * write that fails again would keep the node out of rotation
+		 * (/healthz); try once another write went through */
+		pthread_mutex_unlock(&gate_mu);
+		return;
+	}
 	if (gen != gate_gen) {
 		kg_policy *p = kg_risk_policy(app->risk);
 		if (gate_locked(app, p, "rollout", &err))
@@ -113,10 +146,11 @@ int kg_api_guard_start(kg_app *app, kg_err *err)
 	if (app->config->rules_gate) {
 		/* (no event is decided before the modules have started) */
 		kg_policy *p = kg_risk_policy(app->risk);
-		rc = kg_api_guard_set_policy(app, p, "kagid", err);
+		kg_err e;
+		kg_err_clear(&e);
+		if (kg_api_guard_set_policy(app, p, "kagid", &e))
+			gate_failed(app, p, &e);
 		kg_policy_unref(p);
-		if (rc)
-			return rc;
 		if (pipe(gate_pipe) == 0)
 			gate_running = pthread_create(&gate_thread, NULL, gate_main, app) == 0;
 	}
