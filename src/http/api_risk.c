@@ -129,11 +129,13 @@ void kg_api_risk_metrics(kg_app *app, kg_buf *out)
 		      "# TYPE kagi_risk_accounts_cached gauge\nkagi_risk_accounts_cached %zu\n"
 		      "# HELP kagi_risk_policy_rules Rules of the running policy.\n"
 		      "# TYPE kagi_risk_policy_rules gauge\nkagi_risk_policy_rules %zu\n"
+		      "# HELP kagi_risk_policy_rules_pending Rules of the running policy that wait for a promotion (gated rollout: they run as shadow).\n"
+		      "# TYPE kagi_risk_policy_rules_pending gauge\nkagi_risk_policy_rules_pending %zu\n"
 		      "# HELP kagi_risk_policy_reloads_total Policy reloads (SIGHUP, POST /v1/rules/reload) by result.\n"
 		      "# TYPE kagi_risk_policy_reloads_total counter\n"
 		      "kagi_risk_policy_reloads_total{result=\"ok\"} %lu\n"
 		      "kagi_risk_policy_reloads_total{result=\"refused\"} %lu\n",
-		      st.events, st.accounts, kg_policy_rule_count(p),
+		      st.events, st.accounts, kg_policy_rule_count(p), kg_policy_pending_count(p),
 		      (unsigned long)atomic_load(&reloads_ok),
 		      (unsigned long)atomic_load(&reloads_failed));
 	kg_policy_unref(p);

@@ -124,6 +124,9 @@ def test_rollout():
               "GET pending lists the changed and the new rule", p)
         check([x for x in p["pending"] if x["rule"] == "big_order"][0]["promoted"]["by"] == "kagid",
               "the changed rule names the content that is live", p)
+        m = k.get("/metrics").body.decode()
+        check("\nkagi_risk_policy_rules_pending 2\n" in m, "the pending rules' gauge",
+              [x for x in m.splitlines() if "pending" in x])
         d = k.post("/v1/events", order(2, 70000, now - 50), key=svc).json
         check(d["action"] == "allow" and d["score"] == 0 and d["reasons"] == [] and
               "lock" not in d, "a pending rule takes no action", d)
