@@ -363,6 +363,7 @@ static void conn_free(kg_store_conn *c)
 	if (c->pg)
 		PQfinish(c->pg);
 	kg_pg_puts_release(c);
+	kg_pg_ahead_free(c);
 	free(c);
 }
 
@@ -533,12 +534,14 @@ static int tx_stmt(kg_store_conn *c, const char *sql, kg_err *err, const char *w
 static int pg_begin(kg_store_conn *c, bool write, kg_err *err)
 {
 	kg_pg_puts_drop(c);
+	kg_pg_ahead_clear(c);
 	return tx_stmt(c, write ? SQL_BEGIN_WRITE : SQL_BEGIN_READ, err, "begin transaction");
 }
 
 static int pg_commit(kg_store_conn *c, kg_err *err)
 {
 	/* COMMIT of a transaction that failed answers ROLLBACK: nothing was kept */
+	kg_pg_ahead_clear(c);
 	bool failed = PQtransactionStatus(c->pg) == PQTRANS_INERROR;
 	PGresult *r = conn_exec(c, SQL_COMMIT, NULL, err, "commit");
 	if (!r)
@@ -553,6 +556,7 @@ static int pg_commit(kg_store_conn *c, kg_err *err)
 static void pg_rollback(kg_store_conn *c)
 {
 	kg_pg_puts_drop(c);
+	kg_pg_ahead_clear(c);
 	kg_err e;
 	conn_flush(c, &e);
 	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)

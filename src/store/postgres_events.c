@@ -57,15 +57,16 @@ static const char SQL_FEATURES_PUT_MANY[] =
 	"WITH ORDINALITY AS u(a, s, v, o) ORDER BY a, o DESC "
 	"ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, "
 	"updated_ms = excluded.updated_ms";
-/* a batch's accounts (sorted, once each): the missing rows made, then all
- * of them locked in account order (the sort below the lock: one order on
- * every node) */
-static const char SQL_FEATURES_SEED_MANY[] =
-	"INSERT INTO features (account_id, state, updated_ms) "
-	"SELECT a, NULL, 0 FROM unnest($1::text[]) AS u(a) ON CONFLICT DO NOTHING";
+/* a batch's accounts (sorted, once each), in that order: each row made
+ * (empty) if missing, or locked by an update that changes nothing (an
+ * insert meeting another node's insert, or an update meeting its lock,
+ * waits for that node's commit and then sees its row); the versions come
+ * back. One statement, one order on every node. */
 static const char SQL_FEATURES_LOCK_MANY[] =
-	"SELECT account_id, updated_ms FROM features WHERE account_id = ANY($1::text[]) "
-	"ORDER BY account_id COLLATE \"C\" FOR UPDATE";
+	"INSERT INTO features AS f (account_id, state, updated_ms) "
+	"SELECT a, NULL, 0 FROM unnest($1::text[]) AS u(a) "
+	"ON CONFLICT (account_id) DO UPDATE SET updated_ms = f.updated_ms "
+	"RETURNING account_id, updated_ms";
 
 static void read_event(kg_arena *a, const PGresult *r, int row, kg_event_rec *out)
 {
@@ -290,6 +291,10 @@ static int event_decision(kg_tx *tx, const char *account_id, size_t account_len,
 {
 	*body_hash = NULL;
 	*body_hash_len = 0;
+	bool found;
+	if (kg_pg_ahead_event(tx->conn, account_id, account_len, event_id, event_id_len, a, decision,
+			      decision_len, body_hash, body_hash_len, &found))
+		return found ? 0 : KG_ENOTFOUND;
 	kg_pg_args p = {0};
 	kg_pg_textn(&p, account_id, account_len);
 	kg_pg_textn(&p, event_id, event_id_len);
@@ -345,6 +350,11 @@ static int features_get(kg_tx *tx, const char *account_id, kg_arena *a,
 {
 	*blob = NULL;
 	*len = 0;
+	bool found;
+	if (!tx->write && kg_pg_ahead_features(tx->conn, account_id, a, blob, len, updated_ms, &found))
+		return found ? 0
+			     : kg_err_set(err, KG_ENOTFOUND, "no feature state for account \"%s\"",
+					  account_id);
 	kg_pg_args p = {0};
 	kg_pg_text(&p, account_id);
 	if (tx->write) {
@@ -378,7 +388,8 @@ static int features_put(kg_tx *tx, const char *account_id, const void *blob, siz
 			int64_t now_ms, kg_err *err)
 {
 	struct kg_pg_puts *u = &tx->conn->fputs;
-	int rc = kg_pg_array_add(&u->key, account_id, strlen(account_id));
+	/* NULL: fails on the server (NOT NULL), at the job's flush */
+	int rc = kg_pg_array_add(&u->key, account_id, account_id ? strlen(account_id) : 0);
 	if (!rc)
 		rc = kg_pg_array_add(&u->state, len ? blob : "", len);
 	if (!rc)
@@ -497,23 +508,21 @@ static int lock_rows_read(void *ctx, size_t i, const PGresult *r, kg_err *err)
 	return 0;
 }
 
-/* Seeds the missing rows of keys (seed, one array per column of the key)
- * and locks them all (lock, same arrays), in one pipeline; the versions
- * into versions[] in the caller's order. */
-static int lock_many(kg_tx *tx, struct lock_ctx *c, const char *seed, const char *lock,
-		     kg_pg_array *cols, int ncols, int64_t *versions, const char *what, kg_err *err)
+/* Makes or locks the rows of keys (lock: one statement, one array per
+ * column of the key): the versions into versions[] in the caller's
+ * order. */
+static int lock_many(kg_tx *tx, struct lock_ctx *c, const char *lock, kg_pg_array *cols,
+		     int ncols, int64_t *versions, const char *what, kg_err *err)
 {
 	kg_pg_args p = {0};
 	for (int k = 0; k < ncols; k++)
 		kg_pg_array_bind(&p, &cols[k]);
-	int rc = kg_pg_send(tx, seed, &p, NULL, NULL, 0, err, what);
-	if (!rc)
-		rc = kg_pg_send(tx, lock, &p, lock_rows_read, c, 0, err, what);
+	int rc = kg_pg_send(tx, lock, &p, lock_rows_read, c, 0, err, what);
 	if (!rc)
 		rc = kg_pg_flush(tx, err);
 	for (size_t k = 0; k < c->n && !rc; k++) {
 		if (!c->k[k].found)
-			rc = kg_err_set(err, KG_EINTERNAL, "%s: the row seeded before is gone", what);
+			rc = kg_err_set(err, KG_EINTERNAL, "%s: a row neither made nor locked", what);
 		else
 			versions[c->k[k].i] = c->k[k].version;
 	}
@@ -544,8 +553,8 @@ static int features_lock_many(kg_tx *tx, const char *const *ids, size_t n, int64
 	if (rc)
 		kg_err_set(err, rc, "features lock: out of memory");
 	else
-		rc = lock_many(tx, &c, SQL_FEATURES_SEED_MANY, SQL_FEATURES_LOCK_MANY, &col, 1,
-			       versions, "features lock", err);
+		rc = lock_many(tx, &c, SQL_FEATURES_LOCK_MANY, &col, 1, versions, "features lock",
+			       err);
 	kg_pg_array_release(&col);
 	free(keys);
 	return rc;
@@ -565,20 +574,22 @@ static const char SQL_ENTITY_PUT_MANY[] =
 	"$4::bigint[]) WITH ORDINALITY AS u(k, y, s, v, o) ORDER BY k, y, o DESC "
 	"ON CONFLICT (kind, key) DO UPDATE SET state = excluded.state, "
 	"updated_ms = excluded.updated_ms";
-static const char SQL_ENTITY_SEED_MANY[] =
-	"INSERT INTO entity_features (kind, key, state, updated_ms) "
-	"SELECT k, y, NULL, 0 FROM unnest($1::int[], $2::bigint[]) AS u(k, y) "
-	"ON CONFLICT DO NOTHING";
 static const char SQL_ENTITY_LOCK_MANY[] =
-	"SELECT e.kind, e.key, e.updated_ms FROM entity_features e "
-	"JOIN unnest($1::int[], $2::bigint[]) AS u(k, y) ON e.kind = u.k AND e.key = u.y "
-	"ORDER BY e.kind, e.key FOR UPDATE OF e";
+	"INSERT INTO entity_features AS e (kind, key, state, updated_ms) "
+	"SELECT k, y, NULL, 0 FROM unnest($1::int[], $2::bigint[]) AS u(k, y) "
+	"ON CONFLICT (kind, key) DO UPDATE SET updated_ms = e.updated_ms "
+	"RETURNING kind, key, updated_ms";
 
 static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,
 		      size_t *len, int64_t *updated_ms, kg_err *err)
 {
 	*blob = NULL;
 	*len = 0;
+	bool found;
+	if (kg_pg_ahead_entity(tx->conn, kind, key, a, blob, len, updated_ms, &found))
+		return found ? 0
+			     : kg_err_set(err, KG_ENOTFOUND, "no state for entity %d:%016llx", kind,
+					  (unsigned long long)key);
 	kg_pg_args p = {0};
 	kg_pg_i64(&p, kind);
 	kg_pg_i64(&p, (int64_t)key);
@@ -654,8 +665,7 @@ static int entity_lock_many(kg_tx *tx, const int *kinds, const uint64_t *keys, s
 	if (rc)
 		kg_err_set(err, rc, "entity lock: out of memory");
 	else
-		rc = lock_many(tx, &c, SQL_ENTITY_SEED_MANY, SQL_ENTITY_LOCK_MANY, cols, 2, versions,
-			       "entity lock", err);
+		rc = lock_many(tx, &c, SQL_ENTITY_LOCK_MANY, cols, 2, versions, "entity lock", err);
 	kg_pg_array_release(&cols[0]);
 	kg_pg_array_release(&cols[1]);
 	free(k);
@@ -731,4 +741,5 @@ const struct kg_store_events_ops kg_postgres_events_ops = {
 	.features_lock_many = features_lock_many,
 	.entity_lock_many = entity_lock_many,
 	.event_list = event_list,
+	.read_ahead = kg_pg_read_ahead,
 };

@@ -91,6 +91,7 @@ struct kg_store_conn {
 	} sent[KG_PG_PIPELINE_MAX];
 	struct kg_pg_puts fputs, eputs; /* write connection: puts not sent yet */
 	bool puts_sending;
+	struct kg_pg_ahead *ahead;      /* read transaction: rows read ahead (NULL: none) */
 };
 
 /* The parameters of one statement, in order ($1, $2, ...). Strings are not
@@ -155,6 +156,23 @@ const char *kg_pg_col_text(kg_arena *a, const PGresult *r, int row, int col);
 const uint8_t *kg_pg_col_blob(kg_arena *a, const PGresult *r, int row, int col, size_t *len);
 /* 0 for SQL NULL. */
 int64_t kg_pg_col_i64(const PGresult *r, int row, int col);
+
+/* ---- read-ahead (postgres_ahead.c) ----
+ * The rows kg_tx_read_ahead read, kept until the transaction ends (clear:
+ * at its begin and end; free: with the connection). A lookup returns true
+ * when it has the key (*found: whether the row is there; values copied
+ * into a), false when it was not read ahead (ask the server). */
+struct kg_pg_ahead;
+int kg_pg_read_ahead(kg_tx *tx, const kg_read_ahead *ra, kg_err *err);
+void kg_pg_ahead_clear(kg_store_conn *c);
+void kg_pg_ahead_free(kg_store_conn *c);
+bool kg_pg_ahead_features(kg_store_conn *c, const char *account, kg_arena *a,
+			  const uint8_t **blob, size_t *len, int64_t *version, bool *found);
+bool kg_pg_ahead_event(kg_store_conn *c, const char *account, size_t account_len,
+		       const char *id, size_t id_len, kg_arena *a, const char **decision,
+		       size_t *decision_len, const uint8_t **hash, size_t *hash_len, bool *found);
+bool kg_pg_ahead_entity(kg_store_conn *c, int kind, uint64_t key, kg_arena *a,
+			const uint8_t **blob, size_t *len, int64_t *version, bool *found);
 
 /* The domain tables of kg_postgres_ops (postgres.c). */
 extern const struct kg_store_accounts_ops kg_postgres_accounts_ops;
