@@ -242,15 +242,21 @@ static int event_insert_many(kg_tx *tx, const kg_event_rec *evs, size_t n, bool 
 		kg_pg_array_init(&col[k], oids[k]);
 	struct ev_key *keys = malloc(n * sizeof(*keys));
 	int rc = keys ? 0 : KG_ENOMEM;
-	for (size_t i = 0; i < n && !rc; i++) {
-		const kg_event_rec *ev = &evs[i];
-		keys[i] = (struct ev_key){ev->account_id, ev->event_id,
-					  len_or(ev->account_id, ev->account_id_len),
-					  len_or(ev->event_id, ev->event_id_len), i};
+	for (size_t i = 0; i < n && !rc; i++)
+		keys[i] = (struct ev_key){evs[i].account_id, evs[i].event_id,
+					  len_or(evs[i].account_id, evs[i].account_id_len),
+					  len_or(evs[i].event_id, evs[i].event_id_len), i};
+	/* in key order (the primary key's): the index is walked once, and of
+	 * two rows with one key the first given is inserted */
+	if (!rc)
+		qsort(keys, n, sizeof(*keys), cmp_ev_key);
+	for (size_t j = 0; j < n && !rc; j++) {
+		const struct ev_key *ki = &keys[j];
+		const kg_event_rec *ev = &evs[ki->i];
 		const char *d = ev->decision;
-		rc = kg_pg_array_add(&col[EV_ACCOUNT], keys[i].a, keys[i].an);
+		rc = kg_pg_array_add(&col[EV_ACCOUNT], ki->a, ki->an);
 		if (!rc)
-			rc = kg_pg_array_add(&col[EV_ID], keys[i].e, keys[i].en);
+			rc = kg_pg_array_add(&col[EV_ID], ki->e, ki->en);
 		if (!rc)
 			rc = kg_pg_array_add(&col[EV_TYPE], ev->type, strlen(ev->type));
 		if (!rc)
@@ -269,7 +275,6 @@ static int event_insert_many(kg_tx *tx, const kg_event_rec *evs, size_t n, bool 
 		kg_err_set(err, rc, "event insert: %s",
 			   rc == KG_ELIMIT ? "the batch is too large for one statement" : "out of memory");
 	} else {
-		qsort(keys, n, sizeof(*keys), cmp_ev_key);
 		kg_pg_args p = {0};
 		for (int k = 0; k < EV_COLS; k++)
 			kg_pg_array_bind(&p, &col[k]);
