@@ -1,8 +1,8 @@
 /* PostgreSQL read-ahead (kg_tx_read_ahead): the feature rows, stored
  * decisions and entity rows a batch is about to read one by one, read by
- * three statements of arrays in one pipeline and kept with the read
+ * three statements of arrays in two round trips and kept with the read
  * transaction (one snapshot: the same answers the single reads would
- * give), so that deciding a batch of a fresh stream costs one round trip
+ * give), so that deciding a batch of a fresh stream costs two round trips
  * instead of two to four an event. The getters of postgres_events.c ask
  * here first. */
 #include "store/postgres_impl.h"
@@ -216,9 +216,9 @@ static int entities_read(void *ctx, size_t i, const PGresult *r, kg_err *err)
 	return 0;
 }
 
-/* The keys asked for, as not found until a row says otherwise; their
- * arrays. */
-static int ask(struct kg_pg_ahead *ah, const kg_read_ahead *ra, kg_pg_array *cols)
+/* The accounts and entities asked for, as not found until a row says
+ * otherwise; their arrays. */
+static int ask_rows(struct kg_pg_ahead *ah, const kg_read_ahead *ra, kg_pg_array *cols)
 {
 	char k[KEY_MAX];
 	for (size_t i = 0; i < ra->n_accounts; i++) {
@@ -226,15 +226,6 @@ static int ask(struct kg_pg_ahead *ah, const kg_read_ahead *ra, kg_pg_array *col
 		if (!n)
 			continue; /* too long to keep: read on its own */
 		if (!put(ah, k, n) || kg_pg_array_add(&cols[0], k + 1, n - 1))
-			return KG_ENOMEM;
-	}
-	for (size_t i = 0; i < ra->n_events; i++) {
-		size_t an = ra->ev_account_lens[i], idn = ra->ev_id_lens[i];
-		size_t n = key_event(k, ra->ev_accounts[i], an, ra->ev_ids[i], idn);
-		if (!n)
-			continue;
-		if (!put(ah, k, n) || kg_pg_array_add(&cols[1], ra->ev_accounts[i], an) ||
-		    kg_pg_array_add(&cols[2], ra->ev_ids[i], idn))
 			return KG_ENOMEM;
 	}
 	for (size_t i = 0; i < ra->n_ents; i++) {
@@ -246,6 +237,31 @@ static int ask(struct kg_pg_ahead *ah, const kg_read_ahead *ra, kg_pg_array *col
 	return 0;
 }
 
+/* The events asked for, but not those of an account read ahead and not
+ * there: an account with no feature row has no stored event either (its
+ * first stored event wrote the row), so its events are not looked for (as
+ * the risk engine does not ask for them). */
+static int ask_events(struct kg_pg_ahead *ah, const kg_read_ahead *ra, kg_pg_array *cols)
+{
+	char k[KEY_MAX];
+	for (size_t i = 0; i < ra->n_events; i++) {
+		size_t an = ra->ev_account_lens[i], idn = ra->ev_id_lens[i];
+		size_t n = key_account(k, ra->ev_accounts[i], an);
+		const struct slot *acct = n ? find(ah, k, n, key_hash(k, n)) : NULL;
+		if (acct && acct->h && !acct->found)
+			continue;
+		n = key_event(k, ra->ev_accounts[i], an, ra->ev_ids[i], idn);
+		if (!n)
+			continue;
+		if (!put(ah, k, n) || kg_pg_array_add(&cols[1], ra->ev_accounts[i], an) ||
+		    kg_pg_array_add(&cols[2], ra->ev_ids[i], idn))
+			return KG_ENOMEM;
+	}
+	return 0;
+}
+
+/* Two round trips: the accounts' and entities' rows, then the stored
+ * decisions of the events whose account may have some. */
 int kg_pg_read_ahead(kg_tx *tx, const kg_read_ahead *ra, kg_err *err)
 {
 	kg_store_conn *c = tx->conn;
@@ -259,7 +275,7 @@ int kg_pg_read_ahead(kg_tx *tx, const kg_read_ahead *ra, kg_err *err)
 	kg_pg_array cols[5];
 	for (int k = 0; k < 5; k++)
 		kg_pg_array_init(&cols[k], oids[k]);
-	int rc = ask(c->ahead, ra, cols);
+	int rc = ask_rows(c->ahead, ra, cols);
 	if (rc)
 		kg_err_set(err, rc, "read ahead: out of memory");
 	kg_pg_args pf = {0}, pe = {0}, pn = {0};
@@ -267,12 +283,6 @@ int kg_pg_read_ahead(kg_tx *tx, const kg_read_ahead *ra, kg_err *err)
 		kg_pg_array_bind(&pf, &cols[0]);
 		rc = kg_pg_send(tx, SQL_AHEAD_FEATURES, &pf, features_read, c->ahead, 0, err,
 				"read ahead (features)");
-	}
-	if (!rc && cols[1].n) {
-		kg_pg_array_bind(&pe, &cols[1]);
-		kg_pg_array_bind(&pe, &cols[2]);
-		rc = kg_pg_send(tx, SQL_AHEAD_EVENTS, &pe, events_read, c->ahead, 0, err,
-				"read ahead (events)");
 	}
 	if (!rc && cols[3].n) {
 		kg_pg_array_bind(&pn, &cols[3]);
@@ -283,6 +293,17 @@ int kg_pg_read_ahead(kg_tx *tx, const kg_read_ahead *ra, kg_err *err)
 	int frc = kg_pg_flush(tx, err);
 	if (!rc)
 		rc = frc;
+	if (!rc && (rc = ask_events(c->ahead, ra, cols)))
+		kg_err_set(err, rc, "read ahead: out of memory");
+	if (!rc && cols[1].n) {
+		kg_pg_array_bind(&pe, &cols[1]);
+		kg_pg_array_bind(&pe, &cols[2]);
+		rc = kg_pg_send(tx, SQL_AHEAD_EVENTS, &pe, events_read, c->ahead, 0, err,
+				"read ahead (events)");
+		frc = kg_pg_flush(tx, err);
+		if (!rc)
+			rc = frc;
+	}
 	for (int k = 0; k < 5; k++)
 		kg_pg_array_release(&cols[k]);
 	if (rc) /* what was read may be partial: ask the server again */
