@@ -156,9 +156,10 @@ static int refuse(struct kg_risk_batch *b, size_t i, const kg_err *e, kg_err *er
 
 /* A store whose reads go to a server (kg_store_reads_remote): what the
  * batch's lines will read — the blobs of accounts not in memory, the
- * stored decisions of its events, its entities' rows — read in one round
- * trip before deciding (kg_tx_read_ahead), instead of one read after the
- * other while deciding. Costs a second parse of each line. */
+ * stored decisions of its events, its entities' rows — read at once before
+ * deciding (kg_tx_read_ahead: two round trips on PostgreSQL), instead of
+ * one read after the other while deciding. Costs a second parse of each
+ * line. */
 static int batch_read_ahead(struct kg_risk_batch *b, kg_tx *tx, struct scratch *sc, kg_err *err)
 {
 	size_t n = b->n, ne = 0, na = 0, nn = 0;

@@ -388,7 +388,7 @@ int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t
  * The rows a batch of events is about to read one by one: the feature rows
  * of accounts, the stored decisions of (account, event id) pairs, the
  * entity rows. kg_tx_read_ahead reads them all at once (PostgreSQL: three
- * statements of arrays in one pipeline) and keeps them with the read
+ * statements of arrays in two round trips) and keeps them with the read
  * transaction; kg_tx_features_get, kg_tx_event_decision and
  * kg_tx_entity_get of a key given then answer from what was read (found or
  * not) until the transaction ends. A read transaction only; a backend
