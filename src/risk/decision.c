@@ -195,10 +195,13 @@ int kg_risk_answer_write_json(const struct kg_risk_answer *ans, kg_buf *out)
 int kg_risk_decision_plain(const kg_event *ev, kg_arena *a, struct kg_decision *d)
 {
 	memset(d, 0, sizeof(*d));
-	char *id = kg_arena_strndup(a, ev->id.p, ev->id.n);
-	char *acct = kg_arena_strndup(a, ev->account.p, ev->account.n);
-	if (!id || !acct)
+	/* both ids in one allocation, each NUL-terminated */
+	char *id = kg_arena_alloc(a, (size_t)ev->id.n + ev->account.n + 2);
+	if (!id)
 		return KG_ENOMEM;
+	char *acct = id + ev->id.n + 1;
+	memcpy(id, ev->id.p, ev->id.n);
+	memcpy(acct, ev->account.p, ev->account.n); /* kg_arena_alloc zeroed the NULs */
 	d->event = (kg_str){id, ev->id.n};
 	d->account = (kg_str){acct, ev->account.n};
 	d->ts_ms = ev->ts_ms;

@@ -105,6 +105,15 @@ void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage);
  * without parsing: only a hint for warming (the parser decides). Returns
  * false when there is none; *account points into line. */
 bool kg_risk_account_hint(const char *line, size_t len, kg_str *account);
+/* The entities an event line names as it is written (the strings after
+ * "ip", "device_id" and "fingerprint"), as hints for kg_risk_warm_entity:
+ * their count (at most KG_RISK_ENT_HINTS), kinds (enum kg_entity_kind) and
+ * keys. A hint that is wrong (an escape, another object's member) only
+ * wastes a prefetch. */
+#define KG_RISK_ENT_HINTS 3
+int kg_risk_entity_hints(const char *line, size_t len, uint8_t kinds[KG_RISK_ENT_HINTS],
+			 uint64_t keys[KG_RISK_ENT_HINTS]);
+void kg_risk_warm_entity(kg_risk *r, int kind, uint64_t key, int stage);
 /* Frees what f holds (not f); f is empty after. */
 void kg_features_release(kg_features *f);
 uint64_t kg_risk_hash(const char *s, size_t n);
@@ -191,6 +200,10 @@ int kg_policy_eval(const kg_policy *p, struct kg_eval_env *env, struct kg_verdic
  * parse). */
 #define KG_EVENT_HASH_BYTES 16
 int kg_event_body_hash(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES]);
+/* The same hash by its own walk over the tokens, never the one the parse
+ * took on its way (kg_event_body_hash answers that one when it could):
+ * tests compare the two. */
+int kg_event_body_hash_walk(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES]);
 
 /* event_lax.c: jsmn (strict) without parent links, whose tokens define
  * kg_event_parse's messages about text that is not JSON (event.c tokenizes
