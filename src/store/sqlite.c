@@ -53,6 +53,9 @@ int kg_sq_fail(kg_tx *tx, int rc, kg_err *err, const char *what)
 }
 
 /* ---- statements -----------------------------------------------------------*/
+static const char SQL_DATA_VERSION[] = "PRAGMA data_version";
+static int data_version(kg_store_conn *c, int64_t *out, kg_err *err);
+
 static sqlite3_stmt *conn_stmt(kg_store_conn *c, const char *sql, kg_err *err)
 {
 	size_t h = ((uintptr_t)sql >> 3) % KG_SQ_STMT_CACHE;
@@ -591,12 +594,41 @@ static int sq_open(kg_store *s, const char *path, kg_store_conn **wconn, kg_err 
 	if (code)
 		return code;
 	code = migrate(c->db, path, err);
+	if (!code)
+		code = data_version(c, &c->data_version, err);
 	if (code) {
 		conn_free(c);
 		return code;
 	}
 	*wconn = c;
 	return 0;
+}
+
+/* PRAGMA data_version: it moves when another connection (of this process
+ * or another) commits to the database, never for this connection's own
+ * commits. */
+static int data_version(kg_store_conn *c, int64_t *out, kg_err *err)
+{
+	sqlite3_stmt *st = conn_stmt(c, SQL_DATA_VERSION, err);
+	if (!st)
+		return err ? err->code : KG_EINTERNAL;
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : kg_sq_fail_db(c->db, rc, err, "data version");
+}
+
+/* In a write transaction: no other connection has committed since the
+ * store was opened (checked here, inside the transaction's snapshot, so
+ * nothing committed before it escapes; once one has, never again). */
+static bool sq_sole_writer(kg_store_conn *c)
+{
+	int64_t v = 0;
+	if (c->foreign_commit || !c->write)
+		return false;
+	if (data_version(c, &v, NULL) || v != c->data_version)
+		c->foreign_commit = true;
+	return !c->foreign_commit;
 }
 
 static int sq_open_reader(kg_store *s, kg_store_conn **out, kg_err *err)
@@ -780,6 +812,7 @@ const struct kg_store_ops kg_sqlite_ops = {
 	.schema_version = sq_schema_version,
 	.backup = sq_backup,
 	.changes = sq_changes,
+	.sole_writer = sq_sole_writer,
 	.fault_arm = sq_fault_arm,
 
 	.accounts = &kg_sqlite_accounts_ops,

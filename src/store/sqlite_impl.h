@@ -26,6 +26,10 @@
 struct kg_store_conn {
 	sqlite3 *db;
 	bool write;
+	/* the write connection: PRAGMA data_version once opened and migrated,
+	 * and whether another connection has committed since (sq_sole_writer) */
+	int64_t data_version;
+	bool foreign_commit;
 	struct {
 		const char *sql;
 		sqlite3_stmt *st;
