@@ -106,6 +106,13 @@ bool kg_store_is_url(const char *path);
  * time (PostgreSQL: several kagid nodes); false for SQLite, whose one
  * process owns its file. */
 bool kg_store_shared(const kg_store *s);
+/* In a write job: true when no other connection, of this process or
+ * another, has committed to the database since this store opened it —
+ * every row is as this store's own jobs (or the database before it was
+ * opened) left it. Once false, false until the store is closed. A read
+ * transaction, or a backend that cannot tell (PostgreSQL), answers false.
+ * Lets a writer skip re-reading a row it knows (docs/store.md). */
+bool kg_tx_sole_writer(kg_tx *tx);
 
 /* ---- transactions ---------------------------------------------------------
  * A job: do kg_tx_* operations, return 0 to keep them or a negative kg_code

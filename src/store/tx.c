@@ -651,3 +651,8 @@ int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t
 {
 	return KG_TX_WCALL(tx, err, events, entity_put, kind, key, blob, len, now_ms, err);
 }
+
+bool kg_tx_sole_writer(kg_tx *tx)
+{
+	return tx && tx->write && tx->s->ops->sole_writer && tx->s->ops->sole_writer(tx->conn);
+}
