@@ -35,6 +35,12 @@ typedef void (*kg_http_batch_fn)(void **jobs, size_t n);
 kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,
 				     size_t batch_max, kg_http_batch_fn fn);
 int kg_http_pool_submit(kg_http_pool *p, void *job);
+/* True when a submit now would be refused (the queue is full or the pool
+ * stops): lets the server refuse a request before reading its body. */
+bool kg_http_pool_full(kg_http_pool *p);
+/* Counts a request refused for p's full queue before it was submitted
+ * (kagi_http_pool_refused_total counts both). */
+void kg_http_pool_refused_early(kg_http_pool *p);
 /* Refuses new jobs, runs those queued, joins the threads (frees nothing). */
 void kg_http_pool_stop(kg_http_pool *p);
 /* Stops p if it runs and frees it. */
