@@ -138,6 +138,8 @@ int kg_api_case_document_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
  * answers (kg_account_identity_secrets) with "***" (S5). Other roles: j is
  * left as it is. 0 or a storage error. */
 int kg_api_agent_scrub(kg_http_req *req, const char *account_id, json_t *j, kg_err *err);
+/* kg_api_agent_scrub with the account's secrets already read (s). */
+void kg_api_agent_scrub_with(kg_http_req *req, const kg_identity_secrets *s, json_t *j);
 int kg_api_case_state(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_verify(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 /* api_mail.c */
