@@ -117,8 +117,14 @@ int kg_cmd_replay(int argc, char **argv)
 			 * a replay) */
 			.lock_fn = guard ? kg_guard_lock_hook : kg_account_risk_lock_hook,
 			.lock_ctx = guard,
+			/* and every event through the feed summary, stored at the
+			 * end for the next replay or kagid */
+			.event_fn = guard ? kg_guard_event_hook : NULL,
+			.event_ctx = guard,
 		};
 		rc = kg_risk_replay(&o, &st, &err);
+		if (!rc && guard)
+			rc = kg_guard_feed_save(guard, &err);
 	}
 	if (!rc)
 		kg_progress_end(&progress, st.events);

@@ -20,8 +20,9 @@
  * locks per event-time minute, against an EWMA baseline with a floor:
  *   S = max(0, S + x*ln(r) - lam0*(r-1)),  lam0 = max(floor, baseline),
  * alarm when S > h. The minute in progress counts as it goes (x so far), so
- * a wave trips inside its first minutes. The baseline learns only while
- * S == 0 (a wave does not become normal). bench/guard_arl.py computes the
+ * a wave trips inside its first minutes. The baseline learns each minute
+ * that began with S == 0 (a wave does not become normal; a minute is not
+ * chosen by its own count, which would bias it low). bench/guard_arl.py computes the
  * average run lengths of these parameters (docs/BENCHMARKS.md). */
 #define KG_GUARD_CUSUM_H 10.0
 #define KG_GUARD_CUSUM_RATIO 10.0
@@ -60,6 +61,46 @@ double kg_guard_cusum_peek(const struct kg_guard_cusum *c, int64_t minute);
 void kg_guard_cusum_format(const struct kg_guard_cusum *c, char out[128]);
 int kg_guard_cusum_parse(const char *s, struct kg_guard_cusum *c);
 
+/* ---- the feed summary ------------------------------------------------------
+ * Per node, in memory: which event fields' distributions moved, for an
+ * incident whose rules did not change (docs/guard.md "The feed summary").
+ * Per event-time minute of the last hour, a log-scale histogram (4 buckets
+ * an octave) of each numeric field (order amount, items, item prices;
+ * payment and return amounts) and the counts of each categorical field's
+ * values (currencies, payment result, login country and success), plus a
+ * slow baseline (minutes older than the hour, decayed 1/1440 a minute).
+ * A numeric field moved when its median moved by KG_GUARD_FEED_SHIFT
+ * buckets (x4 or /4); a categorical one when a value's share moved by
+ * KG_GUARD_FEED_SHARE; each needs KG_GUARD_FEED_MIN_REF values before and
+ * KG_GUARD_FEED_MIN_NOW since the onset. */
+#define KG_GUARD_FEED_SHIFT 8     /* buckets: 2 octaves, a median x4 or /4 */
+#define KG_GUARD_FEED_SHARE 0.2   /* a value's share, 20 points */
+#define KG_GUARD_FEED_MIN_REF 100 /* values before the onset */
+#define KG_GUARD_FEED_MIN_NOW 20  /* values from the onset to the trip */
+#define KG_GUARD_FEED_CHUNK 5     /* values per step of the "since" search */
+
+typedef struct kg_guard_feed kg_guard_feed;
+/* An empty summary; 0 or KG_ENOMEM (*out NULL). */
+int kg_guard_feed_new(kg_guard_feed **out);
+void kg_guard_feed_free(kg_guard_feed *f);
+/* Adds one decided event (thread-safe, O(1): a few relaxed atomic
+ * increments; once per new minute a fold under a mutex). Events older than
+ * the hour the summary holds are not counted. */
+void kg_guard_feed_observe(kg_guard_feed *f, const kg_event *e);
+/* What moved from the minute onset_min to now_min (event time) against
+ * the baseline and the hour's minutes before the onset:
+ * {"moved":[{"event","field","stat":"median"|"share","before","now",
+ * "ratio"|"value","since","values_before","values_now","text"}],"from","to",
+ * "events_before","events_now"}; NULL when out of memory. */
+json_t *kg_guard_feed_moved(kg_guard_feed *f, int64_t onset_min, int64_t now_min);
+/* The text kept in the store (baseline plus the hour), and back (replaces
+ * the baseline; call before observing). Parse: 0 or KG_EINVAL. */
+int kg_guard_feed_format(kg_guard_feed *f, kg_buf *out);
+int kg_guard_feed_parse(kg_guard_feed *f, const char *text);
+/* Minutes folded into the baseline since the last _saved (which resets it). */
+int64_t kg_guard_feed_pending(kg_guard_feed *f);
+int64_t kg_guard_feed_saved(kg_guard_feed *f);
+
 /* ---- the breaker (the lock hook) -----------------------------------------*/
 struct kg_guard_params {
 	bool enabled;          /* breaker.enabled; false: it watches (counts,
@@ -87,6 +128,13 @@ void kg_guard_free(kg_guard *g);
  * row instead and turns the decision into a hold (kg_decision.breaker). */
 int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 		       struct kg_decision_lock *lock, kg_err *err);
+/* The event observer to give the risk engine (kg_risk_set_event_hook(r,
+ * kg_guard_event_hook, g)): the feed summary of this node. */
+void kg_guard_event_hook(void *ctx, const kg_event *e);
+/* Stores the feed summary's baseline (feed/baseline), e.g. at the end of a
+ * replay or a shutdown; the breaker also stores it from a lock's
+ * transaction once an hour of event time. */
+int kg_guard_feed_save(kg_guard *g, kg_err *err);
 
 /* GET /v1/guard: {"state":"armed"|"tripped","since","incident"?,"rules":[{"rule",
  * "locks_window","baseline_per_min","cusum"}],"max_locks","window_s"}. *out is a new

@@ -12,6 +12,7 @@ struct kg_guard {
 	kg_store *store;
 	struct kg_guard_params p;
 	const kg_config *notice_cfg;
+	kg_guard_feed *feed; /* this node's summary of the events (feed.c) */
 	/* /metrics: the gauges read from the store, rendered, kept for
 	 * KG_GUARD_METRICS_CACHE_MS (metrics.c) */
 	pthread_mutex_t metrics_mu;

@@ -154,6 +154,8 @@ int kg_api_guard_start(kg_app *app, kg_err *err)
 		if (pipe(gate_pipe) == 0)
 			gate_running = pthread_create(&gate_thread, NULL, gate_main, app) == 0;
 	}
+	/* ... and every decided event through this node's feed summary */
+	kg_risk_set_event_hook(app->risk, kg_guard_event_hook, app->guard);
 	return kg_api_guard_policy_loaded(app, "kagid");
 }
 
@@ -169,8 +171,14 @@ void kg_api_guard_stop(kg_app *app)
 			close(gate_pipe[i]);
 			gate_pipe[i] = -1;
 		}
-	if (app->risk)
+	if (app->risk) {
 		kg_risk_set_lock_hook(app->risk, kg_account_risk_lock_hook, (void *)app->config);
+		kg_risk_set_event_hook(app->risk, NULL, NULL);
+	}
+	kg_err e;
+	kg_err_clear(&e);
+	if (app->guard && kg_guard_feed_save(app->guard, &e)) /* the next start begins with it */
+		kg_log(KG_LOG_WARN, "guard", "feed summary not stored: %s", e.msg);
 	kg_guard_free(app->guard);
 	app->guard = NULL;
 }

@@ -290,6 +290,8 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			continue;
 		}
 		b->ans[i].d = d;
+		if (!dup && r->event_hook)
+			r->event_hook(r->event_ctx, ev);
 		if (inflight && (rc = batch_wait_add(b, i, ev, err)))
 			break;
 		if (rec && !dup) {

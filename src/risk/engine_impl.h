@@ -98,6 +98,8 @@ struct kg_risk {
 	kg_entities *ents; /* entity state (entity.c), its stripes after the account's */
 	kg_risk_lock_fn lock_hook;
 	void *lock_ctx;
+	kg_risk_event_fn event_hook; /* NULL: none */
+	void *event_ctx;
 	pthread_mutex_t write_mu; /* a batch's blobs taken and its job queued (batch.c) */
 	atomic_size_t events; /* decided, counted under any stripe's lock */
 	int64_t ts_ahead_max_ms; /* 0: any ts */

@@ -476,6 +476,8 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, struct kg_risk_replay_st
 		goto cleanup;
 	if (o->lock_fn)
 		kg_risk_set_lock_hook(risk, o->lock_fn, o->lock_ctx);
+	if (o->event_fn)
+		kg_risk_set_event_hook(risk, o->event_fn, o->event_ctx);
 	uint64_t t0 = kg_mono_ns();
 	double c0 = cpu_seconds();
 	size_t lineno = 0, events = 0;

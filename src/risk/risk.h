@@ -359,6 +359,14 @@ typedef int (*kg_risk_lock_fn)(void *ctx, void *txn, const struct kg_risk_lock_o
  * one, no lock row is written (the decision still says lock). */
 void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_fn fn, void *ctx);
 
+/* ---- the event observer ----------------------------------------------------
+ * Called with every event the engine decided (not a refused one, not a
+ * retry of one already decided), on the deciding thread, before the batch's
+ * write: the guard's summary of the feed (docs/guard.md). It must be cheap
+ * and thread-safe; the event is valid only during the call. */
+typedef void (*kg_risk_event_fn)(void *ctx, const kg_event *e);
+void kg_risk_set_event_hook(kg_risk *r, kg_risk_event_fn fn, void *ctx);
+
 /* ---- replay ----------------------------------------------------------------
  * The caller owns the files, the terminal and the store: it hands in the
  * stream to read, where the decisions go, and gets the figures back. */
@@ -377,6 +385,8 @@ struct kg_risk_replay_opts {
 	void *progress_ctx;
 	kg_risk_lock_fn lock_fn; /* with a store: the lock writer (NULL: locks not applied) */
 	void *lock_ctx;
+	kg_risk_event_fn event_fn; /* NULL, or the event observer */
+	void *event_ctx;
 };
 struct kg_risk_replay_stats {
 	size_t events, accounts;       /* accounts and below: with opts.stats only */
