@@ -95,6 +95,13 @@ int kg_cmd_replay(int argc, char **argv)
 		struct kg_guard_params gp;
 		kg_guard_params_from_config(&gp, &cfg);
 		rc = kg_guard_new(store, &gp, NULL, &guard, &err);
+		/* the gated rollout: a rule not promoted in this store runs
+		 * pending (docs/guard.md) */
+		kg_policy *g = NULL;
+		if (!rc && cfg.rules_gate && !(rc = kg_guard_gate(store, pol, "replay", &g, &err))) {
+			kg_policy_unref(pol);
+			pol = g;
+		}
 		rc = rc ? rc : kg_guard_policy_loaded(store, pol, "replay", &err);
 	}
 	if (!rc && !(in = strcmp(input, "-") ? fopen(input, "r") : stdin))

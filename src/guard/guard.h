@@ -187,11 +187,61 @@ int kg_guard_confirm_holds(kg_store *s, const kg_config *cfg, const char *id,
 			   const char *actor, const char *reason, size_t *confirmed, kg_err *err);
 
 /* ---- policy versions -------------------------------------------------------*/
-/* Records a policy load (version = kg_policy_version, who, the rules whose
- * text changed against the previous version: each `rule NAME` block of its
- * file, kg_policy_file, read again) unless it is the version loaded last. */
+/* Records a policy load (version = kg_policy_version of the gated policy,
+ * who, the rules that changed against the previous version: their content
+ * hash, or whether they run pending) unless it is the version loaded last. */
 int kg_guard_policy_loaded(kg_store *s, const kg_policy *p, const char *by, kg_err *err);
 /* GET /v1/rules/versions: newest first. */
 int kg_guard_policy_versions(kg_store *s, json_t **out, kg_err *err);
+
+/* ---- gated rollout (rollout.c) ---------------------------------------------
+ * The store keeps which content (kg_policy_rule_info.hash) of each rule is
+ * promoted; a rule of a loaded policy whose content is not the promoted
+ * one runs pending (as shadow: no points, no action). All nodes of a
+ * PostgreSQL store share the promotions. */
+/* The gate at a policy load by `by`: a store without promotions (a new one,
+ * or one from before the gate) promotes p whole first (audited
+ * rules_promote, "first"); *out: a new reference to p gated. */
+int kg_guard_gate(kg_store *s, const kg_policy *p, const char *by, kg_policy **out, kg_err *err);
+/* The promotions' generation: moves with each promotion or demotion; a
+ * node whose policy was gated at another generation gates it again. */
+int kg_guard_rollout_gen(kg_store *s, int64_t *gen, kg_err *err);
+/* GET /v1/rules/pending: {"policy","pending":[{"rule","hash","line",
+ * "change":"new"|"changed","promoted"?:{"hash","at","by"}}],"live":[names]}
+ * of policy p (its text's rules against the store's promotions). */
+int kg_guard_rules_pending(kg_store *s, const kg_policy *p, json_t **out, kg_err *err);
+
+struct kg_guard_promote_opts {
+	const char *const *rules;   /* rule names of the policy */
+	size_t n_rules;
+	int64_t days;               /* the back-test: the last days of stored events (0: 7) */
+	bool dry_run;               /* the figures only, nothing changes */
+	bool force;                 /* promote though the figures refuse it (needs reason) */
+	const char *actor, *reason;
+	int64_t max_locks_per_day;  /* rules.promote_max_locks_per_day */
+	const struct kg_guard_params *breaker; /* the detector of the back-test */
+	int64_t now_ms;             /* the back-test's end (0: the clock) */
+};
+/* Promotes pending rules of p after a back-test over the last o->days of
+ * stored events (on event time) of p gated as now against p gated with
+ * them live: {"rules","days","span_days" (the days the window's
+ * events span, which the rates are per),"from","to","events",
+ * "events_refused","locks_added",
+ * "holds_added","locks_per_day","holds_per_day","by_rule":{rule:{"fired",
+ * "locks_added","locks_per_day"}},"breaker":{"would_trip","trigger"?,
+ * "rule"?,"at"?,"trips_without"},"max_locks_per_day","version","refused",
+ * "dry_run","promoted"?,"forced"?}. Refused (KG_ECONFLICT naming the rules
+ * and why) above max_locks_per_day, or when the breaker would have tripped
+ * (and would not without them), unless forced with a reason. A rule not in
+ * p, declared shadow (KG_EINVAL) or live already (KG_ECONFLICT) changes
+ * nothing. A promotion is one transaction: the promoted rows, an audit
+ * entry rules_promote (who, rules, figures, forced, reason) and a policy
+ * version. The caller gates its running policy again (kg_guard_gate). */
+int kg_guard_promote(kg_store *s, const kg_policy *p, const struct kg_guard_promote_opts *o,
+		     json_t **out, kg_err *err);
+/* Demotes live rules of p back to pending (o->rules, o->actor, a reason
+ * needed; no back-test): audited rules_demote, a policy version. */
+int kg_guard_demote(kg_store *s, const kg_policy *p, const struct kg_guard_promote_opts *o,
+		    json_t **out, kg_err *err);
 
 #endif

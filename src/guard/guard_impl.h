@@ -44,6 +44,12 @@ void kg_guard_key_bucket(char out[KG_GUARD_KEY_MAX], const char *rule, int64_t m
  * as {"rule","version","changed_at"}; NULL when none (or on error). */
 json_t *kg_guard_suspect(kg_tx *tx, json_t *rules, int64_t now_ms, kg_arena *a, kg_err *err);
 
+/* Records policy p (gated: kg_policy_gated) as a version in tx, by by,
+ * with extra's members (a promotion's: "promoted", "forced", "reason",
+ * "figures"; borrowed) in its row; no version when p's is the last one. */
+int kg_guard_version_record(kg_tx *tx, const kg_policy *p, const char *by, json_t *extra,
+			    kg_err *err);
+
 /* Process-local counters for /metrics (metrics.c). Counted where the
  * breaker writes the trip or the hold (inside the lock's transaction) and
  * after each committed revert step. */

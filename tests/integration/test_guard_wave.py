@@ -11,7 +11,8 @@ rule and, as no rule changed, the fields of the feed that moved (the order
 amount x100, since the onset), and its revert lifts every wrong lock once with one apology each,
 while fraud locks from before the onset and from other rules stay.
 
-suspect: a rule added to the policy that locks every successful login trips
+suspect: a rule added to the policy that locks every successful login, its
+promotion refused by the back-test and forced live (the gated rollout), trips
 the breaker, and the incident names it as the suspect (the policy version
 that changed it was loaded minutes before), and does not blame the feed.
 
@@ -198,6 +199,18 @@ def test_suspect():
         default = os.path.join(kt.SOURCE_DIR, "policy", "default.rules")
         kt.kagi("replay", "--db", db, "--quiet", "--policy", default, day1, timeout=900)
         kt.check(json.loads(kt.kagi("incidents", "list", "--db", db).stdout) == [], "armed")
+        # the new rule loads pending (docs/guard.md, "Gated rollout"): its
+        # back-test over the stored day would lock every login and trip the
+        # breaker, so it is refused; forced live with a reason by mistake
+        r = kt.kagi("rules", "promote", "--db", db, "--policy", bad, "--days", "366",
+                    "new_device_check", check_rc=False)
+        kt.check(r.returncode != 0 and "new_device_check" in r.stderr and
+                 "tripped the breaker" in r.stderr, "the back-test refuses the bad rule", r.stderr)
+        fig = json.loads(kt.kagi("rules", "promote", "--db", db, "--policy", bad, "--days", "366",
+                                 "--force", "--reason", "shipped by mistake",
+                                 "new_device_check").stdout)
+        kt.check(fig["forced"] and fig["breaker"]["would_trip"] and fig["locks_per_day"] > 0,
+                 "forced live", fig)
         kt.kagi("replay", "--db", db, "--quiet", "--policy", bad, day2, timeout=900)
         incs = json.loads(kt.kagi("incidents", "list", "--db", db).stdout)
         kt.check(len(incs) == 1, "the bad rule trips the breaker", incs)
@@ -209,7 +222,8 @@ def test_suspect():
                     kt.kagi("rules", "versions", "--db", db).stdout.splitlines()]
         kt.check(len(versions) == 2 and versions[0]["version"] == s["version"] and
                  versions[0]["rules_changed"] == ["new_device_check"] and
-                 versions[0]["by"] == "replay", "the version that changed it", versions)
+                 versions[0]["promoted"] == ["new_device_check"] and versions[0]["forced"] and
+                 versions[0]["by"] == "cli", "the version that promoted it", versions)
 
 
 if __name__ == "__main__":
