@@ -186,7 +186,7 @@ def feed_cost(src, policy):
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}", KAGI, "replay",
                     "--db", db, "--quiet", "--batch", "1000", "--policy", policy, part],
                    check=True, env=e, cwd=ROOT, capture_output=True)
-    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", cg], capture_output=True,
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", cg], capture_output=True,
                          text=True, check=True).stdout
 
     def ir(name):
