@@ -302,7 +302,7 @@ Command: `bench/guard.sh` (`bench/guard.py`; SHOPS="{os.environ.get('SHOPS', '10
 WAVE_H={WAVE_H}), measured {datetime.date.today().isoformat()} on {machine}, commit {commit}
 (load average at the end {' '.join(load)}). Each shop is `kagi simulate --seed 1`
 (3 % of accounts given a fraud scenario), replayed with `kagi replay --db` (release
-build, batches of 10,000) through `tests/data/guard/amount_cap.rules` ("cap": the
+build, batches of 10,000; the waves in batches of 1,000) through `tests/data/guard/amount_cap.rules` ("cap": the
 default policy and a rule locking amounts ≥ 1,000,000) or `policy/default.rules`.
 
 **Normal traffic** (the breaker must stay armed; target 0 false trips):
@@ -316,7 +316,8 @@ default policy and a rule locking amounts ≥ 1,000,000) or `policy/default.rule
 "Trip after" is event time from the first wrong lock and from the feed's onset;
 "locked" the accounts the wave's rules locked before the trip; "would" those the
 wave would have locked in the {WAVE_H} h (locked plus held), the ratio the share
-the breaker let through.
+the breaker let through; "feed moved" the event fields the incident's feed
+summary names (docs/guard.md "The feed summary"; the rules did not change).
 
 | accounts | wave | policy | trip (rules) | after first wrong lock | after onset | locked | would (share) | holds | feed moved |
 |---|---|---|---|---|---|---|---|---|---|
