@@ -94,6 +94,7 @@ int kg_guard_new(kg_store *s, const struct kg_guard_params *p, const kg_config *
 	g->p = *p;
 	g->notice_cfg = notice_cfg;
 	pthread_mutex_init(&g->metrics_mu, NULL);
+	pthread_mutex_init(&g->feed_mu, NULL);
 	g->metrics_text = (kg_buf)KG_BUF_INIT(256 * 1024);
 	if (kg_guard_feed_new(&g->feed)) {
 		kg_guard_free(g);
@@ -146,6 +147,7 @@ void kg_guard_free(kg_guard *g)
 	kg_guard_feed_free(g->feed);
 	kg_buf_release(&g->metrics_text);
 	pthread_mutex_destroy(&g->metrics_mu);
+	pthread_mutex_destroy(&g->feed_mu);
 	free(g);
 }
 
@@ -309,10 +311,61 @@ static int trip(kg_guard *g, kg_tx *tx, const struct kg_risk_lock_order *o, cons
 	rc = kg_guard_webhook(tx, "breaker.tripped", w, err);
 	kg_log(KG_LOG_WARN, "guard", "breaker tripped (%s, rule %s): incident %s", why, rule,
 	       incident);
+	pthread_mutex_lock(&g->feed_mu); /* its feed section again a minute on */
+	snprintf(g->feed_inc, sizeof(g->feed_inc), "%s", incident);
+	g->feed_due = feed ? minute + 1 : INT64_MAX;
+	pthread_mutex_unlock(&g->feed_mu);
 cleanup:
 	json_decref(rules);
 	free(detail);
 	kg_arena_release(&a);
+	return rc;
+}
+
+/* While tripped, the incident's feed section again with the minutes since
+ * its onset (a trip inside a quiet minute has seen few values): at 1, 2, 4,
+ * ... minutes of event time after the onset, up to the hour the summary
+ * holds. Only an incident that has one (no suspect). */
+static int feed_refresh(kg_guard *g, kg_tx *tx, const char *incident, int64_t minute,
+			kg_arena *a, kg_err *err)
+{
+	pthread_mutex_lock(&g->feed_mu);
+	bool same = !strcmp(g->feed_inc, incident);
+	int64_t due = same ? g->feed_due : 0;
+	pthread_mutex_unlock(&g->feed_mu);
+	if (same && minute < due)
+		return 0;
+	kg_incident inc;
+	int rc = kg_tx_incident_get(tx, incident, &inc, a, err);
+	if (rc == KG_ENOTFOUND) {
+		kg_err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	json_t *d = json_loads(inc.detail ? inc.detail : "{}", 0, NULL);
+	int64_t onset = inc.started_ms / 60000, span = minute - onset;
+	int64_t next = INT64_MAX;
+	if (d && json_object_get(d, "feed") && span >= 0 && span < 64 && inc.state &&
+	    !strcmp(inc.state, "open")) {
+		json_t *feed = kg_guard_feed_moved(g->feed, onset, minute);
+		char *text = NULL;
+		if (feed && !json_object_set_new(d, "feed", feed) &&
+		    (text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS))) {
+			inc.detail = text;
+			inc.updated_ms = 0;
+			rc = kg_tx_incident_update(tx, &inc, err);
+		}
+		free(text);
+		next = onset + 2 * (span > 0 ? span : 1);
+	}
+	json_decref(d);
+	if (!rc) {
+		pthread_mutex_lock(&g->feed_mu);
+		snprintf(g->feed_inc, sizeof(g->feed_inc), "%s", incident);
+		g->feed_due = next;
+		pthread_mutex_unlock(&g->feed_mu);
+	}
 	return rc;
 }
 
@@ -333,6 +386,8 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 	if (rc)
 		goto cleanup;
 	bool tripped = st.n == 1 && st.value;
+	if (tripped && (rc = feed_refresh(g, tx, st.value, o->ts_ms / 60000, &a, err)))
+		goto cleanup;
 	if (tripped && g->p.enabled) {
 		kg_guard_row last;
 		bool half_open = false;

@@ -420,8 +420,17 @@ json_t *kg_guard_feed_moved(kg_guard_feed *f, int64_t onset_min, int64_t now_min
 		      num_total(ref, N_RETURN_AMOUNT) + cat_total(ref, C_LOGIN_SUCCESS);
 	double nnow = num_total(now, N_ORDER_AMOUNT) + num_total(now, N_PAYMENT_AMOUNT) +
 		      num_total(now, N_RETURN_AMOUNT) + cat_total(now, C_LOGIN_SUCCESS);
+	/* a store batch spanning more than the hour (kagi replay --batch N of a
+	 * quiet shop) observed its events before its locks: the minutes of the
+	 * wave may have left the ring */
+	int64_t newest = 0;
+	for (int k = 0; k < RING; k++) {
+		int64_t m = atomic_load_explicit(&f->ring[k].minute, memory_order_relaxed);
+		newest = m > newest ? m : newest;
+	}
+	bool partial = newest - RING + 1 > onset_min;
 	char t1[KG_TIME_STR_MAX], t2[KG_TIME_STR_MAX];
-	out = json_pack("{s:o, s:s, s:s, s:I, s:I}", "moved", moved, "from",
+	out = json_pack("{s:o, s:b, s:s, s:s, s:I, s:I}", "moved", moved, "partial", partial, "from",
 			kg_time_format(onset_min * 60000, t1), "to",
 			kg_time_format(now_min * 60000 + 59999, t2), "events_now", (json_int_t)nnow,
 			"events_before", (json_int_t)nref);

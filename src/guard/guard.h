@@ -22,7 +22,9 @@
  * alarm when S > h. The minute in progress counts as it goes (x so far), so
  * a wave trips inside its first minutes. The baseline learns each minute
  * that began with S == 0 (a wave does not become normal; a minute is not
- * chosen by its own count, which would bias it low). bench/guard_arl.py computes the
+ * chosen by its own count, which would bias it low), at most max(1,
+ * 2*lam0) locks a minute (it follows a day's ramp, not a rule that comes
+ * from nowhere). bench/guard_arl.py computes the
  * average run lengths of these parameters (docs/BENCHMARKS.md). */
 #define KG_GUARD_CUSUM_H 10.0
 #define KG_GUARD_CUSUM_RATIO 10.0

@@ -13,6 +13,11 @@ struct kg_guard {
 	struct kg_guard_params p;
 	const kg_config *notice_cfg;
 	kg_guard_feed *feed; /* this node's summary of the events (feed.c) */
+	/* the open incident whose feed section this node refreshes, and the
+	 * event-time minute of its next refresh (breaker.c feed_refresh) */
+	pthread_mutex_t feed_mu;
+	char feed_inc[KG_STORE_ID_MAX];
+	int64_t feed_due;
 	/* /metrics: the gauges read from the store, rendered, kept for
 	 * KG_GUARD_METRICS_CACHE_MS (metrics.c) */
 	pthread_mutex_t metrics_mu;

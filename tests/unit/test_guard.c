@@ -297,6 +297,11 @@ static void test_feed_text(void **state)
 	double ratio = json_real_value(json_object_get(json_array_get(json_object_get(j, "moved"), 0),
 						      "ratio"));
 	assert_true(ratio > 64 && ratio < 160);
+	assert_true(json_is_false(json_object_get(j, "partial")));
+	json_decref(j);
+	/* an onset whose minutes have left the hour: said so */
+	j = kg_guard_feed_moved(g, m0 + 100, m0 + 204);
+	assert_true(json_is_true(json_object_get(j, "partial")));
 	json_decref(j);
 	const char *badt[] = {"", "feed2\n", "feed1\nx 0\n", "feed1\nn 9 1:2\n", "feed1\nn 0 300:2\n",
 			      "feed1\nn 0 1:-2\n", "feed1\nn 0 1:2 junk\n", "feed1\nc 0 0:5\n", NULL};
