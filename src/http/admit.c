@@ -25,6 +25,7 @@ struct kg_http_pool {
 	size_t queue_max, head, len;
 	size_t queued_max_seen;    /* high-water mark of len */
 	size_t running;
+	size_t idle;               /* workers waiting on cv: a submit wakes one only then */
 	uint64_t done, refused;
 	uint64_t batches;          /* calls of batch_fn */
 	bool stopping;
@@ -48,8 +49,11 @@ static void *pool_main(void *arg)
 		jobs = one, max = 1;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (p->len == 0 && !p->stopping)
+		while (p->len == 0 && !p->stopping) {
+			p->idle++;
 			pthread_cond_wait(&p->cv, &p->mu);
+			p->idle--;
+		}
 		if (p->len == 0)
 			break; /* stopping and nothing left: every job ran */
 		size_t n = p->len < max ? p->len : max;
@@ -116,23 +120,42 @@ kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t qu
 	return pool_new(name, threads, queue_max, NULL, fn, batch_max, 0);
 }
 
+/* Wakes a worker only when one is idle (a busy one takes the job when it
+ * looks again, under mu) and only after unlocking, so that the woken
+ * worker does not wait at once for the mutex the submitter still holds. */
 int kg_http_pool_submit(kg_http_pool *p, void *job)
 {
-	int rc = 0;
 	pthread_mutex_lock(&p->mu);
 	if (p->stopping || p->len >= p->queue_max) {
 		p->refused++;
-		rc = KG_EBUSY;
-		goto cleanup;
+		pthread_mutex_unlock(&p->mu);
+		return KG_EBUSY;
 	}
 	p->ring[(p->head + p->len) % p->queue_max] = job;
 	p->len++;
 	if (p->len > p->queued_max_seen)
 		p->queued_max_seen = p->len;
-	pthread_cond_signal(&p->cv);
-cleanup:
+	/* jobs waiting beyond those the idle workers are about to take */
+	bool wake = p->idle > 0;
 	pthread_mutex_unlock(&p->mu);
-	return rc;
+	if (wake)
+		pthread_cond_signal(&p->cv);
+	return 0;
+}
+
+void kg_http_pool_refused_early(kg_http_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->refused++;
+	pthread_mutex_unlock(&p->mu);
+}
+
+bool kg_http_pool_full(kg_http_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	bool full = p->stopping || p->len >= p->queue_max;
+	pthread_mutex_unlock(&p->mu);
+	return full;
 }
 
 void kg_http_pool_stop(kg_http_pool *p)

@@ -414,6 +414,54 @@ static enum MHD_Result refuse_budget(kg_http_server *s, struct MHD_Connection *c
 	return ok;
 }
 
+/* The pool a request's handler runs in (body: its parsed JSON or NULL);
+ * -1: inline (KG_HTTP_INLINE, and KG_HTTP_QUICK on a local store). */
+static int pool_of(const kg_http_server *s, const struct kg_http_route *rt, const json_t *body)
+{
+	if ((rt->flags & KG_HTTP_INLINE) ||
+	    ((rt->flags & KG_HTTP_QUICK) && !kg_store_shared(s->app.store)))
+		return -1;
+	if (rt->flags & KG_HTTP_DECISION)
+		return POOL_DECISION;
+	if ((rt->flags & KG_HTTP_LOGIN) &&
+	    (!(rt->flags & KG_HTTP_LOGIN_IF_PASSWORD) || json_object_get(body, "password")))
+		return POOL_LOGIN;
+	if (rt->flags & KG_HTTP_MAIL)
+		return POOL_MAIL;
+	if (rt->flags & KG_HTTP_UPLOAD)
+		return POOL_UPLOAD;
+	return POOL_OTHER;
+}
+
+/* The pool a request will run in when its head alone says so (-1: inline,
+ * or the body decides: KG_HTTP_LOGIN_IF_PASSWORD). */
+static int pool_by_head(const kg_http_server *s, const struct kg_http_route *rt)
+{
+	if ((rt->flags & KG_HTTP_LOGIN) && (rt->flags & KG_HTTP_LOGIN_IF_PASSWORD))
+		return -1;
+	return pool_of(s, rt, NULL);
+}
+
+/* A request for a pool whose queue is full now: 503 busy with Retry-After
+ * before its credential is looked up or its body parsed (a flood of
+ * logins beyond the login pool costs reading and dropping its bodies, not
+ * a store read and a JSON parse each). Its body is still read and dropped,
+ * so the connection stays open for the client's next request. The pool
+ * refuses again at submit when it filled in between. */
+static bool refuse_full(kg_http_server *s, struct MHD_Connection *c, struct request *rq,
+			enum MHD_Result *ok)
+{
+	int pool = pool_by_head(s, rq->route);
+	if (pool < 0 || !kg_http_pool_full(s->pools[pool]))
+		return false;
+	kg_http_pool_refused_early(s->pools[pool]);
+	char msg[120];
+	snprintf(msg, sizeof(msg), "kagid is at capacity for %s work (http.%s_queue); retry later",
+		 pool_names[pool], pool_names[pool]);
+	*ok = answer_error(s, c, rq, 503, "busy", NULL, msg, "Retry-After", "1");
+	return true;
+}
+
 static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
 {
 	enum MHD_Result ok = MHD_YES;
@@ -435,6 +483,8 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 	}
 	rq->route_index = (size_t)idx;
 	rq->route = &kg_http_routes[idx];
+	if (refuse_full(s, c, rq, &ok))
+		goto cleanup;
 	if (rq->route->roles != KG_ROLES_PUBLIC) {
 		kg_err err;
 		kg_err_clear(&err);
@@ -550,24 +600,6 @@ static int json_depth(const json_t *j)
 	return 0;
 }
 
-/* The pool a request's handler runs in (body: its parsed JSON or NULL);
- * -1: inline (KG_HTTP_INLINE). */
-static int pool_of(const struct kg_http_route *rt, const json_t *body)
-{
-	if (rt->flags & KG_HTTP_INLINE)
-		return -1;
-	if (rt->flags & KG_HTTP_DECISION)
-		return POOL_DECISION;
-	if ((rt->flags & KG_HTTP_LOGIN) &&
-	    (!(rt->flags & KG_HTTP_LOGIN_IF_PASSWORD) || json_object_get(body, "password")))
-		return POOL_LOGIN;
-	if (rt->flags & KG_HTTP_MAIL)
-		return POOL_MAIL;
-	if (rt->flags & KG_HTTP_UPLOAD)
-		return POOL_UPLOAD;
-	return POOL_OTHER;
-}
-
 /* Answers with what the handler left in rq->result (or its error). */
 static enum MHD_Result answer_result(kg_http_server *s, struct MHD_Connection *c,
 				     struct request *rq)
@@ -630,7 +662,7 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 		}
 	}
 
-	int pool = pool_of(rt, req->json);
+	int pool = pool_of(s, rt, req->json);
 	if (pool < 0) { /* a quick answer: on this thread, no work slot */
 		kg_err_clear(&rq->result_err);
 		rq->result_rc = rt->handler(req, &rq->result, &rq->result_err);

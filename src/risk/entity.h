@@ -98,6 +98,15 @@ int kg_entity_blob_merge(int kind, const void *a, size_t alen, const void *b, si
 bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 		   struct kg_entity_addr_memo *memo, uint64_t *key);
 
+/* The key of an entity of kind k (not an address) whose value is the n
+ * bytes at s: kg_entity_key's for that value. */
+uint64_t kg_entity_key_of(enum kg_entity_kind k, const char *s, size_t n);
+/* Warms the caches for entity (kind, key) ahead of its event (replay, as
+ * kg_risk_warm does for accounts): stage 0 its table slot, 1 its record,
+ * 2 its sets' entries; each stage reads only what the stage before loaded
+ * an event earlier. A key that is not there only wastes a prefetch. */
+void kg_entities_warm(kg_entities *t, enum kg_entity_kind k, uint64_t key, int stage);
+
 /* Saves every entity and loads it back (kagi rules test's restart). */
 int kg_entities_roundtrip(kg_entities *t, kg_err *err);
 /* Counts over the table: entities, bytes they hold in memory, bytes of

@@ -72,6 +72,8 @@ struct kg_store_events_ops {
 	int (*entity_put)(kg_tx *, int, uint64_t, const void *, size_t, int64_t, kg_err *);
 	int (*event_list)(kg_tx *, const char *, size_t, kg_arena *, kg_event_rec **, size_t *,
 			  kg_err *);
+	/* kg_tx_read_ahead; NULL: reads are local, nothing to do. */
+	int (*read_ahead)(kg_tx *, const kg_read_ahead *, kg_err *);
 };
 
 struct kg_store_locks_ops {

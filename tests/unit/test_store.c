@@ -397,7 +397,7 @@ static void wal_is_checkpointed_beside_the_writer(void **state)
 	sqlite3_close(raw);
 	assert_int_equal(kg_store_integrity_check(s, &err), 0);
 	kg_store_close(s);
-	char wal[600];
+	char wal[700];
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	assert_true(stat(wal, &st) != 0 || st.st_size == 0); /* closed: truncated */
 	s = kg_test_open(path, NULL);
