@@ -421,6 +421,7 @@ struct kg_sq_ckpt {
 	pthread_cond_t cv;
 	bool want, stop;
 	int last_rc; /* the thread's: an error is logged when it changes */
+	int woken_at; /* the writer's: the WAL's length when it last woke the thread */
 };
 
 static void *ckpt_main(void *arg)
@@ -445,13 +446,20 @@ static void *ckpt_main(void *arg)
 	return NULL;
 }
 
-/* After each commit of the write connection (frames: the WAL's length). */
+/* After each commit of the write connection (frames: the WAL's length;
+ * it starts over after a checkpoint that caught up). The thread is woken
+ * once per CKPT_FRAMES new frames, not after every commit of a WAL that
+ * has not started over (one checkpoint, and its fsync, per 1,000 frames
+ * as SQLite's own). */
 static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct kg_sq_ckpt *k = arg;
+	if (frames < k->woken_at)
+		k->woken_at = 0;
 	if (frames >= CKPT_INLINE_FRAMES) {
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (frames >= CKPT_FRAMES) {
+	} else if (frames - k->woken_at >= CKPT_FRAMES) {
+		k->woken_at = frames;
 		pthread_mutex_lock(&k->mu);
 		k->want = true;
 		pthread_cond_signal(&k->cv);
