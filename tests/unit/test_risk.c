@@ -396,6 +396,109 @@ static void gated_rule_only_shadows(void **state)
 	kg_risk_free(r);
 	kg_policy_unref(g);
 	kg_policy_unref(p);
+/* The entity hints of replay's warming (kg_risk_entity_hints): the
+ * strings after "ip", "device_id" and "fingerprint" as written, at most
+ * KG_RISK_ENT_HINTS, with kg_entity_key's keys; nothing else; after the
+ * type, only the kinds it carries, one each. */
+static void entity_hints_of_lines(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *line;
+		int n;
+		uint8_t kinds[KG_RISK_ENT_HINTS];
+		const char *values[KG_RISK_ENT_HINTS];
+	} cases[] = {
+		{"{\"id\":\"e1\",\"type\":\"login\",\"account\":\"a1\",\"ip\":\"198.51.100.7\","
+		 "\"device_id\":\"d9\"}",
+		 2, {KG_ENT_IP, KG_ENT_DEVICE}, {"198.51.100.7", "d9"}},
+		{"{\"type\":\"order\",\"card\":{\"fingerprint\":\"fp_1\",\"last4\":\"4242\"}}",
+		 1, {KG_ENT_CARD}, {"fp_1"}},
+		/* keys that only end like them, a value that is not a string, an
+		 * empty string: none */
+		{"{\"zip\":\"1\",\"vip\":\"x\",\"ip\":7,\"device_id\":\"\",\"xdevice_id\":\"q\"}",
+		 0, {0}, {NULL}},
+		{"{\"ip\":\"1\",\"ip\":\"2\",\"ip\":\"3\",\"ip\":\"4\"}",
+		 3, {KG_ENT_IP, KG_ENT_IP, KG_ENT_IP}, {"1", "2", "3"}},
+		{"", 0, {0}, {NULL}},
+		/* the type, met first, says which kinds: one each */
+		{"{\"type\":\"profile_change\",\"ip\":\"1\",\"fingerprint\":\"f\"}", 0, {0}, {NULL}},
+		{"{\"type\":\"order\",\"ip\":\"1\",\"card\":{\"fingerprint\":\"f\"},"
+		 "\"fingerprint\":\"g\"}",
+		 1, {KG_ENT_CARD}, {"f"}},
+		{"{\"type\":\"password_change\",\"device_id\":\"d\",\"ip\":\"1\",\"ip\":\"2\"}",
+		 2, {KG_ENT_DEVICE, KG_ENT_IP}, {"d", "1"}},
+		{"\"ip\":\"", 0, {0}, {NULL}}, /* no closing quote */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t kinds[KG_RISK_ENT_HINTS];
+		uint64_t keys[KG_RISK_ENT_HINTS];
+		int n = kg_risk_entity_hints(cases[i].line, strlen(cases[i].line), kinds, keys);
+		if (n != cases[i].n)
+			fail_msg("case %zu: %d hints, expected %d", i, n, cases[i].n);
+		for (int k = 0; k < n; k++) {
+			assert_int_equal(kinds[k], cases[i].kinds[k]);
+			const char *v = cases[i].values[k];
+			assert_true(keys[k] == kg_entity_key_of(kinds[k], v, strlen(v)));
+		}
+	}
+}
+
+/* A set's entries move from the set itself (one account) to the heap (two
+ * and more) and saturate at the cap; a dropped entity's record is reused
+ * for another one, which starts empty; counts survive a save and load. */
+static void entity_sets_grow_and_records_reuse(void **state)
+{
+	(void)state;
+	kg_entities *t;
+	assert_int_equal(kg_entities_new(&t), 0);
+	kg_buf norm = KG_BUF_INIT(1 << 16);
+	struct kg_entity_view *view = calloc(1, sizeof(*view));
+	assert_non_null(view);
+	kg_err err;
+	uint64_t key = kg_entity_key_of(KG_ENT_IP, "203.0.113.9", 11);
+	for (int a = 0; a < KG_ENTITY_ACCTS_CAP + 6; a++) {
+		kg_event ev = {.type = KG_EV_LOGIN, .success = false, .ts_ms = 1700000000000 + a * 1000,
+			       .ip = {"203.0.113.9", 11}};
+		assert_int_equal(kg_entities_observe(t, &ev, 1000 + (uint64_t)a, &norm, NULL, NULL,
+						     NULL, view, &err), 0);
+		uint32_t want = a + 1 < KG_ENTITY_ACCTS_CAP ? (uint32_t)a + 1 : KG_ENTITY_ACCTS_CAP;
+		assert_int_equal(kg_entities_count(t, KG_ENT_IP, key, KG_ES_EVENTS), want);
+		assert_int_equal(kg_entities_count(t, KG_ENT_IP, key, KG_ES_LOGINS_FAILED), want);
+		assert_int_equal(view->n[KG_ENT_IP][KG_ES_EVENTS], want);
+		/* the view's times ascend, the last one this event's */
+		assert_int_equal(view->last[KG_ENT_IP][KG_ES_EVENTS][want - 1],
+				 (uint32_t)(1700000000 + a));
+	}
+	assert_int_equal(kg_entities_roundtrip(t, &err), 0);
+	assert_int_equal(kg_entities_count(t, KG_ENT_IP, key, KG_ES_EVENTS), KG_ENTITY_ACCTS_CAP);
+	/* many entities of one account each (past one slab), then all dropped
+	 * and met again: each starts from nothing */
+	char ip[32];
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 300; i++) {
+			snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 256, i % 256);
+			kg_event ev = {.type = KG_EV_LOGIN, .success = true, .ts_ms = 1700000000000,
+				       .ip = {ip, (uint32_t)strlen(ip)}};
+			assert_int_equal(kg_entities_observe(t, &ev, 7 + (uint64_t)round, &norm, NULL,
+							     NULL, NULL, view, &err), 0);
+			uint64_t k = kg_entity_key_of(KG_ENT_IP, ip, strlen(ip));
+			assert_int_equal(kg_entities_count(t, KG_ENT_IP, k, KG_ES_EVENTS), 1);
+			assert_int_equal(kg_entities_count(t, KG_ENT_IP, k, KG_ES_LOGINS_FAILED), 0);
+		}
+		for (int i = 0; i < 300; i++) {
+			snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 256, i % 256);
+			uint64_t k = kg_entity_key_of(KG_ENT_IP, ip, strlen(ip));
+			kg_entities_drop(t, KG_ENT_IP, k);
+			assert_int_equal(kg_entities_count(t, KG_ENT_IP, k, KG_ES_EVENTS), 0);
+		}
+	}
+	size_t n, mem, blob;
+	kg_entities_stats(t, &n, &mem, &blob);
+	assert_int_equal(n, 1); /* the hot IP */
+	free(view);
+	kg_buf_release(&norm);
+	kg_entities_free(t);
 }
 
 int main(void)
@@ -408,6 +511,8 @@ int main(void)
 		cmocka_unit_test(policy_refcount_survives_swap),
 		cmocka_unit_test(rule_hash_cases),
 		cmocka_unit_test(gated_rule_only_shadows),
+		cmocka_unit_test(entity_hints_of_lines),
+		cmocka_unit_test(entity_sets_grow_and_records_reuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
