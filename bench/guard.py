@@ -103,13 +103,16 @@ def wave_run(name, src, normal_days, shape, policy, base_db):
     subprocess.run(["cp", base_db, db], check=True)
     with sqlite3.connect(db) as c:
         before = {r[0] for r in c.execute("SELECT lock_id FROM locks")}
+    old = {i["id"] for i in json.loads(kagi("incidents", "list", "--db", db).stdout)}
     out, secs = replay(db, policy, wave, quiet=False)
-    incs = json.loads(kagi("incidents", "list", "--db", db).stdout)
+    # the wave's incidents (a false trip of the normal days is the base's)
+    incs = [i for i in json.loads(kagi("incidents", "list", "--db", db).stdout)
+            if i["id"] not in old]
     locks = [json.loads(x) for x in out.splitlines()]
     wave_locks = [d for d in locks if d["action"] == "lock" and d["lock"]["id"] not in before]
     held = [d for d in locks if d["action"] == "hold" and "breaker" in d]
     r = {"name": name, "shape": shape, "policy": os.path.basename(policy), "events": len(ts),
-         "replay_s": round(secs, 1), "holds": len(held)}
+         "replay_s": round(secs, 1), "holds": len(held), "base_tripped": bool(old)}
     if not incs:
         r.update(tripped=False, locked=len({d["account"] for d in wave_locks}))
         return r
@@ -119,7 +122,10 @@ def wave_run(name, src, normal_days, shape, policy, base_db):
     trip = ms(inc["tripped_at"])
     first = min((ts[d["event"]] for d in wrong), default=trip)
     would = {d["account"] for d in wrong} | {d["account"] for d in held}
+    feed = (inc.get("feed") or {}).get("moved") or []
     r.update(tripped=True, rules=sorted(rules), trip=inc["trip"],
+             suspect=(inc.get("suspect") or {}).get("rule"),
+             feed_moved=sorted({f"{m['event']}.{m['field']}" for m in feed}),
              from_first_lock_s=round((trip - first) / 1000, 1),
              from_onset_s=round((trip - onset) / 1000, 1),
              locked=len({d["account"] for d in wrong}), would=len(would))
@@ -132,8 +138,10 @@ def revert_run(name, src, normal_days, base_db):
     db = os.path.join(OUT, f"{name}-revert.db")
     fresh(db)
     subprocess.run(["cp", base_db, db], check=True)
+    old = {i["id"] for i in json.loads(kagi("incidents", "list", "--db", db).stdout)}
     replay(db, CAP, wave, env={"KAGI_BREAKER_ENABLED": "false"})
-    incs = json.loads(kagi("incidents", "list", "--db", db).stdout)
+    incs = [i for i in json.loads(kagi("incidents", "list", "--db", db).stdout)
+            if i["id"] not in old]
     if not incs:
         return None
     inc = incs[-1]["id"]
@@ -224,8 +232,9 @@ def render(normals, waves, reverts, note=""):
         f"| {w['accounts']:,} | {w['shape']} | {w['policy']} | "
         + (f"{w['trip']} ({', '.join(w['rules'])}) | {w['from_first_lock_s']} s | "
            f"{w['from_onset_s']} s | {w['locked']} | {w['would']:,} "
-           f"({100.0 * w['locked'] / max(w['would'], 1):.2f} %) | {w['holds']:,} |"
-           if w["tripped"] else f"no trip | — | — | {w['locked']} | — | {w['holds']} |")
+           f"({100.0 * w['locked'] / max(w['would'], 1):.2f} %) | {w['holds']:,} | "
+           f"{', '.join(w.get('feed_moved') or []) or '—'} |"
+           if w["tripped"] else f"no trip | — | — | {w['locked']} | — | {w['holds']} | — |")
         + (" (false trip before)" if w.get("base_tripped") else "")
         for w in waves)
     rrows = "\n".join(
@@ -253,8 +262,8 @@ default policy and a rule locking amounts ≥ 1,000,000) or `policy/default.rule
 wave would have locked in the {WAVE_H} h (locked plus held), the ratio the share
 the breaker let through.
 
-| accounts | wave | policy | trip (rules) | after first wrong lock | after onset | locked | would (share) | holds |
-|---|---|---|---|---|---|---|---|---|
+| accounts | wave | policy | trip (rules) | after first wrong lock | after onset | locked | would (share) | holds | feed moved |
+|---|---|---|---|---|---|---|---|---|---|
 {wrows}
 
 **Revert** of a watch-only wave (`breaker.enabled=false`: every lock of the

@@ -49,7 +49,8 @@ static int buf_grow(kg_buf *b, size_t more)
 
 int kg_buf_append(kg_buf *b, const void *data, size_t len)
 {
-	int rc = buf_grow(b, len);
+	/* room already (cap never exceeds max + 1, so this is within max) */
+	int rc = len < b->cap - b->len ? 0 : buf_grow(b, len);
 	if (rc)
 		return rc;
 	if (len)
@@ -66,6 +67,11 @@ int kg_buf_puts(kg_buf *b, const char *s)
 
 int kg_buf_putc(kg_buf *b, char c)
 {
+	if (b->cap - b->len > 1) { /* room already: kg_buf_append's check */
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
 	return kg_buf_append(b, &c, 1);
 }
 

@@ -301,6 +301,16 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* A byte that starts none of the separators, marks, kanji numerals, の
+ * or ヶ that compact_lines looks for (they are ASCII punctuation or
+ * three-byte sequences starting E3, E4, E5 or E7). */
+static inline bool plain_byte(unsigned char c)
+{
+	if (c < 0x80)
+		return c != ' ' && c != '-' && c != ',' && c != '.' && c != '#';
+	return c < 0xe3 || c == 0xe6 || c > 0xe7;
+}
+
 /* Appends the compact form of the normalised lines t: separators and block
  * marks dropped, or one '-' where they stand between two numbers; ヶ as ケ
  * (霞ヶ関, 霞ケ関). */
@@ -312,6 +322,21 @@ static int compact_lines(const char *t, size_t len, kg_buf *out)
 	while (p < e && !rc) {
 		size_t n;
 		int v;
+		if (plain_byte((unsigned char)*p)) {
+			/* a run that none of the cases below can start at:
+			 * copied at once, as they would copy it byte by byte */
+			const char *q = p + 1;
+			while (q < e && plain_byte((unsigned char)*q))
+				q++;
+			if (sep && prev_digit && is_digit(*p))
+				rc = kg_buf_putc(out, '-');
+			if (!rc)
+				rc = kg_buf_append(out, p, (size_t)(q - p));
+			sep = false;
+			prev_digit = is_digit(q[-1]);
+			p = q;
+			continue;
+		}
 		if ((n = separator_len(p, e))) {
 			sep = true;
 			p += n;

@@ -48,10 +48,14 @@ static void close_to(struct kg_guard_cusum *c, int64_t minute)
 		c->s = step(c->s, x, lam0(c));
 		if (before == 0 && c->s > 0)
 			c->onset = c->minute + i;
-		if (c->s == 0) {
+		if (c->s == 0)
 			c->onset = 0;
+		/* the baseline learns every minute that began with S at 0,
+		 * whatever its own count: choosing minutes by their own count
+		 * (those that end at 0) leaves out the minutes with a lock and
+		 * learns a rate far below the true one */
+		if (before == 0)
 			c->base += KG_GUARD_EWMA_ALPHA * ((double)x - c->base);
-		}
 		if (i > 0 && c->s == 0 && c->base <= c->floor)
 			break;
 	}

@@ -172,6 +172,13 @@ int kg_api_guard_policy_loaded(kg_app *app, const char *by);
 int kg_api_guard_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_guard_reset(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_rules_versions(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+/* Runs policy p (one reference borrowed) on the engine, gated by the
+ * store's promotions when rules.gate is on (docs/guard.md, "Gated
+ * rollout"); a load by `by`. On a store failure the running policy stays. */
+int kg_api_guard_set_policy(kg_app *app, kg_policy *p, const char *by, kg_err *err);
+int kg_api_rules_pending(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_rules_promote(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_rules_demote(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_incidents(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_incident_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_incident_revert(kg_http_req *req, kg_http_resp *resp, kg_err *err);

@@ -7,6 +7,7 @@
  * entity stripe at a time, and only under its account's stripe (the
  * order: account stripe, then one entity stripe; never the reverse), so
  * the locks cannot deadlock. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,27 +31,61 @@ struct ent_acct {
 	uint32_t last; /* Unix s */
 };
 
+/* A set's entries: one lies in the set itself (most entities have one
+ * account: cap 1), more on the heap (cap >= 2). */
 struct ent_set {
 	uint32_t n, cap;
-	struct ent_acct *v;
+	union {
+		struct ent_acct *heap;
+		struct ent_acct one;
+	} u;
 };
+
+static inline struct ent_acct *set_v(struct ent_set *s)
+{
+	return s->cap <= 1 ? &s->u.one : s->u.heap;
+}
+
+static inline const struct ent_acct *set_cv(const struct ent_set *s)
+{
+	return s->cap <= 1 ? &s->u.one : s->u.heap;
+}
+
+static void set_release(struct ent_set *s)
+{
+	if (s->cap > 1)
+		free(s->u.heap);
+	*s = (struct ent_set){0};
+}
 
 struct entity {
 	struct entity *next;
 	uint64_t key;
-	enum kg_entity_kind kind;
 	int64_t ver; /* its stored row's version (kg_entities_version) */
+	enum kg_entity_kind kind;
 	struct ent_set sets[KG_ES_COUNT];
+};
+
+/* Entities are cut from slabs of their stripe (no malloc per entity, one
+ * free per slab at the end); a dropped one goes on the stripe's free list. */
+#define ENT_SLAB 128
+struct ent_slab {
+	struct ent_slab *next;
+	struct entity e[ENT_SLAB];
 };
 
 struct ent_stripe {
 	pthread_mutex_t mu;
 	struct entity **b;
 	size_t cap, n;
+	struct ent_slab *slabs;
+	uint32_t slab_used; /* of slabs (the newest) */
+	struct entity *free; /* dropped, through next */
 };
 
 struct kg_entities {
 	struct ent_stripe stripes[ENT_STRIPES];
+	atomic_bool dropped; /* kg_entities_dropped */
 };
 
 bool kg_entity_has_stream(enum kg_entity_kind k, enum kg_entity_stream s)
@@ -93,15 +128,21 @@ static int set_reserve(struct ent_set *s, uint32_t want)
 {
 	if (want <= s->cap)
 		return 0;
-	uint32_t cap = s->cap ? s->cap * 2 : 2;
+	if (want == 1) { /* in the set */
+		s->cap = 1;
+		return 0;
+	}
+	uint32_t cap = s->cap > 1 ? s->cap * 2 : 2;
 	while (cap < want)
 		cap *= 2;
 	if (cap > KG_ENTITY_ACCTS_CAP)
 		cap = KG_ENTITY_ACCTS_CAP;
-	struct ent_acct *v = realloc(s->v, cap * sizeof(*v));
+	struct ent_acct *v = realloc(s->cap > 1 ? s->u.heap : NULL, cap * sizeof(*v));
 	if (!v)
 		return KG_ENOMEM;
-	s->v = v;
+	if (s->cap == 1)
+		v[0] = s->u.one;
+	s->u.heap = v;
 	s->cap = cap;
 	return 0;
 }
@@ -111,28 +152,30 @@ static int set_reserve(struct ent_set *s, uint32_t want)
 static int set_add(struct ent_set *s, uint64_t acct, uint32_t t)
 {
 	uint32_t i = s->n;
-	while (i > 0 && s->v[i - 1].acct != acct)
+	struct ent_acct *v = set_v(s);
+	while (i > 0 && v[i - 1].acct != acct)
 		i--;
 	if (i > 0) {
 		i--;
-		if (s->v[i].last >= t)
+		if (v[i].last >= t)
 			return 0;
-		memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(s->v[0]));
+		memmove(&v[i], &v[i + 1], (s->n - i - 1) * sizeof(v[0]));
 		s->n--;
 	} else if (s->n == KG_ENTITY_ACCTS_CAP) {
-		if (s->v[0].last > t)
+		if (v[0].last > t)
 			return 0; /* older than every account kept */
-		memmove(&s->v[0], &s->v[1], (s->n - 1) * sizeof(s->v[0]));
+		memmove(&v[0], &v[1], (s->n - 1) * sizeof(v[0]));
 		s->n--;
 	} else if (set_reserve(s, s->n + 1)) {
 		return KG_ENOMEM;
 	}
+	v = set_v(s);
 	uint32_t j = s->n;
-	while (j > 0 && s->v[j - 1].last > t)
+	while (j > 0 && v[j - 1].last > t)
 		j--;
-	memmove(&s->v[j + 1], &s->v[j], (s->n - j) * sizeof(s->v[0]));
-	s->v[j].acct = acct;
-	s->v[j].last = t;
+	memmove(&v[j + 1], &v[j], (s->n - j) * sizeof(v[0]));
+	v[j].acct = acct;
+	v[j].last = t;
 	s->n++;
 	return 0;
 }
@@ -149,11 +192,38 @@ int kg_entities_new(kg_entities **out)
 	return 0;
 }
 
-static void entity_free(struct entity *e)
+static void entity_clear(struct entity *e)
 {
 	for (int s = 0; s < KG_ES_COUNT; s++)
-		free(e->sets[s].v);
-	free(e);
+		set_release(&e->sets[s]);
+}
+
+/* A zeroed entity of stripe st. */
+static struct entity *entity_alloc(struct ent_stripe *st)
+{
+	struct entity *e = st->free;
+	if (e) {
+		st->free = e->next;
+	} else {
+		if (!st->slabs || st->slab_used == ENT_SLAB) {
+			struct ent_slab *sl = malloc(sizeof(*sl));
+			if (!sl)
+				return NULL;
+			sl->next = st->slabs;
+			st->slabs = sl;
+			st->slab_used = 0;
+		}
+		e = &st->slabs->e[st->slab_used++];
+	}
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static void entity_free(struct ent_stripe *st, struct entity *e)
+{
+	entity_clear(e);
+	e->next = st->free;
+	st->free = e;
 }
 
 void kg_entities_free(kg_entities *t)
@@ -163,10 +233,12 @@ void kg_entities_free(kg_entities *t)
 	for (int i = 0; i < ENT_STRIPES; i++) {
 		struct ent_stripe *st = &t->stripes[i];
 		for (size_t k = 0; k < st->cap; k++)
-			for (struct entity *e = st->b[k], *n; e; e = n) {
-				n = e->next;
-				entity_free(e);
-			}
+			for (struct entity *e = st->b[k]; e; e = e->next)
+				entity_clear(e);
+		for (struct ent_slab *sl = st->slabs, *n; sl; sl = n) {
+			n = sl->next;
+			free(sl);
+		}
 		free(st->b);
 		pthread_mutex_destroy(&st->mu);
 	}
@@ -213,7 +285,7 @@ static int get(struct ent_stripe *st, enum kg_entity_kind k, uint64_t key, struc
 	if (!e) {
 		if (st->n >= st->cap && grow(st))
 			return KG_ENOMEM;
-		if (!(e = calloc(1, sizeof(*e))))
+		if (!(e = entity_alloc(st)))
 			return KG_ENOMEM;
 		e->key = key;
 		e->kind = k;
@@ -270,6 +342,35 @@ bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 	return true;
 }
 
+uint64_t kg_entity_key_of(enum kg_entity_kind k, const char *s, size_t n)
+{
+	return kg_risk_hash_seed(s, n, kind_seed[k]);
+}
+
+void kg_entities_warm(kg_entities *t, enum kg_entity_kind k, uint64_t key, int stage)
+{
+	struct ent_stripe *st = stripe_of(t, key);
+	pthread_mutex_lock(&st->mu);
+	if (!st->cap)
+		goto cleanup;
+	struct entity **slot = &st->b[(key >> 6) & (st->cap - 1)];
+	if (stage == 0) {
+		__builtin_prefetch(slot);
+	} else if (stage == 1) {
+		const char *e = (const char *)*slot; /* the chain's first record */
+		if (e)
+			for (size_t off = 0; off < sizeof(struct entity) + 63; off += 64)
+				__builtin_prefetch(e + off);
+	} else {
+		struct entity *e = find(st, k, key);
+		for (int s = 0; e && s < KG_ES_COUNT; s++)
+			if (e->sets[s].cap > 1)
+				__builtin_prefetch(e->sets[s].u.heap);
+	}
+cleanup:
+	pthread_mutex_unlock(&st->mu);
+}
+
 static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *err);
 
 int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf *norm,
@@ -320,8 +421,9 @@ int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf 
 			if (add[s] && (rc = set_add(set, ah, now)))
 				kg_err_set(err, rc, "out of memory");
 			view->n[k][s] = set->n;
+			const struct ent_acct *v = set_cv(set);
 			for (uint32_t i = 0; i < set->n; i++)
-				view->last[k][s][i] = set->v[i].last;
+				view->last[k][s][i] = v[i].last;
 		}
 		pthread_mutex_unlock(&st->mu);
 	}
@@ -338,12 +440,18 @@ void kg_entities_drop(kg_entities *t, int kind, uint64_t key)
 			if ((*pp)->key == key && (int)(*pp)->kind == kind) {
 				struct entity *e = *pp;
 				*pp = e->next;
-				entity_free(e);
+				entity_free(st, e);
 				st->n--;
+				atomic_store(&t->dropped, true);
 				break;
 			}
 	}
 	pthread_mutex_unlock(&st->mu);
+}
+
+bool kg_entities_dropped(kg_entities *t)
+{
+	return atomic_load(&t->dropped);
 }
 
 bool kg_entities_version(kg_entities *t, int kind, uint64_t key, int64_t expect, int64_t next)
@@ -381,16 +489,17 @@ static int entity_save(const struct entity *e, kg_buf *b)
 		if (!kg_entity_has_stream(e->kind, (enum kg_entity_stream)s))
 			continue;
 		const struct ent_set *set = &e->sets[s];
+		const struct ent_acct *v = set_cv(set);
 		rc = put_u(b, set->n);
 		uint32_t prev = 0;
 		for (uint32_t i = 0; i < set->n && !rc; i++) {
 			uint8_t h[8];
 			for (int j = 0; j < 8; j++)
-				h[j] = (uint8_t)(set->v[i].acct >> (8 * j));
+				h[j] = (uint8_t)(v[i].acct >> (8 * j));
 			rc = kg_buf_append(b, h, 8);
 			if (!rc)
-				rc = put_u(b, set->v[i].last - prev);
-			prev = set->v[i].last;
+				rc = put_u(b, v[i].last - prev);
+			prev = v[i].last;
 		}
 	}
 	return rc;
@@ -449,8 +558,8 @@ static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *e
 			t += get_u(&r);
 			if (t > UINT32_MAX)
 				r.bad = true;
-			sets[s].v[i].acct = h;
-			sets[s].v[i].last = (uint32_t)t;
+			set_v(&sets[s])[i].acct = h;
+			set_v(&sets[s])[i].last = (uint32_t)t;
 			sets[s].n = i + 1;
 		}
 	}
@@ -460,11 +569,11 @@ static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *e
 		kg_err_set(err, rc, "out of memory");
 	if (rc) {
 		for (int s = 0; s < KG_ES_COUNT; s++)
-			free(sets[s].v);
+			set_release(&sets[s]);
 		return rc;
 	}
 	for (int s = 0; s < KG_ES_COUNT; s++) {
-		free(e->sets[s].v);
+		set_release(&e->sets[s]);
 		e->sets[s] = sets[s];
 	}
 	return 0;
@@ -504,8 +613,9 @@ void kg_entities_stats(kg_entities *t, size_t *n, size_t *mem_bytes, size_t *blo
 			for (struct entity *e = st->b[k]; e; e = e->next) {
 				(*n)++;
 				*mem_bytes += sizeof(*e);
-				for (int s = 0; s < KG_ES_COUNT; s++)
-					*mem_bytes += e->sets[s].cap * sizeof(struct ent_acct);
+				for (int s = 0; s < KG_ES_COUNT; s++) /* one lies in the set */
+					if (e->sets[s].cap > 1)
+						*mem_bytes += e->sets[s].cap * sizeof(struct ent_acct);
 				kg_buf_reset(&b);
 				if (!entity_save(e, &b))
 					*blob_bytes += b.len;
@@ -546,14 +656,15 @@ int kg_entity_blob_merge(int kind, const void *a, size_t alen, const void *b, si
 		goto cleanup;
 	for (int s = 0; s < KG_ES_COUNT && !rc; s++)
 		for (uint32_t i = 0; i < y.sets[s].n && !rc; i++)
-			if ((rc = set_add(&x.sets[s], y.sets[s].v[i].acct, y.sets[s].v[i].last)))
+			if ((rc = set_add(&x.sets[s], set_v(&y.sets[s])[i].acct,
+					  set_v(&y.sets[s])[i].last)))
 				kg_err_set(err, rc, "out of memory");
 	if (!rc && (rc = entity_save(&x, out)))
 		kg_err_set(err, rc, "out of memory");
 cleanup:
 	for (int s = 0; s < KG_ES_COUNT; s++) {
-		free(x.sets[s].v);
-		free(y.sets[s].v);
+		set_release(&x.sets[s]);
+		set_release(&y.sets[s]);
 	}
 	return rc;
 }

@@ -76,6 +76,11 @@ int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out);
 /* Forgets entity (kind, key) (a failed write: it is read again from the
  * store when next met). */
 void kg_entities_drop(kg_entities *t, int kind, uint64_t key);
+/* Whether any entity was ever dropped from t (kg_entities_drop). Until
+ * then every entity in t was read from the store once, when first met, and
+ * holds everything its row does that this process did not write itself
+ * (persist.c writes such a row without reading it first). */
+bool kg_entities_dropped(kg_entities *t);
 /* Compare-and-set of the version of entity (kind, key) as held in memory
  * (the version of the stored row it was read from or last written as; a
  * shared store's write job checks it: docs/scaling.md): if the entity is
@@ -92,6 +97,15 @@ int kg_entity_blob_merge(int kind, const void *a, size_t alen, const void *b, si
  * (NULL: none) remembers an address's key. */
 bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 		   struct kg_entity_addr_memo *memo, uint64_t *key);
+
+/* The key of an entity of kind k (not an address) whose value is the n
+ * bytes at s: kg_entity_key's for that value. */
+uint64_t kg_entity_key_of(enum kg_entity_kind k, const char *s, size_t n);
+/* Warms the caches for entity (kind, key) ahead of its event (replay, as
+ * kg_risk_warm does for accounts): stage 0 its table slot, 1 its record,
+ * 2 its sets' entries; each stage reads only what the stage before loaded
+ * an event earlier. A key that is not there only wastes a prefetch. */
+void kg_entities_warm(kg_entities *t, enum kg_entity_kind k, uint64_t key, int stage);
 
 /* Saves every entity and loads it back (kagi rules test's restart). */
 int kg_entities_roundtrip(kg_entities *t, kg_err *err);

@@ -29,6 +29,10 @@ struct kg_event_parser {
 	unsigned char member[KG_EVENT_BYTES_MAX];
 	int ntok;
 	bool plain;
+	/* the body hash, when the parse's own walk could take it (plain,
+	 * compact text: walk_fast); else kg_event_body_hash walks again */
+	bool hashed;
+	uint8_t hash[KG_EVENT_HASH_BYTES];
 	kg_ev_item items[KG_EVENT_ITEMS_MAX];
 	kg_str sellers[KG_EVENT_SELLERS_MAX];
 	kg_event ev;
@@ -954,247 +958,7 @@ fail:
 	return -1;
 }
 
-/* The rules of check_tokens and check_syntax for text whose depth stays
- * within the limit, in one loop over the tokens (the nesting of the tokens
- * then is that of the text); notes next[] too. True when the text passes
- * them all: it is JSON, on which jsmn with and without parent links agree.
- * False when it may not: check_text then tells. */
-static bool walk_fast(const struct ctx *c, size_t len)
-{
-	const jsmntok_t *tok = c->p->tok;
-	const char *s = c->p->js;
-	int *next = c->p->next;
-	struct {
-		int i, left;
-	} open[KG_JSON_DEPTH_MAX]; /* the containers around the innermost one */
-	int depth = 0, j = 1, n = c->ntok;
-	int f = 0, left = tok[0].size; /* the innermost container, children to come */
-	bool obj = true;               /* f is an object */
-	bool first = true;             /* no child of f yet */
-	int pos = tok[0].start + 1;    /* where the text after the last token starts */
-	if (!gap_ok_fast(s, 0, tok[0].start, 0) || tok[0].end != (int)len)
-		return false;
-	for (;;) {
-		if (left == 0) {
-			if (!gap_ok_fast(s, pos, tok[f].end - 1, 0))
-				return false;
-			next[f] = j;
-			pos = tok[f].end;
-			if (depth == 0)
-				break;
-			depth--;
-			f = open[depth].i;
-			left = open[depth].left;
-			obj = tok[f].type == JSMN_OBJECT;
-			first = false;
-			continue;
-		}
-		left--;
-		if (j >= n)
-			return false;
-		const jsmntok_t *t = &tok[j];
-		if (obj) {
-			if (t->type != JSMN_STRING || t->size != 1 || j + 1 >= n ||
-			    !gap_ok_fast(s, pos, t->start - 1, first ? 0 : ',') ||
-			    !gap_ok_fast(s, t->end + 1, outer_start(t + 1), ':'))
-				return false;
-			t++;
-			j++;
-		} else if (!gap_ok_fast(s, pos, outer_start(t), first ? 0 : ',')) {
-			return false;
-		}
-		first = false;
-		switch (t->type) {
-		case JSMN_STRING:
-			if (t->size != 0)
-				return false;
-			next[j] = j + 1;
-			pos = t->end + 1;
-			break;
-		case JSMN_PRIMITIVE:
-			if (t->size != 0 || !primitive_ok(s + t->start, (size_t)(t->end - t->start)))
-				return false;
-			next[j] = j + 1;
-			pos = t->end;
-			break;
-		case JSMN_OBJECT:
-		case JSMN_ARRAY:
-			if (depth + 1 >= KG_JSON_DEPTH_MAX)
-				return false;
-			open[depth].i = f;
-			open[depth++].left = left;
-			f = j;
-			left = t->size;
-			obj = t->type == JSMN_OBJECT;
-			first = true;
-			pos = t->start + 1;
-			break;
-		default:
-			return false;
-		}
-		j++;
-	}
-	return j == n;
-}
-
-/* The text checks on the tokens of jsmn without parent links (whose
- * messages they define), for text that walk_fast did not pass: 0, or the
- * error; c->ntok is their count. */
-static int check_text(struct ctx *c, const char *json, size_t len)
-{
-	kg_event_parser *p = c->p;
-	unsigned pos;
-	int n = kg_event_lax_parse(p->lax, json, len, &pos);
-	if (n == JSMN_ERROR_NOMEM)
-		return kg_err_field(c->err, KG_ELIMIT, "", "more than %d JSON tokens",
-				    KG_JSON_TOKENS_MAX);
-	if (n < 0)
-		return kg_event_syntax_error(c->err, json, len, (int)pos,
-					     n == JSMN_ERROR_PART ? "truncated JSON" : "invalid JSON");
-	for (int i = 0; i < n; i++) {
-		int q[4];
-		kg_event_lax_token(p->lax, i, q);
-		p->tok[i] = (jsmntok_t){.type = (jsmntype_t)q[0], .start = q[1], .end = q[2],
-					.size = q[3], .parent = -1};
-	}
-	c->ntok = n;
-	if (n == 0 || p->tok[0].type != JSMN_OBJECT)
-		return kg_err_field(c->err, KG_EINVAL, "", "expected a JSON object");
-	/* Tokens come in text order, so one after the object starts past its
-	 * end. jsmn stops at a NUL byte: it ends the text early. */
-	if (p->tok[n - 1].start >= p->tok[0].end || pos < len)
-		return kg_event_syntax_error(c->err, json, len, p->tok[0].end,
-					     "unexpected data after the JSON object");
-	int rc = check_tokens(c, len);
-	if (rc)
-		return rc;
-	int bad = 0;
-	if (!gap_ok(json, 0, p->tok[0].start, 0) || p->tok[0].end != (int)len ||
-	    check_syntax(c, 0, &bad) != n)
-		return kg_event_syntax_error(c->err, json, len, bad, "invalid JSON");
-	return 0;
-}
-
-int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_event **out,
-		   kg_err *err)
-{
-	struct ctx c = {.p = p, .err = err};
-	if (len > KG_EVENT_BYTES_MAX)
-		return kg_err_field(err, KG_ELIMIT, "", "event larger than %d bytes",
-				    KG_EVENT_BYTES_MAX);
-	while (len && (json[len - 1] == '\n' || json[len - 1] == '\r' || json[len - 1] == ' ' ||
-		       json[len - 1] == '\t'))
-		len--;
-	jsmn_parser jp; /* a local: the compiler keeps its fields in registers */
-	jsmn_init(&jp);
-	p->js = json;
-	p->scratch_used = 0;
-	int n = jsmn_parse(&jp, json, len, p->tok, KG_JSON_TOKENS_MAX), rc;
-	c.ntok = n;
-	if (n <= 0 || p->tok[0].type != JSMN_OBJECT || p->tok[n - 1].start >= p->tok[0].end ||
-	    jp.pos < len || !walk_fast(&c, len)) {
-		if ((rc = check_text(&c, json, len)))
-			return rc;
-	}
-	c.plain = text_plain((const unsigned char *)json, (const unsigned char *)json + len);
-
-	kg_event *ev = &p->ev;
-	memset(ev, 0, sizeof(*ev));
-	ev->raw = json;
-	ev->raw_len = len;
-	ev->items = p->items;
-	ev->seller_ids = p->sellers;
-	/* common fields first, wherever they are in the object */
-	int type_tok = -1, id_tok = -1, acct_tok = -1, ts_tok = -1;
-	uint64_t common = 0; /* members k < 64 that are one of those */
-	int j = 1;
-	for (int k = 0; k < p->tok[0].size; k++) {
-		const char *ks = json + p->tok[j].start;
-		int *slot = NULL;
-		switch (p->tok[j].end - p->tok[j].start) {
-		case 2:
-			slot = !memcmp(ks, "id", 2) ? &id_tok : !memcmp(ks, "ts", 2) ? &ts_tok : NULL;
-			break;
-		case 4:
-			slot = !memcmp(ks, "type", 4) ? &type_tok : NULL;
-			break;
-		case 7:
-			slot = !memcmp(ks, "account", 7) ? &acct_tok : NULL;
-			break;
-		}
-		if (slot) {
-			if (*slot >= 0)
-				return fail(&c, slot == &type_tok ? "type" : slot == &id_tok ? "id"
-					    : slot == &acct_tok ? "account" : "ts", "duplicate field");
-			*slot = j + 1;
-			common |= k < 64 ? 1ull << k : 0;
-		}
-		j = after(&c, j + 1);
-	}
-	static const struct fdef f_id = FD("id", F_ID, true, OFF(id), NULL);
-	static const struct fdef f_acct = FD("account", F_ID, true, OFF(account), NULL);
-	if (id_tok < 0)
-		return fail(&c, "id", "missing");
-	if (!plain_field(&c, id_tok, &f_id, ev) && (rc = parse_value(&c, id_tok, &f_id, ev)))
-		return rc;
-	if (type_tok < 0)
-		return fail(&c, "type", "missing");
-	kg_str type;
-	if ((rc = get_str(&c, type_tok, "type", &type)))
-		return rc;
-	ev->type = KG_EV_TYPE_COUNT;
-	for (int t = 0; t < KG_EV_TYPE_COUNT; t++)
-		if (types[t].len == type.n && same(types[t].name, type.p, type.n)) {
-			ev->type = (enum kg_event_type)t;
-			break;
-		}
-	if (ev->type == KG_EV_TYPE_COUNT) {
-		char msg[KG_ERR_MSG_MAX];
-		snprintf(msg, sizeof(msg), "unknown event type \"%.*s\"",
-			 (int)(type.n > 64 ? 64 : type.n), type.p);
-		return fail(&c, "type", msg);
-	}
-	if (acct_tok < 0)
-		return fail(&c, "account", "missing");
-	if (!plain_field(&c, acct_tok, &f_acct, ev) &&
-	    (rc = parse_value(&c, acct_tok, &f_acct, ev)))
-		return rc;
-	if (ts_tok < 0)
-		return fail(&c, "ts", "missing");
-	kg_str ts;
-	if ((rc = get_str(&c, ts_tok, "ts", &ts)))
-		return rc;
-	if (kg_time_parse(ts.p, ts.n, &ev->ts_ms) || ev->ts_ms < 0 ||
-	    ev->ts_ms / 1000 > (int64_t)UINT32_MAX - 400 * 86400)
-		return fail(&c, "ts", "expected an RFC 3339 time like \"2026-11-28T10:00:00Z\"");
-	rc = parse_fields(&c, 0, type_fields[ev->type], ev, common);
-	if (rc)
-		return rc;
-	p->ntok = c.ntok;
-	p->plain = c.plain;
-	*out = ev;
-	return 0;
-}
-
-/* ---- the body hash --------------------------------------------------------
- * A hash of what the body says, not of how it is written: whitespace, the
- * order of an object's members and the spelling of escapes do not change
- * it; anything else does (unknown fields included, an array's order, a
- * number's text: 1 and 1.0 differ). One walk over the tokens, no sorting
- * and no copy of the body:
- * - a run of bytes hashes to 128 bits (hash_run: a 64x64->128 multiply
- *   per 16 bytes), starting from its kind and lengths;
- * - a member whose value is a string or another scalar is one run: the
- *   decoded key, `":"` (`":` before a scalar that is not a string) and the
- *   decoded string or the scalar's text - the member's own text when it is
- *   compact and has no escape, hashed where it lies;
- * - a member whose value is an object or an array: its key's run times the
- *   value's hash, per 64-bit lane;
- * - an object: the sum of its members' hashes per lane (a sum does not
- *   depend on their order, so nothing is sorted; a key given twice counts
- *   twice), then its member count;
- * - an array: its elements' hashes chained in order, then its count.
- * Stable (it is stored): fixed constants, words read little-endian. */
+/* ---- the body hash's runs (the hash itself: below, kg_event_body_hash) ---- */
 #define BH_STEP_A 0x3bce14abff1db1d5ull
 #define BH_STEP_B 0x2a438f2aff72f443ull
 #define BH_LEN_B 0x23eb7164ffc5c727ull
@@ -1315,6 +1079,348 @@ static inline struct bh hash_run(const unsigned char *s, size_t n, const unsigne
 	return (struct bh){a ^ b, b ^ a * BH_MIX_B};
 }
 
+/* The hash of a container (an object's member sum, an array's chain) of
+ * size members, once they are all in. */
+static inline struct bh bh_close(bool obj, uint64_t a, uint64_t b, int size)
+{
+	if (obj)
+		return (struct bh){mul_fold(a ^ BH_OBJ_A, (uint32_t)size ^ BH_END_A),
+				   mul_fold(b ^ BH_OBJ_B, (uint32_t)size ^ BH_END_B)};
+	return (struct bh){mul_fold(a ^ BH_ARRF_A, (uint32_t)size ^ BH_END_A),
+			   mul_fold(b ^ BH_ARRF_B, (uint32_t)size ^ BH_END_B)};
+}
+
+/* Adds value hash h to the container being hashed: to an object's sum (a
+ * member: kh is its key's run when h is a container's hash, 0 for a
+ * scalar member's own run), to an array's chain. */
+static inline void bh_add(bool obj, uint64_t *a, uint64_t *b, struct bh h)
+{
+	if (obj) {
+		*a += h.a;
+		*b += h.b;
+	} else {
+		*a = mul_fold(*a ^ h.a, BH_STEP_A);
+		*b = mul_fold(*b ^ h.b, BH_STEP_B);
+	}
+}
+
+/* The rules of check_tokens and check_syntax for text whose depth stays
+ * within the limit, in one loop over the tokens (the nesting of the tokens
+ * then is that of the text); notes next[] too. True when the text passes
+ * them all: it is JSON, on which jsmn with and without parent links agree.
+ * False when it may not: check_text then tells.
+ * With hash (plain text: strings are as they stand), the same walk takes
+ * the body hash (kg_event_body_hash's, to the bit: the runs are read where
+ * they lie) into p->hash and sets p->hashed, unless a member is not
+ * compact (spaces around its ':'), whose run then needs a copy: the full
+ * walk of kg_event_body_hash takes it. */
+static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c, size_t len,
+							     const bool hash)
+{
+	kg_event_parser *p = c->p;
+	const jsmntok_t *tok = p->tok;
+	const char *s = p->js;
+	const unsigned char *lo = (const unsigned char *)s, *hi = lo + len;
+	int *next = p->next;
+	struct {
+		int i, left;
+		uint64_t a, b;   /* its hash so far */
+		struct bh key;   /* the run of the key whose value is the child */
+	} open[KG_JSON_DEPTH_MAX]; /* the containers around the innermost one */
+	int depth = 0, j = 1, n = c->ntok;
+	int f = 0, left = tok[0].size; /* the innermost container, children to come */
+	bool obj = true;               /* f is an object */
+	bool first = true;             /* no child of f yet */
+	int pos = tok[0].start + 1;    /* where the text after the last token starts */
+	bool hashing = hash;           /* every member so far compact */
+	uint64_t ha = 0, hb = 0;       /* f's hash so far */
+	p->hashed = false;
+	if (!gap_ok_fast(s, 0, tok[0].start, 0) || tok[0].end != (int)len)
+		return false;
+	for (;;) {
+		if (left == 0) {
+			if (!gap_ok_fast(s, pos, tok[f].end - 1, 0))
+				return false;
+			next[f] = j;
+			pos = tok[f].end;
+			struct bh h = {0, 0};
+			if (hashing)
+				h = bh_close(obj, ha, hb, tok[f].size);
+			if (depth == 0) {
+				if (hashing) {
+					put_le64(p->hash, h.a);
+					put_le64(p->hash + 8, h.b);
+					p->hashed = true;
+				}
+				break;
+			}
+			depth--;
+			f = open[depth].i;
+			left = open[depth].left;
+			obj = tok[f].type == JSMN_OBJECT;
+			first = false;
+			if (hashing) {
+				ha = open[depth].a;
+				hb = open[depth].b;
+				if (obj) /* the member: its key's run times the value's hash */
+					h = (struct bh){mul_fold(open[depth].key.a ^ BH_PAIR_A, h.a),
+							mul_fold(open[depth].key.b ^ BH_PAIR_B, h.b)};
+				bh_add(obj, &ha, &hb, h);
+			}
+			continue;
+		}
+		left--;
+		if (j >= n)
+			return false;
+		const jsmntok_t *t = &tok[j];
+		if (obj) {
+			if (t->type != JSMN_STRING || t->size != 1 || j + 1 >= n ||
+			    !gap_ok_fast(s, pos, t->start - 1, first ? 0 : ',') ||
+			    !gap_ok_fast(s, t->end + 1, outer_start(t + 1), ':'))
+				return false;
+			t++;
+			j++;
+		} else if (!gap_ok_fast(s, pos, outer_start(t), first ? 0 : ',')) {
+			return false;
+		}
+		first = false;
+		switch (t->type) {
+		case JSMN_STRING:
+		case JSMN_PRIMITIVE: {
+			bool str = t->type == JSMN_STRING;
+			if (t->size != 0 || (!str && !primitive_ok(s + t->start, (size_t)(t->end - t->start))))
+				return false;
+			next[j] = j + 1;
+			pos = str ? t->end + 1 : t->end;
+			if (!hashing)
+				break;
+			if (!obj) {
+				bh_add(false, &ha, &hb,
+				       hash_run(lo + t->start, (size_t)(t->end - t->start), lo, hi,
+						str ? RUN_STR : RUN_PRIM, 0));
+				break;
+			}
+			const jsmntok_t *kt = t - 1;
+			if (t->start != kt->end + 2 + str) {
+				hashing = false; /* not compact: the full walk */
+				break;
+			}
+			/* the member's own text: "key":"value" or "key":value (a
+			 * constant kind each: its seeds fold into the code) */
+			const unsigned char *m = lo + kt->start;
+			size_t mn = (size_t)(t->end - kt->start);
+			uint32_t kn = (uint32_t)(kt->end - kt->start);
+			struct bh h = str ? hash_run(m, mn, lo, hi, RUN_MEM_STR, kn)
+					  : hash_run(m, mn, lo, hi, RUN_MEM_PRIM, kn);
+			ha += h.a;
+			hb += h.b;
+			break;
+		}
+		case JSMN_OBJECT:
+		case JSMN_ARRAY:
+			if (depth + 1 >= KG_JSON_DEPTH_MAX)
+				return false;
+			open[depth].i = f;
+			open[depth].left = left;
+			if (hashing) {
+				open[depth].a = ha;
+				open[depth].b = hb;
+				if (obj)
+					open[depth].key = hash_run(lo + t[-1].start,
+								   (size_t)(t[-1].end - t[-1].start),
+								   lo, hi, RUN_KEY, 0);
+			}
+			depth++;
+			f = j;
+			left = t->size;
+			obj = t->type == JSMN_OBJECT;
+			first = true;
+			pos = t->start + 1;
+			ha = obj ? 0 : BH_ARR_A;
+			hb = obj ? 0 : BH_ARR_B;
+			break;
+		default:
+			return false;
+		}
+		j++;
+	}
+	if (j != n)
+		p->hashed = false;
+	return j == n;
+}
+
+static bool walk_fast(const struct ctx *c, size_t len)
+{
+	return walk_impl(c, len, false);
+}
+
+static bool walk_fast_hash(const struct ctx *c, size_t len)
+{
+	return walk_impl(c, len, true);
+}
+
+/* The text checks on the tokens of jsmn without parent links (whose
+ * messages they define), for text that walk_fast did not pass: 0, or the
+ * error; c->ntok is their count. */
+static int check_text(struct ctx *c, const char *json, size_t len)
+{
+	kg_event_parser *p = c->p;
+	unsigned pos;
+	int n = kg_event_lax_parse(p->lax, json, len, &pos);
+	if (n == JSMN_ERROR_NOMEM)
+		return kg_err_field(c->err, KG_ELIMIT, "", "more than %d JSON tokens",
+				    KG_JSON_TOKENS_MAX);
+	if (n < 0)
+		return kg_event_syntax_error(c->err, json, len, (int)pos,
+					     n == JSMN_ERROR_PART ? "truncated JSON" : "invalid JSON");
+	for (int i = 0; i < n; i++) {
+		int q[4];
+		kg_event_lax_token(p->lax, i, q);
+		p->tok[i] = (jsmntok_t){.type = (jsmntype_t)q[0], .start = q[1], .end = q[2],
+					.size = q[3], .parent = -1};
+	}
+	c->ntok = n;
+	if (n == 0 || p->tok[0].type != JSMN_OBJECT)
+		return kg_err_field(c->err, KG_EINVAL, "", "expected a JSON object");
+	/* Tokens come in text order, so one after the object starts past its
+	 * end. jsmn stops at a NUL byte: it ends the text early. */
+	if (p->tok[n - 1].start >= p->tok[0].end || pos < len)
+		return kg_event_syntax_error(c->err, json, len, p->tok[0].end,
+					     "unexpected data after the JSON object");
+	int rc = check_tokens(c, len);
+	if (rc)
+		return rc;
+	int bad = 0;
+	if (!gap_ok(json, 0, p->tok[0].start, 0) || p->tok[0].end != (int)len ||
+	    check_syntax(c, 0, &bad) != n)
+		return kg_event_syntax_error(c->err, json, len, bad, "invalid JSON");
+	return 0;
+}
+
+int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_event **out,
+		   kg_err *err)
+{
+	struct ctx c = {.p = p, .err = err};
+	if (len > KG_EVENT_BYTES_MAX)
+		return kg_err_field(err, KG_ELIMIT, "", "event larger than %d bytes",
+				    KG_EVENT_BYTES_MAX);
+	while (len && (json[len - 1] == '\n' || json[len - 1] == '\r' || json[len - 1] == ' ' ||
+		       json[len - 1] == '\t'))
+		len--;
+	jsmn_parser jp; /* a local: the compiler keeps its fields in registers */
+	jsmn_init(&jp);
+	p->js = json;
+	p->scratch_used = 0;
+	int n = jsmn_parse(&jp, json, len, p->tok, KG_JSON_TOKENS_MAX), rc;
+	c.ntok = n;
+	if (n <= 0 || p->tok[0].type != JSMN_OBJECT || p->tok[n - 1].start >= p->tok[0].end ||
+	    jp.pos < len ||
+	    !((c.plain = text_plain((const unsigned char *)json, (const unsigned char *)json + len))
+		      ? walk_fast_hash(&c, len)
+		      : walk_fast(&c, len))) {
+		p->hashed = false;
+		if ((rc = check_text(&c, json, len)))
+			return rc;
+		c.plain = text_plain((const unsigned char *)json, (const unsigned char *)json + len);
+	}
+
+	kg_event *ev = &p->ev;
+	memset(ev, 0, sizeof(*ev));
+	ev->raw = json;
+	ev->raw_len = len;
+	ev->items = p->items;
+	ev->seller_ids = p->sellers;
+	/* common fields first, wherever they are in the object */
+	int type_tok = -1, id_tok = -1, acct_tok = -1, ts_tok = -1;
+	uint64_t common = 0; /* members k < 64 that are one of those */
+	int j = 1;
+	for (int k = 0; k < p->tok[0].size; k++) {
+		const char *ks = json + p->tok[j].start;
+		int *slot = NULL;
+		switch (p->tok[j].end - p->tok[j].start) {
+		case 2:
+			slot = !memcmp(ks, "id", 2) ? &id_tok : !memcmp(ks, "ts", 2) ? &ts_tok : NULL;
+			break;
+		case 4:
+			slot = !memcmp(ks, "type", 4) ? &type_tok : NULL;
+			break;
+		case 7:
+			slot = !memcmp(ks, "account", 7) ? &acct_tok : NULL;
+			break;
+		}
+		if (slot) {
+			if (*slot >= 0)
+				return fail(&c, slot == &type_tok ? "type" : slot == &id_tok ? "id"
+					    : slot == &acct_tok ? "account" : "ts", "duplicate field");
+			*slot = j + 1;
+			common |= k < 64 ? 1ull << k : 0;
+		}
+		j = after(&c, j + 1);
+	}
+	static const struct fdef f_id = FD("id", F_ID, true, OFF(id), NULL);
+	static const struct fdef f_acct = FD("account", F_ID, true, OFF(account), NULL);
+	if (id_tok < 0)
+		return fail(&c, "id", "missing");
+	if (!plain_field(&c, id_tok, &f_id, ev) && (rc = parse_value(&c, id_tok, &f_id, ev)))
+		return rc;
+	if (type_tok < 0)
+		return fail(&c, "type", "missing");
+	kg_str type;
+	if ((rc = get_str(&c, type_tok, "type", &type)))
+		return rc;
+	ev->type = KG_EV_TYPE_COUNT;
+	for (int t = 0; t < KG_EV_TYPE_COUNT; t++)
+		if (types[t].len == type.n && same(types[t].name, type.p, type.n)) {
+			ev->type = (enum kg_event_type)t;
+			break;
+		}
+	if (ev->type == KG_EV_TYPE_COUNT) {
+		char msg[KG_ERR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "unknown event type \"%.*s\"",
+			 (int)(type.n > 64 ? 64 : type.n), type.p);
+		return fail(&c, "type", msg);
+	}
+	if (acct_tok < 0)
+		return fail(&c, "account", "missing");
+	if (!plain_field(&c, acct_tok, &f_acct, ev) &&
+	    (rc = parse_value(&c, acct_tok, &f_acct, ev)))
+		return rc;
+	if (ts_tok < 0)
+		return fail(&c, "ts", "missing");
+	kg_str ts;
+	if ((rc = get_str(&c, ts_tok, "ts", &ts)))
+		return rc;
+	if (kg_time_parse(ts.p, ts.n, &ev->ts_ms) || ev->ts_ms < 0 ||
+	    ev->ts_ms / 1000 > (int64_t)UINT32_MAX - 400 * 86400)
+		return fail(&c, "ts", "expected an RFC 3339 time like \"2026-11-28T10:00:00Z\"");
+	rc = parse_fields(&c, 0, type_fields[ev->type], ev, common);
+	if (rc)
+		return rc;
+	p->ntok = c.ntok;
+	p->plain = c.plain;
+	*out = ev;
+	return 0;
+}
+
+/* ---- the body hash --------------------------------------------------------
+ * A hash of what the body says, not of how it is written: whitespace, the
+ * order of an object's members and the spelling of escapes do not change
+ * it; anything else does (unknown fields included, an array's order, a
+ * number's text: 1 and 1.0 differ). One walk over the tokens, no sorting
+ * and no copy of the body:
+ * - a run of bytes hashes to 128 bits (hash_run: a 64x64->128 multiply
+ *   per 16 bytes), starting from its kind and lengths;
+ * - a member whose value is a string or another scalar is one run: the
+ *   decoded key, `":"` (`":` before a scalar that is not a string) and the
+ *   decoded string or the scalar's text - the member's own text when it is
+ *   compact and has no escape, hashed where it lies;
+ * - a member whose value is an object or an array: its key's run times the
+ *   value's hash, per 64-bit lane;
+ * - an object: the sum of its members' hashes per lane (a sum does not
+ *   depend on their order, so nothing is sorted; a key given twice counts
+ *   twice), then its member count;
+ * - an array: its elements' hashes chained in order, then its count.
+ * Stable (it is stored): fixed constants, words read little-endian. */
 struct bwalk {
 	struct ctx *c;
 	const unsigned char *lo, *hi; /* the text */
@@ -1460,6 +1566,15 @@ static int body_value(struct bwalk *w, int i, int *next, struct bh *out)
 }
 
 int kg_event_body_hash(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES])
+{
+	if (p->hashed) { /* taken by the parse's walk */
+		memcpy(out, p->hash, KG_EVENT_HASH_BYTES);
+		return 0;
+	}
+	return kg_event_body_hash_walk(p, out);
+}
+
+int kg_event_body_hash_walk(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES])
 {
 	kg_err err;
 	struct ctx c = {.p = p, .ntok = p->ntok, .err = &err, .plain = p->plain};

@@ -105,6 +105,15 @@ void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage);
  * without parsing: only a hint for warming (the parser decides). Returns
  * false when there is none; *account points into line. */
 bool kg_risk_account_hint(const char *line, size_t len, kg_str *account);
+/* The entities an event line names as it is written (the strings after
+ * "ip", "device_id" and "fingerprint"), as hints for kg_risk_warm_entity:
+ * their count (at most KG_RISK_ENT_HINTS), kinds (enum kg_entity_kind) and
+ * keys. A hint that is wrong (an escape, another object's member) only
+ * wastes a prefetch. */
+#define KG_RISK_ENT_HINTS 3
+int kg_risk_entity_hints(const char *line, size_t len, uint8_t kinds[KG_RISK_ENT_HINTS],
+			 uint64_t keys[KG_RISK_ENT_HINTS]);
+void kg_risk_warm_entity(kg_risk *r, int kind, uint64_t key, int stage);
 /* Frees what f holds (not f); f is empty after. */
 void kg_features_release(kg_features *f);
 uint64_t kg_risk_hash(const char *s, size_t n);
@@ -156,7 +165,8 @@ struct kg_verdict {
 	char lock_reason[KG_LOCK_REASON_MAX];
 	int64_t lock_ttl_s; /* 0: no expiry */
 	kg_arena *a;
-	struct kg_reason *reasons, *shadow;
+	struct kg_reason *reasons;
+	struct kg_shadow_hit *shadow; /* never acts: see struct kg_shadow_hit */
 	uint32_t n_reasons, n_shadow;
 	uint32_t cap_reasons, cap_shadow;
 };
@@ -190,6 +200,10 @@ int kg_policy_eval(const kg_policy *p, struct kg_eval_env *env, struct kg_verdic
  * parse). */
 #define KG_EVENT_HASH_BYTES 16
 int kg_event_body_hash(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES]);
+/* The same hash by its own walk over the tokens, never the one the parse
+ * took on its way (kg_event_body_hash answers that one when it could):
+ * tests compare the two. */
+int kg_event_body_hash_walk(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES]);
 
 /* event_lax.c: jsmn (strict) without parent links, whose tokens define
  * kg_event_parse's messages about text that is not JSON (event.c tokenizes
@@ -207,5 +221,16 @@ void kg_event_lax_token(const kg_event_lax *l, int i, int out[4]);
  * or, for text jansson reads as JSON, "WHAT at byte BYTE". Returns
  * KG_EINVAL. */
 int kg_event_syntax_error(kg_err *err, const char *js, size_t len, int byte, const char *what);
+
+/* ---- batches on a shared store (batch.c; replay.c retries with them) */
+/* kg_risk_batch_start, and on its failure *stale says whether it failed
+ * only as kg_risk_batch_stale says (deciding it again may succeed). */
+int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
+		      kg_arena *a, struct kg_risk_answer *ans, kg_risk_batch *after,
+		      kg_risk_batch **out, bool *stale, kg_err *err);
+/* Whether the batch failed only because another node wrote one of its
+ * accounts meanwhile (a shared store): deciding it again reads the
+ * account as it is now. */
+bool kg_risk_batch_stale(const kg_risk_batch *b);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "risk/engine_impl.h"
+#include "risk/entity.h"
 #include "store/store.h"
 
 /* ---- warming the caches ahead of a decision --------------------------------
@@ -70,3 +71,39 @@ bool kg_risk_account_hint(const char *line, size_t len, kg_str *account)
 	return false;
 }
 
+
+void kg_risk_warm_entity(kg_risk *r, int kind, uint64_t key, int stage)
+{
+	kg_entities_warm(r->ents, (enum kg_entity_kind)kind, key, stage);
+}
+
+/* Each colon whose key, just before it, is one of the three (told apart
+ * by the key's last letter first: most colons are not theirs). */
+int kg_risk_entity_hints(const char *line, size_t len, uint8_t kinds[KG_RISK_ENT_HINTS],
+			 uint64_t keys[KG_RISK_ENT_HINTS])
+{
+	const char *s = line, *e = s + len;
+	int n = 0;
+	for (const char *p = s; n < KG_RISK_ENT_HINTS && (p = memchr(p, ':', (size_t)(e - p)));
+	     p++) {
+		if (p - s < 14 || p[-1] != '"' || e - p < 2 || p[1] != '"')
+			continue;
+		const char *key;
+		size_t kn;
+		enum kg_entity_kind kind;
+		switch (p[-2]) {
+		case 'p': key = "\"ip\""; kn = 4; kind = KG_ENT_IP; break;
+		case 'd': key = "\"device_id\""; kn = 11; kind = KG_ENT_DEVICE; break;
+		case 't': key = "\"fingerprint\""; kn = 13; kind = KG_ENT_CARD; break;
+		default: continue;
+		}
+		if (memcmp(p - kn, key, kn))
+			continue;
+		const char *a = p + 2, *q = memchr(a, '"', (size_t)(e - a));
+		if (q && q > a) {
+			kinds[n] = (uint8_t)kind;
+			keys[n++] = kg_entity_key_of(kind, a, (size_t)(q - a));
+		}
+	}
+	return n;
+}

@@ -129,6 +129,11 @@ static void body_hash(const char *json, uint8_t out[KG_EVENT_HASH_BYTES])
 	if (kg_event_parse(p, json, strlen(json), &ev, &err))
 		fail_msg("%s: %s", json, err.msg);
 	assert_int_equal(kg_event_body_hash(p, out), 0);
+	/* the hash the parse took on its way, if it did, is the full walk's */
+	uint8_t walked[KG_EVENT_HASH_BYTES];
+	assert_int_equal(kg_event_body_hash_walk(p, walked), 0);
+	if (memcmp(out, walked, KG_EVENT_HASH_BYTES))
+		fail_msg("%s: the parse's hash is not the walk's", json);
 	kg_event_parser_free(p);
 }
 
