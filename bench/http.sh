@@ -164,15 +164,24 @@ section=$(
 $(table_head)
 $(printf '%s\n' "${rows[@]}")
 
-Reads and health checks are bound by the CPU (wrk and kagid share 2 cores).
-POST /v1/accounts (these bodies have no password) runs in the other pool
-(\`http.other_workers\`), whose workers each wait for their group commit, so
-\`http.threads\` no longer matters for it; one with a password runs in the login
-pool (\`http.login_workers\`, 2, lowest CPU priority: ~800/s when all creations
-went there, against 13,030/s with 64 threads on 27dfbd5, before the pools).
-POST /v1/events waits in the decision pool with its connection suspended;
-a decision worker decides the events waiting as one batch with one commit
-(docs/BENCHMARKS.md "http-load" compares it with one event per commit).
+Reads and health checks are bound by the CPU (wrk and kagid share 2 cores),
+and the shared machine moves every figure by ±30 % from run to run: read the
+medians and the ratio of one sitting, not one run.
+With OLD set, "old" is issue 11's "before" (b674c3c, before the work pools),
+started the same way on its own store. What changed since, per row:
+GET /v1/accounts/{id} runs on the server thread on SQLite (a point read,
+\`KG_HTTP_QUICK\`; handing it to the other pool and back had tripled kagid's
+CPU per request, ~25 -> ~75 µs) and an agent's view reads the values it masks
+in the same read as the account. POST /v1/accounts without a password runs
+in the other pool (\`http.other_workers\`), whose workers each wait for their
+group commit, so \`http.threads\` no longer bounds how many share one
+(b674c3c blocked a server thread per write: 8 threads, 8 per commit); one
+with a password runs in the login pool. POST /v1/events waits in the
+decision pool with its connection suspended; a decision worker decides the
+events waiting as one batch with one commit (docs/BENCHMARKS.md "http-load").
+POST /v1/events/batch runs in the upload pool, one hand-off per 100 events;
+where its ratio is below 1 the time is not in the HTTP path (not profiled
+further here: it is the deciding and the store's write of 100 events).
 EOT
 )
 bench_write_section http "$section"

@@ -16,6 +16,7 @@
 struct kg_http_pool {
 	const char *name;
 	kg_http_job_fn fn;
+	kg_http_job_fn release;    /* after fn, once counted done */
 	kg_http_batch_fn batch_fn; /* set: a worker takes up to batch_max jobs at once */
 	size_t batch_max;
 	int nice;                  /* of the workers (Linux: per thread); 0 unchanged */
@@ -73,6 +74,10 @@ static void *pool_main(void *arg)
 		pthread_mutex_lock(&p->mu);
 		p->running -= n;
 		p->done += n;
+		pthread_mutex_unlock(&p->mu);
+		for (size_t i = 0; i < n; i++)
+			p->release(jobs[i]);
+		pthread_mutex_lock(&p->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
 	if (jobs != one)
@@ -81,13 +86,15 @@ static void *pool_main(void *arg)
 }
 
 static kg_http_pool *pool_new(const char *name, size_t threads, size_t queue_max,
-			      kg_http_job_fn fn, kg_http_batch_fn batch_fn, size_t batch_max, int nice)
+			      kg_http_job_fn fn, kg_http_batch_fn batch_fn, size_t batch_max, int nice,
+			      kg_http_job_fn release)
 {
 	kg_http_pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->name = name;
 	p->fn = fn;
+	p->release = release;
 	p->batch_fn = batch_fn;
 	p->batch_max = batch_max ? batch_max : 1;
 	p->nice = nice;
@@ -109,15 +116,15 @@ fail:
 }
 
 kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max, int nice,
-			       kg_http_job_fn fn)
+			       kg_http_job_fn fn, kg_http_job_fn release)
 {
-	return pool_new(name, threads, queue_max, fn, NULL, 1, nice);
+	return pool_new(name, threads, queue_max, fn, NULL, 1, nice, release);
 }
 
 kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,
-				     size_t batch_max, kg_http_batch_fn fn)
+				     size_t batch_max, kg_http_batch_fn fn, kg_http_job_fn release)
 {
-	return pool_new(name, threads, queue_max, NULL, fn, batch_max, 0);
+	return pool_new(name, threads, queue_max, NULL, fn, batch_max, 0, release);
 }
 
 /* Wakes a worker only when one is idle (a busy one takes the job when it

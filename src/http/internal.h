@@ -26,14 +26,17 @@ typedef void (*kg_http_job_fn)(void *job);
 /* nice: the workers' CPU priority (setpriority(2) on each thread; 0 leaves
  * it): the login pool's Argon2id work runs at KG_HTTP_LOGIN_NICE, so it
  * gets the cores only when the other work leaves them idle. */
+/* release, called for each job after fn (and after the pool has counted
+ * the job done, so that /metrics says so before the client has its
+ * answer): hands the job back (resumes its connection). */
 kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max, int nice,
-			       kg_http_job_fn fn);
+			       kg_http_job_fn fn, kg_http_job_fn release);
 /* A batching pool: a worker takes every job waiting (at most batch_max) at
  * once and runs them with one call of fn (the decision pool: the events
  * waiting are decided as one batch and share one group commit). */
 typedef void (*kg_http_batch_fn)(void **jobs, size_t n);
 kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,
-				     size_t batch_max, kg_http_batch_fn fn);
+				     size_t batch_max, kg_http_batch_fn fn, kg_http_job_fn release);
 int kg_http_pool_submit(kg_http_pool *p, void *job);
 /* True when a submit now would be refused (the queue is full or the pool
  * stops): lets the server refuse a request before reading its body. */

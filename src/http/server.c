@@ -683,22 +683,28 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 	return MHD_YES;
 }
 
-/* A pool's job: runs the handler off the server threads and resumes the
- * connection, whose next callback answers (on_request). rq may be freed as
- * soon as the connection is resumed. */
+/* A pool's job: runs the handler off the server threads; release_job then
+ * resumes the connection, whose next callback answers (on_request). */
 static void run_job(void *job)
 {
 	struct request *rq = job;
 	kg_err_clear(&rq->result_err);
 	rq->result_rc = rq->route->handler(&rq->req, &rq->result, &rq->result_err);
+}
+
+/* After the pool counted the job done: rq may be freed as soon as the
+ * connection is resumed. */
+static void release_job(void *job)
+{
+	struct request *rq = job;
 	atomic_store(&rq->done, true);
 	MHD_resume_connection(rq->conn);
 }
 
 /* The decision pool's take: the waiting POST /v1/events requests decided
  * as one batch (one group commit for all of them), any other job as
- * run_job does; each connection is resumed only once every answer of the
- * take is final. */
+ * run_job does; the pool resumes the connections (release_job) only once
+ * every answer of the take is final. */
 static void run_jobs(void **jobs, size_t n)
 {
 	kg_http_req **reqs = malloc(n * sizeof(*reqs));
@@ -722,11 +728,8 @@ static void run_jobs(void **jobs, size_t n)
 	}
 	if (m)
 		kg_api_events_many(reqs, resps, errs, rcs, m);
-	for (size_t i = 0; i < m; i++) {
+	for (size_t i = 0; i < m; i++)
 		rqs[i]->result_rc = rcs[i];
-		atomic_store(&rqs[i]->done, true);
-		MHD_resume_connection(rqs[i]->conn);
-	}
 	free(rqs);
 	free(rcs);
 	free(errs);
@@ -1103,9 +1106,9 @@ static int start_pools(kg_http_server *s, kg_err *err)
 	for (int i = 0; i < NPOOLS; i++) {
 		s->pools[i] = i == POOL_DECISION
 			? kg_http_pool_new_batch(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
-						 (size_t)c->http_decision_batch_max, run_jobs)
+						 (size_t)c->http_decision_batch_max, run_jobs, release_job)
 			: kg_http_pool_new(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
-					   i == POOL_LOGIN ? KG_HTTP_LOGIN_NICE : 0, run_job);
+					   i == POOL_LOGIN ? KG_HTTP_LOGIN_NICE : 0, run_job, release_job);
 		if (!s->pools[i])
 			return kg_err_set(err, KG_ENOMEM, "cannot start the %s pool (%lld threads)",
 					  pool_names[i], (long long)size[i][0]);
