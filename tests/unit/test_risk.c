@@ -396,6 +396,8 @@ static void gated_rule_only_shadows(void **state)
 	kg_risk_free(r);
 	kg_policy_unref(g);
 	kg_policy_unref(p);
+}
+
 /* The entity hints of replay's warming (kg_risk_entity_hints): the
  * strings after "ip", "device_id" and "fingerprint" as written, at most
  * KG_RISK_ENT_HINTS, with kg_entity_key's keys; nothing else; after the
