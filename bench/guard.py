@@ -25,6 +25,7 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -82,9 +83,9 @@ def split(src, normal_days, shape):
     return normal, wave, onset, ts
 
 
-def replay(db, policy, path, env=None, quiet=True):
+def replay(db, policy, path, env=None, quiet=True, batch=10000):
     t = time.monotonic()
-    args = ["replay", "--db", db, "--policy", policy, "--batch", "10000"] + \
+    args = ["replay", "--db", db, "--policy", policy, "--batch", str(batch)] + \
         (["--quiet"] if quiet else []) + [path]
     p = kagi(*args, env=env, timeout=7200)
     return p.stdout, time.monotonic() - t
@@ -103,13 +104,18 @@ def wave_run(name, src, normal_days, shape, policy, base_db):
     subprocess.run(["cp", base_db, db], check=True)
     with sqlite3.connect(db) as c:
         before = {r[0] for r in c.execute("SELECT lock_id FROM locks")}
-    out, secs = replay(db, policy, wave, quiet=False)
-    incs = json.loads(kagi("incidents", "list", "--db", db).stdout)
+    old = {i["id"] for i in json.loads(kagi("incidents", "list", "--db", db).stdout)}
+    # batches of 1,000 in the wave: a batch's events are summarised before
+    # its locks are written, and the feed summary holds one hour
+    out, secs = replay(db, policy, wave, quiet=False, batch=1000)
+    # the wave's incidents (a false trip of the normal days is the base's)
+    incs = [i for i in json.loads(kagi("incidents", "list", "--db", db).stdout)
+            if i["id"] not in old]
     locks = [json.loads(x) for x in out.splitlines()]
     wave_locks = [d for d in locks if d["action"] == "lock" and d["lock"]["id"] not in before]
     held = [d for d in locks if d["action"] == "hold" and "breaker" in d]
     r = {"name": name, "shape": shape, "policy": os.path.basename(policy), "events": len(ts),
-         "replay_s": round(secs, 1), "holds": len(held)}
+         "replay_s": round(secs, 1), "holds": len(held), "base_tripped": bool(old)}
     if not incs:
         r.update(tripped=False, locked=len({d["account"] for d in wave_locks}))
         return r
@@ -119,7 +125,10 @@ def wave_run(name, src, normal_days, shape, policy, base_db):
     trip = ms(inc["tripped_at"])
     first = min((ts[d["event"]] for d in wrong), default=trip)
     would = {d["account"] for d in wrong} | {d["account"] for d in held}
+    feed = (inc.get("feed") or {}).get("moved") or []
     r.update(tripped=True, rules=sorted(rules), trip=inc["trip"],
+             suspect=(inc.get("suspect") or {}).get("rule"),
+             feed_moved=sorted({f"{m['event']}.{m['field']}" for m in feed}),
              from_first_lock_s=round((trip - first) / 1000, 1),
              from_onset_s=round((trip - onset) / 1000, 1),
              locked=len({d["account"] for d in wrong}), would=len(would))
@@ -132,8 +141,10 @@ def revert_run(name, src, normal_days, base_db):
     db = os.path.join(OUT, f"{name}-revert.db")
     fresh(db)
     subprocess.run(["cp", base_db, db], check=True)
+    old = {i["id"] for i in json.loads(kagi("incidents", "list", "--db", db).stdout)}
     replay(db, CAP, wave, env={"KAGI_BREAKER_ENABLED": "false"})
-    incs = json.loads(kagi("incidents", "list", "--db", db).stdout)
+    incs = [i for i in json.loads(kagi("incidents", "list", "--db", db).stdout)
+            if i["id"] not in old]
     if not incs:
         return None
     inc = incs[-1]["id"]
@@ -156,17 +167,56 @@ def revert_run(name, src, normal_days, base_db):
             "apologies": r["apologies"]}
 
 
+def feed_cost(src, policy):
+    """Instructions the feed summary costs an event (callgrind): a slice of
+    30,000 events from the middle of the shop's stream replayed into a fresh
+    store; kg_guard_feed_observe inclusive (its minute folds too) against
+    the engine's decision (kg_risk_decide_locked) and the whole run."""
+    if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
+        return None
+    with open(src) as f:
+        lines = f.readlines()
+    mid = len(lines) // 2
+    part = os.path.join(OUT, "feed-cost.ndjson")
+    with open(part, "w") as f:
+        f.writelines(lines[mid:mid + 30000])
+    db, cg = os.path.join(OUT, "feed-cost.db"), os.path.join(OUT, "feed-cost.cg")
+    fresh(db)
+    e = dict(os.environ, KAGI_PASSWORD_ARGON2_OPS="1", KAGI_PASSWORD_ARGON2_MEM_KIB="64")
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}", KAGI, "replay",
+                    "--db", db, "--quiet", "--batch", "1000", "--policy", policy, part],
+                   check=True, env=e, cwd=ROOT, capture_output=True)
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", cg], capture_output=True,
+                         text=True, check=True).stdout
+
+    def ir(name):
+        for line in ann.splitlines():
+            if line.rstrip().endswith("]") and f":{name} [" in line:
+                return int(line.split()[0].replace(",", ""))
+        return None
+    total = next(int(x.split()[0].replace(",", "")) for x in ann.splitlines()
+                 if "PROGRAM TOTALS" in x)
+    feed, decide = ir("kg_guard_feed_observe"), ir("kg_risk_decide_locked")
+    n = 30000
+    return {"feed_ir_per_event": round(feed / n), "decide_ir_per_event": round(decide / n),
+            "total_ir_per_event": round(total / n), "events": n,
+            "share_of_decide": round(100.0 * feed / decide, 2)}
+
+
 def main():
     if os.environ.get("RENDER_FROM"):
         # the JSON lines a run printed on stderr (a run cut short renders
         # what it measured)
-        normals, waves, reverts = [], [], []
+        normals, waves, reverts, cost = [], [], [], None
         for line in open(os.environ["RENDER_FROM"]):
             if not line.startswith("{"):
                 continue
             r = json.loads(line)
+            if "feed_ir_per_event" in r:
+                cost = r
+                continue
             (normals if "false_trips" in r else waves if "shape" in r else reverts).append(r)
-        render(normals, waves, reverts, os.environ.get("NOTE", ""))
+        render(normals, waves, reverts, os.environ.get("NOTE", ""), cost)
         return
     os.makedirs(OUT, exist_ok=True)
     shops = [tuple(int(x) for x in s.split(":")) for s in
@@ -204,10 +254,24 @@ def main():
                 if rv:
                     reverts.append(rv)
                     print(json.dumps(rv), file=sys.stderr)
-    render(normals, waves, reverts)
+    cost = feed_cost(src, CAP)
+    if cost:
+        print(json.dumps(cost), file=sys.stderr)
+    render(normals, waves, reverts, cost=cost)
 
 
-def render(normals, waves, reverts, note=""):
+def feed_text(c):
+    if not c:
+        return ""
+    return (f"**The feed summary's cost** (callgrind, `kg_guard_feed_observe` inclusive of its "
+            f"minute folds, over {c['events']:,} events from the middle of the largest shop's "
+            f"stream replayed into a store): {c['feed_ir_per_event']} instructions an event, "
+            f"against {c['decide_ir_per_event']:,} for the engine's decision "
+            f"(`kg_risk_decide_locked`, {c['share_of_decide']} %) and "
+            f"{c['total_ir_per_event']:,} for the whole replay of an event.\n\n")
+
+
+def render(normals, waves, reverts, note="", cost=None):
     arl = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "guard_arl.py")],
                          capture_output=True, text=True, check=True).stdout
     machine = subprocess.run("echo \"$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | "
@@ -224,8 +288,9 @@ def render(normals, waves, reverts, note=""):
         f"| {w['accounts']:,} | {w['shape']} | {w['policy']} | "
         + (f"{w['trip']} ({', '.join(w['rules'])}) | {w['from_first_lock_s']} s | "
            f"{w['from_onset_s']} s | {w['locked']} | {w['would']:,} "
-           f"({100.0 * w['locked'] / max(w['would'], 1):.2f} %) | {w['holds']:,} |"
-           if w["tripped"] else f"no trip | — | — | {w['locked']} | — | {w['holds']} |")
+           f"({100.0 * w['locked'] / max(w['would'], 1):.2f} %) | {w['holds']:,} | "
+           f"{', '.join(w.get('feed_moved') or []) or '—'} |"
+           if w["tripped"] else f"no trip | — | — | {w['locked']} | — | {w['holds']} | — |")
         + (" (false trip before)" if w.get("base_tripped") else "")
         for w in waves)
     rrows = "\n".join(
@@ -237,7 +302,7 @@ Command: `bench/guard.sh` (`bench/guard.py`; SHOPS="{os.environ.get('SHOPS', '10
 WAVE_H={WAVE_H}), measured {datetime.date.today().isoformat()} on {machine}, commit {commit}
 (load average at the end {' '.join(load)}). Each shop is `kagi simulate --seed 1`
 (3 % of accounts given a fraud scenario), replayed with `kagi replay --db` (release
-build, batches of 10,000) through `tests/data/guard/amount_cap.rules` ("cap": the
+build, batches of 10,000; the waves in batches of 1,000) through `tests/data/guard/amount_cap.rules` ("cap": the
 default policy and a rule locking amounts ≥ 1,000,000) or `policy/default.rules`.
 
 **Normal traffic** (the breaker must stay armed; target 0 false trips):
@@ -251,10 +316,11 @@ default policy and a rule locking amounts ≥ 1,000,000) or `policy/default.rule
 "Trip after" is event time from the first wrong lock and from the feed's onset;
 "locked" the accounts the wave's rules locked before the trip; "would" those the
 wave would have locked in the {WAVE_H} h (locked plus held), the ratio the share
-the breaker let through.
+the breaker let through; "feed moved" the event fields the incident's feed
+summary names (docs/guard.md "The feed summary"; the rules did not change).
 
-| accounts | wave | policy | trip (rules) | after first wrong lock | after onset | locked | would (share) | holds |
-|---|---|---|---|---|---|---|---|---|
+| accounts | wave | policy | trip (rules) | after first wrong lock | after onset | locked | would (share) | holds | feed moved |
+|---|---|---|---|---|---|---|---|---|---|
 {wrows}
 
 **Revert** of a watch-only wave (`breaker.enabled=false`: every lock of the
@@ -265,7 +331,7 @@ message center and outbox mail) is rendered; `kagi incidents revert`, steps of 2
 |---|---|---|---|---|
 {rrows}
 
-{note}**The detector, computed** (`python3 bench/guard_arl.py`; ARL0 = mean time
+{note}{feed_text(cost)}**The detector, computed** (`python3 bench/guard_arl.py`; ARL0 = mean time
 between false alarms with Poisson locks at the baseline, ARL1 = mean time to the
 alarm at the wave's rate, whole minutes; the breaker counts the minute in
 progress, so "1 min" is a trip inside the first minute). The per-rule floor is

@@ -181,15 +181,24 @@ CPU in the store's writer thread (SQLite inserts of the event, feature and
 entity rows, and writing the pages they dirty to the WAL, which a commit of a
 few hundred events of 10,000 accounts does for nearly every row), ~35 % in
 the server threads (HTTP, the API-key lookup, suspend/resume) and ~15 % in
-deciding. So the issue's targets — durable decisions at ≥ 40 % of /healthz,
+deciding; of the server threads' part, the API-key lookup (a read
+transaction per request) was ~10 % of kagid's CPU and MHD_resume_connection
+~6 %. The API key is not cached in kagid: \`kagi key revoke\` (another
+process on the same SQLite file) and another node on PostgreSQL must stop a
+key at once (docs/operations.md), and only the store read sees their
+revocation. So the issue's targets — durable decisions at ≥ 40 % of /healthz,
 p99 ≤ 10 ms at 256 connections — are not met on this machine: at 256
 connections the p99 is bound by the rate (256 requests in flight / rate),
 and the rate by the CPU of each event. Larger commits cost less per event
 (compare 1,024 connections, and the durable replay's 100,000-event
 transactions in "risk"); the next levers are in the store's write of a
 batch, not in the HTTP path. The login flood's cost to the events is what
-refusing its requests costs (each read, authenticated and answered 503 on
-the server threads; Argon2id itself runs at the lowest CPU priority); the
+refusing its requests costs: since 2026-12-02 (branch http) a login for a
+full login pool is answered 503 from its head, before its key is looked up
+or its JSON parsed (the body is read and dropped), so the same seconds
+refuse ~3.5× as many logins as before (30,499 against 8,524) and the events
+keep ≥ 80 % of their rate in this run (68 % before); Argon2id itself runs at
+the lowest CPU priority. The
 alternating runs show how much the shared machine moves the figures.
 EOT
 )

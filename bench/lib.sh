@@ -23,15 +23,42 @@ bench_init() {
 
 bench_cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$out"; }
 
-# bench_serve [VAR=VALUE...]: starts kagid on $out/kagi.db and a free loopback
-# port with those environment settings; sets pid and port once it listens.
+# bench_serve [VAR=VALUE...]: starts kagid on a free loopback port with those
+# environment settings; sets pid and port once it listens. The binary, its
+# database and its working directory (where it finds policy/, templates/) are
+# $srv_kagi, $srv_db and $srv_dir when set (bench_binary sets them for a second
+# build), else $kagi, $out/kagi.db and the repository. The port is chosen here
+# and given with --listen, so an older kagid that writes no port file (or one
+# that does) starts the same way; it is ready once it accepts a connection.
 bench_serve() {
 	rm -f "$out/port"
-	env "$@" "$kagi" serve --db "$out/kagi.db" --listen 127.0.0.1:0 \
-		--port-file "$out/port" 2>>"$out/kagid.log" &
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	(cd "${srv_dir:-$here}" && exec env "$@" "${srv_kagi:-$kagi}" serve --db "${srv_db:-$out/kagi.db}" \
+		--listen "127.0.0.1:$port" --port-file "$out/port" 2>>"$out/kagid.log") &
 	pid=$!
-	for _ in $(seq 100); do [[ -s $out/port ]] && break; sleep 0.1; done
-	port=$(cat "$out/port")
+	for _ in $(seq 200); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "bench: kagid did not start (${srv_kagi:-$kagi}); $out/kagid.log:" >&2
+	tail -5 "$out/kagid.log" >&2
+	exit 1
+}
+
+# bench_binary BUILD_DIR: the kagid that bench_serve starts next is
+# BUILD_DIR/kagi, run in the source tree it was built from (CMakeCache.txt),
+# on its own database $out/kagi-<tag>.db (a kagid refuses a store migrated by
+# a newer one). bench_binary with no argument: back to $kagi.
+bench_binary() {
+	if [[ -z ${1:-} ]]; then
+		srv_kagi= srv_db= srv_dir=
+		return
+	fi
+	srv_kagi=$1/kagi
+	srv_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt")
+	srv_db=$out/kagi-$(git -C "$srv_dir" rev-parse --short HEAD 2>/dev/null || echo other).db
+	[[ -x $srv_kagi && -d $srv_dir ]] || { echo "bench: $srv_kagi not built" >&2; exit 1; }
 }
 
 # bench_stop: SIGTERM to kagid, waits for its exit.

@@ -30,6 +30,25 @@ function stateBadge(state) {
   return h("span", { class: `badge inc-${state}` }, t(`inc.state.${state}`));
 }
 
+// The feed summary of a trip whose rules did not change: which event
+// fields' distributions moved (docs/guard.md "The feed summary").
+function feedText(m) {
+  const args = { event: m.event, field: m.field, since: m.since, value: m.value,
+    before: m.stat === "share" ? Math.round(m.before * 100) : Math.round(m.before),
+    now: m.stat === "share" ? Math.round(m.now * 100) : Math.round(m.now),
+    ratio: m.ratio >= 1 ? `×${m.ratio >= 10 ? Math.round(m.ratio) : m.ratio.toFixed(1)}`
+      : `÷${m.ratio > 0 ? (1 / m.ratio >= 10 ? Math.round(1 / m.ratio) : (1 / m.ratio).toFixed(1)) : "?"}` };
+  return t(m.stat === "share" ? "inc.feed.share" : "inc.feed.median", args);
+}
+
+function feedBlock(feed) {
+  if (!feed) return null;
+  const moved = feed.moved || [];
+  return h("div", { id: "inc-feed" },
+    h("p", {}, t(moved.length ? "inc.feed.moved" : "inc.feed.none", { from: feed.from, to: feed.to })),
+    moved.length ? h("ul", {}, moved.map((m) => h("li", {}, feedText(m)))) : null);
+}
+
 function suspectText(s) {
   return s ? t("inc.suspect.rule", { rule: s.rule, version: s.version, at: s.changed_at }) : t("inc.suspect.none");
 }
@@ -208,7 +227,8 @@ export async function incidentPage(main, id) {
       inc.summary ? [h("dt", {}, t("inc.summary")), h("dd", {}, inc.summary)] : null,
       rev ? [h("dt", {}, t("inc.revert.progress")), h("dd", { id: "inc-revert" },
         t("inc.revert.totals", { unlocked: rev.unlocked ?? 0, already: rev.already ?? 0, apologies: rev.apologies ?? 0, holds: rev.holds_released ?? 0 }))] : null),
-    inc.suspect ? null : h("p", { class: "hint" }, t("inc.suspect.data"))));
+    inc.suspect ? null : h("p", { class: "hint" }, t("inc.suspect.data")),
+    inc.suspect ? null : feedBlock(inc.feed)));
   main.append(timelineBlock(inc));
   const accounts = inc.affected_accounts || [];
   main.append(h("section", { class: "card", "aria-labelledby": "inc-accounts" },

@@ -193,6 +193,12 @@ int kg_account_create(kg_store *store, const kg_config *cfg, const json_t *body,
 /* The account's profile, cards and active locks as JSON (new reference);
  * never the password hash or secrets. KG_ENOTFOUND when missing. */
 int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err);
+struct kg_identity_secrets;
+/* kg_account_show, and in the same read (one snapshot, one read
+ * transaction) the values an agent must not see (kg_account_identity_secrets,
+ * in a): what an agent's view of the account needs. */
+int kg_account_show_with_secrets(kg_store *store, const char *id, kg_arena *a,
+				 struct kg_identity_secrets *secrets, json_t **out, kg_err *err);
 /* Creates a credential of role (account_id: customer/ticket only; ttl_s 0:
  * no expiry) in one durable write with an audit entry by actor (the
  * system-wide chain for API keys, the account's for customer/ticket);

@@ -263,6 +263,8 @@ struct show_job {
 	size_t ncards;
 	kg_lock *locks;
 	size_t nlocks;
+	kg_identity_secrets *secrets; /* also read when set, into secrets_arena */
+	kg_arena *secrets_arena;
 };
 
 static int show_job(kg_tx *tx, void *ctx, kg_err *err)
@@ -271,6 +273,8 @@ static int show_job(kg_tx *tx, void *ctx, kg_err *err)
 	int rc = kg_tx_account_get(tx, j->id, &j->acc, j->arena, err);
 	rc = rc ? rc : kg_tx_card_list(tx, j->id, j->arena, &j->cards, &j->ncards, err);
 	rc = rc ? rc : kg_tx_lock_list_active(tx, j->id, kg_now_ms(), j->arena, &j->locks, &j->nlocks, err);
+	if (!rc && j->secrets)
+		rc = kg_account_identity_secrets_tx(tx, j->id, j->secrets_arena, j->secrets, err);
 	return rc;
 }
 
@@ -285,11 +289,12 @@ static json_t *time_or_null(int64_t ms)
 	return ms ? json_string(kg_time_format(ms, ts)) : json_null();
 }
 
-int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err)
+static int show(kg_store *store, const char *id, kg_arena *sa, kg_identity_secrets *secrets,
+		json_t **out, kg_err *err)
 {
 	kg_arena arena;
 	kg_arena_init(&arena, 4096);
-	struct show_job j = {.id = id, .arena = &arena};
+	struct show_job j = {.id = id, .arena = &arena, .secrets = secrets, .secrets_arena = sa};
 	int rc = kg_store_read(store, show_job, &j, err);
 	if (rc == KG_ENOTFOUND)
 		rc = kg_err_field(err, KG_ENOTFOUND, "id", "no account \"%s\"", id);
@@ -328,6 +333,17 @@ int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err)
 cleanup:
 	kg_arena_release(&arena);
 	return rc;
+}
+
+int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err)
+{
+	return show(store, id, NULL, NULL, out, err);
+}
+
+int kg_account_show_with_secrets(kg_store *store, const char *id, kg_arena *a,
+				 kg_identity_secrets *secrets, json_t **out, kg_err *err)
+{
+	return show(store, id, a, secrets, out, err);
 }
 
 json_t *kg_account_evidence_json(const char *text)

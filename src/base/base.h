@@ -361,6 +361,9 @@ typedef struct kg_config {
 	int64_t breaker_window_s;             /* breaker.window_s */
 	int64_t breaker_half_open_s;          /* breaker.half_open_s, 0: off */
 	int64_t incidents_apology_mails_per_min; /* incidents.apology_mails_per_min */
+	bool rules_gate;                      /* rules.gate: new or changed rules
+					       * run pending until promoted */
+	int64_t rules_promote_max_locks_per_day; /* rules.promote_max_locks_per_day */
 } kg_config;
 
 /* Sets every key to its default. */

@@ -92,6 +92,8 @@ static const struct key keys[] = {
 	INT("breaker.window_s", breaker_window_s, "600", 60, 86400),
 	INT("breaker.half_open_s", breaker_half_open_s, "0", 0, 604800),
 	INT("incidents.apology_mails_per_min", incidents_apology_mails_per_min, "600", 1, 1000000),
+	BOOL("rules.gate", rules_gate, "true"),
+	INT("rules.promote_max_locks_per_day", rules_promote_max_locks_per_day, "50", 0, 100000000),
 };
 
 static const struct key *find_key(const char *name)

@@ -95,6 +95,13 @@ int kg_cmd_replay(int argc, char **argv)
 		struct kg_guard_params gp;
 		kg_guard_params_from_config(&gp, &cfg);
 		rc = kg_guard_new(store, &gp, NULL, &guard, &err);
+		/* the gated rollout: a rule not promoted in this store runs
+		 * pending (docs/guard.md) */
+		kg_policy *g = NULL;
+		if (!rc && cfg.rules_gate && !(rc = kg_guard_gate(store, pol, "replay", &g, &err))) {
+			kg_policy_unref(pol);
+			pol = g;
+		}
 		rc = rc ? rc : kg_guard_policy_loaded(store, pol, "replay", &err);
 	}
 	if (!rc && !(in = strcmp(input, "-") ? fopen(input, "r") : stdin))
@@ -110,8 +117,14 @@ int kg_cmd_replay(int argc, char **argv)
 			 * a replay) */
 			.lock_fn = guard ? kg_guard_lock_hook : kg_account_risk_lock_hook,
 			.lock_ctx = guard,
+			/* and every event through the feed summary, stored at the
+			 * end for the next replay or kagid */
+			.event_fn = guard ? kg_guard_event_hook : NULL,
+			.event_ctx = guard,
 		};
 		rc = kg_risk_replay(&o, &st, &err);
+		if (!rc && guard)
+			rc = kg_guard_feed_save(guard, &err);
 	}
 	if (!rc)
 		kg_progress_end(&progress, st.events);

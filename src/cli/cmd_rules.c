@@ -375,26 +375,96 @@ static int cmd_test(const char *policy, int n, char **files)
 	return r.failures ? 1 : 0;
 }
 
+/* kagi rules pending|promote|demote: the gated rollout on the store
+ * (docs/guard.md, "Gated rollout"); a running kagid sees a promotion
+ * within seconds. */
+struct rollout_args {
+	const char *db, *config, *policy, *reason;
+	int64_t days;
+	bool dry_run, force;
+};
+
+static int cmd_rollout(const char *verb, int n, char **names, const struct rollout_args *a)
+{
+	kg_err err;
+	kg_err_clear(&err);
+	kg_config cfg;
+	kg_store *store = NULL;
+	kg_policy *p = NULL;
+	json_t *j = NULL;
+	int rc = kg_cli_setup(a->config, a->db, &cfg, &store, &err);
+	rc = rc ? rc : kg_policy_load(a->policy ? a->policy : cfg.policy_file, &p, &err);
+	struct kg_guard_params bp;
+	kg_guard_params_from_config(&bp, &cfg);
+	struct kg_guard_promote_opts o = {
+		.rules = (const char *const *)names, .n_rules = (size_t)n, .days = a->days,
+		.dry_run = a->dry_run, .force = a->force, .actor = "cli", .reason = a->reason,
+		.max_locks_per_day = cfg.rules_promote_max_locks_per_day, .breaker = &bp,
+	};
+	if (!rc && !strcmp(verb, "pending")) {
+		rc = kg_guard_rules_pending(store, p, &j, &err);
+		if (!rc)
+			json_object_set_new(j, "gate", json_boolean(cfg.rules_gate));
+	} else if (!rc && !strcmp(verb, "promote")) {
+		rc = kg_guard_promote(store, p, &o, &j, &err);
+	} else if (!rc) {
+		rc = kg_guard_demote(store, p, &o, &j, &err);
+	}
+	kg_policy_unref(p);
+	kg_store_close(store);
+	if (rc)
+		return kg_cli_fail(&err);
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(j);
+	if (!text)
+		return 1;
+	puts(text);
+	free(text);
+	return 0;
+}
+
 int kg_cmd_rules(int argc, char **argv)
 {
-	static const char *const verbs[] = {"check", "test", "versions", NULL};
+	static const char *const verbs[] = {"check", "test", "versions", "pending", "promote",
+					    "demote", NULL};
+	struct rollout_args ra = {.days = 7};
 	const char *db = NULL, *config = NULL;
 	const struct kg_cli_opt opts[] = {
 		{.name = "db", .kind = KG_CLI_STR, .meta = "PATH", .str = &db,
-		 .help = "versions: the store (default: store.path)"},
+		 .help = "versions, pending, promote, demote: the store (default: store.path)"},
 		{.name = "config", .kind = KG_CLI_STR, .meta = "FILE", .str = &config,
-		 .help = "versions: configuration file"},
+		 .help = "versions, pending, promote, demote: configuration file"},
+		{.name = "policy", .kind = KG_CLI_STR, .meta = "FILE", .str = &ra.policy,
+		 .help = "pending, promote, demote: the policy file (default: policy.file)"},
+		{.name = "days", .kind = KG_CLI_INT, .meta = "N", .num = &ra.days, .min = 1, .max = 366,
+		 .help = "promote: back-test over the last N days of stored events (default 7)"},
+		{.name = "dry-run", .kind = KG_CLI_FLAG, .flag = &ra.dry_run,
+		 .help = "promote, demote: the back-test's figures only, nothing changes"},
+		{.name = "force", .kind = KG_CLI_FLAG, .flag = &ra.force,
+		 .help = "promote: though the figures refuse it (needs --reason)"},
+		{.name = "reason", .kind = KG_CLI_STR, .meta = "TEXT", .str = &ra.reason,
+		 .help = "promote, demote: why (audited)"},
 		{NULL},
 	};
 	const struct kg_cli_spec spec = {
 		.name = "rules",
 		.usage = "usage: kagi rules check FILE\n"
 			 "       kagi rules test FILE CASES...\n"
-			 "       kagi rules versions [--db PATH]\n",
+			 "       kagi rules versions [--db PATH]\n"
+			 "       kagi rules pending [--db PATH] [--policy FILE]\n"
+			 "       kagi rules promote [--db PATH] [--policy FILE] [--days N] [--dry-run]\n"
+			 "                          [--force --reason TEXT] RULE...\n"
+			 "       kagi rules demote [--db PATH] [--policy FILE] --reason TEXT RULE...\n",
 		.about = "check     compiles a policy file; errors name file:line:column.\n"
 			 "test      runs case files (events and expected decisions) against the\n"
 			 "          policy; exits 1 when an expectation fails.\n"
-			 "versions  the policy versions loaded (GET /v1/rules/versions), newest first.\n",
+			 "versions  the policy versions loaded (GET /v1/rules/versions), newest first.\n"
+			 "pending   the policy's rules that run pending (shadow) until promoted.\n"
+			 "promote   back-tests the rules over the last days of stored events (locks\n"
+			 "          and holds a day they add, whether the breaker would have tripped)\n"
+			 "          and makes them live; refused above rules.promote_max_locks_per_day\n"
+			 "          or when the breaker would trip, unless --force with a --reason.\n"
+			 "demote    runs live rules pending again.\n",
 		.opts = opts,
 		.verbs = verbs,
 		.args = "FILE",
@@ -404,6 +474,21 @@ int kg_cmd_rules(int argc, char **argv)
 	int nargs, st = kg_cli_parse(&spec, argc, argv, &nargs);
 	if (st >= 0)
 		return st;
+	ra.db = db, ra.config = config;
+	if (!strcmp(argv[1], "pending")) {
+		if (nargs != 1)
+			return kg_cli_bad(&spec, "pending takes no argument");
+		return cmd_rollout(argv[1], 0, NULL, &ra);
+	}
+	if (!strcmp(argv[1], "promote") || !strcmp(argv[1], "demote")) {
+		if (nargs < 2)
+			return kg_cli_bad(&spec, "%s needs at least one RULE", argv[1]);
+		if (ra.force && (!ra.reason || !*ra.reason))
+			return kg_cli_bad(&spec, "--force needs --reason TEXT");
+		if (!strcmp(argv[1], "demote") && !ra.dry_run && (!ra.reason || !*ra.reason))
+			return kg_cli_bad(&spec, "demote needs --reason TEXT");
+		return cmd_rollout(argv[1], nargs - 1, argv + 2, &ra);
+	}
 	if (!strcmp(argv[1], "versions")) {
 		if (nargs != 1)
 			return kg_cli_bad(&spec, "versions takes no argument");

@@ -67,6 +67,22 @@ void kg_guard_key_bucket(char out[KG_GUARD_KEY_MAX], const char *rule, int64_t m
 	snprintf(out, KG_GUARD_KEY_MAX, "%s|%012" PRId64, rule, minute);
 }
 
+/* The baseline a previous process (or another node) stored; a row that
+ * does not parse is ignored (logged): the summary starts empty. */
+static int feed_load_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 4096);
+	kg_guard_row r;
+	int rc = kg_tx_guard_get(tx, "feed", "baseline", &r, &a, err);
+	if (rc == KG_ENOTFOUND)
+		rc = 0;
+	else if (!rc && kg_guard_feed_parse(ctx, r.value))
+		kg_log(KG_LOG_WARN, "guard", "the stored feed summary does not parse: starting empty");
+	kg_arena_release(&a);
+	return rc;
+}
+
 int kg_guard_new(kg_store *s, const struct kg_guard_params *p, const kg_config *notice_cfg,
 		 kg_guard **out, kg_err *err)
 {
@@ -78,17 +94,60 @@ int kg_guard_new(kg_store *s, const struct kg_guard_params *p, const kg_config *
 	g->p = *p;
 	g->notice_cfg = notice_cfg;
 	pthread_mutex_init(&g->metrics_mu, NULL);
+	pthread_mutex_init(&g->feed_mu, NULL);
 	g->metrics_text = (kg_buf)KG_BUF_INIT(256 * 1024);
+	if (kg_guard_feed_new(&g->feed)) {
+		kg_guard_free(g);
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	}
+	int rc = kg_store_read(s, feed_load_job, g->feed, err);
+	if (rc) {
+		kg_guard_free(g);
+		return rc;
+	}
 	*out = g;
 	return 0;
+}
+
+void kg_guard_event_hook(void *ctx, const kg_event *e)
+{
+	kg_guard *g = ctx;
+	kg_guard_feed_observe(g->feed, e);
+}
+
+static int feed_save_tx(kg_tx *tx, kg_guard_feed *f, kg_err *err)
+{
+	kg_buf b = KG_BUF_INIT(1024 * 1024);
+	int rc = kg_guard_feed_format(f, &b);
+	if (rc)
+		rc = kg_err_set(err, rc, "guard: the feed summary does not fit");
+	else
+		rc = kg_tx_guard_put(tx, &(kg_guard_row){"feed", "baseline", b.data, 0, kg_now_ms()},
+				     err);
+	if (!rc)
+		kg_guard_feed_saved(f);
+	kg_buf_release(&b);
+	return rc;
+}
+
+static int feed_save_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	return feed_save_tx(tx, ctx, err);
+}
+
+int kg_guard_feed_save(kg_guard *g, kg_err *err)
+{
+	return kg_store_write(g->store, feed_save_job, g->feed, err);
 }
 
 void kg_guard_free(kg_guard *g)
 {
 	if (!g)
 		return;
+	kg_guard_feed_free(g->feed);
 	kg_buf_release(&g->metrics_text);
 	pthread_mutex_destroy(&g->metrics_mu);
+	pthread_mutex_destroy(&g->feed_mu);
 	free(g);
 }
 
@@ -180,8 +239,35 @@ static json_t *trip_rules(kg_tx *tx, const char *rule, int64_t minute, int64_t *
 	return rules;
 }
 
+/* A re-trip after a reset starts after the earlier incidents of its rules:
+ * no earlier than the event time just after their trips (their locks up to
+ * there stay theirs; incident.c ends each span at the next onset). */
+static int64_t after_earlier(kg_tx *tx, json_t *rules, int64_t onset_ms, kg_arena *a,
+			     kg_err *err)
+{
+	kg_incident *all = NULL;
+	size_t n = 0;
+	if (kg_tx_incident_list(tx, NULL, 0, a, &all, &n, err)) {
+		kg_err_clear(err);
+		return onset_ms;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!all[i].kind || strcmp(all[i].kind, "lock_wave"))
+			continue;
+		json_t *d = json_loads(all[i].detail ? all[i].detail : "{}", 0, NULL), *r, *q;
+		int64_t trip_ms = json_integer_value(json_object_get(d, "trip_ms"));
+		size_t k, l;
+		json_array_foreach(json_object_get(d, "rules"), k, r)
+			json_array_foreach(rules, l, q)
+				if (json_equal(r, q) && trip_ms >= onset_ms)
+					onset_ms = trip_ms + 1;
+		json_decref(d);
+	}
+	return onset_ms;
+}
+
 /* Opens the incident of a trip and trips the breaker. */
-static int trip(kg_tx *tx, const struct kg_risk_lock_order *o, const char *rule,
+static int trip(kg_guard *g, kg_tx *tx, const struct kg_risk_lock_order *o, const char *rule,
 		const char *why, int64_t onset_min, char incident[KG_STORE_ID_MAX], kg_err *err)
 {
 	kg_arena a;
@@ -196,36 +282,90 @@ static int trip(kg_tx *tx, const struct kg_risk_lock_order *o, const char *rule,
 	}
 	if (!json_array_size(rules)) /* the total tripped with no rule halfway: this one */
 		json_array_append_new(rules, json_string(o->rule));
+	int64_t onset_ms = after_earlier(tx, rules, onset_min * 60000, &a, err);
 	kg_store_new_id(incident, "inc");
 	int64_t now = kg_now_ms();
 	json_t *suspect = kg_guard_suspect(tx, rules, now, &a, err);
-	json_t *d = json_pack("{s:O, s:I, s:I, s:s, s:s, s:s, s:o}", "rules", rules, "onset_ms",
-			      (json_int_t)(onset_min * 60000), "trip_ms", (json_int_t)o->ts_ms,
-			      "trip", why, "rule", rule, "event", o->event_id, "suspect",
-			      suspect ? suspect : json_null());
+	/* the rules did not change: which fields of the feed moved */
+	json_t *feed = suspect ? NULL : kg_guard_feed_moved(g->feed, onset_ms / 60000, minute);
+	json_t *d = json_pack("{s:O, s:I, s:I, s:s, s:s, s:s, s:o, s:o?}", "rules", rules,
+			      "onset_ms", (json_int_t)onset_ms, "trip_ms",
+			      (json_int_t)o->ts_ms, "trip", why, "rule", rule, "event", o->event_id,
+			      "suspect", suspect ? suspect : json_null(), "feed", feed);
 	detail = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(d);
 	char summary[256];
 	snprintf(summary, sizeof(summary), "lock wave (%s) of %s", why, rule);
 	kg_incident inc = {.id = incident, .kind = "lock_wave", .state = "open", .summary = summary,
-			   .detail = detail ? detail : "{}", .started_ms = onset_min * 60000,
+			   .detail = detail ? detail : "{}", .started_ms = onset_ms,
 			   .detected_ms = now};
 	if ((rc = kg_tx_incident_insert(tx, &inc, err)))
 		goto cleanup;
 	if ((rc = kg_tx_guard_put(tx, &(kg_guard_row){"breaker", "state", incident, 1, now}, err)))
 		goto cleanup;
 	json_t *w = json_pack("{s:s, s:O, s:s, s:s, s:I, s:I}", "incident", incident, "rules", rules,
-			      "reason", why, "rule", rule, "onset_ms", (json_int_t)(onset_min * 60000),
+			      "reason", why, "rule", rule, "onset_ms", (json_int_t)onset_ms,
 			      "trip_ms", (json_int_t)o->ts_ms);
 	if ((rc = kg_guard_audit(tx, "system:guard", "breaker_trip", json_deep_copy(w), err)))
 		goto cleanup;
 	rc = kg_guard_webhook(tx, "breaker.tripped", w, err);
 	kg_log(KG_LOG_WARN, "guard", "breaker tripped (%s, rule %s): incident %s", why, rule,
 	       incident);
+	pthread_mutex_lock(&g->feed_mu); /* its feed section again a minute on */
+	snprintf(g->feed_inc, sizeof(g->feed_inc), "%s", incident);
+	g->feed_due = feed ? minute + 1 : INT64_MAX;
+	pthread_mutex_unlock(&g->feed_mu);
 cleanup:
 	json_decref(rules);
 	free(detail);
 	kg_arena_release(&a);
+	return rc;
+}
+
+/* While tripped, the incident's feed section again with the minutes since
+ * its onset (a trip inside a quiet minute has seen few values): at 1, 2, 4,
+ * ... minutes of event time after the onset, up to the hour the summary
+ * holds. Only an incident that has one (no suspect). */
+static int feed_refresh(kg_guard *g, kg_tx *tx, const char *incident, int64_t minute,
+			kg_arena *a, kg_err *err)
+{
+	pthread_mutex_lock(&g->feed_mu);
+	bool same = !strcmp(g->feed_inc, incident);
+	int64_t due = same ? g->feed_due : 0;
+	pthread_mutex_unlock(&g->feed_mu);
+	if (same && minute < due)
+		return 0;
+	kg_incident inc;
+	int rc = kg_tx_incident_get(tx, incident, &inc, a, err);
+	if (rc == KG_ENOTFOUND) {
+		kg_err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	json_t *d = json_loads(inc.detail ? inc.detail : "{}", 0, NULL);
+	int64_t onset = inc.started_ms / 60000, span = minute - onset;
+	int64_t next = INT64_MAX;
+	if (d && json_object_get(d, "feed") && span >= 0 && span < 64 && inc.state &&
+	    !strcmp(inc.state, "open")) {
+		json_t *feed = kg_guard_feed_moved(g->feed, onset, minute);
+		char *text = NULL;
+		if (feed && !json_object_set_new(d, "feed", feed) &&
+		    (text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS))) {
+			inc.detail = text;
+			inc.updated_ms = 0;
+			rc = kg_tx_incident_update(tx, &inc, err);
+		}
+		free(text);
+		next = onset + 2 * (span > 0 ? span : 1);
+	}
+	json_decref(d);
+	if (!rc) {
+		pthread_mutex_lock(&g->feed_mu);
+		snprintf(g->feed_inc, sizeof(g->feed_inc), "%s", incident);
+		g->feed_due = next;
+		pthread_mutex_unlock(&g->feed_mu);
+	}
 	return rc;
 }
 
@@ -246,6 +386,8 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 	if (rc)
 		goto cleanup;
 	bool tripped = st.n == 1 && st.value;
+	if (tripped && (rc = feed_refresh(g, tx, st.value, o->ts_ms / 60000, &a, err)))
+		goto cleanup;
 	if (tripped && g->p.enabled) {
 		kg_guard_row last;
 		bool half_open = false;
@@ -327,9 +469,11 @@ int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 				}
 		}
 	}
+	if (kg_guard_feed_pending(g->feed) >= 60 && (rc = feed_save_tx(tx, g->feed, err)))
+		goto cleanup; /* (an hour of event time folded since it was stored) */
 	if (why && !tripped) { /* (watching only, breaker.enabled false: the lock stays) */
 		char incident[KG_STORE_ID_MAX];
-		if (!(rc = trip(tx, o, by, why, onset, incident, err))) {
+		if (!(rc = trip(g, tx, o, by, why, onset, incident, err))) {
 			kg_guard_metrics_trip(why);
 			kg_guard_metrics_changed();
 		}

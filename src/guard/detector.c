@@ -29,6 +29,19 @@ static double step(double s, int64_t x, double l0)
 	return v > 0 ? v : 0;
 }
 
+/* What a minute of x locks teaches the baseline: x, but at most twice
+ * lam0 (and at least 1): the baseline follows a rate that grows by less
+ * than about 1.7 % a minute (a day's ramp), not one that comes from nowhere
+ * (a new rule locking as logins come in), and an ordinary minute with one
+ * lock still counts as one. */
+static double learned(const struct kg_guard_cusum *c, int64_t x)
+{
+	double cap = 2 * lam0(c);
+	if (cap < 1)
+		cap = 1;
+	return (double)x < cap ? (double)x : cap;
+}
+
 /* Closes the minute in progress and the empty ones up to (not including)
  * minute. */
 static void close_to(struct kg_guard_cusum *c, int64_t minute)
@@ -48,10 +61,14 @@ static void close_to(struct kg_guard_cusum *c, int64_t minute)
 		c->s = step(c->s, x, lam0(c));
 		if (before == 0 && c->s > 0)
 			c->onset = c->minute + i;
-		if (c->s == 0) {
+		if (c->s == 0)
 			c->onset = 0;
-			c->base += KG_GUARD_EWMA_ALPHA * ((double)x - c->base);
-		}
+		/* the baseline learns every minute that began with S at 0,
+		 * whatever its own count: choosing minutes by their own count
+		 * (those that end at 0) leaves out the minutes with a lock and
+		 * learns a rate far below the true one */
+		if (before == 0)
+			c->base += KG_GUARD_EWMA_ALPHA * (learned(c, x) - c->base);
 		if (i > 0 && c->s == 0 && c->base <= c->floor)
 			break;
 	}

@@ -20,8 +20,11 @@
  * locks per event-time minute, against an EWMA baseline with a floor:
  *   S = max(0, S + x*ln(r) - lam0*(r-1)),  lam0 = max(floor, baseline),
  * alarm when S > h. The minute in progress counts as it goes (x so far), so
- * a wave trips inside its first minutes. The baseline learns only while
- * S == 0 (a wave does not become normal). bench/guard_arl.py computes the
+ * a wave trips inside its first minutes. The baseline learns each minute
+ * that began with S == 0 (a wave does not become normal; a minute is not
+ * chosen by its own count, which would bias it low), at most max(1,
+ * 2*lam0) locks a minute (it follows a day's ramp, not a rule that comes
+ * from nowhere). bench/guard_arl.py computes the
  * average run lengths of these parameters (docs/BENCHMARKS.md). */
 #define KG_GUARD_CUSUM_H 10.0
 #define KG_GUARD_CUSUM_RATIO 10.0
@@ -60,6 +63,46 @@ double kg_guard_cusum_peek(const struct kg_guard_cusum *c, int64_t minute);
 void kg_guard_cusum_format(const struct kg_guard_cusum *c, char out[128]);
 int kg_guard_cusum_parse(const char *s, struct kg_guard_cusum *c);
 
+/* ---- the feed summary ------------------------------------------------------
+ * Per node, in memory: which event fields' distributions moved, for an
+ * incident whose rules did not change (docs/guard.md "The feed summary").
+ * Per event-time minute of the last hour, a log-scale histogram (4 buckets
+ * an octave) of each numeric field (order amount, items, item prices;
+ * payment and return amounts) and the counts of each categorical field's
+ * values (currencies, payment result, login country and success), plus a
+ * slow baseline (minutes older than the hour, decayed 1/1440 a minute).
+ * A numeric field moved when its median moved by KG_GUARD_FEED_SHIFT
+ * buckets (x4 or /4); a categorical one when a value's share moved by
+ * KG_GUARD_FEED_SHARE; each needs KG_GUARD_FEED_MIN_REF values before and
+ * KG_GUARD_FEED_MIN_NOW since the onset. */
+#define KG_GUARD_FEED_SHIFT 8     /* buckets: 2 octaves, a median x4 or /4 */
+#define KG_GUARD_FEED_SHARE 0.2   /* a value's share, 20 points */
+#define KG_GUARD_FEED_MIN_REF 100 /* values before the onset */
+#define KG_GUARD_FEED_MIN_NOW 20  /* values from the onset to the trip */
+#define KG_GUARD_FEED_CHUNK 5     /* values per step of the "since" search */
+
+typedef struct kg_guard_feed kg_guard_feed;
+/* An empty summary; 0 or KG_ENOMEM (*out NULL). */
+int kg_guard_feed_new(kg_guard_feed **out);
+void kg_guard_feed_free(kg_guard_feed *f);
+/* Adds one decided event (thread-safe, O(1): a few relaxed atomic
+ * increments; once per new minute a fold under a mutex). Events older than
+ * the hour the summary holds are not counted. */
+void kg_guard_feed_observe(kg_guard_feed *f, const kg_event *e);
+/* What moved from the minute onset_min to now_min (event time) against
+ * the baseline and the hour's minutes before the onset:
+ * {"moved":[{"event","field","stat":"median"|"share","before","now",
+ * "ratio"|"value","since","values_before","values_now","text"}],"from","to",
+ * "events_before","events_now"}; NULL when out of memory. */
+json_t *kg_guard_feed_moved(kg_guard_feed *f, int64_t onset_min, int64_t now_min);
+/* The text kept in the store (baseline plus the hour), and back (replaces
+ * the baseline; call before observing). Parse: 0 or KG_EINVAL. */
+int kg_guard_feed_format(kg_guard_feed *f, kg_buf *out);
+int kg_guard_feed_parse(kg_guard_feed *f, const char *text);
+/* Minutes folded into the baseline since the last _saved (which resets it). */
+int64_t kg_guard_feed_pending(kg_guard_feed *f);
+int64_t kg_guard_feed_saved(kg_guard_feed *f);
+
 /* ---- the breaker (the lock hook) -----------------------------------------*/
 struct kg_guard_params {
 	bool enabled;          /* breaker.enabled; false: it watches (counts,
@@ -87,6 +130,13 @@ void kg_guard_free(kg_guard *g);
  * row instead and turns the decision into a hold (kg_decision.breaker). */
 int kg_guard_lock_hook(void *ctx, void *txn, const struct kg_risk_lock_order *o,
 		       struct kg_decision_lock *lock, kg_err *err);
+/* The event observer to give the risk engine (kg_risk_set_event_hook(r,
+ * kg_guard_event_hook, g)): the feed summary of this node. */
+void kg_guard_event_hook(void *ctx, const kg_event *e);
+/* Stores the feed summary's baseline (feed/baseline), e.g. at the end of a
+ * replay or a shutdown; the breaker also stores it from a lock's
+ * transaction once an hour of event time. */
+int kg_guard_feed_save(kg_guard *g, kg_err *err);
 
 /* GET /v1/guard: {"state":"armed"|"tripped","since","incident"?,"rules":[{"rule",
  * "locks_window","baseline_per_min","cusum"}],"max_locks","window_s"}. *out is a new
@@ -139,11 +189,61 @@ int kg_guard_confirm_holds(kg_store *s, const kg_config *cfg, const char *id,
 			   const char *actor, const char *reason, size_t *confirmed, kg_err *err);
 
 /* ---- policy versions -------------------------------------------------------*/
-/* Records a policy load (version = kg_policy_version, who, the rules whose
- * text changed against the previous version: each `rule NAME` block of its
- * file, kg_policy_file, read again) unless it is the version loaded last. */
+/* Records a policy load (version = kg_policy_version of the gated policy,
+ * who, the rules that changed against the previous version: their content
+ * hash, or whether they run pending) unless it is the version loaded last. */
 int kg_guard_policy_loaded(kg_store *s, const kg_policy *p, const char *by, kg_err *err);
 /* GET /v1/rules/versions: newest first. */
 int kg_guard_policy_versions(kg_store *s, json_t **out, kg_err *err);
+
+/* ---- gated rollout (rollout.c) ---------------------------------------------
+ * The store keeps which content (kg_policy_rule_info.hash) of each rule is
+ * promoted; a rule of a loaded policy whose content is not the promoted
+ * one runs pending (as shadow: no points, no action). All nodes of a
+ * PostgreSQL store share the promotions. */
+/* The gate at a policy load by `by`: a store without promotions (a new one,
+ * or one from before the gate) promotes p whole first (audited
+ * rules_promote, "first"); *out: a new reference to p gated. */
+int kg_guard_gate(kg_store *s, const kg_policy *p, const char *by, kg_policy **out, kg_err *err);
+/* The promotions' generation: moves with each promotion or demotion; a
+ * node whose policy was gated at another generation gates it again. */
+int kg_guard_rollout_gen(kg_store *s, int64_t *gen, kg_err *err);
+/* GET /v1/rules/pending: {"policy","pending":[{"rule","hash","line",
+ * "change":"new"|"changed","promoted"?:{"hash","at","by"}}],"live":[names]}
+ * of policy p (its text's rules against the store's promotions). */
+int kg_guard_rules_pending(kg_store *s, const kg_policy *p, json_t **out, kg_err *err);
+
+struct kg_guard_promote_opts {
+	const char *const *rules;   /* rule names of the policy */
+	size_t n_rules;
+	int64_t days;               /* the back-test: the last days of stored events (0: 7) */
+	bool dry_run;               /* the figures only, nothing changes */
+	bool force;                 /* promote though the figures refuse it (needs reason) */
+	const char *actor, *reason;
+	int64_t max_locks_per_day;  /* rules.promote_max_locks_per_day */
+	const struct kg_guard_params *breaker; /* the detector of the back-test */
+	int64_t now_ms;             /* the back-test's end (0: the clock) */
+};
+/* Promotes pending rules of p after a back-test over the last o->days of
+ * stored events (on event time) of p gated as now against p gated with
+ * them live: {"rules","days","span_days" (the days the window's
+ * events span, which the rates are per),"from","to","events",
+ * "events_refused","locks_added",
+ * "holds_added","locks_per_day","holds_per_day","by_rule":{rule:{"fired",
+ * "locks_added","locks_per_day"}},"breaker":{"would_trip","trigger"?,
+ * "rule"?,"at"?,"trips_without"},"max_locks_per_day","version","refused",
+ * "dry_run","promoted"?,"forced"?}. Refused (KG_ECONFLICT naming the rules
+ * and why) above max_locks_per_day, or when the breaker would have tripped
+ * (and would not without them), unless forced with a reason. A rule not in
+ * p, declared shadow (KG_EINVAL) or live already (KG_ECONFLICT) changes
+ * nothing. A promotion is one transaction: the promoted rows, an audit
+ * entry rules_promote (who, rules, figures, forced, reason) and a policy
+ * version. The caller gates its running policy again (kg_guard_gate). */
+int kg_guard_promote(kg_store *s, const kg_policy *p, const struct kg_guard_promote_opts *o,
+		     json_t **out, kg_err *err);
+/* Demotes live rules of p back to pending (o->rules, o->actor, a reason
+ * needed; no back-test): audited rules_demote, a policy version. */
+int kg_guard_demote(kg_store *s, const kg_policy *p, const struct kg_guard_promote_opts *o,
+		    json_t **out, kg_err *err);
 
 #endif

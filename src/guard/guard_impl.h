@@ -12,6 +12,12 @@ struct kg_guard {
 	kg_store *store;
 	struct kg_guard_params p;
 	const kg_config *notice_cfg;
+	kg_guard_feed *feed; /* this node's summary of the events (feed.c) */
+	/* the open incident whose feed section this node refreshes, and the
+	 * event-time minute of its next refresh (breaker.c feed_refresh) */
+	pthread_mutex_t feed_mu;
+	char feed_inc[KG_STORE_ID_MAX];
+	int64_t feed_due;
 	/* /metrics: the gauges read from the store, rendered, kept for
 	 * KG_GUARD_METRICS_CACHE_MS (metrics.c) */
 	pthread_mutex_t metrics_mu;
@@ -37,6 +43,12 @@ void kg_guard_key_bucket(char out[KG_GUARD_KEY_MAX], const char *rule, int64_t m
  * policy version loaded in the 24 h before that changed one of the rules,
  * as {"rule","version","changed_at"}; NULL when none (or on error). */
 json_t *kg_guard_suspect(kg_tx *tx, json_t *rules, int64_t now_ms, kg_arena *a, kg_err *err);
+
+/* Records policy p (gated: kg_policy_gated) as a version in tx, by by,
+ * with extra's members (a promotion's: "promoted", "forced", "reason",
+ * "figures"; borrowed) in its row; no version when p's is the last one. */
+int kg_guard_version_record(kg_tx *tx, const kg_policy *p, const char *by, json_t *extra,
+			    kg_err *err);
 
 /* Process-local counters for /metrics (metrics.c). Counted where the
  * breaker writes the trip or the hold (inside the lock's transaction) and

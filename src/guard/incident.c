@@ -35,6 +35,9 @@ static json_t *incident_json(const kg_incident *inc, json_t **detail_out)
 		json_object_set_new(
 			j, "tripped_at",
 			json_string(kg_time_format(json_integer_value(json_object_get(d, "trip_ms")), t3)));
+	json_t *feed = json_object_get(d, "feed"); /* (suspect null: what moved) */
+	if (j && feed)
+		json_object_set(j, "feed", feed);
 	if (detail_out)
 		*detail_out = d;
 	else
@@ -42,17 +45,52 @@ static json_t *incident_json(const kg_incident *inc, json_t **detail_out)
 	return j;
 }
 
-/* The index rows (automatic locks) of rule from onset_ms on, after key
- * `after` (exclusive; "" from the start), at most limit (0: all). */
-static int index_rows(kg_tx *tx, const char *rule, int64_t onset_ms, const char *after,
-		      size_t limit, kg_arena *a, kg_guard_row **rows, size_t *n, kg_err *err)
+/* The end of an incident's span on rule (event time, exclusive): the
+ * onset of the next incident of that rule (a re-trip after a reset opens a
+ * new incident from its own onset; the earlier one keeps its locks);
+ * INT64_MAX when none. */
+static int64_t rule_until(kg_tx *tx, const kg_incident *inc, const char *rule, kg_arena *a,
+			  kg_err *err)
+{
+	kg_incident *all = NULL;
+	size_t n = 0;
+	int64_t until = INT64_MAX;
+	if (kg_tx_incident_list(tx, NULL, 0, a, &all, &n, err)) {
+		kg_err_clear(err);
+		return until;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!all[i].kind || strcmp(all[i].kind, "lock_wave") || !strcmp(all[i].id, inc->id) ||
+		    all[i].started_ms < inc->started_ms ||
+		    (all[i].started_ms == inc->started_ms && strcmp(all[i].id, inc->id) < 0) ||
+		    all[i].started_ms >= until)
+			continue;
+		json_t *d = json_loads(all[i].detail ? all[i].detail : "{}", 0, NULL), *r;
+		size_t k;
+		json_array_foreach(json_object_get(d, "rules"), k, r)
+			if (json_string_value(r) && !strcmp(json_string_value(r), rule))
+				until = all[i].started_ms;
+		json_decref(d);
+	}
+	return until;
+}
+
+/* The index rows (automatic locks) of rule from onset_ms on and before
+ * until_ms (INT64_MAX: no end), after key `after` (exclusive; "" from the
+ * start), at most limit (0: all). */
+static int index_rows(kg_tx *tx, const char *rule, int64_t onset_ms, int64_t until_ms,
+		      const char *after, size_t limit, kg_arena *a, kg_guard_row **rows, size_t *n,
+		      kg_err *err)
 {
 	char from[KG_GUARD_KEY_MAX * 2 + 8], to[KG_GUARD_KEY_MAX];
 	if (after && *after)
 		snprintf(from, sizeof(from), "%s\x01", after);
 	else
 		snprintf(from, sizeof(from), "%s|%015" PRId64, rule, onset_ms > 0 ? onset_ms : 0);
-	snprintf(to, sizeof(to), "%s|~", rule);
+	if (until_ms < INT64_MAX)
+		snprintf(to, sizeof(to), "%s|%015" PRId64, rule, until_ms);
+	else
+		snprintf(to, sizeof(to), "%s|~", rule);
 	return kg_tx_guard_list(tx, "autolock", from, to, limit, a, rows, n, err);
 }
 
@@ -75,6 +113,66 @@ static int hold_rows(kg_tx *tx, const char *incident, const char *after, size_t 
 }
 
 /* ---- list and detail ---------------------------------------------------------*/
+/* The incident's holds by state (hold row n: 0 held, 1 released by a
+ * revert, 2 confirmed into a lock). */
+struct hold_counts {
+	int64_t all, open, released, confirmed;
+};
+
+static void count_holds(const kg_guard_row *rows, size_t n, struct hold_counts *h)
+{
+	*h = (struct hold_counts){0};
+	for (size_t i = 0; i < n; i++) {
+		h->all++;
+		if (rows[i].n == 1)
+			h->released++;
+		else if (rows[i].n == 2)
+			h->confirmed++;
+		else
+			h->open++;
+	}
+}
+
+static void put_hold_counts(json_t *j, const struct hold_counts *h)
+{
+	json_object_set_new(j, "holds", json_integer(h->all));
+	json_object_set_new(j, "holds_open", json_integer(h->open));
+	json_object_set_new(j, "holds_released", json_integer(h->released));
+	json_object_set_new(j, "holds_confirmed", json_integer(h->confirmed));
+}
+
+/* The list's counts of an incident: its automatic locks (each rule's
+ * span) and its holds. */
+static int list_counts(kg_tx *tx, const kg_incident *inc, json_t *j, kg_err *err)
+{
+	kg_arena a;
+	kg_arena_init(&a, 64 * 1024);
+	json_t *d = json_loads(inc->detail ? inc->detail : "{}", 0, NULL), *r;
+	int64_t locks = 0;
+	size_t k;
+	int rc = 0;
+	json_array_foreach(json_object_get(d, "rules"), k, r) {
+		const char *rule = json_string_value(r) ? json_string_value(r) : "";
+		kg_guard_row *rows = NULL;
+		size_t n = 0;
+		if ((rc = index_rows(tx, rule, inc->started_ms, rule_until(tx, inc, rule, &a, err), NULL,
+				     0, &a, &rows, &n, err)))
+			break;
+		locks += (int64_t)n;
+	}
+	json_decref(d);
+	kg_guard_row *holds = NULL;
+	size_t nh = 0;
+	struct hold_counts hc;
+	if (!rc && !(rc = hold_rows(tx, inc->id, NULL, 0, &a, &holds, &nh, err))) {
+		count_holds(holds, nh, &hc);
+		json_object_set_new(j, "locks", json_integer(locks));
+		put_hold_counts(j, &hc);
+	}
+	kg_arena_release(&a);
+	return rc;
+}
+
 struct view_job {
 	const char *id;
 	size_t limit;
@@ -91,8 +189,11 @@ static int list_job(kg_tx *tx, void *ctx, kg_err *err)
 	int rc = kg_tx_incident_list(tx, NULL, j->limit, &a, &incs, &n, err);
 	j->out = json_array();
 	for (size_t i = 0; !rc && i < n; i++)
-		if (incs[i].kind && !strcmp(incs[i].kind, "lock_wave"))
-			json_array_append_new(j->out, incident_json(&incs[i], NULL));
+		if (incs[i].kind && !strcmp(incs[i].kind, "lock_wave")) {
+			json_t *one = incident_json(&incs[i], NULL);
+			json_array_append_new(j->out, one);
+			rc = list_counts(tx, &incs[i], one, err);
+		}
 	kg_arena_release(&a);
 	return rc;
 }
@@ -139,7 +240,9 @@ static int detail_job(kg_tx *tx, void *ctx, kg_err *err)
 	json_array_foreach(rules, k, r) {
 		kg_guard_row *rows = NULL;
 		size_t n = 0;
-		if ((rc = index_rows(tx, json_string_value(r), onset, NULL, 0, &a, &rows, &n, err)))
+		const char *rule = json_string_value(r) ? json_string_value(r) : "";
+		if ((rc = index_rows(tx, rule, onset, rule_until(tx, &inc, rule, &a, err), NULL, 0, &a,
+				     &rows, &n, err)))
 			break;
 		locks += (int64_t)n;
 		for (size_t i = 0; i < n; i++)
@@ -197,7 +300,9 @@ static int detail_job(kg_tx *tx, void *ctx, kg_err *err)
 	if (!rc && !kg_tx_guard_get(tx, "revert", j->id, &prog, &a, err) && prog.value)
 		json_object_set_new(j->out, "revert", json_loads(prog.value, 0, NULL));
 	json_object_set_new(j->out, "locks", json_integer(locks));
-	json_object_set_new(j->out, "holds", json_integer((json_int_t)nh));
+	struct hold_counts hc;
+	count_holds(holds, nh, &hc);
+	put_hold_counts(j->out, &hc);
 	json_object_set_new(j->out, "affected_accounts", accounts);
 	json_object_set_new(j->out, "timeline", json_pack("{s:o, s:o}", "minutes", minutes, "events",
 							  events));
@@ -324,8 +429,9 @@ static int revert_step(kg_tx *tx, void *ctx, kg_err *err)
 		const char *rule = json_string_value(json_array_get(rules, j->p.rule));
 		kg_guard_row *rows = NULL;
 		size_t n = 0, lim = step - done;
-		if ((rc = index_rows(tx, rule ? rule : "", inc.started_ms, j->p.after, lim, &a,
-				     &rows, &n, err)))
+		rule = rule ? rule : "";
+		if ((rc = index_rows(tx, rule, inc.started_ms, rule_until(tx, &inc, rule, &a, err),
+				     j->p.after, lim, &a, &rows, &n, err)))
 			goto cleanup;
 		for (size_t i = 0; i < n; i++) {
 			const char *acct = rows[i].value ? rows[i].value : "";
@@ -416,8 +522,9 @@ static int dry_run_job(kg_tx *tx, void *ctx, kg_err *err)
 	json_array_foreach(json_object_get(d, "rules"), k, r) {
 		kg_guard_row *rows = NULL;
 		size_t n = 0;
-		if ((rc = index_rows(tx, json_string_value(r), inc.started_ms, NULL, 0, &a, &rows, &n,
-				     err)))
+		const char *rule = json_string_value(r) ? json_string_value(r) : "";
+		if ((rc = index_rows(tx, rule, inc.started_ms, rule_until(tx, &inc, rule, &a, err),
+				     NULL, 0, &a, &rows, &n, err)))
 			break;
 		for (size_t i = 0; i < n; i++) {
 			kg_lock l;

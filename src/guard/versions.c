@@ -4,45 +4,25 @@
  * {"version","by","rules_changed":[...],"rules":{name: hash}}; policy/last:
  * value the newest version's key. */
 #include <inttypes.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "guard/guard_impl.h"
 
-/* {name: hash of its text} of each `rule NAME` block of the policy text:
- * from its line to the next line that starts with "}" (comments and blank
- * lines after it are not the rule's). */
-static json_t *rule_hashes(const char *text, size_t len)
+/* {name: content} of each rule of the policy: its hash
+ * (kg_policy_rule_info), "pending:" or "shadow:" before it when it does not
+ * act, so that a promotion (pending to live) is a change of the rule. */
+static json_t *rule_hashes(const kg_policy *p)
 {
+	struct kg_policy_rule_info info[KG_RULES_MAX];
+	size_t n = kg_policy_rules(p, info, KG_RULES_MAX);
 	json_t *m = json_object();
-	const char *p = text, *end = text + len;
-	const char *start = NULL;
-	char name[128] = "";
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-		if (!start && (size_t)(le - p) > 5 && !memcmp(p, "rule ", 5)) {
-			const char *q = p + 5;
-			size_t n = 0;
-			while (q + n < le && n + 1 < sizeof(name) && q[n] != ' ' && q[n] != '{')
-				n++;
-			memcpy(name, q, n);
-			name[n] = '\0';
-			start = p;
-		}
-		if (start && (*p == '}' || le == end)) {
-			unsigned char h[8];
-			char hex[17];
-			crypto_generichash(h, sizeof(h), (const unsigned char *)start,
-					   (size_t)(le - start), NULL, 0);
-			for (int i = 0; i < 8; i++)
-				snprintf(hex + 2 * i, 3, "%02x", h[i]);
-			json_object_set_new(m, name, json_string(hex));
-			start = NULL;
-		}
-		p = nl ? nl + 1 : end;
+	for (size_t i = 0; i < n; i++) {
+		char v[32];
+		snprintf(v, sizeof(v), "%s%s",
+			 info[i].shadow ? "shadow:" : info[i].pending ? "pending:" : "", info[i].hash);
+		json_object_set_new(m, info[i].name, json_string(v));
 	}
 	return m;
 }
@@ -50,6 +30,7 @@ static json_t *rule_hashes(const char *text, size_t len)
 struct load_job {
 	const char *version, *by;
 	json_t *hashes;
+	json_t *extra; /* more members of the version (a promotion's), or NULL */
 };
 
 static int load_job(kg_tx *tx, void *ctx, kg_err *err)
@@ -90,6 +71,8 @@ static int load_job(kg_tx *tx, void *ctx, kg_err *err)
 	snprintf(key, sizeof(key), "%015" PRId64 "|%s", now, j->version);
 	json_t *v = json_pack("{s:s, s:s, s:O, s:O, s:b}", "version", j->version, "by", j->by,
 			      "rules_changed", changed, "rules", j->hashes, "first", old == NULL);
+	if (v && j->extra)
+		json_object_update_missing(v, j->extra);
 	text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(v);
 	if (!text) {
@@ -99,7 +82,8 @@ static int load_job(kg_tx *tx, void *ctx, kg_err *err)
 	if ((rc = kg_tx_guard_put(tx, &(kg_guard_row){"policy", key, text, 0, now}, err)) ||
 	    (rc = kg_tx_guard_put(tx, &(kg_guard_row){"policy", "last", key, 0, now}, err)))
 		goto cleanup;
-	rc = kg_guard_audit(tx, j->by, "policy_load",
+	if (!j->extra) /* (a promotion is audited as one) */
+		rc = kg_guard_audit(tx, j->by, "policy_load",
 			    json_pack("{s:s, s:O}", "version", j->version, "rules_changed", changed),
 			    err);
 cleanup:
@@ -112,15 +96,18 @@ cleanup:
 
 int kg_guard_policy_loaded(kg_store *s, const kg_policy *p, const char *by, kg_err *err)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int rc = kg_read_file(kg_policy_file(p), KG_RULES_FILE_MAX, &text, &len, err);
-	if (rc)
-		return rc;
-	struct load_job j = {kg_policy_version(p), by ? by : "system", rule_hashes(text, len)};
-	free(text);
-	rc = j.hashes ? kg_store_write(s, load_job, &j, err)
-		      : kg_err_set(err, KG_ENOMEM, "out of memory");
+	struct load_job j = {kg_policy_version(p), by ? by : "system", rule_hashes(p), NULL};
+	int rc = j.hashes ? kg_store_write(s, load_job, &j, err)
+			  : kg_err_set(err, KG_ENOMEM, "out of memory");
+	json_decref(j.hashes);
+	return rc;
+}
+
+int kg_guard_version_record(kg_tx *tx, const kg_policy *p, const char *by, json_t *extra,
+			    kg_err *err)
+{
+	struct load_job j = {kg_policy_version(p), by ? by : "system", rule_hashes(p), extra};
+	int rc = j.hashes ? load_job(tx, &j, err) : kg_err_set(err, KG_ENOMEM, "out of memory");
 	json_decref(j.hashes);
 	return rc;
 }
@@ -147,11 +134,15 @@ static int list_job(kg_tx *tx, void *ctx, kg_err *err)
 	for (size_t i = n; !rc && i-- > 0;) {
 		json_t *v = json_loads(rows[i].value ? rows[i].value : "{}", 0, NULL);
 		char t[KG_TIME_STR_MAX];
-		json_array_append_new(
-			j->out, json_pack("{s:O?, s:s, s:O?, s:O?}", "version", json_object_get(v, "version"),
-					  "loaded_at", kg_time_format(rows[i].ts_ms, t), "by",
-					  json_object_get(v, "by"), "rules_changed",
-					  json_object_get(v, "rules_changed")));
+		json_t *o = json_pack("{s:O?, s:s, s:O?, s:O?}", "version", json_object_get(v, "version"),
+				      "loaded_at", kg_time_format(rows[i].ts_ms, t), "by",
+				      json_object_get(v, "by"), "rules_changed",
+				      json_object_get(v, "rules_changed"));
+		static const char *const more[] = {"promoted", "demoted", "forced", "reason"};
+		for (size_t k = 0; o && k < KG_ARRAY_LEN(more); k++)
+			if (json_object_get(v, more[k]))
+				json_object_set(o, more[k], json_object_get(v, more[k]));
+		json_array_append_new(j->out, o);
 		json_decref(v);
 	}
 	kg_arena_release(&a);

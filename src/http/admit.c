@@ -16,6 +16,7 @@
 struct kg_http_pool {
 	const char *name;
 	kg_http_job_fn fn;
+	kg_http_job_fn release;    /* after fn, once counted done */
 	kg_http_batch_fn batch_fn; /* set: a worker takes up to batch_max jobs at once */
 	size_t batch_max;
 	int nice;                  /* of the workers (Linux: per thread); 0 unchanged */
@@ -25,6 +26,7 @@ struct kg_http_pool {
 	size_t queue_max, head, len;
 	size_t queued_max_seen;    /* high-water mark of len */
 	size_t running;
+	size_t idle;               /* workers waiting on cv: a submit wakes one only then */
 	uint64_t done, refused;
 	uint64_t batches;          /* calls of batch_fn */
 	bool stopping;
@@ -48,8 +50,11 @@ static void *pool_main(void *arg)
 		jobs = one, max = 1;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (p->len == 0 && !p->stopping)
+		while (p->len == 0 && !p->stopping) {
+			p->idle++;
 			pthread_cond_wait(&p->cv, &p->mu);
+			p->idle--;
+		}
 		if (p->len == 0)
 			break; /* stopping and nothing left: every job ran */
 		size_t n = p->len < max ? p->len : max;
@@ -69,6 +74,10 @@ static void *pool_main(void *arg)
 		pthread_mutex_lock(&p->mu);
 		p->running -= n;
 		p->done += n;
+		pthread_mutex_unlock(&p->mu);
+		for (size_t i = 0; i < n; i++)
+			p->release(jobs[i]);
+		pthread_mutex_lock(&p->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
 	if (jobs != one)
@@ -77,13 +86,15 @@ static void *pool_main(void *arg)
 }
 
 static kg_http_pool *pool_new(const char *name, size_t threads, size_t queue_max,
-			      kg_http_job_fn fn, kg_http_batch_fn batch_fn, size_t batch_max, int nice)
+			      kg_http_job_fn fn, kg_http_batch_fn batch_fn, size_t batch_max, int nice,
+			      kg_http_job_fn release)
 {
 	kg_http_pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->name = name;
 	p->fn = fn;
+	p->release = release;
 	p->batch_fn = batch_fn;
 	p->batch_max = batch_max ? batch_max : 1;
 	p->nice = nice;
@@ -105,34 +116,53 @@ fail:
 }
 
 kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max, int nice,
-			       kg_http_job_fn fn)
+			       kg_http_job_fn fn, kg_http_job_fn release)
 {
-	return pool_new(name, threads, queue_max, fn, NULL, 1, nice);
+	return pool_new(name, threads, queue_max, fn, NULL, 1, nice, release);
 }
 
 kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,
-				     size_t batch_max, kg_http_batch_fn fn)
+				     size_t batch_max, kg_http_batch_fn fn, kg_http_job_fn release)
 {
-	return pool_new(name, threads, queue_max, NULL, fn, batch_max, 0);
+	return pool_new(name, threads, queue_max, NULL, fn, batch_max, 0, release);
 }
 
+/* Wakes a worker only when one is idle (a busy one takes the job when it
+ * looks again, under mu) and only after unlocking, so that the woken
+ * worker does not wait at once for the mutex the submitter still holds. */
 int kg_http_pool_submit(kg_http_pool *p, void *job)
 {
-	int rc = 0;
 	pthread_mutex_lock(&p->mu);
 	if (p->stopping || p->len >= p->queue_max) {
 		p->refused++;
-		rc = KG_EBUSY;
-		goto cleanup;
+		pthread_mutex_unlock(&p->mu);
+		return KG_EBUSY;
 	}
 	p->ring[(p->head + p->len) % p->queue_max] = job;
 	p->len++;
 	if (p->len > p->queued_max_seen)
 		p->queued_max_seen = p->len;
-	pthread_cond_signal(&p->cv);
-cleanup:
+	/* jobs waiting beyond those the idle workers are about to take */
+	bool wake = p->idle > 0;
 	pthread_mutex_unlock(&p->mu);
-	return rc;
+	if (wake)
+		pthread_cond_signal(&p->cv);
+	return 0;
+}
+
+void kg_http_pool_refused_early(kg_http_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->refused++;
+	pthread_mutex_unlock(&p->mu);
+}
+
+bool kg_http_pool_full(kg_http_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	bool full = p->stopping || p->len >= p->queue_max;
+	pthread_mutex_unlock(&p->mu);
+	return full;
 }
 
 void kg_http_pool_stop(kg_http_pool *p)

@@ -93,6 +93,12 @@ static void scrub_value(const kg_identity_secrets *s, json_t *j, kg_arena *a)
 	}
 }
 
+void kg_api_agent_scrub_with(kg_http_req *req, const kg_identity_secrets *s, json_t *j)
+{
+	if (req->principal->role == KG_ROLE_AGENT && j)
+		scrub_value(s, j, req->arena);
+}
+
 int kg_api_agent_scrub(kg_http_req *req, const char *account_id, json_t *j, kg_err *err)
 {
 	if (req->principal->role != KG_ROLE_AGENT || !j)

@@ -116,7 +116,7 @@ static json_t *decision_rules(const json_t *d, const char *key)
 	size_t i;
 	json_array_foreach(json_object_get(d, key), i, v) {
 		json_t *o = json_object();
-		const char *fields[] = {"rule", "action", "score", "detail", "values"};
+		const char *fields[] = {"rule", "action", "score", "detail", "values", "pending"};
 		for (size_t k = 0; k < KG_ARRAY_LEN(fields); k++) {
 			json_t *f = json_object_get(v, fields[k]);
 			if (f)

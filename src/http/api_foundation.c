@@ -171,7 +171,7 @@ int kg_api_account_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
  * character, the email's first character and domain, no phone digits, the
  * address's region and country only, cards without holder, digits or
  * expiry — and scrubbed from every other string (lock evidence). */
-static int mask_for_agent(kg_http_req *req, const char *id, json_t *acc, kg_err *err)
+static void mask_for_agent(kg_http_req *req, const kg_identity_secrets *secrets, json_t *acc)
 {
 	json_t *v;
 	const char *s;
@@ -192,16 +192,19 @@ static int mask_for_agent(kg_http_req *req, const char *id, json_t *acc, kg_err 
 		json_object_del(v, "exp");
 	}
 	json_object_set_new(acc, "masked", json_true());
-	return kg_api_agent_scrub(req, id, acc, err);
+	kg_api_agent_scrub_with(req, secrets, acc);
 }
 
 int kg_api_account_get(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	json_t *acc = NULL;
 	const char *id = kg_http_param(req, "id");
-	int rc = kg_account_show(req->app->store, id, &acc, err);
-	if (!rc && req->principal->role == KG_ROLE_AGENT)
-		rc = mask_for_agent(req, id, acc, err);
+	bool agent = req->principal->role == KG_ROLE_AGENT;
+	kg_identity_secrets secrets; /* the agent's view: read with the account */
+	int rc = agent ? kg_account_show_with_secrets(req->app->store, id, req->arena, &secrets, &acc, err)
+		       : kg_account_show(req->app->store, id, &acc, err);
+	if (!rc && agent)
+		mask_for_agent(req, &secrets, acc);
 	if (rc) {
 		json_decref(acc);
 		return rc;

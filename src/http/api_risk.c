@@ -34,7 +34,14 @@ static void on_sighup(int sig)
 
 int kg_api_risk_reload_policy(kg_app *app, kg_err *err)
 {
-	int rc = kg_risk_reload(app->risk, app->config->policy_file, err);
+	kg_policy *p = NULL;
+	int rc = kg_policy_load(app->config->policy_file, &p, err);
+	/* gated before it runs: a new or changed rule never acts unpromoted */
+	rc = rc ? rc : kg_api_guard_set_policy(app, p, "reload", err);
+	if (!rc)
+		kg_log(KG_LOG_INFO, "risk", "policy %s loaded: %zu rules", app->config->policy_file,
+		       kg_policy_rule_count(p));
+	kg_policy_unref(p);
 	atomic_fetch_add(rc ? &reloads_failed : &reloads_ok, 1);
 	if (!rc)
 		kg_api_guard_policy_loaded(app, "reload");
@@ -122,11 +129,13 @@ void kg_api_risk_metrics(kg_app *app, kg_buf *out)
 		      "# TYPE kagi_risk_accounts_cached gauge\nkagi_risk_accounts_cached %zu\n"
 		      "# HELP kagi_risk_policy_rules Rules of the running policy.\n"
 		      "# TYPE kagi_risk_policy_rules gauge\nkagi_risk_policy_rules %zu\n"
+		      "# HELP kagi_risk_policy_rules_pending Rules of the running policy that wait for a promotion (gated rollout: they run as shadow).\n"
+		      "# TYPE kagi_risk_policy_rules_pending gauge\nkagi_risk_policy_rules_pending %zu\n"
 		      "# HELP kagi_risk_policy_reloads_total Policy reloads (SIGHUP, POST /v1/rules/reload) by result.\n"
 		      "# TYPE kagi_risk_policy_reloads_total counter\n"
 		      "kagi_risk_policy_reloads_total{result=\"ok\"} %lu\n"
 		      "kagi_risk_policy_reloads_total{result=\"refused\"} %lu\n",
-		      st.events, st.accounts, kg_policy_rule_count(p),
+		      st.events, st.accounts, kg_policy_rule_count(p), kg_policy_pending_count(p),
 		      (unsigned long)atomic_load(&reloads_ok),
 		      (unsigned long)atomic_load(&reloads_failed));
 	kg_policy_unref(p);

@@ -108,6 +108,11 @@ typedef int (*kg_http_handler)(kg_http_req *req, kg_http_resp *resp, kg_err *err
  * without one the request runs in the "other" pool (an account created
  * without a password, as a shop's sync does) */
 #define KG_HTTP_LOGIN_IF_PASSWORD 512u
+/* A point read (one account or row by its key; no commit to wait for, no
+ * hashing): on the server thread, as INLINE, when the store is local
+ * (SQLite: a read is a few microseconds, less than handing it to a pool and
+ * back), else (PostgreSQL: a network round trip) in the "other" pool */
+#define KG_HTTP_QUICK 1024u
 
 struct kg_http_route {
 	const char *method;

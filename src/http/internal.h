@@ -26,15 +26,24 @@ typedef void (*kg_http_job_fn)(void *job);
 /* nice: the workers' CPU priority (setpriority(2) on each thread; 0 leaves
  * it): the login pool's Argon2id work runs at KG_HTTP_LOGIN_NICE, so it
  * gets the cores only when the other work leaves them idle. */
+/* release, called for each job after fn (and after the pool has counted
+ * the job done, so that /metrics says so before the client has its
+ * answer): hands the job back (resumes its connection). */
 kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max, int nice,
-			       kg_http_job_fn fn);
+			       kg_http_job_fn fn, kg_http_job_fn release);
 /* A batching pool: a worker takes every job waiting (at most batch_max) at
  * once and runs them with one call of fn (the decision pool: the events
  * waiting are decided as one batch and share one group commit). */
 typedef void (*kg_http_batch_fn)(void **jobs, size_t n);
 kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,
-				     size_t batch_max, kg_http_batch_fn fn);
+				     size_t batch_max, kg_http_batch_fn fn, kg_http_job_fn release);
 int kg_http_pool_submit(kg_http_pool *p, void *job);
+/* True when a submit now would be refused (the queue is full or the pool
+ * stops): lets the server refuse a request before reading its body. */
+bool kg_http_pool_full(kg_http_pool *p);
+/* Counts a request refused for p's full queue before it was submitted
+ * (kagi_http_pool_refused_total counts both). */
+void kg_http_pool_refused_early(kg_http_pool *p);
 /* Refuses new jobs, runs those queued, joins the threads (frees nothing). */
 void kg_http_pool_stop(kg_http_pool *p);
 /* Stops p if it runs and frees it. */
@@ -132,6 +141,8 @@ int kg_api_case_document_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
  * answers (kg_account_identity_secrets) with "***" (S5). Other roles: j is
  * left as it is. 0 or a storage error. */
 int kg_api_agent_scrub(kg_http_req *req, const char *account_id, json_t *j, kg_err *err);
+/* kg_api_agent_scrub with the account's secrets already read (s). */
+void kg_api_agent_scrub_with(kg_http_req *req, const kg_identity_secrets *s, json_t *j);
 int kg_api_case_state(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_case_verify(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 /* api_mail.c */
@@ -161,6 +172,13 @@ int kg_api_guard_policy_loaded(kg_app *app, const char *by);
 int kg_api_guard_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_guard_reset(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_rules_versions(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+/* Runs policy p (one reference borrowed) on the engine, gated by the
+ * store's promotions when rules.gate is on (docs/guard.md, "Gated
+ * rollout"); a load by `by`. On a store failure the running policy stays. */
+int kg_api_guard_set_policy(kg_app *app, kg_policy *p, const char *by, kg_err *err);
+int kg_api_rules_pending(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_rules_promote(kg_http_req *req, kg_http_resp *resp, kg_err *err);
+int kg_api_rules_demote(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_incidents(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_incident_get(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_incident_revert(kg_http_req *req, kg_http_resp *resp, kg_err *err);

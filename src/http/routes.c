@@ -24,6 +24,7 @@
 #define LOGIN_PW (KG_HTTP_LOGIN | KG_HTTP_LOGIN_IF_PASSWORD)
 #define MAIL KG_HTTP_MAIL
 #define UPLOAD KG_HTTP_UPLOAD
+#define QUICK KG_HTTP_QUICK
 
 const struct kg_http_route kg_http_routes[] = {
 	/* method, pattern, roles, handler, body and pool flags, body limit (0: http.body_max_bytes) */
@@ -32,7 +33,7 @@ const struct kg_http_route kg_http_routes[] = {
 	{"GET", "/metrics", PUBLIC, kg_api_metrics, INLINE, 0},
 	{"GET", "/v1/openapi.json", PUBLIC, kg_api_openapi, INLINE, 0},
 	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON | LOGIN_PW, 0},
-	{"GET", "/v1/accounts/{id}", AGENT | ADMIN, kg_api_account_get, 0, 0},
+	{"GET", "/v1/accounts/{id}", AGENT | ADMIN, kg_api_account_get, QUICK, 0},
 	{"GET", "/v1/keys", ADMIN, kg_api_keys_list, 0, 0},
 	{"POST", "/v1/keys", ADMIN, kg_api_keys_create, JSON, 0},
 	{"DELETE", "/v1/keys/{id}", ADMIN, kg_api_keys_revoke, 0, 0},
@@ -82,6 +83,9 @@ const struct kg_http_route kg_http_routes[] = {
 	{"GET", "/v1/guard", AGENT | ADMIN, kg_api_guard_get, 0, 0},
 	{"POST", "/v1/guard/reset", ADMIN, kg_api_guard_reset, JSON, 0},
 	{"GET", "/v1/rules/versions", ADMIN, kg_api_rules_versions, 0, 0},
+	{"GET", "/v1/rules/pending", ADMIN, kg_api_rules_pending, 0, 0},
+	{"POST", "/v1/rules/promote", ADMIN, kg_api_rules_promote, JSON, 0},
+	{"POST", "/v1/rules/demote", ADMIN, kg_api_rules_demote, JSON, 0},
 	{"GET", "/v1/incidents", ADMIN, kg_api_incidents, 0, 0},
 	{"GET", "/v1/incidents/{id}", ADMIN, kg_api_incident_get, 0, 0},
 	{"POST", "/v1/incidents/{id}/revert", ADMIN, kg_api_incident_revert, JSON, 0},

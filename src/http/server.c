@@ -414,6 +414,54 @@ static enum MHD_Result refuse_budget(kg_http_server *s, struct MHD_Connection *c
 	return ok;
 }
 
+/* The pool a request's handler runs in (body: its parsed JSON or NULL);
+ * -1: inline (KG_HTTP_INLINE, and KG_HTTP_QUICK on a local store). */
+static int pool_of(const kg_http_server *s, const struct kg_http_route *rt, const json_t *body)
+{
+	if ((rt->flags & KG_HTTP_INLINE) ||
+	    ((rt->flags & KG_HTTP_QUICK) && !kg_store_shared(s->app.store)))
+		return -1;
+	if (rt->flags & KG_HTTP_DECISION)
+		return POOL_DECISION;
+	if ((rt->flags & KG_HTTP_LOGIN) &&
+	    (!(rt->flags & KG_HTTP_LOGIN_IF_PASSWORD) || json_object_get(body, "password")))
+		return POOL_LOGIN;
+	if (rt->flags & KG_HTTP_MAIL)
+		return POOL_MAIL;
+	if (rt->flags & KG_HTTP_UPLOAD)
+		return POOL_UPLOAD;
+	return POOL_OTHER;
+}
+
+/* The pool a request will run in when its head alone says so (-1: inline,
+ * or the body decides: KG_HTTP_LOGIN_IF_PASSWORD). */
+static int pool_by_head(const kg_http_server *s, const struct kg_http_route *rt)
+{
+	if ((rt->flags & KG_HTTP_LOGIN) && (rt->flags & KG_HTTP_LOGIN_IF_PASSWORD))
+		return -1;
+	return pool_of(s, rt, NULL);
+}
+
+/* A request for a pool whose queue is full now: 503 busy with Retry-After
+ * before its credential is looked up or its body parsed (a flood of
+ * logins beyond the login pool costs reading and dropping its bodies, not
+ * a store read and a JSON parse each). Its body is still read and dropped,
+ * so the connection stays open for the client's next request. The pool
+ * refuses again at submit when it filled in between. */
+static bool refuse_full(kg_http_server *s, struct MHD_Connection *c, struct request *rq,
+			enum MHD_Result *ok)
+{
+	int pool = pool_by_head(s, rq->route);
+	if (pool < 0 || !kg_http_pool_full(s->pools[pool]))
+		return false;
+	kg_http_pool_refused_early(s->pools[pool]);
+	char msg[120];
+	snprintf(msg, sizeof(msg), "kagid is at capacity for %s work (http.%s_queue); retry later",
+		 pool_names[pool], pool_names[pool]);
+	*ok = answer_error(s, c, rq, 503, "busy", NULL, msg, "Retry-After", "1");
+	return true;
+}
+
 static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
 {
 	enum MHD_Result ok = MHD_YES;
@@ -435,6 +483,8 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 	}
 	rq->route_index = (size_t)idx;
 	rq->route = &kg_http_routes[idx];
+	if (refuse_full(s, c, rq, &ok))
+		goto cleanup;
 	if (rq->route->roles != KG_ROLES_PUBLIC) {
 		kg_err err;
 		kg_err_clear(&err);
@@ -550,24 +600,6 @@ static int json_depth(const json_t *j)
 	return 0;
 }
 
-/* The pool a request's handler runs in (body: its parsed JSON or NULL);
- * -1: inline (KG_HTTP_INLINE). */
-static int pool_of(const struct kg_http_route *rt, const json_t *body)
-{
-	if (rt->flags & KG_HTTP_INLINE)
-		return -1;
-	if (rt->flags & KG_HTTP_DECISION)
-		return POOL_DECISION;
-	if ((rt->flags & KG_HTTP_LOGIN) &&
-	    (!(rt->flags & KG_HTTP_LOGIN_IF_PASSWORD) || json_object_get(body, "password")))
-		return POOL_LOGIN;
-	if (rt->flags & KG_HTTP_MAIL)
-		return POOL_MAIL;
-	if (rt->flags & KG_HTTP_UPLOAD)
-		return POOL_UPLOAD;
-	return POOL_OTHER;
-}
-
 /* Answers with what the handler left in rq->result (or its error). */
 static enum MHD_Result answer_result(kg_http_server *s, struct MHD_Connection *c,
 				     struct request *rq)
@@ -630,7 +662,7 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 		}
 	}
 
-	int pool = pool_of(rt, req->json);
+	int pool = pool_of(s, rt, req->json);
 	if (pool < 0) { /* a quick answer: on this thread, no work slot */
 		kg_err_clear(&rq->result_err);
 		rq->result_rc = rt->handler(req, &rq->result, &rq->result_err);
@@ -651,22 +683,28 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 	return MHD_YES;
 }
 
-/* A pool's job: runs the handler off the server threads and resumes the
- * connection, whose next callback answers (on_request). rq may be freed as
- * soon as the connection is resumed. */
+/* A pool's job: runs the handler off the server threads; release_job then
+ * resumes the connection, whose next callback answers (on_request). */
 static void run_job(void *job)
 {
 	struct request *rq = job;
 	kg_err_clear(&rq->result_err);
 	rq->result_rc = rq->route->handler(&rq->req, &rq->result, &rq->result_err);
+}
+
+/* After the pool counted the job done: rq may be freed as soon as the
+ * connection is resumed. */
+static void release_job(void *job)
+{
+	struct request *rq = job;
 	atomic_store(&rq->done, true);
 	MHD_resume_connection(rq->conn);
 }
 
 /* The decision pool's take: the waiting POST /v1/events requests decided
  * as one batch (one group commit for all of them), any other job as
- * run_job does; each connection is resumed only once every answer of the
- * take is final. */
+ * run_job does; the pool resumes the connections (release_job) only once
+ * every answer of the take is final. */
 static void run_jobs(void **jobs, size_t n)
 {
 	kg_http_req **reqs = malloc(n * sizeof(*reqs));
@@ -690,11 +728,8 @@ static void run_jobs(void **jobs, size_t n)
 	}
 	if (m)
 		kg_api_events_many(reqs, resps, errs, rcs, m);
-	for (size_t i = 0; i < m; i++) {
+	for (size_t i = 0; i < m; i++)
 		rqs[i]->result_rc = rcs[i];
-		atomic_store(&rqs[i]->done, true);
-		MHD_resume_connection(rqs[i]->conn);
-	}
 	free(rqs);
 	free(rcs);
 	free(errs);
@@ -1071,9 +1106,9 @@ static int start_pools(kg_http_server *s, kg_err *err)
 	for (int i = 0; i < NPOOLS; i++) {
 		s->pools[i] = i == POOL_DECISION
 			? kg_http_pool_new_batch(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
-						 (size_t)c->http_decision_batch_max, run_jobs)
+						 (size_t)c->http_decision_batch_max, run_jobs, release_job)
 			: kg_http_pool_new(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
-					   i == POOL_LOGIN ? KG_HTTP_LOGIN_NICE : 0, run_job);
+					   i == POOL_LOGIN ? KG_HTTP_LOGIN_NICE : 0, run_job, release_job);
 		if (!s->pools[i])
 			return kg_err_set(err, KG_ENOMEM, "cannot start the %s pool (%lld threads)",
 					  pool_names[i], (long long)size[i][0]);

@@ -154,6 +154,61 @@ static int refuse(struct kg_risk_batch *b, size_t i, const kg_err *e, kg_err *er
 	return 0;
 }
 
+/* A store whose reads go to a server (kg_store_reads_remote): what the
+ * batch's lines will read — the blobs of accounts not in memory, the
+ * stored decisions of its events, its entities' rows — read at once before
+ * deciding (kg_tx_read_ahead: two round trips on PostgreSQL), instead of
+ * one read after the other while deciding. Costs a second parse of each
+ * line. */
+static int batch_read_ahead(struct kg_risk_batch *b, kg_tx *tx, struct scratch *sc, kg_err *err)
+{
+	size_t n = b->n, ne = 0, na = 0, nn = 0;
+	kg_arena a;
+	kg_arena_init(&a, 64 * 1024);
+	kg_buf norm = KG_BUF_INIT(64 * 1024);
+	const char **accts = malloc((n ? n : 1) * sizeof(*accts));
+	const char **ev_accts = malloc((n ? n : 1) * sizeof(*ev_accts));
+	const char **ids = malloc((n ? n : 1) * sizeof(*ids));
+	size_t *alens = malloc((n ? n : 1) * sizeof(*alens));
+	size_t *idlens = malloc((n ? n : 1) * sizeof(*idlens));
+	int *kinds = malloc((n ? n : 1) * KG_ENT_COUNT * sizeof(*kinds));
+	uint64_t *keys = malloc((n ? n : 1) * KG_ENT_COUNT * sizeof(*keys));
+	int rc = accts && ev_accts && ids && alens && idlens && kinds && keys
+			 ? 0
+			 : kg_err_set(err, KG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && !rc; i++) {
+		const kg_event *ev;
+		kg_err e;
+		kg_err_clear(&e);
+		if (kg_event_parse(sc->parser, b->events[i], b->lens[i], &ev, &e))
+			continue; /* refused when decided */
+		char *acct = kg_arena_strndup(&a, ev->account.p, ev->account.n);
+		char *id = kg_arena_strndup(&a, ev->id.p, ev->id.n);
+		if (!kg_risk_acct_cached(b->r, ev->account))
+			accts[na++] = acct;
+		ev_accts[ne] = acct;
+		alens[ne] = ev->account.n;
+		ids[ne] = id;
+		idlens[ne++] = ev->id.n;
+		for (int k = 0; k < KG_ENT_COUNT; k++)
+			if (kg_entity_key(ev, (enum kg_entity_kind)k, &norm, NULL, &keys[nn]))
+				kinds[nn++] = k;
+	}
+	kg_read_ahead ra = {accts, na, ev_accts, alens, ids, idlens, ne, kinds, keys, nn};
+	if (!rc)
+		rc = kg_tx_read_ahead(tx, &ra, err);
+	free(keys);
+	free(kinds);
+	free(idlens);
+	free(alens);
+	free(ids);
+	free(ev_accts);
+	free(accts);
+	kg_buf_release(&norm);
+	kg_arena_release(&a);
+	return rc;
+}
+
 static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 {
 	kg_risk *r = b->r;
@@ -161,7 +216,7 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 	if (!sc)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	kg_policy *pol = kg_risk_scratch_policy(r, sc);
-	int rc = 0;
+	int rc = tx && kg_store_reads_remote(r->store) ? batch_read_ahead(b, tx, sc, err) : 0;
 	/* the accounts of the next lines are warmed while this one is decided,
 	 * in three stages one line apart (kg_risk_warm) */
 	struct { bool ok; uint64_t ah; kg_str a; } hint[3] = {{0}};
@@ -235,6 +290,8 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			continue;
 		}
 		b->ans[i].d = d;
+		if (!dup && r->event_hook)
+			r->event_hook(r->event_ctx, ev);
 		if (inflight && (rc = batch_wait_add(b, i, ev, err)))
 			break;
 		if (rec && !dup) {

@@ -38,17 +38,20 @@ static int verdict_decision(const kg_event *ev, const struct kg_verdict *v, kg_p
 	memcpy(d->policy_version, kg_policy_version(pol), sizeof(d->policy_version));
 	d->action = v->action;
 	d->score = v->score;
-	if (v->n_reasons || v->n_shadow) {
-		struct kg_reason *rs = kg_arena_alloc(a, (v->n_reasons + v->n_shadow) * sizeof(*rs));
+	if (v->n_reasons) {
+		struct kg_reason *rs = kg_arena_alloc(a, v->n_reasons * sizeof(*rs));
 		if (!rs)
 			return KG_ENOMEM;
-		if (v->n_reasons)
-			memcpy(rs, v->reasons, v->n_reasons * sizeof(*rs));
-		if (v->n_shadow)
-			memcpy(rs + v->n_reasons, v->shadow, v->n_shadow * sizeof(*rs));
+		memcpy(rs, v->reasons, v->n_reasons * sizeof(*rs));
 		d->reasons = rs;
 		d->n_reasons = v->n_reasons;
-		d->shadow = rs + v->n_reasons;
+	}
+	if (v->n_shadow) {
+		struct kg_shadow_hit *hs = kg_arena_alloc(a, v->n_shadow * sizeof(*hs));
+		if (!hs)
+			return KG_ENOMEM;
+		memcpy(hs, v->shadow, v->n_shadow * sizeof(*hs));
+		d->shadow = hs;
 		d->n_shadow = v->n_shadow;
 	}
 	if (v->action == KG_ACT_LOCK) {

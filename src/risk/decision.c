@@ -78,27 +78,44 @@ static int put_value(kg_buf *b, const struct kg_value *v)
 	}
 }
 
+/* One fired rule as JSON: {"rule","action","score","detail","values"}
+ * (+ "pending":true for a shadow hit of a gated rule). */
+static int put_fired(kg_buf *b, bool first, kg_str rule, enum kg_action action, int64_t score,
+		     kg_str detail, const struct kg_value *values, uint32_t n_values, bool pending)
+{
+	int rc = kg_buf_puts(b, first ? "{\"rule\":" : ",{\"rule\":");
+	rc = rc ? rc : kg_buf_json_str(b, rule.p ? rule.p : "", rule.n);
+	rc = rc ? rc : kg_buf_printf(b, ",\"action\":\"%s\",\"score\":%lld,\"detail\":",
+				     kg_action_names[action], (long long)score);
+	rc = rc ? rc : kg_buf_json_str(b, detail.p ? detail.p : "", detail.n);
+	rc = rc ? rc : kg_buf_puts(b, ",\"values\":{");
+	for (uint32_t k = 0; k < n_values && !rc; k++) {
+		const struct kg_value *v = &values[k];
+		if (k)
+			rc = kg_buf_putc(b, ',');
+		rc = rc ? rc : kg_buf_json_str(b, v->name.p ? v->name.p : "", v->name.n);
+		rc = rc ? rc : kg_buf_putc(b, ':');
+		rc = rc ? rc : put_value(b, v);
+	}
+	rc = rc ? rc : kg_buf_puts(b, pending ? "},\"pending\":true}" : "}}");
+	return rc;
+}
+
 static int put_reasons(kg_buf *b, const struct kg_reason *rs, uint32_t n)
 {
 	int rc = 0;
-	for (uint32_t i = 0; i < n && !rc; i++) {
-		const struct kg_reason *r = &rs[i];
-		rc = kg_buf_puts(b, i ? ",{\"rule\":" : "{\"rule\":");
-		rc = rc ? rc : kg_buf_json_str(b, r->rule.p ? r->rule.p : "", r->rule.n);
-		rc = rc ? rc : kg_buf_printf(b, ",\"action\":\"%s\",\"score\":%lld,\"detail\":",
-					     kg_action_names[r->action], (long long)r->score);
-		rc = rc ? rc : kg_buf_json_str(b, r->detail.p ? r->detail.p : "", r->detail.n);
-		rc = rc ? rc : kg_buf_puts(b, ",\"values\":{");
-		for (uint32_t k = 0; k < r->n_values && !rc; k++) {
-			const struct kg_value *v = &r->values[k];
-			if (k)
-				rc = kg_buf_putc(b, ',');
-			rc = rc ? rc : kg_buf_json_str(b, v->name.p ? v->name.p : "", v->name.n);
-			rc = rc ? rc : kg_buf_putc(b, ':');
-			rc = rc ? rc : put_value(b, v);
-		}
-		rc = rc ? rc : kg_buf_puts(b, "}}");
-	}
+	for (uint32_t i = 0; i < n && !rc; i++)
+		rc = put_fired(b, i == 0, rs[i].rule, rs[i].action, rs[i].score, rs[i].detail,
+			       rs[i].values, rs[i].n_values, false);
+	return rc;
+}
+
+static int put_shadow(kg_buf *b, const struct kg_shadow_hit *hs, uint32_t n)
+{
+	int rc = 0;
+	for (uint32_t i = 0; i < n && !rc; i++)
+		rc = put_fired(b, i == 0, hs[i].rule, hs[i].would, hs[i].points, hs[i].detail,
+			       hs[i].values, hs[i].n_values, hs[i].pending);
 	return rc;
 }
 
@@ -130,7 +147,7 @@ int kg_decision_write_json(const struct kg_decision *d, kg_buf *out)
 		rc = kg_buf_printf(out, ",\"breaker\":{\"incident\":\"%s\",\"would\":\"lock\","
 				   "\"reason\":\"%s\"}", d->breaker.incident, d->breaker.reason);
 	rc = rc ? rc : kg_buf_puts(out, ",\"shadow\":[");
-	rc = rc ? rc : put_reasons(out, d->shadow, d->n_shadow);
+	rc = rc ? rc : put_shadow(out, d->shadow, d->n_shadow);
 	rc = rc ? rc : kg_buf_puts(out, "]}");
 	return rc;
 }
@@ -229,27 +246,29 @@ static size_t str_bytes(kg_str s)
 	return s.n + 1;
 }
 
-static size_t reasons_bytes(const struct kg_reason *rs, uint32_t n, size_t *n_values)
+static size_t fired_bytes(kg_str rule, kg_str detail, const struct kg_value *values,
+			  uint32_t n_values, size_t *n_all)
 {
-	size_t b = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		b += str_bytes(rs[i].rule) + str_bytes(rs[i].detail);
-		*n_values += rs[i].n_values;
-		for (uint32_t k = 0; k < rs[i].n_values; k++)
-			b += str_bytes(rs[i].values[k].name) +
-			     (rs[i].values[k].type == KG_VAL_STR ? str_bytes(rs[i].values[k].s) : 0);
-	}
+	size_t b = str_bytes(rule) + str_bytes(detail);
+	*n_all += n_values;
+	for (uint32_t k = 0; k < n_values; k++)
+		b += str_bytes(values[k].name) +
+		     (values[k].type == KG_VAL_STR ? str_bytes(values[k].s) : 0);
 	return b;
 }
 
 size_t kg_risk_decision_size(const struct kg_decision *d)
 {
 	size_t n_values = 0;
-	size_t strs = str_bytes(d->event) + str_bytes(d->account) + str_bytes(d->stored) +
-		      reasons_bytes(d->reasons, d->n_reasons, &n_values) +
-		      reasons_bytes(d->shadow, d->n_shadow, &n_values);
-	return sizeof(*d) + (d->n_reasons + d->n_shadow) * sizeof(struct kg_reason) +
-	       n_values * sizeof(struct kg_value) + strs;
+	size_t strs = str_bytes(d->event) + str_bytes(d->account) + str_bytes(d->stored);
+	for (uint32_t i = 0; i < d->n_reasons; i++)
+		strs += fired_bytes(d->reasons[i].rule, d->reasons[i].detail, d->reasons[i].values,
+				    d->reasons[i].n_values, &n_values);
+	for (uint32_t i = 0; i < d->n_shadow; i++)
+		strs += fired_bytes(d->shadow[i].rule, d->shadow[i].detail, d->shadow[i].values,
+				    d->shadow[i].n_values, &n_values);
+	return sizeof(*d) + d->n_reasons * sizeof(struct kg_reason) +
+	       d->n_shadow * sizeof(struct kg_shadow_hit) + n_values * sizeof(struct kg_value) + strs;
 }
 
 static kg_str copy_str(char **at, kg_str s)
@@ -262,23 +281,20 @@ static kg_str copy_str(char **at, kg_str s)
 	return (kg_str){p, s.n};
 }
 
-static void copy_reasons(struct kg_reason *dst, const struct kg_reason *src, uint32_t n,
-			 struct kg_value **vals, char **strs)
+/* Copies n values to *vals (moved on), their strings to *strs; returns
+ * the copy (NULL for none). */
+static const struct kg_value *copy_values(const struct kg_value *src, uint32_t n,
+					  struct kg_value **vals, char **strs)
 {
-	for (uint32_t i = 0; i < n; i++) {
-		dst[i] = src[i];
-		dst[i].rule = copy_str(strs, src[i].rule);
-		dst[i].detail = copy_str(strs, src[i].detail);
-		struct kg_value *v = *vals;
-		for (uint32_t k = 0; k < src[i].n_values; k++) {
-			v[k] = src[i].values[k];
-			v[k].name = copy_str(strs, src[i].values[k].name);
-			if (v[k].type == KG_VAL_STR)
-				v[k].s = copy_str(strs, src[i].values[k].s);
-		}
-		dst[i].values = src[i].n_values ? v : NULL;
-		*vals += src[i].n_values;
+	struct kg_value *v = *vals;
+	for (uint32_t k = 0; k < n; k++) {
+		v[k] = src[k];
+		v[k].name = copy_str(strs, src[k].name);
+		if (v[k].type == KG_VAL_STR)
+			v[k].s = copy_str(strs, src[k].s);
 	}
+	*vals += n;
+	return n ? v : NULL;
 }
 
 struct kg_decision *kg_risk_decision_copy(const struct kg_decision *d, void *block)
@@ -286,18 +302,31 @@ struct kg_decision *kg_risk_decision_copy(const struct kg_decision *d, void *blo
 	struct kg_decision *c = block;
 	*c = *d;
 	struct kg_reason *rs = (struct kg_reason *)(c + 1);
+	struct kg_shadow_hit *hs = (struct kg_shadow_hit *)(rs + d->n_reasons);
 	size_t n_values = 0;
-	reasons_bytes(d->reasons, d->n_reasons, &n_values);
-	reasons_bytes(d->shadow, d->n_shadow, &n_values);
-	struct kg_value *vals = (struct kg_value *)(rs + d->n_reasons + d->n_shadow);
+	for (uint32_t i = 0; i < d->n_reasons; i++)
+		n_values += d->reasons[i].n_values;
+	for (uint32_t i = 0; i < d->n_shadow; i++)
+		n_values += d->shadow[i].n_values;
+	struct kg_value *vals = (struct kg_value *)(hs + d->n_shadow);
 	char *strs = (char *)(vals + n_values);
 	c->event = copy_str(&strs, d->event);
 	c->account = copy_str(&strs, d->account);
 	c->stored = d->stored.n ? copy_str(&strs, d->stored) : (kg_str){NULL, 0};
-	copy_reasons(rs, d->reasons, d->n_reasons, &vals, &strs);
-	copy_reasons(rs + d->n_reasons, d->shadow, d->n_shadow, &vals, &strs);
+	for (uint32_t i = 0; i < d->n_reasons; i++) {
+		rs[i] = d->reasons[i];
+		rs[i].rule = copy_str(&strs, d->reasons[i].rule);
+		rs[i].detail = copy_str(&strs, d->reasons[i].detail);
+		rs[i].values = copy_values(d->reasons[i].values, d->reasons[i].n_values, &vals, &strs);
+	}
+	for (uint32_t i = 0; i < d->n_shadow; i++) {
+		hs[i] = d->shadow[i];
+		hs[i].rule = copy_str(&strs, d->shadow[i].rule);
+		hs[i].detail = copy_str(&strs, d->shadow[i].detail);
+		hs[i].values = copy_values(d->shadow[i].values, d->shadow[i].n_values, &vals, &strs);
+	}
 	c->reasons = d->n_reasons ? rs : NULL;
-	c->shadow = d->n_shadow ? rs + d->n_reasons : NULL;
+	c->shadow = d->n_shadow ? hs : NULL;
 	return c;
 }
 

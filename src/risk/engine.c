@@ -98,6 +98,12 @@ void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_fn fn, void *ctx)
 	r->lock_ctx = ctx;
 }
 
+void kg_risk_set_event_hook(kg_risk *r, kg_risk_event_fn fn, void *ctx)
+{
+	r->event_hook = fn;
+	r->event_ctx = ctx;
+}
+
 int kg_risk_roundtrip_state(kg_risk *r, kg_err *err)
 {
 	kg_buf b = KG_BUF_INIT(64 * 1024 * 1024);

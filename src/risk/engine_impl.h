@@ -98,6 +98,8 @@ struct kg_risk {
 	kg_entities *ents; /* entity state (entity.c), its stripes after the account's */
 	kg_risk_lock_fn lock_hook;
 	void *lock_ctx;
+	kg_risk_event_fn event_hook; /* NULL: none */
+	void *event_ctx;
 	pthread_mutex_t write_mu; /* a batch's blobs taken and its job queued (batch.c) */
 	atomic_size_t events; /* decided, counted under any stripe's lock */
 	int64_t ts_ahead_max_ms; /* 0: any ts */
@@ -224,15 +226,7 @@ void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok);
 bool kg_risk_seen_inflight(kg_risk *r, kg_str account, uint64_t h, uint64_t h2);
 /* A batch of one's refusal (batch.c): its line's error, code 0 when none. */
 const kg_err *kg_risk_batch_refusal(const kg_risk_batch *b);
-/* kg_risk_batch_start, and on its failure *stale says whether it failed
- * only as kg_risk_batch_stale says (deciding it again may succeed). */
-int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
-		      kg_arena *a, struct kg_risk_answer *ans, kg_risk_batch *after,
-		      kg_risk_batch **out, bool *stale, kg_err *err);
-/* Whether the batch failed only because another node wrote one of its
- * accounts meanwhile (a shared store): deciding it again reads the
- * account as it is now. */
-bool kg_risk_batch_stale(const kg_risk_batch *b);
+/* (kg_risk_batch_try, kg_risk_batch_stale: risk_impl.h, for replay too) */
 /* How often kg_risk_decide and kg_risk_decide_batch decide a stale batch
  * again before they give up with its KG_EBUSY. */
 #define KG_RISK_STALE_RETRIES 16

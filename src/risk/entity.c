@@ -7,6 +7,7 @@
  * entity stripe at a time, and only under its account's stripe (the
  * order: account stripe, then one entity stripe; never the reverse), so
  * the locks cannot deadlock. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,7 @@ struct ent_stripe {
 
 struct kg_entities {
 	struct ent_stripe stripes[ENT_STRIPES];
+	atomic_bool dropped; /* kg_entities_dropped */
 };
 
 bool kg_entity_has_stream(enum kg_entity_kind k, enum kg_entity_stream s)
@@ -440,10 +442,16 @@ void kg_entities_drop(kg_entities *t, int kind, uint64_t key)
 				*pp = e->next;
 				entity_free(st, e);
 				st->n--;
+				atomic_store(&t->dropped, true);
 				break;
 			}
 	}
 	pthread_mutex_unlock(&st->mu);
+}
+
+bool kg_entities_dropped(kg_entities *t)
+{
+	return atomic_load(&t->dropped);
 }
 
 bool kg_entities_version(kg_entities *t, int kind, uint64_t key, int64_t expect, int64_t next)

@@ -76,6 +76,11 @@ int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out);
 /* Forgets entity (kind, key) (a failed write: it is read again from the
  * store when next met). */
 void kg_entities_drop(kg_entities *t, int kind, uint64_t key);
+/* Whether any entity was ever dropped from t (kg_entities_drop). Until
+ * then every entity in t was read from the store once, when first met, and
+ * holds everything its row does that this process did not write itself
+ * (persist.c writes such a row without reading it first). */
+bool kg_entities_dropped(kg_entities *t);
 /* Compare-and-set of the version of entity (kind, key) as held in memory
  * (the version of the stored row it was read from or last written as; a
  * shared store's write job checks it: docs/scaling.md): if the entity is

@@ -151,12 +151,20 @@ int kg_risk_persist_entity_load(void *ctx, int kind, uint64_t key, kg_arena *a,
 
 /* Each entity's row becomes the union of what it held and the batch's
  * state (kg_entity_blob_merge): another thread's or process's batch that
- * committed first is kept, whatever the order of the commits. On a shared
- * store the row was locked at the version the state was built on (nothing
- * else wrote it since), so the state is written as it is. */
+ * committed first is kept, whatever the order of the commits. The state is
+ * written as it is, without reading the row, when the row holds nothing
+ * the state lacks: on a shared store the row was locked at the version the
+ * state was built on (nothing else wrote it since); on a store this
+ * process alone has written since it opened it (kg_tx_sole_writer), while
+ * no entity has been dropped (kg_entities_dropped), each entity was read
+ * once when first met and every later row is one of this process's
+ * states, taken and queued in order (batch.c, write_mu): the newest. */
 static int write_entities(kg_tx *tx, struct kg_risk_write *w, int64_t now, kg_err *err)
 {
 	int rc = 0;
+	if (!w->n_ents)
+		return 0;
+	bool blind = w->shared || (kg_tx_sole_writer(tx) && !kg_entities_dropped(w->ent_table));
 	kg_arena a;
 	kg_arena_init(&a, 4096);
 	for (size_t i = 0; i < w->n_ents && !rc; i++) {
@@ -167,8 +175,8 @@ static int write_entities(kg_tx *tx, struct kg_risk_write *w, int64_t now, kg_er
 		 * row, locked at the version this state was read from or last
 		 * written as (lock_rows), holds nothing this state lacks */
 		int64_t ver = w->shared && e->ver >= now ? e->ver + 1 : now;
-		rc = w->shared ? KG_ENOTFOUND
-			       : kg_tx_entity_get(tx, e->kind, e->key, &a, &old, &old_len, NULL, err);
+		rc = blind ? KG_ENOTFOUND
+			   : kg_tx_entity_get(tx, e->kind, e->key, &a, &old, &old_len, NULL, err);
 		if (rc == KG_ENOTFOUND) {
 			kg_err_clear(err);
 			rc = kg_tx_entity_put(tx, e->kind, e->key, e->blob, e->len, ver, err);

@@ -288,27 +288,44 @@ static void lines_release(struct lines *l)
 	kg_arena_release(&l->arena);
 }
 
-/* Waits for batch b's commit and prints its answer; rc is the error so far
- * (a later batch may have failed after b was stored: b is printed all the
- * same, and rc stays the first error). Returns the first error. */
-static int finish_batch(kg_risk *risk, kg_risk_batch *b, const struct lines *l, kg_buf *ob,
-			FILE *out, bool quiet, int rc, kg_err *err)
+/* Prints the answers of l's batch (its commit is durable). */
+static int print_answers(const struct lines *l, kg_buf *ob, FILE *out, bool quiet, kg_err *err)
 {
-	kg_err later;
-	kg_err_clear(&later);
-	kg_err *e = rc ? &later : err; /* err already holds the first error */
-	int frc = kg_risk_batch_finish(risk, b, e);
-	for (size_t i = 0; !frc && !quiet && i < l->n; i++) {
-		frc = kg_risk_answer_write_json(&l->ans[i], ob);
-		frc = frc ? frc : kg_buf_putc(ob, '\n');
-		if (frc)
-			kg_err_set(e, frc, "answer too large");
+	int rc = 0;
+	for (size_t i = 0; !rc && !quiet && i < l->n; i++) {
+		rc = kg_risk_answer_write_json(&l->ans[i], ob);
+		rc = rc ? rc : kg_buf_putc(ob, '\n');
+		if (rc)
+			kg_err_set(err, rc, "answer too large");
 		else if (ob->len > 1 << 20)
-			frc = flush_out(ob, out, quiet, e);
+			rc = flush_out(ob, out, quiet, err);
 	}
-	if (!frc)
-		frc = flush_out(ob, out, quiet, e);
-	return rc ? rc : frc;
+	return rc ? rc : flush_out(ob, out, quiet, err);
+}
+
+/* l's batch decided again, alone, as kagid does (kg_risk_decide_batch: a
+ * batch still stale is decided again, up to KG_RISK_STALE_RETRIES times):
+ * it was stale (another process sharing the store wrote one of its
+ * accounts or entities after this one read them; nothing of it was
+ * written), or computed on top of one that was. */
+static int redo_batch(kg_risk *risk, struct lines *l, kg_err *err)
+{
+	kg_err_clear(err);
+	return kg_risk_decide_batch(risk, l->ptrs, l->lens, l->n, &l->arena, l->ans, err);
+}
+
+/* Waits for batch b's commit (decides it again if it was stale: then *redone)
+ * and prints its answers. Returns 0 or its error (in err). */
+static int finish_batch(kg_risk *risk, kg_risk_batch *b, struct lines *l, kg_buf *ob, FILE *out,
+			bool quiet, bool *redone, kg_err *err)
+{
+	*redone = false;
+	int rc = kg_risk_batch_finish(risk, b, err);
+	if (rc == KG_EBUSY && kg_risk_batch_stale(b)) {
+		*redone = true;
+		rc = redo_batch(risk, l, err);
+	}
+	return rc ? rc : print_answers(l, ob, out, quiet, err);
 }
 
 /* Reads up to max non-blank lines into l; *eof at the end of the input. */
@@ -374,20 +391,53 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 	char *line = NULL;
 	size_t cap = 0;
 	int rc = 0, cur = 0;
+	/* the first error stays in err; a batch before it that was stored is
+	 * printed all the same */
 	for (;;) {
-		bool eof = false;
+		bool eof = false, stale = false, redone = false;
 		kg_risk_batch *b = NULL;
-		rc = read_lines(in, &sl[cur], o->batch, &line, &cap, lineno, events, &eof, err);
-		if (!rc && sl[cur].n)
-			rc = kg_risk_batch_start(risk, sl[cur].ptrs, sl[cur].lens, sl[cur].n,
-						 &sl[cur].arena, sl[cur].ans, inflight, &b, err);
+		kg_err berr;
+		kg_err_clear(&berr);
+		int brc = read_lines(in, &sl[cur], o->batch, &line, &cap, lineno, events, &eof, &berr);
+		bool have = !brc && sl[cur].n;
+		if (have)
+			brc = kg_risk_batch_try(risk, sl[cur].ptrs, sl[cur].lens, sl[cur].n,
+						&sl[cur].arena, sl[cur].ans, inflight, &b, &stale, &berr);
+		/* b stale at its start: decided again below, once inflight is done */
+		bool redo = have && brc == KG_EBUSY && stale;
 		if (inflight) {
 			/* the batch before b: wait for its commit, print it (also when
 			 * b failed: it is stored) */
-			rc = finish_batch(risk, inflight, inflight_l, &ob, out, o->quiet, rc, err);
+			kg_err ferr;
+			kg_err_clear(&ferr);
+			int frc = finish_batch(risk, inflight, inflight_l, &ob, out, o->quiet, &redone,
+					       &ferr);
+			if (redone && b) {
+				/* b was decided on top of inflight's first try, which
+				 * wrote nothing: its job fails unrun; decided again too */
+				kg_err e2;
+				kg_risk_batch_finish(risk, b, &e2);
+				kg_risk_batch_free(b);
+				b = NULL;
+				brc = 0;
+				redo = true;
+			}
+			if (frc && !rc) {
+				rc = frc;
+				*err = ferr;
+			}
 			kg_risk_batch_free(finished); /* b's job no longer needs it */
 			finished = inflight;
 			inflight = NULL;
+		}
+		if (redo && !rc) {
+			brc = redo_batch(risk, &sl[cur], &berr);
+			if (!brc)
+				brc = print_answers(&sl[cur], &ob, out, o->quiet, &berr);
+		}
+		if (brc && !rc) {
+			rc = brc;
+			*err = berr;
 		}
 		inflight = b;
 		inflight_l = &sl[cur];
@@ -397,8 +447,16 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 		if (rc || eof)
 			break;
 	}
-	if (inflight)
-		rc = finish_batch(risk, inflight, inflight_l, &ob, out, o->quiet, rc, err);
+	if (inflight) {
+		bool redone;
+		kg_err ferr;
+		kg_err_clear(&ferr);
+		int frc = finish_batch(risk, inflight, inflight_l, &ob, out, o->quiet, &redone, &ferr);
+		if (frc && !rc) {
+			rc = frc;
+			*err = ferr;
+		}
+	}
 	kg_risk_batch_free(finished);
 	kg_risk_batch_free(inflight);
 	lines_release(&sl[0]);
@@ -418,6 +476,8 @@ int kg_risk_replay(const struct kg_risk_replay_opts *o, struct kg_risk_replay_st
 		goto cleanup;
 	if (o->lock_fn)
 		kg_risk_set_lock_hook(risk, o->lock_fn, o->lock_ctx);
+	if (o->event_fn)
+		kg_risk_set_event_hook(risk, o->event_fn, o->event_ctx);
 	uint64_t t0 = kg_mono_ns();
 	double c0 = cpu_seconds();
 	size_t lineno = 0, events = 0;

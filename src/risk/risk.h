@@ -101,6 +101,32 @@ void kg_policy_unref(kg_policy *p);
 size_t kg_policy_rule_count(const kg_policy *p);
 const char *kg_policy_file(const kg_policy *p);
 
+/* The gate (docs/guard.md, "Gated rollout"): a rule whose content is not
+ * the promoted one runs *pending*, as a shadow rule (evaluated, listed in
+ * the decision's shadow with "pending":true, no points, no action, no mark).
+ * A rule's content is its hash: 16 hex digits of a hash of its normalised
+ * text (from "rule" or "shadow rule" to its closing "}", comments dropped,
+ * each run of white space outside strings one space), so a comment or an
+ * indentation is no change. */
+struct kg_policy_rule_info {
+	const char *name;   /* valid as long as the policy */
+	const char *hash;
+	bool shadow;        /* declared shadow in the text: never acts */
+	bool pending;       /* gated: waits for its promotion */
+	int line;
+};
+/* The rules of p in file order into out (at most max); returns the count. */
+size_t kg_policy_rules(const kg_policy *p, struct kg_policy_rule_info *out, size_t max);
+/* A new policy (one reference) compiled from p's text in which the n named
+ * rules run pending (names not in p are ignored) and every other rule as
+ * written. Its version is p's text version when nothing is pending, else
+ * a hash of the text and the pending rules' names, so a decision's
+ * policy_version says which rules acted. */
+int kg_policy_gated(const kg_policy *p, const char *const *pending, size_t n, kg_policy **out,
+		    kg_err *err);
+/* The number of pending rules of p. */
+size_t kg_policy_pending_count(const kg_policy *p);
+
 /* ---- features ----------------------------------------------------------
  * Per-account state over sliding windows; docs/rules.md describes the
  * buckets and their exactness. */
@@ -153,12 +179,28 @@ struct kg_decision_lock {
 				       * (and its notice) was written */
 };
 
+/* A shadow rule (declared shadow, or pending at the gate) that would have
+ * fired. A type of its own on purpose: what acts on a decision (the
+ * action and lock of the verdict, the lock hook, the breaker) takes
+ * struct kg_reason and never this, so a shadow hit cannot lock, hold or
+ * score by mistake: the compiler refuses it (docs/architecture.md). */
+struct kg_shadow_hit {
+	kg_str rule;
+	enum kg_action would;  /* the rule's action had it been live */
+	int64_t points;        /* the points it would have added */
+	kg_str detail;
+	const struct kg_value *values;
+	uint32_t n_values;
+	bool pending;          /* gated (waits for promotion), not declared shadow */
+};
+
 struct kg_decision {
 	kg_str event, account;
 	int64_t ts_ms;
 	enum kg_action action;
 	int64_t score;
-	const struct kg_reason *reasons, *shadow; /* shadow: would have fired */
+	const struct kg_reason *reasons;
+	const struct kg_shadow_hit *shadow;       /* would have fired */
 	uint32_t n_reasons, n_shadow;
 	bool has_lock;                            /* action lock: lock says which */
 	struct kg_decision_lock lock;
@@ -317,6 +359,14 @@ typedef int (*kg_risk_lock_fn)(void *ctx, void *txn, const struct kg_risk_lock_o
  * one, no lock row is written (the decision still says lock). */
 void kg_risk_set_lock_hook(kg_risk *r, kg_risk_lock_fn fn, void *ctx);
 
+/* ---- the event observer ----------------------------------------------------
+ * Called with every event the engine decided (not a refused one, not a
+ * retry of one already decided), on the deciding thread, before the batch's
+ * write: the guard's summary of the feed (docs/guard.md). It must be cheap
+ * and thread-safe; the event is valid only during the call. */
+typedef void (*kg_risk_event_fn)(void *ctx, const kg_event *e);
+void kg_risk_set_event_hook(kg_risk *r, kg_risk_event_fn fn, void *ctx);
+
 /* ---- replay ----------------------------------------------------------------
  * The caller owns the files, the terminal and the store: it hands in the
  * stream to read, where the decisions go, and gets the figures back. */
@@ -335,6 +385,8 @@ struct kg_risk_replay_opts {
 	void *progress_ctx;
 	kg_risk_lock_fn lock_fn; /* with a store: the lock writer (NULL: locks not applied) */
 	void *lock_ctx;
+	kg_risk_event_fn event_fn; /* NULL, or the event observer */
+	void *event_ctx;
 };
 struct kg_risk_replay_stats {
 	size_t events, accounts;       /* accounts and below: with opts.stats only */

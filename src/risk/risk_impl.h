@@ -165,7 +165,8 @@ struct kg_verdict {
 	char lock_reason[KG_LOCK_REASON_MAX];
 	int64_t lock_ttl_s; /* 0: no expiry */
 	kg_arena *a;
-	struct kg_reason *reasons, *shadow;
+	struct kg_reason *reasons;
+	struct kg_shadow_hit *shadow; /* never acts: see struct kg_shadow_hit */
 	uint32_t n_reasons, n_shadow;
 	uint32_t cap_reasons, cap_shadow;
 };
@@ -220,5 +221,16 @@ void kg_event_lax_token(const kg_event_lax *l, int i, int out[4]);
  * or, for text jansson reads as JSON, "WHAT at byte BYTE". Returns
  * KG_EINVAL. */
 int kg_event_syntax_error(kg_err *err, const char *js, size_t len, int byte, const char *what);
+
+/* ---- batches on a shared store (batch.c; replay.c retries with them) */
+/* kg_risk_batch_start, and on its failure *stale says whether it failed
+ * only as kg_risk_batch_stale says (deciding it again may succeed). */
+int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
+		      kg_arena *a, struct kg_risk_answer *ans, kg_risk_batch *after,
+		      kg_risk_batch **out, bool *stale, kg_err *err);
+/* Whether the batch failed only because another node wrote one of its
+ * accounts meanwhile (a shared store): deciding it again reads the
+ * account as it is now. */
+bool kg_risk_batch_stale(const kg_risk_batch *b);
 
 #endif

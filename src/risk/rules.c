@@ -74,7 +74,9 @@ struct rule {
 	uint32_t n_segs;
 	bool has_mark;
 	uint32_t mark;
-	bool shadow;
+	bool shadow;  /* declared shadow */
+	bool pending; /* gated: runs as shadow until promoted (kg_policy_gated) */
+	char hash[17]; /* its content: kg_policy_rule_info.hash */
 	struct node **probes;
 	uint32_t n_probes;
 	int line;
@@ -99,6 +101,7 @@ struct kg_policy {
 	uint32_t n_lists;
 	struct threshold thresholds[16];
 	uint32_t n_thresholds;
+	uint32_t n_pending;
 };
 
 /* ---- fields ---------------------------------------------------------------- */
@@ -1008,6 +1011,47 @@ static void collect_probes(kg_policy *pol, struct rule *r, struct node *n)
 	collect_probes(pol, r, n->r);
 }
 
+/* The rule's content hash (kg_policy_rule_info.hash): its text from "rule"
+ * to "}" with comments dropped and white space outside strings as one
+ * space, and whether it is declared shadow. */
+static void rule_hash(const char *p, size_t n, bool shadow, char out[17])
+{
+	char *norm = malloc(n + 8);
+	size_t k = 0;
+	bool in_str = false, space = false;
+	for (size_t i = 0; norm && i < n; i++) {
+		char c = p[i];
+		if (in_str) {
+			norm[k++] = c;
+			if (c == '\\' && i + 1 < n)
+				norm[k++] = p[++i];
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '#') {
+			while (i + 1 < n && p[i + 1] != '\n')
+				i++;
+			space = true;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			space = true;
+			continue;
+		}
+		if (space && k)
+			norm[k++] = ' ';
+		space = false;
+		norm[k++] = c;
+		in_str = c == '"';
+	}
+	if (norm && shadow)
+		memcpy(norm + k, " shadow", 7), k += 7;
+	snprintf(out, 17, "%016llx",
+		 (unsigned long long)(norm ? kg_risk_hash(norm, k) : kg_risk_hash(p, n)));
+	free(norm);
+}
+
 static int parse_rule(struct parser *ps, bool shadow)
 {
 	kg_policy *pol = ps->pol;
@@ -1019,6 +1063,7 @@ static int parse_rule(struct parser *ps, bool shadow)
 	memset(r, 0, sizeof(*r));
 	r->shadow = shadow;
 	r->line = ps->t.line;
+	uint32_t start = ps->t.off;
 	if ((rc = lex(ps)))
 		return rc;
 	if (ps->t.k != TK_IDENT)
@@ -1122,6 +1167,7 @@ static int parse_rule(struct parser *ps, bool shadow)
 		return perr(ps, r->line, 1, "rule \"%s\" has no action, points or mark", r->name);
 	r->probes = kg_arena_alloc(&pol->arena, 16 * sizeof(struct node *));
 	collect_probes(pol, r, r->when);
+	rule_hash(pol->text + start, ps->t.off + 1 - start, r->shadow, r->hash);
 	pol->n_rules++;
 	return lex(ps);
 }
@@ -1309,6 +1355,44 @@ size_t kg_policy_rule_count(const kg_policy *p)
 const char *kg_policy_file(const kg_policy *p)
 {
 	return p->file;
+}
+
+size_t kg_policy_rules(const kg_policy *p, struct kg_policy_rule_info *out, size_t max)
+{
+	size_t n = 0;
+	for (uint32_t i = 0; i < p->n_rules && n < max; i++, n++)
+		out[n] = (struct kg_policy_rule_info){p->rules[i].name, p->rules[i].hash,
+						      p->rules[i].shadow, p->rules[i].pending,
+						      p->rules[i].line};
+	return n;
+}
+
+size_t kg_policy_pending_count(const kg_policy *p)
+{
+	return p->n_pending;
+}
+
+int kg_policy_gated(const kg_policy *p, const char *const *pending, size_t n, kg_policy **out,
+		    kg_err *err)
+{
+	kg_policy *g = NULL;
+	int rc = kg_policy_compile(p->text, strlen(p->text), p->file, &g, err);
+	if (rc)
+		return rc;
+	uint64_t h = kg_risk_hash(g->text, strlen(g->text));
+	for (uint32_t i = 0; i < g->n_rules; i++) {
+		struct rule *r = &g->rules[i];
+		for (size_t k = 0; k < n && !r->pending; k++)
+			r->pending = !strcmp(r->name, pending[k]);
+		if (r->pending) { /* file order: the same set gives the same version */
+			g->n_pending++;
+			h = kg_risk_hash_seed(r->name, strlen(r->name), h);
+		}
+	}
+	if (g->n_pending)
+		snprintf(g->version, sizeof(g->version), "%016llx", (unsigned long long)h);
+	*out = g;
+	return 0;
 }
 
 /* ---- evaluation -------------------------------------------------------------- */
@@ -1646,17 +1730,13 @@ static kg_str arena_str(kg_arena *a, const char *s, size_t n)
 	return (kg_str){p, p ? (uint32_t)n : 0};
 }
 
-static int put_fired(const kg_policy *pol, const struct rule *r, struct env *env,
-		     struct kg_verdict *out, bool shadow)
+/* What a fired rule says, shared by a reason and a shadow hit: the
+ * detail and the values of its when clause, in the verdict's arena. */
+static int fired_text(const kg_policy *pol, const struct rule *r, struct env *env, kg_arena *a,
+		      kg_str *rule, kg_str *detail, const struct kg_value **values,
+		      uint32_t *n_values)
 {
-	kg_arena *a = out->a;
-	struct kg_reason *x = shadow ? next_reason(&out->shadow, &out->n_shadow, &out->cap_shadow)
-				     : next_reason(&out->reasons, &out->n_reasons, &out->cap_reasons);
-	if (!x)
-		return KG_ENOMEM;
-	x->rule = arena_str(a, r->name, strlen(r->name));
-	x->action = r->action;
-	x->score = r->points;
+	*rule = arena_str(a, r->name, strlen(r->name));
 	if (r->n_segs) {
 		char tmp[1024];
 		kg_buf d = {tmp, 0, sizeof(tmp), sizeof(tmp) - 1};
@@ -1670,14 +1750,14 @@ static int put_fired(const kg_policy *pol, const struct rule *r, struct env *env
 				kg_buf_append(&d, r->segs[i].text, r->segs[i].n);
 			}
 		}
-		x->detail = arena_str(a, tmp, d.len);
+		*detail = arena_str(a, tmp, d.len);
 	} else if (r->when) {
-		x->detail = arena_str(a, pol->text + r->when->src_off, r->when->src_len);
+		*detail = arena_str(a, pol->text + r->when->src_off, r->when->src_len);
 	} else {
-		x->detail = arena_str(a, "always", 6);
+		*detail = arena_str(a, "always", 6);
 	}
 	struct kg_value *vals = r->n_probes ? kg_arena_alloc(a, r->n_probes * sizeof(*vals)) : NULL;
-	if ((r->n_probes && !vals) || !x->rule.p || !x->detail.p)
+	if ((r->n_probes && !vals) || !rule->p || !detail->p)
 		return KG_ENOMEM;
 	for (uint32_t i = 0; i < r->n_probes; i++) {
 		struct val v;
@@ -1686,9 +1766,58 @@ static int put_fired(const kg_policy *pol, const struct rule *r, struct env *env
 		if (!vals[i].name.p || typed_val(a, &v, &vals[i]))
 			return KG_ENOMEM;
 	}
-	x->values = vals;
-	x->n_values = r->n_probes;
+	*values = vals;
+	*n_values = r->n_probes;
 	return 0;
+}
+
+/* A live rule that fired: its reason, then its action through act(). */
+static int put_reason(const kg_policy *pol, const struct rule *r, struct env *env,
+		      struct kg_verdict *out, struct kg_reason **x)
+{
+	*x = next_reason(&out->reasons, &out->n_reasons, &out->cap_reasons);
+	if (!*x)
+		return KG_ENOMEM;
+	(*x)->action = r->action;
+	(*x)->score = r->points;
+	return fired_text(pol, r, env, out->a, &(*x)->rule, &(*x)->detail, &(*x)->values,
+			  &(*x)->n_values);
+}
+
+/* A shadow rule (declared, or pending at the gate) that fired: a
+ * struct kg_shadow_hit, which act() does not take. */
+static int put_shadow(const kg_policy *pol, const struct rule *r, struct env *env,
+		      struct kg_verdict *out)
+{
+	if (out->n_shadow == out->cap_shadow) {
+		uint32_t nc = out->cap_shadow ? out->cap_shadow * 2 : 8;
+		struct kg_shadow_hit *na = realloc(out->shadow, nc * sizeof(*na));
+		if (!na)
+			return KG_ENOMEM;
+		out->shadow = na;
+		out->cap_shadow = nc;
+	}
+	struct kg_shadow_hit *h = &out->shadow[out->n_shadow++];
+	memset(h, 0, sizeof(*h));
+	h->would = r->action;
+	h->points = r->points;
+	h->pending = r->pending && !r->shadow;
+	return fired_text(pol, r, env, out->a, &h->rule, &h->detail, &h->values, &h->n_values);
+}
+
+/* The one place a verdict's action, score and lock change: from a live
+ * reason (a rule's, or a threshold's with the total). */
+static void act(struct kg_verdict *out, const struct kg_reason *x, bool add_score,
+		const char *lock_reason, int64_t lock_ttl_s)
+{
+	if (add_score && __builtin_add_overflow(out->score, x->score, &out->score))
+		out->score = x->score > 0 ? INT64_MAX : INT64_MIN;
+	if (x->action > out->action)
+		out->action = x->action;
+	if (x->action == KG_ACT_LOCK && !out->lock_reason[0]) {
+		snprintf(out->lock_reason, sizeof(out->lock_reason), "%s", lock_reason);
+		out->lock_ttl_s = lock_ttl_s;
+	}
 }
 
 int kg_policy_eval(const kg_policy *pol, struct kg_eval_env *e, struct kg_verdict *out)
@@ -1701,34 +1830,22 @@ int kg_policy_eval(const kg_policy *pol, struct kg_eval_env *e, struct kg_verdic
 		const struct rule *r = &pol->rules[i];
 		if (!(r->types & tbit) || (r->when && !eval_bool(r->when, &env)))
 			continue;
-		if (r->shadow) {
-			rc = put_fired(pol, r, &env, out, true);
+		if (r->shadow || r->pending) {
+			rc = put_shadow(pol, r, &env, out);
 			continue;
 		}
 		if (r->has_mark)
 			kg_features_set_mark(e->f, r->mark, env.now);
 		if (r->action == KG_ACT_ALLOW && r->points == 0)
 			continue; /* a signal-only rule (mark) is not a reason */
-		if (__builtin_add_overflow(out->score, r->points, &out->score))
-			out->score = r->points > 0 ? INT64_MAX : INT64_MIN;
-		if (r->action > out->action)
-			out->action = r->action;
-		if (r->action == KG_ACT_LOCK && !out->lock_reason[0]) {
-			snprintf(out->lock_reason, sizeof(out->lock_reason), "%s", r->lock_reason);
-			out->lock_ttl_s = r->lock_ttl_s;
-		}
-		rc = put_fired(pol, r, &env, out, false);
+		struct kg_reason *x = NULL;
+		if (!(rc = put_reason(pol, r, &env, out, &x)))
+			act(out, x, true, r->lock_reason, r->lock_ttl_s);
 	}
 	for (uint32_t i = 0; i < pol->n_thresholds && !rc; i++) {
 		const struct threshold *th = &pol->thresholds[i];
 		if (out->score < th->min)
 			continue;
-		if (th->action > out->action)
-			out->action = th->action;
-		if (th->action == KG_ACT_LOCK && !out->lock_reason[0]) {
-			snprintf(out->lock_reason, sizeof(out->lock_reason), "%s", th->lock_reason);
-			out->lock_ttl_s = th->lock_ttl_s;
-		}
 		struct kg_reason *x = next_reason(&out->reasons, &out->n_reasons, &out->cap_reasons);
 		struct kg_value *val = kg_arena_alloc(out->a, sizeof(*val));
 		if (!x || !val) {
@@ -1738,6 +1855,7 @@ int kg_policy_eval(const kg_policy *pol, struct kg_eval_env *e, struct kg_verdic
 		x->rule = arena_str(out->a, "score", 5);
 		x->action = th->action;
 		x->score = out->score;
+		act(out, x, false, th->lock_reason, th->lock_ttl_s);
 		char *detail = kg_arena_printf(out->a, "score %lld >= %lld", (long long)out->score,
 					       (long long)th->min);
 		x->detail = (kg_str){detail, detail ? (uint32_t)strlen(detail) : 0};

@@ -16,7 +16,7 @@ static const char *const tables[] = {
 	"accounts", "account_cards", "account_addresses", "credentials", "lists", "events",
 	"features", "locks", "incidents", "audit", "audit_heads", "messages", "cases",
 	"case_history", "case_documents", "codes", "counters", "identity_checks", "outbox",
-	"webhooks",
+	"webhooks", "entity_features", "guard_rows",
 };
 
 /* Appends v as a field of COPY's text format. */

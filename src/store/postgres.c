@@ -7,6 +7,7 @@
  * operations (postgres_<domain>.c). */
 #include "store/postgres_impl.h"
 
+#include <arpa/inet.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,64 @@ void kg_pg_blob(kg_pg_args *p, const void *b, size_t n)
 	p->fmt[i] = 1;
 }
 
+/* ---- array parameters -------------------------------------------------------
+ * Binary array format: ndim (1), has-nulls flag, element OID, then per
+ * dimension its size and lower bound (1), then each element as a length
+ * (-1: NULL) and its bytes; all integers big-endian. */
+#define ARRAY_HEADER 20
+
+void kg_pg_array_init(kg_pg_array *a, uint32_t oid)
+{
+	kg_buf_init(&a->b, (size_t)1 << 30); /* PostgreSQL's limit of a value */
+	a->oid = oid;
+	kg_pg_array_reset(a);
+}
+
+void kg_pg_array_reset(kg_pg_array *a)
+{
+	static const char zero[ARRAY_HEADER];
+	kg_buf_reset(&a->b);
+	kg_buf_append(&a->b, zero, sizeof(zero)); /* fails only without memory: add fails then */
+	a->n = 0;
+	a->nulls = false;
+}
+
+void kg_pg_array_release(kg_pg_array *a) { kg_buf_release(&a->b); }
+
+int kg_pg_array_add(kg_pg_array *a, const void *v, size_t len)
+{
+	if (a->b.len < ARRAY_HEADER || len > INT32_MAX)
+		return KG_ENOMEM;
+	uint32_t l = htonl(v ? (uint32_t)len : UINT32_MAX);
+	int rc = kg_buf_append(&a->b, &l, 4);
+	if (!rc && v && len && (rc = kg_buf_append(&a->b, v, len)))
+		a->b.len -= 4;
+	if (rc)
+		return rc;
+	a->nulls |= !v;
+	a->n++;
+	return 0;
+}
+
+int kg_pg_array_i64(kg_pg_array *a, int64_t v)
+{
+	uint32_t be[2] = {htonl((uint32_t)((uint64_t)v >> 32)), htonl((uint32_t)v)};
+	return kg_pg_array_add(a, be, 8);
+}
+
+int kg_pg_array_i32(kg_pg_array *a, int32_t v)
+{
+	uint32_t be = htonl((uint32_t)v);
+	return kg_pg_array_add(a, &be, 4);
+}
+
+void kg_pg_array_bind(kg_pg_args *p, kg_pg_array *a)
+{
+	uint32_t h[5] = {htonl(1), htonl(a->nulls ? 1 : 0), htonl(a->oid), htonl(a->n), htonl(1)};
+	memcpy(a->b.data, h, sizeof(h));
+	kg_pg_blob(p, a->b.data, a->b.len);
+}
+
 /* The prepared statement of sql on c (prepared on first use): its name in
  * name, or -1 with err set. */
 static int conn_stmt(kg_store_conn *c, const char *sql, char name[16], kg_err *err)
@@ -120,10 +179,10 @@ static int conn_stmt(kg_store_conn *c, const char *sql, char name[16], kg_err *e
  * sync point, and leaves pipeline mode: 0 or the first failure. */
 static int conn_flush(kg_store_conn *c, kg_err *err)
 {
+	int code = kg_pg_puts_send(c, err);
 	if (!c->pipeline)
-		return 0;
-	int code = 0;
-	if (PQpipelineSync(c->pg) != 1)
+		return code;
+	if (PQpipelineSync(c->pg) != 1 && !code)
 		code = kg_err_set(err, KG_EIO, "pipeline sync: %s", PQerrorMessage(c->pg));
 	/* every statement's results, then NULL; after a failure the rest
 	 * answer PGRES_PIPELINE_ABORTED */
@@ -169,7 +228,13 @@ int kg_pg_flush(kg_tx *tx, kg_err *err)
 int kg_pg_send(kg_tx *tx, const char *sql, const kg_pg_args *p, kg_pg_result_fn fn, void *ctx,
 	       size_t i, kg_err *err, const char *what)
 {
-	kg_store_conn *c = tx->conn;
+	int rc = kg_pg_puts_send(tx->conn, err);
+	return rc ? rc : kg_pg_conn_send(tx->conn, sql, p, fn, ctx, i, err, what);
+}
+
+int kg_pg_conn_send(kg_store_conn *c, const char *sql, const kg_pg_args *p, kg_pg_result_fn fn,
+		    void *ctx, size_t i, kg_err *err, const char *what)
+{
 	char name[16];
 	int rc;
 	if (c->n_sent == KG_PG_PIPELINE_MAX && (rc = conn_flush(c, err)))
@@ -206,7 +271,7 @@ static PGresult *conn_exec(kg_store_conn *c, const char *sql, const kg_pg_args *
 			   const char *what)
 {
 	char name[16];
-	if (c->pipeline && conn_flush(c, err))
+	if ((c->pipeline || c->fputs.key.n || c->eputs.key.n) && conn_flush(c, err))
 		return NULL;
 	if (conn_stmt(c, sql, name, err))
 		return NULL;
@@ -297,6 +362,8 @@ static void conn_free(kg_store_conn *c)
 		return;
 	if (c->pg)
 		PQfinish(c->pg);
+	kg_pg_puts_release(c);
+	kg_pg_ahead_free(c);
 	free(c);
 }
 
@@ -307,6 +374,7 @@ static int conn_open(const char *url, bool write, kg_store_conn **out, kg_err *e
 	if (!c)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	c->write = write;
+	kg_pg_puts_init(c);
 	c->pg = PQconnectdb(url);
 	int code = 0;
 	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
@@ -465,12 +533,15 @@ static int tx_stmt(kg_store_conn *c, const char *sql, kg_err *err, const char *w
 
 static int pg_begin(kg_store_conn *c, bool write, kg_err *err)
 {
+	kg_pg_puts_drop(c);
+	kg_pg_ahead_clear(c);
 	return tx_stmt(c, write ? SQL_BEGIN_WRITE : SQL_BEGIN_READ, err, "begin transaction");
 }
 
 static int pg_commit(kg_store_conn *c, kg_err *err)
 {
 	/* COMMIT of a transaction that failed answers ROLLBACK: nothing was kept */
+	kg_pg_ahead_clear(c);
 	bool failed = PQtransactionStatus(c->pg) == PQTRANS_INERROR;
 	PGresult *r = conn_exec(c, SQL_COMMIT, NULL, err, "commit");
 	if (!r)
@@ -484,6 +555,8 @@ static int pg_commit(kg_store_conn *c, kg_err *err)
 
 static void pg_rollback(kg_store_conn *c)
 {
+	kg_pg_puts_drop(c);
+	kg_pg_ahead_clear(c);
 	kg_err e;
 	conn_flush(c, &e);
 	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
@@ -502,6 +575,7 @@ static int pg_release(kg_store_conn *c, kg_err *err)
 
 static int pg_rollback_to(kg_store_conn *c, kg_err *err)
 {
+	kg_pg_puts_drop(c);
 	int rc = tx_stmt(c, SQL_ROLLBACK_TO, err, "roll back savepoint");
 	return rc ? rc : tx_stmt(c, SQL_RELEASE, err, "release savepoint");
 }

@@ -33,6 +33,47 @@
  * nothing but check it). */
 typedef int (*kg_pg_result_fn)(void *ctx, size_t i, const PGresult *r, kg_err *err);
 
+typedef struct kg_pg_args kg_pg_args;
+
+/* A one-dimensional array in PostgreSQL's binary array format, bound as
+ * one parameter (kg_pg_array_bind) of a statement that unnests it
+ * ($1::text[], ...): one statement for a batch's rows instead of one a
+ * row (postgres_events.c). Element types by OID: */
+enum {
+	KG_PG_OID_BYTEA = 17,
+	KG_PG_OID_INT8 = 20,
+	KG_PG_OID_INT4 = 23,
+	KG_PG_OID_TEXT = 25,
+};
+typedef struct kg_pg_array {
+	kg_buf b;      /* the header (written by bind), then the elements */
+	uint32_t oid;
+	uint32_t n;
+	bool nulls;
+} kg_pg_array;
+
+void kg_pg_array_init(kg_pg_array *a, uint32_t oid);
+void kg_pg_array_reset(kg_pg_array *a); /* no elements; keeps its memory */
+void kg_pg_array_release(kg_pg_array *a);
+/* An element of len bytes (text, bytea); v NULL: SQL NULL. KG_ENOMEM or
+ * KG_ELIMIT (as kg_buf). */
+int kg_pg_array_add(kg_pg_array *a, const void *v, size_t len);
+int kg_pg_array_i64(kg_pg_array *a, int64_t v);
+int kg_pg_array_i32(kg_pg_array *a, int32_t v);
+/* Writes the header and binds the array (binary) as p's next parameter: a
+ * must not change until the statement is sent. */
+void kg_pg_array_bind(kg_pg_args *p, kg_pg_array *a);
+
+/* A job's feature or entity puts, kept until the next statement of the
+ * connection (or the job's flush) and written then by one upsert of them
+ * all (postgres_events.c): columns as arrays, the last put of a key wins. */
+struct kg_pg_puts {
+	kg_pg_array key;  /* features: account id (text); entities: kind (int4) */
+	kg_pg_array key2; /* entities: key (int8) */
+	kg_pg_array state;
+	kg_pg_array ver;
+};
+
 struct kg_store_conn {
 	PGconn *pg;
 	bool write;
@@ -48,17 +89,20 @@ struct kg_store_conn {
 		size_t i;
 		const char *what;
 	} sent[KG_PG_PIPELINE_MAX];
+	struct kg_pg_puts fputs, eputs; /* write connection: puts not sent yet */
+	bool puts_sending;
+	struct kg_pg_ahead *ahead;      /* read transaction: rows read ahead (NULL: none) */
 };
 
 /* The parameters of one statement, in order ($1, $2, ...). Strings are not
  * copied: they must live until the statement has run. */
-typedef struct kg_pg_args {
+struct kg_pg_args {
 	int n;
 	const char *v[KG_PG_ARGS_MAX];
 	int len[KG_PG_ARGS_MAX];
 	int fmt[KG_PG_ARGS_MAX]; /* 0 text, 1 binary (bytea) */
 	char num[KG_PG_ARGS_MAX][24];
-} kg_pg_args;
+};
 
 /* NULL binds NULL. */
 void kg_pg_text(kg_pg_args *p, const char *s);
@@ -90,6 +134,19 @@ int kg_pg_send(kg_tx *tx, const char *sql, const kg_pg_args *p, kg_pg_result_fn 
 	       size_t i, kg_err *err, const char *what);
 /* Reads every result of what was sent; 0 or the first error. */
 int kg_pg_flush(kg_tx *tx, kg_err *err);
+/* As kg_pg_send on a connection, without sending the pending puts first
+ * (for the statement that sends them). */
+int kg_pg_conn_send(kg_store_conn *c, const char *sql, const kg_pg_args *p, kg_pg_result_fn fn,
+		    void *ctx, size_t i, kg_err *err, const char *what);
+
+/* The connection's pending puts (postgres_events.c): init/release with the
+ * connection; send: queue their upserts in the pipeline (0 when there are
+ * none; called before any other statement, and by every flush); drop:
+ * forget them (a rollback). */
+void kg_pg_puts_init(kg_store_conn *c);
+void kg_pg_puts_release(kg_store_conn *c);
+int kg_pg_puts_send(kg_store_conn *c, kg_err *err);
+void kg_pg_puts_drop(kg_store_conn *c);
 
 /* Maps a failed result (SQLSTATE) to a kg_code and sets err. */
 int kg_pg_fail(PGconn *pg, const PGresult *r, kg_err *err, const char *what);
@@ -99,6 +156,23 @@ const char *kg_pg_col_text(kg_arena *a, const PGresult *r, int row, int col);
 const uint8_t *kg_pg_col_blob(kg_arena *a, const PGresult *r, int row, int col, size_t *len);
 /* 0 for SQL NULL. */
 int64_t kg_pg_col_i64(const PGresult *r, int row, int col);
+
+/* ---- read-ahead (postgres_ahead.c) ----
+ * The rows kg_tx_read_ahead read, kept until the transaction ends (clear:
+ * at its begin and end; free: with the connection). A lookup returns true
+ * when it has the key (*found: whether the row is there; values copied
+ * into a), false when it was not read ahead (ask the server). */
+struct kg_pg_ahead;
+int kg_pg_read_ahead(kg_tx *tx, const kg_read_ahead *ra, kg_err *err);
+void kg_pg_ahead_clear(kg_store_conn *c);
+void kg_pg_ahead_free(kg_store_conn *c);
+bool kg_pg_ahead_features(kg_store_conn *c, const char *account, kg_arena *a,
+			  const uint8_t **blob, size_t *len, int64_t *version, bool *found);
+bool kg_pg_ahead_event(kg_store_conn *c, const char *account, size_t account_len,
+		       const char *id, size_t id_len, kg_arena *a, const char **decision,
+		       size_t *decision_len, const uint8_t **hash, size_t *hash_len, bool *found);
+bool kg_pg_ahead_entity(kg_store_conn *c, int kind, uint64_t key, kg_arena *a,
+			const uint8_t **blob, size_t *len, int64_t *version, bool *found);
 
 /* The domain tables of kg_postgres_ops (postgres.c). */
 extern const struct kg_store_accounts_ops kg_postgres_accounts_ops;

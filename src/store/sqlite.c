@@ -5,6 +5,7 @@
  * (sqlite_<domain>.c) and group commit (store.c). */
 #include "store/sqlite_impl.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -53,6 +54,9 @@ int kg_sq_fail(kg_tx *tx, int rc, kg_err *err, const char *what)
 }
 
 /* ---- statements -----------------------------------------------------------*/
+static const char SQL_DATA_VERSION[] = "PRAGMA data_version";
+static int data_version(kg_store_conn *c, int64_t *out, kg_err *err);
+
 static sqlite3_stmt *conn_stmt(kg_store_conn *c, const char *sql, kg_err *err)
 {
 	size_t h = ((uintptr_t)sql >> 3) % KG_SQ_STMT_CACHE;
@@ -394,10 +398,127 @@ static int exec_sql(sqlite3 *db, const char *sql, kg_err *err, const char *what)
 	return 0;
 }
 
+/* ---- checkpoints on their own thread ----------------------------------------
+ * A commit is durable once its WAL frames are synced; copying them into
+ * the database file (a checkpoint, with a sync of its own) is not needed
+ * for that. SQLite's automatic checkpoint runs inside the commit that
+ * crosses its threshold, on the writer thread: each such commit, and every
+ * job of its group, waited for a copy of the whole WAL and a second fsync.
+ * Here the write connection's WAL hook only wakes a thread that
+ * checkpoints (PASSIVE: never blocks the writer or the readers) on a
+ * connection of its own; only a WAL grown past CKPT_INLINE_FRAMES (the
+ * thread falls behind) is checkpointed by the writer itself, as before.
+ * Not with the fault-injection VFS, whose Nth write must be the writer's
+ * (docs/store.md, "Fault injection"): there SQLite's own automatic
+ * checkpoint runs, as before. */
+#define CKPT_FRAMES 1000         /* SQLite's wal_autocheckpoint default */
+#define CKPT_INLINE_FRAMES 16000 /* 250 MiB of 16 KiB pages */
+
+struct kg_sq_ckpt {
+	sqlite3 *db;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool want, stop;
+	int last_rc; /* the thread's: an error is logged when it changes */
+	int woken_at; /* the writer's: the WAL's length when it last woke the thread */
+};
+
+static void *ckpt_main(void *arg)
+{
+	struct kg_sq_ckpt *k = arg;
+	for (;;) {
+		pthread_mutex_lock(&k->mu);
+		while (!k->want && !k->stop)
+			pthread_cond_wait(&k->cv, &k->mu);
+		bool stop = k->stop;
+		k->want = false;
+		pthread_mutex_unlock(&k->mu);
+		if (stop)
+			break;
+		int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+						   NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != k->last_rc)
+			kg_log(KG_LOG_WARN, "store", "checkpoint failed: %s (the WAL grows until "
+			       "one succeeds)", sqlite3_errmsg(k->db));
+		k->last_rc = rc;
+	}
+	return NULL;
+}
+
+/* After each commit of the write connection (frames: the WAL's length;
+ * it starts over after a checkpoint that caught up). The thread is woken
+ * once per CKPT_FRAMES new frames, not after every commit of a WAL that
+ * has not started over (one checkpoint, and its fsync, per 1,000 frames
+ * as SQLite's own). */
+static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct kg_sq_ckpt *k = arg;
+	if (frames < k->woken_at)
+		k->woken_at = 0;
+	if (frames >= CKPT_INLINE_FRAMES) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (frames - k->woken_at >= CKPT_FRAMES) {
+		k->woken_at = frames;
+		pthread_mutex_lock(&k->mu);
+		k->want = true;
+		pthread_cond_signal(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+	}
+	return SQLITE_OK;
+}
+
+static void ckpt_stop(kg_store_conn *c)
+{
+	struct kg_sq_ckpt *k = c->ckpt;
+	if (!k)
+		return;
+	sqlite3_wal_hook(c->db, NULL, NULL);
+	pthread_mutex_lock(&k->mu);
+	k->stop = true;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->thread, NULL);
+	sqlite3_close_v2(k->db);
+	pthread_cond_destroy(&k->cv);
+	pthread_mutex_destroy(&k->mu);
+	free(k);
+	c->ckpt = NULL;
+}
+
+/* The checkpointer of write connection c, on a connection of its own; if
+ * it cannot start, SQLite's automatic checkpoint stays (nothing fails). */
+static void ckpt_start(kg_store_conn *c, const char *path)
+{
+	struct kg_sq_ckpt *k = calloc(1, sizeof(*k));
+	if (!k)
+		return;
+	if (sqlite3_open_v2(path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+		    SQLITE_OK ||
+	    /* a first read opens its WAL (a checkpoint needs it open) */
+	    sqlite3_exec(k->db, "PRAGMA schema_version", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close_v2(k->db);
+		free(k);
+		return;
+	}
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	if (pthread_create(&k->thread, NULL, ckpt_main, k)) {
+		sqlite3_close_v2(k->db);
+		pthread_cond_destroy(&k->cv);
+		pthread_mutex_destroy(&k->mu);
+		free(k);
+		return;
+	}
+	c->ckpt = k;
+	sqlite3_wal_hook(c->db, ckpt_hook, k);
+}
+
 static void conn_free(kg_store_conn *c)
 {
 	if (!c)
 		return;
+	ckpt_stop(c);
 	for (size_t i = 0; i < KG_SQ_STMT_CACHE; i++)
 		if (c->cache[i].st)
 			sqlite3_finalize(c->cache[i].st);
@@ -591,12 +712,43 @@ static int sq_open(kg_store *s, const char *path, kg_store_conn **wconn, kg_err 
 	if (code)
 		return code;
 	code = migrate(c->db, path, err);
+	if (!code)
+		code = data_version(c, &c->data_version, err);
 	if (code) {
 		conn_free(c);
 		return code;
 	}
+	if (!s->fault_vfs)
+		ckpt_start(c, path);
 	*wconn = c;
 	return 0;
+}
+
+/* PRAGMA data_version: it moves when another connection (of this process
+ * or another) commits to the database, never for this connection's own
+ * commits. */
+static int data_version(kg_store_conn *c, int64_t *out, kg_err *err)
+{
+	sqlite3_stmt *st = conn_stmt(c, SQL_DATA_VERSION, err);
+	if (!st)
+		return err ? err->code : KG_EINTERNAL;
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : kg_sq_fail_db(c->db, rc, err, "data version");
+}
+
+/* In a write transaction: no other connection has committed since the
+ * store was opened (checked here, inside the transaction's snapshot, so
+ * nothing committed before it escapes; once one has, never again). */
+static bool sq_sole_writer(kg_store_conn *c)
+{
+	int64_t v = 0;
+	if (c->foreign_commit || !c->write)
+		return false;
+	if (data_version(c, &v, NULL) || v != c->data_version)
+		c->foreign_commit = true;
+	return !c->foreign_commit;
 }
 
 static int sq_open_reader(kg_store *s, kg_store_conn **out, kg_err *err)
@@ -613,6 +765,7 @@ static void sq_close_conn(kg_store_conn *c, bool checkpoint)
 		 * command closes) is reading or writing, a TRUNCATE checkpoint
 		 * would hold its writes back until its readers are done; then
 		 * the WAL is simply left for the next checkpoint. */
+		ckpt_stop(c);
 		sqlite3_busy_timeout(c->db, 0);
 		sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	}
@@ -780,6 +933,7 @@ const struct kg_store_ops kg_sqlite_ops = {
 	.schema_version = sq_schema_version,
 	.backup = sq_backup,
 	.changes = sq_changes,
+	.sole_writer = sq_sole_writer,
 	.fault_arm = sq_fault_arm,
 
 	.accounts = &kg_sqlite_accounts_ops,

@@ -26,6 +26,11 @@
 struct kg_store_conn {
 	sqlite3 *db;
 	bool write;
+	/* the write connection: PRAGMA data_version once opened and migrated,
+	 * and whether another connection has committed since (sq_sole_writer) */
+	int64_t data_version;
+	bool foreign_commit;
+	struct kg_sq_ckpt *ckpt; /* the write connection: its checkpointer */
 	struct {
 		const char *sql;
 		sqlite3_stmt *st;

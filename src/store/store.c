@@ -535,6 +535,11 @@ int kg_store_schema_version(kg_store *s) { return s ? s->schema_version : 0; }
 
 bool kg_store_shared(const kg_store *s) { return s && s->ops->shared; }
 
+bool kg_store_reads_remote(const kg_store *s)
+{
+	return s && s->ops->events && s->ops->events->read_ahead;
+}
+
 void kg_store_stats_get(kg_store *s, kg_store_stats *out)
 {
 	pthread_mutex_lock(&s->mu);

@@ -106,6 +106,13 @@ bool kg_store_is_url(const char *path);
  * time (PostgreSQL: several kagid nodes); false for SQLite, whose one
  * process owns its file. */
 bool kg_store_shared(const kg_store *s);
+/* In a write job: true when no other connection, of this process or
+ * another, has committed to the database since this store opened it —
+ * every row is as this store's own jobs (or the database before it was
+ * opened) left it. Once false, false until the store is closed. A read
+ * transaction, or a backend that cannot tell (PostgreSQL), answers false.
+ * Lets a writer skip re-reading a row it knows (docs/store.md). */
+bool kg_tx_sole_writer(kg_tx *tx);
 
 /* ---- transactions ---------------------------------------------------------
  * A job: do kg_tx_* operations, return 0 to keep them or a negative kg_code
@@ -383,6 +390,33 @@ int kg_tx_entity_lock_many(kg_tx *tx, const int *kinds, const uint64_t *keys, si
 /* Inserts or replaces. */
 int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
 		     int64_t now_ms, kg_err *err);
+
+/* ---- read-ahead: a batch's reads in one round trip -------------------------
+ * The rows a batch of events is about to read one by one: the feature rows
+ * of accounts, the stored decisions of (account, event id) pairs, the
+ * entity rows. kg_tx_read_ahead reads them all at once (PostgreSQL: three
+ * statements of arrays in two round trips) and keeps them with the read
+ * transaction; kg_tx_features_get, kg_tx_event_decision and
+ * kg_tx_entity_get of a key given then answer from what was read (found or
+ * not) until the transaction ends. A read transaction only; a backend
+ * whose reads are local (SQLite) does nothing, and kg_store_reads_remote
+ * says whether collecting the keys pays. */
+typedef struct kg_read_ahead {
+	const char *const *accounts;   /* feature rows */
+	size_t n_accounts;
+	const char *const *ev_accounts; /* stored decisions: (account, id) */
+	const size_t *ev_account_lens;
+	const char *const *ev_ids;
+	const size_t *ev_id_lens;
+	size_t n_events;
+	const int *ent_kinds;          /* entity rows */
+	const uint64_t *ent_keys;
+	size_t n_ents;
+} kg_read_ahead;
+int kg_tx_read_ahead(kg_tx *tx, const kg_read_ahead *ra, kg_err *err);
+/* Whether a read costs a round trip to a server (kg_tx_read_ahead does
+ * something): false for SQLite. */
+bool kg_store_reads_remote(const kg_store *s);
 
 /* ---- locks ----------------------------------------------------------------*/
 typedef struct kg_lock {

@@ -72,6 +72,8 @@ struct kg_store_events_ops {
 	int (*entity_put)(kg_tx *, int, uint64_t, const void *, size_t, int64_t, kg_err *);
 	int (*event_list)(kg_tx *, const char *, size_t, kg_arena *, kg_event_rec **, size_t *,
 			  kg_err *);
+	/* kg_tx_read_ahead; NULL: reads are local, nothing to do. */
+	int (*read_ahead)(kg_tx *, const kg_read_ahead *, kg_err *);
 };
 
 struct kg_store_locks_ops {
@@ -220,6 +222,11 @@ struct kg_store_ops {
 	/* Rows changed so far on this connection (a counter; differences
 	 * tell whether a job wrote anything). */
 	uint64_t (*changes)(kg_store_conn *c);
+	/* In a write transaction: true when no other connection (of this or
+	 * another process) has committed to the database since the store
+	 * opened it, so every row is as this store's jobs left it. NULL: never
+	 * known (kg_tx_sole_writer answers false). */
+	bool (*sole_writer)(kg_store_conn *c);
 	/* Ends what the job left in flight (statements sent without waiting):
 	 * their failure is the job's. NULL: nothing is ever in flight. */
 	int (*flush)(kg_store_conn *c, kg_err *err);

@@ -184,6 +184,13 @@ int kg_tx_features_lock_many(kg_tx *tx, const char *const *account_ids, size_t n
 	return 0;
 }
 
+int kg_tx_read_ahead(kg_tx *tx, const kg_read_ahead *ra, kg_err *err)
+{
+	if (tx->write)
+		return kg_err_set(err, KG_EINVAL, "events.read_ahead needs a read transaction");
+	return tx->s->ops->events->read_ahead ? tx->s->ops->events->read_ahead(tx, ra, err) : 0;
+}
+
 int kg_tx_entity_lock_many(kg_tx *tx, const int *kinds, const uint64_t *keys, size_t n,
 			   int64_t *versions, kg_err *err)
 {
@@ -643,4 +650,9 @@ int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t
 		     int64_t now_ms, kg_err *err)
 {
 	return KG_TX_WCALL(tx, err, events, entity_put, kind, key, blob, len, now_ms, err);
+}
+
+bool kg_tx_sole_writer(kg_tx *tx)
+{
+	return tx && tx->write && tx->s->ops->sole_writer && tx->s->ops->sole_writer(tx->conn);
 }

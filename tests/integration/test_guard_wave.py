@@ -7,12 +7,14 @@ amounts x100 (the events after day 7, transformed here): the breaker trips
 within 60 s of event time of the first wrong lock, a few dozen accounts at
 most are locked before it (under 1 % of those the bug would have locked:
 the locks plus the breaker's holds of the wave), the incident names the
-rule, and its revert lifts every wrong lock once with one apology each,
+rule and, as no rule changed, the fields of the feed that moved (the order
+amount x100, since the onset), and its revert lifts every wrong lock once with one apology each,
 while fraud locks from before the onset and from other rules stay.
 
-suspect: a rule added to the policy that locks every successful login trips
+suspect: a rule added to the policy that locks every successful login, its
+promotion refused by the back-test and forced live (the gated rollout), trips
 the breaker, and the incident names it as the suspect (the policy version
-that changed it was loaded minutes before).
+that changed it was loaded minutes before), and does not blame the feed.
 
 Reads the SQLite file underneath (sqlite3) for the lock rows."""
 import json
@@ -92,6 +94,19 @@ def test_wave():
         kt.check(len(incs) == 1, "one incident", incs)
         inc = incs[0]
         kt.check(inc["rules"] == ["amount_cap"] and inc["trip"] == "cusum", "names the rule", inc)
+        # the rules did not change: the feed summary names the amount as moved
+        # (the baseline of the normal week was stored by the first replay)
+        kt.check(inc["suspect"] is None, "no rule changed", inc)
+        moved = {(m["event"], m["field"]): m for m in (inc.get("feed") or {}).get("moved", [])}
+        amt = moved.get(("order", "amount"))
+        kt.check(amt and amt["stat"] == "median" and 50 <= amt["ratio"] <= 200 and
+                 ms(amt["since"]) <= ms(inc["onset"]) and ms(amt["since"]) >= onset - 60000,
+                 "the incident names the order amount as moved (x100 since the onset)",
+                 inc.get("feed"))
+        kt.check(("order", "items[].price") in moved, "and the item prices", inc.get("feed"))
+        kt.check(not any(k[1] in ("currency", "result", "country", "success", "items")
+                         for k in moved), "and nothing that did not move", list(moved))
+        print("feed:", "; ".join(m["text"] for m in moved.values()))
 
         # (a wrong decision on an account locked before names that lock:
         # that one is a fraud lock from before the onset, and stays)
@@ -184,16 +199,31 @@ def test_suspect():
         default = os.path.join(kt.SOURCE_DIR, "policy", "default.rules")
         kt.kagi("replay", "--db", db, "--quiet", "--policy", default, day1, timeout=900)
         kt.check(json.loads(kt.kagi("incidents", "list", "--db", db).stdout) == [], "armed")
+        # the new rule loads pending (docs/guard.md, "Gated rollout"): its
+        # back-test over the stored day would lock every login and trip the
+        # breaker, so it is refused; forced live with a reason by mistake
+        r = kt.kagi("rules", "promote", "--db", db, "--policy", bad, "--days", "366",
+                    "new_device_check", check_rc=False)
+        kt.check(r.returncode != 0 and "new_device_check" in r.stderr and
+                 "tripped the breaker" in r.stderr, "the back-test refuses the bad rule", r.stderr)
+        fig = json.loads(kt.kagi("rules", "promote", "--db", db, "--policy", bad, "--days", "366",
+                                 "--force", "--reason", "shipped by mistake",
+                                 "new_device_check").stdout)
+        kt.check(fig["forced"] and fig["breaker"]["would_trip"] and fig["locks_per_day"] > 0,
+                 "forced live", fig)
         kt.kagi("replay", "--db", db, "--quiet", "--policy", bad, day2, timeout=900)
         incs = json.loads(kt.kagi("incidents", "list", "--db", db).stdout)
         kt.check(len(incs) == 1, "the bad rule trips the breaker", incs)
         s = incs[0]["suspect"]
         kt.check(s and s["rule"] == "new_device_check", "names the bad rule as the suspect", incs)
+        kt.check(incs[0].get("feed") is None, "a rule-change incident does not blame the feed",
+                 incs[0])
         versions = [json.loads(x) for x in
                     kt.kagi("rules", "versions", "--db", db).stdout.splitlines()]
         kt.check(len(versions) == 2 and versions[0]["version"] == s["version"] and
                  versions[0]["rules_changed"] == ["new_device_check"] and
-                 versions[0]["by"] == "replay", "the version that changed it", versions)
+                 versions[0]["promoted"] == ["new_device_check"] and versions[0]["forced"] and
+                 versions[0]["by"] == "cli", "the version that promoted it", versions)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,46 @@ def login_flood():
               "the decision queue within its bound", m)
 
 
+def full_pool_refuses_before_the_key():
+    """A login for a full login pool is answered 503 busy from its head: its
+    key is not looked up (a bogus key gets 503, not 401) and its body is
+    read and dropped, the connection kept for the next request."""
+    env = {"KAGI_PASSWORD_ARGON2_OPS": "40", "KAGI_PASSWORD_ARGON2_MEM_KIB": "65536",
+           "KAGI_HTTP_LOGIN_WORKERS": "1", "KAGI_HTTP_LOGIN_QUEUE": "1"}
+    with kt.Kagid(env=env) as k:
+        svc = k.key("service")
+        socks = []
+        deadline = time.monotonic() + 60
+        for i, (running, queued) in enumerate([(1, 0), (1, 1)]):  # one runs, one waits
+            body = json.dumps({"email": f"slow{i}@example.jp", "password": "guess",
+                               "ip": "10.2.0.1", "device_id": "d"})
+            s = socket.create_connection(("127.0.0.1", k.port), timeout=120)
+            s.sendall(raw_request(k, "POST", "/v1/login", body.encode(), key=svc))
+            socks.append(s)
+            while True:  # the pool took it (a slow Argon2id keeps the worker busy)
+                m = k.get("/metrics").body.decode()
+                if metric(m, "kagi_http_pool_running", '{pool="login"}') == running and \
+                        metric(m, "kagi_http_pool_queued", '{pool="login"}') == queued:
+                    break
+                check(time.monotonic() < deadline, "the login pool fills", m[-3000:])
+                time.sleep(0.02)
+        bogus = "kg_aaaaaaaaaaaaaaaa_" + "b" * 43
+        r = k.post("/v1/login", {"email": "x@example.jp", "password": "guess", "ip": "10.2.0.2"},
+                   key=bogus)
+        check(r.status == 503 and r.headers.get("retry-after") == "1", "busy before the key", r)
+        check(b'"code":"busy"' in r.body, "the busy error shape", r)
+        ok = k.post("/v1/login", {"email": "x@example.jp", "password": "guess"}, key=svc)
+        check(ok.status == 503, "a valid key gets the same busy", ok)
+        m = k.get("/metrics").body.decode()
+        check(metric(m, "kagi_http_pool_refused_total", '{pool="login"}') >= 2, "refusals counted", m)
+        for s in socks:
+            code, _ = read_answer(s, timeout=300)
+            check(code == 401, "the queued logins are still answered", code)
+            s.close()
+        check("no such credential" not in k.log(tail=100000), "the bogus key was never looked up",
+              k.log()[-2000:])
+
+
 def raise_fd_limit(n):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = n if hard == resource.RLIM_INFINITY else min(n, hard)
@@ -266,4 +306,5 @@ def slowloris():
 
 
 if __name__ == "__main__":
-    kt.main([login_flood, held_connections, upload_budget, slowloris])
+    kt.main([login_flood, full_pool_refuses_before_the_key, held_connections, upload_budget,
+             slowloris])

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <cmocka.h>
 #include <pthread.h>
 #include <string.h>
@@ -221,7 +222,25 @@ static struct {
 	pthread_cond_t cv;
 	bool entered, release;
 	size_t takes, sizes[16], seen[64], nseen;
-} bp = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, 0, {0}, {0}, 0};
+	size_t released, done_at_release; /* released jobs; done_total seen by the last */
+	kg_http_pool *pool;
+} bp = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, 0, {0}, {0}, 0, 0, 0, NULL};
+
+/* The pool counts a job done before it hands it back: /metrics never says
+ * fewer than the answers a client has. */
+static void batch_release(void *job)
+{
+	(void)job;
+	kg_buf m = KG_BUF_INIT(1 << 20);
+	kg_http_pool_metrics(&bp.pool, 1, &m);
+	const char *d = strstr(m.data, "kagi_http_pool_done_total{pool=\"t\"} ");
+	pthread_mutex_lock(&bp.mu);
+	bp.released++;
+	bp.done_at_release = d ? (size_t)strtoul(d + strlen("kagi_http_pool_done_total{pool=\"t\"} "), NULL, 10) : 0;
+	assert_true(bp.done_at_release >= bp.released);
+	pthread_mutex_unlock(&bp.mu);
+	kg_buf_release(&m);
+}
 
 static void batch_job(void **jobs, size_t n)
 {
@@ -241,8 +260,9 @@ static void batch_job(void **jobs, size_t n)
 static void pool_batches_take_all_waiting(void **state)
 {
 	(void)state;
-	kg_http_pool *p = kg_http_pool_new_batch("t", 1, 8, 5, batch_job);
+	kg_http_pool *p = kg_http_pool_new_batch("t", 1, 8, 5, batch_job, batch_release);
 	assert_non_null(p);
+	bp.pool = p;
 	assert_int_equal(kg_http_pool_submit(p, (void *)(uintptr_t)1), 0);
 	pthread_mutex_lock(&bp.mu);
 	while (!bp.entered) /* the worker holds job 1 */
@@ -250,6 +270,7 @@ static void pool_batches_take_all_waiting(void **state)
 	pthread_mutex_unlock(&bp.mu);
 	for (uintptr_t j = 2; j <= 9; j++) /* 8 wait: the queue's bound */
 		assert_int_equal(kg_http_pool_submit(p, (void *)j), 0);
+	assert_true(kg_http_pool_full(p)); /* the server refuses before reading the body */
 	assert_int_equal(kg_http_pool_submit(p, (void *)(uintptr_t)10), KG_EBUSY);
 	kg_buf m = KG_BUF_INIT(1 << 20);
 	kg_http_pool_metrics(&p, 1, &m);
@@ -266,6 +287,7 @@ static void pool_batches_take_all_waiting(void **state)
 	assert_int_equal(bp.sizes[1], 5); /* batch_max */
 	assert_int_equal(bp.sizes[2], 3);
 	assert_int_equal(bp.nseen, 9);
+	assert_int_equal(bp.released, 9);
 	for (size_t i = 0; i < 9; i++)
 		assert_int_equal(bp.seen[i], i + 1);
 	m = (kg_buf)KG_BUF_INIT(1 << 20);

@@ -1,6 +1,7 @@
 /* Unit tests of src/risk: the feature blob (round trip, every truncation and
  * corruption refused), same() and the address entity over the shared cases
- * (tests/data/normalize/cases.tsv), policy reference counting. */
+ * (tests/data/normalize/cases.tsv), policy reference counting, the rules'
+ * content hashes (tests/data/rules/rule_hash.tsv) and pending rules. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -290,6 +291,113 @@ static void policy_refcount_survives_swap(void **state)
 	kg_policy_unref(p2);
 }
 
+/* "\n" and "\t" in a TSV field as a newline and a tab, in place. */
+static void unescape(char *s)
+{
+	char *w = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && (s[1] == 'n' || s[1] == 't'))
+			*w++ = s[1] == 'n' ? '\n' : '\t', s++;
+		else
+			*w++ = *s;
+	}
+	*w = '\0';
+}
+
+static void rule_hash_of(const char *text, char out[17])
+{
+	kg_policy *p = NULL;
+	kg_err err;
+	kg_err_clear(&err);
+	if (kg_policy_compile(text, strlen(text), "case", &p, &err))
+		fail_msg("does not compile: %s: %s", err.msg, text);
+	struct kg_policy_rule_info info[4];
+	assert_int_equal(kg_policy_rules(p, info, 4), 1);
+	snprintf(out, 17, "%s", info[0].hash);
+	kg_policy_unref(p);
+}
+
+/* tests/data/rules/rule_hash.tsv: comments and white space are no change
+ * of a rule; a threshold, an action, shadow, the types, a string are. */
+static void rule_hash_cases(void **state)
+{
+	(void)state;
+	char path[1024], line[4096];
+	const char *dir = getenv("KG_TEST_DATA");
+	snprintf(path, sizeof(path), "%s/rules/rule_hash.tsv", dir ? dir : "tests/data");
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int rows = 0, bad = 0, n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		char *a = strchr(line, '\t'), *b = a ? strchr(a + 1, '\t') : NULL;
+		assert_non_null(b);
+		*a++ = '\0', *b++ = '\0';
+		unescape(a);
+		unescape(b);
+		char ha[17], hb[17];
+		rule_hash_of(a, ha);
+		rule_hash_of(b, hb);
+		bool same = !strcmp(ha, hb);
+		if (same != !strcmp(line, "same")) {
+			fprintf(stderr, "%s:%d: expected %s\n", path, n, line);
+			bad++;
+		}
+		rows++;
+	}
+	fclose(f);
+	assert_true(rows >= 8);
+	assert_int_equal(bad, 0);
+}
+
+/* A pending rule (kg_policy_gated) fires only as a shadow hit marked
+ * pending: no points, no action, no lock; the policy's version says so. */
+static void gated_rule_only_shadows(void **state)
+{
+	(void)state;
+	static const char text[] = "rule big on order {\n when amount >= 50000\n lock gift_card\n}\n"
+				   "rule pts on order {\n when amount >= 50000\n points 90\n}\n"
+				   "score >= 80 hold\n";
+	kg_policy *p = NULL, *g = NULL;
+	kg_err err;
+	kg_err_clear(&err);
+	assert_int_equal(kg_policy_compile(text, strlen(text), "gate", &p, &err), 0);
+	const char *pending[] = {"big", "pts", "not_a_rule"};
+	assert_int_equal(kg_policy_gated(p, pending, 3, &g, &err), 0);
+	assert_int_equal(kg_policy_pending_count(g), 2);
+	assert_string_not_equal(kg_policy_version(g), kg_policy_version(p));
+	struct kg_policy_rule_info info[4];
+	assert_int_equal(kg_policy_rules(g, info, 4), 2);
+	assert_true(info[0].pending && info[1].pending && !info[0].shadow);
+	kg_risk *r = NULL;
+	assert_int_equal(kg_risk_new(g, NULL, &r, &err), 0);
+	kg_buf out = KG_BUF_INIT(1 << 20);
+	assert_int_equal(decide_text(r, events[3], strlen(events[3]), &out, &err), 0);
+	kg_buf_putc(&out, '\0');
+	assert_non_null(strstr(out.data, "\"action\":\"allow\",\"score\":0,\"reasons\":[]"));
+	assert_non_null(strstr(out.data, "{\"rule\":\"big\",\"action\":\"lock\""));
+	assert_non_null(strstr(out.data, "\"pending\":true"));
+	assert_null(strstr(out.data, "\"lock\":{"));
+	kg_buf_release(&out);
+	kg_risk_free(r);
+	/* nothing pending: the text's own version, and the rules act */
+	kg_policy_unref(g);
+	assert_int_equal(kg_policy_gated(p, NULL, 0, &g, &err), 0);
+	assert_string_equal(kg_policy_version(g), kg_policy_version(p));
+	assert_int_equal(kg_risk_new(g, NULL, &r, &err), 0);
+	kg_buf out2 = KG_BUF_INIT(1 << 20);
+	assert_int_equal(decide_text(r, events[3], strlen(events[3]), &out2, &err), 0);
+	kg_buf_putc(&out2, '\0');
+	assert_non_null(strstr(out2.data, "\"action\":\"lock\""));
+	kg_buf_release(&out2);
+	kg_risk_free(r);
+	kg_policy_unref(g);
+	kg_policy_unref(p);
+}
+
 /* The entity hints of replay's warming (kg_risk_entity_hints): the
  * strings after "ip", "device_id" and "fingerprint" as written, at most
  * KG_RISK_ENT_HINTS, with kg_entity_key's keys; nothing else; after the
@@ -403,6 +511,8 @@ int main(void)
 		cmocka_unit_test(hash_seed2_is_two_seeded_hashes),
 		cmocka_unit_test(same_in_rules_and_entities),
 		cmocka_unit_test(policy_refcount_survives_swap),
+		cmocka_unit_test(rule_hash_cases),
+		cmocka_unit_test(gated_rule_only_shadows),
 		cmocka_unit_test(entity_hints_of_lines),
 		cmocka_unit_test(entity_sets_grow_and_records_reuse),
 	};

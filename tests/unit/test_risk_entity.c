@@ -181,11 +181,53 @@ static void concurrent_entity_on_a_store(void **state)
 	run(kg_test_db("entity_batch"), true);
 }
 
+static void fail_login(kg_risk *r, const char *account, int minute)
+{
+	char ev[512];
+	int len = snprintf(ev, sizeof(ev),
+			   "{\"id\":\"f-%s\",\"type\":\"login\",\"account\":\"%s\","
+			   "\"ts\":\"2026-03-01T10:%02d:00Z\",\"success\":false,"
+			   "\"ip\":\"198.51.100.7\"}",
+			   account, account, minute);
+	assert_int_equal(decide_one(r, ev, (size_t)len, NULL), 0);
+}
+
+/* Another store on the same file (another process, as far as this one can
+ * tell) writes the IP's row between two of this engine's writes: the
+ * second write merges the row (it holds an account this engine never saw)
+ * instead of writing its own state over it; a new engine counts all. While
+ * this engine's store is the only writer it writes its state without
+ * reading the row (the concurrent tests above check that those rows are
+ * whole). */
+static void a_row_another_writer_wrote_is_merged(void **state)
+{
+	(void)state;
+	const char *path = kg_test_db("entity_foreign");
+	kg_policy *pol = policy();
+	kg_store *sa = kg_test_open(path, NULL), *sb = kg_test_open(path, NULL);
+	kg_risk *ra = NULL, *rb = NULL;
+	kg_err err;
+	assert_int_equal(kg_risk_new(pol, sa, &ra, &err), 0);
+	assert_int_equal(kg_risk_new(pol, sb, &rb, &err), 0);
+	fail_login(ra, "x1", 1);
+	fail_login(rb, "y1", 2); /* reads x1's row, writes x1 + y1 */
+	fail_login(ra, "x2", 3); /* knows x1 + x2: merged with the row */
+	kg_risk_free(rb);
+	kg_store_close(sb);
+	kg_risk_free(ra);
+	assert_int_equal(kg_risk_new(pol, sa, &ra, &err), 0);
+	assert_int_equal(probe(ra), 4); /* x1, y1, x2 and the prober */
+	kg_risk_free(ra);
+	kg_store_close(sa);
+	kg_policy_unref(pol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(concurrent_entity_in_memory),
 		cmocka_unit_test(concurrent_entity_on_a_store),
+		cmocka_unit_test(a_row_another_writer_wrote_is_merged),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	kg_test_dir_cleanup();

@@ -1,6 +1,9 @@
 /* Unit tests of src/store on real SQLite files: migrations, every core
  * operation, read-only enforcement, reopen. Group commit, audit tampering
  * and fault injection are in test_store_commit.c. */
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "store_bodies.h"
 
 /* ---- migrations ---------------------------------------------------------*/
@@ -294,6 +297,117 @@ static void ids_are_unique_and_prefixed(void **state)
 	assert_int_equal(strlen(a), 4 + 32);
 }
 
+static int sole_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)err;
+	*(bool *)ctx = kg_tx_sole_writer(tx);
+	return 0;
+}
+
+static int put_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	return kg_tx_entity_put(tx, 1, 42, "x", 1, 0, err);
+}
+
+/* kg_tx_sole_writer: true while only this store's writer has committed
+ * since it opened the file (its own commits, the readers' reads, another
+ * store's reads change nothing); false from another connection's commit on,
+ * for good; false in a read transaction. */
+static void sole_writer_until_another_connection_commits(void **state)
+{
+	(void)state;
+	const char *path = kg_test_db("sole");
+	kg_store *s = kg_test_open(path, NULL);
+	kg_err err;
+	bool sole = false;
+	assert_int_equal(kg_store_write(s, sole_job, &sole, &err), 0);
+	assert_true(sole);
+	assert_int_equal(kg_store_write(s, put_job, NULL, &err), 0);
+	assert_int_equal(kg_store_write(s, sole_job, &sole, &err), 0);
+	assert_true(sole);
+	sole = true;
+	assert_int_equal(kg_store_read(s, sole_job, &sole, &err), 0);
+	assert_false(sole);
+	sqlite3 *raw = kg_test_raw(path);
+	assert_int_equal(kg_test_raw_int(raw, "SELECT count(*) FROM entity_features"), 1);
+	assert_int_equal(kg_store_write(s, sole_job, &sole, &err), 0);
+	assert_true(sole); /* a read by another connection */
+	kg_test_raw_exec(raw, "UPDATE entity_features SET state = x'01'");
+	assert_int_equal(kg_store_write(s, sole_job, &sole, &err), 0);
+	assert_false(sole);
+	assert_int_equal(kg_store_write(s, put_job, NULL, &err), 0);
+	assert_int_equal(kg_store_write(s, sole_job, &sole, &err), 0);
+	assert_false(sole); /* for good */
+	sqlite3_close(raw);
+	kg_store_close(s);
+	/* opened again: nobody else has written since */
+	s = kg_test_open(path, NULL);
+	assert_int_equal(kg_store_write(s, sole_job, &sole, &err), 0);
+	assert_true(sole);
+	kg_store_close(s);
+}
+
+struct many {
+	int from, n;
+};
+
+static int many_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	struct many *m = ctx;
+	char blob[2000];
+	memset(blob, 'b', sizeof(blob));
+	for (int i = m->from; i < m->from + m->n; i++) {
+		int rc = kg_tx_entity_put(tx, 2, (uint64_t)i, blob, sizeof(blob), 0, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Commits that fill the WAL past the checkpoint threshold (1,000 frames):
+ * the checkpointer thread copies it into the database file (which grows
+ * with no commit after the last), every row is there on another
+ * connection and after reopening, the file is sound, and close leaves no
+ * WAL behind. */
+static void wal_is_checkpointed_beside_the_writer(void **state)
+{
+	(void)state;
+	const char *path = kg_test_db("ckpt");
+	kg_store *s = kg_test_open(path, NULL);
+	kg_err err;
+	int total = 0;
+	for (int round = 0; round < 40; round++) {
+		struct many m = {total, 500}; /* ~1 MB, ~70 pages of 16 KiB a round */
+		assert_int_equal(kg_store_write(s, many_job, &m, &err), 0);
+		total += m.n;
+	}
+	/* the database file itself grows (a checkpoint copied the frames),
+	 * without any commit after the last one: waited for, at most 60 s */
+	struct stat st;
+	for (int i = 0; i < 600; i++) {
+		if (stat(path, &st) == 0 && st.st_size > (off_t)total * 1000)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_true(st.st_size > (off_t)total * 1000);
+	sqlite3 *raw = kg_test_raw(path);
+	assert_int_equal(kg_test_raw_int(raw, "SELECT count(*) FROM entity_features WHERE kind = 2"),
+			 total);
+	sqlite3_close(raw);
+	assert_int_equal(kg_store_integrity_check(s, &err), 0);
+	kg_store_close(s);
+	char wal[700];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_true(stat(wal, &st) != 0 || st.st_size == 0); /* closed: truncated */
+	s = kg_test_open(path, NULL);
+	raw = kg_test_raw(path);
+	assert_int_equal(kg_test_raw_int(raw, "SELECT count(*) FROM entity_features WHERE kind = 2"),
+			 total);
+	sqlite3_close(raw);
+	kg_store_close(s);
+}
+
 static int teardown_all(void **state)
 {
 	(void)state;
@@ -338,6 +452,8 @@ int main(void)
 		cmocka_unit_test(backup_is_a_consistent_copy),
 		cmocka_unit_test(write_inside_a_job_is_refused),
 		cmocka_unit_test(ids_are_unique_and_prefixed),
+		cmocka_unit_test(sole_writer_until_another_connection_commits),
+		cmocka_unit_test(wal_is_checkpointed_beside_the_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown_all);
 }

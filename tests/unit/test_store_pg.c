@@ -528,6 +528,156 @@ static void same_jobs_as_sqlite(void **state)
 	}
 }
 
+/* ---- a batch's rows set-based, and its reads ahead --------------------------*/
+static int batch_write_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_event_rec evs[3] = {
+		{.account_id = "a1", .event_id = "e1", .type = "login", .ts_ms = 1, .body = "{}",
+		 .decision = "{\"action\":\"allow\"}"},
+		{.account_id = "a2", .event_id = "e1", .type = "login", .ts_ms = 2, .body = "{}",
+		 .decision = "{\"action\":\"hold\"}"},
+		{.account_id = "a1", .event_id = "e1", .type = "login", .ts_ms = 3, .body = "{}",
+		 .decision = "{}"}, /* the first row again: not stored */
+	};
+	bool stored[3];
+	assert_int_equal(kg_tx_event_insert_many(tx, evs, 3, stored, err), 0);
+	assert_true(stored[0] && stored[1] && !stored[2]);
+	/* two puts of one account in one job: the last is kept, and a read in
+	 * the job sees it (the puts go before any other statement) */
+	assert_int_equal(kg_tx_features_put(tx, "a1", "x", 1, 10, err), 0);
+	assert_int_equal(kg_tx_features_put(tx, "a2", "z", 1, 7, err), 0);
+	assert_int_equal(kg_tx_features_put(tx, "a1", blob, sizeof(blob), 11, err), 0);
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	const uint8_t *b = NULL;
+	size_t len = 0;
+	int64_t ver = 0;
+	assert_int_equal(kg_tx_features_get(tx, "a1", &a, &b, &len, &ver, err), 0);
+	assert_int_equal(len, sizeof(blob));
+	assert_memory_equal(b, blob, sizeof(blob));
+	assert_int_equal(ver, 11);
+	assert_int_equal(kg_tx_entity_put(tx, 1, 42, "old", 3, 5, err), 0);
+	assert_int_equal(kg_tx_entity_put(tx, 1, 42, "new!", 4, 6, err), 0);
+	/* locks in any order given: the versions come back in that order; a
+	 * new row is made (version 0) */
+	const char *ids[3] = {"a2", "a3", "a1"};
+	int64_t vers[3] = {-1, -1, -1};
+	assert_int_equal(kg_tx_features_lock_many(tx, ids, 3, vers, err), 0);
+	assert_int_equal(vers[0], 7);
+	assert_int_equal(vers[1], 0);
+	assert_int_equal(vers[2], 11);
+	int kinds[3] = {2, 1, 2};
+	uint64_t keys[3] = {UINT64_MAX, 42, UINT64_MAX}; /* a key above INT64_MAX, twice */
+	int64_t evers[3] = {-1, -1, -1};
+	assert_int_equal(kg_tx_entity_lock_many(tx, kinds, keys, 3, evers, err), 0);
+	assert_int_equal(evers[0], 0);
+	assert_int_equal(evers[1], 6);
+	assert_int_equal(evers[2], 0);
+	kg_arena_release(&a);
+	return 0;
+}
+
+static int read_ahead_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	const char *accts[3] = {"a1", "a3", "a4"};
+	const char *ev_accts[2] = {"a1", "a1"};
+	size_t alens[2] = {2, 2};
+	const char *ids[2] = {"e1", "e9"};
+	size_t idlens[2] = {2, 2};
+	int kinds[3] = {1, 2, 3};
+	uint64_t keys[3] = {42, UINT64_MAX, 5};
+	kg_read_ahead ra = {accts, 3, ev_accts, alens, ids, idlens, 2, kinds, keys, 3};
+	assert_int_equal(kg_tx_read_ahead(tx, &ra, err), 0);
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	const uint8_t *b = NULL;
+	size_t len = 0;
+	int64_t ver = 0;
+	/* read ahead: found, a placeholder (no state), missing */
+	assert_int_equal(kg_tx_features_get(tx, "a1", &a, &b, &len, &ver, err), 0);
+	assert_int_equal(len, sizeof(blob));
+	assert_memory_equal(b, blob, sizeof(blob));
+	assert_int_equal(ver, 11);
+	assert_int_equal(kg_tx_features_get(tx, "a3", &a, &b, &len, &ver, err), KG_ENOTFOUND);
+	assert_int_equal(kg_tx_features_get(tx, "a4", &a, &b, &len, &ver, err), KG_ENOTFOUND);
+	/* not read ahead: asked on its own */
+	assert_int_equal(kg_tx_features_get(tx, "a2", &a, &b, &len, &ver, err), 0);
+	assert_int_equal(len, 1);
+	assert_int_equal(ver, 7);
+	const char *d = NULL;
+	size_t dlen = 0;
+	const uint8_t *h = NULL;
+	size_t hlen = 0;
+	assert_int_equal(kg_tx_event_decision(tx, "a1", 2, "e1", 2, &a, &d, &dlen, &h, &hlen, err),
+			 0);
+	assert_string_equal(d, "{\"action\":\"allow\"}");
+	assert_int_equal(dlen, strlen(d));
+	assert_int_equal(kg_tx_event_decision(tx, "a1", 2, "e9", 2, &a, &d, &dlen, &h, &hlen, err),
+			 KG_ENOTFOUND);
+	assert_int_equal(kg_tx_event_decision(tx, "a2", 2, "e1", 2, &a, &d, &dlen, &h, &hlen, err),
+			 0);
+	assert_string_equal(d, "{\"action\":\"hold\"}");
+	assert_int_equal(kg_tx_entity_get(tx, 1, 42, &a, &b, &len, &ver, err), 0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(b, "new!", 4);
+	assert_int_equal(ver, 6);
+	assert_int_equal(kg_tx_entity_get(tx, 2, UINT64_MAX, &a, &b, &len, &ver, err),
+			 KG_ENOTFOUND);
+	assert_int_equal(kg_tx_entity_get(tx, 3, 5, &a, &b, &len, &ver, err), KG_ENOTFOUND);
+	kg_arena_release(&a);
+	return 0;
+}
+
+static int read_ahead_in_write_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_read_ahead ra = {0};
+	return kg_tx_read_ahead(tx, &ra, err);
+}
+
+/* what a later transaction reads: the server's row, not an earlier read-ahead */
+static int reread_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	const uint8_t *b = NULL;
+	size_t len = 0;
+	int64_t ver = 0;
+	assert_int_equal(kg_tx_features_get(tx, "a3", &a, &b, &len, &ver, err), 0);
+	assert_int_equal(ver, 20);
+	kg_arena_release(&a);
+	return 0;
+}
+
+static int put_a3_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	return kg_tx_features_put(tx, "a3", "q", 1, 20, err);
+}
+
+static void batch_rows_and_read_ahead(void **state)
+{
+	(void)state;
+	fresh_db();
+	kg_store *s = open_pg();
+	kg_err err;
+	assert_true(kg_store_reads_remote(s));
+	assert_int_equal(kg_store_write(s, batch_write_job, NULL, &err), 0);
+	assert_int_equal(kg_store_read(s, read_ahead_job, NULL, &err), 0);
+	assert_int_equal(kg_store_write(s, read_ahead_in_write_job, NULL, &err), KG_EINVAL);
+	assert_int_equal(kg_store_write(s, put_a3_job, NULL, &err), 0);
+	assert_int_equal(kg_store_read(s, reread_job, NULL, &err), 0);
+	kg_store_close(s);
+	/* SQLite reads locally: read-ahead does nothing */
+	kg_store *sq = kg_test_open(kg_test_db("pg_ahead_sqlite"), NULL);
+	assert_false(kg_store_reads_remote(sq));
+	assert_int_equal(kg_store_read(sq, read_ahead_in_write_job, NULL, &err), 0);
+	kg_store_close(sq);
+}
+
 int main(void)
 {
 	if (!getenv("KG_TEST_PG_URL_FILE")) {
@@ -539,6 +689,7 @@ int main(void)
 		cmocka_unit_test(picked_by_url_and_migrated),
 		cmocka_unit_test(events_and_features),
 		cmocka_unit_test(failing_job_rolls_back_alone),
+		cmocka_unit_test(batch_rows_and_read_ahead),
 		cmocka_unit_test(two_nodes_never_lose_an_update),
 		cmocka_unit_test(two_nodes_keep_one_audit_chain),
 		cmocka_unit_test(queue_of_two_kinds_shared_by_nodes),
