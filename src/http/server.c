@@ -620,6 +620,9 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 {
 	kg_http_req *req = &rq->req;
 	const struct kg_http_route *rt = rq->route;
+	/* the body is in: from here kagid works (or the request waits in a
+	 * pool), which the slowloris guard must not take for a slow body */
+	track_phase(rq->track, PHASE_WORK);
 	req->app = &s->app;
 	req->method = rq->method;
 	req->path = rq->path;
