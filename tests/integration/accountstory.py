@@ -8,7 +8,6 @@ import email.policy
 import hashlib
 import hmac
 import re
-import sqlite3
 import struct
 import time
 
@@ -106,18 +105,14 @@ class Shop:
         return body
 
     # ---- the store, read directly (as an operator would) ------------------
-    def db(self):
-        return sqlite3.connect(self.k.db, timeout=30)
+    def rows(self, sql, *params):
+        """The rows of a SELECT on the store (SQLite or PostgreSQL)."""
+        return self.k.rows(sql, *params)
 
     def outbox_ids(self, account_id):
         """Message-IDs of the account's outbox rows (the mail itself is sealed
         at rest)."""
-        con = self.db()
-        try:
-            rows = con.execute("SELECT message_id FROM outbox WHERE account_id = ?",
-                               (account_id,)).fetchall()
-        finally:
-            con.close()
+        rows = self.rows("SELECT message_id FROM outbox WHERE account_id = ?", account_id)
         return {r[0] for r in rows}
 
     def mails_to(self, addr, pred=lambda text: True, timeout_s=60):

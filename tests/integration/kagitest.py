@@ -20,6 +20,8 @@ KAGI_TEST_STORE=postgresql://... (or KAGI_TEST_STORE_FILE, a file holding
 that URL, as scripts/pg-test-server.sh writes it): every Kagid() without a
 db of its own gets a fresh database on that PostgreSQL server instead of a
 SQLite file (the second ctest pass over the integration tests, integ_pg.*).
+Read rows with k.rows(sql, *params) / kt.query(db, sql, params) and check a
+store with kt.integrity(db): both work on either backend (? placeholders).
 """
 import contextlib
 import http.client
@@ -257,6 +259,15 @@ class Kagid:
             self.cleanup()
         return False
 
+    # ---- the store, read directly (SQLite file or PostgreSQL) ---------------
+    def rows(self, sql, *params):
+        """query(self.db, sql, params): the rows of a SELECT on this store."""
+        return query(self.db, sql, params)
+
+    def execute(self, sql, *params):
+        """execute(self.db, sql, params): one committed statement."""
+        execute(self.db, sql, params)
+
     # ---- CLI on this store -------------------------------------------------
     def kagi(self, *args, **kw):
         env = dict(self.env)
@@ -375,11 +386,123 @@ def without_lock_ids(lines):
     return out
 
 
+def is_pg(db):
+    """True when the store db is a PostgreSQL URL (else a SQLite file)."""
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def _pg_literal(v):
+    """v as a PostgreSQL literal (the value of one ? placeholder)."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (bytes, bytearray)):
+        return f"'\\x{bytes(v).hex()}'::bytea"
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _pg_sql(sql, params):
+    """sql with each ? placeholder (outside quotes) replaced by the literal of
+    the next of params: the SQLite placeholder style, for psql."""
+    out, params, quote = [], list(params), None
+    for ch in sql:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "?":
+            check(params, "more ? than parameters", sql)
+            out.append(_pg_literal(params.pop(0)))
+            continue
+        out.append(ch)
+    check(not params, "more parameters than ?", sql)
+    return "".join(out)
+
+
+def _psql(db, sql):
+    p = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", db, "-c", sql],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise TestFailure(f"psql {sql!r}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def _pg_value(v):
+    # to_json writes a BYTEA as the string "\x<hex>": back to bytes, as
+    # sqlite3 returns a BLOB
+    if isinstance(v, str) and v.startswith("\\x"):
+        try:
+            return bytes.fromhex(v[2:])
+        except ValueError:
+            return v
+    return v
+
+
+def query(db, sql, params=()):
+    """The rows (tuples, in the query's column order) of the SELECT sql on
+    the store db, a SQLite file or a PostgreSQL URL, with ? placeholders
+    bound to params. Values as sqlite3 gives them: int, float, str, bytes,
+    None. No ORDER BY means no order on PostgreSQL: say it in sql."""
+    if not is_pg(db):
+        with contextlib.closing(sqlite3.connect(db, timeout=30)) as c:
+            return c.execute(sql, tuple(params)).fetchall()
+    wrapped = f"SELECT to_json(q) FROM ({_pg_sql(sql, params)}) q"
+    rows = []
+    for line in _psql(db, wrapped).splitlines():
+        pairs = json.loads(line, object_pairs_hook=lambda kv: kv)  # keeps duplicate names
+        rows.append(tuple(_pg_value(v) for _, v in pairs))
+    return rows
+
+
+def execute(db, sql, params=()):
+    """Runs the statement sql (an UPDATE, DELETE, ...) on the store db, a
+    SQLite file or a PostgreSQL URL, ? placeholders bound to params, and
+    commits it."""
+    if not is_pg(db):
+        with contextlib.closing(sqlite3.connect(db, timeout=30)) as c:
+            c.execute(sql, tuple(params))
+            c.commit()
+        return
+    _psql(db, _pg_sql(sql, params))
+
+
 def integrity(db):
-    """The rows of PRAGMA integrity_check on the SQLite file db ([("ok",)]
-    when the file is sound)."""
-    with sqlite3.connect(db) as c:
-        return c.execute("PRAGMA integrity_check").fetchall()
+    """[("ok",)] when the store db is sound, else the problems found, one
+    tuple each. SQLite: the rows of PRAGMA integrity_check. PostgreSQL (no
+    such pragma; the server's own crash recovery is what keeps its files
+    sound): amcheck's bt_index_check over every index of the store and
+    heapam's check of every table (verify_heapam), plus the audit chains
+    (`kagi audit verify`)."""
+    if not is_pg(db):
+        with contextlib.closing(sqlite3.connect(db, timeout=30)) as c:
+            return c.execute("PRAGMA integrity_check").fetchall()
+    _psql(db, "CREATE EXTENSION IF NOT EXISTS amcheck")
+    _psql(db, PG_INDEX_CHECK)
+    bad = [(line,) for line in _psql(db, PG_HEAP_CHECK).splitlines() if line]
+    p = kagi("audit", "verify", "--db", db, check_rc=False)
+    if p.returncode != 0 or "intact" not in p.stdout:
+        bad.append((f"kagi audit verify exited {p.returncode}: {p.stdout}{p.stderr}".strip(),))
+    return bad or [("ok",)]
+
+
+# Every B-tree index of the public schema checked (a corrupt one makes
+# the query fail, which _psql raises), and every table's heap: one line
+# per corrupt tuple.
+PG_INDEX_CHECK = """
+SELECT count(bt_index_check(c.oid)) FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE a.amname = 'btree' AND n.nspname = 'public'
+"""
+PG_HEAP_CHECK = """
+SELECT t.relname || ' block ' || v.blkno || ': ' || v.msg
+  FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace,
+  LATERAL verify_heapam(t.oid) v
+  WHERE t.relkind = 'r' AND n.nspname = 'public';
+"""
 
 
 def demo_account(i=0, **over):

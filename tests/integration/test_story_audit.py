@@ -1,8 +1,6 @@
 """Story (S11): every change is in the per-account hash-chained audit log;
-editing one audit row directly in SQLite, or deleting one, is found by
-`kagi audit verify`."""
-import sqlite3
-
+editing one audit row directly in the store (SQLite or PostgreSQL), or
+deleting one, is found by `kagi audit verify`."""
 import accountstory as st
 import kagitest as kt
 
@@ -33,20 +31,14 @@ def check_log(db, aid, other):
     for a in ('"lock"', '"case_open"', '"identity_check"', '"unlock"'):
         kt.check(a in actions, f"{a} audited", actions)
 
-    con = sqlite3.connect(db)
-    con.execute("UPDATE audit SET detail = replace(detail, 'gift_card', 'manual') "
-                "WHERE account_id = ? AND action = 'lock'", (aid,))
-    con.commit()
-    con.close()
+    kt.execute(db, "UPDATE audit SET detail = replace(detail, 'gift_card', 'manual') "
+               "WHERE account_id = ? AND action = 'lock'", (aid,))
     r = kt.kagi("audit", "verify", "--db", db, aid, check_rc=False)
     kt.check(r.returncode == 1 and "altered" in r.stdout and aid in r.stdout, "edit found", r.stdout + r.stderr)
     r = kt.kagi("audit", "verify", "--db", db, other["id"], check_rc=False)
     kt.check(r.returncode == 0, "the other chain is intact", r.stdout)
 
-    con = sqlite3.connect(db)
-    con.execute("DELETE FROM audit WHERE account_id = ? AND seq = 1", (other["id"],))
-    con.commit()
-    con.close()
+    kt.execute(db, "DELETE FROM audit WHERE account_id = ? AND seq = 1", (other["id"],))
     r = kt.kagi("audit", "verify", "--db", db, check_rc=False)
     kt.check(r.returncode == 1 and "removed" in r.stdout, "deletion found", r.stdout + r.stderr)
 

@@ -32,11 +32,9 @@ def test_login_acts_on_its_decision():
         kt.check("token" not in r.json and r.json.get("ticket"), "a lock ticket, no token", r)
         locks = r.json["locks"]
         kt.check([l["reason"] for l in locks] == ["compromised"], "the lock it set", locks)
-        with shop.db() as c:
-            rows = c.execute("SELECT lock_id, reason FROM locks WHERE account_id = ?",
-                             (acc["id"],)).fetchall()
-            audit = c.execute("SELECT actor FROM audit WHERE account_id = ? AND action = 'lock'",
-                              (acc["id"],)).fetchall()
+        rows = shop.rows("SELECT lock_id, reason FROM locks WHERE account_id = ?", acc["id"])
+        audit = shop.rows("SELECT actor FROM audit WHERE account_id = ? AND action = 'lock'",
+                          acc["id"])
         kt.check(rows == [(locks[0]["id"], "compromised")], "one lock row, the one answered", rows)
         kt.check(audit == [("system:risk",)], "its audit entry", audit)
 
