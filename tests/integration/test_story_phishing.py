@@ -70,18 +70,14 @@ def story():
         for kind in ("lock_notice", "recovery_code", "unlock_notice", "password_reset"):
             kt.check(kind in kinds, f"{kind} in the message center", kinds)
         # The database holds no code and no password in clear.
-        con = shop.db()
-        try:
-            for table in ("codes", "messages", "audit", "accounts"):
-                for row in con.execute(f"SELECT * FROM {table}"):
-                    text = " ".join(str(v) for v in row)
-                    kt.check(NEW_PASSWORD not in text, f"no password in {table}")
-                    kt.check(f": {code}" not in text, f"no code in {table}")
-            for (mime,) in con.execute("SELECT mime FROM outbox"):
-                raw = mime if isinstance(mime, bytes) else mime.encode()
-                kt.check(b"Subject:" not in raw, "outbox rows are sealed at rest")
-        finally:
-            con.close()
+        for table in ("codes", "messages", "audit", "accounts"):
+            for row in shop.rows(f"SELECT * FROM {table}"):
+                text = " ".join(str(v) for v in row)
+                kt.check(NEW_PASSWORD not in text, f"no password in {table}")
+                kt.check(f": {code}" not in text, f"no code in {table}")
+        for (mime,) in shop.rows("SELECT mime FROM outbox"):
+            raw = mime if isinstance(mime, bytes) else mime.encode()
+            kt.check(b"Subject:" not in raw, "outbox rows are sealed at rest")
 
 
 def r_ticket(shop, acc):
