@@ -469,6 +469,17 @@ def execute(db, sql, params=()):
     _psql(db, _pg_sql(sql, params))
 
 
+def dump(db):
+    """Every row of the store db as SQL text: sqlite3's iterdump of a SQLite
+    file, pg_dump of a PostgreSQL database."""
+    if not is_pg(db):
+        with contextlib.closing(sqlite3.connect(db, timeout=30)) as c:
+            return "\n".join(c.iterdump())
+    p = subprocess.run(["pg_dump", "--no-owner", db], capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "pg_dump", p.stderr)
+    return p.stdout
+
+
 def integrity(db):
     """[("ok",)] when the store db is sound, else the problems found, one
     tuple each. SQLite: the rows of PRAGMA integrity_check. PostgreSQL (no

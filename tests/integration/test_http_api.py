@@ -4,7 +4,6 @@ account create/show, card-number refusal, /metrics, access logs that never
 hold secrets, and the CLI's foundation commands."""
 import json
 import os
-import sqlite3
 import time
 
 import kagitest as kt
@@ -157,9 +156,9 @@ def test_api():
         check([x["state"] for x in r.json["keys"] if x["id"] == new_id] == ["revoked"], "listed revoked", r)
         p = k.kagi("key", "list", "--db", k.db)
         check(new_id in p.stdout and "revoked" in p.stdout, "kagi key list", p.stdout)
-        with sqlite3.connect(k.db) as c:
-            acts = [a for (a,) in c.execute("SELECT action FROM audit WHERE detail LIKE ?",
-                                             (f'%{new_id}%',))]
+        # in the order written (the system-wide chain), as SQLite scans it
+        acts = [a for (a,) in k.rows("SELECT action FROM audit WHERE detail LIKE ? "
+                                     "ORDER BY account_id, seq", f'%{new_id}%')]
         check(acts == ["credential_create", "credential_revoke"], "key changes audited", acts)
 
         # a customer key works only on its own account (helper used by modules)
@@ -180,9 +179,9 @@ def test_api():
 
 
 def test_cli():
-    tmp = kt.Kagid()  # only for its temp dir
+    tmp = kt.Kagid()  # only for its temp dir and store (a fresh file or PG database)
     try:
-        db = os.path.join(tmp.tmp, "cli.db")
+        db = tmp.db
         for cmd in (["init"], ["serve"], ["key"], ["account"], ["config"], ["version"]):
             p = kt.kagi(*cmd, "--help")
             check(p.stdout.startswith("usage: kagi " + cmd[0]), f"{cmd[0]} --help", p.stdout)
@@ -194,8 +193,7 @@ def test_cli():
         check(key.startswith("kg_") and len(key) == 63, "key printed once", key)
         p = kt.kagi("key", "create", "--db", db, "--role", "customer", check_rc=False)
         check(p.returncode == 1 and "account" in p.stderr, "customer key needs --account", p.stderr)
-        with sqlite3.connect(db) as c:
-            dump = "\n".join(c.iterdump())
+        dump = kt.dump(db)
         check(key[20:] not in dump, "only a hash of the secret is stored")
         p = kt.kagi("account", "create", "--db", db, "--id", "c1", "--name", "佐藤 花子",
                     "--email", "hanako@example.jp", "--postal-code", "530-0001", "--region", "大阪府",

@@ -19,7 +19,6 @@ would get:
 Nothing asserts a time or how the events fell into batches."""
 import datetime
 import json
-import sqlite3
 import threading
 
 import kagitest as kt
@@ -105,18 +104,18 @@ def test_many_at_once():
         check(metric("kagi_http_pool_refused_total") == 0, "none refused")
 
         # the store: each event once, the first body of a conflicting id
-        with sqlite3.connect(k.db) as c:
-            rows = dict(c.execute("SELECT event_id, body FROM events WHERE event_id LIKE 'e-%'"))
-            check(sorted(rows) == sorted(f"e-{i}" for i in range(60)), "each event stored once",
-                  sorted(rows)[:5])
-            for i in range(30, 45):
-                winner = answers[("new", i)].status == 200
-                ip = json.loads(rows[f"e-{i}"])["ip"]
-                check(ip == ("10.0.0.1" if winner else "192.0.2.9"), f"e-{i}: the body answered 200", ip)
-            n = c.execute("SELECT count(*) FROM events WHERE event_id = 'ord-big'").fetchone()[0]
-            check(n == 1, "the order stored once", n)
-            n = c.execute("SELECT count(*) FROM locks WHERE account_id = 'buyer-1'").fetchone()[0]
-            check(n == 1, "one lock", n)
+        pairs = k.rows("SELECT event_id, body FROM events WHERE event_id LIKE 'e-%'")
+        rows = dict(pairs)
+        check(sorted(e for e, _ in pairs) == sorted(f"e-{i}" for i in range(60)),
+              "each event stored once", sorted(rows)[:5])
+        for i in range(30, 45):
+            winner = answers[("new", i)].status == 200
+            ip = json.loads(rows[f"e-{i}"])["ip"]
+            check(ip == ("10.0.0.1" if winner else "192.0.2.9"), f"e-{i}: the body answered 200", ip)
+        n = k.rows("SELECT count(*) FROM events WHERE event_id = 'ord-big'")[0][0]
+        check(n == 1, "the order stored once", n)
+        n = k.rows("SELECT count(*) FROM locks WHERE account_id = 'buyer-1'")[0][0]
+        check(n == 1, "one lock", n)
         r = k.get("/v1/accounts/buyer-1/messages", key=agent)
         check(r.status == 200, "message center", r)
         msgs = r.json["messages"]
@@ -146,9 +145,8 @@ def test_retries_get_the_written_decision():
                 t.start()
             for t in ts:
                 t.join(180)
-            with sqlite3.connect(k.db) as c:
-                stored = json.loads(c.execute("SELECT decision FROM events WHERE event_id = ?",
-                                              (body["id"],)).fetchone()[0])
+            stored = json.loads(k.rows("SELECT decision FROM events WHERE event_id = ?",
+                                       body["id"])[0][0])
             for r in out:
                 check(r.status == 200 and r.json["action"] == stored["action"]
                       and r.json.get("breaker") == stored.get("breaker"),
