@@ -1,7 +1,9 @@
 """Crash safety (S11): writers POST accounts through kagid concurrently; kagid
 is SIGKILLed at a random moment; after a restart every write that was
-answered 201 is there, complete, and PRAGMA integrity_check is ok. Five
-rounds on the same database file."""
+answered 201 is there, complete, and the store is sound (kt.integrity:
+PRAGMA integrity_check on SQLite; amcheck and the audit chains on
+PostgreSQL, where the server itself is not killed). Five rounds on the same
+store."""
 import random
 import threading
 import time
