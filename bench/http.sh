@@ -99,6 +99,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR
 run() {
 	local label=$1 threads=$2 c=$3 path=$4
 	shift 4
+	[[ -z ${ONLY:-} || $label =~ $ONLY ]] || return 0
 	declare -A got p50s p99s errs
 	local r side res rps p50 p99 e
 	for ((r = 0; r < rounds; r++)); do

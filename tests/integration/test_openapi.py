@@ -159,7 +159,7 @@ def limits():
     return env
 
 
-POOL_FLAGS = {"INLINE", "DECISION", "LOGIN", "MAIL", "UPLOAD"}
+POOL_FLAGS = {"INLINE", "QUICK", "DECISION", "LOGIN", "MAIL", "UPLOAD"}
 
 
 def body_limits_are_the_route_table():
