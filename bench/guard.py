@@ -198,7 +198,8 @@ def feed_cost(src, policy):
                  if "PROGRAM TOTALS" in x)
     feed, decide = ir("kg_guard_feed_observe"), ir("kg_risk_decide_locked")
     n = 30000
-    return {"feed_ir_per_event": round(feed / n), "decide_ir_per_event": round(decide / n),
+    return {"shop": os.path.basename(src).split("-")[1] + "-account",
+            "feed_ir_per_event": round(feed / n), "decide_ir_per_event": round(decide / n),
             "total_ir_per_event": round(total / n), "events": n,
             "share_of_decide": round(100.0 * feed / decide, 2)}
 
@@ -264,8 +265,8 @@ def feed_text(c):
     if not c:
         return ""
     return (f"**The feed summary's cost** (callgrind, `kg_guard_feed_observe` inclusive of its "
-            f"minute folds, over {c['events']:,} events from the middle of the largest shop's "
-            f"stream replayed into a store): {c['feed_ir_per_event']} instructions an event, "
+            f"minute folds, over {c['events']:,} events from the middle of the "
+            f"{c.get('shop', 'last')} shop's stream replayed into a store): {c['feed_ir_per_event']} instructions an event, "
             f"against {c['decide_ir_per_event']:,} for the engine's decision "
             f"(`kg_risk_decide_locked`, {c['share_of_decide']} %) and "
             f"{c['total_ir_per_event']:,} for the whole replay of an event.\n\n")
@@ -286,12 +287,12 @@ def render(normals, waves, reverts, note="", cost=None):
         for n in normals)
     wrows = "\n".join(
         f"| {w['accounts']:,} | {w['shape']} | {w['policy']} | "
-        + (f"{w['trip']} ({', '.join(w['rules'])}) | {w['from_first_lock_s']} s | "
+        + (f"{w['trip']} ({', '.join(w['rules'])})"
+           f"{' (false trip before)' if w.get('base_tripped') else ''} | {w['from_first_lock_s']} s | "
            f"{w['from_onset_s']} s | {w['locked']} | {w['would']:,} "
            f"({100.0 * w['locked'] / max(w['would'], 1):.2f} %) | {w['holds']:,} | "
            f"{', '.join(w.get('feed_moved') or []) or '—'} |"
            if w["tripped"] else f"no trip | — | — | {w['locked']} | — | {w['holds']} | — |")
-        + (" (false trip before)" if w.get("base_tripped") else "")
         for w in waves)
     rrows = "\n".join(
         f"| {r['name']} | {r['locks']:,} | {r['accounts']:,} | {r['seconds']} s | "
@@ -331,7 +332,7 @@ message center and outbox mail) is rendered; `kagi incidents revert`, steps of 2
 |---|---|---|---|---|
 {rrows}
 
-{note}{feed_text(cost)}**The detector, computed** (`python3 bench/guard_arl.py`; ARL0 = mean time
+{note + chr(10) + chr(10) if note else ""}{feed_text(cost)}**The detector, computed** (`python3 bench/guard_arl.py`; ARL0 = mean time
 between false alarms with Poisson locks at the baseline, ARL1 = mean time to the
 alarm at the wave's rate, whole minutes; the breaker counts the minute in
 progress, so "1 min" is a trip inside the first minute). The per-rule floor is
