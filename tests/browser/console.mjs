@@ -182,6 +182,9 @@ async function agent() {
   await link.click();
   await page.waitForURL(/#\/account\/acc-locked$/);
   await settle(page);
+  // the timeline is its own request: wait for it (a slow machine answers it
+  // after the account), then check what the page shows
+  await page.locator("main").getByText("Audit").first().waitFor({ timeout: 15000 }).catch(() => {});
   const text = await page.locator("main").textContent();
   check(text.includes("payment fraud") && text.includes("chargebacks"), "the lock with its reason and note", text.slice(0, 300));
   check(text.includes("Timeline") && text.includes("Audit"), "the timeline with audit entries");
