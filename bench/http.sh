@@ -100,8 +100,8 @@ run() {
 	local label=$1 threads=$2 c=$3 path=$4
 	shift 4
 	[[ -z ${ONLY:-} || $label =~ $ONLY ]] || return 0
-	declare -A got p50s p99s errs
-	local r side res rps p50 p99 e
+	declare -A got cpus p50s p99s errs
+	local r side res rps p50 p99 e t0 t1 us
 	for ((r = 0; r < rounds; r++)); do
 		for side in "${sides[@]}"; do
 			if [[ $side == old ]]; then bench_binary "$old"; else bench_binary ""; fi
@@ -110,24 +110,32 @@ run() {
 			args=("${args[@]//@AGENT@/${agent[$side]}}")
 			bench_serve KAGI_HTTP_THREADS="$threads"
 			export RUN="r$threads-$RANDOM$RANDOM"
+			t0=$(bench_cpu_ticks)
 			res=$(wrk -t2 -c"$c" -d"${dur}s" --latency "${args[@]}" "http://127.0.0.1:$port$path" 2>&1)
+			t1=$(bench_cpu_ticks)
 			bench_stop
 			IFS='|' read -r rps p50 p99 e <<<"$(bench_wrk_figures "$res")"
-			echo "  $side $label threads=$threads c=$c: $rps req/s p50 $p50 p99 $p99 non-2xx $e" >&2
-			got[$side]+="$rps " p50s[$side]="$p50" p99s[$side]="$p99" errs[$side]=$((${errs[$side]:-0} + e))
+			us=$(bench_us_per "$res" $((t1 - t0)))
+			echo "  $side $label threads=$threads c=$c: $rps req/s p50 $p50 p99 $p99 non-2xx $e, kagid CPU $us us/req" >&2
+			got[$side]+="$rps " cpus[$side]+="$us " p50s[$side]="$p50" p99s[$side]="$p99"
+			errs[$side]=$((${errs[$side]:-0} + e))
 		done
 	done
 	bench_binary ""
+	local mnew cnew
 	# shellcheck disable=SC2086
-	local mnew; mnew=$(median ${got[new]})
+	mnew=$(median ${got[new]}) cnew=$(median ${cpus[new]})
 	if [[ -z $old ]]; then
-		rows+=("| \`$label\` | $threads | $c | $mnew | ${p50s[new]} | ${p99s[new]} | ${errs[new]} |")
+		rows+=("| \`$label\` | $threads | $c | $mnew | ${p50s[new]} | ${p99s[new]} | $cnew µs | ${errs[new]} |")
 		return
 	fi
+	local mold cold
 	# shellcheck disable=SC2086
-	local mold; mold=$(median ${got[old]})
-	local ratio; ratio=$(awk -v a="$mnew" -v b="$mold" 'BEGIN {printf "%.2f", b ? a / b : 0}')
-	rows+=("| \`$label\` | $threads | $c | ${got[old]% } | **$mold** | ${got[new]% } | **$mnew** | **$ratio** | ${errs[old]} / ${errs[new]} |")
+	mold=$(median ${got[old]}) cold=$(median ${cpus[old]})
+	local ratio cratio
+	ratio=$(awk -v a="$mnew" -v b="$mold" 'BEGIN {printf "%.2f", b ? a / b : 0}')
+	cratio=$(awk -v a="$cnew" -v b="$cold" 'BEGIN {printf "%.2f", b ? a / b : 0}')
+	rows+=("| \`$label\` | $threads | $c | ${got[old]% } | **$mold** | ${got[new]% } | **$mnew** | **$ratio** | ${cpus[old]% } | **$cold** | ${cpus[new]% } | **$cnew** | **$cratio** | ${errs[old]} / ${errs[new]} |")
 }
 
 echo "kagid over HTTP, ${dur}s per run, $conns connections" >&2
@@ -143,15 +151,15 @@ run "POST /v1/events/batch ($batch events)" 8 8 /v1/events/batch -s "$out/events
 
 table_head() {
 	if [[ -z $old ]]; then
-		echo "| request | http.threads | connections | req/s | p50 | p99 | non-2xx |"
-		echo "|---|---|---|---|---|---|---|"
+		echo "| request | http.threads | connections | req/s | p50 | p99 | kagid CPU per request | non-2xx |"
+		echo "|---|---|---|---|---|---|---|---|"
 		return
 	fi
 	local oc nc
 	oc=$(git -C "$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$old/CMakeCache.txt")" rev-parse --short HEAD)
 	nc=$(git -C "$here" rev-parse --short HEAD)
-	echo "| request | http.threads | connections | old \`$oc\` req/s (runs) | old median | new \`$nc\` req/s (runs) | new median | new / old | non-2xx old / new |"
-	echo "|---|---|---|---|---|---|---|---|---|"
+	echo "| request | http.threads | connections | old \`$oc\` req/s (runs) | old median | new \`$nc\` req/s (runs) | new median | new / old | old kagid CPU µs/request (runs) | old median | new kagid CPU µs/request (runs) | new median | CPU new / old | non-2xx old / new |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 }
 
 section=$(
