@@ -174,8 +174,11 @@ $(table_head)
 $(printf '%s\n' "${rows[@]}")
 
 Reads and health checks are bound by the CPU (wrk and kagid share 2 cores),
-and the shared machine moves every figure by ±30 % from run to run: read the
-medians and the ratio of one sitting, not one run.
+and the shared machine moves every rate by ±30 % from run to run: read the
+medians and the ratio of one sitting, not one run. "kagid CPU µs/request" is
+kagid's user+system time (/proc/PID/stat) during the wrk run divided by the
+requests answered: it moves much less with the other load than the rates do,
+so its new/old is the figure to hold to issue 11's "within 5 %".
 With OLD set, "old" is issue 11's "before" (b674c3c, before the work pools),
 started the same way on its own store. What changed since, per row:
 GET /v1/accounts/{id} runs on the server thread on SQLite (a point read,
@@ -191,6 +194,20 @@ events waiting as one batch with one commit (docs/BENCHMARKS.md "http-load").
 POST /v1/events/batch runs in the upload pool, one hand-off per 100 events;
 where its ratio is below 1 the time is not in the HTTP path (not profiled
 further here: it is the deciding and the store's write of 100 events).
+
+Profiled (callgrind on kagid, 2,000 GET /v1/accounts/{id} as agent on one
+kept-alive connection after 200 to warm up, instructions per request):
+b674c3c 212k, this branch before the changes 331k. Cut: libmicrohttpd zeroes
+its whole per-connection buffer on every request, and 3d089cb had raised it
+from 18 KiB to 64 KiB (99k instructions per request in its memset); it is now
+24 KiB (\`KG_HTTP_CONN_MEMORY\`), which still holds the largest head the
+front lets through (16 KiB, 100 fields) -> 283k at 32 KiB, 234k at 24 KiB.
+The agent's view read the account and its cards twice in its one read
+transaction (once to show, once for the secrets it masks); the secrets are
+now built from the rows read once (-26k). The scrub's structural keys are a
+bsearch instead of 26 strcmp per member (-9k). Left: the scrub of every
+string for the account's secrets (S5, ~9k, a feature b674c3c lacked), the
+rest of the buffer's memset (24 vs 18 KiB, ~9k) and the front's head checks.
 EOT
 )
 bench_write_section http "$section"
