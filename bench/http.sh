@@ -208,6 +208,23 @@ now built from the rows read once (-26k). The scrub's structural keys are a
 bsearch instead of 26 strcmp per member (-9k). Left: the scrub of every
 string for the account's secrets (S5, ~9k, a feature b674c3c lacked), the
 rest of the buffer's memset (24 vs 18 KiB, ~9k) and the front's head checks.
+GET /healthz (3,000 requests): b674c3c 69k, now 82k instructions, 9k of the
+12k the buffer's memset: 24 KiB holds a 16 KiB head of 100 fields (the
+front's limits, which b674c3c did not have; with the library's records of
+the fields ~22 KB), 18 KiB would not, and the library would answer such
+heads with its own HTML 431.
+
+POST /v1/events/batch (callgrind, 20 requests of 100 new events after 5):
+b674c3c 4.67M, now 7.44M instructions per request (+2.76M). The entity
+state of issue 13 accounts for 2.64M of it: writing the entities
+(\`kg_tx_entity_put\`, 1.75M), reading them (\`kg_risk_persist_entity_load\`,
+0.39M) and updating them (\`kg_entities_observe\`, 0.51M); event insert,
+features and the HTTP path cost what they did. Not cut here: it is that
+feature's work, not the HTTP path's. POST /v1/accounts with http.threads 32
+and 64: more CPU per request than b674c3c (1.18, 1.38 in this sitting; 0.82
+at 8); likely because the other pool's workers, not 32 or 64 server
+threads, now bound how many share one group commit (fewer accounts per
+commit), but not profiled here.
 EOT
 )
 bench_write_section http "$section"
