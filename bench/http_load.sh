@@ -80,13 +80,9 @@ figures() {
 		'BEGIN {printf "%.0f|%s|%s|%d\n", (t - e) / s, p50, p99, e}'
 }
 peak_rss() { awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$pid/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+cpu_ticks() { bench_cpu_ticks; }
 # us_per REQUESTS_FILE TICKS: kagid's CPU microseconds per request of a wrk run
-us_per() {
-	local n
-	n=$(awk '/requests in/ {print $1}' "$1")
-	awk -v t="$2" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0)}'
-}
+us_per() { awk -v v="$(bench_us_per "$(cat "$1")" "$2")" 'BEGIN {printf "%.0f", v}'; }
 
 declare -a rows
 declare -A alone

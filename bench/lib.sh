@@ -75,6 +75,18 @@ bench_wrk_figures() {
 	echo "$rps|$p50|$p99|${non2xx:-0}"
 }
 
+# bench_cpu_ticks: kagid's ($pid) user+system CPU time so far, in clock ticks
+# (/proc/PID/stat fields 14 and 15); read it before and after a wrk run.
+bench_cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+
+# bench_us_per WRK_OUTPUT TICKS: those ticks in microseconds per request wrk
+# counted ("N requests in"); one decimal.
+bench_us_per() {
+	local n
+	n=$(echo "$1" | awk '/requests in/ {print $1}')
+	awk -v t="$2" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0)}'
+}
+
 # bench_machine: the "date, commit, machine" line of a section (without "- ").
 bench_machine() {
 	local commit cpu

@@ -273,8 +273,8 @@ static int show_job(kg_tx *tx, void *ctx, kg_err *err)
 	int rc = kg_tx_account_get(tx, j->id, &j->acc, j->arena, err);
 	rc = rc ? rc : kg_tx_card_list(tx, j->id, j->arena, &j->cards, &j->ncards, err);
 	rc = rc ? rc : kg_tx_lock_list_active(tx, j->id, kg_now_ms(), j->arena, &j->locks, &j->nlocks, err);
-	if (!rc && j->secrets)
-		rc = kg_account_identity_secrets_tx(tx, j->id, j->secrets_arena, j->secrets, err);
+	if (!rc && j->secrets) /* from the rows just read (in secrets_arena): not read twice */
+		kg_identity_secrets_of(&j->acc, j->cards, j->ncards, j->secrets_arena, j->secrets);
 	return rc;
 }
 
@@ -294,7 +294,8 @@ static int show(kg_store *store, const char *id, kg_arena *sa, kg_identity_secre
 {
 	kg_arena arena;
 	kg_arena_init(&arena, 4096);
-	struct show_job j = {.id = id, .arena = &arena, .secrets = secrets, .secrets_arena = sa};
+	/* with secrets, the rows are read into sa: the secrets point into them */
+	struct show_job j = {.id = id, .arena = secrets ? sa : &arena, .secrets = secrets, .secrets_arena = sa};
 	int rc = kg_store_read(store, show_job, &j, err);
 	if (rc == KG_ENOTFOUND)
 		rc = kg_err_field(err, KG_ENOTFOUND, "id", "no account \"%s\"", id);

@@ -148,6 +148,27 @@ static int by_length_desc(const void *x, const void *y)
 	return a < b ? 1 : a > b ? -1 : 0;
 }
 
+void kg_identity_secrets_of(const kg_account *acc, const kg_card *cards, size_t ncards, kg_arena *a,
+			    kg_identity_secrets *out)
+{
+	out->n = 0;
+	add_secret(out, acc->name);
+	add_name_parts(out, acc->name, a);
+	add_secret(out, acc->email);
+	add_secret(out, acc->phone);
+	add_secret(out, acc->address.postal_code);
+	add_secret(out, acc->address.city);
+	add_secret(out, acc->address.line1);
+	add_secret(out, acc->address.line2);
+	for (size_t i = 0; i < ncards; i++) {
+		add_secret(out, cards[i].last4);
+		add_secret(out, cards[i].exp);
+		add_secret(out, cards[i].holder_name);
+		add_name_parts(out, cards[i].holder_name, a);
+	}
+	qsort(out->v, out->n, sizeof(out->v[0]), by_length_desc);
+}
+
 int kg_account_identity_secrets_tx(kg_tx *tx, const char *account_id, kg_arena *a,
 				   kg_identity_secrets *out, kg_err *err)
 {
@@ -158,21 +179,7 @@ int kg_account_identity_secrets_tx(kg_tx *tx, const char *account_id, kg_arena *
 	int rc = kg_tx_account_get(tx, account_id, &acc, a, err);
 	if (rc || (rc = kg_tx_card_list(tx, account_id, a, &cards, &ncards, err)))
 		return rc;
-	add_secret(out, acc.name);
-	add_name_parts(out, acc.name, a);
-	add_secret(out, acc.email);
-	add_secret(out, acc.phone);
-	add_secret(out, acc.address.postal_code);
-	add_secret(out, acc.address.city);
-	add_secret(out, acc.address.line1);
-	add_secret(out, acc.address.line2);
-	for (size_t i = 0; i < ncards; i++) {
-		add_secret(out, cards[i].last4);
-		add_secret(out, cards[i].exp);
-		add_secret(out, cards[i].holder_name);
-		add_name_parts(out, cards[i].holder_name, a);
-	}
-	qsort(out->v, out->n, sizeof(out->v[0]), by_length_desc);
+	kg_identity_secrets_of(&acc, cards, ncards, a, out);
 	return 0;
 }
 

@@ -87,4 +87,10 @@ int kg_account_unseal_legacy(const char *key_hex, const void *sealed_hex, size_t
 /* Copies s into a fixed buffer (truncating; always NUL-terminated). */
 void kg_account_copy(char *dst, size_t size, const char *s);
 
+/* The secrets of an account already read (its row and cards, whose strings
+ * must outlive out: they are pointed to, not copied), name parts in a:
+ * what kg_account_identity_secrets_tx reads and returns. */
+void kg_identity_secrets_of(const kg_account *acc, const kg_card *cards, size_t ncards, kg_arena *a,
+			    kg_identity_secrets *out);
+
 #endif

@@ -30,7 +30,10 @@
 #define KG_HTTP_DECISION_BATCH_MAX 4096     /* most POST /v1/events a decision worker
                                               * takes at once (http.decision_batch_max) */
 #define KG_HTTP_REAP_MS 250                 /* how often the slowloris guard looks */
-#define KG_HTTP_CONN_MEMORY (64 * 1024)     /* libmicrohttpd's buffer per connection */
+#define KG_HTTP_CONN_MEMORY (24 * 1024)     /* libmicrohttpd's buffer per connection:
+                                              * holds a head the front lets through
+                                              * (16 KiB, 100 fields); it zeroes all of
+                                              * it on every request (CPU per request) */
 #define KG_HTTP_FRONT_HEAD_MAX (16 * 1024)  /* a new connection's first request head as
                                               * sent, looked at before the library
                                               * (http/front.c): over this, JSON 431 */

@@ -46,19 +46,21 @@ static bool is_customer_side(const kg_http_req *req)
 }
 
 /* ---- what an agent sees (S5) ----------------------------------------------*/
+static int key_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
 /* Members that hold ids, times and codes kagi made, never an answer: left
  * as they are (a last 4 may be digits of a time or an id). */
 static bool structural_key(const char *key)
 {
-	static const char *const keys[] = {
-		"id", "account", "lock", "case", "message_id", "fingerprint", "sha256", "created",
-		"updated", "ts", "expires", "lifted", "added", "ticket_expires", "unlock_until",
-		"blocked_until", "actor", "assignee", "kind", "state", "reason", "lift_method",
-		"lang", "content_type", "result", "remedy"};
-	for (size_t i = 0; i < KG_ARRAY_LEN(keys); i++)
-		if (!strcmp(key, keys[i]))
-			return true;
-	return false;
+	static const char *const keys[] = { /* sorted (strcmp): bsearch */
+		"account", "actor", "added", "assignee", "blocked_until", "case", "content_type", "created",
+		"expires", "fingerprint", "id", "kind", "lang", "lift_method", "lifted", "lock",
+		"message_id", "reason", "remedy", "result", "sha256", "state", "ticket_expires", "ts",
+		"unlock_until", "updated"};
+	return bsearch(key, keys, KG_ARRAY_LEN(keys), sizeof(keys[0]), key_cmp) != NULL;
 }
 
 static void scrub_value(const kg_identity_secrets *s, json_t *j, kg_arena *a)
