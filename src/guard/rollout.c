@@ -96,6 +96,17 @@ static int put_promoted(kg_tx *tx, const kg_policy *p, json_t *names, const char
 	return rc;
 }
 
+/* The rules of p that are not promoted, as read in tx (promoted_rows). */
+static int read_pending(kg_tx *tx, const kg_policy *p, kg_arena *a, json_t **pending, kg_err *err)
+{
+	json_t *promoted = NULL;
+	int rc = promoted_rows(tx, a, &promoted, err);
+	if (!rc)
+		*pending = pending_of(p, promoted);
+	json_decref(promoted);
+	return rc;
+}
+
 /* ---- the gate at a policy load --------------------------------------------*/
 struct gate_job {
 	const kg_policy *p;
@@ -109,7 +120,6 @@ static int gate_job(kg_tx *tx, void *ctx, kg_err *err)
 	kg_arena a;
 	kg_arena_init(&a, 4096);
 	kg_guard_row init;
-	json_t *promoted = NULL;
 	/* the gen row first: it serialises the first load of two nodes */
 	int rc = kg_tx_guard_add(tx, "rollout", "gen", 0, kg_now_ms(), NULL, err);
 	rc = rc ? rc : kg_tx_guard_get(tx, "rollout", "init", &init, &a, err);
@@ -134,10 +144,7 @@ static int gate_job(kg_tx *tx, void *ctx, kg_err *err)
 		json_decref(iv);
 		json_decref(all);
 	}
-	rc = rc ? rc : promoted_rows(tx, &a, &promoted, err);
-	if (!rc)
-		j->pending = pending_of(j->p, promoted);
-	json_decref(promoted);
+	rc = rc ? rc : read_pending(tx, j->p, &a, &j->pending, err);
 	kg_arena_release(&a);
 	return rc;
 }
@@ -149,12 +156,8 @@ static int gate_read_job(kg_tx *tx, void *ctx, kg_err *err)
 	kg_arena a;
 	kg_arena_init(&a, 4096);
 	kg_guard_row init;
-	json_t *promoted = NULL;
 	int rc = kg_tx_guard_get(tx, "rollout", "init", &init, &a, err);
-	rc = rc ? rc : promoted_rows(tx, &a, &promoted, err);
-	if (!rc)
-		j->pending = pending_of(j->p, promoted);
-	json_decref(promoted);
+	rc = rc ? rc : read_pending(tx, j->p, &a, &j->pending, err);
 	kg_arena_release(&a);
 	return rc;
 }
@@ -588,11 +591,7 @@ static int read_pending_job(kg_tx *tx, void *ctx, kg_err *err)
 	struct promote_job *j = ctx;
 	kg_arena a;
 	kg_arena_init(&a, 4096);
-	json_t *promoted = NULL;
-	int rc = promoted_rows(tx, &a, &promoted, err);
-	if (!rc)
-		j->pending = pending_of(j->p, promoted);
-	json_decref(promoted);
+	int rc = read_pending(tx, j->p, &a, &j->pending, err);
 	kg_arena_release(&a);
 	return rc;
 }
