@@ -5,6 +5,7 @@
 # docs/BENCHMARKS.md section `guard`. Usage: bench/guard.sh [BUILD_DIR]
 # (default build/release). Env: SHOPS ("ACCOUNTS:NORMAL_DAYS ...", default
 # "1000:30 100000:30 1000000:1"), WAVE_H (hours of the wave, default 6).
+# A wave in a new store's first day: bench/guard_young.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build/release}

@@ -33,9 +33,14 @@ static double step(double s, int64_t x, double l0)
  * lam0 (and at least 1): the baseline follows a rate that grows by less
  * than about 1.7 % a minute (a day's ramp), not one that comes from nowhere
  * (a new rule locking as logins come in), and an ordinary minute with one
- * lock still counts as one. */
-static double learned(const struct kg_guard_cusum *c, int64_t x)
+ * lock still counts as one. In a new store's first day (KG_GUARD_YOUNG_MIN)
+ * a detector that warmed up learns x whole: its rules' rates grow for hours
+ * as the store's windows fill (return_ratio needs purchases first, and
+ * doubled every hour of the big shop's first morning). */
+static double learned(const struct kg_guard_cusum *c, int64_t minute, int64_t x)
 {
+	if (c->warm_until && minute < c->warm_until + KG_GUARD_YOUNG_MIN)
+		return (double)x; /* a young store: its rules' rates still grow */
 	double cap = 2 * lam0(c);
 	if (cap < 1)
 		cap = 1;
@@ -68,7 +73,7 @@ static void close_to(struct kg_guard_cusum *c, int64_t minute)
 		 * (those that end at 0) leaves out the minutes with a lock and
 		 * learns a rate far below the true one */
 		if (before == 0)
-			c->base += KG_GUARD_EWMA_ALPHA * (learned(c, x) - c->base);
+			c->base += KG_GUARD_EWMA_ALPHA * (learned(c, c->minute + i, x) - c->base);
 		if (i > 0 && c->s == 0 && c->base <= c->floor)
 			break;
 	}

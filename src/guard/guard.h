@@ -24,7 +24,8 @@
  * that began with S == 0 (a wave does not become normal; a minute is not
  * chosen by its own count, which would bias it low), at most max(1,
  * 2*lam0) locks a minute (it follows a day's ramp, not a rule that comes
- * from nowhere). bench/guard_arl.py computes the
+ * from nowhere), except in a new store's first day (KG_GUARD_YOUNG_MIN).
+ * bench/guard_arl.py computes the
  * average run lengths of these parameters (docs/BENCHMARKS.md). */
 #define KG_GUARD_CUSUM_H 10.0
 #define KG_GUARD_CUSUM_RATIO 10.0
@@ -37,6 +38,14 @@
 				       * detectors learn their baselines and do
 				       * not alarm; the hard cap applies */
 #define KG_GUARD_WARMUP_ALPHA 0.1     /* the baseline's weight while learning */
+#define KG_GUARD_YOUNG_MIN (23 * 60)  /* after the warm-up, the rest of a new
+				       * store's first day (24 h from its first
+				       * automatic lock): a detector that warmed
+				       * up learns each minute uncapped (a rule's
+				       * rate grows as the store's windows fill:
+				       * return_ratio needs purchases first); a
+				       * cold one (warm_until 0: the back-test's
+				       * new rules) keeps the cap */
 
 struct kg_guard_cusum {
 	int64_t minute;  /* the minute in progress (event time / 60 s); 0: none yet */

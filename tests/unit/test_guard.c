@@ -39,6 +39,10 @@ static void test_cases(void **state)
 		const char *p = line + used;
 		long long m, k;
 		int adv;
+		if (sscanf(p, " warm=%lld%n", &m, &adv) == 1) { /* a new store's warm-up */
+			c.warm_until = m;
+			p += adv;
+		}
 		while (sscanf(p, " %lld:%lld%n", &m, &k, &adv) == 2) {
 			p += adv;
 			for (long long i = 0; i < k; i++) {
