@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """One stream of ssh logins written twice: as sshd syslog lines for
-fail2ban-regex and as kagi `login` events (docs: design.md event contract),
+fail2ban-regex and as kagi `login` events (docs/api.md, "Event contract"),
 so that both engines read the same logins. Deterministic (seed 42).
 
 ~30 % failures from 5,000 attacker IPs (a Pareto-skewed few of them

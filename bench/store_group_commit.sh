@@ -68,8 +68,8 @@ Durable small write transactions (one ~200-byte event row each) through
 \`kg_store_write\`, SQLite $sqlite, WAL, \`synchronous=FULL\`, database on $fs.
 Median of $runs interleaved rounds; measured $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), a
 machine shared with other builds (load average $load when it started). The fsync
-rate of this disk swings by 10x from one minute to the next (design.md's
-≈3,500 commits/s was measured on a quiet machine), so compare rows within
+rate of this disk swings by 10x from one minute to the next (≈3,500 commits/s
+on a quiet machine), so compare rows within
 one run, not across runs.
 
 | writers | group commit | tx/s (median) | tx/s (min–max) | commits/s = fsyncs | jobs per commit |

@@ -150,7 +150,7 @@ void kg_code_new(char code[7]);
  * How accounts and API keys come to exist, for kagid's handlers and the
  * CLI alike. */
 
-/* Roles (design.md "Roles"), one bit each: a credential has exactly one. */
+/* Roles (docs/api.md, "Roles" at its top), one bit each: a credential has exactly one. */
 enum kg_role {
 	KG_ROLE_SERVICE = 1u << 0,  /* the shop's backend: events, login checks */
 	KG_ROLE_AGENT = 1u << 1,    /* customer service */
@@ -367,7 +367,7 @@ typedef struct kg_login_req {
 	const uint8_t *cred_hash;
 	size_t cred_hash_len;
 	int64_t now_ms;
-	/* Optional: the risk engine that decides the design.md `login` event
+	/* Optional: the risk engine that decides the docs/api.md `login` event
 	 * of this try (an unknown email's names the pseudo account "?<hash of
 	 * the email>", so both cost the same), before a right password gets
 	 * its token: the login acts on the decision (kg_login_answer.risk). */

@@ -21,7 +21,7 @@ const char *kg_login_result_name(enum kg_login_result r)
 	return (unsigned)r < KG_ARRAY_LEN(result_names) ? result_names[r] : "?";
 }
 
-/* The single place where login outcomes leave the module: the design.md
+/* The single place where login outcomes leave the module: the docs/api.md
  * `login` event (account: the id, or for an unknown email its pseudo id
  * "?<hash>") is decided by req->risk (whose failed-login rule locks
  * brute_force); *d gets the decision, in a. */

@@ -81,7 +81,7 @@ typedef struct kg_http_resp {
 
 /* A handler fills resp and returns 0; or returns a negative kg_code with err
  * set (kg_err_field names the input field), and the server answers with the
- * error shape of design.md: {"error":{"code","message","field"}}, the HTTP
+ * error shape of docs/api.md ("Common rules"): {"error":{"code","message","field"}}, the HTTP
  * status following the code (see kg_http_status_of). */
 typedef int (*kg_http_handler)(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 

@@ -1,6 +1,6 @@
 /* kagi sim: a synthetic shop. Every account's story is generated into a
  * compact event array (56 bytes an event), the array is sorted by time, and
- * each event is rendered as one NDJSON line of design.md's contract with its
+ * each event is rendered as one NDJSON line of docs/api.md's event contract with its
  * ground-truth label. Deterministic for a seed: own PRNG, no clock, no rand().
  * Not here: argument parsing (src/cli/cmd_simulate.c) and any risk decision. */
 #include "sim/sim.h"

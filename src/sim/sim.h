@@ -1,6 +1,6 @@
 /* kagi sim: the shop simulator behind `kagi simulate`, a library the CLI,
  * tests and benchmarks link. Writes a deterministic, labelled NDJSON event
- * stream (design.md's event contract) of ordinary customers and fraud
+ * stream (docs/api.md, "Event contract") of ordinary customers and fraud
  * scenarios. Not the risk engine: nothing here decides anything.
  * docs/simulate.md describes the customers, the scenarios and the labels. */
 #ifndef KG_SIM_H

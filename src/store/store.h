@@ -422,7 +422,7 @@ bool kg_store_reads_remote(const kg_store *s);
 typedef struct kg_lock {
 	const char *account_id;
 	const char *lock_id;      /* NULL on insert: a new id (not reported back) */
-	const char *reason;       /* design.md lock reasons */
+	const char *reason;       /* docs/api.md lock reasons */
 	const char *kind;         /* "precaution" or "misuse" */
 	const char *evidence;     /* JSON: rules fired, values */
 	const char *state;        /* "active", "lifted", "expired"; NULL on insert: active */

@@ -1,4 +1,4 @@
-"""kagid foundation behaviour over real HTTP: errors in the design.md shape
+"""kagid foundation behaviour over real HTTP: errors in the docs/api.md shape
 (naming the field or the JSON line/column), 401/403/404/405/413/415,
 account create/show, card-number refusal, /metrics, access logs that never
 hold secrets, and the CLI's foundation commands."""

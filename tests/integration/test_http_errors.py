@@ -2,7 +2,7 @@
 request (method, path, role — "none" for no key, "bogus" for an unknown
 one — content type, raw body) and the answer it must get: status, error
 code, the field named (and the line, for JSON syntax errors). Each answer
-must have the design.md shape {"error": {"code", "message", "field"}}.
+must have the docs/api.md shape {"error": {"code", "message", "field"}}.
 Refused requests store nothing: the account e-1 they all aim at keeps its
 one card, and no other account appears."""
 import json

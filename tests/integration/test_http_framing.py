@@ -2,7 +2,7 @@
 tests/data/http/framing.jsonl is bytes sent on one connection (a head, a
 body — plain, or chunked — and maybe a pipelined request after it) and the
 one answer expected: its status, and for kagid's own answers the error shape
-of design.md with Content-Type application/json and the code and field.
+of docs/api.md with Content-Type application/json and the code and field.
 "closes": after the answer kagid closes the connection without answering
 the request that followed (a body framed two ways is never read: request
 smuggling); "closes": false, the pipelined request is answered too.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""kagi simulate: determinism, the event contract of design.md on every line,
+"""kagi simulate: determinism, the event contract of docs/api.md on every line,
 ordering, unique ids, labels, every fraud scenario and the legitimate edge
 cases present, and usage errors (exit 2 naming the option)."""
 import collections
@@ -229,7 +229,7 @@ CAUGHT_VARIANTS = {"single_order", "split_orders", "multi_seller", "ratio_only",
 
 
 def check_default_policy(stream):
-    """The labels agree with design.md's default policy as kagi replay runs
+    """The labels agree with the default policy (policy/default.rules) as kagi replay runs
     it: ordinary customers, edge cases included, are never held or locked
     (hard negatives aside), and the main variant of every scenario is."""
     policy = os.path.join(os.environ.get("KG_SOURCE_DIR", "."), "policy", "default.rules")
