@@ -13,8 +13,9 @@
 /* ---- batches with a store -----------------------------------------------------
  * A batch is decided in one read transaction of the store (one snapshot):
  * each line is parsed once, its stored decision looked up (a retry of an
- * event committed earlier, maybe by another process), the blob of an
- * account not in memory read, then the event decided. The feature blob of
+ * event committed earlier, maybe by another process) unless it provably
+ * has none (batch_lookup), the blob of an account not in memory read, then
+ * the event decided. The feature blob of
  * each account is taken once, after the batch's last event of it. Then the
  * whole batch is queued as one write job; its answer is given out only
  * once that commit is durable (kg_risk_batch_finish). A caller may decide
@@ -109,7 +110,8 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 	/* no row of the account (then none of its events either), or an own
 	 * account (engine_impl.h, struct acct) that never stored this id:
 	 * nothing to look up */
-	pre->unlooked = ba->absent || (!pre->have_blob && kg_risk_acct_unstored(b->r, ev->account, ev->id));
+	pre->unlooked = ba->absent ||
+			(!pre->have_blob && kg_risk_acct_unstored(b->r, ev->account, ev->id));
 	if (!pre->unlooked) {
 		bool found;
 		rc = kg_risk_persist_lookup(tx, ev->account.p, ev->account.n, ev->id.p, ev->id.n,
