@@ -92,7 +92,7 @@ struct kg_update_info {
 	bool has_key[KG_SET_COUNT];
 	uint32_t prev_last[KG_SET_COUNT]; /* when the key was last seen before (0: new) */
 	uint32_t ip_hash;
-	const struct kg_entity_view *ents; /* the event's entities (entity.h); NULL: none */
+	struct kg_entity_view *ents; /* the event's entities (entity.h: read as rules ask); NULL: none */
 };
 
 /* Starts loading (prefetch) the vectors f points to. */
@@ -111,8 +111,13 @@ bool kg_risk_account_hint(const char *line, size_t len, kg_str *account);
  * keys. A hint that is wrong (an escape, another object's member) only
  * wastes a prefetch. */
 #define KG_RISK_ENT_HINTS 3
-int kg_risk_entity_hints(const char *line, size_t len, uint8_t kinds[KG_RISK_ENT_HINTS],
-			 uint64_t keys[KG_RISK_ENT_HINTS]);
+int kg_risk_entity_hints(const char *line, size_t len, const uint8_t *touch,
+			 uint8_t kinds[KG_RISK_ENT_HINTS], uint64_t keys[KG_RISK_ENT_HINTS]);
+/* Per event type (touch[t]), the entity kinds an event of that type may
+ * touch under the engine's current policy: the kinds some rule on the
+ * type reads, and those whose kept streams it adds to (entity.h) - what
+ * kg_risk_entity_hints looks for. */
+void kg_risk_entity_touch(kg_risk *r, uint8_t touch[KG_EV_TYPE_COUNT]);
 void kg_risk_warm_entity(kg_risk *r, int kind, uint64_t key, int stage);
 /* Frees what f holds (not f); f is empty after. */
 void kg_features_release(kg_features *f);
@@ -154,6 +159,13 @@ struct kg_eval_env {
 
 /* Names of the policy's `list NAME from store` lists (at most max). */
 size_t kg_policy_store_lists(const kg_policy *p, const char **names, size_t max);
+/* What the policy's rules - live, shadow and pending alike - read of
+ * entity state (entity.h): the streams of entity kind `kind` some rule
+ * reads (bits of enum kg_entity_stream), and the kinds the rules on event
+ * type `type` read (bits of enum kg_entity_kind). The engine keeps only
+ * those streams (docs/rules.md, "Entities"). */
+unsigned kg_policy_entity_streams(const kg_policy *p, int kind);
+unsigned kg_policy_entity_reads(const kg_policy *p, int type);
 
 /* Result of evaluating the policy on one event: the reasons are typed,
  * their strings and values allocated in a (set by the caller before each

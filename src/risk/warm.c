@@ -98,16 +98,38 @@ static inline const char *next_colon(const char *p, const char *e)
 	return NULL;
 }
 
+void kg_risk_entity_touch(kg_risk *r, uint8_t touch[KG_EV_TYPE_COUNT])
+{
+	struct scratch *sc = kg_risk_scratch_get(r);
+	const kg_policy *pol = sc ? kg_risk_scratch_policy(r, sc) : NULL;
+	for (int t = 0; t < KG_EV_TYPE_COUNT; t++) {
+		touch[t] = 0;
+		for (int k = 0; k < KG_ENT_COUNT; k++) {
+			if (!(kg_entity_event_types((enum kg_entity_kind)k) >> t & 1))
+				continue;
+			if (!pol || kg_policy_entity_reads(pol, t) >> k & 1 ||
+			    (kg_policy_entity_streams(pol, k) &
+			     kg_entity_type_streams((enum kg_entity_kind)k, t)))
+				touch[t] |= (uint8_t)(1u << k);
+		}
+	}
+}
+
 /* Each colon whose key, just before it, is one of the three (told apart
  * by the key's last letter first: most colons are not theirs). The
  * event's type, when met first (it usually is), says which kinds it can
- * carry (entity.c, kg_entity_event_types): the scan stops when it has
- * them, at once for a type that carries none. */
-int kg_risk_entity_hints(const char *line, size_t len, uint8_t kinds[KG_RISK_ENT_HINTS],
-			 uint64_t keys[KG_RISK_ENT_HINTS])
+ * touch (touch; NULL: the kinds it carries, entity.c
+ * kg_entity_event_types): the scan stops when it has them, at once for a
+ * type that touches none. */
+int kg_risk_entity_hints(const char *line, size_t len, const uint8_t *touch,
+			 uint8_t kinds[KG_RISK_ENT_HINTS], uint64_t keys[KG_RISK_ENT_HINTS])
 {
 	const char *s = line, *e = s + len;
-	unsigned want = 1u << KG_ENT_IP | 1u << KG_ENT_DEVICE | 1u << KG_ENT_CARD;
+	const unsigned hinted = 1u << KG_ENT_IP | 1u << KG_ENT_DEVICE | 1u << KG_ENT_CARD;
+	unsigned want = 0;
+	for (int t = 0; t < KG_EV_TYPE_COUNT; t++)
+		want |= touch ? touch[t] : kg_entity_type_kinds(t);
+	want &= hinted;
 	bool typed = false;
 	int n = 0;
 	for (const char *p = s; want && n < KG_RISK_ENT_HINTS && (p = next_colon(p, e)); p++) {
@@ -128,9 +150,7 @@ int kg_risk_entity_hints(const char *line, size_t len, uint8_t kinds[KG_RISK_ENT
 				if (p[2] != name[0] || (size_t)(e - p - 2) <= nn ||
 				    memcmp(p + 2, name, nn) || p[2 + nn] != '"')
 					continue;
-				for (int k = KG_ENT_IP; k <= KG_ENT_CARD; k++)
-					if (kg_entity_event_types((enum kg_entity_kind)k) >> t & 1)
-						want |= 1u << k;
+				want = (touch ? touch[t] : kg_entity_type_kinds(t)) & hinted;
 				break;
 			}
 			continue;
