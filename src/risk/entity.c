@@ -111,27 +111,6 @@ uint32_t kg_entity_event_types(enum kg_entity_kind k)
 
 static int view_read(struct kg_entity_view *v, enum kg_entity_kind k, enum kg_entity_stream s);
 
-unsigned kg_entity_type_kinds(int t)
-{
-	unsigned m = 0;
-	for (int k = 0; k < KG_ENT_COUNT; k++)
-		if (kg_entity_event_types((enum kg_entity_kind)k) >> t & 1)
-			m |= 1u << k;
-	return m;
-}
-
-unsigned kg_entity_type_streams(enum kg_entity_kind k, int t)
-{
-	if (!(kg_entity_event_types(k) >> t & 1))
-		return 0;
-	unsigned s = 1u << KG_ES_EVENTS;
-	if (t == KG_EV_LOGIN && kg_entity_has_stream(k, KG_ES_LOGINS_FAILED))
-		s |= 1u << KG_ES_LOGINS_FAILED;
-	if (t == KG_EV_ORDER && kg_entity_has_stream(k, KG_ES_ORDERS_GIFT_CARD))
-		s |= 1u << KG_ES_ORDERS_GIFT_CARD;
-	return s;
-}
-
 int64_t kg_entity_view_distinct(struct kg_entity_view *v, enum kg_entity_kind k,
 				enum kg_entity_stream s, uint32_t now, uint32_t window_s)
 {
@@ -368,30 +347,6 @@ bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 uint64_t kg_entity_key_of(enum kg_entity_kind k, const char *s, size_t n)
 {
 	return kg_risk_hash_seed(s, n, kind_seed[k]);
-}
-
-void kg_entities_warm(kg_entities *t, enum kg_entity_kind k, uint64_t key, int stage)
-{
-	struct ent_stripe *st = stripe_of(t, key);
-	pthread_mutex_lock(&st->mu);
-	if (!st->cap)
-		goto cleanup;
-	struct entity **slot = &st->b[(key >> 6) & (st->cap - 1)];
-	if (stage == 0) {
-		__builtin_prefetch(slot);
-	} else if (stage == 1) {
-		const char *e = (const char *)*slot; /* the chain's first record */
-		if (e)
-			for (size_t off = 0; off < sizeof(struct entity) + 63; off += 64)
-				__builtin_prefetch(e + off);
-	} else {
-		struct entity *e = find(st, k, key);
-		for (int s = 0; e && s < KG_ES_COUNT; s++)
-			if (e->sets[s].cap > 1)
-				__builtin_prefetch(e->sets[s].u.heap);
-	}
-cleanup:
-	pthread_mutex_unlock(&st->mu);
 }
 
 static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *err);

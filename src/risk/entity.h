@@ -22,10 +22,6 @@ extern const char *const kg_entity_stream_names[KG_ES_COUNT];
 bool kg_entity_has_stream(enum kg_entity_kind k, enum kg_entity_stream s);
 /* The event types that carry the kind (bits of enum kg_event_type). */
 uint32_t kg_entity_event_types(enum kg_entity_kind k);
-/* The kinds an event of type t carries (bits of enum kg_entity_kind). */
-unsigned kg_entity_type_kinds(int t);
-/* The streams of kind k that an event of type t can add to. */
-unsigned kg_entity_type_streams(enum kg_entity_kind k, int t);
 
 /* Distinct accounts kept per entity and stream: the most recently seen
  * ones, above the largest threshold of the default policy (30), so that
@@ -140,12 +136,6 @@ bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 /* The key of an entity of kind k (not an address) whose value is the n
  * bytes at s: kg_entity_key's for that value. */
 uint64_t kg_entity_key_of(enum kg_entity_kind k, const char *s, size_t n);
-/* Warms the caches for entity (kind, key) ahead of its event (replay, as
- * kg_risk_warm does for accounts): stage 0 its table slot, 1 its record,
- * 2 its sets' entries; each stage reads only what the stage before loaded
- * an event earlier. A key that is not there only wastes a prefetch. */
-void kg_entities_warm(kg_entities *t, enum kg_entity_kind k, uint64_t key, int stage);
-
 /* Saves every entity and loads it back (kagi rules test's restart). */
 int kg_entities_roundtrip(kg_entities *t, kg_err *err);
 /* Counts over the table: entities, bytes they hold in memory, bytes of

@@ -64,9 +64,6 @@ struct line {
 	bool hinted; /* ah, acct_off, acct_len hold the account hint */
 	uint64_t ah;
 	uint32_t acct_off, acct_len;
-	int n_ents; /* entity hints (kg_risk_entity_hints) */
-	uint8_t ent_kind[KG_RISK_ENT_HINTS];
-	uint64_t ent_key[KG_RISK_ENT_HINTS];
 };
 
 struct reader {
@@ -141,7 +138,7 @@ static int reader_next(struct reader *rd)
 }
 
 /* The account of an event line as a hint for warming (kg_risk_account_hint). */
-static void hint_line(const struct reader *rd, const uint8_t *touch, struct line *l)
+static void hint_line(const struct reader *rd, struct line *l)
 {
 	const char *s = rd->buf + l->off;
 	kg_str a;
@@ -151,7 +148,6 @@ static void hint_line(const struct reader *rd, const uint8_t *touch, struct line
 	l->acct_off = (uint32_t)(a.p - s);
 	l->acct_len = a.n;
 	l->ah = kg_risk_hash(a.p, a.n);
-	l->n_ents = kg_risk_entity_hints(s, l->len, touch, l->ent_kind, l->ent_key);
 }
 
 static void warm(kg_risk *risk, const struct reader *rd, const struct line *l, int stage)
@@ -159,8 +155,6 @@ static void warm(kg_risk *risk, const struct reader *rd, const struct line *l, i
 	if (!l->hinted)
 		return;
 	kg_risk_warm(risk, l->ah, (kg_str){rd->buf + l->off + l->acct_off, l->acct_len}, stage);
-	for (int k = 0; k < l->n_ents; k++) /* the event's IP, device, card: the same stages */
-		kg_risk_warm_entity(risk, l->ent_kind[k], l->ent_key[k], stage);
 }
 
 static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *in,
@@ -177,8 +171,6 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	uint8_t touch[KG_EV_TYPE_COUNT]; /* the entities warmed: those the policy reads */
-	kg_risk_entity_touch(risk, touch);
 	uint64_t t_prev = 0; /* end of the previous event, with --stats */
 	kg_err e;
 	kg_err_clear(&e);
@@ -187,7 +179,7 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 		t_prev = o->stats ? kg_mono_ns() : 0;
 		size_t n = rd.n_lines;
 		for (size_t i = 0; i < n && i < 2; i++)
-			hint_line(&rd, touch, &ls[i]);
+			hint_line(&rd, &ls[i]);
 		if (n > 1)
 			warm(risk, &rd, &ls[1], 0);
 		if (n)
@@ -196,7 +188,7 @@ static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FIL
 			/* three stages, one event apart; the last one's loads land
 			 * while line i is parsed */
 			if (i + 2 < n) {
-				hint_line(&rd, touch, &ls[i + 2]);
+				hint_line(&rd, &ls[i + 2]);
 				warm(risk, &rd, &ls[i + 2], 0);
 			}
 			if (i + 1 < n)

@@ -105,20 +105,6 @@ void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage);
  * without parsing: only a hint for warming (the parser decides). Returns
  * false when there is none; *account points into line. */
 bool kg_risk_account_hint(const char *line, size_t len, kg_str *account);
-/* The entities an event line names as it is written (the strings after
- * "ip", "device_id" and "fingerprint"), as hints for kg_risk_warm_entity:
- * their count (at most KG_RISK_ENT_HINTS), kinds (enum kg_entity_kind) and
- * keys. A hint that is wrong (an escape, another object's member) only
- * wastes a prefetch. */
-#define KG_RISK_ENT_HINTS 3
-int kg_risk_entity_hints(const char *line, size_t len, const uint8_t *touch,
-			 uint8_t kinds[KG_RISK_ENT_HINTS], uint64_t keys[KG_RISK_ENT_HINTS]);
-/* Per event type (touch[t]), the entity kinds an event of that type may
- * touch under the engine's current policy: the kinds some rule on the
- * type reads, and those whose kept streams it adds to (entity.h) - what
- * kg_risk_entity_hints looks for. */
-void kg_risk_entity_touch(kg_risk *r, uint8_t touch[KG_EV_TYPE_COUNT]);
-void kg_risk_warm_entity(kg_risk *r, int kind, uint64_t key, int stage);
 /* Frees what f holds (not f); f is empty after. */
 void kg_features_release(kg_features *f);
 uint64_t kg_risk_hash(const char *s, size_t n);

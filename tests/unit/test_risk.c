@@ -442,11 +442,6 @@ static void entity_state_only_what_rules_read(void **state)
 	assert_int_equal(kg_policy_entity_reads(p, KG_EV_PASSWORD_CHANGE), 0);
 	kg_risk *r = NULL;
 	assert_int_equal(kg_risk_new(p, NULL, &r, &err), 0);
-	uint8_t touch[KG_EV_TYPE_COUNT];
-	kg_risk_entity_touch(r, touch);
-	assert_int_equal(touch[KG_EV_LOGIN], 1u << KG_ENT_IP);
-	assert_int_equal(touch[KG_EV_PASSWORD_CHANGE], 0);
-	assert_int_equal(touch[KG_EV_ORDER], 0);
 	char ev[512];
 	kg_buf out = KG_BUF_INIT(1 << 16);
 	const struct {
@@ -494,54 +489,6 @@ static void entity_state_only_what_rules_read(void **state)
 	kg_risk_free(r);
 	kg_policy_unref(g);
 	kg_policy_unref(p);
-}
-
-/* The entity hints of replay's warming (kg_risk_entity_hints): the
- * strings after "ip", "device_id" and "fingerprint" as written, at most
- * KG_RISK_ENT_HINTS, with kg_entity_key's keys; nothing else; after the
- * type, only the kinds it carries, one each. */
-static void entity_hints_of_lines(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *line;
-		int n;
-		uint8_t kinds[KG_RISK_ENT_HINTS];
-		const char *values[KG_RISK_ENT_HINTS];
-	} cases[] = {
-		{"{\"id\":\"e1\",\"type\":\"login\",\"account\":\"a1\",\"ip\":\"198.51.100.7\","
-		 "\"device_id\":\"d9\"}",
-		 2, {KG_ENT_IP, KG_ENT_DEVICE}, {"198.51.100.7", "d9"}},
-		{"{\"type\":\"order\",\"card\":{\"fingerprint\":\"fp_1\",\"last4\":\"4242\"}}",
-		 1, {KG_ENT_CARD}, {"fp_1"}},
-		/* keys that only end like them, a value that is not a string, an
-		 * empty string: none */
-		{"{\"zip\":\"1\",\"vip\":\"x\",\"ip\":7,\"device_id\":\"\",\"xdevice_id\":\"q\"}",
-		 0, {0}, {NULL}},
-		{"{\"ip\":\"1\",\"ip\":\"2\",\"ip\":\"3\",\"ip\":\"4\"}",
-		 3, {KG_ENT_IP, KG_ENT_IP, KG_ENT_IP}, {"1", "2", "3"}},
-		{"", 0, {0}, {NULL}},
-		/* the type, met first, says which kinds: one each */
-		{"{\"type\":\"profile_change\",\"ip\":\"1\",\"fingerprint\":\"f\"}", 0, {0}, {NULL}},
-		{"{\"type\":\"order\",\"ip\":\"1\",\"card\":{\"fingerprint\":\"f\"},"
-		 "\"fingerprint\":\"g\"}",
-		 1, {KG_ENT_CARD}, {"f"}},
-		{"{\"type\":\"password_change\",\"device_id\":\"d\",\"ip\":\"1\",\"ip\":\"2\"}",
-		 2, {KG_ENT_DEVICE, KG_ENT_IP}, {"d", "1"}},
-		{"\"ip\":\"", 0, {0}, {NULL}}, /* no closing quote */
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		uint8_t kinds[KG_RISK_ENT_HINTS];
-		uint64_t keys[KG_RISK_ENT_HINTS];
-		int n = kg_risk_entity_hints(cases[i].line, strlen(cases[i].line), NULL, kinds, keys);
-		if (n != cases[i].n)
-			fail_msg("case %zu: %d hints, expected %d", i, n, cases[i].n);
-		for (int k = 0; k < n; k++) {
-			assert_int_equal(kinds[k], cases[i].kinds[k]);
-			const char *v = cases[i].values[k];
-			assert_true(keys[k] == kg_entity_key_of(kinds[k], v, strlen(v)));
-		}
-	}
 }
 
 /* A set's entries move from the set itself (one account) to the heap (two
@@ -612,7 +559,6 @@ int main(void)
 		cmocka_unit_test(policy_refcount_survives_swap),
 		cmocka_unit_test(rule_hash_cases),
 		cmocka_unit_test(gated_rule_only_shadows),
-		cmocka_unit_test(entity_hints_of_lines),
 		cmocka_unit_test(entity_state_only_what_rules_read),
 		cmocka_unit_test(entity_sets_grow_and_records_reuse),
 	};
