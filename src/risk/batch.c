@@ -192,7 +192,7 @@ static int batch_read_ahead(struct kg_risk_batch *b, kg_tx *tx, struct scratch *
 		ids[ne] = id;
 		idlens[ne++] = ev->id.n;
 		for (int k = 0; k < KG_ENT_COUNT; k++) /* the kinds some rule reads */
-			if (kg_policy_entity_streams(pol, k) &&
+			if (kg_policy_entity_streams(pol)[k] &&
 			    kg_entity_key(ev, (enum kg_entity_kind)k, &norm, NULL, &keys[nn]))
 				kinds[nn++] = k;
 	}

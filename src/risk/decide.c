@@ -131,12 +131,10 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
-	kg_entity_keep keep;
-	for (int k = 0; k < KG_ENT_COUNT; k++) /* only what some rule reads */
-		keep[k] = (uint8_t)kg_policy_entity_streams(pol, k);
-	if ((rc = kg_entities_observe(r->ents, ev, ah, keep, &sc->norm, &a->addr_memo,
-				      sc->tx ? kg_risk_persist_entity_load : NULL, sc->tx, &sc->ents,
-				      err))) {
+	/* only the streams some rule reads */
+	if ((rc = kg_entities_observe(r->ents, ev, ah, kg_policy_entity_streams(pol), &sc->norm,
+				      &a->addr_memo, sc->tx ? kg_risk_persist_entity_load : NULL,
+				      sc->tx, &sc->ents, err))) {
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}

@@ -146,12 +146,10 @@ struct kg_eval_env {
 /* Names of the policy's `list NAME from store` lists (at most max). */
 size_t kg_policy_store_lists(const kg_policy *p, const char **names, size_t max);
 /* What the policy's rules - live, shadow and pending alike - read of
- * entity state (entity.h): the streams of entity kind `kind` some rule
- * reads (bits of enum kg_entity_stream), and the kinds the rules on event
- * type `type` read (bits of enum kg_entity_kind). The engine keeps only
- * those streams (docs/rules.md, "Entities"). */
-unsigned kg_policy_entity_streams(const kg_policy *p, int kind);
-unsigned kg_policy_entity_reads(const kg_policy *p, int type);
+ * entity state (entity.h): per entity kind (enum kg_entity_kind), the
+ * streams some rule reads (bits of enum kg_entity_stream). The engine
+ * keeps only those (docs/rules.md, "Entities"). */
+const uint8_t *kg_policy_entity_streams(const kg_policy *p);
 
 /* Result of evaluating the policy on one event: the reasons are typed,
  * their strings and values allocated in a (set by the caller before each

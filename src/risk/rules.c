@@ -102,11 +102,9 @@ struct kg_policy {
 	struct threshold thresholds[16];
 	uint32_t n_thresholds;
 	uint32_t n_pending;
-	/* what its rules (live, shadow or pending) read of entity state: per
-	 * kind the streams (kg_policy_entity_streams), per event type the
-	 * kinds (kg_policy_entity_reads) */
+	/* per entity kind, the streams its rules (live, shadow or pending)
+	 * read (kg_policy_entity_streams) */
 	uint8_t ent_streams[KG_ENT_COUNT];
-	uint8_t ent_reads[KG_EV_TYPE_COUNT];
 };
 
 /* ---- fields ---------------------------------------------------------------- */
@@ -542,9 +540,6 @@ static int parse_call(struct parser *ps, struct tok fn, struct node **out)
 		n->i = kind;
 		n->n = (uint32_t)stream;
 		ps->pol->ent_streams[kind] |= (uint8_t)(1u << stream);
-		for (int t = 0; t < KG_EV_TYPE_COUNT; t++)
-			if (ps->types & B(t))
-				ps->pol->ent_reads[t] |= (uint8_t)(1u << kind);
 		if ((rc = expect_p(ps, ",")) || (rc = window_arg(ps, &n->window_s)))
 			return rc;
 	} else if (!strcmp(name, "median")) {
@@ -1356,14 +1351,9 @@ size_t kg_policy_store_lists(const kg_policy *p, const char **names, size_t max)
 	return n;
 }
 
-unsigned kg_policy_entity_streams(const kg_policy *p, int kind)
+const uint8_t *kg_policy_entity_streams(const kg_policy *p)
 {
-	return p->ent_streams[kind];
-}
-
-unsigned kg_policy_entity_reads(const kg_policy *p, int type)
-{
-	return p->ent_reads[type];
+	return p->ent_streams;
 }
 
 size_t kg_policy_rule_count(const kg_policy *p)
