@@ -15,6 +15,9 @@
 #
 #   bash bench/http_load.sh [BUILD_DIR]                 (default build/release)
 #   DURATION=5 CONNS_LIST="16 64 256 1024" FLOOD_CONNS=256 to change the load.
+#   OLD_BUILD=DIR (a release build of another commit, e.g. main's): a third
+#   row per connection count, that build with the default settings, run
+#   first in the same sitting (OLD_LABEL names it in the table).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/bench/lib.sh"
@@ -30,6 +33,7 @@ export KAGI_ACCOUNT_SECRET_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 
 "$kagi" init --db "$out/kagi.db" >/dev/null
 export KEY=$("$kagi" key create --db "$out/kagi.db" --role service)
+cp "$out/kagi.db" "$out/empty.db" # each row starts on a copy: the same store for each
 
 cat >"$out/events.lua" <<'LUA'
 -- one login event per request, an id no other request has (RUN + thread + n)
@@ -87,14 +91,33 @@ us_per() { awk -v v="$(bench_us_per "$(cat "$1")" "$2")" 'BEGIN {printf "%.0f", 
 declare -a rows
 declare -A alone
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f %%", (b > 0 ? 100 * a / b : 0)}'; }
+# per_batch: the decision pool's events per take so far (/metrics)
+per_batch() {
+	curl -s "http://127.0.0.1:$port/metrics" | awk '
+		$1 == "kagi_http_pool_done_total{pool=\"decision\"}" {d = $2}
+		$1 == "kagi_http_pool_batches_total{pool=\"decision\"}" {b = $2}
+		END {printf "%.0f", (b > 0 ? d / b : 0)}'
+}
+old_build=${OLD_BUILD:-}
+old_label=${OLD_LABEL:-old build}
+schemes="batched one"
+[[ -n $old_build ]] && schemes="old batched one"
 for c in $conns_list; do
-	for scheme in batched one; do
-		if [[ $scheme == batched ]]; then
+	for scheme in $schemes; do
+		rm -f "$out"/kagi*.db-wal "$out"/kagi*.db-shm
+		cp "$out/empty.db" "$out/kagi.db"
+		if [[ $scheme == old ]]; then
+			bench_binary "$old_build"
+			cp "$out/empty.db" "$srv_db"
+			bench_serve
+			bench_binary
+			label="$old_label (default settings)"
+		elif [[ $scheme == batched ]]; then
 			bench_serve
 			label="batches (default: 1 worker, batch_max 256)"
 		else
 			bench_serve KAGI_HTTP_DECISION_WORKERS=64 KAGI_HTTP_DECISION_BATCH_MAX=1
-			label="one event per worker (64 workers, batch_max 1)"
+			label="one event per batch (64 workers, batch_max 1)"
 		fi
 		t0=$(cpu_ticks)
 		wrk_run "$out/h.txt" "$c" /healthz
@@ -103,14 +126,15 @@ for c in $conns_list; do
 		wrk_run "$out/e.txt" "$c" /v1/events -s "$out/events.lua"
 		t2=$(cpu_ticks)
 		rss=$(peak_rss)
+		pb=$(per_batch)
 		bench_stop
 		IFS='|' read -r hrps hp50 hp99 hrej <<<"$(figures "$out/h.txt")"
 		IFS='|' read -r erps ep50 ep99 erej <<<"$(figures "$out/e.txt")"
 		hus=$(us_per "$out/h.txt" $((t1 - t0)))
 		eus=$(us_per "$out/e.txt" $((t2 - t1)))
 		[[ $scheme == batched ]] && alone[$c]=$erps
-		echo "  c=$c $scheme: healthz $hrps/s ($hus us CPU); events $erps/s ($eus us CPU, $(ratio "$erps" "$hrps")) p50 $ep50 p99 $ep99 refused $erej rss $rss" >&2
-		rows+=("| $c | $label | $hrps | $hp99 | $hus µs | $erps | **$(ratio "$erps" "$hrps")** | $ep50 | $ep99 | $erej | $eus µs | $rss |")
+		echo "  c=$c $scheme: healthz $hrps/s ($hus us CPU); events $erps/s ($eus us CPU, $(ratio "$erps" "$hrps")) p50 $ep50 p99 $ep99 refused $erej per batch $pb rss $rss" >&2
+		rows+=("| $c | $label | $hrps | $hp99 | $hus µs | $erps | **$(ratio "$erps" "$hrps")** | $ep50 | $ep99 | $erej | $pb | $eus µs | $rss |")
 	done
 done
 
@@ -119,6 +143,8 @@ done
 # (ROUNDS times each: the shared machine's other load moves both alike);
 # medians
 rounds=${ROUNDS:-3}
+rm -f "$out"/kagi*.db-wal "$out"/kagi*.db-shm
+cp "$out/empty.db" "$out/kagi.db"
 bench_serve
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 declare -a alone_rates flood_rates flood_p99s
@@ -154,13 +180,13 @@ section=$(
 ## http-load — durable single events beside /healthz, and a login flood (wrk)
 
 - $(bench_machine)
-- command: \`bash bench/http_load.sh\` (DURATION=$dur, CONNS_LIST="$conns_list", FLOOD_CONNS=$flood_conns): wrk -t2 --latency on the same machine as kagid (release build, log level warn, default settings but \`http.max_connections\` 4096 and no per-IP cap, since wrk connects from one address), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections; a fresh kagid for each row
+- command: \`${old_build:+OLD_BUILD=$old_build }bash bench/http_load.sh\` (DURATION=$dur, CONNS_LIST="$conns_list", FLOOD_CONNS=$flood_conns): wrk -t2 --latency on the same machine as kagid (release build, log level warn, default settings but \`http.max_connections\` 4096 and no per-IP cap, since wrk connects from one address), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections; a fresh kagid for each row, on a fresh copy of the same store (only the key in it)
 - POST /v1/events: one login event per request, unique ids (10,000 accounts), decided through policy/default.rules and stored with its decision; a 200 only once its commit is durable. "decisions/s" counts 2xx answers; "refused" the non-2xx ones (503 \`busy\` with \`Retry-After\`). GET /healthz ran first on the same kagid with the same connections. RSS: kagid's peak (VmHWM) after both
-- batches (the default, \`http.decision_workers\` 1, \`http.decision_batch_max\` 256): a decision worker takes every event waiting (up to 256) and decides them as one batch with one group commit (kg_risk_batch_start/finish), the connections suspended meanwhile. The peer in the same run, one event per worker (\`http.decision_workers\` 64, \`http.decision_batch_max\` 1): the scheme before, each worker deciding one event and waiting for its commit
+- batches (the default, \`http.decision_workers\` 1, \`http.decision_batch_max\` 256): a decision worker takes every event waiting (up to 256) and decides them as one batch with one group commit (kg_risk_batch_start/finish), the connections suspended meanwhile; while a batch commits, the worker decides the next one on top of it (at most two in flight). The peer in the same run, one event per batch (\`http.decision_workers\` 64, \`http.decision_batch_max\` 1): near the scheme before batching, each worker deciding one event per commit${old_build:+. \"$old_label\": that build, with the default settings, in the same sitting (run first for each connection count)}. "events per batch": the decision pool's events per take (/metrics)
 - "kagid CPU per …": kagid's user+system CPU time during the wrk run divided by the requests answered (the rates move with the other load on the shared machine; this moves less)
 
-| connections | decision pool | /healthz req/s | /healthz p99 | kagid CPU per /healthz | durable decisions/s | of /healthz | events p50 | events p99 | refused | kagid CPU per event | peak RSS |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| connections | decision pool | /healthz req/s | /healthz p99 | kagid CPU per /healthz | durable decisions/s | of /healthz | events p50 | events p99 | refused | events per batch | kagid CPU per event | peak RSS |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${rows[@]}")
 
 Login flood at capacity: $flood_conns connections of logins for unknown emails, as many as the login pool holds (\`http.login_workers\` 2 running + \`http.login_queue\` 64 waiting; each login an Argon2id verification of a dummy hash, at the lowest CPU priority), while $flood_at connections post events, on one kagid; $rounds runs of the events alone and $rounds with the flood, alternating, ${dur} s each:
