@@ -192,35 +192,57 @@ $(printf '%s\n' "${rows[@]}")
 Login flood at capacity: $flood_conns connections of logins for unknown emails, as many as the login pool holds (\`http.login_workers\` 2 running + \`http.login_queue\` 64 waiting; each login an Argon2id verification of a dummy hash, at the lowest CPU priority), while $flood_at connections post events, on one kagid; $rounds runs of the events alone and $rounds with the flood, alternating, ${dur} s each:
 events alone ${alone_rates[*]} durable decisions/s (median $base), with the flood ${flood_rates[*]} (median $erps, p99 ${flood_p99s[*]}) = **$(ratio "$erps" "$base")** of their rate alone; $ftotal logins sent, the login pool verified $logins_run (401) and refused $logins_refused at once (503 \`busy\`); peak RSS $rss.
 
-Reading it: batching cuts kagid's CPU per durable event to about a third of
-the previous scheme and multiplies the decisions per second at every
-connection count; a commit is shared by every event waiting. Both kinds of
-request are bound by the CPU (wrk and kagid on the same 2 shared cores), so
-the events' share of the /healthz rate is about the inverse of their CPU
-cost: /healthz costs kagid ~13 µs, a durable event ~55–70 µs. A profile of
-the batched events at 256 connections (perf, 2026-12-02) put ~40 % of kagid's
-CPU in the store's writer thread (SQLite inserts of the event, feature and
-entity rows, and writing the pages they dirty to the WAL, which a commit of a
-few hundred events of 10,000 accounts does for nearly every row), ~35 % in
-the server threads (HTTP, the API-key lookup, suspend/resume) and ~15 % in
-deciding; of the server threads' part, the API-key lookup (a read
-transaction per request) was ~10 % of kagid's CPU and MHD_resume_connection
-~6 %. The API key is not cached in kagid: \`kagi key revoke\` (another
-process on the same SQLite file) and another node on PostgreSQL must stop a
-key at once (docs/operations.md), and only the store read sees their
-revocation. So the issue's targets — durable decisions at ≥ 40 % of /healthz,
-p99 ≤ 10 ms at 256 connections — are not met on this machine: at 256
-connections the p99 is bound by the rate (256 requests in flight / rate),
-and the rate by the CPU of each event. Larger commits cost less per event
-(compare 1,024 connections, and the durable replay's 100,000-event
-transactions in "risk"); the next levers are in the store's write of a
-batch, not in the HTTP path. The login flood's cost to the events is what
-refusing its requests costs: since 2026-12-02 (branch http) a login for a
-full login pool is answered 503 from its head, before its key is looked up
-or its JSON parsed (the body is read and dropped), so the same seconds
-refuse ~3.5× as many logins as before (30,499 against 8,524) and the events
-keep ≥ 80 % of their rate in this run (68 % before); Argon2id itself runs at
-the lowest CPU priority. The
+Reading it (2026-12-02, branch load): two changes since \`8e4bbd7\`. (1) The
+decision worker pipelines its batches: while batch N commits, it takes the
+events that arrived meanwhile and decides them as batch N+1 on top of N
+(kg_risk_batch_start with after = N: if N's write fails, N+1's is not
+written either and both are decided again one event at a time), then
+answers N. Before, one worker alternated deciding and waiting: a quiet run
+of \`8e4bbd7\` at 256 connections spent 2.11 s of 5 s in store commits while
+the worker waited, with 17–23 % of the two cores idle (vmstat). (2) The
+API-key lookup of POST /v1/events (a read transaction per request, ~12 % of
+kagid's CPU in a perf profile) is answered on the server thread from a
+64-key cache of keys the store showed valid; the decision worker confirms
+every such key of a batch against the store in one read before it decides
+any of them, so a revocation from another process or node still refuses at
+once (test_http_unauthorized, docs/operations.md "Keys"); a profile now puts
+that read at ~2 % and the server threads' part of a request (begin) at
+~3.5 % (was ~14 %).
+
+On this run the machine was saturated by other work (idle 0 %; the
+Intel host is also slower than the AMD one of the previous section: /healthz
+costs kagid 18–27 µs here against 16–19 µs there), so the rates move a lot
+between rows; the alternating A/B runs below are the comparison to trust.
+At 1,024 connections (batches at their cap of 256 in both builds) the new
+build is faster per event; at 256 connections the pipeline splits the
+connections between two batches in flight (96 events per batch against 149),
+so each commit carries fewer events and the store's write per event costs
+more, which takes back part of what the key cache saves while the CPU is
+saturated; with idle cores the overlap is the gain. A/B, alternating, a
+fresh kagid and store each time, events only, 4 s runs, 5 of each, medians
+(ad hoc, the same wrk script): at 256 connections \`8e4bbd7\` 10,088
+decisions/s and 94 µs of kagid CPU per event, new 11,505/s and 85 µs (×1.14
+the rate, ×0.90 the CPU), p99 71 against 85 ms (spread 51–144 ms); at
+1,024 connections 9,876/s and 90 µs against 9,780/s and 79 µs (×0.99,
+×0.88), p99 263 ms both. Component runs (same binary, one change switched
+off by a build-time switch that is not in the tree; 6 alternating runs of
+each): the key cache alone 92 → 81.5 µs per event; the pipeline alone 79.5
+→ 85 µs per event at saturated CPU (the smaller batches) with the p99
+median 123 → 77 ms.
+
+Where the time goes now (perf, 256 connections, new build): the store's
+writer thread ~30 % of kagid's CPU (WAL frames ~12 %, event inserts ~7 %),
+deciding ~11 %, the server threads' HTTP (sendmsg ~8 %, MHD_resume ~4 %,
+libmicrohttpd zeroing its 24 KiB connection buffer per request ~4 %). The
+issue's targets — durable decisions at ≥ 40 % of /healthz and p99 ≤ 10 ms
+at 256 connections — are not met on this machine: at 256 connections p99
+≤ 10 ms needs about 25,600 answers/s (256 in flight), i.e. kagid under
+~40 µs of CPU per event with the cores it gets beside wrk, half of today's;
+the next levers are the store's write per row (helper "writer") and
+libmicrohttpd's per-request buffer, not the hand-off. The login flood keeps
+the events at ≥ 80 % of their rate alone in this run (88 %): a login for a
+full login pool is answered 503 from its head (before its key is looked up
+or its JSON parsed), and Argon2id runs at the lowest CPU priority. The
 alternating runs show how much the shared machine moves the figures.
 EOT
 )
