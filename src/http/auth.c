@@ -2,7 +2,9 @@
  * credential with that id, its secret hash compared in constant time,
  * expiry and revocation checked → a principal. Every failure is the same
  * 401 to the caller, byte for byte; the log says which (never the key).
- * Not here: role checks (server.c). */
+ * Also the key cache of POST /v1/events and its confirmation against the
+ * store (below). Not here: role checks, or when a request is confirmed
+ * (server.c). */
 #include "http/internal.h"
 
 #include <pthread.h>
