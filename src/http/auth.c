@@ -8,6 +8,7 @@
 #include "http/internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,7 @@ struct key_slot {
 struct kg_http_keys {
 	pthread_mutex_t mu;
 	struct key_slot slot[KEY_SLOTS];
+	_Atomic uint64_t hits, misses, refused; /* refused: by a confirmation */
 };
 
 kg_http_keys *kg_http_keys_new(void)
@@ -214,10 +216,13 @@ int kg_http_authenticate_unconfirmed(kg_app *app, const char *authorization, kg_
 	if (rc)
 		return rc;
 	if (keys_hit(app->keys, id, hash, out)) {
+		atomic_fetch_add(&app->keys->hits, 1);
 		memcpy(check->id, id, sizeof(check->id));
 		memcpy(check->hash, hash, sizeof(check->hash));
 		return 0;
 	}
+	if (app->keys)
+		atomic_fetch_add(&app->keys->misses, 1);
 	int64_t expires_ms = 0;
 	rc = authenticate_stored(app, id, hash, out, &expires_ms, err);
 	if (!rc)
@@ -267,6 +272,8 @@ static int confirm_job(kg_tx *tx, void *ctx, kg_err *err)
 		}
 		if (rc == KG_EAUTH)
 			keys_drop(c->app->keys, k->id);
+		if (rc && c->app->keys)
+			atomic_fetch_add(&c->app->keys->refused, 1);
 		c->rcs[i] = rc;
 		kg_arena_release(&arena);
 	}
@@ -288,4 +295,19 @@ int kg_http_keys_confirm(kg_app *app, kg_http_key_check *const *checks,
 		*errs[i] = e2;
 	}
 	return rc;
+}
+
+void kg_http_keys_metrics(kg_http_keys *k, kg_buf *out)
+{
+	unsigned long long hits = k ? atomic_load(&k->hits) : 0, misses = k ? atomic_load(&k->misses) : 0,
+			   refused = k ? atomic_load(&k->refused) : 0;
+	kg_buf_printf(out,
+		      "# HELP kagi_http_key_cache_total Keys of POST /v1/events answered from the key cache (hit) or read from the store (miss).\n"
+		      "# TYPE kagi_http_key_cache_total counter\n"
+		      "kagi_http_key_cache_total{result=\"hit\"} %llu\n"
+		      "kagi_http_key_cache_total{result=\"miss\"} %llu\n"
+		      "# HELP kagi_http_key_cache_refused_total Requests with a cached key refused when it was confirmed against the store (revoked, expired or gone since).\n"
+		      "# TYPE kagi_http_key_cache_refused_total counter\n"
+		      "kagi_http_key_cache_refused_total %llu\n",
+		      hits, misses, refused);
 }

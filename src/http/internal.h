@@ -98,6 +98,8 @@ int kg_http_authenticate_unconfirmed(kg_app *app, const char *authorization, kg_
 int kg_http_keys_confirm(kg_app *app, kg_http_key_check *const *checks,
 			 const kg_principal *const *principals, int *rcs, kg_err *const *errs,
 			 size_t n);
+/* Prometheus text of the cache: hits, misses, confirmations refused. */
+void kg_http_keys_metrics(kg_http_keys *k, kg_buf *out);
 
 /* Who is calling (session.c): the Authorization header's credential, or
  * else the console's session cookie, which on a state-changing method also

@@ -1483,6 +1483,7 @@ int kg_http_render_metrics(kg_app *app, kg_buf *out)
 				     atomic_load(&s->inflight));
 	kg_http_pool_metrics(s->pools, NPOOLS, out);
 	kg_http_budget_metrics(&s->budget, out);
+	kg_http_keys_metrics(s->app.keys, out);
 	pthread_mutex_lock(&s->conn_mu);
 	size_t nconns = s->nconns + kg_http_front_pending(s->front);
 	uint64_t cut_head = s->cut_head, cut_body = s->cut_body, refused = s->conn_refused;
