@@ -244,6 +244,17 @@ the events at ≥ 80 % of their rate alone in this run (88 %): a login for a
 full login pool is answered 503 from its head (before its key is looked up
 or its JSON parsed), and Argon2id runs at the lowest CPU priority. The
 alternating runs show how much the shared machine moves the figures.
+
+Tried, same sitting, alternating (ad hoc runs as above, 256 connections):
+\`http.decision_workers\` 2 on \`8e4bbd7\` (two workers overlap their batches
+too, but without the "after" chain between them) gave 15,475 and 13,877
+decisions/s against 12,647 and 12,747 with one worker, at about the same CPU
+per event (84–93 µs against 88–91 µs): the pipeline gets that overlap within
+one worker. \`http.threads\` 4 instead of 32 cut kagid's CPU per event from 80
+to 65 µs (medians of 5; fewer epoll threads, fewer wake-ups and context
+switches) but the rate fell from 10,812 to 6,652/s: on a machine shared with
+other busy processes, 4 threads get a smaller share of the cores than 32. On
+a dedicated host fewer server threads may pay; not measurable here.
 EOT
 )
 bench_write_section http-load "$section"
