@@ -115,6 +115,10 @@ int kg_http_render_metrics(kg_app *app, kg_buf *out);
 bool kg_http_stopping(const kg_app *app);
 
 /* ---- handlers of src/http (api_*.c), named in routes.c ----------------*/
+/* foundation (api_foundation.c): /healthz's answer while healthy, built
+ * once (its fields do not change while kagid runs) */
+int kg_api_foundation_start(kg_app *app, kg_err *err);
+void kg_api_foundation_stop(kg_app *app);
 int kg_api_healthz(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_metrics(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_openapi(kg_http_req *req, kg_http_resp *resp, kg_err *err);
