@@ -255,6 +255,14 @@ to 65 µs (medians of 5; fewer epoll threads, fewer wake-ups and context
 switches) but the rate fell from 10,812 to 6,652/s: on a machine shared with
 other busy processes, 4 threads get a smaller share of the cores than 32. On
 a dedicated host fewer server threads may pay; not measurable here.
+
+With main merged (\`090143c\`: helper "writer"'s store write and "inmem"'s
+risk changes on top of this branch), the same ad hoc A/B at 256
+connections, 5 alternating runs of each of three builds, medians:
+\`8e4bbd7\` 10,029 decisions/s, 85 µs of kagid CPU per event, p99 80 ms;
+this branch before the merge 11,928/s, 78 µs, 74 ms; merged 14,586/s,
+65 µs, 59 ms (×1.45 the rate of \`8e4bbd7\` and ×0.76 its CPU per event;
+about 146, 95 and 77 events per batch). Still short of the targets.
 EOT
 )
 bench_write_section http-load "$section"
