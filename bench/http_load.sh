@@ -244,6 +244,25 @@ the events at ≥ 80 % of their rate alone in this run (88 %): a login for a
 full login pool is answered 503 from its head (before its key is looked up
 or its JSON parsed), and Argon2id runs at the lowest CPU priority. The
 alternating runs show how much the shared machine moves the figures.
+
+Tried, same sitting, alternating (ad hoc runs as above, 256 connections):
+\`http.decision_workers\` 2 on \`8e4bbd7\` (two workers overlap their batches
+too, but without the "after" chain between them) gave 15,475 and 13,877
+decisions/s against 12,647 and 12,747 with one worker, at about the same CPU
+per event (84–93 µs against 88–91 µs): the pipeline gets that overlap within
+one worker. \`http.threads\` 4 instead of 32 cut kagid's CPU per event from 80
+to 65 µs (medians of 5; fewer epoll threads, fewer wake-ups and context
+switches) but the rate fell from 10,812 to 6,652/s: on a machine shared with
+other busy processes, 4 threads get a smaller share of the cores than 32. On
+a dedicated host fewer server threads may pay; not measurable here.
+
+With main merged (\`090143c\`: helper "writer"'s store write and "inmem"'s
+risk changes on top of this branch), the same ad hoc A/B at 256
+connections, 5 alternating runs of each of three builds, medians:
+\`8e4bbd7\` 10,029 decisions/s, 85 µs of kagid CPU per event, p99 80 ms;
+this branch before the merge 11,928/s, 78 µs, 74 ms; merged 14,586/s,
+65 µs, 59 ms (×1.45 the rate of \`8e4bbd7\` and ×0.76 its CPU per event;
+about 146, 95 and 77 events per batch). Still short of the targets.
 EOT
 )
 bench_write_section http-load "$section"
