@@ -104,9 +104,13 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 		if (rc)
 			return rc;
 		pre->have_blob = true;
-		ba->absent = !found;
+		pre->absent = ba->absent = !found;
 	}
-	if (!ba->absent) {
+	/* no row of the account (then none of its events either), or an own
+	 * account (engine_impl.h, struct acct) that never stored this id:
+	 * nothing to look up */
+	pre->unlooked = ba->absent || (!pre->have_blob && kg_risk_acct_unstored(b->r, ev->account, ev->id));
+	if (!pre->unlooked) {
 		bool found;
 		rc = kg_risk_persist_lookup(tx, ev->account.p, ev->account.n, ev->id.p, ev->id.n,
 					    &b->arena, &pre->stored, &pre->stored_hash,
@@ -303,6 +307,7 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 				rc = kg_err_set(err, frc, "out of memory");
 				break;
 			}
+			rec->unlooked = pre.unlooked;
 			ba->last = (uint32_t)(b->nrec - 1);
 		}
 	}

@@ -158,6 +158,7 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 	if (r->store) /* the live engine's (kagid's) counters; not a back-test's */
 		kg_risk_metrics_count(d);
 	if (rec) { /* the batch fills the rest (kg_risk_record_fill) */
+		kg_risk_mine_add(a, h2);
 		rec->pending = true;
 		rec->h = h;
 		rec->h2 = h2;
