@@ -14,6 +14,10 @@
 #   e.g. a worktree of b674c3c built into build/release): each row runs
 #   old, new, old, new, ... ROUNDS times (default 3) in the same sitting, and
 #   the table shows both medians and new/old.
+#   POLICY=FILE: the new build decides with that policy (KAGI_POLICY_FILE;
+#   e.g. /tmp/b674/policy/default.rules, b674c3c's own, which reads no
+#   entity state, for a like-for-like batch row); the old build keeps its
+#   own. The figures then go to section "http-policy", not "http".
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/bench/lib.sh"
@@ -27,6 +31,9 @@ old=${OLD:-}
 rounds=${ROUNDS:-3}
 [[ -n $old ]] || rounds=1
 case $old in /* | '') ;; *) old=$here/$old ;; esac
+policy=${POLICY:-}
+case $policy in /* | '') ;; *) policy=$here/$policy ;; esac
+[[ -z $policy || -r $policy ]] || { echo "bench/http.sh: POLICY $policy not readable" >&2; exit 1; }
 
 # setup BUILD_DIR|"": that binary's store (its own kagi init, keys, one
 # account); sets svc_<side> and agent_<side>
@@ -108,7 +115,9 @@ run() {
 			export KEY=${svc[$side]}
 			local args=("$@")
 			args=("${args[@]//@AGENT@/${agent[$side]}}")
-			bench_serve KAGI_HTTP_THREADS="$threads"
+			local penv=()
+			[[ $side == new && -n $policy ]] && penv=(KAGI_POLICY_FILE="$policy")
+			bench_serve KAGI_HTTP_THREADS="$threads" "${penv[@]}"
 			export RUN="r$threads-$RANDOM$RANDOM"
 			t0=$(bench_cpu_ticks)
 			res=$(wrk -t2 -c"$c" -d"${dur}s" --latency "${args[@]}" "http://127.0.0.1:$port$path" 2>&1)
@@ -167,7 +176,7 @@ section=$(
 ## http — kagid requests per second (wrk)
 
 - $(bench_machine)
-- command: \`${old:+OLD=$OLD }bash bench/http.sh\` (DURATION=$dur CONNS=$conns${old:+, ROUNDS=$rounds: old and new alternating, medians}): wrk -t2 on the same machine as kagid (release build, log level warn), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections
+- command: \`${policy:+POLICY=$POLICY }${ONLY:+ONLY='$ONLY' }${old:+OLD=$OLD }bash bench/http.sh\` (DURATION=$dur CONNS=$conns${old:+, ROUNDS=$rounds: old and new alternating, medians}): wrk -t2 on the same machine as kagid (release build, log level warn), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections
 - POST /v1/accounts creates one account with one card and an audit entry per request; POST /v1/events decides one login event (unique ids, 10,000 accounts) through policy/default.rules and stores it with its decision; /v1/events/batch does $batch such events per request in one transaction (events/s = req/s × $batch). Every answer only once durable
 
 $(table_head)
@@ -227,4 +236,19 @@ threads, now bound how many share one group commit (fewer accounts per
 commit), but not profiled here.
 EOT
 )
+if [[ -n $policy ]]; then
+	section=$(
+		cat <<EOT
+## http-policy — bench/http.sh with the new build on another policy
+
+- $(bench_machine)
+- command: \`POLICY=$POLICY ${ONLY:+ONLY='$ONLY' }${old:+OLD=$OLD }bash bench/http.sh\` (DURATION=$dur CONNS=$conns${old:+, ROUNDS=$rounds: old and new alternating, medians}); the new build decides with \`$POLICY\`, the old one with its own policy; otherwise as section "http"
+
+$(table_head)
+$(printf '%s\n' "${rows[@]}")
+EOT
+	)
+	bench_write_section http-policy "$section"
+	exit 0
+fi
 bench_write_section http "$section"

@@ -46,7 +46,7 @@ static const struct key keys[] = {
 	INT("http.mail_queue", http_mail_queue, "32", 1, 100000),
 	INT("http.upload_workers", http_upload_workers, "4", 1, 256),
 	INT("http.upload_queue", http_upload_queue, "16", 1, 100000),
-	INT("http.other_workers", http_other_workers, "16", 1, 1024),
+	INT("http.other_workers", http_other_workers, "64", 1, 1024),
 	INT("http.other_queue", http_other_queue, "256", 1, 1000000),
 	STR("log.level", log_level, "info"),
 	STR("policy.file", policy_file, "policy/default.rules"),

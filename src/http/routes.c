@@ -98,6 +98,7 @@ const size_t kg_http_nroutes = KG_ARRAY_LEN(kg_http_routes);
  * {"name", start, stop, metrics}. */
 const struct kg_http_module kg_http_modules[] = {
 	{"store", NULL, NULL, kg_api_store_metrics},
+	{"foundation", kg_api_foundation_start, kg_api_foundation_stop, NULL},
 	{"notify", kg_api_notify_start, kg_api_notify_stop, kg_api_notify_metrics},
 	{"risk", kg_api_risk_start, kg_api_risk_stop, kg_api_risk_metrics},
 	{"guard", kg_api_guard_start, kg_api_guard_stop, kg_api_guard_metrics},

@@ -27,6 +27,10 @@ def test_api():
 
         r = k.get("/healthz")
         check(r.status == 200 and r.json["status"] == "ok", "healthz", r)
+        check(list(r.json) == ["status", "version", "started", "schema"]
+              and isinstance(r.json["schema"], int) and r.json["started"].endswith("Z")
+              and r.headers.get("content-type") == "application/json", "healthz's fields", r)
+        check(k.get("/healthz").body == r.body, "healthz answers the same body while healthy", r)
         r2 = k.request("HEAD", "/healthz")
         check(r2.status == 200 and not r2.body, "HEAD runs the GET route without a body", r2)
         rid = r.headers.get("x-request-id", "")

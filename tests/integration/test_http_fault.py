@@ -5,6 +5,7 @@ shape, and after a restart without faults nothing of the failed request is
 there (no account, no card, no audit entry), every earlier 201 is, and
 PRAGMA integrity_check is ok."""
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import kagitest as kt
 from kagitest import check
@@ -69,5 +70,47 @@ def test_failed_writes_leave_nothing():
             print(f"  {kind}:{nth}: {len(acked)} ok so far, {failed} refused with {status}")
 
 
+def event(eid, device):
+    return {"id": eid, "type": "login", "account": f"acc-{eid[-1]}", "ts": "2026-11-29T00:00:00Z",
+            "success": True, "ip": "10.0.0.1", "device_id": device}
+
+
+def test_failed_event_batches():
+    """POST /v1/events from many clients at once while the store starts to
+    fail (KG_STORE_FAULT=ioerr:N): the decision worker's batches, the next
+    one decided on top of the one committing, fail together and are decided
+    again one event at a time (which fails too). After a restart without
+    faults every event answered 200 is stored (its id with another body:
+    409) and no refused one is (its id takes another body: 200)."""
+    with kt.Kagid(threads=4).managed() as k:
+        k.kagi("init", "--db", k.db)
+        svc = k.key("service")
+        ok, refused = [], []
+        for nth in (30, 150):
+            k.start(env={"KG_STORE_FAULT": f"ioerr:{nth}"})
+            ids = [f"b{nth}-{i}" for i in range(240)]
+            with ThreadPoolExecutor(max_workers=48) as pool:
+                answers = list(pool.map(lambda e: (e, k.post("/v1/events", event(e, "d1"), key=svc)), ids))
+            for eid, r in answers:
+                if r.status == 200:
+                    ok.append(eid)
+                else:
+                    check(r.status == 503 and r.error().get("code") in ("io", "busy"),
+                          f"{eid}: a failed write answers 503", r)
+                    refused.append(eid)
+            check(refused, f"ioerr:{nth}: some events failed")
+            k.stop(expect_rc=None)
+        k.start()
+        for eid in ok:
+            r = k.post("/v1/events", event(eid, "d2"), key=svc)
+            check(r.status == 409, f"acknowledged {eid} survived the fault", r)
+        for eid in refused:
+            r = k.post("/v1/events", event(eid, "d2"), key=svc)
+            check(r.status == 200, f"refused {eid} left nothing", r)
+        k.stop()
+        check(kt.integrity(k.db) == [("ok",)], "integrity")
+        print(f"  {len(ok)} events acknowledged and kept, {len(refused)} refused and absent")
+
+
 if __name__ == "__main__":
-    kt.main([test_failed_writes_leave_nothing])
+    kt.main([test_failed_writes_leave_nothing, test_failed_event_batches])

@@ -42,5 +42,21 @@ def test_account_pool_follows_the_password():
         check(r.status == 200, "its password was hashed and checks", r)
 
 
+def test_other_pool_default_size():
+    """An account created without a password holds an other worker until its
+    group commit is durable, so the other pool's size bounds how many such
+    writes share one commit: 64 by default (docs/configuration.md), and
+    http.other_workers sets it."""
+    def threads(k):
+        r = k.get("/metrics")
+        m = re.search(r'^kagi_http_pool_threads\{pool="other"\} (\d+)$', r.body.decode(), re.M)
+        check(m, "threads of the other pool", r)
+        return int(m.group(1))
+    with kt.Kagid() as k:
+        check(threads(k) == 64, "64 other workers by default", threads(k))
+    with kt.Kagid(env={"KAGI_HTTP_OTHER_WORKERS": "3"}) as k:
+        check(threads(k) == 3, "http.other_workers sets them", threads(k))
+
+
 if __name__ == "__main__":
-    kt.main([test_account_pool_follows_the_password])
+    kt.main([test_account_pool_follows_the_password, test_other_pool_default_size])

@@ -222,12 +222,65 @@ static void a_row_another_writer_wrote_is_merged(void **state)
 	kg_policy_unref(pol);
 }
 
+/* An IP's stored row that does not load (a corrupt blob) fails the
+ * decision of a login that only reads it (a success: read when the rule
+ * asks, docs/rules.md "Entities") with the blob's error, and of one that
+ * adds to it; neither event is stored, and the engine goes on. */
+static void a_corrupt_row_fails_its_readers(void **state)
+{
+	(void)state;
+	const char *path = kg_test_db("entity_corrupt");
+	kg_policy *pol = policy();
+	kg_store *s = kg_test_open(path, NULL);
+	kg_risk *r = NULL;
+	kg_err err;
+	assert_int_equal(kg_risk_new(pol, s, &r, &err), 0);
+	fail_login(r, "x1", 1);
+	kg_risk_free(r);
+	kg_store_close(s);
+	sqlite3 *db = kg_test_raw(path);
+	kg_test_raw_exec(db, "UPDATE entity_features SET state = x'01ff'");
+	assert_int_equal(kg_test_raw_int(db, "SELECT changes()"), 1);
+	sqlite3_close(db);
+	s = kg_test_open(path, NULL);
+	assert_int_equal(kg_risk_new(pol, s, &r, &err), 0);
+	static const char *const evs[] = {
+		"{\"id\":\"ok\",\"type\":\"login\",\"account\":\"y1\",\"ts\":\"2026-03-01T10:05:00Z\","
+		"\"success\":true,\"ip\":\"198.51.100.7\"}",
+		"{\"id\":\"f-y2\",\"type\":\"login\",\"account\":\"y2\",\"ts\":\"2026-03-01T10:06:00Z\","
+		"\"success\":false,\"ip\":\"198.51.100.7\"}",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		kg_arena a;
+		kg_arena_init(&a, 16 * 1024);
+		struct kg_decision d;
+		kg_err_clear(&err);
+		assert_int_not_equal(kg_risk_decide(r, evs[i], strlen(evs[i]), &a, &d, &err), 0);
+		if (!strstr(err.msg, "entity state blob is corrupt"))
+			fail_msg("event %zu: %s", i, err.msg);
+		kg_arena_release(&a);
+	}
+	/* another IP is decided */
+	const char *other = "{\"id\":\"f-z\",\"type\":\"login\",\"account\":\"z\","
+			    "\"ts\":\"2026-03-01T10:07:00Z\",\"success\":false,\"ip\":\"192.0.2.1\"}";
+	assert_int_equal(decide_one(r, other, strlen(other), NULL), 0);
+	kg_risk_free(r);
+	kg_store_close(s);
+	db = kg_test_raw(path);
+	assert_int_equal(kg_test_raw_int(db, "SELECT count(*) FROM events WHERE event_id IN "
+					     "('ok', 'f-y2')"), 0);
+	assert_int_equal(kg_test_raw_int(db, "SELECT count(*) FROM events"), 2);
+	sqlite3_close(db);
+	kg_policy_unref(pol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(concurrent_entity_in_memory),
 		cmocka_unit_test(concurrent_entity_on_a_store),
 		cmocka_unit_test(a_row_another_writer_wrote_is_merged),
+		cmocka_unit_test(a_corrupt_row_fails_its_readers),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	kg_test_dir_cleanup();
