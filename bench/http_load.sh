@@ -15,6 +15,9 @@
 #
 #   bash bench/http_load.sh [BUILD_DIR]                 (default build/release)
 #   DURATION=5 CONNS_LIST="16 64 256 1024" FLOOD_CONNS=256 to change the load.
+#   OLD_BUILD=DIR (a release build of another commit, e.g. main's): a third
+#   row per connection count, that build with the default settings, run
+#   first in the same sitting (OLD_LABEL names it in the table).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/bench/lib.sh"
@@ -30,6 +33,7 @@ export KAGI_ACCOUNT_SECRET_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 
 "$kagi" init --db "$out/kagi.db" >/dev/null
 export KEY=$("$kagi" key create --db "$out/kagi.db" --role service)
+cp "$out/kagi.db" "$out/empty.db" # each row starts on a copy: the same store for each
 
 cat >"$out/events.lua" <<'LUA'
 -- one login event per request, an id no other request has (RUN + thread + n)
@@ -87,14 +91,33 @@ us_per() { awk -v v="$(bench_us_per "$(cat "$1")" "$2")" 'BEGIN {printf "%.0f", 
 declare -a rows
 declare -A alone
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f %%", (b > 0 ? 100 * a / b : 0)}'; }
+# per_batch: the decision pool's events per take so far (/metrics)
+per_batch() {
+	curl -s "http://127.0.0.1:$port/metrics" | awk '
+		$1 == "kagi_http_pool_done_total{pool=\"decision\"}" {d = $2}
+		$1 == "kagi_http_pool_batches_total{pool=\"decision\"}" {b = $2}
+		END {printf "%.0f", (b > 0 ? d / b : 0)}'
+}
+old_build=${OLD_BUILD:-}
+old_label=${OLD_LABEL:-old build}
+schemes="batched one"
+[[ -n $old_build ]] && schemes="old batched one"
 for c in $conns_list; do
-	for scheme in batched one; do
-		if [[ $scheme == batched ]]; then
+	for scheme in $schemes; do
+		rm -f "$out"/kagi*.db-wal "$out"/kagi*.db-shm
+		cp "$out/empty.db" "$out/kagi.db"
+		if [[ $scheme == old ]]; then
+			bench_binary "$old_build"
+			cp "$out/empty.db" "$srv_db"
+			bench_serve
+			bench_binary
+			label="$old_label (default settings)"
+		elif [[ $scheme == batched ]]; then
 			bench_serve
 			label="batches (default: 1 worker, batch_max 256)"
 		else
 			bench_serve KAGI_HTTP_DECISION_WORKERS=64 KAGI_HTTP_DECISION_BATCH_MAX=1
-			label="one event per worker (64 workers, batch_max 1)"
+			label="one event per batch (64 workers, batch_max 1)"
 		fi
 		t0=$(cpu_ticks)
 		wrk_run "$out/h.txt" "$c" /healthz
@@ -103,14 +126,15 @@ for c in $conns_list; do
 		wrk_run "$out/e.txt" "$c" /v1/events -s "$out/events.lua"
 		t2=$(cpu_ticks)
 		rss=$(peak_rss)
+		pb=$(per_batch)
 		bench_stop
 		IFS='|' read -r hrps hp50 hp99 hrej <<<"$(figures "$out/h.txt")"
 		IFS='|' read -r erps ep50 ep99 erej <<<"$(figures "$out/e.txt")"
 		hus=$(us_per "$out/h.txt" $((t1 - t0)))
 		eus=$(us_per "$out/e.txt" $((t2 - t1)))
 		[[ $scheme == batched ]] && alone[$c]=$erps
-		echo "  c=$c $scheme: healthz $hrps/s ($hus us CPU); events $erps/s ($eus us CPU, $(ratio "$erps" "$hrps")) p50 $ep50 p99 $ep99 refused $erej rss $rss" >&2
-		rows+=("| $c | $label | $hrps | $hp99 | $hus µs | $erps | **$(ratio "$erps" "$hrps")** | $ep50 | $ep99 | $erej | $eus µs | $rss |")
+		echo "  c=$c $scheme: healthz $hrps/s ($hus us CPU); events $erps/s ($eus us CPU, $(ratio "$erps" "$hrps")) p50 $ep50 p99 $ep99 refused $erej per batch $pb rss $rss" >&2
+		rows+=("| $c | $label | $hrps | $hp99 | $hus µs | $erps | **$(ratio "$erps" "$hrps")** | $ep50 | $ep99 | $erej | $pb | $eus µs | $rss |")
 	done
 done
 
@@ -119,6 +143,8 @@ done
 # (ROUNDS times each: the shared machine's other load moves both alike);
 # medians
 rounds=${ROUNDS:-3}
+rm -f "$out"/kagi*.db-wal "$out"/kagi*.db-shm
+cp "$out/empty.db" "$out/kagi.db"
 bench_serve
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 declare -a alone_rates flood_rates flood_p99s
@@ -154,47 +180,69 @@ section=$(
 ## http-load — durable single events beside /healthz, and a login flood (wrk)
 
 - $(bench_machine)
-- command: \`bash bench/http_load.sh\` (DURATION=$dur, CONNS_LIST="$conns_list", FLOOD_CONNS=$flood_conns): wrk -t2 --latency on the same machine as kagid (release build, log level warn, default settings but \`http.max_connections\` 4096 and no per-IP cap, since wrk connects from one address), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections; a fresh kagid for each row
+- command: \`${old_build:+OLD_BUILD=$old_build }bash bench/http_load.sh\` (DURATION=$dur, CONNS_LIST="$conns_list", FLOOD_CONNS=$flood_conns): wrk -t2 --latency on the same machine as kagid (release build, log level warn, default settings but \`http.max_connections\` 4096 and no per-IP cap, since wrk connects from one address), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections; a fresh kagid for each row, on a fresh copy of the same store (only the key in it)
 - POST /v1/events: one login event per request, unique ids (10,000 accounts), decided through policy/default.rules and stored with its decision; a 200 only once its commit is durable. "decisions/s" counts 2xx answers; "refused" the non-2xx ones (503 \`busy\` with \`Retry-After\`). GET /healthz ran first on the same kagid with the same connections. RSS: kagid's peak (VmHWM) after both
-- batches (the default, \`http.decision_workers\` 1, \`http.decision_batch_max\` 256): a decision worker takes every event waiting (up to 256) and decides them as one batch with one group commit (kg_risk_batch_start/finish), the connections suspended meanwhile. The peer in the same run, one event per worker (\`http.decision_workers\` 64, \`http.decision_batch_max\` 1): the scheme before, each worker deciding one event and waiting for its commit
+- batches (the default, \`http.decision_workers\` 1, \`http.decision_batch_max\` 256): a decision worker takes every event waiting (up to 256) and decides them as one batch with one group commit (kg_risk_batch_start/finish), the connections suspended meanwhile; while a batch commits, the worker decides the next one on top of it (at most two in flight). The peer in the same run, one event per batch (\`http.decision_workers\` 64, \`http.decision_batch_max\` 1): near the scheme before batching, each worker deciding one event per commit${old_build:+. \"$old_label\": that build, with the default settings, in the same sitting (run first for each connection count)}. "events per batch": the decision pool's events per take (/metrics)
 - "kagid CPU per …": kagid's user+system CPU time during the wrk run divided by the requests answered (the rates move with the other load on the shared machine; this moves less)
 
-| connections | decision pool | /healthz req/s | /healthz p99 | kagid CPU per /healthz | durable decisions/s | of /healthz | events p50 | events p99 | refused | kagid CPU per event | peak RSS |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| connections | decision pool | /healthz req/s | /healthz p99 | kagid CPU per /healthz | durable decisions/s | of /healthz | events p50 | events p99 | refused | events per batch | kagid CPU per event | peak RSS |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${rows[@]}")
 
 Login flood at capacity: $flood_conns connections of logins for unknown emails, as many as the login pool holds (\`http.login_workers\` 2 running + \`http.login_queue\` 64 waiting; each login an Argon2id verification of a dummy hash, at the lowest CPU priority), while $flood_at connections post events, on one kagid; $rounds runs of the events alone and $rounds with the flood, alternating, ${dur} s each:
 events alone ${alone_rates[*]} durable decisions/s (median $base), with the flood ${flood_rates[*]} (median $erps, p99 ${flood_p99s[*]}) = **$(ratio "$erps" "$base")** of their rate alone; $ftotal logins sent, the login pool verified $logins_run (401) and refused $logins_refused at once (503 \`busy\`); peak RSS $rss.
 
-Reading it: batching cuts kagid's CPU per durable event to about a third of
-the previous scheme and multiplies the decisions per second at every
-connection count; a commit is shared by every event waiting. Both kinds of
-request are bound by the CPU (wrk and kagid on the same 2 shared cores), so
-the events' share of the /healthz rate is about the inverse of their CPU
-cost: /healthz costs kagid ~13 µs, a durable event ~55–70 µs. A profile of
-the batched events at 256 connections (perf, 2026-12-02) put ~40 % of kagid's
-CPU in the store's writer thread (SQLite inserts of the event, feature and
-entity rows, and writing the pages they dirty to the WAL, which a commit of a
-few hundred events of 10,000 accounts does for nearly every row), ~35 % in
-the server threads (HTTP, the API-key lookup, suspend/resume) and ~15 % in
-deciding; of the server threads' part, the API-key lookup (a read
-transaction per request) was ~10 % of kagid's CPU and MHD_resume_connection
-~6 %. The API key is not cached in kagid: \`kagi key revoke\` (another
-process on the same SQLite file) and another node on PostgreSQL must stop a
-key at once (docs/operations.md), and only the store read sees their
-revocation. So the issue's targets — durable decisions at ≥ 40 % of /healthz,
-p99 ≤ 10 ms at 256 connections — are not met on this machine: at 256
-connections the p99 is bound by the rate (256 requests in flight / rate),
-and the rate by the CPU of each event. Larger commits cost less per event
-(compare 1,024 connections, and the durable replay's 100,000-event
-transactions in "risk"); the next levers are in the store's write of a
-batch, not in the HTTP path. The login flood's cost to the events is what
-refusing its requests costs: since 2026-12-02 (branch http) a login for a
-full login pool is answered 503 from its head, before its key is looked up
-or its JSON parsed (the body is read and dropped), so the same seconds
-refuse ~3.5× as many logins as before (30,499 against 8,524) and the events
-keep ≥ 80 % of their rate in this run (68 % before); Argon2id itself runs at
-the lowest CPU priority. The
+Reading it (2026-12-02, branch load): two changes since \`8e4bbd7\`. (1) The
+decision worker pipelines its batches: while batch N commits, it takes the
+events that arrived meanwhile and decides them as batch N+1 on top of N
+(kg_risk_batch_start with after = N: if N's write fails, N+1's is not
+written either and both are decided again one event at a time), then
+answers N. Before, one worker alternated deciding and waiting: a quiet run
+of \`8e4bbd7\` at 256 connections spent 2.11 s of 5 s in store commits while
+the worker waited, with 17–23 % of the two cores idle (vmstat). (2) The
+API-key lookup of POST /v1/events (a read transaction per request, ~12 % of
+kagid's CPU in a perf profile) is answered on the server thread from a
+64-key cache of keys the store showed valid; the decision worker confirms
+every such key of a batch against the store in one read before it decides
+any of them, so a revocation from another process or node still refuses at
+once (test_http_unauthorized, docs/operations.md "Keys"); a profile now puts
+that read at ~2 % and the server threads' part of a request (begin) at
+~3.5 % (was ~14 %).
+
+On this run the machine was saturated by other work (idle 0 %; the
+Intel host is also slower than the AMD one of the previous section: /healthz
+costs kagid 18–27 µs here against 16–19 µs there), so the rates move a lot
+between rows; the alternating A/B runs below are the comparison to trust.
+At 1,024 connections (batches at their cap of 256 in both builds) the new
+build is faster per event; at 256 connections the pipeline splits the
+connections between two batches in flight (96 events per batch against 149),
+so each commit carries fewer events and the store's write per event costs
+more, which takes back part of what the key cache saves while the CPU is
+saturated; with idle cores the overlap is the gain. A/B, alternating, a
+fresh kagid and store each time, events only, 4 s runs, 5 of each, medians
+(ad hoc, the same wrk script): at 256 connections \`8e4bbd7\` 10,088
+decisions/s and 94 µs of kagid CPU per event, new 11,505/s and 85 µs (×1.14
+the rate, ×0.90 the CPU), p99 71 against 85 ms (spread 51–144 ms); at
+1,024 connections 9,876/s and 90 µs against 9,780/s and 79 µs (×0.99,
+×0.88), p99 263 ms both. Component runs (same binary, one change switched
+off by a build-time switch that is not in the tree; 6 alternating runs of
+each): the key cache alone 92 → 81.5 µs per event; the pipeline alone 79.5
+→ 85 µs per event at saturated CPU (the smaller batches) with the p99
+median 123 → 77 ms.
+
+Where the time goes now (perf, 256 connections, new build): the store's
+writer thread ~30 % of kagid's CPU (WAL frames ~12 %, event inserts ~7 %),
+deciding ~11 %, the server threads' HTTP (sendmsg ~8 %, MHD_resume ~4 %,
+libmicrohttpd zeroing its 24 KiB connection buffer per request ~4 %). The
+issue's targets — durable decisions at ≥ 40 % of /healthz and p99 ≤ 10 ms
+at 256 connections — are not met on this machine: at 256 connections p99
+≤ 10 ms needs about 25,600 answers/s (256 in flight), i.e. kagid under
+~40 µs of CPU per event with the cores it gets beside wrk, half of today's;
+the next levers are the store's write per row (helper "writer") and
+libmicrohttpd's per-request buffer, not the hand-off. The login flood keeps
+the events at ≥ 80 % of their rate alone in this run (88 %): a login for a
+full login pool is answered 503 from its head (before its key is looked up
+or its JSON parsed), and Argon2id runs at the lowest CPU priority. The
 alternating runs show how much the shared machine moves the figures.
 EOT
 )

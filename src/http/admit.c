@@ -17,7 +17,9 @@ struct kg_http_pool {
 	const char *name;
 	kg_http_job_fn fn;
 	kg_http_job_fn release;    /* after fn, once counted done */
-	kg_http_batch_fn batch_fn; /* set: a worker takes up to batch_max jobs at once */
+	/* set: a worker takes up to batch_max jobs at once, in two halves */
+	kg_http_take_start_fn take_start;
+	kg_http_take_finish_fn take_finish;
 	size_t batch_max;
 	int nice;                  /* of the workers (Linux: per thread); 0 unchanged */
 	pthread_mutex_t mu;
@@ -28,12 +30,96 @@ struct kg_http_pool {
 	size_t running;
 	size_t idle;               /* workers waiting on cv: a submit wakes one only then */
 	uint64_t done, refused;
-	uint64_t batches;          /* calls of batch_fn */
+	uint64_t batches;          /* takes of a batching pool */
 	bool stopping;
 	size_t nthreads;           /* running threads */
 	size_t threads_configured;
 	pthread_t *threads;
 };
+
+/* Waits for a job (or for stopping) under p->mu; false: stopping and
+ * nothing left. */
+static bool wait_job(kg_http_pool *p)
+{
+	while (p->len == 0 && !p->stopping) {
+		p->idle++;
+		pthread_cond_wait(&p->cv, &p->mu);
+		p->idle--;
+	}
+	return p->len > 0;
+}
+
+/* Moves up to max waiting jobs into jobs, under p->mu; returns how many. */
+static size_t take_jobs(kg_http_pool *p, void **jobs, size_t max)
+{
+	size_t n = p->len < max ? p->len : max;
+	for (size_t i = 0; i < n; i++) {
+		jobs[i] = p->ring[p->head];
+		p->head = (p->head + 1) % p->queue_max;
+	}
+	p->len -= n;
+	p->running += n;
+	return n;
+}
+
+/* n jobs ran: counted done (under mu), then handed back, outside it. */
+static void jobs_done(kg_http_pool *p, void **jobs, size_t n)
+{
+	pthread_mutex_lock(&p->mu);
+	p->running -= n;
+	p->done += n;
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < n; i++)
+		p->release(jobs[i]);
+}
+
+static void single_main(kg_http_pool *p)
+{
+	void *job;
+	pthread_mutex_lock(&p->mu);
+	while (wait_job(p)) {
+		take_jobs(p, &job, 1);
+		pthread_mutex_unlock(&p->mu);
+		p->fn(job);
+		jobs_done(p, &job, 1);
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* A batching worker: while take k commits (started, not finished), it
+ * takes the jobs waiting and starts take k+1 on top of it, then finishes
+ * k and hands its jobs back; when none wait it just finishes k. So at most
+ * two takes of a worker are in flight, finished in the order they were
+ * started. bufs: two arrays of max jobs (the one of each take). */
+static void batch_main(kg_http_pool *p, void **bufs[2], size_t max)
+{
+	struct take {
+		void **jobs;
+		size_t n; /* 0: none */
+		void *state;
+	} prev = {NULL, 0, NULL};
+	int k = 0;
+	pthread_mutex_lock(&p->mu);
+	while (prev.n || wait_job(p)) {
+		struct take next = {bufs[k], 0, NULL};
+		next.n = take_jobs(p, next.jobs, max);
+		if (next.n)
+			p->batches++;
+		pthread_mutex_unlock(&p->mu);
+		if (next.n) {
+			next.state = p->take_start(next.jobs, next.n, prev.n ? prev.state : NULL);
+			k ^= 1;
+		}
+		if (prev.n) {
+			p->take_finish(prev.state);
+			jobs_done(p, prev.jobs, prev.n);
+		}
+		prev = next;
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
 
 static void *pool_main(void *arg)
 {
@@ -43,50 +129,25 @@ static void *pool_main(void *arg)
 	if (p->nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice) != 0)
 		kg_log(KG_LOG_WARN, "http", "%s pool: cannot lower the CPU priority: %s", p->name,
 		       strerror(errno));
-	size_t max = p->batch_fn ? p->batch_max : 1;
-	void **jobs = calloc(max, sizeof(*jobs));
-	void *one[1];
+	if (!p->take_start) {
+		single_main(p);
+		return NULL;
+	}
+	size_t max = p->batch_max;
+	void **jobs = calloc(2 * max, sizeof(*jobs));
+	void *one[2];
 	if (!jobs) /* take them one at a time rather than not at all */
 		jobs = one, max = 1;
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (p->len == 0 && !p->stopping) {
-			p->idle++;
-			pthread_cond_wait(&p->cv, &p->mu);
-			p->idle--;
-		}
-		if (p->len == 0)
-			break; /* stopping and nothing left: every job ran */
-		size_t n = p->len < max ? p->len : max;
-		for (size_t i = 0; i < n; i++) {
-			jobs[i] = p->ring[p->head];
-			p->head = (p->head + 1) % p->queue_max;
-		}
-		p->len -= n;
-		p->running += n;
-		if (p->batch_fn)
-			p->batches++;
-		pthread_mutex_unlock(&p->mu);
-		if (p->batch_fn)
-			p->batch_fn(jobs, n);
-		else
-			p->fn(jobs[0]);
-		pthread_mutex_lock(&p->mu);
-		p->running -= n;
-		p->done += n;
-		pthread_mutex_unlock(&p->mu);
-		for (size_t i = 0; i < n; i++)
-			p->release(jobs[i]);
-		pthread_mutex_lock(&p->mu);
-	}
-	pthread_mutex_unlock(&p->mu);
+	void **bufs[2] = {jobs, jobs + max};
+	batch_main(p, bufs, max);
 	if (jobs != one)
 		free(jobs);
 	return NULL;
 }
 
 static kg_http_pool *pool_new(const char *name, size_t threads, size_t queue_max,
-			      kg_http_job_fn fn, kg_http_batch_fn batch_fn, size_t batch_max, int nice,
+			      kg_http_job_fn fn, kg_http_take_start_fn take_start,
+			      kg_http_take_finish_fn take_finish, size_t batch_max, int nice,
 			      kg_http_job_fn release)
 {
 	kg_http_pool *p = calloc(1, sizeof(*p));
@@ -95,7 +156,8 @@ static kg_http_pool *pool_new(const char *name, size_t threads, size_t queue_max
 	p->name = name;
 	p->fn = fn;
 	p->release = release;
-	p->batch_fn = batch_fn;
+	p->take_start = take_start;
+	p->take_finish = take_finish;
 	p->batch_max = batch_max ? batch_max : 1;
 	p->nice = nice;
 	p->queue_max = queue_max;
@@ -118,13 +180,14 @@ fail:
 kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max, int nice,
 			       kg_http_job_fn fn, kg_http_job_fn release)
 {
-	return pool_new(name, threads, queue_max, fn, NULL, 1, nice, release);
+	return pool_new(name, threads, queue_max, fn, NULL, NULL, 1, nice, release);
 }
 
 kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,
-				     size_t batch_max, kg_http_batch_fn fn, kg_http_job_fn release)
+				     size_t batch_max, kg_http_take_start_fn start,
+				     kg_http_take_finish_fn finish, kg_http_job_fn release)
 {
-	return pool_new(name, threads, queue_max, NULL, fn, batch_max, 0, release);
+	return pool_new(name, threads, queue_max, NULL, start, finish, batch_max, 0, release);
 }
 
 /* Wakes a worker only when one is idle (a busy one takes the job when it

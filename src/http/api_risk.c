@@ -180,52 +180,111 @@ static int answer_one(kg_http_req *req, const struct kg_risk_answer *ans, kg_htt
 	return rc;
 }
 
-void kg_api_events_many(kg_http_req *const *reqs, kg_http_resp *const *resps,
-			kg_err *const *errs, int *rcs, size_t n)
-{
-	if (n == 0)
-		return;
-	kg_app *app = reqs[0]->app;
-	const char **events = n > 1 ? malloc(n * sizeof(*events)) : NULL;
-	size_t *lens = n > 1 ? malloc(n * sizeof(*lens)) : NULL;
-	struct kg_risk_answer *ans = n > 1 ? calloc(n, sizeof(*ans)) : NULL;
+/* A take of the decision pool: its batch and what the batch's answers
+ * live in, until the take started after it (next) is finished too. */
+struct kg_api_events_take {
+	kg_app *app;
+	size_t n;
+	kg_http_req *const *reqs; /* the caller's, until finish */
+	kg_http_resp *const *resps;
+	kg_err *const *errs;
+	int *rcs;
+	const char **events;
+	size_t *lens;
+	struct kg_risk_answer *ans;
 	kg_arena a;
-	kg_arena_init(&a, 16 * 1024 * (n < 64 ? n : 64));
-	kg_risk_batch *b = NULL;
+	kg_risk_batch *b;
+	int rc;          /* the batch's: not 0, its requests are decided one by one */
+	bool settled;    /* kg_risk_batch_finish ran (or the batch never started) */
 	kg_err berr;
-	kg_err_clear(&berr);
-	int rc = (n > 1 && events && lens && ans) ? 0 : KG_ENOMEM;
-	if (!rc) {
+	struct kg_api_events_take *after, *next;
+};
+
+static void take_free(kg_api_events_take *t)
+{
+	if (!t)
+		return;
+	kg_risk_batch_free(t->b);
+	kg_arena_release(&t->a);
+	free(t->ans);
+	free(t->lens);
+	free(t->events);
+	free(t);
+}
+
+kg_api_events_take *kg_api_events_start(kg_http_req *const *reqs, kg_http_resp *const *resps,
+					kg_err *const *errs, int *rcs, size_t n,
+					kg_api_events_take *after)
+{
+	kg_api_events_take *t = n ? calloc(1, sizeof(*t)) : NULL;
+	if (!t)
+		return NULL;
+	*t = (kg_api_events_take){.app = reqs[0]->app, .n = n, .reqs = reqs, .resps = resps,
+				  .errs = errs, .rcs = rcs, .after = after};
+	if (after)
+		after->next = t;
+	kg_err_clear(&t->berr);
+	kg_arena_init(&t->a, 16 * 1024 * (n < 64 ? n : 64));
+	t->events = malloc(n * sizeof(*t->events));
+	t->lens = malloc(n * sizeof(*t->lens));
+	t->ans = calloc(n, sizeof(*t->ans));
+	t->rc = t->events && t->lens && t->ans ? 0 : KG_ENOMEM;
+	if (!t->rc) {
 		for (size_t i = 0; i < n; i++)
-			events[i] = reqs[i]->body, lens[i] = reqs[i]->body_len;
-		rc = kg_risk_batch_start(app->risk, events, lens, n, &a, ans, NULL, &b, &berr);
-		if (!rc)
-			rc = kg_risk_batch_finish(app->risk, b, &berr);
+			t->events[i] = reqs[i]->body, t->lens[i] = reqs[i]->body_len;
+		/* decided on top of after's state while after commits: if after's
+		 * write fails, this one's fails unrun */
+		t->rc = kg_risk_batch_start(t->app->risk, t->events, t->lens, n, &t->a, t->ans,
+					    after ? after->b : NULL, &t->b, &t->berr);
 	}
-	if (rc) {
-		/* one at a time (and a batch of one never gets here): nothing of
+	t->settled = t->rc != 0; /* nothing of it was kept */
+	return t;
+}
+
+/* Waits for t's commit (once); returns the batch's result. */
+static int take_settle(kg_api_events_take *t)
+{
+	if (!t->settled) {
+		t->settled = true;
+		t->rc = kg_risk_batch_finish(t->app->risk, t->b, &t->berr);
+	}
+	return t->rc;
+}
+
+void kg_api_events_finish(kg_api_events_take *t)
+{
+	size_t n = t->n;
+	if (take_settle(t)) {
+		/* the take after this one was decided on top of it: its write
+		 * fails unrun; settled first, so that this take's requests are
+		 * decided again on state without either */
+		if (t->next)
+			take_settle(t->next);
+		/* one at a time (kg_api_events, each its own commit): nothing of
 		 * the batch was stored or answered, and a batch refused whole
 		 * (storage failure, an account's state dropped under it) must
 		 * not fail events that do not depend on what failed */
 		if (n > 1)
 			kg_log(KG_LOG_WARN, "risk", "a batch of %zu events failed (%s); deciding them one by one",
-			       n, berr.msg);
+			       n, t->berr.msg);
 		for (size_t i = 0; i < n; i++)
-			rcs[i] = kg_api_events(reqs[i], resps[i], errs[i]);
+			t->rcs[i] = kg_api_events(t->reqs[i], t->resps[i], t->errs[i]);
 	} else {
 		bool kick = false;
 		for (size_t i = 0; i < n; i++) {
-			kick = kick || (ans[i].d && ans[i].d->lock.written);
-			rcs[i] = answer_one(reqs[i], &ans[i], resps[i], errs[i]);
+			kick = kick || (t->ans[i].d && t->ans[i].d->lock.written);
+			t->rcs[i] = answer_one(t->reqs[i], &t->ans[i], t->resps[i], t->errs[i]);
 		}
 		if (kick)
-			kg_api_notify_kick(app); /* lock notices were committed */
+			kg_api_notify_kick(t->app); /* lock notices were committed */
 	}
-	kg_risk_batch_free(b);
-	kg_arena_release(&a);
-	free(ans);
-	free(lens);
-	free(events);
+	t->reqs = NULL, t->resps = NULL, t->errs = NULL, t->rcs = NULL;
+	/* the take before t: its batch is freed once t's, started after it, is
+	 * finished; t itself waits for the one started after it, if any */
+	take_free(t->after);
+	t->after = NULL;
+	if (!t->next)
+		take_free(t);
 }
 
 int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)

@@ -44,6 +44,7 @@ typedef struct kg_app {
 	struct kg_risk *risk;     /* risk engine (api_risk.c) */
 	struct kg_guard *guard;   /* the lock-wave breaker (api_guard.c) */
 	struct kg_mail_profile *mail_profile; /* shop.profile; NULL: none set */
+	struct kg_http_keys *keys; /* API keys seen valid (auth.c; NULL: no cache) */
 	char *healthz_ok;         /* GET /healthz's 200 body, built at start */
 	size_t healthz_ok_len;    /* (api_foundation.c); NULL: built per request */
 } kg_app;

@@ -32,11 +32,19 @@ typedef void (*kg_http_job_fn)(void *job);
 kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_max, int nice,
 			       kg_http_job_fn fn, kg_http_job_fn release);
 /* A batching pool: a worker takes every job waiting (at most batch_max) at
- * once and runs them with one call of fn (the decision pool: the events
- * waiting are decided as one batch and share one group commit). */
-typedef void (*kg_http_batch_fn)(void **jobs, size_t n);
+ * once, in two halves. start(jobs, n, prev) starts the take (the decision
+ * pool: decides the events waiting as one batch and queues their one group
+ * commit) and returns its state; finish(state) waits until the take's
+ * answers are final, and only then are its jobs handed back (release).
+ * When jobs wait while a take is started and not finished, the worker
+ * starts the next take on top of it (prev: that take's state, else NULL)
+ * before it finishes it: a batch is decided while the one before commits.
+ * At most two takes of a worker are in flight; finished in start order. */
+typedef void *(*kg_http_take_start_fn)(void **jobs, size_t n, void *prev);
+typedef void (*kg_http_take_finish_fn)(void *take);
 kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,
-				     size_t batch_max, kg_http_batch_fn fn, kg_http_job_fn release);
+				     size_t batch_max, kg_http_take_start_fn start,
+				     kg_http_take_finish_fn finish, kg_http_job_fn release);
 int kg_http_pool_submit(kg_http_pool *p, void *job);
 /* True when a submit now would be refused (the queue is full or the pool
  * stops): lets the server refuse a request before reading its body. */
@@ -69,6 +77,29 @@ void kg_http_budget_metrics(kg_http_budget *b, kg_buf *out);
  * KG_EAUTH (missing/unknown/expired/wrong secret) with err set. */
 int kg_http_authenticate(kg_app *app, const char *authorization, kg_principal *out,
 			 kg_err *err);
+/* The key cache of POST /v1/events (app->keys): kg_http_authenticate, but
+ * an API key the store showed valid before is answered from memory, with
+ * check set (check->id not ""): the request is unconfirmed, and must not be
+ * acted on before kg_http_keys_confirm has confirmed it against the store.
+ * A miss reads the store (check->id ""), and caches a valid API key. */
+typedef struct kg_http_keys kg_http_keys;
+typedef struct kg_http_key_check {
+	char id[KG_TOKEN_ID_LEN + 1];
+	uint8_t hash[KG_TOKEN_HASH_LEN];
+} kg_http_key_check;
+kg_http_keys *kg_http_keys_new(void);
+void kg_http_keys_free(kg_http_keys *k);
+int kg_http_authenticate_unconfirmed(kg_app *app, const char *authorization, kg_principal *out,
+				     kg_http_key_check *check, kg_err *err);
+/* Confirms n unconfirmed requests' keys in one store read: rcs[i] 0 when
+ * key i is still valid with the principal it was given, else KG_EAUTH (the
+ * same 401 as kg_http_authenticate; the key leaves the cache) or the
+ * storage error, with errs[i] set. Returns the storage error, if any. */
+int kg_http_keys_confirm(kg_app *app, kg_http_key_check *const *checks,
+			 const kg_principal *const *principals, int *rcs, kg_err *const *errs,
+			 size_t n);
+/* Prometheus text of the cache: hits, misses, confirmations refused. */
+void kg_http_keys_metrics(kg_http_keys *k, kg_buf *out);
 
 /* Who is calling (session.c): the Authorization header's credential, or
  * else the console's session cookie, which on a state-changing method also
@@ -106,13 +137,23 @@ void kg_api_notify_kick(kg_app *app);
 /* risk (api_risk.c) */
 int kg_api_events(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err);
-/* POST /v1/events for n requests at once, as the decision pool hands them:
- * decided as one batch of the risk engine, answered once its one group
- * commit is durable; resps[i], errs[i] and rcs[i] get request i's answer
- * exactly as kg_api_events would give it (a retry gives the first decision,
- * a different body under a known id 409, a bad event 400 naming its field). */
-void kg_api_events_many(kg_http_req *const *reqs, kg_http_resp *const *resps,
-			kg_err *const *errs, int *rcs, size_t n);
+/* POST /v1/events for n requests at once, as the decision pool hands them,
+ * in two halves (kg_risk_batch_start/finish). kg_api_events_start decides
+ * them as one batch of the risk engine and queues its one group commit, on
+ * top of after (the take started before, not finished yet, or NULL);
+ * kg_api_events_finish waits until that commit is durable and gives
+ * resps[i], errs[i] and rcs[i] request i's answer exactly as kg_api_events
+ * would (a retry gives the first decision, a different body under a known
+ * id 409, a bad event 400 naming its field). A batch that fails (storage,
+ * or the one before it failed) is decided again one request at a time.
+ * The arrays and requests must stay valid until finish; finish takes
+ * in start order, each exactly once (the take is freed by the library).
+ * NULL: out of memory, nothing started. */
+typedef struct kg_api_events_take kg_api_events_take;
+kg_api_events_take *kg_api_events_start(kg_http_req *const *reqs, kg_http_resp *const *resps,
+					kg_err *const *errs, int *rcs, size_t n,
+					kg_api_events_take *after);
+void kg_api_events_finish(kg_api_events_take *t);
 int kg_api_rules_reload(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_rules_backtest(kg_http_req *req, kg_http_resp *resp, kg_err *err);
 int kg_api_risk_start(kg_app *app, kg_err *err);

@@ -75,6 +75,10 @@ struct request {
 	size_t route_index;           /* kg_http_nroutes: none */
 	const struct kg_http_route *route;
 	kg_principal principal;
+	/* the key came from the cache (check.id not ""): confirmed against the
+	 * store before the request runs or is answered (confirm_keys) */
+	kg_http_key_check key_check;
+	bool key_refused;             /* ... and refused then: result_* hold the 401 */
 	kg_arena arena;
 	kg_buf body;
 	size_t body_max, body_seen;
@@ -204,10 +208,24 @@ static void add_header(struct MHD_Response *r, const char *name, const char *val
 		kg_log(KG_LOG_WARN, "http", "cannot add header %s", name);
 }
 
-/* Queues resp on the connection. Consumes resp's contents. */
+static void confirm_one(kg_http_server *s, struct request *rq);
+static void resp_release(kg_http_resp *resp);
+static void err_resp(const struct request *rq, int rc, const kg_err *err, kg_http_resp *resp);
+
+/* Queues resp on the connection. Consumes resp's contents. A request whose
+ * key came from the cache and was not confirmed yet (it is refused before
+ * it runs: 413, 415, 503) has it confirmed first: a revoked key gets its
+ * 401, as without the cache. */
 static enum MHD_Result queue(kg_http_server *s, struct MHD_Connection *c,
 			     struct request *rq, kg_http_resp *resp)
 {
+	if (rq->key_check.id[0]) {
+		confirm_one(s, rq);
+		if (rq->key_refused) {
+			resp_release(resp);
+			err_resp(rq, rq->result_rc, &rq->result_err, resp);
+		}
+	}
 	char *data = NULL;
 	size_t len = 0;
 	const char *ctype = resp->content_type;
@@ -291,24 +309,31 @@ static enum MHD_Result answer_error(kg_http_server *s, struct MHD_Connection *c,
 	return ok;
 }
 
-static enum MHD_Result answer_err(kg_http_server *s, struct MHD_Connection *c,
-				  struct request *rq, int rc, const kg_err *err)
+/* The error answer for rc/err into resp (empty). */
+static void err_resp(const struct request *rq, int rc, const kg_err *err, kg_http_resp *resp)
 {
 	int code = err->code ? err->code : rc;
-	kg_http_resp resp = {0};
-	resp.status = kg_http_status_of(code);
-	resp.json = kg_http_error_json(kg_code_name(code), err->msg[0] ? err->msg : kg_code_name(code),
-				       err->field[0] ? err->field : NULL);
-	if (resp.status >= 500)
+	memset(resp, 0, sizeof(*resp));
+	resp->status = kg_http_status_of(code);
+	resp->json = kg_http_error_json(kg_code_name(code), err->msg[0] ? err->msg : kg_code_name(code),
+					err->field[0] ? err->field : NULL);
+	if (resp->status >= 500)
 		kg_log(KG_LOG_ERROR, "http", "%s %s (request %s): %s", rq->method, rq->path,
 		       rq->request_id, err->msg);
 	if (err->line > 0 && !err->file[0]) { /* a position in the body (kg_err_json) */
-		json_t *e = json_object_get(resp.json, "error");
+		json_t *e = json_object_get(resp->json, "error");
 		json_object_set_new(e, "line", json_integer(err->line));
 		json_object_set_new(e, "column", json_integer(err->col));
 	}
-	if (resp.status == 401)
-		kg_http_resp_header(&resp, "WWW-Authenticate", "Bearer");
+	if (resp->status == 401)
+		kg_http_resp_header(resp, "WWW-Authenticate", "Bearer");
+}
+
+static enum MHD_Result answer_err(kg_http_server *s, struct MHD_Connection *c,
+				  struct request *rq, int rc, const kg_err *err)
+{
+	kg_http_resp resp;
+	err_resp(rq, rc, err, &resp);
 	enum MHD_Result ok = deliver(s, c, rq, &resp);
 	resp_release(&resp);
 	return ok;
@@ -492,7 +517,13 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 	if (rq->route->roles != KG_ROLES_PUBLIC) {
 		kg_err err;
 		kg_err_clear(&err);
-		int rc = kg_http_request_principal(&s->app, c, rq->method, &rq->principal, &err);
+		/* POST /v1/events: a cached key, confirmed in the decision worker */
+		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								MHD_HTTP_HEADER_AUTHORIZATION);
+		int rc = (rq->route->flags & KG_HTTP_DECISION) && authz
+			? kg_http_authenticate_unconfirmed(&s->app, authz, &rq->principal,
+							   &rq->key_check, &err)
+			: kg_http_request_principal(&s->app, c, rq->method, &rq->principal, &err);
 		if (rc) {
 			ok = answer_err(s, c, rq, rc, &err);
 			goto cleanup;
@@ -708,40 +739,139 @@ static void release_job(void *job)
 	MHD_resume_connection(rq->conn);
 }
 
-/* The decision pool's take: the waiting POST /v1/events requests decided
- * as one batch (one group commit for all of them), any other job as
- * run_job does; the pool resumes the connections (release_job) only once
- * every answer of the take is final. */
-static void run_jobs(void **jobs, size_t n)
+/* The decision pool's takes (admit.c): take_start decides the waiting
+ * POST /v1/events requests as one batch and queues their one group commit
+ * (on top of prev, the take before, while that one commits); any other job
+ * runs as run_job does. take_finish waits until every answer of the take
+ * is final; the pool resumes the connections (release_job) only then. */
+struct take {
+	size_t m; /* the events among the take's jobs */
+	struct request **rqs;
+	kg_http_req **reqs;
+	kg_http_resp **resps;
+	kg_err **errs;
+	int *rcs;
+	kg_api_events_take *ev;
+};
+
+static void take_free(struct take *t)
 {
-	kg_http_req **reqs = malloc(n * sizeof(*reqs));
-	kg_http_resp **resps = malloc(n * sizeof(*resps));
-	kg_err **errs = malloc(n * sizeof(*errs));
-	int *rcs = malloc(n * sizeof(*rcs));
-	struct request **rqs = malloc(n * sizeof(*rqs));
-	bool batch = reqs && resps && errs && rcs && rqs; /* else one at a time */
+	free(t->rqs);
+	free(t->rcs);
+	free(t->errs);
+	free(t->resps);
+	free(t->reqs);
+	free(t);
+}
+
+/* The key of each unconfirmed request among jobs confirmed against the
+ * store, in one read: a refused one (revoked, expired since, gone) keeps
+ * its 401 in result_* and does not run. */
+static void confirm_keys(kg_http_server *s, void **jobs, size_t n)
+{
 	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		m += ((struct request *)jobs[i])->key_check.id[0] != '\0';
+	if (!m)
+		return;
+	kg_http_key_check **checks = malloc(m * sizeof(*checks));
+	const kg_principal **ps = malloc(m * sizeof(*ps));
+	kg_err **errs = malloc(m * sizeof(*errs));
+	int *rcs = malloc(m * sizeof(*rcs));
+	struct request **rqs = malloc(m * sizeof(*rqs));
+	if (!checks || !ps || !errs || !rcs || !rqs) { /* one at a time */
+		for (size_t i = 0; i < n; i++)
+			confirm_one(s, jobs[i]);
+	} else {
+		m = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct request *rq = jobs[i];
+			if (!rq->key_check.id[0])
+				continue;
+			rqs[m] = rq, checks[m] = &rq->key_check, ps[m] = &rq->principal;
+			errs[m++] = &rq->result_err;
+		}
+		kg_http_keys_confirm(&s->app, checks, ps, rcs, errs, m);
+		for (size_t k = 0; k < m; k++) {
+			rqs[k]->result_rc = rcs[k];
+			rqs[k]->key_refused = rcs[k] != 0;
+			memset(&rqs[k]->key_check, 0, sizeof(rqs[k]->key_check));
+			if (rcs[k])
+				memset(&rqs[k]->principal, 0, sizeof(rqs[k]->principal));
+		}
+	}
+	free(rqs);
+	free(rcs);
+	free(errs);
+	free(ps);
+	free(checks);
+}
+
+static void confirm_one(kg_http_server *s, struct request *rq)
+{
+	if (!rq->key_check.id[0])
+		return;
+	kg_http_key_check *check = &rq->key_check;
+	const kg_principal *p = &rq->principal;
+	kg_err *e = &rq->result_err;
+	kg_http_keys_confirm(&s->app, &check, &p, &rq->result_rc, &e, 1);
+	rq->key_refused = rq->result_rc != 0;
+	memset(&rq->key_check, 0, sizeof(rq->key_check));
+	if (rq->key_refused)
+		memset(&rq->principal, 0, sizeof(rq->principal));
+}
+
+static void *take_start(void **jobs, size_t n, void *prev)
+{
+	if (n)
+		confirm_keys(server_of(((struct request *)jobs[0])->req.app), jobs, n);
+	struct take *t = calloc(1, sizeof(*t));
+	if (t) {
+		t->reqs = malloc(n * sizeof(*t->reqs));
+		t->resps = malloc(n * sizeof(*t->resps));
+		t->errs = malloc(n * sizeof(*t->errs));
+		t->rcs = malloc(n * sizeof(*t->rcs));
+		t->rqs = malloc(n * sizeof(*t->rqs));
+	}
+	bool batch = t && t->reqs && t->resps && t->errs && t->rcs && t->rqs; /* else one at a time */
 	for (size_t i = 0; i < n; i++) {
 		struct request *rq = jobs[i];
+		if (rq->key_refused)
+			continue; /* answered with its 401 */
 		if (!batch || rq->route->handler != kg_api_events) {
 			run_job(rq);
 			continue;
 		}
 		kg_err_clear(&rq->result_err);
-		rqs[m] = rq;
-		reqs[m] = &rq->req;
-		resps[m] = &rq->result;
-		errs[m++] = &rq->result_err;
+		t->rqs[t->m] = rq;
+		t->reqs[t->m] = &rq->req;
+		t->resps[t->m] = &rq->result;
+		t->errs[t->m++] = &rq->result_err;
 	}
-	if (m)
-		kg_api_events_many(reqs, resps, errs, rcs, m);
-	for (size_t i = 0; i < m; i++)
-		rqs[i]->result_rc = rcs[i];
-	free(rqs);
-	free(rcs);
-	free(errs);
-	free(resps);
-	free(reqs);
+	if (!batch) {
+		if (t)
+			take_free(t);
+		return NULL;
+	}
+	struct take *before = prev;
+	if (t->m && !(t->ev = kg_api_events_start(t->reqs, t->resps, t->errs, t->rcs, t->m,
+						  before ? before->ev : NULL)))
+		for (size_t i = 0; i < t->m; i++) /* out of memory: one at a time */
+			run_job(t->rqs[i]);
+	return t;
+}
+
+static void take_finish(void *take)
+{
+	struct take *t = take;
+	if (!t)
+		return;
+	if (t->ev) {
+		kg_api_events_finish(t->ev);
+		for (size_t i = 0; i < t->m; i++)
+			t->rqs[i]->result_rc = t->rcs[i];
+	}
+	take_free(t);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -1124,7 +1254,8 @@ static int start_pools(kg_http_server *s, kg_err *err)
 	for (int i = 0; i < NPOOLS; i++) {
 		s->pools[i] = i == POOL_DECISION
 			? kg_http_pool_new_batch(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
-						 (size_t)c->http_decision_batch_max, run_jobs, release_job)
+						 (size_t)c->http_decision_batch_max, take_start, take_finish,
+						 release_job)
 			: kg_http_pool_new(pool_names[i], (size_t)size[i][0], (size_t)size[i][1],
 					   i == POOL_LOGIN ? KG_HTTP_LOGIN_NICE : 0, run_job, release_job);
 		if (!s->pools[i])
@@ -1235,6 +1366,7 @@ int kg_http_start(const kg_config *config, const char *config_path, const char *
 	s->app.config = &s->config;
 	s->app.config_path = config_path;
 	s->app.started_ms = kg_now_ms();
+	s->app.keys = kg_http_keys_new(); /* NULL: every key read from the store */
 	s->metrics = kg_http_metrics_new(kg_http_nroutes);
 	if (!s->metrics) {
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
@@ -1319,6 +1451,7 @@ fail:
 	if (s->app.store)
 		kg_store_close(s->app.store);
 	kg_http_metrics_free(s->metrics);
+	kg_http_keys_free(s->app.keys);
 	pthread_cond_destroy(&s->reaper_cv);
 	pthread_mutex_destroy(&s->conn_mu);
 	free(s);
@@ -1350,6 +1483,7 @@ void kg_http_stop(kg_http_server *s, int64_t grace_ms)
 	stop_modules(s);
 	kg_store_close(s->app.store);
 	kg_http_metrics_free(s->metrics);
+	kg_http_keys_free(s->app.keys);
 	pthread_cond_destroy(&s->reaper_cv);
 	pthread_mutex_destroy(&s->conn_mu);
 	free(s);
@@ -1364,6 +1498,7 @@ int kg_http_render_metrics(kg_app *app, kg_buf *out)
 				     atomic_load(&s->inflight));
 	kg_http_pool_metrics(s->pools, NPOOLS, out);
 	kg_http_budget_metrics(&s->budget, out);
+	kg_http_keys_metrics(s->app.keys, out);
 	pthread_mutex_lock(&s->conn_mu);
 	size_t nconns = s->nconns + kg_http_front_pending(s->front);
 	uint64_t cut_head = s->cut_head, cut_body = s->cut_body, refused = s->conn_refused;

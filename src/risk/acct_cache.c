@@ -171,8 +171,47 @@ void kg_risk_acct_free(kg_risk *r, struct acct *a)
 		for (uint32_t i = 0; i < a->n_seen; i++)
 			free(seen_rest(a)[i].decision);
 	free(a->seen_h);
+	free(a->mine);
 	kg_features_release(&a->f);
 	free(a);
+}
+
+void kg_risk_mine_add(struct acct *a, uint64_t h2)
+{
+	if (!a->own)
+		return;
+	uint32_t n = a->n_mine;
+	if (n == MINE_MAX || (n >= 4 && !(n & (n - 1))) || !n) { /* full: twice as large */
+		uint32_t *m = n < MINE_MAX ? realloc(a->mine, (n ? 2 * n : 4) * sizeof(*m)) : NULL;
+		if (!m) { /* past the bound (or no memory): look every id up again */
+			free(a->mine);
+			a->mine = NULL;
+			a->n_mine = 0;
+			a->own = false;
+			return;
+		}
+		a->mine = m;
+	}
+	a->mine[a->n_mine++] = (uint32_t)h2;
+}
+
+bool kg_risk_acct_unstored(kg_risk *r, kg_str account, kg_str id)
+{
+	uint64_t ah = kg_risk_hash(account.p, account.n);
+	struct stripe *st = &r->stripes[ah % STRIPES];
+	bool unstored = false;
+	pthread_mutex_lock(&st->mu);
+	struct acct *a = acct_find(st, ah, account);
+	if (a && a->own) {
+		uint64_t idh[2];
+		kg_risk_hash_seed2(id.p, id.n, ID_SEED, ID_SEED2, idh);
+		uint32_t tag = (uint32_t)idh[1];
+		unstored = true;
+		for (uint32_t i = 0; i < a->n_mine && unstored; i++)
+			unstored = a->mine[i] != tag;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return unstored;
 }
 
 int kg_risk_acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id,
@@ -195,6 +234,7 @@ int kg_risk_acct_get(kg_risk *r, struct stripe *st, uint64_t h, kg_str id,
 	a->h = h;
 	if (pre && pre->have_blob) {
 		a->ver = pre->blob_ver;
+		a->own = pre->absent && !kg_store_shared(r->store);
 		rc = pre->blob ? kg_features_load(&a->f, pre->blob, pre->blob_len, err) : 0;
 	} else if (r->store) {
 		rc = kg_risk_persist_load_features(r->store, a->id, &a->f, &a->ver, err);

@@ -104,9 +104,13 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 		if (rc)
 			return rc;
 		pre->have_blob = true;
-		ba->absent = !found;
+		pre->absent = ba->absent = !found;
 	}
-	if (!ba->absent) {
+	/* no row of the account (then none of its events either), or an own
+	 * account (engine_impl.h, struct acct) that never stored this id:
+	 * nothing to look up */
+	pre->unlooked = ba->absent || (!pre->have_blob && kg_risk_acct_unstored(b->r, ev->account, ev->id));
+	if (!pre->unlooked) {
 		bool found;
 		rc = kg_risk_persist_lookup(tx, ev->account.p, ev->account.n, ev->id.p, ev->id.n,
 					    &b->arena, &pre->stored, &pre->stored_hash,
@@ -160,7 +164,8 @@ static int refuse(struct kg_risk_batch *b, size_t i, const kg_err *e, kg_err *er
  * deciding (kg_tx_read_ahead: two round trips on PostgreSQL), instead of
  * one read after the other while deciding. Costs a second parse of each
  * line. */
-static int batch_read_ahead(struct kg_risk_batch *b, kg_tx *tx, struct scratch *sc, kg_err *err)
+static int batch_read_ahead(struct kg_risk_batch *b, kg_tx *tx, struct scratch *sc,
+			    const kg_policy *pol, kg_err *err)
 {
 	size_t n = b->n, ne = 0, na = 0, nn = 0;
 	kg_arena a;
@@ -190,8 +195,9 @@ static int batch_read_ahead(struct kg_risk_batch *b, kg_tx *tx, struct scratch *
 		alens[ne] = ev->account.n;
 		ids[ne] = id;
 		idlens[ne++] = ev->id.n;
-		for (int k = 0; k < KG_ENT_COUNT; k++)
-			if (kg_entity_key(ev, (enum kg_entity_kind)k, &norm, NULL, &keys[nn]))
+		for (int k = 0; k < KG_ENT_COUNT; k++) /* the kinds some rule reads */
+			if (kg_policy_entity_streams(pol)[k] &&
+			    kg_entity_key(ev, (enum kg_entity_kind)k, &norm, NULL, &keys[nn]))
 				kinds[nn++] = k;
 	}
 	kg_read_ahead ra = {accts, na, ev_accts, alens, ids, idlens, ne, kinds, keys, nn};
@@ -216,7 +222,7 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 	if (!sc)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	kg_policy *pol = kg_risk_scratch_policy(r, sc);
-	int rc = tx && kg_store_reads_remote(r->store) ? batch_read_ahead(b, tx, sc, err) : 0;
+	int rc = tx && kg_store_reads_remote(r->store) ? batch_read_ahead(b, tx, sc, pol, err) : 0;
 	/* the accounts of the next lines are warmed while this one is decided,
 	 * in three stages one line apart (kg_risk_warm) */
 	struct { bool ok; uint64_t ah; kg_str a; } hint[3] = {{0}};
@@ -301,6 +307,7 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 				rc = kg_err_set(err, frc, "out of memory");
 				break;
 			}
+			rec->unlooked = pre.unlooked;
 			ba->last = (uint32_t)(b->nrec - 1);
 		}
 	}

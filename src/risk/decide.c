@@ -131,18 +131,20 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
-	if ((rc = kg_entities_observe(r->ents, ev, ah, &sc->norm, &a->addr_memo,
-				      sc->tx ? kg_risk_persist_entity_load : NULL, sc->tx, &sc->ents,
-				      err))) {
+	/* only the streams some rule reads */
+	if ((rc = kg_entities_observe(r->ents, ev, ah, kg_policy_entity_streams(pol), &sc->norm,
+				      &a->addr_memo, sc->tx ? kg_risk_persist_entity_load : NULL,
+				      sc->tx, &sc->ents, err))) {
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
 	info.ents = &sc->ents;
 	struct kg_eval_env env = {ev, &a->f, &info, kg_risk_lists_lookup, atomic_load(&r->lists)};
 	sc->verdict.a = da;
-	if ((rc = kg_policy_eval(pol, &env, &sc->verdict)) ||
+	if ((rc = kg_policy_eval(pol, &env, &sc->verdict)) || (rc = sc->ents.rc) ||
 	    (rc = verdict_decision(ev, &sc->verdict, pol, da, d))) {
-		kg_err_set(err, rc, "policy evaluation failed");
+		if (!sc->ents.rc) /* an entity's read says what failed itself */
+			kg_err_set(err, rc, "policy evaluation failed");
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
@@ -156,17 +158,16 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 	if (r->store) /* the live engine's (kagid's) counters; not a back-test's */
 		kg_risk_metrics_count(d);
 	if (rec) { /* the batch fills the rest (kg_risk_record_fill) */
+		kg_risk_mine_add(a, h2);
 		rec->pending = true;
 		rec->h = h;
 		rec->h2 = h2;
 		rec->acct = a;
 		memcpy(rec->body_hash, body, KG_EVENT_HASH_BYTES);
-		rec->ent_mask = 0;
+		rec->ent_mask = (uint8_t)kg_entity_view_written(&sc->ents, kg_store_shared(r->store));
 		for (int k = 0; k < KG_ENT_COUNT; k++)
-			if (sc->ents.has[k]) {
-				rec->ent_mask |= (uint8_t)(1u << k);
+			if (rec->ent_mask >> k & 1)
 				rec->ent_key[k] = sc->ents.key[k];
-			}
 	}
 cleanup:
 	pthread_mutex_unlock(&st->mu);

@@ -53,6 +53,16 @@ struct acct {
 	uint64_t *seen_h; /* the block of decided events (see struct seen) */
 	uint32_t n_seen, cap_seen;
 	uint32_t id_len;
+	/* own: the store had no row of it when this process first read it
+	 * (kg_risk_prefetch absent, a store not shared), so every event stored
+	 * for it since is one this process decided, each in mine (the low 32
+	 * bits of its id's second hash, n_mine of them; a power-of-two array
+	 * from 4, at most MINE_MAX, past which own is dropped). An id not in
+	 * mine is not stored: the batch skips its stored-decision lookup
+	 * (kg_risk_acct_unstored), and the write checks it (persist.c). */
+	uint16_t n_mine;
+	bool own;
+	uint32_t *mine;
 	int64_t ver; /* a shared store: the version of the row f was read from or
 		      * last written as (kg_risk_acct_version) */
 	kg_features f;
@@ -197,6 +207,13 @@ static inline struct acct *acct_find(struct stripe *st, uint64_t h, kg_str id)
 
 int kg_risk_seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, uint64_t h2,
 		     const uint8_t *body, const struct kg_decision *d);
+/* The ids an own account's events were decided under (struct acct mine). */
+#define MINE_MAX 1024u
+void kg_risk_mine_add(struct acct *a, uint64_t h2);
+/* Whether the store provably holds no event (account, id): the account is
+ * cached and own, and the id's tag is not in its mine (takes the stripe's
+ * lock). False is always safe: the id is then looked up. */
+bool kg_risk_acct_unstored(kg_risk *r, kg_str account, kg_str id);
 void kg_risk_seen_remove(kg_risk *r, struct acct *a, uint64_t h, uint64_t h2);
 /* The account of (h, id), made (its blob loaded from pre, or the store)
  * when it is not cached. */

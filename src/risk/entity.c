@@ -109,10 +109,12 @@ uint32_t kg_entity_event_types(enum kg_entity_kind k)
 	}
 }
 
-int64_t kg_entity_view_distinct(const struct kg_entity_view *v, enum kg_entity_kind k,
+static int view_read(struct kg_entity_view *v, enum kg_entity_kind k, enum kg_entity_stream s);
+
+int64_t kg_entity_view_distinct(struct kg_entity_view *v, enum kg_entity_kind k,
 				enum kg_entity_stream s, uint32_t now, uint32_t window_s)
 {
-	if (!v || !v->has[k])
+	if (!v || (!(v->ready[k] >> s & 1) && view_read(v, k, s)) || !(v->has >> k & 1))
 		return 0;
 	const uint32_t *last = v->last[k][s];
 	uint32_t n = v->n[k][s], c = 0;
@@ -347,105 +349,172 @@ uint64_t kg_entity_key_of(enum kg_entity_kind k, const char *s, size_t n)
 	return kg_risk_hash_seed(s, n, kind_seed[k]);
 }
 
-void kg_entities_warm(kg_entities *t, enum kg_entity_kind k, uint64_t key, int stage)
-{
-	struct ent_stripe *st = stripe_of(t, key);
-	pthread_mutex_lock(&st->mu);
-	if (!st->cap)
-		goto cleanup;
-	struct entity **slot = &st->b[(key >> 6) & (st->cap - 1)];
-	if (stage == 0) {
-		__builtin_prefetch(slot);
-	} else if (stage == 1) {
-		const char *e = (const char *)*slot; /* the chain's first record */
-		if (e)
-			for (size_t off = 0; off < sizeof(struct entity) + 63; off += 64)
-				__builtin_prefetch(e + off);
-	} else {
-		struct entity *e = find(st, k, key);
-		for (int s = 0; e && s < KG_ES_COUNT; s++)
-			if (e->sets[s].cap > 1)
-				__builtin_prefetch(e->sets[s].u.heap);
-	}
-cleanup:
-	pthread_mutex_unlock(&st->mu);
-}
-
 static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *err);
 
-int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf *norm,
-			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx, struct kg_entity_view *view,
-			kg_err *err)
+/* Forgets entity (kind, key) of stripe st (its lock held). */
+static void unlink_locked(kg_entities *t, struct ent_stripe *st, int kind, uint64_t key)
+{
+	if (!st->cap)
+		return;
+	struct entity **pp = &st->b[(key >> 6) & (st->cap - 1)];
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->key == key && (int)(*pp)->kind == kind) {
+			struct entity *e = *pp;
+			*pp = e->next;
+			entity_free(st, e);
+			st->n--;
+			atomic_store(&t->dropped, true);
+			break;
+		}
+}
+
+/* Entity (k, key) of stripe st (its lock held) into *out: made when it is
+ * not in memory, its stored state read (load) when first met. Without a
+ * load, an entity that is only read (!make) and not there is NULL. */
+static int met(kg_entities *t, struct ent_stripe *st, enum kg_entity_kind k, uint64_t key,
+	       bool make, kg_entity_load_fn load, void *load_ctx, struct entity **out,
+	       kg_err *err)
+{
+	struct entity *e = find(st, k, key);
+	*out = e;
+	if (e || (!make && !load))
+		return 0;
+	int rc = get(st, k, key, &e);
+	if (rc)
+		return kg_err_set(err, rc, "out of memory");
+	if (load) { /* first met since the start: its stored state */
+		kg_arena a;
+		kg_arena_init(&a, 4096);
+		const uint8_t *blob = NULL;
+		size_t len = 0;
+		rc = load(load_ctx, k, key, &a, &blob, &len, &e->ver, err);
+		if (rc == KG_ENOTFOUND) {
+			kg_err_clear(err);
+			rc = 0;
+		} else if (!rc && len) {
+			rc = entity_load(e, blob, len, err);
+		}
+		kg_arena_release(&a);
+		if (rc) { /* not half-known: read again next time */
+			unlink_locked(t, st, k, key);
+			return rc;
+		}
+	}
+	*out = e;
+	return 0;
+}
+
+/* Stream s of e (NULL: none) into the view. */
+static void view_copy(struct kg_entity_view *v, enum kg_entity_kind k, enum kg_entity_stream s,
+		      const struct entity *e)
+{
+	const struct ent_set *set = e ? &e->sets[s] : NULL;
+	uint32_t n = set ? set->n : 0;
+	v->n[k][s] = n;
+	if (n) {
+		const struct ent_acct *a = set_cv(set);
+		uint32_t *last = v->last[k][s];
+		for (uint32_t i = 0; i < n; i++)
+			last[i] = a[i].last;
+	}
+	v->ready[k] |= (uint8_t)(1u << s);
+}
+
+/* Whether the view's event carries an entity of kind k (its key then in
+ * v->key[k]); looked for once. */
+static bool view_key(struct kg_entity_view *v, enum kg_entity_kind k)
+{
+	if (!(v->keyed >> k & 1)) {
+		v->keyed |= (uint8_t)(1u << k);
+		if (kg_entity_key(v->ev, k, v->norm, v->memo, &v->key[k]))
+			v->has |= (uint8_t)(1u << k);
+	}
+	return v->has >> k & 1;
+}
+
+/* A stream the event did not add to, read when a rule first asks. */
+static int view_read(struct kg_entity_view *v, enum kg_entity_kind k, enum kg_entity_stream s)
+{
+	if (v->rc)
+		return v->rc;
+	if (!v->t || !view_key(v, k)) {
+		v->ready[k] |= (uint8_t)(1u << s);
+		v->n[k][s] = 0;
+		return 0;
+	}
+	struct ent_stripe *st = stripe_of(v->t, v->key[k]);
+	pthread_mutex_lock(&st->mu);
+	struct entity *e;
+	int rc = met(v->t, st, k, v->key[k], false, v->load, v->load_ctx, &e, v->err);
+	if (!rc) {
+		view_copy(v, k, s, e);
+		if (e)
+			v->read |= (uint8_t)(1u << k);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return v->rc = rc;
+}
+
+/* The streams of kind k that ev adds to (bits of enum kg_entity_stream). */
+static unsigned adds_of(const kg_event *ev, enum kg_entity_kind k)
+{
+	if (!(kg_entity_event_types(k) & 1u << ev->type))
+		return 0;
+	unsigned s = 1u << KG_ES_EVENTS;
+	if (ev->type == KG_EV_LOGIN && !ev->success && kg_entity_has_stream(k, KG_ES_LOGINS_FAILED))
+		s |= 1u << KG_ES_LOGINS_FAILED;
+	if (ev->type == KG_EV_ORDER && ev->gift_card_amount > 0 &&
+	    kg_entity_has_stream(k, KG_ES_ORDERS_GIFT_CARD))
+		s |= 1u << KG_ES_ORDERS_GIFT_CARD;
+	return s;
+}
+
+int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah,
+			const kg_entity_keep keep, kg_buf *norm,
+			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx,
+			struct kg_entity_view *view, kg_err *err)
 {
 	uint32_t now = (uint32_t)(ev->ts_ms / 1000);
+	view->t = t;
+	view->ev = ev;
+	view->norm = norm;
+	view->memo = memo;
+	view->load = load;
+	view->load_ctx = load_ctx;
+	view->err = err;
+	view->rc = 0;
+	view->keyed = view->has = view->added = view->read = 0;
+	memset(view->ready, 0, sizeof(view->ready));
 	int rc = 0;
 	for (int k = 0; k < KG_ENT_COUNT && !rc; k++) {
-		uint64_t key;
-		view->has[k] = kg_entity_key(ev, (enum kg_entity_kind)k, norm, memo, &key);
-		if (!view->has[k])
+		unsigned add = keep[k] & adds_of(ev, (enum kg_entity_kind)k);
+		if (!add || !view_key(view, (enum kg_entity_kind)k))
 			continue;
-		view->key[k] = key;
-		bool add[KG_ES_COUNT] = {true, ev->type == KG_EV_LOGIN && !ev->success,
-					 ev->type == KG_EV_ORDER && ev->gift_card_amount > 0};
+		uint64_t key = view->key[k];
 		struct ent_stripe *st = stripe_of(t, key);
 		pthread_mutex_lock(&st->mu);
-		struct entity *e = find(st, (enum kg_entity_kind)k, key);
-		bool fresh = !e;
-		if (fresh && (rc = get(st, (enum kg_entity_kind)k, key, &e)))
-			kg_err_set(err, rc, "out of memory");
-		if (!rc && fresh && load) { /* first met since the start: its stored state */
-			kg_arena a;
-			kg_arena_init(&a, 4096);
-			const uint8_t *blob = NULL;
-			size_t len = 0;
-			rc = load(load_ctx, k, key, &a, &blob, &len, &e->ver, err);
-			if (rc == KG_ENOTFOUND) {
-				kg_err_clear(err);
-				rc = 0;
-			} else if (!rc && len) {
-				rc = entity_load(e, blob, len, err);
-			}
-			kg_arena_release(&a);
-			if (rc) { /* not half-known: read again next time */
-				pthread_mutex_unlock(&st->mu);
-				kg_entities_drop(t, k, key);
-				return rc;
-			}
-		}
+		struct entity *e;
+		rc = met(t, st, (enum kg_entity_kind)k, key, true, load, load_ctx, &e, err);
 		for (int s = 0; s < KG_ES_COUNT && !rc; s++) {
-			if (!kg_entity_has_stream((enum kg_entity_kind)k, (enum kg_entity_stream)s)) {
-				view->n[k][s] = 0;
+			if (!(add >> s & 1))
 				continue;
-			}
-			struct ent_set *set = &e->sets[s];
-			if (add[s] && (rc = set_add(set, ah, now)))
+			if ((rc = set_add(&e->sets[s], ah, now)))
 				kg_err_set(err, rc, "out of memory");
-			view->n[k][s] = set->n;
-			const struct ent_acct *v = set_cv(set);
-			for (uint32_t i = 0; i < set->n; i++)
-				view->last[k][s][i] = v[i].last;
+			else
+				view_copy(view, (enum kg_entity_kind)k, (enum kg_entity_stream)s, e);
 		}
+		if (!rc)
+			view->added |= (uint8_t)(1u << k);
 		pthread_mutex_unlock(&st->mu);
 	}
-	return rc;
+	return view->rc = rc;
 }
 
 void kg_entities_drop(kg_entities *t, int kind, uint64_t key)
 {
 	struct ent_stripe *st = stripe_of(t, key);
 	pthread_mutex_lock(&st->mu);
-	if (st->cap) {
-		struct entity **pp = &st->b[(key >> 6) & (st->cap - 1)];
-		for (; *pp; pp = &(*pp)->next)
-			if ((*pp)->key == key && (int)(*pp)->kind == kind) {
-				struct entity *e = *pp;
-				*pp = e->next;
-				entity_free(st, e);
-				st->n--;
-				atomic_store(&t->dropped, true);
-				break;
-			}
-	}
+	unlink_locked(t, st, kind, key);
 	pthread_mutex_unlock(&st->mu);
 }
 

@@ -28,22 +28,60 @@ uint32_t kg_entity_event_types(enum kg_entity_kind k);
  * a count up to it is exact; beyond, a count saturates at the cap. */
 #define KG_ENTITY_ACCTS_CAP 64
 
-/* What one event saw of its entities, after adding itself: per kind and
- * stream, the last-seen times (Unix s, ascending) of the accounts kept.
- * Lives in the deciding thread's scratch. */
+/* The streams the engine keeps, per kind (bits of enum kg_entity_stream):
+ * those some rule of the policy reads (kg_policy_entity_streams). */
+typedef uint8_t kg_entity_keep[KG_ENT_COUNT];
+
+typedef struct kg_entities kg_entities;
+
+/* Reads the stored blob of an entity not in memory (its first event since
+ * the start): 0 with *blob (in a; NULL, len 0: stored empty), KG_ENOTFOUND
+ * when there is none, or an error. */
+typedef int (*kg_entity_load_fn)(void *ctx, int kind, uint64_t key, kg_arena *a,
+				 const uint8_t **blob, size_t *len, int64_t *version,
+				 kg_err *err);
+
+struct kg_entity_addr_memo;
+
+/* What one event sees of its entities: per kind and stream, the last-seen
+ * times (Unix s, ascending) of the accounts kept. A stream the event added
+ * to is copied as of its own update (kg_entities_observe); any other is
+ * read when a rule first asks for it (kg_entity_view_distinct), so an
+ * entity no rule of the event's reads is never looked up, nor its key
+ * computed (an address's normal form). Lives in the deciding thread's
+ * scratch; used under the event's account stripe lock. */
 struct kg_entity_view {
-	bool has[KG_ENT_COUNT];
+	/* where a stream is read from when first asked (set by observe) */
+	kg_entities *t;
+	const kg_event *ev;
+	kg_buf *norm;
+	struct kg_entity_addr_memo *memo;
+	kg_entity_load_fn load;
+	void *load_ctx;
+	kg_err *err;
+	int rc;        /* a read that failed (err says): the decision fails */
+	uint8_t keyed; /* kinds whose key was looked for ... */
+	uint8_t has;   /* ... and that the event carries: key[k] */
+	uint8_t added; /* kinds the event added to */
+	uint8_t read;  /* kinds read when a rule asked */
+	uint8_t ready[KG_ENT_COUNT]; /* streams in n and last */
 	uint64_t key[KG_ENT_COUNT];
 	uint32_t n[KG_ENT_COUNT][KG_ES_COUNT];
 	uint32_t last[KG_ENT_COUNT][KG_ES_COUNT][KG_ENTITY_ACCTS_CAP];
 };
 
 /* Distinct accounts of the view's entity of kind k on stream s with a
- * last-seen time in (now - window_s, now]: 0 when the event has none. */
-int64_t kg_entity_view_distinct(const struct kg_entity_view *v, enum kg_entity_kind k,
+ * last-seen time in (now - window_s, now]: 0 when the event has none (or
+ * the read failed: v->rc). */
+int64_t kg_entity_view_distinct(struct kg_entity_view *v, enum kg_entity_kind k,
 				enum kg_entity_stream s, uint32_t now, uint32_t window_s);
+/* The kinds the batch writes for the event: those it added to, and on a
+ * shared store those it read too (their versions are checked). */
+static inline unsigned kg_entity_view_written(const struct kg_entity_view *v, bool shared)
+{
+	return v->added | (shared ? v->read : 0);
+}
 
-typedef struct kg_entities kg_entities;
 int kg_entities_new(kg_entities **out);
 void kg_entities_free(kg_entities *t);
 
@@ -56,20 +94,17 @@ struct kg_entity_addr_memo {
 	uint64_t key;
 };
 
-/* Reads the stored blob of an entity not in memory (its first event since
- * the start): 0 with *blob (in a; NULL, len 0: stored empty), KG_ENOTFOUND
- * when there is none, or an error. */
-typedef int (*kg_entity_load_fn)(void *ctx, int kind, uint64_t key, kg_arena *a,
-				 const uint8_t **blob, size_t *len, int64_t *version,
-				 kg_err *err);
-
-/* Adds ev (of the account whose id hashes to ah) to each entity it
- * carries and fills view. Takes one entity stripe lock at a time (never
- * two), called under the account's stripe lock. norm: scratch for the
- * address key; load (NULL: none) reads an entity met for the first time. */
-int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah, kg_buf *norm,
-			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx, struct kg_entity_view *view,
-			kg_err *err);
+/* Adds ev (of the account whose id hashes to ah) to the streams in keep of
+ * each entity it carries, and readies view for the rules (the streams it
+ * added to copied, the rest read when asked). Takes one entity stripe lock
+ * at a time (never two), called under the account's stripe lock, as the
+ * view's reads are. norm: scratch for the address key; memo: the
+ * account's; load (NULL: none) reads an entity met for the first time
+ * (in memory alone, an entity only read and not there is not made). */
+int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah,
+			const kg_entity_keep keep, kg_buf *norm,
+			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx,
+			struct kg_entity_view *view, kg_err *err);
 /* Appends the blob of entity (kind, key) to out; KG_ENOTFOUND when it is
  * not in memory. */
 int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out);
@@ -101,12 +136,6 @@ bool kg_entity_key(const kg_event *ev, enum kg_entity_kind k, kg_buf *norm,
 /* The key of an entity of kind k (not an address) whose value is the n
  * bytes at s: kg_entity_key's for that value. */
 uint64_t kg_entity_key_of(enum kg_entity_kind k, const char *s, size_t n);
-/* Warms the caches for entity (kind, key) ahead of its event (replay, as
- * kg_risk_warm does for accounts): stage 0 its table slot, 1 its record,
- * 2 its sets' entries; each stage reads only what the stage before loaded
- * an event earlier. A key that is not there only wastes a prefetch. */
-void kg_entities_warm(kg_entities *t, enum kg_entity_kind k, uint64_t key, int stage);
-
 /* Saves every entity and loads it back (kagi rules test's restart). */
 int kg_entities_roundtrip(kg_entities *t, kg_err *err);
 /* Counts over the table: entities, bytes they hold in memory, bytes of

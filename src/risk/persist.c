@@ -229,6 +229,20 @@ static int write_lock(kg_tx *tx, struct kg_risk_write *w, struct kg_risk_record 
 	return rc;
 }
 
+/* A record decided without a lookup of its stored decision (struct
+ * kg_risk_record unlooked) whose row is there after all: another writer
+ * (another process on the file, say) stored it after the batch's
+ * snapshot. Deciding it as new counted it twice, so the job fails
+ * unwritten as stale: the batch's accounts are dropped and it is decided
+ * again on the rows as they are, with the lookups (kg_risk_decide, replay). */
+static int unlooked_stored(struct kg_risk_write *w, const struct kg_risk_record *r, kg_err *err)
+{
+	w->stale = true;
+	return kg_err_set(err, KG_EBUSY,
+			  "event %s of account %s was stored by another writer meanwhile; "
+			  "nothing of the batch was written", r->id, r->account);
+}
+
 /* The event rows with their decisions' JSON, all at once
  * (kg_tx_event_insert_many); r->stored says which rows are new (an event
  * stored meanwhile by another process keeps its row). */
@@ -260,8 +274,12 @@ static int write_events(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
 	}
 	if (!rc)
 		rc = kg_tx_event_insert_many(tx, evs, w->n, stored, err);
-	for (size_t i = 0; i < w->n && !rc; i++)
-		w->recs[i].stored = stored[i];
+	for (size_t i = 0; i < w->n && !rc; i++) {
+		struct kg_risk_record *r = &w->recs[i];
+		r->stored = stored[i];
+		if (r->unlooked && !r->stored) /* was decided as new: decided again */
+			rc = unlooked_stored(w, r, err);
+	}
 	kg_buf_release(&text);
 	free(stored);
 	free(offs);

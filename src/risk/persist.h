@@ -28,6 +28,9 @@ struct kg_risk_record {
 	int64_t ver;              /* a shared store: its account's row version,
 				   * read under the row's lock (write_job) */
 	bool stored;              /* set by the write: the event row is new */
+	bool unlooked;            /* decided without looking its stored decision
+				   * up (kg_risk_prefetch): the write fails the
+				   * job as stale if the row is there after all */
 	bool pending;             /* the engine holds it as in flight ... */
 	uint64_t h, h2;           /* ... under these hashes */
 	const void *acct;         /* ... in this account record (identity only) */
@@ -60,6 +63,10 @@ struct kg_risk_prefetch {
 	const uint8_t *stored_hash; /* its event's body hash, NULL: none stored */
 	size_t stored_hash_len;
 	bool have_blob;      /* blob looked up (blob NULL: the account is new) */
+	bool absent;         /* ... and the snapshot has no row of the account */
+	bool unlooked;       /* the stored decision was not looked up: the
+			      * account has no row, or it is own and the id
+			      * not one it stored (kg_risk_record unlooked) */
 	const void *blob;
 	size_t blob_len;
 	int64_t blob_ver;    /* the blob's row version (0: none) */

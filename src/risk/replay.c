@@ -64,9 +64,6 @@ struct line {
 	bool hinted; /* ah, acct_off, acct_len hold the account hint */
 	uint64_t ah;
 	uint32_t acct_off, acct_len;
-	int n_ents; /* entity hints (kg_risk_entity_hints) */
-	uint8_t ent_kind[KG_RISK_ENT_HINTS];
-	uint64_t ent_key[KG_RISK_ENT_HINTS];
 };
 
 struct reader {
@@ -151,7 +148,6 @@ static void hint_line(const struct reader *rd, struct line *l)
 	l->acct_off = (uint32_t)(a.p - s);
 	l->acct_len = a.n;
 	l->ah = kg_risk_hash(a.p, a.n);
-	l->n_ents = kg_risk_entity_hints(s, l->len, l->ent_kind, l->ent_key);
 }
 
 static void warm(kg_risk *risk, const struct reader *rd, const struct line *l, int stage)
@@ -159,8 +155,6 @@ static void warm(kg_risk *risk, const struct reader *rd, const struct line *l, i
 	if (!l->hinted)
 		return;
 	kg_risk_warm(risk, l->ah, (kg_str){rd->buf + l->off + l->acct_off, l->acct_len}, stage);
-	for (int k = 0; k < l->n_ents; k++) /* the event's IP, device, card: the same stages */
-		kg_risk_warm_entity(risk, l->ent_kind[k], l->ent_key[k], stage);
 }
 
 static int replay_memory(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *in,

@@ -92,7 +92,7 @@ struct kg_update_info {
 	bool has_key[KG_SET_COUNT];
 	uint32_t prev_last[KG_SET_COUNT]; /* when the key was last seen before (0: new) */
 	uint32_t ip_hash;
-	const struct kg_entity_view *ents; /* the event's entities (entity.h); NULL: none */
+	struct kg_entity_view *ents; /* the event's entities (entity.h: read as rules ask); NULL: none */
 };
 
 /* Starts loading (prefetch) the vectors f points to. */
@@ -105,15 +105,6 @@ void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage);
  * without parsing: only a hint for warming (the parser decides). Returns
  * false when there is none; *account points into line. */
 bool kg_risk_account_hint(const char *line, size_t len, kg_str *account);
-/* The entities an event line names as it is written (the strings after
- * "ip", "device_id" and "fingerprint"), as hints for kg_risk_warm_entity:
- * their count (at most KG_RISK_ENT_HINTS), kinds (enum kg_entity_kind) and
- * keys. A hint that is wrong (an escape, another object's member) only
- * wastes a prefetch. */
-#define KG_RISK_ENT_HINTS 3
-int kg_risk_entity_hints(const char *line, size_t len, uint8_t kinds[KG_RISK_ENT_HINTS],
-			 uint64_t keys[KG_RISK_ENT_HINTS]);
-void kg_risk_warm_entity(kg_risk *r, int kind, uint64_t key, int stage);
 /* Frees what f holds (not f); f is empty after. */
 void kg_features_release(kg_features *f);
 uint64_t kg_risk_hash(const char *s, size_t n);
@@ -154,6 +145,11 @@ struct kg_eval_env {
 
 /* Names of the policy's `list NAME from store` lists (at most max). */
 size_t kg_policy_store_lists(const kg_policy *p, const char **names, size_t max);
+/* What the policy's rules - live, shadow and pending alike - read of
+ * entity state (entity.h): per entity kind (enum kg_entity_kind), the
+ * streams some rule reads (bits of enum kg_entity_stream). The engine
+ * keeps only those (docs/rules.md, "Entities"). */
+const uint8_t *kg_policy_entity_streams(const kg_policy *p);
 
 /* Result of evaluating the policy on one event: the reasons are typed,
  * their strings and values allocated in a (set by the caller before each

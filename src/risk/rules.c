@@ -102,6 +102,9 @@ struct kg_policy {
 	struct threshold thresholds[16];
 	uint32_t n_thresholds;
 	uint32_t n_pending;
+	/* per entity kind, the streams its rules (live, shadow or pending)
+	 * read (kg_policy_entity_streams) */
+	uint8_t ent_streams[KG_ENT_COUNT];
 };
 
 /* ---- fields ---------------------------------------------------------------- */
@@ -536,6 +539,7 @@ static int parse_call(struct parser *ps, struct tok fn, struct node **out)
 				    kg_entity_kind_names[kind], kg_entity_stream_names[stream]);
 		n->i = kind;
 		n->n = (uint32_t)stream;
+		ps->pol->ent_streams[kind] |= (uint8_t)(1u << stream);
 		if ((rc = expect_p(ps, ",")) || (rc = window_arg(ps, &n->window_s)))
 			return rc;
 	} else if (!strcmp(name, "median")) {
@@ -1345,6 +1349,11 @@ size_t kg_policy_store_lists(const kg_policy *p, const char **names, size_t max)
 		if (p->lists[i]->from_store && n < max)
 			names[n++] = p->lists[i]->name;
 	return n;
+}
+
+const uint8_t *kg_policy_entity_streams(const kg_policy *p)
+{
+	return p->ent_streams;
 }
 
 size_t kg_policy_rule_count(const kg_policy *p)

@@ -5,12 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "risk/engine_impl.h"
-#include "risk/entity.h"
 #include "store/store.h"
 
 /* ---- warming the caches ahead of a decision --------------------------------
@@ -74,80 +70,3 @@ bool kg_risk_account_hint(const char *line, size_t len, kg_str *account)
 	return false;
 }
 
-
-void kg_risk_warm_entity(kg_risk *r, int kind, uint64_t key, int stage)
-{
-	kg_entities_warm(r->ents, (enum kg_entity_kind)kind, key, stage);
-}
-
-/* The first ':' in [p, e), or NULL: 16 bytes at a time (the colons of a
- * line lie some 30 bytes apart, too close for memchr's call to pay). */
-static inline const char *next_colon(const char *p, const char *e)
-{
-#ifdef __SSE2__
-	for (; e - p >= 16; p += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
-		if (m)
-			return p + __builtin_ctz(m);
-	}
-#endif
-	for (; p < e; p++)
-		if (*p == ':')
-			return p;
-	return NULL;
-}
-
-/* Each colon whose key, just before it, is one of the three (told apart
- * by the key's last letter first: most colons are not theirs). The
- * event's type, when met first (it usually is), says which kinds it can
- * carry (entity.c, kg_entity_event_types): the scan stops when it has
- * them, at once for a type that carries none. */
-int kg_risk_entity_hints(const char *line, size_t len, uint8_t kinds[KG_RISK_ENT_HINTS],
-			 uint64_t keys[KG_RISK_ENT_HINTS])
-{
-	const char *s = line, *e = s + len;
-	unsigned want = 1u << KG_ENT_IP | 1u << KG_ENT_DEVICE | 1u << KG_ENT_CARD;
-	bool typed = false;
-	int n = 0;
-	for (const char *p = s; want && n < KG_RISK_ENT_HINTS && (p = next_colon(p, e)); p++) {
-		if (p - s < 4 || p[-1] != '"' || e - p < 2 || p[1] != '"')
-			continue;
-		const char *key;
-		size_t kn;
-		enum kg_entity_kind kind;
-		switch (p[-2]) {
-		case 'e':
-			if (typed || p - s < 6 || memcmp(p - 6, "\"type\"", 6))
-				continue;
-			typed = true;
-			want = 0;
-			for (int t = 0; t < KG_EV_TYPE_COUNT; t++) {
-				const char *name = kg_event_type_name((enum kg_event_type)t);
-				size_t nn = strlen(name);
-				if (p[2] != name[0] || (size_t)(e - p - 2) <= nn ||
-				    memcmp(p + 2, name, nn) || p[2 + nn] != '"')
-					continue;
-				for (int k = KG_ENT_IP; k <= KG_ENT_CARD; k++)
-					if (kg_entity_event_types((enum kg_entity_kind)k) >> t & 1)
-						want |= 1u << k;
-				break;
-			}
-			continue;
-		case 'p': key = "\"ip\""; kn = 4; kind = KG_ENT_IP; break;
-		case 'd': key = "\"device_id\""; kn = 11; kind = KG_ENT_DEVICE; break;
-		case 't': key = "\"fingerprint\""; kn = 13; kind = KG_ENT_CARD; break;
-		default: continue;
-		}
-		if (!(want & 1u << kind) || (size_t)(p - s) < kn || memcmp(p - kn, key, kn))
-			continue;
-		const char *a = p + 2, *q = memchr(a, '"', (size_t)(e - a));
-		if (q && q > a) {
-			kinds[n] = (uint8_t)kind;
-			keys[n++] = kg_entity_key_of(kind, a, (size_t)(q - a));
-			if (typed) /* one of each kind an event carries */
-				want &= ~(1u << kind);
-		}
-	}
-	return n;
-}

@@ -242,8 +242,9 @@ static void batch_release(void *job)
 	kg_buf_release(&m);
 }
 
-static void batch_job(void **jobs, size_t n)
+static void *batch_job(void **jobs, size_t n, void *prev)
 {
+	(void)prev;
 	pthread_mutex_lock(&bp.mu);
 	if (bp.takes < KG_ARRAY_LEN(bp.sizes))
 		bp.sizes[bp.takes] = n;
@@ -255,12 +256,18 @@ static void batch_job(void **jobs, size_t n)
 	while (!bp.release)
 		pthread_cond_wait(&bp.cv, &bp.mu);
 	pthread_mutex_unlock(&bp.mu);
+	return jobs[0];
+}
+
+static void batch_finish(void *take)
+{
+	(void)take;
 }
 
 static void pool_batches_take_all_waiting(void **state)
 {
 	(void)state;
-	kg_http_pool *p = kg_http_pool_new_batch("t", 1, 8, 5, batch_job, batch_release);
+	kg_http_pool *p = kg_http_pool_new_batch("t", 1, 8, 5, batch_job, batch_finish, batch_release);
 	assert_non_null(p);
 	bp.pool = p;
 	assert_int_equal(kg_http_pool_submit(p, (void *)(uintptr_t)1), 0);
@@ -298,6 +305,80 @@ static void pool_batches_take_all_waiting(void **state)
 	kg_http_pool_free(p);
 }
 
+/* ---- the pipelined takes: while take 1 is started and not finished
+ * (its commit runs), the worker starts take 2 on top of it (prev is take
+ * 1), then finishes take 1 and hands its jobs back, before take 2 is
+ * finished; a take with nothing waiting after it is finished alone. The
+ * log records each step; no timing: take 1's start blocks until the test
+ * has queued the rest. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool entered, go;
+	char log[256];
+	size_t len;
+} pp = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, {0}, 0};
+
+static void pp_note(const char *fmt, uintptr_t a, uintptr_t b)
+{
+	pthread_mutex_lock(&pp.mu);
+	pp.len += (size_t)snprintf(pp.log + pp.len, sizeof(pp.log) - pp.len, fmt, a, b);
+	pthread_mutex_unlock(&pp.mu);
+}
+
+/* a take's state is its first job; "s<first>/<prev's first>:<n>" */
+static void *pp_start(void **jobs, size_t n, void *prev)
+{
+	pp_note("s%lu/%lu", (uintptr_t)jobs[0], (uintptr_t)prev);
+	pp_note(":%lu ", (uintptr_t)n, 0);
+	pthread_mutex_lock(&pp.mu);
+	pp.entered = true;
+	pthread_cond_broadcast(&pp.cv);
+	while (!pp.go)
+		pthread_cond_wait(&pp.cv, &pp.mu);
+	pthread_mutex_unlock(&pp.mu);
+	return jobs[0];
+}
+
+static void pp_finish(void *take)
+{
+	pp_note("f%lu ", (uintptr_t)take, 0);
+}
+
+static void pp_release(void *job)
+{
+	pp_note("r%lu ", (uintptr_t)job, 0);
+}
+
+static void pool_pipelines_takes(void **state)
+{
+	(void)state;
+	kg_http_pool *p = kg_http_pool_new_batch("p", 1, 8, 4, pp_start, pp_finish, pp_release);
+	assert_non_null(p);
+	assert_int_equal(kg_http_pool_submit(p, (void *)(uintptr_t)1), 0);
+	pthread_mutex_lock(&pp.mu);
+	while (!pp.entered) /* the worker is starting take 1 */
+		pthread_cond_wait(&pp.cv, &pp.mu);
+	pthread_mutex_unlock(&pp.mu);
+	for (uintptr_t j = 2; j <= 4; j++)
+		assert_int_equal(kg_http_pool_submit(p, (void *)j), 0);
+	pthread_mutex_lock(&pp.mu);
+	pp.go = true;
+	pthread_cond_broadcast(&pp.cv);
+	pthread_mutex_unlock(&pp.mu);
+	kg_http_pool_stop(p);
+	/* take 2 (jobs 2-4) started on top of take 1 before take 1 finished;
+	 * take 1's job handed back before take 2 finished; then take 2 alone */
+	assert_string_equal(pp.log, "s1/0:1 s2/1:3 f1 r1 f2 r2 r3 r4 ");
+	kg_buf m = KG_BUF_INIT(1 << 20);
+	kg_http_pool_metrics(&p, 1, &m);
+	assert_non_null(strstr(m.data, "kagi_http_pool_done_total{pool=\"p\"} 4\n"));
+	assert_non_null(strstr(m.data, "kagi_http_pool_batches_total{pool=\"p\"} 2\n"));
+	assert_non_null(strstr(m.data, "kagi_http_pool_running{pool=\"p\"} 0\n"));
+	kg_buf_release(&m);
+	kg_http_pool_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +390,7 @@ int main(void)
 		cmocka_unit_test(replies),
 		cmocka_unit_test(route_table_well_formed),
 		cmocka_unit_test(pool_batches_take_all_waiting),
+		cmocka_unit_test(pool_pipelines_takes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -398,52 +398,94 @@ static void gated_rule_only_shadows(void **state)
 	kg_policy_unref(p);
 }
 
-/* The entity hints of replay's warming (kg_risk_entity_hints): the
- * strings after "ip", "device_id" and "fingerprint" as written, at most
- * KG_RISK_ENT_HINTS, with kg_entity_key's keys; nothing else; after the
- * type, only the kinds it carries, one each. */
-static void entity_hints_of_lines(void **state)
+/* A login of account acct from ip 198.51.100.7 on device dev at minute m. */
+static const char *login_of(char *buf, size_t n, const char *acct, bool ok, const char *dev, int m)
+{
+	snprintf(buf, n,
+		 "{\"id\":\"%s-%d\",\"type\":\"login\",\"account\":\"%s\",\"success\":%s,"
+		 "\"ip\":\"198.51.100.7\",\"device_id\":\"%s\",\"ts\":\"2026-03-01T10:%02d:00Z\"}",
+		 acct, m, acct, ok ? "true" : "false", dev, m);
+	return buf;
+}
+
+static size_t entities_of(kg_risk *r)
+{
+	struct kg_risk_stats st;
+	kg_risk_stats(r, &st);
+	return st.entities;
+}
+
+/* Entity state is kept only for the streams some rule reads - live,
+ * shadow or pending alike (docs/rules.md, "Entities"): with one rule on an
+ * IP's failed logins, a successful login makes no entity (in memory) and
+ * still reads the IP's count, a failed one keeps its IP's, no device is
+ * kept; a pending rule on devices has them kept. The policy's mask says
+ * which streams of each kind. */
+static void entity_state_only_what_rules_read(void **state)
 {
 	(void)state;
-	static const struct {
-		const char *line;
-		int n;
-		uint8_t kinds[KG_RISK_ENT_HINTS];
-		const char *values[KG_RISK_ENT_HINTS];
-	} cases[] = {
-		{"{\"id\":\"e1\",\"type\":\"login\",\"account\":\"a1\",\"ip\":\"198.51.100.7\","
-		 "\"device_id\":\"d9\"}",
-		 2, {KG_ENT_IP, KG_ENT_DEVICE}, {"198.51.100.7", "d9"}},
-		{"{\"type\":\"order\",\"card\":{\"fingerprint\":\"fp_1\",\"last4\":\"4242\"}}",
-		 1, {KG_ENT_CARD}, {"fp_1"}},
-		/* keys that only end like them, a value that is not a string, an
-		 * empty string: none */
-		{"{\"zip\":\"1\",\"vip\":\"x\",\"ip\":7,\"device_id\":\"\",\"xdevice_id\":\"q\"}",
-		 0, {0}, {NULL}},
-		{"{\"ip\":\"1\",\"ip\":\"2\",\"ip\":\"3\",\"ip\":\"4\"}",
-		 3, {KG_ENT_IP, KG_ENT_IP, KG_ENT_IP}, {"1", "2", "3"}},
-		{"", 0, {0}, {NULL}},
-		/* the type, met first, says which kinds: one each */
-		{"{\"type\":\"profile_change\",\"ip\":\"1\",\"fingerprint\":\"f\"}", 0, {0}, {NULL}},
-		{"{\"type\":\"order\",\"ip\":\"1\",\"card\":{\"fingerprint\":\"f\"},"
-		 "\"fingerprint\":\"g\"}",
-		 1, {KG_ENT_CARD}, {"f"}},
-		{"{\"type\":\"password_change\",\"device_id\":\"d\",\"ip\":\"1\",\"ip\":\"2\"}",
-		 2, {KG_ENT_DEVICE, KG_ENT_IP}, {"d", "1"}},
-		{"\"ip\":\"", 0, {0}, {NULL}}, /* no closing quote */
+	static const char text[] = "rule stuff on login {\n"
+				   " when distinct_accounts(ip, logins.failed, 1h) >= 2\n challenge\n}\n"
+				   "rule dev on login, password_change {\n"
+				   " when distinct_accounts(device, events, 1d) >= 2\n hold\n}\n";
+	kg_policy *p = NULL, *g = NULL;
+	kg_err err;
+	kg_err_clear(&err);
+	/* the first rule alone */
+	size_t first = (size_t)(strstr(text, "rule dev") - text);
+	assert_int_equal(kg_policy_compile(text, first, "ent", &p, &err), 0);
+	assert_int_equal(kg_policy_entity_streams(p)[KG_ENT_IP], 1u << KG_ES_LOGINS_FAILED);
+	assert_int_equal(kg_policy_entity_streams(p)[KG_ENT_DEVICE], 0);
+	assert_int_equal(kg_policy_entity_streams(p)[KG_ENT_CARD], 0);
+	assert_int_equal(kg_policy_entity_streams(p)[KG_ENT_ADDRESS], 0);
+	kg_risk *r = NULL;
+	assert_int_equal(kg_risk_new(p, NULL, &r, &err), 0);
+	char ev[512];
+	kg_buf out = KG_BUF_INIT(1 << 16);
+	const struct {
+		const char *acct;
+		bool ok;
+		size_t entities;
+		const char *action;
+	} steps[] = {
+		{"a", true, 0, "allow"},      /* read, not there: nothing made */
+		{"a", false, 1, "allow"},     /* the IP's failed logins: 1 account */
+		{"b", false, 1, "challenge"}, /* 2 accounts */
+		{"c", true, 1, "challenge"},  /* a success reads them */
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		uint8_t kinds[KG_RISK_ENT_HINTS];
-		uint64_t keys[KG_RISK_ENT_HINTS];
-		int n = kg_risk_entity_hints(cases[i].line, strlen(cases[i].line), kinds, keys);
-		if (n != cases[i].n)
-			fail_msg("case %zu: %d hints, expected %d", i, n, cases[i].n);
-		for (int k = 0; k < n; k++) {
-			assert_int_equal(kinds[k], cases[i].kinds[k]);
-			const char *v = cases[i].values[k];
-			assert_true(keys[k] == kg_entity_key_of(kinds[k], v, strlen(v)));
-		}
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		login_of(ev, sizeof(ev), steps[i].acct, steps[i].ok, steps[i].acct, (int)i);
+		kg_buf_reset(&out);
+		assert_int_equal(decide_text(r, ev, strlen(ev), &out, &err), 0);
+		kg_buf_putc(&out, '\0');
+		char want[64];
+		snprintf(want, sizeof(want), "\"action\":\"%s\"", steps[i].action);
+		if (!strstr(out.data, want) || entities_of(r) != steps[i].entities)
+			fail_msg("step %zu: %zu entities, %s", i, entities_of(r), out.data);
 	}
+	kg_risk_free(r);
+	kg_policy_unref(p);
+	/* both rules, the device's pending: its events are kept (and counted
+	 * as a shadow hit) */
+	assert_int_equal(kg_policy_compile(text, strlen(text), "ent", &p, &err), 0);
+	const char *pending[] = {"dev"};
+	assert_int_equal(kg_policy_gated(p, pending, 1, &g, &err), 0);
+	assert_int_equal(kg_policy_entity_streams(g)[KG_ENT_DEVICE], 1u << KG_ES_EVENTS);
+	assert_int_equal(kg_risk_new(g, NULL, &r, &err), 0);
+	for (int i = 0; i < 2; i++) {
+		login_of(ev, sizeof(ev), i ? "b" : "a", true, "shared-device", i);
+		kg_buf_reset(&out);
+		assert_int_equal(decide_text(r, ev, strlen(ev), &out, &err), 0);
+	}
+	kg_buf_putc(&out, '\0');
+	assert_int_equal(entities_of(r), 1); /* the device; the IP never failed */
+	assert_non_null(strstr(out.data, "{\"rule\":\"dev\",\"action\":\"hold\""));
+	assert_non_null(strstr(out.data, "\"pending\":true"));
+	assert_non_null(strstr(out.data, "\"action\":\"allow\""));
+	kg_buf_release(&out);
+	kg_risk_free(r);
+	kg_policy_unref(g);
+	kg_policy_unref(p);
 }
 
 /* A set's entries move from the set itself (one account) to the heap (two
@@ -458,12 +500,13 @@ static void entity_sets_grow_and_records_reuse(void **state)
 	struct kg_entity_view *view = calloc(1, sizeof(*view));
 	assert_non_null(view);
 	kg_err err;
+	const kg_entity_keep all = {3, 3, 1, 5}; /* every stream of each kind */
 	uint64_t key = kg_entity_key_of(KG_ENT_IP, "203.0.113.9", 11);
 	for (int a = 0; a < KG_ENTITY_ACCTS_CAP + 6; a++) {
 		kg_event ev = {.type = KG_EV_LOGIN, .success = false, .ts_ms = 1700000000000 + a * 1000,
 			       .ip = {"203.0.113.9", 11}};
-		assert_int_equal(kg_entities_observe(t, &ev, 1000 + (uint64_t)a, &norm, NULL, NULL,
-						     NULL, view, &err), 0);
+		assert_int_equal(kg_entities_observe(t, &ev, 1000 + (uint64_t)a, all, &norm, NULL,
+						     NULL, NULL, view, &err), 0);
 		uint32_t want = a + 1 < KG_ENTITY_ACCTS_CAP ? (uint32_t)a + 1 : KG_ENTITY_ACCTS_CAP;
 		assert_int_equal(kg_entities_count(t, KG_ENT_IP, key, KG_ES_EVENTS), want);
 		assert_int_equal(kg_entities_count(t, KG_ENT_IP, key, KG_ES_LOGINS_FAILED), want);
@@ -482,8 +525,8 @@ static void entity_sets_grow_and_records_reuse(void **state)
 			snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 256, i % 256);
 			kg_event ev = {.type = KG_EV_LOGIN, .success = true, .ts_ms = 1700000000000,
 				       .ip = {ip, (uint32_t)strlen(ip)}};
-			assert_int_equal(kg_entities_observe(t, &ev, 7 + (uint64_t)round, &norm, NULL,
-							     NULL, NULL, view, &err), 0);
+			assert_int_equal(kg_entities_observe(t, &ev, 7 + (uint64_t)round, all, &norm,
+							     NULL, NULL, NULL, view, &err), 0);
 			uint64_t k = kg_entity_key_of(KG_ENT_IP, ip, strlen(ip));
 			assert_int_equal(kg_entities_count(t, KG_ENT_IP, k, KG_ES_EVENTS), 1);
 			assert_int_equal(kg_entities_count(t, KG_ENT_IP, k, KG_ES_LOGINS_FAILED), 0);
@@ -513,7 +556,7 @@ int main(void)
 		cmocka_unit_test(policy_refcount_survives_swap),
 		cmocka_unit_test(rule_hash_cases),
 		cmocka_unit_test(gated_rule_only_shadows),
-		cmocka_unit_test(entity_hints_of_lines),
+		cmocka_unit_test(entity_state_only_what_rules_read),
 		cmocka_unit_test(entity_sets_grow_and_records_reuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -196,12 +196,55 @@ static void concurrent_decides_on_a_store(void **state)
 	kg_store_close(s);
 }
 
+/* An account this engine found no row of decides its later events without
+ * looking their ids up (struct acct own, engine_impl.h); a retry of an
+ * event another writer stored meanwhile is still answered its stored
+ * decision, and counted once: the write finds the row, fails the batch as
+ * stale, and the batch is decided again on the rows as they are. */
+static void a_retry_another_writer_stored_counts_once(void **state)
+{
+	(void)state;
+	const char *path = kg_test_db("retry_foreign");
+	kg_err err;
+	kg_policy *pol = NULL;
+	assert_int_equal(kg_policy_compile(POLICY, strlen(POLICY), "t", &pol, &err), 0);
+	kg_store *sa = kg_test_open(path, NULL), *sb = kg_test_open(path, NULL);
+	kg_risk *ra = NULL, *rb = NULL;
+	assert_int_equal(kg_risk_new(pol, sa, &ra, &err), 0);
+	assert_int_equal(kg_risk_new(pol, sb, &rb, &err), 0);
+	char ev[512];
+	kg_buf out = KG_BUF_INIT(1 << 20), first = KG_BUF_INIT(1 << 20);
+	for (int i = 0; i < 2; i++) { /* ra: x's first two, no row of x before */
+		int len = login_json(ev, sizeof(ev), "x", 0, i);
+		assert_int_equal(decide_text(ra, ev, (size_t)len, &out, &err), 0);
+	}
+	for (int i = 0; i < 2; i++) { /* rb (another process, say): two more */
+		int len = login_json(ev, sizeof(ev), "x", 1, i);
+		kg_buf_reset(&out);
+		assert_int_equal(decide_text(rb, ev, (size_t)len, i ? &out : &first, &err), 0);
+	}
+	int len = login_json(ev, sizeof(ev), "x", 1, 0); /* rb's first, sent to ra */
+	kg_buf_reset(&out);
+	assert_int_equal(decide_text(ra, ev, (size_t)len, &out, &err), 0);
+	assert_int_equal(out.len, first.len);
+	assert_memory_equal(out.data, first.data, out.len);
+	assert_int_equal(failed_count(ra, "x"), 5); /* four, and the probe */
+	kg_buf_release(&first);
+	kg_buf_release(&out);
+	kg_risk_free(rb);
+	kg_store_close(sb);
+	kg_risk_free(ra);
+	kg_store_close(sa);
+	kg_policy_unref(pol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(concurrent_decides_in_memory),
 		cmocka_unit_test(concurrent_batches_in_memory),
 		cmocka_unit_test(concurrent_decides_on_a_store),
+		cmocka_unit_test(a_retry_another_writer_stored_counts_once),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	kg_test_dir_cleanup();
