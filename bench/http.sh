@@ -194,10 +194,10 @@ GET /v1/accounts/{id} runs on the server thread on SQLite (a point read,
 \`KG_HTTP_QUICK\`; handing it to the other pool and back had tripled kagid's
 CPU per request, ~25 -> ~75 µs) and an agent's view reads the values it masks
 in the same read as the account. POST /v1/accounts without a password runs
-in the other pool (\`http.other_workers\`), whose workers each wait for their
-group commit, so \`http.threads\` no longer bounds how many share one
-(b674c3c blocked a server thread per write: 8 threads, 8 per commit); one
-with a password runs in the login pool. POST /v1/events waits in the
+in the other pool (\`http.other_workers\`, 64), whose workers each wait for
+their group commit, so the workers, not \`http.threads\`, bound how many
+share one (b674c3c blocked a server thread per write: 8 threads, 8 per
+commit); one with a password runs in the login pool. POST /v1/events waits in the
 decision pool with its connection suspended; a decision worker decides the
 events waiting as one batch with one commit (docs/BENCHMARKS.md "http-load").
 POST /v1/events/batch runs in the upload pool, one hand-off per 100 events;
@@ -217,23 +217,47 @@ now built from the rows read once (-26k). The scrub's structural keys are a
 bsearch instead of 26 strcmp per member (-9k). Left: the scrub of every
 string for the account's secrets (S5, ~9k, a feature b674c3c lacked), the
 rest of the buffer's memset (24 vs 18 KiB, ~9k) and the front's head checks.
-GET /healthz (3,000 requests): b674c3c 69k, now 82k instructions, 9k of the
-12k the buffer's memset: 24 KiB holds a 16 KiB head of 100 fields (the
-front's limits, which b674c3c did not have; with the library's records of
-the fields ~22 KB), 18 KiB would not, and the library would answer such
-heads with its own HTML 431.
+GET /healthz (3,000 requests): b674c3c 68.3k, 81.3k before session 6, now
+60.5k instructions. The healthy answer (status, version, start time,
+schema: none of them changes while kagid runs) is built once at start
+(\`kg_api_foundation_start\`), not packed, time-formatted and dumped per
+request (-20k); a connection keeps its last \`struct request\` (1,632
+bytes, over glibc's per-thread cache, so each calloc took the arena's
+slow path and its \`malloc_consolidate\`) for its next request (-0.5k).
+Left: the buffer's memset, 24 KiB against b674c3c's 18 KiB (~9k under
+callgrind, which counts \`rep stosb\` per iteration; a few hundred cycles on
+the CPU): 24 KiB holds a 16 KiB head of 100 fields (the front's limits,
+which b674c3c did not have; with the library's records of the fields
+~22 KB), 18 KiB would not, and the library would answer such heads with its
+own HTML 431. Not changed: the limits and their tests (docs/api.md).
 
-POST /v1/events/batch (callgrind, 20 requests of 100 new events after 5):
-b674c3c 4.67M, now 7.44M instructions per request (+2.76M). The entity
-state of issue 13 accounts for 2.64M of it: writing the entities
+POST /v1/accounts with http.threads 32 and 64 (session 6): the other pool's
+workers bounded how many accounts share one group commit. With 16 workers
+and wrk -c64, kagi_store_jobs_total / kagi_store_commits_total was ~9 jobs
+per commit (b674c3c at http.threads 64: 10 to 19, its server threads
+blocked in the write); with \`http.other_workers\` 64 (the default now) 24 to
+31, and CPU per account at 8 / 32 threads below b674c3c's (0.53, 0.91 in
+this sitting). At http.threads 64 it is not within 5 % (1.22 here, 1.12 in
+an earlier sitting at load 15): b674c3c's 64 blocked server threads group
+as well there. perf (cpu-clock, 2,000 Hz, 5 s of wrk, 64 workers) at
+http.threads 64, per request: SQLite and the kernel below b674c3c (larger
+groups), libc above; what is left is the hand-off to the pool and back
+(perf stat: ~7.4 context switches per request against ~4.3) and glibc's
+malloc with memory allocated on one thread and freed on another (malloc,
+\`_int_malloc\`, \`malloc_consolidate\`: ~8 % of the samples against ~5 %). Tried: http.other_workers 16 / 32 / 64 / 128 at http.threads
+32 and 64 (64 had the most per commit and the least CPU; 128 no better).
+Not tried: letting one worker start several accounts' writes before it
+waits (\`kg_store_write_start\`, as the decision pool batches events).
+
+POST /v1/events/batch (callgrind, 20 requests of 100 new events after 5,
+before session 6): b674c3c 4.67M, then 7.44M instructions per request
+(+2.76M), 2.64M of it issue 13's entity state: writing the entities
 (\`kg_tx_entity_put\`, 1.75M), reading them (\`kg_risk_persist_entity_load\`,
-0.39M) and updating them (\`kg_entities_observe\`, 0.51M); event insert,
-features and the HTTP path cost what they did. Not cut here: it is that
-feature's work, not the HTTP path's. POST /v1/accounts with http.threads 32
-and 64: more CPU per request than b674c3c (1.18, 1.38 in this sitting; 0.82
-at 8); likely because the other pool's workers, not 32 or 64 server
-threads, now bound how many share one group commit (fewer accounts per
-commit), but not profiled here.
+0.39M) and updating them (\`kg_entities_observe\`, 0.51M). Since then
+helpers "inmem" and "writer" keep and write entity state only for the kinds
+a rule reads (merged here). Section "http-policy" has the batch row with
+the new build on b674c3c's own policy (\`POLICY=/tmp/b674/policy/default.rules\`:
+no rule reads an entity), the like-for-like figure.
 EOT
 )
 if [[ -n $policy ]]; then
