@@ -3,10 +3,14 @@
  * in ascending last-seen order (a time-ordered queue: the least recently
  * seen account goes when full). Adding an event scans and moves at most
  * the cap's entries, whatever the entity's traffic: O(1) per event for a
- * hot IP. The table is striped like the account cache; a thread holds one
- * entity stripe at a time, and only under its account's stripe (the
- * order: account stripe, then one entity stripe; never the reverse), so
- * the locks cannot deadlock. */
+ * hot IP. The table is striped like the account cache, each stripe an
+ * open-addressing table (linear probing, at most half full) whose slot
+ * holds the entity's key beside its record: a lookup reads the record
+ * only for its own key, and one not there reads no record at all (a
+ * chained table read the slot, then every record of its chain). A thread
+ * holds one entity stripe at a time, and only under its account's stripe
+ * (the order: account stripe, then one entity stripe; never the reverse),
+ * so the locks cannot deadlock. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +63,7 @@ static void set_release(struct ent_set *s)
 }
 
 struct entity {
-	struct entity *next;
+	struct entity *next; /* on its stripe's free list */
 	uint64_t key;
 	int64_t ver; /* its stored row's version (kg_entities_version) */
 	enum kg_entity_kind kind;
@@ -74,10 +78,16 @@ struct ent_slab {
 	struct entity e[ENT_SLAB];
 };
 
+/* A stripe's slot: e NULL is empty; key is e->key (read without e). */
+struct ent_slot {
+	uint64_t key;
+	struct entity *e;
+};
+
 struct ent_stripe {
 	pthread_mutex_t mu;
-	struct entity **b;
-	size_t cap, n;
+	struct ent_slot *b;
+	size_t cap, n; /* cap a power of two (or 0), n <= cap / 2 */
 	struct ent_slab *slabs;
 	uint32_t slab_used; /* of slabs (the newest) */
 	struct entity *free; /* dropped, through next */
@@ -235,8 +245,8 @@ void kg_entities_free(kg_entities *t)
 	for (int i = 0; i < ENT_STRIPES; i++) {
 		struct ent_stripe *st = &t->stripes[i];
 		for (size_t k = 0; k < st->cap; k++)
-			for (struct entity *e = st->b[k]; e; e = e->next)
-				entity_clear(e);
+			if (st->b[k].e)
+				entity_clear(st->b[k].e);
 		for (struct ent_slab *sl = st->slabs, *n; sl; sl = n) {
 			n = sl->next;
 			free(sl);
@@ -252,29 +262,42 @@ static struct ent_stripe *stripe_of(kg_entities *t, uint64_t key)
 	return &t->stripes[key % ENT_STRIPES];
 }
 
+/* The home slot of key in a table of cap slots (the stripe took the low 6 bits). */
+static inline size_t home_of(uint64_t key, size_t cap)
+{
+	return (key >> 6) & (cap - 1);
+}
+
+/* The slot of entity (k, key) in stripe st, or of the empty slot that ends
+ * its probe (st->cap > 0). */
+static size_t slot_of(const struct ent_stripe *st, enum kg_entity_kind k, uint64_t key)
+{
+	size_t mask = st->cap - 1, i = home_of(key, st->cap);
+	for (; st->b[i].e; i = (i + 1) & mask)
+		if (st->b[i].key == key && st->b[i].e->kind == k)
+			break;
+	return i;
+}
+
 static struct entity *find(struct ent_stripe *st, enum kg_entity_kind k, uint64_t key)
 {
-	if (!st->cap)
-		return NULL;
-	for (struct entity *e = st->b[(key >> 6) & (st->cap - 1)]; e; e = e->next)
-		if (e->key == key && e->kind == k)
-			return e;
-	return NULL;
+	return st->cap ? st->b[slot_of(st, k, key)].e : NULL;
 }
 
 static int grow(struct ent_stripe *st)
 {
 	size_t cap = st->cap ? st->cap * 2 : 64;
-	struct entity **b = calloc(cap, sizeof(*b));
+	struct ent_slot *b = calloc(cap, sizeof(*b));
 	if (!b)
 		return KG_ENOMEM;
-	for (size_t i = 0; i < st->cap; i++)
-		for (struct entity *e = st->b[i], *n; e; e = n) {
-			n = e->next;
-			size_t j = (e->key >> 6) & (cap - 1);
-			e->next = b[j];
-			b[j] = e;
-		}
+	for (size_t i = 0; i < st->cap; i++) {
+		if (!st->b[i].e)
+			continue;
+		size_t j = home_of(st->b[i].key, cap);
+		while (b[j].e)
+			j = (j + 1) & (cap - 1);
+		b[j] = st->b[i];
+	}
 	free(st->b);
 	st->b = b;
 	st->cap = cap;
@@ -285,15 +308,13 @@ static int get(struct ent_stripe *st, enum kg_entity_kind k, uint64_t key, struc
 {
 	struct entity *e = find(st, k, key);
 	if (!e) {
-		if (st->n >= st->cap && grow(st))
+		if (2 * (st->n + 1) > st->cap && grow(st))
 			return KG_ENOMEM;
 		if (!(e = entity_alloc(st)))
 			return KG_ENOMEM;
 		e->key = key;
 		e->kind = k;
-		size_t j = (key >> 6) & (st->cap - 1);
-		e->next = st->b[j];
-		st->b[j] = e;
+		st->b[slot_of(st, k, key)] = (struct ent_slot){key, e};
 		st->n++;
 	}
 	*out = e;
@@ -351,21 +372,29 @@ uint64_t kg_entity_key_of(enum kg_entity_kind k, const char *s, size_t n)
 
 static int entity_load(struct entity *e, const void *blob, size_t len, kg_err *err);
 
-/* Forgets entity (kind, key) of stripe st (its lock held). */
+/* Forgets entity (kind, key) of stripe st (its lock held). The slots after
+ * it up to the next empty one move back where their probe still finds them
+ * (no tombstones). */
 static void unlink_locked(kg_entities *t, struct ent_stripe *st, int kind, uint64_t key)
 {
 	if (!st->cap)
 		return;
-	struct entity **pp = &st->b[(key >> 6) & (st->cap - 1)];
-	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->key == key && (int)(*pp)->kind == kind) {
-			struct entity *e = *pp;
-			*pp = e->next;
-			entity_free(st, e);
-			st->n--;
-			atomic_store(&t->dropped, true);
-			break;
-		}
+	size_t mask = st->cap - 1, i = slot_of(st, (enum kg_entity_kind)kind, key);
+	struct entity *e = st->b[i].e;
+	if (!e)
+		return;
+	for (size_t j = (i + 1) & mask; st->b[j].e; j = (j + 1) & mask) {
+		size_t h = home_of(st->b[j].key, st->cap);
+		/* j stays when its home lies cyclically in (i, j] */
+		if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
+			continue;
+		st->b[i] = st->b[j];
+		i = j;
+	}
+	st->b[i] = (struct ent_slot){0};
+	entity_free(st, e);
+	st->n--;
+	atomic_store(&t->dropped, true);
 }
 
 /* Entity (k, key) of stripe st (its lock held) into *out: made when it is
@@ -655,15 +684,17 @@ int kg_entities_roundtrip(kg_entities *t, kg_err *err)
 	for (int i = 0; i < ENT_STRIPES && !rc; i++) {
 		struct ent_stripe *st = &t->stripes[i];
 		pthread_mutex_lock(&st->mu);
-		for (size_t k = 0; k < st->cap && !rc; k++)
-			for (struct entity *e = st->b[k]; e && !rc; e = e->next) {
-				kg_buf_reset(&b);
-				rc = entity_save(e, &b);
-				if (rc)
-					kg_err_set(err, rc, "out of memory");
-				else
-					rc = entity_load(e, b.data, b.len, err);
-			}
+		for (size_t k = 0; k < st->cap && !rc; k++) {
+			struct entity *e = st->b[k].e;
+			if (!e)
+				continue;
+			kg_buf_reset(&b);
+			rc = entity_save(e, &b);
+			if (rc)
+				kg_err_set(err, rc, "out of memory");
+			else
+				rc = entity_load(e, b.data, b.len, err);
+		}
 		pthread_mutex_unlock(&st->mu);
 	}
 	kg_buf_release(&b);
@@ -678,17 +709,19 @@ void kg_entities_stats(kg_entities *t, size_t *n, size_t *mem_bytes, size_t *blo
 		struct ent_stripe *st = &t->stripes[i];
 		pthread_mutex_lock(&st->mu);
 		*mem_bytes += st->cap * sizeof(st->b[0]);
-		for (size_t k = 0; k < st->cap; k++)
-			for (struct entity *e = st->b[k]; e; e = e->next) {
-				(*n)++;
-				*mem_bytes += sizeof(*e);
-				for (int s = 0; s < KG_ES_COUNT; s++) /* one lies in the set */
-					if (e->sets[s].cap > 1)
-						*mem_bytes += e->sets[s].cap * sizeof(struct ent_acct);
-				kg_buf_reset(&b);
-				if (!entity_save(e, &b))
-					*blob_bytes += b.len;
-			}
+		for (size_t k = 0; k < st->cap; k++) {
+			struct entity *e = st->b[k].e;
+			if (!e)
+				continue;
+			(*n)++;
+			*mem_bytes += sizeof(*e);
+			for (int s = 0; s < KG_ES_COUNT; s++) /* one lies in the set */
+				if (e->sets[s].cap > 1)
+					*mem_bytes += e->sets[s].cap * sizeof(struct ent_acct);
+			kg_buf_reset(&b);
+			if (!entity_save(e, &b))
+				*blob_bytes += b.len;
+		}
 		pthread_mutex_unlock(&st->mu);
 	}
 	kg_buf_release(&b);

@@ -546,6 +546,57 @@ static void entity_sets_grow_and_records_reuse(void **state)
 	kg_entities_free(t);
 }
 
+/* Many entities in each stripe's table (it grows several times), a third
+ * of them dropped in another order than they came: every other one is
+ * still found with its account, the dropped ones are not, and one met
+ * again starts from nothing; a key is found only as its own kind. */
+static void entity_table_finds_all_after_drops(void **state)
+{
+	(void)state;
+	kg_entities *t;
+	assert_int_equal(kg_entities_new(&t), 0);
+	kg_buf norm = KG_BUF_INIT(1 << 16);
+	struct kg_entity_view *view = calloc(1, sizeof(*view));
+	assert_non_null(view);
+	kg_err err;
+	const kg_entity_keep all = {3, 3, 1, 5};
+	enum { N = 20000 };
+	char ip[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", i / 65536, i / 256 % 256, i % 256);
+		kg_event ev = {.type = KG_EV_LOGIN, .success = false, .ts_ms = 1700000000000,
+			       .ip = {ip, (uint32_t)strlen(ip)}};
+		assert_int_equal(kg_entities_observe(t, &ev, 1 + (uint64_t)i, all, &norm, NULL, NULL,
+						     NULL, view, &err), 0);
+	}
+	for (int i = N - 1; i >= 0; i--)
+		if (i % 3 == 0) {
+			snprintf(ip, sizeof(ip), "10.%d.%d.%d", i / 65536, i / 256 % 256, i % 256);
+			kg_entities_drop(t, KG_ENT_IP, kg_entity_key_of(KG_ENT_IP, ip, strlen(ip)));
+		}
+	for (int i = 0; i < N; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", i / 65536, i / 256 % 256, i % 256);
+		uint64_t k = kg_entity_key_of(KG_ENT_IP, ip, strlen(ip));
+		assert_int_equal(kg_entities_count(t, KG_ENT_IP, k, KG_ES_LOGINS_FAILED),
+				 i % 3 ? 1u : 0u);
+		assert_int_equal(kg_entities_count(t, KG_ENT_DEVICE, k, KG_ES_EVENTS), 0);
+	}
+	size_t n, mem, blob;
+	kg_entities_stats(t, &n, &mem, &blob);
+	assert_int_equal(n, N - (N + 2) / 3);
+	snprintf(ip, sizeof(ip), "10.0.0.3");
+	kg_event ev = {.type = KG_EV_LOGIN, .success = true, .ts_ms = 1700000000000,
+		       .ip = {ip, (uint32_t)strlen(ip)}};
+	assert_int_equal(kg_entities_observe(t, &ev, 99, all, &norm, NULL, NULL, NULL, view, &err),
+			 0);
+	uint64_t k3 = kg_entity_key_of(KG_ENT_IP, ip, strlen(ip));
+	assert_int_equal(kg_entities_count(t, KG_ENT_IP, k3, KG_ES_EVENTS), 1);
+	assert_int_equal(kg_entities_count(t, KG_ENT_IP, k3, KG_ES_LOGINS_FAILED), 0);
+	free(view);
+	kg_buf_release(&norm);
+	kg_entities_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +609,7 @@ int main(void)
 		cmocka_unit_test(gated_rule_only_shadows),
 		cmocka_unit_test(entity_state_only_what_rules_read),
 		cmocka_unit_test(entity_sets_grow_and_records_reuse),
+		cmocka_unit_test(entity_table_finds_all_after_drops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
