@@ -5,7 +5,10 @@
  * field's values, plus a slow baseline (the minutes that left the hour,
  * decayed by 1/1440 a minute: about a day). The decision path adds an
  * event with a few relaxed atomic increments; a new minute folds the slot
- * it reuses into the baseline under a mutex (once a minute). The baseline
+ * it reuses into the baseline under a mutex (once a minute), visiting only
+ * the cells that can change: those the slot counted (its used bits, set by
+ * a cell's first count of the minute) and the baseline's nonzero ones (its
+ * used bits: a decayed count stays above 0). The baseline
  * is kept in the store as one guard row (feed/baseline) so a restart, or
  * the next `kagi replay`, starts from it. Not here: the trip (breaker.c). */
 #include <inttypes.h>
@@ -24,6 +27,7 @@
 #define ITEMS_MAX 8      /* item prices counted per order (O(1) per event) */
 #define DECAY (1.0 / 1440) /* the baseline's loss per minute folded into it */
 #define OTHER UINT64_MAX
+#define WORDS (NB / 64)  /* used bits of a numeric field's buckets */
 
 enum { N_ORDER_AMOUNT, N_ORDER_ITEMS, N_ORDER_PRICE, N_PAYMENT_AMOUNT, N_RETURN_AMOUNT, N_NUM };
 enum { C_ORDER_CURRENCY, C_PAYMENT_CURRENCY, C_PAYMENT_RESULT, C_LOGIN_COUNTRY, C_LOGIN_SUCCESS,
@@ -46,6 +50,10 @@ struct slot {
 	_Atomic int64_t minute; /* 0: never used */
 	_Atomic uint32_t num[N_NUM][NB];
 	_Atomic uint32_t cat[C_NUM][CATS];
+	/* the cells counted since the slot was last folded (a bit is set after
+	 * its cell's count, with release: a fold that sees it sees the count) */
+	_Atomic uint64_t num_used[N_NUM][WORDS];
+	_Atomic uint32_t cat_used[C_NUM];
 };
 
 struct kg_guard_feed {
@@ -53,6 +61,10 @@ struct kg_guard_feed {
 	struct slot ring[RING];
 	_Atomic uint64_t keys[C_NUM][CATS]; /* the values' text, packed; 0: free */
 	double bnum[N_NUM][NB], bcat[C_NUM][CATS];
+	/* the baseline's cells that may be above 0 (never cleared: decay keeps
+	 * a count above 0 for years of minutes; a 0 under a bit stays 0) */
+	uint64_t bnum_used[N_NUM][WORDS];
+	uint32_t bcat_used[C_NUM];
 	int64_t folded; /* minutes folded since the last kg_guard_feed_saved */
 };
 
@@ -128,18 +140,37 @@ static unsigned cat_index(kg_guard_feed *f, int c, uint64_t key)
 	return CATS - 1;
 }
 
+/* Cell b of a field: its slot count taken (if the slot used it) and the
+ * baseline decayed and added to. The cells neither used are 0 in both and
+ * would stay 0: the same sums as folding every cell. */
+static void fold_cell(_Atomic uint32_t *cell, bool used, double *base)
+{
+	uint32_t x = used ? atomic_exchange_explicit(cell, 0, memory_order_relaxed) : 0;
+	*base = *base * (1 - DECAY) + x;
+}
+
 static void fold_locked(kg_guard_feed *f, struct slot *s)
 {
 	for (int i = 0; i < N_NUM; i++)
-		for (int b = 0; b < NB; b++) {
-			uint32_t x = atomic_exchange_explicit(&s->num[i][b], 0, memory_order_relaxed);
-			f->bnum[i][b] = f->bnum[i][b] * (1 - DECAY) + x;
+		for (int w = 0; w < WORDS; w++) {
+			uint64_t su = atomic_exchange_explicit(&s->num_used[i][w], 0,
+							       memory_order_acquire);
+			uint64_t all = su | f->bnum_used[i][w];
+			f->bnum_used[i][w] = all;
+			for (; all; all &= all - 1) {
+				int k = __builtin_ctzll(all), b = w * 64 + k;
+				fold_cell(&s->num[i][b], su >> k & 1, &f->bnum[i][b]);
+			}
 		}
-	for (int i = 0; i < C_NUM; i++)
-		for (int b = 0; b < CATS; b++) {
-			uint32_t x = atomic_exchange_explicit(&s->cat[i][b], 0, memory_order_relaxed);
-			f->bcat[i][b] = f->bcat[i][b] * (1 - DECAY) + x;
+	for (int i = 0; i < C_NUM; i++) {
+		uint32_t su = atomic_exchange_explicit(&s->cat_used[i], 0, memory_order_acquire);
+		uint32_t all = su | f->bcat_used[i];
+		f->bcat_used[i] = all;
+		for (; all; all &= all - 1) {
+			int b = __builtin_ctz(all);
+			fold_cell(&s->cat[i][b], su >> b & 1, &f->bcat[i][b]);
 		}
+	}
 	f->folded++;
 }
 
@@ -165,14 +196,20 @@ static struct slot *slot_of(kg_guard_feed *f, int64_t m)
 
 static void add_num(struct slot *s, int i, int64_t v)
 {
-	atomic_fetch_add_explicit(&s->num[i][bucket(v)], 1, memory_order_relaxed);
+	unsigned b = bucket(v);
+	if (!atomic_fetch_add_explicit(&s->num[i][b], 1, memory_order_relaxed))
+		atomic_fetch_or_explicit(&s->num_used[i][b / 64], 1ull << (b % 64),
+					 memory_order_release);
 }
 
 static void add_cat(kg_guard_feed *f, struct slot *s, int c, kg_str v)
 {
 	uint64_t key = pack(v.p, v.n);
-	if (key)
-		atomic_fetch_add_explicit(&s->cat[c][cat_index(f, c, key)], 1, memory_order_relaxed);
+	if (!key)
+		return;
+	unsigned b = cat_index(f, c, key);
+	if (!atomic_fetch_add_explicit(&s->cat[c][b], 1, memory_order_relaxed))
+		atomic_fetch_or_explicit(&s->cat_used[c], 1u << b, memory_order_release);
 }
 
 void kg_guard_feed_observe(kg_guard_feed *f, const kg_event *e)
@@ -488,7 +525,8 @@ int kg_guard_feed_parse(kg_guard_feed *f, const char *text)
 	if (!text || strncmp(text, "feed1\n", 6))
 		return KG_EINVAL;
 	struct hist *h = calloc(1, sizeof(*h));
-	uint64_t keys[C_NUM][CATS] = {{0}};
+	uint64_t keys[C_NUM][CATS] = {{0}}, num_used[N_NUM][WORDS] = {{0}};
+	uint32_t cat_used[C_NUM] = {0};
 	if (!h)
 		return KG_ENOMEM;
 	int rc = 0;
@@ -513,6 +551,7 @@ int kg_guard_feed_parse(kg_guard_feed *f, const char *text)
 					break;
 				}
 				h->num[idx][b] = v;
+				num_used[idx][b / 64] |= 1ull << (b % 64);
 			} else {
 				uint64_t k;
 				if (sscanf(q, " %" SCNx64 ":%lg%n", &k, &v, &len) != 2 || !k ||
@@ -527,6 +566,7 @@ int kg_guard_feed_parse(kg_guard_feed *f, const char *text)
 				}
 				keys[idx][b] = k;
 				h->cat[idx][b] = v;
+				cat_used[idx] |= 1u << b;
 			}
 			q += len;
 		}
@@ -537,6 +577,8 @@ int kg_guard_feed_parse(kg_guard_feed *f, const char *text)
 		pthread_mutex_lock(&f->mu);
 		memcpy(f->bnum, h->num, sizeof(h->num));
 		memcpy(f->bcat, h->cat, sizeof(h->cat));
+		memcpy(f->bnum_used, num_used, sizeof(num_used));
+		memcpy(f->bcat_used, cat_used, sizeof(cat_used));
 		for (int c = 0; c < C_NUM; c++)
 			for (int b = 0; b < CATS - 1; b++)
 				atomic_store(&f->keys[c][b], keys[c][b]);

@@ -195,17 +195,14 @@ void kg_risk_mine_add(struct acct *a, uint64_t h2)
 	a->mine[a->n_mine++] = (uint32_t)h2;
 }
 
-bool kg_risk_acct_unstored(kg_risk *r, kg_str account, kg_str id)
+bool kg_risk_acct_unstored(kg_risk *r, kg_str account, uint64_t ah, uint64_t h2)
 {
-	uint64_t ah = kg_risk_hash(account.p, account.n);
 	struct stripe *st = &r->stripes[ah % STRIPES];
 	bool unstored = false;
 	pthread_mutex_lock(&st->mu);
 	struct acct *a = acct_find(st, ah, account);
 	if (a && a->own) {
-		uint64_t idh[2];
-		kg_risk_hash_seed2(id.p, id.n, ID_SEED, ID_SEED2, idh);
-		uint32_t tag = (uint32_t)idh[1];
+		uint32_t tag = (uint32_t)h2;
 		unstored = true;
 		for (uint32_t i = 0; i < a->n_mine && unstored; i++)
 			unstored = a->mine[i] != tag;

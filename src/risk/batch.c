@@ -89,11 +89,12 @@ static struct batch_acct *batch_acct(struct kg_risk_batch *b, uint64_t ah, kg_st
 /* What the snapshot says about ev before it is decided (pre), reading
  * through tx. */
 static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
-			struct batch_acct *ba, bool fresh, struct kg_risk_prefetch *pre,
-			kg_err *err)
+			struct batch_acct *ba, bool fresh, uint64_t ah,
+			struct kg_risk_prefetch *pre, kg_err *err)
 {
 	int rc = 0;
-	*pre = (struct kg_risk_prefetch){.account = (char *)ba->id};
+	*pre = (struct kg_risk_prefetch){.account = (char *)ba->id, .hashed = true, .ah = ah};
+	kg_risk_hash_seed2(ev->id.p, ev->id.n, ID_SEED, ID_SEED2, pre->idh);
 	if (fresh && !kg_risk_acct_cached(b->r, ev->account)) {
 		bool found;
 		if (b->scratch.total_bytes > (1u << 22)) {
@@ -111,7 +112,7 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 	 * account (engine_impl.h, struct acct) that never stored this id:
 	 * nothing to look up */
 	pre->unlooked = ba->absent ||
-			(!pre->have_blob && kg_risk_acct_unstored(b->r, ev->account, ev->id));
+			(!pre->have_blob && kg_risk_acct_unstored(b->r, ev->account, ah, pre->idh[1]));
 	if (!pre->unlooked) {
 		bool found;
 		rc = kg_risk_persist_lookup(tx, ev->account.p, ev->account.n, ev->id.p, ev->id.n,
@@ -266,7 +267,7 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
 			bool fresh;
 			ba = batch_acct(b, ah, ev->account, &fresh);
-			if ((rc = batch_lookup(b, tx, ev, ba, fresh, &pre, err)))
+			if ((rc = batch_lookup(b, tx, ev, ba, fresh, ah, &pre, err)))
 				break;
 			rec = &b->recs[b->nrec];
 		}

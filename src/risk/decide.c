@@ -70,9 +70,15 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 			 const struct kg_risk_prefetch *blob, kg_arena *da, struct kg_decision *d,
 			 struct kg_risk_record *rec, bool *dup, bool *inflight, kg_err *err)
 {
-	uint64_t ah = kg_risk_hash(ev->account.p, ev->account.n);
-	uint64_t idh[2];
-	kg_risk_hash_seed2(ev->id.p, ev->id.n, ID_SEED, ID_SEED2, idh);
+	uint64_t ah, idh[2];
+	if (pre && pre->hashed) {
+		ah = pre->ah;
+		idh[0] = pre->idh[0];
+		idh[1] = pre->idh[1];
+	} else {
+		ah = kg_risk_hash(ev->account.p, ev->account.n);
+		kg_risk_hash_seed2(ev->id.p, ev->id.n, ID_SEED, ID_SEED2, idh);
+	}
 	uint64_t h = ah * 31 + idh[0], h2 = idh[1]; /* h is kg_risk_pair_hash */
 	struct stripe *st = &r->stripes[ah % STRIPES];
 	int rc = 0;

@@ -210,10 +210,12 @@ int kg_risk_seen_add(kg_risk *r, struct stripe *st, struct acct *a, uint64_t h, 
 /* The ids an own account's events were decided under (struct acct mine). */
 #define MINE_MAX 1024u
 void kg_risk_mine_add(struct acct *a, uint64_t h2);
-/* Whether the store provably holds no event (account, id): the account is
- * cached and own, and the id's tag is not in its mine (takes the stripe's
- * lock). False is always safe: the id is then looked up. */
-bool kg_risk_acct_unstored(kg_risk *r, kg_str account, kg_str id);
+/* Whether the store provably holds no event (account, id): the account
+ * (ah: its kg_risk_hash) is cached and own, and the id's tag (the low 32
+ * bits of its second hash, as kg_risk_decide_locked's h2) is not in its
+ * mine (takes the stripe's lock). False is always safe: the id is then
+ * looked up. */
+bool kg_risk_acct_unstored(kg_risk *r, kg_str account, uint64_t ah, uint64_t h2);
 void kg_risk_seen_remove(kg_risk *r, struct acct *a, uint64_t h, uint64_t h2);
 /* The account of (h, id), made (its blob loaded from pre, or the store)
  * when it is not cached. */
@@ -230,7 +232,8 @@ bool kg_risk_acct_version(void *ctx, const struct kg_risk_record *rec, int64_t e
 
 /* ---- deciding (decide.c) ------------------------------------------------------ */
 /* Decides one parsed event (body: its body hash) under its stripe lock
- * into d (in da); when persisting, fills rec for the store job. */
+ * into d (in da); when persisting, fills rec for the store job. The
+ * account and id hashes come from pre when it has them (hashed). */
 int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg_policy *pol,
 			  const uint8_t *body, const struct kg_risk_prefetch *pre,
 			  const struct kg_risk_prefetch *blob, kg_arena *da, struct kg_decision *d,

@@ -70,6 +70,9 @@ struct kg_risk_prefetch {
 	const void *blob;
 	size_t blob_len;
 	int64_t blob_ver;    /* the blob's row version (0: none) */
+	bool hashed;         /* ah, idh: the event's account and id hashes, as
+			      * kg_risk_decide_locked would compute them */
+	uint64_t ah, idh[2];
 };
 
 /* Compare-and-set of the version of rec's account as the engine holds it

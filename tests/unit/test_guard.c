@@ -319,6 +319,41 @@ static void test_feed_text(void **state)
 	kg_guard_feed_free(g);
 }
 
+/* A fold visits only the cells the minute counted and the baseline's
+ * nonzero ones: a parsed baseline's counts, which no event adds to, still
+ * decay by 1/1440 a folded minute (100 folds: 160 minutes, an hour left
+ * in the ring); a minute's count keeps decaying once folded. */
+static void test_feed_fold(void **state)
+{
+	(void)state;
+	kg_guard_feed *f;
+	assert_int_equal(kg_guard_feed_new(&f), 0);
+	/* bucket 253 (no int64 amount reaches it) of order.amount; login
+	 * country "zz" (packed 0x7a7a), which the minutes do not send */
+	assert_int_equal(kg_guard_feed_parse(f, "feed1\nn 0 253:1000\nc 3 7a7a:500\n"), 0);
+	rnd_state = 11;
+	int64_t m0 = 29851000;
+	for (int m = 0; m < 160; m++)
+		feed_minute(f, m0 + m, 5, NULL);
+	assert_int_equal(kg_guard_feed_pending(f), 100);
+	kg_buf a = KG_BUF_INIT(1 << 20);
+	assert_int_equal(kg_guard_feed_format(f, &a), 0);
+	char want[64];
+	snprintf(want, sizeof(want), " 253:%.4g\n", 1000 * pow(1 - 1.0 / 1440, 100));
+	assert_non_null(strstr(a.data, want));
+	snprintf(want, sizeof(want), "c 3 7a7a:%.4g ", 500 * pow(1 - 1.0 / 1440, 100));
+	assert_non_null(strstr(a.data, want));
+	/* the login country: 160 minutes of 5 logins, the first 100 folded
+	 * (decayed), the last hour's added as they are */
+	double jp = 0;
+	for (int k = 0; k < 100; k++)
+		jp = jp * (1 - 1.0 / 1440) + 5;
+	snprintf(want, sizeof(want), " 504a:%.4g", jp + 60 * 5); /* "JP" */
+	assert_non_null(strstr(a.data, want));
+	kg_buf_release(&a);
+	kg_guard_feed_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_feed_cases),
 		cmocka_unit_test(test_feed_text),
+		cmocka_unit_test(test_feed_fold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
