@@ -196,60 +196,113 @@ static int create_job(kg_tx *tx, void *ctx, kg_err *err)
 	return rc;
 }
 
-int kg_account_create(kg_store *store, const kg_config *cfg, const json_t *body, const char *actor,
-		      json_t **out, kg_err *err)
-{
+/* A creation between its two halves (kg_account_create_start/finish):
+ * the parsed fields point into the body, which the caller keeps. */
+struct kg_account_creation {
 	struct create_job j;
-	memset(&j, 0, sizeof(j));
-	char idbuf[KG_STORE_ID_MAX], pwhash[KG_PWHASH_MAX] = "";
+	char idbuf[KG_STORE_ID_MAX];
+	char pwhash[KG_PWHASH_MAX];
+	kg_store *store;
+	kg_store_ticket *ticket;
+};
+
+/* The body's fields checked into c->j (errors name the field), the
+ * password hashed. */
+static int prepare(struct kg_account_creation *c, const kg_config *cfg, const json_t *body,
+		   const char *actor, kg_err *err)
+{
+	struct create_job *j = &c->j;
 	const char *password = NULL;
 	json_t *cards = NULL;
-	int rc = opt_text(body, NULL, "id", KG_ID_MAX, &j.acc.id, err);
-	rc = rc ? rc : (j.acc.id ? check_id("id", j.acc.id, err) : 0);
-	rc = rc ? rc : req_text(body, NULL, "name", KG_NAME_MAX, &j.acc.name, err);
-	rc = rc ? rc : req_text(body, NULL, "email", KG_EMAIL_MAX, &j.acc.email, err);
-	rc = rc ? rc : check_email(j.acc.email, err);
-	rc = rc ? rc : opt_text(body, NULL, "phone", 32, &j.acc.phone, err);
-	rc = rc ? rc : opt_text(body, NULL, "lang", 8, &j.acc.lang, err);
-	rc = rc ? rc : parse_address(body, &j.acc.address, err);
+	int rc = opt_text(body, NULL, "id", KG_ID_MAX, &j->acc.id, err);
+	rc = rc ? rc : (j->acc.id ? check_id("id", j->acc.id, err) : 0);
+	rc = rc ? rc : req_text(body, NULL, "name", KG_NAME_MAX, &j->acc.name, err);
+	rc = rc ? rc : req_text(body, NULL, "email", KG_EMAIL_MAX, &j->acc.email, err);
+	rc = rc ? rc : check_email(j->acc.email, err);
+	rc = rc ? rc : opt_text(body, NULL, "phone", 32, &j->acc.phone, err);
+	rc = rc ? rc : opt_text(body, NULL, "lang", 8, &j->acc.lang, err);
+	rc = rc ? rc : parse_address(body, &j->acc.address, err);
 	rc = rc ? rc : kg_json_str(body, NULL, "password", false, KG_PASSWORD_MAX, &password, err);
 	rc = rc ? rc : kg_json_arr(body, NULL, "cards", false, KG_CARDS_PER_ACCOUNT_MAX, &cards, err);
 	if (rc)
-		goto cleanup;
-	if (has_long_digit_run(j.acc.name)) {
-		rc = kg_err_field(err, KG_EINVAL, "name", "looks like a card number");
-		goto cleanup;
-	}
-	if (password && strlen(password) < 8) {
-		rc = kg_err_field(err, KG_EINVAL, "password", "must be at least 8 bytes");
-		goto cleanup;
-	}
+		return rc;
+	if (has_long_digit_run(j->acc.name))
+		return kg_err_field(err, KG_EINVAL, "name", "looks like a card number");
+	if (password && strlen(password) < 8)
+		return kg_err_field(err, KG_EINVAL, "password", "must be at least 8 bytes");
 	for (size_t i = 0; cards && i < json_array_size(cards); i++) {
-		rc = parse_card(json_array_get(cards, i), i, &j.cards[i], err);
-		if (rc)
-			goto cleanup;
-		j.ncards++;
+		if ((rc = parse_card(json_array_get(cards, i), i, &j->cards[i], err)))
+			return rc;
+		j->ncards++;
 	}
-	if (!j.acc.id)
-		j.acc.id = kg_store_new_id(idbuf, "acc");
-	if (!j.acc.lang)
-		j.acc.lang = "en";
-	for (size_t i = 0; i < j.ncards; i++)
-		j.cards[i].account_id = j.acc.id;
+	if (!j->acc.id)
+		j->acc.id = kg_store_new_id(c->idbuf, "acc");
+	if (!j->acc.lang)
+		j->acc.lang = "en";
+	for (size_t i = 0; i < j->ncards; i++)
+		j->cards[i].account_id = j->acc.id;
 	if (password) {
 		if ((rc = kg_password_hash(password, strlen(password), cfg->argon2_ops,
-					   cfg->argon2_mem_kib, pwhash, err)))
-			goto cleanup;
-		j.acc.password_hash = pwhash;
+					   cfg->argon2_mem_kib, c->pwhash, err)))
+			return rc;
+		j->acc.password_hash = c->pwhash;
 	}
-	j.actor = actor;
-	rc = kg_store_write(store, create_job, &j, err);
+	j->actor = actor;
+	return 0;
+}
+
+static void creation_free(struct kg_account_creation *c)
+{
+	kg_store_ticket_free(c->ticket);
+	sodium_memzero(c->pwhash, sizeof(c->pwhash));
+	free(c);
+}
+
+/* The write's result as kg_account_create answers it. */
+static int created(struct kg_account_creation *c, int rc, json_t **out, kg_err *err)
+{
 	if (rc == KG_ECONFLICT && !err->field[0])
 		kg_err_field(err, KG_ECONFLICT, "id", "an account with this id or email exists");
 	if (rc == 0 && out)
-		rc = kg_account_show(store, j.acc.id, out, err);
-cleanup:
-	sodium_memzero(pwhash, sizeof(pwhash));
+		rc = kg_account_show(c->store, c->j.acc.id, out, err);
+	return rc;
+}
+
+int kg_account_create(kg_store *store, const kg_config *cfg, const json_t *body, const char *actor,
+		      json_t **out, kg_err *err)
+{
+	struct kg_account_creation c;
+	memset(&c, 0, sizeof(c));
+	c.store = store;
+	int rc = prepare(&c, cfg, body, actor, err);
+	rc = rc ? rc : created(&c, kg_store_write(store, create_job, &c.j, err), out, err);
+	sodium_memzero(c.pwhash, sizeof(c.pwhash));
+	return rc;
+}
+
+int kg_account_create_start(kg_store *store, const kg_config *cfg, const json_t *body,
+			    const char *actor, void (*then)(void *), void *then_ctx,
+			    kg_account_creation **out, kg_err *err)
+{
+	*out = NULL;
+	struct kg_account_creation *c = calloc(1, sizeof(*c));
+	if (!c)
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	c->store = store;
+	int rc = prepare(c, cfg, body, actor, err);
+	rc = rc ? rc : kg_store_write_start_then(store, create_job, &c->j, then, then_ctx, &c->ticket, err);
+	if (rc) {
+		creation_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+int kg_account_create_finish(kg_account_creation *c, json_t **out, kg_err *err)
+{
+	int rc = created(c, kg_store_write_wait(c->store, c->ticket, err), out, err);
+	creation_free(c);
 	return rc;
 }
 

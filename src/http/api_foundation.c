@@ -188,11 +188,27 @@ void kg_api_store_metrics(kg_app *app, kg_buf *out)
 
 /* ---- handlers ----------------------------------------------------------*/
 
+/* The deferred half: the write is durable (or failed); the account as
+ * kg_account_create answers it. */
+static int account_created(kg_http_req *req, void *ctx, kg_http_resp *resp, kg_err *err)
+{
+	(void)req;
+	json_t *acc = NULL;
+	int rc = kg_account_create_finish(ctx, &acc, err);
+	return rc ? rc : kg_http_reply_json(resp, 201, acc);
+}
+
 int kg_api_account_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	json_t *acc = NULL;
-	int rc = kg_account_create(req->app->store, req->app->config, req->json, kg_http_actor(req), &acc,
-				   err);
+	const char *actor = kg_http_actor(req);
+	if (kg_http_deferrable(req)) { /* on the server thread: no wait for the commit */
+		kg_account_creation *c;
+		int rc = kg_account_create_start(req->app->store, req->app->config, req->json, actor,
+						 kg_http_resume, req, &c, err);
+		return rc ? rc : kg_http_defer(req, account_created, c);
+	}
+	int rc = kg_account_create(req->app->store, req->app->config, req->json, actor, &acc, err);
 	return rc ? rc : kg_http_reply_json(resp, 201, acc);
 }
 

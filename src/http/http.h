@@ -116,6 +116,13 @@ typedef int (*kg_http_handler)(kg_http_req *req, kg_http_resp *resp, kg_err *err
  * (SQLite: a read is a few microseconds, less than handing it to a pool and
  * back), else (PostgreSQL: a network round trip) in the "other" pool */
 #define KG_HTTP_QUICK 1024u
+/* One durable write and nothing slow before it (an account created without
+ * a password): when the store is local, the handler runs on the server
+ * thread, starts its write and returns with the connection suspended; the
+ * write's group commit resumes it, and the answer is given then (no worker
+ * waits for the commit: kg_http_defer, src/http/internal.h). Else (PostgreSQL)
+ * in the "other" pool, the handler waiting for its write there */
+#define KG_HTTP_DEFER 2048u
 
 struct kg_http_route {
 	const char *method;

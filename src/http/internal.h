@@ -108,6 +108,27 @@ void kg_http_keys_metrics(kg_http_keys *k, kg_buf *out);
 int kg_http_request_principal(kg_app *app, struct MHD_Connection *c, const char *method,
 			      kg_principal *out, kg_err *err);
 
+/* ---- deferred answers (server.c): KG_HTTP_DEFER routes -----------------
+ * When kg_http_deferrable(req) is true (the handler runs on a server thread
+ * with the connection suspended), a handler may start its write with
+ * kg_store_write_start_then(..., kg_http_resume, req, ...) and return
+ * kg_http_defer(req, finish, ctx) at once: when the write's result is final
+ * the writer thread calls kg_http_resume(req), which resumes the
+ * connection, and then on the server thread finish(req, ctx, resp, err)
+ * answers as a handler would (it waits for nothing: the result is in).
+ * finish runs exactly once, also when the client has gone (its answer is
+ * dropped then): it frees ctx. A handler that answers at once (a bad
+ * body, a write not queued) just returns, as any handler. Otherwise
+ * (kg_http_deferrable false: a pool's worker) the handler waits for its
+ * write as usual. */
+#define KG_HTTP_DEFERRED 1 /* a handler's return: answered by finish */
+typedef int (*kg_http_finish_fn)(kg_http_req *req, void *ctx, kg_http_resp *resp, kg_err *err);
+bool kg_http_deferrable(const kg_http_req *req);
+int kg_http_defer(kg_http_req *req, kg_http_finish_fn finish, void *ctx);
+/* The then of a deferred write (on the store's writer thread); req is the
+ * kg_http_req the handler was given. */
+void kg_http_resume(void *req);
+
 /* ---- the running server, as handlers of src/http see it ---------------*/
 /* Metrics of the running server (for GET /metrics). */
 int kg_http_render_metrics(kg_app *app, kg_buf *out);

@@ -25,6 +25,7 @@
 #define MAIL KG_HTTP_MAIL
 #define UPLOAD KG_HTTP_UPLOAD
 #define QUICK KG_HTTP_QUICK
+#define DEFER KG_HTTP_DEFER
 
 const struct kg_http_route kg_http_routes[] = {
 	/* method, pattern, roles, handler, body and pool flags, body limit (0: http.body_max_bytes) */
@@ -32,7 +33,7 @@ const struct kg_http_route kg_http_routes[] = {
 	{"GET", "/healthz", PUBLIC, kg_api_healthz, INLINE, 0},
 	{"GET", "/metrics", PUBLIC, kg_api_metrics, INLINE, 0},
 	{"GET", "/v1/openapi.json", PUBLIC, kg_api_openapi, INLINE, 0},
-	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON | LOGIN_PW, 0},
+	{"POST", "/v1/accounts", SERVICE | ADMIN, kg_api_account_create, JSON | LOGIN_PW | DEFER, 0},
 	{"GET", "/v1/accounts/{id}", AGENT | ADMIN, kg_api_account_get, QUICK, 0},
 	{"GET", "/v1/keys", ADMIN, kg_api_keys_list, 0, 0},
 	{"POST", "/v1/keys", ADMIN, kg_api_keys_create, JSON, 0},

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ struct kg_http_server {
 	kg_http_front *front;           /* accepts, and answers a bad first head (front.c) */
 	kg_http_metrics *metrics;
 	_Atomic int inflight;
+	_Atomic int deferred;           /* requests whose answer waits for kg_http_resume */
 	_Atomic bool stopping;
 	size_t modules_started;
 	int port;
@@ -99,6 +101,10 @@ struct request {
 	bool queued;
 	struct MHD_Connection *conn;
 	_Atomic bool done;            /* the handler ran: result_* hold its answer */
+	/* KG_HTTP_DEFER on this thread: the handler may defer (kg_http_defer) */
+	bool deferrable;
+	kg_http_finish_fn finish;     /* deferred: gives the answer once resumed */
+	void *finish_ctx;
 	int result_rc;
 	kg_err result_err;
 	kg_http_resp result;
@@ -443,8 +449,13 @@ static enum MHD_Result refuse_budget(kg_http_server *s, struct MHD_Connection *c
 	return ok;
 }
 
+/* Not a pool: the handler runs on the server thread (RUN_INLINE), or does
+ * there with its answer deferred until its write is durable (RUN_DEFERRED). */
+enum { RUN_INLINE = -1, RUN_DEFERRED = -2 };
+
 /* The pool a request's handler runs in (body: its parsed JSON or NULL);
- * -1: inline (KG_HTTP_INLINE, and KG_HTTP_QUICK on a local store). */
+ * RUN_INLINE: KG_HTTP_INLINE, and KG_HTTP_QUICK on a local store;
+ * RUN_DEFERRED: KG_HTTP_DEFER (not a login's Argon2id work) on a local store. */
 static int pool_of(const kg_http_server *s, const struct kg_http_route *rt, const json_t *body)
 {
 	if ((rt->flags & KG_HTTP_INLINE) ||
@@ -455,6 +466,8 @@ static int pool_of(const kg_http_server *s, const struct kg_http_route *rt, cons
 	if ((rt->flags & KG_HTTP_LOGIN) &&
 	    (!(rt->flags & KG_HTTP_LOGIN_IF_PASSWORD) || json_object_get(body, "password")))
 		return POOL_LOGIN;
+	if ((rt->flags & KG_HTTP_DEFER) && !kg_store_shared(s->app.store))
+		return RUN_DEFERRED;
 	if (rt->flags & KG_HTTP_MAIL)
 		return POOL_MAIL;
 	if (rt->flags & KG_HTTP_UPLOAD)
@@ -650,6 +663,73 @@ static enum MHD_Result answer_result(kg_http_server *s, struct MHD_Connection *c
 	return ok;
 }
 
+/* A KG_HTTP_DEFER request on this thread, its connection suspended: the
+ * handler checks it and starts its write (kg_http_defer), whose completion
+ * resumes the connection (kg_http_resume) with no thread waiting for it;
+ * an answer the handler gives at once resumes it at once. false: the
+ * server stops, nothing ran (it goes to a pool, which refuses it then). */
+static bool run_deferrable(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
+{
+	atomic_fetch_add(&s->deferred, 1); /* before the check: kg_http_stop waits for it */
+	if (atomic_load(&s->stopping)) {
+		atomic_fetch_sub(&s->deferred, 1);
+		return false;
+	}
+	rq->conn = c;
+	rq->queued = true;
+	MHD_suspend_connection(c);
+	kg_err_clear(&rq->result_err);
+	rq->deferrable = true;
+	rq->result_rc = rq->route->handler(&rq->req, &rq->result, &rq->result_err);
+	rq->deferrable = false;
+	if (rq->result_rc == KG_HTTP_DEFERRED)
+		return true;
+	rq->finish = NULL; /* answered at once */
+	atomic_store(&rq->done, true);
+	MHD_resume_connection(c);
+	atomic_fetch_sub(&s->deferred, 1);
+	return true;
+}
+
+static struct request *request_of(const kg_http_req *req)
+{
+	return (struct request *)(void *)((char *)(uintptr_t)req - offsetof(struct request, req));
+}
+
+bool kg_http_deferrable(const kg_http_req *req)
+{
+	return request_of(req)->deferrable;
+}
+
+int kg_http_defer(kg_http_req *req, kg_http_finish_fn finish, void *ctx)
+{
+	struct request *rq = request_of(req);
+	rq->finish = finish;
+	rq->finish_ctx = ctx;
+	return KG_HTTP_DEFERRED;
+}
+
+void kg_http_resume(void *req)
+{
+	struct request *rq = request_of(req);
+	kg_http_server *s = server_of(rq->req.app);
+	atomic_store(&rq->done, true);
+	MHD_resume_connection(rq->conn); /* from here rq may be gone */
+	atomic_fetch_sub(&s->deferred, 1);
+}
+
+/* A deferred request's answer, once resumed (resp: where it goes; the
+ * caller releases it). Runs finish exactly once. */
+static void run_finish(struct request *rq, kg_http_resp *resp)
+{
+	kg_http_finish_fn fn = rq->finish;
+	if (!fn)
+		return;
+	rq->finish = NULL;
+	kg_err_clear(&rq->result_err);
+	rq->result_rc = fn(&rq->req, rq->finish_ctx, resp, &rq->result_err);
+}
+
 /* Last callback: body complete. Parses it and runs the handler. */
 static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
 {
@@ -701,6 +781,10 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 	}
 
 	int pool = pool_of(s, rt, req->json);
+	if (pool == RUN_DEFERRED && run_deferrable(s, c, rq))
+		return MHD_YES;
+	if (pool == RUN_DEFERRED) /* stopping: as without KG_HTTP_DEFER */
+		pool = POOL_OTHER;
 	if (pool < 0) { /* a quick answer: on this thread, no work slot */
 		kg_err_clear(&rq->result_err);
 		rq->result_rc = rt->handler(req, &rq->result, &rq->result_err);
@@ -901,6 +985,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!atomic_load(&rq->done))
 			return MHD_YES;
 		rq->queued = false;
+		run_finish(rq, &rq->result);
 		return answer_result(s, c, rq);
 	}
 	if (rq->answered) { /* answered in begin(): drop whatever body comes */
@@ -1027,6 +1112,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		kg_log(KG_LOG_ERROR, "http", "request %s ended while its job ran", rq->request_id);
 		*con_cls = NULL;
 		return;
+	}
+	if (rq->finish) { /* deferred, resumed, never answered: its state freed */
+		kg_http_resp gone = {0};
+		run_finish(rq, &gone);
+		resp_release(&gone);
 	}
 	track_phase(rq->track, PHASE_HEAD); /* the next request's head, if any */
 	kg_http_budget_give(&s->budget, rq->budget_held);
@@ -1476,6 +1566,8 @@ void kg_http_stop(kg_http_server *s, int64_t grace_ms)
 	/* every queued job runs and resumes its connection before the daemon
 	 * stops (it must hold no suspended connection); new ones get 503 */
 	stop_pools(s, false);
+	while (atomic_load(&s->deferred) > 0) /* their writes complete on their own */
+		usleep(1000);
 	stop_reaper(s);
 	MHD_stop_daemon(s->daemon);
 	kg_http_front_free(s->front);

@@ -220,15 +220,28 @@ stats:;
 			s->stats.group_max_seen = n;
 	}
 	s->stats.jobs += n;
+	/* the jobs with a then, chained apart: their owners wait only once
+	 * called, so they stay valid after the unlock (the others may not) */
+	struct kg_store_job *thens = NULL, **tail = &thens;
 	for (j = first, i = 0; i < n; i++) {
 		struct kg_store_job *next = j->next;
 		if (j->rc)
 			s->stats.job_errors++;
+		if (j->then) {
+			*tail = j;
+			tail = &j->then_next;
+		}
 		j->done = true; /* after this the waiter may free j */
 		j = next;
 	}
+	*tail = NULL;
 	pthread_cond_broadcast(&s->done_cv);
 	pthread_mutex_unlock(&s->mu);
+	while (thens) {
+		j = thens;
+		thens = j->then_next; /* j may be freed once called */
+		j->then(j->then_ctx);
+	}
 }
 
 static void *writer_main(void *arg)
@@ -309,14 +322,14 @@ int kg_store_write(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err)
 	return rc ? rc : wait_job(s, &job, err);
 }
 
-int kg_store_write_start(kg_store *s, kg_tx_fn fn, void *ctx, kg_store_ticket *after,
-			 kg_store_ticket **out, kg_err *err)
+static int start_job(kg_store *s, const struct kg_store_job *proto, kg_store_ticket **out,
+		     kg_err *err)
 {
 	*out = NULL;
-	struct kg_store_job *job = calloc(1, sizeof(*job));
+	struct kg_store_job *job = malloc(sizeof(*job));
 	if (!job)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	*job = (struct kg_store_job){.fn = fn, .ctx = ctx, .after = after};
+	*job = *proto;
 	int rc = queue_job(s, job, err);
 	if (rc) {
 		free(job);
@@ -324,6 +337,24 @@ int kg_store_write_start(kg_store *s, kg_tx_fn fn, void *ctx, kg_store_ticket *a
 	}
 	*out = job;
 	return 0;
+}
+
+int kg_store_write_start(kg_store *s, kg_tx_fn fn, void *ctx, kg_store_ticket *after,
+			 kg_store_ticket **out, kg_err *err)
+{
+	return start_job(s, &(struct kg_store_job){.fn = fn, .ctx = ctx, .after = after}, out, err);
+}
+
+int kg_store_write_start_then(kg_store *s, kg_tx_fn fn, void *ctx, void (*then)(void *),
+			      void *then_ctx, kg_store_ticket **out, kg_err *err)
+{
+	if (!then) {
+		*out = NULL;
+		return kg_err_set(err, KG_EINVAL, "kg_store_write_start_then: no then");
+	}
+	return start_job(s, &(struct kg_store_job){.fn = fn, .ctx = ctx, .then = then,
+						    .then_ctx = then_ctx},
+			 out, err);
 }
 
 int kg_store_write_wait(kg_store *s, kg_store_ticket *t, kg_err *err)

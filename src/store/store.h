@@ -138,6 +138,16 @@ int kg_store_write(kg_store *s, kg_tx_fn fn, void *ctx, kg_err *err);
 typedef struct kg_store_job kg_store_ticket;
 int kg_store_write_start(kg_store *s, kg_tx_fn fn, void *ctx, kg_store_ticket *after,
 			 kg_store_ticket **out, kg_err *err);
+/* kg_store_write_start, and once the job's result is final (its commit
+ * durable, or the job or its commit failed) the writer thread calls
+ * then(then_ctx), once; kg_store_write_wait on the ticket then returns at
+ * once, and the owner must still call it (and kg_store_ticket_free). Lets a
+ * caller go on without a thread blocked in the wait (kagid's server thread
+ * resumes a suspended connection). then runs on the writer thread, after
+ * the group's commit: it must be quick, must not block and must not call
+ * into the store. Not called when the job is not queued (an error here). */
+int kg_store_write_start_then(kg_store *s, kg_tx_fn fn, void *ctx, void (*then)(void *),
+			      void *then_ctx, kg_store_ticket **out, kg_err *err);
 /* Waits for the job of ticket t; returns what kg_store_write would have.
  * The ticket stays valid (for other jobs' after) until kg_store_ticket_free. */
 int kg_store_write_wait(kg_store *s, kg_store_ticket *t, kg_err *err);

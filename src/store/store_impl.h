@@ -260,6 +260,10 @@ struct kg_store_job {
 	bool waited;               /* the ticket's owner has its result */
 	struct kg_store_job *after; /* queued earlier; its failure fails this job */
 	struct kg_store_job *next;
+	/* kg_store_write_start_then: called on the writer thread once done */
+	void (*then)(void *then_ctx);
+	void *then_ctx;
+	struct kg_store_job *then_next; /* the group's jobs with a then, done */
 };
 
 struct kg_store {

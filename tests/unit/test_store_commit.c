@@ -359,6 +359,98 @@ static void job_after_a_failed_commit_fails_unrun(void **state)
 	dependent_case(true, "after-commit");
 }
 
+/* ---- a job with a then (kg_store_write_start_then) -------------------------------
+ * In one group behind a gate: a job that commits, one that fails alone and
+ * a plain ticket. Each then is called exactly once, only when its job's
+ * result is final (the wait then returns at once with it); then a group
+ * whose commit fails calls its job's then with the commit's error. */
+struct then_rec {
+	const char *path, *id;
+	int calls;
+	int64_t rows_when_called; /* of its event, read from another connection */
+};
+
+static void then_record(void *p)
+{
+	struct then_rec *r = p;
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE event_id = '%s'", r->id);
+	__atomic_store_n(&r->rows_when_called, count_rows(r->path, sql), __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&r->calls, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Waits (5 s at most) for r's then; asserts it came once. */
+static void wait_called(struct then_rec *r)
+{
+	for (int i = 0; i < 5000 && !__atomic_load_n(&r->calls, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	usleep(5 * 1000); /* a second call would come now */
+	assert_int_equal(__atomic_load_n(&r->calls, __ATOMIC_SEQ_CST), 1);
+}
+
+static void then_is_called_once_the_result_is_final(void **state)
+{
+	(void)state;
+	const char *p = kg_test_db("then");
+	char path[640];
+	snprintf(path, sizeof(path), "%s", p);
+	kg_store_options opt;
+	kg_store_options_init(&opt);
+	opt.fault = "";
+	kg_store *s = NULL;
+	kg_err err;
+	kg_err_clear(&err);
+	assert_int_equal(kg_store_open(&s, path, &opt, &err), 0);
+	struct gate g = {.s = s, .want = 3, .hold = true};
+	kg_store_ticket *tg, *ta, *tb, *tc;
+	struct then_rec ra = {.path = path, .id = "a"}, rb = {.path = path, .id = "b"};
+	struct ev_job a = {.account = "acc", .id = "a"},
+		      b = {.account = "acc", .id = "b", .fail_with = KG_EINVAL},
+		      c = {.account = "acc", .id = "c"};
+	assert_int_equal(kg_store_write_start(s, gate_job, &g, NULL, &tg, &err), 0);
+	while (!__atomic_load_n(&g.running, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	assert_int_equal(kg_store_write_start_then(s, insert_event, &a, then_record, &ra, &ta, &err), 0);
+	assert_int_equal(kg_store_write_start_then(s, insert_event, &b, then_record, &rb, &tb, &err), 0);
+	assert_int_equal(kg_store_write_start(s, insert_event, &c, NULL, &tc, &err), 0);
+	usleep(20 * 1000);
+	assert_int_equal(__atomic_load_n(&ra.calls, __ATOMIC_SEQ_CST), 0); /* not before the commit */
+	__atomic_store_n(&g.release, 1, __ATOMIC_SEQ_CST);
+	assert_int_equal(kg_store_write_wait(s, tg, &err), 0);
+	assert_int_equal(kg_store_write_wait(s, tc, &err), 0);
+	wait_called(&ra);
+	wait_called(&rb);
+	assert_int_equal(ra.rows_when_called, 1); /* committed before its then */
+	assert_int_equal(rb.rows_when_called, 0);
+	assert_int_equal(kg_store_write_wait(s, ta, &err), 0);
+	kg_err_clear(&err);
+	assert_int_equal(kg_store_write_wait(s, tb, &err), KG_EINVAL);
+	assert_non_null(strstr(err.msg, "on purpose"));
+	kg_store_ticket_free(tg);
+	kg_store_ticket_free(ta);
+	kg_store_ticket_free(tb);
+	kg_store_ticket_free(tc);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events WHERE event_id IN ('a', 'c')"), 2);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events WHERE event_id = 'b'"), 0);
+
+	/* the commit fails: the then still comes, with the commit's error */
+	kg_store_ticket *td = NULL;
+	struct then_rec rd = {.path = path, .id = "d"};
+	struct ev_job d = {.account = "acc", .id = "d", .arm = s};
+	assert_int_equal(kg_store_write_start_then(s, insert_event, &d, then_record, &rd, &td, &err), 0);
+	wait_called(&rd);
+	assert_int_equal(rd.rows_when_called, 0);
+	assert_int_equal(kg_store_write_wait(s, td, &err), KG_EFULL);
+	kg_store_ticket_free(td);
+	assert_int_equal(kg_store_fault(s, NULL, &err), 0);
+	/* no then: refused, nothing queued */
+	kg_store_ticket *te = (kg_store_ticket *)&te;
+	assert_int_equal(kg_store_write_start_then(s, insert_event, &d, NULL, NULL, &te, &err), KG_EINVAL);
+	assert_null(te);
+	kg_store_close(s);
+	assert_int_equal(count_rows(path, "SELECT count(*) FROM events WHERE event_id = 'd'"), 0);
+}
+
 static void failed_commit_fails_the_whole_group(void **state)
 {
 	(void)state;
@@ -904,6 +996,7 @@ int main(void)
 		cmocka_unit_test(failed_commit_fails_the_whole_group),
 		cmocka_unit_test(job_after_a_failed_job_fails_unrun),
 		cmocka_unit_test(job_after_a_failed_commit_fails_unrun),
+		cmocka_unit_test(then_is_called_once_the_result_is_final),
 		cmocka_unit_test(storage_error_mid_group_fails_the_whole_group),
 		cmocka_unit_test(reads_see_one_snapshot),
 		cmocka_unit_test(close_drains_queued_writes),
