@@ -196,12 +196,12 @@ int kg_account_create(kg_store *store, const kg_config *cfg, const json_t *body,
  * and queues the write, whose completion calls then(then_ctx) on the
  * store's writer thread (kg_store_write_start_then: quick, no blocking);
  * kg_account_create_finish, called exactly once after then, answers as
- * kg_account_create would and frees c. body and actor must live until
- * finish. */
+ * kg_account_create would. c is allocated in arena; body, actor and arena
+ * must live until finish. */
 typedef struct kg_account_creation kg_account_creation;
 int kg_account_create_start(kg_store *store, const kg_config *cfg, const json_t *body,
 			    const char *actor, void (*then)(void *), void *then_ctx,
-			    kg_account_creation **out, kg_err *err);
+			    kg_arena *arena, kg_account_creation **out, kg_err *err);
 int kg_account_create_finish(kg_account_creation *c, json_t **out, kg_err *err);
 /* The account's profile, cards and active locks as JSON (new reference);
  * never the password hash or secrets. KG_ENOTFOUND when missing. */

@@ -205,7 +205,7 @@ int kg_api_account_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	if (kg_http_deferrable(req)) { /* on the server thread: no wait for the commit */
 		kg_account_creation *c;
 		int rc = kg_account_create_start(req->app->store, req->app->config, req->json, actor,
-						 kg_http_resume, req, &c, err);
+						 kg_http_resume, req, req->arena, &c, err);
 		return rc ? rc : kg_http_defer(req, account_created, c);
 	}
 	int rc = kg_account_create(req->app->store, req->app->config, req->json, actor, &acc, err);
