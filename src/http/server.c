@@ -138,8 +138,18 @@ struct param_span {
 	size_t name_len, value_len;
 };
 
+static size_t segment_len(const char *s)
+{
+	const char *e = s;
+	while (*e && *e != '/')
+		e++;
+	return (size_t)(e - s);
+}
+
 /* Matches path against pattern; fills spans and returns the number of
- * parameters, or -1 when it does not match. */
+ * parameters, or -1 when it does not match. A literal segment is compared
+ * byte by byte, so most routes are refused at the first byte that differs
+ * (every request tries every route). */
 static int match_pattern(const char *pattern, const char *path,
 			 struct param_span spans[KG_HTTP_PARAMS_MAX])
 {
@@ -149,16 +159,20 @@ static int match_pattern(const char *pattern, const char *path,
 		if (*p != '/' || *q != '/')
 			return -1;
 		p++, q++;
-		size_t plen = strcspn(p, "/"), qlen = strcspn(q, "/");
-		if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
+		size_t plen = *p == '{' ? segment_len(p) : 0;
+		if (plen > 2 && p[plen - 1] == '}') { /* {name} */
+			size_t qlen = segment_len(q);
 			if (qlen == 0 || qlen > KG_ID_MAX || n >= KG_HTTP_PARAMS_MAX)
 				return -1;
 			spans[n] = (struct param_span){p + 1, q, plen - 2, qlen};
 			n++;
-		} else if (plen != qlen || memcmp(p, q, plen) != 0) {
-			return -1;
+			p += plen, q += qlen;
+			continue;
 		}
-		p += plen, q += qlen;
+		while (*p && *p != '/' && *p == *q)
+			p++, q++;
+		if ((*p && *p != '/') || (*q && *q != '/'))
+			return -1; /* the segments differ */
 	}
 	return (*p || *q) ? -1 : n;
 }
