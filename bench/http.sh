@@ -2,8 +2,9 @@
 # kagid over HTTP with wrk: requests per second and latency of
 #   GET /healthz (no auth, no store), GET /v1/accounts/{id} (auth + store
 #   read), POST /v1/accounts (auth + validation + durable group commit),
-# the last with http.threads 8, 32 and 64 (handlers block until their commit
-# is durable, so the thread count bounds how many writes share a commit);
+# the last with http.threads 8, 32 and 64 (b674c3c's handlers blocked a
+# server thread until their commit was durable, so there the thread count
+# bounds how many writes share a commit);
 # POST /v1/events (one login event per request: decided and stored durably)
 # and POST /v1/events/batch (BATCH events per request, one transaction).
 # Writes its figures into docs/BENCHMARKS.md, section "http".
@@ -193,10 +194,11 @@ started the same way on its own store. What changed since, per row:
 GET /v1/accounts/{id} runs on the server thread on SQLite (a point read,
 \`KG_HTTP_QUICK\`; handing it to the other pool and back had tripled kagid's
 CPU per request, ~25 -> ~75 µs) and an agent's view reads the values it masks
-in the same read as the account. POST /v1/accounts without a password runs
-in the other pool (\`http.other_workers\`, 64), whose workers each wait for
-their group commit, so the workers, not \`http.threads\`, bound how many
-share one (b674c3c blocked a server thread per write: 8 threads, 8 per
+in the same read as the account. POST /v1/accounts without a password is
+checked on the server thread, which queues its write and suspends the
+connection; the group commit's completion resumes it (session 7, see below),
+so no thread waits for the commit and \`http.threads\` does not bound how
+many share one (b674c3c blocked a server thread per write: 8 threads, 8 per
 commit); one with a password runs in the login pool. POST /v1/events waits in the
 decision pool with its connection suspended; a decision worker decides the
 events waiting as one batch with one commit (docs/BENCHMARKS.md "http-load").
@@ -231,23 +233,48 @@ which b674c3c did not have; with the library's records of the fields
 ~22 KB), 18 KiB would not, and the library would answer such heads with its
 own HTML 431. Not changed: the limits and their tests (docs/api.md).
 
-POST /v1/accounts with http.threads 32 and 64 (session 6): the other pool's
-workers bounded how many accounts share one group commit. With 16 workers
-and wrk -c64, kagi_store_jobs_total / kagi_store_commits_total was ~9 jobs
-per commit (b674c3c at http.threads 64: 10 to 19, its server threads
-blocked in the write); with \`http.other_workers\` 64 (the default now) 24 to
-31, and CPU per account at 8 / 32 threads below b674c3c's (0.53, 0.91 in
-this sitting). At http.threads 64 it is not within 5 % (1.22 here, 1.12 in
-an earlier sitting at load 15): b674c3c's 64 blocked server threads group
-as well there. perf (cpu-clock, 2,000 Hz, 5 s of wrk, 64 workers) at
-http.threads 64, per request: SQLite and the kernel below b674c3c (larger
-groups), libc above; what is left is the hand-off to the pool and back
-(perf stat: ~7.4 context switches per request against ~4.3) and glibc's
-malloc with memory allocated on one thread and freed on another (malloc,
-\`_int_malloc\`, \`malloc_consolidate\`: ~8 % of the samples against ~5 %). Tried: http.other_workers 16 / 32 / 64 / 128 at http.threads
-32 and 64 (64 had the most per commit and the least CPU; 128 no better).
-Not tried: letting one worker start several accounts' writes before it
-waits (\`kg_store_write_start\`, as the decision pool batches events).
+POST /v1/accounts with http.threads 32 and 64. Session 6 ran it in the
+other pool, each of 64 workers waiting for its write's group commit (24 to
+31 jobs per commit against b674c3c's 10 to 19 at http.threads 64): CPU per
+account 0.53 / 0.91 / 1.22 of b674c3c's at 8 / 32 / 64 threads in one
+sitting, 0.80 / 1.16 / 1.26 in another; perf put the rest on the hand-off
+to the pool and back (perf stat: ~7.4 context switches per request against
+~4.3) and malloc across threads. Session 7: on SQLite the server thread
+checks the body and queues the write with a completion
+(\`kg_store_write_start_then\`: the writer thread, after the commit, calls
+\`kg_http_resume\`, which resumes the suspended connection); the answer is
+built when the connection resumes, on the server thread (\`KG_HTTP_DEFER\`;
+on PostgreSQL it still runs in the other pool). No thread waits for the
+commit, so every queued account joins the next group: perf stat at
+http.threads 64, wrk -c64, 5 s, two alternating rounds at 22:34 UTC (load
+0.4 to 3):
+2.5 to 2.7 context switches per request against b674c3c's 3.9 to 4.6, ~35
+jobs per commit against ~10 to 14 (kagi_store_jobs_total /
+kagi_store_commits_total), task-clock 278 / 289 µs per request against
+319 / 332. In this table 0.58 / 0.72 / 1.00 (at load 8: the rates are low
+for both; 0.55 / 0.90 / 0.99 in a shorter sitting of 22:19 UTC with the
+code of 2c1149d, load 1 to 13, ROUNDS=3). Callgrind (1,000 sequential creates on one
+connection after 100, one job per commit, all threads): b674c3c 530k
+instructions a request, this build 560k; the difference is libmicrohttpd's
+buffer memset (+9k, 24 vs 18 KiB, above) and SQLite's WAL frame lookups
+(\`sqlite3WalFindFrame\` +9k: a longer WAL to look pages up in; since
+b674c3c a thread of its own checkpoints it, src/store/sqlite.c; not looked
+into further), not the
+account path. Tried and not kept: keeping a request's 8 KiB arena chunk
+for the connection's next request (malloc takes 8 KiB from its large bins,
+each time consolidating the fastbins first): no change in callgrind, and
+perf stat's CPU per request was not lower (within the noise), so not worth
+8 KiB per idle connection. Kept: the creation's 1.2 KB state lives in the
+request's arena rather than a malloc. Not needed any more: batching the
+other pool's account writes (\`kg_store_write_start\` per worker), as no
+worker is involved. GET /v1/accounts/{id} (session 7): route matching
+compared every route's segments with two strcspn each (~200 calls a
+request); a literal segment is now compared byte by byte and most routes
+fail at their first differing byte: callgrind (2,000 GET as agent after 200)
+236k -> 228k instructions a request (b674c3c 212k: the buffer memset +9k
+and the S5 scrub ~6k are the rest). This sitting's GET row (1.15, and 1.23
+in a GET-only rerun at load 13) is above session 6's 1.05 with fewer
+instructions per request than then: read it as this sitting's load.
 
 POST /v1/events/batch (callgrind, 20 requests of 100 new events after 5,
 before session 6): b674c3c 4.67M, then 7.44M instructions per request
