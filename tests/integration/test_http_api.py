@@ -35,6 +35,11 @@ def test_api():
         check(r2.status == 200 and not r2.body, "HEAD runs the GET route without a body", r2)
         rid = r.headers.get("x-request-id", "")
         check(len(rid) == 16, "answers carry X-Request-Id", r.headers)
+        # ids from the server threads' own key streams: 16 hex digits, none twice
+        rids = [k.get("/healthz").headers.get("x-request-id", "") for _ in range(300)]
+        check(all(len(x) == 16 and all(c in "0123456789abcdef" for c in x) for x in rids),
+              "X-Request-Id is 16 hex digits", rids[:3])
+        check(len(set(rids + [rid])) == len(rids) + 1, "no X-Request-Id is given twice", rids[:3])
 
         # unknown route, wrong method, no key, bad key, wrong role
         error_shape(k.get("/v1/nope", key=admin), 404, "not_found")
