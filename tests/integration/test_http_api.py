@@ -43,6 +43,12 @@ def test_api():
 
         # unknown route, wrong method, no key, bad key, wrong role
         error_shape(k.get("/v1/nope", key=admin), 404, "not_found")
+        # route matching: a segment matches whole, never a prefix of it
+        for path in ("/v1/event", "/v1/eventsx", "/v1/events/", "/healthz/", "/healthzz",
+                     "/v1/accounts/a1/nope", "/v1//events", "/v1/accounts/"):
+            error_shape(k.get(path, key=admin), 404, "not_found")
+        error_shape(k.get("/v1/events", key=admin), 405, "method_not_allowed")
+        error_shape(k.get("/v1/events/batch", key=admin), 405, "method_not_allowed")
         r = k.request("DELETE", "/v1/accounts", key=admin)
         error_shape(r, 405, "method_not_allowed")
         check("POST" in r.headers.get("allow", ""), "405 names the allowed method", r.headers)
