@@ -192,77 +192,91 @@ $(printf '%s\n' "${rows[@]}")
 Login flood at capacity: $flood_conns connections of logins for unknown emails, as many as the login pool holds (\`http.login_workers\` 2 running + \`http.login_queue\` 64 waiting; each login an Argon2id verification of a dummy hash, at the lowest CPU priority), while $flood_at connections post events, on one kagid; $rounds runs of the events alone and $rounds with the flood, alternating, ${dur} s each:
 events alone ${alone_rates[*]} durable decisions/s (median $base), with the flood ${flood_rates[*]} (median $erps, p99 ${flood_p99s[*]}) = **$(ratio "$erps" "$base")** of their rate alone; $ftotal logins sent, the login pool verified $logins_run (401) and refused $logins_refused at once (503 \`busy\`); peak RSS $rss.
 
-Reading it (2026-12-02, branch load): two changes since \`8e4bbd7\`. (1) The
-decision worker pipelines its batches: while batch N commits, it takes the
-events that arrived meanwhile and decides them as batch N+1 on top of N
+Reading it (session 7, 2026-12-02, branch load): the machine was shared
+with other helpers' builds and benchmarks (load average 10–18), so single
+rows move by ±40 % and the /healthz ratio moves with them; kagid's CPU per
+event moves less, and the alternating runs below are the comparison to
+trust. The issue's targets are not met on this machine: at 256 connections
+p99 ≤ 10 ms needs ~25,600 answers/s, i.e. under ~40 µs of kagid CPU per
+event beside wrk; it is ~50 µs now (~65 µs in session 6's last sitting,
+57–61 µs for main in this table).
+
+Where a POST /v1/events goes (perf record --call-graph dwarf on kagid,
+256 connections, this build; share of kagid's CPU): the server threads 59 %
+— sending answers (sendmsg, with the loopback's delivery to wrk) 12.3 %,
+epoll_wait 9.4 %, kagid's own request code 9.7 % (begin: head checks,
+route, key from the cache 5.7 %; answer: the MHD response and its headers
+4.2 %; body, suspend and hand-off 1.5 %), libmicrohttpd zeroing its 24 KiB
+connection buffer per request 5.2 %, recv 3.5 %, epoll_ctl 3.3 % (the
+library takes a suspended connection out of its epoll set and puts it back
+on resume), the rest the library's parsing and context switches
+(finish_task_switch 5.5 % over all threads); the decision worker and the
+store 41 % — the store's writer 22.9 % (pwrite 4.5 %, fdatasync 3 %),
+deciding 11 % (batch_decide 6.5 %, the keys' confirmation 1.5 %), resuming
+the connections 3.4 % (eventfd writes 1.9 %: libmicrohttpd 0.9.75 signals
+the connection's thread once per MHD_resume_connection), the answers
+2.2 %. In instructions (callgrind, 64 connections, 10 s of wrk after 3 s of
+warm-up, all threads per event): main \`3158085\` 133.0k, this build 124.8k
+(-6 %); the server threads 77.6k -> 69.0k, of it kagid's on_request
+29.0k -> 19.6k (begin 15.8k -> 8.2k, the answer 4.6k, of it 3.6k the four
+MHD_add_response_header copies) and the library's buffer memset 39k
+(callgrind counts \`rep stosb\` per chunk: 5 % of the cycles in perf);
+deciding 21.9k, the store's writer 32.3k.
+
+Changed (session 7): the route match walks each literal segment as it
+compares it (it ran strcspn twice per segment of the 62 patterns, ~200
+calls and 6.7k instructions a request); the client's address is formatted
+once per connection, not per request (inet_ntop, 1.7k); X-Request-Id comes
+from a ChaCha20 key stream per server thread whose key is drawn once from
+the system's CSPRNG (it was a getrandom(2) per request: 1.6 % of kagid's
+CPU with the kernel's part); a batch's decision is written straight into its
+answer's body (one copy less per event). A/B in one sitting (ad hoc runs of
+this script's events, a fresh kagid and store each, 2 s of /healthz then
+4 s of events at 256 connections, 4 rounds alternating, medians): main
+\`3158085\` 52.1 µs of kagid CPU per event and 20,577 decisions/s, this
+build 51.6 µs and 20,045/s (×0.99: the instructions saved are within the
+noise of CPU time on this machine; the table's rows above give 0.80 and
+0.88 at 256 and 1,024 connections).
+
+Tried, not changed: \`http.threads\` 8 instead of 32 (same runs): 42.7 µs
+per event (×0.82), the same rate (20,058/s), /healthz 10–14 µs against
+12–16; but at 1,024 connections (3 rounds) the rate fell to ×0.72 of 32
+threads (14,342 against 20,046/s) with p99 100–479 ms against 77–79 ms, at
+×0.81 the CPU: on cores shared with other busy processes, fewer server
+threads get a smaller share (as session 6 found with 4). With 1 server
+thread, 256 kept-alive connections each got one answer and then waited
+(wrk: 256 requests and 256 timeouts in 4 s; b674c3c and main alike), with 2
+two of eight /healthz runs fell to 2,500–11,000 req/s; 3, 4, 8 and 32 were
+fine in every run (docs/configuration.md: keep \`http.threads\` ≥ 4). Not
+done: the buffer's zeroing (24 KiB is the least that holds the front's
+16 KiB head of 100 fields, docs/api.md, and the library zeroes the whole
+pool at each request), one wake-up per commit instead of one per resumed
+connection (the library's API resumes one connection at a time, each an
+eventfd write), prebuilt headers (0.9.75 copies each header's name and
+value into each response; there is no shared set).
+
+Session 6 (\`8e4bbd7\` -> \`20af299\`, main merged at \`090143c\`): the
+decision worker pipelines its batches — while batch N commits it decides
+the events that arrived meanwhile as batch N+1 on top of N
 (kg_risk_batch_start with after = N: if N's write fails, N+1's is not
-written either and both are decided again one event at a time), then
-answers N. Before, one worker alternated deciding and waiting: a quiet run
-of \`8e4bbd7\` at 256 connections spent 2.11 s of 5 s in store commits while
-the worker waited, with 17–23 % of the two cores idle (vmstat). (2) The
-API-key lookup of POST /v1/events (a read transaction per request, ~12 % of
-kagid's CPU in a perf profile) is answered on the server thread from a
-64-key cache of keys the store showed valid; the decision worker confirms
-every such key of a batch against the store in one read before it decides
-any of them, so a revocation from another process or node still refuses at
-once (test_http_unauthorized, docs/operations.md "Keys"); a profile now puts
-that read at ~2 % and the server threads' part of a request (begin) at
-~3.5 % (was ~14 %).
-
-On this run the machine was saturated by other work (idle 0 %; the
-Intel host is also slower than the AMD one of the previous section: /healthz
-costs kagid 18–27 µs here against 16–19 µs there), so the rates move a lot
-between rows; the alternating A/B runs below are the comparison to trust.
-At 1,024 connections (batches at their cap of 256 in both builds) the new
-build is faster per event; at 256 connections the pipeline splits the
-connections between two batches in flight (96 events per batch against 149),
-so each commit carries fewer events and the store's write per event costs
-more, which takes back part of what the key cache saves while the CPU is
-saturated; with idle cores the overlap is the gain. A/B, alternating, a
-fresh kagid and store each time, events only, 4 s runs, 5 of each, medians
-(ad hoc, the same wrk script): at 256 connections \`8e4bbd7\` 10,088
-decisions/s and 94 µs of kagid CPU per event, new 11,505/s and 85 µs (×1.14
-the rate, ×0.90 the CPU), p99 71 against 85 ms (spread 51–144 ms); at
-1,024 connections 9,876/s and 90 µs against 9,780/s and 79 µs (×0.99,
-×0.88), p99 263 ms both. Component runs (same binary, one change switched
-off by a build-time switch that is not in the tree; 6 alternating runs of
-each): the key cache alone 92 → 81.5 µs per event; the pipeline alone 79.5
-→ 85 µs per event at saturated CPU (the smaller batches) with the p99
-median 123 → 77 ms.
-
-Where the time goes now (perf, 256 connections, new build): the store's
-writer thread ~30 % of kagid's CPU (WAL frames ~12 %, event inserts ~7 %),
-deciding ~11 %, the server threads' HTTP (sendmsg ~8 %, MHD_resume ~4 %,
-libmicrohttpd zeroing its 24 KiB connection buffer per request ~4 %). The
-issue's targets — durable decisions at ≥ 40 % of /healthz and p99 ≤ 10 ms
-at 256 connections — are not met on this machine: at 256 connections p99
-≤ 10 ms needs about 25,600 answers/s (256 in flight), i.e. kagid under
-~40 µs of CPU per event with the cores it gets beside wrk, half of today's;
-the next levers are the store's write per row (helper "writer") and
-libmicrohttpd's per-request buffer, not the hand-off. The login flood keeps
-the events at ≥ 80 % of their rate alone in this run (88 %): a login for a
-full login pool is answered 503 from its head (before its key is looked up
-or its JSON parsed), and Argon2id runs at the lowest CPU priority. The
-alternating runs show how much the shared machine moves the figures.
-
-Tried, same sitting, alternating (ad hoc runs as above, 256 connections):
-\`http.decision_workers\` 2 on \`8e4bbd7\` (two workers overlap their batches
-too, but without the "after" chain between them) gave 15,475 and 13,877
-decisions/s against 12,647 and 12,747 with one worker, at about the same CPU
-per event (84–93 µs against 88–91 µs): the pipeline gets that overlap within
-one worker. \`http.threads\` 4 instead of 32 cut kagid's CPU per event from 80
-to 65 µs (medians of 5; fewer epoll threads, fewer wake-ups and context
-switches) but the rate fell from 10,812 to 6,652/s: on a machine shared with
-other busy processes, 4 threads get a smaller share of the cores than 32. On
-a dedicated host fewer server threads may pay; not measurable here.
-
-With main merged (\`090143c\`: helper "writer"'s store write and "inmem"'s
-risk changes on top of this branch), the same ad hoc A/B at 256
-connections, 5 alternating runs of each of three builds, medians:
+written either and both are decided again one event at a time) — and the
+API key of POST /v1/events is answered on the server thread from a 64-key
+cache of keys the store showed valid, confirmed against the store for the
+whole batch in one read before any of it is decided (a revocation from
+another process or node still refuses at once: test_http_unauthorized,
+docs/operations.md "Keys"). Alternating A/B at 256 connections then:
 \`8e4bbd7\` 10,029 decisions/s, 85 µs of kagid CPU per event, p99 80 ms;
-this branch before the merge 11,928/s, 78 µs, 74 ms; merged 14,586/s,
-65 µs, 59 ms (×1.45 the rate of \`8e4bbd7\` and ×0.76 its CPU per event;
-about 146, 95 and 77 events per batch). Still short of the targets.
+the branch 11,928/s, 78 µs, 74 ms; merged with helper "writer"'s store
+write and "inmem"'s risk changes 14,586/s, 65 µs, 59 ms. Tried then:
+\`http.decision_workers\` 2 (the pipeline gets that overlap within one
+worker). The login flood: a login for a full login pool is answered 503
+from its head (before its key is looked up or its JSON parsed), and
+Argon2id runs at the lowest CPU priority; the events kept 88 % of their
+rate alone in session 6's run. In session 7's runs, on a machine loaded by
+other helpers, the three rounds' ratios moved between 57 % and 84 % (medians
+76 % and, in an earlier sitting at load average 18, 56 %), the events
+alone moving as much between rounds (14,359–19,568/s); not examined
+further in this session (nothing of the login path changed).
 EOT
 )
 bench_write_section http-load "$section"

@@ -169,15 +169,20 @@ static int answer_one(kg_http_req *req, const struct kg_risk_answer *ans, kg_htt
 		*err = *ans->err;
 		return err->code ? err->code : KG_EINTERNAL;
 	}
-	kg_buf out = KG_BUF_INIT(KG_EVENT_BYTES_MAX * 4);
-	int rc = kg_decision_write_json(ans->d, &out);
-	if (rc)
-		kg_err_set(err, rc, "decision too large");
-	else
-		rc = kg_http_reply_raw(resp, 200, "application/json", out.data, out.len);
-	kg_buf_release(&out);
+	/* written straight into the answer's body (no copy of it) */
+	json_decref(resp->json);
+	resp->json = NULL;
+	kg_buf_release(&resp->body);
+	kg_buf_init(&resp->body, KG_EVENT_BYTES_MAX * 4);
+	int rc = kg_decision_write_json(ans->d, &resp->body);
+	if (rc) {
+		kg_buf_release(&resp->body);
+		return kg_err_set(err, rc, "decision too large");
+	}
+	resp->status = 200;
+	resp->content_type = "application/json";
 	(void)req;
-	return rc;
+	return 0;
 }
 
 /* A take of the decision pool: its batch and what the batch's answers

@@ -122,7 +122,12 @@ int kg_http_authenticate(kg_app *app, const char *authorization, kg_principal *o
  * or answered. So a revocation (`kagi key revoke` from another process on
  * the same SQLite file, another node on PostgreSQL) still refuses every
  * request that arrives after it; only the store read per request is saved. */
-#define KEY_SLOTS 64
+/* 64 slots in sets of 4: a key's id picks its set, any of the set's 4
+ * slots may hold it (a few keys in use never push each other out, as two
+ * whose ids fell on one slot of a direct-mapped table did) */
+#define KEY_WAYS 4
+#define KEY_SETS 16
+#define KEY_SLOTS (KEY_WAYS * KEY_SETS)
 
 struct key_slot {
 	char id[KG_TOKEN_ID_LEN + 1]; /* "": free */
@@ -134,6 +139,7 @@ struct key_slot {
 struct kg_http_keys {
 	pthread_mutex_t mu;
 	struct key_slot slot[KEY_SLOTS];
+	unsigned victim;              /* the next slot of a full set to reuse */
 	_Atomic uint64_t hits, misses, refused; /* refused: by a confirmation */
 };
 
@@ -153,12 +159,27 @@ void kg_http_keys_free(kg_http_keys *k)
 	free(k);
 }
 
-static struct key_slot *slot_of(kg_http_keys *k, const char *id)
+/* The first of the KEY_WAYS slots of id's set. */
+static struct key_slot *set_of(kg_http_keys *k, const char *id)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (const char *p = id; *p; p++)
 		h = (h ^ (uint8_t)*p) * 1099511628211ull;
-	return &k->slot[h % KEY_SLOTS];
+	return &k->slot[(h % KEY_SETS) * KEY_WAYS];
+}
+
+/* The slot of set that holds id ("": a free one), or NULL. Under mu. */
+static struct key_slot *slot_in(struct key_slot *set, const char *id)
+{
+	for (int w = 0; w < KEY_WAYS; w++)
+		if (!strcmp(set[w].id, id))
+			return &set[w];
+	return NULL;
+}
+
+static struct key_slot *slot_of(kg_http_keys *k, const char *id)
+{
+	return slot_in(set_of(k, id), id);
 }
 
 /* A hit: the slot holds id with this secret's hash, not expired. */
@@ -170,7 +191,7 @@ static bool keys_hit(kg_http_keys *k, const char *id, const uint8_t hash[KG_TOKE
 	int64_t now = kg_now_ms();
 	pthread_mutex_lock(&k->mu);
 	struct key_slot *sl = slot_of(k, id);
-	bool hit = !strcmp(sl->id, id) && kg_ct_equal(sl->hash, hash, KG_TOKEN_HASH_LEN) &&
+	bool hit = sl && kg_ct_equal(sl->hash, hash, KG_TOKEN_HASH_LEN) &&
 		   (!sl->expires_ms || sl->expires_ms > now);
 	if (hit) {
 		out->role = sl->role;
@@ -186,7 +207,11 @@ static void keys_put(kg_http_keys *k, const char *id, const uint8_t hash[KG_TOKE
 	if (!k || (p->role & (KG_ROLE_CUSTOMER | KG_ROLE_TICKET)) || p->account_id[0])
 		return;
 	pthread_mutex_lock(&k->mu);
-	struct key_slot *sl = slot_of(k, id);
+	struct key_slot *set = set_of(k, id), *sl = slot_in(set, id);
+	if (!sl)
+		sl = slot_in(set, "");
+	if (!sl) /* the set is full: its slots are reused in turn */
+		sl = &set[k->victim++ % KEY_WAYS];
 	snprintf(sl->id, sizeof(sl->id), "%s", id);
 	memcpy(sl->hash, hash, KG_TOKEN_HASH_LEN);
 	sl->role = p->role;
@@ -200,7 +225,7 @@ static void keys_drop(kg_http_keys *k, const char *id)
 		return;
 	pthread_mutex_lock(&k->mu);
 	struct key_slot *sl = slot_of(k, id);
-	if (!strcmp(sl->id, id))
+	if (sl)
 		memset(sl, 0, sizeof(*sl));
 	pthread_mutex_unlock(&k->mu);
 }

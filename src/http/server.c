@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct conn_track {
 	_Atomic uint64_t phase_ns;      /* kg_mono_ns when the phase began */
 	_Atomic size_t body_bytes;      /* of the body being read */
 	bool cut;
+	char ip[INET6_ADDRSTRLEN];      /* the client's address, as text (once) */
 	/* the last finished request's memory, for this connection's next one
 	 * (only its server thread touches it): one calloc of a struct request
 	 * (over glibc's per-thread cache size) less per kept-alive request */
@@ -985,10 +987,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		atomic_fetch_add(&s->inflight, 1);
 		rq->method = kg_arena_strdup(&rq->arena, method);
 		rq->path = kg_arena_strdup(&rq->arena, url);
-		client_ip(c, rq->client_ip, sizeof(rq->client_ip));
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		rq->track = ci ? ci->socket_context : NULL;
+		if (rq->track)
+			memcpy(rq->client_ip, rq->track->ip, sizeof(rq->client_ip));
+		else
+			client_ip(c, rq->client_ip, sizeof(rq->client_ip));
 		track_phase(rq->track, PHASE_BODY);
 		rq->in_begin = true;
 		enum MHD_Result ok = begin(s, c, rq);
@@ -1049,6 +1054,40 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return finish(s, c, rq);
 }
 
+/* X-Request-Id: 8 bytes of a ChaCha20 key stream of the calling server
+ * thread, whose key is drawn once per thread from the system's CSPRNG
+ * (kg_random_bytes): as unpredictable as 8 bytes from getrandom(2), without
+ * a system call per request. The bytes handed out are wiped from the block. */
+struct rid_stream {
+	uint8_t key[crypto_stream_chacha20_KEYBYTES];
+	uint64_t nonce;            /* of the next block */
+	uint8_t block[512];
+	size_t used;               /* bytes of block handed out */
+	bool seeded;
+};
+static _Thread_local struct rid_stream rid_stream;
+
+static void request_id(char out[17])
+{
+	struct rid_stream *r = &rid_stream;
+	enum { N = 8 };
+	if (!r->seeded) {
+		kg_random_bytes(r->key, sizeof(r->key));
+		r->used = sizeof(r->block);
+		r->seeded = true;
+	}
+	if (r->used + N > sizeof(r->block)) {
+		uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = {0};
+		memcpy(nonce, &r->nonce, sizeof(r->nonce));
+		r->nonce++;
+		crypto_stream_chacha20(r->block, sizeof(r->block), nonce, r->key);
+		r->used = 0;
+	}
+	kg_hex(r->block + r->used, N, out);
+	sodium_memzero(r->block + r->used, N);
+	r->used += N;
+}
+
 /* The URI callback of libmicrohttpd, called as soon as a request line is
  * read (before its headers): the request's state starts here, with the
  * length of the raw request target (query included) for refuse_head. */
@@ -1067,9 +1106,7 @@ static void *new_request(void *cls, const char *uri, struct MHD_Connection *c)
 	}
 	rq->start_ns = kg_mono_ns();
 	rq->uri_len = strlen(uri);
-	uint8_t rid[8];
-	kg_random_bytes(rid, sizeof(rid));
-	kg_hex(rid, sizeof(rid), rq->request_id);
+	request_id(rq->request_id);
 	rq->route_index = kg_http_nroutes;
 	kg_arena_init(&rq->arena, 8192);
 	return rq;
@@ -1186,6 +1223,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 			return;
 		}
 		t->fd = ci->connect_fd;
+		client_ip(c, t->ip, sizeof(t->ip));
 		track_phase(t, PHASE_HEAD);
 		pthread_mutex_lock(&s->conn_mu);
 		t->next = s->conns;

@@ -35,9 +35,20 @@ def test_api():
         check(r2.status == 200 and not r2.body, "HEAD runs the GET route without a body", r2)
         rid = r.headers.get("x-request-id", "")
         check(len(rid) == 16, "answers carry X-Request-Id", r.headers)
+        # ids from the server threads' own key streams: 16 hex digits, none twice
+        rids = [k.get("/healthz").headers.get("x-request-id", "") for _ in range(300)]
+        check(all(len(x) == 16 and all(c in "0123456789abcdef" for c in x) for x in rids),
+              "X-Request-Id is 16 hex digits", rids[:3])
+        check(len(set(rids + [rid])) == len(rids) + 1, "no X-Request-Id is given twice", rids[:3])
 
         # unknown route, wrong method, no key, bad key, wrong role
         error_shape(k.get("/v1/nope", key=admin), 404, "not_found")
+        # route matching: a segment matches whole, never a prefix of it
+        for path in ("/v1/event", "/v1/eventsx", "/v1/events/", "/healthz/", "/healthzz",
+                     "/v1/accounts/a1/nope", "/v1//events", "/v1/accounts/"):
+            error_shape(k.get(path, key=admin), 404, "not_found")
+        error_shape(k.get("/v1/events", key=admin), 405, "method_not_allowed")
+        error_shape(k.get("/v1/events/batch", key=admin), 405, "method_not_allowed")
         r = k.request("DELETE", "/v1/accounts", key=admin)
         error_shape(r, 405, "method_not_allowed")
         check("POST" in r.headers.get("allow", ""), "405 names the allowed method", r.headers)
