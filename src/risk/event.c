@@ -1,4 +1,5 @@
-/* Event parsing and validation on the hot path: jsmn tokenizes, one walk
+/* Event parsing and validation on the hot path: a tokenizer of JSON text
+ * gives jsmn's tokens (jsmn itself tokenizes the text it leaves), one walk
  * over the tokens checks what jsmn lets through, a table per event type says
  * which fields exist and what they hold. Errors name the field; unknown
  * fields are kept (the raw text is what gets stored). */
@@ -360,6 +361,244 @@ static bool text_plain(const unsigned char *s, const unsigned char *e)
 		} while (s < e && *s >= 0x80);
 	}
 	return true;
+}
+
+/* ---- the tokenizer of the hot path ---------------------------------------
+ * jsmn's tokens (strict; every field but the parent link, which nothing
+ * here reads) for text that is one JSON object as the grammar has it, the
+ * strings' escapes those of JSON, without control characters in strings,
+ * and no deeper than KG_JSON_DEPTH_MAX: a string runs sixteen bytes at a
+ * step, no token is written twice, no parent chain is walked at a close.
+ * Any other text gets -1, and jsmn itself then tokenizes it (so what it
+ * lets through, and the messages defined on its tokens, stay its own).
+ * What jsmn makes of such text: a key counts in its object's size and has
+ * size 1, an element in its array's, every scalar has size 0, a string's
+ * span is inside its quotes, a primitive's runs from its first byte to
+ * the next of ",]}" or whitespace (what it holds is primitive_ok's to
+ * judge), a container's from its bracket to past its closing one. */
+static inline bool tk_ws(unsigned char ch)
+{
+	return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t';
+}
+
+/* Index of the first of the sixteen bytes at s that is a quote, a
+ * backslash or a control character (C0); 16 when none is. */
+static inline int tk_str_stop(const unsigned char *s)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+				    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	/* v <= 0x1f, unsigned */
+	stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+	unsigned m = (unsigned)_mm_movemask_epi8(stop);
+	return m ? __builtin_ctz(m) : 16;
+#else
+	for (int k = 0; k < 16; k++)
+		if (s[k] == '"' || s[k] == '\\' || s[k] < 0x20)
+			return k;
+	return 16;
+#endif
+}
+
+/* The end of the string whose opening quote is at i: the index of its
+ * closing quote, or 0 when it has none, a control character or an escape
+ * that JSON does not have. */
+static inline size_t tk_str_end(const unsigned char *s, size_t i, size_t len)
+{
+	i++;
+	for (;;) {
+		if (len - i >= 16) {
+			int k = tk_str_stop(s + i);
+			i += (size_t)k;
+			if (k == 16)
+				continue;
+		} else {
+			while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20)
+				i++;
+			if (i == len)
+				return 0;
+		}
+		if (s[i] == '"')
+			return i;
+		if (s[i] != '\\' || i + 1 >= len)
+			return 0; /* a control character; a backslash at the end */
+		switch (s[i + 1]) {
+		case '"':
+		case '/':
+		case '\\':
+		case 'b':
+		case 'f':
+		case 'r':
+		case 'n':
+		case 't':
+			i += 2;
+			break;
+		case 'u':
+			if (len - i < 6 || hexval((char)s[i + 2]) < 0 || hexval((char)s[i + 3]) < 0 ||
+			    hexval((char)s[i + 4]) < 0 || hexval((char)s[i + 5]) < 0)
+				return 0;
+			i += 6;
+			break;
+		default:
+			return 0;
+		}
+	}
+}
+
+/* The end of the primitive that starts at i, as jsmn (strict) scans it:
+ * the index of the first of ",]}" or whitespace after it, or 0 when a byte
+ * before that is not printable ASCII or the text ends first. */
+static inline size_t tk_prim_end(const unsigned char *s, size_t i, size_t len)
+{
+	for (; i < len; i++) {
+		unsigned char ch = s[i];
+		if (ch == ',' || ch == ']' || ch == '}' || tk_ws(ch))
+			return i;
+		if (ch < 32 || ch >= 127)
+			return 0;
+	}
+	return 0;
+}
+
+/* tok: room for KG_JSON_TOKENS_MAX. Returns the token count, or -1 (see
+ * above: then jsmn tokenizes). */
+static int tokenize(jsmntok_t *tok, const char *js, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)js;
+	int open[KG_JSON_DEPTH_MAX]; /* the containers around the next token */
+	int depth = 0, n = 0;
+	size_t i = 0, e;
+	while (i < len && tk_ws(s[i]))
+		i++;
+	if (i >= len || s[i] != '{')
+		return -1;
+	for (;;) {
+		/* a value at i */
+		if (n >= KG_JSON_TOKENS_MAX)
+			return -1;
+		if (depth && tok[open[depth - 1]].type == JSMN_ARRAY)
+			tok[open[depth - 1]].size++;
+		switch (s[i]) {
+		case '"':
+			if (!(e = tk_str_end(s, i, len)))
+				return -1;
+			tok[n++] = (jsmntok_t){.type = JSMN_STRING, .start = (int)i + 1,
+					       .end = (int)e};
+			i = e + 1;
+			break;
+		case '{':
+		case '[': {
+			if (depth == KG_JSON_DEPTH_MAX)
+				return -1;
+			bool obj = s[i] == '{';
+			tok[n] = (jsmntok_t){.type = obj ? JSMN_OBJECT : JSMN_ARRAY,
+					     .start = (int)i, .end = -1};
+			open[depth++] = n++;
+			i++;
+			while (i < len && tk_ws(s[i]))
+				i++;
+			if (i >= len)
+				return -1;
+			if (s[i] == (obj ? '}' : ']')) {
+				tok[open[--depth]].end = (int)i + 1;
+				i++;
+				break;
+			}
+			if (obj)
+				goto key;
+			continue; /* the first element */
+		}
+		case '-':
+		case '0':
+		case '1':
+		case '2':
+		case '3':
+		case '4':
+		case '5':
+		case '6':
+		case '7':
+		case '8':
+		case '9':
+		case 't':
+		case 'f':
+		case 'n':
+			if (!(e = tk_prim_end(s, i, len)))
+				return -1;
+			tok[n++] = (jsmntok_t){.type = JSMN_PRIMITIVE, .start = (int)i,
+					       .end = (int)e};
+			i = e;
+			break;
+		default:
+			return -1;
+		}
+		/* after a value: a separator or its container's close */
+		for (;;) {
+			if (depth == 0)
+				return i == len ? n : -1;
+			while (i < len && tk_ws(s[i]))
+				i++;
+			if (i >= len)
+				return -1;
+			jsmntok_t *f = &tok[open[depth - 1]];
+			if (s[i] == (f->type == JSMN_OBJECT ? '}' : ']')) {
+				f->end = (int)i + 1;
+				depth--;
+				i++;
+				continue;
+			}
+			if (s[i] != ',')
+				return -1;
+			i++;
+			while (i < len && tk_ws(s[i]))
+				i++;
+			if (i >= len)
+				return -1;
+			if (f->type == JSMN_OBJECT)
+				goto key;
+			break; /* the next element */
+		}
+		continue;
+key:
+		/* an object's key at i, then its ':' */
+		if (s[i] != '"' || n >= KG_JSON_TOKENS_MAX || !(e = tk_str_end(s, i, len)))
+			return -1;
+		tok[open[depth - 1]].size++;
+		tok[n++] = (jsmntok_t){.type = JSMN_STRING, .start = (int)i + 1, .end = (int)e,
+				       .size = 1};
+		i = e + 1;
+		while (i < len && tk_ws(s[i]))
+			i++;
+		if (i >= len || s[i] != ':')
+			return -1;
+		i++;
+		while (i < len && tk_ws(s[i]))
+			i++;
+		if (i >= len)
+			return -1;
+	}
+}
+
+int kg_event_tokens_check(kg_event_parser *p, const char *js, size_t len)
+{
+	int n = tokenize(p->tok, js, len);
+	if (n < 0)
+		return 0;
+	jsmntok_t *t = malloc(KG_JSON_TOKENS_MAX * sizeof(*t));
+	if (!t)
+		return -1;
+	jsmn_parser jp;
+	jsmn_init(&jp);
+	int rc = 1;
+	if (jsmn_parse(&jp, js, len, t, KG_JSON_TOKENS_MAX) != n || t[0].type != JSMN_OBJECT ||
+	    t[n - 1].start >= t[0].end || jp.pos < len)
+		rc = -1;
+	for (int i = 0; i < n && rc > 0; i++)
+		if (t[i].type != p->tok[i].type || t[i].start != p->tok[i].start ||
+		    t[i].end != p->tok[i].end || t[i].size != p->tok[i].size)
+			rc = -1;
+	free(t);
+	return rc;
 }
 
 /* Decodes the string token i into *out (pointing into the input when it has
@@ -1313,14 +1552,19 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	while (len && (json[len - 1] == '\n' || json[len - 1] == '\r' || json[len - 1] == ' ' ||
 		       json[len - 1] == '\t'))
 		len--;
-	jsmn_parser jp; /* a local: the compiler keeps its fields in registers */
-	jsmn_init(&jp);
 	p->js = json;
 	p->scratch_used = 0;
-	int n = jsmn_parse(&jp, json, len, p->tok, KG_JSON_TOKENS_MAX), rc;
+	int n = tokenize(p->tok, json, len), rc;
+	bool whole = n > 0; /* one object, the whole text, jsmn's tokens */
+	if (n < 0) {
+		jsmn_parser jp; /* a local: the compiler keeps its fields in registers */
+		jsmn_init(&jp);
+		n = jsmn_parse(&jp, json, len, p->tok, KG_JSON_TOKENS_MAX);
+		whole = n > 0 && p->tok[0].type == JSMN_OBJECT &&
+			p->tok[n - 1].start < p->tok[0].end && jp.pos >= len;
+	}
 	c.ntok = n;
-	if (n <= 0 || p->tok[0].type != JSMN_OBJECT || p->tok[n - 1].start >= p->tok[0].end ||
-	    jp.pos < len ||
+	if (!whole ||
 	    !((c.plain = text_plain((const unsigned char *)json, (const unsigned char *)json + len))
 		      ? walk_fast_hash(&c, len)
 		      : walk_fast(&c, len))) {
