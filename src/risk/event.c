@@ -375,36 +375,43 @@ static bool text_plain(const unsigned char *s, const unsigned char *e)
  * size 1, an element in its array's, every scalar has size 0, a string's
  * span is inside its quotes, a primitive's runs from its first byte to
  * the next of ",]}" or whitespace (what it holds is primitive_ok's to
- * judge), a container's from its bracket to past its closing one. */
+ * judge), a container's from its bracket to past its closing one.
+ * On the way it tells text_plain's answer: the strings are the only place
+ * for DEL or a byte >= 0x80 (a primitive is printable ASCII), whitespace
+ * between tokens the only other place for a control character, strings
+ * and primitives for a backslash. */
 static inline bool tk_ws(unsigned char ch)
 {
-	return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t';
+	return ch <= ' ' && (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t');
 }
 
 /* Index of the first of the sixteen bytes at s that is a quote, a
- * backslash or a control character (C0); 16 when none is. */
+ * backslash, a control character (C0 or DEL) or not ASCII; 16 when none
+ * is. */
 static inline int tk_str_stop(const unsigned char *s)
 {
 #ifdef __SSE2__
 	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	/* compared as signed, the bytes >= 0x80 are below 0x20 too */
 	__m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
 				    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-	/* v <= 0x1f, unsigned */
-	stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+	stop = _mm_or_si128(stop, _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+					       _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
 	unsigned m = (unsigned)_mm_movemask_epi8(stop);
 	return m ? __builtin_ctz(m) : 16;
 #else
 	for (int k = 0; k < 16; k++)
-		if (s[k] == '"' || s[k] == '\\' || s[k] < 0x20)
+		if (s[k] == '"' || s[k] == '\\' || s[k] < 0x20 || s[k] >= 0x7f)
 			return k;
 	return 16;
 #endif
 }
 
 /* The end of the string whose opening quote is at i: the index of its
- * closing quote, or 0 when it has none, a control character or an escape
- * that JSON does not have. */
-static inline size_t tk_str_end(const unsigned char *s, size_t i, size_t len)
+ * closing quote, or 0 when it has none, a control character (C0) or an
+ * escape that JSON does not have. Clears *plain at a backslash, DEL or a
+ * byte that is not well-formed UTF-8 (text_plain's reading). */
+static inline size_t tk_str_end(const unsigned char *s, size_t i, size_t len, bool *plain)
 {
 	i++;
 	for (;;) {
@@ -414,15 +421,38 @@ static inline size_t tk_str_end(const unsigned char *s, size_t i, size_t len)
 			if (k == 16)
 				continue;
 		} else {
-			while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20)
+			while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 && s[i] < 0x7f)
 				i++;
 			if (i == len)
 				return 0;
 		}
-		if (s[i] == '"')
+		unsigned char ch = s[i];
+		if (ch == '"')
 			return i;
-		if (s[i] != '\\' || i + 1 >= len)
+		if (ch >= 0x80) {
+			if (!*plain) {
+				i++;
+				continue;
+			}
+			do {
+				int q = kg_utf8_seq(s + i, s + len);
+				if (!q) {
+					*plain = false;
+					i++;
+					break;
+				}
+				i += (size_t)q;
+			} while (i < len && s[i] >= 0x80);
+			continue;
+		}
+		if (ch == 0x7f) {
+			*plain = false;
+			i++;
+			continue;
+		}
+		if (ch != '\\' || i + 1 >= len)
 			return 0; /* a control character; a backslash at the end */
+		*plain = false;
 		switch (s[i + 1]) {
 		case '"':
 		case '/':
@@ -448,8 +478,9 @@ static inline size_t tk_str_end(const unsigned char *s, size_t i, size_t len)
 
 /* The end of the primitive that starts at i, as jsmn (strict) scans it:
  * the index of the first of ",]}" or whitespace after it, or 0 when a byte
- * before that is not printable ASCII or the text ends first. */
-static inline size_t tk_prim_end(const unsigned char *s, size_t i, size_t len)
+ * before that is not printable ASCII or the text ends first. Clears *plain
+ * at a backslash (no primitive_ok then). */
+static inline size_t tk_prim_end(const unsigned char *s, size_t i, size_t len, bool *plain)
 {
 	for (; i < len; i++) {
 		unsigned char ch = s[i];
@@ -457,58 +488,78 @@ static inline size_t tk_prim_end(const unsigned char *s, size_t i, size_t len)
 			return i;
 		if (ch < 32 || ch >= 127)
 			return 0;
+		if (ch == '\\')
+			*plain = false;
 	}
 	return 0;
 }
 
+/* From i, past whitespace (clearing *plain at a control character); the
+ * index of the first other byte, len when there is none. */
+static inline size_t tk_skip(const unsigned char *s, size_t i, size_t len, bool *plain)
+{
+	while (i < len && tk_ws(s[i])) {
+		if (s[i] != ' ')
+			*plain = false;
+		i++;
+	}
+	return i;
+}
+
 /* tok: room for KG_JSON_TOKENS_MAX. Returns the token count, or -1 (see
- * above: then jsmn tokenizes). */
-static int tokenize(jsmntok_t *tok, const char *js, size_t len)
+ * above: then jsmn tokenizes); *plain: text_plain's answer (when >= 0). */
+static int tokenize(jsmntok_t *tok, const char *js, size_t len, bool *plain)
 {
 	const unsigned char *s = (const unsigned char *)js;
-	int open[KG_JSON_DEPTH_MAX]; /* the containers around the next token */
+	struct {
+		int i, size;
+	} open[KG_JSON_DEPTH_MAX]; /* the containers around the innermost one */
 	int depth = 0, n = 0;
-	size_t i = 0, e;
-	while (i < len && tk_ws(s[i]))
-		i++;
+	int f = -1, size = 0; /* the innermost container, its size so far */
+	bool obj = false;      /* f is an object */
+	size_t i, e;
+	*plain = true;
+	i = tk_skip(s, 0, len, plain);
 	if (i >= len || s[i] != '{')
 		return -1;
 	for (;;) {
-		/* a value at i */
+		/* a value at i (< len) */
 		if (n >= KG_JSON_TOKENS_MAX)
 			return -1;
-		if (depth && tok[open[depth - 1]].type == JSMN_ARRAY)
-			tok[open[depth - 1]].size++;
+		size += !obj; /* an element (a member counts at its key) */
 		switch (s[i]) {
 		case '"':
-			if (!(e = tk_str_end(s, i, len)))
+			if (!(e = tk_str_end(s, i, len, plain)))
 				return -1;
-			tok[n++] = (jsmntok_t){.type = JSMN_STRING, .start = (int)i + 1,
-					       .end = (int)e};
+			tok[n].type = JSMN_STRING;
+			tok[n].start = (int)i + 1;
+			tok[n].end = (int)e;
+			tok[n].size = 0;
+			n++;
 			i = e + 1;
 			break;
 		case '{':
-		case '[': {
+		case '[':
 			if (depth == KG_JSON_DEPTH_MAX)
 				return -1;
-			bool obj = s[i] == '{';
-			tok[n] = (jsmntok_t){.type = obj ? JSMN_OBJECT : JSMN_ARRAY,
-					     .start = (int)i, .end = -1};
-			open[depth++] = n++;
-			i++;
-			while (i < len && tk_ws(s[i]))
-				i++;
+			if (f >= 0) {
+				open[depth].i = f;
+				open[depth].size = size;
+				depth++;
+			}
+			obj = s[i] == '{';
+			tok[n].type = obj ? JSMN_OBJECT : JSMN_ARRAY;
+			tok[n].start = (int)i;
+			f = n++;
+			size = 0;
+			i = tk_skip(s, i + 1, len, plain);
 			if (i >= len)
 				return -1;
-			if (s[i] == (obj ? '}' : ']')) {
-				tok[open[--depth]].end = (int)i + 1;
-				i++;
-				break;
-			}
+			if (s[i] == (obj ? '}' : ']'))
+				goto close;
 			if (obj)
 				goto key;
 			continue; /* the first element */
-		}
 		case '-':
 		case '0':
 		case '1':
@@ -523,10 +574,13 @@ static int tokenize(jsmntok_t *tok, const char *js, size_t len)
 		case 't':
 		case 'f':
 		case 'n':
-			if (!(e = tk_prim_end(s, i, len)))
+			if (!(e = tk_prim_end(s, i, len, plain)))
 				return -1;
-			tok[n++] = (jsmntok_t){.type = JSMN_PRIMITIVE, .start = (int)i,
-					       .end = (int)e};
+			tok[n].type = JSMN_PRIMITIVE;
+			tok[n].start = (int)i;
+			tok[n].end = (int)e;
+			tok[n].size = 0;
+			n++;
 			i = e;
 			break;
 		default:
@@ -534,46 +588,55 @@ static int tokenize(jsmntok_t *tok, const char *js, size_t len)
 		}
 		/* after a value: a separator or its container's close */
 		for (;;) {
+			if (i >= len || tk_ws(s[i]))
+				i = tk_skip(s, i, len, plain);
+			if (i >= len)
+				return -1;
+			if (s[i] == ',') {
+				i++;
+				if (i >= len || tk_ws(s[i]))
+					i = tk_skip(s, i, len, plain);
+				if (i >= len)
+					return -1;
+				if (obj)
+					goto key;
+				break; /* the next element */
+			}
+			if (s[i] != (obj ? '}' : ']'))
+				return -1;
+close:
+			tok[f].end = (int)i + 1;
+			tok[f].size = size;
+			i++;
 			if (depth == 0)
 				return i == len ? n : -1;
-			while (i < len && tk_ws(s[i]))
-				i++;
-			if (i >= len)
-				return -1;
-			jsmntok_t *f = &tok[open[depth - 1]];
-			if (s[i] == (f->type == JSMN_OBJECT ? '}' : ']')) {
-				f->end = (int)i + 1;
-				depth--;
-				i++;
-				continue;
-			}
-			if (s[i] != ',')
-				return -1;
-			i++;
-			while (i < len && tk_ws(s[i]))
-				i++;
-			if (i >= len)
-				return -1;
-			if (f->type == JSMN_OBJECT)
-				goto key;
-			break; /* the next element */
+			depth--;
+			f = open[depth].i;
+			size = open[depth].size;
+			obj = tok[f].type == JSMN_OBJECT;
 		}
 		continue;
 key:
-		/* an object's key at i, then its ':' */
-		if (s[i] != '"' || n >= KG_JSON_TOKENS_MAX || !(e = tk_str_end(s, i, len)))
+		/* an object's key at i (< len), then its ':' */
+		if (s[i] != '"' || n >= KG_JSON_TOKENS_MAX || !(e = tk_str_end(s, i, len, plain)))
 			return -1;
-		tok[open[depth - 1]].size++;
-		tok[n++] = (jsmntok_t){.type = JSMN_STRING, .start = (int)i + 1, .end = (int)e,
-				       .size = 1};
+		size++;
+		tok[n].type = JSMN_STRING;
+		tok[n].start = (int)i + 1;
+		tok[n].end = (int)e;
+		tok[n].size = 1;
+		n++;
 		i = e + 1;
-		while (i < len && tk_ws(s[i]))
+		if (i < len && s[i] == ':') { /* compact */
 			i++;
-		if (i >= len || s[i] != ':')
-			return -1;
-		i++;
-		while (i < len && tk_ws(s[i]))
+		} else {
+			i = tk_skip(s, i, len, plain);
+			if (i >= len || s[i] != ':')
+				return -1;
 			i++;
+		}
+		if (i >= len || tk_ws(s[i]))
+			i = tk_skip(s, i, len, plain);
 		if (i >= len)
 			return -1;
 	}
@@ -581,9 +644,12 @@ key:
 
 int kg_event_tokens_check(kg_event_parser *p, const char *js, size_t len)
 {
-	int n = tokenize(p->tok, js, len);
+	bool plain;
+	int n = tokenize(p->tok, js, len, &plain);
 	if (n < 0)
 		return 0;
+	if (plain != text_plain((const unsigned char *)js, (const unsigned char *)js + len))
+		return -1;
 	jsmntok_t *t = malloc(KG_JSON_TOKENS_MAX * sizeof(*t));
 	if (!t)
 		return -1;
@@ -1554,7 +1620,8 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 		len--;
 	p->js = json;
 	p->scratch_used = 0;
-	int n = tokenize(p->tok, json, len), rc;
+	bool plain;
+	int n = tokenize(p->tok, json, len, &plain), rc;
 	bool whole = n > 0; /* one object, the whole text, jsmn's tokens */
 	if (n < 0) {
 		jsmn_parser jp; /* a local: the compiler keeps its fields in registers */
@@ -1562,12 +1629,12 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 		n = jsmn_parse(&jp, json, len, p->tok, KG_JSON_TOKENS_MAX);
 		whole = n > 0 && p->tok[0].type == JSMN_OBJECT &&
 			p->tok[n - 1].start < p->tok[0].end && jp.pos >= len;
+		plain = whole && text_plain((const unsigned char *)json,
+					    (const unsigned char *)json + len);
 	}
 	c.ntok = n;
 	if (!whole ||
-	    !((c.plain = text_plain((const unsigned char *)json, (const unsigned char *)json + len))
-		      ? walk_fast_hash(&c, len)
-		      : walk_fast(&c, len))) {
+	    !((c.plain = plain) ? walk_fast_hash(&c, len) : walk_fast(&c, len))) {
 		p->hashed = false;
 		if ((rc = check_text(&c, json, len)))
 			return rc;

@@ -143,6 +143,7 @@ static void tokenizer_is_jsmn(void **state)
 		"\"country\":\"JP\"},\"card\":{\"holder_name\":\"h\",\"last4\":\"4242\",\"exp\":\"12/30\","
 		"\"fingerprint\":\"f1\"},\"seller_ids\":[\"s1\",\"s2\"]}",
 		"{}", "[]", "{\"a\":1}x", "{\"a\":tru}", "{\"a\":1:2}", "{\"a\":\"\\u12\"}",
+		"{\"a\":fal\\e}", "{\"a\":\"\x7f\"}", "{\"a\":\"\xe3\x81\"}", "{\t\"a\":1}",
 	};
 	static const char alphabet[] = "{}[]\":,\\ \t\n\r0123456789-+.eEtfnu/ab\x01\x1f\x7f\xc3\xa9";
 	kg_event_parser *p = kg_event_parser_new();
