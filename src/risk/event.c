@@ -407,13 +407,11 @@ static inline int tk_str_stop(const unsigned char *s)
 #endif
 }
 
-/* The end of the string whose opening quote is at i: the index of its
- * closing quote, or 0 when it has none, a control character (C0) or an
- * escape that JSON does not have. Clears *plain at a backslash, DEL or a
+/* From i in a string, the index of its closing quote, or 0 when it has
+ * none, a control character (C0) or an escape that JSON does not have. Clears *plain at a backslash, DEL or a
  * byte that is not well-formed UTF-8 (text_plain's reading). */
-static inline size_t tk_str_end(const unsigned char *s, size_t i, size_t len, bool *plain)
+static size_t tk_str_rest(const unsigned char *s, size_t i, size_t len, bool *plain)
 {
-	i++;
 	for (;;) {
 		if (len - i >= 16) {
 			int k = tk_str_stop(s + i);
@@ -474,6 +472,21 @@ static inline size_t tk_str_end(const unsigned char *s, size_t i, size_t len, bo
 			return 0;
 		}
 	}
+}
+
+/* tk_str_rest from the string's opening quote at i; a string that ends
+ * within its first sixteen bytes (most keys and ids) without a byte to
+ * look at on the way, in line. */
+static inline __attribute__((always_inline)) size_t tk_str_end(const unsigned char *s, size_t i,
+							       size_t len, bool *plain)
+{
+	i++;
+	if (len - i >= 16) {
+		int k = tk_str_stop(s + i);
+		if (k < 16 && s[i + (size_t)k] == '"')
+			return i + (size_t)k;
+	}
+	return tk_str_rest(s, i, len, plain);
 }
 
 /* The end of the primitive that starts at i, as jsmn (strict) scans it:
@@ -1424,9 +1437,11 @@ static inline void bh_add(bool obj, uint64_t *a, uint64_t *b, struct bh h)
  * the body hash (kg_event_body_hash's, to the bit: the runs are read where
  * they lie) into p->hash and sets p->hashed, unless a member is not
  * compact (spaces around its ':'), whose run then needs a copy: the full
- * walk of kg_event_body_hash takes it. */
+ * walk of kg_event_body_hash takes it.
+ * With grammar (tokenize's tokens: the text between them is JSON's and
+ * they pair as it does), only the depth and the primitives are checked. */
 static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c, size_t len,
-							     const bool hash)
+							     const bool hash, const bool grammar)
 {
 	kg_event_parser *p = c->p;
 	const jsmntok_t *tok = p->tok;
@@ -1446,11 +1461,11 @@ static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c,
 	bool hashing = hash;           /* every member so far compact */
 	uint64_t ha = 0, hb = 0;       /* f's hash so far */
 	p->hashed = false;
-	if (!gap_ok_fast(s, 0, tok[0].start, 0) || tok[0].end != (int)len)
+	if (!grammar && (!gap_ok_fast(s, 0, tok[0].start, 0) || tok[0].end != (int)len))
 		return false;
 	for (;;) {
 		if (left == 0) {
-			if (!gap_ok_fast(s, pos, tok[f].end - 1, 0))
+			if (!grammar && !gap_ok_fast(s, pos, tok[f].end - 1, 0))
 				return false;
 			next[f] = j;
 			pos = tok[f].end;
@@ -1481,17 +1496,18 @@ static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c,
 			continue;
 		}
 		left--;
-		if (j >= n)
+		if (!grammar && j >= n)
 			return false;
 		const jsmntok_t *t = &tok[j];
 		if (obj) {
-			if (t->type != JSMN_STRING || t->size != 1 || j + 1 >= n ||
-			    !gap_ok_fast(s, pos, t->start - 1, first ? 0 : ',') ||
-			    !gap_ok_fast(s, t->end + 1, outer_start(t + 1), ':'))
+			if (!grammar &&
+			    (t->type != JSMN_STRING || t->size != 1 || j + 1 >= n ||
+			     !gap_ok_fast(s, pos, t->start - 1, first ? 0 : ',') ||
+			     !gap_ok_fast(s, t->end + 1, outer_start(t + 1), ':')))
 				return false;
 			t++;
 			j++;
-		} else if (!gap_ok_fast(s, pos, outer_start(t), first ? 0 : ',')) {
+		} else if (!grammar && !gap_ok_fast(s, pos, outer_start(t), first ? 0 : ',')) {
 			return false;
 		}
 		first = false;
@@ -1499,7 +1515,8 @@ static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c,
 		case JSMN_STRING:
 		case JSMN_PRIMITIVE: {
 			bool str = t->type == JSMN_STRING;
-			if (t->size != 0 || (!str && !primitive_ok(s + t->start, (size_t)(t->end - t->start))))
+			if ((!grammar && t->size != 0) ||
+			    (!str && !primitive_ok(s + t->start, (size_t)(t->end - t->start))))
 				return false;
 			next[j] = j + 1;
 			pos = str ? t->end + 1 : t->end;
@@ -1562,12 +1579,24 @@ static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c,
 
 static bool walk_fast(const struct ctx *c, size_t len)
 {
-	return walk_impl(c, len, false);
+	return walk_impl(c, len, false, false);
 }
 
 static bool walk_fast_hash(const struct ctx *c, size_t len)
 {
-	return walk_impl(c, len, true);
+	return walk_impl(c, len, true, false);
+}
+
+/* The walks of tokenize's tokens: their text follows the grammar, so that
+ * only the depth and the primitives are left to check. */
+static bool walk_tok(const struct ctx *c, size_t len)
+{
+	return walk_impl(c, len, false, true);
+}
+
+static bool walk_tok_hash(const struct ctx *c, size_t len)
+{
+	return walk_impl(c, len, true, true);
 }
 
 /* The text checks on the tokens of jsmn without parent links (whose
@@ -1623,6 +1652,7 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	bool plain;
 	int n = tokenize(p->tok, json, len, &plain), rc;
 	bool whole = n > 0; /* one object, the whole text, jsmn's tokens */
+	bool grammar = whole; /* and JSON's grammar holds */
 	if (n < 0) {
 		jsmn_parser jp; /* a local: the compiler keeps its fields in registers */
 		jsmn_init(&jp);
@@ -1634,7 +1664,8 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	}
 	c.ntok = n;
 	if (!whole ||
-	    !((c.plain = plain) ? walk_fast_hash(&c, len) : walk_fast(&c, len))) {
+	    !((c.plain = plain) ? (grammar ? walk_tok_hash(&c, len) : walk_fast_hash(&c, len))
+				: (grammar ? walk_tok(&c, len) : walk_fast(&c, len)))) {
 		p->hashed = false;
 		if ((rc = check_text(&c, json, len)))
 			return rc;
