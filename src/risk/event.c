@@ -1,4 +1,5 @@
-/* Event parsing and validation on the hot path: jsmn tokenizes, one walk
+/* Event parsing and validation on the hot path: a tokenizer of JSON text
+ * gives jsmn's tokens (jsmn itself tokenizes the text it leaves), one walk
  * over the tokens checks what jsmn lets through, a table per event type says
  * which fields exist and what they hold. Errors name the field; unknown
  * fields are kept (the raw text is what gets stored). */
@@ -360,6 +361,323 @@ static bool text_plain(const unsigned char *s, const unsigned char *e)
 		} while (s < e && *s >= 0x80);
 	}
 	return true;
+}
+
+/* ---- the tokenizer of the hot path ---------------------------------------
+ * jsmn's tokens (strict; every field but the parent link, which nothing
+ * here reads) for text that is one JSON object as the grammar has it, the
+ * strings' escapes those of JSON, without control characters in strings,
+ * and no deeper than KG_JSON_DEPTH_MAX: a string runs sixteen bytes at a
+ * step, no token is written twice, no parent chain is walked at a close.
+ * Any other text gets -1, and jsmn itself then tokenizes it (so what it
+ * lets through, and the messages defined on its tokens, stay its own).
+ * What jsmn makes of such text: a key counts in its object's size and has
+ * size 1, an element in its array's, every scalar has size 0, a string's
+ * span is inside its quotes, a primitive's runs from its first byte to
+ * the next of ",]}" or whitespace (what it holds is primitive_ok's to
+ * judge), a container's from its bracket to past its closing one.
+ * On the way it tells text_plain's answer: the strings are the only place
+ * for DEL or a byte >= 0x80 (a primitive is printable ASCII), whitespace
+ * between tokens the only other place for a control character, strings
+ * and primitives for a backslash. */
+static inline bool tk_ws(unsigned char ch)
+{
+	return ch <= ' ' && (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t');
+}
+
+/* Index of the first of the sixteen bytes at s that is a quote, a
+ * backslash, a control character (C0 or DEL) or not ASCII; 16 when none
+ * is. */
+static inline int tk_str_stop(const unsigned char *s)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	/* compared as signed, the bytes >= 0x80 are below 0x20 too */
+	__m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+				    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	stop = _mm_or_si128(stop, _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+					       _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+	unsigned m = (unsigned)_mm_movemask_epi8(stop);
+	return m ? __builtin_ctz(m) : 16;
+#else
+	for (int k = 0; k < 16; k++)
+		if (s[k] == '"' || s[k] == '\\' || s[k] < 0x20 || s[k] >= 0x7f)
+			return k;
+	return 16;
+#endif
+}
+
+/* From i in a string, the index of its closing quote, or 0 when it has
+ * none, a control character (C0) or an escape that JSON does not have. Clears *plain at a backslash, DEL or a
+ * byte that is not well-formed UTF-8 (text_plain's reading). */
+static size_t tk_str_rest(const unsigned char *s, size_t i, size_t len, bool *plain)
+{
+	for (;;) {
+		if (len - i >= 16) {
+			int k = tk_str_stop(s + i);
+			i += (size_t)k;
+			if (k == 16)
+				continue;
+		} else {
+			while (i < len && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 && s[i] < 0x7f)
+				i++;
+			if (i == len)
+				return 0;
+		}
+		unsigned char ch = s[i];
+		if (ch == '"')
+			return i;
+		if (ch >= 0x80) {
+			if (!*plain) {
+				i++;
+				continue;
+			}
+			do {
+				int q = kg_utf8_seq(s + i, s + len);
+				if (!q) {
+					*plain = false;
+					i++;
+					break;
+				}
+				i += (size_t)q;
+			} while (i < len && s[i] >= 0x80);
+			continue;
+		}
+		if (ch == 0x7f) {
+			*plain = false;
+			i++;
+			continue;
+		}
+		if (ch != '\\' || i + 1 >= len)
+			return 0; /* a control character; a backslash at the end */
+		*plain = false;
+		switch (s[i + 1]) {
+		case '"':
+		case '/':
+		case '\\':
+		case 'b':
+		case 'f':
+		case 'r':
+		case 'n':
+		case 't':
+			i += 2;
+			break;
+		case 'u':
+			if (len - i < 6 || hexval((char)s[i + 2]) < 0 || hexval((char)s[i + 3]) < 0 ||
+			    hexval((char)s[i + 4]) < 0 || hexval((char)s[i + 5]) < 0)
+				return 0;
+			i += 6;
+			break;
+		default:
+			return 0;
+		}
+	}
+}
+
+/* tk_str_rest from the string's opening quote at i; a string that ends
+ * within its first sixteen bytes (most keys and ids) without a byte to
+ * look at on the way, in line. */
+static inline __attribute__((always_inline)) size_t tk_str_end(const unsigned char *s, size_t i,
+							       size_t len, bool *plain)
+{
+	i++;
+	if (len - i >= 16) {
+		int k = tk_str_stop(s + i);
+		if (k < 16 && s[i + (size_t)k] == '"')
+			return i + (size_t)k;
+	}
+	return tk_str_rest(s, i, len, plain);
+}
+
+/* The end of the primitive that starts at i, as jsmn (strict) scans it:
+ * the index of the first of ",]}" or whitespace after it, or 0 when a byte
+ * before that is not printable ASCII or the text ends first. Clears *plain
+ * at a backslash (no primitive_ok then). */
+static inline size_t tk_prim_end(const unsigned char *s, size_t i, size_t len, bool *plain)
+{
+	for (; i < len; i++) {
+		unsigned char ch = s[i];
+		if (ch == ',' || ch == ']' || ch == '}' || tk_ws(ch))
+			return i;
+		if (ch < 32 || ch >= 127)
+			return 0;
+		if (ch == '\\')
+			*plain = false;
+	}
+	return 0;
+}
+
+/* From i, past whitespace (clearing *plain at a control character); the
+ * index of the first other byte, len when there is none. */
+static inline size_t tk_skip(const unsigned char *s, size_t i, size_t len, bool *plain)
+{
+	while (i < len && tk_ws(s[i])) {
+		if (s[i] != ' ')
+			*plain = false;
+		i++;
+	}
+	return i;
+}
+
+/* tok: room for KG_JSON_TOKENS_MAX. Returns the token count, or -1 (see
+ * above: then jsmn tokenizes); *plain: text_plain's answer (when >= 0). */
+static int tokenize(jsmntok_t *tok, const char *js, size_t len, bool *plain)
+{
+	const unsigned char *s = (const unsigned char *)js;
+	struct {
+		int i, size;
+	} open[KG_JSON_DEPTH_MAX]; /* the containers around the innermost one */
+	int depth = 0, n = 0;
+	int f = -1, size = 0; /* the innermost container, its size so far */
+	bool obj = false;      /* f is an object */
+	size_t i, e;
+	*plain = true;
+	i = tk_skip(s, 0, len, plain);
+	if (i >= len || s[i] != '{')
+		return -1;
+	for (;;) {
+		/* a value at i (< len) */
+		if (n >= KG_JSON_TOKENS_MAX)
+			return -1;
+		size += !obj; /* an element (a member counts at its key) */
+		switch (s[i]) {
+		case '"':
+			if (!(e = tk_str_end(s, i, len, plain)))
+				return -1;
+			tok[n].type = JSMN_STRING;
+			tok[n].start = (int)i + 1;
+			tok[n].end = (int)e;
+			tok[n].size = 0;
+			n++;
+			i = e + 1;
+			break;
+		case '{':
+		case '[':
+			if (depth == KG_JSON_DEPTH_MAX)
+				return -1;
+			if (f >= 0) {
+				open[depth].i = f;
+				open[depth].size = size;
+				depth++;
+			}
+			obj = s[i] == '{';
+			tok[n].type = obj ? JSMN_OBJECT : JSMN_ARRAY;
+			tok[n].start = (int)i;
+			f = n++;
+			size = 0;
+			i = tk_skip(s, i + 1, len, plain);
+			if (i >= len)
+				return -1;
+			if (s[i] == (obj ? '}' : ']'))
+				goto close;
+			if (obj)
+				goto key;
+			continue; /* the first element */
+		case '-':
+		case '0':
+		case '1':
+		case '2':
+		case '3':
+		case '4':
+		case '5':
+		case '6':
+		case '7':
+		case '8':
+		case '9':
+		case 't':
+		case 'f':
+		case 'n':
+			if (!(e = tk_prim_end(s, i, len, plain)))
+				return -1;
+			tok[n].type = JSMN_PRIMITIVE;
+			tok[n].start = (int)i;
+			tok[n].end = (int)e;
+			tok[n].size = 0;
+			n++;
+			i = e;
+			break;
+		default:
+			return -1;
+		}
+		/* after a value: a separator or its container's close */
+		for (;;) {
+			if (i >= len || tk_ws(s[i]))
+				i = tk_skip(s, i, len, plain);
+			if (i >= len)
+				return -1;
+			if (s[i] == ',') {
+				i++;
+				if (i >= len || tk_ws(s[i]))
+					i = tk_skip(s, i, len, plain);
+				if (i >= len)
+					return -1;
+				if (obj)
+					goto key;
+				break; /* the next element */
+			}
+			if (s[i] != (obj ? '}' : ']'))
+				return -1;
+close:
+			tok[f].end = (int)i + 1;
+			tok[f].size = size;
+			i++;
+			if (depth == 0)
+				return i == len ? n : -1;
+			depth--;
+			f = open[depth].i;
+			size = open[depth].size;
+			obj = tok[f].type == JSMN_OBJECT;
+		}
+		continue;
+key:
+		/* an object's key at i (< len), then its ':' */
+		if (s[i] != '"' || n >= KG_JSON_TOKENS_MAX || !(e = tk_str_end(s, i, len, plain)))
+			return -1;
+		size++;
+		tok[n].type = JSMN_STRING;
+		tok[n].start = (int)i + 1;
+		tok[n].end = (int)e;
+		tok[n].size = 1;
+		n++;
+		i = e + 1;
+		if (i < len && s[i] == ':') { /* compact */
+			i++;
+		} else {
+			i = tk_skip(s, i, len, plain);
+			if (i >= len || s[i] != ':')
+				return -1;
+			i++;
+		}
+		if (i >= len || tk_ws(s[i]))
+			i = tk_skip(s, i, len, plain);
+		if (i >= len)
+			return -1;
+	}
+}
+
+int kg_event_tokens_check(kg_event_parser *p, const char *js, size_t len)
+{
+	bool plain;
+	int n = tokenize(p->tok, js, len, &plain);
+	if (n < 0)
+		return 0;
+	if (plain != text_plain((const unsigned char *)js, (const unsigned char *)js + len))
+		return -1;
+	jsmntok_t *t = malloc(KG_JSON_TOKENS_MAX * sizeof(*t));
+	if (!t)
+		return -1;
+	jsmn_parser jp;
+	jsmn_init(&jp);
+	int rc = 1;
+	if (jsmn_parse(&jp, js, len, t, KG_JSON_TOKENS_MAX) != n || t[0].type != JSMN_OBJECT ||
+	    t[n - 1].start >= t[0].end || jp.pos < len)
+		rc = -1;
+	for (int i = 0; i < n && rc > 0; i++)
+		if (t[i].type != p->tok[i].type || t[i].start != p->tok[i].start ||
+		    t[i].end != p->tok[i].end || t[i].size != p->tok[i].size)
+			rc = -1;
+	free(t);
+	return rc;
 }
 
 /* Decodes the string token i into *out (pointing into the input when it has
@@ -1119,9 +1437,11 @@ static inline void bh_add(bool obj, uint64_t *a, uint64_t *b, struct bh h)
  * the body hash (kg_event_body_hash's, to the bit: the runs are read where
  * they lie) into p->hash and sets p->hashed, unless a member is not
  * compact (spaces around its ':'), whose run then needs a copy: the full
- * walk of kg_event_body_hash takes it. */
+ * walk of kg_event_body_hash takes it.
+ * With grammar (tokenize's tokens: the text between them is JSON's and
+ * they pair as it does), only the depth and the primitives are checked. */
 static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c, size_t len,
-							     const bool hash)
+							     const bool hash, const bool grammar)
 {
 	kg_event_parser *p = c->p;
 	const jsmntok_t *tok = p->tok;
@@ -1141,11 +1461,11 @@ static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c,
 	bool hashing = hash;           /* every member so far compact */
 	uint64_t ha = 0, hb = 0;       /* f's hash so far */
 	p->hashed = false;
-	if (!gap_ok_fast(s, 0, tok[0].start, 0) || tok[0].end != (int)len)
+	if (!grammar && (!gap_ok_fast(s, 0, tok[0].start, 0) || tok[0].end != (int)len))
 		return false;
 	for (;;) {
 		if (left == 0) {
-			if (!gap_ok_fast(s, pos, tok[f].end - 1, 0))
+			if (!grammar && !gap_ok_fast(s, pos, tok[f].end - 1, 0))
 				return false;
 			next[f] = j;
 			pos = tok[f].end;
@@ -1176,17 +1496,18 @@ static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c,
 			continue;
 		}
 		left--;
-		if (j >= n)
+		if (!grammar && j >= n)
 			return false;
 		const jsmntok_t *t = &tok[j];
 		if (obj) {
-			if (t->type != JSMN_STRING || t->size != 1 || j + 1 >= n ||
-			    !gap_ok_fast(s, pos, t->start - 1, first ? 0 : ',') ||
-			    !gap_ok_fast(s, t->end + 1, outer_start(t + 1), ':'))
+			if (!grammar &&
+			    (t->type != JSMN_STRING || t->size != 1 || j + 1 >= n ||
+			     !gap_ok_fast(s, pos, t->start - 1, first ? 0 : ',') ||
+			     !gap_ok_fast(s, t->end + 1, outer_start(t + 1), ':')))
 				return false;
 			t++;
 			j++;
-		} else if (!gap_ok_fast(s, pos, outer_start(t), first ? 0 : ',')) {
+		} else if (!grammar && !gap_ok_fast(s, pos, outer_start(t), first ? 0 : ',')) {
 			return false;
 		}
 		first = false;
@@ -1194,7 +1515,8 @@ static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c,
 		case JSMN_STRING:
 		case JSMN_PRIMITIVE: {
 			bool str = t->type == JSMN_STRING;
-			if (t->size != 0 || (!str && !primitive_ok(s + t->start, (size_t)(t->end - t->start))))
+			if ((!grammar && t->size != 0) ||
+			    (!str && !primitive_ok(s + t->start, (size_t)(t->end - t->start))))
 				return false;
 			next[j] = j + 1;
 			pos = str ? t->end + 1 : t->end;
@@ -1257,12 +1579,24 @@ static inline __attribute__((always_inline)) bool walk_impl(const struct ctx *c,
 
 static bool walk_fast(const struct ctx *c, size_t len)
 {
-	return walk_impl(c, len, false);
+	return walk_impl(c, len, false, false);
 }
 
 static bool walk_fast_hash(const struct ctx *c, size_t len)
 {
-	return walk_impl(c, len, true);
+	return walk_impl(c, len, true, false);
+}
+
+/* The walks of tokenize's tokens: their text follows the grammar, so that
+ * only the depth and the primitives are left to check. */
+static bool walk_tok(const struct ctx *c, size_t len)
+{
+	return walk_impl(c, len, false, true);
+}
+
+static bool walk_tok_hash(const struct ctx *c, size_t len)
+{
+	return walk_impl(c, len, true, true);
 }
 
 /* The text checks on the tokens of jsmn without parent links (whose
@@ -1313,17 +1647,25 @@ int kg_event_parse(kg_event_parser *p, const char *json, size_t len, const kg_ev
 	while (len && (json[len - 1] == '\n' || json[len - 1] == '\r' || json[len - 1] == ' ' ||
 		       json[len - 1] == '\t'))
 		len--;
-	jsmn_parser jp; /* a local: the compiler keeps its fields in registers */
-	jsmn_init(&jp);
 	p->js = json;
 	p->scratch_used = 0;
-	int n = jsmn_parse(&jp, json, len, p->tok, KG_JSON_TOKENS_MAX), rc;
+	bool plain;
+	int n = tokenize(p->tok, json, len, &plain), rc;
+	bool whole = n > 0; /* one object, the whole text, jsmn's tokens */
+	bool grammar = whole; /* and JSON's grammar holds */
+	if (n < 0) {
+		jsmn_parser jp; /* a local: the compiler keeps its fields in registers */
+		jsmn_init(&jp);
+		n = jsmn_parse(&jp, json, len, p->tok, KG_JSON_TOKENS_MAX);
+		whole = n > 0 && p->tok[0].type == JSMN_OBJECT &&
+			p->tok[n - 1].start < p->tok[0].end && jp.pos >= len;
+		plain = whole && text_plain((const unsigned char *)json,
+					    (const unsigned char *)json + len);
+	}
 	c.ntok = n;
-	if (n <= 0 || p->tok[0].type != JSMN_OBJECT || p->tok[n - 1].start >= p->tok[0].end ||
-	    jp.pos < len ||
-	    !((c.plain = text_plain((const unsigned char *)json, (const unsigned char *)json + len))
-		      ? walk_fast_hash(&c, len)
-		      : walk_fast(&c, len))) {
+	if (!whole ||
+	    !((c.plain = plain) ? (grammar ? walk_tok_hash(&c, len) : walk_fast_hash(&c, len))
+				: (grammar ? walk_tok(&c, len) : walk_fast(&c, len)))) {
 		p->hashed = false;
 		if ((rc = check_text(&c, json, len)))
 			return rc;

@@ -200,6 +200,12 @@ int kg_event_body_hash(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES]);
  * took on its way (kg_event_body_hash answers that one when it could):
  * tests compare the two. */
 int kg_event_body_hash_walk(kg_event_parser *p, uint8_t out[KG_EVENT_HASH_BYTES]);
+/* Whether the parse's own tokenizer agrees with jsmn (strict, with parent
+ * links: what it stands in for) on [js, js + len): 1 when it took the text
+ * and gave jsmn's tokens (the parent links aside) for text jsmn takes
+ * whole, 0 when it left the text to jsmn, -1 when they differ (or memory
+ * ran out). Tests. */
+int kg_event_tokens_check(kg_event_parser *p, const char *js, size_t len);
 
 /* event_lax.c: jsmn (strict) without parent links, whose tokens define
  * kg_event_parse's messages about text that is not JSON (event.c tokenizes

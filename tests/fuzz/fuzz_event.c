@@ -1,10 +1,12 @@
-/* libFuzzer target for the risk engine's event parser (kg_event_parse,
- * jsmn on the hot path). Contract checked: an error has a code of
- * invalid/limit and a message; an accepted event is a JSON object jansson
- * also accepts, of a known type, with every string inside the input or the
- * parser's scratch and within its limits; parsing is deterministic; the
- * name and address strings go through kg_text_normalize, every address
- * through kg_address_key (and is the same as itself). */
+/* libFuzzer target for the risk engine's event parser (kg_event_parse: its
+ * own tokenizer on the hot path, jsmn for the text it leaves). Contract
+ * checked: that tokenizer gives jsmn's tokens on the text it takes; an
+ * error has a code of invalid/limit and a message; an accepted event is a
+ * JSON object jansson also accepts, of a known type, with every string
+ * inside the input or the parser's scratch and within its limits; parsing
+ * is deterministic; the name and address strings go through
+ * kg_text_normalize, every address through kg_address_key (and is the same
+ * as itself). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <jansson.h>
 
 #include "risk/risk.h"
+#include "risk/risk_impl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -105,6 +108,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (size)
 		memcpy(json, data, size);
+	/* the parse's tokenizer gives jsmn's tokens, or leaves the text to it */
+	if (kg_event_tokens_check(parser(), json, size) < 0)
+		abort();
 	const kg_event *ev = NULL;
 	kg_err err;
 	kg_err_clear(&err);

@@ -119,6 +119,72 @@ static void lax_jsmn_syntax_refused(void **state)
 			       &err), 0);
 }
 
+/* The parse's tokenizer stands in for jsmn: on every text it takes, jsmn's
+ * tokens (and jsmn would take the text whole); what it does not take,
+ * jsmn tokenizes. Texts of every kind, each also mutated at random (a byte
+ * replaced, removed or inserted, from the bytes that matter to either). */
+static void tokenizer_is_jsmn(void **state)
+{
+	static const char *const texts[] = {
+		HEAD "}",
+		" \r\n\t" HEAD " , \"x\" :\t[ 1 , {\"y\" : \"z\" } ] , \"w\":{ }, \"v\":[]\n}",
+		HEAD ",\"extra\":\"\\u0001\\n\\t\\ud83d\\ude00 鍵\",\"n\":[1,2.5,null,true,"
+		"{\"鍵\":\"\xe3\x81\x82\"}],\"q\":\"\\\"\\\\\\/\\b\\f\\r\"}",
+		HEAD ",\"a\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}", /* deeper than the limit */
+		HEAD ",\"a\":[[[[[[[[[[[[[[1]]]]]]]]]]]]]]}",
+		HEAD ",\"s\":\"a string longer than sixteen bytes, and one more: \\\"quoted\\\" "
+		"\xe3\x81\x82\xe3\x81\x84\"}",
+		HEAD ",\"x\":-12.5e+3,\"y\":[true,false,null],\"z\":{\"k\":{}}}",
+		"{\"id\":\"e1\",\"type\":\"order\",\"account\":\"a1\",\"ts\":\"2026-03-01T10:00:00Z\","
+		"\"order_id\":\"o1\",\"amount\":1200,\"currency\":\"JPY\",\"items\":[{\"sku\":\"s1\","
+		"\"category\":\"gift_card\",\"price\":1200,\"qty\":1}],\"shipping_address\":"
+		"{\"postal_code\":\"1\",\"region\":\"r\",\"city\":\"c\",\"line1\":\"l\",\"country\":\"JP\"},"
+		"\"billing_address\":{\"postal_code\":\"1\",\"region\":\"r\",\"city\":\"c\",\"line1\":\"l\","
+		"\"country\":\"JP\"},\"card\":{\"holder_name\":\"h\",\"last4\":\"4242\",\"exp\":\"12/30\","
+		"\"fingerprint\":\"f1\"},\"seller_ids\":[\"s1\",\"s2\"]}",
+		"{}", "[]", "{\"a\":1}x", "{\"a\":tru}", "{\"a\":1:2}", "{\"a\":\"\\u12\"}",
+		"{\"a\":fal\\e}", "{\"a\":\"\x7f\"}", "{\"a\":\"\xe3\x81\"}", "{\t\"a\":1}",
+	};
+	static const char alphabet[] = "{}[]\":,\\ \t\n\r0123456789-+.eEtfnu/ab\x01\x1f\x7f\xc3\xa9";
+	kg_event_parser *p = kg_event_parser_new();
+	assert_non_null(p);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int taken = 0, left = 0;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		size_t n0 = strlen(texts[i]);
+		for (int k = 0; k < 3000; k++) {
+			char buf[1024];
+			size_t n = n0;
+			assert_true(n0 + 8 < sizeof(buf));
+			memcpy(buf, texts[i], n0);
+			for (int m = k ? 1 + (int)(x >> 62) : 0; m > 0; m--) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				size_t at = (size_t)(x % (n + 1));
+				char ch = (x >> 32) % 8 ? alphabet[(x >> 40) % (sizeof(alphabet) - 1)]
+						       : (char)(x >> 48); /* any byte, NUL too */
+				if ((x >> 56) % 3 == 0 && at < n) {
+					buf[at] = ch;
+				} else if ((x >> 56) % 3 == 1 && at < n) {
+					memmove(buf + at, buf + at + 1, n - at - 1);
+					n--;
+				} else {
+					memmove(buf + at + 1, buf + at, n - at);
+					buf[at] = ch;
+					n++;
+				}
+			}
+			int rc = kg_event_tokens_check(p, buf, n);
+			if (rc < 0)
+				fail_msg("tokens differ from jsmn's: %.*s", (int)n, buf);
+			rc ? taken++ : left++;
+		}
+	}
+	kg_event_parser_free(p);
+	assert_true(taken > 1000 && left > 1000);
+}
+
 /* The body hash of one event text. */
 static void body_hash(const char *json, uint8_t out[KG_EVENT_HASH_BYTES])
 {
@@ -249,6 +315,7 @@ int main(void)
 		cmocka_unit_test(unknown_fields_must_be_valid_text),
 		cmocka_unit_test(escaped_and_multibyte_text_accepted),
 		cmocka_unit_test(lax_jsmn_syntax_refused),
+		cmocka_unit_test(tokenizer_is_jsmn),
 		cmocka_unit_test(body_hash_cases),
 		cmocka_unit_test(body_hash_every_length),
 	};
