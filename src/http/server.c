@@ -71,6 +71,10 @@ struct kg_http_server {
 	pthread_t reaper;
 };
 
+/* A request's arena grows in chunks of this size; a connection's next
+ * request reuses the chunk of the one before when it needed no more. */
+#define REQUEST_ARENA_CHUNK 8192
+
 /* One request's state, from its first callback to "completed". */
 struct request {
 	bool begun;                   /* the access handler saw it (begin() ran) */
@@ -1098,17 +1102,20 @@ static void *new_request(void *cls, const char *uri, struct MHD_Connection *c)
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct conn_track *t = ci ? ci->socket_context : NULL;
 	struct request *rq = t ? t->spare : NULL;
-	if (rq) {
+	if (rq) { /* its arena kept its one chunk, emptied (on_completed) */
 		t->spare = NULL;
+		kg_arena arena = rq->arena;
 		memset(rq, 0, sizeof(*rq));
+		rq->arena = arena;
 	} else if (!(rq = calloc(1, sizeof(*rq)))) {
 		return NULL;
+	} else {
+		kg_arena_init(&rq->arena, REQUEST_ARENA_CHUNK);
 	}
 	rq->start_ns = kg_mono_ns();
 	rq->uri_len = strlen(uri);
 	request_id(rq->request_id);
 	rq->route_index = kg_http_nroutes;
-	kg_arena_init(&rq->arena, 8192);
 	return rq;
 }
 
@@ -1182,11 +1189,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	resp_release(&rq->deferred);
 	resp_release(&rq->result);
 	kg_buf_release(&rq->body);
-	kg_arena_release(&rq->arena);
-	if (rq->track && !rq->track->spare)
-		rq->track->spare = rq; /* the connection's next request reuses it */
-	else
+	if (rq->track && !rq->track->spare) {
+		/* the connection's next request reuses it, and its arena's chunk
+		 * when that is the one of the usual size (no malloc and free of
+		 * 8 KiB per request; a large one is not held by an idle connection) */
+		if (rq->arena.total_bytes <= REQUEST_ARENA_CHUNK)
+			kg_arena_reset(&rq->arena);
+		else
+			kg_arena_release(&rq->arena);
+		rq->track->spare = rq;
+	} else {
+		kg_arena_release(&rq->arena);
 		free(rq);
+	}
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->inflight, 1);
 }
@@ -1248,6 +1263,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		t->next->prev = t->prev;
 	s->nconns--;
 	pthread_mutex_unlock(&s->conn_mu);
+	if (t->spare)
+		kg_arena_release(&t->spare->arena);
 	free(t->spare);
 	free(t);
 	*socket_context = NULL;
