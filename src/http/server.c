@@ -183,6 +183,48 @@ static int match_pattern(const char *pattern, const char *path,
 	return (*p || *q) ? -1 : n;
 }
 
+/* A path's key: FNV-1a of its first two segments ("/v1/events" of
+ * "/v1/events/batch"), which a route's pattern shares with every path it
+ * matches when both of those segments are literal in it. */
+static uint64_t path_key(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (int slashes = 0; *s && !(*s == '/' && ++slashes > 2); s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Per route: its pattern's key, or any (a {name} in its first two
+ * segments: it is always tried). Built once; without it (no memory) every
+ * route is tried. */
+struct route_key {
+	uint64_t key;
+	bool any;
+};
+static struct route_key *route_keys;
+static pthread_once_t route_keys_once = PTHREAD_ONCE_INIT;
+
+static void route_keys_build(void)
+{
+	struct route_key *k = calloc(kg_http_nroutes, sizeof(*k));
+	if (!k)
+		return;
+	for (size_t i = 0; i < kg_http_nroutes; i++) {
+		const char *p = kg_http_routes[i].pattern;
+		const char *third = strchr(p + (*p == '/'), '/');
+		third = third ? strchr(third + 1, '/') : NULL;
+		size_t span = third ? (size_t)(third - p) : strlen(p);
+		k[i].any = memchr(p, '{', span) != NULL;
+		k[i].key = path_key(p);
+	}
+	route_keys = k;
+}
+
+static bool route_may_match(size_t i, uint64_t key)
+{
+	return !route_keys || route_keys[i].any || route_keys[i].key == key;
+}
+
 /* Finds the route for method+path. Among matching routes, the one with
  * fewer parameters wins ("/v1/cases/queue" before "/v1/cases/{id}").
  * HEAD runs the GET route (libmicrohttpd drops the body).
@@ -196,7 +238,11 @@ static long find_route(const char *method, const char *path, kg_arena *a, kg_buf
 	int best_params = KG_HTTP_PARAMS_MAX + 1;
 	bool path_known = false;
 	struct param_span spans[KG_HTTP_PARAMS_MAX], best_spans[KG_HTTP_PARAMS_MAX];
+	pthread_once(&route_keys_once, route_keys_build);
+	uint64_t key = path_key(path); /* most routes are passed over by it */
 	for (size_t i = 0; i < kg_http_nroutes; i++) {
+		if (!route_may_match(i, key))
+			continue;
 		int n = match_pattern(kg_http_routes[i].pattern, path, spans);
 		if (n < 0)
 			continue;

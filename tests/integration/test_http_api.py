@@ -45,7 +45,9 @@ def test_api():
         error_shape(k.get("/v1/nope", key=admin), 404, "not_found")
         # route matching: a segment matches whole, never a prefix of it
         for path in ("/v1/event", "/v1/eventsx", "/v1/events/", "/healthz/", "/healthzz",
-                     "/v1/accounts/a1/nope", "/v1//events", "/v1/accounts/"):
+                     "/v1/accounts/a1/nope", "/v1//events", "/v1/accounts/", "/v1", "/v1/",
+                     "/v1/events/batch/x", "/v1/events/x/batch", "/console/a/b",
+                     "//v1/events"):
             error_shape(k.get(path, key=admin), 404, "not_found")
         error_shape(k.get("/v1/events", key=admin), 405, "method_not_allowed")
         error_shape(k.get("/v1/events/batch", key=admin), 405, "method_not_allowed")
