@@ -18,6 +18,8 @@
 #   OLD_BUILD=DIR (a release build of another commit, e.g. main's): a third
 #   row per connection count, that build with the default settings, run
 #   first in the same sitting (OLD_LABEL names it in the table).
+#   ROW_ROUNDS=3: runs per row, alternating with the other rows of the same
+#   connection count; the row gives their medians. ROUNDS=3: the flood's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/bench/lib.sh"
@@ -102,39 +104,58 @@ old_build=${OLD_BUILD:-}
 old_label=${OLD_LABEL:-old build}
 schemes="batched one"
 [[ -n $old_build ]] && schemes="old batched one"
+row_rounds=${ROW_ROUNDS:-3}
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# to_ms 1.23ms|456.00us|1.02s: in milliseconds; ms_text: back to wrk's style
+to_ms() { awk -v v="$1" 'BEGIN {x = v + 0; if (v ~ /us$/) x /= 1000; else if (v ~ /ms$/) x += 0; else if (v ~ /s$/) x *= 1000; printf "%.3f", x}'; }
+ms_text() { awk -v v="$1" 'BEGIN {printf "%.2fms", v}'; }
+# one row's runs: per connection count, the schemes alternate ROW_ROUNDS
+# times (old, batched, one, old, ...), each on a fresh kagid; the row gives
+# the medians of its runs, and the range of its runs' event/healthz ratios
+declare -A runs
 for c in $conns_list; do
+	for r in $(seq "$row_rounds"); do
+		for scheme in $schemes; do
+			rm -f "$out"/kagi*.db-wal "$out"/kagi*.db-shm
+			cp "$out/empty.db" "$out/kagi.db"
+			if [[ $scheme == old ]]; then
+				bench_binary "$old_build"
+				cp "$out/empty.db" "$srv_db"
+				bench_serve
+				bench_binary
+			elif [[ $scheme == batched ]]; then
+				bench_serve
+			else
+				bench_serve KAGI_HTTP_DECISION_WORKERS=64 KAGI_HTTP_DECISION_BATCH_MAX=1
+			fi
+			t0=$(cpu_ticks)
+			wrk_run "$out/h.txt" "$c" /healthz
+			t1=$(cpu_ticks)
+			export RUN="$scheme-c$c-$r-$RANDOM"
+			wrk_run "$out/e.txt" "$c" /v1/events -s "$out/events.lua"
+			t2=$(cpu_ticks)
+			rss=$(peak_rss)
+			pb=$(per_batch)
+			bench_stop
+			IFS='|' read -r hrps hp50 hp99 hrej <<<"$(figures "$out/h.txt")"
+			IFS='|' read -r erps ep50 ep99 erej <<<"$(figures "$out/e.txt")"
+			hus=$(us_per "$out/h.txt" $((t1 - t0)))
+			eus=$(us_per "$out/e.txt" $((t2 - t1)))
+			rat=$(awk -v a="$erps" -v b="$hrps" 'BEGIN {printf "%.1f", (b > 0 ? 100 * a / b : 0)}')
+			echo "  c=$c round $r $scheme: healthz $hrps/s ($hus us CPU); events $erps/s ($eus us CPU, $rat %) p50 $ep50 p99 $ep99 refused $erej per batch $pb rss $rss" >&2
+			runs[$c,$scheme]+="$hrps $(to_ms "$hp99") $hus $erps $rat $(to_ms "$ep50") $(to_ms "$ep99") $erej $pb $eus ${rss% MiB}"$'\n'
+		done
+	done
 	for scheme in $schemes; do
-		rm -f "$out"/kagi*.db-wal "$out"/kagi*.db-shm
-		cp "$out/empty.db" "$out/kagi.db"
-		if [[ $scheme == old ]]; then
-			bench_binary "$old_build"
-			cp "$out/empty.db" "$srv_db"
-			bench_serve
-			bench_binary
-			label="$old_label (default settings)"
-		elif [[ $scheme == batched ]]; then
-			bench_serve
-			label="batches (default: 1 worker, batch_max 256)"
-		else
-			bench_serve KAGI_HTTP_DECISION_WORKERS=64 KAGI_HTTP_DECISION_BATCH_MAX=1
-			label="one event per batch (64 workers, batch_max 1)"
-		fi
-		t0=$(cpu_ticks)
-		wrk_run "$out/h.txt" "$c" /healthz
-		t1=$(cpu_ticks)
-		export RUN="$scheme-c$c-$RANDOM"
-		wrk_run "$out/e.txt" "$c" /v1/events -s "$out/events.lua"
-		t2=$(cpu_ticks)
-		rss=$(peak_rss)
-		pb=$(per_batch)
-		bench_stop
-		IFS='|' read -r hrps hp50 hp99 hrej <<<"$(figures "$out/h.txt")"
-		IFS='|' read -r erps ep50 ep99 erej <<<"$(figures "$out/e.txt")"
-		hus=$(us_per "$out/h.txt" $((t1 - t0)))
-		eus=$(us_per "$out/e.txt" $((t2 - t1)))
-		[[ $scheme == batched ]] && alone[$c]=$erps
-		echo "  c=$c $scheme: healthz $hrps/s ($hus us CPU); events $erps/s ($eus us CPU, $(ratio "$erps" "$hrps")) p50 $ep50 p99 $ep99 refused $erej per batch $pb rss $rss" >&2
-		rows+=("| $c | $label | $hrps | $hp99 | $hus µs | $erps | **$(ratio "$erps" "$hrps")** | $ep50 | $ep99 | $erej | $pb | $eus µs | $rss |")
+		case $scheme in
+		old) label="$old_label (default settings)" ;;
+		batched) label="batches (default: 1 worker, batch_max 256)" ;;
+		*) label="one event per batch (64 workers, batch_max 1)" ;;
+		esac
+		col() { printf '%s' "${runs[$c,$scheme]}" | awk -v k="$1" 'NF {print $k}'; }
+		med() { median $(col "$1"); }
+		rats=$(col 5 | sort -g | awk '{printf "%s%.0f", (NR > 1 ? "–" : ""), $1}' | sed 's/–.*–/–/')
+		rows+=("| $c | $label | $(printf '%.0f' "$(med 1)") | $(ms_text "$(med 2)") | $(printf '%.0f' "$(med 3)") µs | $(printf '%.0f' "$(med 4)") | **$(printf '%.0f' "$(med 5)") %** ($rats) | $(ms_text "$(med 6)") | $(ms_text "$(med 7)") | $(med 8) | $(med 9) | $(printf '%.0f' "$(med 10)") µs | $(med 11) MiB |")
 	done
 done
 
@@ -170,7 +191,6 @@ rss=$(peak_rss)
 logins_run=$(metric 'kagi_http_pool_done_total{pool="login"}')
 logins_refused=$(metric 'kagi_http_pool_refused_total{pool="login"}')
 bench_stop
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 base=$(median "${alone_rates[@]}")
 erps=$(median "${flood_rates[@]}")
 echo "  flood: $ftotal logins sent, $logins_run verified, $logins_refused refused 503; events $erps/s = $(ratio "$erps" "$base") of $base alone" >&2
@@ -180,10 +200,11 @@ section=$(
 ## http-load — durable single events beside /healthz, and a login flood (wrk)
 
 - $(bench_machine)
-- command: \`${old_build:+OLD_BUILD=$old_build }bash bench/http_load.sh\` (DURATION=$dur, CONNS_LIST="$conns_list", FLOOD_CONNS=$flood_conns): wrk -t2 --latency on the same machine as kagid (release build, log level warn, default settings but \`http.max_connections\` 4096 and no per-IP cap, since wrk connects from one address), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections; a fresh kagid for each row, on a fresh copy of the same store (only the key in it)
+- command: \`${old_build:+OLD_BUILD=$old_build }bash bench/http_load.sh\` (DURATION=$dur, CONNS_LIST="$conns_list", ROW_ROUNDS=$row_rounds, ROUNDS=$rounds, FLOOD_CONNS=$flood_conns): wrk -t2 --latency on the same machine as kagid (release build, log level warn, default settings but \`http.max_connections\` 4096 and no per-IP cap, since wrk connects from one address), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections; a fresh kagid for each row, on a fresh copy of the same store (only the key in it)
 - POST /v1/events: one login event per request, unique ids (10,000 accounts), decided through policy/default.rules and stored with its decision; a 200 only once its commit is durable. "decisions/s" counts 2xx answers; "refused" the non-2xx ones (503 \`busy\` with \`Retry-After\`). GET /healthz ran first on the same kagid with the same connections. RSS: kagid's peak (VmHWM) after both
 - batches (the default, \`http.decision_workers\` 1, \`http.decision_batch_max\` 256): a decision worker takes every event waiting (up to 256) and decides them as one batch with one group commit (kg_risk_batch_start/finish), the connections suspended meanwhile; while a batch commits, the worker decides the next one on top of it (at most two in flight). The peer in the same run, one event per batch (\`http.decision_workers\` 64, \`http.decision_batch_max\` 1): near the scheme before batching, each worker deciding one event per commit${old_build:+. \"$old_label\": that build, with the default settings, in the same sitting (run first for each connection count)}. "events per batch": the decision pool's events per take (/metrics)
 - "kagid CPU per …": kagid's user+system CPU time during the wrk run divided by the requests answered (the rates move with the other load on the shared machine; this moves less)
+- each row: the medians of $row_rounds runs, the schemes of one connection count alternating run by run (${old_build:+old, }batched, one, ${old_build:+old, }batched, …), each on a fresh kagid and store; "of /healthz": the median of the runs' own ratios (events and /healthz on the same kagid), their range in brackets
 
 | connections | decision pool | /healthz req/s | /healthz p99 | kagid CPU per /healthz | durable decisions/s | of /healthz | events p50 | events p99 | refused | events per batch | kagid CPU per event | peak RSS |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
