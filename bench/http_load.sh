@@ -213,7 +213,79 @@ $(printf '%s\n' "${rows[@]}")
 Login flood at capacity: $flood_conns connections of logins for unknown emails, as many as the login pool holds (\`http.login_workers\` 2 running + \`http.login_queue\` 64 waiting; each login an Argon2id verification of a dummy hash, at the lowest CPU priority), while $flood_at connections post events, on one kagid; $rounds runs of the events alone and $rounds with the flood, alternating, ${dur} s each:
 events alone ${alone_rates[*]} durable decisions/s (median $base), with the flood ${flood_rates[*]} (median $erps, p99 ${flood_p99s[*]}) = **$(ratio "$erps" "$base")** of their rate alone; $ftotal logins sent, the login pool verified $logins_run (401) and refused $logins_refused at once (503 \`busy\`); peak RSS $rss.
 
-Reading it (session 7, 2026-12-02, branch load): the machine was shared
+Reading it (session 8, 2026-12-03, branch load, main \`ca2fb4e\` -> this
+commit): the machine was shared again (load average 12–25 during the run:
+other helpers' builds, tests and callgrind), so each row is now the median
+of three runs alternating with the other rows of its connection count, and
+the ratios' ranges show how far single runs move (20–52 % at 256
+connections). The issue's targets are still not met here: at 256
+connections durable decisions came to 31 % of /healthz (main in the same
+sitting 25 %), at 1,024 to 36 % (main 35 %); p99 at 256 connections 64 ms
+(main 53 ms), p50 already 11 ms: with 256 connections each waiting for its
+answer, a p99 of 10 ms needs well over 25,600 answers/s, i.e. some 25–30 µs
+of kagid CPU per event beside wrk on two cores; it is 50 µs now (main 58 µs
+in this table: ×0.86; at 1,024 connections 56 against 59 µs). The login
+flood's three rounds: events alone 22,625, 15,128 and 12,383/s, with the
+flood 8,228, 10,901 and 9,111/s (36 %, 72 % and 74 % round by round, 60 %
+by the medians): the first "alone" run had the cores more to itself than
+any other; nothing of the login path changed (session 6 measured 88 % on a
+quieter machine, session 7 76 % at load ~10).
+
+Changed (session 8), in instructions (callgrind, POST /v1/events at 64
+connections, 10 s of wrk after 8 s of warm-up, all threads, per event;
+main \`ca2fb4e\` -> this commit): 115.2k -> 100.8k (-12.5 %); the server
+threads (libmicrohttpd's connection threads with kagid's callbacks) 65.6k
+-> 48.4k; the decision worker (18.8k / 19.4k) and the store's writer
+(30.6k / 32.8k) as before, within what the batch sizes move.
+- libmicrohttpd's buffer per connection is 16 KiB instead of 24
+  (\`KG_HTTP_CONN_MEMORY\`): the library zeroes all of it at the end of
+  every request and the unused half of its read buffer when it builds an
+  answer — 37.6k -> 24.7k of the instructions (callgrind counts each byte
+  of \`rep stosb\`; in cycles the zeroing was ~5 % of kagid's CPU by perf
+  in session 7, two thirds of that now), and 2 MiB less of buffers pulled
+  through the caches at 256 connections. 16 KiB is the least that holds
+  every head kagid serves on a later request of a kept-alive connection,
+  where the front does not look (8,192 bytes as counted, in 100 fields or
+  more, and the body after it; 14 KiB answered an 8 KiB head of 99 fields
+  with the library's HTML 431). The front's first-head limit
+  (\`KG_HTTP_FRONT_HEAD_MAX\`) is 9 KiB instead of 16, what 16 KiB holds
+  with 100 fields: a first head of 9–16 KiB gets the front's JSON 431
+  instead of kagid's JSON 431 after the library read it (the same status
+  and code; framing.jsonl); a later head over 8,192 bytes gets the
+  library's HTML 431 from ~10 KiB on instead of ~20 KiB (docs/api.md).
+- route matching tries only the routes whose first two segments are the
+  path's (a hash of them per route, built once; a route with a {name}
+  there is always tried): begin 8.4k -> 5.7k.
+- a kept-alive connection's next request reuses its arena's 8 KiB chunk
+  (no malloc and free of it per request): on_request -0.9k.
+
+System calls per event (perf stat on the syscall tracepoints, 256
+connections, 3 s of wrk): sendmsg 1.0, recvfrom 2.0 (the second finds
+nothing), epoll_ctl 2.0 (the library takes a suspended connection out of
+its epoll set and puts it back on resume), write 1.0 (the eventfd write of
+each MHD_resume_connection), read 0.4–0.7, epoll_wait 2.5–3.9 (fewer per
+event the faster it runs): the library's loop, the same for main and this
+build; none of it is kagid's to change without replacing the library.
+
+CPU in alternating A/B runs (ad hoc: a fresh kagid and store each, 2 s of
+/healthz then 4 s of events at 256 connections, 5 rounds, load average
+12–18): main 70.6, 64.8, 45.7, 35.9 and 36.9 µs of kagid CPU per event,
+this build 55.5, 50.0, 49.6, 37.1 and 34.0 (medians 45.7 and 49.6);
+/healthz 18.8, 24.2, 12.2, 16.2 and 9.8 against 15.5, 17.3, 10.4, 9.9 and
+12.3 µs (medians 16.2 and 12.3). At that load the CPU time of a request
+moves by ×2 from run to run, more than the instructions saved; callgrind
+and the table's medians are the figures to go by.
+
+Tried, not changed (session 8): an 8 KiB buffer (an ad hoc build with an
+override; alternating runs as above, 3 rounds): /healthz 18.0–20.6 ->
+12.2–14.1 µs of CPU, events within the noise. 8 KiB does not hold a head
+of 8 KiB, so it would need a second library daemon for the connections
+whose first head is small, their later heads over ~7 KiB (fewer with many
+fields) answered by the library's HTML 431, and the per-address cap counted
+per daemon (an address could hold twice \`http.max_connections_per_ip\`):
+not done.
+
+Session 7 (2026-12-02, branch load): the machine was shared
 with other helpers' builds and benchmarks (load average 10–18), so single
 rows move by ±40 % and the /healthz ratio moves with them; kagid's CPU per
 event moves less, and the alternating runs below are the comparison to
