@@ -260,10 +260,11 @@ threads (libmicrohttpd's connection threads with kagid's callbacks) 65.6k
 - a kept-alive connection's next request reuses its arena's 8 KiB chunk
   (no malloc and free of it per request): on_request -0.9k.
 - the access line (one JSON line per request at log level info, the
-  default) is built without printf, its time formatted once a second per
-  server thread: access_log 13.8k -> 6.2k instructions per event, vfprintf
-  9.6k -> 1.6k (callgrind as above at level info; the same lines, field
-  by field). Not in the table: the benchmark runs at level warn.
+  default) is built without printf, in a buffer each server thread keeps,
+  its time formatted once a second per thread: access_log 13.8k -> 3.2k
+  instructions per event (callgrind as above, at level info; the same
+  lines, field by field). Not in the table: the benchmark runs at level
+  warn.
 
 System calls per event (perf stat on the syscall tracepoints, 256
 connections, 3 s of wrk): sendmsg 1.0, recvfrom 2.0 (the second finds
