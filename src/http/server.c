@@ -100,6 +100,8 @@ struct request {
 	size_t bytes_out;
 	char client_ip[INET6_ADDRSTRLEN];
 	const char *method, *path;
+	/* of its head, found in refuse_head's walk of the fields (NULL: none) */
+	const char *authorization, *content_length, *content_type;
 	kg_http_req req;
 	struct conn_track *track;     /* NULL when the connection has none */
 	size_t budget_held;           /* bytes of server.budget this body holds */
@@ -435,6 +437,10 @@ struct head {
 	int content_lengths; /* Content-Length fields */
 	int encodings;       /* Transfer-Encoding fields */
 	bool chunked_only;   /* every Transfer-Encoding is exactly "chunked" */
+	/* the first of each, as MHD_lookup_connection_value would give it (the
+	 * library's memory, the request's lifetime): one walk of the fields */
+	bool seen_authorization, seen_content_type;
+	const char *authorization, *content_length, *content_type;
 };
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -443,8 +449,17 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 	(void)kind;
 	struct head *h = cls;
 	h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": ", CRLF */
-	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		if (!h->content_lengths)
+			h->content_length = value;
 		h->content_lengths++;
+	} else if (!h->seen_authorization && !strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION)) {
+		h->seen_authorization = true;
+		h->authorization = value;
+	} else if (!h->seen_content_type && !strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE)) {
+		h->seen_content_type = true;
+		h->content_type = value;
+	}
 	if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
 		h->encodings++;
 		h->chunked_only = h->chunked_only && value && !strcasecmp(value, "chunked");
@@ -461,6 +476,9 @@ static bool refuse_head(kg_http_server *s, struct MHD_Connection *c, struct requ
 {
 	struct head h = {.bytes = strlen(rq->method) + rq->uri_len + 11, .chunked_only = true};
 	MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &h);
+	rq->authorization = h.authorization;
+	rq->content_length = h.content_length;
+	rq->content_type = h.content_type;
 	int status = 0;
 	const char *code = "invalid", *field = NULL;
 	char msg[160];
@@ -597,8 +615,7 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 		kg_err err;
 		kg_err_clear(&err);
 		/* POST /v1/events: a cached key, confirmed in the decision worker */
-		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-								MHD_HTTP_HEADER_AUTHORIZATION);
+		const char *authz = rq->authorization;
 		int rc = (rq->route->flags & KG_HTTP_DECISION) && authz
 			? kg_http_authenticate_unconfirmed(&s->app, authz, &rq->principal,
 							   &rq->key_check, &err)
@@ -617,7 +634,7 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 	}
 	rq->body_max = rq->route->body_max ? rq->route->body_max
 					   : (size_t)s->config.http_body_max_bytes;
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl = rq->content_length;
 	int64_t n;
 	if (cl && kg_parse_i64(cl, &n) == 0 && n > (int64_t)rq->body_max) {
 		char msg[128];
@@ -812,7 +829,7 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 	req->client_ip = rq->client_ip;
 	req->arena = &rq->arena;
 	req->conn = c;
-	req->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	req->content_type = rq->content_type;
 	req->body = rq->body.data ? rq->body.data : "";
 	req->body_len = rq->body.len;
 
