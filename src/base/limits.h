@@ -30,13 +30,17 @@
 #define KG_HTTP_DECISION_BATCH_MAX 4096     /* most POST /v1/events a decision worker
                                               * takes at once (http.decision_batch_max) */
 #define KG_HTTP_REAP_MS 250                 /* how often the slowloris guard looks */
-#define KG_HTTP_CONN_MEMORY (24 * 1024)     /* libmicrohttpd's buffer per connection:
-                                              * holds a head the front lets through
-                                              * (16 KiB, 100 fields); it zeroes all of
-                                              * it on every request (CPU per request) */
-#define KG_HTTP_FRONT_HEAD_MAX (16 * 1024)  /* a new connection's first request head as
+#define KG_HTTP_CONN_MEMORY (16 * 1024)     /* libmicrohttpd's buffer per connection:
+                                              * holds any head kagid serves (8192 bytes
+                                              * as counted, 100 fields and more) and a
+                                              * first head the front lets through; it
+                                              * zeroes all of it on every request (CPU
+                                              * and cache per request: 24 KiB before) */
+#define KG_HTTP_FRONT_HEAD_MAX (9 * 1024)   /* a new connection's first request head as
                                               * sent, looked at before the library
-                                              * (http/front.c): over this, JSON 431 */
+                                              * (http/front.c): over this, JSON 431 (what
+                                              * KG_HTTP_CONN_MEMORY holds with 100 fields;
+                                              * kagid serves 8192 bytes of it) */
 #define KG_HTTP_HEADER_FIELDS_MAX 100       /* header fields of that head: more, 431
                                               * (the library's buffer holds every field) */
 #define KG_HTTP_LINGER_MS 1000              /* after the front's own error answer: input

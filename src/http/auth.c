@@ -193,11 +193,14 @@ static bool keys_hit(kg_http_keys *k, const char *id, const uint8_t hash[KG_TOKE
 	struct key_slot *sl = slot_of(k, id);
 	bool hit = sl && kg_ct_equal(sl->hash, hash, KG_TOKEN_HASH_LEN) &&
 		   (!sl->expires_ms || sl->expires_ms > now);
-	if (hit) {
+	if (hit)
 		out->role = sl->role;
-		snprintf(out->credential_id, sizeof(out->credential_id), "%s", id);
-	}
 	pthread_mutex_unlock(&k->mu);
+	if (hit) { /* as snprintf "%s" would, without its format parsing */
+		size_t n = strnlen(id, sizeof(out->credential_id) - 1);
+		memcpy(out->credential_id, id, n);
+		out->credential_id[n] = '\0';
+	}
 	return hit;
 }
 

@@ -71,6 +71,10 @@ struct kg_http_server {
 	pthread_t reaper;
 };
 
+/* A request's arena grows in chunks of this size; a connection's next
+ * request reuses the chunk of the one before when it needed no more. */
+#define REQUEST_ARENA_CHUNK 8192
+
 /* One request's state, from its first callback to "completed". */
 struct request {
 	bool begun;                   /* the access handler saw it (begin() ran) */
@@ -96,6 +100,8 @@ struct request {
 	size_t bytes_out;
 	char client_ip[INET6_ADDRSTRLEN];
 	const char *method, *path;
+	/* of its head, found in refuse_head's walk of the fields (NULL: none) */
+	const char *authorization, *content_length, *content_type;
 	kg_http_req req;
 	struct conn_track *track;     /* NULL when the connection has none */
 	size_t budget_held;           /* bytes of server.budget this body holds */
@@ -179,6 +185,48 @@ static int match_pattern(const char *pattern, const char *path,
 	return (*p || *q) ? -1 : n;
 }
 
+/* A path's key: FNV-1a of its first two segments ("/v1/events" of
+ * "/v1/events/batch"), which a route's pattern shares with every path it
+ * matches when both of those segments are literal in it. */
+static uint64_t path_key(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (int slashes = 0; *s && !(*s == '/' && ++slashes > 2); s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Per route: its pattern's key, or any (a {name} in its first two
+ * segments: it is always tried). Built once; without it (no memory) every
+ * route is tried. */
+struct route_key {
+	uint64_t key;
+	bool any;
+};
+static struct route_key *route_keys;
+static pthread_once_t route_keys_once = PTHREAD_ONCE_INIT;
+
+static void route_keys_build(void)
+{
+	struct route_key *k = calloc(kg_http_nroutes, sizeof(*k));
+	if (!k)
+		return;
+	for (size_t i = 0; i < kg_http_nroutes; i++) {
+		const char *p = kg_http_routes[i].pattern;
+		const char *third = strchr(p + (*p == '/'), '/');
+		third = third ? strchr(third + 1, '/') : NULL;
+		size_t span = third ? (size_t)(third - p) : strlen(p);
+		k[i].any = memchr(p, '{', span) != NULL;
+		k[i].key = path_key(p);
+	}
+	route_keys = k;
+}
+
+static bool route_may_match(size_t i, uint64_t key)
+{
+	return !route_keys || route_keys[i].any || route_keys[i].key == key;
+}
+
 /* Finds the route for method+path. Among matching routes, the one with
  * fewer parameters wins ("/v1/cases/queue" before "/v1/cases/{id}").
  * HEAD runs the GET route (libmicrohttpd drops the body).
@@ -192,7 +240,11 @@ static long find_route(const char *method, const char *path, kg_arena *a, kg_buf
 	int best_params = KG_HTTP_PARAMS_MAX + 1;
 	bool path_known = false;
 	struct param_span spans[KG_HTTP_PARAMS_MAX], best_spans[KG_HTTP_PARAMS_MAX];
+	pthread_once(&route_keys_once, route_keys_build);
+	uint64_t key = path_key(path); /* most routes are passed over by it */
 	for (size_t i = 0; i < kg_http_nroutes; i++) {
+		if (!route_may_match(i, key))
+			continue;
 		int n = match_pattern(kg_http_routes[i].pattern, path, spans);
 		if (n < 0)
 			continue;
@@ -385,6 +437,10 @@ struct head {
 	int content_lengths; /* Content-Length fields */
 	int encodings;       /* Transfer-Encoding fields */
 	bool chunked_only;   /* every Transfer-Encoding is exactly "chunked" */
+	/* the first of each, as MHD_lookup_connection_value would give it (the
+	 * library's memory, the request's lifetime): one walk of the fields */
+	bool seen_authorization, seen_content_type;
+	const char *authorization, *content_length, *content_type;
 };
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -393,8 +449,17 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 	(void)kind;
 	struct head *h = cls;
 	h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": ", CRLF */
-	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		if (!h->content_lengths)
+			h->content_length = value;
 		h->content_lengths++;
+	} else if (!h->seen_authorization && !strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION)) {
+		h->seen_authorization = true;
+		h->authorization = value;
+	} else if (!h->seen_content_type && !strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE)) {
+		h->seen_content_type = true;
+		h->content_type = value;
+	}
 	if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
 		h->encodings++;
 		h->chunked_only = h->chunked_only && value && !strcasecmp(value, "chunked");
@@ -411,6 +476,9 @@ static bool refuse_head(kg_http_server *s, struct MHD_Connection *c, struct requ
 {
 	struct head h = {.bytes = strlen(rq->method) + rq->uri_len + 11, .chunked_only = true};
 	MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &h);
+	rq->authorization = h.authorization;
+	rq->content_length = h.content_length;
+	rq->content_type = h.content_type;
 	int status = 0;
 	const char *code = "invalid", *field = NULL;
 	char msg[160];
@@ -547,8 +615,7 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 		kg_err err;
 		kg_err_clear(&err);
 		/* POST /v1/events: a cached key, confirmed in the decision worker */
-		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-								MHD_HTTP_HEADER_AUTHORIZATION);
+		const char *authz = rq->authorization;
 		int rc = (rq->route->flags & KG_HTTP_DECISION) && authz
 			? kg_http_authenticate_unconfirmed(&s->app, authz, &rq->principal,
 							   &rq->key_check, &err)
@@ -567,7 +634,7 @@ static enum MHD_Result begin(kg_http_server *s, struct MHD_Connection *c, struct
 	}
 	rq->body_max = rq->route->body_max ? rq->route->body_max
 					   : (size_t)s->config.http_body_max_bytes;
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl = rq->content_length;
 	int64_t n;
 	if (cl && kg_parse_i64(cl, &n) == 0 && n > (int64_t)rq->body_max) {
 		char msg[128];
@@ -762,7 +829,7 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 	req->client_ip = rq->client_ip;
 	req->arena = &rq->arena;
 	req->conn = c;
-	req->content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	req->content_type = rq->content_type;
 	req->body = rq->body.data ? rq->body.data : "";
 	req->body_len = rq->body.len;
 
@@ -1098,50 +1165,166 @@ static void *new_request(void *cls, const char *uri, struct MHD_Connection *c)
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct conn_track *t = ci ? ci->socket_context : NULL;
 	struct request *rq = t ? t->spare : NULL;
-	if (rq) {
+	if (rq) { /* its arena kept its one chunk, emptied (on_completed) */
 		t->spare = NULL;
+		kg_arena arena = rq->arena;
 		memset(rq, 0, sizeof(*rq));
+		rq->arena = arena;
 	} else if (!(rq = calloc(1, sizeof(*rq)))) {
 		return NULL;
+	} else {
+		kg_arena_init(&rq->arena, REQUEST_ARENA_CHUNK);
 	}
 	rq->start_ns = kg_mono_ns();
 	rq->uri_len = strlen(uri);
 	request_id(rq->request_id);
 	rq->route_index = kg_http_nroutes;
-	kg_arena_init(&rq->arena, 8192);
 	return rq;
 }
 
+/* Appends v in decimal. */
+static void put_u64(kg_buf *b, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+	do
+		d[sizeof(d) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(d));
+	kg_buf_append(b, d + sizeof(d) - n, n);
+}
+
+/* The time of an access line, "2026-12-03T06:22:01.052Z": kg_time_format
+ * once a second per server thread, the milliseconds put in by hand. */
+static const char *access_time(int64_t ms, char out[KG_TIME_STR_MAX])
+{
+	static _Thread_local int64_t sec = INT64_MIN;
+	static _Thread_local char text[KG_TIME_STR_MAX];
+	if (ms < 0)
+		return kg_time_format(ms, out);
+	if (ms / 1000 != sec) {
+		kg_time_format(ms, text);
+		sec = strlen(text) == 24 ? ms / 1000 : INT64_MIN; /* a 4-digit year */
+		if (sec == INT64_MIN)
+			return memcpy(out, text, KG_TIME_STR_MAX);
+	}
+	memcpy(out, text, 25);
+	int m = (int)(ms % 1000);
+	out[20] = (char)('0' + m / 100);
+	out[21] = (char)('0' + m / 10 % 10);
+	out[22] = (char)('0' + m % 10);
+	return out;
+}
+
+/* A string literal appended without strlen. */
+#define PUT_LIT(b, lit) kg_buf_append((b), (lit), sizeof(lit) - 1)
+
+/* s as a JSON string: in one piece when nothing in it needs escaping (a
+ * method, a path, a route, a key id nearly always), else kg_buf_json_str. */
+static void put_json_str(kg_buf *b, const char *s)
+{
+	size_t n = 0;
+	while (s[n] && s[n] != '"' && s[n] != '\\' && (unsigned char)s[n] >= 0x20)
+		n++;
+	if (s[n]) {
+		kg_buf_json_str(b, s, n + strlen(s + n));
+		return;
+	}
+	kg_buf_putc(b, '"');
+	kg_buf_append(b, s, n);
+	kg_buf_putc(b, '"');
+}
+
+/* Each thread's buffer for its access lines, kept from line to line (no
+ * malloc and reallocs per line); freed when the thread ends. */
+static pthread_key_t line_key;
+static pthread_once_t line_once = PTHREAD_ONCE_INIT;
+static bool line_key_ok;
+
+static void line_free(void *p)
+{
+	kg_buf_release(p);
+	free(p);
+}
+
+static void line_key_make(void)
+{
+	line_key_ok = pthread_key_create(&line_key, line_free) == 0;
+}
+
+/* The calling thread's line buffer, emptied; NULL: use one of its own. */
+static kg_buf *line_buf(void)
+{
+	pthread_once(&line_once, line_key_make);
+	if (!line_key_ok)
+		return NULL;
+	kg_buf *b = pthread_getspecific(line_key);
+	if (!b) {
+		if (!(b = malloc(sizeof(*b))))
+			return NULL;
+		kg_buf_init(b, 4096);
+		if (pthread_setspecific(line_key, b) != 0) {
+			free(b);
+			return NULL;
+		}
+	}
+	kg_buf_reset(b);
+	return b;
+}
+
+/* One JSON line per request on stderr, built without printf (at level
+ * info this was ~14k instructions a request, more than kagid's whole
+ * request code). */
 static void access_log(const struct request *rq, uint64_t ns)
 {
 	if (kg_log_get_level() > KG_LOG_INFO)
 		return;
 	char ts[KG_TIME_STR_MAX];
-	kg_buf line = KG_BUF_INIT(4096);
-	kg_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"info\",\"component\":\"access\",\"method\":",
-		      kg_time_format(kg_now_ms(), ts));
-	kg_buf_json_str(&line, rq->method, strlen(rq->method));
-	kg_buf_puts(&line, ",\"path\":");
-	kg_buf_json_str(&line, rq->path, strlen(rq->path));
+	kg_buf own = KG_BUF_INIT(4096);
+	kg_buf *kept = line_buf();
+	kg_buf *b = kept ? kept : &own;
+	PUT_LIT(b, "{\"ts\":\"");
+	kg_buf_puts(b, access_time(kg_now_ms(), ts));
+	PUT_LIT(b, "\",\"level\":\"info\",\"component\":\"access\",\"method\":");
+	put_json_str(b, rq->method);
+	PUT_LIT(b, ",\"path\":");
+	put_json_str(b, rq->path);
 	if (rq->route) {
-		kg_buf_puts(&line, ",\"route\":");
-		kg_buf_json_str(&line, rq->route->pattern, strlen(rq->route->pattern));
+		PUT_LIT(b, ",\"route\":");
+		put_json_str(b, rq->route->pattern);
 	}
-	kg_buf_printf(&line, ",\"request_id\":\"%s\"", rq->request_id);
-	kg_buf_printf(&line, ",\"status\":%d,\"ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,\"ip\":\"%s\"",
-		      rq->status, (double)ns / 1e6, rq->body_seen, rq->bytes_out, rq->client_ip);
+	PUT_LIT(b, ",\"request_id\":\"");
+	kg_buf_puts(b, rq->request_id);
+	PUT_LIT(b, "\",\"status\":");
+	if (rq->status < 0)
+		kg_buf_putc(b, '-');
+	put_u64(b, (uint64_t)(rq->status < 0 ? -(int64_t)rq->status : rq->status));
+	uint64_t us = (ns + 500) / 1000; /* "ms" with 3 decimals */
+	char frac[4] = {'.', (char)('0' + us % 1000 / 100), (char)('0' + us % 100 / 10),
+			(char)('0' + us % 10)};
+	PUT_LIT(b, ",\"ms\":");
+	put_u64(b, us / 1000);
+	kg_buf_append(b, frac, sizeof(frac));
+	PUT_LIT(b, ",\"bytes_in\":");
+	put_u64(b, rq->body_seen);
+	PUT_LIT(b, ",\"bytes_out\":");
+	put_u64(b, rq->bytes_out);
+	PUT_LIT(b, ",\"ip\":\"");
+	kg_buf_puts(b, rq->client_ip);
+	kg_buf_putc(b, '"');
 	if (rq->error_code[0]) {
-		kg_buf_puts(&line, ",\"error\":");
-		kg_buf_json_str(&line, rq->error_code, strlen(rq->error_code));
+		PUT_LIT(b, ",\"error\":");
+		put_json_str(b, rq->error_code);
 	}
 	if (rq->principal.role) {
-		kg_buf_printf(&line, ",\"role\":\"%s\",\"credential\":", kg_role_name(rq->principal.role));
-		kg_buf_json_str(&line, rq->principal.credential_id, strlen(rq->principal.credential_id));
+		PUT_LIT(b, ",\"role\":\"");
+		kg_buf_puts(b, kg_role_name(rq->principal.role));
+		PUT_LIT(b, "\",\"credential\":");
+		put_json_str(b, rq->principal.credential_id);
 	}
-	kg_buf_puts(&line, "}\n");
-	if (line.data)
-		fwrite(line.data, 1, line.len, stderr);
-	kg_buf_release(&line);
+	PUT_LIT(b, "}\n");
+	if (b->data)
+		fwrite(b->data, 1, b->len, stderr);
+	kg_buf_release(&own);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -1182,11 +1365,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	resp_release(&rq->deferred);
 	resp_release(&rq->result);
 	kg_buf_release(&rq->body);
-	kg_arena_release(&rq->arena);
-	if (rq->track && !rq->track->spare)
-		rq->track->spare = rq; /* the connection's next request reuses it */
-	else
+	if (rq->track && !rq->track->spare) {
+		/* the connection's next request reuses it, and its arena's chunk
+		 * when that is the one of the usual size (no malloc and free of
+		 * 8 KiB per request; a large one is not held by an idle connection) */
+		if (rq->arena.total_bytes <= REQUEST_ARENA_CHUNK)
+			kg_arena_reset(&rq->arena);
+		else
+			kg_arena_release(&rq->arena);
+		rq->track->spare = rq;
+	} else {
+		kg_arena_release(&rq->arena);
 		free(rq);
+	}
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->inflight, 1);
 }
@@ -1248,6 +1439,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		t->next->prev = t->prev;
 	s->nconns--;
 	pthread_mutex_unlock(&s->conn_mu);
+	if (t->spare)
+		kg_arena_release(&t->spare->arena);
 	free(t->spare);
 	free(t);
 	*socket_context = NULL;

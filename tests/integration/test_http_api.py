@@ -4,6 +4,7 @@ account create/show, card-number refusal, /metrics, access logs that never
 hold secrets, and the CLI's foundation commands."""
 import json
 import os
+import re
 import time
 
 import kagitest as kt
@@ -45,7 +46,9 @@ def test_api():
         error_shape(k.get("/v1/nope", key=admin), 404, "not_found")
         # route matching: a segment matches whole, never a prefix of it
         for path in ("/v1/event", "/v1/eventsx", "/v1/events/", "/healthz/", "/healthzz",
-                     "/v1/accounts/a1/nope", "/v1//events", "/v1/accounts/"):
+                     "/v1/accounts/a1/nope", "/v1//events", "/v1/accounts/", "/v1", "/v1/",
+                     "/v1/events/batch/x", "/v1/events/x/batch", "/console/a/b",
+                     "//v1/events"):
             error_shape(k.get(path, key=admin), 404, "not_found")
         error_shape(k.get("/v1/events", key=admin), 405, "method_not_allowed")
         error_shape(k.get("/v1/events/batch", key=admin), 405, "method_not_allowed")
@@ -185,6 +188,10 @@ def test_api():
     access = [x for x in lines if x.get("component") == "access"]
     check(len(access) >= 30, "access lines", len(access))
     check(all({"method", "path", "status", "ms"} <= set(x) for x in access), "access fields")
+    check(all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", x["ts"]) and
+              isinstance(x["ms"], float) and x["ms"] >= 0 and
+              isinstance(x["status"], int) for x in access), "access line's time, ms, status")
+    check(all(time.strptime(x["ts"][:19], "%Y-%m-%dT%H:%M:%S") for x in access), "access ts parses")
     for secret in (svc, agent, admin, cust, "correct horse", "4242424242424242"):
         check(secret not in log, "secret not in the log", secret[:12])
     check(any(x.get("role") == "service" for x in access), "access line names the role")

@@ -15,7 +15,8 @@ is the status of the pipelined request after the first answer (a later
 request on the connection: the library's answer too).
 
 Placeholders in a head: @service@ and @agent@ (keys of those roles), @now@
-(the time now), @len@ (the body's length), @C*N@ (N times the character C)."""
+(the time now), @len@ (the body's length), @C*N@ (N times the character C;
+also in "then")."""
 import json
 import re
 import time
@@ -51,7 +52,8 @@ def request_of(c, keys, now):
     for name, value in keys.items():
         head = head.replace(f"@{name}@", value)
     head = head.replace("@len@", str(len(body)))
-    return head.encode() + b"\r\n" + body + c.get("then", "").encode()
+    then = re.sub(r"@(.)\*(\d+)@", lambda m: m.group(1) * int(m.group(2)), c.get("then", ""))
+    return head.encode() + b"\r\n" + body + then.encode()
 
 
 def test_framing_cases():
