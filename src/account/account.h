@@ -206,12 +206,22 @@ int kg_account_create_finish(kg_account_creation *c, json_t **out, kg_err *err);
 /* The account's profile, cards and active locks as JSON (new reference);
  * never the password hash or secrets. KG_ENOTFOUND when missing. */
 int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err);
+/* The rows kg_account_show shows: the account, its cards (oldest first)
+ * and its active locks. */
+typedef struct kg_account_rows {
+	kg_account acc;
+	kg_card *cards;
+	size_t ncards;
+	kg_lock *locks;
+	size_t nlocks;
+} kg_account_rows;
 struct kg_identity_secrets;
-/* kg_account_show, and in the same read (one snapshot, one read
- * transaction) the values an agent must not see (kg_account_identity_secrets,
- * in a): what an agent's view of the account needs. */
-int kg_account_show_with_secrets(kg_store *store, const char *id, kg_arena *a,
-				 struct kg_identity_secrets *secrets, json_t **out, kg_err *err);
+/* Reads them in one read transaction (one snapshot), in a, and with
+ * secrets set the values an agent must not see, from the same rows
+ * (kg_account_identity_secrets): what an agent's view of the account
+ * needs. KG_ENOTFOUND (field "id") when missing. */
+int kg_account_read_rows(kg_store *store, const char *id, kg_arena *a, kg_account_rows *out,
+			 struct kg_identity_secrets *secrets, kg_err *err);
 /* Creates a credential of role (account_id: customer/ticket only; ttl_s 0:
  * no expiry) in one durable write with an audit entry by actor (the
  * system-wide chain for API keys, the account's for customer/ticket);

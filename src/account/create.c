@@ -311,23 +311,30 @@ int kg_account_create_finish(kg_account_creation *c, json_t **out, kg_err *err)
 struct show_job {
 	const char *id;
 	kg_arena *arena;
-	kg_account acc;
-	kg_card *cards;
-	size_t ncards;
-	kg_lock *locks;
-	size_t nlocks;
-	kg_identity_secrets *secrets; /* also read when set, into secrets_arena */
-	kg_arena *secrets_arena;
+	kg_account_rows *rows;
+	kg_identity_secrets *secrets; /* also read when set */
 };
 
 static int show_job(kg_tx *tx, void *ctx, kg_err *err)
 {
 	struct show_job *j = ctx;
-	int rc = kg_tx_account_get(tx, j->id, &j->acc, j->arena, err);
-	rc = rc ? rc : kg_tx_card_list(tx, j->id, j->arena, &j->cards, &j->ncards, err);
-	rc = rc ? rc : kg_tx_lock_list_active(tx, j->id, kg_now_ms(), j->arena, &j->locks, &j->nlocks, err);
-	if (!rc && j->secrets) /* from the rows just read (in secrets_arena): not read twice */
-		kg_identity_secrets_of(&j->acc, j->cards, j->ncards, j->secrets_arena, j->secrets);
+	kg_account_rows *r = j->rows;
+	int rc = kg_tx_account_get(tx, j->id, &r->acc, j->arena, err);
+	rc = rc ? rc : kg_tx_card_list(tx, j->id, j->arena, &r->cards, &r->ncards, err);
+	rc = rc ? rc : kg_tx_lock_list_active(tx, j->id, kg_now_ms(), j->arena, &r->locks, &r->nlocks, err);
+	if (!rc && j->secrets) /* from the rows just read: not read twice */
+		kg_identity_secrets_of(&r->acc, r->cards, r->ncards, j->arena, j->secrets);
+	return rc;
+}
+
+int kg_account_read_rows(kg_store *store, const char *id, kg_arena *a, kg_account_rows *out,
+			 kg_identity_secrets *secrets, kg_err *err)
+{
+	*out = (kg_account_rows){0};
+	struct show_job j = {.id = id, .arena = a, .rows = out, .secrets = secrets};
+	int rc = kg_store_read(store, show_job, &j, err);
+	if (rc == KG_ENOTFOUND)
+		rc = kg_err_field(err, KG_ENOTFOUND, "id", "no account \"%s\"", id);
 	return rc;
 }
 
@@ -342,16 +349,12 @@ static json_t *time_or_null(int64_t ms)
 	return ms ? json_string(kg_time_format(ms, ts)) : json_null();
 }
 
-static int show(kg_store *store, const char *id, kg_arena *sa, kg_identity_secrets *secrets,
-		json_t **out, kg_err *err)
+int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err)
 {
 	kg_arena arena;
 	kg_arena_init(&arena, 4096);
-	/* with secrets, the rows are read into sa: the secrets point into them */
-	struct show_job j = {.id = id, .arena = secrets ? sa : &arena, .secrets = secrets, .secrets_arena = sa};
-	int rc = kg_store_read(store, show_job, &j, err);
-	if (rc == KG_ENOTFOUND)
-		rc = kg_err_field(err, KG_ENOTFOUND, "id", "no account \"%s\"", id);
+	kg_account_rows j;
+	int rc = kg_account_read_rows(store, id, &arena, &j, NULL, err);
 	if (rc)
 		goto cleanup;
 	const kg_address *a = &j.acc.address;
@@ -387,17 +390,6 @@ static int show(kg_store *store, const char *id, kg_arena *sa, kg_identity_secre
 cleanup:
 	kg_arena_release(&arena);
 	return rc;
-}
-
-int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err)
-{
-	return show(store, id, NULL, NULL, out, err);
-}
-
-int kg_account_show_with_secrets(kg_store *store, const char *id, kg_arena *a,
-				 kg_identity_secrets *secrets, json_t **out, kg_err *err)
-{
-	return show(store, id, a, secrets, out, err);
 }
 
 json_t *kg_account_evidence_json(const char *text)

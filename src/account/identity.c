@@ -121,52 +121,63 @@ int kg_account_identity_check(kg_store *s, const kg_config *cfg, const char *cas
 }
 
 /* ---- what an agent must not read (S5) --------------------------------------*/
-static void add_secret(kg_identity_secrets *s, const char *v)
+/* The secrets so far, longest first, and their lengths. */
+struct secrets_build {
+	kg_identity_secrets *s;
+	size_t len[KG_IDENTITY_SECRETS_MAX];
+};
+
+/* Inserted after every secret as long or longer: the order a stable sort
+ * of the values as added, longest first, gives. */
+static void add_secret(struct secrets_build *b, const char *v)
 {
-	if (v && strlen(v) >= 3 && s->n < KG_IDENTITY_SECRETS_MAX)
-		s->v[s->n++] = v;
+	size_t n = v ? strlen(v) : 0;
+	kg_identity_secrets *s = b->s;
+	if (n < 3 || s->n >= KG_IDENTITY_SECRETS_MAX)
+		return;
+	size_t i = s->n++;
+	for (; i > 0 && b->len[i - 1] < n; i--) {
+		s->v[i] = s->v[i - 1];
+		b->len[i] = b->len[i - 1];
+	}
+	s->v[i] = v;
+	b->len[i] = n;
 }
 
 /* Each part of a name split at ASCII or ideographic (U+3000) spaces. */
-static void add_name_parts(kg_identity_secrets *s, const char *name, kg_arena *a)
+static void add_name_parts(struct secrets_build *b, const char *name, kg_arena *a)
 {
 	const char *p = name;
 	while (p && *p) {
 		size_t n = 0;
 		while (p[n] && p[n] != ' ' && strncmp(p + n, "\xE3\x80\x80", 3))
 			n++;
-		if (n)
-			add_secret(s, kg_arena_strndup(a, p, n));
+		if (n >= 3) /* shorter parts are left out (add_secret) */
+			add_secret(b, kg_arena_strndup(a, p, n));
 		p += n;
 		p += *p == ' ' ? 1 : (*p ? 3 : 0);
 	}
 }
 
-static int by_length_desc(const void *x, const void *y)
-{
-	size_t a = strlen(*(const char *const *)x), b = strlen(*(const char *const *)y);
-	return a < b ? 1 : a > b ? -1 : 0;
-}
-
 void kg_identity_secrets_of(const kg_account *acc, const kg_card *cards, size_t ncards, kg_arena *a,
 			    kg_identity_secrets *out)
 {
+	struct secrets_build b = {.s = out};
 	out->n = 0;
-	add_secret(out, acc->name);
-	add_name_parts(out, acc->name, a);
-	add_secret(out, acc->email);
-	add_secret(out, acc->phone);
-	add_secret(out, acc->address.postal_code);
-	add_secret(out, acc->address.city);
-	add_secret(out, acc->address.line1);
-	add_secret(out, acc->address.line2);
+	add_secret(&b, acc->name);
+	add_name_parts(&b, acc->name, a);
+	add_secret(&b, acc->email);
+	add_secret(&b, acc->phone);
+	add_secret(&b, acc->address.postal_code);
+	add_secret(&b, acc->address.city);
+	add_secret(&b, acc->address.line1);
+	add_secret(&b, acc->address.line2);
 	for (size_t i = 0; i < ncards; i++) {
-		add_secret(out, cards[i].last4);
-		add_secret(out, cards[i].exp);
-		add_secret(out, cards[i].holder_name);
-		add_name_parts(out, cards[i].holder_name, a);
+		add_secret(&b, cards[i].last4);
+		add_secret(&b, cards[i].exp);
+		add_secret(&b, cards[i].holder_name);
+		add_name_parts(&b, cards[i].holder_name, a);
 	}
-	qsort(out->v, out->n, sizeof(out->v[0]), by_length_desc);
 }
 
 int kg_account_identity_secrets_tx(kg_tx *tx, const char *account_id, kg_arena *a,
@@ -225,8 +236,11 @@ const char *kg_identity_scrub(const kg_identity_secrets *s, const char *text, kg
 	if (!text)
 		return NULL;
 	const char *cur = text;
+	size_t len = strlen(cur);
 	for (size_t i = 0; i < s->n; i++) {
 		size_t vlen = strlen(s->v[i]);
+		if (vlen > len) /* cannot occur (a masked name, a country code) */
+			continue;
 		const char *hit = find_word(cur, cur, s->v[i], vlen);
 		if (!hit)
 			continue;
@@ -238,16 +252,28 @@ const char *kg_identity_scrub(const kg_identity_secrets *s, const char *text, kg
 		}
 		kg_buf_puts(&b, p);
 		cur = kg_arena_strdup(a, b.data ? b.data : "");
+		len = strlen(cur);
 		kg_buf_release(&b);
 	}
 	return cur;
+}
+
+/* a's copy of the first character of s, "***" and tail (may be "") */
+static const char *first_stars(const char *s, const char *tail, kg_arena *a)
+{
+	size_t first = kg_utf8_first_len(s), tl = strlen(tail);
+	char *m = kg_arena_alloc(a, first + 3 + tl + 1); /* zeroed: ends in NUL */
+	memcpy(m, s, first);
+	memcpy(m + first, "***", 3);
+	memcpy(m + first + 3, tail, tl);
+	return m;
 }
 
 const char *kg_mask_name(const char *name, kg_arena *a)
 {
 	if (!name || !*name)
 		return NULL;
-	return kg_arena_printf(a, "%.*s***", (int)kg_utf8_first_len(name), name);
+	return first_stars(name, "", a);
 }
 
 const char *kg_mask_email(const char *email, kg_arena *a)
@@ -255,5 +281,5 @@ const char *kg_mask_email(const char *email, kg_arena *a)
 	const char *at = email ? strrchr(email, '@') : NULL;
 	if (!at || at == email)
 		return email ? "***" : NULL;
-	return kg_arena_printf(a, "%.*s***%s", (int)kg_utf8_first_len(email), email, at);
+	return first_stars(email, at, a);
 }

@@ -297,7 +297,12 @@ int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	size_t n = 0, cap = 0;
 	const char **lines = NULL;
 	size_t *lens = NULL;
-	kg_buf out = KG_BUF_INIT(KG_HTTP_BATCH_BODY_MAX * 2);
+	/* the answers are written straight into the answer's body (no copy) */
+	kg_buf *out = &resp->body;
+	json_decref(resp->json);
+	resp->json = NULL;
+	kg_buf_release(out);
+	kg_buf_init(out, KG_HTTP_BATCH_BODY_MAX * 2);
 	kg_arena a;
 	kg_arena_init(&a, 256 * 1024);
 	struct kg_risk_answer *ans = NULL;
@@ -339,21 +344,25 @@ int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	bool kick = false;
 	for (size_t i = 0; !rc && i < n; i++) {
 		kick = kick || (ans[i].d && ans[i].d->lock.written);
-		rc = kg_risk_answer_write_json(&ans[i], &out);
-		rc = rc ? rc : kg_buf_putc(&out, '\n');
+		rc = kg_risk_answer_write_json(&ans[i], out);
+		rc = rc ? rc : kg_buf_putc(out, '\n');
 		if (rc)
 			kg_err_set(err, rc, "answer too large");
 	}
 	if (kick) /* a lock notice was committed */
 		kg_api_notify_kick(req->app);
-	if (!rc)
-		rc = kg_http_reply_raw(resp, 200, "application/x-ndjson", out.data ? out.data : "",
-				       out.len);
+	if (!rc) {
+		resp->status = 200;
+		resp->content_type = "application/x-ndjson";
+		if (!out->data) /* no events: an empty body */
+			rc = kg_buf_append(out, "", 0);
+	}
 cleanup:
 	free(lines);
 	free(lens);
 	free(ans);
-	kg_buf_release(&out);
+	if (rc)
+		kg_buf_release(out);
 	kg_arena_release(&a);
 	return rc;
 }

@@ -229,6 +229,21 @@ class Kagid:
             lines = f.read().decode("utf-8", "replace").splitlines()
         return "\n".join(lines[-tail:])
 
+    def failure_log(self, access_tail=20, other_tail=100):
+        """kagid's log as a failure prints it: its lines other than the
+        access log (warnings, errors, start-up) and only the last few
+        access-log lines, so the failure's own message is not buried in
+        thousands of requests."""
+        if not self.log_path or not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        access = [line for line in lines if '"component":"access"' in line]
+        other = [line for line in lines if '"component":"access"' not in line]
+        return "\n".join(other[-other_tail:] +
+                         [f"-- {len(access)} access-log lines, the last {min(access_tail, len(access))}:"] +
+                         access[-access_tail:])
+
     @contextlib.contextmanager
     def managed(self):
         """For tests that start, kill and restart kagid themselves: yields self
@@ -236,8 +251,9 @@ class Kagid:
         removes the temp dir (unlike `with Kagid()`, no start, no stop check)."""
         try:
             yield self
-        except BaseException:
-            print(self.log())
+        except BaseException as e:
+            print(f"---- kagid log ({self.log_path}) ----\n{self.failure_log()}\n---- the failure: {e}",
+                  flush=True)
             raise
         finally:
             self.cleanup()
@@ -254,7 +270,7 @@ class Kagid:
             if etype is None:
                 self.stop()
             else:
-                sys.stderr.write(f"---- kagid log ({self.log_path}) ----\n{self.log()}\n")
+                sys.stderr.write(f"---- kagid log ({self.log_path}) ----\n{self.failure_log()}\n")
         finally:
             self.cleanup()
         return False

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "account/account.h"
+#include "account/internal.h"
 #include "normalize_cases.h"
 
 static void totp_rfc6238_vectors(void **state)
@@ -319,6 +320,34 @@ static void agent_masks(void **state)
 	for (size_t i = 0; i < KG_ARRAY_LEN(cases); i++)
 		assert_string_equal(kg_identity_scrub(&s, cases[i].in, &a), cases[i].out);
 	assert_null(kg_identity_scrub(&s, NULL, &a));
+	/* a text shorter than a secret keeps that secret out, not the shorter ones */
+	assert_string_equal(kg_identity_scrub(&s, "4242", &a), "***");
+	assert_string_equal(kg_identity_scrub(&s, "JP", &a), "JP");
+	assert_string_equal(kg_mask_email("é@x.fr", &a), "é***@x.fr");
+	kg_arena_release(&a);
+}
+
+/* The secrets of an account: longest first, values as long in the order
+ * they were added (name, its parts, email, phone, address, then each card),
+ * parts under 3 bytes left out. */
+static void agent_secrets_order(void **state)
+{
+	(void)state;
+	kg_arena a;
+	kg_arena_init(&a, 1024);
+	kg_account acc = {.id = "a1", .name = "山田　太郎 Jo", .email = "t@ex.jp", .phone = "0901",
+			  .address = {.postal_code = "150-0001", .city = "渋谷区", .line1 = "1-2-3",
+				      .line2 = NULL, .country = "JP"}};
+	kg_card cards[] = {{.holder_name = "TARO YAMADA", .last4 = "4242", .exp = "12/29"},
+			   {.holder_name = "HANA", .last4 = "1111", .exp = "01/30"}};
+	kg_identity_secrets s;
+	kg_identity_secrets_of(&acc, cards, 2, &a, &s);
+	static const char *const want[] = {"山田　太郎 Jo", "TARO YAMADA", "渋谷区", "150-0001", "t@ex.jp",
+					   "山田", "太郎", "YAMADA", "1-2-3", "12/29", "01/30",
+					   "0901", "4242", "TARO", "1111", "HANA", "HANA"};
+	assert_int_equal(s.n, KG_ARRAY_LEN(want));
+	for (size_t i = 0; i < s.n; i++)
+		assert_string_equal(s.v[i], want[i]);
 	kg_arena_release(&a);
 }
 
@@ -330,6 +359,7 @@ int main(void)
 		cmocka_unit_test(lock_state_machine),   cmocka_unit_test(notices),
 		cmocka_unit_test(case_states),
 		cmocka_unit_test(sealing),              cmocka_unit_test(agent_masks),
+		cmocka_unit_test(agent_secrets_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
