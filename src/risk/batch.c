@@ -57,6 +57,7 @@ struct kg_risk_batch {
 	kg_store_ticket *ticket;
 	struct kg_risk_batch *after;
 	bool settled;
+	bool ents_unread; /* entities first met were not read (batch_decide_job) */
 	bool stale;       /* a shared store: failed only because a concurrent
 			   * batch's failure dropped one of its accounts */
 	kg_err parse_err; /* a batch of one: why its line was refused */
@@ -323,7 +324,15 @@ static int batch_decide_job(kg_tx *tx, void *ctx, kg_err *err)
 	struct scratch *sc = kg_risk_scratch_get(b->r);
 	if (!sc)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	sc->tx = tx; /* entities met for the first time are read in it */
+	/* entities met for the first time are read in tx, unless the store
+	 * can hold no row of them: it had none at open, this engine is the
+	 * only one that wrote them (ents_claim), none was dropped from memory
+	 * since and no other connection wrote (then every row is one this
+	 * engine wrote, of an entity it holds); the write job checks the last
+	 * again (unread_ents_stale) */
+	b->ents_unread = atomic_load(&b->r->ents_claim) == 1 && kg_store_entities_fresh(b->r->store) &&
+			 !kg_entities_dropped(b->r->ents);
+	sc->tx = b->ents_unread ? NULL : tx;
 	int rc = batch_decide(b, tx, err);
 	sc->tx = NULL;
 	return rc;
@@ -516,6 +525,12 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 		goto done;
 	}
+	if (!atomic_load(&r->ents_claim)) { /* the first batch: are the entity rows ours? */
+		pthread_mutex_lock(&r->write_mu);
+		if (!atomic_load(&r->ents_claim))
+			atomic_store(&r->ents_claim, kg_store_entities_claim(r->store) ? 1 : 2);
+		pthread_mutex_unlock(&r->write_mu);
+	}
 	rc = kg_store_read(r->store, batch_decide_job, b, err);
 	/* blobs taken and job queued under one lock: jobs are written in the
 	 * order their blobs were taken, so a blob taken later (holding more
@@ -530,7 +545,7 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 					      r->lock_hook, r->lock_ctx,
 					      b->ents, b->n_ents, KG_BUF_INIT(1024 * 1024),
 					      kg_store_shared(r->store), kg_risk_acct_version, r, r->ents,
-					      false};
+					      false, b->ents_unread};
 		rc = kg_risk_persist_start(r->store, &b->w, after ? after->ticket : NULL,
 					   &b->ticket, err);
 	}

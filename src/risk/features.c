@@ -633,18 +633,14 @@ int kg_features_update(kg_features *f, const kg_event *ev, struct kg_update_info
  * previous bucket; sums are zig-zag encoded. */
 #define BLOB_VERSION 1
 
-static int put_u(kg_buf *b, uint64_t v)
+static unsigned char *put_u(unsigned char *p, uint64_t v)
 {
-	unsigned char tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n] = (unsigned char)(v & 0x7f);
+	while (v >= 0x80) {
+		*p++ = (unsigned char)(v | 0x80);
 		v >>= 7;
-		if (v)
-			tmp[n] |= 0x80;
-		n++;
-	} while (v);
-	return kg_buf_append(b, tmp, n);
+	}
+	*p++ = (unsigned char)v;
+	return p;
 }
 
 static uint64_t zz(int64_t v)
@@ -652,57 +648,85 @@ static uint64_t zz(int64_t v)
 	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 }
 
-int kg_features_save(const kg_features *f, kg_buf *b)
+/* At most what kg_features_save writes for f: 10 bytes a varint, 30 a
+ * slot (three varints, or a set entry's 8-byte hash and two varints). */
+static size_t blob_bound(const kg_features *f)
 {
-	int rc = kg_buf_putc(b, BLOB_VERSION);
-	rc = rc ? rc : put_u(b, f->first_seen);
-	rc = rc ? rc : put_u(b, f->last_seen);
-	rc = rc ? rc : put_u(b, f->now);
-	rc = rc ? rc : put_u(b, f->created_at);
-	rc = rc ? rc : put_u(b, f->name_len);
-	if (!rc && f->name_len)
-		rc = kg_buf_append(b, f->name, f->name_len);
-	for (int s = 0; s < KG_S_COUNT && !rc; s++) {
+	size_t slots = 0;
+	for (int k = 0; k < KG_V_COUNT; k++)
+		slots += vlen(f, k);
+	return 1 + 5 * 10 + f->name_len + (size_t)(KG_S_COUNT * 2 + KG_SET_COUNT + 2) * 10 +
+	       10 + (size_t)f->n_marks * 20 + slots * 30;
+}
+
+static unsigned char *blob_write(const kg_features *f, unsigned char *p)
+{
+	*p++ = BLOB_VERSION;
+	p = put_u(p, f->first_seen);
+	p = put_u(p, f->last_seen);
+	p = put_u(p, f->now);
+	p = put_u(p, f->created_at);
+	p = put_u(p, f->name_len);
+	if (f->name_len) {
+		memcpy(p, f->name, f->name_len);
+		p += f->name_len;
+	}
+	for (int s = 0; s < KG_S_COUNT; s++) {
 		const kg_slot *v = vec(f, KG_V_STREAM(s));
 		uint32_t n = vlen(f, KG_V_STREAM(s));
-		rc = put_u(b, f->total[s]);
-		rc = rc ? rc : put_u(b, n);
+		p = put_u(p, f->total[s]);
+		p = put_u(p, n);
 		uint32_t prev = 0;
-		for (uint32_t i = 0; i < n && !rc; i++) {
-			rc = put_u(b, v[i].b.t - prev);
-			rc = rc ? rc : put_u(b, v[i].b.n);
-			rc = rc ? rc : put_u(b, zz(v[i].b.sum));
+		for (uint32_t i = 0; i < n; i++) {
+			p = put_u(p, v[i].b.t - prev);
+			p = put_u(p, v[i].b.n);
+			p = put_u(p, zz(v[i].b.sum));
 			prev = v[i].b.t;
 		}
 	}
-	for (int s = 0; s < KG_SET_COUNT && !rc; s++) {
+	for (int s = 0; s < KG_SET_COUNT; s++) {
 		const kg_slot *v = vec(f, KG_V_SETS + s);
 		uint32_t n = vlen(f, KG_V_SETS + s);
-		rc = put_u(b, n);
-		for (uint32_t i = 0; i < n && !rc; i++) {
-			unsigned char h[8];
+		p = put_u(p, n);
+		for (uint32_t i = 0; i < n; i++) {
 			for (int k = 0; k < 8; k++)
-				h[k] = (unsigned char)(v[i].e.h >> (8 * k));
-			rc = kg_buf_append(b, h, 8);
-			rc = rc ? rc : put_u(b, v[i].e.first);
-			rc = rc ? rc : put_u(b, v[i].e.last - v[i].e.first);
+				*p++ = (unsigned char)(v[i].e.h >> (8 * k));
+			p = put_u(p, v[i].e.first);
+			p = put_u(p, v[i].e.last - v[i].e.first);
 		}
 	}
-	for (int k = KG_V_FAILED_LOGINS; k <= KG_V_ORDER_AMOUNTS && !rc; k++) {
+	for (int k = KG_V_FAILED_LOGINS; k <= KG_V_ORDER_AMOUNTS; k++) {
 		const kg_slot *v = vec(f, k);
 		uint32_t n = vlen(f, k);
-		rc = put_u(b, n);
-		for (uint32_t i = 0; i < n && !rc; i++) {
-			rc = put_u(b, v[i].r.t);
-			rc = rc ? rc : put_u(b, v[i].r.key);
-			rc = rc ? rc : put_u(b, zz(v[i].r.val));
+		p = put_u(p, n);
+		for (uint32_t i = 0; i < n; i++) {
+			p = put_u(p, v[i].r.t);
+			p = put_u(p, v[i].r.key);
+			p = put_u(p, zz(v[i].r.val));
 		}
 	}
-	rc = rc ? rc : put_u(b, f->n_marks);
-	for (uint32_t i = 0; i < f->n_marks && !rc; i++) {
-		rc = put_u(b, f->marks[i].h);
-		rc = rc ? rc : put_u(b, f->marks[i].t);
+	p = put_u(p, f->n_marks);
+	for (uint32_t i = 0; i < f->n_marks; i++) {
+		p = put_u(p, f->marks[i].h);
+		p = put_u(p, f->marks[i].t);
 	}
+	return p;
+}
+
+/* In one pass into a buffer of the bound (on the stack for most accounts),
+ * then one append: a durable batch saves each of its accounts' blobs, and
+ * an append per varint cost ~10,000 instructions a blob. */
+int kg_features_save(const kg_features *f, kg_buf *b)
+{
+	unsigned char stack[4096];
+	size_t bound = blob_bound(f);
+	unsigned char *tmp = bound <= sizeof(stack) ? stack : malloc(bound);
+	if (!tmp)
+		return KG_ENOMEM;
+	size_t len = (size_t)(blob_write(f, tmp) - tmp);
+	int rc = kg_buf_append(b, tmp, len);
+	if (tmp != stack)
+		free(tmp);
 	return rc;
 }
 
