@@ -325,13 +325,11 @@ static int batch_decide_job(kg_tx *tx, void *ctx, kg_err *err)
 	if (!sc)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	/* entities met for the first time are read in tx, unless the store
-	 * can hold no row of them: it had none at open, this engine is the
-	 * only one that wrote them (ents_claim), none was dropped from memory
-	 * since and no other connection wrote (then every row is one this
-	 * engine wrote, of an entity it holds); the write job checks the last
-	 * again (unread_ents_stale) */
-	b->ents_unread = atomic_load(&b->r->ents_claim) == 1 && kg_store_entities_fresh(b->r->store) &&
-			 !kg_entities_dropped(b->r->ents);
+	 * can hold no row of them: it had none at open, none was dropped
+	 * from memory since and no other connection wrote (then every row is
+	 * one this engine wrote, of an entity it holds); the write job checks
+	 * the last again (unread_ents_stale) */
+	b->ents_unread = kg_store_entities_fresh(b->r->store) && !kg_entities_dropped(b->r->ents);
 	sc->tx = b->ents_unread ? NULL : tx;
 	int rc = batch_decide(b, tx, err);
 	sc->tx = NULL;
@@ -524,12 +522,6 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 	if (!b->recs || !b->accts) {
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 		goto done;
-	}
-	if (!atomic_load(&r->ents_claim)) { /* the first batch: are the entity rows ours? */
-		pthread_mutex_lock(&r->write_mu);
-		if (!atomic_load(&r->ents_claim))
-			atomic_store(&r->ents_claim, kg_store_entities_claim(r->store) ? 1 : 2);
-		pthread_mutex_unlock(&r->write_mu);
 	}
 	rc = kg_store_read(r->store, batch_decide_job, b, err);
 	/* blobs taken and job queued under one lock: jobs are written in the

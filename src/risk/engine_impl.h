@@ -111,10 +111,6 @@ struct kg_risk {
 	kg_risk_event_fn event_hook; /* NULL: none */
 	void *event_ctx;
 	pthread_mutex_t write_mu; /* a batch's blobs taken and its job queued (batch.c) */
-	/* batch.c, under write_mu at the first batch: whether this engine took
-	 * the store's entity rows as its own (kg_store_entities_claim):
-	 * 0 not asked yet, 1 yes, 2 no */
-	atomic_int ents_claim;
 	atomic_size_t events; /* decided, counted under any stripe's lock */
 	int64_t ts_ahead_max_ms; /* 0: any ts */
 };

@@ -571,11 +571,6 @@ bool kg_store_entities_fresh(kg_store *s)
 	return s && atomic_load_explicit(&s->entities_fresh, memory_order_acquire);
 }
 
-bool kg_store_entities_claim(kg_store *s)
-{
-	return kg_store_entities_fresh(s) && !atomic_exchange(&s->entities_claimed, true);
-}
-
 bool kg_store_reads_remote(const kg_store *s)
 {
 	return s && s->ops->events && s->ops->events->read_ahead;

@@ -120,10 +120,6 @@ bool kg_tx_sole_writer(kg_tx *tx);
  * time, so a caller that skips reading on it must also check
  * kg_tx_sole_writer in the write job that follows (docs/store.md). */
 bool kg_store_entities_fresh(kg_store *s);
-/* Takes the store's entity rows for one engine: true once, to the first
- * caller, while kg_store_entities_fresh holds; false to every later one
- * (a second engine on the store would not hold the rows the first wrote). */
-bool kg_store_entities_claim(kg_store *s);
 
 /* ---- transactions ---------------------------------------------------------
  * A job: do kg_tx_* operations, return 0 to keep them or a negative kg_code

@@ -294,7 +294,6 @@ struct kg_store {
 	kg_store_stats stats;
 	int schema_version;
 	atomic_bool entities_fresh; /* kg_store_entities_fresh (set by the backend's open) */
-	atomic_bool entities_claimed; /* kg_store_entities_claim */
 	uint64_t log_next_ns;     /* writer: commit errors logged at most 1/s */
 	uint64_t log_suppressed;
 };
