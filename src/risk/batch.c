@@ -57,7 +57,6 @@ struct kg_risk_batch {
 	kg_store_ticket *ticket;
 	struct kg_risk_batch *after;
 	bool settled;
-	bool ents_unread; /* entities first met were not read (batch_decide_job) */
 	bool stale;       /* a shared store: failed only because a concurrent
 			   * batch's failure dropped one of its accounts */
 	kg_err parse_err; /* a batch of one: why its line was refused */
@@ -324,13 +323,7 @@ static int batch_decide_job(kg_tx *tx, void *ctx, kg_err *err)
 	struct scratch *sc = kg_risk_scratch_get(b->r);
 	if (!sc)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	/* entities met for the first time are read in tx, unless the store
-	 * can hold no row of them: it had none at open, none was dropped
-	 * from memory since and no other connection wrote (then every row is
-	 * one this engine wrote, of an entity it holds); the write job checks
-	 * the last again (unread_ents_stale) */
-	b->ents_unread = kg_store_entities_fresh(b->r->store) && !kg_entities_dropped(b->r->ents);
-	sc->tx = b->ents_unread ? NULL : tx;
+	sc->tx = tx; /* entities met for the first time are read in it */
 	int rc = batch_decide(b, tx, err);
 	sc->tx = NULL;
 	return rc;
@@ -537,7 +530,7 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 					      r->lock_hook, r->lock_ctx,
 					      b->ents, b->n_ents, KG_BUF_INIT(1024 * 1024),
 					      kg_store_shared(r->store), kg_risk_acct_version, r, r->ents,
-					      false, b->ents_unread};
+					      false};
 		rc = kg_risk_persist_start(r->store, &b->w, after ? after->ticket : NULL,
 					   &b->ticket, err);
 	}

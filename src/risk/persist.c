@@ -243,20 +243,6 @@ static int unlooked_stored(struct kg_risk_write *w, const struct kg_risk_record 
 			  "nothing of the batch was written", r->id, r->account);
 }
 
-/* A batch decided without reading the rows of the entities it met first
- * (struct kg_risk_write ents_unread) on a store another connection has
- * written since it opened: such a row may hold state the decisions did not
- * count. The job fails unwritten as stale (its accounts and entities are
- * dropped, which brings the reads back for good) and the batch is decided
- * again on the rows. */
-static int unread_ents_stale(struct kg_risk_write *w, kg_err *err)
-{
-	w->stale = true;
-	return kg_err_set(err, KG_EBUSY,
-			  "another writer committed to the store meanwhile; nothing of the "
-			  "batch was written");
-}
-
 /* The event rows with their decisions' JSON, all at once
  * (kg_tx_event_insert_many); r->stored says which rows are new (an event
  * stored meanwhile by another process keeps its row). */
@@ -371,8 +357,6 @@ static int write_job(kg_tx *tx, void *p, kg_err *err)
 	int rc = 0;
 	if (w->shared && (rc = lock_rows(tx, w, err)))
 		return rc;
-	if (w->ents_unread && !kg_tx_sole_writer(tx))
-		return unread_ents_stale(w, err);
 	for (size_t i = 0; i < w->n && !rc; i++)
 		rc = write_lock(tx, w, &w->recs[i], err);
 	if (!rc)

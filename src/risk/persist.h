@@ -103,10 +103,6 @@ struct kg_risk_write {
 	void *version_ctx;
 	kg_entities *ent_table; /* ... and each entity's (kg_entities_version) */
 	bool stale;
-	/* entities first met while deciding were taken as new without reading
-	 * their rows (kg_store_entities_fresh): if another connection has
-	 * committed since the store opened, the job fails as stale */
-	bool ents_unread;
 };
 
 /* Loads an account's feature blob (leaves f empty when there is none) and

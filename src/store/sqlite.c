@@ -705,18 +705,6 @@ cleanup:
 	return code;
 }
 
-/* Whether the entity table has no row (kg_store_entities_fresh). */
-static int entities_empty(kg_store_conn *c, bool *empty, kg_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(c->db, "SELECT 1 FROM entity_features LIMIT 1", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	*empty = rc == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : kg_sq_fail_db(c->db, rc, err, "entity rows");
-}
-
 static int sq_open(kg_store *s, const char *path, kg_store_conn **wconn, kg_err *err)
 {
 	kg_store_conn *c = NULL;
@@ -726,15 +714,10 @@ static int sq_open(kg_store *s, const char *path, kg_store_conn **wconn, kg_err 
 	code = migrate(c->db, path, err);
 	if (!code)
 		code = data_version(c, &c->data_version, err);
-	bool empty = false;
-	if (!code)
-		code = entities_empty(c, &empty, err);
 	if (code) {
 		conn_free(c);
 		return code;
 	}
-	c->entities_fresh = &s->entities_fresh;
-	atomic_store(&s->entities_fresh, empty);
 	if (!s->fault_vfs)
 		ckpt_start(c, path);
 	*wconn = c;
@@ -763,11 +746,8 @@ static bool sq_sole_writer(kg_store_conn *c)
 	int64_t v = 0;
 	if (c->foreign_commit || !c->write)
 		return false;
-	if (data_version(c, &v, NULL) || v != c->data_version) {
+	if (data_version(c, &v, NULL) || v != c->data_version)
 		c->foreign_commit = true;
-		if (c->entities_fresh)
-			atomic_store_explicit(c->entities_fresh, false, memory_order_release);
-	}
 	return !c->foreign_commit;
 }
 

@@ -30,7 +30,6 @@ struct kg_store_conn {
 	 * and whether another connection has committed since (sq_sole_writer) */
 	int64_t data_version;
 	bool foreign_commit;
-	atomic_bool *entities_fresh; /* the store's: cleared with foreign_commit */
 	struct kg_sq_ckpt *ckpt; /* the write connection: its checkpointer */
 	struct {
 		const char *sql;

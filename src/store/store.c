@@ -566,11 +566,6 @@ int kg_store_schema_version(kg_store *s) { return s ? s->schema_version : 0; }
 
 bool kg_store_shared(const kg_store *s) { return s && s->ops->shared; }
 
-bool kg_store_entities_fresh(kg_store *s)
-{
-	return s && atomic_load_explicit(&s->entities_fresh, memory_order_acquire);
-}
-
 bool kg_store_reads_remote(const kg_store *s)
 {
 	return s && s->ops->events && s->ops->events->read_ahead;

@@ -113,13 +113,6 @@ bool kg_store_shared(const kg_store *s);
  * transaction, or a backend that cannot tell (PostgreSQL), answers false.
  * Lets a writer skip re-reading a row it knows (docs/store.md). */
 bool kg_tx_sole_writer(kg_tx *tx);
-/* Outside a job: true while no entity row (kg_tx_entity_get) can be in the
- * store but one this store's own jobs wrote — the database had none when
- * opened and the writer has seen no other connection commit since (SQLite;
- * false on PostgreSQL). A hint only: another connection may commit at any
- * time, so a caller that skips reading on it must also check
- * kg_tx_sole_writer in the write job that follows (docs/store.md). */
-bool kg_store_entities_fresh(kg_store *s);
 
 /* ---- transactions ---------------------------------------------------------
  * A job: do kg_tx_* operations, return 0 to keep them or a negative kg_code

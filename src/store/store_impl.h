@@ -6,7 +6,6 @@
 #define KG_STORE_IMPL_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 
 #include "store/store.h"
 
@@ -293,7 +292,6 @@ struct kg_store {
 
 	kg_store_stats stats;
 	int schema_version;
-	atomic_bool entities_fresh; /* kg_store_entities_fresh (set by the backend's open) */
 	uint64_t log_next_ns;     /* writer: commit errors logged at most 1/s */
 	uint64_t log_suppressed;
 };

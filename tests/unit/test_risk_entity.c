@@ -222,39 +222,6 @@ static void a_row_another_writer_wrote_is_merged(void **state)
 	kg_policy_unref(pol);
 }
 
-/* Two stores opened on one empty file: each may take an entity it meets
- * first as new without reading its row (kg_store_entities_fresh), but once
- * the other has committed that row, a batch decided so fails as stale and
- * is decided again on the row: the second engine counts the first one's
- * account in its decision, not only its own. */
-static void a_row_written_after_open_is_counted(void **state)
-{
-	(void)state;
-	const char *path = kg_test_db("entity_fresh");
-	kg_policy *pol = policy();
-	kg_store *sa = kg_test_open(path, NULL), *sb = kg_test_open(path, NULL);
-	assert_true(kg_store_entities_fresh(sa));
-	kg_risk *ra = NULL, *rb = NULL;
-	kg_err err;
-	assert_int_equal(kg_risk_new(pol, sa, &ra, &err), 0);
-	assert_int_equal(kg_risk_new(pol, sb, &rb, &err), 0);
-	fail_login(ra, "x1", 1);
-	char ev[512];
-	int len = snprintf(ev, sizeof(ev),
-			   "{\"id\":\"f-y1\",\"type\":\"login\",\"account\":\"y1\","
-			   "\"ts\":\"2026-03-01T10:02:00Z\",\"success\":false,"
-			   "\"ip\":\"198.51.100.7\"}");
-	long distinct = 0;
-	assert_int_equal(decide_one(rb, ev, (size_t)len, &distinct), 0);
-	assert_int_equal(distinct, 2); /* x1 (the other store's row) and y1 */
-	assert_false(kg_store_entities_fresh(sb));
-	kg_risk_free(rb);
-	kg_store_close(sb);
-	kg_risk_free(ra);
-	kg_store_close(sa);
-	kg_policy_unref(pol);
-}
-
 /* An IP's stored row that does not load (a corrupt blob) fails the
  * decision of a login that only reads it (a success: read when the rule
  * asks, docs/rules.md "Entities") with the blob's error, and of one that
@@ -313,7 +280,6 @@ int main(void)
 		cmocka_unit_test(concurrent_entity_in_memory),
 		cmocka_unit_test(concurrent_entity_on_a_store),
 		cmocka_unit_test(a_row_another_writer_wrote_is_merged),
-		cmocka_unit_test(a_row_written_after_open_is_counted),
 		cmocka_unit_test(a_corrupt_row_fails_its_readers),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
