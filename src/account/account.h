@@ -223,14 +223,12 @@ int kg_account_read_rows(kg_store *store, const char *id, kg_arena *a, kg_accoun
  * The one writer of an account's view and its one list of fields, in their
  * order: GET /v1/accounts/{id} (staff: full; agent: masked), the 201 of
  * POST /v1/accounts, kagi account show. Compact JSON text, the bytes
- * json_dumps (JSON_COMPACT) gives of the object: id, name, email, phone,
- * lang, address {postal_code, region, city, line1, line2, country},
- * has_password, totp_enabled, created, updated, locked, locks [{id, reason,
- * kind, created, expires, evidence}], cards [{holder_name, last4, exp,
- * fingerprint, added}]; never the password hash or secrets. A card without
- * last 4 or expiry, and a card or lock with a text that is not UTF-8, is
- * left out; an account text that is not UTF-8 fails (KG_ENOMEM, as
- * jansson's refusal did).
+ * json_dumps (JSON_COMPACT) gives of the object (the members: put_view in
+ * views.c, docs/api.md): the profile, active locks and cards, never the
+ * password hash or secrets. A card without last 4 or expiry is left out.
+ * A text the view writes that is not UTF-8 (only a hand-edited row) fails
+ * it (KG_ENOMEM, as jansson's refusal did), but for one of a card or a lock
+ * in the full view, which leaves that card or lock out (as json_pack did).
  * The agent's view (S5: the agent runs the identity check blind; mask set):
  * the name's first character and the email's first character and domain
  * (kg_mask_name, kg_mask_email), phone "***", of the address only region

@@ -63,6 +63,10 @@ struct view {
 	bool first;      /* no member yet in the object or array just opened */
 	int64_t last_ms; /* the last time written, and its text */
 	char last_ts[KG_TIME_STR_MAX];
+	/* keys, brackets and literals not yet in b: one append for each run
+	 * of them between two texts */
+	char stage[64];
+	size_t staged;
 };
 
 /* What the agent's view shows of a text member of the full view (S5). */
@@ -75,37 +79,54 @@ enum agent_sees {
 	UNSEEN,     /* left out */
 };
 
+static void flush(struct view *v)
+{
+	if (v->staged && !v->rc)
+		v->rc = kg_buf_append(v->b, v->stage, v->staged);
+	v->staged = 0;
+}
+
 static void put_lit(struct view *v, const char *s, size_t n)
 {
-	if (!v->rc)
-		v->rc = kg_buf_append(v->b, s, n);
+	if (n > sizeof(v->stage) - v->staged) {
+		flush(v);
+		if (n > sizeof(v->stage)) {
+			if (!v->rc)
+				v->rc = kg_buf_append(v->b, s, n);
+			return;
+		}
+	}
+	memcpy(v->stage + v->staged, s, n);
+	v->staged += n;
 }
 
 static void put_open(struct view *v, char c)
 {
-	if (!v->rc)
-		v->rc = kg_buf_putc(v->b, c);
+	put_lit(v, &c, 1);
 	v->first = true;
 }
 
 static void put_close(struct view *v, char c)
 {
-	if (!v->rc)
-		v->rc = kg_buf_putc(v->b, c);
+	put_lit(v, &c, 1);
 	v->first = false;
 }
 
-/* ,"key": (no comma first in its object) */
+/* ,"key": (no comma first in its object); the keys below are short */
 static void put_key(struct view *v, const char *key)
 {
-	char k[40];
 	size_t n = strlen(key);
-	k[0] = ',';
-	k[1] = '"';
-	memcpy(k + 2, key, n); /* the keys below: at most 36 bytes */
-	k[n + 2] = '"';
-	k[n + 3] = ':';
-	put_lit(v, v->first ? k + 1 : k, v->first ? n + 3 : n + 4);
+	if (n + 4 > sizeof(v->stage) - v->staged)
+		flush(v);
+	char *p = v->stage + v->staged;
+	if (!v->first)
+		*p++ = ',';
+	*p++ = '"';
+	memcpy(p, key, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	v->staged = (size_t)(p - v->stage);
 	v->first = false;
 }
 
@@ -114,6 +135,7 @@ static void put_json(struct view *v, json_t *j)
 {
 	char *d = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	json_decref(j);
+	flush(v);
 	if (!v->rc)
 		v->rc = d ? kg_buf_puts(v->b, d) : KG_ENOMEM;
 	free(d);
@@ -142,12 +164,14 @@ static void put_str(struct view *v, const char *s)
 		plain = plain && c >= 0x20 && c != '"' && c != '\\';
 	}
 	if (!plain) {
-		v->rc = kg_buf_json_str(v->b, s, n);
+		flush(v);
+		v->rc = v->rc ? v->rc : kg_buf_json_str(v->b, s, n);
 		return;
 	}
-	v->rc = kg_buf_putc(v->b, '"');
+	put_lit(v, "\"", 1);
+	flush(v);
 	v->rc = v->rc ? v->rc : kg_buf_append(v->b, s, n);
-	v->rc = v->rc ? v->rc : kg_buf_putc(v->b, '"');
+	put_lit(v, "\"", 1);
 }
 
 /* What the agent sees of s (how not UNSEEN). */
@@ -239,6 +263,8 @@ static void put_card(struct view *v, const kg_card *c)
  * json_array_append_new then skipped); in the agent's it fails the view. */
 static void put_element(struct view *v, void (*put)(struct view *, const void *), const void *e)
 {
+	if (!v->mask) /* what is staged stays when the element is left out */
+		flush(v);
 	size_t at = v->b->len;
 	bool first = v->first;
 	if (!first)
@@ -247,7 +273,9 @@ static void put_element(struct view *v, void (*put)(struct view *, const void *)
 	put(v, e);
 	if (v->rc == NOT_UTF8 && !v->mask) {
 		v->b->len = at;
-		v->b->data[at] = '\0';
+		if (v->b->data)
+			v->b->data[at] = '\0';
+		v->staged = 0;
 		v->first = first;
 		v->rc = 0;
 	}
@@ -302,6 +330,7 @@ static void put_view(struct view *v, const kg_account_rows *r)
 	if (v->mask)
 		put_bool(v, "masked", true);
 	put_close(v, '}');
+	flush(v);
 }
 
 int kg_account_view_write(const kg_account_rows *r, const kg_account_view_mask *mask,
