@@ -186,10 +186,10 @@ int kg_token_parse(const char *text, char id_out[KG_TOKEN_ID_LEN + 1],
 /* Creates an account from a JSON body (design: name, email, address, phone?,
  * id?, lang?, password?, cards[]?) in one durable write, with an audit entry
  * by actor; the password is stored as its Argon2id hash (account.argon2_*).
- * Errors name the field. On success *out (may be NULL) gets the account as
- * kg_account_show gives it (new reference). */
+ * Errors name the field. On success the account's full view, as
+ * kg_account_show writes it, is appended to out (may be NULL). */
 int kg_account_create(kg_store *store, const kg_config *cfg, const json_t *body,
-		      const char *actor, json_t **out, kg_err *err);
+		      const char *actor, kg_buf *out, kg_err *err);
 /* kg_account_create in two halves, for a caller that must not block in the
  * write (kagid's server thread): kg_account_create_start checks the body
  * (errors name the field; nothing is written then, and then is not called)
@@ -202,11 +202,8 @@ typedef struct kg_account_creation kg_account_creation;
 int kg_account_create_start(kg_store *store, const kg_config *cfg, const json_t *body,
 			    const char *actor, void (*then)(void *), void *then_ctx,
 			    kg_arena *arena, kg_account_creation **out, kg_err *err);
-int kg_account_create_finish(kg_account_creation *c, json_t **out, kg_err *err);
-/* The account's profile, cards and active locks as JSON (new reference);
- * never the password hash or secrets. KG_ENOTFOUND when missing. */
-int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err);
-/* The rows kg_account_show shows: the account, its cards (oldest first)
+int kg_account_create_finish(kg_account_creation *c, kg_buf *out, kg_err *err);
+/* The rows of an account's view: the account, its cards (oldest first)
  * and its active locks. */
 typedef struct kg_account_rows {
 	kg_account acc;
@@ -222,6 +219,38 @@ struct kg_identity_secrets;
  * needs. KG_ENOTFOUND (field "id") when missing. */
 int kg_account_read_rows(kg_store *store, const char *id, kg_arena *a, kg_account_rows *out,
 			 struct kg_identity_secrets *secrets, kg_err *err);
+/* ---- the account's view (views.c) ---------------------------------------
+ * The one writer of an account's view and its one list of fields, in their
+ * order: GET /v1/accounts/{id} (staff: full; agent: masked), the 201 of
+ * POST /v1/accounts, kagi account show. Compact JSON text, the bytes
+ * json_dumps (JSON_COMPACT) gives of the object (the members: put_view in
+ * views.c, docs/api.md): the profile, active locks and cards, never the
+ * password hash or secrets. A card without last 4 or expiry is left out.
+ * A text the view writes that is not UTF-8 (only a hand-edited row) fails
+ * it (KG_ENOMEM, as jansson's refusal did), but for one of a card or a lock
+ * in the full view, which leaves that card or lock out (as json_pack did).
+ * The agent's view (S5: the agent runs the identity check blind; mask set):
+ * the name's first character and the email's first character and domain
+ * (kg_mask_name, kg_mask_email), phone "***", of the address only region
+ * and country, of cards only fingerprint and added; every shown answer
+ * value scrubbed of mask->secrets (kg_identity_scrub), each lock's
+ * evidence handed to mask->evidence (the edge's scrub of the answer values
+ * in it), and "masked":true last. Ids, lang, reasons, kinds and times are
+ * shown as they are. */
+typedef struct kg_account_view_mask {
+	const struct kg_identity_secrets *secrets; /* from kg_account_read_rows */
+	/* scrubs one lock's evidence object in place; NULL: left as it is */
+	void (*evidence)(void *ctx, const struct kg_identity_secrets *secrets, json_t *ev);
+	void *ctx;
+} kg_account_view_mask;
+/* Appends the view of r to out (mask NULL: the full view); masked copies
+ * in a. KG_ELIMIT (out's max) or KG_ENOMEM, with err set; out is then as
+ * it was. */
+int kg_account_view_write(const kg_account_rows *r, const kg_account_view_mask *mask,
+			  kg_arena *a, kg_buf *out, kg_err *err);
+/* The full view of account id, read (kg_account_read_rows) and written
+ * (kg_account_view_write) onto out. KG_ENOTFOUND (field "id") when missing. */
+int kg_account_show(kg_store *store, const char *id, kg_buf *out, kg_err *err);
 /* Creates a credential of role (account_id: customer/ticket only; ttl_s 0:
  * no expiry) in one durable write with an audit entry by actor (the
  * system-wide chain for API keys, the account's for customer/ticket);
@@ -552,7 +581,7 @@ int kg_account_case_document_get(kg_store *s, const char *case_id, const char *d
 				 kg_arena *a, kg_case_document *out, kg_err *err);
 /* A lock's stored evidence text as the object every answer shows (new
  * jansson reference): the stored JSON object, or {"text": TEXT} for evidence
- * that is not one; NULL when text is NULL or empty (create.c). */
+ * that is not one; NULL when text is NULL or empty (views.c). */
 json_t *kg_account_evidence_json(const char *text);
 /* Cases of account_id (NULL: any) in state (NULL: any), oldest first; in a
  * (views.c). */

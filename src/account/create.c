@@ -1,7 +1,7 @@
 /* Creating an account (POST /v1/accounts, kagi account create): the body's
  * fields checked and named on error, card numbers refused, the password
- * hashed (Argon2id), one write with its audit entry; and the account as
- * JSON (GET /v1/accounts/{id}, kagi account show). */
+ * hashed (Argon2id), one write with its audit entry. The account's view it
+ * answers with is views.c's. */
 #include "account/internal.h"
 
 #include <sodium.h>
@@ -259,7 +259,7 @@ static void creation_end(struct kg_account_creation *c)
 }
 
 /* The write's result as kg_account_create answers it. */
-static int created(struct kg_account_creation *c, int rc, json_t **out, kg_err *err)
+static int created(struct kg_account_creation *c, int rc, kg_buf *out, kg_err *err)
 {
 	if (rc == KG_ECONFLICT && !err->field[0])
 		kg_err_field(err, KG_ECONFLICT, "id", "an account with this id or email exists");
@@ -269,7 +269,7 @@ static int created(struct kg_account_creation *c, int rc, json_t **out, kg_err *
 }
 
 int kg_account_create(kg_store *store, const kg_config *cfg, const json_t *body, const char *actor,
-		      json_t **out, kg_err *err)
+		      kg_buf *out, kg_err *err)
 {
 	struct kg_account_creation c;
 	memset(&c, 0, sizeof(c));
@@ -299,106 +299,9 @@ int kg_account_create_start(kg_store *store, const kg_config *cfg, const json_t 
 	return 0;
 }
 
-int kg_account_create_finish(kg_account_creation *c, json_t **out, kg_err *err)
+int kg_account_create_finish(kg_account_creation *c, kg_buf *out, kg_err *err)
 {
 	int rc = created(c, kg_store_write_wait(c->store, c->ticket, err), out, err);
 	creation_end(c);
 	return rc;
-}
-
-/* ---- account view ------------------------------------------------------*/
-
-struct show_job {
-	const char *id;
-	kg_arena *arena;
-	kg_account_rows *rows;
-	kg_identity_secrets *secrets; /* also read when set */
-};
-
-static int show_job(kg_tx *tx, void *ctx, kg_err *err)
-{
-	struct show_job *j = ctx;
-	kg_account_rows *r = j->rows;
-	int rc = kg_tx_account_get(tx, j->id, &r->acc, j->arena, err);
-	rc = rc ? rc : kg_tx_card_list(tx, j->id, j->arena, &r->cards, &r->ncards, err);
-	rc = rc ? rc : kg_tx_lock_list_active(tx, j->id, kg_now_ms(), j->arena, &r->locks, &r->nlocks, err);
-	if (!rc && j->secrets) /* from the rows just read: not read twice */
-		kg_identity_secrets_of(&r->acc, r->cards, r->ncards, j->arena, j->secrets);
-	return rc;
-}
-
-int kg_account_read_rows(kg_store *store, const char *id, kg_arena *a, kg_account_rows *out,
-			 kg_identity_secrets *secrets, kg_err *err)
-{
-	*out = (kg_account_rows){0};
-	struct show_job j = {.id = id, .arena = a, .rows = out, .secrets = secrets};
-	int rc = kg_store_read(store, show_job, &j, err);
-	if (rc == KG_ENOTFOUND)
-		rc = kg_err_field(err, KG_ENOTFOUND, "id", "no account \"%s\"", id);
-	return rc;
-}
-
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-	char ts[KG_TIME_STR_MAX];
-	return ms ? json_string(kg_time_format(ms, ts)) : json_null();
-}
-
-int kg_account_show(kg_store *store, const char *id, json_t **out, kg_err *err)
-{
-	kg_arena arena;
-	kg_arena_init(&arena, 4096);
-	kg_account_rows j;
-	int rc = kg_account_read_rows(store, id, &arena, &j, NULL, err);
-	if (rc)
-		goto cleanup;
-	const kg_address *a = &j.acc.address;
-	json_t *cards = json_array(), *locks = json_array();
-	for (size_t i = 0; i < j.ncards; i++)
-		json_array_append_new(cards, json_pack("{s:o,s:s,s:s,s:s,s:o}", "holder_name",
-						       str_or_null(j.cards[i].holder_name), "last4",
-						       j.cards[i].last4, "exp", j.cards[i].exp,
-						       "fingerprint", j.cards[i].fingerprint ? j.cards[i].fingerprint : "",
-						       "added", time_or_null(j.cards[i].created_ms)));
-	for (size_t i = 0; i < j.nlocks; i++) {
-		const kg_lock *l = &j.locks[i];
-		json_t *ev = kg_account_evidence_json(l->evidence);
-		json_array_append_new(locks, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "id",
-						       str_or_null(l->lock_id), "reason", str_or_null(l->reason),
-						       "kind", str_or_null(l->kind), "created",
-						       time_or_null(l->created_ms), "expires",
-						       time_or_null(l->expires_ms), "evidence",
-						       ev ? ev : json_null()));
-	}
-	*out = json_pack("{s:s,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o,s:o,s:o,s:o},s:b,s:b,s:o,s:o,s:b,s:o,s:o}",
-			 "id", j.acc.id, "name", str_or_null(j.acc.name), "email", str_or_null(j.acc.email),
-			 "phone", str_or_null(j.acc.phone), "lang", str_or_null(j.acc.lang),
-			 "address", "postal_code", str_or_null(a->postal_code), "region",
-			 str_or_null(a->region), "city", str_or_null(a->city), "line1",
-			 str_or_null(a->line1), "line2", str_or_null(a->line2), "country",
-			 str_or_null(a->country), "has_password", j.acc.password_hash != NULL,
-			 "totp_enabled", j.acc.totp_enabled, "created", time_or_null(j.acc.created_ms),
-			 "updated", time_or_null(j.acc.updated_ms), "locked", j.nlocks > 0, "locks",
-			 locks, "cards", cards);
-	if (!*out)
-		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-cleanup:
-	kg_arena_release(&arena);
-	return rc;
-}
-
-json_t *kg_account_evidence_json(const char *text)
-{
-	if (!text || !*text)
-		return NULL;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
-	if (json_is_object(j))
-		return j;
-	json_decref(j);
-	return json_pack("{s:s}", "text", text);
 }

@@ -53,6 +53,24 @@ static json_t *body_of(const struct fields *f, json_t *cards)
 	return body;
 }
 
+#define VIEW_MAX (64 * 1024 * 1024)
+
+/* The account's view (the account module's one writer, compact JSON text)
+ * printed for a terminal: indented, members sorted. Parsed back rather
+ * than built a second way, so the CLI shows exactly the members and values
+ * the API answers with. */
+static int print_view(const kg_buf *view, kg_err *err)
+{
+	json_error_t jerr;
+	json_t *acc = json_loadb(view->data, view->len, 0, &jerr);
+	if (!acc)
+		return kg_err_set(err, KG_EINTERNAL, "the account's view is not JSON: %s", jerr.text);
+	json_dumpf(acc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', stdout);
+	json_decref(acc);
+	return 0;
+}
+
 int kg_cmd_account(int argc, char **argv)
 {
 	const char *db = NULL, *json_file = NULL, *config_path = NULL;
@@ -134,14 +152,11 @@ int kg_cmd_account(int argc, char **argv)
 		exit_code = kg_cli_fail(&err);
 		goto cleanup;
 	}
-	json_t *acc = NULL;
-	int rc = create ? kg_account_create(store, &cfg, body, "cli", &acc, &err)
-			: kg_account_show(store, argv[2], &acc, &err);
-	if (rc == 0) {
-		json_dumpf(acc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		fputc('\n', stdout);
-		json_decref(acc);
-	}
+	kg_buf view = KG_BUF_INIT(VIEW_MAX);
+	int rc = create ? kg_account_create(store, &cfg, body, "cli", &view, &err)
+			: kg_account_show(store, argv[2], &view, &err);
+	rc = rc ? rc : print_view(&view, &err);
+	kg_buf_release(&view);
 	if (rc)
 		exit_code = kg_cli_fail(&err);
 cleanup:

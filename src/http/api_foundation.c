@@ -1,6 +1,7 @@
 /* Foundation endpoints: GET /healthz, GET /metrics, GET /v1/openapi.json,
- * POST /v1/accounts, GET /v1/accounts/{id}. Not here: creating and showing
- * an account (src/account/create.c), locks, logins, recovery (api_account.c). */
+ * POST /v1/accounts, GET /v1/accounts/{id}. Not here: creating an account
+ * (src/account/create.c), its view (src/account/views.c), locks, logins,
+ * recovery (api_account.c). */
 #include "http/internal.h"
 
 #include <string.h>
@@ -188,19 +189,40 @@ void kg_api_store_metrics(kg_app *app, kg_buf *out)
 
 /* ---- handlers ----------------------------------------------------------*/
 
+/* An account's view is written by the account module straight into the
+ * answer's body (kg_account_view_write: the one field list). */
+#define ACCOUNT_VIEW_MAX (64 * 1024 * 1024)
+
+static kg_buf *view_body(kg_http_resp *resp)
+{
+	json_decref(resp->json);
+	resp->json = NULL;
+	kg_buf_release(&resp->body);
+	kg_buf_init(&resp->body, ACCOUNT_VIEW_MAX);
+	return &resp->body;
+}
+
+static int view_reply(kg_http_resp *resp, int status, int rc)
+{
+	if (rc) {
+		kg_buf_release(&resp->body);
+		return rc;
+	}
+	resp->status = status;
+	resp->content_type = "application/json";
+	return 0;
+}
+
 /* The deferred half: the write is durable (or failed); the account as
  * kg_account_create answers it. */
 static int account_created(kg_http_req *req, void *ctx, kg_http_resp *resp, kg_err *err)
 {
 	(void)req;
-	json_t *acc = NULL;
-	int rc = kg_account_create_finish(ctx, &acc, err);
-	return rc ? rc : kg_http_reply_json(resp, 201, acc);
+	return view_reply(resp, 201, kg_account_create_finish(ctx, view_body(resp), err));
 }
 
 int kg_api_account_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
-	json_t *acc = NULL;
 	const char *actor = kg_http_actor(req);
 	if (kg_http_deferrable(req)) { /* on the server thread: no wait for the commit */
 		kg_account_creation *c;
@@ -208,199 +230,34 @@ int kg_api_account_create(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 						 kg_http_resume, req, req->arena, &c, err);
 		return rc ? rc : kg_http_defer(req, account_created, c);
 	}
-	int rc = kg_account_create(req->app->store, req->app->config, req->json, actor, &acc, err);
-	return rc ? rc : kg_http_reply_json(resp, 201, acc);
+	return view_reply(resp, 201, kg_account_create(req->app->store, req->app->config, req->json,
+						       actor, view_body(resp), err));
 }
 
-/* ---- the agent's view of an account (S5) --------------------------------
- * The agent runs the identity check blind, so the answers it asks for are
- * masked — the name's first character, the email's first character and
- * domain, no phone digits, the address's region and country only, cards
- * without holder, digits or expiry — and scrubbed from every other string
- * it shows (lock evidence; kg_api_agent_scrub's structural members, ids and
- * times, are left as they are). Written straight into the answer's body:
- * the bytes json_dumps (JSON_COMPACT) gives of kg_account_show's object
- * with those members masked or deleted and "masked":true added, without
- * building that object. */
-#define AGENT_VIEW_MAX (64 * 1024 * 1024)
-
-struct agent_view {
-	kg_http_req *req;
-	const kg_identity_secrets *secrets;
-	kg_buf *b;
-	int rc;
-	int64_t last_ms; /* the last time written, and its text */
-	char last_ts[KG_TIME_STR_MAX];
-};
-
-static void put_lit(struct agent_view *v, const char *s)
+/* The agent runs the identity check blind (S5): the account module masks
+ * the view's answer values; the lock evidence's are scrubbed here, as in
+ * every other answer an agent gets (kg_api_agent_scrub_with). */
+static void scrub_evidence(void *req, const kg_identity_secrets *secrets, json_t *ev)
 {
-	if (!v->rc)
-		v->rc = kg_buf_puts(v->b, s);
+	kg_api_agent_scrub_with(req, secrets, ev);
 }
 
-/* j (stolen) as json_dumps writes it; NULL: KG_ENOMEM (as json_pack then) */
-static void put_json(struct agent_view *v, json_t *j)
-{
-	char *d = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	json_decref(j);
-	if (!v->rc)
-		v->rc = d ? kg_buf_puts(v->b, d) : KG_ENOMEM;
-	free(d);
-}
-
-/* s as a JSON string as json_dumps writes it (NULL: null). kg_buf_json_str
- * escapes as jansson does but for the control characters other than \n, \r
- * and \t (jansson: \b, \f, \u001F), which no account field may hold; a
- * string with one is written by jansson. Not UTF-8: KG_ENOMEM, the error
- * json_string's refusal gave. */
-static void put_str(struct agent_view *v, const char *s)
-{
-	if (!s)
-		return put_lit(v, "null");
-	size_t n = strlen(s);
-	if (v->rc)
-		return;
-	if (kg_utf8_valid_prefix(s, n) != n) {
-		v->rc = KG_ENOMEM;
-		return;
-	}
-	bool plain = true;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
-			return put_json(v, json_string(s));
-		plain = plain && c >= 0x20 && c != '"' && c != '\\';
-	}
-	if (!plain) {
-		v->rc = kg_buf_json_str(v->b, s, n);
-		return;
-	}
-	v->rc = kg_buf_putc(v->b, '"');
-	v->rc = v->rc ? v->rc : kg_buf_append(v->b, s, n);
-	v->rc = v->rc ? v->rc : kg_buf_putc(v->b, '"');
-}
-
-/* s with the account's secrets scrubbed from it */
-static void put_scrubbed(struct agent_view *v, const char *s)
-{
-	put_str(v, kg_identity_scrub(v->secrets, s, v->req->arena));
-}
-
-static void put_time(struct agent_view *v, int64_t ms)
-{
-	if (!ms)
-		return put_lit(v, "null");
-	if (ms != v->last_ms) /* an account's times are often one */
-		kg_time_format(ms, v->last_ts);
-	v->last_ms = ms;
-	put_str(v, v->last_ts);
-}
-
-static void put_bool(struct agent_view *v, bool b)
-{
-	put_lit(v, b ? "true" : "false");
-}
-
-static void put_lock(struct agent_view *v, const kg_lock *l)
-{
-	put_lit(v, "{\"id\":");
-	put_str(v, l->lock_id);
-	put_lit(v, ",\"reason\":");
-	put_str(v, l->reason);
-	put_lit(v, ",\"kind\":");
-	put_str(v, l->kind);
-	put_lit(v, ",\"created\":");
-	put_time(v, l->created_ms);
-	put_lit(v, ",\"expires\":");
-	put_time(v, l->expires_ms);
-	put_lit(v, ",\"evidence\":");
-	json_t *ev = kg_account_evidence_json(l->evidence);
-	if (ev) {
-		kg_api_agent_scrub_with(v->req, v->secrets, ev);
-		put_json(v, ev);
-	} else {
-		put_lit(v, "null");
-	}
-	put_lit(v, "}");
-}
-
-static void put_agent_view(struct agent_view *v, const kg_account_rows *r)
-{
-	const kg_account *acc = &r->acc;
-	const char *name = acc->name ? kg_mask_name(acc->name, v->req->arena) : NULL;
-	put_lit(v, "{\"id\":");
-	put_str(v, acc->id);
-	put_lit(v, ",\"name\":");
-	put_scrubbed(v, name ? name : acc->name); /* "" stays "" */
-	put_lit(v, ",\"email\":");
-	put_scrubbed(v, kg_mask_email(acc->email, v->req->arena));
-	put_lit(v, ",\"phone\":");
-	put_scrubbed(v, acc->phone ? "***" : NULL);
-	put_lit(v, ",\"lang\":");
-	put_str(v, acc->lang);
-	put_lit(v, ",\"address\":{\"region\":");
-	put_scrubbed(v, acc->address.region);
-	put_lit(v, ",\"country\":");
-	put_scrubbed(v, acc->address.country);
-	put_lit(v, "},\"has_password\":");
-	put_bool(v, acc->password_hash != NULL);
-	put_lit(v, ",\"totp_enabled\":");
-	put_bool(v, acc->totp_enabled);
-	put_lit(v, ",\"created\":");
-	put_time(v, acc->created_ms);
-	put_lit(v, ",\"updated\":");
-	put_time(v, acc->updated_ms);
-	put_lit(v, ",\"locked\":");
-	put_bool(v, r->nlocks > 0);
-	put_lit(v, ",\"locks\":[");
-	for (size_t i = 0; i < r->nlocks; i++) {
-		put_lit(v, i ? "," : "");
-		put_lock(v, &r->locks[i]);
-	}
-	put_lit(v, "],\"cards\":[");
-	for (size_t i = 0, shown = 0; i < r->ncards; i++) {
-		const kg_card *c = &r->cards[i];
-		if (!c->last4 || !c->exp) /* kg_account_show leaves such a card out */
-			continue;
-		put_lit(v, shown++ ? ",{\"fingerprint\":" : "{\"fingerprint\":");
-		put_str(v, c->fingerprint ? c->fingerprint : "");
-		put_lit(v, ",\"added\":");
-		put_time(v, c->created_ms);
-		put_lit(v, "}");
-	}
-	put_lit(v, "],\"masked\":true}");
-}
-
-static int agent_account_get(kg_http_req *req, const char *id, kg_http_resp *resp, kg_err *err)
+static int agent_view(kg_http_req *req, const char *id, kg_buf *out, kg_err *err)
 {
 	kg_account_rows rows;
 	kg_identity_secrets secrets; /* read with the account, in the same read */
 	int rc = kg_account_read_rows(req->app->store, id, req->arena, &rows, &secrets, err);
 	if (rc)
 		return rc;
-	json_decref(resp->json);
-	resp->json = NULL;
-	kg_buf_release(&resp->body);
-	kg_buf_init(&resp->body, AGENT_VIEW_MAX);
-	struct agent_view v = {.req = req, .secrets = &secrets, .b = &resp->body};
-	put_agent_view(&v, &rows);
-	if (v.rc) {
-		kg_buf_release(&resp->body);
-		return v.rc == KG_ENOMEM ? kg_err_set(err, KG_ENOMEM, "out of memory")
-					 : kg_err_set(err, v.rc, "the account's view is too large");
-	}
-	resp->status = 200;
-	resp->content_type = "application/json";
-	return 0;
+	kg_account_view_mask mask = {.secrets = &secrets, .evidence = scrub_evidence, .ctx = req};
+	return kg_account_view_write(&rows, &mask, req->arena, out, err);
 }
 
 int kg_api_account_get(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 {
 	const char *id = kg_http_param(req, "id");
-	if (req->principal->role == KG_ROLE_AGENT)
-		return agent_account_get(req, id, resp, err);
-	json_t *acc = NULL;
-	int rc = kg_account_show(req->app->store, id, &acc, err);
-	return rc ? rc : kg_http_reply_json(resp, 200, acc);
+	kg_buf *out = view_body(resp);
+	int rc = req->principal->role == KG_ROLE_AGENT ? agent_view(req, id, out, err)
+						       : kg_account_show(req->app->store, id, out, err);
+	return view_reply(resp, 200, rc);
 }
