@@ -206,31 +206,15 @@ static void put_text(struct view *v, const char *key, const char *s, enum agent_
 	put_str(v, v->mask ? agent_value(v, s, how) : s);
 }
 
-/* v->last_ts for ms: of a time in the second of the last one (an account
- * and the cards it was created with) only the milliseconds change. */
-static void time_text(struct view *v, int64_t ms)
-{
-	if (ms <= 0 || v->last_ms <= 0 || ms / 1000 != v->last_ms / 1000) {
-		kg_time_format(ms, v->last_ts);
-		return;
-	}
-	char *z = v->last_ts + strlen(v->last_ts) - 1; /* "…SS.mmmZ" */
-	int msec = (int)(ms % 1000);
-	z[-3] = (char)('0' + msec / 100);
-	z[-2] = (char)('0' + msec / 10 % 10);
-	z[-1] = (char)('0' + msec % 10);
-}
-
 /* A time member (0: null), the same in both views. */
 static void put_time(struct view *v, const char *key, int64_t ms)
 {
 	put_key(v, key);
 	if (!ms)
 		return put_lit(v, "null", 4);
-	if (ms != v->last_ms) /* an account's times are often one */
-		time_text(v, ms);
-	v->last_ms = ms;
-	put_str(v, v->last_ts);
+	/* an account's times are often one, or in one second (the account and
+	 * the cards it was created with) */
+	put_str(v, kg_time_format_next(ms, &v->last_ms, v->last_ts));
 }
 
 static void put_bool(struct view *v, const char *key, bool b)
@@ -352,7 +336,7 @@ int kg_account_view_write(const kg_account_rows *r, const kg_account_view_mask *
 			  kg_arena *a, kg_buf *out, kg_err *err)
 {
 	size_t at = out->len;
-	struct view v = {.mask = mask, .a = a, .b = out};
+	struct view v = {.mask = mask, .a = a, .b = out, .last_ms = INT64_MIN};
 	put_view(&v, r);
 	if (!v.rc)
 		return 0;

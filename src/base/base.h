@@ -132,6 +132,10 @@ uint64_t kg_mono_ns(void);
 int kg_time_parse(const char *s, size_t len, int64_t *ms_out);
 /* Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ"; returns out. */
 char *kg_time_format(int64_t ms, char out[KG_TIME_STR_MAX]);
+/* kg_time_format of ms into out, which holds the text of *prev_ms
+ * (INT64_MIN at first: nothing yet): a time in the second of the one
+ * before rewrites only its milliseconds. Sets *prev_ms; returns out. */
+char *kg_time_format_next(int64_t ms, int64_t *prev_ms, char out[KG_TIME_STR_MAX]);
 /* Calendar year (UTC) of a time. */
 int kg_time_year(int64_t ms);
 

@@ -108,6 +108,15 @@ int kg_buf_json_str(kg_buf *b, const char *s, size_t len)
 	size_t start = b->len;
 	int rc = kg_buf_putc(b, '"');
 	for (size_t i = 0; i < len && rc == 0; i++) {
+		size_t run = i; /* bytes that need no escaping: appended whole */
+		while (run < len && s[run] != '"' && s[run] != '\\' && (unsigned char)s[run] >= 0x20)
+			run++;
+		if (run > i) {
+			rc = kg_buf_append(b, s + i, run - i);
+			i = run;
+			if (i == len || rc)
+				break;
+		}
 		unsigned char c = (unsigned char)s[i];
 		switch (c) {
 		case '"': rc = kg_buf_puts(b, "\\\""); break;

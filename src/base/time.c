@@ -170,6 +170,22 @@ char *kg_time_format(int64_t ms, char out[KG_TIME_STR_MAX])
 	return out;
 }
 
+char *kg_time_format_next(int64_t ms, int64_t *prev_ms, char out[KG_TIME_STR_MAX])
+{
+	int64_t prev = *prev_ms;
+	*prev_ms = ms;
+	if (ms == prev)
+		return out;
+	if (ms < 0 || prev < 0 || ms / 1000 != prev / 1000)
+		return kg_time_format(ms, out);
+	char *z = out + strlen(out) - 1; /* "…SS.mmmZ" */
+	int msec = (int)(ms % 1000);
+	z[-3] = (char)('0' + msec / 100);
+	z[-2] = (char)('0' + msec / 10 % 10);
+	z[-1] = (char)('0' + msec % 10);
+	return out;
+}
+
 int kg_time_year(int64_t ms)
 {
 	int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;

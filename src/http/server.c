@@ -1193,45 +1193,22 @@ static void put_u64(kg_buf *b, uint64_t v)
 	kg_buf_append(b, d + sizeof(d) - n, n);
 }
 
-/* The time of an access line, "2026-12-03T06:22:01.052Z": kg_time_format
- * once a second per server thread, the milliseconds put in by hand. */
-static const char *access_time(int64_t ms, char out[KG_TIME_STR_MAX])
+/* The time of an access line, "2026-12-03T06:22:01.052Z": formatted whole
+ * once a second per server thread (kg_time_format_next). */
+static const char *access_time(int64_t ms)
 {
-	static _Thread_local int64_t sec = INT64_MIN;
+	static _Thread_local int64_t prev = INT64_MIN;
 	static _Thread_local char text[KG_TIME_STR_MAX];
-	if (ms < 0)
-		return kg_time_format(ms, out);
-	if (ms / 1000 != sec) {
-		kg_time_format(ms, text);
-		sec = strlen(text) == 24 ? ms / 1000 : INT64_MIN; /* a 4-digit year */
-		if (sec == INT64_MIN)
-			return memcpy(out, text, KG_TIME_STR_MAX);
-	}
-	memcpy(out, text, 25);
-	int m = (int)(ms % 1000);
-	out[20] = (char)('0' + m / 100);
-	out[21] = (char)('0' + m / 10 % 10);
-	out[22] = (char)('0' + m % 10);
-	return out;
+	return kg_time_format_next(ms, &prev, text);
 }
 
 /* A string literal appended without strlen. */
 #define PUT_LIT(b, lit) kg_buf_append((b), (lit), sizeof(lit) - 1)
 
-/* s as a JSON string: in one piece when nothing in it needs escaping (a
- * method, a path, a route, a key id nearly always), else kg_buf_json_str. */
+/* s (NUL-ended) as a JSON string */
 static void put_json_str(kg_buf *b, const char *s)
 {
-	size_t n = 0;
-	while (s[n] && s[n] != '"' && s[n] != '\\' && (unsigned char)s[n] >= 0x20)
-		n++;
-	if (s[n]) {
-		kg_buf_json_str(b, s, n + strlen(s + n));
-		return;
-	}
-	kg_buf_putc(b, '"');
-	kg_buf_append(b, s, n);
-	kg_buf_putc(b, '"');
+	kg_buf_json_str(b, s, strlen(s));
 }
 
 /* Each thread's buffer for its access lines, kept from line to line (no
@@ -1278,12 +1255,11 @@ static void access_log(const struct request *rq, uint64_t ns)
 {
 	if (kg_log_get_level() > KG_LOG_INFO)
 		return;
-	char ts[KG_TIME_STR_MAX];
 	kg_buf own = KG_BUF_INIT(4096);
 	kg_buf *kept = line_buf();
 	kg_buf *b = kept ? kept : &own;
 	PUT_LIT(b, "{\"ts\":\"");
-	kg_buf_puts(b, access_time(kg_now_ms(), ts));
+	kg_buf_puts(b, access_time(kg_now_ms()));
 	PUT_LIT(b, "\",\"level\":\"info\",\"component\":\"access\",\"method\":");
 	put_json_str(b, rq->method);
 	PUT_LIT(b, ",\"path\":");

@@ -32,7 +32,26 @@ static void buf_json_escapes(void **state)
 	kg_buf b = KG_BUF_INIT(1024);
 	assert_int_equal(kg_buf_json_str(&b, "a\"b\\\n\x01", 6), 0);
 	assert_string_equal(b.data, "\"a\\\"b\\\\\\n\\u0001\"");
+	kg_buf_reset(&b); /* runs of plain bytes around and between escapes */
+	assert_int_equal(kg_buf_json_str(&b, "plain", 5), 0);
+	assert_int_equal(kg_buf_json_str(&b, "ab\"cd\tef", 8), 0);
+	assert_int_equal(kg_buf_json_str(&b, "", 0), 0);
+	assert_string_equal(b.data, "\"plain\"\"ab\\\"cd\\tef\"\"\"");
 	kg_buf_release(&b);
+}
+
+/* kg_time_format_next gives kg_time_format's text after any time before */
+static void time_format_next(void **state)
+{
+	const int64_t seq[] = {1795860000123, 1795860000123, 1795860000999, 1795860001000,
+			       1795860001005, -500, -400, 0, 7, 1795860001005};
+	int64_t prev = INT64_MIN;
+	char next[KG_TIME_STR_MAX], want[KG_TIME_STR_MAX];
+	for (size_t i = 0; i < KG_ARRAY_LEN(seq); i++) {
+		assert_string_equal(kg_time_format_next(seq[i], &prev, next),
+				    kg_time_format(seq[i], want));
+		assert_int_equal(prev, seq[i]);
+	}
 }
 
 static void time_round_trip(void **state)
@@ -406,6 +425,7 @@ int main(void)
 		cmocka_unit_test(buf_respects_max),
 		cmocka_unit_test(buf_json_escapes),
 		cmocka_unit_test(time_round_trip),
+		cmocka_unit_test(time_format_next),
 		cmocka_unit_test(config_reads_and_names_line),
 		cmocka_unit_test(config_env_overrides),
 		cmocka_unit_test(arena_allocates),
