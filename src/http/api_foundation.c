@@ -195,22 +195,12 @@ void kg_api_store_metrics(kg_app *app, kg_buf *out)
 
 static kg_buf *view_body(kg_http_resp *resp)
 {
-	json_decref(resp->json);
-	resp->json = NULL;
-	kg_buf_release(&resp->body);
-	kg_buf_init(&resp->body, ACCOUNT_VIEW_MAX);
-	return &resp->body;
+	return kg_http_body_start(resp, ACCOUNT_VIEW_MAX);
 }
 
 static int view_reply(kg_http_resp *resp, int status, int rc)
 {
-	if (rc) {
-		kg_buf_release(&resp->body);
-		return rc;
-	}
-	resp->status = status;
-	resp->content_type = "application/json";
-	return 0;
+	return kg_http_body_done(resp, status, "application/json", rc);
 }
 
 /* The deferred half: the write is durable (or failed); the account as

@@ -170,19 +170,11 @@ static int answer_one(kg_http_req *req, const struct kg_risk_answer *ans, kg_htt
 		return err->code ? err->code : KG_EINTERNAL;
 	}
 	/* written straight into the answer's body (no copy of it) */
-	json_decref(resp->json);
-	resp->json = NULL;
-	kg_buf_release(&resp->body);
-	kg_buf_init(&resp->body, KG_EVENT_BYTES_MAX * 4);
-	int rc = kg_decision_write_json(ans->d, &resp->body);
-	if (rc) {
-		kg_buf_release(&resp->body);
-		return kg_err_set(err, rc, "decision too large");
-	}
-	resp->status = 200;
-	resp->content_type = "application/json";
+	int rc = kg_decision_write_json(ans->d, kg_http_body_start(resp, KG_EVENT_BYTES_MAX * 4));
+	if (rc)
+		kg_err_set(err, rc, "decision too large");
 	(void)req;
-	return 0;
+	return kg_http_body_done(resp, 200, "application/json", rc);
 }
 
 /* A take of the decision pool: its batch and what the batch's answers
@@ -298,11 +290,7 @@ int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	const char **lines = NULL;
 	size_t *lens = NULL;
 	/* the answers are written straight into the answer's body (no copy) */
-	kg_buf *out = &resp->body;
-	json_decref(resp->json);
-	resp->json = NULL;
-	kg_buf_release(out);
-	kg_buf_init(out, KG_HTTP_BATCH_BODY_MAX * 2);
+	kg_buf *out = kg_http_body_start(resp, KG_HTTP_BATCH_BODY_MAX * 2);
 	kg_arena a;
 	kg_arena_init(&a, 256 * 1024);
 	struct kg_risk_answer *ans = NULL;
@@ -351,18 +339,11 @@ int kg_api_events_batch(kg_http_req *req, kg_http_resp *resp, kg_err *err)
 	}
 	if (kick) /* a lock notice was committed */
 		kg_api_notify_kick(req->app);
-	if (!rc) {
-		resp->status = 200;
-		resp->content_type = "application/x-ndjson";
-		if (!out->data) /* no events: an empty body */
-			rc = kg_buf_append(out, "", 0);
-	}
 cleanup:
+	rc = kg_http_body_done(resp, 200, "application/x-ndjson", rc); /* no events: an empty body */
 	free(lines);
 	free(lens);
 	free(ans);
-	if (rc)
-		kg_buf_release(out);
 	kg_arena_release(&a);
 	return rc;
 }

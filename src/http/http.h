@@ -166,6 +166,13 @@ int kg_http_require_account(const kg_principal *p, const char *account_id, kg_er
 
 /* Answers status with j (stolen, even on failure). Returns 0. */
 int kg_http_reply_json(kg_http_resp *resp, int status, json_t *j);
+/* An answer written straight into its body: kg_http_body_start empties
+ * resp and gives its body (at most max bytes) to write into;
+ * kg_http_body_done(resp, status, content_type, rc) then answers status
+ * with it when rc is 0 (an empty body when nothing was written), else drops
+ * it and returns rc. content_type must be a static string. */
+kg_buf *kg_http_body_start(kg_http_resp *resp, size_t max);
+int kg_http_body_done(kg_http_resp *resp, int status, const char *content_type, int rc);
 /* Answers status with a copy of data. content_type must be a static string.
  * Returns 0 or KG_ENOMEM. */
 int kg_http_reply_raw(kg_http_resp *resp, int status, const char *content_type,

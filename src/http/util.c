@@ -55,18 +55,34 @@ int kg_http_reply_json(kg_http_resp *resp, int status, json_t *j)
 	return 0;
 }
 
-int kg_http_reply_raw(kg_http_resp *resp, int status, const char *content_type,
-		      const void *data, size_t len)
+kg_buf *kg_http_body_start(kg_http_resp *resp, size_t max)
 {
 	json_decref(resp->json);
 	resp->json = NULL;
 	kg_buf_release(&resp->body);
-	kg_buf_init(&resp->body, len + 1);
-	if (kg_buf_append(&resp->body, data, len))
-		return KG_ENOMEM;
+	kg_buf_init(&resp->body, max);
+	return &resp->body;
+}
+
+int kg_http_body_done(kg_http_resp *resp, int status, const char *content_type, int rc)
+{
+	if (!rc && !resp->body.data)
+		rc = kg_buf_append(&resp->body, "", 0);
+	if (rc) {
+		kg_buf_release(&resp->body);
+		return rc;
+	}
 	resp->status = status;
 	resp->content_type = content_type;
 	return 0;
+}
+
+int kg_http_reply_raw(kg_http_resp *resp, int status, const char *content_type,
+		      const void *data, size_t len)
+{
+	kg_buf *b = kg_http_body_start(resp, len + 1);
+	return kg_http_body_done(resp, status, content_type,
+				 kg_buf_append(b, data, len) ? KG_ENOMEM : 0);
 }
 
 json_t *kg_http_error_json(const char *code, const char *message, const char *field)
