@@ -649,14 +649,18 @@ static uint64_t zz(int64_t v)
 }
 
 /* At most what kg_features_save writes for f: 10 bytes a varint, 30 a
- * slot (three varints, or a set entry's 8-byte hash and two varints). */
+ * slot (three varints, or a set entry's 8-byte hash and two varints). The
+ * varints besides the slots: five of the header, a stream's total and
+ * length, a set's length, a record kind's length, the marks' count. */
+#define BLOB_RECORD_KINDS (KG_V_ORDER_AMOUNTS - KG_V_FAILED_LOGINS + 1)
+
 static size_t blob_bound(const kg_features *f)
 {
 	size_t slots = 0;
 	for (int k = 0; k < KG_V_COUNT; k++)
 		slots += vlen(f, k);
-	return 1 + 5 * 10 + f->name_len + (size_t)(KG_S_COUNT * 2 + KG_SET_COUNT + 2) * 10 +
-	       10 + (size_t)f->n_marks * 20 + slots * 30;
+	size_t varints = 5 + KG_S_COUNT * 2 + KG_SET_COUNT + BLOB_RECORD_KINDS + 1;
+	return 1 + f->name_len + varints * 10 + (size_t)f->n_marks * 20 + slots * 30;
 }
 
 static unsigned char *blob_write(const kg_features *f, unsigned char *p)
