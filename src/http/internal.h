@@ -39,7 +39,8 @@ kg_http_pool *kg_http_pool_new(const char *name, size_t threads, size_t queue_ma
  * When jobs wait while a take is started and not finished, the worker
  * starts the next take on top of it (prev: that take's state, else NULL)
  * before it finishes it: a batch is decided while the one before commits.
- * At most two takes of a worker are in flight; finished in start order. */
+ * At most two takes of a worker are in flight; finished in start order.
+ * start may reorder jobs[0..n): release runs in the order it leaves. */
 typedef void *(*kg_http_take_start_fn)(void **jobs, size_t n, void *prev);
 typedef void (*kg_http_take_finish_fn)(void *take);
 kg_http_pool *kg_http_pool_new_batch(const char *name, size_t threads, size_t queue_max,

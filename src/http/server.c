@@ -108,6 +108,7 @@ struct request {
 	/* handed to a pool: the connection is suspended until the job is done */
 	bool queued;
 	struct MHD_Connection *conn;
+	uint8_t thread;               /* the server thread it came in on (resume_order) */
 	_Atomic bool done;            /* the handler ran: result_* hold its answer */
 	/* KG_HTTP_DEFER on this thread: the handler may defer (kg_http_defer) */
 	bool deferrable;
@@ -813,6 +814,16 @@ static void run_finish(struct request *rq, kg_http_resp *resp)
 	rq->result_rc = fn(&rq->req, rq->finish_ctx, resp, &rq->result_err);
 }
 
+/* The server thread the caller is (a number per thread, modulo 256). */
+static uint8_t server_thread(void)
+{
+	static atomic_uint seen;
+	static _Thread_local unsigned no;
+	if (!no)
+		no = atomic_fetch_add(&seen, 1) + 1;
+	return (uint8_t)no;
+}
+
 /* Last callback: body complete. Parses it and runs the handler. */
 static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struct request *rq)
 {
@@ -875,6 +886,7 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 	}
 	/* suspended before the pool may resume it; resumed at once when full */
 	rq->conn = c;
+	rq->thread = server_thread();
 	rq->queued = true;
 	MHD_suspend_connection(c);
 	if (kg_http_pool_submit(s->pools[pool], rq) != 0) {
@@ -886,6 +898,38 @@ static enum MHD_Result finish(kg_http_server *s, struct MHD_Connection *c, struc
 		MHD_resume_connection(c);
 	}
 	return MHD_YES;
+}
+
+/* Puts a take's jobs in the order the pool resumes their connections
+ * (release_job): grouped by the server thread each came in on, the threads
+ * in the order of their first job, first-come first within a thread.
+ * libmicrohttpd wakes a connection's thread for each MHD_resume_connection
+ * (a write to its eventfd) and the thread answers every connection resumed
+ * by the time it looks: in arrival order a thread was woken for its first
+ * connection of the take and again for each one resumed after it looked;
+ * grouped, mostly once per take. Left as it is when out of memory. */
+static void resume_order(void **jobs, size_t n)
+{
+	uint16_t rank[256];
+	size_t start[257];
+	void **out = n > 1 ? malloc(n * sizeof(*out)) : NULL;
+	if (!out)
+		return;
+	memset(rank, 0xff, sizeof(rank));
+	memset(start, 0, sizeof(start));
+	uint16_t groups = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t t = ((struct request *)jobs[i])->thread;
+		if (rank[t] == UINT16_MAX)
+			rank[t] = groups++;
+		start[rank[t] + 1]++;
+	}
+	for (uint16_t g = 0; g < groups; g++)
+		start[g + 1] += start[g];
+	for (size_t i = 0; i < n; i++)
+		out[start[rank[((struct request *)jobs[i])->thread]]++] = jobs[i];
+	memcpy(jobs, out, n * sizeof(*jobs));
+	free(out);
 }
 
 /* A pool's job: runs the handler off the server threads; release_job then
@@ -1015,6 +1059,7 @@ static void *take_start(void **jobs, size_t n, void *prev)
 		t->resps[t->m] = &rq->result;
 		t->errs[t->m++] = &rq->result_err;
 	}
+	resume_order(jobs, n); /* decided in arrival order (t->rqs), resumed grouped */
 	if (!batch) {
 		if (t)
 			take_free(t);
