@@ -87,6 +87,16 @@ figures() {
 }
 peak_rss() { awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$pid/status"; }
 cpu_ticks() { bench_cpu_ticks; }
+# server_ticks: the CPU ticks of kagid's server threads (libmicrohttpd's
+# "MHD-worker" threads) so far; ctx_switches: kagid's context switches so far
+# (voluntary and not, all its threads) — what the hand-offs cost, which moves
+# less with the machine's other load than CPU time does
+server_ticks() {
+	cat /proc/"$pid"/task/*/stat 2>/dev/null | awk '$2 == "(MHD-worker)" {t += $14 + $15} END {print t + 0}'
+}
+ctx_switches() {
+	cat /proc/"$pid"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {n += $2} END {print n + 0}'
+}
 # us_per REQUESTS_FILE TICKS: kagid's CPU microseconds per request of a wrk run
 us_per() { awk -v v="$(bench_us_per "$(cat "$1")" "$2")" 'BEGIN {printf "%.0f", v}'; }
 
@@ -130,10 +140,10 @@ for c in $conns_list; do
 			fi
 			t0=$(cpu_ticks)
 			wrk_run "$out/h.txt" "$c" /healthz
-			t1=$(cpu_ticks)
+			t1=$(cpu_ticks) s1=$(server_ticks) x1=$(ctx_switches)
 			export RUN="$scheme-c$c-$r-$RANDOM"
 			wrk_run "$out/e.txt" "$c" /v1/events -s "$out/events.lua"
-			t2=$(cpu_ticks)
+			t2=$(cpu_ticks) s2=$(server_ticks) x2=$(ctx_switches)
 			rss=$(peak_rss)
 			pb=$(per_batch)
 			bench_stop
@@ -141,9 +151,11 @@ for c in $conns_list; do
 			IFS='|' read -r erps ep50 ep99 erej <<<"$(figures "$out/e.txt")"
 			hus=$(us_per "$out/h.txt" $((t1 - t0)))
 			eus=$(us_per "$out/e.txt" $((t2 - t1)))
+			sus=$(us_per "$out/e.txt" $((s2 - s1)))
+			cs=$(awk -v x=$((x2 - x1)) -v n="$(awk '/requests in/ {print $1}' "$out/e.txt")" 'BEGIN {printf "%.2f", (n > 0 ? x / n : 0)}')
 			rat=$(awk -v a="$erps" -v b="$hrps" 'BEGIN {printf "%.1f", (b > 0 ? 100 * a / b : 0)}')
-			echo "  c=$c round $r $scheme: healthz $hrps/s ($hus us CPU); events $erps/s ($eus us CPU, $rat %) p50 $ep50 p99 $ep99 refused $erej per batch $pb rss $rss" >&2
-			runs[$c,$scheme]+="$hrps $(to_ms "$hp99") $hus $erps $rat $(to_ms "$ep50") $(to_ms "$ep99") $erej $pb $eus ${rss% MiB}"$'\n'
+			echo "  c=$c round $r $scheme: healthz $hrps/s ($hus us CPU); events $erps/s ($eus us CPU, server threads $sus us, $cs context switches, $rat %) p50 $ep50 p99 $ep99 refused $erej per batch $pb rss $rss" >&2
+			runs[$c,$scheme]+="$hrps $(to_ms "$hp99") $hus $erps $rat $(to_ms "$ep50") $(to_ms "$ep99") $erej $pb $eus ${rss% MiB} $sus $cs"$'\n'
 		done
 	done
 	for scheme in $schemes; do
@@ -155,7 +167,7 @@ for c in $conns_list; do
 		col() { printf '%s' "${runs[$c,$scheme]}" | awk -v k="$1" 'NF {print $k}'; }
 		med() { median $(col "$1"); }
 		rats=$(col 5 | sort -g | awk '{printf "%s%.0f", (NR > 1 ? "–" : ""), $1}' | sed 's/–.*–/–/')
-		rows+=("| $c | $label | $(printf '%.0f' "$(med 1)") | $(ms_text "$(med 2)") | $(printf '%.0f' "$(med 3)") µs | $(printf '%.0f' "$(med 4)") | **$(printf '%.0f' "$(med 5)") %** ($rats) | $(ms_text "$(med 6)") | $(ms_text "$(med 7)") | $(med 8) | $(med 9) | $(printf '%.0f' "$(med 10)") µs | $(med 11) MiB |")
+		rows+=("| $c | $label | $(printf '%.0f' "$(med 1)") | $(ms_text "$(med 2)") | $(printf '%.0f' "$(med 3)") µs | $(printf '%.0f' "$(med 4)") | **$(printf '%.0f' "$(med 5)") %** ($rats) | $(ms_text "$(med 6)") | $(ms_text "$(med 7)") | $(med 8) | $(med 9) | $(printf '%.0f' "$(med 10)") µs | $(printf '%.0f' "$(med 12)") µs | $(med 13) | $(med 11) MiB |")
 	done
 done
 
@@ -203,11 +215,11 @@ section=$(
 - command: \`${old_build:+OLD_BUILD=$old_build }bash bench/http_load.sh\` (DURATION=$dur, CONNS_LIST="$conns_list", ROW_ROUNDS=$row_rounds, ROUNDS=$rounds, FLOOD_CONNS=$flood_conns): wrk -t2 --latency on the same machine as kagid (release build, log level warn, default settings but \`http.max_connections\` 4096 and no per-IP cap, since wrk connects from one address), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections; a fresh kagid for each row, on a fresh copy of the same store (only the key in it)
 - POST /v1/events: one login event per request, unique ids (10,000 accounts), decided through policy/default.rules and stored with its decision; a 200 only once its commit is durable. "decisions/s" counts 2xx answers; "refused" the non-2xx ones (503 \`busy\` with \`Retry-After\`). GET /healthz ran first on the same kagid with the same connections. RSS: kagid's peak (VmHWM) after both
 - batches (the default, \`http.decision_workers\` 1, \`http.decision_batch_max\` 256): a decision worker takes every event waiting (up to 256) and decides them as one batch with one group commit (kg_risk_batch_start/finish), the connections suspended meanwhile; while a batch commits, the worker decides the next one on top of it (at most two in flight). The peer in the same run, one event per batch (\`http.decision_workers\` 64, \`http.decision_batch_max\` 1): near the scheme before batching, each worker deciding one event per commit${old_build:+. \"$old_label\": that build, with the default settings, in the same sitting (run first for each connection count)}. "events per batch": the decision pool's events per take (/metrics)
-- "kagid CPU per …": kagid's user+system CPU time during the wrk run divided by the requests answered (the rates move with the other load on the shared machine; this moves less)
+- "kagid CPU per …": kagid's user+system CPU time during the wrk run divided by the requests answered (the rates move with the other load on the shared machine; this moves less); "of it server threads": the part of libmicrohttpd's connection threads (\`MHD-worker\`: reading, kagid's callbacks, answering), the rest being the decision worker's and the store's writer's; "context switches per event": all of kagid's threads' (voluntary and not, /proc), which the other load moves least
 - each row: the medians of $row_rounds runs, the schemes of one connection count alternating run by run (${old_build:+old, }batched, one, ${old_build:+old, }batched, …), each on a fresh kagid and store; "of /healthz": the median of the runs' own ratios (events and /healthz on the same kagid), their range in brackets
 
-| connections | decision pool | /healthz req/s | /healthz p99 | kagid CPU per /healthz | durable decisions/s | of /healthz | events p50 | events p99 | refused | events per batch | kagid CPU per event | peak RSS |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| connections | decision pool | /healthz req/s | /healthz p99 | kagid CPU per /healthz | durable decisions/s | of /healthz | events p50 | events p99 | refused | events per batch | kagid CPU per event | of it server threads | context switches per event | peak RSS |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${rows[@]}")
 
 Login flood at capacity: $flood_conns connections of logins for unknown emails, as many as the login pool holds (\`http.login_workers\` 2 running + \`http.login_queue\` 64 waiting; each login an Argon2id verification of a dummy hash, at the lowest CPU priority), while $flood_at connections post events, on one kagid; $rounds runs of the events alone and $rounds with the flood, alternating, ${dur} s each:
