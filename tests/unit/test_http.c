@@ -379,6 +379,68 @@ static void pool_pipelines_takes(void **state)
 	kg_http_pool_free(p);
 }
 
+/* ---- a take's start may reorder its jobs (the decision pool groups a
+ * take's connections by server thread for the resume pass): the pool hands
+ * them back in the order start left them. Take 1 (job 1) blocks until jobs
+ * 2-4 wait, so they form take 2, which start reverses. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool entered, go;
+	char log[64];
+	size_t len;
+} ro = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, {0}, 0};
+
+static void *ro_start(void **jobs, size_t n, void *prev)
+{
+	(void)prev;
+	for (size_t i = 0; i < n / 2; i++) {
+		void *j = jobs[i];
+		jobs[i] = jobs[n - 1 - i];
+		jobs[n - 1 - i] = j;
+	}
+	pthread_mutex_lock(&ro.mu);
+	ro.entered = true;
+	pthread_cond_broadcast(&ro.cv);
+	while (!ro.go)
+		pthread_cond_wait(&ro.cv, &ro.mu);
+	pthread_mutex_unlock(&ro.mu);
+	return jobs[0];
+}
+
+static void ro_finish(void *take)
+{
+	(void)take;
+}
+
+static void ro_release(void *job)
+{
+	pthread_mutex_lock(&ro.mu);
+	ro.len += (size_t)snprintf(ro.log + ro.len, sizeof(ro.log) - ro.len, "r%lu ", (uintptr_t)job);
+	pthread_mutex_unlock(&ro.mu);
+}
+
+static void pool_releases_in_start_order(void **state)
+{
+	(void)state;
+	kg_http_pool *p = kg_http_pool_new_batch("o", 1, 8, 4, ro_start, ro_finish, ro_release);
+	assert_non_null(p);
+	assert_int_equal(kg_http_pool_submit(p, (void *)(uintptr_t)1), 0);
+	pthread_mutex_lock(&ro.mu);
+	while (!ro.entered)
+		pthread_cond_wait(&ro.cv, &ro.mu);
+	pthread_mutex_unlock(&ro.mu);
+	for (uintptr_t j = 2; j <= 4; j++)
+		assert_int_equal(kg_http_pool_submit(p, (void *)j), 0);
+	pthread_mutex_lock(&ro.mu);
+	ro.go = true;
+	pthread_cond_broadcast(&ro.cv);
+	pthread_mutex_unlock(&ro.mu);
+	kg_http_pool_stop(p);
+	assert_string_equal(ro.log, "r1 r4 r3 r2 ");
+	kg_http_pool_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +453,7 @@ int main(void)
 		cmocka_unit_test(route_table_well_formed),
 		cmocka_unit_test(pool_batches_take_all_waiting),
 		cmocka_unit_test(pool_pipelines_takes),
+		cmocka_unit_test(pool_releases_in_start_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
