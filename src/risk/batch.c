@@ -353,7 +353,8 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 	for (size_t i = 0; i < b->nrec; i++)
 		for (int k = 0; k < KG_ENT_COUNT; k++)
 			if (b->recs[i].ent_mask & (1u << k))
-				b->ents[n++] = (struct kg_risk_entity_blob){k, b->recs[i].ent_key[k], NULL, 0, 0};
+				b->ents[n++] = (struct kg_risk_entity_blob){
+					.kind = k, .key = b->recs[i].ent_key[k]};
 	qsort(b->ents, n, sizeof(*b->ents), cmp_ent);
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
@@ -366,7 +367,9 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 	size_t kept = 0;
 	for (size_t i = 0; i < m && !rc; i++) {
 		size_t off = b->ent_blobs.len;
-		rc = kg_entities_save_one(b->r->ents, b->ents[i].kind, b->ents[i].key, &b->ent_blobs);
+		bool row;
+		rc = kg_entities_save_one(b->r->ents, b->ents[i].kind, b->ents[i].key, &b->ent_blobs,
+					  &row);
 		if (rc == KG_ENOTFOUND) { /* dropped by a failed write meanwhile: its row stays */
 			rc = 0;
 			continue;
@@ -375,6 +378,7 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 			kg_err_set(err, rc, "out of memory");
 		offs[kept] = off;
 		b->ents[kept] = b->ents[i];
+		b->ents[kept].row = row;
 		b->ents[kept++].len = b->ent_blobs.len - off;
 	}
 	for (size_t i = 0; i < kept && !rc; i++) /* blobs has stopped moving */
@@ -433,6 +437,7 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 		pthread_mutex_unlock(&st->mu);
 		offs[b->n_blob] = off;
 		rec->blob_len = b->blobs.len - off;
+		rec->new_row = ba->absent;
 		b->blob_recs[b->n_blob++] = ba->last;
 	}
 	for (size_t i = 0; i < b->n_blob && !rc; i++) /* blobs has stopped moving */

@@ -67,6 +67,8 @@ struct entity {
 	uint64_t key;
 	int64_t ver; /* its stored row's version (kg_entities_version) */
 	enum kg_entity_kind kind;
+	bool row; /* a row of it was found when first met, or its state was
+		   * taken for a write since (kg_entities_save_one) */
 	struct ent_set sets[KG_ES_COUNT];
 };
 
@@ -420,8 +422,10 @@ static int met(kg_entities *t, struct ent_stripe *st, enum kg_entity_kind k, uin
 		if (rc == KG_ENOTFOUND) {
 			kg_err_clear(err);
 			rc = 0;
-		} else if (!rc && len) {
-			rc = entity_load(e, blob, len, err);
+		} else if (!rc) {
+			e->row = true;
+			if (len)
+				rc = entity_load(e, blob, len, err);
 		}
 		kg_arena_release(&a);
 		if (rc) { /* not half-known: read again next time */
@@ -738,12 +742,15 @@ uint32_t kg_entities_count(kg_entities *t, enum kg_entity_kind k, uint64_t key,
 	return n;
 }
 
-int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out)
+int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out, bool *row)
 {
 	struct ent_stripe *st = stripe_of(t, key);
 	pthread_mutex_lock(&st->mu);
 	struct entity *e = find(st, (enum kg_entity_kind)kind, key);
 	int rc = e ? entity_save(e, out) : KG_ENOTFOUND;
+	*row = e && e->row;
+	if (!rc)
+		e->row = true;
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }

@@ -106,8 +106,11 @@ int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah,
 			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx,
 			struct kg_entity_view *view, kg_err *err);
 /* Appends the blob of entity (kind, key) to out; KG_ENOTFOUND when it is
- * not in memory. */
-int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out);
+ * not in memory. *row: whether a row of it is expected in the store by the
+ * time this write runs (one was found when it was first met, or an earlier
+ * write took its state): a hint of the write's cost only
+ * (kg_tx_entity_replace), never of what it writes. */
+int kg_entities_save_one(kg_entities *t, int kind, uint64_t key, kg_buf *out, bool *row);
 /* Forgets entity (kind, key) (a failed write: it is read again from the
  * store when next met). */
 void kg_entities_drop(kg_entities *t, int kind, uint64_t key);

@@ -179,14 +179,15 @@ static int write_entities(kg_tx *tx, struct kg_risk_write *w, int64_t now, kg_er
 			   : kg_tx_entity_get(tx, e->kind, e->key, &a, &old, &old_len, NULL, err);
 		if (rc == KG_ENOTFOUND) {
 			kg_err_clear(err);
-			rc = kg_tx_entity_put(tx, e->kind, e->key, e->blob, e->len, ver, err);
+			rc = e->row ? kg_tx_entity_replace(tx, e->kind, e->key, e->blob, e->len, ver, err)
+				    : kg_tx_entity_put(tx, e->kind, e->key, e->blob, e->len, ver, err);
 		} else if (!rc) {
 			kg_buf_reset(&w->merged);
 			rc = kg_entity_blob_merge(e->kind, old, old_len, e->blob, e->len, &w->merged,
 						  err);
 			if (!rc)
-				rc = kg_tx_entity_put(tx, e->kind, e->key, w->merged.data, w->merged.len,
-						      ver, err);
+				rc = kg_tx_entity_replace(tx, e->kind, e->key, w->merged.data,
+							  w->merged.len, ver, err);
 		}
 		if (!rc && w->shared)
 			kg_entities_version(w->ent_table, e->kind, e->key, e->ver, ver);
@@ -373,7 +374,10 @@ static int write_job(kg_tx *tx, void *p, kg_err *err)
 		/* a shared store's version moves forward on every write, also
 		 * within one millisecond */
 		int64_t ver = w->shared && last->ver >= now ? last->ver + 1 : now;
-		rc = kg_tx_features_put(tx, last->account, last->blob, last->blob_len, ver, err);
+		rc = last->new_row ? kg_tx_features_put(tx, last->account, last->blob,
+							last->blob_len, ver, err)
+				   : kg_tx_features_replace(tx, last->account, last->blob,
+							    last->blob_len, ver, err);
 		if (!rc && w->shared)
 			w->version(w->version_ctx, last, last->ver, ver);
 	}

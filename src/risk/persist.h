@@ -28,6 +28,8 @@ struct kg_risk_record {
 	int64_t ver;              /* a shared store: its account's row version,
 				   * read under the row's lock (write_job) */
 	bool stored;              /* set by the write: the event row is new */
+	bool new_row;             /* its account's blob (on its last record):
+				   * the batch found no row of the account */
 	bool unlooked;            /* decided without looking its stored decision
 				   * up (kg_risk_prefetch): the write fails the
 				   * job as stale if the row is there after all */
@@ -46,6 +48,7 @@ struct kg_risk_entity_blob {
 	const void *blob;
 	size_t len;
 	int64_t ver; /* a shared store: its row's version, read under its lock */
+	bool row;    /* a row is expected (kg_entities_save_one): the cheaper write */
 };
 
 /* Fills rec's event fields from ev, copying account and id into a. */

@@ -369,6 +369,12 @@ int kg_tx_features_get(kg_tx *tx, const char *account_id, kg_arena *a,
 /* Inserts or replaces. */
 int kg_tx_features_put(kg_tx *tx, const char *account_id, const void *blob,
 		       size_t len, int64_t now_ms, kg_err *err);
+/* kg_tx_features_put of a row the caller expects to be there (it read the
+ * row, or wrote it in an earlier commit): the same row either way, but
+ * SQLite updates it in one B-tree descent (the upsert's conflict probe,
+ * then its update's seek, are two) and inserts it only if it was not. */
+int kg_tx_features_replace(kg_tx *tx, const char *account_id, const void *blob,
+			   size_t len, int64_t now_ms, kg_err *err);
 /* In a write transaction of a shared store (kg_store_shared): locks the
  * account's feature row until the commit (made empty if it has none, so
  * that a new account is locked too) and gives its version, the row's
@@ -400,6 +406,10 @@ int kg_tx_entity_lock_many(kg_tx *tx, const int *kinds, const uint64_t *keys, si
 /* Inserts or replaces. */
 int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
 		     int64_t now_ms, kg_err *err);
+/* kg_tx_entity_put of a row the caller expects to be there, as
+ * kg_tx_features_replace. */
+int kg_tx_entity_replace(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
+			 int64_t now_ms, kg_err *err);
 
 /* ---- read-ahead: a batch's reads in one round trip -------------------------
  * The rows a batch of events is about to read one by one: the feature rows

@@ -57,6 +57,9 @@ struct kg_store_events_ops {
 	int (*features_get)(kg_tx *, const char *, kg_arena *, const uint8_t **, size_t *,
 			    int64_t *, kg_err *);
 	int (*features_put)(kg_tx *, const char *, const void *, size_t, int64_t, kg_err *);
+	/* As features_put for a row that is there; KG_ENOTFOUND (nothing
+	 * written) when it is not. NULL: kg_tx_features_replace puts. */
+	int (*features_update)(kg_tx *, const char *, const void *, size_t, int64_t, kg_err *);
 	/* A backend several processes write (PostgreSQL) only; NULL else. */
 	int (*features_lock)(kg_tx *, const char *, int64_t *, kg_err *);
 	int (*entity_get)(kg_tx *, int, uint64_t, kg_arena *, const uint8_t **, size_t *,
@@ -70,6 +73,8 @@ struct kg_store_events_ops {
 	int (*entity_lock_many)(kg_tx *, const int *, const uint64_t *, size_t, int64_t *,
 				kg_err *);
 	int (*entity_put)(kg_tx *, int, uint64_t, const void *, size_t, int64_t, kg_err *);
+	/* As features_update, for entity_put. */
+	int (*entity_update)(kg_tx *, int, uint64_t, const void *, size_t, int64_t, kg_err *);
 	int (*event_list)(kg_tx *, const char *, size_t, kg_arena *, kg_event_rec **, size_t *,
 			  kg_err *);
 	/* kg_tx_read_ahead; NULL: reads are local, nothing to do. */

@@ -150,6 +150,17 @@ int kg_tx_features_put(kg_tx *tx, const char *account_id, const void *blob, size
 	return KG_TX_WCALL(tx, err, events, features_put, account_id, blob, len, now_ms, err);
 }
 
+int kg_tx_features_replace(kg_tx *tx, const char *account_id, const void *blob, size_t len,
+			   int64_t now_ms, kg_err *err)
+{
+	if (tx->write && tx->s->ops->events->features_update) {
+		int rc = tx->s->ops->events->features_update(tx, account_id, blob, len, now_ms, err);
+		if (rc != KG_ENOTFOUND)
+			return rc;
+	}
+	return kg_tx_features_put(tx, account_id, blob, len, now_ms, err);
+}
+
 int kg_tx_features_lock(kg_tx *tx, const char *account_id, int64_t *version, kg_err *err)
 {
 	return KG_TX_WCALL(tx, err, events, features_lock, account_id, version, err);
@@ -650,6 +661,17 @@ int kg_tx_entity_put(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t
 		     int64_t now_ms, kg_err *err)
 {
 	return KG_TX_WCALL(tx, err, events, entity_put, kind, key, blob, len, now_ms, err);
+}
+
+int kg_tx_entity_replace(kg_tx *tx, int kind, uint64_t key, const void *blob, size_t len,
+			 int64_t now_ms, kg_err *err)
+{
+	if (tx->write && tx->s->ops->events->entity_update) {
+		int rc = tx->s->ops->events->entity_update(tx, kind, key, blob, len, now_ms, err);
+		if (rc != KG_ENOTFOUND)
+			return rc;
+	}
+	return kg_tx_entity_put(tx, kind, key, blob, len, now_ms, err);
 }
 
 bool kg_tx_sole_writer(kg_tx *tx)

@@ -408,6 +408,141 @@ static void wal_is_checkpointed_beside_the_writer(void **state)
 	kg_store_close(s);
 }
 
+/* Many events at once (kg_tx_event_insert_many: on SQLite 64 and 16 rows a
+ * statement, then one by one): rows already stored, and repeats within
+ * the call (in one statement and in two), are not stored again and say so; the ids come with lengths
+ * (no NUL after them) as the risk engine gives them. */
+static void events_many_check(kg_tx *tx, bool *stored, size_t n)
+{
+	kg_err err;
+	for (size_t i = 0; i < n; i++) {
+		bool old = i == 5 || i == 70 || i == 140 || i == 149;
+		bool again = i == 100 || i == 20; /* repeat rows 3 and 10 */
+		if (stored[i] == (old || again))
+			fail_msg("row %zu: stored %d", i, stored[i]);
+	}
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	kg_event_rec got;
+	if (n > 5) {
+		assert_int_equal(kg_tx_event_get(tx, "acc-m", "m-5", &got, &a, &err), 0);
+		assert_string_equal(got.decision, "{\"old\":1}"); /* the first row kept */
+	}
+	char last[16];
+	snprintf(last, sizeof(last), "m-%zu", n - 1);
+	assert_int_equal(kg_tx_event_get(tx, "acc-m", last, &got, &a, &err), 0);
+	assert_string_equal(got.type, "login");
+	if (n == 150) {
+		assert_string_equal(got.decision, "{\"old\":1}");
+		assert_int_equal(kg_tx_event_get(tx, "acc-m", "m-3", &got, &a, &err), 0);
+		assert_string_equal(got.decision, "{\"n\":3}"); /* not row 100's */
+		assert_int_equal(got.ts_ms, 3);
+		assert_int_equal(kg_tx_event_get(tx, "acc-m", "m-148", &got, &a, &err), 0);
+		assert_int_equal(got.ts_ms, 148);
+	} else {
+		assert_int_equal(got.ts_ms, (int64_t)n - 1);
+	}
+	kg_arena_release(&a);
+}
+
+static int events_many_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	size_t n = *(size_t *)ctx;
+	static char ids[150][16], decisions[150][16];
+	static const char old_ids[][8] = {"m-5", "m-70", "m-140", "m-149"};
+	kg_event_rec evs[150];
+	bool stored[150];
+	for (size_t i = 0; i < KG_ARRAY_LEN(old_ids); i++) {
+		kg_event_rec ev = {.account_id = "acc-m", .event_id = old_ids[i], .type = "login",
+				   .ts_ms = 1, .body = "{}", .decision = "{\"old\":1}"};
+		if (strtoul(old_ids[i] + 2, NULL, 10) < n && kg_tx_event_insert(tx, &ev, err))
+			return err->code;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t k = i == 100 ? 3 : i == 20 ? 10 : i; /* 20: in the same statement */
+		int idn = snprintf(ids[i], sizeof(ids[i]), "m-%zuXX", k) - 2; /* no NUL after */
+		int dn = snprintf(decisions[i], sizeof(decisions[i]), "{\"n\":%zu}", k);
+		evs[i] = (kg_event_rec){.account_id = "acc-mXX", .account_id_len = 5,
+					.event_id = ids[i], .event_id_len = (size_t)idn,
+					.type = "login", .ts_ms = (int64_t)i, .body = "{}",
+					.decision = decisions[i], .decision_len = (size_t)dn};
+	}
+	int rc = kg_tx_event_insert_many(tx, evs, n, stored, err);
+	if (!rc)
+		events_many_check(tx, stored, n);
+	return rc;
+}
+
+static void events_many_skip_the_stored(void **state)
+{
+	(void)state;
+	size_t sizes[] = {150, 64, 16, 3}; /* 64 + 64 + 16 + 6, one of each size, one by one */
+	for (size_t i = 0; i < KG_ARRAY_LEN(sizes); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "events-many-%zu", sizes[i]);
+		char path[640];
+		snprintf(path, sizeof(path), "%s", kg_test_db(name));
+		kg_store *s = kg_test_open(path, NULL);
+		kg_err err;
+		kg_err_clear(&err);
+		if (kg_store_write(s, events_many_job, &sizes[i], &err))
+			fail_msg("%s", err.msg);
+		sqlite3 *raw = kg_test_raw(path);
+		assert_int_equal(kg_test_raw_int(raw, "SELECT count(*) FROM events"),
+				 sizes[i] - (sizes[i] > 100) - (sizes[i] > 20)); /* each once */
+		sqlite3_close(raw);
+		kg_store_close(s);
+	}
+}
+
+/* kg_tx_features_replace and kg_tx_entity_replace: an update of a row that
+ * is there, an insert of one that is not; the same rows as the puts */
+static int replace_job(kg_tx *tx, void *ctx, kg_err *err)
+{
+	(void)ctx;
+	kg_arena a;
+	kg_arena_init(&a, 0);
+	const uint8_t *b = NULL;
+	size_t len = 0;
+	int64_t ver = 0;
+	assert_int_equal(kg_tx_features_replace(tx, "acc-r", "ab", 2, 5, err), 0); /* none yet */
+	assert_int_equal(kg_tx_features_get(tx, "acc-r", &a, &b, &len, &ver, err), 0);
+	assert_int_equal(len, 2);
+	assert_int_equal(ver, 5);
+	assert_int_equal(kg_tx_features_replace(tx, "acc-r", "xyz", 3, 6, err), 0);
+	assert_int_equal(kg_tx_features_get(tx, "acc-r", &a, &b, &len, &ver, err), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(b, "xyz", 3);
+	assert_int_equal(ver, 6);
+	assert_int_equal(kg_tx_entity_replace(tx, 2, UINT64_MAX, "q", 1, 7, err), 0);
+	assert_int_equal(kg_tx_entity_replace(tx, 2, UINT64_MAX, "rs", 2, 8, err), 0);
+	assert_int_equal(kg_tx_entity_get(tx, 2, UINT64_MAX, &a, &b, &len, &ver, err), 0);
+	assert_int_equal(len, 2);
+	assert_memory_equal(b, "rs", 2);
+	assert_int_equal(ver, 8);
+	assert_int_equal(kg_tx_entity_get(tx, 1, UINT64_MAX, &a, &b, &len, &ver, err),
+			 KG_ENOTFOUND);
+	kg_arena_release(&a);
+	return 0;
+}
+
+static void replace_updates_or_inserts(void **state)
+{
+	(void)state;
+	char path[640];
+	snprintf(path, sizeof(path), "%s", kg_test_db("replace"));
+	kg_store *s = kg_test_open(path, NULL);
+	kg_err err;
+	kg_err_clear(&err);
+	if (kg_store_write(s, replace_job, NULL, &err))
+		fail_msg("%s", err.msg);
+	sqlite3 *raw = kg_test_raw(path);
+	assert_int_equal(kg_test_raw_int(raw, "SELECT count(*) FROM features"), 1);
+	assert_int_equal(kg_test_raw_int(raw, "SELECT count(*) FROM entity_features"), 1);
+	sqlite3_close(raw);
+	kg_store_close(s);
+}
+
 static int teardown_all(void **state)
 {
 	(void)state;
@@ -442,6 +577,8 @@ int main(void)
 		cmocka_unit_test(cards_work),
 		cmocka_unit_test(credentials_work),
 		cmocka_unit_test(events_work),
+		cmocka_unit_test(events_many_skip_the_stored),
+		cmocka_unit_test(replace_updates_or_inserts),
 		cmocka_unit_test(locks_work),
 		cmocka_unit_test(incidents_work),
 		cmocka_unit_test(messages_work),
