@@ -228,15 +228,7 @@ static int event_insert_many(kg_tx *tx, const kg_event_rec *evs, size_t n, bool 
 			if (rc)
 				return rc;
 		}
-	for (; i < n; i++) {
-		int rc = event_insert(tx, &evs[i], err);
-		stored[i] = !rc;
-		if (rc == KG_ECONFLICT)
-			kg_err_clear(err);
-		else if (rc)
-			return rc;
-	}
-	return 0;
+	return kg_store_event_insert_each(tx, evs + i, n - i, stored + i, err);
 }
 
 static int event_decision(kg_tx *tx, const char *account_id, size_t account_len,
@@ -338,6 +330,15 @@ static int features_put(kg_tx *tx, const char *account_id, const void *blob, siz
 	return kg_sq_exec_stmt(tx, st, err, "features put");
 }
 
+/* An UPDATE of one row: KG_ENOTFOUND when there was none (nothing written) */
+static int exec_update(kg_tx *tx, sqlite3_stmt *st, kg_err *err, const char *what)
+{
+	int rc = kg_sq_exec_stmt(tx, st, err, what);
+	if (!rc && !sqlite3_changes(kg_sq_db(tx)))
+		rc = KG_ENOTFOUND;
+	return rc;
+}
+
 static int features_update(kg_tx *tx, const char *account_id, const void *blob, size_t len,
 			   int64_t now_ms, kg_err *err)
 {
@@ -347,10 +348,7 @@ static int features_update(kg_tx *tx, const char *account_id, const void *blob, 
 	kg_sq_bind_text(st, 1, account_id);
 	kg_sq_bind_blob(st, 2, len ? blob : "", len);
 	kg_sq_bind_i64(st, 3, kg_sq_or_now(now_ms));
-	int rc = kg_sq_exec_stmt(tx, st, err, "features update");
-	if (!rc && !sqlite3_changes(kg_sq_db(tx)))
-		rc = KG_ENOTFOUND;
-	return rc;
+	return exec_update(tx, st, err, "features update");
 }
 
 static const char SQL_ENTITY_UPDATE[] =
@@ -366,10 +364,7 @@ static int entity_update(kg_tx *tx, int kind, uint64_t key, const void *blob, si
 	kg_sq_bind_i64(st, 2, (int64_t)key);
 	kg_sq_bind_blob(st, 3, len ? blob : "", len);
 	kg_sq_bind_i64(st, 4, kg_sq_or_now(now_ms));
-	int rc = kg_sq_exec_stmt(tx, st, err, "entity update");
-	if (!rc && !sqlite3_changes(kg_sq_db(tx)))
-		rc = KG_ENOTFOUND;
-	return rc;
+	return exec_update(tx, st, err, "entity update");
 }
 
 static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint8_t **blob,

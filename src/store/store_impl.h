@@ -324,6 +324,12 @@ struct kg_tx {
 /* Sets and returns KG_EINVAL: "<domain>.<op> needs a write transaction". */
 int kg_tx_read_only(kg_err *err, const char *domain, const char *op);
 
+/* kg_tx_event_insert_many one row at a time (the one-row operation;
+ * stored[i]: new, false for one already stored): the call's own loop, and
+ * the rows a backend's event_insert_many leaves past its whole statements. */
+int kg_store_event_insert_each(kg_tx *tx, const kg_event_rec *evs, size_t n, bool *stored,
+			       kg_err *err);
+
 /* BLAKE2b-256 over a domain tag, prev and the canonical form of e
  * (account, seq, ts_ms, actor, action, detail, each length-prefixed). */
 void kg_store_audit_hash(const kg_audit_entry *e, const uint8_t prev[KG_AUDIT_HASH_BYTES],

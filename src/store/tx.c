@@ -171,6 +171,12 @@ int kg_tx_event_insert_many(kg_tx *tx, const kg_event_rec *evs, size_t n, bool *
 {
 	if (tx->write && tx->s->ops->events->event_insert_many)
 		return tx->s->ops->events->event_insert_many(tx, evs, n, stored, err);
+	return kg_store_event_insert_each(tx, evs, n, stored, err);
+}
+
+int kg_store_event_insert_each(kg_tx *tx, const kg_event_rec *evs, size_t n, bool *stored,
+			       kg_err *err)
+{
 	for (size_t i = 0; i < n; i++) {
 		int rc = kg_tx_event_insert(tx, &evs[i], err);
 		stored[i] = !rc;
