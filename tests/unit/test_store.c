@@ -428,7 +428,7 @@ static void events_many_check(kg_tx *tx, bool *stored, size_t n)
 		assert_int_equal(kg_tx_event_get(tx, "acc-m", "m-5", &got, &a, &err), 0);
 		assert_string_equal(got.decision, "{\"old\":1}"); /* the first row kept */
 	}
-	char last[16];
+	char last[32];
 	snprintf(last, sizeof(last), "m-%zu", n - 1);
 	assert_int_equal(kg_tx_event_get(tx, "acc-m", last, &got, &a, &err), 0);
 	assert_string_equal(got.type, "login");
