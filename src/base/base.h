@@ -94,12 +94,17 @@ typedef struct kg_arena {
 	kg_arena_chunk *head;
 	size_t chunk_bytes;
 	size_t total_bytes;
+	kg_arena_chunk *spare; /* emptied chunks kg_arena_rewind kept */
 } kg_arena;
 
 void kg_arena_init(kg_arena *a, size_t chunk_bytes);
 void kg_arena_release(kg_arena *a);
 /* Empties a for reuse, keeping its newest chunk (a loop's per-item arena). */
 void kg_arena_reset(kg_arena *a);
+/* Empties a for reuse, keeping all its chunks: the next allocations fill
+ * them again before any new one is made (a per-batch arena that holds
+ * megabytes: no malloc, free or fresh pages each batch). */
+void kg_arena_rewind(kg_arena *a);
 void *kg_arena_alloc(kg_arena *a, size_t n);   /* 16-byte aligned, zeroed */
 char *kg_arena_strndup(kg_arena *a, const char *s, size_t n);
 char *kg_arena_strdup(kg_arena *a, const char *s);

@@ -24,6 +24,11 @@
  * this one fails (the store checks), so nothing decided on lost state is
  * ever written or answered. */
 
+struct blob_key {
+	const char *account;
+	uint32_t rec;
+};
+
 /* An account of the batch: whether the snapshot has it at all, and its
  * last record. */
 struct batch_acct {
@@ -56,6 +61,13 @@ struct kg_risk_batch {
 	struct kg_risk_write w;
 	kg_store_ticket *ticket;
 	struct kg_risk_batch *after;
+	/* capacities of the arrays above (a batch kept by kg_risk_batch_free
+	 * for the next one reuses them: batch_reuse) */
+	size_t rec_cap, acct_cap, blob_cap, ent_cap;
+	size_t *offs;     /* batch_snapshot's and batch_entities' blob offsets */
+	size_t offs_cap;
+	struct blob_key *keys; /* batch_snapshot's sort */
+	size_t keys_cap;
 	bool settled;
 	bool stale;       /* a shared store: failed only because a concurrent
 			   * batch's failure dropped one of its accounts */
@@ -68,6 +80,21 @@ struct kg_risk_batch {
 	} *waits;
 	size_t n_waits, cap_waits;
 };
+
+/* *p holds at least n elements of size bytes (*cap of them): 0 or
+ * KG_ENOMEM. Its contents are not kept. */
+static int room(void *p, size_t *cap, size_t n, size_t size)
+{
+	void **pp = p;
+	if (n <= *cap && *pp)
+		return 0;
+	free(*pp);
+	*cap = 0;
+	if (!(*pp = malloc((n ? n : 1) * size)))
+		return KG_ENOMEM;
+	*cap = n ? n : 1;
+	return 0;
+}
 
 static struct batch_acct *batch_acct(struct kg_risk_batch *b, uint64_t ah, kg_str id, bool *fresh)
 {
@@ -347,7 +374,7 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 		n += (size_t)__builtin_popcount(b->recs[i].ent_mask);
 	if (!n)
 		return 0;
-	if (!(b->ents = malloc(n * sizeof(*b->ents))))
+	if (room(&b->ents, &b->ent_cap, n, sizeof(*b->ents)))
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	n = 0;
 	for (size_t i = 0; i < b->nrec; i++)
@@ -360,9 +387,9 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 	for (size_t i = 0; i < n; i++)
 		if (!m || cmp_ent(&b->ents[m - 1], &b->ents[i]))
 			b->ents[m++] = b->ents[i];
-	size_t *offs = malloc(m * sizeof(*offs));
-	if (!offs)
+	if (room(&b->offs, &b->offs_cap, m, sizeof(*b->offs)))
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	size_t *offs = b->offs;
 	int rc = 0;
 	size_t kept = 0;
 	for (size_t i = 0; i < m && !rc; i++) {
@@ -383,15 +410,10 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 	}
 	for (size_t i = 0; i < kept && !rc; i++) /* blobs has stopped moving */
 		b->ents[i].blob = b->ent_blobs.data + offs[i];
-	free(offs);
 	b->n_ents = rc ? 0 : kept;
 	return rc;
 }
 
-struct blob_key {
-	const char *account;
-	uint32_t rec;
-};
 
 static int cmp_blob_key(const void *x, const void *y)
 {
@@ -409,11 +431,10 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 	struct scratch *sc = kg_risk_scratch_get(r);
 	if (!sc)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	if (!(b->blob_recs = malloc((b->nrec ? b->nrec : 1) * sizeof(*b->blob_recs))))
+	if (room(&b->blob_recs, &b->blob_cap, b->nrec, sizeof(*b->blob_recs)) ||
+	    room(&b->offs, &b->offs_cap, b->nrec, sizeof(*b->offs)))
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	size_t *offs = malloc((b->nrec ? b->nrec : 1) * sizeof(*offs));
-	if (!offs)
-		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	size_t *offs = b->offs;
 	int rc = 0;
 	for (size_t k = 0; k < b->acap && !rc; k++) {
 		struct batch_acct *ba = &b->accts[k];
@@ -442,18 +463,41 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 	}
 	for (size_t i = 0; i < b->n_blob && !rc; i++) /* blobs has stopped moving */
 		b->recs[b->blob_recs[i]].blob = b->blobs.data + offs[i];
-	free(offs);
-	struct blob_key *keys = rc ? NULL : malloc((b->n_blob ? b->n_blob : 1) * sizeof(*keys));
-	if (!rc && !keys)
+	if (!rc && room(&b->keys, &b->keys_cap, b->n_blob, sizeof(*b->keys)))
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
+	struct blob_key *keys = b->keys;
 	for (size_t i = 0; !rc && i < b->n_blob; i++)
 		keys[i] = (struct blob_key){b->recs[b->blob_recs[i]].account, b->blob_recs[i]};
 	if (!rc)
 		qsort(keys, b->n_blob, sizeof(*keys), cmp_blob_key);
 	for (size_t i = 0; !rc && i < b->n_blob; i++)
 		b->blob_recs[i] = keys[i].rec;
-	free(keys);
 	return rc;
+}
+
+/* A batch of at least this many lines is kept, when freed, for the next
+ * one (one at a time per engine: kg_risk spare_batch): its arrays, buffers
+ * and arena chunks hold megabytes, which would otherwise be allocated,
+ * faulted in (the kernel clears each fresh page) and freed again every
+ * batch of a durable replay. Smaller batches (kagid's) are made and freed
+ * as before. */
+#define BATCH_KEEP_MIN 1024
+
+static void batch_free_all(kg_risk_batch *b)
+{
+	free(b->recs);
+	free(b->accts);
+	free(b->blob_recs);
+	free(b->ents);
+	free(b->offs);
+	free(b->keys);
+	free(b->waits);
+	kg_buf_release(&b->ent_blobs);
+	kg_buf_release(&b->w.merged);
+	kg_arena_release(&b->arena);
+	kg_arena_release(&b->scratch);
+	kg_buf_release(&b->blobs);
+	free(b);
 }
 
 void kg_risk_batch_free(kg_risk_batch *b)
@@ -463,19 +507,50 @@ void kg_risk_batch_free(kg_risk_batch *b)
 	if (b->ticket && !b->settled) /* not finished: wait (the write reads b) */
 		kg_risk_batch_finish(b->r, b, NULL);
 	kg_store_ticket_free(b->ticket);
+	b->ticket = NULL;
 	for (size_t i = 0; i < b->nrec; i++)
 		kg_risk_record_release(&b->recs[i]);
-	free(b->recs);
-	free(b->accts);
-	free(b->blob_recs);
-	free(b->ents);
-	free(b->waits);
-	kg_buf_release(&b->ent_blobs);
-	kg_buf_release(&b->w.merged);
-	kg_arena_release(&b->arena);
-	kg_arena_release(&b->scratch);
-	kg_buf_release(&b->blobs);
-	free(b);
+	kg_risk *r = b->r;
+	if (b->n >= BATCH_KEEP_MIN && b->acct_cap && b->rec_cap) {
+		kg_buf_release(&b->w.merged); /* the writer's, made per job */
+		b = atomic_exchange(&r->spare_batch, b);
+	}
+	if (b)
+		batch_free_all(b);
+}
+
+void kg_risk_batch_spare_free(kg_risk *r)
+{
+	kg_risk_batch *b = atomic_exchange(&r->spare_batch, NULL);
+	if (b)
+		batch_free_all(b);
+}
+
+/* A batch for n lines: the engine's kept one (kg_risk_batch_free) emptied,
+ * its capacities kept, or a new one; NULL when out of memory. */
+static kg_risk_batch *batch_new(kg_risk *r, size_t n)
+{
+	kg_risk_batch *b = n >= BATCH_KEEP_MIN ? atomic_exchange(&r->spare_batch, NULL) : NULL;
+	if (!b) {
+		if (!(b = calloc(1, sizeof(*b))))
+			return NULL;
+		kg_arena_init(&b->arena, n < 1024 ? 16 * 1024 : 256 * 1024); /* ids, decisions */
+		kg_arena_init(&b->scratch, 64 * 1024);
+		kg_buf_init(&b->blobs, SIZE_MAX / 2);
+		kg_buf_init(&b->ent_blobs, SIZE_MAX / 2);
+		return b;
+	}
+	/* what a new one starts with; the arrays' and buffers' memory stays */
+	kg_arena_rewind(&b->arena);
+	kg_arena_rewind(&b->scratch);
+	kg_buf_reset(&b->blobs);
+	kg_buf_reset(&b->ent_blobs);
+	b->nrec = b->n_blob = b->n_ents = b->n_waits = 0;
+	b->w = (struct kg_risk_write){0};
+	b->after = NULL;
+	b->settled = b->stale = false;
+	kg_err_clear(&b->parse_err);
+	return b;
 }
 
 int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
@@ -493,7 +568,7 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 	*out = NULL;
 	*stale = false;
 	memset(ans, 0, n * sizeof(*ans));
-	kg_risk_batch *b = calloc(1, sizeof(*b));
+	kg_risk_batch *b = batch_new(r, n);
 	if (!b)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	b->r = r;
@@ -503,10 +578,6 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 	b->after = after;
 	b->a = a;
 	b->ans = ans;
-	kg_arena_init(&b->arena, n < 1024 ? 16 * 1024 : 256 * 1024); /* ids, decisions */
-	kg_arena_init(&b->scratch, 64 * 1024);
-	kg_buf_init(&b->blobs, SIZE_MAX / 2);
-	kg_buf_init(&b->ent_blobs, SIZE_MAX / 2);
 	int rc = 0;
 	if (!r->store) {
 		rc = batch_decide(b, NULL, err);
@@ -515,12 +586,14 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 	b->acap = 16;
 	while (b->acap < n * 2)
 		b->acap *= 2;
-	b->recs = calloc(n ? n : 1, sizeof(*b->recs));
-	b->accts = calloc(b->acap, sizeof(*b->accts));
-	if (!b->recs || !b->accts) {
+	/* zeroed, as calloc left them when each batch made its own */
+	if (room(&b->recs, &b->rec_cap, n, sizeof(*b->recs)) ||
+	    room(&b->accts, &b->acct_cap, b->acap, sizeof(*b->accts))) {
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 		goto done;
 	}
+	memset(b->recs, 0, (n ? n : 1) * sizeof(*b->recs));
+	memset(b->accts, 0, b->acap * sizeof(*b->accts));
 	rc = kg_store_read(r->store, batch_decide_job, b, err);
 	/* blobs taken and job queued under one lock: jobs are written in the
 	 * order their blobs were taken, so a blob taken later (holding more

@@ -111,6 +111,9 @@ struct kg_risk {
 	kg_risk_event_fn event_hook; /* NULL: none */
 	void *event_ctx;
 	pthread_mutex_t write_mu; /* a batch's blobs taken and its job queued (batch.c) */
+	/* a big batch kept by kg_risk_batch_free for the next one (batch.c),
+	 * NULL: none */
+	_Atomic(struct kg_risk_batch *) spare_batch;
 	atomic_size_t events; /* decided, counted under any stripe's lock */
 	int64_t ts_ahead_max_ms; /* 0: any ts */
 };
@@ -244,6 +247,8 @@ void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok);
 /* Whether an event (account; h, h2 as kg_risk_decide_locked hashes it) is
  * still in flight: decided in this process, its write not settled. */
 bool kg_risk_seen_inflight(kg_risk *r, kg_str account, uint64_t h, uint64_t h2);
+/* Frees the batch kg_risk_batch_free kept for the next one (kg_risk_free). */
+void kg_risk_batch_spare_free(kg_risk *r);
 /* A batch of one's refusal (batch.c): its line's error, code 0 when none. */
 const kg_err *kg_risk_batch_refusal(const kg_risk_batch *b);
 /* (kg_risk_batch_try, kg_risk_batch_stale: risk_impl.h, for replay too) */

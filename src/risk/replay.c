@@ -327,7 +327,7 @@ static int read_lines(FILE *in, struct lines *l, size_t max, char **line, size_t
 		      size_t *lineno, size_t *events, bool *eof, kg_err *err)
 {
 	kg_buf_reset(&l->text);
-	kg_arena_reset(&l->arena);
+	kg_arena_rewind(&l->arena); /* its chunks filled again: no fresh pages */
 	l->n = 0;
 	*eof = false;
 	if (l->cap < max) {
