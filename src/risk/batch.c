@@ -24,9 +24,14 @@
  * this one fails (the store checks), so nothing decided on lost state is
  * ever written or answered. */
 
+/* An account of batch_snapshot's sort: its id's first 16 bytes inline, big
+ * endian, NUL-padded (an id's bytes compare as strcmp's unsigned chars),
+ * so that most comparisons do not read the id itself. */
 struct blob_key {
+	uint64_t hi, lo;
 	const char *account;
 	uint32_t rec;
+	bool longer; /* the id has more than 16 bytes */
 };
 
 /* An account of the batch: whether the snapshot has it at all, and its
@@ -68,6 +73,8 @@ struct kg_risk_batch {
 	size_t offs_cap;
 	struct blob_key *keys; /* batch_snapshot's sort */
 	size_t keys_cap;
+	struct batch_acct **list; /* batch_snapshot's accounts */
+	size_t list_cap;
 	bool settled;
 	bool stale;       /* a shared store: failed only because a concurrent
 			   * batch's failure dropped one of its accounts */
@@ -122,7 +129,12 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 	int rc = 0;
 	*pre = (struct kg_risk_prefetch){.account = (char *)ba->id, .hashed = true, .ah = ah};
 	kg_risk_hash_seed2(ev->id.p, ev->id.n, ID_SEED, ID_SEED2, pre->idh);
-	if (fresh && !kg_risk_acct_cached(b->r, ev->account)) {
+	/* one look at the cache: whether a fresh account is cached, whether an
+	 * own one stored this id */
+	bool cached = true, unstored = false;
+	if (fresh || !ba->absent)
+		unstored = kg_risk_acct_unstored_cached(b->r, ev->account, ah, pre->idh[1], &cached);
+	if (fresh && !cached) {
 		bool found;
 		if (b->scratch.total_bytes > (1u << 22)) {
 			kg_arena_release(&b->scratch);
@@ -138,8 +150,7 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 	/* no row of the account (then none of its events either), or an own
 	 * account (engine_impl.h, struct acct) that never stored this id:
 	 * nothing to look up */
-	pre->unlooked = ba->absent ||
-			(!pre->have_blob && kg_risk_acct_unstored(b->r, ev->account, ah, pre->idh[1]));
+	pre->unlooked = ba->absent || (!pre->have_blob && unstored);
 	if (!pre->unlooked) {
 		bool found;
 		rc = kg_risk_persist_lookup(tx, ev->account.p, ev->account.n, ev->id.p, ev->id.n,
@@ -265,6 +276,10 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			size_t k = (i + 2) % 3;
 			hint[k].ok = kg_risk_account_hint(b->events[i + 2], b->lens[i + 2], &hint[k].a);
 			hint[k].ah = hint[k].ok ? kg_risk_hash(hint[k].a.p, hint[k].a.n) : 0;
+			/* and its slot in the batch's table of accounts (batch_acct),
+			 * megabytes for a big batch */
+			if (hint[k].ok && b->acap)
+				__builtin_prefetch(&b->accts[(hint[k].ah ? hint[k].ah : 1) & (b->acap - 1)]);
 		}
 		for (int stage = 0; stage < 3; stage++) {
 			size_t k = i + 2 - (size_t)stage;
@@ -415,9 +430,31 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 }
 
 
+static uint64_t be64_prefix(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < n ? (unsigned char)s[i] : 0);
+	return v;
+}
+
+static struct blob_key blob_key(const char *account, size_t len, uint32_t rec)
+{
+	return (struct blob_key){be64_prefix(account, len), len > 8 ? be64_prefix(account + 8, len - 8) : 0,
+				 account, rec, len > 16};
+}
+
+/* strcmp's order of the ids */
 static int cmp_blob_key(const void *x, const void *y)
 {
-	return strcmp(((const struct blob_key *)x)->account, ((const struct blob_key *)y)->account);
+	const struct blob_key *a = x, *b = y;
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	if (!a->longer || !b->longer) /* equal 16 bytes, one ends there */
+		return a->longer - b->longer;
+	return strcmp(a->account + 16, b->account + 16);
 }
 
 /* The blob of each account after its last event of the batch, on that
@@ -436,13 +473,38 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	size_t *offs = b->offs;
 	int rc = 0;
-	for (size_t k = 0; k < b->acap && !rc; k++) {
-		struct batch_acct *ba = &b->accts[k];
-		if (!ba->ah || ba->last == UINT32_MAX)
+	/* the batch's accounts (in table order), each one's record, id, cache
+	 * entry and feature block loaded ahead (a record and id, then
+	 * kg_risk_warm's three stages, SNAP_AHEAD accounts apart: step j saves
+	 * account j - 4 * SNAP_AHEAD): they have left the caches since they
+	 * were decided */
+	enum { SNAP_AHEAD = 2 };
+	if (room(&b->list, &b->list_cap, b->nrec, sizeof(*b->list)))
+		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	size_t na = 0;
+	for (size_t k = 0; k < b->acap; k++)
+		if (b->accts[k].ah && b->accts[k].last != UINT32_MAX)
+			b->list[na++] = &b->accts[k];
+	for (size_t j = 0; j < na + 4 * SNAP_AHEAD && !rc; j++) {
+		if (j < na) {
+			const char *rp = (const char *)&b->recs[b->list[j]->last];
+			for (size_t off = 0; off < sizeof(struct kg_risk_record) + 63; off += 64)
+				__builtin_prefetch(rp + off);
+			__builtin_prefetch(b->list[j]->id);
+		}
+		for (size_t stage = 0; stage < 3; stage++) {
+			size_t k = j - (1 + stage) * SNAP_AHEAD;
+			if (j >= (1 + stage) * SNAP_AHEAD && k < na)
+				kg_risk_warm_acct(r, b->list[k]->ah,
+						  (kg_str){b->list[k]->id, b->list[k]->id_len},
+						  (int)stage, WARM_FEATURES);
+		}
+		if (j < 4 * SNAP_AHEAD)
 			continue;
+		struct batch_acct *ba = b->list[j - 4 * SNAP_AHEAD];
 		struct kg_risk_record *rec = &b->recs[ba->last];
-		kg_str id = {rec->account, rec->account_len};
-		uint64_t ah = kg_risk_hash(id.p, id.n);
+		kg_str id = {ba->id, ba->id_len}; /* the same as rec's */
+		uint64_t ah = rec->ah;
 		struct stripe *st = &r->stripes[ah % STRIPES];
 		pthread_mutex_lock(&st->mu);
 		struct acct *a = acct_find(st, ah, id);
@@ -467,7 +529,8 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 	struct blob_key *keys = b->keys;
 	for (size_t i = 0; !rc && i < b->n_blob; i++)
-		keys[i] = (struct blob_key){b->recs[b->blob_recs[i]].account, b->blob_recs[i]};
+		keys[i] = blob_key(b->recs[b->blob_recs[i]].account,
+				   b->recs[b->blob_recs[i]].account_len, b->blob_recs[i]);
 	if (!rc)
 		qsort(keys, b->n_blob, sizeof(*keys), cmp_blob_key);
 	for (size_t i = 0; !rc && i < b->n_blob; i++)
@@ -491,6 +554,7 @@ static void batch_free_all(kg_risk_batch *b)
 	free(b->ents);
 	free(b->offs);
 	free(b->keys);
+	free(b->list);
 	free(b->waits);
 	kg_buf_release(&b->ent_blobs);
 	kg_buf_release(&b->w.merged);

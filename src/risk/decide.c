@@ -131,6 +131,9 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		if (rc || *dup)
 			goto cleanup;
 	}
+	/* the entities' table slots load while the features are updated */
+	kg_entities_begin(r->ents, ev, kg_policy_entity_streams(pol), &sc->norm, &a->addr_memo,
+			  sc->tx ? kg_risk_persist_entity_load : NULL, sc->tx, &sc->ents, err);
 	struct kg_update_info info;
 	if ((rc = kg_features_update(&a->f, ev, &info))) {
 		kg_err_set(err, rc, "feature update failed");
@@ -138,9 +141,8 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		goto cleanup;
 	}
 	/* only the streams some rule reads */
-	if ((rc = kg_entities_observe(r->ents, ev, ah, kg_policy_entity_streams(pol), &sc->norm,
-				      &a->addr_memo, sc->tx ? kg_risk_persist_entity_load : NULL,
-				      sc->tx, &sc->ents, err))) {
+	if ((rc = kg_entities_add(r->ents, ev, ah, kg_policy_entity_streams(pol), &sc->ents,
+				  err))) {
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
@@ -168,6 +170,7 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		rec->pending = true;
 		rec->h = h;
 		rec->h2 = h2;
+		rec->ah = ah;
 		rec->acct = a;
 		memcpy(rec->body_hash, body, KG_EVENT_HASH_BYTES);
 		rec->ent_mask = (uint8_t)kg_entity_view_written(&sc->ents, kg_store_shared(r->store));
@@ -185,11 +188,27 @@ cleanup:
  * not stored). */
 void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok)
 {
-	for (size_t i = 0; i < n; i++) {
+	/* a batch's accounts have left the caches by now: each record's
+	 * account is warmed in three stages (bucket, record, event hashes),
+	 * SETTLE_AHEAD records apart (forgetting an entry is too quick for
+	 * one stage's loads to land in one record's time), before its entry
+	 * is forgotten: step j settles record j - 3 * SETTLE_AHEAD */
+	enum { SETTLE_AHEAD = 4 };
+	for (size_t j = 0; j < n + 3 * SETTLE_AHEAD; j++) {
+		for (size_t stage = 0; stage < 3; stage++) {
+			size_t k = j - stage * SETTLE_AHEAD;
+			if (j >= stage * SETTLE_AHEAD && k < n && recs[k].pending)
+				kg_risk_warm_acct(r, recs[k].ah,
+						  (kg_str){recs[k].account, recs[k].account_len},
+						  (int)stage, WARM_SEEN);
+		}
+		if (j < 3 * SETTLE_AHEAD)
+			continue;
+		size_t i = j - 3 * SETTLE_AHEAD;
 		if (!recs[i].pending)
 			continue;
 		kg_str id = {recs[i].account, recs[i].account_len};
-		uint64_t ah = kg_risk_hash(id.p, id.n);
+		uint64_t ah = recs[i].ah;
 		struct stripe *st = &r->stripes[ah % STRIPES];
 		pthread_mutex_lock(&st->mu);
 		struct acct *a = acct_find(st, ah, id);

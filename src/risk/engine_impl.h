@@ -219,6 +219,10 @@ void kg_risk_mine_add(struct acct *a, uint64_t h2);
  * mine (takes the stripe's lock). False is always safe: the id is then
  * looked up. */
 bool kg_risk_acct_unstored(kg_risk *r, kg_str account, uint64_t ah, uint64_t h2);
+/* kg_risk_acct_unstored, and in the same look at the cache (one lock, one
+ * find) whether the account is cached (*cached). */
+bool kg_risk_acct_unstored_cached(kg_risk *r, kg_str account, uint64_t ah, uint64_t h2,
+				  bool *cached);
 void kg_risk_seen_remove(kg_risk *r, struct acct *a, uint64_t h, uint64_t h2);
 /* The account of (h, id), made (its blob loaded from pre, or the store)
  * when it is not cached. */
@@ -232,6 +236,19 @@ bool kg_risk_acct_cached(kg_risk *r, kg_str account);
  * lock). */
 bool kg_risk_acct_version(void *ctx, const struct kg_risk_record *rec, int64_t expect,
 			  int64_t next);
+
+/* ---- warming (warm.c) ------------------------------------------------------- */
+/* What kg_risk_warm_acct's last stage prefetches of a cached account
+ * (bits), besides its record: */
+#define WARM_FEATURES 1u /* its feature block (kg_features_prefetch) */
+#define WARM_SEEN 2u     /* the hashes of its decided events (struct seen) */
+#define WARM_MINE 4u     /* an own account's ids (kg_risk_acct_unstored) */
+/* kg_risk_warm's stages for an account (ah: kg_risk_hash of its id), the
+ * last one prefetching what (WARM_*): for the engine's own passes over a
+ * batch's accounts (batch_snapshot, kg_risk_settle), which would
+ * otherwise wait on memory for each account in turn. kg_risk_warm is
+ * what = all of them. Reads only; any hint is safe. */
+void kg_risk_warm_acct(kg_risk *r, uint64_t ah, kg_str account, int stage, unsigned what);
 
 /* ---- deciding (decide.c) ------------------------------------------------------ */
 /* Decides one parsed event (body: its body hash) under its stripe lock
