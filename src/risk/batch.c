@@ -30,6 +30,7 @@
 struct blob_key {
 	uint64_t hi, lo;
 	const char *account;
+	size_t off;  /* its blob in blobs */
 	uint32_t rec;
 	bool longer; /* the id has more than 16 bytes */
 };
@@ -73,7 +74,7 @@ struct kg_risk_batch {
 	size_t offs_cap;
 	struct blob_key *keys; /* batch_snapshot's sort */
 	size_t keys_cap;
-	struct batch_acct **list; /* batch_snapshot's accounts */
+	struct batch_acct *list; /* batch_snapshot's accounts (copies) */
 	size_t list_cap;
 	bool settled;
 	bool stale;       /* a shared store: failed only because a concurrent
@@ -438,10 +439,11 @@ static uint64_t be64_prefix(const char *s, size_t n)
 	return v;
 }
 
-static struct blob_key blob_key(const char *account, size_t len, uint32_t rec)
+static struct blob_key blob_key(const char *account, size_t len, size_t off, uint32_t rec)
 {
-	return (struct blob_key){be64_prefix(account, len), len > 8 ? be64_prefix(account + 8, len - 8) : 0,
-				 account, rec, len > 16};
+	return (struct blob_key){be64_prefix(account, len),
+				 len > 8 ? be64_prefix(account + 8, len - 8) : 0, account, off, rec,
+				 len > 16};
 }
 
 /* strcmp's order of the ids */
@@ -469,9 +471,10 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 	if (!sc)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	if (room(&b->blob_recs, &b->blob_cap, b->nrec, sizeof(*b->blob_recs)) ||
-	    room(&b->offs, &b->offs_cap, b->nrec, sizeof(*b->offs)))
+	    room(&b->keys, &b->keys_cap, b->nrec, sizeof(*b->keys)) ||
+	    room(&b->list, &b->list_cap, b->nrec, sizeof(*b->list)))
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	size_t *offs = b->offs;
+	struct blob_key *keys = b->keys;
 	int rc = 0;
 	/* the batch's accounts (in table order), each one's record, id, cache
 	 * entry and feature block loaded ahead (a record and id, then
@@ -479,29 +482,27 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 	 * account j - 4 * SNAP_AHEAD): they have left the caches since they
 	 * were decided */
 	enum { SNAP_AHEAD = 2 };
-	if (room(&b->list, &b->list_cap, b->nrec, sizeof(*b->list)))
-		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	size_t na = 0;
 	for (size_t k = 0; k < b->acap; k++)
 		if (b->accts[k].ah && b->accts[k].last != UINT32_MAX)
-			b->list[na++] = &b->accts[k];
+			b->list[na++] = b->accts[k];
 	for (size_t j = 0; j < na + 4 * SNAP_AHEAD && !rc; j++) {
 		if (j < na) {
-			const char *rp = (const char *)&b->recs[b->list[j]->last];
+			const char *rp = (const char *)&b->recs[b->list[j].last];
 			for (size_t off = 0; off < sizeof(struct kg_risk_record) + 63; off += 64)
 				__builtin_prefetch(rp + off);
-			__builtin_prefetch(b->list[j]->id);
+			__builtin_prefetch(b->list[j].id);
 		}
 		for (size_t stage = 0; stage < 3; stage++) {
 			size_t k = j - (1 + stage) * SNAP_AHEAD;
 			if (j >= (1 + stage) * SNAP_AHEAD && k < na)
-				kg_risk_warm_acct(r, b->list[k]->ah,
-						  (kg_str){b->list[k]->id, b->list[k]->id_len},
+				kg_risk_warm_acct(r, b->list[k].ah,
+						  (kg_str){b->list[k].id, b->list[k].id_len},
 						  (int)stage, WARM_FEATURES);
 		}
 		if (j < 4 * SNAP_AHEAD)
 			continue;
-		struct batch_acct *ba = b->list[j - 4 * SNAP_AHEAD];
+		const struct batch_acct *ba = &b->list[j - 4 * SNAP_AHEAD];
 		struct kg_risk_record *rec = &b->recs[ba->last];
 		kg_str id = {ba->id, ba->id_len}; /* the same as rec's */
 		uint64_t ah = rec->ah;
@@ -518,23 +519,19 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 		else if ((rc = kg_features_save(&a->f, &b->blobs)))
 			kg_err_set(err, rc, "feature state too large");
 		pthread_mutex_unlock(&st->mu);
-		offs[b->n_blob] = off;
 		rec->blob_len = b->blobs.len - off;
 		rec->new_row = ba->absent;
-		b->blob_recs[b->n_blob++] = ba->last;
+		keys[b->n_blob++] = blob_key(ba->id, ba->id_len, off, ba->last);
 	}
-	for (size_t i = 0; i < b->n_blob && !rc; i++) /* blobs has stopped moving */
-		b->recs[b->blob_recs[i]].blob = b->blobs.data + offs[i];
-	if (!rc && room(&b->keys, &b->keys_cap, b->n_blob, sizeof(*b->keys)))
-		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-	struct blob_key *keys = b->keys;
-	for (size_t i = 0; !rc && i < b->n_blob; i++)
-		keys[i] = blob_key(b->recs[b->blob_recs[i]].account,
-				   b->recs[b->blob_recs[i]].account_len, b->blob_recs[i]);
 	if (!rc)
 		qsort(keys, b->n_blob, sizeof(*keys), cmp_blob_key);
-	for (size_t i = 0; !rc && i < b->n_blob; i++)
+	/* in account order; each record its blob (blobs has stopped moving) */
+	for (size_t i = 0; !rc && i < b->n_blob; i++) {
+		if (i + 8 < b->n_blob)
+			__builtin_prefetch(&b->recs[keys[i + 8].rec].blob, 1);
+		b->recs[keys[i].rec].blob = b->blobs.data + keys[i].off;
 		b->blob_recs[i] = keys[i].rec;
+	}
 	return rc;
 }
 
