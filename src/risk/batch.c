@@ -282,6 +282,9 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			if (hint[k].ok && b->acap)
 				__builtin_prefetch(&b->accts[(hint[k].ah ? hint[k].ah : 1) & (b->acap - 1)]);
 		}
+		if (tx && b->nrec + 2 < b->n) /* a record two ahead, to be written */
+			for (size_t off = 0; off < sizeof(*b->recs); off += 64)
+				__builtin_prefetch((const char *)&b->recs[b->nrec + 2] + off, 1);
 		for (int stage = 0; stage < 3; stage++) {
 			size_t k = i + 2 - (size_t)stage;
 			if (k < b->n && hint[k % 3].ok)
@@ -313,6 +316,7 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			if ((rc = batch_lookup(b, tx, ev, ba, fresh, ah, &pre, err)))
 				break;
 			rec = &b->recs[b->nrec];
+			memset(rec, 0, sizeof(*rec)); /* (a kept batch's array is not cleared) */
 		}
 		bool dup, inflight;
 		struct kg_decision *d = kg_arena_alloc(b->a, sizeof(*d));
@@ -459,6 +463,11 @@ static int cmp_blob_key(const void *x, const void *y)
 	return strcmp(a->account + 16, b->account + 16);
 }
 
+static unsigned list_stripe(const void *ctx, size_t i)
+{
+	return (unsigned)(((const struct batch_acct *)ctx)[i].ah % STRIPES);
+}
+
 /* The blob of each account after its last event of the batch, on that
  * event's record; the write takes them in account order. An account whose
  * record went (or came back) from under the batch — a failed write of
@@ -476,52 +485,66 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	struct blob_key *keys = b->keys;
 	int rc = 0;
-	/* the batch's accounts (in table order), each one's record, id, cache
-	 * entry and feature block loaded ahead (a record and id, then
-	 * kg_risk_warm's three stages, SNAP_AHEAD accounts apart: step j saves
-	 * account j - 4 * SNAP_AHEAD): they have left the caches since they
-	 * were decided */
+	/* the batch's accounts (copies of their table entries, ah their
+	 * account hash), stripe by stripe (one lock each); each one's record,
+	 * id, cache entry and feature block loaded ahead (a record and id,
+	 * then kg_risk_warm's three stages, SNAP_AHEAD accounts apart: step j
+	 * saves account j - 4 * SNAP_AHEAD): they have left the caches since
+	 * they were decided */
 	enum { SNAP_AHEAD = 2 };
 	size_t na = 0;
 	for (size_t k = 0; k < b->acap; k++)
-		if (b->accts[k].ah && b->accts[k].last != UINT32_MAX)
-			b->list[na++] = b->accts[k];
-	for (size_t j = 0; j < na + 4 * SNAP_AHEAD && !rc; j++) {
-		if (j < na) {
-			const char *rp = (const char *)&b->recs[b->list[j].last];
-			for (size_t off = 0; off < sizeof(struct kg_risk_record) + 63; off += 64)
-				__builtin_prefetch(rp + off);
-			__builtin_prefetch(b->list[j].id);
+		if (b->accts[k].ah && b->accts[k].last != UINT32_MAX) {
+			struct batch_acct *ba = &b->list[na++];
+			*ba = b->accts[k];
+			if (ba->ah == 1) /* (batch_acct's key of a hash 0) */
+				ba->ah = kg_risk_hash(ba->id, ba->id_len);
 		}
-		for (size_t stage = 0; stage < 3; stage++) {
-			size_t k = j - (1 + stage) * SNAP_AHEAD;
-			if (j >= (1 + stage) * SNAP_AHEAD && k < na)
-				kg_risk_warm_acct(r, b->list[k].ah,
-						  (kg_str){b->list[k].id, b->list[k].id_len},
-						  (int)stage, WARM_FEATURES);
-		}
-		if (j < 4 * SNAP_AHEAD)
+	uint32_t start[STRIPES + 1], *order = b->blob_recs; /* (written at the end) */
+	kg_risk_by_stripe(na, order, start, list_stripe, NULL, b->list);
+	for (int s = 0; s < STRIPES && !rc; s++) {
+		const uint32_t *o = order + start[s];
+		size_t m = start[s + 1] - start[s];
+		if (!m)
 			continue;
-		const struct batch_acct *ba = &b->list[j - 4 * SNAP_AHEAD];
-		struct kg_risk_record *rec = &b->recs[ba->last];
-		kg_str id = {ba->id, ba->id_len}; /* the same as rec's */
-		uint64_t ah = rec->ah;
-		struct stripe *st = &r->stripes[ah % STRIPES];
+		struct stripe *st = &r->stripes[s];
 		pthread_mutex_lock(&st->mu);
-		struct acct *a = acct_find(st, ah, id);
-		size_t off = b->blobs.len;
-		if (a != rec->acct) {
-			rc = kg_err_set(err, KG_EBUSY,
-					"account %s changed under the batch (a concurrent write "
-					"failed); nothing of the batch was written", rec->account);
-			b->stale = kg_store_shared(r->store);
+		for (size_t j = 0; j < m + 4 * SNAP_AHEAD && !rc; j++) {
+			if (j < m) {
+				const struct batch_acct *bj = &b->list[o[j]];
+				const char *rp = (const char *)&b->recs[bj->last];
+				for (size_t off = 0; off < sizeof(struct kg_risk_record) + 63; off += 64)
+					__builtin_prefetch(rp + off);
+				__builtin_prefetch(bj->id);
+			}
+			for (size_t stage = 0; stage < 3; stage++) {
+				size_t k = j - (1 + stage) * SNAP_AHEAD;
+				const struct batch_acct *bk = &b->list[o[k < m ? k : 0]];
+				if (j >= (1 + stage) * SNAP_AHEAD && k < m)
+					kg_risk_warm_locked(st, bk->ah, (kg_str){bk->id, bk->id_len},
+							    (int)stage, WARM_FEATURES);
+			}
+			if (j < 4 * SNAP_AHEAD)
+				continue;
+			const struct batch_acct *ba = &b->list[o[j - 4 * SNAP_AHEAD]];
+			struct kg_risk_record *rec = &b->recs[ba->last];
+			kg_str id = {ba->id, ba->id_len}; /* the same as rec's */
+			struct acct *a = acct_find(st, ba->ah, id);
+			size_t off = b->blobs.len;
+			if (a != rec->acct) {
+				rc = kg_err_set(err, KG_EBUSY,
+						"account %s changed under the batch (a concurrent "
+						"write failed); nothing of the batch was written",
+						rec->account);
+				b->stale = kg_store_shared(r->store);
+			} else if ((rc = kg_features_save(&a->f, &b->blobs))) {
+				kg_err_set(err, rc, "feature state too large");
+			}
+			rec->blob_len = b->blobs.len - off;
+			rec->new_row = ba->absent;
+			keys[b->n_blob++] = blob_key(ba->id, ba->id_len, off, ba->last);
 		}
-		else if ((rc = kg_features_save(&a->f, &b->blobs)))
-			kg_err_set(err, rc, "feature state too large");
 		pthread_mutex_unlock(&st->mu);
-		rec->blob_len = b->blobs.len - off;
-		rec->new_row = ba->absent;
-		keys[b->n_blob++] = blob_key(ba->id, ba->id_len, off, ba->last);
 	}
 	if (!rc)
 		qsort(keys, b->n_blob, sizeof(*keys), cmp_blob_key);
@@ -647,13 +670,14 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 	b->acap = 16;
 	while (b->acap < n * 2)
 		b->acap *= 2;
-	/* zeroed, as calloc left them when each batch made its own */
+	/* each record is cleared when it is taken (batch_decide); the table of
+	 * accounts is cleared here, as calloc left it when each batch made its
+	 * own */
 	if (room(&b->recs, &b->rec_cap, n, sizeof(*b->recs)) ||
 	    room(&b->accts, &b->acct_cap, b->acap, sizeof(*b->accts))) {
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 		goto done;
 	}
-	memset(b->recs, 0, (n ? n : 1) * sizeof(*b->recs));
 	memset(b->accts, 0, b->acap * sizeof(*b->accts));
 	rc = kg_store_read(r->store, batch_decide_job, b, err);
 	/* blobs taken and job queued under one lock: jobs are written in the

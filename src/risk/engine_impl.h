@@ -249,6 +249,31 @@ bool kg_risk_acct_version(void *ctx, const struct kg_risk_record *rec, int64_t e
  * otherwise wait on memory for each account in turn. kg_risk_warm is
  * what = all of them. Reads only; any hint is safe. */
 void kg_risk_warm_acct(kg_risk *r, uint64_t ah, kg_str account, int stage, unsigned what);
+/* kg_risk_warm_acct under st's lock, held by the caller (st: ah's stripe):
+ * a pass that takes each stripe's lock once for all its accounts
+ * (kg_risk_settle, batch_snapshot). */
+void kg_risk_warm_locked(struct stripe *st, uint64_t ah, kg_str account, int stage,
+			 unsigned what);
+/* Groups the n items of a batch by account stripe: out[start[s] ..
+ * start[s + 1]) are the indexes of the items in stripe s, in their order
+ * (skip(i): not grouped); stripe_of(i) is item i's stripe (a counting
+ * sort). */
+static inline void kg_risk_by_stripe(size_t n, uint32_t *out, uint32_t start[STRIPES + 1],
+				     unsigned (*stripe_of)(const void *ctx, size_t i),
+				     bool (*skip)(const void *ctx, size_t i), const void *ctx)
+{
+	uint32_t fill[STRIPES];
+	memset(start, 0, (STRIPES + 1) * sizeof(*start));
+	for (size_t i = 0; i < n; i++)
+		if (!skip || !skip(ctx, i))
+			start[stripe_of(ctx, i) + 1]++;
+	for (int s = 0; s < STRIPES; s++)
+		start[s + 1] += start[s];
+	memcpy(fill, start, sizeof(fill));
+	for (size_t i = 0; i < n; i++)
+		if (!skip || !skip(ctx, i))
+			out[fill[stripe_of(ctx, i)]++] = (uint32_t)i;
+}
 
 /* ---- deciding (decide.c) ------------------------------------------------------ */
 /* Decides one parsed event (body: its body hash) under its stripe lock

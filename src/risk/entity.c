@@ -537,9 +537,12 @@ void kg_entities_begin(kg_entities *t, const kg_event *ev, const kg_entity_keep 
 	/* the entities it may meet (those it adds to, those a rule reads):
 	 * their table slots start loading now, their records in
 	 * kg_entities_add (met reads them one after the other, each a cache
-	 * miss of its own otherwise) */
+	 * miss of its own otherwise); an address that is only read is not
+	 * (its key is a normalisation: made when a rule asks) */
 	for (int k = 0; k < KG_ENT_COUNT; k++)
-		if (keep[k] && view_key(view, (enum kg_entity_kind)k))
+		if (keep[k] &&
+		    (k != KG_ENT_ADDRESS || (keep[k] & adds_of(ev, (enum kg_entity_kind)k))) &&
+		    view_key(view, (enum kg_entity_kind)k))
 			entity_warm(t, view->key[k], 0);
 }
 

@@ -26,8 +26,15 @@ void kg_risk_warm_acct(kg_risk *r, uint64_t ah, kg_str account, int stage, unsig
 {
 	struct stripe *st = &r->stripes[ah % STRIPES];
 	pthread_mutex_lock(&st->mu);
+	kg_risk_warm_locked(st, ah, account, stage, what);
+	pthread_mutex_unlock(&st->mu);
+}
+
+void kg_risk_warm_locked(struct stripe *st, uint64_t ah, kg_str account, int stage,
+			 unsigned what)
+{
 	if (!st->acap)
-		goto cleanup;
+		return;
 	struct acct **slot = &st->accts[(ah >> 8) & (st->acap - 1)];
 	if (stage == 0) {
 		__builtin_prefetch(slot);
@@ -56,8 +63,6 @@ void kg_risk_warm_acct(kg_risk *r, uint64_t ah, kg_str account, int stage, unsig
 		     off += 64)
 			__builtin_prefetch((const char *)a->mine + off);
 	}
-cleanup:
-	pthread_mutex_unlock(&st->mu);
 }
 
 /* Keys are found by their colon: an event has fewer colons than quotes
