@@ -522,7 +522,7 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 				const struct batch_acct *bk = &b->list[o[k < m ? k : 0]];
 				if (j >= (1 + stage) * SNAP_AHEAD && k < m)
 					kg_risk_warm_locked(st, bk->ah, (kg_str){bk->id, bk->id_len},
-							    (int)stage, WARM_FEATURES);
+							    (int)stage, WARM_BLOB);
 			}
 			if (j < 4 * SNAP_AHEAD)
 				continue;

@@ -243,6 +243,7 @@ bool kg_risk_acct_version(void *ctx, const struct kg_risk_record *rec, int64_t e
 #define WARM_FEATURES 1u /* its feature block (kg_features_prefetch) */
 #define WARM_SEEN 2u     /* the hashes of its decided events (struct seen) */
 #define WARM_MINE 4u     /* an own account's ids (kg_risk_acct_unstored) */
+#define WARM_BLOB 8u     /* its whole feature block (kg_features_prefetch_blob) */
 /* kg_risk_warm's stages for an account (ah: kg_risk_hash of its id), the
  * last one prefetching what (WARM_*): for the engine's own passes over a
  * batch's accounts (batch_snapshot, kg_risk_settle), which would

@@ -49,6 +49,8 @@ void kg_risk_warm_locked(struct stripe *st, uint64_t ah, kg_str account, int sta
 		struct acct *a = acct_find(st, ah, account);
 		if (a && (what & WARM_FEATURES))
 			kg_features_prefetch(&a->f);
+		if (a && (what & WARM_BLOB))
+			kg_features_prefetch_blob(&a->f);
 		/* the hashes a new event scans (or a settled one is looked for
 		 * in); an indexed block is read at the event's own slot, not
 		 * known here */
