@@ -76,6 +76,11 @@ void kg_buf_init(kg_buf *b, size_t max_bytes);
 void kg_buf_release(kg_buf *b);
 void kg_buf_reset(kg_buf *b); /* len = 0, keeps memory */
 int kg_buf_append(kg_buf *b, const void *data, size_t len);
+/* Makes room for more bytes after len (and the NUL) without changing len
+ * or the contents, for a caller that writes them in place (fread into
+ * data + len, then len += what it wrote, data[len] = '\0'). 0, KG_ELIMIT
+ * (beyond max) or KG_ENOMEM. */
+int kg_buf_reserve(kg_buf *b, size_t more);
 int kg_buf_puts(kg_buf *b, const char *s);
 int kg_buf_putc(kg_buf *b, char c);
 int kg_buf_printf(kg_buf *b, const char *fmt, ...) KG_PRINTF(2, 3);
