@@ -27,6 +27,27 @@ static void buf_respects_max(void **state)
 	kg_buf_release(&b);
 }
 
+/* kg_buf_reserve: room to write in place after len, within max; beyond
+ * max it fails and leaves the buffer as it was. */
+static void buf_reserve_in_place(void **state)
+{
+	(void)state;
+	kg_buf b = KG_BUF_INIT(16);
+	assert_int_equal(kg_buf_puts(&b, "ab"), 0);
+	assert_int_equal(kg_buf_reserve(&b, 10), 0);
+	assert_true(b.cap >= b.len + 10 + 1);
+	assert_string_equal(b.data, "ab"); /* contents and len unchanged */
+	assert_int_equal(b.len, 2);
+	memcpy(b.data + b.len, "cdefghijkl", 10); /* written in place */
+	b.len += 10;
+	b.data[b.len] = '\0';
+	assert_string_equal(b.data, "abcdefghijkl");
+	assert_int_equal(kg_buf_reserve(&b, 5), KG_ELIMIT); /* 12 + 5 > 16 */
+	assert_string_equal(b.data, "abcdefghijkl");
+	assert_int_equal(kg_buf_reserve(&b, 4), 0);
+	kg_buf_release(&b);
+}
+
 static void buf_json_escapes(void **state)
 {
 	kg_buf b = KG_BUF_INIT(1024);
@@ -464,6 +485,7 @@ int main(void)
 		cmocka_unit_test(utf8_one_validator),
 		cmocka_unit_test(buf_respects_max),
 		cmocka_unit_test(buf_json_escapes),
+		cmocka_unit_test(buf_reserve_in_place),
 		cmocka_unit_test(time_round_trip),
 		cmocka_unit_test(time_format_next),
 		cmocka_unit_test(config_reads_and_names_line),
