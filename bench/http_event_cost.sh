@@ -46,22 +46,7 @@ for side in a b; do
 	"$bin" init --db "$out/empty-$side.db" >/dev/null
 	key[$side]=$("$bin" key create --db "$out/empty-$side.db" --role service)
 done
-cat >"$out/events.lua" <<'LUA'
--- one login event per request, an id no other request has (RUN + thread + n)
-local n = 0
-local key = os.getenv("KEY")
-local run = os.getenv("RUN")
-function setup(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
-request = function()
-	n = n + 1
-	local id = run .. "-" .. tid .. "-" .. n
-	local body = '{"id":"' .. id .. '","type":"login","account":"acc-' .. (n % 10000) ..
-		'","ts":"2026-11-29T00:00:00Z","success":true,"ip":"10.0.' .. (n % 250) ..
-		'.1","device_id":"d-' .. (n % 10000) .. '"}'
-	return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json",
-		["Authorization"] = "Bearer " .. key}, body)
-end
-LUA
+bench_events_lua "$out/events.lua"
 
 wrk_run() { # OUTFILE CONNS PATH [wrk args]
 	local f=$1 c=$2 path=$3

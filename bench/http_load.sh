@@ -37,22 +37,7 @@ export KAGI_ACCOUNT_SECRET_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 export KEY=$("$kagi" key create --db "$out/kagi.db" --role service)
 cp "$out/kagi.db" "$out/empty.db" # each row starts on a copy: the same store for each
 
-cat >"$out/events.lua" <<'LUA'
--- one login event per request, an id no other request has (RUN + thread + n)
-local n = 0
-local key = os.getenv("KEY")
-local run = os.getenv("RUN")
-function setup(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
-request = function()
-	n = n + 1
-	local id = run .. "-" .. tid .. "-" .. n
-	local body = '{"id":"' .. id .. '","type":"login","account":"acc-' .. (n % 10000) ..
-		'","ts":"2026-11-29T00:00:00Z","success":true,"ip":"10.0.' .. (n % 250) ..
-		'.1","device_id":"d-' .. (n % 10000) .. '"}'
-	return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json",
-		["Authorization"] = "Bearer " .. key}, body)
-end
-LUA
+bench_events_lua "$out/events.lua"
 cat >"$out/flood.lua" <<'LUA'
 -- logins of unknown emails: Argon2id on a dummy hash each (401), or 503 busy
 local n = 0
