@@ -37,22 +37,7 @@ export KAGI_ACCOUNT_SECRET_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 export KEY=$("$kagi" key create --db "$out/kagi.db" --role service)
 cp "$out/kagi.db" "$out/empty.db" # each row starts on a copy: the same store for each
 
-cat >"$out/events.lua" <<'LUA'
--- one login event per request, an id no other request has (RUN + thread + n)
-local n = 0
-local key = os.getenv("KEY")
-local run = os.getenv("RUN")
-function setup(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
-request = function()
-	n = n + 1
-	local id = run .. "-" .. tid .. "-" .. n
-	local body = '{"id":"' .. id .. '","type":"login","account":"acc-' .. (n % 10000) ..
-		'","ts":"2026-11-29T00:00:00Z","success":true,"ip":"10.0.' .. (n % 250) ..
-		'.1","device_id":"d-' .. (n % 10000) .. '"}'
-	return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json",
-		["Authorization"] = "Bearer " .. key}, body)
-end
-LUA
+bench_events_lua "$out/events.lua"
 cat >"$out/flood.lua" <<'LUA'
 -- logins of unknown emails: Argon2id on a dummy hash each (401), or 503 busy
 local n = 0
@@ -224,6 +209,105 @@ $(printf '%s\n' "${rows[@]}")
 
 Login flood at capacity: $flood_conns connections of logins for unknown emails, as many as the login pool holds (\`http.login_workers\` 2 running + \`http.login_queue\` 64 waiting; each login an Argon2id verification of a dummy hash, at the lowest CPU priority), while $flood_at connections post events, on one kagid; $rounds runs of the events alone and $rounds with the flood, alternating, ${dur} s each:
 events alone ${alone_rates[*]} durable decisions/s (median $base), with the flood ${flood_rates[*]} (median $erps, p99 ${flood_p99s[*]}) = **$(ratio "$erps" "$base")** of their rate alone; $ftotal logins sent, the login pool verified $logins_run (401) and refused $logins_refused at once (503 \`busy\`); peak RSS $rss.
+
+Session 10 (2026-12-03, branch turbo against main \`62c2b05\`): the
+server threads' part of a durable event, and what might cut it. Figures from
+\`bench/http_event_cost.sh\` (A against B in one sitting, runs alternating,
+each on a fresh kagid and store: 3 s of /healthz, then 3 s of events under
+\`perf stat\` on the syscall tracepoints; medians of the rounds), the
+machine shared with two other helpers' builds and benchmarks.
+
+Where a POST /v1/events goes (perf record -e cpu-clock -g on kagid, 256
+connections, main; share of kagid's samples): the server threads 51 % —
+kernel 33 % (epoll_wait 13.0 %, of it 9.9 % going to sleep and being
+woken; sendmsg 11.8 % with the loopback's delivery to wrk; recvfrom 4.0 %;
+epoll_ctl 3.3 %), libc 9.2 % (memset 2.8 %: the library zeroing its
+connection buffer), libmicrohttpd 5.0 %, kagid's own code 2.9 %; the
+store's writer 32 %, the decision worker 15 % (11 % of it in
+finish_task_switch: switched in and out). Per event: recvfrom 2.0,
+sendmsg 1.0, epoll_ctl 2.0, epoll_wait 1.9, eventfd read 0.3 on the server
+threads, an eventfd write 1.0 on the decision worker (each
+MHD_resume_connection); context switches 1.0, of them the server threads'
+sleeps 0.80 and the other threads preempted 0.23 (involuntary: the server
+thread that each resume woke took the core from the decision worker in the
+middle of its take).
+
+Tried and not merged: **SCHED_BATCH** for the server threads (from their
+first request) and the pools' workers (branch \`turbo\`), so a
+thread woken for a request, a job or a resumed connection does not preempt
+the one running; it runs at the next tick or when that one blocks. The
+decision worker resumes its whole take before the server threads run, and
+each finds all its resumed connections at once. The same build with the
+policy off (a) and on (b), 5 rounds, load average 6.5–9.8:
+
+| connections | policy | kagid CPU per event | of it server threads | context switches per event | epoll_wait per event | durable decisions/s | of /healthz | events p99 |
+|---|---|---|---|---|---|---|---|---|
+| 256 | SCHED_OTHER | 61.0 µs | 38.9 µs | 1.02 | 1.92 | 18,362 | 33.5 % | 26.3 ms |
+| 256 | SCHED_BATCH | 56.6 µs (×0.93, lower in 5 of 5 pairs) | 35.0 µs (×0.90, 5 of 5) | 0.59 | 1.36 | 17,477 | 33.7 % | 49.5 ms |
+| 1,024 | SCHED_OTHER | 58.3 µs | 38.5 µs | 0.66 | 1.18 | 18,280 | 40.7 % | 95.6 ms |
+| 1,024 | SCHED_BATCH | 50.9 µs (×0.87, 3 of 5) | 33.9 µs | 0.40 | 0.77 | 19,677 | 40.1 % | 83.5 ms |
+
+Involuntary switches of the non-server threads 0.23 -> 0.01 per event (one
+run each at 256 connections, /proc per thread). main against the branch,
+5 rounds, load average 3–15 (rising through the sitting):
+
+| connections | build | /healthz req/s | kagid CPU per /healthz | durable decisions/s | of /healthz | kagid CPU per event | of it server threads | context switches per event | events p99 |
+|---|---|---|---|---|---|---|---|---|---|
+| 256 | main \`62c2b05\` | 42,893 | 22.6 µs | 12,810 | 29.0 % | 70.9 µs | 43.5 µs | 1.06 | 45.5 ms |
+| 256 | branch | 55,639 | 19.8 µs | 14,791 | 27.1 % | 62.9 µs (×0.89, 4 of 5) | 40.1 µs | 0.67 | 37.3 ms |
+| 1,024 | main \`62c2b05\` | 55,711 | 17.4 µs | 20,902 | 36.4 % | 49.0 µs | 33.7 µs | 0.63 | 87.7 ms |
+| 1,024 | branch | 56,122 | 17.6 µs | 19,813 | 37.3 % | 48.7 µs (×0.99, 5 of 5) | 32.2 µs | 0.35 | 84.6 ms |
+
+Why it was not merged: the ratio the issue asks for (durable decisions at
+≥40 % of /healthz's rate) did not move — /healthz got cheaper too (it is all
+server-thread work), 27–41 % by run either way — and the events' p99, the
+issue's other target, went both ways (26.3 -> 49.5 ms in the same-build
+sitting at 256 connections, 45.5 -> 37.3 ms against main; session 9 saw it
+rise in 2 of 3 runs): a thread that no longer preempts waits up to a
+scheduler tick (4 ms) whenever the cores are busy, which is the wrong trade
+for a latency target. The events' own cost fell by 1–11 % of kagid's CPU. What is left on the server threads is the library's: per
+event 2 epoll_ctl (a suspended connection leaves the epoll set, a resumed
+one re-enters it), the recvfrom after the answer that finds nothing (a
+resumed connection is marked readable), the eventfd per resume, and the
+sleep and wake-up of each hand-off; none of it can be changed from
+kagid's side of libmicrohttpd 0.9.75's API. The answers and the stored rows
+are the same: the first 3,000 events of a \`kagi simulate\` stream posted one by
+one to main and to this build, every answer byte for byte and
+\`bench/store_rows_md5.sh\` equal.
+
+Tried, not kept (session 10):
+- MHD_USE_TURBO: in 0.9.75 it changes nothing per request on a kept-alive
+  connection (recvfrom 2.0, epoll_ctl 2.0, epoll_wait 1.8–2.0 per event
+  with and without it, 2 rounds at 256 connections); it only makes
+  MHD_add_connection set close-on-exec (two fcntl more per connection),
+  starts a new connection in the ready list instead of the epoll set (it
+  joins the set at its first EAGAIN, the same epoll_ctl) and closes without
+  shutdown(SHUT_WR), which changes how a client still sending a refused
+  body sees the close.
+- poll instead of epoll (MHD_USE_POLL, an ad hoc build): no epoll set to
+  leave and re-enter, no readable mark on resume — per event recvfrom 2.0 ->
+  1.0, epoll_ctl 2.0 -> 0, poll 1.7–1.9 instead of epoll_wait — but each poll
+  walks every connection of its thread, and the library handles each one
+  after it: CPU per event, 8 alternating rounds at 256 connections, median
+  57.7 µs (epoll) against 59.1 µs (poll); 4 rounds at 1,024, 51.5 against
+  55.3 µs.
+- \`http.threads\` 8 instead of 32: context switches per event 1.02 -> 0.44,
+  epoll_wait 1.9 -> 0.75, CPU per event ×0.70–0.90 in three sittings; but
+  at load average 8–12 the events' rate and ratio fell (256 connections:
+  15,696 against 16,939/s, 21 % against 33 % of /healthz; p99 36 against
+  27 ms), as session 7 found: on cores shared with other busy processes
+  fewer threads get a smaller share. 4 threads: no better than 8.
+- the access line at level info (the default; the benchmark runs at warn):
+  one write(2) per request (2.02 writes per event against 1.01) and
+  stderr's lock (futex 0.17 against 0.11 per event). Buffering lines per
+  thread would save the write but hold lines back from a reader, and lose
+  them at a crash: not done.
+- not pursued: the response is MHD_RESPMEM_MUST_FREE already (no copy);
+  0.9.75 copies each header's name and value (3 mallocs a header, 3.4k of
+  the server threads' 46.7k instructions per event in callgrind) and has no
+  shared set; the body's copy stays (the library's read buffer may move
+  before the decision runs on another thread); the decision pool wakes its
+  worker only when it is idle (futex 0.1 per event).
 
 Reading it (session 8, 2026-12-03, branch load, main \`ca2fb4e\` -> this
 commit): the machine was shared again (load average 10–19 during this run,

@@ -98,3 +98,25 @@ bench_machine() {
 # bench_write_section NAME BODY: replaces docs/BENCHMARKS.md's section between
 # <!-- bench:NAME --> and <!-- /bench:NAME --> with BODY (appends it if absent).
 bench_write_section() { python3 "$here/bench/section.py" "$1" "$2"; }
+
+# bench_events_lua FILE: wrk's script for POST /v1/events (KEY: the API key;
+# RUN: a tag of the run): one login event per request, with an id no other
+# request has (RUN + thread + n), over 10,000 accounts.
+bench_events_lua() {
+	cat >"$1" <<'LUA'
+-- one login event per request, an id no other request has (RUN + thread + n)
+local n = 0
+local key = os.getenv("KEY")
+local run = os.getenv("RUN")
+function setup(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
+request = function()
+	n = n + 1
+	local id = run .. "-" .. tid .. "-" .. n
+	local body = '{"id":"' .. id .. '","type":"login","account":"acc-' .. (n % 10000) ..
+		'","ts":"2026-11-29T00:00:00Z","success":true,"ip":"10.0.' .. (n % 250) ..
+		'.1","device_id":"d-' .. (n % 10000) .. '"}'
+	return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json",
+		["Authorization"] = "Bearer " .. key}, body)
+end
+LUA
+}
