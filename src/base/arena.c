@@ -16,17 +16,23 @@ void kg_arena_init(kg_arena *a, size_t chunk_bytes)
 	a->head = NULL;
 	a->chunk_bytes = chunk_bytes ? chunk_bytes : 8192;
 	a->total_bytes = 0;
+	a->spare = NULL;
 }
 
-void kg_arena_release(kg_arena *a)
+static void free_chunks(kg_arena_chunk *c)
 {
-	kg_arena_chunk *c = a->head;
 	while (c) {
 		kg_arena_chunk *next = c->next;
 		free(c);
 		c = next;
 	}
-	a->head = NULL;
+}
+
+void kg_arena_release(kg_arena *a)
+{
+	free_chunks(a->head);
+	free_chunks(a->spare);
+	a->head = a->spare = NULL;
 	a->total_bytes = 0;
 }
 
@@ -42,6 +48,20 @@ void kg_arena_reset(kg_arena *a)
 	keep->next = NULL;
 	keep->used = 0;
 	a->total_bytes = keep->size;
+	free_chunks(a->spare);
+	a->spare = NULL;
+}
+
+void kg_arena_rewind(kg_arena *a)
+{
+	while (a->head) {
+		kg_arena_chunk *c = a->head;
+		a->head = c->next;
+		c->used = 0;
+		c->next = a->spare;
+		a->spare = c;
+	}
+	a->total_bytes = 0;
 }
 
 void *kg_arena_alloc(kg_arena *a, size_t n)
@@ -49,15 +69,20 @@ void *kg_arena_alloc(kg_arena *a, size_t n)
 	n = (n + 15) & ~(size_t)15;
 	kg_arena_chunk *c = a->head;
 	if (!c || c->size - c->used < n) {
-		size_t size = n > a->chunk_bytes ? n : a->chunk_bytes;
-		c = malloc(sizeof(*c) + size);
-		if (!c)
-			abort();
-		c->used = 0;
-		c->size = size;
+		if (a->spare && a->spare->size >= n) { /* kept by kg_arena_rewind */
+			c = a->spare;
+			a->spare = c->next;
+		} else {
+			size_t size = n > a->chunk_bytes ? n : a->chunk_bytes;
+			c = malloc(sizeof(*c) + size);
+			if (!c)
+				abort();
+			c->used = 0;
+			c->size = size;
+		}
 		c->next = a->head;
 		a->head = c;
-		a->total_bytes += size;
+		a->total_bytes += c->size;
 	}
 	void *p = c->data + c->used;
 	c->used += n;

@@ -76,6 +76,11 @@ void kg_buf_init(kg_buf *b, size_t max_bytes);
 void kg_buf_release(kg_buf *b);
 void kg_buf_reset(kg_buf *b); /* len = 0, keeps memory */
 int kg_buf_append(kg_buf *b, const void *data, size_t len);
+/* Makes room for more bytes after len (and the NUL) without changing len
+ * or the contents, for a caller that writes them in place (fread into
+ * data + len, then len += what it wrote, data[len] = '\0'). 0, KG_ELIMIT
+ * (beyond max) or KG_ENOMEM. */
+int kg_buf_reserve(kg_buf *b, size_t more);
 int kg_buf_puts(kg_buf *b, const char *s);
 int kg_buf_putc(kg_buf *b, char c);
 int kg_buf_printf(kg_buf *b, const char *fmt, ...) KG_PRINTF(2, 3);
@@ -94,12 +99,17 @@ typedef struct kg_arena {
 	kg_arena_chunk *head;
 	size_t chunk_bytes;
 	size_t total_bytes;
+	kg_arena_chunk *spare; /* emptied chunks kg_arena_rewind kept */
 } kg_arena;
 
 void kg_arena_init(kg_arena *a, size_t chunk_bytes);
 void kg_arena_release(kg_arena *a);
 /* Empties a for reuse, keeping its newest chunk (a loop's per-item arena). */
 void kg_arena_reset(kg_arena *a);
+/* Empties a for reuse, keeping all its chunks: the next allocations fill
+ * them again before any new one is made (a per-batch arena that holds
+ * megabytes: no malloc, free or fresh pages each batch). */
+void kg_arena_rewind(kg_arena *a);
 void *kg_arena_alloc(kg_arena *a, size_t n);   /* 16-byte aligned, zeroed */
 char *kg_arena_strndup(kg_arena *a, const char *s, size_t n);
 char *kg_arena_strdup(kg_arena *a, const char *s);

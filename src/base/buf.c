@@ -47,6 +47,11 @@ static int buf_grow(kg_buf *b, size_t more)
 	return 0;
 }
 
+int kg_buf_reserve(kg_buf *b, size_t more)
+{
+	return more < b->cap - b->len ? 0 : buf_grow(b, more);
+}
+
 int kg_buf_append(kg_buf *b, const void *data, size_t len)
 {
 	/* room already (cap never exceeds max + 1, so this is within max) */

@@ -197,10 +197,18 @@ void kg_risk_mine_add(struct acct *a, uint64_t h2)
 
 bool kg_risk_acct_unstored(kg_risk *r, kg_str account, uint64_t ah, uint64_t h2)
 {
+	bool cached;
+	return kg_risk_acct_unstored_cached(r, account, ah, h2, &cached);
+}
+
+bool kg_risk_acct_unstored_cached(kg_risk *r, kg_str account, uint64_t ah, uint64_t h2,
+				  bool *cached)
+{
 	struct stripe *st = &r->stripes[ah % STRIPES];
 	bool unstored = false;
 	pthread_mutex_lock(&st->mu);
 	struct acct *a = acct_find(st, ah, account);
+	*cached = a != NULL;
 	if (a && a->own) {
 		uint32_t tag = (uint32_t)h2;
 		unstored = true;

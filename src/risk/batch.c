@@ -24,6 +24,17 @@
  * this one fails (the store checks), so nothing decided on lost state is
  * ever written or answered. */
 
+/* An account of batch_snapshot's sort: its id's first 16 bytes inline, big
+ * endian, NUL-padded (an id's bytes compare as strcmp's unsigned chars),
+ * so that most comparisons do not read the id itself. */
+struct blob_key {
+	uint64_t hi, lo;
+	const char *account;
+	size_t off;  /* its blob in blobs */
+	uint32_t rec;
+	bool longer; /* the id has more than 16 bytes */
+};
+
 /* An account of the batch: whether the snapshot has it at all, and its
  * last record. */
 struct batch_acct {
@@ -56,6 +67,15 @@ struct kg_risk_batch {
 	struct kg_risk_write w;
 	kg_store_ticket *ticket;
 	struct kg_risk_batch *after;
+	/* capacities of the arrays above (a batch kept by kg_risk_batch_free
+	 * for the next one reuses them: batch_reuse) */
+	size_t rec_cap, acct_cap, blob_cap, ent_cap;
+	size_t *offs;     /* batch_snapshot's and batch_entities' blob offsets */
+	size_t offs_cap;
+	struct blob_key *keys; /* batch_snapshot's sort */
+	size_t keys_cap;
+	struct batch_acct *list; /* batch_snapshot's accounts (copies) */
+	size_t list_cap;
 	bool settled;
 	bool stale;       /* a shared store: failed only because a concurrent
 			   * batch's failure dropped one of its accounts */
@@ -68,6 +88,21 @@ struct kg_risk_batch {
 	} *waits;
 	size_t n_waits, cap_waits;
 };
+
+/* *p holds at least n elements of size bytes (*cap of them): 0 or
+ * KG_ENOMEM. Its contents are not kept. */
+static int room(void *p, size_t *cap, size_t n, size_t size)
+{
+	void **pp = p;
+	if (n <= *cap && *pp)
+		return 0;
+	free(*pp);
+	*cap = 0;
+	if (!(*pp = malloc((n ? n : 1) * size)))
+		return KG_ENOMEM;
+	*cap = n ? n : 1;
+	return 0;
+}
 
 static struct batch_acct *batch_acct(struct kg_risk_batch *b, uint64_t ah, kg_str id, bool *fresh)
 {
@@ -95,7 +130,12 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 	int rc = 0;
 	*pre = (struct kg_risk_prefetch){.account = (char *)ba->id, .hashed = true, .ah = ah};
 	kg_risk_hash_seed2(ev->id.p, ev->id.n, ID_SEED, ID_SEED2, pre->idh);
-	if (fresh && !kg_risk_acct_cached(b->r, ev->account)) {
+	/* one look at the cache: whether a fresh account is cached, whether an
+	 * own one stored this id */
+	bool cached = true, unstored = false;
+	if (fresh || !ba->absent)
+		unstored = kg_risk_acct_unstored_cached(b->r, ev->account, ah, pre->idh[1], &cached);
+	if (fresh && !cached) {
 		bool found;
 		if (b->scratch.total_bytes > (1u << 22)) {
 			kg_arena_release(&b->scratch);
@@ -111,8 +151,7 @@ static int batch_lookup(struct kg_risk_batch *b, kg_tx *tx, const kg_event *ev,
 	/* no row of the account (then none of its events either), or an own
 	 * account (engine_impl.h, struct acct) that never stored this id:
 	 * nothing to look up */
-	pre->unlooked = ba->absent ||
-			(!pre->have_blob && kg_risk_acct_unstored(b->r, ev->account, ah, pre->idh[1]));
+	pre->unlooked = ba->absent || (!pre->have_blob && unstored);
 	if (!pre->unlooked) {
 		bool found;
 		rc = kg_risk_persist_lookup(tx, ev->account.p, ev->account.n, ev->id.p, ev->id.n,
@@ -238,7 +277,14 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			size_t k = (i + 2) % 3;
 			hint[k].ok = kg_risk_account_hint(b->events[i + 2], b->lens[i + 2], &hint[k].a);
 			hint[k].ah = hint[k].ok ? kg_risk_hash(hint[k].a.p, hint[k].a.n) : 0;
+			/* and its slot in the batch's table of accounts (batch_acct),
+			 * megabytes for a big batch */
+			if (hint[k].ok && b->acap)
+				__builtin_prefetch(&b->accts[(hint[k].ah ? hint[k].ah : 1) & (b->acap - 1)]);
 		}
+		if (tx && b->nrec + 2 < b->n) /* a record two ahead, to be written */
+			for (size_t off = 0; off < sizeof(*b->recs); off += 64)
+				__builtin_prefetch((const char *)&b->recs[b->nrec + 2] + off, 1);
 		for (int stage = 0; stage < 3; stage++) {
 			size_t k = i + 2 - (size_t)stage;
 			if (k < b->n && hint[k % 3].ok)
@@ -270,6 +316,7 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			if ((rc = batch_lookup(b, tx, ev, ba, fresh, ah, &pre, err)))
 				break;
 			rec = &b->recs[b->nrec];
+			memset(rec, 0, sizeof(*rec)); /* (a kept batch's array is not cleared) */
 		}
 		bool dup, inflight;
 		struct kg_decision *d = kg_arena_alloc(b->a, sizeof(*d));
@@ -347,7 +394,7 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 		n += (size_t)__builtin_popcount(b->recs[i].ent_mask);
 	if (!n)
 		return 0;
-	if (!(b->ents = malloc(n * sizeof(*b->ents))))
+	if (room(&b->ents, &b->ent_cap, n, sizeof(*b->ents)))
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	n = 0;
 	for (size_t i = 0; i < b->nrec; i++)
@@ -360,9 +407,9 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 	for (size_t i = 0; i < n; i++)
 		if (!m || cmp_ent(&b->ents[m - 1], &b->ents[i]))
 			b->ents[m++] = b->ents[i];
-	size_t *offs = malloc(m * sizeof(*offs));
-	if (!offs)
+	if (room(&b->offs, &b->offs_cap, m, sizeof(*b->offs)))
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	size_t *offs = b->offs;
 	int rc = 0;
 	size_t kept = 0;
 	for (size_t i = 0; i < m && !rc; i++) {
@@ -383,19 +430,42 @@ static int batch_entities(struct kg_risk_batch *b, kg_err *err)
 	}
 	for (size_t i = 0; i < kept && !rc; i++) /* blobs has stopped moving */
 		b->ents[i].blob = b->ent_blobs.data + offs[i];
-	free(offs);
 	b->n_ents = rc ? 0 : kept;
 	return rc;
 }
 
-struct blob_key {
-	const char *account;
-	uint32_t rec;
-};
 
+static uint64_t be64_prefix(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < n ? (unsigned char)s[i] : 0);
+	return v;
+}
+
+static struct blob_key blob_key(const char *account, size_t len, size_t off, uint32_t rec)
+{
+	return (struct blob_key){be64_prefix(account, len),
+				 len > 8 ? be64_prefix(account + 8, len - 8) : 0, account, off, rec,
+				 len > 16};
+}
+
+/* strcmp's order of the ids */
 static int cmp_blob_key(const void *x, const void *y)
 {
-	return strcmp(((const struct blob_key *)x)->account, ((const struct blob_key *)y)->account);
+	const struct blob_key *a = x, *b = y;
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	if (!a->longer || !b->longer) /* equal 16 bytes, one ends there */
+		return a->longer - b->longer;
+	return strcmp(a->account + 16, b->account + 16);
+}
+
+static unsigned list_stripe(const void *ctx, size_t i)
+{
+	return (unsigned)(((const struct batch_acct *)ctx)[i].ah % STRIPES);
 }
 
 /* The blob of each account after its last event of the batch, on that
@@ -409,51 +479,109 @@ static int batch_snapshot(struct kg_risk_batch *b, kg_err *err)
 	struct scratch *sc = kg_risk_scratch_get(r);
 	if (!sc)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	if (!(b->blob_recs = malloc((b->nrec ? b->nrec : 1) * sizeof(*b->blob_recs))))
+	if (room(&b->blob_recs, &b->blob_cap, b->nrec, sizeof(*b->blob_recs)) ||
+	    room(&b->keys, &b->keys_cap, b->nrec, sizeof(*b->keys)) ||
+	    room(&b->list, &b->list_cap, b->nrec, sizeof(*b->list)))
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
-	size_t *offs = malloc((b->nrec ? b->nrec : 1) * sizeof(*offs));
-	if (!offs)
-		return kg_err_set(err, KG_ENOMEM, "out of memory");
+	struct blob_key *keys = b->keys;
 	int rc = 0;
-	for (size_t k = 0; k < b->acap && !rc; k++) {
-		struct batch_acct *ba = &b->accts[k];
-		if (!ba->ah || ba->last == UINT32_MAX)
-			continue;
-		struct kg_risk_record *rec = &b->recs[ba->last];
-		kg_str id = {rec->account, rec->account_len};
-		uint64_t ah = kg_risk_hash(id.p, id.n);
-		struct stripe *st = &r->stripes[ah % STRIPES];
-		pthread_mutex_lock(&st->mu);
-		struct acct *a = acct_find(st, ah, id);
-		size_t off = b->blobs.len;
-		if (a != rec->acct) {
-			rc = kg_err_set(err, KG_EBUSY,
-					"account %s changed under the batch (a concurrent write "
-					"failed); nothing of the batch was written", rec->account);
-			b->stale = kg_store_shared(r->store);
+	/* the batch's accounts (copies of their table entries, ah their
+	 * account hash), stripe by stripe (one lock each); each one's record,
+	 * id, cache entry and feature block loaded ahead (a record and id,
+	 * then kg_risk_warm's three stages, SNAP_AHEAD accounts apart: step j
+	 * saves account j - 4 * SNAP_AHEAD): they have left the caches since
+	 * they were decided */
+	enum { SNAP_AHEAD = 2 };
+	size_t na = 0;
+	for (size_t k = 0; k < b->acap; k++)
+		if (b->accts[k].ah && b->accts[k].last != UINT32_MAX) {
+			struct batch_acct *ba = &b->list[na++];
+			*ba = b->accts[k];
+			if (ba->ah == 1) /* (batch_acct's key of a hash 0) */
+				ba->ah = kg_risk_hash(ba->id, ba->id_len);
 		}
-		else if ((rc = kg_features_save(&a->f, &b->blobs)))
-			kg_err_set(err, rc, "feature state too large");
+	uint32_t start[STRIPES + 1], *order = b->blob_recs; /* (written at the end) */
+	kg_risk_by_stripe(na, order, start, list_stripe, NULL, b->list);
+	for (int s = 0; s < STRIPES && !rc; s++) {
+		const uint32_t *o = order + start[s];
+		size_t m = start[s + 1] - start[s];
+		if (!m)
+			continue;
+		struct stripe *st = &r->stripes[s];
+		pthread_mutex_lock(&st->mu);
+		for (size_t j = 0; j < m + 4 * SNAP_AHEAD && !rc; j++) {
+			if (j < m) {
+				const struct batch_acct *bj = &b->list[o[j]];
+				const char *rp = (const char *)&b->recs[bj->last];
+				for (size_t off = 0; off < sizeof(struct kg_risk_record) + 63; off += 64)
+					__builtin_prefetch(rp + off);
+				__builtin_prefetch(bj->id);
+			}
+			for (size_t stage = 0; stage < 3; stage++) {
+				size_t k = j - (1 + stage) * SNAP_AHEAD;
+				const struct batch_acct *bk = &b->list[o[k < m ? k : 0]];
+				if (j >= (1 + stage) * SNAP_AHEAD && k < m)
+					kg_risk_warm_locked(st, bk->ah, (kg_str){bk->id, bk->id_len},
+							    (int)stage, WARM_BLOB);
+			}
+			if (j < 4 * SNAP_AHEAD)
+				continue;
+			const struct batch_acct *ba = &b->list[o[j - 4 * SNAP_AHEAD]];
+			struct kg_risk_record *rec = &b->recs[ba->last];
+			kg_str id = {ba->id, ba->id_len}; /* the same as rec's */
+			struct acct *a = acct_find(st, ba->ah, id);
+			size_t off = b->blobs.len;
+			if (a != rec->acct) {
+				rc = kg_err_set(err, KG_EBUSY,
+						"account %s changed under the batch (a concurrent "
+						"write failed); nothing of the batch was written",
+						rec->account);
+				b->stale = kg_store_shared(r->store);
+			} else if ((rc = kg_features_save(&a->f, &b->blobs))) {
+				kg_err_set(err, rc, "feature state too large");
+			}
+			rec->blob_len = b->blobs.len - off;
+			rec->new_row = ba->absent;
+			keys[b->n_blob++] = blob_key(ba->id, ba->id_len, off, ba->last);
+		}
 		pthread_mutex_unlock(&st->mu);
-		offs[b->n_blob] = off;
-		rec->blob_len = b->blobs.len - off;
-		rec->new_row = ba->absent;
-		b->blob_recs[b->n_blob++] = ba->last;
 	}
-	for (size_t i = 0; i < b->n_blob && !rc; i++) /* blobs has stopped moving */
-		b->recs[b->blob_recs[i]].blob = b->blobs.data + offs[i];
-	free(offs);
-	struct blob_key *keys = rc ? NULL : malloc((b->n_blob ? b->n_blob : 1) * sizeof(*keys));
-	if (!rc && !keys)
-		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
-	for (size_t i = 0; !rc && i < b->n_blob; i++)
-		keys[i] = (struct blob_key){b->recs[b->blob_recs[i]].account, b->blob_recs[i]};
 	if (!rc)
 		qsort(keys, b->n_blob, sizeof(*keys), cmp_blob_key);
-	for (size_t i = 0; !rc && i < b->n_blob; i++)
+	/* in account order; each record its blob (blobs has stopped moving) */
+	for (size_t i = 0; !rc && i < b->n_blob; i++) {
+		if (i + 8 < b->n_blob)
+			__builtin_prefetch(&b->recs[keys[i + 8].rec].blob, 1);
+		b->recs[keys[i].rec].blob = b->blobs.data + keys[i].off;
 		b->blob_recs[i] = keys[i].rec;
-	free(keys);
+	}
 	return rc;
+}
+
+/* A batch of at least this many lines is kept, when freed, for the next
+ * one (one at a time per engine: kg_risk spare_batch): its arrays, buffers
+ * and arena chunks hold megabytes, which would otherwise be allocated,
+ * faulted in (the kernel clears each fresh page) and freed again every
+ * batch of a durable replay. Smaller batches (kagid's) are made and freed
+ * as before. */
+#define BATCH_KEEP_MIN 1024
+
+static void batch_free_all(kg_risk_batch *b)
+{
+	free(b->recs);
+	free(b->accts);
+	free(b->blob_recs);
+	free(b->ents);
+	free(b->offs);
+	free(b->keys);
+	free(b->list);
+	free(b->waits);
+	kg_buf_release(&b->ent_blobs);
+	kg_buf_release(&b->w.merged);
+	kg_arena_release(&b->arena);
+	kg_arena_release(&b->scratch);
+	kg_buf_release(&b->blobs);
+	free(b);
 }
 
 void kg_risk_batch_free(kg_risk_batch *b)
@@ -463,19 +591,50 @@ void kg_risk_batch_free(kg_risk_batch *b)
 	if (b->ticket && !b->settled) /* not finished: wait (the write reads b) */
 		kg_risk_batch_finish(b->r, b, NULL);
 	kg_store_ticket_free(b->ticket);
+	b->ticket = NULL;
 	for (size_t i = 0; i < b->nrec; i++)
 		kg_risk_record_release(&b->recs[i]);
-	free(b->recs);
-	free(b->accts);
-	free(b->blob_recs);
-	free(b->ents);
-	free(b->waits);
-	kg_buf_release(&b->ent_blobs);
-	kg_buf_release(&b->w.merged);
-	kg_arena_release(&b->arena);
-	kg_arena_release(&b->scratch);
-	kg_buf_release(&b->blobs);
-	free(b);
+	kg_risk *r = b->r;
+	if (b->n >= BATCH_KEEP_MIN && b->acct_cap && b->rec_cap) {
+		kg_buf_release(&b->w.merged); /* the writer's, made per job */
+		b = atomic_exchange(&r->spare_batch, b);
+	}
+	if (b)
+		batch_free_all(b);
+}
+
+void kg_risk_batch_spare_free(kg_risk *r)
+{
+	kg_risk_batch *b = atomic_exchange(&r->spare_batch, NULL);
+	if (b)
+		batch_free_all(b);
+}
+
+/* A batch for n lines: the engine's kept one (kg_risk_batch_free) emptied,
+ * its capacities kept, or a new one; NULL when out of memory. */
+static kg_risk_batch *batch_new(kg_risk *r, size_t n)
+{
+	kg_risk_batch *b = n >= BATCH_KEEP_MIN ? atomic_exchange(&r->spare_batch, NULL) : NULL;
+	if (!b) {
+		if (!(b = calloc(1, sizeof(*b))))
+			return NULL;
+		kg_arena_init(&b->arena, n < 1024 ? 16 * 1024 : 256 * 1024); /* ids, decisions */
+		kg_arena_init(&b->scratch, 64 * 1024);
+		kg_buf_init(&b->blobs, SIZE_MAX / 2);
+		kg_buf_init(&b->ent_blobs, SIZE_MAX / 2);
+		return b;
+	}
+	/* what a new one starts with; the arrays' and buffers' memory stays */
+	kg_arena_rewind(&b->arena);
+	kg_arena_rewind(&b->scratch);
+	kg_buf_reset(&b->blobs);
+	kg_buf_reset(&b->ent_blobs);
+	b->nrec = b->n_blob = b->n_ents = b->n_waits = 0;
+	b->w = (struct kg_risk_write){0};
+	b->after = NULL;
+	b->settled = b->stale = false;
+	kg_err_clear(&b->parse_err);
+	return b;
 }
 
 int kg_risk_batch_start(kg_risk *r, const char *const *events, const size_t *lens, size_t n,
@@ -493,7 +652,7 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 	*out = NULL;
 	*stale = false;
 	memset(ans, 0, n * sizeof(*ans));
-	kg_risk_batch *b = calloc(1, sizeof(*b));
+	kg_risk_batch *b = batch_new(r, n);
 	if (!b)
 		return kg_err_set(err, KG_ENOMEM, "out of memory");
 	b->r = r;
@@ -503,10 +662,6 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 	b->after = after;
 	b->a = a;
 	b->ans = ans;
-	kg_arena_init(&b->arena, n < 1024 ? 16 * 1024 : 256 * 1024); /* ids, decisions */
-	kg_arena_init(&b->scratch, 64 * 1024);
-	kg_buf_init(&b->blobs, SIZE_MAX / 2);
-	kg_buf_init(&b->ent_blobs, SIZE_MAX / 2);
 	int rc = 0;
 	if (!r->store) {
 		rc = batch_decide(b, NULL, err);
@@ -515,12 +670,15 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 	b->acap = 16;
 	while (b->acap < n * 2)
 		b->acap *= 2;
-	b->recs = calloc(n ? n : 1, sizeof(*b->recs));
-	b->accts = calloc(b->acap, sizeof(*b->accts));
-	if (!b->recs || !b->accts) {
+	/* each record is cleared when it is taken (batch_decide); the table of
+	 * accounts is cleared here, as calloc left it when each batch made its
+	 * own */
+	if (room(&b->recs, &b->rec_cap, n, sizeof(*b->recs)) ||
+	    room(&b->accts, &b->acct_cap, b->acap, sizeof(*b->accts))) {
 		rc = kg_err_set(err, KG_ENOMEM, "out of memory");
 		goto done;
 	}
+	memset(b->accts, 0, b->acap * sizeof(*b->accts));
 	rc = kg_store_read(r->store, batch_decide_job, b, err);
 	/* blobs taken and job queued under one lock: jobs are written in the
 	 * order their blobs were taken, so a blob taken later (holding more

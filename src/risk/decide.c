@@ -131,6 +131,9 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		if (rc || *dup)
 			goto cleanup;
 	}
+	/* the entities' table slots load while the features are updated */
+	kg_entities_begin(r->ents, ev, kg_policy_entity_streams(pol), &sc->norm, &a->addr_memo,
+			  sc->tx ? kg_risk_persist_entity_load : NULL, sc->tx, &sc->ents, err);
 	struct kg_update_info info;
 	if ((rc = kg_features_update(&a->f, ev, &info))) {
 		kg_err_set(err, rc, "feature update failed");
@@ -138,9 +141,8 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		goto cleanup;
 	}
 	/* only the streams some rule reads */
-	if ((rc = kg_entities_observe(r->ents, ev, ah, kg_policy_entity_streams(pol), &sc->norm,
-				      &a->addr_memo, sc->tx ? kg_risk_persist_entity_load : NULL,
-				      sc->tx, &sc->ents, err))) {
+	if ((rc = kg_entities_add(r->ents, ev, ah, kg_policy_entity_streams(pol), &sc->ents,
+				  err))) {
 		kg_risk_acct_drop(r, st, ah, a->id);
 		goto cleanup;
 	}
@@ -168,6 +170,7 @@ int kg_risk_decide_locked(kg_risk *r, struct scratch *sc, const kg_event *ev, kg
 		rec->pending = true;
 		rec->h = h;
 		rec->h2 = h2;
+		rec->ah = ah;
 		rec->acct = a;
 		memcpy(rec->body_hash, body, KG_EVENT_HASH_BYTES);
 		rec->ent_mask = (uint8_t)kg_entity_view_written(&sc->ents, kg_store_shared(r->store));
@@ -183,25 +186,90 @@ cleanup:
 /* After the store job: forget pending entries (the store has them now); on
  * failure also the accounts' cached state (it holds the events that were
  * not stored). */
+/* rec's entry forgotten (ok) or its account dropped, under st's lock. */
+static void settle_locked(kg_risk *r, struct stripe *st, const struct kg_risk_record *rec, bool ok)
+{
+	struct acct *a = acct_find(st, rec->ah, (kg_str){rec->account, rec->account_len});
+	if (a && ok)
+		kg_risk_seen_remove(r, a, rec->h, rec->h2);
+	else if (a)
+		kg_risk_acct_drop(r, st, rec->ah, a->id);
+}
+
+static void settle_entities(kg_risk *r, struct kg_risk_record *rec, bool ok)
+{
+	for (int k = 0; k < KG_ENT_COUNT && !ok; k++) /* read again from the store */
+		if (rec->ent_mask & (1u << k))
+			kg_entities_drop(r->ents, k, rec->ent_key[k]);
+	rec->pending = false;
+}
+
+static unsigned rec_stripe(const void *ctx, size_t i)
+{
+	return (unsigned)(((const struct kg_risk_record *)ctx)[i].ah % STRIPES);
+}
+
+static bool rec_settled(const void *ctx, size_t i)
+{
+	return !((const struct kg_risk_record *)ctx)[i].pending;
+}
+
+/* A batch at least this large is settled stripe by stripe. */
+#define SETTLE_GROUPED_MIN 256
+
 void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (!recs[i].pending)
-			continue;
-		kg_str id = {recs[i].account, recs[i].account_len};
-		uint64_t ah = kg_risk_hash(id.p, id.n);
-		struct stripe *st = &r->stripes[ah % STRIPES];
-		pthread_mutex_lock(&st->mu);
-		struct acct *a = acct_find(st, ah, id);
-		if (a && ok)
-			kg_risk_seen_remove(r, a, recs[i].h, recs[i].h2);
-		else if (a)
-			kg_risk_acct_drop(r, st, ah, a->id);
-		pthread_mutex_unlock(&st->mu);
-		for (int k = 0; k < KG_ENT_COUNT && !ok; k++) /* read again from the store */
-			if (recs[i].ent_mask & (1u << k))
-				kg_entities_drop(r->ents, k, recs[i].ent_key[k]);
-		recs[i].pending = false;
+	uint32_t *order = n >= SETTLE_GROUPED_MIN && n < UINT32_MAX ? malloc(n * sizeof(*order))
+								   : NULL;
+	if (!order) { /* a small batch (or no memory for the order) */
+		for (size_t i = 0; i < n; i++) {
+			if (!recs[i].pending)
+				continue;
+			struct stripe *st = &r->stripes[recs[i].ah % STRIPES];
+			pthread_mutex_lock(&st->mu);
+			settle_locked(r, st, &recs[i], ok);
+			pthread_mutex_unlock(&st->mu);
+			settle_entities(r, &recs[i], ok);
+		}
+	} else {
+		/* a big batch's accounts have left the caches by now: its records
+		 * are settled stripe by stripe, one lock each; each record and its
+		 * account id are loaded, then its account warmed in three stages
+		 * (bucket, record, event hashes), SETTLE_AHEAD records apart,
+		 * before its entry is forgotten (step j settles record j - 4 *
+		 * SETTLE_AHEAD) */
+		enum { SETTLE_AHEAD = 4 };
+		uint32_t start[STRIPES + 1];
+		kg_risk_by_stripe(n, order, start, rec_stripe, rec_settled, recs);
+		for (int s = 0; s < STRIPES; s++) {
+			const uint32_t *o = order + start[s];
+			size_t m = start[s + 1] - start[s];
+			if (!m)
+				continue;
+			struct stripe *st = &r->stripes[s];
+			pthread_mutex_lock(&st->mu);
+			for (size_t j = 0; j < m + 4 * SETTLE_AHEAD; j++) {
+				if (j < m)
+					for (size_t off = 0; off < sizeof(*recs) + 63; off += 64)
+						__builtin_prefetch((const char *)&recs[o[j]] + off);
+				if (j >= SETTLE_AHEAD && j - SETTLE_AHEAD < m)
+					__builtin_prefetch(recs[o[j - SETTLE_AHEAD]].account);
+				for (size_t stage = 0; stage < 3; stage++) {
+					size_t k = j - (stage + 1) * SETTLE_AHEAD;
+					const struct kg_risk_record *rk = &recs[o[k < m ? k : 0]];
+					if (j >= (stage + 1) * SETTLE_AHEAD && k < m)
+						kg_risk_warm_locked(st, rk->ah,
+								    (kg_str){rk->account, rk->account_len},
+								    (int)stage, WARM_SEEN);
+				}
+				if (j >= 4 * SETTLE_AHEAD)
+					settle_locked(r, st, &recs[o[j - 4 * SETTLE_AHEAD]], ok);
+			}
+			pthread_mutex_unlock(&st->mu);
+			for (size_t j = 0; j < m; j++)
+				settle_entities(r, &recs[o[j]], ok);
+		}
+		free(order);
 	}
 	pthread_mutex_lock(&r->settle_mu);
 	pthread_cond_broadcast(&r->settle_cv);

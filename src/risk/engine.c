@@ -50,6 +50,7 @@ void kg_risk_free(kg_risk *r)
 {
 	if (!r)
 		return;
+	kg_risk_batch_spare_free(r);
 	kg_risk_scratch_free(pthread_getspecific(r->tls));
 	pthread_setspecific(r->tls, NULL);
 	pthread_key_delete(r->tls);

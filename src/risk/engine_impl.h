@@ -111,6 +111,9 @@ struct kg_risk {
 	kg_risk_event_fn event_hook; /* NULL: none */
 	void *event_ctx;
 	pthread_mutex_t write_mu; /* a batch's blobs taken and its job queued (batch.c) */
+	/* a big batch kept by kg_risk_batch_free for the next one (batch.c),
+	 * NULL: none */
+	_Atomic(struct kg_risk_batch *) spare_batch;
 	atomic_size_t events; /* decided, counted under any stripe's lock */
 	int64_t ts_ahead_max_ms; /* 0: any ts */
 };
@@ -216,6 +219,10 @@ void kg_risk_mine_add(struct acct *a, uint64_t h2);
  * mine (takes the stripe's lock). False is always safe: the id is then
  * looked up. */
 bool kg_risk_acct_unstored(kg_risk *r, kg_str account, uint64_t ah, uint64_t h2);
+/* kg_risk_acct_unstored, and in the same look at the cache (one lock, one
+ * find) whether the account is cached (*cached). */
+bool kg_risk_acct_unstored_cached(kg_risk *r, kg_str account, uint64_t ah, uint64_t h2,
+				  bool *cached);
 void kg_risk_seen_remove(kg_risk *r, struct acct *a, uint64_t h, uint64_t h2);
 /* The account of (h, id), made (its blob loaded from pre, or the store)
  * when it is not cached. */
@@ -229,6 +236,45 @@ bool kg_risk_acct_cached(kg_risk *r, kg_str account);
  * lock). */
 bool kg_risk_acct_version(void *ctx, const struct kg_risk_record *rec, int64_t expect,
 			  int64_t next);
+
+/* ---- warming (warm.c) ------------------------------------------------------- */
+/* What kg_risk_warm_acct's last stage prefetches of a cached account
+ * (bits), besides its record: */
+#define WARM_FEATURES 1u /* its feature block (kg_features_prefetch) */
+#define WARM_SEEN 2u     /* the hashes of its decided events (struct seen) */
+#define WARM_MINE 4u     /* an own account's ids (kg_risk_acct_unstored) */
+#define WARM_BLOB 8u     /* its whole feature block (kg_features_prefetch_blob) */
+/* kg_risk_warm's stages for an account (ah: kg_risk_hash of its id), the
+ * last one prefetching what (WARM_*): for the engine's own passes over a
+ * batch's accounts (batch_snapshot, kg_risk_settle), which would
+ * otherwise wait on memory for each account in turn. kg_risk_warm is
+ * what = all of them. Reads only; any hint is safe. */
+void kg_risk_warm_acct(kg_risk *r, uint64_t ah, kg_str account, int stage, unsigned what);
+/* kg_risk_warm_acct under st's lock, held by the caller (st: ah's stripe):
+ * a pass that takes each stripe's lock once for all its accounts
+ * (kg_risk_settle, batch_snapshot). */
+void kg_risk_warm_locked(struct stripe *st, uint64_t ah, kg_str account, int stage,
+			 unsigned what);
+/* Groups the n items of a batch by account stripe: out[start[s] ..
+ * start[s + 1]) are the indexes of the items in stripe s, in their order
+ * (skip(i): not grouped); stripe_of(i) is item i's stripe (a counting
+ * sort). */
+static inline void kg_risk_by_stripe(size_t n, uint32_t *out, uint32_t start[STRIPES + 1],
+				     unsigned (*stripe_of)(const void *ctx, size_t i),
+				     bool (*skip)(const void *ctx, size_t i), const void *ctx)
+{
+	uint32_t fill[STRIPES];
+	memset(start, 0, (STRIPES + 1) * sizeof(*start));
+	for (size_t i = 0; i < n; i++)
+		if (!skip || !skip(ctx, i))
+			start[stripe_of(ctx, i) + 1]++;
+	for (int s = 0; s < STRIPES; s++)
+		start[s + 1] += start[s];
+	memcpy(fill, start, sizeof(fill));
+	for (size_t i = 0; i < n; i++)
+		if (!skip || !skip(ctx, i))
+			out[fill[stripe_of(ctx, i)]++] = (uint32_t)i;
+}
 
 /* ---- deciding (decide.c) ------------------------------------------------------ */
 /* Decides one parsed event (body: its body hash) under its stripe lock
@@ -244,6 +290,8 @@ void kg_risk_settle(kg_risk *r, struct kg_risk_record *recs, size_t n, bool ok);
 /* Whether an event (account; h, h2 as kg_risk_decide_locked hashes it) is
  * still in flight: decided in this process, its write not settled. */
 bool kg_risk_seen_inflight(kg_risk *r, kg_str account, uint64_t h, uint64_t h2);
+/* Frees the batch kg_risk_batch_free kept for the next one (kg_risk_free). */
+void kg_risk_batch_spare_free(kg_risk *r);
 /* A batch of one's refusal (batch.c): its line's error, code 0 when none. */
 const kg_err *kg_risk_batch_refusal(const kg_risk_batch *b);
 /* (kg_risk_batch_try, kg_risk_batch_stale: risk_impl.h, for replay too) */

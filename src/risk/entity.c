@@ -488,6 +488,24 @@ static int view_read(struct kg_entity_view *v, enum kg_entity_kind k, enum kg_en
 	return v->rc = rc;
 }
 
+/* Starts loading what met will read of entity key: its table slot (stage
+ * 0), then its record (stage 1, once the slot is in). Reads only. */
+static void entity_warm(kg_entities *t, uint64_t key, int stage)
+{
+	struct ent_stripe *st = stripe_of(t, key);
+	pthread_mutex_lock(&st->mu);
+	if (st->cap) {
+		const struct ent_slot *sl = &st->b[home_of(key, st->cap)];
+		if (stage == 0) {
+			__builtin_prefetch(sl);
+		} else if (sl->e && sl->key == key) {
+			__builtin_prefetch(sl->e);
+			__builtin_prefetch((const char *)sl->e + sizeof(struct entity) - 1);
+		}
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
 /* The streams of kind k that ev adds to (bits of enum kg_entity_stream). */
 static unsigned adds_of(const kg_event *ev, enum kg_entity_kind k)
 {
@@ -502,12 +520,10 @@ static unsigned adds_of(const kg_event *ev, enum kg_entity_kind k)
 	return s;
 }
 
-int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah,
-			const kg_entity_keep keep, kg_buf *norm,
-			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx,
-			struct kg_entity_view *view, kg_err *err)
+void kg_entities_begin(kg_entities *t, const kg_event *ev, const kg_entity_keep keep,
+		       kg_buf *norm, struct kg_entity_addr_memo *memo, kg_entity_load_fn load,
+		       void *load_ctx, struct kg_entity_view *view, kg_err *err)
 {
-	uint32_t now = (uint32_t)(ev->ts_ms / 1000);
 	view->t = t;
 	view->ev = ev;
 	view->norm = norm;
@@ -518,6 +534,27 @@ int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah,
 	view->rc = 0;
 	view->keyed = view->has = view->added = view->read = 0;
 	memset(view->ready, 0, sizeof(view->ready));
+	/* the entities it may meet (those it adds to, those a rule reads):
+	 * their table slots start loading now, their records in
+	 * kg_entities_add (met reads them one after the other, each a cache
+	 * miss of its own otherwise); an address that is only read is not
+	 * (its key is a normalisation: made when a rule asks) */
+	for (int k = 0; k < KG_ENT_COUNT; k++)
+		if (keep[k] &&
+		    (k != KG_ENT_ADDRESS || (keep[k] & adds_of(ev, (enum kg_entity_kind)k))) &&
+		    view_key(view, (enum kg_entity_kind)k))
+			entity_warm(t, view->key[k], 0);
+}
+
+int kg_entities_add(kg_entities *t, const kg_event *ev, uint64_t ah, const kg_entity_keep keep,
+		    struct kg_entity_view *view, kg_err *err)
+{
+	uint32_t now = (uint32_t)(ev->ts_ms / 1000);
+	kg_entity_load_fn load = view->load;
+	void *load_ctx = view->load_ctx;
+	for (int k = 0; k < KG_ENT_COUNT; k++)
+		if (keep[k] && (view->has >> k & 1))
+			entity_warm(t, view->key[k], 1);
 	int rc = 0;
 	for (int k = 0; k < KG_ENT_COUNT && !rc; k++) {
 		unsigned add = keep[k] & adds_of(ev, (enum kg_entity_kind)k);
@@ -541,6 +578,15 @@ int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah,
 		pthread_mutex_unlock(&st->mu);
 	}
 	return view->rc = rc;
+}
+
+int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah,
+			const kg_entity_keep keep, kg_buf *norm,
+			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx,
+			struct kg_entity_view *view, kg_err *err)
+{
+	kg_entities_begin(t, ev, keep, norm, memo, load, load_ctx, view, err);
+	return kg_entities_add(t, ev, ah, keep, view, err);
 }
 
 void kg_entities_drop(kg_entities *t, int kind, uint64_t key)

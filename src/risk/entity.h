@@ -105,6 +105,17 @@ int kg_entities_observe(kg_entities *t, const kg_event *ev, uint64_t ah,
 			const kg_entity_keep keep, kg_buf *norm,
 			struct kg_entity_addr_memo *memo, kg_entity_load_fn load, void *load_ctx,
 			struct kg_entity_view *view, kg_err *err);
+/* kg_entities_observe in two steps, for a caller with other work between
+ * them (the account's features update): kg_entities_begin readies the view
+ * and finds the keys of the kinds in keep the event carries, and starts
+ * loading their table slots (reads only, each stripe lock in turn);
+ * kg_entities_add, on that view, then does the rest (the adding and what
+ * the view copies). */
+void kg_entities_begin(kg_entities *t, const kg_event *ev, const kg_entity_keep keep,
+		       kg_buf *norm, struct kg_entity_addr_memo *memo, kg_entity_load_fn load,
+		       void *load_ctx, struct kg_entity_view *view, kg_err *err);
+int kg_entities_add(kg_entities *t, const kg_event *ev, uint64_t ah, const kg_entity_keep keep,
+		    struct kg_entity_view *view, kg_err *err);
 /* Appends the blob of entity (kind, key) to out; KG_ENOTFOUND when it is
  * not in memory. *row: whether a row of it is expected in the store by the
  * time this write runs (one was found when it was first met, or an earlier

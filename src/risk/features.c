@@ -263,6 +263,23 @@ void kg_features_prefetch(const kg_features *f)
 		__builtin_prefetch(f->name);
 }
 
+void kg_features_prefetch_blob(const kg_features *f)
+{
+	/* every slot in use (kg_features_save reads them all), at most 64
+	 * lines: a typical account's block is 15 to 20 */
+	uint32_t used = f->used;
+	if (used) {
+		uintptr_t first = (uintptr_t)f->mem & ~(uintptr_t)63;
+		uintptr_t last = (uintptr_t)(f->mem + used - 1) & ~(uintptr_t)63;
+		if (last - first > 63 * 64)
+			last = first + 63 * 64;
+		for (uintptr_t line = first; line <= last; line += 64)
+			__builtin_prefetch((const void *)line);
+	}
+	if (f->name)
+		__builtin_prefetch(f->name);
+}
+
 /* Counts and sums saturate: at UINT32_MAX events a bucket, at INT64_MAX
  * (INT64_MIN) a sum; they never wrap (an overflowing total would fall
  * under a rule's threshold). */

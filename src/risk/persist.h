@@ -35,6 +35,7 @@ struct kg_risk_record {
 				   * job as stale if the row is there after all */
 	bool pending;             /* the engine holds it as in flight ... */
 	uint64_t h, h2;           /* ... under these hashes */
+	uint64_t ah;              /* ... in the account of this kg_risk_hash */
 	const void *acct;         /* ... in this account record (identity only) */
 	uint8_t body_hash[KG_EVENT_HASH_BYTES]; /* kg_event_body_hash, stored with it */
 	uint8_t ent_mask;         /* the entities it carries (bit per kind) ... */

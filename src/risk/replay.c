@@ -322,12 +322,26 @@ static int finish_batch(kg_risk *risk, kg_risk_batch *b, struct lines *l, kg_buf
 	return rc ? rc : print_answers(l, ob, out, quiet, err);
 }
 
+/* A durable replay's input: read in 1 MiB blocks straight into a batch's text
+ * and split there in place (no copy of each line, as getline and an
+ * append made); the bytes after a batch's last line wait in carry for the
+ * next batch. */
+struct block_in {
+	FILE *in;
+	kg_buf carry;
+	bool ended; /* fread gave nothing: the end (or an error: ferror says) */
+};
+
+/* As large as kagi replay's stdio buffer (cmd_replay.c): a read of its
+ * size goes to read(2) directly, without a copy through that buffer. */
+#define DB_READ_BLOCK_BYTES (1 << 20)
+
 /* Reads up to max non-blank lines into l; *eof at the end of the input. */
-static int read_lines(FILE *in, struct lines *l, size_t max, char **line, size_t *cap,
-		      size_t *lineno, size_t *events, bool *eof, kg_err *err)
+static int read_lines(struct block_in *bi, struct lines *l, size_t max, size_t *lineno,
+		      size_t *events, bool *eof, kg_err *err)
 {
 	kg_buf_reset(&l->text);
-	kg_arena_reset(&l->arena);
+	kg_arena_rewind(&l->arena); /* its chunks filled again: no fresh pages */
 	l->n = 0;
 	*eof = false;
 	if (l->cap < max) {
@@ -346,27 +360,51 @@ static int read_lines(FILE *in, struct lines *l, size_t max, char **line, size_t
 		l->ans = na;
 		l->cap = max;
 	}
+	kg_buf *t = &l->text;
+	int rc = kg_buf_append(t, bi->carry.len ? bi->carry.data : "", bi->carry.len);
+	if (rc)
+		return kg_err_set(err, rc, "out of memory");
+	kg_buf_reset(&bi->carry);
+	size_t from = 0, scan = 0; /* the next line's start; where its newline is looked for */
 	while (l->n < max) {
-		ssize_t n = getline(line, cap, in);
-		if (n < 0) {
+		const char *nl = memchr(t->data + scan, '\n', t->len - scan);
+		size_t end;
+		if (nl) {
+			end = (size_t)(nl - t->data);
+		} else if (!bi->ended) { /* the line goes on in the next block */
+			scan = t->len;
+			if ((rc = kg_buf_reserve(t, DB_READ_BLOCK_BYTES)))
+				return kg_err_set(err, rc, "out of memory");
+			size_t got = fread(t->data + t->len, 1, DB_READ_BLOCK_BYTES, bi->in);
+			bi->ended = !got;
+			t->len += got;
+			t->data[t->len] = '\0';
+			continue;
+		} else if (from < t->len) {
+			end = t->len; /* a last line without a newline */
+		} else {
 			*eof = true;
 			break;
 		}
 		(*lineno)++;
-		while (n > 0 && ((*line)[n - 1] == '\n' || (*line)[n - 1] == '\r'))
+		size_t n = end - from;
+		while (n > 0 && t->data[from + n - 1] == '\r')
 			n--;
-		if (n == 0)
-			continue;
-		(*events)++;
-		l->offs[l->n] = l->text.len;
-		l->lens[l->n++] = (size_t)n;
-		int rc = kg_buf_append(&l->text, *line, (size_t)n + 1); /* with a NUL */
-		if (rc)
-			return kg_err_set(err, rc, "out of memory");
-		l->text.data[l->text.len - 1] = '\0';
+		t->data[from + n] = '\0'; /* its newline (or \r, or the NUL after the text) */
+		if (n) {
+			(*events)++;
+			l->offs[l->n] = from;
+			l->lens[l->n++] = n;
+		}
+		from = scan = end < t->len ? end + 1 : t->len;
 	}
+	/* what follows the batch's last line is the next batch's */
+	if (from < t->len && (rc = kg_buf_append(&bi->carry, t->data + from, t->len - from)))
+		return kg_err_set(err, rc, "out of memory");
+	t->len = from;
+	t->data[from] = '\0';
 	for (size_t i = 0; i < l->n; i++)
-		l->ptrs[i] = l->text.data + l->offs[i];
+		l->ptrs[i] = t->data + l->offs[i];
 	return 0;
 }
 
@@ -382,8 +420,7 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 	}
 	kg_buf ob = KG_BUF_INIT(KG_HTTP_BATCH_BODY_MAX);
 	kg_risk_batch *inflight = NULL, *finished = NULL;
-	char *line = NULL;
-	size_t cap = 0;
+	struct block_in bi = {.in = in, .carry = KG_BUF_INIT(SIZE_MAX / 2)};
 	int rc = 0, cur = 0;
 	/* the first error stays in err; a batch before it that was stored is
 	 * printed all the same */
@@ -392,7 +429,7 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 		kg_risk_batch *b = NULL;
 		kg_err berr;
 		kg_err_clear(&berr);
-		int brc = read_lines(in, &sl[cur], o->batch, &line, &cap, lineno, events, &eof, &berr);
+		int brc = read_lines(&bi, &sl[cur], o->batch, lineno, events, &eof, &berr);
 		bool have = !brc && sl[cur].n;
 		if (have)
 			brc = kg_risk_batch_try(risk, sl[cur].ptrs, sl[cur].lens, sl[cur].n,
@@ -456,7 +493,7 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 	lines_release(&sl[0]);
 	lines_release(&sl[1]);
 	kg_buf_release(&ob);
-	free(line);
+	kg_buf_release(&bi.carry);
 	return rc;
 }
 

@@ -97,6 +97,9 @@ struct kg_update_info {
 
 /* Starts loading (prefetch) the vectors f points to. */
 void kg_features_prefetch(const kg_features *f);
+/* Starts loading what kg_features_save reads of f (its whole block, up to
+ * 64 lines). */
+void kg_features_prefetch_blob(const kg_features *f);
 /* Replay's cache warming: stage 0, 1, 2 for an account (hash ah =
  * kg_risk_hash of its id), one event apart, the last just before the event
  * is decided (engine.c says why). Reads only; any hint is safe. */

@@ -19,10 +19,22 @@
  * (an account that is not there yet) only wastes a prefetch. */
 void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage)
 {
+	kg_risk_warm_acct(r, ah, account, stage, WARM_FEATURES | WARM_SEEN | WARM_MINE);
+}
+
+void kg_risk_warm_acct(kg_risk *r, uint64_t ah, kg_str account, int stage, unsigned what)
+{
 	struct stripe *st = &r->stripes[ah % STRIPES];
 	pthread_mutex_lock(&st->mu);
+	kg_risk_warm_locked(st, ah, account, stage, what);
+	pthread_mutex_unlock(&st->mu);
+}
+
+void kg_risk_warm_locked(struct stripe *st, uint64_t ah, kg_str account, int stage,
+			 unsigned what)
+{
 	if (!st->acap)
-		goto cleanup;
+		return;
 	struct acct **slot = &st->accts[(ah >> 8) & (st->acap - 1)];
 	if (stage == 0) {
 		__builtin_prefetch(slot);
@@ -35,18 +47,24 @@ void kg_risk_warm(kg_risk *r, uint64_t ah, kg_str account, int stage)
 				__builtin_prefetch(a + off);
 	} else {
 		struct acct *a = acct_find(st, ah, account);
-		if (a) {
+		if (a && (what & WARM_FEATURES))
 			kg_features_prefetch(&a->f);
-			/* the hashes a new event scans; an indexed block is read at
-			 * the event's own slot, not known here */
-			for (size_t off = 0; !seen_indexed(a) && a->n_seen &&
-					     off < a->n_seen * sizeof(uint64_t) + 63;
-			     off += 64)
-				__builtin_prefetch((const char *)a->seen_h + off);
-		}
+		if (a && (what & WARM_BLOB))
+			kg_features_prefetch_blob(&a->f);
+		/* the hashes a new event scans (or a settled one is looked for
+		 * in); an indexed block is read at the event's own slot, not
+		 * known here */
+		for (size_t off = 0; a && (what & WARM_SEEN) && !seen_indexed(a) && a->n_seen &&
+				     off < a->n_seen * sizeof(uint64_t) + 63;
+		     off += 64)
+			__builtin_prefetch((const char *)a->seen_h + off);
+		/* an own account's ids, scanned before its event is decided
+		 * (kg_risk_acct_unstored) */
+		for (size_t off = 0; a && (what & WARM_MINE) && a->own && a->mine &&
+				     off < a->n_mine * sizeof(uint32_t) && off < 4 * 64;
+		     off += 64)
+			__builtin_prefetch((const char *)a->mine + off);
 	}
-cleanup:
-	pthread_mutex_unlock(&st->mu);
 }
 
 /* Keys are found by their colon: an event has fewer colons than quotes

@@ -27,6 +27,27 @@ static void buf_respects_max(void **state)
 	kg_buf_release(&b);
 }
 
+/* kg_buf_reserve: room to write in place after len, within max; beyond
+ * max it fails and leaves the buffer as it was. */
+static void buf_reserve_in_place(void **state)
+{
+	(void)state;
+	kg_buf b = KG_BUF_INIT(16);
+	assert_int_equal(kg_buf_puts(&b, "ab"), 0);
+	assert_int_equal(kg_buf_reserve(&b, 10), 0);
+	assert_true(b.cap >= b.len + 10 + 1);
+	assert_string_equal(b.data, "ab"); /* contents and len unchanged */
+	assert_int_equal(b.len, 2);
+	memcpy(b.data + b.len, "cdefghijkl", 10); /* written in place */
+	b.len += 10;
+	b.data[b.len] = '\0';
+	assert_string_equal(b.data, "abcdefghijkl");
+	assert_int_equal(kg_buf_reserve(&b, 5), KG_ELIMIT); /* 12 + 5 > 16 */
+	assert_string_equal(b.data, "abcdefghijkl");
+	assert_int_equal(kg_buf_reserve(&b, 4), 0);
+	kg_buf_release(&b);
+}
+
 static void buf_json_escapes(void **state)
 {
 	kg_buf b = KG_BUF_INIT(1024);
@@ -155,6 +176,46 @@ static void arena_allocates(void **state)
 	assert_non_null(big);
 	assert_int_equal(((uintptr_t)big) % 16, 0);
 	kg_arena_release(&a);
+}
+
+/* kg_arena_rewind keeps every chunk: the same allocations again reuse
+ * them (no new chunk: total_bytes stays), zeroed; a larger one than any
+ * kept chunk still gets its own; reset and release free the kept ones. */
+static void arena_rewind_reuses_chunks(void **state)
+{
+	(void)state;
+	kg_arena a;
+	kg_arena_init(&a, 256);
+	unsigned char *first[8];
+	for (int i = 0; i < 8; i++) {
+		first[i] = kg_arena_alloc(&a, 200); /* one chunk each */
+		memset(first[i], 0xab, 200);
+	}
+	size_t total = a.total_bytes;
+	assert_true(total >= 8 * 200);
+	kg_arena_rewind(&a);
+	assert_int_equal(a.total_bytes, 0);
+	for (int i = 0; i < 8; i++) {
+		unsigned char *p = kg_arena_alloc(&a, 200);
+		bool kept = false;
+		for (int j = 0; j < 8; j++)
+			kept = kept || p == first[j];
+		assert_true(kept);
+		for (int k = 0; k < 200; k++)
+			assert_int_equal(p[k], 0);
+	}
+	assert_int_equal(a.total_bytes, total);
+	kg_arena_rewind(&a);
+	char *big = kg_arena_alloc(&a, 4096); /* larger than every kept chunk */
+	assert_non_null(big);
+	assert_true(a.total_bytes >= 4096);
+	kg_arena_reset(&a); /* keeps the newest chunk only, frees the kept ones */
+	assert_null(a.spare);
+	assert_non_null(kg_arena_strndup(&a, "abc", 3));
+	kg_arena_rewind(&a);
+	kg_arena_release(&a);
+	assert_null(a.head);
+	assert_null(a.spare);
 }
 
 static void err_formats(void **state)
@@ -424,11 +485,13 @@ int main(void)
 		cmocka_unit_test(utf8_one_validator),
 		cmocka_unit_test(buf_respects_max),
 		cmocka_unit_test(buf_json_escapes),
+		cmocka_unit_test(buf_reserve_in_place),
 		cmocka_unit_test(time_round_trip),
 		cmocka_unit_test(time_format_next),
 		cmocka_unit_test(config_reads_and_names_line),
 		cmocka_unit_test(config_env_overrides),
 		cmocka_unit_test(arena_allocates),
+		cmocka_unit_test(arena_rewind_reuses_chunks),
 		cmocka_unit_test(err_formats),
 		cmocka_unit_test(utf8_valid_prefix),
 		cmocka_unit_test(counters_count_and_render),

@@ -196,6 +196,82 @@ static void concurrent_decides_on_a_store(void **state)
 	kg_store_close(s);
 }
 
+/* Big batches (>= 1,024 lines, BIG of them) from every thread at once on a
+ * store: the engine's kept batch (batch.c, kg_risk_batch_free) passes
+ * between threads, and each batch's blobs and settling go stripe by
+ * stripe (kg_risk_settle, batch_snapshot) while other threads decide on
+ * the same stripes (and one shared account); every event is counted once. */
+#define BIG 1100
+#define BIG_BATCHES 3
+#define BIG_ACCOUNTS 100 /* per thread, and one shared by all */
+
+static void *big_worker_main(void *p)
+{
+	struct worker *w = p;
+	char (*ev)[160] = malloc(BIG * sizeof(*ev));
+	const char **evs = malloc(BIG * sizeof(*evs));
+	size_t *lens = malloc(BIG * sizeof(*lens));
+	if (!ev || !evs || !lens) {
+		w->failures++;
+		goto cleanup;
+	}
+	for (int b = 0; b < BIG_BATCHES; b++) {
+		for (int j = 0; j < BIG; j++) {
+			int i = b * BIG + j, k = i % (BIG_ACCOUNTS + 1);
+			char account[32];
+			if (k == BIG_ACCOUNTS)
+				snprintf(account, sizeof(account), "shared");
+			else
+				snprintf(account, sizeof(account), "b%d-a%d", w->no, k);
+			lens[j] = (size_t)login_json(ev[j], sizeof(ev[j]), account, w->no, i);
+			evs[j] = ev[j];
+		}
+		kg_buf out = KG_BUF_INIT(1 << 24);
+		kg_err err;
+		kg_err_clear(&err);
+		if (decide_batch_text(w->r, evs, lens, BIG, &out, &err) || strstr(out.data, "\"error\""))
+			w->failures++;
+		kg_buf_release(&out);
+	}
+cleanup:
+	free(ev);
+	free(evs);
+	free(lens);
+	return NULL;
+}
+
+static void concurrent_big_batches_on_a_store(void **state)
+{
+	(void)state;
+	kg_store *store = kg_test_open(kg_test_db("concurrent_big"), NULL);
+	kg_err err;
+	kg_policy *pol = NULL;
+	assert_int_equal(kg_policy_compile(POLICY, strlen(POLICY), "t", &pol, &err), 0);
+	kg_risk *r = NULL;
+	assert_int_equal(kg_risk_new(pol, store, &r, &err), 0);
+	pthread_t th[THREADS];
+	struct worker w[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){.r = r, .no = i};
+		assert_int_equal(pthread_create(&th[i], NULL, big_worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].failures, 0);
+	}
+	long shared = 0, own = 0; /* the events of "shared" and of b1-a3, per thread */
+	for (int i = 0; i < BIG * BIG_BATCHES; i++) {
+		shared += i % (BIG_ACCOUNTS + 1) == BIG_ACCOUNTS;
+		own += i % (BIG_ACCOUNTS + 1) == 3;
+	}
+	assert_int_equal(failed_count(r, "shared"), THREADS * shared + 1);
+	assert_int_equal(failed_count(r, "b1-a3"), own + 1);
+	assert_int_equal(kg_risk_check_cache(r, &err), 0);
+	kg_risk_free(r);
+	kg_policy_unref(pol);
+	kg_store_close(store);
+}
+
 /* An account this engine found no row of decides its later events without
  * looking their ids up (struct acct own, engine_impl.h); a retry of an
  * event another writer stored meanwhile is still answered its stored
@@ -244,6 +320,7 @@ int main(void)
 		cmocka_unit_test(concurrent_decides_in_memory),
 		cmocka_unit_test(concurrent_batches_in_memory),
 		cmocka_unit_test(concurrent_decides_on_a_store),
+		cmocka_unit_test(concurrent_big_batches_on_a_store),
 		cmocka_unit_test(a_retry_another_writer_stored_counts_once),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
