@@ -592,9 +592,7 @@ static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint
 	*len = 0;
 	bool found;
 	if (kg_pg_ahead_entity(tx->conn, kind, key, a, blob, len, updated_ms, &found))
-		return found ? 0
-			     : kg_err_set(err, KG_ENOTFOUND, "no state for entity %d:%016llx", kind,
-					  (unsigned long long)key);
+		return found ? 0 : KG_ENOTFOUND; /* the cheap miss: no message */
 	kg_pg_args p = {0};
 	kg_pg_i64(&p, kind);
 	kg_pg_i64(&p, (int64_t)key);
@@ -604,8 +602,7 @@ static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint
 	int rc = 0;
 	/* no row, or the locked placeholder of an entity with no state yet */
 	if (PQntuples(r) == 0 || (PQgetisnull(r, 0, 0) && kg_pg_col_i64(r, 0, 1) == 0)) {
-		rc = kg_err_set(err, KG_ENOTFOUND, "no state for entity %d:%016llx", kind,
-				(unsigned long long)key);
+		rc = KG_ENOTFOUND; /* the cheap miss: no message */
 	} else {
 		*blob = kg_pg_col_blob(a, r, 0, 0, len);
 		if (*len == 0)

@@ -380,8 +380,7 @@ static int entity_get(kg_tx *tx, int kind, uint64_t key, kg_arena *a, const uint
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(st);
-		return kg_err_set(err, KG_ENOTFOUND, "no state for entity %d:%016llx", kind,
-				  (unsigned long long)key);
+		return KG_ENOTFOUND; /* the cheap miss (every first-met entity): no message */
 	}
 	if (rc != SQLITE_ROW)
 		return kg_sq_fail(tx, rc, err, "entity get");
