@@ -390,6 +390,14 @@ def replay(path, db=None, batch=None, env=None):
     return kagi(*args, path, env=env, check_rc=False, timeout=600)
 
 
+def replay_lines(path, db=None, batch=None):
+    """replay() that is expected to succeed (a failed expectation if not):
+    its decision lines."""
+    p = replay(path, db, batch)
+    expect(p.returncode == 0, f"replay {path} db={db} batch={batch}: {p.stderr}")
+    return p.stdout.splitlines()
+
+
 def without_lock_ids(lines):
     """Decision lines as objects with lock.id dropped: a lock's id is new in
     every store, so decisions of two runs compare without it."""

@@ -17,10 +17,7 @@ failures = kt.failures  # the test's failed expectations
 check = kt.expect
 
 
-def replay(path, db=None, batch=None):
-    p = kt.replay(path, db, batch)
-    check(p.returncode == 0, f"replay {path} db={db} batch={batch}: {p.stderr}")
-    return p.stdout.splitlines()
+replay = kt.replay_lines
 
 
 with tempfile.TemporaryDirectory() as tmp:
