@@ -341,8 +341,6 @@ static void fault_register(void)
 }
 
 /* ---- process-wide settings ---------------------------------------------------*/
-#define STMT_SPILL (4 << 20) /* bytes of a statement journal held in memory */
-
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
 static void global_init(void)
@@ -352,18 +350,6 @@ static void global_init(void)
 	 * reads them. Possible only before SQLite initialises; later it is
 	 * refused, harmlessly. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	/* A statement that can abort half-way (an upsert, a many-row write)
-	 * inside a transaction keeps, for its own rollback, the first copy of
-	 * every page it changes in a statement journal; past SQLite's default
-	 * 64 KiB (four 16 KiB pages) that journal spills to a temporary file
-	 * in /var/tmp, which then stays open for the transaction and takes
-	 * every later statement's pages too: a durable replay batch wrote
-	 * ~105 MB there with a pwrite each (the fsyncs of the WAL competing
-	 * with its writeback). STMT_SPILL keeps a statement's journal in
-	 * memory up to 4 MiB (256 pages, more than any one-row or 16-row
-	 * statement of ours changes); a larger one spills as before, so the
-	 * memory stays bounded. */
-	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_SPILL);
 }
 
 static void sq_global_init(void)
