@@ -11,8 +11,6 @@
 #include "risk/risk.h"
 #include "store/store.h"
 
-#define REPLAY_READ_BUF (1u << 20) /* bytes of the input stream per read(2) */
-
 static void show_progress(void *ctx, uint64_t events)
 {
 	kg_progress_update(ctx, events);
@@ -108,12 +106,6 @@ int kg_cmd_replay(int argc, char **argv)
 	}
 	if (!rc && !(in = strcmp(input, "-") ? fopen(input, "r") : stdin))
 		rc = kg_err_at(&err, KG_EIO, input, 0, 0, "cannot open");
-	/* stdio's buffer is the file's block size (4 KiB): a read(2) per 4 KiB
-	 * of a stream of gigabytes, on the deciding thread; 1 MiB reads cost
-	 * the same few syscalls a pipe would (without, the stream is read as
-	 * before) */
-	if (!rc)
-		(void)setvbuf(in, NULL, _IOFBF, REPLAY_READ_BUF);
 	if (!rc) {
 		kg_progress_start(&progress, "replay"); /* shown only on a terminal */
 		struct kg_risk_replay_opts o = {

@@ -332,8 +332,8 @@ struct block_in {
 	bool ended; /* fread gave nothing: the end (or an error: ferror says) */
 };
 
-/* As large as kagi replay's stdio buffer (cmd_replay.c): a read of its
- * size goes to read(2) directly, without a copy through that buffer. */
+/* Larger than stdio's buffer: each fread goes to read(2) directly, without
+ * a copy through that buffer (as replay_memory's blocks do). */
 #define DB_READ_BLOCK_BYTES (1 << 20)
 
 /* Reads up to max non-blank lines into l; *eof at the end of the input. */
