@@ -63,8 +63,9 @@ int kg_cmd_replay(int argc, char **argv)
 		.about = "Decides every event in order and prints one decision (or error) JSON per\n"
 			 "input line. Without --db everything stays in memory; with --db the events,\n"
 			 "decisions and feature state are written to that SQLite file, N events per\n"
-			 "transaction (default 1000); a batch is printed once its commit is durable,\n"
-			 "and the next one is decided meanwhile.\n",
+			 "transaction (default 1000; the first three batches an eighth, a quarter and\n"
+			 "a half of N); a batch is printed once its commit is durable, and the next\n"
+			 "one is decided meanwhile.\n",
 		.opts = opts,
 		.after = "On a terminal, stderr shows the events decided so far and their rate, once a\n"
 			 "second; never on a pipe or file.\n",

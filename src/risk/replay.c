@@ -259,10 +259,15 @@ cleanup:
 }
 
 /* ---- into a store ------------------------------------------------------------
- * Batches of o->batch lines, each one transaction (group commit), in a
- * pipeline of two: batch N+1 is decided (one core) while batch N commits
+ * Batches of up to o->batch lines, each one transaction (group commit), in
+ * a pipeline of two: batch N+1 is decided (one core) while batch N commits
  * (the store's writer thread, the other core). N+1's answer is printed only
- * after its own commit; if N's fails, N+1 fails unwritten with it. */
+ * after its own commit; if N's fails, N+1 fails unwritten with it.
+ * The writer has nothing to do while the first batch is decided, so the
+ * first RAMP_STEPS batches ramp up (an eighth of o->batch, a quarter, a
+ * half; then whole ones): with the writer the slower stage, a replay of
+ * whole batches took the first batch's deciding time longer. */
+#define RAMP_STEPS 3
 struct lines {
 	kg_buf text;         /* the lines, each NUL-terminated */
 	size_t *offs, *lens; /* where each line starts in text, its length */
@@ -422,6 +427,7 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 	kg_risk_batch *inflight = NULL, *finished = NULL;
 	struct block_in bi = {.in = in, .carry = KG_BUF_INIT(SIZE_MAX / 2)};
 	int rc = 0, cur = 0;
+	int ramp = RAMP_STEPS; /* batches left before full ones */
 	/* the first error stays in err; a batch before it that was stored is
 	 * printed all the same */
 	for (;;) {
@@ -429,7 +435,9 @@ static int replay_db(const struct kg_risk_replay_opts *o, kg_risk *risk, FILE *i
 		kg_risk_batch *b = NULL;
 		kg_err berr;
 		kg_err_clear(&berr);
-		int brc = read_lines(&bi, &sl[cur], o->batch, lineno, events, &eof, &berr);
+		size_t want = ramp ? o->batch >> ramp : o->batch;
+		ramp -= ramp > 0;
+		int brc = read_lines(&bi, &sl[cur], want ? want : 1, lineno, events, &eof, &berr);
 		bool have = !brc && sl[cur].n;
 		if (have)
 			brc = kg_risk_batch_try(risk, sl[cur].ptrs, sl[cur].lens, sl[cur].n,
