@@ -412,7 +412,14 @@ static int exec_sql(sqlite3 *db, const char *sql, kg_err *err, const char *what)
  * (docs/store.md, "Fault injection"): there SQLite's own automatic
  * checkpoint runs, as before. */
 #define CKPT_FRAMES 1000         /* SQLite's wal_autocheckpoint default */
-#define CKPT_INLINE_FRAMES 16000 /* 250 MiB of 16 KiB pages */
+/* 375 MiB of 16 KiB pages. A writer that never pauses (a durable replay's
+ * back-to-back batches) begins each transaction before the thread has
+ * copied the last commit, so the WAL starts over only after an inline
+ * checkpoint, which copies that last commit on the writer: at 16,000
+ * frames that was every second batch of 100,000 events (585 MB of the
+ * writer's copying a replay of the bench stream), at 24,000 every third
+ * (320 MB; docs/BENCHMARKS.md, risk). */
+#define CKPT_INLINE_FRAMES 24000
 
 struct kg_sq_ckpt {
 	sqlite3 *db;
