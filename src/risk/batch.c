@@ -63,6 +63,7 @@ struct kg_risk_batch {
 	size_t n_blob;
 	struct kg_risk_entity_blob *ents; /* the batch's entities (batch_entities) */
 	kg_buf ent_blobs; /* ... their blobs */
+	kg_buf json;      /* the records' decisions' JSON (kg_risk_record json_off) */
 	size_t n_ents;
 	struct kg_risk_write w;
 	kg_store_ticket *ticket;
@@ -359,6 +360,17 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			}
 			rec->unlooked = pre.unlooked;
 			ba->last = (uint32_t)(b->nrec - 1);
+			/* made here, on the deciding thread, rather than by the
+			 * store's writer, the slower of the two in a durable
+			 * replay (docs/BENCHMARKS.md, risk) */
+			if (kg_risk_decision_final(d)) {
+				rec->json_off = b->json.len;
+				if ((rc = kg_decision_write_json(d, &b->json))) {
+					kg_err_set(err, rc, "decision too large");
+					break;
+				}
+				rec->json_len = b->json.len - rec->json_off;
+			}
 		}
 	}
 	return rc;
@@ -577,6 +589,7 @@ static void batch_free_all(kg_risk_batch *b)
 	free(b->list);
 	free(b->waits);
 	kg_buf_release(&b->ent_blobs);
+	kg_buf_release(&b->json);
 	kg_buf_release(&b->w.merged);
 	kg_arena_release(&b->arena);
 	kg_arena_release(&b->scratch);
@@ -622,6 +635,7 @@ static kg_risk_batch *batch_new(kg_risk *r, size_t n)
 		kg_arena_init(&b->scratch, 64 * 1024);
 		kg_buf_init(&b->blobs, SIZE_MAX / 2);
 		kg_buf_init(&b->ent_blobs, SIZE_MAX / 2);
+		kg_buf_init(&b->json, SIZE_MAX / 2);
 		return b;
 	}
 	/* what a new one starts with; the arrays' and buffers' memory stays */
@@ -629,6 +643,7 @@ static kg_risk_batch *batch_new(kg_risk *r, size_t n)
 	kg_arena_rewind(&b->scratch);
 	kg_buf_reset(&b->blobs);
 	kg_buf_reset(&b->ent_blobs);
+	kg_buf_reset(&b->json);
 	b->nrec = b->n_blob = b->n_ents = b->n_waits = 0;
 	b->w = (struct kg_risk_write){0};
 	b->after = NULL;
@@ -690,7 +705,7 @@ int kg_risk_batch_try(kg_risk *r, const char *const *events, const size_t *lens,
 		rc = batch_entities(b, err);
 	if (!rc && (b->nrec || after)) {
 		b->w = (struct kg_risk_write){b->recs, b->nrec, b->blob_recs, b->n_blob,
-					      r->lock_hook, r->lock_ctx,
+					      r->lock_hook, r->lock_ctx, b->json.data,
 					      b->ents, b->n_ents, KG_BUF_INIT(1024 * 1024),
 					      kg_store_shared(r->store), kg_risk_acct_version, r, r->ents,
 					      false};

@@ -215,7 +215,7 @@ static const char *lock_rule(const struct kg_decision *d, kg_arena *a)
 static int write_lock(kg_tx *tx, struct kg_risk_write *w, struct kg_risk_record *r, kg_err *err)
 {
 	struct kg_decision *d = r->d;
-	if (d->action != KG_ACT_LOCK || !d->has_lock || !w->hook)
+	if (kg_risk_decision_final(d) || !w->hook)
 		return 0;
 	kg_arena a;
 	kg_arena_init(&a, 256);
@@ -256,9 +256,9 @@ static int write_events(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
 	bool *stored = calloc(w->n, sizeof(*stored));
 	kg_buf text = KG_BUF_INIT(SIZE_MAX / 2);
 	int rc = evs && offs && stored ? 0 : kg_err_set(err, KG_ENOMEM, "out of memory");
-	for (size_t i = 0; i < w->n && !rc; i++) {
+	for (size_t i = 0; i < w->n && !rc; i++) { /* the decisions not made yet */
 		offs[i] = text.len;
-		if ((rc = kg_decision_write_json(w->recs[i].d, &text)))
+		if (!w->recs[i].json_len && (rc = kg_decision_write_json(w->recs[i].d, &text)))
 			kg_err_set(err, rc, "decision too large");
 	}
 	for (size_t i = 0; i < w->n && !rc; i++) { /* text has stopped moving */
@@ -272,6 +272,10 @@ static int write_events(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
 			.decision_len = (i + 1 < w->n ? offs[i + 1] : text.len) - offs[i],
 			.body_hash = r->body_hash, .body_hash_len = sizeof(r->body_hash),
 		};
+		if (r->json_len) {
+			evs[i].decision = w->json + r->json_off;
+			evs[i].decision_len = r->json_len;
+		}
 	}
 	if (!rc)
 		rc = kg_tx_event_insert_many(tx, evs, w->n, stored, err);

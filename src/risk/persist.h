@@ -40,7 +40,19 @@ struct kg_risk_record {
 	uint8_t body_hash[KG_EVENT_HASH_BYTES]; /* kg_event_body_hash, stored with it */
 	uint8_t ent_mask;         /* the entities it carries (bit per kind) ... */
 	uint64_t ent_key[KG_ENT_COUNT]; /* ... and their keys */
+	/* its decision's JSON, made while deciding, in kg_risk_write.json
+	 * (json_len 0: made by the write, after the lock writer, which may
+	 * change a lock's decision: kg_risk_decision_final) */
+	size_t json_off, json_len;
 };
+
+/* Whether d is as it will be stored once decided: every decision but a
+ * lock's, which the write's lock writer may change (a standing lock's id,
+ * a breaker's hold). */
+static inline bool kg_risk_decision_final(const struct kg_decision *d)
+{
+	return d->action != KG_ACT_LOCK || !d->has_lock;
+}
 
 /* An entity's state after the batch, merged into its row by the write. */
 struct kg_risk_entity_blob {
@@ -95,6 +107,7 @@ struct kg_risk_write {
 	size_t n_blob;
 	kg_risk_lock_fn hook;
 	void *hook_ctx;
+	const char *json; /* the records' decisions' JSON (json_off, json_len) */
 	struct kg_risk_entity_blob *ents; /* each entity of the batch once */
 	size_t n_ents;
 	kg_buf merged;  /* an entity's row merged with its blob */
