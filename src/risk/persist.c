@@ -266,15 +266,17 @@ static int write_events(kg_tx *tx, struct kg_risk_write *w, kg_err *err)
 		evs[i] = (kg_event_rec){
 			.account_id = r->account, .event_id = r->id,
 			.type = kg_event_type_name(r->type), .ts_ms = r->ts_ms,
-			.body = r->raw, .decision = text.data + offs[i],
+			.body = r->raw,
 			.account_id_len = r->account_len, .event_id_len = r->id_len,
 			.body_len = r->raw_len,
-			.decision_len = (i + 1 < w->n ? offs[i + 1] : text.len) - offs[i],
 			.body_hash = r->body_hash, .body_hash_len = sizeof(r->body_hash),
 		};
 		if (r->json_len) {
 			evs[i].decision = w->json + r->json_off;
 			evs[i].decision_len = r->json_len;
+		} else { /* (text holds at least this one) */
+			evs[i].decision = text.data + offs[i];
+			evs[i].decision_len = (i + 1 < w->n ? offs[i + 1] : text.len) - offs[i];
 		}
 	}
 	if (!rc)
