@@ -362,7 +362,8 @@ static int batch_decide(struct kg_risk_batch *b, kg_tx *tx, kg_err *err)
 			ba->last = (uint32_t)(b->nrec - 1);
 			/* made here, on the deciding thread, rather than by the
 			 * store's writer, the slower of the two in a durable
-			 * replay (docs/BENCHMARKS.md, risk) */
+			 * replay (docs/BENCHMARKS.md, "The store's writer of a
+			 * durable replay, once more") */
 			if (kg_risk_decision_final(d)) {
 				rec->json_off = b->json.len;
 				if ((rc = kg_decision_write_json(d, &b->json))) {

@@ -418,7 +418,8 @@ static int exec_sql(sqlite3 *db, const char *sql, kg_err *err, const char *what)
  * checkpoint, which copies that last commit on the writer: at 16,000
  * frames that was every second batch of 100,000 events (585 MB of the
  * writer's copying a replay of the bench stream), at 24,000 every third
- * (320 MB; docs/BENCHMARKS.md, risk). */
+ * (320 MB; docs/BENCHMARKS.md, "The store's writer of a durable replay,
+ * once more"). */
 #define CKPT_INLINE_FRAMES 24000
 
 struct kg_sq_ckpt {

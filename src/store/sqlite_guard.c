@@ -6,17 +6,17 @@
 
 static const char SQL_GUARD_GET[] =
 	"SELECT kind, key, value, n, ts_ms FROM guard_rows WHERE kind = ?1 AND key = ?2";
-/* A row is updated, or inserted when there is none, in two statements
- * rather than one INSERT ... ON CONFLICT DO UPDATE: SQLite runs an upsert
- * with a statement journal (it may write more than one row), which copies
- * each page it changes first, and once a page split has spilled that
- * journal to a temporary file (past 64 KiB), every later upsert of the
- * transaction writes its page there too — on the lock path of a durable
- * replay, 87 MB in 10,000 writes to /var/tmp (docs/BENCHMARKS.md, risk).
- * A one-row UPDATE or INSERT by the whole key needs none (without
- * RETURNING, which SQLite runs as a trigger, and a trigger needs one). The write
- * connection is the file's only writer inside its transaction, so the
- * row cannot appear between the two. */
+/* A row is updated, or inserted when there is none, in two one-row
+ * statements rather than one INSERT ... ON CONFLICT DO UPDATE ...
+ * RETURNING: SQLite runs RETURNING as a trigger, and so that statement
+ * with a statement journal, which copies each page it changes first; once
+ * a page split had spilled that journal to a temporary file (past 64 KiB),
+ * every later upsert of the transaction wrote its 16 KiB page there — on
+ * the lock path of a durable replay, 87 MB in 10,000 writes to /var/tmp
+ * (docs/BENCHMARKS.md, "The store's writer of a durable replay, once
+ * more"). A one-row UPDATE or INSERT by the whole key needs none. The
+ * write connection is the file's only writer inside its transaction, so
+ * the row cannot appear between the two. */
 static const char SQL_GUARD_SET[] =
 	"UPDATE guard_rows SET value = ?3, n = ?4, ts_ms = ?5 WHERE kind = ?1 AND key = ?2";
 static const char SQL_GUARD_INSERT[] =
