@@ -51,25 +51,10 @@ static int guard_get(kg_tx *tx, const char *kind, const char *key, kg_guard_row 
 	return kg_sq_one(tx, st, a, read_row, out, sizeof(*out), err, "guard get");
 }
 
-static int insert_row(kg_tx *tx, const char *kind, const char *key, const char *value,
-		      int64_t n, int64_t ts_ms, kg_err *err)
+/* Runs SQL_GUARD_SET or SQL_GUARD_INSERT (the same five parameters) for r. */
+static int write_row(kg_tx *tx, const char *sql, const kg_guard_row *r, kg_err *err)
 {
-	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_GUARD_INSERT, err);
-	if (!st)
-		return err->code;
-	kg_sq_bind_text(st, 1, kind);
-	kg_sq_bind_text(st, 2, key);
-	kg_sq_bind_text(st, 3, value);
-	kg_sq_bind_i64(st, 4, n);
-	kg_sq_bind_i64(st, 5, ts_ms);
-	return kg_sq_exec_stmt(tx, st, err, "guard put");
-}
-
-static int guard_put(kg_tx *tx, const kg_guard_row *r, kg_err *err)
-{
-	if (!r->kind || !r->key)
-		return kg_err_set(err, KG_EINVAL, "a guard row needs kind and key");
-	sqlite3_stmt *st = kg_sq_stmt(tx, SQL_GUARD_SET, err);
+	sqlite3_stmt *st = kg_sq_stmt(tx, sql, err);
 	if (!st)
 		return err->code;
 	kg_sq_bind_text(st, 1, r->kind);
@@ -77,9 +62,16 @@ static int guard_put(kg_tx *tx, const kg_guard_row *r, kg_err *err)
 	kg_sq_bind_text(st, 3, r->value);
 	kg_sq_bind_i64(st, 4, r->n);
 	kg_sq_bind_i64(st, 5, r->ts_ms);
-	int rc = kg_sq_exec_stmt(tx, st, err, "guard put");
+	return kg_sq_exec_stmt(tx, st, err, "guard put");
+}
+
+static int guard_put(kg_tx *tx, const kg_guard_row *r, kg_err *err)
+{
+	if (!r->kind || !r->key)
+		return kg_err_set(err, KG_EINVAL, "a guard row needs kind and key");
+	int rc = write_row(tx, SQL_GUARD_SET, r, err);
 	if (!rc && sqlite3_changes(kg_sq_db(tx)) == 0)
-		rc = insert_row(tx, r->kind, r->key, r->value, r->n, r->ts_ms, err);
+		rc = write_row(tx, SQL_GUARD_INSERT, r, err);
 	return rc;
 }
 
@@ -101,7 +93,7 @@ static int guard_add(kg_tx *tx, const char *kind, const char *key, int64_t delta
 	int rc = kg_sq_one(tx, st, NULL, read_n, &n, sizeof(n), err, "guard add");
 	if (rc == KG_ENOTFOUND) { /* no row yet: it starts at delta */
 		n = delta;
-		rc = insert_row(tx, kind, key, NULL, n, ts_ms, err);
+		rc = write_row(tx, SQL_GUARD_INSERT, &(kg_guard_row){kind, key, NULL, n, ts_ms}, err);
 	} else if (!rc) {
 		n += delta;
 		if (!(st = kg_sq_stmt(tx, SQL_GUARD_SET_N, err)))
