@@ -20,11 +20,16 @@
 #   first in the same sitting (OLD_LABEL names it in the table).
 #   ROW_ROUNDS=3: runs per row, alternating with the other rows of the same
 #   connection count; the row gives their medians. ROUNDS=3: the flood's.
+#   WARMUP=6: seconds of events on each new kagid and store before the
+#   events are measured (the steady state: the store's WAL at its working
+#   size, overwritten in place, and the accounts' rows there); their own
+#   rate is reported too, as the first seconds on a new store. 0: none.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/bench/lib.sh"
 bench_init http_load "${1:-}"
 dur=${DURATION:-5}
+warmup=${WARMUP:-6}
 conns_list=${CONNS_LIST:-16 64 256 1024}
 flood_conns=${FLOOD_CONNS:-66}
 flood_at=${FLOOD_AT:-256}
@@ -58,7 +63,17 @@ wrk_run() {
 	shift 3
 	local t=2
 	((c < 2)) && t=1
-	wrk -t$t -c"$c" -d"${dur}s" --timeout 10s --latency "$@" "http://127.0.0.1:$port$path" >"$f" 2>&1
+	wrk -t$t -c"$c" -d"${secs:-$dur}s" --timeout 10s --latency "$@" "http://127.0.0.1:$port$path" >"$f" 2>&1
+}
+# warm CONNS OUTFILE: the events of the warm-up (WARMUP s), or an empty
+# report when there is none
+warm() {
+	if ((warmup > 0)); then
+		export RUN="warm-c$1-$RANDOM"
+		secs=$warmup wrk_run "$2" "$1" /v1/events -s "$out/events.lua"
+	else
+		printf '0 requests in 1.00s, 0 bytes\n' >"$2"
+	fi
 }
 # figures OUTFILE: "OK_PER_S|P50|P99|REFUSED" — answers that were 2xx per second
 figures() {
@@ -125,6 +140,7 @@ for c in $conns_list; do
 			fi
 			t0=$(cpu_ticks)
 			wrk_run "$out/h.txt" "$c" /healthz
+			warm "$c" "$out/w.txt"
 			t1=$(cpu_ticks) s1=$(server_ticks) x1=$(ctx_switches)
 			export RUN="$scheme-c$c-$r-$RANDOM"
 			wrk_run "$out/e.txt" "$c" /v1/events -s "$out/events.lua"
@@ -134,13 +150,15 @@ for c in $conns_list; do
 			bench_stop
 			IFS='|' read -r hrps hp50 hp99 hrej <<<"$(figures "$out/h.txt")"
 			IFS='|' read -r erps ep50 ep99 erej <<<"$(figures "$out/e.txt")"
+			IFS='|' read -r wrps _ wp99 _ <<<"$(figures "$out/w.txt")"
+			wrat=$(awk -v a="$wrps" -v b="$hrps" 'BEGIN {printf "%.1f", (b > 0 ? 100 * a / b : 0)}')
 			hus=$(us_per "$out/h.txt" $((t1 - t0)))
 			eus=$(us_per "$out/e.txt" $((t2 - t1)))
 			sus=$(us_per "$out/e.txt" $((s2 - s1)))
 			cs=$(awk -v x=$((x2 - x1)) -v n="$(awk '/requests in/ {print $1}' "$out/e.txt")" 'BEGIN {printf "%.2f", (n > 0 ? x / n : 0)}')
 			rat=$(awk -v a="$erps" -v b="$hrps" 'BEGIN {printf "%.1f", (b > 0 ? 100 * a / b : 0)}')
-			echo "  c=$c round $r $scheme: healthz $hrps/s ($hus us CPU); events $erps/s ($eus us CPU, server threads $sus us, $cs context switches, $rat %) p50 $ep50 p99 $ep99 refused $erej per batch $pb rss $rss" >&2
-			runs[$c,$scheme]+="$hrps $(to_ms "$hp99") $hus $erps $rat $(to_ms "$ep50") $(to_ms "$ep99") $erej $pb $eus ${rss% MiB} $sus $cs"$'\n'
+			echo "  c=$c round $r $scheme: healthz $hrps/s ($hus us CPU); warm-up $wrps/s ($wrat %, p99 $wp99); events $erps/s ($eus us CPU, server threads $sus us, $cs context switches, $rat %) p50 $ep50 p99 $ep99 refused $erej per batch $pb rss $rss" >&2
+			runs[$c,$scheme]+="$hrps $(to_ms "$hp99") $hus $erps $rat $(to_ms "$ep50") $(to_ms "$ep99") $erej $pb $eus ${rss% MiB} $sus $cs $wrps $wrat $(to_ms "${wp99:-0ms}")"$'\n'
 		done
 	done
 	for scheme in $schemes; do
@@ -152,7 +170,7 @@ for c in $conns_list; do
 		col() { printf '%s' "${runs[$c,$scheme]}" | awk -v k="$1" 'NF {print $k}'; }
 		med() { median $(col "$1"); }
 		rats=$(col 5 | sort -g | awk '{printf "%s%.0f", (NR > 1 ? "–" : ""), $1}' | sed 's/–.*–/–/')
-		rows+=("| $c | $label | $(printf '%.0f' "$(med 1)") | $(ms_text "$(med 2)") | $(printf '%.0f' "$(med 3)") µs | $(printf '%.0f' "$(med 4)") | **$(printf '%.0f' "$(med 5)") %** ($rats) | $(ms_text "$(med 6)") | $(ms_text "$(med 7)") | $(med 8) | $(med 9) | $(printf '%.0f' "$(med 10)") µs | $(printf '%.0f' "$(med 12)") µs | $(med 13) | $(med 11) MiB |")
+		rows+=("| $c | $label | $(printf '%.0f' "$(med 1)") | $(ms_text "$(med 2)") | $(printf '%.0f' "$(med 3)") µs | $(printf '%.0f' "$(med 4)") | **$(printf '%.0f' "$(med 5)") %** ($rats) | $(ms_text "$(med 6)") | $(ms_text "$(med 7)") | $(med 8) | $(med 9) | $(printf '%.0f' "$(med 10)") µs | $(printf '%.0f' "$(med 12)") µs | $(med 13) | $(med 11) MiB | $(printf '%.0f' "$(med 14)") ($(printf '%.0f' "$(med 15)") %, p99 $(ms_text "$(med 16)")) |")
 	done
 done
 
@@ -164,6 +182,7 @@ rounds=${ROUNDS:-3}
 rm -f "$out"/kagi*.db-wal "$out"/kagi*.db-shm
 cp "$out/empty.db" "$out/kagi.db"
 bench_serve
+warm "$flood_at" "$out/w.txt"
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 declare -a alone_rates flood_rates flood_p99s
 ftotal=0
@@ -198,16 +217,16 @@ section=$(
 
 - $(bench_machine)
 - command: \`${old_build:+OLD_BUILD=$old_build }bash bench/http_load.sh\` (DURATION=$dur, CONNS_LIST="$conns_list", ROW_ROUNDS=$row_rounds, ROUNDS=$rounds, FLOOD_CONNS=$flood_conns): wrk -t2 --latency on the same machine as kagid (release build, log level warn, default settings but \`http.max_connections\` 4096 and no per-IP cap, since wrk connects from one address), SQLite on ext4 with \`synchronous=FULL\`; keep-alive connections; a fresh kagid for each row, on a fresh copy of the same store (only the key in it)
-- POST /v1/events: one login event per request, unique ids (10,000 accounts), decided through policy/default.rules and stored with its decision; a 200 only once its commit is durable. "decisions/s" counts 2xx answers; "refused" the non-2xx ones (503 \`busy\` with \`Retry-After\`). GET /healthz ran first on the same kagid with the same connections. RSS: kagid's peak (VmHWM) after both
+- POST /v1/events: one login event per request, unique ids (10,000 accounts), decided through policy/default.rules and stored with its decision; a 200 only once its commit is durable. "decisions/s" counts 2xx answers; "refused" the non-2xx ones (503 \`busy\` with \`Retry-After\`). GET /healthz ran first on the same kagid with the same connections, then ${warmup} s of events not counted in the row (a warm-up: a new store's WAL grows as it is written, and on ext4 each commit that extends the file also commits its new size and blocks to the journal; a store in use overwrites its WAL in place, as SQLite starts it over after each checkpoint that caught up), then the events measured; the warm-up's own figures are the last column. RSS: kagid's peak (VmHWM) after all
 - batches (the default, \`http.decision_workers\` 1, \`http.decision_batch_max\` 256): a decision worker takes every event waiting (up to 256) and decides them as one batch with one group commit (kg_risk_batch_start/finish), the connections suspended meanwhile; while a batch commits, the worker decides the next one on top of it (at most two in flight). The peer in the same run, one event per batch (\`http.decision_workers\` 64, \`http.decision_batch_max\` 1): near the scheme before batching, each worker deciding one event per commit${old_build:+. \"$old_label\": that build, with the default settings, in the same sitting (run first for each connection count)}. "events per batch": the decision pool's events per take (/metrics)
 - "kagid CPU per …": kagid's user+system CPU time during the wrk run divided by the requests answered (the rates move with the other load on the shared machine; this moves less); "of it server threads": the part of libmicrohttpd's connection threads (\`MHD-worker\`: reading, kagid's callbacks, answering), the rest being the decision worker's and the store's writer's; "context switches per event": all of kagid's threads' (voluntary and not, /proc), which the other load moves least
 - each row: the medians of $row_rounds runs, the schemes of one connection count alternating run by run (${old_build:+old, }batched, one, ${old_build:+old, }batched, …), each on a fresh kagid and store; "of /healthz": the median of the runs' own ratios (events and /healthz on the same kagid), their range in brackets
 
-| connections | decision pool | /healthz req/s | /healthz p99 | kagid CPU per /healthz | durable decisions/s | of /healthz | events p50 | events p99 | refused | events per batch | kagid CPU per event | of it server threads | context switches per event | peak RSS |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| connections | decision pool | /healthz req/s | /healthz p99 | kagid CPU per /healthz | durable decisions/s | of /healthz | events p50 | events p99 | refused | events per batch | kagid CPU per event | of it server threads | context switches per event | peak RSS | first ${warmup} s on the new store: decisions/s (of /healthz, p99) |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${rows[@]}")
 
-Login flood at capacity: $flood_conns connections of logins for unknown emails, as many as the login pool holds (\`http.login_workers\` 2 running + \`http.login_queue\` 64 waiting; each login an Argon2id verification of a dummy hash, at the lowest CPU priority), while $flood_at connections post events, on one kagid; $rounds runs of the events alone and $rounds with the flood, alternating, ${dur} s each:
+Login flood at capacity: $flood_conns connections of logins for unknown emails, as many as the login pool holds (\`http.login_workers\` 2 running + \`http.login_queue\` 64 waiting; each login an Argon2id verification of a dummy hash, at the lowest CPU priority), while $flood_at connections post events, on one kagid (after ${warmup} s of events); $rounds runs of the events alone and $rounds with the flood, alternating, ${dur} s each:
 events alone ${alone_rates[*]} durable decisions/s (median $base), with the flood ${flood_rates[*]} (median $erps, p99 ${flood_p99s[*]}) = **$(ratio "$erps" "$base")** of their rate alone; $ftotal logins sent, the login pool verified $logins_run (401) and refused $logins_refused at once (503 \`busy\`); peak RSS $rss.
 
 Session 10 (2026-12-03, branch turbo against main \`62c2b05\`): the
