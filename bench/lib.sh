@@ -101,7 +101,10 @@ bench_write_section() { python3 "$here/bench/section.py" "$1" "$2"; }
 
 # bench_events_lua FILE: wrk's script for POST /v1/events (KEY: the API key;
 # RUN: a tag of the run): one login event per request, with an id no other
-# request has (RUN + thread + n), over 10,000 accounts.
+# request has (RUN + thread + n), over 10,000 accounts. Give each wrk run its
+# own RUN: wrk does not seed math.random, so every run draws the same thread
+# tags, and a second run with the same RUN sends the first one's ids again
+# (retries, answered from the stored decisions without a write).
 bench_events_lua() {
 	cat >"$1" <<'LUA'
 -- one login event per request, an id no other request has (RUN + thread + n)
