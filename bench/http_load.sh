@@ -21,9 +21,9 @@
 #   ROW_ROUNDS=3: runs per row, alternating with the other rows of the same
 #   connection count; the row gives their medians. ROUNDS=3: the flood's.
 #   WARMUP=6: seconds of events on each new kagid and store before the
-#   events are measured (the steady state: the store's WAL at its working
-#   size, overwritten in place, and the accounts' rows there); their own
-#   rate is reported too, as the first seconds on a new store. 0: none.
+#   events are measured (nearer the steady state: the store's WAL grown to
+#   its working size, the accounts' rows there); their own rate is
+#   reported too, as the first seconds on a new store. 0: none.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/bench/lib.sh"
@@ -140,6 +140,7 @@ for c in $conns_list; do
 			fi
 			t0=$(cpu_ticks)
 			wrk_run "$out/h.txt" "$c" /healthz
+			th=$(cpu_ticks)
 			warm "$c" "$out/w.txt"
 			t1=$(cpu_ticks) s1=$(server_ticks) x1=$(ctx_switches)
 			export RUN="$scheme-c$c-$r-$RANDOM"
@@ -152,7 +153,7 @@ for c in $conns_list; do
 			IFS='|' read -r erps ep50 ep99 erej <<<"$(figures "$out/e.txt")"
 			IFS='|' read -r wrps _ wp99 _ <<<"$(figures "$out/w.txt")"
 			wrat=$(awk -v a="$wrps" -v b="$hrps" 'BEGIN {printf "%.1f", (b > 0 ? 100 * a / b : 0)}')
-			hus=$(us_per "$out/h.txt" $((t1 - t0)))
+			hus=$(us_per "$out/h.txt" $((th - t0)))
 			eus=$(us_per "$out/e.txt" $((t2 - t1)))
 			sus=$(us_per "$out/e.txt" $((s2 - s1)))
 			cs=$(awk -v x=$((x2 - x1)) -v n="$(awk '/requests in/ {print $1}' "$out/e.txt")" 'BEGIN {printf "%.2f", (n > 0 ? x / n : 0)}')
